@@ -1,0 +1,93 @@
+//! The `iptplay` command line (native only).
+
+use crate::command::script::{parse_script, run_cmd};
+use crate::sim::host::Host;
+use clap::{Parser, Subcommand};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Parser)]
+#[command(name = "iptplay", version, about = "The iptables playground on the command line")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a script of commands (or standard input) on one fresh simulated host.
+    Run {
+        /// Script file; standard input when absent or `-`.
+        script: Option<PathBuf>,
+        /// One JSON object per command: {"command","exit","stdout","stderr"}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Entry point; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run { script, json } => run(script.as_deref(), json),
+    }
+}
+
+fn run(script: Option<&Path>, json: bool) -> i32 {
+    let (text, base) = match script {
+        Some(p) if p != Path::new("-") => match std::fs::read_to_string(p) {
+            Ok(t) => (
+                t,
+                p.parent().map(Path::to_path_buf).unwrap_or_default(),
+            ),
+            Err(e) => {
+                eprintln!("iptplay: {}: {e}", p.display());
+                return 2;
+            }
+        },
+        _ => {
+            let mut t = String::new();
+            if let Err(e) = std::io::stdin().read_to_string(&mut t) {
+                eprintln!("iptplay: standard input: {e}");
+                return 2;
+            }
+            (t, PathBuf::from("."))
+        }
+    };
+    let cmds = match parse_script(&text) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("iptplay: line {}: {}", e.line, e.msg);
+            return 2;
+        }
+    };
+    let read_file = |name: &str| -> Result<String, String> {
+        let path = base.join(name);
+        std::fs::read_to_string(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => "No such file or directory".to_string(),
+            _ => e.to_string(),
+        })
+    };
+    let mut host = Host::new("host");
+    let mut last = 0;
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    for cmd in &cmds {
+        let out = run_cmd(&mut host, cmd, &read_file);
+        last = out.exit;
+        if json {
+            let obj = serde_json::json!({
+                "command": cmd.text,
+                "exit": out.exit,
+                "stdout": out.stdout,
+                "stderr": out.stderr,
+            });
+            let _ = writeln!(stdout.lock(), "{obj}");
+        } else {
+            let _ = stdout.lock().write_all(out.stdout.as_bytes());
+            let _ = stdout.lock().flush();
+            let _ = stderr.lock().write_all(out.stderr.as_bytes());
+        }
+    }
+    last
+}

@@ -1,0 +1,339 @@
+//! Extension framework: option tables, the registry, and the traits that every
+//! match and target file implements (one file per iptables extension).
+
+use std::any::Any;
+use std::fmt::Debug;
+
+pub mod xtopt;
+
+// Matches.
+pub mod comment;
+pub mod tcp;
+
+/// Whether a long option takes an argument (getopt's `has_arg`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum HasArg {
+    No,
+    Required,
+    Optional,
+}
+
+/// One long option of an extension, as libxtables' `xt_option_entry` declares it.
+#[derive(Debug, Clone, Copy)]
+pub struct OptSpec {
+    pub name: &'static str,
+    /// Options sharing an id are aliases (`--dport` / `--destination-port`).
+    pub id: u8,
+    pub has_arg: HasArg,
+    /// May be preceded by `!`.
+    pub invert: bool,
+    /// Must be given (checked after parsing).
+    pub mandatory: bool,
+    /// May be given more than once.
+    pub multi: bool,
+    /// Bitmask of option ids that may not be combined with this one.
+    pub excl: u64,
+    /// Bitmask of option ids that this one requires.
+    pub also: u64,
+}
+
+impl OptSpec {
+    pub const fn new(name: &'static str, id: u8, has_arg: HasArg) -> Self {
+        OptSpec {
+            name,
+            id,
+            has_arg,
+            invert: false,
+            mandatory: false,
+            multi: false,
+            excl: 0,
+            also: 0,
+        }
+    }
+    /// Option that takes a value.
+    pub const fn arg(name: &'static str, id: u8) -> Self {
+        Self::new(name, id, HasArg::Required)
+    }
+    /// Option without a value.
+    pub const fn flag(name: &'static str, id: u8) -> Self {
+        Self::new(name, id, HasArg::No)
+    }
+    pub const fn inv(mut self) -> Self {
+        self.invert = true;
+        self
+    }
+    pub const fn mand(mut self) -> Self {
+        self.mandatory = true;
+        self
+    }
+    pub const fn multi(mut self) -> Self {
+        self.multi = true;
+        self
+    }
+    pub const fn excl(mut self, ids: u64) -> Self {
+        self.excl = ids;
+        self
+    }
+    pub const fn also(mut self, ids: u64) -> Self {
+        self.also = ids;
+        self
+    }
+}
+
+/// Bit of an option id, for `excl` / `also` masks.
+pub const fn bit(id: u8) -> u64 {
+    1u64 << id
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ExtKind {
+    Match,
+    Target,
+}
+
+/// Static description of one extension.
+pub struct ExtInfo {
+    /// Name as given to `-m` / `-j` and as printed by iptables-save.
+    pub name: &'static str,
+    /// Other names that load this extension (`-m state` stays `state`; `-j NOTRACK` …).
+    pub aliases: &'static [&'static str],
+    pub kind: ExtKind,
+    pub options: &'static [OptSpec],
+    /// libxtables' guided option checks apply (once, invert, mandatory, excl, also).
+    pub guided: bool,
+    /// `iptables -m NAME --help` / `-j NAME --help` text.
+    pub help: &'static str,
+    pub new_match: Option<fn() -> Box<dyn Match>>,
+    pub new_target: Option<fn() -> Box<dyn Target>>,
+}
+
+/// What an extension may look at while parsing: the rest of the rule and the host's objects.
+pub struct ParseCx<'a> {
+    pub table: &'a str,
+    /// `-p` protocol number (0 = any) and whether it was inverted.
+    pub proto: u8,
+    pub proto_invert: bool,
+    /// Names of ipsets on the host (for `-m set` / `-j SET`).
+    pub sets: &'a dyn Fn(&str) -> Option<SetRef>,
+    /// Whether an nfacct object exists.
+    pub nfacct: &'a dyn Fn(&str) -> bool,
+    /// Warnings printed on stderr even when the command succeeds.
+    pub warnings: Vec<String>,
+    /// The words after the current option's argument, for options that take
+    /// more than one (`--tcp-flags MASK COMP`, `--match-set NAME FLAGS`).
+    pub rest: &'a [String],
+    /// How many words of `rest` the extension consumed.
+    pub consumed: usize,
+}
+
+impl ParseCx<'_> {
+    /// Takes the next word if it is not an option (`iptables`' `argv[optind]` checks).
+    pub fn take_word(&mut self) -> Option<String> {
+        let w = self.rest.get(self.consumed)?;
+        if w.starts_with('-') || w.starts_with('!') {
+            return None;
+        }
+        self.consumed += 1;
+        Some(w.clone())
+    }
+}
+
+/// What `-m set` learns about a set when the rule is made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetRef {
+    pub name: String,
+    /// Number of dimensions of the set type (hash:ip,port has 2).
+    pub dimensions: u8,
+}
+
+/// What the kernel's checkentry sees when a rule is committed.
+pub struct CheckCx<'a> {
+    pub table: &'a str,
+    /// Hooks that can reach the chain (bit per [`crate::ruleset::Hook`]).
+    pub hooks: u8,
+    pub proto: u8,
+    pub proto_invert: bool,
+}
+
+/// A parse error, printed as `iptables v1.8.9 (nf_tables): MSG` and the `Try` line, exit 2.
+/// A message ending in `\n` leaves an empty line before the `Try` line, as libxtables does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XtError {
+    pub msg: String,
+    /// Printed without the `iptables v1.8.9 (nf_tables): ` prefix (`Bad argument ...`).
+    pub bare: bool,
+    pub exit: i32,
+}
+
+impl XtError {
+    pub fn new(msg: impl Into<String>) -> Self {
+        XtError {
+            msg: msg.into(),
+            bare: false,
+            exit: 2,
+        }
+    }
+    pub fn bare(msg: impl Into<String>) -> Self {
+        XtError {
+            msg: msg.into(),
+            bare: true,
+            exit: 2,
+        }
+    }
+    /// Only the `Try` line (iptables' `exit_tryhelp`).
+    pub fn bare_try() -> Self {
+        XtError::bare("")
+    }
+    /// An error that exits with 1 and no `Try` line (`OTHER_PROBLEM`).
+    pub fn other(msg: impl Into<String>) -> Self {
+        XtError {
+            msg: msg.into(),
+            bare: false,
+            exit: 1,
+        }
+    }
+}
+
+pub type XtResult<T = ()> = Result<T, XtError>;
+
+/// The kernel refused a rule: printed as
+/// `iptables v1.8.9 (nf_tables):  RULE_APPEND failed (STRERROR): rule in chain CHAIN`, exit 4.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KernelError {
+    /// EINVAL.
+    Invalid,
+    /// ENOENT.
+    NoEntry,
+    /// ERANGE.
+    Range,
+    /// EOPNOTSUPP.
+    NotSupported,
+    /// ELOOP.
+    Loop,
+    /// EEXIST.
+    Exists,
+    /// ENOSPC.
+    NoSpace,
+    /// EBUSY.
+    Busy,
+}
+
+impl KernelError {
+    pub fn strerror(&self) -> &'static str {
+        match self {
+            KernelError::Invalid => "Invalid argument",
+            KernelError::NoEntry => "No such file or directory",
+            KernelError::Range => "Numerical result out of range",
+            KernelError::NotSupported => "Operation not supported",
+            KernelError::Loop => "Too many levels of symbolic links",
+            KernelError::Exists => "File exists",
+            KernelError::NoSpace => "No space left on device",
+            KernelError::Busy => "Device or resource busy",
+        }
+    }
+}
+
+/// A match extension instance (`-m NAME ...`).
+pub trait Match: Debug + Send + Sync + Any {
+    fn info(&self) -> &'static ExtInfo;
+    /// One option of this extension. `id` is the [`OptSpec::id`] that getopt found.
+    fn parse(&mut self, id: u8, arg: Option<&str>, invert: bool, cx: &mut ParseCx) -> XtResult;
+    /// After all options: `seen` has a bit per option id given.
+    fn final_check(&mut self, _seen: u64, _cx: &mut ParseCx) -> XtResult {
+        Ok(())
+    }
+    /// The kernel's checkentry at commit time.
+    fn check(&self, _cx: &CheckCx) -> Result<(), KernelError> {
+        Ok(())
+    }
+    /// iptables-save text after `-m NAME`, each option with a leading space.
+    fn save(&self, out: &mut String);
+    /// `iptables -L` text, with a leading space (` tcp dpt:22`).
+    fn print(&self, out: &mut String, numeric: bool);
+    /// Plain-English meaning.
+    fn explain(&self) -> String;
+    /// Name printed after `-m` in saves (an alias loaded under another name keeps it).
+    fn save_name(&self) -> &'static str {
+        self.info().name
+    }
+    fn box_clone(&self) -> Box<dyn Match>;
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// A target extension instance (`-j NAME ...`).
+pub trait Target: Debug + Send + Sync + Any {
+    fn info(&self) -> &'static ExtInfo;
+    fn parse(&mut self, id: u8, arg: Option<&str>, invert: bool, cx: &mut ParseCx) -> XtResult;
+    fn final_check(&mut self, _seen: u64, _cx: &mut ParseCx) -> XtResult {
+        Ok(())
+    }
+    fn check(&self, _cx: &CheckCx) -> Result<(), KernelError> {
+        Ok(())
+    }
+    /// iptables-save text after `-j NAME`, each option with a leading space.
+    fn save(&self, out: &mut String);
+    /// `iptables -L` text after the match texts, with a leading space.
+    fn print(&self, out: &mut String, numeric: bool);
+    fn explain(&self) -> String;
+    fn save_name(&self) -> &'static str {
+        self.info().name
+    }
+    fn box_clone(&self) -> Box<dyn Target>;
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl Clone for Box<dyn Match> {
+    fn clone(&self) -> Self {
+        self.box_clone()
+    }
+}
+
+impl Clone for Box<dyn Target> {
+    fn clone(&self) -> Self {
+        self.box_clone()
+    }
+}
+
+/// Implements `info`, `box_clone` and `as_any` for an extension struct.
+#[macro_export]
+macro_rules! ext_boilerplate {
+    ($info:expr, Match) => {
+        fn info(&self) -> &'static $crate::ext::ExtInfo {
+            &$info
+        }
+        fn box_clone(&self) -> Box<dyn $crate::ext::Match> {
+            Box::new(self.clone())
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+    };
+    ($info:expr, Target) => {
+        fn info(&self) -> &'static $crate::ext::ExtInfo {
+            &$info
+        }
+        fn box_clone(&self) -> Box<dyn $crate::ext::Target> {
+            Box::new(self.clone())
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+    };
+}
+
+/// Every extension the engine knows. Add a line here when adding a file.
+pub fn registry() -> &'static [&'static ExtInfo] {
+    static ALL: &[&ExtInfo] = &[
+        &comment::INFO,
+        &tcp::INFO,
+    ];
+    ALL
+}
+
+/// Finds an extension by the name given to `-m` or `-j`.
+pub fn find(name: &str, kind: ExtKind) -> Option<&'static ExtInfo> {
+    registry()
+        .iter()
+        .copied()
+        .find(|e| e.kind == kind && (e.name == name || e.aliases.contains(&name)))
+}

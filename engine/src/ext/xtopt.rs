@@ -1,0 +1,279 @@
+//! Value parsers shared by extensions, with libxtables' exact error texts
+//! (numbers, ranges, ports, marks, addresses, quoting for saves).
+
+use super::{XtError, XtResult};
+use std::net::Ipv4Addr;
+
+/// `xtables_strtoul`: C `strtoumax` with base 0 (decimal, `0x` hex, leading-0
+/// octal), no leading minus, within `min..=max` (`max == 0`: unbounded).
+/// Returns the value and the unparsed rest.
+pub fn strtoul(s: &str, min: u64, max: u64) -> Option<(u64, &str)> {
+    let trimmed = s.trim_start_matches(|c: char| c.is_ascii_whitespace());
+    let b = trimmed.as_bytes();
+    if b.first() == Some(&b'-') {
+        return None;
+    }
+    let mut i = 0;
+    if b.first() == Some(&b'+') {
+        i = 1;
+    }
+    let (radix, start) =
+        if b.len() > i + 1 && b[i] == b'0' && (b[i + 1] == b'x' || b[i + 1] == b'X') && b.get(i + 2).is_some_and(|c| c.is_ascii_hexdigit()) {
+            (16, i + 2)
+        } else if b.len() > i && b[i] == b'0' {
+            (8, i)
+        } else {
+            (10, i)
+        };
+    let mut end = start;
+    let mut value: u128 = 0;
+    let mut overflow = false;
+    while end < b.len() {
+        let d = match (b[end] as char).to_digit(radix) {
+            Some(d) => d as u128,
+            None => break,
+        };
+        value = value * radix as u128 + d;
+        if value > u64::MAX as u128 {
+            overflow = true;
+        }
+        end += 1;
+    }
+    if end == start {
+        return None;
+    }
+    if overflow {
+        return None;
+    }
+    let v = value as u64;
+    if v < min || (max != 0 && v > max) {
+        return None;
+    }
+    let consumed = s.len() - trimmed.len() + end;
+    Some((v, &s[consumed..]))
+}
+
+/// Whole-string unsigned number in range, or `None`.
+pub fn strtoul_all(s: &str, min: u64, max: u64) -> Option<u64> {
+    match strtoul(s, min, max) {
+        Some((v, "")) => Some(v),
+        _ => None,
+    }
+}
+
+/// Guided `XTTYPE_UINT*` option: `EXT: bad value for option "--OPT", or out of range (MIN-MAX).`
+pub fn uint(ext: &str, opt: &str, s: &str, min: u64, max: u64) -> XtResult<u64> {
+    strtoul_all(s, min, max).ok_or_else(|| {
+        XtError::new(format!(
+            "{ext}: bad value for option \"--{opt}\", or out of range ({min}-{max}).\n"
+        ))
+    })
+}
+
+/// Guided `XTTYPE_UINT*RC` option: `a`, `a:b`, `:b`, `a:` (at most `maxiter` parts).
+/// Missing parts default to 0 (first) and `max` (second).
+pub fn mint(ext: &str, opt: &str, s: &str, max: u64, maxiter: usize) -> XtResult<Vec<u64>> {
+    let mut vals = Vec::new();
+    let mut arg = s;
+    loop {
+        if vals.len() == maxiter {
+            return Err(XtError::new(format!(
+                "{ext}: Too many components for option \"--{opt}\" (max: {maxiter})\n"
+            )));
+        }
+        let rest;
+        if arg.is_empty() || arg.starts_with(':') {
+            vals.push(if vals.len() == 1 { max } else { 0 });
+            rest = arg;
+        } else {
+            match strtoul(arg, 0, max) {
+                Some((v, r)) => {
+                    if !r.is_empty() && !r.starts_with(':') {
+                        return Err(XtError::new(format!(
+                            "{ext}: Argument to \"--{opt}\" has unexpected characters near \"{r}\".\n"
+                        )));
+                    }
+                    vals.push(v);
+                    rest = r;
+                }
+                None => {
+                    return Err(XtError::new(format!(
+                        "{ext}: bad value for option \"--{opt}\" near \"{arg}\", or out of range (0-{max}).\n"
+                    )))
+                }
+            }
+        }
+        if rest.is_empty() {
+            break;
+        }
+        arg = &rest[1..];
+    }
+    Ok(vals)
+}
+
+/// Guided `XTTYPE_MARKMASK32`: `value[/mask]`, mask defaulting to all ones.
+pub fn markmask(ext: &str, opt: &str, s: &str) -> XtResult<(u32, u32)> {
+    let bad = || {
+        XtError::new(format!(
+            "{ext}: bad integer value for option \"--{opt}\", or out of range.\n"
+        ))
+    };
+    let (v, rest) = strtoul(s, 0, u32::MAX as u64).ok_or_else(bad)?;
+    if rest.is_empty() {
+        return Ok((v as u32, u32::MAX));
+    }
+    let mask = rest.strip_prefix('/').ok_or_else(bad)?;
+    let m = strtoul_all(mask, 0, u32::MAX as u64).ok_or_else(bad)?;
+    Ok((v as u32, m as u32))
+}
+
+/// `value` or `value/mask` printed as iptables does (`0x1/0xff`, mask omitted when all ones).
+pub fn fmt_mark(value: u32, mask: u32) -> String {
+    if mask == u32::MAX {
+        format!("0x{value:x}")
+    } else {
+        format!("0x{value:x}/0x{mask:x}")
+    }
+}
+
+/// `xtables_save_string`: quoted unless made only of `[A-Za-z0-9_-]`
+/// (and not empty); `"`, `'` and `\` escaped with a backslash.
+pub fn save_string(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\'' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// A dotted IPv4 address as `inet_aton` accepts it in iptables (`xtables_numeric_to_ipaddr`:
+/// 1 to 4 decimal parts, the last filling the remaining bytes).
+pub fn parse_ipv4(s: &str) -> Option<Ipv4Addr> {
+    if s.is_empty() {
+        return None;
+    }
+    let parts: Vec<&str> = s.split('.').collect();
+    if parts.len() > 4 {
+        return None;
+    }
+    let mut nums = Vec::with_capacity(4);
+    for p in &parts {
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let v: u32 = p.parse().ok()?;
+        nums.push(v);
+    }
+    let mut addr: u32 = 0;
+    for (i, v) in nums.iter().enumerate() {
+        if i + 1 < nums.len() {
+            if *v > 255 {
+                return None;
+            }
+            addr |= v << (24 - 8 * i);
+        } else {
+            let bits = 32 - 8 * i as u32;
+            if bits < 32 && *v >= (1u32 << bits) {
+                return None;
+            }
+            addr |= *v;
+        }
+    }
+    Some(Ipv4Addr::from(addr))
+}
+
+/// Netmask `/N` or `/a.b.c.d` as iptables' `parse_ipmask` takes it.
+pub fn parse_mask(s: &str) -> Option<u32> {
+    if s.contains('.') {
+        return parse_ipv4(s).map(u32::from);
+    }
+    let bits = strtoul_all(s, 0, 32)?;
+    Some(prefix_mask(bits as u8))
+}
+
+pub fn prefix_mask(bits: u8) -> u32 {
+    if bits == 0 {
+        0
+    } else {
+        u32::MAX << (32 - bits as u32)
+    }
+}
+
+/// Prefix length of a contiguous mask, `None` for a non-contiguous one.
+pub fn mask_len(mask: u32) -> Option<u8> {
+    let ones = mask.leading_ones();
+    if mask.checked_shl(ones).unwrap_or(0) == 0 {
+        Some(ones as u8)
+    } else {
+        None
+    }
+}
+
+/// `addr/len`, or `addr/a.b.c.d` for a non-contiguous mask (iptables' `xtables_ipmask_to_numeric`).
+pub fn fmt_net(addr: Ipv4Addr, mask: u32) -> String {
+    match mask_len(mask) {
+        Some(len) => format!("{addr}/{len}"),
+        None => format!("{addr}/{}", Ipv4Addr::from(mask)),
+    }
+}
+
+/// A port number or a service name from the host's services table for the protocol.
+pub fn parse_port(s: &str, proto: &str) -> Option<u16> {
+    if let Some(v) = strtoul_all(s, 0, 65535) {
+        return Some(v as u16);
+    }
+    crate::netdb::service_port(s, proto)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strtoul_bases_and_limits() {
+        assert_eq!(strtoul_all("0x10", 0, 0), Some(16));
+        assert_eq!(strtoul_all("010", 0, 0), Some(8));
+        assert_eq!(strtoul_all("-1", 0, 0), None);
+        assert_eq!(strtoul_all("256", 0, 255), None);
+        assert_eq!(strtoul("12:34", 0, 100), Some((12, ":34")));
+    }
+
+    #[test]
+    fn mint_defaults_and_errors() {
+        assert_eq!(mint("x", "o", "1:2", 65535, 2).unwrap(), vec![1, 2]);
+        assert_eq!(mint("x", "o", ":2", 65535, 2).unwrap(), vec![0, 2]);
+        assert_eq!(mint("x", "o", "3:", 65535, 2).unwrap(), vec![3, 65535]);
+        let e = mint("length", "length", "-1:65535", 65535, 2).unwrap_err();
+        assert_eq!(
+            e.msg,
+            "length: bad value for option \"--length\" near \"-1:65535\", or out of range (0-65535).\n"
+        );
+    }
+
+    #[test]
+    fn save_string_quotes_like_iptables() {
+        assert_eq!(save_string("abc-D_9"), "abc-D_9");
+        assert_eq!(save_string("a b"), "\"a b\"");
+        assert_eq!(save_string("it's"), "\"it\\'s\"");
+    }
+
+    #[test]
+    fn ipv4_short_forms() {
+        assert_eq!(parse_ipv4("10.1"), Some(Ipv4Addr::new(10, 0, 0, 1)));
+        assert_eq!(parse_ipv4("1.2.3.4"), Some(Ipv4Addr::new(1, 2, 3, 4)));
+        assert_eq!(parse_ipv4("1.2.3.256"), None);
+        assert_eq!(mask_len(0xffff_ff00), Some(24));
+        assert_eq!(mask_len(0xff00_ff00), None);
+    }
+}

@@ -1,0 +1,16 @@
+//! The iptables playground engine: the command language, the ruleset model
+//! and the simulation shared by the CLI and the browser app.
+
+#[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
+pub mod cli;
+pub mod command;
+pub mod ext;
+pub mod ipset;
+pub mod iptables;
+pub mod netdb;
+pub mod nfacct;
+pub mod ruleset;
+pub mod sim;
+
+/// Engine version, as shown by `iptplay --version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,116 @@
+//! Commit-time checks as the kernel makes them: jumps to existing chains, no
+//! loops between chains, and each extension's checkentry with the hooks that
+//! can reach its chain.
+
+use super::{Hook, Table};
+use crate::ext::{CheckCx, KernelError};
+use std::collections::HashMap;
+
+/// A refused commit: the chain of the offending rule and the error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckFailure {
+    pub chain: String,
+    pub error: KernelError,
+}
+
+/// Hooks that can reach each chain through jumps and gotos.
+pub fn hook_masks(table: &Table) -> HashMap<&str, u8> {
+    let mut masks: HashMap<&str, u8> = HashMap::new();
+    let mut stack: Vec<(&str, u8)> = table
+        .chains
+        .iter()
+        .filter_map(|c| c.hook.map(|h| (c.name.as_str(), h.bit())))
+        .collect();
+    while let Some((name, bits)) = stack.pop() {
+        let entry = masks.entry(name).or_insert(0);
+        if *entry & bits == bits && *entry != 0 {
+            continue;
+        }
+        *entry |= bits;
+        if let Some(chain) = table.chain(name) {
+            for r in &chain.rules {
+                if let Some(t) = r.target.chain() {
+                    if let Some(tc) = table.chain(t) {
+                        stack.push((tc.name.as_str(), bits));
+                    }
+                }
+            }
+        }
+    }
+    masks
+}
+
+/// Whether following jumps from `start` can come back to `start`.
+fn has_loop(table: &Table, start: &str) -> bool {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut stack = vec![start];
+    while let Some(name) = stack.pop() {
+        let Some(chain) = table.chain(name) else {
+            continue;
+        };
+        for r in &chain.rules {
+            if let Some(t) = r.target.chain() {
+                if t == start {
+                    return true;
+                }
+                if !seen.contains(&t) {
+                    seen.push(t);
+                    stack.push(t);
+                }
+            }
+        }
+    }
+    false
+}
+
+/// Checks the whole table as the kernel would after a change.
+pub fn validate(table: &Table) -> Result<(), CheckFailure> {
+    let masks = hook_masks(table);
+    for chain in &table.chains {
+        let hooks = masks.get(chain.name.as_str()).copied().unwrap_or(0);
+        for r in &chain.rules {
+            if let Some(t) = r.target.chain() {
+                if table.chain(t).is_none() {
+                    return Err(CheckFailure {
+                        chain: chain.name.clone(),
+                        error: KernelError::NoEntry,
+                    });
+                }
+            }
+            let cx = CheckCx {
+                table: table.name,
+                hooks,
+                proto: r.ip.proto,
+                proto_invert: r.ip.proto_inv,
+            };
+            for m in &r.matches {
+                m.check(&cx).map_err(|error| CheckFailure {
+                    chain: chain.name.clone(),
+                    error,
+                })?;
+            }
+            if let super::RuleTarget::Ext(t) = &r.target {
+                t.check(&cx).map_err(|error| CheckFailure {
+                    chain: chain.name.clone(),
+                    error,
+                })?;
+            }
+        }
+    }
+    for chain in &table.chains {
+        let reachable = masks.get(chain.name.as_str()).copied().unwrap_or(0) != 0;
+        if chain.hook.is_none() && reachable && has_loop(table, &chain.name) {
+            return Err(CheckFailure {
+                chain: chain.name.clone(),
+                error: KernelError::Loop,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Hook bits helper for extension checks: `true` if any hook outside `allowed` reaches.
+pub fn hooks_outside(hooks: u8, allowed: &[Hook]) -> bool {
+    let allowed_bits = allowed.iter().fold(0u8, |b, h| b | h.bit());
+    hooks & !allowed_bits != 0
+}

@@ -1,0 +1,3 @@
+//! The simulated world: hosts and their state.
+
+pub mod host;
