@@ -7,7 +7,11 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
-#[command(name = "iptplay", version, about = "The iptables playground on the command line")]
+#[command(
+    name = "iptplay",
+    version,
+    about = "The iptables playground on the command line"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -36,10 +40,7 @@ pub fn main() -> i32 {
 fn run(script: Option<&Path>, json: bool) -> i32 {
     let (text, base) = match script {
         Some(p) if p != Path::new("-") => match std::fs::read_to_string(p) {
-            Ok(t) => (
-                t,
-                p.parent().map(Path::to_path_buf).unwrap_or_default(),
-            ),
+            Ok(t) => (t, p.parent().map(Path::to_path_buf).unwrap_or_default()),
             Err(e) => {
                 eprintln!("iptplay: {}: {e}", p.display());
                 return 2;

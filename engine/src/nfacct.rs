@@ -27,7 +27,10 @@ pub fn run(host: &mut Host, argv: &[String]) -> Output {
     match args.as_slice() {
         ["add", name] => {
             if host.nfacct.exists(name) {
-                return Output::err("nfacct v1.0.2: Error: Device or resource busy\n".to_string(), 1);
+                return Output::err(
+                    "nfacct v1.0.2: Error: Device or resource busy\n".to_string(),
+                    1,
+                );
             }
             host.nfacct.objects.push(Object {
                 name: name.to_string(),

@@ -325,7 +325,17 @@ mod tests {
         assert_eq!(cmds.len(), 2);
         assert_eq!(
             cmds[0].argv,
-            vec!["iptables", "-A", "INPUT", "-m", "comment", "--comment", "a b", "-j", "ACCEPT"]
+            vec![
+                "iptables",
+                "-A",
+                "INPUT",
+                "-m",
+                "comment",
+                "--comment",
+                "a b",
+                "-j",
+                "ACCEPT"
+            ]
         );
         assert_eq!(cmds[0].line, 2);
         assert_eq!(cmds[1].argv, vec!["echo", "x\"y"]);

@@ -81,8 +81,8 @@ mod tests {
         let mut h = Host::new("h");
         let out = run_argv(&mut h, &argv("iptables -A INPUT -m comment"), None);
         assert_eq!(out.exit, 2);
-        assert!(out
-            .stderr
-            .starts_with("iptables v1.8.9 (nf_tables): comment: option \"--comment\" must be specified\n\n"));
+        assert!(out.stderr.starts_with(
+            "iptables v1.8.9 (nf_tables): comment: option \"--comment\" must be specified\n\n"
+        ));
     }
 }

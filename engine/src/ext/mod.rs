@@ -6,9 +6,27 @@ use std::fmt::Debug;
 
 pub mod xtopt;
 
-// Matches.
+// Extension files by group; each helper edits only its own group's lines.
+
+// [group: core]
 pub mod comment;
 pub mod tcp;
+// [end: core]
+
+// [group: ports]
+// [end: ports]
+
+// [group: conntrack]
+// [end: conntrack]
+
+// [group: packet]
+// [end: packet]
+
+// [group: targets]
+// [end: targets]
+
+// [group: ipset]
+// [end: ipset]
 
 /// Whether a long option takes an argument (getopt's `has_arg`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -324,8 +342,25 @@ macro_rules! ext_boilerplate {
 /// Every extension the engine knows. Add a line here when adding a file.
 pub fn registry() -> &'static [&'static ExtInfo] {
     static ALL: &[&ExtInfo] = &[
+        // [group: core]
         &comment::INFO,
         &tcp::INFO,
+        // [end: core]
+
+        // [group: ports]
+        // [end: ports]
+
+        // [group: conntrack]
+        // [end: conntrack]
+
+        // [group: packet]
+        // [end: packet]
+
+        // [group: targets]
+        // [end: targets]
+
+        // [group: ipset]
+        // [end: ipset]
     ];
     ALL
 }

@@ -152,7 +152,14 @@ pub fn port_text(port: u16, proto: &str, numeric: bool) -> String {
 }
 
 /// `-L` text of a port range (` dpt:22`, ` spts:1:1023`, ` dpt:!22`).
-pub fn print_ports(out: &mut String, name: &str, r: (u16, u16), inv: bool, proto: &str, numeric: bool) {
+pub fn print_ports(
+    out: &mut String,
+    name: &str,
+    r: (u16, u16),
+    inv: bool,
+    proto: &str,
+    numeric: bool,
+) {
     if r.0 == 0 && r.1 == 0xffff && !inv {
         return;
     }
@@ -209,14 +216,22 @@ impl Match for Tcp {
                 self.seen |= 2;
             }
             O_SYN => {
-                once(self.seen, 4, "Only one of `--syn' or `--tcp-flags'  allowed")?;
+                once(
+                    self.seen,
+                    4,
+                    "Only one of `--syn' or `--tcp-flags'  allowed",
+                )?;
                 self.flg_mask = SYN | RST | ACK | FIN;
                 self.flg_cmp = SYN;
                 self.flags_inv = inv;
                 self.seen |= 4;
             }
             O_FLAGS => {
-                once(self.seen, 4, "Only one of `--syn' or `--tcp-flags'  allowed")?;
+                once(
+                    self.seen,
+                    4,
+                    "Only one of `--syn' or `--tcp-flags'  allowed",
+                )?;
                 let Some(comp) = cx.take_word() else {
                     return Err(XtError::new("--tcp-flags requires two args."));
                 };
@@ -355,7 +370,14 @@ mod tests {
     #[test]
     fn implicit_load_and_save() {
         let mut h = Host::new("h");
-        assert_eq!(run(&mut h, "iptables -A INPUT -p tcp --dport 22 --syn -j ACCEPT").exit, 0);
+        assert_eq!(
+            run(
+                &mut h,
+                "iptables -A INPUT -p tcp --dport 22 --syn -j ACCEPT"
+            )
+            .exit,
+            0
+        );
         let out = run(&mut h, "iptables -S INPUT");
         assert_eq!(
             out.stdout,

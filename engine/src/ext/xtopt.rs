@@ -17,14 +17,17 @@ pub fn strtoul(s: &str, min: u64, max: u64) -> Option<(u64, &str)> {
     if b.first() == Some(&b'+') {
         i = 1;
     }
-    let (radix, start) =
-        if b.len() > i + 1 && b[i] == b'0' && (b[i + 1] == b'x' || b[i + 1] == b'X') && b.get(i + 2).is_some_and(|c| c.is_ascii_hexdigit()) {
-            (16, i + 2)
-        } else if b.len() > i && b[i] == b'0' {
-            (8, i)
-        } else {
-            (10, i)
-        };
+    let (radix, start) = if b.len() > i + 1
+        && b[i] == b'0'
+        && (b[i + 1] == b'x' || b[i + 1] == b'X')
+        && b.get(i + 2).is_some_and(|c| c.is_ascii_hexdigit())
+    {
+        (16, i + 2)
+    } else if b.len() > i && b[i] == b'0' {
+        (8, i)
+    } else {
+        (10, i)
+    };
     let mut end = start;
     let mut value: u128 = 0;
     let mut overflow = false;

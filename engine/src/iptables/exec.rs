@@ -38,10 +38,7 @@ fn no_chain() -> ExecError {
 /// The kernel refused the change: exit 4.
 fn kernel_fail(op: &str, err: &crate::ext::KernelError, what: &str) -> Output {
     Output::err(
-        format!(
-            "{VERSION_TAG}:  {op} failed ({}): {what}\n",
-            err.strerror()
-        ),
+        format!("{VERSION_TAG}:  {op} failed ({}): {what}\n", err.strerror()),
         4,
     )
 }
@@ -82,7 +79,8 @@ fn execute_inner(host: &mut Host, p: Parsed) -> Output {
     let Some(table) = host.ruleset.table(&table_name) else {
         return no_chain().into_output();
     };
-    let rule_cmd = p.command & (CMD_APPEND | CMD_DELETE | CMD_CHECK | CMD_INSERT | CMD_REPLACE) != 0;
+    let rule_cmd =
+        p.command & (CMD_APPEND | CMD_DELETE | CMD_CHECK | CMD_INSERT | CMD_REPLACE) != 0;
     if rule_cmd {
         if let Some(j) = &p.jumpto {
             let is_ext = p
@@ -128,13 +126,21 @@ fn execute_inner(host: &mut Host, p: Parsed) -> Output {
         }
         return Output::ok(text);
     }
-    let mut work = host.ruleset.table(&table_name).expect("known table").clone();
+    let mut work = host
+        .ruleset
+        .table(&table_name)
+        .expect("known table")
+        .clone();
     let (result, op) = apply(&mut work, &p);
     if let Err(e) = result {
         return e.into_output();
     }
     if let Err(f) = check::validate(&work) {
-        return kernel_fail(op, &f.error, &format!("rule in chain {}", chain.unwrap_or(f.chain)));
+        return kernel_fail(
+            op,
+            &f.error,
+            &format!("rule in chain {}", chain.unwrap_or(f.chain)),
+        );
     }
     work.exists = true;
     *host.ruleset.table_mut(&table_name).expect("known table") = work;
@@ -151,7 +157,10 @@ pub fn apply_to_table(t: &mut Table, p: &Parsed) -> Result<(), String> {
     }
 }
 
-fn chain_or_fail<'a>(t: &'a mut Table, name: &str) -> Result<&'a mut crate::ruleset::Chain, ExecError> {
+fn chain_or_fail<'a>(
+    t: &'a mut Table,
+    name: &str,
+) -> Result<&'a mut crate::ruleset::Chain, ExecError> {
     t.chain_mut(name).ok_or_else(no_chain)
 }
 
@@ -164,10 +173,16 @@ fn apply(t: &mut Table, p: &Parsed) -> (Result<(), ExecError>, &'static str) {
         return (append(t, &chain, &p.rules), "RULE_APPEND");
     }
     if cmd & CMD_INSERT != 0 {
-        return (insert(t, &chain, p.rulenum.unwrap_or(1), &p.rules), "RULE_INSERT");
+        return (
+            insert(t, &chain, p.rulenum.unwrap_or(1), &p.rules),
+            "RULE_INSERT",
+        );
     }
     if cmd & CMD_REPLACE != 0 {
-        return (replace(t, &chain, p.rulenum.unwrap_or(1), &p.rules), "RULE_REPLACE");
+        return (
+            replace(t, &chain, p.rulenum.unwrap_or(1), &p.rules),
+            "RULE_REPLACE",
+        );
     }
     if cmd & CMD_DELETE_NUM != 0 {
         return (delete_num(t, &chain, p.rulenum.unwrap_or(1)), "RULE_DELETE");
@@ -195,10 +210,16 @@ fn apply(t: &mut Table, p: &Parsed) -> (Result<(), ExecError>, &'static str) {
         return (delete_chain(t, p.chain.as_deref()), "CHAIN_DEL");
     }
     if cmd & CMD_RENAME_CHAIN != 0 {
-        return (rename_chain(t, &chain, p.newname.as_deref().unwrap_or("")), "CHAIN_RENAME");
+        return (
+            rename_chain(t, &chain, p.newname.as_deref().unwrap_or("")),
+            "CHAIN_RENAME",
+        );
     }
     if cmd & CMD_SET_POLICY != 0 {
-        return (set_policy(t, &chain, p.policy.as_deref().unwrap_or(""), p.counters), "CHAIN_UPDATE");
+        return (
+            set_policy(t, &chain, p.policy.as_deref().unwrap_or(""), p.counters),
+            "CHAIN_UPDATE",
+        );
     }
     (Ok(()), "")
 }
@@ -256,7 +277,11 @@ fn delete_spec(t: &mut Table, chain: &str, rules: &[Rule]) -> Result<(), ExecErr
             Some(i) => {
                 c.rules.remove(i);
             }
-            None => return Err(fail("Bad rule (does a matching rule exist in that chain?).")),
+            None => {
+                return Err(fail(
+                    "Bad rule (does a matching rule exist in that chain?).",
+                ))
+            }
         }
     }
     Ok(())
@@ -266,7 +291,9 @@ fn check_rule(t: &mut Table, chain: &str, rules: &[Rule]) -> Result<(), ExecErro
     let c = chain_or_fail(t, chain)?;
     for r in rules {
         if !c.rules.iter().any(|x| x.same_as(r)) {
-            return Err(fail("Bad rule (does a matching rule exist in that chain?)."));
+            return Err(fail(
+                "Bad rule (does a matching rule exist in that chain?).",
+            ));
         }
     }
     Ok(())
@@ -283,7 +310,9 @@ fn flush(t: &mut Table, chain: Option<&str>) -> Result<(), ExecError> {
 fn zero(t: &mut Table, chain: Option<&str>, rulenum: Option<u32>) -> Result<(), ExecError> {
     let zero_chain = |c: &mut crate::ruleset::Chain| {
         c.counters = Counters::default();
-        c.rules.iter_mut().for_each(|r| r.counters = Counters::default());
+        c.rules
+            .iter_mut()
+            .for_each(|r| r.counters = Counters::default());
     };
     match chain {
         Some(name) => {
@@ -406,7 +435,12 @@ fn set_policy(
 }
 
 /// `iptables -S [chain [rulenum]]`.
-pub fn list_rules(t: &Table, chain: Option<&str>, rulenum: Option<u32>, counters: bool) -> Option<String> {
+pub fn list_rules(
+    t: &Table,
+    chain: Option<&str>,
+    rulenum: Option<u32>,
+    counters: bool,
+) -> Option<String> {
     let mut out = String::new();
     let chains: Vec<&crate::ruleset::Chain> = match chain {
         Some(name) => vec![t.chain(name)?],

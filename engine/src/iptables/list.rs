@@ -117,7 +117,7 @@ pub fn rule_line(out: &mut String, num: usize, rule: &Rule, fmt: Format, host: &
     }
     let _ = write!(out, "{:<9} ", rule.target.list_name());
     out.push(if ip.proto_inv { '!' } else { ' ' });
-    match proto_list_name(ip.proto, fmt.numeric).filter(|_| !fmt.numeric) {
+    match proto_list_name(ip.proto, fmt.numeric) {
         Some(n) => {
             let _ = write!(out, "{n:<4} ");
         }

@@ -2,12 +2,13 @@
 //! loading and option dispatch, with iptables 1.8.9's exact errors.
 
 use super::getopt::{Getopt, Got, LongOpt};
-use crate::ext::{self, ExtInfo, ExtKind, HasArg, Match, ParseCx, Target, XtError, XtResult};
 use crate::ext::xtopt;
+use crate::ext::{self, ExtInfo, ExtKind, HasArg, Match, ParseCx, Target, XtError, XtResult};
 use crate::ruleset::{IpSpec, Net, Rule, RuleTarget, Verdict};
 use std::net::Ipv4Addr;
 
-pub const OPTSTRING: &str = "-:A:C:D:R:I:L::S::M:F::Z::N:X::E:P:Vh::o:p:s:d:j:g:i:fbvw::W::nt:m:xc:46";
+pub const OPTSTRING: &str =
+    "-:A:C:D:R:I:L::S::M:F::Z::N:X::E:P:Vh::o:p:s:d:j:g:i:fbvw::W::nt:m:xc:46";
 
 // Command bits, in cmd2char order.
 pub const CMD_INSERT: u32 = 1 << 0;
@@ -186,10 +187,19 @@ fn set_option(options: &mut u32, opt: u32, invert: bool) -> XtResult {
     }
     *options |= opt;
     if invert
-        && opt & (OPT_SOURCE | OPT_DESTINATION | OPT_PROTOCOL | OPT_VIANAMEIN | OPT_VIANAMEOUT | OPT_FRAGMENT)
+        && opt
+            & (OPT_SOURCE
+                | OPT_DESTINATION
+                | OPT_PROTOCOL
+                | OPT_VIANAMEIN
+                | OPT_VIANAMEOUT
+                | OPT_FRAGMENT)
             == 0
     {
-        return Err(XtError::new(format!("cannot have ! before -{}", opt2char(opt))));
+        return Err(XtError::new(format!(
+            "cannot have ! before -{}",
+            opt2char(opt)
+        )));
     }
     Ok(())
 }
@@ -577,7 +587,11 @@ pub fn parse(argv: &[String], env: &ParseEnv) -> XtResult<Parsed> {
                 }
             }
             'F' | 'X' => {
-                let cmd = if c == 'F' { CMD_FLUSH } else { CMD_DELETE_CHAIN };
+                let cmd = if c == 'F' {
+                    CMD_FLUSH
+                } else {
+                    CMD_DELETE_CHAIN
+                };
                 add_command(&mut p.command, cmd, 0, invert)?;
                 if let Some(a) = optarg {
                     p.chain = Some(a);
@@ -598,7 +612,9 @@ pub fn parse(argv: &[String], env: &ParseEnv) -> XtResult<Parsed> {
                     p.newname = Some(argv[g.optind].clone());
                     g.optind += 1;
                 } else {
-                    return Err(XtError::new("-E requires old-chain-name and new-chain-name"));
+                    return Err(XtError::new(
+                        "-E requires old-chain-name and new-chain-name",
+                    ));
                 }
                 assert_valid_chain_name(p.newname.as_deref().unwrap_or(""))?;
             }
@@ -716,10 +732,14 @@ pub fn parse(argv: &[String], env: &ParseEnv) -> XtResult<Parsed> {
                     return Err(XtError::new("unexpected ! flag before --table"));
                 }
                 if env.restore && table_set {
-                    return Err(XtError::new("The -t option cannot be used in iptables-restore.\n"));
+                    return Err(XtError::new(
+                        "The -t option cannot be used in iptables-restore.\n",
+                    ));
                 }
                 if env.restore {
-                    return Err(XtError::new("The -t option cannot be used in iptables-restore.\n"));
+                    return Err(XtError::new(
+                        "The -t option cannot be used in iptables-restore.\n",
+                    ));
                 }
                 p.table = arg;
                 table_set = true;
@@ -758,9 +778,10 @@ pub fn parse(argv: &[String], env: &ParseEnv) -> XtResult<Parsed> {
                 let Some(bc) = bc else {
                     return Err(XtError::new("-c requires packet and byte counter"));
                 };
-                let pn = scan_u64(&pc)
-                    .ok_or_else(|| XtError::new("-c packet counter not numeric"))?;
-                let bn = scan_u64(&bc).ok_or_else(|| XtError::new("-c byte counter not numeric"))?;
+                let pn =
+                    scan_u64(&pc).ok_or_else(|| XtError::new("-c packet counter not numeric"))?;
+                let bn =
+                    scan_u64(&bc).ok_or_else(|| XtError::new("-c byte counter not numeric"))?;
                 p.counters = Some((pn, bn));
             }
             '4' => {}
@@ -824,7 +845,8 @@ pub fn parse(argv: &[String], env: &ParseEnv) -> XtResult<Parsed> {
             )));
         }
     }
-    let rule_cmd = p.command & (CMD_APPEND | CMD_DELETE | CMD_CHECK | CMD_INSERT | CMD_REPLACE) != 0;
+    let rule_cmd =
+        p.command & (CMD_APPEND | CMD_DELETE | CMD_CHECK | CMD_INSERT | CMD_REPLACE) != 0;
     if rule_cmd {
         let chain = p.chain.as_deref().unwrap_or("");
         if (chain == "PREROUTING" || chain == "INPUT") && p.has(OPT_VIANAMEOUT) {

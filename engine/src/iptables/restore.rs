@@ -196,12 +196,7 @@ pub fn run_restore(host: &mut Host, argv: &[String], stdin: &str) -> Output {
     let text = match &opts.file {
         Some(f) => match host.files.get(f) {
             Some(t) => t.clone(),
-            None => {
-                return Output::err(
-                    format!("Can't open {f}: No such file or directory\n"),
-                    1,
-                )
-            }
+            None => return Output::err(format!("Can't open {f}: No such file or directory\n"), 1),
         },
         None => stdin.to_string(),
     };
@@ -400,7 +395,16 @@ mod tests {
     fn rule_line_quoting() {
         assert_eq!(
             split_rule_line(r#"-A INPUT -m comment --comment "a b \" c" -j ACCEPT"#),
-            vec!["-A", "INPUT", "-m", "comment", "--comment", "a b \" c", "-j", "ACCEPT"]
+            vec![
+                "-A",
+                "INPUT",
+                "-m",
+                "comment",
+                "--comment",
+                "a b \" c",
+                "-j",
+                "ACCEPT"
+            ]
         );
     }
 }

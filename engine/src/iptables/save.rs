@@ -43,19 +43,17 @@ pub fn proto_save_name(proto: u8) -> Option<&'static str> {
         135 => "mh",
         0 => "all",
         33 => "dccp",
-        _ => return None,
+        _ => return netdb::proto_name(proto),
     })
 }
 
-/// Protocol name for `-L` (the built-in table, then /etc/protocols unless numeric).
+/// Protocol name for `-L`: none with `-n` (the number is printed).
 pub fn proto_list_name(proto: u8, numeric: bool) -> Option<&'static str> {
-    proto_save_name(proto).or_else(|| {
-        if numeric || proto == 0 {
-            None
-        } else {
-            netdb::proto_name(proto)
-        }
-    })
+    if numeric {
+        None
+    } else {
+        proto_save_name(proto)
+    }
 }
 
 /// Everything after `-A CHAIN` (leading space included).

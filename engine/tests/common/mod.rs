@@ -1,0 +1,54 @@
+//! Helpers shared by the engine's integration tests.
+#![allow(dead_code)]
+
+use engine::command::script::{parse_script, run_cmd};
+use engine::command::Output;
+use engine::sim::host::Host;
+use std::path::PathBuf;
+
+/// `../shared` beside the repository (test data and reference facts).
+pub fn shared_dir() -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared");
+    if p.is_dir() {
+        Some(p)
+    } else if std::env::var("CI").is_ok() {
+        panic!("../shared is missing: CI must provide it beside the repository");
+    } else {
+        eprintln!("skipped: ../shared not found beside the repository");
+        None
+    }
+}
+
+/// Runs one shell-quoted command line on a host.
+pub fn sh(host: &mut Host, line: &str) -> Output {
+    let cmds = parse_script(line).expect("command parses");
+    let mut out = Output::default();
+    for c in &cmds {
+        out = run_cmd(host, c, &|_| Err("No such file or directory".into()));
+    }
+    out
+}
+
+/// Whether this process may create network namespaces and run the real tools.
+pub fn can_use_kernel() -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        let uid = std::process::Command::new("id").arg("-u").output();
+        match uid {
+            Ok(o) if String::from_utf8_lossy(&o.stdout).trim() == "0" => {}
+            _ => return Err("not root".into()),
+        }
+    }
+    for tool in ["ip", "iptables-nft", "ipset"] {
+        let found = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {tool}"))
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if !found {
+            return Err(format!("{tool} not installed"));
+        }
+    }
+    Ok(())
+}
