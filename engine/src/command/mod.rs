@@ -38,7 +38,7 @@ pub fn run_argv(host: &mut Host, argv: &[String], stdin: Option<&str>) -> Output
     let prog = prog.rsplit('/').next().unwrap_or(prog);
     match prog {
         "iptables" | "iptables-nft" => crate::iptables::run(host, argv),
-        "iptables-save" | "iptables-nft-save" => crate::iptables::restore::run_save(host, argv),
+        "iptables-save" | "iptables-nft-save" => crate::iptables::save_cmd::run_save(host, argv),
         "iptables-restore" | "iptables-nft-restore" => {
             crate::iptables::restore::run_restore(host, argv, stdin.unwrap_or(""))
         }

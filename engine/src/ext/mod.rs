@@ -228,6 +228,8 @@ pub enum KernelError {
     NotSupported,
     /// ELOOP.
     Loop,
+    /// EMLINK: nf_tables' answer to a jump loop or jumps nested too deep.
+    TooManyLinks,
     /// EEXIST.
     Exists,
     /// ENOSPC.
@@ -244,6 +246,7 @@ impl KernelError {
             KernelError::Range => "Numerical result out of range",
             KernelError::NotSupported => "Operation not supported",
             KernelError::Loop => "Too many levels of symbolic links",
+            KernelError::TooManyLinks => "Too many links",
             KernelError::Exists => "File exists",
             KernelError::NoSpace => "No space left on device",
             KernelError::Busy => "Device or resource busy",

@@ -52,3 +52,5 @@ pub fn can_use_kernel() -> Result<(), String> {
     }
     Ok(())
 }
+
+pub mod real;
