@@ -57,9 +57,20 @@ pub struct Batch<'a> {
     pub out: String,
     /// Line of the command being run (for iptables-restore's messages).
     pub line: usize,
+    /// Refusals when the kernel first runs the batch.
     kernel: Vec<KernelFail>,
+    /// Refusals of the table validation (only reported when the first run passed).
+    invalid: Vec<KernelFail>,
     /// Operations queued so far.
     ops: u64,
+    /// Chains gone from the cache whose deletion the kernel refused: their
+    /// rules still hold references.
+    zombies: Vec<Chain>,
+    /// Renames (old, new, created in this batch) applied when the batch ends;
+    /// the cache keeps the old names meanwhile, as iptables' cache does.
+    renames: Vec<(String, String, bool)>,
+    /// Chains with a handle from here on were created by this batch.
+    first_handle: u64,
     reverse: Reverse<'a>,
 }
 
@@ -70,7 +81,11 @@ impl<'a> Batch<'a> {
             out: String::new(),
             line: 0,
             kernel: Vec::new(),
+            invalid: Vec::new(),
             ops: 0,
+            zombies: Vec::new(),
+            renames: Vec::new(),
+            first_handle: table.next_handle,
             reverse,
         }
     }
@@ -78,9 +93,42 @@ impl<'a> Batch<'a> {
     /// Ends the batch: the table to commit, or the kernel's refusals in the
     /// order iptables reports them.
     pub fn finish(mut self) -> (String, Result<Table, Vec<KernelFail>>) {
-        if !self.kernel.is_empty() {
-            self.kernel.sort_by_key(|k| k.key);
-            return (self.out, Err(self.kernel));
+        for (old, new, created) in std::mem::take(&mut self.renames) {
+            let r = if created {
+                Err(KernelError::NoEntry)
+            } else {
+                Ok(())
+            };
+            self.kernel_op("CHAIN_RENAME", format!("chain {new}"), r);
+            if let Some(idx) = self.find(&old) {
+                let mut c = self.table.chains.remove(idx);
+                c.name = new.clone();
+                let handle = c.handle;
+                for ch in self.table.chains.iter_mut().chain(std::iter::once(&mut c)) {
+                    for r in ch.rules.iter_mut() {
+                        if let RuleTarget::Jump(n) | RuleTarget::Goto(n) = &mut r.target {
+                            if *n == old {
+                                *n = new.clone();
+                            }
+                        }
+                    }
+                }
+                let next = self.table.next_handle;
+                self.table.add_chain(c);
+                if let Some(c) = self.table.chain_mut(&new) {
+                    c.handle = handle;
+                }
+                self.table.next_handle = next;
+            }
+        }
+        let mut errors = if self.kernel.is_empty() {
+            self.invalid
+        } else {
+            self.kernel
+        };
+        if !errors.is_empty() {
+            errors.sort_by_key(|k| k.key);
+            return (self.out, Err(errors));
         }
         let mut t = self.table;
         t.chains.retain(|c| !c.fake);
@@ -103,12 +151,13 @@ impl<'a> Batch<'a> {
     ) {
         self.ops += 1;
         if let Err(err) = r {
+            let key = (self.line, order.unwrap_or(self.ops));
             self.kernel.push(KernelFail {
                 op,
                 err,
                 what,
                 line: self.line,
-                key: (self.line, order.unwrap_or(self.ops)),
+                key,
             });
         }
     }
@@ -159,7 +208,9 @@ impl<'a> Batch<'a> {
 
     // --- rules -----------------------------------------------------------
 
-    /// Puts a rule into a chain and records what the kernel says about it.
+    /// Puts a rule into a chain and records what the kernel says about it:
+    /// at once (missing chains, jumps, checks for the chain's own hook), and
+    /// when it validates the table (jump depth, checks for every hook).
     fn rule_op(
         &mut self,
         op: &'static str,
@@ -170,28 +221,36 @@ impl<'a> Batch<'a> {
     ) {
         let chain = &self.table.chains[idx];
         let what = format!("rule in chain {}", chain.name);
-        let mut r: Result<(), KernelError> = if chain.fake {
+        let own_hook = chain.hook.map(Hook::bit).unwrap_or(0);
+        let r = if chain.fake {
             Err(KernelError::NoEntry)
         } else {
-            Ok(())
-        };
-        if r.is_ok() {
-            r = match &rule.target {
+            match &rule.target {
                 RuleTarget::Jump(t) | RuleTarget::Goto(t) => check::check_jump(&self.table, t),
                 RuleTarget::Verdict(Verdict::Queue) => Err(KernelError::NoEntry),
                 _ => Ok(()),
-            };
-        }
+            }
+            .and_then(|()| check::check_rule(&self.table, own_hook, rule))
+        };
+        let failed_now = r.is_err();
+        self.kernel_op(op, what.clone(), r);
         let rules = &mut self.table.chains[idx].rules;
         match (pos, replace) {
             (Some(p), true) => rules[p] = rule.clone(),
             (Some(p), false) => rules.insert(p, rule.clone()),
             (None, _) => rules.push(rule.clone()),
         }
-        if r.is_ok() {
-            r = check::validate(&self.table);
+        if !failed_now {
+            if let Err(err) = check::validate(&self.table) {
+                self.invalid.push(KernelFail {
+                    op,
+                    err,
+                    what,
+                    line: self.line,
+                    key: (self.line, self.ops),
+                });
+            }
         }
-        self.kernel_op(op, what, r);
     }
 
     fn print_rule(&mut self, verbose: bool, rule: &Rule) {
@@ -349,20 +408,26 @@ impl<'a> Batch<'a> {
         Ok(())
     }
 
-    /// Deletes one chain as the kernel would (busy while it has rules or users).
+    /// Deletes one chain; the kernel refuses while it has rules or users.
     fn chain_del(&mut self, idx: usize) {
-        let c = &self.table.chains[idx];
+        let c = self.table.chains.remove(idx);
         let what = format!("chain {}", c.name);
-        let handle = c.handle;
+        let zombie_refs = self
+            .zombies
+            .iter()
+            .flat_map(|z| z.rules.iter())
+            .filter(|r| r.target.chain() == Some(c.name.as_str()))
+            .count();
         let r = if c.fake {
             Err(KernelError::NoEntry)
-        } else if !c.rules.is_empty() || self.table.references(&c.name) > 0 {
+        } else if !c.rules.is_empty() || self.table.references(&c.name) + zombie_refs > 0 {
             Err(KernelError::Busy)
         } else {
             Ok(())
         };
-        if r.is_ok() {
-            self.table.chains.remove(idx);
+        let handle = c.handle;
+        if r.is_err() {
+            self.zombies.push(c);
         }
         self.kernel_op_keyed("CHAIN_DEL", what, r, Some(handle));
     }
@@ -403,27 +468,20 @@ impl<'a> Batch<'a> {
         Ok(())
     }
 
-    /// `-E old new`.
+    /// `-E old new`: the kernel renames the chain (jumps follow it); this
+    /// batch keeps knowing it by the old name.
     fn rename(&mut self, old: &str, new: &str) -> Result<(), Fail> {
-        if self.chain_exists(new) {
+        if self.chain_exists(new) || self.renames.iter().any(|(_, n, _)| n == new) {
             return Err(msg("File exists"));
         }
         let idx = self.find(old).ok_or_else(no_chain)?;
-        if self.table.chains[idx].is_builtin() {
+        let c = &self.table.chains[idx];
+        if c.is_builtin() {
             return Err(no_chain());
         }
-        let mut c = self.table.chains.remove(idx);
-        c.name = new.to_string();
-        for ch in self.table.chains.iter_mut().chain(std::iter::once(&mut c)) {
-            for r in ch.rules.iter_mut() {
-                if let RuleTarget::Jump(n) | RuleTarget::Goto(n) = &mut r.target {
-                    if n == old {
-                        *n = new.to_string();
-                    }
-                }
-            }
-        }
-        self.table.add_chain(c);
+        let created = c.handle >= self.first_handle;
+        self.renames
+            .push((old.to_string(), new.to_string(), created));
         Ok(())
     }
 

@@ -671,19 +671,17 @@ fn base_option(
         }
         'j' => {
             set_option(&mut p.options, OPT_JUMP, invert)?;
-            if arg != "CONTINUE" {
-                let name = parse_target_name(word)?.to_string();
-                if let Some(info) = ext::find(&name, ExtKind::Target) {
-                    let Some(ctor) = info.new_target else {
-                        return Err(XtError::new(format!(
-                            "Couldn't load target `{name}':No such file or directory\n"
-                        )));
-                    };
-                    x.target = Some((ctor(), 0));
-                    x.merge_options(info);
-                }
-                p.jumpto = Some(name);
+            let name = parse_target_name(word)?.to_string();
+            if let Some(info) = ext::find(&name, ExtKind::Target) {
+                let Some(ctor) = info.new_target else {
+                    return Err(XtError::new(format!(
+                        "Couldn't load target `{name}':No such file or directory\n"
+                    )));
+                };
+                x.target = Some((ctor(), 0));
+                x.merge_options(info);
             }
+            p.jumpto = Some(name);
         }
         'i' | 'o' => {
             if arg.is_empty() {

@@ -434,7 +434,7 @@ fn rule_line(
     if p.ignored {
         return Ok(None);
     }
-    if o.verbose && p.command & CMD_IDRAC != 0 {
+    if o.verbose && !o.noflush && p.command & CMD_IDRAC != 0 {
         p.options |= OPT_VERBOSE;
     }
     Ok(Some(Queued::Command(Box::new(p))))
