@@ -1,6 +1,7 @@
 //! Extension framework: option tables, the registry, and the traits that every
 //! match and target file implements (one file per iptables extension).
 
+pub use crate::sim::eval::{EvalCx, TargetVerdict};
 use std::any::Any;
 use std::fmt::Debug;
 
@@ -270,6 +271,17 @@ pub trait Match: Debug + Send + Sync + Any {
     fn print(&self, out: &mut String, numeric: bool);
     /// Plain-English meaning.
     fn explain(&self) -> String;
+    /// Whether the packet matches; `None` when the simulator cannot evaluate
+    /// this extension (the trace says so and the rule does not match).
+    fn matches(&mut self, _cx: &mut EvalCx) -> Option<bool> {
+        None
+    }
+    /// Why the packet did not match, in words (asked only while tracing).
+    fn why_not(&self, _cx: &EvalCx) -> String {
+        let mut s = format!("-m {}", self.save_name());
+        self.save(&mut s);
+        format!("{s} did not match")
+    }
     /// Name printed after `-m` in saves (an alias loaded under another name keeps it).
     fn save_name(&self) -> &'static str {
         self.info().name
@@ -293,6 +305,11 @@ pub trait Target: Debug + Send + Sync + Any {
     /// `iptables -L` text after the match texts, with a leading space.
     fn print(&self, out: &mut String, numeric: bool);
     fn explain(&self) -> String;
+    /// Acts on the packet; `None` when the simulator cannot carry this target
+    /// out (the trace says so and the packet goes on as if it did nothing).
+    fn fire(&mut self, _cx: &mut EvalCx) -> Option<TargetVerdict> {
+        None
+    }
     fn save_name(&self) -> &'static str {
         self.info().name
     }

@@ -514,7 +514,7 @@ pub fn build_tcp(ip: &IpFields, t: &TcpFields, payload: &[u8]) -> Packet {
     tcp.ece = t.flags & tcp_flags::ECE != 0;
     tcp.cwr = t.flags & tcp_flags::CWR != 0;
     let mut opts = t.options.clone();
-    while opts.len() % 4 != 0 {
+    while !opts.len().is_multiple_of(4) {
         opts.push(0);
     }
     tcp.options = TcpOptions::try_from_slice(&opts).unwrap_or_default();
