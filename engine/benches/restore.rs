@@ -9,9 +9,16 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn ruleset() -> Option<String> {
-    let tool = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/tools/gen-kube-ruleset.py");
-    let out = Command::new("python3").arg(tool).arg("10000").output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    let tool =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/tools/gen-kube-ruleset.py");
+    let out = Command::new("python3")
+        .arg(tool)
+        .arg("10000")
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn restore(c: &mut Criterion) {

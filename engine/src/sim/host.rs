@@ -47,6 +47,8 @@ pub struct Host {
     pub tz_minutes: i32,
     /// Next IP ID for packets the host makes.
     pub next_ip_id: u16,
+    /// TCP connections the stack answered: (local port, remote address, remote port).
+    pub tcp_conns: std::collections::BTreeSet<(u16, Ipv4Addr, u16)>,
 }
 
 impl Host {

@@ -50,8 +50,14 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
             }
             let mut ip = IpFields::new(h.dst, h.src);
             ip.df = true;
-            if open {
+            let key = (t.dport, h.src, t.sport);
+            if open && (syn || host.tcp_conns.contains(&key)) {
+                if t.flags & (tcp_flags::FIN | tcp_flags::RST) != 0 {
+                    host.tcp_conns.remove(&key);
+                }
                 if syn {
+                    host.tcp_conns.insert(key);
+                    let reply_opts = synack_options(&t.options);
                     let reply = build_tcp(
                         &ip,
                         &TcpFields {
@@ -60,8 +66,8 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
                             seq: isn(&h, t.sport, t.dport),
                             ack: t.seq.wrapping_add(1),
                             flags: tcp_flags::SYN | tcp_flags::ACK,
-                            window: 65160,
-                            options: vec![2, 4, 0x05, 0xb4, 4, 2, 1, 3, 3, 7],
+                            window: synack_window(&reply_opts),
+                            options: reply_opts,
                         },
                         b"",
                     );
@@ -155,4 +161,46 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
 
 fn route_is_broadcast(host: &Host, h: &crate::packet::Headers) -> bool {
     super::route::is_broadcast(&host.ifaces, h.dst)
+}
+
+/// Options of Linux's SYN-ACK: MSS always, SACK permitted, timestamps and
+/// window scaling only when the SYN offered them.
+fn synack_options(syn: &[u8]) -> Vec<u8> {
+    let mut has = [false; 9];
+    let mut i = 0;
+    while i < syn.len() {
+        match syn[i] {
+            0 => break,
+            1 => i += 1,
+            kind => {
+                let len = syn.get(i + 1).copied().unwrap_or(0) as usize;
+                if (kind as usize) < has.len() {
+                    has[kind as usize] = true;
+                }
+                if len < 2 {
+                    break;
+                }
+                i += len;
+            }
+        }
+    }
+    let mut o = vec![2, 4, 0x05, 0xb4];
+    match (has[4], has[8]) {
+        (true, true) => o.extend_from_slice(&[4, 2, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0]),
+        (true, false) => o.extend_from_slice(&[1, 1, 4, 2]),
+        (false, true) => o.extend_from_slice(&[1, 1, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0]),
+        (false, false) => {}
+    }
+    if has[3] {
+        o.extend_from_slice(&[1, 3, 3, 7]);
+    }
+    o
+}
+
+/// Linux's initial receive window: 65535 rounded down to a multiple of the
+/// MSS less the timestamp option when it is used.
+fn synack_window(opts: &[u8]) -> u16 {
+    let ts = opts.windows(2).any(|w| w == [8, 10]);
+    let mss = if ts { 1448 } else { 1460 };
+    (65535 / mss * mss) as u16
 }

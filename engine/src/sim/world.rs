@@ -31,6 +31,15 @@ pub struct Report {
     pub outcome: String,
 }
 
+/// One packet put on a link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireEvent {
+    pub host: String,
+    pub iface: String,
+    /// The IPv4 packet (without the Ethernet header).
+    pub packet: Vec<u8>,
+}
+
 /// A packet waiting to be processed.
 enum Job {
     /// Made by a host's stack or a tool.
@@ -58,6 +67,8 @@ pub struct World {
     pub now_ns: u64,
     /// Frames seen per (host, interface), for tcpdump and pcap export.
     pub captures: BTreeMap<(String, String), Vec<Frame>>,
+    /// Every transmission in order: which host sent which IPv4 packet out of which interface.
+    pub wire: Vec<WireEvent>,
     /// Whether to record traces.
     pub tracing: bool,
     /// Reports of the packets of the last run.
@@ -84,10 +95,24 @@ impl World {
     /// Sends a packet made on a host (a tool, the stack) and processes
     /// everything it causes. Returns the reports of this run.
     pub fn send(&mut self, host: usize, pkt: Packet) -> &[Report] {
+        self.run(Job::LocalOut { host, pkt })
+    }
+
+    /// A packet arriving on a host's interface from outside the lab (as if
+    /// sent by a machine on that link), and everything it causes.
+    pub fn inject(&mut self, host: usize, iface: &str, pkt: Packet) -> &[Report] {
+        self.run(Job::Receive {
+            host,
+            iface: iface.to_string(),
+            pkt,
+        })
+    }
+
+    fn run(&mut self, first: Job) -> &[Report] {
         self.reports.clear();
         self.delivered.clear();
         let mut queue = VecDeque::new();
-        queue.push_back(Job::LocalOut { host, pkt });
+        queue.push_back(first);
         let mut count = 0;
         while let Some(job) = queue.pop_front() {
             count += 1;
@@ -312,6 +337,11 @@ impl World {
             time_ns: self.now_ns,
             bytes: ethernet(dst_mac, iface.mac, &pkt.data),
         };
+        self.wire.push(WireEvent {
+            host: self.hosts[hi].name.clone(),
+            iface: dev.to_string(),
+            packet: pkt.data.clone(),
+        });
         self.captures
             .entry((self.hosts[hi].name.clone(), dev.to_string()))
             .or_default()
@@ -402,7 +432,7 @@ impl World {
             }
             Decision::Unreachable => {
                 if self.hosts[hi].forwarding() {
-                    self.icmp_error(hi, &pkt, 3, 1, queue);
+                    self.icmp_error(hi, &pkt, 3, 0, queue);
                 }
                 self.finish(hi, trace, format!("{name}: no route to host"))
             }

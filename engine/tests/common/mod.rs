@@ -52,3 +52,9 @@ pub fn can_use_kernel() -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Runs one command with text on its standard input.
+pub fn sh_stdin(host: &mut Host, line: &str, stdin: &str) -> Output {
+    let argv: Vec<String> = line.split_whitespace().map(String::from).collect();
+    engine::command::run_argv(host, &argv, Some(stdin))
+}
