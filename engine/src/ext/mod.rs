@@ -20,6 +20,14 @@ pub mod tcp;
 // [end: conntrack]
 
 // [group: packet]
+pub mod dscp;
+pub mod dscp_target;
+pub mod ecn;
+pub mod ecn_target;
+pub mod tcpmss;
+pub mod tcpmss_target;
+pub mod tos;
+pub mod tos_target;
 // [end: packet]
 
 // [group: targets]
@@ -354,6 +362,14 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         // [end: conntrack]
 
         // [group: packet]
+        &dscp::INFO,
+        &dscp_target::INFO,
+        &ecn::INFO,
+        &ecn_target::INFO,
+        &tcpmss::INFO,
+        &tcpmss_target::INFO,
+        &tos::INFO,
+        &tos_target::INFO,
         // [end: packet]
 
         // [group: targets]
