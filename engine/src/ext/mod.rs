@@ -20,14 +20,19 @@ pub mod tcp;
 // [end: conntrack]
 
 // [group: packet]
+pub mod checksum;
+pub mod classify;
 pub mod dscp;
 pub mod dscp_target;
 pub mod ecn;
 pub mod ecn_target;
+pub mod hmark;
 pub mod tcpmss;
 pub mod tcpmss_target;
+pub mod tcpoptstrip;
 pub mod tos;
 pub mod tos_target;
+pub mod ttl_target;
 // [end: packet]
 
 // [group: targets]
@@ -370,6 +375,11 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         &tcpmss_target::INFO,
         &tos::INFO,
         &tos_target::INFO,
+        &checksum::INFO,
+        &classify::INFO,
+        &hmark::INFO,
+        &tcpoptstrip::INFO,
+        &ttl_target::INFO,
         // [end: packet]
 
         // [group: targets]
