@@ -27,6 +27,8 @@ pub mod dscp_target;
 pub mod ecn;
 pub mod ecn_target;
 pub mod hmark;
+pub mod recent;
+pub mod string;
 pub mod tcpmss;
 pub mod tcpmss_target;
 pub mod tcpoptstrip;
@@ -380,6 +382,8 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         &hmark::INFO,
         &tcpoptstrip::INFO,
         &ttl_target::INFO,
+        &recent::INFO,
+        &string::INFO,
         // [end: packet]
 
         // [group: targets]
