@@ -26,7 +26,9 @@ pub mod dscp;
 pub mod dscp_target;
 pub mod ecn;
 pub mod ecn_target;
+pub mod hashlimit;
 pub mod hmark;
+pub mod limit;
 pub mod recent;
 pub mod string;
 pub mod tcpmss;
@@ -384,6 +386,8 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         &ttl_target::INFO,
         &recent::INFO,
         &string::INFO,
+        &hashlimit::INFO,
+        &limit::INFO,
         // [end: packet]
 
         // [group: targets]
