@@ -90,11 +90,9 @@ pub static INFO: ExtInfo = ExtInfo {
 };
 
 fn cost_to_bytes(cost: u64) -> u64 {
-    let r = if cost != 0 {
-        u32::MAX as u64 / cost
-    } else {
-        u32::MAX as u64
-    };
+    let r = (u32::MAX as u64)
+        .checked_div(cost)
+        .unwrap_or(u32::MAX as u64);
     r.wrapping_sub(1) << BYTE_SHIFT
 }
 
@@ -351,7 +349,7 @@ impl Match for Hashlimit {
                     });
                 }
                 burst = (self.burst / unit) as u32 as u64;
-                if self.burst % unit != 0 {
+                if !self.burst.is_multiple_of(unit) {
                     burst = (burst as u32).wrapping_add(1) as u64;
                 }
                 if seen & bit(O_EXPIRE) == 0 {

@@ -348,9 +348,7 @@ mod tests {
         ] {
             let o = run(
                 &mut h,
-                &format!("iptables -A INPUT -j HMARK {args}")
-                    .trim_end()
-                    .to_string(),
+                format!("iptables -A INPUT -j HMARK {args}").trim_end(),
             );
             assert!(o.stderr.contains(msg), "{args}: {}", o.stderr);
         }

@@ -29,6 +29,8 @@ pub mod ecn_target;
 pub mod hashlimit;
 pub mod hmark;
 pub mod limit;
+pub mod rateest;
+pub mod rateest_target;
 pub mod recent;
 pub mod string;
 pub mod tcpmss;
@@ -188,6 +190,18 @@ pub struct CheckCx<'a> {
     pub hooks: u8,
     pub proto: u8,
     pub proto_invert: bool,
+    /// Rate estimators that exist (made by `-j RATEEST` rules in any table).
+    pub estimators: &'a [Estimator],
+}
+
+/// A rate estimator the kernel keeps by name (`-j RATEEST`, read by `-m rateest`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Estimator {
+    pub name: String,
+    /// Measurement interval: 2^(interval+2)/4 seconds.
+    pub interval: i8,
+    /// Averaging time constant: interval * 2^ewma_log.
+    pub ewma_log: u8,
 }
 
 /// A parse error, printed as `iptables v1.8.9 (nf_tables): MSG` and the `Try` line, exit 2.
@@ -388,6 +402,8 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         &string::INFO,
         &hashlimit::INFO,
         &limit::INFO,
+        &rateest::INFO,
+        &rateest_target::INFO,
         // [end: packet]
 
         // [group: targets]
