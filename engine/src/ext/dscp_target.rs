@@ -20,8 +20,8 @@ pub static INFO: ExtInfo = ExtInfo {
     ],
     guided: true,
     help: "DSCP target options\n\
-  --set-dscp value\t\tSet the DSCP code point, in decimal (32) or hex (0x20)\n\
-  --set-dscp-class class\tSet the DSCP of a DiffServ class: BE, EF, AFxx or CSx\n\
+\x20 --set-dscp value\t\tSet the DSCP code point, in decimal (32) or hex (0x20)\n\
+\x20 --set-dscp-class class\tSet the DSCP of a DiffServ class: BE, EF, AFxx or CSx\n\
 \n\
 \t\t\t\tOnly one of the two may be given.\n",
     new_match: None,

@@ -68,22 +68,22 @@ pub static INFO: ExtInfo = ExtInfo {
     ],
     guided: true,
     help: "hashlimit match options:\n\
-  --hashlimit-upto <avg>           match up to this average rate\n\
-                                   [packets per second unless followed by\n\
-                                   /sec /minute /hour /day; or bytes: 10kb/s]\n\
-  --hashlimit-above <avg>          match above this average rate\n\
-  --hashlimit-mode <mode>          group packets by a comma-separated list of\n\
-                                   dstip,srcip,dstport,srcport (or none)\n\
-  --hashlimit-srcmask <length>     prefix length of source addresses in a group\n\
-  --hashlimit-dstmask <length>     prefix length of destination addresses in a group\n\
-  --hashlimit-name <name>          name of the table (/proc/net/ipt_hashlimit/<name>)\n\
-  --hashlimit-burst <num>\t    packets that may match at once, default 5\n\
-  --hashlimit-htable-size <num>    buckets of the table\n\
-  --hashlimit-htable-max <num>     most entries of the table\n\
-  --hashlimit-htable-gcinterval    milliseconds between garbage collections\n\
-  --hashlimit-htable-expire        milliseconds after which idle entries go\n\
-  --hashlimit-rate-match           only compare the rate; do not limit\n\
-  --hashlimit-rate-interval        seconds over which --hashlimit-rate-match measures\n\
+\x20 --hashlimit-upto <avg>           match up to this average rate\n\
+\x20                                  [packets per second unless followed by\n\
+\x20                                  /sec /minute /hour /day; or bytes: 10kb/s]\n\
+\x20 --hashlimit-above <avg>          match above this average rate\n\
+\x20 --hashlimit-mode <mode>          group packets by a comma-separated list of\n\
+\x20                                  dstip,srcip,dstport,srcport (or none)\n\
+\x20 --hashlimit-srcmask <length>     prefix length of source addresses in a group\n\
+\x20 --hashlimit-dstmask <length>     prefix length of destination addresses in a group\n\
+\x20 --hashlimit-name <name>          name of the table (/proc/net/ipt_hashlimit/<name>)\n\
+\x20 --hashlimit-burst <num>\t    packets that may match at once, default 5\n\
+\x20 --hashlimit-htable-size <num>    buckets of the table\n\
+\x20 --hashlimit-htable-max <num>     most entries of the table\n\
+\x20 --hashlimit-htable-gcinterval    milliseconds between garbage collections\n\
+\x20 --hashlimit-htable-expire        milliseconds after which idle entries go\n\
+\x20 --hashlimit-rate-match           only compare the rate; do not limit\n\
+\x20 --hashlimit-rate-interval        seconds over which --hashlimit-rate-match measures\n\
 \n",
     new_match: Some(|| Box::new(Hashlimit::default())),
     new_target: None,

@@ -56,20 +56,20 @@ pub static INFO: ExtInfo = ExtInfo {
     ],
     guided: true,
     help: "HMARK target options; the hash is computed from:\n\
-  --hmark-tuple [src|dst|sport|dport|spi|proto|ct][,...]\n\
-  --hmark-mod value\t\t    the mark is the hash modulo this value\n\
-  --hmark-offset value\t\t    plus this value\n\n\
-  --hmark-rnd\t\t\t    seed of the hash\n\
- Or choose the fields one by one:\n\
-  --hmark-src-prefix length\t    source address prefix length\n\
-  --hmark-dst-prefix length\t    destination address prefix length\n\
-  --hmark-sport-mask value\t    AND the source port with value\n\
-  --hmark-dport-mask value\t    AND the destination port with value\n\
-  --hmark-spi-mask value\t    AND the ESP/AH SPI with value\n\
-  --hmark-sport value\t\t    OR the source port with value\n\
-  --hmark-dport value\t\t    OR the destination port with value\n\
-  --hmark-spi value\t\t    OR the ESP/AH SPI with value\n\
-  --hmark-proto-mask value\t    AND the protocol with value\n",
+\x20 --hmark-tuple [src|dst|sport|dport|spi|proto|ct][,...]\n\
+\x20 --hmark-mod value\t\t    the mark is the hash modulo this value\n\
+\x20 --hmark-offset value\t\t    plus this value\n\n\
+\x20 --hmark-rnd\t\t\t    seed of the hash\n\
+\x20Or choose the fields one by one:\n\
+\x20 --hmark-src-prefix length\t    source address prefix length\n\
+\x20 --hmark-dst-prefix length\t    destination address prefix length\n\
+\x20 --hmark-sport-mask value\t    AND the source port with value\n\
+\x20 --hmark-dport-mask value\t    AND the destination port with value\n\
+\x20 --hmark-spi-mask value\t    AND the ESP/AH SPI with value\n\
+\x20 --hmark-sport value\t\t    OR the source port with value\n\
+\x20 --hmark-dport value\t\t    OR the destination port with value\n\
+\x20 --hmark-spi value\t\t    OR the ESP/AH SPI with value\n\
+\x20 --hmark-proto-mask value\t    AND the protocol with value\n",
     new_match: None,
     new_target: Some(|| Box::new(Hmark::default())),
 };

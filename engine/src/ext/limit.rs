@@ -23,8 +23,8 @@ pub static INFO: ExtInfo = ExtInfo {
     guided: true,
     help: "limit match options:\n\
 --limit avg\t\t\thighest average match rate: default 3/hour\n\
-                                [packets per second unless followed by\n\
-                                /sec /minute /hour /day]\n\
+\x20                               [packets per second unless followed by\n\
+\x20                               /sec /minute /hour /day]\n\
 --limit-burst number\t\tpackets that may match at once, default 5\n",
     new_match: Some(|| Box::new(Limit::default())),
     new_target: None,

@@ -190,6 +190,10 @@ pub struct CheckCx<'a> {
     pub hooks: u8,
     pub proto: u8,
     pub proto_invert: bool,
+    /// Hook of the rule's own chain if it is a built-in chain. nf_tables
+    /// runs xt checkentry with only this hook (none for user chains); hook
+    /// tests made inside checkentry (not by registration) see only it.
+    pub chain_hook: Option<crate::ruleset::Hook>,
     /// Rate estimators that exist (made by `-j RATEEST` rules in any table).
     pub estimators: &'a [Estimator],
 }

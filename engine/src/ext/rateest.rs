@@ -40,16 +40,16 @@ pub static INFO: ExtInfo = ExtInfo {
     ],
     guided: false,
     help: "rateest match options:\n\
- --rateest1 name\t\tName of the first rate estimator\n\
- --rateest2 name\t\tName of the second one (relative mode)\n\
- --rateest-delta\t\tCompare the difference(s) to the given rate(s)\n\
- --rateest-bps1 [bps]\t\tCompare bytes per second\n\
- --rateest-pps1 [pps]\t\tCompare packets per second\n\
- --rateest-bps2 [bps]\t\tCompare bytes per second\n\
- --rateest-pps2 [pps]\t\tCompare packets per second\n\
- [!] --rateest-lt\t\tMatch if the rate is below the given rate/estimator\n\
- [!] --rateest-gt\t\tMatch if the rate is above the given rate/estimator\n\
- [!] --rateest-eq\t\tMatch if the rate equals the given rate/estimator\n",
+\x20--rateest1 name\t\tName of the first rate estimator\n\
+\x20--rateest2 name\t\tName of the second one (relative mode)\n\
+\x20--rateest-delta\t\tCompare the difference(s) to the given rate(s)\n\
+\x20--rateest-bps1 [bps]\t\tCompare bytes per second\n\
+\x20--rateest-pps1 [pps]\t\tCompare packets per second\n\
+\x20--rateest-bps2 [bps]\t\tCompare bytes per second\n\
+\x20--rateest-pps2 [pps]\t\tCompare packets per second\n\
+\x20[!] --rateest-lt\t\tMatch if the rate is below the given rate/estimator\n\
+\x20[!] --rateest-gt\t\tMatch if the rate is above the given rate/estimator\n\
+\x20[!] --rateest-eq\t\tMatch if the rate equals the given rate/estimator\n",
     new_match: Some(|| Box::new(Rateest::default())),
     new_target: None,
 };

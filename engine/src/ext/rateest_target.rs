@@ -26,9 +26,9 @@ pub static INFO: ExtInfo = ExtInfo {
     ],
     guided: true,
     help: "RATEEST target options:\n\
-  --rateest-name name\t\tName of the rate estimator\n\
-  --rateest-interval sec\tHow often the rate is measured (250ms to 8s)\n\
-  --rateest-ewmalog value\tTime constant of the rate's moving average\n",
+\x20 --rateest-name name\t\tName of the rate estimator\n\
+\x20 --rateest-interval sec\tHow often the rate is measured (250ms to 8s)\n\
+\x20 --rateest-ewmalog value\tTime constant of the rate's moving average\n",
     new_match: None,
     new_target: Some(|| Box::new(RateestTarget::default())),
 };

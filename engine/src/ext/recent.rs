@@ -51,14 +51,14 @@ pub static INFO: ExtInfo = ExtInfo {
 [!] --rcheck                    Match if the address is on the list.\n\
 [!] --update                    Like --rcheck, and refresh its last-seen time.\n\
 [!] --remove                    Like --rcheck, and take the address off the list.\n\
-    --seconds seconds           With --rcheck/--update: only if seen within this many seconds.\n\
-    --reap                      Drop entries older than --seconds (needs --seconds).\n\
-    --hitcount hits             With --rcheck/--update: only if seen at least this many times.\n\
-    --rttl                      With --rcheck/--update: the TTL must also equal the one stored.\n\
-    --name name                 The list to use (DEFAULT when not given).\n\
-    --rsource                   Store and test the source address (default).\n\
-    --rdest                     Store and test the destination address.\n\
-    --mask netmask              Mask applied to addresses before use.\n",
+\x20   --seconds seconds           With --rcheck/--update: only if seen within this many seconds.\n\
+\x20   --reap                      Drop entries older than --seconds (needs --seconds).\n\
+\x20   --hitcount hits             With --rcheck/--update: only if seen at least this many times.\n\
+\x20   --rttl                      With --rcheck/--update: the TTL must also equal the one stored.\n\
+\x20   --name name                 The list to use (DEFAULT when not given).\n\
+\x20   --rsource                   Store and test the source address (default).\n\
+\x20   --rdest                     Store and test the destination address.\n\
+\x20   --mask netmask              Mask applied to addresses before use.\n",
     new_match: Some(|| Box::new(Recent::default())),
     new_target: None,
 };

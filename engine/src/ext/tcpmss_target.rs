@@ -22,8 +22,8 @@ pub static INFO: ExtInfo = ExtInfo {
     ],
     guided: true,
     help: "TCPMSS target mutually-exclusive options:\n\
-  --set-mss value               set the MSS option to this value\n\
-  --clamp-mss-to-pmtu           lower the MSS option to the path MTU minus 40\n",
+\x20 --set-mss value               set the MSS option to this value\n\
+\x20 --clamp-mss-to-pmtu           lower the MSS option to the path MTU minus 40\n",
     new_match: None,
     new_target: Some(|| Box::new(TcpMssTarget::default())),
 };
@@ -57,11 +57,11 @@ impl Target for TcpMssTarget {
     }
 
     fn check(&self, cx: &CheckCx) -> Result<(), KernelError> {
+        // Checked inside checkentry, so only a built-in chain's own hook counts.
         if self.mss == CLAMP_PMTU
-            && crate::ruleset::check::hooks_outside(
-                cx.hooks,
-                &[Hook::Forward, Hook::Output, Hook::Postrouting],
-            )
+            && cx
+                .chain_hook
+                .is_some_and(|h| !matches!(h, Hook::Forward | Hook::Output | Hook::Postrouting))
         {
             return Err(KernelError::Invalid);
         }
@@ -120,6 +120,16 @@ mod tests {
         assert_eq!(
             run(&mut h, &format!("iptables -t mangle -A PREROUTING {r}")).exit,
             4
+        );
+        // In a user chain the hook is not checked, even when PREROUTING jumps to it.
+        run(&mut h, "iptables -t mangle -N mss");
+        assert_eq!(
+            run(&mut h, &format!("iptables -t mangle -A mss {r}")).exit,
+            0
+        );
+        assert_eq!(
+            run(&mut h, "iptables -t mangle -A PREROUTING -j mss").exit,
+            0
         );
         assert_eq!(
             run(&mut h, "iptables -A INPUT -p tcp -j TCPMSS --set-mss 5").exit,

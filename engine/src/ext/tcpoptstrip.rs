@@ -13,14 +13,14 @@ pub static INFO: ExtInfo = ExtInfo {
     options: &[OptSpec::arg("strip-options", 0)],
     guided: true,
     help: "TCPOPTSTRIP target options:\n\
-  --strip-options value     remove these TCP options (numbers, comma-separated)\n\
-  Names may stand for numbers:\n\
-    wscale            window scale (3)\n\
-    mss               maximum segment size (2)\n\
-    sack-permitted    SACK permitted (4)\n\
-    sack              selective ACK (5)\n\
-    timestamp         timestamp (8)\n\
-    md5               MD5 signature (19)\n",
+\x20 --strip-options value     remove these TCP options (numbers, comma-separated)\n\
+\x20 Names may stand for numbers:\n\
+\x20   wscale            window scale (3)\n\
+\x20   mss               maximum segment size (2)\n\
+\x20   sack-permitted    SACK permitted (4)\n\
+\x20   sack              selective ACK (5)\n\
+\x20   timestamp         timestamp (8)\n\
+\x20   md5               MD5 signature (19)\n",
     new_match: None,
     new_target: Some(|| Box::new(TcpOptStrip::default())),
 };

@@ -15,12 +15,12 @@ pub static INFO: ExtInfo = ExtInfo {
     help: "tos match options:\n\
 [!] --tos value[/mask]    Match the Type of Service byte (under mask)\n\
 [!] --tos symbol          Match a TOS value by name (the mask is then 0x3f)\n\
-                          Names known:\n\
-                          (0x10) 16 Minimize-Delay\n\
-                          (0x08)  8 Maximize-Throughput\n\
-                          (0x04)  4 Maximize-Reliability\n\
-                          (0x02)  2 Minimize-Cost\n\
-                          (0x00)  0 Normal-Service\n\n",
+\x20                         Names known:\n\
+\x20                         (0x10) 16 Minimize-Delay\n\
+\x20                         (0x08)  8 Maximize-Throughput\n\
+\x20                         (0x04)  4 Maximize-Reliability\n\
+\x20                         (0x02)  2 Minimize-Cost\n\
+\x20                         (0x00)  0 Normal-Service\n\n",
     new_match: Some(|| Box::new(Tos::default())),
     new_target: None,
 };

@@ -25,18 +25,18 @@ pub static INFO: ExtInfo = ExtInfo {
     ],
     guided: true,
     help: "TOS target options:\n\
-  --set-tos value[/mask]  Clear the bits of mask, then XOR value into the TOS byte\n\
-  --set-tos symbol        Set the TOS by name (clears the low 6 bits first)\n\
-                          Names known:\n\
-                            (0x10) 16 Minimize-Delay\n\
-                            (0x08)  8 Maximize-Throughput\n\
-                            (0x04)  4 Maximize-Reliability\n\
-                            (0x02)  2 Minimize-Cost\n\
-                            (0x00)  0 Normal-Service\n\
+\x20 --set-tos value[/mask]  Clear the bits of mask, then XOR value into the TOS byte\n\
+\x20 --set-tos symbol        Set the TOS by name (clears the low 6 bits first)\n\
+\x20                         Names known:\n\
+\x20                           (0x10) 16 Minimize-Delay\n\
+\x20                           (0x08)  8 Maximize-Throughput\n\
+\x20                           (0x04)  4 Maximize-Reliability\n\
+\x20                           (0x02)  2 Minimize-Cost\n\
+\x20                           (0x00)  0 Normal-Service\n\
 \n\
-  --and-tos bits          AND the TOS byte with bits\n\
-  --or-tos  bits          OR the TOS byte with bits\n\
-  --xor-tos bits          XOR the TOS byte with bits\n",
+\x20 --and-tos bits          AND the TOS byte with bits\n\
+\x20 --or-tos  bits          OR the TOS byte with bits\n\
+\x20 --xor-tos bits          XOR the TOS byte with bits\n",
     new_match: None,
     new_target: Some(|| Box::new(TosTarget::default())),
 };

@@ -22,9 +22,9 @@ pub static INFO: ExtInfo = ExtInfo {
     ],
     guided: true,
     help: "TTL target options\n\
-  --ttl-set value\t\tSet the TTL to value\n\
-  --ttl-dec value\t\tLower the TTL by value (1-255)\n\
-  --ttl-inc value\t\tRaise the TTL by value (1-255)\n",
+\x20 --ttl-set value\t\tSet the TTL to value\n\
+\x20 --ttl-dec value\t\tLower the TTL by value (1-255)\n\
+\x20 --ttl-inc value\t\tRaise the TTL by value (1-255)\n",
     new_match: None,
     new_target: Some(|| Box::new(TtlTarget::default())),
 };

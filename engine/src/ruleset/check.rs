@@ -92,6 +92,7 @@ pub fn validate_in(table: &Table, others: &[&Table]) -> Result<(), CheckFailure>
                 hooks,
                 proto: r.ip.proto,
                 proto_invert: r.ip.proto_inv,
+                chain_hook: chain.hook,
                 estimators: &estimators,
             };
             for m in &r.matches {
