@@ -131,6 +131,12 @@ impl Match for Limit {
         let arg = arg.unwrap_or_default();
         if id == O_BURST {
             self.burst = xtopt::uint("limit", "limit-burst", arg, 0, 10000)? as u32;
+            // nf_tables replaces a zero burst by its default when it stores the
+            // rule, so it lists (and saves) as 5. (The real `-D` with
+            // `--limit-burst 0` then finds no rule; here it does.)
+            if self.burst == 0 {
+                self.burst = DEFAULT_BURST;
+            }
             return Ok(());
         }
         let bad = || XtError::new(format!("bad rate \"{arg}\"'"));
@@ -208,6 +214,14 @@ mod tests {
         assert!(run(&mut h, "iptables -L INPUT")
             .stdout
             .ends_with(" limit: avg 1/sec burst 1\n"));
+        run(&mut h, "iptables -F");
+        run(
+            &mut h,
+            "iptables -A INPUT -m limit --limit 7/min --limit-burst 0",
+        );
+        assert!(run(&mut h, "iptables -L INPUT")
+            .stdout
+            .ends_with(" limit: avg 7/min burst 5\n"));
     }
 
     #[test]
