@@ -21,6 +21,25 @@ pub mod tcp;
 // [end: conntrack]
 
 // [group: packet]
+pub mod checksum;
+pub mod classify;
+pub mod dscp;
+pub mod dscp_target;
+pub mod ecn;
+pub mod ecn_target;
+pub mod hashlimit;
+pub mod hmark;
+pub mod limit;
+pub mod rateest;
+pub mod rateest_target;
+pub mod recent;
+pub mod string;
+pub mod tcpmss;
+pub mod tcpmss_target;
+pub mod tcpoptstrip;
+pub mod tos;
+pub mod tos_target;
+pub mod ttl_target;
 // [end: packet]
 
 // [group: targets]
@@ -172,6 +191,22 @@ pub struct CheckCx<'a> {
     pub hooks: u8,
     pub proto: u8,
     pub proto_invert: bool,
+    /// Hook of the rule's own chain if it is a built-in chain. nf_tables
+    /// runs xt checkentry with only this hook (none for user chains); hook
+    /// tests made inside checkentry (not by registration) see only it.
+    pub chain_hook: Option<crate::ruleset::Hook>,
+    /// Rate estimators that exist (made by `-j RATEEST` rules in any table).
+    pub estimators: &'a [Estimator],
+}
+
+/// A rate estimator the kernel keeps by name (`-j RATEEST`, read by `-m rateest`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Estimator {
+    pub name: String,
+    /// Measurement interval: 2^(interval+2)/4 seconds.
+    pub interval: i8,
+    /// Averaging time constant: interval * 2^ewma_log.
+    pub ewma_log: u8,
 }
 
 /// A parse error, printed as `iptables v1.8.9 (nf_tables): MSG` and the `Try` line, exit 2.
@@ -371,6 +406,25 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         // [end: conntrack]
 
         // [group: packet]
+        &dscp::INFO,
+        &dscp_target::INFO,
+        &ecn::INFO,
+        &ecn_target::INFO,
+        &tcpmss::INFO,
+        &tcpmss_target::INFO,
+        &tos::INFO,
+        &tos_target::INFO,
+        &checksum::INFO,
+        &classify::INFO,
+        &hmark::INFO,
+        &tcpoptstrip::INFO,
+        &ttl_target::INFO,
+        &recent::INFO,
+        &string::INFO,
+        &hashlimit::INFO,
+        &limit::INFO,
+        &rateest::INFO,
+        &rateest_target::INFO,
         // [end: packet]
 
         // [group: targets]

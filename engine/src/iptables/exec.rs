@@ -135,7 +135,13 @@ fn execute_inner(host: &mut Host, p: Parsed) -> Output {
     if let Err(e) = result {
         return e.into_output();
     }
-    if let Err(f) = check::validate(&work) {
+    let others: Vec<&Table> = host
+        .ruleset
+        .tables
+        .iter()
+        .filter(|t| t.name != work.name)
+        .collect();
+    if let Err(f) = check::validate_in(&work, &others) {
         return kernel_fail(
             op,
             &f.error,

@@ -384,7 +384,10 @@ fn guided_pre(info: &ExtInfo, idx: usize, seen: u64, invert: bool, arg: Option<&
     Ok(())
 }
 
-/// Guided final checks (`xtables_options_fcheck`).
+/// Guided final checks (`xtables_options_fcheck`): for each option in table
+/// order, "must be specified", then against every other option id in id order
+/// (the first table entry of that id names it): "also requires" before
+/// "cannot be used together".
 pub fn guided_final(info: &ExtInfo, seen: u64) -> XtResult {
     if !info.guided {
         return Ok(());
@@ -400,20 +403,23 @@ pub fn guided_final(info: &ExtInfo, seen: u64) -> XtResult {
         if seen & b == 0 {
             continue;
         }
-        for other in info.options {
-            if other.id == o.id {
+        for id in 0..32u8 {
+            if id == o.id {
                 continue;
             }
-            let ob = 1u64 << other.id;
-            if o.excl & ob != 0 && seen & ob != 0 {
-                return Err(XtError::new(format!(
-                    "{}: option \"--{}\" cannot be used together with \"--{}\".\n",
-                    info.name, o.name, other.name
-                )));
-            }
+            let Some(other) = info.options.iter().find(|x| x.id == id) else {
+                continue;
+            };
+            let ob = 1u64 << id;
             if o.also & ob != 0 && seen & ob == 0 {
                 return Err(XtError::new(format!(
                     "{}: option \"--{}\" also requires \"--{}\".\n",
+                    info.name, o.name, other.name
+                )));
+            }
+            if o.excl & ob != 0 && seen & ob != 0 {
+                return Err(XtError::new(format!(
+                    "{}: option \"--{}\" cannot be used together with \"--{}\".\n",
                     info.name, o.name, other.name
                 )));
             }
@@ -806,15 +812,16 @@ pub fn parse(argv: &[String], env: &ParseEnv) -> XtResult<Parsed> {
     for slot in st.matches.iter_mut() {
         let mut pcx = cx(env, &table, &ip, &[]);
         let info = slot.ext.info();
-        guided_final(info, slot.seen)?;
+        // libxtables runs the extension's own check before the generic one.
         slot.ext.final_check(slot.seen, &mut pcx)?;
+        guided_final(info, slot.seen)?;
         p.warnings.append(&mut pcx.warnings);
     }
     if let Some((t, seen)) = st.target.as_mut() {
         let mut pcx = cx(env, &table, &ip, &[]);
         let info = t.info();
-        guided_final(info, *seen)?;
         t.final_check(*seen, &mut pcx)?;
+        guided_final(info, *seen)?;
         p.warnings.append(&mut pcx.warnings);
     }
 

@@ -243,7 +243,13 @@ pub fn run_restore(host: &mut Host, argv: &[String], stdin: &str) -> Output {
         if line == "COMMIT" || line.starts_with("COMMIT ") {
             let (mut work, skip) = current.take().expect("in table");
             if !skip && !opts.test {
-                if let Err(f) = check::validate(&work) {
+                let others: Vec<&Table> = host
+                    .ruleset
+                    .tables
+                    .iter()
+                    .filter(|t| t.name != work.name)
+                    .collect();
+                if let Err(f) = check::validate_in(&work, &others) {
                     return Output {
                         stdout,
                         stderr: format!(

@@ -65,6 +65,16 @@ fn has_loop(table: &Table, start: &str) -> bool {
 
 /// Checks the whole table as the kernel would after a change.
 pub fn validate(table: &Table) -> Result<(), CheckFailure> {
+    validate_in(table, &[])
+}
+
+/// Like [`validate`], with the host's other tables: objects their rules
+/// create (rate estimators) are visible to this table's rules.
+pub fn validate_in(table: &Table, others: &[&Table]) -> Result<(), CheckFailure> {
+    let mut estimators = Vec::new();
+    for t in others.iter().copied().chain(std::iter::once(table)) {
+        estimators.extend(crate::ext::rateest_target::estimators_of(t));
+    }
     let masks = hook_masks(table);
     for chain in &table.chains {
         let hooks = masks.get(chain.name.as_str()).copied().unwrap_or(0);
@@ -82,6 +92,8 @@ pub fn validate(table: &Table) -> Result<(), CheckFailure> {
                 hooks,
                 proto: r.ip.proto,
                 proto_invert: r.ip.proto_inv,
+                chain_hook: chain.hook,
+                estimators: &estimators,
             };
             for m in &r.matches {
                 m.check(&cx).map_err(|error| CheckFailure {
