@@ -17,6 +17,8 @@ pub mod tcp;
 // [end: ports]
 
 // [group: conntrack]
+pub mod conntrack;
+pub mod state;
 // [end: conntrack]
 
 // [group: packet]
@@ -351,6 +353,8 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         // [end: ports]
 
         // [group: conntrack]
+        &conntrack::INFO,
+        &state::INFO,
         // [end: conntrack]
 
         // [group: packet]
