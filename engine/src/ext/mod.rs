@@ -17,7 +17,12 @@ pub mod tcp;
 // [end: ports]
 
 // [group: conntrack]
+pub mod connbytes;
+pub mod connlimit;
+pub mod connmark;
 pub mod conntrack;
+pub mod helper;
+pub mod mark;
 pub mod state;
 // [end: conntrack]
 
@@ -353,7 +358,12 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         // [end: ports]
 
         // [group: conntrack]
+        &connbytes::INFO,
+        &connlimit::INFO,
+        &connmark::INFO,
         &conntrack::INFO,
+        &helper::INFO,
+        &mark::INFO,
         &state::INFO,
         // [end: conntrack]
 

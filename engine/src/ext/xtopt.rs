@@ -114,19 +114,28 @@ pub fn mint(ext: &str, opt: &str, s: &str, max: u64, maxiter: usize) -> XtResult
     Ok(vals)
 }
 
-/// Guided `XTTYPE_MARKMASK32`: `value[/mask]`, mask defaulting to all ones.
+/// Guided `XTTYPE_MARKMASK32`: `value[/mask]`, mask defaulting to all ones
+/// (`xtables_parse_val_mask`: a bad number and trailing text differ in message).
 pub fn markmask(ext: &str, opt: &str, s: &str) -> XtResult<(u32, u32)> {
     let bad = || {
         XtError::new(format!(
             "{ext}: bad integer value for option \"--{opt}\", or out of range.\n"
         ))
     };
+    let garbage = || {
+        XtError::new(format!(
+            "{ext}: trailing garbage after value for option \"--{opt}\".\n"
+        ))
+    };
     let (v, rest) = strtoul(s, 0, u32::MAX as u64).ok_or_else(bad)?;
     if rest.is_empty() {
         return Ok((v as u32, u32::MAX));
     }
-    let mask = rest.strip_prefix('/').ok_or_else(bad)?;
-    let m = strtoul_all(mask, 0, u32::MAX as u64).ok_or_else(bad)?;
+    let mask = rest.strip_prefix('/').ok_or_else(garbage)?;
+    let (m, rest) = strtoul(mask, 0, u32::MAX as u64).ok_or_else(bad)?;
+    if !rest.is_empty() {
+        return Err(garbage());
+    }
     Ok((v as u32, m as u32))
 }
 
@@ -264,11 +273,18 @@ pub fn hostmask(ext: &str, opt: &str, s: &str) -> XtResult<(Ipv4Addr, u32)> {
         return Ok((host(s)?, u32::MAX));
     };
     let addr = host(h)?;
+    Ok((addr, plenmask(ext, opt, m)?))
+}
+
+/// Guided `XTTYPE_PLENMASK`: a prefix length `0..=32` or a dotted mask; as in
+/// iptables 1.8.9, a dotted mask that is not a prefix (or a number that
+/// `inet_aton` reads as one, like `33`) gives all 32 bits.
+pub fn plenmask(ext: &str, opt: &str, m: &str) -> XtResult<u32> {
     if let Some(len) = strtoul_all(m, 0, 32) {
-        return Ok((addr, prefix_mask(len as u8)));
+        return Ok(prefix_mask(len as u8));
     }
     match parse_ipv4(m) {
-        Some(mask) => Ok((addr, mask_len(u32::from(mask)).map_or(u32::MAX, prefix_mask))),
+        Some(mask) => Ok(mask_len(u32::from(mask)).map_or(u32::MAX, prefix_mask)),
         None => Err(XtError::new(format!(
             "{ext}: bad value for option \"--{opt}\", neither a valid network mask nor valid CIDR (0-32).\n"
         ))),

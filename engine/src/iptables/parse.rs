@@ -806,15 +806,16 @@ pub fn parse(argv: &[String], env: &ParseEnv) -> XtResult<Parsed> {
     for slot in st.matches.iter_mut() {
         let mut pcx = cx(env, &table, &ip, &[]);
         let info = slot.ext.info();
-        guided_final(info, slot.seen)?;
+        // xtables_option_mfcall: the extension's own check runs before the guided ones.
         slot.ext.final_check(slot.seen, &mut pcx)?;
+        guided_final(info, slot.seen)?;
         p.warnings.append(&mut pcx.warnings);
     }
     if let Some((t, seen)) = st.target.as_mut() {
         let mut pcx = cx(env, &table, &ip, &[]);
         let info = t.info();
-        guided_final(info, *seen)?;
         t.final_check(*seen, &mut pcx)?;
+        guided_final(info, *seen)?;
         p.warnings.append(&mut pcx.warnings);
     }
 
