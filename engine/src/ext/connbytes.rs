@@ -109,11 +109,7 @@ impl Match for Connbytes {
                     "original" => Dir::Original,
                     "reply" => Dir::Reply,
                     "both" => Dir::Both,
-                    _ => {
-                        return Err(XtError::new(format!(
-                            "Unknown --connbytes-dir `{arg}'"
-                        )))
-                    }
+                    _ => return Err(XtError::new(format!("Unknown --connbytes-dir `{arg}'"))),
                 }
             }
             O_MODE => {
@@ -121,11 +117,7 @@ impl Match for Connbytes {
                     "packets" => Mode::Packets,
                     "bytes" => Mode::Bytes,
                     "avgpkt" => Mode::AvgPkt,
-                    _ => {
-                        return Err(XtError::new(format!(
-                            "Unknown --connbytes-mode `{arg}'"
-                        )))
-                    }
+                    _ => return Err(XtError::new(format!("Unknown --connbytes-mode `{arg}'"))),
                 }
             }
             _ => {}

@@ -16,8 +16,12 @@ pub static INFO: ExtInfo = ExtInfo {
     aliases: &[],
     kind: ExtKind::Match,
     options: &[
-        OptSpec::arg("connlimit-upto", O_UPTO).inv().excl(bit(O_ABOVE)),
-        OptSpec::arg("connlimit-above", O_ABOVE).inv().excl(bit(O_UPTO)),
+        OptSpec::arg("connlimit-upto", O_UPTO)
+            .inv()
+            .excl(bit(O_ABOVE)),
+        OptSpec::arg("connlimit-above", O_ABOVE)
+            .inv()
+            .excl(bit(O_UPTO)),
         OptSpec::arg("connlimit-mask", O_MASK),
         OptSpec::flag("connlimit-saddr", O_SADDR).excl(bit(O_DADDR)),
         OptSpec::flag("connlimit-daddr", O_DADDR).excl(bit(O_SADDR)),
@@ -147,7 +151,10 @@ mod tests {
             "-P INPUT ACCEPT\n-A INPUT -m connlimit --connlimit-above 3 --connlimit-mask 24 --connlimit-daddr\n"
         );
         let l = run(&mut h, "iptables -L INPUT -n").stdout;
-        assert!(l.ends_with("0.0.0.0/0            #conn dst/24 > 3\n"), "{l}");
+        assert!(
+            l.ends_with("0.0.0.0/0            #conn dst/24 > 3\n"),
+            "{l}"
+        );
     }
 
     #[test]

@@ -86,9 +86,16 @@ mod tests {
     #[test]
     fn save_and_list() {
         let mut h = Host::new("h");
-        assert_eq!(run(&mut h, "iptables -A INPUT -m connmark --mark 5/5").exit, 0);
         assert_eq!(
-            run(&mut h, "iptables -A INPUT -m connmark ! --mark 0/0xffffffff").exit,
+            run(&mut h, "iptables -A INPUT -m connmark --mark 5/5").exit,
+            0
+        );
+        assert_eq!(
+            run(
+                &mut h,
+                "iptables -A INPUT -m connmark ! --mark 0/0xffffffff"
+            )
+            .exit,
             0
         );
         assert_eq!(

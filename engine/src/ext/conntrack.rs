@@ -486,7 +486,10 @@ mod tests {
         let mut h = Host::new("h");
         let cases = [
             ("-m conntrack --ctstate new,", "Bad ctstate \"\"\n"),
-            ("-m conntrack --ctstate wrong,NEW", "Bad ctstate \"wrong,NEW\"\n"),
+            (
+                "-m conntrack --ctstate wrong,NEW",
+                "Bad ctstate \"wrong,NEW\"\n",
+            ),
             ("-m conntrack --ctstatus BAD", "Bad ctstatus \"BAD\"\n"),
             (
                 "-m conntrack --ctdir foo",
@@ -500,7 +503,10 @@ mod tests {
                 "-m conntrack --ctorigsrcport foo",
                 "Port \"foo\" does not resolve to anything.\n\n",
             ),
-            ("-m conntrack", "conntrack: At least one option is required\n"),
+            (
+                "-m conntrack",
+                "conntrack: At least one option is required\n",
+            ),
         ];
         for (args, msg) in cases {
             let out = run(&mut h, &format!("iptables -A INPUT {args}"));
@@ -517,7 +523,8 @@ mod tests {
 
     #[test]
     fn port_and_expire_forms() {
-        let (s, _, _) = rule_of("-m conntrack --ctreplsrcport 4:4 --ctrepldstport 4: --ctexpire 4:3");
+        let (s, _, _) =
+            rule_of("-m conntrack --ctreplsrcport 4:4 --ctrepldstport 4: --ctexpire 4:3");
         assert_eq!(
             s,
             "-A INPUT -m conntrack --ctreplsrcport 4 --ctrepldstport 4:65535 --ctexpire 4:3"

@@ -77,7 +77,10 @@ mod tests {
     #[test]
     fn save_list_truncation() {
         let mut h = Host::new("h");
-        assert_eq!(run(&mut h, "iptables -A INPUT -m helper ! --helper ftp").exit, 0);
+        assert_eq!(
+            run(&mut h, "iptables -A INPUT -m helper ! --helper ftp").exit,
+            0
+        );
         assert_eq!(
             run(
                 &mut h,

@@ -93,8 +93,14 @@ mod tests {
     #[test]
     fn save_list_and_errors() {
         let mut h = Host::new("h");
-        assert_eq!(run(&mut h, "iptables -A INPUT -m mark ! --mark 16/0xff").exit, 0);
-        assert_eq!(run(&mut h, "iptables -A INPUT -m mark --mark 4294967295").exit, 0);
+        assert_eq!(
+            run(&mut h, "iptables -A INPUT -m mark ! --mark 16/0xff").exit,
+            0
+        );
+        assert_eq!(
+            run(&mut h, "iptables -A INPUT -m mark --mark 4294967295").exit,
+            0
+        );
         assert_eq!(
             run(&mut h, "iptables -S INPUT").stdout,
             "-P INPUT ACCEPT\n-A INPUT -m mark ! --mark 0x10/0xff\n-A INPUT -m mark --mark 0xffffffff\n"

@@ -17,12 +17,19 @@ pub mod tcp;
 // [end: ports]
 
 // [group: conntrack]
+pub mod cgroup;
+pub mod cluster;
 pub mod connbytes;
+pub mod connlabel;
 pub mod connlimit;
 pub mod connmark;
 pub mod conntrack;
+pub mod cpu;
 pub mod helper;
 pub mod mark;
+pub mod owner;
+pub mod rpfilter;
+pub mod socket;
 pub mod state;
 // [end: conntrack]
 
@@ -358,12 +365,19 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         // [end: ports]
 
         // [group: conntrack]
+        &cgroup::INFO,
+        &cluster::INFO,
         &connbytes::INFO,
+        &connlabel::INFO,
         &connlimit::INFO,
         &connmark::INFO,
         &conntrack::INFO,
+        &cpu::INFO,
         &helper::INFO,
         &mark::INFO,
+        &owner::INFO,
+        &rpfilter::INFO,
+        &socket::INFO,
         &state::INFO,
         // [end: conntrack]
 

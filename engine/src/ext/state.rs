@@ -121,9 +121,16 @@ mod tests {
             "-P INPUT ACCEPT\n-A INPUT -m state ! --state NEW,ESTABLISHED\n"
         );
         let l = run(&mut h, "iptables -L INPUT -n").stdout;
-        assert!(l.ends_with("0.0.0.0/0            ! state NEW,ESTABLISHED\n"), "{l}");
+        assert!(
+            l.ends_with("0.0.0.0/0            ! state NEW,ESTABLISHED\n"),
+            "{l}"
+        );
         assert_eq!(
-            run(&mut h, "iptables -D INPUT -m state ! --state NEW,ESTABLISHED").exit,
+            run(
+                &mut h,
+                "iptables -D INPUT -m state ! --state NEW,ESTABLISHED"
+            )
+            .exit,
             0
         );
     }

@@ -378,9 +378,15 @@ mod tests {
     fn hostmask_like_1_8_9() {
         let a = Ipv4Addr::new(1, 2, 3, 4);
         assert_eq!(hostmask("x", "o", "1.2.3.4/8").unwrap(), (a, 0xff00_0000));
-        assert_eq!(hostmask("x", "o", "1.2.3.4/255.255.0.0").unwrap(), (a, 0xffff_0000));
+        assert_eq!(
+            hostmask("x", "o", "1.2.3.4/255.255.0.0").unwrap(),
+            (a, 0xffff_0000)
+        );
         assert_eq!(hostmask("x", "o", "1.2.3.4/33").unwrap(), (a, u32::MAX));
-        assert_eq!(hostmask("x", "o", "1.2.3.4/255.0.255.0").unwrap(), (a, u32::MAX));
+        assert_eq!(
+            hostmask("x", "o", "1.2.3.4/255.0.255.0").unwrap(),
+            (a, u32::MAX)
+        );
         assert!(hostmask("x", "o", "1.2.3.4/foo").is_err());
     }
 
