@@ -77,7 +77,7 @@ impl Connbytes {
         }
     }
 
-    fn from_to(&self, out: &mut String, prefix: &str) {
+    fn push_range(&self, out: &mut String, prefix: &str) {
         let (from, to, inv) = self.range();
         if inv {
             out.push_str(" !");
@@ -126,7 +126,7 @@ impl Match for Connbytes {
     }
 
     fn save(&self, out: &mut String) {
-        self.from_to(out, "--");
+        self.push_range(out, "--");
         out.push_str(&format!(
             " --connbytes-mode {} --connbytes-dir {}",
             self.mode_name(),
@@ -135,7 +135,7 @@ impl Match for Connbytes {
     }
 
     fn print(&self, out: &mut String, _numeric: bool) {
-        self.from_to(out, "");
+        self.push_range(out, "");
         out.push_str(&format!(
             " connbytes mode {} connbytes direction {}",
             self.mode_name(),
