@@ -17,6 +17,7 @@ pub mod tcp;
 // [end: ports]
 
 // [group: conntrack]
+pub mod bpf;
 pub mod cgroup;
 pub mod cluster;
 pub mod connbytes;
@@ -27,10 +28,12 @@ pub mod conntrack;
 pub mod cpu;
 pub mod helper;
 pub mod mark;
+pub mod osf;
 pub mod owner;
 pub mod rpfilter;
 pub mod socket;
 pub mod state;
+pub mod u32;
 // [end: conntrack]
 
 // [group: packet]
@@ -365,6 +368,7 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         // [end: ports]
 
         // [group: conntrack]
+        &bpf::INFO,
         &cgroup::INFO,
         &cluster::INFO,
         &connbytes::INFO,
@@ -375,10 +379,12 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         &cpu::INFO,
         &helper::INFO,
         &mark::INFO,
+        &osf::INFO,
         &owner::INFO,
         &rpfilter::INFO,
         &socket::INFO,
         &state::INFO,
+        &u32::INFO,
         // [end: conntrack]
 
         // [group: packet]
