@@ -214,7 +214,7 @@ pub fn check_program(p: &[Insn]) -> bool {
         }
         if (c == LD | W | ABS || c == LD | H | ABS || c == LD | B | ABS)
             && i.k >= SKF_AD_OFF
-            && (i.k - SKF_AD_OFF >= SKF_AD_MAX || (i.k - SKF_AD_OFF) % 4 != 0)
+            && (i.k - SKF_AD_OFF >= SKF_AD_MAX || !(i.k - SKF_AD_OFF).is_multiple_of(4))
         {
             return false;
         }
