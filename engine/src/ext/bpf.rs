@@ -17,10 +17,12 @@ pub static INFO: ExtInfo = ExtInfo {
         OptSpec::arg("object-pinned", O_PINNED),
     ],
     guided: true,
-    help: "bpf match options:\n\
---bytecode <program>\t        : classic BPF as \"N,code jt jf k,...\", e.g. from\n                                 \
-$(nfbpf_compile RAW '<filter>')\n\
---object-pinned <bpf object>\t: path of a BPF program pinned in the bpf filesystem\n",
+    help: concat!(
+        "bpf match options:\n",
+        "--bytecode <program>\t        : classic BPF as \"N,code jt jf k,...\", e.g. from\n",
+        "                                 $(nfbpf_compile RAW '<filter>')\n",
+        "--object-pinned <bpf object>\t: path of a BPF program pinned in the bpf filesystem\n",
+    ),
     new_match: Some(|| Box::new(Bpf::default())),
     new_target: None,
 };

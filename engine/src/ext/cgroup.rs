@@ -17,9 +17,11 @@ pub static INFO: ExtInfo = ExtInfo {
         OptSpec::arg("cgroup", O_CLASSID).inv(),
     ],
     guided: true,
-    help: "cgroup match options:\n\
-[!] --path path                 Socket's cgroup2 is this one or below it\n\
-[!] --cgroup classid            Socket's net_cls class id (not with --path)\n",
+    help: concat!(
+        "cgroup match options:\n",
+        "[!] --path path                 Socket's cgroup2 is this one or below it\n",
+        "[!] --cgroup classid            Socket's net_cls class id (not with --path)\n",
+    ),
     new_match: Some(|| Box::new(Cgroup::default())),
     new_target: None,
 };

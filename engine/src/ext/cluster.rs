@@ -28,11 +28,13 @@ pub static INFO: ExtInfo = ExtInfo {
         OptSpec::arg("cluster-hash-seed", O_SEED).mand(),
     ],
     guided: true,
-    help: "cluster match options:\n\
-  --cluster-total-nodes <num>\t\tHow many nodes the cluster has\n\
-  [!] --cluster-local-node <num>\tNumber of this node (1 = first)\n\
-  [!] --cluster-local-nodemask <num>\tMask of the nodes this one stands for\n\
-  --cluster-hash-seed <num>\t\tSeed of the Jenkins hash, the same on all nodes\n",
+    help: concat!(
+        "cluster match options:\n",
+        "  --cluster-total-nodes <num>\t\tHow many nodes the cluster has\n",
+        "  [!] --cluster-local-node <num>\tNumber of this node (1 = first)\n",
+        "  [!] --cluster-local-nodemask <num>\tMask of the nodes this one stands for\n",
+        "  --cluster-hash-seed <num>\t\tSeed of the Jenkins hash, the same on all nodes\n",
+    ),
     new_match: Some(|| Box::new(Cluster::default())),
     new_target: None,
 };

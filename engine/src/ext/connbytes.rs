@@ -18,10 +18,12 @@ pub static INFO: ExtInfo = ExtInfo {
         OptSpec::arg("connbytes-mode", O_MODE).mand(),
     ],
     guided: true,
-    help: "connbytes match options:\n \
-[!] --connbytes from:[to]\n     \
---connbytes-dir [original, reply, both]\n     \
---connbytes-mode [packets, bytes, avgpkt]\n",
+    help: concat!(
+        "connbytes match options:\n",
+        " [!] --connbytes from:[to]\n",
+        "     --connbytes-dir [original, reply, both]\n",
+        "     --connbytes-mode [packets, bytes, avgpkt]\n",
+    ),
     new_match: Some(|| Box::new(Connbytes::default())),
     new_target: None,
 };

@@ -16,9 +16,11 @@ pub static INFO: ExtInfo = ExtInfo {
         OptSpec::flag("set", O_SET),
     ],
     guided: true,
-    help: "connlabel match options:\n\
-[!] --label name     Match when the connection carries this label\n    \
---set            Put the label on the connection as well\n",
+    help: concat!(
+        "connlabel match options:\n",
+        "[!] --label name     Match when the connection carries this label\n",
+        "    --set            Put the label on the connection as well\n",
+    ),
     new_match: Some(|| Box::new(Connlabel::default())),
     new_target: None,
 };

@@ -27,12 +27,14 @@ pub static INFO: ExtInfo = ExtInfo {
         OptSpec::flag("connlimit-daddr", O_DADDR).excl(bit(O_SADDR)),
     ],
     guided: true,
-    help: "connlimit match options:\n\
-  --connlimit-upto n     match while the group has at most n connections\n\
-  --connlimit-above n    match once the group has more than n connections\n\
-  --connlimit-mask n     prefix length that groups addresses (default: 32)\n\
-  --connlimit-saddr      group connections by source address (default)\n\
-  --connlimit-daddr      group connections by destination address\n",
+    help: concat!(
+        "connlimit match options:\n",
+        "  --connlimit-upto n     match while the group has at most n connections\n",
+        "  --connlimit-above n    match once the group has more than n connections\n",
+        "  --connlimit-mask n     prefix length that groups addresses (default: 32)\n",
+        "  --connlimit-saddr      group connections by source address (default)\n",
+        "  --connlimit-daddr      group connections by destination address\n",
+    ),
     new_match: Some(|| Box::new(Connlimit::default())),
     new_target: None,
 };

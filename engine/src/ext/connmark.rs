@@ -11,8 +11,10 @@ pub static INFO: ExtInfo = ExtInfo {
     kind: ExtKind::Match,
     options: &[OptSpec::arg("mark", 0).mand().inv()],
     guided: true,
-    help: "connmark match options:\n\
-[!] --mark value[/mask]    Match the connection mark (ANDed with mask first)\n",
+    help: concat!(
+        "connmark match options:\n",
+        "[!] --mark value[/mask]    Match the connection mark (ANDed with mask first)\n",
+    ),
     new_match: Some(|| Box::new(ConnmarkMatch::default())),
     new_target: None,
 };

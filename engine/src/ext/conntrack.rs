@@ -39,25 +39,27 @@ pub static INFO: ExtInfo = ExtInfo {
         OptSpec::arg("ctdir", O_DIR),
     ],
     guided: true,
-    help: "conntrack match options:\n\
-[!] --ctstate {INVALID|ESTABLISHED|NEW|RELATED|UNTRACKED|SNAT|DNAT}[,...]\n\
-                               Connection state(s), any of them\n\
-[!] --ctproto proto            Layer-4 protocol of the connection (number or name)\n\
-[!] --ctorigsrc address[/mask]\n\
-[!] --ctorigdst address[/mask]\n\
-[!] --ctreplsrc address[/mask]\n\
-[!] --ctrepldst address[/mask]\n\
-                               Source/destination of the original or reply tuple\n\
-[!] --ctorigsrcport port\n\
-[!] --ctorigdstport port\n\
-[!] --ctreplsrcport port\n\
-[!] --ctrepldstport port\n\
-                               Port (or lo:hi range) of the original or reply tuple\n\
-[!] --ctstatus {NONE|EXPECTED|SEEN_REPLY|ASSURED|CONFIRMED}[,...]\n\
-                               Connection status flag(s), any of them\n\
-[!] --ctexpire time[:time]     Seconds the entry has left to live, a value or\n\
-                               an inclusive range\n\
-    --ctdir {ORIGINAL|REPLY}   Direction of the packet within its connection\n",
+    help: concat!(
+        "conntrack match options:\n",
+        "[!] --ctstate {INVALID|ESTABLISHED|NEW|RELATED|UNTRACKED|SNAT|DNAT}[,...]\n",
+        "                               Connection state(s), any of them\n",
+        "[!] --ctproto proto            Layer-4 protocol of the connection (number or name)\n",
+        "[!] --ctorigsrc address[/mask]\n",
+        "[!] --ctorigdst address[/mask]\n",
+        "[!] --ctreplsrc address[/mask]\n",
+        "[!] --ctrepldst address[/mask]\n",
+        "                               Source/destination of the original or reply tuple\n",
+        "[!] --ctorigsrcport port\n",
+        "[!] --ctorigdstport port\n",
+        "[!] --ctreplsrcport port\n",
+        "[!] --ctrepldstport port\n",
+        "                               Port (or lo:hi range) of the original or reply tuple\n",
+        "[!] --ctstatus {NONE|EXPECTED|SEEN_REPLY|ASSURED|CONFIRMED}[,...]\n",
+        "                               Connection status flag(s), any of them\n",
+        "[!] --ctexpire time[:time]     Seconds the entry has left to live, a value or\n",
+        "                               an inclusive range\n",
+        "    --ctdir {ORIGINAL|REPLY}   Direction of the packet within its connection\n",
+    ),
     new_match: Some(|| Box::new(Conntrack::default())),
     new_target: None,
 };
@@ -233,7 +235,12 @@ fn addr_text(a: &Addr, numeric: bool) -> String {
             None => format!("/{}", Ipv4Addr::from(a.mask)),
         }
     };
-    format!("{}{}", a.addr, mask)
+    let host = if numeric {
+        a.addr.to_string()
+    } else {
+        xtopt::ipaddr_to_anyname(a.addr)
+    };
+    format!("{host}{mask}")
 }
 
 impl Conntrack {

@@ -9,8 +9,10 @@ pub static INFO: ExtInfo = ExtInfo {
     kind: ExtKind::Match,
     options: &[OptSpec::arg("cpu", 0).mand().inv()],
     guided: true,
-    help: "cpu match options:\n\
-[!] --cpu number   Match packets handled by this CPU (0 = first)\n",
+    help: concat!(
+        "cpu match options:\n",
+        "[!] --cpu number   Match packets handled by this CPU (0 = first)\n",
+    ),
     new_match: Some(|| Box::new(Cpu::default())),
     new_target: None,
 };

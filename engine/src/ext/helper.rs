@@ -10,8 +10,10 @@ pub static INFO: ExtInfo = ExtInfo {
     kind: ExtKind::Match,
     options: &[OptSpec::arg("helper", 0).mand().inv()],
     guided: true,
-    help: "helper match options:\n\
-[!] --helper string        Match connections handled by the named helper\n",
+    help: concat!(
+        "helper match options:\n",
+        "[!] --helper string        Match connections handled by the named helper\n",
+    ),
     new_match: Some(|| Box::new(Helper::default())),
     new_target: None,
 };

@@ -31,19 +31,21 @@ pub static INFO: ExtInfo = ExtInfo {
     // The load warning must come before every error, so the generic checks
     // are made here.
     guided: false,
-    help: "IPVS match options:\n\
-[!] --ipvs                      the packet belongs to an IPVS connection\n\
-\n\
-Each option below also implies --ipvs (even when negated)\n\
-[!] --vproto protocol           protocol of the virtual service, by number or\n\
-                                name, e.g. \"tcp\"\n\
-[!] --vaddr address[/mask]      address of the virtual service\n\
-[!] --vport port                port of the virtual service, by number or name,\n\
-                                e.g. \"http\"\n\
-    --vdir {ORIGINAL|REPLY}     direction of the packet in its connection\n\
-[!] --vmethod {GATE|IPIP|MASQ}  how IPVS forwards the connection\n\
-[!] --vportctl port             virtual port of the controlling connection,\n\
-                                e.g. 21 for FTP\n",
+    help: concat!(
+        "IPVS match options:\n",
+        "[!] --ipvs                      the packet belongs to an IPVS connection\n",
+        "\n",
+        "Each option below also implies --ipvs (even when negated)\n",
+        "[!] --vproto protocol           protocol of the virtual service, by number or\n",
+        "                                name, e.g. \"tcp\"\n",
+        "[!] --vaddr address[/mask]      address of the virtual service\n",
+        "[!] --vport port                port of the virtual service, by number or name,\n",
+        "                                e.g. \"http\"\n",
+        "    --vdir {ORIGINAL|REPLY}     direction of the packet in its connection\n",
+        "[!] --vmethod {GATE|IPIP|MASQ}  how IPVS forwards the connection\n",
+        "[!] --vportctl port             virtual port of the controlling connection,\n",
+        "                                e.g. 21 for FTP\n",
+    ),
     new_match: Some(|| Box::new(Ipvs::default())),
     new_target: None,
 };
@@ -161,10 +163,17 @@ impl Ipvs {
             if !numeric && a.is_unspecified() {
                 out.push_str(&format!(" {p}vaddr anywhere"));
             } else {
-                out.push_str(&format!(
-                    " {p}vaddr {}",
-                    xtopt::fmt_net(a, m).trim_end_matches("/32")
-                ));
+                let host = if numeric {
+                    a.to_string()
+                } else {
+                    xtopt::ipaddr_to_anyname(a)
+                };
+                let mask = match (m, xtopt::mask_len(m)) {
+                    (u32::MAX, _) => String::new(),
+                    (_, Some(l)) => format!("/{l}"),
+                    (_, None) => format!("/{}", Ipv4Addr::from(m)),
+                };
+                out.push_str(&format!(" {p}vaddr {host}{mask}"));
             }
         }
         if let Some((v, i)) = self.vport {

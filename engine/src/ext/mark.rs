@@ -9,8 +9,10 @@ pub static INFO: ExtInfo = ExtInfo {
     kind: ExtKind::Match,
     options: &[OptSpec::arg("mark", 0).mand().inv()],
     guided: true,
-    help: "mark match options:\n\
-[!] --mark value[/mask]    Match the packet mark (ANDed with mask first)\n",
+    help: concat!(
+        "mark match options:\n",
+        "[!] --mark value[/mask]    Match the packet mark (ANDed with mask first)\n",
+    ),
     new_match: Some(|| Box::new(MarkMatch::default())),
     new_target: None,
 };

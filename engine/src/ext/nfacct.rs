@@ -11,8 +11,10 @@ pub static INFO: ExtInfo = ExtInfo {
     kind: ExtKind::Match,
     options: &[OptSpec::arg("nfacct-name", 0).mand()],
     guided: true,
-    help: "nfacct match options:\n \
---nfacct-name STRING\t\tAccounting object to count the packets in\n",
+    help: concat!(
+        "nfacct match options:\n",
+        " --nfacct-name STRING\t\tAccounting object to count the packets in\n",
+    ),
     new_match: Some(|| Box::new(Nfacct::default())),
     new_target: None,
 };

@@ -19,16 +19,18 @@ pub static INFO: ExtInfo = ExtInfo {
         OptSpec::arg("log", O_LOG),
     ],
     guided: true,
-    help: "OS fingerprint match options:\n\
-[!] --genre string     Operating system genre guessed from the SYN packet\n\
---ttl level            How the packet's TTL is compared with the fingerprint's:\n       \
-0                       must be equal (hosts on the same network)\n       \
-1                       may be lower (hosts further away)\n       \
-2                       not compared (also finds nmap probes, less reliable)\n\
---log level            Log guessed genres to the kernel log, matching or not:\n       \
-0                       every match and every unknown packet\n       \
-1                       the first match only\n       \
-2                       every known match\n",
+    help: concat!(
+        "OS fingerprint match options:\n",
+        "[!] --genre string     Operating system genre guessed from the SYN packet\n",
+        "--ttl level            How the packet's TTL is compared with the fingerprint's:\n",
+        "       0                       must be equal (hosts on the same network)\n",
+        "       1                       may be lower (hosts further away)\n",
+        "       2                       not compared (also finds nmap probes, less reliable)\n",
+        "--log level            Log guessed genres to the kernel log, matching or not:\n",
+        "       0                       every match and every unknown packet\n",
+        "       1                       the first match only\n",
+        "       2                       every known match\n",
+    ),
     new_match: Some(|| Box::new(Osf::default())),
     new_target: None,
 };

@@ -22,11 +22,13 @@ pub static INFO: ExtInfo = ExtInfo {
         OptSpec::flag("suppl-groups", O_SUPPL),
     ],
     guided: true,
-    help: "owner match options:\n\
-[!] --uid-owner userid[-userid]      Sending socket's user (name, id or id range)\n\
-[!] --gid-owner groupid[-groupid]    Sending socket's group (name, id or id range)\n\
-[!] --socket-exists                  The packet has a local socket\n    \
---suppl-groups                   --gid-owner also looks at supplementary groups\n",
+    help: concat!(
+        "owner match options:\n",
+        "[!] --uid-owner userid[-userid]      Sending socket's user (name, id or id range)\n",
+        "[!] --gid-owner groupid[-groupid]    Sending socket's group (name, id or id range)\n",
+        "[!] --socket-exists                  The packet has a local socket\n",
+        "    --suppl-groups                   --gid-owner also looks at supplementary groups\n",
+    ),
     new_match: Some(|| Box::new(Owner::default())),
     new_target: None,
 };

@@ -23,12 +23,14 @@ pub static INFO: ExtInfo = ExtInfo {
         OptSpec::flag("physdev-is-bridged", O_BRIDGED).inv(),
     ],
     guided: true,
-    help: "physdev match options:\n \
-[!] --physdev-in inputname[+]\t\tbridge port it came in on ([+] for a prefix)\n \
-[!] --physdev-out outputname[+]\tbridge port it will leave by ([+] for a prefix)\n \
-[!] --physdev-is-in\t\t\tit came in on a bridge port\n \
-[!] --physdev-is-out\t\t\tit will leave by a bridge port\n \
-[!] --physdev-is-bridged\t\tit is being bridged, not routed\n",
+    help: concat!(
+        "physdev match options:\n",
+        " [!] --physdev-in inputname[+]\t\tbridge port it came in on ([+] for a prefix)\n",
+        " [!] --physdev-out outputname[+]\tbridge port it will leave by ([+] for a prefix)\n",
+        " [!] --physdev-is-in\t\t\tit came in on a bridge port\n",
+        " [!] --physdev-is-out\t\t\tit will leave by a bridge port\n",
+        " [!] --physdev-is-bridged\t\tit is being bridged, not routed\n",
+    ),
     new_match: Some(|| Box::new(Physdev::default())),
     new_target: None,
 };

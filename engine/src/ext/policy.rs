@@ -36,20 +36,22 @@ pub static INFO: ExtInfo = ExtInfo {
         OptSpec::flag("next", O_NEXT).multi().also(bit(O_STRICT)),
     ],
     guided: true,
-    help: "policy match options:\n\
-  --dir in|out\t\t\tpolicy used to decapsulate (in) or that will\n\
-\t\t\t\tencapsulate (out) the packet\n\
-  --pol none|ipsec\t\tno policy at all, or an IPsec policy\n\
-  --strict \t\t\tthe whole policy must match, element by element,\n\
-\t\t\t\tinstead of any one element\n\
-These options may be given once per policy element:\n\
-[!] --reqid reqid\t\trequest id of the SA\n\
-[!] --spi spi\t\t\tsecurity parameter index of the SA\n\
-[!] --proto proto\t\tIPsec protocol (ah/esp/ipcomp)\n\
-[!] --mode mode \t\tIPsec mode (transport/tunnel)\n\
-[!] --tunnel-src addr/mask\ttunnel source address\n\
-[!] --tunnel-dst addr/mask\ttunnel destination address\n\
-  --next \t\t\tstart the next policy element\n",
+    help: concat!(
+        "policy match options:\n",
+        "  --dir in|out\t\t\tpolicy used to decapsulate (in) or that will\n",
+        "\t\t\t\tencapsulate (out) the packet\n",
+        "  --pol none|ipsec\t\tno policy at all, or an IPsec policy\n",
+        "  --strict \t\t\tthe whole policy must match, element by element,\n",
+        "\t\t\t\tinstead of any one element\n",
+        "These options may be given once per policy element:\n",
+        "[!] --reqid reqid\t\trequest id of the SA\n",
+        "[!] --spi spi\t\t\tsecurity parameter index of the SA\n",
+        "[!] --proto proto\t\tIPsec protocol (ah/esp/ipcomp)\n",
+        "[!] --mode mode \t\tIPsec mode (transport/tunnel)\n",
+        "[!] --tunnel-src addr/mask\ttunnel source address\n",
+        "[!] --tunnel-dst addr/mask\ttunnel destination address\n",
+        "  --next \t\t\tstart the next policy element\n",
+    ),
     new_match: Some(|| Box::new(Policy::default())),
     new_target: None,
 };

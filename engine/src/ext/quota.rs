@@ -10,8 +10,10 @@ pub static INFO: ExtInfo = ExtInfo {
     kind: ExtKind::Match,
     options: &[OptSpec::arg("quota", 0).mand().inv()],
     guided: true,
-    help: "quota match options:\n\
-[!] --quota quota\t\tbytes the rule matches before it stops matching\n",
+    help: concat!(
+        "quota match options:\n",
+        "[!] --quota quota\t\tbytes the rule matches before it stops matching\n",
+    ),
     new_match: Some(|| Box::new(Quota::default())),
     new_target: None,
 };

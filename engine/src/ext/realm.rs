@@ -12,9 +12,11 @@ pub static INFO: ExtInfo = ExtInfo {
     kind: ExtKind::Match,
     options: &[OptSpec::arg("realm", 0).mand().inv()],
     guided: true,
-    help: "realm match options:\n\
-[!] --realm value[/mask]\n\
-\t\t\t\tRouting realm (number or name from rt_realms)\n",
+    help: concat!(
+        "realm match options:\n",
+        "[!] --realm value[/mask]\n",
+        "\t\t\t\tRouting realm (number or name from rt_realms)\n",
+    ),
     new_match: Some(|| Box::new(Realm::default())),
     new_target: None,
 };

@@ -21,11 +21,13 @@ pub static INFO: ExtInfo = ExtInfo {
         OptSpec::flag("invert", O_INVERT),
     ],
     guided: true,
-    help: "rpfilter match options:\n    \
---loose          the way back may leave by any interface\n    \
---validmark      look the route up with the packet's mark\n    \
---accept-local   let packets from a local address pass the test\n    \
---invert         match the packets that fail the test instead\n",
+    help: concat!(
+        "rpfilter match options:\n",
+        "    --loose          the way back may leave by any interface\n",
+        "    --validmark      look the route up with the packet's mark\n",
+        "    --accept-local   let packets from a local address pass the test\n",
+        "    --invert         match the packets that fail the test instead\n",
+    ),
     new_match: Some(|| Box::new(Rpfilter::default())),
     new_target: None,
 };

@@ -19,11 +19,15 @@ pub static INFO: ExtInfo = ExtInfo {
         OptSpec::flag("restore-skmark", O_RESTORESKMARK),
     ],
     guided: true,
-    help: "socket match options:\n  \
---nowildcard     Also count listeners bound to the any-address (0.0.0.0)\n  \
---transparent    Only sockets with IP_TRANSPARENT set\n  \
---restore-skmark Copy the socket's mark to the packet when\n                   \
-the socket matches (and the options above hold)\n\n",
+    help: concat!(
+        "socket match options:\n",
+        "  --nowildcard     Also count listeners bound to the any-address (0.0.0.0)\n",
+        "  --transparent    Only sockets with IP_TRANSPARENT set\n",
+        "  --restore-skmark Copy the socket's mark to the packet when\n",
+        "                   the socket matches and the --transparent /\n",
+        "                   --nowildcard conditions hold\n",
+        "\n",
+    ),
     new_match: Some(|| Box::new(Socket::default())),
     new_target: None,
 };

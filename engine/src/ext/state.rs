@@ -14,9 +14,11 @@ pub static INFO: ExtInfo = ExtInfo {
     kind: ExtKind::Match,
     options: &[OptSpec::arg("state", O_STATE).mand().inv()],
     guided: true,
-    help: "state match options:\n \
-[!] --state [INVALID|ESTABLISHED|NEW|RELATED|UNTRACKED][,...]\n\
-\t\t\t\tConnection state(s) to match, any of them\n",
+    help: concat!(
+        "state match options:\n",
+        " [!] --state [INVALID|ESTABLISHED|NEW|RELATED|UNTRACKED][,...]\n",
+        "\t\t\t\tConnection state(s) to match, any of them\n",
+    ),
     new_match: Some(|| Box::new(State::default())),
     new_target: None,
 };

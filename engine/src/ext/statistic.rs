@@ -28,13 +28,15 @@ pub static INFO: ExtInfo = ExtInfo {
             .also(bit(O_EVERY)),
     ],
     guided: true,
-    help: "statistic match options:\n \
---mode mode                    random or nth\n \
-random mode:\n\
-[!] --probability p\t\t Chance (0 to 1) that a packet matches\n \
-nth mode:\n\
-[!] --every n\t\t\t Match one packet out of every n\n \
---packet p\t\t\t Counter start (0 <= p <= n-1, default 0)\n",
+    help: concat!(
+        "statistic match options:\n",
+        " --mode mode                    random or nth\n",
+        " random mode:\n",
+        "[!] --probability p\t\t Chance (0 to 1) that a packet matches\n",
+        " nth mode:\n",
+        "[!] --every n\t\t\t Match one packet out of every n\n",
+        " --packet p\t\t\t Counter start (0 <= p <= n-1, default 0)\n",
+    ),
     new_match: Some(|| Box::new(Statistic::default())),
     new_target: None,
 };
@@ -57,13 +59,48 @@ pub struct Statistic {
     pub packet: u32,
 }
 
+/// A C99 hexadecimal float (`0x1.8p-1`), as `strtod` also reads them.
+fn hex_float(s: &str) -> Option<f64> {
+    let (neg, t) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let t = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X"))?;
+    let (mant, exp) = match t.find(['p', 'P']) {
+        Some(i) => (&t[..i], Some(&t[i + 1..])),
+        None => (t, None),
+    };
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut v = 0f64;
+    for c in int.chars() {
+        v = v * 16.0 + c.to_digit(16)? as f64;
+    }
+    let mut scale = 1.0 / 16.0;
+    for c in frac.chars() {
+        v += c.to_digit(16)? as f64 * scale;
+        scale /= 16.0;
+    }
+    if let Some(e) = exp {
+        let e: i32 = e.parse().ok()?;
+        v *= 2f64.powi(e);
+    }
+    Some(if neg { -v } else { v })
+}
+
 /// `strtod` of the whole word within 0..=1 (`XTTYPE_DOUBLE`).
 fn parse_probability(s: &str) -> XtResult<f64> {
     let bad = || {
         XtError::new("statistic: bad value for option \"--probability\", or out of range (0-1).\n")
     };
     let t = s.trim_start_matches(|c: char| c.is_ascii_whitespace());
-    let v: f64 = t.parse().map_err(|_| bad())?;
+    let v = match hex_float(t) {
+        Some(v) => v,
+        None => t.parse::<f64>().map_err(|_| bad())?,
+    };
     // Like strtod's NaN, which passes the C range test.
     if !v.is_nan() && !(0.0..=1.0).contains(&v) {
         return Err(bad());
@@ -208,6 +245,13 @@ mod tests {
             l.contains("anywhere             statistic mode random probability 0.29999999981\n")
         );
         assert!(l.contains("anywhere             statistic mode nth ! every 3\n"));
+    }
+
+    #[test]
+    fn hex_probability() {
+        assert_eq!(super::parse_probability("0x.8p1").unwrap(), 1.0);
+        assert_eq!(super::parse_probability(" 0.5").unwrap(), 0.5);
+        assert!(super::parse_probability("0x").is_err());
     }
 
     #[test]

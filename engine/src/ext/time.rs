@@ -33,18 +33,19 @@ pub static INFO: ExtInfo = ExtInfo {
         OptSpec::flag("kerneltz", O_KERNEL_TZ).excl(bit(O_UTC)),
     ],
     guided: true,
-    help: "time match options:\n    \
---datestart time     First and last moment the rule matches, in ISO 8601\n    \
---datestop time      (YYYY[-MM[-DD[Thh[:mm[:ss]]]]])\n    \
---timestart time     Daily window start and stop (hh:mm[:ss],\n    \
---timestop time      00:00:00 to 23:59:59; may wrap past midnight)\n\
-[!] --monthdays value    Days of the month, comma separated\n                         \
-(1 to 31; every day when not given)\n\
-[!] --weekdays value     Days of the week, comma separated\n                         \
-(Mon,Tue,Wed,Thu,Fri,Sat,Sun or 1 to 7;\n                         \
-every day when not given)\n    \
---contiguous         A window that wraps past midnight is one window\n    \
---kerneltz           Use the kernel's time zone instead of UTC\n",
+    help: concat!(
+        "time match options:\n",
+        "    --datestart time     First and last moment the rule matches, in ISO 8601\n",
+        "    --datestop time      (YYYY[-MM[-DD[Thh[:mm[:ss]]]]])\n",
+        "    --timestart time     Daily window start and stop (hh:mm[:ss],\n",
+        "    --timestop time      00:00:00 to 23:59:59; may wrap past midnight)\n",
+        "[!] --monthdays value    Days of the month, comma separated\n",
+        "                         (1 to 31; every day when not given)\n",
+        "[!] --weekdays value     Days of the week, comma separated\n",
+        "                         (Mon,Tue,Wed,Thu,Fri,Sat,Sun or 1 to 7;\n",
+        "                         every day when not given)\n",
+        "    --kerneltz           Use the kernel's time zone instead of UTC\n",
+    ),
     new_match: Some(|| Box::new(Time::default())),
     new_target: None,
 };

@@ -10,13 +10,15 @@ pub static INFO: ExtInfo = ExtInfo {
     kind: ExtKind::Match,
     options: &[OptSpec::arg("u32", 0).mand().inv()],
     guided: true,
-    help: "u32 match options:\n\
-[!] --u32 tests\n\
-\t\ttests := location \"=\" value | tests \"&&\" location \"=\" value\n\
-\t\tvalue := range | value \",\" range\n\
-\t\trange := number | number \":\" number\n\
-\t\tlocation := number | location operator number\n\
-\t\toperator := \"&\" | \"<<\" | \">>\" | \"@\"\n",
+    help: concat!(
+        "u32 match options:\n",
+        "[!] --u32 tests\n",
+        "\t\ttests := location \"=\" value | tests \"&&\" location \"=\" value\n",
+        "\t\tvalue := range | value \",\" range\n",
+        "\t\trange := number | number \":\" number\n",
+        "\t\tlocation := number | location operator number\n",
+        "\t\toperator := \"&\" | \"<<\" | \">>\" | \"@\"\n",
+    ),
     new_match: Some(|| Box::new(U32::default())),
     new_target: None,
 };

@@ -291,6 +291,17 @@ pub fn plenmask(ext: &str, opt: &str, m: &str) -> XtResult<u32> {
     }
 }
 
+/// `xtables_ipaddr_to_anyname` for extension texts: the host name of an
+/// address when the host knows one (extensions see only `localhost`), else
+/// the dotted address.
+pub fn ipaddr_to_anyname(addr: Ipv4Addr) -> String {
+    if addr == Ipv4Addr::LOCALHOST {
+        "localhost".to_string()
+    } else {
+        addr.to_string()
+    }
+}
+
 /// `getaddrinfo(NULL, name)` for a service: decimal digits (taken modulo
 /// 65536, as glibc stores them) or a name from the services table.
 pub fn getportbyname(s: &str) -> Option<u16> {
