@@ -18,6 +18,31 @@ pub mod tcp;
 // [end: ports]
 
 // [group: conntrack]
+pub mod bpf;
+pub mod cgroup;
+pub mod cluster;
+pub mod connbytes;
+pub mod connlabel;
+pub mod connlimit;
+pub mod connmark;
+pub mod conntrack;
+pub mod cpu;
+pub mod helper;
+pub mod ipvs;
+pub mod mark;
+pub mod nfacct;
+pub mod osf;
+pub mod owner;
+pub mod physdev;
+pub mod policy;
+pub mod quota;
+pub mod realm;
+pub mod rpfilter;
+pub mod socket;
+pub mod state;
+pub mod statistic;
+pub mod time;
+pub mod u32;
 // [end: conntrack]
 
 // [group: packet]
@@ -403,6 +428,31 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         // [end: ports]
 
         // [group: conntrack]
+        &bpf::INFO,
+        &cgroup::INFO,
+        &cluster::INFO,
+        &connbytes::INFO,
+        &connlabel::INFO,
+        &connlimit::INFO,
+        &connmark::INFO,
+        &conntrack::INFO,
+        &cpu::INFO,
+        &helper::INFO,
+        &ipvs::INFO,
+        &mark::INFO,
+        &nfacct::INFO,
+        &osf::INFO,
+        &owner::INFO,
+        &physdev::INFO,
+        &policy::INFO,
+        &quota::INFO,
+        &realm::INFO,
+        &rpfilter::INFO,
+        &socket::INFO,
+        &state::INFO,
+        &statistic::INFO,
+        &time::INFO,
+        &u32::INFO,
         // [end: conntrack]
 
         // [group: packet]

@@ -114,19 +114,28 @@ pub fn mint(ext: &str, opt: &str, s: &str, max: u64, maxiter: usize) -> XtResult
     Ok(vals)
 }
 
-/// Guided `XTTYPE_MARKMASK32`: `value[/mask]`, mask defaulting to all ones.
+/// Guided `XTTYPE_MARKMASK32`: `value[/mask]`, mask defaulting to all ones
+/// (`xtables_parse_val_mask`: a bad number and trailing text differ in message).
 pub fn markmask(ext: &str, opt: &str, s: &str) -> XtResult<(u32, u32)> {
     let bad = || {
         XtError::new(format!(
             "{ext}: bad integer value for option \"--{opt}\", or out of range.\n"
         ))
     };
+    let garbage = || {
+        XtError::new(format!(
+            "{ext}: trailing garbage after value for option \"--{opt}\".\n"
+        ))
+    };
     let (v, rest) = strtoul(s, 0, u32::MAX as u64).ok_or_else(bad)?;
     if rest.is_empty() {
         return Ok((v as u32, u32::MAX));
     }
-    let mask = rest.strip_prefix('/').ok_or_else(bad)?;
-    let m = strtoul_all(mask, 0, u32::MAX as u64).ok_or_else(bad)?;
+    let mask = rest.strip_prefix('/').ok_or_else(garbage)?;
+    let (m, rest) = strtoul(mask, 0, u32::MAX as u64).ok_or_else(bad)?;
+    if !rest.is_empty() {
+        return Err(garbage());
+    }
     Ok((v as u32, m as u32))
 }
 
@@ -239,6 +248,102 @@ pub fn parse_port(s: &str, proto: &str) -> Option<u16> {
     crate::netdb::service_port(s, proto)
 }
 
+// --- Host, mask and port types of guided options (XTTYPE_HOST, _HOSTMASK, _PORT, _PORTRC).
+
+/// `getaddrinfo(name)` for an IPv4 host as the guided host types call it: a
+/// numeric address (`inet_aton` forms) or `localhost`; other names do not
+/// resolve in the playground.
+pub fn host(s: &str) -> XtResult<Ipv4Addr> {
+    if let Some(a) = parse_ipv4(s) {
+        return Ok(a);
+    }
+    if s == "localhost" {
+        return Ok(Ipv4Addr::LOCALHOST);
+    }
+    Err(XtError::new(
+        "getaddrinfo: Name or service not known\n".to_string(),
+    ))
+}
+
+/// Guided `XTTYPE_HOSTMASK`: `host[/len]` or `host/a.b.c.d`. The address is
+/// kept unmasked. As in iptables 1.8.9, a dotted mask that is not a prefix
+/// (or a number that `inet_aton` reads as one, like `33`) leaves all 32 bits set.
+pub fn hostmask(ext: &str, opt: &str, s: &str) -> XtResult<(Ipv4Addr, u32)> {
+    let Some((h, m)) = s.split_once('/') else {
+        return Ok((host(s)?, u32::MAX));
+    };
+    let addr = host(h)?;
+    Ok((addr, plenmask(ext, opt, m)?))
+}
+
+/// Guided `XTTYPE_PLENMASK`: a prefix length `0..=32` or a dotted mask; as in
+/// iptables 1.8.9, a dotted mask that is not a prefix (or a number that
+/// `inet_aton` reads as one, like `33`) gives all 32 bits.
+pub fn plenmask(ext: &str, opt: &str, m: &str) -> XtResult<u32> {
+    if let Some(len) = strtoul_all(m, 0, 32) {
+        return Ok(prefix_mask(len as u8));
+    }
+    match parse_ipv4(m) {
+        Some(mask) => Ok(mask_len(u32::from(mask)).map_or(u32::MAX, prefix_mask)),
+        None => Err(XtError::new(format!(
+            "{ext}: bad value for option \"--{opt}\", neither a valid network mask nor valid CIDR (0-32).\n"
+        ))),
+    }
+}
+
+/// `xtables_ipaddr_to_anyname` for extension texts: the host name of an
+/// address when the host knows one (extensions see only `localhost`), else
+/// the dotted address.
+pub fn ipaddr_to_anyname(addr: Ipv4Addr) -> String {
+    if addr == Ipv4Addr::LOCALHOST {
+        "localhost".to_string()
+    } else {
+        addr.to_string()
+    }
+}
+
+/// `getaddrinfo(NULL, name)` for a service: decimal digits (taken modulo
+/// 65536, as glibc stores them) or a name from the services table.
+pub fn getportbyname(s: &str) -> Option<u16> {
+    let t = s.trim_start_matches(|c: char| c.is_ascii_whitespace());
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        let v = t.parse::<u64>().unwrap_or(u64::MAX);
+        return Some((v % 65536) as u16);
+    }
+    crate::netdb::service_port(s, "tcp").or_else(|| crate::netdb::service_port(s, "udp"))
+}
+
+fn port_error(s: &str) -> XtError {
+    XtError::new(format!("Port \"{s}\" does not resolve to anything.\n"))
+}
+
+/// Guided `XTTYPE_PORT`.
+pub fn port(s: &str) -> XtResult<u16> {
+    getportbyname(s).ok_or_else(|| port_error(s))
+}
+
+/// Guided `XTTYPE_PORTRC`: `port`, `lo:hi`, `:hi`, `lo:`, `:` (1.8.9 does not
+/// check the order). Returns the low and high port.
+pub fn port_rc(ext: &str, opt: &str, s: &str) -> XtResult<(u16, u16)> {
+    let mut range = [0u16, u16::MAX];
+    let mut n = 0;
+    for part in s.split(':') {
+        if n == 2 {
+            return Err(XtError::new(format!(
+                "{ext}: Too many components for option \"--{opt}\" (max: 2)\n"
+            )));
+        }
+        if !part.is_empty() {
+            range[n] = port(part)?;
+        }
+        n += 1;
+    }
+    if n == 1 {
+        range[1] = range[0];
+    }
+    Ok((range[0], range[1]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,5 +383,32 @@ mod tests {
         assert_eq!(parse_ipv4("1.2.3.256"), None);
         assert_eq!(mask_len(0xffff_ff00), Some(24));
         assert_eq!(mask_len(0xff00_ff00), None);
+    }
+
+    #[test]
+    fn hostmask_like_1_8_9() {
+        let a = Ipv4Addr::new(1, 2, 3, 4);
+        assert_eq!(hostmask("x", "o", "1.2.3.4/8").unwrap(), (a, 0xff00_0000));
+        assert_eq!(
+            hostmask("x", "o", "1.2.3.4/255.255.0.0").unwrap(),
+            (a, 0xffff_0000)
+        );
+        assert_eq!(hostmask("x", "o", "1.2.3.4/33").unwrap(), (a, u32::MAX));
+        assert_eq!(
+            hostmask("x", "o", "1.2.3.4/255.0.255.0").unwrap(),
+            (a, u32::MAX)
+        );
+        assert!(hostmask("x", "o", "1.2.3.4/foo").is_err());
+    }
+
+    #[test]
+    fn ports_like_getaddrinfo() {
+        assert_eq!(getportbyname("70000"), Some(4464));
+        assert_eq!(getportbyname("domain"), Some(53));
+        assert_eq!(getportbyname("-1"), None);
+        assert_eq!(port_rc("x", "o", ":").unwrap(), (0, 65535));
+        assert_eq!(port_rc("x", "o", "4:3").unwrap(), (4, 3));
+        assert_eq!(port_rc("x", "o", "").unwrap(), (0, 0));
+        assert!(port_rc("x", "o", "1:2:3").is_err());
     }
 }

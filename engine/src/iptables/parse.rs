@@ -812,7 +812,7 @@ pub fn parse(argv: &[String], env: &ParseEnv) -> XtResult<Parsed> {
     for slot in st.matches.iter_mut() {
         let mut pcx = cx(env, &table, &ip, &[]);
         let info = slot.ext.info();
-        // libxtables runs the extension's own check before the generic one.
+        // xtables_option_mfcall: the extension's own check runs before the guided ones.
         slot.ext.final_check(slot.seen, &mut pcx)?;
         guided_final(info, slot.seen)?;
         p.warnings.append(&mut pcx.warnings);
