@@ -23,6 +23,11 @@ pub mod tcp;
 // [end: packet]
 
 // [group: targets]
+pub mod log;
+pub mod nflog;
+pub mod nfqueue;
+pub mod queue;
+pub mod reject;
 // [end: targets]
 
 // [group: ipset]
@@ -296,6 +301,16 @@ pub trait Target: Debug + Send + Sync + Any {
     fn save_name(&self) -> &'static str {
         self.info().name
     }
+    /// Name in the `target` column of `iptables -L`: the kernel's target name
+    /// (`-j NOTRACK` lists as `CT`).
+    fn list_name(&self) -> &'static str {
+        self.save_name()
+    }
+    /// Warning printed on stderr when `-j NAME` loads this target, even if the
+    /// command then fails (a target whose kernel module is missing).
+    fn load_warning(&self) -> Option<String> {
+        None
+    }
     fn box_clone(&self) -> Box<dyn Target>;
     fn as_any(&self) -> &dyn Any;
 }
@@ -357,6 +372,11 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         // [end: packet]
 
         // [group: targets]
+        &log::INFO,
+        &nflog::INFO,
+        &nfqueue::INFO,
+        &queue::INFO,
+        &reject::INFO,
         // [end: targets]
 
         // [group: ipset]

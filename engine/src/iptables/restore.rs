@@ -189,6 +189,16 @@ fn parse_error(e: &XtError, line: usize) -> Output {
 
 /// `iptables-restore [-c] [-n] [-T TABLE] [--test] [-v] [FILE]` with the text on standard input.
 pub fn run_restore(host: &mut Host, argv: &[String], stdin: &str) -> Output {
+    let mut warnings = String::new();
+    let mut out = restore_inner(host, argv, stdin, &mut warnings);
+    if !warnings.is_empty() {
+        out.stderr = warnings + &out.stderr;
+    }
+    out
+}
+
+/// The restore itself; parse warnings of every line are collected in `warnings`.
+fn restore_inner(host: &mut Host, argv: &[String], stdin: &str, warnings: &mut String) -> Output {
     let opts = match parse_opts(argv) {
         Ok(o) => o,
         Err(e) => return e,
@@ -331,9 +341,13 @@ pub fn run_restore(host: &mut Host, argv: &[String], stdin: &str) -> Output {
                 nfacct: &nfacct,
                 restore: true,
             };
-            parse::parse(&argv, &env)
+            parse::parse_with_warnings(&argv, &env)
         };
-        let mut p = match parsed {
+        for w in &parsed.1 {
+            warnings.push_str(w);
+            warnings.push('\n');
+        }
+        let mut p = match parsed.0 {
             Ok(p) => p,
             Err(e) => return parse_error(&e, lineno),
         };
