@@ -23,11 +23,16 @@ pub mod tcp;
 // [end: packet]
 
 // [group: targets]
+pub mod dnat;
 pub mod log;
+pub mod masquerade;
+pub mod netmap;
 pub mod nflog;
 pub mod nfqueue;
 pub mod queue;
+pub mod redirect;
 pub mod reject;
+pub mod snat;
 // [end: targets]
 
 // [group: ipset]
@@ -372,11 +377,16 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         // [end: packet]
 
         // [group: targets]
+        &dnat::INFO,
         &log::INFO,
+        &masquerade::INFO,
+        &netmap::INFO,
         &nflog::INFO,
         &nfqueue::INFO,
         &queue::INFO,
+        &redirect::INFO,
         &reject::INFO,
+        &snat::INFO,
         // [end: targets]
 
         // [group: ipset]

@@ -239,6 +239,24 @@ pub fn parse_port(s: &str, proto: &str) -> Option<u16> {
     crate::netdb::service_port(s, proto)
 }
 
+/// A host as libxtables resolves `XTTYPE_HOST` options with getaddrinfo:
+/// a dotted address (short forms allowed) or `localhost`; other names fail
+/// the way getaddrinfo reports them.
+pub fn host_addr(s: &str) -> XtResult<Ipv4Addr> {
+    if let Some(a) = parse_ipv4(s) {
+        return Ok(a);
+    }
+    if s == "localhost" {
+        return Ok(Ipv4Addr::LOCALHOST);
+    }
+    let why = if s.contains(':') {
+        "Address family for hostname not supported"
+    } else {
+        "Name or service not known"
+    };
+    Err(XtError::new(format!("getaddrinfo: {why}\n")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
