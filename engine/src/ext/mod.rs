@@ -23,16 +23,29 @@ pub mod tcp;
 // [end: packet]
 
 // [group: targets]
+pub mod audit;
+pub mod connmark_target;
+pub mod connsecmark;
+pub mod ct;
 pub mod dnat;
+pub mod idletimer;
+pub mod led;
 pub mod log;
+pub mod mark_target;
 pub mod masquerade;
 pub mod netmap;
 pub mod nflog;
 pub mod nfqueue;
+pub mod notrack;
 pub mod queue;
 pub mod redirect;
 pub mod reject;
+pub mod secmark;
 pub mod snat;
+pub mod synproxy;
+pub mod tee;
+pub mod tproxy;
+pub mod trace;
 // [end: targets]
 
 // [group: ipset]
@@ -377,16 +390,29 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         // [end: packet]
 
         // [group: targets]
+        &audit::INFO,
+        &connmark_target::INFO,
+        &connsecmark::INFO,
+        &ct::INFO,
         &dnat::INFO,
+        &idletimer::INFO,
+        &led::INFO,
         &log::INFO,
+        &mark_target::INFO,
         &masquerade::INFO,
         &netmap::INFO,
         &nflog::INFO,
         &nfqueue::INFO,
+        &notrack::INFO,
         &queue::INFO,
         &redirect::INFO,
         &reject::INFO,
+        &secmark::INFO,
         &snat::INFO,
+        &synproxy::INFO,
+        &tee::INFO,
+        &tproxy::INFO,
+        &trace::INFO,
         // [end: targets]
 
         // [group: ipset]
