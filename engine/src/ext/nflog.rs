@@ -48,17 +48,13 @@ pub struct Nflog {
 impl Target for Nflog {
     ext_boilerplate!(INFO, Target);
 
-    fn parse(&mut self, id: u8, arg: Option<&str>, _inv: bool, cx: &mut ParseCx) -> XtResult {
+    fn parse(&mut self, id: u8, arg: Option<&str>, _inv: bool, _cx: &mut ParseCx) -> XtResult {
         let arg = arg.unwrap_or_default();
         match id {
             O_GROUP => self.group = xtopt::uint("NFLOG", "nflog-group", arg, 0, 65535)? as u16,
             O_PREFIX => self.prefix = parse_prefix(arg, PREFIX_MAX)?,
             O_RANGE => {
                 xtopt::uint("NFLOG", "nflog-range", arg, 0, u32::MAX as u64)?;
-                cx.warnings.push(
-                    "warn: --nflog-range has never worked and is no longer supported, please use --nflog-size instead"
-                        .to_string(),
-                );
             }
             O_SIZE => {
                 self.size =
@@ -68,6 +64,17 @@ impl Target for Nflog {
                 self.threshold = xtopt::uint("NFLOG", "nflog-threshold", arg, 0, 65535)? as u16
             }
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// The value of `--nflog-range` is dropped; the warning comes with the final check.
+    fn final_check(&mut self, seen: u64, cx: &mut ParseCx) -> XtResult {
+        if seen & bit(O_RANGE) != 0 {
+            cx.warnings.push(
+                "warn: --nflog-range has never worked and is no longer supported, please use --nflog-size instead"
+                    .to_string(),
+            );
         }
         Ok(())
     }

@@ -15,8 +15,8 @@ pub static INFO: ExtInfo = ExtInfo {
     options: &[OptSpec::arg("reject-with", O_REJECT_WITH)],
     guided: true,
     help: "REJECT target options:\n\
---reject-with type              drop the packet and answer the sender\n\
-                                with a reply of the given type:\n\
+--reject-with type              drop the packet and answer the sender\n                                \
+with a reply of the given type:\n\
 Valid reject types:\n    \
 icmp-net-unreachable     \tICMP network unreachable\n    \
 net-unreach              \talias\n    \

@@ -828,18 +828,19 @@ fn parse_inner(argv: &[String], env: &ParseEnv, warn: &mut Vec<String>) -> XtRes
     for slot in st.matches.iter_mut() {
         let mut pcx = cx(env, &table, &ip, &[]);
         let info = slot.ext.info();
-        guided_final(info, slot.seen)?;
+        // libxtables runs the extension's own check first, then the guided one.
         let r = slot.ext.final_check(slot.seen, &mut pcx);
         warn.append(&mut pcx.warnings);
         r?;
+        guided_final(info, slot.seen)?;
     }
     if let Some((t, seen)) = st.target.as_mut() {
         let mut pcx = cx(env, &table, &ip, &[]);
         let info = t.info();
-        guided_final(info, *seen)?;
         let r = t.final_check(*seen, &mut pcx);
         warn.append(&mut pcx.warnings);
         r?;
+        guided_final(info, *seen)?;
     }
 
     if g.optind < argv.len() {
