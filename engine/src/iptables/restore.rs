@@ -212,6 +212,9 @@ fn restore_inner(host: &mut Host, argv: &[String], stdin: &str, warnings: &mut S
     };
     let mut stdout = String::new();
     let mut current: Option<(Table, bool)> = None;
+    // What the kernel will answer for the refused rules of the current table
+    // block (each rule of the batch is checked in order; refused ones are left out).
+    let mut refused = String::new();
     let mut lineno = 0;
     for raw in text.lines() {
         lineno += 1;
@@ -242,6 +245,7 @@ fn restore_inner(host: &mut Host, argv: &[String], stdin: &str, warnings: &mut S
                     work.chains = fresh.chains;
                 }
                 current = Some((work, skip));
+                refused.clear();
                 continue;
             }
             return Output {
@@ -253,6 +257,13 @@ fn restore_inner(host: &mut Host, argv: &[String], stdin: &str, warnings: &mut S
         if line == "COMMIT" || line.starts_with("COMMIT ") {
             let (mut work, skip) = current.take().expect("in table");
             if !skip && !opts.test {
+                if !refused.is_empty() {
+                    return Output {
+                        stdout,
+                        stderr: format!("{RESTORE_TAG}: \n{refused}"),
+                        exit: 4,
+                    };
+                }
                 if let Err(f) = check::validate(&work) {
                     return Output {
                         stdout,
@@ -368,12 +379,35 @@ fn restore_inner(host: &mut Host, argv: &[String], stdin: &str, warnings: &mut S
                 stdout.push_str(&super::list::verbose_line(r));
             }
         }
+        let op = match p.command {
+            c if c & CMD_APPEND != 0 => Some("RULE_APPEND"),
+            c if c & CMD_INSERT != 0 => Some("RULE_INSERT"),
+            c if c & CMD_REPLACE != 0 => Some("RULE_REPLACE"),
+            _ => None,
+        };
+        let chain = p.chain.clone().unwrap_or_default();
+        let before = op.and_then(|_| work.chain(&chain).cloned());
         if let Err(msg) = super::exec::apply_to_table(work, &p) {
             return Output {
                 stdout,
                 stderr: format!("iptables-restore: line {lineno} failed: {msg}\n"),
                 exit: 1,
             };
+        }
+        if let (Some(op), Some(before)) = (op, before) {
+            if let Some(e) = p
+                .rules
+                .iter()
+                .find_map(|r| check::check_new_rule(work, &chain, r).err())
+            {
+                refused.push_str(&format!(
+                    "line {lineno}: {op} failed ({}): rule in chain {chain}\n",
+                    e.strerror()
+                ));
+                if let Some(c) = work.chain_mut(&chain) {
+                    *c = before;
+                }
+            }
         }
     }
     if current.is_some() {

@@ -2,7 +2,7 @@
 //! loops between chains, and each extension's checkentry with the hooks that
 //! can reach its chain.
 
-use super::{Hook, Table};
+use super::{Hook, Rule, Table};
 use crate::ext::{CheckCx, KernelError};
 use std::collections::HashMap;
 
@@ -63,6 +63,55 @@ fn has_loop(table: &Table, start: &str) -> bool {
     false
 }
 
+/// The checkentry of each match and of the target of one rule whose chain
+/// is reached from `hooks` (bit per hook; 0 for an unreferenced user chain).
+pub fn check_rule(table: &str, hooks: u8, rule: &Rule) -> Result<(), KernelError> {
+    let cx = CheckCx {
+        table,
+        hooks,
+        proto: rule.ip.proto,
+        proto_invert: rule.ip.proto_inv,
+    };
+    for m in &rule.matches {
+        m.check(&cx)?;
+    }
+    if let super::RuleTarget::Ext(t) = &rule.target {
+        t.check(&cx)?;
+    }
+    Ok(())
+}
+
+/// The kernel's checks of a rule just added to `chain` (a rule of an
+/// iptables-restore batch): its own matches and target with the hooks that
+/// reach the chain, and for a jump or goto, every rule the jump makes
+/// reachable, now also from those hooks.
+pub fn check_new_rule(table: &Table, chain: &str, rule: &Rule) -> Result<(), KernelError> {
+    let masks = hook_masks(table);
+    let hooks = masks.get(chain).copied().unwrap_or(0);
+    check_rule(table.name, hooks, rule)?;
+    let Some(first) = rule.target.chain() else {
+        return Ok(());
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    let mut stack = vec![first];
+    while let Some(name) = stack.pop() {
+        if seen.contains(&name) {
+            continue;
+        }
+        seen.push(name);
+        let Some(c) = table.chain(name) else {
+            continue;
+        };
+        for r in &c.rules {
+            check_rule(table.name, hooks, r)?;
+            if let Some(t) = r.target.chain() {
+                stack.push(t);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Checks the whole table as the kernel would after a change.
 pub fn validate(table: &Table) -> Result<(), CheckFailure> {
     let masks = hook_masks(table);
@@ -77,24 +126,10 @@ pub fn validate(table: &Table) -> Result<(), CheckFailure> {
                     });
                 }
             }
-            let cx = CheckCx {
-                table: table.name,
-                hooks,
-                proto: r.ip.proto,
-                proto_invert: r.ip.proto_inv,
-            };
-            for m in &r.matches {
-                m.check(&cx).map_err(|error| CheckFailure {
-                    chain: chain.name.clone(),
-                    error,
-                })?;
-            }
-            if let super::RuleTarget::Ext(t) = &r.target {
-                t.check(&cx).map_err(|error| CheckFailure {
-                    chain: chain.name.clone(),
-                    error,
-                })?;
-            }
+            check_rule(table.name, hooks, r).map_err(|error| CheckFailure {
+                chain: chain.name.clone(),
+                error,
+            })?;
         }
     }
     for chain in &table.chains {
