@@ -68,6 +68,29 @@ pub mod ttl_target;
 // [end: packet]
 
 // [group: targets]
+pub mod audit;
+pub mod connmark_target;
+pub mod connsecmark;
+pub mod ct;
+pub mod dnat;
+pub mod idletimer;
+pub mod led;
+pub mod log;
+pub mod mark_target;
+pub mod masquerade;
+pub mod netmap;
+pub mod nflog;
+pub mod nfqueue;
+pub mod notrack;
+pub mod queue;
+pub mod redirect;
+pub mod reject;
+pub mod secmark;
+pub mod snat;
+pub mod synproxy;
+pub mod tee;
+pub mod tproxy;
+pub mod trace;
 // [end: targets]
 
 // [group: ipset]
@@ -373,6 +396,16 @@ pub trait Target: Debug + Send + Sync + Any {
     fn save_name(&self) -> &'static str {
         self.info().name
     }
+    /// Name in the `target` column of `iptables -L`: the kernel's target name
+    /// (`-j NOTRACK` lists as `CT`).
+    fn list_name(&self) -> &'static str {
+        self.save_name()
+    }
+    /// Warning printed on stderr when `-j NAME` loads this target, even if the
+    /// command then fails (a target whose kernel module is missing).
+    fn load_warning(&self) -> Option<String> {
+        None
+    }
     fn box_clone(&self) -> Box<dyn Target>;
     fn as_any(&self) -> &dyn Any;
 }
@@ -478,6 +511,29 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         // [end: packet]
 
         // [group: targets]
+        &audit::INFO,
+        &connmark_target::INFO,
+        &connsecmark::INFO,
+        &ct::INFO,
+        &dnat::INFO,
+        &idletimer::INFO,
+        &led::INFO,
+        &log::INFO,
+        &mark_target::INFO,
+        &masquerade::INFO,
+        &netmap::INFO,
+        &nflog::INFO,
+        &nfqueue::INFO,
+        &notrack::INFO,
+        &queue::INFO,
+        &redirect::INFO,
+        &reject::INFO,
+        &secmark::INFO,
+        &snat::INFO,
+        &synproxy::INFO,
+        &tee::INFO,
+        &tproxy::INFO,
+        &trace::INFO,
         // [end: targets]
 
         // [group: ipset]

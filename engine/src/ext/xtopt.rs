@@ -122,19 +122,15 @@ pub fn markmask(ext: &str, opt: &str, s: &str) -> XtResult<(u32, u32)> {
             "{ext}: bad integer value for option \"--{opt}\", or out of range.\n"
         ))
     };
-    let garbage = || {
-        XtError::new(format!(
-            "{ext}: trailing garbage after value for option \"--{opt}\".\n"
-        ))
-    };
-    let (v, rest) = strtoul(s, 0, u32::MAX as u64).ok_or_else(bad)?;
-    if rest.is_empty() {
-        return Ok((v as u32, u32::MAX));
+    let (v, mut rest) = strtoul(s, 0, u32::MAX as u64).ok_or_else(bad)?;
+    let mut m = u32::MAX as u64;
+    if let Some(mask) = rest.strip_prefix('/') {
+        (m, rest) = strtoul(mask, 0, u32::MAX as u64).ok_or_else(bad)?;
     }
-    let mask = rest.strip_prefix('/').ok_or_else(garbage)?;
-    let (m, rest) = strtoul(mask, 0, u32::MAX as u64).ok_or_else(bad)?;
     if !rest.is_empty() {
-        return Err(garbage());
+        return Err(XtError::new(format!(
+            "{ext}: trailing garbage after value for option \"--{opt}\".\n"
+        )));
     }
     Ok((v as u32, m as u32))
 }
@@ -252,7 +248,7 @@ pub fn parse_port(s: &str, proto: &str) -> Option<u16> {
 
 /// `getaddrinfo(name)` for an IPv4 host as the guided host types call it: a
 /// numeric address (`inet_aton` forms) or `localhost`; other names do not
-/// resolve in the playground.
+/// resolve in the playground and fail the way getaddrinfo reports them.
 pub fn host(s: &str) -> XtResult<Ipv4Addr> {
     if let Some(a) = parse_ipv4(s) {
         return Ok(a);
@@ -260,9 +256,12 @@ pub fn host(s: &str) -> XtResult<Ipv4Addr> {
     if s == "localhost" {
         return Ok(Ipv4Addr::LOCALHOST);
     }
-    Err(XtError::new(
-        "getaddrinfo: Name or service not known\n".to_string(),
-    ))
+    let why = if s.contains(':') {
+        "Address family for hostname not supported"
+    } else {
+        "Name or service not known"
+    };
+    Err(XtError::new(format!("getaddrinfo: {why}\n")))
 }
 
 /// Guided `XTTYPE_HOSTMASK`: `host[/len]` or `host/a.b.c.d`. The address is
@@ -367,6 +366,24 @@ mod tests {
             e.msg,
             "length: bad value for option \"--length\" near \"-1:65535\", or out of range (0-65535).\n"
         );
+    }
+
+    #[test]
+    fn markmask_errors() {
+        assert_eq!(markmask("M", "o", "0x10/0xff").unwrap(), (16, 255));
+        assert_eq!(markmask("M", "o", " 1").unwrap(), (1, u32::MAX));
+        for bad in ["x", "1/", "1/x", "/1", "", "-1", "4294967296"] {
+            assert_eq!(
+                markmask("M", "o", bad).unwrap_err().msg,
+                "M: bad integer value for option \"--o\", or out of range.\n"
+            );
+        }
+        for garbage in ["1x", "1/2/3", "1 ", "0x"] {
+            assert_eq!(
+                markmask("M", "o", garbage).unwrap_err().msg,
+                "M: trailing garbage after value for option \"--o\".\n"
+            );
+        }
     }
 
     #[test]

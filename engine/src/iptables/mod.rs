@@ -52,10 +52,14 @@ pub fn run(host: &mut Host, argv: &[String]) -> Output {
             nfacct: &nfacct,
             restore: false,
         };
-        parse::parse(argv, &env)
+        parse::parse_with_warnings(argv, &env)
     };
     match parsed {
-        Err(e) => Output::err(format_error(&e), e.exit),
-        Ok(p) => exec::execute(host, p),
+        (Err(e), warnings) => {
+            let mut text: String = warnings.iter().map(|w| format!("{w}\n")).collect();
+            text.push_str(&format_error(&e));
+            Output::err(text, e.exit)
+        }
+        (Ok(p), _) => exec::execute(host, p),
     }
 }

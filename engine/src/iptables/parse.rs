@@ -430,6 +430,23 @@ pub fn guided_final(info: &ExtInfo, seen: u64) -> XtResult {
 
 /// Parses one iptables command line (`argv[0]` is the program name).
 pub fn parse(argv: &[String], env: &ParseEnv) -> XtResult<Parsed> {
+    parse_with_warnings(argv, env).0
+}
+
+/// Like [`parse`], and also returns the warnings printed while parsing, which
+/// iptables prints even when the command then fails (`warn: ...`, a target
+/// whose kernel module is missing).
+pub fn parse_with_warnings(argv: &[String], env: &ParseEnv) -> (XtResult<Parsed>, Vec<String>) {
+    let mut warnings = Vec::new();
+    let r = parse_inner(argv, env, &mut warnings);
+    let r = r.map(|mut p| {
+        p.warnings = warnings.clone();
+        p
+    });
+    (r, warnings)
+}
+
+fn parse_inner(argv: &[String], env: &ParseEnv, warn: &mut Vec<String>) -> XtResult<Parsed> {
     let mut p = Parsed {
         table: "filter".to_string(),
         ..Default::default()
@@ -504,7 +521,9 @@ pub fn parse(argv: &[String], env: &ParseEnv) -> XtResult<Parsed> {
                     let info = t.info();
                     guided_pre(info, idx, *seen, invert, optarg.as_deref())?;
                     let id = info.options[idx].id;
-                    t.parse(id, optarg.as_deref(), invert, &mut pcx)?;
+                    let r = t.parse(id, optarg.as_deref(), invert, &mut pcx);
+                    warn.append(&mut pcx.warnings);
+                    r?;
                     *seen |= 1 << id;
                 }
                 ExtKind::Match => {
@@ -523,11 +542,12 @@ pub fn parse(argv: &[String], env: &ParseEnv) -> XtResult<Parsed> {
                     let info = slot.ext.info();
                     guided_pre(info, idx, slot.seen, invert, optarg.as_deref())?;
                     let id = info.options[idx].id;
-                    slot.ext.parse(id, optarg.as_deref(), invert, &mut pcx)?;
+                    let r = slot.ext.parse(id, optarg.as_deref(), invert, &mut pcx);
+                    warn.append(&mut pcx.warnings);
+                    r?;
                     slot.seen |= 1 << id;
                 }
             }
-            p.warnings.append(&mut pcx.warnings);
             g.optind += pcx.consumed;
             invert = false;
             continue;
@@ -684,7 +704,9 @@ pub fn parse(argv: &[String], env: &ParseEnv) -> XtResult<Parsed> {
                     match ext::find(&name, ExtKind::Target) {
                         Some(info) => {
                             let ctor = info.new_target.expect("target without constructor");
-                            st.target = Some((ctor(), 0));
+                            let t = ctor();
+                            warn.extend(t.load_warning());
+                            st.target = Some((t, 0));
                             st.merge_options(info);
                             p.jumpto = Some(name);
                         }
@@ -813,16 +835,18 @@ pub fn parse(argv: &[String], env: &ParseEnv) -> XtResult<Parsed> {
         let mut pcx = cx(env, &table, &ip, &[]);
         let info = slot.ext.info();
         // xtables_option_mfcall: the extension's own check runs before the guided ones.
-        slot.ext.final_check(slot.seen, &mut pcx)?;
+        let r = slot.ext.final_check(slot.seen, &mut pcx);
+        warn.append(&mut pcx.warnings);
+        r?;
         guided_final(info, slot.seen)?;
-        p.warnings.append(&mut pcx.warnings);
     }
     if let Some((t, seen)) = st.target.as_mut() {
         let mut pcx = cx(env, &table, &ip, &[]);
         let info = t.info();
-        t.final_check(*seen, &mut pcx)?;
+        let r = t.final_check(*seen, &mut pcx);
+        warn.append(&mut pcx.warnings);
+        r?;
         guided_final(info, *seen)?;
-        p.warnings.append(&mut pcx.warnings);
     }
 
     if g.optind < argv.len() {

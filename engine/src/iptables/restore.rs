@@ -189,6 +189,16 @@ fn parse_error(e: &XtError, line: usize) -> Output {
 
 /// `iptables-restore [-c] [-n] [-T TABLE] [--test] [-v] [FILE]` with the text on standard input.
 pub fn run_restore(host: &mut Host, argv: &[String], stdin: &str) -> Output {
+    let mut warnings = String::new();
+    let mut out = restore_inner(host, argv, stdin, &mut warnings);
+    if !warnings.is_empty() {
+        out.stderr = warnings + &out.stderr;
+    }
+    out
+}
+
+/// The restore itself; parse warnings of every line are collected in `warnings`.
+fn restore_inner(host: &mut Host, argv: &[String], stdin: &str, warnings: &mut String) -> Output {
     let opts = match parse_opts(argv) {
         Ok(o) => o,
         Err(e) => return e,
@@ -202,6 +212,9 @@ pub fn run_restore(host: &mut Host, argv: &[String], stdin: &str) -> Output {
     };
     let mut stdout = String::new();
     let mut current: Option<(Table, bool)> = None;
+    // What the kernel will answer for the refused rules of the current table
+    // block (each rule of the batch is checked in order; refused ones are left out).
+    let mut refused = String::new();
     let mut lineno = 0;
     for raw in text.lines() {
         lineno += 1;
@@ -232,6 +245,7 @@ pub fn run_restore(host: &mut Host, argv: &[String], stdin: &str) -> Output {
                     work.chains = fresh.chains;
                 }
                 current = Some((work, skip));
+                refused.clear();
                 continue;
             }
             return Output {
@@ -243,6 +257,13 @@ pub fn run_restore(host: &mut Host, argv: &[String], stdin: &str) -> Output {
         if line == "COMMIT" || line.starts_with("COMMIT ") {
             let (mut work, skip) = current.take().expect("in table");
             if !skip && !opts.test {
+                if !refused.is_empty() {
+                    return Output {
+                        stdout,
+                        stderr: format!("{RESTORE_TAG}: \n{refused}"),
+                        exit: 4,
+                    };
+                }
                 let others: Vec<&Table> = host
                     .ruleset
                     .tables
@@ -337,9 +358,13 @@ pub fn run_restore(host: &mut Host, argv: &[String], stdin: &str) -> Output {
                 nfacct: &nfacct,
                 restore: true,
             };
-            parse::parse(&argv, &env)
+            parse::parse_with_warnings(&argv, &env)
         };
-        let mut p = match parsed {
+        for w in &parsed.1 {
+            warnings.push_str(w);
+            warnings.push('\n');
+        }
+        let mut p = match parsed.0 {
             Ok(p) => p,
             Err(e) => return parse_error(&e, lineno),
         };
@@ -360,12 +385,43 @@ pub fn run_restore(host: &mut Host, argv: &[String], stdin: &str) -> Output {
                 stdout.push_str(&super::list::verbose_line(r));
             }
         }
+        let op = match p.command {
+            c if c & CMD_APPEND != 0 => Some("RULE_APPEND"),
+            c if c & CMD_INSERT != 0 => Some("RULE_INSERT"),
+            c if c & CMD_REPLACE != 0 => Some("RULE_REPLACE"),
+            _ => None,
+        };
+        let chain = p.chain.clone().unwrap_or_default();
+        let before = op.and_then(|_| work.chain(&chain).cloned());
         if let Err(msg) = super::exec::apply_to_table(work, &p) {
             return Output {
                 stdout,
                 stderr: format!("iptables-restore: line {lineno} failed: {msg}\n"),
                 exit: 1,
             };
+        }
+        if let (Some(op), Some(before)) = (op, before) {
+            if let Some(e) = p
+                .rules
+                .iter()
+                .find_map(|r| {
+                    let others: Vec<&Table> = host
+                        .ruleset
+                        .tables
+                        .iter()
+                        .filter(|t| t.name != work.name)
+                        .collect();
+                    check::check_new_rule(work, &others, &chain, r).err()
+                })
+            {
+                refused.push_str(&format!(
+                    "line {lineno}: {op} failed ({}): rule in chain {chain}\n",
+                    e.strerror()
+                ));
+                if let Some(c) = work.chain_mut(&chain) {
+                    *c = before;
+                }
+            }
         }
     }
     if current.is_some() {

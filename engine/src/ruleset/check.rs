@@ -2,8 +2,8 @@
 //! loops between chains, and each extension's checkentry with the hooks that
 //! can reach its chain.
 
-use super::{Hook, Table};
-use crate::ext::{CheckCx, KernelError};
+use super::{Hook, Rule, Table};
+use crate::ext::{CheckCx, Estimator, KernelError};
 use std::collections::HashMap;
 
 /// A refused commit: the chain of the offending rule and the error.
@@ -63,6 +63,81 @@ fn has_loop(table: &Table, start: &str) -> bool {
     false
 }
 
+/// The checkentry of each match and of the target of one rule whose chain
+/// is reached from `hooks` (bit per hook; 0 for an unreferenced user chain).
+/// `chain_hook` is the hook of the rule's own chain when it is built in.
+pub fn check_rule(
+    table: &str,
+    hooks: u8,
+    chain_hook: Option<Hook>,
+    estimators: &[Estimator],
+    rule: &Rule,
+) -> Result<(), KernelError> {
+    let cx = CheckCx {
+        table,
+        hooks,
+        proto: rule.ip.proto,
+        proto_invert: rule.ip.proto_inv,
+        chain_hook,
+        estimators,
+    };
+    for m in &rule.matches {
+        m.check(&cx)?;
+    }
+    if let super::RuleTarget::Ext(t) = &rule.target {
+        t.check(&cx)?;
+    }
+    Ok(())
+}
+
+/// The kernel's checks of a rule just added to `chain` (a rule of an
+/// iptables-restore batch): its own matches and target with the hooks that
+/// reach the chain, and for a jump or goto, every rule the jump makes
+/// reachable, now also from those hooks.
+pub fn check_new_rule(
+    table: &Table,
+    others: &[&Table],
+    chain: &str,
+    rule: &Rule,
+) -> Result<(), KernelError> {
+    let estimators = estimators_in(table, others);
+    let masks = hook_masks(table);
+    let hooks = masks.get(chain).copied().unwrap_or(0);
+    let own_hook = table.chain(chain).and_then(|c| c.hook);
+    check_rule(table.name, hooks, own_hook, &estimators, rule)?;
+    let Some(first) = rule.target.chain() else {
+        return Ok(());
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    let mut stack = vec![first];
+    while let Some(name) = stack.pop() {
+        if seen.contains(&name) {
+            continue;
+        }
+        seen.push(name);
+        let Some(c) = table.chain(name) else {
+            continue;
+        };
+        for r in &c.rules {
+            check_rule(table.name, hooks, c.hook, &estimators, r)?;
+            if let Some(t) = r.target.chain() {
+                stack.push(t);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Rate estimators made by `-j RATEEST` rules in this table and the others.
+fn estimators_in(table: &Table, others: &[&Table]) -> Vec<Estimator> {
+    others
+        .iter()
+        .copied()
+        .chain(std::iter::once(table))
+        .flat_map(crate::ext::rateest_target::estimators_of)
+        .collect()
+}
+
 /// Checks the whole table as the kernel would after a change.
 pub fn validate(table: &Table) -> Result<(), CheckFailure> {
     validate_in(table, &[])
@@ -71,10 +146,7 @@ pub fn validate(table: &Table) -> Result<(), CheckFailure> {
 /// Like [`validate`], with the host's other tables: objects their rules
 /// create (rate estimators) are visible to this table's rules.
 pub fn validate_in(table: &Table, others: &[&Table]) -> Result<(), CheckFailure> {
-    let mut estimators = Vec::new();
-    for t in others.iter().copied().chain(std::iter::once(table)) {
-        estimators.extend(crate::ext::rateest_target::estimators_of(t));
-    }
+    let estimators = estimators_in(table, others);
     let masks = hook_masks(table);
     for chain in &table.chains {
         let hooks = masks.get(chain.name.as_str()).copied().unwrap_or(0);
@@ -87,26 +159,10 @@ pub fn validate_in(table: &Table, others: &[&Table]) -> Result<(), CheckFailure>
                     });
                 }
             }
-            let cx = CheckCx {
-                table: table.name,
-                hooks,
-                proto: r.ip.proto,
-                proto_invert: r.ip.proto_inv,
-                chain_hook: chain.hook,
-                estimators: &estimators,
-            };
-            for m in &r.matches {
-                m.check(&cx).map_err(|error| CheckFailure {
-                    chain: chain.name.clone(),
-                    error,
-                })?;
-            }
-            if let super::RuleTarget::Ext(t) = &r.target {
-                t.check(&cx).map_err(|error| CheckFailure {
-                    chain: chain.name.clone(),
-                    error,
-                })?;
-            }
+            check_rule(table.name, hooks, chain.hook, &estimators, r).map_err(|error| CheckFailure {
+                chain: chain.name.clone(),
+                error,
+            })?;
         }
     }
     for chain in &table.chains {

@@ -113,7 +113,7 @@ impl RuleTarget {
             RuleTarget::None => "",
             RuleTarget::Verdict(v) => v.name(),
             RuleTarget::Jump(c) | RuleTarget::Goto(c) => c,
-            RuleTarget::Ext(t) => t.save_name(),
+            RuleTarget::Ext(t) => t.list_name(),
         }
     }
 }
