@@ -14,6 +14,7 @@ pub mod tcp;
 // [end: core]
 
 // [group: ports]
+pub mod udp;
 // [end: ports]
 
 // [group: conntrack]
@@ -264,6 +265,16 @@ pub trait Match: Debug + Send + Sync + Any {
     fn check(&self, _cx: &CheckCx) -> Result<(), KernelError> {
         Ok(())
     }
+    /// The rule's round trip through nf_tables, after all final checks. Most
+    /// matches travel as `xt` blobs and come back as they went: return
+    /// `Ok(true)` and the match is appended to `rule` unchanged. The few that
+    /// iptables-nft turns into native expressions (tcp, udp, ...) are rebuilt
+    /// from those when read back: such a match pushes (or merges into an
+    /// earlier match of `rule`) what comes back, possibly nothing, and
+    /// returns `Ok(false)`. Errors of the translation are parse errors.
+    fn nft_readback(&self, _cx: &mut ParseCx, _rule: &mut Vec<Box<dyn Match>>) -> XtResult<bool> {
+        Ok(true)
+    }
     /// iptables-save text after `-m NAME`, each option with a leading space.
     fn save(&self, out: &mut String);
     /// `iptables -L` text, with a leading space (` tcp dpt:22`).
@@ -348,6 +359,7 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         // [end: core]
 
         // [group: ports]
+        &udp::INFO,
         // [end: ports]
 
         // [group: conntrack]

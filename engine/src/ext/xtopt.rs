@@ -239,6 +239,155 @@ pub fn parse_port(s: &str, proto: &str) -> Option<u16> {
     crate::netdb::service_port(s, proto)
 }
 
+// Ports, shared by tcp, udp, dccp, sctp and multiport.
+
+/// The whole port range, `0:65535`.
+pub const ALL_PORTS: (u16, u16) = (0, 0xffff);
+
+/// `xtables_parse_port`: a service of `proto` or a number 0-65535.
+pub fn port_or_service(s: &str, proto: &str) -> XtResult<u16> {
+    parse_port(s, proto)
+        .ok_or_else(|| XtError::new(format!("invalid port/service `{s}' specified")))
+}
+
+/// Old-style `port[:port]` (libxt_tcp, libxt_sctp): split at the first `:`,
+/// an empty side is 0 or 65535; `check_order` refuses `min > max`.
+pub fn parse_port_range(s: &str, proto: &str, check_order: bool) -> XtResult<(u16, u16)> {
+    match s.split_once(':') {
+        None => {
+            let p = port_or_service(s, proto)?;
+            Ok((p, p))
+        }
+        Some((a, b)) => {
+            let lo = if a.is_empty() {
+                0
+            } else {
+                port_or_service(a, proto)?
+            };
+            let hi = if b.is_empty() {
+                0xffff
+            } else {
+                port_or_service(b, proto)?
+            };
+            if check_order && lo > hi {
+                return Err(XtError::new("invalid portrange (min > max)"));
+            }
+            Ok((lo, hi))
+        }
+    }
+}
+
+/// `xtables_getportbyname`: the port `getaddrinfo(NULL, name)` gives. A
+/// decimal number (C `strtoul` base 10, truncated to an `int`, then to 16
+/// bits: `65536` is port 0) or a service name of any protocol.
+pub fn getportbyname(s: &str) -> Option<u16> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        // strtoul: ULONG_MAX on overflow (sign ignored), else the value negated by `-`.
+        let parsed = digits.bytes().try_fold(0u64, |v, b| {
+            v.checked_mul(10)?.checked_add((b - b'0') as u64)
+        });
+        let v = match parsed {
+            None => u64::MAX,
+            Some(v) if neg => v.wrapping_neg(),
+            Some(v) => v,
+        };
+        let num = v as u32 as i32;
+        if num >= 0 {
+            return Some(num as u16);
+        }
+    }
+    ["tcp", "udp", "dccp", "udplite", "sctp"]
+        .iter()
+        .find_map(|proto| crate::netdb::service_port(s, proto))
+}
+
+/// Guided `XTTYPE_PORTRC`: `port`, `port:port`, `:port`, `port:` or `:`
+/// (missing sides 0 and 65535); names resolve through [`getportbyname`].
+/// `opt` is the option's first name (libxtables reports that one).
+pub fn port_range_rc(ext: &str, opt: &str, s: &str) -> XtResult<(u16, u16)> {
+    let mut vals = [0u16, 0xffff];
+    let mut n = 0;
+    for part in s.split(':') {
+        if n == 2 {
+            return Err(XtError::new(format!(
+                "{ext}: Too many components for option \"--{opt}\" (max: 2)\n"
+            )));
+        }
+        if !part.is_empty() {
+            vals[n] = getportbyname(part).ok_or_else(|| {
+                XtError::new(format!("Port \"{part}\" does not resolve to anything.\n"))
+            })?;
+        }
+        n += 1;
+    }
+    if n == 1 {
+        vals[1] = vals[0];
+    }
+    Ok((vals[0], vals[1]))
+}
+
+/// `-L` text of a port: the service name for `proto`, or the number.
+pub fn port_text(port: u16, proto: &str, numeric: bool) -> String {
+    if !numeric {
+        if let Some(n) = crate::netdb::service_name(port, proto) {
+            return n.to_string();
+        }
+    }
+    port.to_string()
+}
+
+/// `-L` text of a port range as tcp, udp, dccp and sctp print it
+/// (` dpt:22`, ` spts:1:1023`, ` dpt:!ssh`); nothing for an uninverted `0:65535`.
+pub fn print_ports(
+    out: &mut String,
+    name: &str,
+    r: (u16, u16),
+    inv: bool,
+    proto: &str,
+    numeric: bool,
+) {
+    if r == ALL_PORTS && !inv {
+        return;
+    }
+    let i = if inv { "!" } else { "" };
+    if r.0 == r.1 {
+        out.push_str(&format!(" {name}:{i}{}", port_text(r.0, proto, numeric)));
+    } else {
+        out.push_str(&format!(
+            " {name}s:{i}{}:{}",
+            port_text(r.0, proto, numeric),
+            port_text(r.1, proto, numeric)
+        ));
+    }
+}
+
+/// Save text of a port range (` --dport 22`, ` ! --sport 1:1023`).
+pub fn save_ports(out: &mut String, opt: &str, r: (u16, u16), inv: bool) {
+    if inv {
+        out.push_str(" !");
+    }
+    if r.0 == r.1 {
+        out.push_str(&format!(" --{opt} {}", r.0));
+    } else {
+        out.push_str(&format!(" --{opt} {}:{}", r.0, r.1));
+    }
+}
+
+/// Plain-English port range (`port 22`, `ports 1-1023`).
+pub fn explain_ports(r: (u16, u16)) -> String {
+    if r.0 == r.1 {
+        format!("port {}", r.0)
+    } else {
+        format!("ports {}-{}", r.0, r.1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,6 +410,34 @@ mod tests {
         assert_eq!(
             e.msg,
             "length: bad value for option \"--length\" near \"-1:65535\", or out of range (0-65535).\n"
+        );
+    }
+
+    #[test]
+    fn ports_like_getaddrinfo() {
+        assert_eq!(getportbyname("65536"), Some(0));
+        assert_eq!(getportbyname("70000"), Some(4464));
+        assert_eq!(getportbyname(" +5"), Some(5));
+        assert_eq!(getportbyname("010"), Some(10));
+        assert_eq!(getportbyname("4294967297"), Some(1));
+        assert_eq!(getportbyname("4294967295"), None);
+        assert_eq!(getportbyname("-5"), None);
+        assert_eq!(getportbyname("5 "), None);
+        assert_eq!(getportbyname("0x10"), None);
+        assert_eq!(getportbyname("domain"), Some(53));
+        assert_eq!(port_range_rc("udp", "sport", "4:").unwrap(), (4, 65535));
+        assert_eq!(port_range_rc("udp", "sport", ":").unwrap(), (0, 65535));
+        assert_eq!(port_range_rc("udp", "sport", "").unwrap(), (0, 0));
+        assert_eq!(
+            port_range_rc("udp", "source-port", "1:2:3")
+                .unwrap_err()
+                .msg,
+            "udp: Too many components for option \"--source-port\" (max: 2)\n"
+        );
+        assert_eq!(parse_port_range("0x10:", "tcp", true).unwrap(), (16, 65535));
+        assert_eq!(
+            parse_port_range("1:2:3", "tcp", true).unwrap_err().msg,
+            "invalid port/service `2:3' specified"
         );
     }
 
