@@ -14,6 +14,9 @@ pub mod tcp;
 // [end: core]
 
 // [group: ports]
+pub mod dccp;
+pub mod multiport;
+pub mod sctp;
 pub mod udp;
 // [end: ports]
 
@@ -359,6 +362,9 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         // [end: core]
 
         // [group: ports]
+        &dccp::INFO,
+        &multiport::INFO,
+        &sctp::INFO,
         &udp::INFO,
         // [end: ports]
 
