@@ -69,17 +69,15 @@ fn parse_types(s: &str) -> XtResult<u16> {
 /// Type list as iptables prints it: names (`INVALID` once for 10-15) or numbers.
 fn types_text(mask: u16, numeric: bool) -> String {
     let mut parts = Vec::new();
-    for i in 0..16 {
-        if mask & (1 << i) == 0 {
-            continue;
-        }
+    for i in (0..16).filter(|i| mask & (1 << i) != 0) {
         if numeric {
             parts.push(i.to_string());
-        } else if i >= INVALID {
-            parts.push(TYPES[INVALID].to_string());
-            break;
         } else {
-            parts.push(TYPES[i].to_string());
+            // Types 10 and up are all INVALID, printed once.
+            parts.push(TYPES[i.min(INVALID)].to_string());
+            if i >= INVALID {
+                break;
+            }
         }
     }
     parts.join(",")
