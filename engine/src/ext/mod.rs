@@ -15,6 +15,7 @@ pub mod tcp;
 
 // [group: ports]
 pub mod dccp;
+pub mod icmp;
 pub mod multiport;
 pub mod sctp;
 pub mod udp;
@@ -363,6 +364,7 @@ pub fn registry() -> &'static [&'static ExtInfo] {
 
         // [group: ports]
         &dccp::INFO,
+        &icmp::INFO,
         &multiport::INFO,
         &sctp::INFO,
         &udp::INFO,
