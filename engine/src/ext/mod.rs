@@ -14,8 +14,11 @@ pub mod tcp;
 // [end: core]
 
 // [group: ports]
+pub mod ah;
 pub mod dccp;
+pub mod esp;
 pub mod icmp;
+pub mod ipcomp;
 pub mod multiport;
 pub mod sctp;
 pub mod udp;
@@ -363,8 +366,11 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         // [end: core]
 
         // [group: ports]
+        &ah::INFO,
         &dccp::INFO,
+        &esp::INFO,
         &icmp::INFO,
+        &ipcomp::INFO,
         &multiport::INFO,
         &sctp::INFO,
         &udp::INFO,

@@ -388,6 +388,57 @@ pub fn explain_ports(r: (u16, u16)) -> String {
     }
 }
 
+// SPI ranges, shared by ah, esp and ipcomp.
+
+/// Every SPI, `0:4294967295`.
+pub const ALL_SPIS: (u32, u32) = (0, u32::MAX);
+
+/// Guided `XTTYPE_UINT32RC` SPI: `spi`, `spi:spi`, `:spi`, `spi:` (min > max accepted).
+pub fn spi_range(ext: &str, opt: &str, s: &str) -> XtResult<(u32, u32)> {
+    let v = mint(ext, opt, s, u32::MAX as u64, 2)?;
+    let lo = v.first().copied().unwrap_or(0) as u32;
+    let hi = v.get(1).map(|h| *h as u32).unwrap_or(lo);
+    Ok((lo, hi))
+}
+
+/// `-L` text of an SPI range (`spi:5`, `spis:!1:2`); empty for an uninverted full range.
+pub fn spis_text(r: (u32, u32), inv: bool) -> String {
+    if r == ALL_SPIS && !inv {
+        return String::new();
+    }
+    let i = if inv { "!" } else { "" };
+    if r.0 == r.1 {
+        format!("spi:{i}{}", r.0)
+    } else {
+        format!("spis:{i}{}:{}", r.0, r.1)
+    }
+}
+
+/// Save text of an SPI range (` ! --espspi 1:2`); nothing for the full range.
+pub fn save_spis(out: &mut String, opt: &str, r: (u32, u32), inv: bool) {
+    if r == ALL_SPIS {
+        return;
+    }
+    if inv {
+        out.push_str(" !");
+    }
+    if r.0 == r.1 {
+        out.push_str(&format!(" --{opt} {}", r.0));
+    } else {
+        out.push_str(&format!(" --{opt} {}:{}", r.0, r.1));
+    }
+}
+
+/// Plain-English SPI range.
+pub fn explain_spis(r: (u32, u32), inv: bool) -> String {
+    let but = if inv { "any but " } else { "" };
+    if r.0 == r.1 {
+        format!("with {but}SPI {}", r.0)
+    } else {
+        format!("with {but}SPI {}-{}", r.0, r.1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
