@@ -19,6 +19,7 @@ pub mod dccp;
 pub mod esp;
 pub mod icmp;
 pub mod ipcomp;
+pub mod iprange;
 pub mod multiport;
 pub mod sctp;
 pub mod udp;
@@ -371,6 +372,7 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         &esp::INFO,
         &icmp::INFO,
         &ipcomp::INFO,
+        &iprange::INFO,
         &multiport::INFO,
         &sctp::INFO,
         &udp::INFO,

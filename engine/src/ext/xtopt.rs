@@ -196,6 +196,27 @@ pub fn parse_ipv4(s: &str) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(addr))
 }
 
+/// `xtables_numeric_to_ipaddr`: up to four dot-separated bytes, each a C
+/// number (`010`, `0x10`, leading blanks), missing trailing bytes zero
+/// (`10.1` is 10.1.0.0). Only the first 19 characters are read.
+pub fn numeric_to_ipaddr(s: &str) -> Option<Ipv4Addr> {
+    let s = s.get(..19).unwrap_or(s);
+    let mut bytes = [0u8; 4];
+    let mut rest = s;
+    for (i, b) in bytes.iter_mut().enumerate() {
+        let (part, more) = match rest.split_once('.') {
+            Some((p, m)) if i < 3 => (p, Some(m)),
+            _ => (rest, None),
+        };
+        *b = strtoul_all(part, 0, 255)? as u8;
+        match more {
+            Some(m) => rest = m,
+            None => break,
+        }
+    }
+    Some(Ipv4Addr::from(bytes))
+}
+
 /// Netmask `/N` or `/a.b.c.d` as iptables' `parse_ipmask` takes it.
 pub fn parse_mask(s: &str) -> Option<u32> {
     if s.contains('.') {
@@ -505,6 +526,14 @@ mod tests {
         assert_eq!(parse_ipv4("1.2.3.4"), Some(Ipv4Addr::new(1, 2, 3, 4)));
         assert_eq!(parse_ipv4("1.2.3.256"), None);
         assert_eq!(mask_len(0xffff_ff00), Some(24));
+        assert_eq!(numeric_to_ipaddr("10.1"), Some(Ipv4Addr::new(10, 1, 0, 0)));
+        assert_eq!(
+            numeric_to_ipaddr(" 10.0x10.010.1"),
+            Some(Ipv4Addr::new(10, 16, 8, 1))
+        );
+        assert_eq!(numeric_to_ipaddr("10.258"), None);
+        assert_eq!(numeric_to_ipaddr("1.2.3.4.5"), None);
+        assert_eq!(numeric_to_ipaddr(""), None);
         assert_eq!(mask_len(0xff00_ff00), None);
     }
 }

@@ -267,7 +267,10 @@ pub fn parse_addresses(spec: &str, env: &ParseEnv) -> XtResult<Vec<Net>> {
             }
             None => (item, u32::MAX),
         };
-        let addrs = if let Some(a) = xtopt::parse_ipv4(host) {
+        // xtables_ipparse_any: xtables' dotted form first (`10.1` is 10.1.0.0),
+        // then the resolver (whose inet_aton reads `10.258` as 10.0.1.2).
+        let numeric = xtopt::numeric_to_ipaddr(host).or_else(|| xtopt::parse_ipv4(host));
+        let addrs = if let Some(a) = numeric {
             vec![a]
         } else {
             let found = (env.resolve)(host);
