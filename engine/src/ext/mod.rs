@@ -14,12 +14,14 @@ pub mod tcp;
 // [end: core]
 
 // [group: ports]
+pub mod addrtype;
 pub mod ah;
 pub mod dccp;
 pub mod esp;
 pub mod icmp;
 pub mod ipcomp;
 pub mod iprange;
+pub mod mac;
 pub mod multiport;
 pub mod sctp;
 pub mod udp;
@@ -367,12 +369,14 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         // [end: core]
 
         // [group: ports]
+        &addrtype::INFO,
         &ah::INFO,
         &dccp::INFO,
         &esp::INFO,
         &icmp::INFO,
         &ipcomp::INFO,
         &iprange::INFO,
+        &mac::INFO,
         &multiport::INFO,
         &sctp::INFO,
         &udp::INFO,

@@ -412,20 +412,25 @@ pub fn guided_final(info: &ExtInfo, seen: u64) -> XtResult {
         if seen & b == 0 {
             continue;
         }
-        for other in info.options {
+        // Other options by ascending id, each under its first name
+        // (xtables_option_fcheck2: "also" before "excl").
+        for id in 0..64u8 {
+            let Some(other) = info.options.iter().find(|x| x.id == id) else {
+                continue;
+            };
             if other.id == o.id {
                 continue;
             }
             let ob = 1u64 << other.id;
-            if o.excl & ob != 0 && seen & ob != 0 {
-                return Err(XtError::new(format!(
-                    "{}: option \"--{}\" cannot be used together with \"--{}\".\n",
-                    info.name, o.name, other.name
-                )));
-            }
             if o.also & ob != 0 && seen & ob == 0 {
                 return Err(XtError::new(format!(
                     "{}: option \"--{}\" also requires \"--{}\".\n",
+                    info.name, o.name, other.name
+                )));
+            }
+            if o.excl & ob != 0 && seen & ob != 0 {
+                return Err(XtError::new(format!(
+                    "{}: option \"--{}\" cannot be used together with \"--{}\".\n",
                     info.name, o.name, other.name
                 )));
             }
@@ -818,15 +823,16 @@ pub fn parse(argv: &[String], env: &ParseEnv) -> XtResult<Parsed> {
     for slot in st.matches.iter_mut() {
         let mut pcx = cx(env, &table, &ip, &[]);
         let info = slot.ext.info();
-        guided_final(info, slot.seen)?;
+        // The extension's own check first, then the generic one (xtables_option_mfcall).
         slot.ext.final_check(slot.seen, &mut pcx)?;
+        guided_final(info, slot.seen)?;
         p.warnings.append(&mut pcx.warnings);
     }
     if let Some((t, seen)) = st.target.as_mut() {
         let mut pcx = cx(env, &table, &ip, &[]);
         let info = t.info();
-        guided_final(info, *seen)?;
         t.final_check(*seen, &mut pcx)?;
+        guided_final(info, *seen)?;
         p.warnings.append(&mut pcx.warnings);
     }
 
