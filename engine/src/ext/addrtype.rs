@@ -130,10 +130,10 @@ impl Match for Addrtype {
         // The outgoing interface is unknown before routing, the incoming one after output.
         let before_routing = Hook::Prerouting.bit() | Hook::Input.bit();
         let local_out = Hook::Output.bit() | Hook::Postrouting.bit();
-        if (self.limit_in && self.limit_out)
-            || (self.limit_out && cx.hooks & before_routing != 0)
-            || (self.limit_in && cx.hooks & local_out != 0)
-        {
+        let both = self.limit_in && self.limit_out;
+        let out_too_early = self.limit_out && cx.hooks & before_routing != 0;
+        let in_too_late = self.limit_in && cx.hooks & local_out != 0;
+        if both || out_too_early || in_too_late {
             return Err(KernelError::Invalid);
         }
         Ok(())
