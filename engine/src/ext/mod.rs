@@ -21,9 +21,12 @@ pub mod esp;
 pub mod icmp;
 pub mod ipcomp;
 pub mod iprange;
+pub mod length;
 pub mod mac;
 pub mod multiport;
+pub mod pkttype;
 pub mod sctp;
+pub mod ttl;
 pub mod udp;
 // [end: ports]
 
@@ -376,9 +379,12 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         &icmp::INFO,
         &ipcomp::INFO,
         &iprange::INFO,
+        &length::INFO,
         &mac::INFO,
         &multiport::INFO,
+        &pkttype::INFO,
         &sctp::INFO,
+        &ttl::INFO,
         &udp::INFO,
         // [end: ports]
 
