@@ -51,6 +51,10 @@ impl Match for Ah {
         Ok(())
     }
 
+    fn data_key(&self) -> String {
+        format!("{self:?}")
+    }
+
     fn save(&self, out: &mut String) {
         xtopt::save_spis(out, "ahspi", self.spis, self.inv);
     }
@@ -137,5 +141,17 @@ mod tests {
             .stderr
             .contains("ah: Too many components for option \"--ahspi\" (max: 2)\n\n"));
         assert_eq!(run(&mut h, "iptables -A INPUT -m ah --ahspi 0").exit, 4);
+    }
+
+    #[test]
+    fn delete_compares_data_not_text() {
+        let mut h = Host::new("h");
+        run(&mut h, "iptables -A INPUT -p ah -m ah ! --ahspi :");
+        // Saved as plain `-m ah`, but the inversion is still in the data.
+        assert_eq!(run(&mut h, "iptables -D INPUT -p ah -m ah").exit, 1);
+        assert_eq!(
+            run(&mut h, "iptables -D INPUT -p ah -m ah ! --ahspi :").exit,
+            0
+        );
     }
 }

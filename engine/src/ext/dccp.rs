@@ -112,6 +112,10 @@ impl Match for Dccp {
         Ok(())
     }
 
+    fn data_key(&self) -> String {
+        format!("{self:?}")
+    }
+
     fn save(&self, out: &mut String) {
         if let Some((r, inv)) = self.sport {
             xtopt::save_ports(out, "sport", r, inv);

@@ -51,6 +51,10 @@ impl Match for Esp {
         Ok(())
     }
 
+    fn data_key(&self) -> String {
+        format!("{self:?}")
+    }
+
     fn save(&self, out: &mut String) {
         xtopt::save_spis(out, "espspi", self.spis, self.inv);
     }

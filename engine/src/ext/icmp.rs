@@ -200,6 +200,10 @@ impl Match for Icmp {
         Ok(())
     }
 
+    fn data_key(&self) -> String {
+        format!("{self:?}")
+    }
+
     fn save(&self, out: &mut String) {
         if self.inv {
             out.push_str(" !");

@@ -53,6 +53,10 @@ impl Match for Ipcomp {
         Ok(())
     }
 
+    fn data_key(&self) -> String {
+        format!("{self:?}")
+    }
+
     fn save(&self, out: &mut String) {
         xtopt::save_spis(out, "ipcompspi", self.spis, self.inv);
         if self.hdrres {

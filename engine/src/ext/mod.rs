@@ -290,6 +290,14 @@ pub trait Match: Debug + Send + Sync + Any {
     }
     /// iptables-save text after `-m NAME`, each option with a leading space.
     fn save(&self, out: &mut String);
+    /// What `-D` and `-C` compare besides the rule text: iptables compares
+    /// the match's binary data, which some save texts lose (`! --ahspi :`
+    /// saves as nothing). Default: the save text.
+    fn data_key(&self) -> String {
+        let mut s = String::new();
+        self.save(&mut s);
+        s
+    }
     /// `iptables -L` text, with a leading space (` tcp dpt:22`).
     fn print(&self, out: &mut String, numeric: bool);
     /// Plain-English meaning.

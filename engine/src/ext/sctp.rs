@@ -258,6 +258,10 @@ impl Match for Sctp {
         Ok(())
     }
 
+    fn data_key(&self) -> String {
+        format!("{self:?}")
+    }
+
     fn save(&self, out: &mut String) {
         if let Some((r, inv)) = self.sport {
             xtopt::save_ports(out, "sport", r, inv);

@@ -252,6 +252,15 @@ impl Match for Tcp {
         Ok(())
     }
 
+    fn data_key(&self) -> String {
+        // The xt_tcp data, without our record of which options were given.
+        let data = Tcp {
+            seen: 0,
+            ..self.clone()
+        };
+        format!("{data:?}")
+    }
+
     fn save(&self, out: &mut String) {
         if self.sport != ALL_PORTS {
             xtopt::save_ports(out, "sport", self.sport, self.sport_inv);
