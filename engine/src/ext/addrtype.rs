@@ -21,24 +21,24 @@ pub static INFO: ExtInfo = ExtInfo {
         OptSpec::flag("limit-iface-out", O_OUT).excl(bit(O_IN)),
     ],
     guided: true,
-    help: "Address type match options:\n\
- [!] --src-type type[,...]      Source address has one of these types\n\
- [!] --dst-type type[,...]      Destination address has one of these types\n\
-     --limit-iface-in           Look the address up on the incoming interface only\n\
-     --limit-iface-out          Look the address up on the outgoing interface only\n\
-\n\
-Valid types:\n\
-                                UNSPEC\n\
-                                UNICAST\n\
-                                LOCAL\n\
-                                BROADCAST\n\
-                                ANYCAST\n\
-                                MULTICAST\n\
-                                BLACKHOLE\n\
-                                UNREACHABLE\n\
-                                PROHIBIT\n\
-                                THROW\n\
-                                NAT\n\
+    help: "Address type match options:
+ [!] --src-type type[,...]      Source address has one of these types
+ [!] --dst-type type[,...]      Destination address has one of these types
+     --limit-iface-in           Look the address up on the incoming interface only
+     --limit-iface-out          Look the address up on the outgoing interface only
+
+Valid types:
+                                UNSPEC
+                                UNICAST
+                                LOCAL
+                                BROADCAST
+                                ANYCAST
+                                MULTICAST
+                                BLACKHOLE
+                                UNREACHABLE
+                                PROHIBIT
+                                THROW
+                                NAT
                                 XRESOLVE\n",
     new_match: Some(|| Box::new(Addrtype::default())),
     new_target: None,

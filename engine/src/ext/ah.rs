@@ -12,8 +12,8 @@ pub static INFO: ExtInfo = ExtInfo {
     kind: ExtKind::Match,
     options: &[OptSpec::arg("ahspi", O_SPI).inv()],
     guided: true,
-    help: "ah match options:\n\
-[!] --ahspi spi[:spi]\n\
+    help: "ah match options:
+[!] --ahspi spi[:spi]
                                  match the SPI (or a range of SPIs)\n",
     new_match: Some(|| Box::new(Ah::default())),
     new_target: None,

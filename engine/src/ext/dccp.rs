@@ -22,12 +22,12 @@ pub static INFO: ExtInfo = ExtInfo {
         OptSpec::arg("dccp-option", O_OPTION).inv(),
     ],
     guided: true,
-    help: "dccp match options\n\
-[!] --source-port port[:port]          match source port(s)\n\
- --sport ...\n\
-[!] --destination-port port[:port]     match destination port(s)\n\
- --dport ...\n\
-[!] --dccp-types type[,...]            match when the packet is one of these types\n\
+    help: "dccp match options
+[!] --source-port port[:port]          match source port(s)
+ --sport ...
+[!] --destination-port port[:port]     match destination port(s)
+ --dport ...
+[!] --dccp-types type[,...]            match when the packet is one of these types
 [!] --dccp-option option               match when this option (a number) is present\n",
     new_match: Some(|| Box::new(Dccp::default())),
     new_target: None,

@@ -12,8 +12,8 @@ pub static INFO: ExtInfo = ExtInfo {
     kind: ExtKind::Match,
     options: &[OptSpec::arg("espspi", O_SPI).inv()],
     guided: true,
-    help: "esp match options:\n\
-[!] --espspi spi[:spi]\n\
+    help: "esp match options:
+[!] --espspi spi[:spi]
                                  match the SPI (or a range of SPIs)\n",
     new_match: Some(|| Box::new(Esp::default())),
     new_target: None,

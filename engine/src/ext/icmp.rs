@@ -13,46 +13,46 @@ pub static INFO: ExtInfo = ExtInfo {
     kind: ExtKind::Match,
     options: &[OptSpec::arg("icmp-type", O_TYPE).mand().inv()],
     guided: true,
-    help: "icmp match options:\n\
-[!] --icmp-type typename         match this ICMP type (a name below)\n\
-[!] --icmp-type type[/code]      or a type number, optionally with a code\n\
-Valid ICMP Types:\n\
-any\n\
-echo-reply (pong)\n\
-destination-unreachable\n\
-   network-unreachable\n\
-   host-unreachable\n\
-   protocol-unreachable\n\
-   port-unreachable\n\
-   fragmentation-needed\n\
-   source-route-failed\n\
-   network-unknown\n\
-   host-unknown\n\
-   network-prohibited\n\
-   host-prohibited\n\
-   TOS-network-unreachable\n\
-   TOS-host-unreachable\n\
-   communication-prohibited\n\
-   host-precedence-violation\n\
-   precedence-cutoff\n\
-source-quench\n\
-redirect\n\
-   network-redirect\n\
-   host-redirect\n\
-   TOS-network-redirect\n\
-   TOS-host-redirect\n\
-echo-request (ping)\n\
-router-advertisement\n\
-router-solicitation\n\
-time-exceeded (ttl-exceeded)\n\
-   ttl-zero-during-transit\n\
-   ttl-zero-during-reassembly\n\
-parameter-problem\n\
-   ip-header-bad\n\
-   required-option-missing\n\
-timestamp-request\n\
-timestamp-reply\n\
-address-mask-request\n\
+    help: "icmp match options:
+[!] --icmp-type typename         match this ICMP type (a name below)
+[!] --icmp-type type[/code]      or a type number, optionally with a code
+Valid ICMP Types:
+any
+echo-reply (pong)
+destination-unreachable
+   network-unreachable
+   host-unreachable
+   protocol-unreachable
+   port-unreachable
+   fragmentation-needed
+   source-route-failed
+   network-unknown
+   host-unknown
+   network-prohibited
+   host-prohibited
+   TOS-network-unreachable
+   TOS-host-unreachable
+   communication-prohibited
+   host-precedence-violation
+   precedence-cutoff
+source-quench
+redirect
+   network-redirect
+   host-redirect
+   TOS-network-redirect
+   TOS-host-redirect
+echo-request (ping)
+router-advertisement
+router-solicitation
+time-exceeded (ttl-exceeded)
+   ttl-zero-during-transit
+   ttl-zero-during-reassembly
+parameter-problem
+   ip-header-bad
+   required-option-missing
+timestamp-request
+timestamp-reply
+address-mask-request
 address-mask-reply\n",
     new_match: Some(|| Box::new(Icmp::default())),
     new_target: None,

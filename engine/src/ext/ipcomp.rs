@@ -16,8 +16,8 @@ pub static INFO: ExtInfo = ExtInfo {
         OptSpec::flag("compres", O_COMPRES),
     ],
     guided: true,
-    help: "comp match options:\n\
-[!] --ipcompspi spi[:spi]\n\
+    help: "comp match options:
+[!] --ipcompspi spi[:spi]
                                  match the CPI (or a range of CPIs)\n",
     new_match: Some(|| Box::new(Ipcomp::default())),
     new_target: None,

@@ -18,8 +18,8 @@ pub static INFO: ExtInfo = ExtInfo {
         OptSpec::arg("dst-range", O_DST).inv(),
     ],
     guided: true,
-    help: "iprange match options:\n\
-[!] --src-range ip[-ip]    Source address is within this range\n\
+    help: "iprange match options:
+[!] --src-range ip[-ip]    Source address is within this range
 [!] --dst-range ip[-ip]    Destination address is within this range\n",
     new_match: Some(|| Box::new(Iprange::default())),
     new_target: None,

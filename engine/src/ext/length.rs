@@ -12,8 +12,8 @@ pub static INFO: ExtInfo = ExtInfo {
     kind: ExtKind::Match,
     options: &[OptSpec::arg("length", O_LENGTH).mand().inv()],
     guided: true,
-    help: "length match options:\n\
-[!] --length length[:length]    Packet length is this value or within this\n\
+    help: "length match options:
+[!] --length length[:length]    Packet length is this value or within this
                                 inclusive range\n",
     new_match: Some(|| Box::new(Length::default())),
     new_target: None,

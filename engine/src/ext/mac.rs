@@ -14,8 +14,8 @@ pub static INFO: ExtInfo = ExtInfo {
     kind: ExtKind::Match,
     options: &[OptSpec::arg("mac-source", O_MAC).mand().inv()],
     guided: true,
-    help: "mac match options:\n\
-[!] --mac-source XX:XX:XX:XX:XX:XX\n\
+    help: "mac match options:
+[!] --mac-source XX:XX:XX:XX:XX:XX
                                  Ethernet source address to match\n",
     new_match: Some(|| Box::new(Mac::default())),
     new_target: None,

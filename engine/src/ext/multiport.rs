@@ -22,15 +22,15 @@ pub static INFO: ExtInfo = ExtInfo {
         OptSpec::arg("ports", O_PORTS).inv().excl(ANY),
     ],
     guided: true,
-    help: "multiport match options:\n\
-[!] --source-ports port[,port:port,port...]\n\
- --sports ...\n\
-                                 match source port(s)\n\
-[!] --destination-ports port[,port:port,port...]\n\
- --dports ...\n\
-                                 match destination port(s)\n\
-[!] --ports port[,port:port,port]\n\
-                                 match source or destination port(s)\n",
+    help: "multiport match options:
+[!] --source-ports port[,port:port,port...]
+ --sports ...
+                                 any of these source ports or ranges
+[!] --destination-ports port[,port:port,port...]
+ --dports ...
+                                 any of these destination ports or ranges
+[!] --ports port[,port:port,port]
+                                 any of these, as source or destination port\n",
     new_match: Some(|| Box::new(Multiport::default())),
     new_target: None,
 };

@@ -12,12 +12,12 @@ pub static INFO: ExtInfo = ExtInfo {
     kind: ExtKind::Match,
     options: &[OptSpec::arg("pkt-type", O_TYPE).mand().inv()],
     guided: true,
-    help: "pkttype match options:\n\
-[!] --pkt-type packettype    match this packet type\n\
-Valid packet types:\n\
-        unicast                 to this host\n\
-        broadcast               to all hosts\n\
-        multicast               to a group\n\
+    help: "pkttype match options:
+[!] --pkt-type packettype    match this packet type
+Valid packet types:
+        unicast                 to this host
+        broadcast               to all hosts
+        multicast               to a group
         otherhost               to another host\n",
     new_match: Some(|| Box::new(Pkttype::default())),
     new_target: None,

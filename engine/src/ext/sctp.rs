@@ -20,13 +20,13 @@ pub static INFO: ExtInfo = ExtInfo {
         OptSpec::arg("chunk-types", O_CHUNKS).inv(),
     ],
     guided: false,
-    help: "sctp match options\n\
-[!] --source-port port[:port]          match source port(s)\n\
- --sport ...\n\
-[!] --destination-port port[:port]     match destination port(s)\n\
- --dport ...\n\
-[!] --chunk-types (all|any|only) (chunktype[:flags])+\n\
-                                       match when all, any or only these chunk types are present\n\
+    help: "sctp match options
+[!] --source-port port[:port]          match source port(s)
+ --sport ...
+[!] --destination-port port[:port]     match destination port(s)
+ --dport ...
+[!] --chunk-types (all|any|only) (chunktype[:flags])+
+                                       match when all, any or only these chunk types are present
 chunktypes - DATA INIT INIT_ACK SACK HEARTBEAT HEARTBEAT_ACK ABORT SHUTDOWN SHUTDOWN_ACK ERROR COOKIE_ECHO COOKIE_ACK ECN_ECNE ECN_CWR SHUTDOWN_COMPLETE I_DATA RE_CONFIG PAD ASCONF ASCONF_ACK FORWARD_TSN I_FORWARD_TSN ALL NONE\n",
     new_match: Some(|| Box::new(Sctp::default())),
     new_target: None,

@@ -25,18 +25,18 @@ pub static INFO: ExtInfo = ExtInfo {
         OptSpec::arg("tcp-option", O_OPTION).inv(),
     ],
     guided: false,
-    help: "tcp match options:\n\
-[!] --tcp-flags mask comp        match when TCP flags & mask == comp\n\
-                                 (Flags: SYN ACK FIN RST URG PSH ALL NONE)\n\
-[!] --syn                        match when only SYN flag set\n\
-                                 (equivalent to --tcp-flags SYN,RST,ACK,FIN SYN)\n\
-[!] --source-port port[:port]\n\
- --sport ...\n\
-                                 match source port(s)\n\
-[!] --destination-port port[:port]\n\
- --dport ...\n\
-                                 match destination port(s)\n\
-[!] --tcp-option number          match if TCP option set\n",
+    help: "tcp match options:
+[!] --tcp-flags mask comp        the flags in mask are set exactly as in comp
+                                 (Flags: SYN ACK FIN RST URG PSH ALL NONE)
+[!] --syn                        a connection-opening SYN (SYN set; RST, ACK, FIN clear)
+                                 (same as --tcp-flags SYN,RST,ACK,FIN SYN)
+[!] --source-port port[:port]
+ --sport ...
+                                 source port or inclusive range
+[!] --destination-port port[:port]
+ --dport ...
+                                 destination port or inclusive range
+[!] --tcp-option number          the TCP option with this number is present\n",
     new_match: Some(|| Box::new(Tcp::default())),
     new_target: None,
 };

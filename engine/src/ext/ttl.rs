@@ -21,9 +21,9 @@ pub static INFO: ExtInfo = ExtInfo {
         OptSpec::arg("ttl-eq", O_EQ).excl(ANY).inv(),
     ],
     guided: true,
-    help: "ttl match options:\n\
-[!] --ttl-eq value    TTL equals this value\n\
-  --ttl-lt value      TTL is less than this value\n\
+    help: "ttl match options:
+[!] --ttl-eq value    TTL equals this value
+  --ttl-lt value      TTL is less than this value
   --ttl-gt value      TTL is greater than this value\n",
     new_match: Some(|| Box::new(Ttl::default())),
     new_target: None,

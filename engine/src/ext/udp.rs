@@ -18,12 +18,12 @@ pub static INFO: ExtInfo = ExtInfo {
         OptSpec::arg("dport", O_DPORT).inv(),
     ],
     guided: true,
-    help: "udp match options:\n\
-[!] --source-port port[:port]\n\
- --sport ...\n\
-                                 match source port(s)\n\
-[!] --destination-port port[:port]\n\
- --dport ...\n\
+    help: "udp match options:
+[!] --source-port port[:port]
+ --sport ...
+                                 source port or inclusive range
+[!] --destination-port port[:port]
+ --dport ...
                                  match destination port(s)\n",
     new_match: Some(|| Box::new(Udp::default())),
     new_target: None,
