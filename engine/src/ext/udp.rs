@@ -24,7 +24,7 @@ pub static INFO: ExtInfo = ExtInfo {
                                  source port or inclusive range
 [!] --destination-port port[:port]
  --dport ...
-                                 match destination port(s)\n",
+                                 destination port or inclusive range\n",
     new_match: Some(|| Box::new(Udp::default())),
     new_target: None,
 };
