@@ -327,7 +327,7 @@ impl Match for Conntrack {
                 }
             }
             O_ORIGSRCPORT | O_ORIGDSTPORT | O_REPLSRCPORT | O_REPLDSTPORT => {
-                let (lo, hi) = xtopt::port_rc("conntrack", opt, arg)?;
+                let (lo, hi) = xtopt::port_range_rc("conntrack", opt, arg)?;
                 let p = Some(PortRange { lo, hi, inv: i });
                 match id {
                     O_ORIGSRCPORT => self.origsrcport = p,

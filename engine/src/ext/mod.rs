@@ -15,6 +15,20 @@ pub mod tcp;
 // [end: core]
 
 // [group: ports]
+pub mod addrtype;
+pub mod ah;
+pub mod dccp;
+pub mod esp;
+pub mod icmp;
+pub mod ipcomp;
+pub mod iprange;
+pub mod length;
+pub mod mac;
+pub mod multiport;
+pub mod pkttype;
+pub mod sctp;
+pub mod ttl;
+pub mod udp;
 // [end: ports]
 
 // [group: conntrack]
@@ -348,8 +362,26 @@ pub trait Match: Debug + Send + Sync + Any {
     fn check(&self, _cx: &CheckCx) -> Result<(), KernelError> {
         Ok(())
     }
+    /// The rule's round trip through nf_tables, after all final checks. Most
+    /// matches travel as `xt` blobs and come back as they went: return
+    /// `Ok(true)` and the match is appended to `rule` unchanged. The few that
+    /// iptables-nft turns into native expressions (tcp, udp, ...) are rebuilt
+    /// from those when read back: such a match pushes (or merges into an
+    /// earlier match of `rule`) what comes back, possibly nothing, and
+    /// returns `Ok(false)`. Errors of the translation are parse errors.
+    fn nft_readback(&self, _cx: &mut ParseCx, _rule: &mut Vec<Box<dyn Match>>) -> XtResult<bool> {
+        Ok(true)
+    }
     /// iptables-save text after `-m NAME`, each option with a leading space.
     fn save(&self, out: &mut String);
+    /// What `-D` and `-C` compare besides the rule text: iptables compares
+    /// the match's binary data, which some save texts lose (`! --ahspi :`
+    /// saves as nothing). Default: the save text.
+    fn data_key(&self) -> String {
+        let mut s = String::new();
+        self.save(&mut s);
+        s
+    }
     /// `iptables -L` text, with a leading space (` tcp dpt:22`).
     fn print(&self, out: &mut String, numeric: bool);
     /// Plain-English meaning.
@@ -458,6 +490,20 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         // [end: core]
 
         // [group: ports]
+        &addrtype::INFO,
+        &ah::INFO,
+        &dccp::INFO,
+        &esp::INFO,
+        &icmp::INFO,
+        &ipcomp::INFO,
+        &iprange::INFO,
+        &length::INFO,
+        &mac::INFO,
+        &multiport::INFO,
+        &pkttype::INFO,
+        &sctp::INFO,
+        &ttl::INFO,
+        &udp::INFO,
         // [end: ports]
 
         // [group: conntrack]

@@ -267,7 +267,10 @@ pub fn parse_addresses(spec: &str, env: &ParseEnv) -> XtResult<Vec<Net>> {
             }
             None => (item, u32::MAX),
         };
-        let addrs = if let Some(a) = xtopt::parse_ipv4(host) {
+        // xtables_ipparse_any: xtables' dotted form first (`10.1` is 10.1.0.0),
+        // then the resolver (whose inet_aton reads `10.258` as 10.0.1.2).
+        let numeric = xtopt::numeric_to_ipaddr(host).or_else(|| xtopt::parse_ipv4(host));
+        let addrs = if let Some(a) = numeric {
             vec![a]
         } else {
             let found = (env.resolve)(host);
@@ -314,13 +317,16 @@ impl<'e> State<'e> {
     fn merge_options(&mut self, info: &'static ExtInfo) {
         let owner = self.owners.len() as u32;
         self.owners.push((info.name, info.kind));
-        for (i, o) in info.options.iter().enumerate() {
-            self.longopts.push(LongOpt {
-                name: o.name.to_string(),
-                has_arg: o.has_arg,
-                code: EXT_BASE * (owner + 1) + i as u32,
-            });
-        }
+        // xtables_merge_options puts the newest extension's options right
+        // after iptables' own, so they win over same-named older ones
+        // (`-m udp --dport 1 -m tcp --dport 2` gives tcp the second).
+        let at = BASE_LONGOPTS.len().min(self.longopts.len());
+        let new = info.options.iter().enumerate().map(|(i, o)| LongOpt {
+            name: o.name.to_string(),
+            has_arg: o.has_arg,
+            code: EXT_BASE * (owner + 1) + i as u32,
+        });
+        self.longopts.splice(at..at, new);
     }
 
     fn load_match(&mut self, name: &str, info: &'static ExtInfo) {
@@ -361,7 +367,13 @@ fn guided_pre(info: &ExtInfo, idx: usize, seen: u64, invert: bool, arg: Option<&
     if !info.guided {
         return Ok(());
     }
-    let o = &info.options[idx];
+    // libxtables finds the entry by id: aliases report the first name.
+    let id = info.options[idx].id;
+    let o = info
+        .options
+        .iter()
+        .find(|o| o.id == id)
+        .unwrap_or(&info.options[idx]);
     let b = 1u64 << o.id;
     if (!o.multi || o.excl & b != 0) && seen & b != 0 {
         return Err(XtError::new(format!(
@@ -403,14 +415,16 @@ pub fn guided_final(info: &ExtInfo, seen: u64) -> XtResult {
         if seen & b == 0 {
             continue;
         }
-        for id in 0..32u8 {
-            if id == o.id {
-                continue;
-            }
+        // Other options by ascending id, each under its first name
+        // (xtables_option_fcheck2: "also" before "excl").
+        for id in 0..64u8 {
             let Some(other) = info.options.iter().find(|x| x.id == id) else {
                 continue;
             };
-            let ob = 1u64 << id;
+            if other.id == o.id {
+                continue;
+            }
+            let ob = 1u64 << other.id;
             if o.also & ob != 0 && seen & ob == 0 {
                 return Err(XtError::new(format!(
                     "{}: option \"--{}\" also requires \"--{}\".\n",
@@ -905,7 +919,14 @@ fn parse_inner(argv: &[String], env: &ParseEnv, warn: &mut Vec<String>) -> XtRes
             },
             (None, None) => RuleTarget::None,
         };
-        let matches: Vec<Box<dyn Match>> = st.matches.into_iter().map(|m| m.ext).collect();
+        // What iptables-nft reads back from the kernel (native matches rebuilt).
+        let mut matches: Vec<Box<dyn Match>> = Vec::new();
+        for slot in st.matches {
+            let mut pcx = cx(env, &table, &ip, &[]);
+            if slot.ext.nft_readback(&mut pcx, &mut matches)? {
+                matches.push(slot.ext);
+            }
+        }
         let (pc, bc) = p.counters.unwrap_or((0, 0));
         for s in &srcs {
             for d in &dsts {

@@ -401,19 +401,15 @@ fn restore_inner(host: &mut Host, argv: &[String], stdin: &str, warnings: &mut S
             };
         }
         if let (Some(op), Some(before)) = (op, before) {
-            if let Some(e) = p
-                .rules
-                .iter()
-                .find_map(|r| {
-                    let others: Vec<&Table> = host
-                        .ruleset
-                        .tables
-                        .iter()
-                        .filter(|t| t.name != work.name)
-                        .collect();
-                    check::check_new_rule(work, &others, &chain, r).err()
-                })
-            {
+            if let Some(e) = p.rules.iter().find_map(|r| {
+                let others: Vec<&Table> = host
+                    .ruleset
+                    .tables
+                    .iter()
+                    .filter(|t| t.name != work.name)
+                    .collect();
+                check::check_new_rule(work, &others, &chain, r).err()
+            }) {
                 refused.push_str(&format!(
                     "line {lineno}: {op} failed ({}): rule in chain {chain}\n",
                     e.strerror()

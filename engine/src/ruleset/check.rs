@@ -159,9 +159,11 @@ pub fn validate_in(table: &Table, others: &[&Table]) -> Result<(), CheckFailure>
                     });
                 }
             }
-            check_rule(table.name, hooks, chain.hook, &estimators, r).map_err(|error| CheckFailure {
-                chain: chain.name.clone(),
-                error,
+            check_rule(table.name, hooks, chain.hook, &estimators, r).map_err(|error| {
+                CheckFailure {
+                    chain: chain.name.clone(),
+                    error,
+                }
             })?;
         }
     }

@@ -192,6 +192,12 @@ impl Rule {
     /// Whether two rules are the same rule (`-D` / `-C` by specification).
     pub fn same_as(&self, other: &Rule) -> bool {
         self.spec_text() == other.spec_text()
+            && self.matches.len() == other.matches.len()
+            && self
+                .matches
+                .iter()
+                .zip(&other.matches)
+                .all(|(a, b)| a.data_key() == b.data_key())
     }
 }
 
