@@ -26,6 +26,8 @@ pub mod tcp;
 // [end: targets]
 
 // [group: ipset]
+pub mod set;
+pub mod set_target;
 // [end: ipset]
 
 /// Whether a long option takes an argument (getopt's `has_arg`).
@@ -360,6 +362,8 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         // [end: targets]
 
         // [group: ipset]
+        &set::INFO,
+        &set_target::INFO,
         // [end: ipset]
     ];
     ALL
