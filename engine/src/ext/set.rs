@@ -238,9 +238,15 @@ impl Match for SetMatch {
                 }
                 self.return_nomatch = true;
             }
-            O_PACKETS_EQ => Self::set_counter(&mut self.packets, "packets", CounterOp::Eq, invert, a)?,
-            O_PACKETS_LT => Self::set_counter(&mut self.packets, "packets", CounterOp::Lt, invert, a)?,
-            O_PACKETS_GT => Self::set_counter(&mut self.packets, "packets", CounterOp::Gt, invert, a)?,
+            O_PACKETS_EQ => {
+                Self::set_counter(&mut self.packets, "packets", CounterOp::Eq, invert, a)?
+            }
+            O_PACKETS_LT => {
+                Self::set_counter(&mut self.packets, "packets", CounterOp::Lt, invert, a)?
+            }
+            O_PACKETS_GT => {
+                Self::set_counter(&mut self.packets, "packets", CounterOp::Gt, invert, a)?
+            }
             O_BYTES_EQ => Self::set_counter(&mut self.bytes, "bytes", CounterOp::Eq, invert, a)?,
             O_BYTES_LT => Self::set_counter(&mut self.bytes, "bytes", CounterOp::Lt, invert, a)?,
             O_BYTES_GT => Self::set_counter(&mut self.bytes, "bytes", CounterOp::Gt, invert, a)?,
@@ -336,7 +342,9 @@ mod tests {
             "iptables v1.8.9 (nf_tables): --match-set requires two args.\nTry `iptables -h' or 'iptables --help' for more information.\n"
         );
         let o = sh(&mut h, "iptables -A INPUT -m set");
-        assert!(o.stderr.contains("You must specify `--match-set' with proper arguments"));
+        assert!(o
+            .stderr
+            .contains("You must specify `--match-set' with proper arguments"));
     }
 
     #[test]
@@ -358,7 +366,10 @@ mod tests {
             "! match-set s2 src,dst return-nomatch ! update-counters ! packets-eq 1 bytes-gt 4"
         ));
         let o = sh(&mut h, "iptables -A INPUT -m set --set s2 src");
-        assert_eq!(o.stderr, "--set option deprecated, please use --match-set\n");
+        assert_eq!(
+            o.stderr,
+            "--set option deprecated, please use --match-set\n"
+        );
         assert_eq!(o.exit, 0);
     }
 
@@ -370,12 +381,18 @@ mod tests {
             &mut h,
             "iptables -A INPUT -m set --match-set s1 src --packets-eq 1 --packets-lt 3",
         );
-        assert!(o
-            .stderr
-            .starts_with("iptables v1.8.9 (nf_tables): only one of the --packets-[eq|lt|gt] is allowed\nTry"));
-        let o = sh(&mut h, "iptables -A INPUT -m set --match-set s1 src ! --bytes-gt 1");
+        assert!(o.stderr.starts_with(
+            "iptables v1.8.9 (nf_tables): only one of the --packets-[eq|lt|gt] is allowed\nTry"
+        ));
+        let o = sh(
+            &mut h,
+            "iptables -A INPUT -m set --match-set s1 src ! --bytes-gt 1",
+        );
         assert!(o.stderr.contains("--bytes-gt option cannot be inverted\n"));
-        let o = sh(&mut h, "iptables -A INPUT -m set --match-set s1 src,dst,src,dst,src,dst,src");
+        let o = sh(
+            &mut h,
+            "iptables -A INPUT -m set --match-set s1 src,dst,src,dst,src,dst,src",
+        );
         assert!(o.stderr.contains("Can't be more src/dst options than 6.\n"));
     }
 }

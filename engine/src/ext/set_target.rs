@@ -268,27 +268,44 @@ mod tests {
         let mut h = Host::new("h");
         sh(&mut h, "ipset create s1 hash:ip");
         sh(&mut h, "ipset create s2 hash:ip,port");
-        let o = sh(&mut h, "iptables -A INPUT -j SET --add-set s1 src --exist --timeout 10");
+        let o = sh(
+            &mut h,
+            "iptables -A INPUT -j SET --add-set s1 src --exist --timeout 10",
+        );
         assert_eq!(o.exit, 0, "{}", o.stderr);
-        let o = sh(&mut h, "iptables -A INPUT -j SET --add-set s1 src --del-set s2 src,dst");
+        let o = sh(
+            &mut h,
+            "iptables -A INPUT -j SET --add-set s1 src --del-set s2 src,dst",
+        );
         assert_eq!(o.exit, 0, "{}", o.stderr);
         let o = sh(&mut h, "iptables -S INPUT");
         assert_eq!(
             o.stdout,
             "-P INPUT ACCEPT\n-A INPUT -j SET --add-set s1 src --exist --timeout 10\n-A INPUT -j SET --add-set s1 src --del-set s2 src,dst\n"
         );
-        let o = sh(&mut h, "iptables -A INPUT -j SET --map-set s1 src --map-mark");
+        let o = sh(
+            &mut h,
+            "iptables -A INPUT -j SET --map-set s1 src --map-mark",
+        );
         assert_eq!(o.exit, 4);
-        let o = sh(&mut h, "iptables -t mangle -A INPUT -j SET --map-set s1 src --map-mark");
+        let o = sh(
+            &mut h,
+            "iptables -t mangle -A INPUT -j SET --map-set s1 src --map-mark",
+        );
         assert_eq!(o.exit, 0);
-        let o = sh(&mut h, "iptables -t mangle -A INPUT -j SET --map-set s1 src --map-prio");
+        let o = sh(
+            &mut h,
+            "iptables -t mangle -A INPUT -j SET --map-set s1 src --map-prio",
+        );
         assert_eq!(o.exit, 4);
         let o = sh(&mut h, "iptables -A INPUT -j SET");
         assert!(o
             .stderr
             .contains("You must specify either `--add-set' or `--del-set' or `--map-set'"));
         let o = sh(&mut h, "iptables -A INPUT -j SET --del-set s1 src --exist");
-        assert!(o.stderr.contains("Flag `--exist' can be used with `--add-set' only"));
+        assert!(o
+            .stderr
+            .contains("Flag `--exist' can be used with `--add-set' only"));
         let o = sh(&mut h, "iptables -A INPUT -j SET --add-set nosuch src");
         assert!(o.stderr.contains("Set nosuch doesn't exist.\n\nTry"));
     }

@@ -214,7 +214,11 @@ impl Session<'_> {
             let mut i = 1;
             while i < args.len() {
                 let a = &args[i];
-                let w = if a.starts_with("--") { &a[1..] } else { a.as_str() };
+                let w = if a.starts_with("--") {
+                    &a[1..]
+                } else {
+                    a.as_str()
+                };
                 if w != *short && w != *long {
                     i += 1;
                     continue;
@@ -314,7 +318,12 @@ impl Session<'_> {
                     Cmd::Del => Adt::Del,
                     _ => Adt::Test,
                 };
-                return self.parse_adt(adt, &arg0.unwrap_or_default(), &arg1.unwrap_or_default(), &rest);
+                return self.parse_adt(
+                    adt,
+                    &arg0.unwrap_or_default(),
+                    &arg1.unwrap_or_default(),
+                    &rest,
+                );
             }
             Cmd::Destroy | Cmd::Flush | Cmd::List | Cmd::Save => {
                 if let Some(n) = &arg0 {
@@ -408,12 +417,10 @@ impl Session<'_> {
                             "inet6" | "ipv6" | "-6" => true,
                             "any" | "unspec" => {
                                 return Err(se(
-                                    "Protocol family not supported by the set type".into(),
+                                    "Protocol family not supported by the set type".into()
                                 ))
                             }
-                            _ => {
-                                return Err(se(format!("Syntax error: unknown inet family {v}")))
-                            }
+                            _ => return Err(se(format!("Syntax error: unknown inet family {v}"))),
                         };
                         family_set = true;
                     }
@@ -462,7 +469,9 @@ impl Session<'_> {
                         if kind == Kind::BitmapPort {
                             let (a, b) = parse::tcp_udp_port(v, "create").map_err(se)?;
                             let Some(b) = b else {
-                                return Err(Problem::Param("Mandatory option `to' is missing".into()));
+                                return Err(Problem::Param(
+                                    "Mandatory option `to' is missing".into(),
+                                ));
                             };
                             let (a, b) = if a <= b { (a, b) } else { (b, a) };
                             h.range = (a as u32, b as u32);
@@ -553,8 +562,7 @@ impl Session<'_> {
         let mut e = {
             let host = &*self.host;
             let resolve = |n: &str| host.resolve(n);
-            elem::parse_elem(kind, elem_str, adt, &resolve, &mut warn)
-                .map_err(Problem::Session)?
+            elem::parse_elem(kind, elem_str, adt, &resolve, &mut warn).map_err(Problem::Session)?
         };
         self.warn_now(&warn);
         let allowed = match adt {
@@ -665,9 +673,7 @@ impl Session<'_> {
                     None => self.out.stdout.push_str(&super::help::types_list()),
                     Some(name) => match types::resolve(&name) {
                         Ok(k) => self.out.stdout.push_str(&super::help::type_help(k)),
-                        Err(_) => {
-                            return Err(Problem::Param(format!("Unknown settype: `{name}'")))
-                        }
+                        Err(_) => return Err(Problem::Param(format!("Unknown settype: `{name}'"))),
                     },
                 }
             }
@@ -678,7 +684,8 @@ impl Session<'_> {
                 warnings,
             } => {
                 if let Some(old) = self.host.ipsets.get(&name) {
-                    let same = self.env.exist && old.kind == kind && same_set(&old.header, &header, kind);
+                    let same =
+                        self.env.exist && old.kind == kind && same_set(&old.header, &header, kind);
                     if !same {
                         return Err(Problem::Session(
                             "Set cannot be created: set with the same name already exists".into(),
@@ -766,7 +773,10 @@ impl Session<'_> {
                 self.host.ipsets.swap(&a, &b);
             }
             Op::List(name, save) => {
-                let mode = self.env.mode.unwrap_or(if save { Mode::Save } else { Mode::Plain });
+                let mode = self
+                    .env
+                    .mode
+                    .unwrap_or(if save { Mode::Save } else { Mode::Plain });
                 let o = ListOpts {
                     mode,
                     terse: self.env.terse,
@@ -805,7 +815,14 @@ impl Session<'_> {
         Ok(())
     }
 
-    fn apply_adt(&mut self, adt: Adt, set: &str, e: &Elem, ext: &ExtArgs, exist: bool) -> Result<(), KErr> {
+    fn apply_adt(
+        &mut self,
+        adt: Adt,
+        set: &str,
+        e: &Elem,
+        ext: &ExtArgs,
+        exist: bool,
+    ) -> Result<(), KErr> {
         let now = self.now();
         let kind = match self.host.ipsets.get(set) {
             Some(s) => s.kind,
@@ -819,7 +836,14 @@ impl Session<'_> {
     }
 
     /// list:set add/del: members must exist and may not be list:sets.
-    fn list_adt(&mut self, adt: Adt, set: &str, e: &Elem, ext: &ExtArgs, exist: bool) -> Result<(), KErr> {
+    fn list_adt(
+        &mut self,
+        adt: Adt,
+        set: &str,
+        e: &Elem,
+        ext: &ExtArgs,
+        exist: bool,
+    ) -> Result<(), KErr> {
         let now = self.now();
         let name = e.name.clone().unwrap_or_default();
         let store = &self.host.ipsets;
@@ -859,8 +883,7 @@ impl Session<'_> {
                 TestResult::NotIn
             }
         } else {
-            elem::test(s, e, ext.nomatch)
-                .map_err(|k| Problem::Session(k.message("test").into()))?
+            elem::test(s, e, ext.nomatch).map_err(|k| Problem::Session(k.message("test").into()))?
         };
         match r {
             TestResult::In => self.warn(&[format!("{shown} is in set {set}.")]),
@@ -937,10 +960,7 @@ impl Session<'_> {
                     ext,
                     shown,
                 } if adt != Adt::Test => {
-                    let same = self
-                        .batch
-                        .last()
-                        .is_some_and(|b| b.1 == adt && b.2 == set);
+                    let same = self.batch.last().is_some_and(|b| b.1 == adt && b.2 == set);
                     let r = if same { Ok(()) } else { self.commit() };
                     let _ = shown;
                     self.batch
@@ -995,7 +1015,10 @@ fn split_line(line: &str) -> Vec<String> {
 
 /// Splits the words after an element (or a type name) into keyword options
 /// (`call_parser`): unknown words and missing values are parameter problems.
-fn split_args(allowed: &[Arg], rest: &[String]) -> Result<Vec<(Arg, String, Option<String>)>, Problem> {
+fn split_args(
+    allowed: &[Arg],
+    rest: &[String],
+) -> Result<Vec<(Arg, String, Option<String>)>, Problem> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < rest.len() {
@@ -1090,12 +1113,18 @@ mod tests {
         let o = sh(&mut h, "ipset create a hash:ip");
         assert_eq!(
             (o.stderr.as_str(), o.exit),
-            ("ipset v7.17: Set cannot be created: set with the same name already exists\n", 1)
+            (
+                "ipset v7.17: Set cannot be created: set with the same name already exists\n",
+                1
+            )
         );
         assert_eq!(sh(&mut h, "ipset -exist create a hash:ip").exit, 0);
         assert_eq!(sh(&mut h, "ipset -! create a hash:ip maxelem 10").exit, 1);
         let o = sh(&mut h, "ipset add a 1.2.3.4/33");
-        assert_eq!(o.stderr, "ipset v7.17: Syntax error: '33' is out of range 0-32\n");
+        assert_eq!(
+            o.stderr,
+            "ipset v7.17: Syntax error: '33' is out of range 0-32\n"
+        );
         let o = sh(&mut h, "ipset create n hash:ip netmask 33");
         assert_eq!(
             o.stderr,
@@ -1110,9 +1139,15 @@ mod tests {
         sh(&mut h, "ipset create a hash:ip");
         assert_eq!(sh(&mut h, "ipset add a 10.0.0.1-10.0.0.3").exit, 0);
         let o = sh(&mut h, "ipset test a 10.0.0.2");
-        assert_eq!((o.stderr.as_str(), o.exit), ("Warning: 10.0.0.2 is in set a.\n", 0));
+        assert_eq!(
+            (o.stderr.as_str(), o.exit),
+            ("Warning: 10.0.0.2 is in set a.\n", 0)
+        );
         let o = sh(&mut h, "ipset test a 10.0.0.9");
-        assert_eq!((o.stderr.as_str(), o.exit), ("10.0.0.9 is NOT in set a.\n", 1));
+        assert_eq!(
+            (o.stderr.as_str(), o.exit),
+            ("10.0.0.9 is NOT in set a.\n", 1)
+        );
         let o = sh(&mut h, "ipset del a 10.0.0.9");
         assert_eq!(
             o.stderr,
@@ -1120,8 +1155,13 @@ mod tests {
         );
         let o = run_argv(&mut h, &["ipset".into(), "save".into()], None);
         let lines: Vec<&str> = o.stdout.lines().collect();
-        assert!(lines[0].starts_with("create a hash:ip family inet hashsize 1024 maxelem 65536 bucketsize 12 initval 0x"));
-        assert_eq!(&lines[1..], ["add a 10.0.0.1", "add a 10.0.0.2", "add a 10.0.0.3"]);
+        assert!(lines[0].starts_with(
+            "create a hash:ip family inet hashsize 1024 maxelem 65536 bucketsize 12 initval 0x"
+        ));
+        assert_eq!(
+            &lines[1..],
+            ["add a 10.0.0.1", "add a 10.0.0.2", "add a 10.0.0.3"]
+        );
         let o = sh(&mut h, "ipset -n list");
         assert_eq!(o.stdout, "a\n");
     }
@@ -1129,7 +1169,8 @@ mod tests {
     #[test]
     fn restore_batches_and_reports_lines() {
         let mut h = Host::new("h");
-        let input = "create r hash:ip\nadd r 1.1.1.1\nadd r 1.1.1.2\nadd r 1.1.1.1\nadd r 1.1.1.3\n";
+        let input =
+            "create r hash:ip\nadd r 1.1.1.1\nadd r 1.1.1.2\nadd r 1.1.1.1\nadd r 1.1.1.3\n";
         let o = run_argv(&mut h, &["ipset".into(), "restore".into()], Some(input));
         assert_eq!(
             o.stderr,
@@ -1140,7 +1181,11 @@ mod tests {
         let o = run_argv(&mut h, &["ipset".into(), "restore".into()], Some(input));
         assert_eq!(o.exit, 1);
         assert_eq!(h.ipsets.get("r2").unwrap().len(), 0);
-        let o = run_argv(&mut h, &["ipset".into(), "restore".into()], Some("version\n"));
+        let o = run_argv(
+            &mut h,
+            &["ipset".into(), "restore".into()],
+            Some("version\n"),
+        );
         assert_eq!(
             o.stderr,
             "ipset v7.17: Command `version' is invalid in restore mode.\nTry `ipset help' for more information.\n"
@@ -1157,15 +1202,27 @@ mod tests {
         assert_eq!(sh(&mut h, "ipset swap x1 x2").exit, 0);
         assert_eq!(h.ipsets.get("x2").unwrap().len(), 1);
         let o = sh(&mut h, "ipset swap x1 n");
-        assert_eq!(o.stderr, "ipset v7.17: The sets cannot be swapped: their type does not match\n");
+        assert_eq!(
+            o.stderr,
+            "ipset v7.17: The sets cannot be swapped: their type does not match\n"
+        );
         let o = sh(&mut h, "ipset swap x1 nosuch");
-        assert_eq!(o.stderr, "ipset v7.17: Sets cannot be swapped: the second set does not exist\n");
+        assert_eq!(
+            o.stderr,
+            "ipset v7.17: Sets cannot be swapped: the second set does not exist\n"
+        );
         sh(&mut h, "ipset create l list:set");
         sh(&mut h, "ipset add l x1");
         let o = sh(&mut h, "ipset destroy x1");
-        assert_eq!(o.stderr, "ipset v7.17: Set cannot be destroyed: it is in use by a kernel component\n");
+        assert_eq!(
+            o.stderr,
+            "ipset v7.17: Set cannot be destroyed: it is in use by a kernel component\n"
+        );
         let o = sh(&mut h, "ipset rename x1 y");
-        assert_eq!(o.stderr, "ipset v7.17: Set cannot be renamed: it is in use by another system\n");
+        assert_eq!(
+            o.stderr,
+            "ipset v7.17: Set cannot be renamed: it is in use by another system\n"
+        );
         assert_eq!(sh(&mut h, "ipset destroy").exit, 1);
         assert_eq!(sh(&mut h, "ipset destroy l").exit, 0);
         assert_eq!(sh(&mut h, "ipset destroy").exit, 0);

@@ -120,9 +120,14 @@ pub fn check_allowed(kind: Kind, adt: Adt, e: &Elem) -> PResult<()> {
     let al = kind.allows(adt);
     let msg = |what: &str| {
         format!(
-            "{what} is not allowed in command {} with set type {} and family inet",
+            "{what} is not allowed in command {} with set type {} and family {}",
             adt.name(),
-            kind.name()
+            kind.name(),
+            if matches!(kind, Kind::BitmapPort | Kind::ListSet) {
+                "unspec"
+            } else {
+                "inet"
+            }
         )
     };
     if let Some(ip) = &e.ip {
@@ -520,7 +525,7 @@ pub fn test(set: &IpSet, e: &Elem, nomatch: bool) -> KResult<TestResult> {
         Kind::BitmapIp | Kind::BitmapIpMac => {
             let (first, last) = set.header.range;
             if ipspec.ip < first || ipspec.ip > last {
-                return Err(KErr::BitmapRange);
+                return Ok(TestResult::NotIn);
             }
             let hosts = 1u64 << (32 - set.header.netmask.unwrap_or(32) as u32);
             let id = (ipspec.ip - first) as u64 / hosts;
@@ -540,7 +545,7 @@ pub fn test(set: &IpSet, e: &Elem, nomatch: bool) -> KResult<TestResult> {
             let p = e.port.unwrap_or_default();
             let (first, last) = set.header.range;
             if (p.port as u32) < first || (p.port as u32) > last {
-                return Err(KErr::BitmapRange);
+                return Ok(TestResult::NotIn);
             }
             let key = Key {
                 port: p.port,
@@ -642,7 +647,10 @@ mod tests {
         );
         assert_eq!(
             p(Kind::HashIp, "1.2.3.4,5"),
-            Err("Syntax error: Elem separator in 1.2.3.4,5, but settype hash:ip supports none.".into())
+            Err(
+                "Syntax error: Elem separator in 1.2.3.4,5, but settype hash:ip supports none."
+                    .into()
+            )
         );
         assert!(p(Kind::BitmapIpMac, "1.1.1.1").is_ok());
         let e = p(Kind::ListSet, "a,before,b").unwrap();

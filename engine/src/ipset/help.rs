@@ -6,18 +6,42 @@ use super::types::{Arg, Kind};
 pub fn general() -> String {
     let mut s = String::from("ipset v7.17\n\nUsage: ipset [options] COMMAND\n\nCommands:\n");
     for (cmd, args, what) in [
-        ("create", "SETNAME TYPENAME [type-specific-options]", "Make a new set"),
+        (
+            "create",
+            "SETNAME TYPENAME [type-specific-options]",
+            "Make a new set",
+        ),
         ("add", "SETNAME ENTRY", "Put an entry into the set"),
         ("del", "SETNAME ENTRY", "Take an entry out of the set"),
-        ("test", "SETNAME ENTRY", "Check whether an entry is in the set"),
+        (
+            "test",
+            "SETNAME ENTRY",
+            "Check whether an entry is in the set",
+        ),
         ("destroy", "[SETNAME]", "Remove one set, or every set"),
-        ("list", "[SETNAME]", "Show one set, or every set, with its entries"),
-        ("save", "[SETNAME]", "Print one set, or every set, as restore input"),
+        (
+            "list",
+            "[SETNAME]",
+            "Show one set, or every set, with its entries",
+        ),
+        (
+            "save",
+            "[SETNAME]",
+            "Print one set, or every set, as restore input",
+        ),
         ("restore", "", "Read commands from standard input"),
         ("flush", "[SETNAME]", "Empty one set, or every set"),
         ("rename", "FROM-SETNAME TO-SETNAME", "Give a set a new name"),
-        ("swap", "FROM-SETNAME TO-SETNAME", "Exchange the contents of two sets"),
-        ("help", "[TYPENAME]", "Show this help, or the options of a set type"),
+        (
+            "swap",
+            "FROM-SETNAME TO-SETNAME",
+            "Exchange the contents of two sets",
+        ),
+        (
+            "help",
+            "[TYPENAME]",
+            "Show this help, or the options of a set type",
+        ),
         ("version", "", "Show the version"),
         ("quit", "", "Leave interactive mode"),
     ] {

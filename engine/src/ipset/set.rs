@@ -29,7 +29,6 @@ pub enum KErr {
     NameRef,
     /// list:set: the before/after set is not in the list.
     RefExist,
-    ListFull,
 }
 
 impl KErr {
@@ -61,7 +60,6 @@ impl KErr {
             KErr::RefExist => {
                 "The set to which you referred with 'before' or 'after' is not added to the set."
             }
-            KErr::ListFull => "The set is full, more elements cannot be added.",
         }
     }
 }
@@ -199,7 +197,11 @@ impl IpSet {
     /// Members in insertion order (list:set: list order).
     pub fn members(&self) -> Vec<&Entry> {
         if self.kind == Kind::ListSet {
-            return self.list.iter().filter_map(|k| self.entries.get(k)).collect();
+            return self
+                .list
+                .iter()
+                .filter_map(|k| self.entries.get(k))
+                .collect();
         }
         let mut v: Vec<&Entry> = self.entries.values().collect();
         if self.kind.is_bitmap() {
@@ -215,8 +217,18 @@ impl IpSet {
         let mut v = self.members();
         if self.kind != Kind::ListSet {
             v.sort_by(|a, b| {
-                let ka = (&a.key.ip, std::cmp::Reverse(a.key.cidr), a.key.port, a.key.proto);
-                let kb = (&b.key.ip, std::cmp::Reverse(b.key.cidr), b.key.port, b.key.proto);
+                let ka = (
+                    &a.key.ip,
+                    std::cmp::Reverse(a.key.cidr),
+                    a.key.port,
+                    a.key.proto,
+                );
+                let kb = (
+                    &b.key.ip,
+                    std::cmp::Reverse(b.key.cidr),
+                    b.key.port,
+                    b.key.proto,
+                );
                 ka.cmp(&kb)
                     .then(a.key.ip2.cmp(&b.key.ip2))
                     .then(b.key.cidr2.cmp(&a.key.cidr2))
@@ -382,12 +394,18 @@ impl IpSet {
             return self.lookup_iface(key);
         }
         let c1: Vec<u8> = if nets1 {
-            (1..=32u8).rev().filter(|c| self.cidrs[*c as usize] > 0).collect()
+            (1..=32u8)
+                .rev()
+                .filter(|c| self.cidrs[*c as usize] > 0)
+                .collect()
         } else {
             vec![key.cidr]
         };
         let c2: Vec<u8> = if nets2 {
-            (1..=32u8).rev().filter(|c| self.cidrs2[*c as usize] > 0).collect()
+            (1..=32u8)
+                .rev()
+                .filter(|c| self.cidrs2[*c as usize] > 0)
+                .collect()
         } else {
             vec![key.cidr2]
         };
@@ -457,9 +475,6 @@ impl IpSet {
             self.fill(&mut e, ext, now);
             self.entries.insert(key, e);
             return Ok(());
-        }
-        if self.list.len() as u64 >= self.header.size as u64 {
-            return Err(KErr::ListFull);
         }
         self.insert_new(key, None, ext, now, pos.or(Some(self.list.len())));
         Ok(())
@@ -648,7 +663,8 @@ mod tests {
             nomatch: true,
             ..Default::default()
         };
-        s.add_one(net(0x0a00_0000, 16), None, &nm, false, 0).unwrap();
+        s.add_one(net(0x0a00_0000, 16), None, &nm, false, 0)
+            .unwrap();
         let hit = s.lookup(&net(0x0a00_0101, 32), false).unwrap();
         assert!(hit.nomatch);
         let hit = s.lookup(&net(0x0a01_0101, 32), false).unwrap();

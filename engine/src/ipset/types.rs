@@ -47,7 +47,11 @@ const NAMES: &[(&str, &str, Option<Kind>)] = &[
     ("hash:ip,port", "ipporthash", Some(Kind::HashIpPort)),
     ("hash:net,port", "netporthash", Some(Kind::HashNetPort)),
     ("hash:ip,port,ip", "ipportiphash", Some(Kind::HashIpPortIp)),
-    ("hash:ip,port,net", "ipportnethash", Some(Kind::HashIpPortNet)),
+    (
+        "hash:ip,port,net",
+        "ipportnethash",
+        Some(Kind::HashIpPortNet),
+    ),
     ("hash:net,iface", "netifacehash", Some(Kind::HashNetIface)),
     ("bitmap:ip", "ipmap", Some(Kind::BitmapIp)),
     ("bitmap:ip,mac", "macipmap", Some(Kind::BitmapIpMac)),
@@ -182,9 +186,7 @@ impl Kind {
                 SkbInfo, BucketSize, InitVal, Probes, Resize, Gc,
             ],
             Kind::BitmapIp => &[Range, Netmask, Timeout, Counters, Comment, SkbInfo],
-            Kind::BitmapIpMac | Kind::BitmapPort => {
-                &[Range, Timeout, Counters, Comment, SkbInfo]
-            }
+            Kind::BitmapIpMac | Kind::BitmapPort => &[Range, Timeout, Counters, Comment, SkbInfo],
             Kind::ListSet => &[Size, Timeout, Counters, Comment, SkbInfo],
         }
     }
@@ -197,8 +199,7 @@ impl Kind {
                 Timeout, NoMatch, Packets, Bytes, AdtComment, SkbMark, SkbPrio, SkbQueue,
             ],
             Kind::HashNetIface => &[
-                Timeout, NoMatch, Wildcard, Packets, Bytes, AdtComment, SkbMark, SkbPrio,
-                SkbQueue,
+                Timeout, NoMatch, Wildcard, Packets, Bytes, AdtComment, SkbMark, SkbPrio, SkbQueue,
             ],
             Kind::ListSet => &[
                 Timeout, Before, After, Packets, Bytes, AdtComment, SkbMark, SkbPrio, SkbQueue,
