@@ -460,6 +460,54 @@ const SCRIPT: &[&str] = &[
     "ipset destroy s1",
     "ipset destroy",
     "ipset -n list",
+    // More forms.
+    "ipset create tt hash:ip,port",
+    "ipset test tt 1.1.1.0/24,80",
+    "ipset add tt 1.1.1.0/24,80",
+    "ipset test tt 1.1.1.5,80",
+    "ipset del tt 1.1.1.0/30,80",
+    "ipset list tt",
+    "ipset create to hash:ip timeout 100",
+    "ipset add to 1.1.1.1",
+    "ipset add to 1.1.1.2 timeout 0",
+    "ipset add to 1.1.1.3 timeout 50",
+    "ipset -! add to 1.1.1.3",
+    "ipset list to",
+    "ipset -! create to hash:ip timeout 100",
+    "ipset -! create to hash:ip timeout 10",
+    "ipset create tl list:set timeout 10 counters comment",
+    "ipset add tl to comment \"hi there\" packets 1 bytes 2",
+    "ipset list tl",
+    "ipset list -o xml tl",
+    "ipset list -o xml to",
+    "ipset create nn hash:net",
+    "ipset add nn 0.0.0.0/1",
+    "ipset add nn 0.0.0.0/8",
+    "ipset add nn 128.0.0.0-255.255.255.255",
+    "ipset list nn",
+    "ipset create ii hash:ip",
+    "ipset add ii 1.1.1.1 -exist",
+    "ipset add -exist ii 1.1.1.1",
+    "ipset add ii -exist 1.1.1.1",
+    "ipset --exist add ii 1.1.1.1",
+    "ipset list ii -o save",
+    "ipset list -- ii",
+    "ipset -L -name",
+    "ipset -sorted -L ii",
+    "ipset -quiet add ii 1.1.1.1",
+    "ipset -r -L ii",
+    "ipset -output save -L ii",
+    "ipset create ii2 hash:ip maxelem 4294967296",
+    "ipset create ii3 hash:ip hashsize 4294967295",
+    "ipset create ii5 hash:ip hashsize 67108865",
+    "ipset list -t ii5",
+    "ipset destroy ii5",
+    "ipset - <<EOF\ncreate x hash:ip\nadd x 1.1.1.1\nfoo\n\n# c\nlist x\nquit\nlist x\nEOF",
+    "ipset - <<EOF\nrestore\nversion\nadd nosuch 1\ntest x 1.1.1.1\ntest x 1.1.1.2\nEOF",
+    "ipset list",
+    "ipset -t list",
+    "ipset -X",
+    "ipset list",
 ];
 
 /// Restore inputs run as here-documents.
@@ -524,8 +572,15 @@ fn normalise(text: &str) -> String {
                 l.replace_range(i..j, "<memsize>X");
             }
         }
-        let is_member = in_members || l.starts_with("add ");
+        let is_member = in_members || l.starts_with("add ") || l.starts_with("<member>");
         if is_member {
+            if let Some(i) = l.find("<timeout>") {
+                if !l[i..].starts_with("<timeout>0<") {
+                    if let Some(j) = l[i..].find("</timeout>") {
+                        l.replace_range(i + 9..i + j, "T");
+                    }
+                }
+            }
             // Remaining timeouts count down in real time.
             if let Some(i) = l.find(" timeout ") {
                 let rest = &l[i + 9..];
@@ -546,7 +601,7 @@ fn normalise(text: &str) -> String {
             out.push(l);
             continue;
         }
-        if in_members || l.starts_with("add ") {
+        if in_members || l.starts_with("add ") || l.starts_with("<member>") {
             members.push(l);
             continue;
         }

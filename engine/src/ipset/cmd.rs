@@ -128,6 +128,10 @@ enum Op {
     Version,
     Help(Option<String>),
     Quit,
+    /// `ipset -`: commands from standard input with a prompt.
+    Interactive,
+    /// A line of interactive mode without a command.
+    NoCommand,
 }
 
 /// State of one `ipset` invocation (one restore is one session).
@@ -139,6 +143,7 @@ struct Session<'h> {
     line: usize,
     /// Pending add/del lines of a restore: (line, op) for one set and command.
     batch: Vec<(usize, Adt, String, Elem, ExtArgs, bool)>,
+    interactive: bool,
 }
 
 /// Runs `ipset ARGS...` on a host.
@@ -151,11 +156,13 @@ pub fn run(host: &mut Host, argv: &[String], stdin: Option<&str>) -> Output {
         out: Output::default(),
         line: 0,
         batch: Vec::new(),
+        interactive: false,
     };
     let args: Vec<String> = argv.to_vec();
     match s.parse(&args) {
         Err(p) => s.fail(p),
         Ok(Op::Restore) => s.restore(stdin.unwrap_or("")),
+        Ok(Op::Interactive) => s.interactive(stdin.unwrap_or("")),
         Ok(op) => {
             if let Err(p) = s.exec(op) {
                 s.fail(p);
@@ -266,9 +273,18 @@ impl Session<'_> {
             }
         }
         let Some(word) = args.get(1).cloned() else {
+            if self.interactive {
+                return Ok(Op::NoCommand);
+            }
             return Err(Problem::Param("No command specified.".into()));
         };
         let Some((cmd, cname, has)) = match_cmd(&word) else {
+            if self.interactive {
+                return Ok(Op::NoCommand);
+            }
+            if word == "-" {
+                return Ok(Op::Interactive);
+            }
             return Err(Problem::Param(format!(
                 "No command specified: unknown argument {word}"
             )));
@@ -663,7 +679,15 @@ impl Session<'_> {
                     .stdout
                     .push_str("ipset v7.17, protocol version: 7\n");
             }
-            Op::Quit | Op::Restore => {}
+            Op::Quit | Op::Interactive => {}
+            Op::Restore => {
+                if self.interactive {
+                    self.out
+                        .stdout
+                        .push_str("Restore command is not supported in interactive mode\n");
+                }
+            }
+            Op::NoCommand => self.out.stdout.push_str("No command specified\n"),
             Op::Help(t) => {
                 self.out.stdout.push_str(&super::help::general());
                 if self.env.quiet {
@@ -988,6 +1012,38 @@ impl Session<'_> {
         if let Err(p) = self.commit() {
             self.fail(p);
         }
+    }
+}
+
+impl Session<'_> {
+    /// `ipset -`: runs each line of standard input after a prompt; errors
+    /// are reported and the next line runs; `quit` ends early.
+    fn interactive(&mut self, stdin: &str) {
+        self.interactive = true;
+        self.out.stdout.push_str("ipset> ");
+        for raw in stdin.split_inclusive('\n') {
+            let l = raw.trim_start();
+            if l.is_empty() || l.starts_with('#') {
+                self.out.stdout.push_str("ipset> ");
+            } else {
+                let mut argv = vec!["ipset".to_string()];
+                argv.extend(split_line(l));
+                match self.parse(&argv) {
+                    Ok(Op::Quit) => {
+                        self.out.exit = 0;
+                        return;
+                    }
+                    Ok(op) => {
+                        if let Err(p) = self.exec(op) {
+                            self.fail(p);
+                        }
+                    }
+                    Err(p) => self.fail(p),
+                }
+            }
+            self.out.stdout.push_str("ipset> ");
+        }
+        self.out.exit = 0;
     }
 }
 

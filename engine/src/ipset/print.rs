@@ -311,7 +311,7 @@ fn xml_ext(set: &IpSet, e: &Entry, now: u64) -> String {
             "comment" => {
                 let rest: Vec<&str> = it.by_ref().collect();
                 let c = rest.join(" ");
-                let _ = write!(out, "<comment>{}</comment>", c.trim_matches('"'));
+                let _ = write!(out, "<comment>{c}</comment>");
             }
             _ => {
                 if let Some(v) = it.next() {
