@@ -697,6 +697,86 @@ fn ipset_matches_the_real_one() {
     );
 }
 
+/// nfacct commands (objects are per network namespace).
+const NFACCT: &[&str] = &[
+    "nfacct list",
+    "nfacct add a",
+    "nfacct add a",
+    "nfacct add bb",
+    "nfacct list",
+    "nfacct get a",
+    "nfacct get nosuch",
+    "nfacct delete nosuch",
+    "nfacct del a",
+    "nfacct list reset",
+    "nfacct list foo",
+    "nfacct",
+    "nfacct foo",
+    "nfacct add",
+    "nfacct get",
+    "nfacct delete",
+    "nfacct add cc 5",
+    "nfacct add q1 byte 100",
+    "nfacct add q2 packet 5",
+    "nfacct add q3 byte x",
+    "nfacct add q4 packets 5",
+    "nfacct list xml",
+    "nfacct get bb xml",
+    "nfacct get q1",
+    "nfacct get a2 foo",
+    "nfacct delete a2 extra",
+    "nfacct flush extra",
+    "nfacct add 123456789012345678901234567890123",
+    "nfacct list",
+    "nfacct restore <<EOF\n{ pkts = 1, bytes = 2 } = r2;\nEOF",
+    "nfacct restore <<EOF\ngarbage\nEOF",
+    "nfacct restore <<EOF\n{ pkts = 00000000000000000001, bytes = 00000000000000000002 } = r2;\nEOF",
+    "nfacct list",
+    "nfacct flush",
+    "nfacct list",
+];
+
+#[test]
+fn nfacct_matches_the_real_one() {
+    if let Err(why) = common::can_use_kernel() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let found = Command::new("sh")
+        .args(["-c", "command -v nfacct"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !found {
+        eprintln!("skipped: nfacct not installed");
+        return;
+    }
+    let ns = format!("nfacct-real-{}", std::process::id());
+    let ok = Command::new("ip")
+        .args(["netns", "add", &ns])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !ok {
+        eprintln!("skipped: cannot create network namespace {ns}");
+        return;
+    }
+    let _guard = Netns(ns.clone());
+    let mut host = Host::new("t");
+    let mut failures = Vec::new();
+    for cmd in NFACCT {
+        let (rout, rerr, rexit) = real(&ns, cmd);
+        let ours = common::sh(&mut host, cmd);
+        if (rout.as_str(), rerr.as_str(), rexit) != (ours.stdout.as_str(), ours.stderr.as_str(), ours.exit) {
+            failures.push(format!(
+                "$ {cmd}\n  real {rexit} {rout:?} {rerr:?}\n  ours {} {:?} {:?}",
+                ours.exit, ours.stdout, ours.stderr
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn normalise_sorts_members_and_blurs() {
     let a = "Name: a\nHeader: x initval 0x12345678 y\nSize in memory: 5\nMembers:\n2.2.2.2 timeout 9\n1.1.1.1 timeout 0\n\nName: b\n";
