@@ -341,13 +341,22 @@ mod tests {
             sh(&mut h, "nfacct get nosuch").stderr,
             "nfacct v1.0.2: error: No such file or directory\n"
         );
-        assert_eq!(sh(&mut h, "nfacct list foo").stderr, "nfacct v1.0.2: unknown argument\n");
-        assert_eq!(sh(&mut h, "nfacct add x 1").stderr, "nfacct v1.0.2: missing quota value\n");
+        assert_eq!(
+            sh(&mut h, "nfacct list foo").stderr,
+            "nfacct v1.0.2: unknown argument\n"
+        );
+        assert_eq!(
+            sh(&mut h, "nfacct add x 1").stderr,
+            "nfacct v1.0.2: missing quota value\n"
+        );
         assert_eq!(
             sh(&mut h, "nfacct add x packets 1").stderr,
             "nfacct v1.0.2: argument must \"byte\" or \"packet\"\n"
         );
-        assert_eq!(sh(&mut h, "nfacct delete a b").stderr, "nfacct v1.0.2: too many arguments\n");
+        assert_eq!(
+            sh(&mut h, "nfacct delete a b").stderr,
+            "nfacct v1.0.2: too many arguments\n"
+        );
         assert_eq!(sh(&mut h, "nfacct del a").exit, 0);
         assert_eq!(
             sh(&mut h, "nfacct foo").stderr,
@@ -368,7 +377,11 @@ mod tests {
         );
         assert_eq!(o.exit, 0);
         assert_eq!(h.nfacct.get_mut("r2").map(|o| o.bytes), Some(2));
-        let o = run_stdin(&mut h, &["nfacct".into(), "restore".into()], Some("garbage\n"));
+        let o = run_stdin(
+            &mut h,
+            &["nfacct".into(), "restore".into()],
+            Some("garbage\n"),
+        );
         assert_eq!(o.stderr, "nfacct v1.0.2: invalid line\n");
     }
 }

@@ -508,6 +508,25 @@ const SCRIPT: &[&str] = &[
     "ipset -t list",
     "ipset -X",
     "ipset list",
+    // References through iptables-restore and chains.
+    "ipset create s5 hash:ip",
+    "ipset create s6 hash:net",
+    "iptables-restore <<EOF\n*filter\n-A INPUT -m set --match-set nosuch src -j DROP\nCOMMIT\nEOF",
+    "iptables-restore <<EOF\n*filter\n:SETS - [0:0]\n-A INPUT -m set --match-set s5 src -j DROP\n-A INPUT -j SETS\n-A SETS -m set --match-set s5 dst -j SET --add-set s6 src\nCOMMIT\nEOF",
+    "ipset list -t s5",
+    "ipset list -t s6",
+    "ipset destroy s5",
+    "ipset -X",
+    "iptables-restore --noflush <<EOF\n*filter\n-D INPUT -m set --match-set s5 src -j DROP\nCOMMIT\nEOF",
+    "ipset list -t s5",
+    "iptables -F SETS",
+    "ipset list -t s5",
+    "ipset list -t s6",
+    "iptables -D INPUT -j SETS",
+    "iptables -X SETS",
+    "iptables-restore <<EOF\n*filter\nCOMMIT\nEOF",
+    "ipset -X",
+    "ipset list",
 ];
 
 /// Restore inputs run as here-documents.
@@ -767,7 +786,9 @@ fn nfacct_matches_the_real_one() {
     for cmd in NFACCT {
         let (rout, rerr, rexit) = real(&ns, cmd);
         let ours = common::sh(&mut host, cmd);
-        if (rout.as_str(), rerr.as_str(), rexit) != (ours.stdout.as_str(), ours.stderr.as_str(), ours.exit) {
+        if (rout.as_str(), rerr.as_str(), rexit)
+            != (ours.stdout.as_str(), ours.stderr.as_str(), ours.exit)
+        {
             failures.push(format!(
                 "$ {cmd}\n  real {rexit} {rout:?} {rerr:?}\n  ours {} {:?} {:?}",
                 ours.exit, ours.stdout, ours.stderr

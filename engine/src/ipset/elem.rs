@@ -445,6 +445,14 @@ pub fn add_del(
                 return Err(KErr::HashElem);
             }
             let addrs = host_range(&ipspec, hm)?;
+            if let (Adt::Del, true, Addrs::Hosts { from, to, step }) = (adt, exist, &addrs) {
+                // Deleting a big range with -exist: walk the members instead.
+                if ((*to - *from) as u64 / step) as usize > set.len() {
+                    let (f, t) = (*from, *to);
+                    set.remove_where(|k| k.ip >= f && k.ip <= t);
+                    return Ok(());
+                }
+            }
             addrs.for_each(&mut |ip, _| {
                 let key = Key {
                     ip,

@@ -149,6 +149,10 @@ pub struct IpSet {
     seq: u64,
 }
 
+/// Most members one set may hold in the playground (the kernel's limit is
+/// memory); adding beyond it fails like a full hash.
+pub const PLAYGROUND_MAX: usize = 1 << 20;
+
 /// Outcome of one element operation that may touch many members.
 pub type KResult<T = ()> = Result<T, KErr>;
 
@@ -319,7 +323,10 @@ impl IpSet {
             self.entries.insert(key, e);
             return Ok(());
         }
-        if self.kind.is_hash() && self.entries.len() as u64 >= self.header.maxelem as u64 {
+        if self.kind.is_hash()
+            && (self.entries.len() as u64 >= self.header.maxelem as u64
+                || self.entries.len() >= PLAYGROUND_MAX)
+        {
             if !self.header.forceadd {
                 return Err(KErr::HashFull);
             }
@@ -363,6 +370,14 @@ impl IpSet {
             }
         }
         self.entries.insert(key, e);
+    }
+
+    /// Deletes every member whose key satisfies `f`.
+    pub fn remove_where(&mut self, f: impl Fn(&Key) -> bool) {
+        let keys: Vec<Key> = self.entries.keys().filter(|k| f(k)).cloned().collect();
+        for k in keys {
+            self.remove(&k);
+        }
     }
 
     /// Deletes one member; `exist` ignores a missing one.
