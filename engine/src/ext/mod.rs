@@ -164,6 +164,8 @@ pub struct SetRef {
     pub name: String,
     /// Number of dimensions of the set type (hash:ip,port has 2).
     pub dimensions: u8,
+    /// The set holds IPv6 members (not usable from iptables).
+    pub inet6: bool,
 }
 
 /// What the kernel's checkentry sees when a rule is committed.

@@ -125,8 +125,14 @@ pub fn parse_set_and_dirs(
             crate::ipset::parse::MAXNAMELEN
         )));
     }
-    if (cx.sets)(name).is_none() {
-        return Err(XtError::new(format!("Set {name} doesn't exist.\n")));
+    match (cx.sets)(name) {
+        None => return Err(XtError::new(format!("Set {name} doesn't exist.\n"))),
+        Some(r) if r.inet6 => {
+            return Err(XtError::new(format!(
+                "The protocol family of set {name} is IPv6, which is not applicable.\n"
+            )))
+        }
+        Some(_) => {}
     }
     Ok((name.to_string(), parse_dirs(&flags)?))
 }

@@ -246,7 +246,7 @@ pub fn fmt_elem(kind: Kind, e: &Elem) -> String {
 
 pub fn fmt_mac(m: &[u8; 6]) -> String {
     m.iter()
-        .map(|b| format!("{b:02x}"))
+        .map(|b| format!("{b:02X}"))
         .collect::<Vec<_>>()
         .join(":")
 }

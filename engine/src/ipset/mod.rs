@@ -36,6 +36,7 @@ impl Store {
         self.get(name).map(|s| SetRef {
             name: s.name.clone(),
             dimensions: s.kind.dimension(),
+            inet6: s.header.inet6,
         })
     }
 
@@ -492,6 +493,44 @@ mod tests {
         q.now = 10;
         assert_eq!(h.ipsets.test_packet("seen", &p, &q), Some(false));
         assert!(!h.ipsets.del_packet("seen", &p, &[Dir::Src]));
+    }
+
+    #[test]
+    fn references_follow_the_rulesets() {
+        let mut h = Host::new("h");
+        sh(&mut h, "ipset create s hash:ip");
+        sh(&mut h, "ipset create t hash:ip");
+        let refs = |h: &Host, n: &str| references(&h.ruleset, &h.ipsets, n);
+        sh(&mut h, "iptables -A INPUT -m set --match-set s src -j DROP");
+        sh(&mut h, "iptables -N C");
+        sh(
+            &mut h,
+            "iptables -A C -j SET --add-set s src --del-set s dst",
+        );
+        sh(
+            &mut h,
+            "iptables -t mangle -A OUTPUT -m set --match-set t dst",
+        );
+        assert_eq!((refs(&h, "s"), refs(&h, "t")), (3, 1));
+        let o = sh(&mut h, "ipset destroy s");
+        assert_eq!(
+            o.stderr,
+            "ipset v7.17: Set cannot be destroyed: it is in use by a kernel component\n"
+        );
+        sh(&mut h, "iptables -R INPUT 1 -m set --match-set t src");
+        assert_eq!((refs(&h, "s"), refs(&h, "t")), (2, 2));
+        sh(&mut h, "iptables -F C");
+        sh(&mut h, "iptables -X C");
+        assert_eq!(refs(&h, "s"), 0);
+        sh(&mut h, "ipset create l list:set");
+        sh(&mut h, "ipset add l s");
+        assert_eq!(refs(&h, "s"), 1);
+        sh(&mut h, "ipset del l s");
+        assert_eq!(sh(&mut h, "ipset destroy s").exit, 0);
+        let argv = vec!["iptables-restore".to_string()];
+        crate::command::run_argv(&mut h, &argv, Some("*filter\nCOMMIT\n*mangle\nCOMMIT\n"));
+        assert_eq!(refs(&h, "t"), 0);
+        assert_eq!(sh(&mut h, "ipset destroy").exit, 0);
     }
 
     #[test]
