@@ -1,9 +1,9 @@
 //! The `ipset` command line: global options, command words (with ipset's
-//! prefix matching and aliases), per-command arguments, execution against
-//! the host's sets, and `restore` with its batching of add/del lines.
+//! prefix matching and aliases), per-command arguments and execution
+//! against the host's sets.
 
 use super::elem::{self, Elem, TestResult};
-use super::parse::{self, PResult};
+use super::parse;
 use super::print::{self, ListOpts, Mode};
 use super::set::{ExtArgs, Header, IpSet, KErr};
 use super::types::{self, Adt, Arg, Kind};
@@ -16,7 +16,7 @@ const TRY: &str = "Try `ipset help' for more information.\n";
 
 /// Why a command stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Problem {
+pub(super) enum Problem {
     /// Bad command line: exit 2 with the `Try` line.
     Param(String),
     /// Parse or kernel error: exit 1.
@@ -25,14 +25,14 @@ enum Problem {
 
 /// Global options (`-exist`, `-o`, ...). They stay set for a whole restore.
 #[derive(Debug, Clone, Default)]
-struct Env {
+pub(super) struct Env {
     sorted: bool,
     quiet: bool,
-    exist: bool,
+    pub(super) exist: bool,
     names: bool,
     terse: bool,
     mode: Option<Mode>,
-    file: Option<String>,
+    pub(super) file: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,7 +104,7 @@ const ENVOPTS: &[(&str, &str, bool)] = &[
 
 /// One parsed command line.
 #[derive(Debug, Clone)]
-enum Op {
+pub(super) enum Op {
     Create {
         name: String,
         kind: Kind,
@@ -135,15 +135,15 @@ enum Op {
 }
 
 /// State of one `ipset` invocation (one restore is one session).
-struct Session<'h> {
-    host: &'h mut Host,
-    env: Env,
-    out: Output,
+pub(super) struct Session<'h> {
+    pub(super) host: &'h mut Host,
+    pub(super) env: Env,
+    pub(super) out: Output,
     /// Restore line number (0 outside restore).
-    line: usize,
+    pub(super) line: usize,
     /// Pending add/del lines of a restore: (line, op) for one set and command.
-    batch: Vec<(usize, Adt, String, Elem, ExtArgs, bool)>,
-    interactive: bool,
+    pub(super) batch: Vec<(usize, Adt, String, Elem, ExtArgs, bool)>,
+    pub(super) interactive: bool,
 }
 
 /// Runs `ipset ARGS...` on a host.
@@ -178,7 +178,7 @@ impl Session<'_> {
     }
 
     /// Prints an error and sets the exit code.
-    fn fail(&mut self, p: Problem) {
+    pub(super) fn fail(&mut self, p: Problem) {
         let quiet = self.env.quiet;
         let (msg, exit) = match p {
             Problem::Param(m) => (format!("{TAG}: {m}\n{TRY}"), 2),
@@ -215,7 +215,7 @@ impl Session<'_> {
     }
 
     /// `ipset_parser`: global options, the command word, its arguments.
-    fn parse(&mut self, argv: &[String]) -> Result<Op, Problem> {
+    pub(super) fn parse(&mut self, argv: &[String]) -> Result<Op, Problem> {
         let mut args: Vec<String> = argv.to_vec();
         for (short, long, has_arg) in ENVOPTS {
             let mut i = 1;
@@ -671,7 +671,7 @@ impl Session<'_> {
     }
 
     /// Runs a parsed command. `Ok` may still have set a non-zero exit (test).
-    fn exec(&mut self, op: Op) -> Result<(), Problem> {
+    pub(super) fn exec(&mut self, op: Op) -> Result<(), Problem> {
         let now = self.now();
         match op {
             Op::Version => {
@@ -839,7 +839,7 @@ impl Session<'_> {
         Ok(())
     }
 
-    fn apply_adt(
+    pub(super) fn apply_adt(
         &mut self,
         adt: Adt,
         set: &str,
@@ -922,151 +922,6 @@ impl Session<'_> {
         }
         Ok(())
     }
-
-    /// Applies the pending add/del lines of a restore.
-    fn commit(&mut self) -> Result<(), Problem> {
-        let batch = std::mem::take(&mut self.batch);
-        for (line, adt, set, e, ext, exist) in batch {
-            if let Err(k) = self.apply_adt(adt, &set, &e, &ext, exist) {
-                self.line = line;
-                return Err(Problem::Session(k.message(adt.name()).to_string()));
-            }
-        }
-        Ok(())
-    }
-
-    /// `ipset restore`: one command per line; add/del lines for the same
-    /// set are sent together and applied at the next other command, at
-    /// `COMMIT` or at the end; the first error ends the restore.
-    fn restore(&mut self, stdin: &str) {
-        let text = match &self.env.file {
-            Some(f) => match self.host.files.get(f) {
-                Some(t) => t.clone(),
-                None => {
-                    self.fail(Problem::Session(format!(
-                        "Cannot open {f} for reading: No such file or directory"
-                    )));
-                    return;
-                }
-            },
-            None => stdin.to_string(),
-        };
-        self.env.file = None;
-        let mut lineno = 0;
-        for raw in text.split_inclusive('\n') {
-            lineno += 1;
-            let l = raw.trim_start();
-            if l.is_empty() || l.starts_with('#') {
-                continue;
-            }
-            if raw.trim_start() == "COMMIT\n" || raw.trim_start() == "COMMIT\r\n" {
-                if let Err(p) = self.commit() {
-                    self.fail(p);
-                    return;
-                }
-                continue;
-            }
-            self.line = lineno;
-            let mut argv = vec!["ipset".to_string()];
-            argv.extend(split_line(l));
-            let op = match self.parse(&argv) {
-                Ok(op) => op,
-                Err(p) => {
-                    self.fail(p);
-                    return;
-                }
-            };
-            let res = match op {
-                Op::Adt {
-                    adt,
-                    set,
-                    elem,
-                    ext,
-                    shown,
-                } if adt != Adt::Test => {
-                    let same = self.batch.last().is_some_and(|b| b.1 == adt && b.2 == set);
-                    let r = if same { Ok(()) } else { self.commit() };
-                    let _ = shown;
-                    self.batch
-                        .push((lineno, adt, set, elem, ext, self.env.exist));
-                    r
-                }
-                op => {
-                    let test = matches!(op, Op::Adt { .. });
-                    let r = self.commit().and_then(|_| {
-                        self.line = lineno;
-                        self.exec(op)
-                    });
-                    if r.is_ok() && test {
-                        // A test answer ends the restore, as ipset exits after reporting it.
-                        return;
-                    }
-                    r
-                }
-            };
-            if let Err(p) = res {
-                self.fail(p);
-                return;
-            }
-        }
-        if let Err(p) = self.commit() {
-            self.fail(p);
-        }
-    }
-}
-
-impl Session<'_> {
-    /// `ipset -`: runs each line of standard input after a prompt; errors
-    /// are reported and the next line runs; `quit` ends early.
-    fn interactive(&mut self, stdin: &str) {
-        self.interactive = true;
-        self.out.stdout.push_str("ipset> ");
-        for raw in stdin.split_inclusive('\n') {
-            let l = raw.trim_start();
-            if l.is_empty() || l.starts_with('#') {
-                self.out.stdout.push_str("ipset> ");
-            } else {
-                let mut argv = vec!["ipset".to_string()];
-                argv.extend(split_line(l));
-                match self.parse(&argv) {
-                    Ok(Op::Quit) => {
-                        self.out.exit = 0;
-                        return;
-                    }
-                    Ok(op) => {
-                        if let Err(p) = self.exec(op) {
-                            self.fail(p);
-                        }
-                    }
-                    Err(p) => self.fail(p),
-                }
-            }
-            self.out.stdout.push_str("ipset> ");
-        }
-        self.out.exit = 0;
-    }
-}
-
-/// The words of a restore line: double quotes group, unclosed quotes drop the word.
-fn split_line(line: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    for c in line.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            ' ' | '\t' | '\r' | '\n' if !quoted => {
-                if !cur.is_empty() {
-                    words.push(std::mem::take(&mut cur));
-                }
-            }
-            _ => cur.push(c),
-        }
-    }
-    if !cur.is_empty() && !quoted {
-        words.push(cur);
-    }
-    words
 }
 
 /// Splits the words after an element (or a type name) into keyword options
@@ -1119,9 +974,6 @@ fn same_set(a: &Header, b: &Header, kind: Kind) -> bool {
 pub fn is_command(word: &str) -> bool {
     match_cmd(word).is_some()
 }
-
-#[allow(dead_code)]
-fn _unused(_: PResult<()>) {}
 
 #[cfg(test)]
 mod tests {

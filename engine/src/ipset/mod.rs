@@ -11,6 +11,7 @@ pub mod elem;
 pub mod help;
 pub mod parse;
 pub mod print;
+pub mod restore;
 pub mod set;
 pub mod types;
 
