@@ -722,10 +722,12 @@ fn ipset_matches_the_real_one() {
     let mut host = Host::new("t");
     let mut failures = Vec::new();
     let mut total = 0;
+    let saved = format!("/tmp/ipset-real-saved-{}", std::process::id());
     for raw in SCRIPT.iter().chain(RESTORES) {
+        let raw = raw.replace("/tmp/ipset-real-saved", &saved);
         let (exit_only, cmd) = match raw.strip_prefix('~') {
             Some(c) => (true, c),
-            None => (false, *raw),
+            None => (false, raw.as_str()),
         };
         total += 1;
         let (rout, rerr, rexit) = real(&ns, cmd);
@@ -749,7 +751,7 @@ fn ipset_matches_the_real_one() {
             ));
         }
     }
-    let _ = std::fs::remove_file("/tmp/ipset-real-saved");
+    let _ = std::fs::remove_file(&saved);
     eprintln!(
         "ipset_real: {} of {} commands agree",
         total - failures.len(),
