@@ -108,6 +108,8 @@ pub mod trace;
 // [end: targets]
 
 // [group: ipset]
+pub mod set;
+pub mod set_target;
 // [end: ipset]
 
 /// Whether a long option takes an argument (getopt's `has_arg`).
@@ -244,6 +246,8 @@ pub struct SetRef {
     pub name: String,
     /// Number of dimensions of the set type (hash:ip,port has 2).
     pub dimensions: u8,
+    /// The set holds IPv6 members (not usable from iptables).
+    pub inet6: bool,
 }
 
 /// What the kernel's checkentry sees when a rule is committed.
@@ -583,6 +587,8 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         // [end: targets]
 
         // [group: ipset]
+        &set::INFO,
+        &set_target::INFO,
         // [end: ipset]
     ];
     ALL
