@@ -9,6 +9,7 @@ pub mod ipset;
 pub mod iptables;
 pub mod netdb;
 pub mod nfacct;
+pub mod packet;
 pub mod ruleset;
 pub mod sim;
 

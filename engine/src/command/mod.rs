@@ -43,7 +43,7 @@ pub fn run_argv(host: &mut Host, argv: &[String], stdin: Option<&str>) -> Output
             crate::iptables::restore::run_restore(host, argv, stdin.unwrap_or(""))
         }
         "ipset" => crate::ipset::cmd::run(host, argv, stdin),
-        "nfacct" => crate::nfacct::run(host, argv),
+        "nfacct" => crate::nfacct::run_stdin(host, argv, stdin),
         _ => Output::err(format!("{prog}: command not found\n"), 127),
     }
 }

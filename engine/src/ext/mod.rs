@@ -1,6 +1,7 @@
 //! Extension framework: option tables, the registry, and the traits that every
 //! match and target file implements (one file per iptables extension).
 
+pub use crate::sim::eval::{EvalCx, TargetVerdict};
 use std::any::Any;
 use std::fmt::Debug;
 
@@ -14,18 +15,101 @@ pub mod tcp;
 // [end: core]
 
 // [group: ports]
+pub mod addrtype;
+pub mod ah;
+pub mod dccp;
+pub mod esp;
+pub mod icmp;
+pub mod ipcomp;
+pub mod iprange;
+pub mod length;
+pub mod mac;
+pub mod multiport;
+pub mod pkttype;
+pub mod sctp;
+pub mod ttl;
+pub mod udp;
 // [end: ports]
 
 // [group: conntrack]
+pub mod bpf;
+pub mod cgroup;
+pub mod cluster;
+pub mod connbytes;
+pub mod connlabel;
+pub mod connlimit;
+pub mod connmark;
+pub mod conntrack;
+pub mod cpu;
+pub mod helper;
+pub mod ipvs;
+pub mod mark;
+pub mod nfacct;
+pub mod osf;
+pub mod owner;
+pub mod physdev;
+pub mod policy;
+pub mod quota;
+pub mod realm;
+pub mod rpfilter;
+pub mod socket;
+pub mod state;
+pub mod statistic;
+pub mod time;
+pub mod u32;
 // [end: conntrack]
 
 // [group: packet]
+pub mod checksum;
+pub mod classify;
+pub mod dscp;
+pub mod dscp_target;
+pub mod ecn;
+pub mod ecn_target;
+pub mod hashlimit;
+pub mod hmark;
+pub mod limit;
+pub mod rateest;
+pub mod rateest_target;
+pub mod recent;
+pub mod string;
+pub mod tcpmss;
+pub mod tcpmss_target;
+pub mod tcpoptstrip;
+pub mod tos;
+pub mod tos_target;
+pub mod ttl_target;
 // [end: packet]
 
 // [group: targets]
+pub mod audit;
+pub mod connmark_target;
+pub mod connsecmark;
+pub mod ct;
+pub mod dnat;
+pub mod idletimer;
+pub mod led;
+pub mod log;
+pub mod mark_target;
+pub mod masquerade;
+pub mod netmap;
+pub mod nflog;
+pub mod nfqueue;
+pub mod notrack;
+pub mod queue;
+pub mod redirect;
+pub mod reject;
+pub mod secmark;
+pub mod snat;
+pub mod synproxy;
+pub mod tee;
+pub mod tproxy;
+pub mod trace;
 // [end: targets]
 
 // [group: ipset]
+pub mod set;
+pub mod set_target;
 // [end: ipset]
 
 /// Whether a long option takes an argument (getopt's `has_arg`).
@@ -162,6 +246,8 @@ pub struct SetRef {
     pub name: String,
     /// Number of dimensions of the set type (hash:ip,port has 2).
     pub dimensions: u8,
+    /// The set holds IPv6 members (not usable from iptables).
+    pub inet6: bool,
 }
 
 /// What the kernel's checkentry sees when a rule is committed.
@@ -171,6 +257,22 @@ pub struct CheckCx<'a> {
     pub hooks: u8,
     pub proto: u8,
     pub proto_invert: bool,
+    /// Hook of the rule's own chain if it is a built-in chain. nf_tables
+    /// runs xt checkentry with only this hook (none for user chains); hook
+    /// tests made inside checkentry (not by registration) see only it.
+    pub chain_hook: Option<crate::ruleset::Hook>,
+    /// Rate estimators that exist (made by `-j RATEEST` rules in any table).
+    pub estimators: &'a [Estimator],
+}
+
+/// A rate estimator the kernel keeps by name (`-j RATEEST`, read by `-m rateest`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Estimator {
+    pub name: String,
+    /// Measurement interval: 2^(interval+2)/4 seconds.
+    pub interval: i8,
+    /// Averaging time constant: interval * 2^ewma_log.
+    pub ewma_log: u8,
 }
 
 /// A parse error, printed as `iptables v1.8.9 (nf_tables): MSG` and the `Try` line, exit 2.
@@ -267,12 +369,41 @@ pub trait Match: Debug + Send + Sync + Any {
     fn check(&self, _cx: &CheckCx) -> Result<(), KernelError> {
         Ok(())
     }
+    /// The rule's round trip through nf_tables, after all final checks. Most
+    /// matches travel as `xt` blobs and come back as they went: return
+    /// `Ok(true)` and the match is appended to `rule` unchanged. The few that
+    /// iptables-nft turns into native expressions (tcp, udp, ...) are rebuilt
+    /// from those when read back: such a match pushes (or merges into an
+    /// earlier match of `rule`) what comes back, possibly nothing, and
+    /// returns `Ok(false)`. Errors of the translation are parse errors.
+    fn nft_readback(&self, _cx: &mut ParseCx, _rule: &mut Vec<Box<dyn Match>>) -> XtResult<bool> {
+        Ok(true)
+    }
     /// iptables-save text after `-m NAME`, each option with a leading space.
     fn save(&self, out: &mut String);
+    /// What `-D` and `-C` compare besides the rule text: iptables compares
+    /// the match's binary data, which some save texts lose (`! --ahspi :`
+    /// saves as nothing). Default: the save text.
+    fn data_key(&self) -> String {
+        let mut s = String::new();
+        self.save(&mut s);
+        s
+    }
     /// `iptables -L` text, with a leading space (` tcp dpt:22`).
     fn print(&self, out: &mut String, numeric: bool);
     /// Plain-English meaning.
     fn explain(&self) -> String;
+    /// Whether the packet matches; `None` when the simulator cannot evaluate
+    /// this extension (the trace says so and the rule does not match).
+    fn matches(&mut self, _cx: &mut EvalCx) -> Option<bool> {
+        None
+    }
+    /// Why the packet did not match, in words (asked only while tracing).
+    fn why_not(&self, _cx: &EvalCx) -> String {
+        let mut s = format!("-m {}", self.save_name());
+        self.save(&mut s);
+        format!("{s} did not match")
+    }
     /// Name printed after `-m` in saves (an alias loaded under another name keeps it).
     fn save_name(&self) -> &'static str {
         self.info().name
@@ -296,8 +427,23 @@ pub trait Target: Debug + Send + Sync + Any {
     /// `iptables -L` text after the match texts, with a leading space.
     fn print(&self, out: &mut String, numeric: bool);
     fn explain(&self) -> String;
+    /// Acts on the packet; `None` when the simulator cannot carry this target
+    /// out (the trace says so and the packet goes on as if it did nothing).
+    fn fire(&mut self, _cx: &mut EvalCx) -> Option<TargetVerdict> {
+        None
+    }
     fn save_name(&self) -> &'static str {
         self.info().name
+    }
+    /// Name in the `target` column of `iptables -L`: the kernel's target name
+    /// (`-j NOTRACK` lists as `CT`).
+    fn list_name(&self) -> &'static str {
+        self.save_name()
+    }
+    /// Warning printed on stderr when `-j NAME` loads this target, even if the
+    /// command then fails (a target whose kernel module is missing).
+    fn load_warning(&self) -> Option<String> {
+        None
     }
     fn box_clone(&self) -> Box<dyn Target>;
     fn as_any(&self) -> &dyn Any;
@@ -351,18 +497,101 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         // [end: core]
 
         // [group: ports]
+        &addrtype::INFO,
+        &ah::INFO,
+        &dccp::INFO,
+        &esp::INFO,
+        &icmp::INFO,
+        &ipcomp::INFO,
+        &iprange::INFO,
+        &length::INFO,
+        &mac::INFO,
+        &multiport::INFO,
+        &pkttype::INFO,
+        &sctp::INFO,
+        &ttl::INFO,
+        &udp::INFO,
         // [end: ports]
 
         // [group: conntrack]
+        &bpf::INFO,
+        &cgroup::INFO,
+        &cluster::INFO,
+        &connbytes::INFO,
+        &connlabel::INFO,
+        &connlimit::INFO,
+        &connmark::INFO,
+        &conntrack::INFO,
+        &cpu::INFO,
+        &helper::INFO,
+        &ipvs::INFO,
+        &mark::INFO,
+        &nfacct::INFO,
+        &osf::INFO,
+        &owner::INFO,
+        &physdev::INFO,
+        &policy::INFO,
+        &quota::INFO,
+        &realm::INFO,
+        &rpfilter::INFO,
+        &socket::INFO,
+        &state::INFO,
+        &statistic::INFO,
+        &time::INFO,
+        &u32::INFO,
         // [end: conntrack]
 
         // [group: packet]
+        &dscp::INFO,
+        &dscp_target::INFO,
+        &ecn::INFO,
+        &ecn_target::INFO,
+        &tcpmss::INFO,
+        &tcpmss_target::INFO,
+        &tos::INFO,
+        &tos_target::INFO,
+        &checksum::INFO,
+        &classify::INFO,
+        &hmark::INFO,
+        &tcpoptstrip::INFO,
+        &ttl_target::INFO,
+        &recent::INFO,
+        &string::INFO,
+        &hashlimit::INFO,
+        &limit::INFO,
+        &rateest::INFO,
+        &rateest_target::INFO,
         // [end: packet]
 
         // [group: targets]
+        &audit::INFO,
+        &connmark_target::INFO,
+        &connsecmark::INFO,
+        &ct::INFO,
+        &dnat::INFO,
+        &idletimer::INFO,
+        &led::INFO,
+        &log::INFO,
+        &mark_target::INFO,
+        &masquerade::INFO,
+        &netmap::INFO,
+        &nflog::INFO,
+        &nfqueue::INFO,
+        &notrack::INFO,
+        &queue::INFO,
+        &redirect::INFO,
+        &reject::INFO,
+        &secmark::INFO,
+        &snat::INFO,
+        &synproxy::INFO,
+        &tee::INFO,
+        &tproxy::INFO,
+        &trace::INFO,
         // [end: targets]
 
         // [group: ipset]
+        &set::INFO,
+        &set_target::INFO,
         // [end: ipset]
     ];
     ALL

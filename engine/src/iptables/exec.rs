@@ -104,7 +104,13 @@ pub fn run(host: &mut Host, argv: &[String]) -> Output {
             .find(|(_, addrs)| addrs.contains(&a))
             .map(|(n, _)| n.clone())
     };
-    let mut batch = Batch::new(&table, &reverse);
+    let others: Vec<&crate::ruleset::Table> = host
+        .ruleset
+        .tables
+        .iter()
+        .filter(|t| t.name != table.name)
+        .collect();
+    let mut batch = Batch::new(&table, &others, &reverse);
     let result = batch.run(&p);
     let (stdout, committed) = batch.finish();
     let mut out = Output {

@@ -21,6 +21,9 @@ pub use exec::run;
 /// The version tag iptables prints after its name.
 pub const VERSION: &str = "v1.8.9 (nf_tables)";
 
+/// `iptables v1.8.9 (nf_tables)`, as parse errors start.
+pub const VERSION_TAG: &str = "iptables v1.8.9 (nf_tables)";
+
 /// `iptables` or `iptables-restore`, as the program names itself in messages.
 pub fn prog_name(argv: &[String]) -> &'static str {
     match argv.first().map(|a| a.rsplit('/').next().unwrap_or(a)) {

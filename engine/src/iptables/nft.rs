@@ -9,7 +9,7 @@ use super::list::{self, Format, Reverse};
 use super::opts::*;
 use super::parse::Parsed;
 use super::save;
-use crate::ext::{KernelError, XtError};
+use crate::ext::{Estimator, KernelError, XtError};
 use crate::ruleset::{check, Chain, Counters, Hook, Rule, RuleTarget, Table, Verdict};
 
 /// A command refused in userspace.
@@ -71,11 +71,16 @@ pub struct Batch<'a> {
     renames: Vec<(String, String, bool)>,
     /// Chains with a handle from here on were created by this batch.
     first_handle: u64,
+    /// Rate estimators of the host's other tables (for extension checks).
+    estimators: Vec<Estimator>,
+    /// The command being run is a `-j QUEUE` rule.
+    queue: bool,
     reverse: Reverse<'a>,
 }
 
 impl<'a> Batch<'a> {
-    pub fn new(table: &Table, reverse: Reverse<'a>) -> Batch<'a> {
+    /// A batch on `table`; `others` are the host's other tables.
+    pub fn new(table: &Table, others: &[&Table], reverse: Reverse<'a>) -> Batch<'a> {
         Batch {
             table: table.clone(),
             out: String::new(),
@@ -86,6 +91,8 @@ impl<'a> Batch<'a> {
             zombies: Vec::new(),
             renames: Vec::new(),
             first_handle: table.next_handle,
+            estimators: check::estimators_in(others.iter().copied()),
+            queue: false,
             reverse,
         }
     }
@@ -221,16 +228,21 @@ impl<'a> Batch<'a> {
     ) {
         let chain = &self.table.chains[idx];
         let what = format!("rule in chain {}", chain.name);
-        let own_hook = chain.hook.map(Hook::bit).unwrap_or(0);
+        let own_hook = chain.hook;
         let r = if chain.fake {
             Err(KernelError::NoEntry)
         } else {
             match &rule.target {
                 RuleTarget::Jump(t) | RuleTarget::Goto(t) => check::check_jump(&self.table, t),
-                RuleTarget::Verdict(Verdict::Queue) => Err(KernelError::NoEntry),
+                _ if self.queue => Err(KernelError::NoEntry),
                 _ => Ok(()),
             }
-            .and_then(|()| check::check_rule(&self.table, own_hook, rule))
+            .and_then(|()| {
+                let mut est = self.estimators.clone();
+                est.extend(crate::ext::rateest_target::estimators_of(&self.table));
+                let hooks = own_hook.map(Hook::bit).unwrap_or(0);
+                check::check_rule(self.table.name, hooks, own_hook, &est, rule)
+            })
         };
         let failed_now = r.is_err();
         self.kernel_op(op, what.clone(), r);
@@ -241,7 +253,7 @@ impl<'a> Batch<'a> {
             (None, _) => rules.push(rule.clone()),
         }
         if !failed_now {
-            if let Err(err) = check::validate(&self.table) {
+            if let Err(err) = check::validate(&self.table, &self.estimators) {
                 self.invalid.push(KernelFail {
                     op,
                     err,
@@ -364,6 +376,7 @@ impl<'a> Batch<'a> {
                 Err(KernelError::NoEntry)
             } else {
                 c.fake = false;
+                c.counted = true;
                 Ok(())
             };
             self.kernel_op("CHAIN_ZERO", format!("chain {name}"), r);
@@ -511,6 +524,7 @@ impl<'a> Batch<'a> {
         let c = &mut self.table.chains[idx];
         c.policy = v;
         c.fake = false;
+        c.counted = true;
         if let Some(cn) = counters {
             c.counters = cn;
         }
@@ -629,6 +643,7 @@ impl<'a> Batch<'a> {
                 }
             }
         }
+        self.queue = p.queue;
         let chain = p.chain.as_deref();
         let name = chain.unwrap_or("");
         let num = p.rulenum.unwrap_or(1);

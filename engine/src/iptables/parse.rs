@@ -44,6 +44,8 @@ pub struct Parsed {
     pub output: Option<String>,
     /// iptables-restore skips this line (`-6`).
     pub ignored: bool,
+    /// `-j QUEUE`: the kernel refuses the rule (no queue handler here).
+    pub queue: bool,
 }
 
 impl Parsed {
@@ -147,7 +149,7 @@ fn parse_target_name(s: &str) -> XtResult<&str> {
 
 /// Whether `name` loads a target: a verdict of the standard target or an extension.
 pub fn is_target_name(name: &str) -> bool {
-    Verdict::from_name(name).is_some() || ext::find(name, ExtKind::Target).is_some()
+    name == "QUEUE" || Verdict::from_name(name).is_some() || ext::find(name, ExtKind::Target).is_some()
 }
 
 /// `assert_valid_chain_name` (for `-N` and restore's `:CHAIN` lines).
@@ -306,7 +308,13 @@ fn guided_pre(info: &ExtInfo, idx: usize, seen: u64, invert: bool, arg: Option<&
     if !info.guided {
         return Ok(());
     }
-    let o = &info.options[idx];
+    // libxtables finds the entry by id: aliases report the first name.
+    let id = info.options[idx].id;
+    let o = info
+        .options
+        .iter()
+        .find(|o| o.id == id)
+        .unwrap_or(&info.options[idx]);
     let b = 1u64 << o.id;
     if (!o.multi || o.excl & b != 0) && seen & b != 0 {
         return Err(XtError::new(format!(
@@ -678,7 +686,9 @@ fn base_option(
                         "Couldn't load target `{name}':No such file or directory\n"
                     )));
                 };
-                x.target = Some((ctor(), 0));
+                let t = ctor();
+                warnings.extend(t.load_warning());
+                x.target = Some((t, 0));
                 x.merge_options(info);
             }
             p.jumpto = Some(name);
@@ -899,6 +909,10 @@ fn finish(
     if p.command & CMD_IDRAC != 0 {
         let target = match (x.target.take(), p.jumpto.take()) {
             (Some((t, _)), _) => RuleTarget::Ext(t),
+            (None, Some(name)) if name == "QUEUE" && !p.goto => {
+                p.queue = true;
+                RuleTarget::None
+            }
             (None, Some(name)) => match Verdict::from_name(&name) {
                 Some(v) if !p.goto => RuleTarget::Verdict(v),
                 _ => {
@@ -912,7 +926,16 @@ fn finish(
             },
             (None, None) => RuleTarget::None,
         };
-        let matches: Vec<Box<dyn Match>> = x.matches.into_iter().map(|m| m.ext).collect();
+            // What iptables-nft reads back from the kernel (native matches rebuilt).
+        let mut matches: Vec<Box<dyn Match>> = Vec::new();
+        for slot in x.matches {
+            let mut pcx = parse_cx(st.env, &table, &st.ip, &[]);
+            let keep = slot.ext.nft_readback(&mut pcx, &mut matches);
+            warnings.append(&mut pcx.warnings);
+            if keep? {
+                matches.push(slot.ext);
+            }
+        }
         let (packets, bytes) = p.counters.unwrap_or((0, 0));
         for s in &srcs {
             for d in &dsts {

@@ -453,7 +453,13 @@ fn commit(
         .expect("every known table is present")
         .clone();
     let reverse = |a| reverse_name(host, a);
-    let mut batch = Batch::new(&kernel, &reverse);
+    let others: Vec<&Table> = host
+        .ruleset
+        .tables
+        .iter()
+        .filter(|t| t.name != b.table)
+        .collect();
+    let mut batch = Batch::new(&kernel, &others, &reverse);
     let mut failure: Option<(usize, Fail)> = None;
     for (line, q) in &b.queue {
         batch.line = *line;

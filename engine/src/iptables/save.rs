@@ -34,6 +34,11 @@ pub fn proto_name(proto: u8) -> Option<&'static str> {
     })
 }
 
+/// Protocol name as saves print it (the name other modules use).
+pub fn proto_save_name(proto: u8) -> Option<&'static str> {
+    proto_name(proto)
+}
+
 /// Protocol name in the one-line form of `-v` rule commands: only protocols
 /// iptables knows itself get a name.
 pub fn proto_name_brief(proto: u8) -> Option<&'static str> {

@@ -4,7 +4,7 @@
 //! every match and target passes its checkentry for the hooks that reach it.
 
 use super::{Chain, Hook, Rule, RuleTarget, Table};
-use crate::ext::{CheckCx, KernelError};
+use crate::ext::{CheckCx, Estimator, KernelError};
 use std::collections::HashMap;
 
 /// nf_tables' jump stack size: a chain reached at this depth is refused.
@@ -74,13 +74,22 @@ fn too_deep(table: &Table) -> bool {
     true
 }
 
-/// Runs a rule's match and target checks with the hooks that reach its chain.
-pub fn check_rule(table: &Table, hooks: u8, rule: &Rule) -> Result<(), KernelError> {
+/// Runs a rule's match and target checks with the hooks that reach its
+/// chain; `chain_hook` is the hook of the rule's own chain when built in.
+pub fn check_rule(
+    table: &str,
+    hooks: u8,
+    chain_hook: Option<Hook>,
+    estimators: &[Estimator],
+    rule: &Rule,
+) -> Result<(), KernelError> {
     let cx = CheckCx {
-        table: table.name,
+        table,
         hooks,
         proto: rule.ip.proto,
         proto_invert: rule.ip.proto_inv,
+        chain_hook,
+        estimators,
     };
     for m in &rule.matches {
         m.check(&cx)?;
@@ -91,19 +100,29 @@ pub fn check_rule(table: &Table, hooks: u8, rule: &Rule) -> Result<(), KernelErr
     Ok(())
 }
 
-/// The whole-table validation the kernel runs after adding a rule.
-pub fn validate(table: &Table) -> Result<(), KernelError> {
+/// The whole-table validation the kernel runs after adding a rule;
+/// `estimators` are the rate estimators of the host's other tables.
+pub fn validate(table: &Table, estimators: &[Estimator]) -> Result<(), KernelError> {
     if too_deep(table) {
         return Err(KernelError::TooManyLinks);
     }
+    let mut all = estimators.to_vec();
+    all.extend(crate::ext::rateest_target::estimators_of(table));
     let masks = hook_masks(table);
     for chain in table.chains.iter().filter(|c| !c.fake) {
         let hooks = masks.get(chain.name.as_str()).copied().unwrap_or(0);
         for r in &chain.rules {
-            check_rule(table, hooks, r)?;
+            check_rule(table.name, hooks, chain.hook, &all, r)?;
         }
     }
     Ok(())
+}
+
+/// Rate estimators made by `-j RATEEST` rules in the given tables.
+pub fn estimators_in<'a>(tables: impl Iterator<Item = &'a Table>) -> Vec<Estimator> {
+    tables
+        .flat_map(crate::ext::rateest_target::estimators_of)
+        .collect()
 }
 
 /// Hook bits helper for extension checks: `true` if any hook outside `allowed` reaches.

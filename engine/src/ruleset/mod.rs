@@ -68,8 +68,6 @@ pub enum Verdict {
     Accept,
     Drop,
     Return,
-    /// `-j QUEUE` (the kernel refuses it without a queue handler).
-    Queue,
 }
 
 impl Verdict {
@@ -78,7 +76,6 @@ impl Verdict {
             Verdict::Accept => "ACCEPT",
             Verdict::Drop => "DROP",
             Verdict::Return => "RETURN",
-            Verdict::Queue => "QUEUE",
         }
     }
     pub fn from_name(s: &str) -> Option<Verdict> {
@@ -86,7 +83,6 @@ impl Verdict {
             "ACCEPT" => Some(Verdict::Accept),
             "DROP" => Some(Verdict::Drop),
             "RETURN" => Some(Verdict::Return),
-            "QUEUE" => Some(Verdict::Queue),
             _ => None,
         }
     }
@@ -117,7 +113,7 @@ impl RuleTarget {
             RuleTarget::None => "",
             RuleTarget::Verdict(v) => v.name(),
             RuleTarget::Jump(c) | RuleTarget::Goto(c) => c,
-            RuleTarget::Ext(t) => t.save_name(),
+            RuleTarget::Ext(t) => t.list_name(),
         }
     }
 }
@@ -196,6 +192,12 @@ impl Rule {
     /// Whether two rules are the same rule (`-D` / `-C` by specification).
     pub fn same_as(&self, other: &Rule) -> bool {
         self.spec_text() == other.spec_text()
+            && self.matches.len() == other.matches.len()
+            && self
+                .matches
+                .iter()
+                .zip(&other.matches)
+                .all(|(a, b)| a.data_key() == b.data_key())
     }
 }
 
@@ -214,6 +216,10 @@ pub struct Chain {
     pub fake: bool,
     /// The kernel's handle: chains created earlier have smaller ones.
     pub handle: u64,
+    /// A base chain the kernel keeps policy counters for: made or updated
+    /// with counters (`-P`, restore's `:CHAIN` line, `-Z`), not one that a
+    /// rule command created on demand (that one lists `[0:0]` forever).
+    pub counted: bool,
 }
 
 impl Chain {
@@ -227,6 +233,7 @@ impl Chain {
             rules: Vec::new(),
             fake: false,
             handle: 0,
+            counted: false,
         }
     }
     pub fn user(name: &str) -> Chain {
@@ -238,6 +245,7 @@ impl Chain {
             rules: Vec::new(),
             fake: false,
             handle: 0,
+            counted: false,
         }
     }
     pub fn is_builtin(&self) -> bool {

@@ -1,8 +1,25 @@
-//! One simulated host: its netfilter state, objects and files.
+//! One simulated host: interfaces, routes, sysctls, sockets, its netfilter
+//! state (rules, ipsets, conntrack, extension state), log and files.
 
+use super::conntrack::Conntrack;
+use super::eval::{ExtStates, LogRecord, Rng};
+use super::iface::Iface;
+use super::route::Route;
 use crate::ruleset::Ruleset;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
+
+/// A listening socket (`nc -l`, a web server …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    /// 6 or 17.
+    pub proto: u8,
+    pub port: u16,
+    /// Bound address, `None` for all.
+    pub addr: Option<Ipv4Addr>,
+    /// What the service is, for `ss`/`nmap -sV` (e.g. "ssh", "http").
+    pub service: String,
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct Host {
@@ -16,22 +33,76 @@ pub struct Host {
     pub files: BTreeMap<String, String>,
     /// The host clock, seconds since the Unix epoch (UTC).
     pub clock_secs: u64,
+    pub ifaces: Vec<Iface>,
+    pub routes: Vec<Route>,
+    /// `sysctl` values by dotted name.
+    pub sysctl: BTreeMap<String, String>,
+    pub listeners: Vec<Listener>,
+    pub conntrack: Conntrack,
+    pub ext_state: ExtStates,
+    pub rng: Rng,
+    /// Kernel log (`dmesg`).
+    pub kmsg: Vec<LogRecord>,
+    /// Kernel time zone offset from UTC in minutes.
+    pub tz_minutes: i32,
+    /// Next IP ID for packets the host makes.
+    pub next_ip_id: u16,
+    /// TCP connections the stack answered: (local port, remote address, remote port).
+    pub tcp_conns: std::collections::BTreeSet<(u16, Ipv4Addr, u16)>,
 }
 
 impl Host {
     pub fn new(name: &str) -> Host {
         let mut names = BTreeMap::new();
         names.insert("localhost".to_string(), vec![Ipv4Addr::LOCALHOST]);
+        let mut sysctl = BTreeMap::new();
+        for (k, v) in [
+            ("net.ipv4.ip_forward", "0"),
+            ("net.ipv4.conf.all.rp_filter", "0"),
+            ("net.ipv4.icmp_echo_ignore_all", "0"),
+            ("net.ipv4.icmp_echo_ignore_broadcasts", "1"),
+            ("net.netfilter.nf_conntrack_tcp_loose", "1"),
+            ("net.ipv4.ip_default_ttl", "64"),
+        ] {
+            sysctl.insert(k.to_string(), v.to_string());
+        }
         Host {
             name: name.to_string(),
             names,
             clock_secs: wall_clock(),
+            ifaces: vec![Iface::loopback()],
+            sysctl,
+            rng: Rng::seeded(name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+            })),
             ..Default::default()
         }
     }
 
     pub fn resolve(&self, name: &str) -> Vec<Ipv4Addr> {
         self.names.get(name).cloned().unwrap_or_default()
+    }
+
+    /// A sysctl as a number (0 when unset or not numeric).
+    pub fn sysctl_num(&self, key: &str) -> i64 {
+        self.sysctl
+            .get(key)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    pub fn forwarding(&self) -> bool {
+        self.sysctl_num("net.ipv4.ip_forward") == 1
+    }
+
+    pub fn iface(&self, name: &str) -> Option<&Iface> {
+        self.ifaces.iter().find(|i| i.name == name)
+    }
+
+    /// The next IP ID for a packet this host makes.
+    pub fn take_ip_id(&mut self) -> u16 {
+        self.next_ip_id = self.next_ip_id.wrapping_add(1);
+        self.next_ip_id
     }
 }
 

@@ -1,0 +1,169 @@
+//! `-j ECN`: rewrites ECN bits: `--ecn-tcp-remove` clears TCP's ECE and CWR;
+//! the experimental options set ECE, CWR or the IP ECT code point. Only in
+//! the mangle table.
+
+use super::{
+    bit, xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult,
+};
+use crate::ext_boilerplate;
+
+const O_REMOVE: u8 = 0;
+const O_CWR: u8 = 1;
+const O_ECE: u8 = 2;
+const O_ECT: u8 = 3;
+
+pub static INFO: ExtInfo = ExtInfo {
+    name: "ECN",
+    aliases: &[],
+    kind: ExtKind::Target,
+    options: &[
+        OptSpec::flag("ecn-tcp-remove", O_REMOVE).excl(bit(O_CWR) | bit(O_ECE)),
+        OptSpec::arg("ecn-tcp-cwr", O_CWR),
+        OptSpec::arg("ecn-tcp-ece", O_ECE),
+        OptSpec::arg("ecn-ip-ect", O_ECT),
+    ],
+    guided: true,
+    help:
+        "ECN target options\n  --ecn-tcp-remove\t\tClear the ECE and CWR flags of the TCP header\n",
+    new_match: None,
+    new_target: Some(|| Box::new(EcnTarget::default())),
+};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EcnTarget {
+    pub ece: Option<u8>,
+    pub cwr: Option<u8>,
+    pub ect: Option<u8>,
+}
+
+impl EcnTarget {
+    fn is_remove(&self) -> bool {
+        self.ece == Some(0) && self.cwr == Some(0) && self.ect.is_none()
+    }
+}
+
+impl Target for EcnTarget {
+    ext_boilerplate!(INFO, Target);
+
+    fn parse(&mut self, id: u8, arg: Option<&str>, _inv: bool, _cx: &mut ParseCx) -> XtResult {
+        let arg = arg.unwrap_or_default();
+        match id {
+            O_REMOVE => {
+                self.ece = Some(0);
+                self.cwr = Some(0);
+            }
+            O_CWR => self.cwr = Some(xtopt::uint("ECN", "ecn-tcp-cwr", arg, 0, 1)? as u8),
+            O_ECE => self.ece = Some(xtopt::uint("ECN", "ecn-tcp-ece", arg, 0, 1)? as u8),
+            _ => self.ect = Some(xtopt::uint("ECN", "ecn-ip-ect", arg, 0, 3)? as u8),
+        }
+        Ok(())
+    }
+
+    fn final_check(&mut self, seen: u64, _cx: &mut ParseCx) -> XtResult {
+        if seen == 0 {
+            return Err(XtError::new("ECN target: An operation is required"));
+        }
+        Ok(())
+    }
+
+    fn check(&self, cx: &CheckCx) -> Result<(), KernelError> {
+        if cx.table != "mangle" {
+            return Err(KernelError::Invalid);
+        }
+        if (self.ece.is_some() || self.cwr.is_some()) && (cx.proto != 6 || cx.proto_invert) {
+            return Err(KernelError::Invalid);
+        }
+        Ok(())
+    }
+
+    fn save(&self, out: &mut String) {
+        if self.is_remove() {
+            out.push_str(" --ecn-tcp-remove");
+            return;
+        }
+        if let Some(v) = self.ece {
+            out.push_str(&format!(" --ecn-tcp-ece {v}"));
+        }
+        if let Some(v) = self.cwr {
+            out.push_str(&format!(" --ecn-tcp-cwr {v}"));
+        }
+        if let Some(v) = self.ect {
+            out.push_str(&format!(" --ecn-ip-ect {v}"));
+        }
+    }
+
+    fn print(&self, out: &mut String, _numeric: bool) {
+        out.push_str(" ECN");
+        if self.is_remove() {
+            out.push_str(" TCP remove");
+            return;
+        }
+        if let Some(v) = self.ece {
+            out.push_str(&format!(" ECE={v}"));
+        }
+        if let Some(v) = self.cwr {
+            out.push_str(&format!(" CWR={v}"));
+        }
+        if let Some(v) = self.ect {
+            out.push_str(&format!(" ECT codepoint={v}"));
+        }
+    }
+
+    fn explain(&self) -> String {
+        if self.is_remove() {
+            return "clear the TCP ECE and CWR flags and continue".into();
+        }
+        let mut parts = Vec::new();
+        if let Some(v) = self.ece {
+            parts.push(format!("TCP ECE to {v}"));
+        }
+        if let Some(v) = self.cwr {
+            parts.push(format!("TCP CWR to {v}"));
+        }
+        if let Some(v) = self.ect {
+            parts.push(format!("the IP ECN code point to {v}"));
+        }
+        format!("set {} and continue", parts.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::command::run_argv;
+    use crate::sim::host::Host;
+
+    fn run(h: &mut Host, s: &str) -> crate::command::Output {
+        let a: Vec<String> = s.split(' ').map(String::from).collect();
+        run_argv(h, &a, None)
+    }
+
+    #[test]
+    fn remove_and_explicit_forms() {
+        let mut h = Host::new("h");
+        let o = run(
+            &mut h,
+            "iptables -t mangle -A OUTPUT -p tcp -j ECN --ecn-tcp-ece 0 --ecn-tcp-cwr 0",
+        );
+        assert_eq!(o.exit, 0);
+        assert_eq!(
+            run(&mut h, "iptables -t mangle -S OUTPUT").stdout,
+            "-P OUTPUT ACCEPT\n-A OUTPUT -p tcp -j ECN --ecn-tcp-remove\n"
+        );
+        assert_eq!(
+            run(
+                &mut h,
+                "iptables -t mangle -A OUTPUT -j ECN --ecn-tcp-remove"
+            )
+            .exit,
+            4
+        );
+        assert_eq!(
+            run(&mut h, "iptables -t mangle -A OUTPUT -j ECN --ecn-ip-ect 1").exit,
+            0
+        );
+        let o = run(&mut h, "iptables -t mangle -A OUTPUT -p tcp -j ECN");
+        assert!(o
+            .stderr
+            .contains("ECN target: An operation is required\nTry"));
+    }
+}

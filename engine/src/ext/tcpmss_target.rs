@@ -1,0 +1,157 @@
+//! `-j TCPMSS`: rewrites the MSS option of TCP SYN packets, to a fixed value
+//! or clamped to the path MTU. Needs `-p tcp`.
+
+use super::{
+    xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult,
+};
+use crate::ext_boilerplate;
+use crate::ruleset::Hook;
+
+const O_SET: u8 = 0;
+const O_CLAMP: u8 = 1;
+/// The kernel's marker for "clamp to PMTU".
+const CLAMP_PMTU: u16 = 0xffff;
+
+pub static INFO: ExtInfo = ExtInfo {
+    name: "TCPMSS",
+    aliases: &[],
+    kind: ExtKind::Target,
+    options: &[
+        OptSpec::arg("set-mss", O_SET),
+        OptSpec::flag("clamp-mss-to-pmtu", O_CLAMP),
+    ],
+    guided: true,
+    help: "TCPMSS target mutually-exclusive options:\n\
+\x20 --set-mss value               set the MSS option to this value\n\
+\x20 --clamp-mss-to-pmtu           lower the MSS option to the path MTU minus 40\n",
+    new_match: None,
+    new_target: Some(|| Box::new(TcpMssTarget::default())),
+};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TcpMssTarget {
+    /// MSS to set, or [`CLAMP_PMTU`].
+    pub mss: u16,
+}
+
+impl Target for TcpMssTarget {
+    ext_boilerplate!(INFO, Target);
+
+    fn parse(&mut self, id: u8, arg: Option<&str>, _inv: bool, _cx: &mut ParseCx) -> XtResult {
+        if id == O_SET {
+            let v = xtopt::uint("TCPMSS", "set-mss", arg.unwrap_or_default(), 0, 65535 - 20)?;
+            self.mss = v as u16;
+        } else {
+            self.mss = CLAMP_PMTU;
+        }
+        Ok(())
+    }
+
+    fn final_check(&mut self, seen: u64, _cx: &mut ParseCx) -> XtResult {
+        if seen == 0 {
+            return Err(XtError::new(
+                "TCPMSS target: At least one parameter is required",
+            ));
+        }
+        Ok(())
+    }
+
+    fn check(&self, cx: &CheckCx) -> Result<(), KernelError> {
+        // Checked inside checkentry, so only a built-in chain's own hook counts.
+        if self.mss == CLAMP_PMTU
+            && cx
+                .chain_hook
+                .is_some_and(|h| !matches!(h, Hook::Forward | Hook::Output | Hook::Postrouting))
+        {
+            return Err(KernelError::Invalid);
+        }
+        if cx.proto != 6 || cx.proto_invert {
+            return Err(KernelError::Invalid);
+        }
+        Ok(())
+    }
+
+    fn save(&self, out: &mut String) {
+        if self.mss == CLAMP_PMTU {
+            out.push_str(" --clamp-mss-to-pmtu");
+        } else {
+            out.push_str(&format!(" --set-mss {}", self.mss));
+        }
+    }
+
+    fn print(&self, out: &mut String, _numeric: bool) {
+        if self.mss == CLAMP_PMTU {
+            out.push_str(" TCPMSS clamp to PMTU");
+        } else {
+            out.push_str(&format!(" TCPMSS set {}", self.mss));
+        }
+    }
+
+    fn explain(&self) -> String {
+        if self.mss == CLAMP_PMTU {
+            "lower the MSS of TCP SYN packets to fit the path MTU and continue".into()
+        } else {
+            format!(
+                "set the MSS of TCP SYN packets to {} and continue",
+                self.mss
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::command::run_argv;
+    use crate::sim::host::Host;
+
+    fn run(h: &mut Host, s: &str) -> crate::command::Output {
+        let a: Vec<String> = s.split(' ').map(String::from).collect();
+        run_argv(h, &a, None)
+    }
+
+    #[test]
+    fn clamp_only_on_late_hooks() {
+        let mut h = Host::new("h");
+        let r = "-p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu";
+        assert_eq!(
+            run(&mut h, &format!("iptables -t mangle -A FORWARD {r}")).exit,
+            0
+        );
+        assert_eq!(
+            run(&mut h, &format!("iptables -t mangle -A PREROUTING {r}")).exit,
+            4
+        );
+        // In a user chain the hook is not checked, even when PREROUTING jumps to it.
+        run(&mut h, "iptables -t mangle -N mss");
+        assert_eq!(
+            run(&mut h, &format!("iptables -t mangle -A mss {r}")).exit,
+            0
+        );
+        assert_eq!(
+            run(&mut h, "iptables -t mangle -A PREROUTING -j mss").exit,
+            0
+        );
+        assert_eq!(
+            run(&mut h, "iptables -A INPUT -p tcp -j TCPMSS --set-mss 5").exit,
+            0
+        );
+        assert_eq!(
+            run(&mut h, "iptables -A INPUT -j TCPMSS --set-mss 5").exit,
+            4
+        );
+        assert!(run(&mut h, "iptables -t mangle -L FORWARD")
+            .stdout
+            .ends_with(" TCPMSS clamp to PMTU\n"));
+    }
+
+    #[test]
+    fn needs_a_parameter() {
+        let mut h = Host::new("h");
+        let o = run(&mut h, "iptables -t mangle -A FORWARD -j TCPMSS");
+        assert!(o
+            .stderr
+            .contains("TCPMSS target: At least one parameter is required\nTry"));
+        let o = run(&mut h, "iptables -A INPUT -p tcp -j TCPMSS --set-mss 65516");
+        assert!(o.stderr.contains("out of range (0-65515)"));
+    }
+}

@@ -1,0 +1,619 @@
+//! Packets as real bytes: IPv4 with TCP, UDP or ICMP built and parsed with
+//! etherparse, metadata beside the bytes, and header rewrites that keep the
+//! checksums right.
+
+pub mod pcap;
+pub mod spec;
+
+use etherparse::{IpNumber, Ipv4Header, TcpHeader, TcpOptions, UdpHeader};
+use serde::{Deserialize, Serialize};
+use std::net::Ipv4Addr;
+
+pub const PROTO_ICMP: u8 = 1;
+pub const PROTO_TCP: u8 = 6;
+pub const PROTO_UDP: u8 = 17;
+
+/// TCP flag bits as in the header's 13th byte.
+pub mod tcp_flags {
+    pub const FIN: u8 = 0x01;
+    pub const SYN: u8 = 0x02;
+    pub const RST: u8 = 0x04;
+    pub const PSH: u8 = 0x08;
+    pub const ACK: u8 = 0x10;
+    pub const URG: u8 = 0x20;
+    pub const ECE: u8 = 0x40;
+    pub const CWR: u8 = 0x80;
+}
+
+/// What the kernel keeps beside a packet's bytes (`struct sk_buff` fields we need).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    /// Interface the packet arrived on.
+    pub in_iface: Option<String>,
+    /// Interface chosen by routing for sending.
+    pub out_iface: Option<String>,
+    /// Ethernet source and destination of a received frame.
+    pub src_mac: Option<[u8; 6]>,
+    pub dst_mac: Option<[u8; 6]>,
+    /// Netfilter mark (`-j MARK`, `-m mark`).
+    pub mark: u32,
+    /// `-j CT --notrack` / `NOTRACK` in raw.
+    pub untracked: bool,
+    /// A TEE clone (not cloned again, not tracked).
+    pub tee_clone: bool,
+}
+
+/// An IPv4 packet: the bytes from the IP header on, and its metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packet {
+    pub data: Vec<u8>,
+    pub meta: Meta,
+}
+
+/// TCP header fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TcpInfo {
+    pub sport: u16,
+    pub dport: u16,
+    pub seq: u32,
+    pub ack: u32,
+    /// FIN..CWR bits.
+    pub flags: u8,
+    pub window: u16,
+    pub urgent: u16,
+    /// Raw option bytes.
+    pub options: Vec<u8>,
+    pub payload_len: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UdpInfo {
+    pub sport: u16,
+    pub dport: u16,
+    pub len: u16,
+}
+
+/// ICMP header; for error messages, the quoted packet's headers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IcmpInfo {
+    pub icmp_type: u8,
+    pub code: u8,
+    /// Bytes 4..8 (id and sequence of echo messages).
+    pub rest: [u8; 4],
+    pub inner: Option<Box<Headers>>,
+}
+
+impl IcmpInfo {
+    pub fn id(&self) -> u16 {
+        u16::from_be_bytes([self.rest[0], self.rest[1]])
+    }
+    pub fn seq(&self) -> u16 {
+        u16::from_be_bytes([self.rest[2], self.rest[3]])
+    }
+    /// Destination unreachable, source quench, redirect, time exceeded, parameter problem.
+    pub fn is_error(&self) -> bool {
+        matches!(self.icmp_type, 3 | 4 | 5 | 11 | 12)
+    }
+}
+
+/// Transport part of a packet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum L4 {
+    Tcp(TcpInfo),
+    Udp(UdpInfo),
+    Icmp(IcmpInfo),
+    /// Another protocol, or a transport header too short to read.
+    Other,
+    /// A non-first fragment: no transport header.
+    Fragment,
+}
+
+/// The parsed headers of a packet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Headers {
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    pub proto: u8,
+    pub ttl: u8,
+    pub tos: u8,
+    pub total_len: u16,
+    pub id: u16,
+    pub df: bool,
+    pub mf: bool,
+    /// Fragment offset in 8-byte units.
+    pub frag_offset: u16,
+    pub header_len: usize,
+    pub ip_options: Vec<u8>,
+    pub l4: L4,
+}
+
+impl Headers {
+    /// Source and destination ports of TCP and UDP (ICMP echo id as both for tuples).
+    pub fn ports(&self) -> Option<(u16, u16)> {
+        match &self.l4 {
+            L4::Tcp(t) => Some((t.sport, t.dport)),
+            L4::Udp(u) => Some((u.sport, u.dport)),
+            _ => None,
+        }
+    }
+    pub fn tcp(&self) -> Option<&TcpInfo> {
+        match &self.l4 {
+            L4::Tcp(t) => Some(t),
+            _ => None,
+        }
+    }
+    pub fn icmp(&self) -> Option<&IcmpInfo> {
+        match &self.l4 {
+            L4::Icmp(i) => Some(i),
+            _ => None,
+        }
+    }
+    /// `-f`: a second or later fragment.
+    pub fn is_later_fragment(&self) -> bool {
+        self.frag_offset != 0
+    }
+}
+
+/// Why bytes are not a packet we can handle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError(pub String);
+
+fn addr(b: &[u8]) -> Ipv4Addr {
+    Ipv4Addr::new(b[0], b[1], b[2], b[3])
+}
+
+/// Parses an IPv4 packet. `lax` accepts a truncated packet (quoted in an ICMP error).
+pub fn parse(data: &[u8], lax: bool) -> Result<Headers, ParseError> {
+    if data.len() < 20 || data[0] >> 4 != 4 {
+        return Err(ParseError("not an IPv4 packet".into()));
+    }
+    let ihl = ((data[0] & 0x0f) as usize) * 4;
+    if ihl < 20 || data.len() < ihl {
+        return Err(ParseError("bad IPv4 header length".into()));
+    }
+    let total_len = u16::from_be_bytes([data[2], data[3]]);
+    if !lax && (total_len as usize) != data.len() {
+        return Err(ParseError(
+            "IPv4 total length does not match the data".into(),
+        ));
+    }
+    let frag = u16::from_be_bytes([data[6], data[7]]);
+    let proto = data[9];
+    let frag_offset = frag & 0x1fff;
+    let end = (total_len as usize).min(data.len()).max(ihl);
+    let payload = &data[ihl..end];
+    let l4 = if frag_offset != 0 {
+        L4::Fragment
+    } else {
+        parse_l4(proto, payload, lax)
+    };
+    Ok(Headers {
+        src: addr(&data[12..16]),
+        dst: addr(&data[16..20]),
+        proto,
+        ttl: data[8],
+        tos: data[1],
+        total_len,
+        id: u16::from_be_bytes([data[4], data[5]]),
+        df: frag & 0x4000 != 0,
+        mf: frag & 0x2000 != 0,
+        frag_offset,
+        header_len: ihl,
+        ip_options: data[20..ihl].to_vec(),
+        l4,
+    })
+}
+
+fn parse_l4(proto: u8, p: &[u8], lax: bool) -> L4 {
+    match proto {
+        PROTO_TCP => {
+            if p.len() < 20 && !(lax && p.len() >= 8) {
+                return L4::Other;
+            }
+            let off = if p.len() >= 13 {
+                ((p[12] >> 4) as usize) * 4
+            } else {
+                20
+            };
+            let opts = if off > 20 && p.len() >= off {
+                p[20..off].to_vec()
+            } else {
+                Vec::new()
+            };
+            let g = |i: usize| p.get(i).copied().unwrap_or(0);
+            L4::Tcp(TcpInfo {
+                sport: u16::from_be_bytes([p[0], p[1]]),
+                dport: u16::from_be_bytes([p[2], p[3]]),
+                seq: u32::from_be_bytes([p[4], p[5], p[6], p[7]]),
+                ack: u32::from_be_bytes([g(8), g(9), g(10), g(11)]),
+                flags: g(13),
+                window: u16::from_be_bytes([g(14), g(15)]),
+                urgent: u16::from_be_bytes([g(18), g(19)]),
+                options: opts,
+                payload_len: p.len().saturating_sub(off),
+            })
+        }
+        PROTO_UDP => {
+            if p.len() < 8 {
+                return L4::Other;
+            }
+            L4::Udp(UdpInfo {
+                sport: u16::from_be_bytes([p[0], p[1]]),
+                dport: u16::from_be_bytes([p[2], p[3]]),
+                len: u16::from_be_bytes([p[4], p[5]]),
+            })
+        }
+        PROTO_ICMP => {
+            if p.len() < 8 {
+                return L4::Other;
+            }
+            let mut info = IcmpInfo {
+                icmp_type: p[0],
+                code: p[1],
+                rest: [p[4], p[5], p[6], p[7]],
+                inner: None,
+            };
+            if info.is_error() && p.len() > 8 {
+                info.inner = parse(&p[8..], true).ok().map(Box::new);
+            }
+            L4::Icmp(info)
+        }
+        _ => L4::Other,
+    }
+}
+
+impl Packet {
+    pub fn new(data: Vec<u8>) -> Packet {
+        Packet {
+            data,
+            meta: Meta::default(),
+        }
+    }
+
+    pub fn headers(&self) -> Result<Headers, ParseError> {
+        parse(&self.data, false)
+    }
+
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    fn ihl(&self) -> usize {
+        ((self.data[0] & 0x0f) as usize) * 4
+    }
+
+    pub fn set_src(&mut self, a: Ipv4Addr) {
+        self.data[12..16].copy_from_slice(&a.octets());
+        self.fix_checksums();
+    }
+
+    pub fn set_dst(&mut self, a: Ipv4Addr) {
+        self.data[16..20].copy_from_slice(&a.octets());
+        self.fix_checksums();
+    }
+
+    /// Rewrites the TCP/UDP source port (no effect for other protocols).
+    pub fn set_sport(&mut self, port: u16) {
+        self.set_port(0, port);
+    }
+
+    pub fn set_dport(&mut self, port: u16) {
+        self.set_port(2, port);
+    }
+
+    /// Rewrites the ICMP echo identifier (what NAT uses as the "port" of ICMP).
+    pub fn set_icmp_id(&mut self, id: u16) {
+        let ihl = self.ihl();
+        if self.data[9] == PROTO_ICMP && self.data.len() >= ihl + 8 {
+            self.data[ihl + 4..ihl + 6].copy_from_slice(&id.to_be_bytes());
+            self.fix_checksums();
+        }
+    }
+
+    fn set_port(&mut self, at: usize, port: u16) {
+        let ihl = self.ihl();
+        let proto = self.data[9];
+        let frag = u16::from_be_bytes([self.data[6], self.data[7]]) & 0x1fff;
+        if (proto == PROTO_TCP || proto == PROTO_UDP) && frag == 0 && self.data.len() >= ihl + 4 {
+            self.data[ihl + at..ihl + at + 2].copy_from_slice(&port.to_be_bytes());
+            self.fix_checksums();
+        }
+    }
+
+    pub fn set_ttl(&mut self, ttl: u8) {
+        self.data[8] = ttl;
+        self.fix_ip_checksum();
+    }
+
+    pub fn set_tos(&mut self, tos: u8) {
+        self.data[1] = tos;
+        self.fix_ip_checksum();
+    }
+
+    /// Rewrites the header quoted in an ICMP error (NAT un-does its own rewrite there).
+    pub fn set_inner_addrs_ports(
+        &mut self,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        ports: Option<(u16, u16)>,
+    ) {
+        let ihl = self.ihl();
+        let inner_at = ihl + 8;
+        if self.data.len() < inner_at + 20 {
+            return;
+        }
+        let iihl = ((self.data[inner_at] & 0x0f) as usize) * 4;
+        self.data[inner_at + 12..inner_at + 16].copy_from_slice(&src.octets());
+        self.data[inner_at + 16..inner_at + 20].copy_from_slice(&dst.octets());
+        let sum = ip_checksum(&self.data[inner_at..inner_at + iihl.min(60)], 10);
+        self.data[inner_at + 10..inner_at + 12].copy_from_slice(&sum.to_be_bytes());
+        if let Some((sp, dp)) = ports {
+            let l4 = inner_at + iihl;
+            if self.data.len() >= l4 + 4 {
+                self.data[l4..l4 + 2].copy_from_slice(&sp.to_be_bytes());
+                self.data[l4 + 2..l4 + 4].copy_from_slice(&dp.to_be_bytes());
+            }
+        }
+        self.fix_checksums();
+    }
+
+    fn fix_ip_checksum(&mut self) {
+        let ihl = self.ihl();
+        let sum = ip_checksum(&self.data[..ihl], 10);
+        self.data[10..12].copy_from_slice(&sum.to_be_bytes());
+    }
+
+    /// Recomputes the IP header checksum and the transport checksum.
+    pub fn fix_checksums(&mut self) {
+        self.fix_ip_checksum();
+        let ihl = self.ihl();
+        let frag = u16::from_be_bytes([self.data[6], self.data[7]]);
+        if frag & 0x3fff != 0 {
+            return;
+        }
+        let src = [self.data[12], self.data[13], self.data[14], self.data[15]];
+        let dst = [self.data[16], self.data[17], self.data[18], self.data[19]];
+        let total =
+            (u16::from_be_bytes([self.data[2], self.data[3]]) as usize).min(self.data.len());
+        if total <= ihl {
+            return;
+        }
+        let proto = self.data[9];
+        let (_, l4) = self.data[..total].split_at_mut(ihl);
+        match proto {
+            PROTO_TCP if l4.len() >= 20 => {
+                l4[16] = 0;
+                l4[17] = 0;
+                let sum = transport_checksum(src, dst, PROTO_TCP, l4);
+                l4[16..18].copy_from_slice(&sum.to_be_bytes());
+            }
+            PROTO_UDP if l4.len() >= 8 => {
+                l4[6] = 0;
+                l4[7] = 0;
+                let mut sum = transport_checksum(src, dst, PROTO_UDP, l4);
+                if sum == 0 {
+                    sum = 0xffff;
+                }
+                l4[6..8].copy_from_slice(&sum.to_be_bytes());
+            }
+            PROTO_ICMP if l4.len() >= 4 => {
+                l4[2] = 0;
+                l4[3] = 0;
+                let sum = ones_complement(l4, 0);
+                l4[2..4].copy_from_slice(&sum.to_be_bytes());
+            }
+            _ => {}
+        }
+    }
+}
+
+fn ones_sum(data: &[u8], mut acc: u32) -> u32 {
+    let mut chunks = data.chunks_exact(2);
+    for c in &mut chunks {
+        acc += u16::from_be_bytes([c[0], c[1]]) as u32;
+    }
+    if let [last] = chunks.remainder() {
+        acc += (*last as u32) << 8;
+    }
+    acc
+}
+
+fn fold(mut acc: u32) -> u16 {
+    while acc > 0xffff {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    !(acc as u16)
+}
+
+fn ones_complement(data: &[u8], acc: u32) -> u16 {
+    fold(ones_sum(data, acc))
+}
+
+/// IPv4 header checksum, skipping the checksum field at `at`.
+fn ip_checksum(hdr: &[u8], at: usize) -> u16 {
+    let mut acc = ones_sum(&hdr[..at], 0);
+    acc = ones_sum(&hdr[at + 2..], acc);
+    fold(acc)
+}
+
+fn transport_checksum(src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]) -> u16 {
+    let mut acc = ones_sum(&src, 0);
+    acc = ones_sum(&dst, acc);
+    acc += proto as u32;
+    acc += l4.len() as u32;
+    ones_complement(l4, acc)
+}
+
+/// IP header fields of a packet being built.
+#[derive(Debug, Clone)]
+pub struct IpFields {
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    pub ttl: u8,
+    pub tos: u8,
+    pub id: u16,
+    pub df: bool,
+}
+
+impl IpFields {
+    pub fn new(src: Ipv4Addr, dst: Ipv4Addr) -> IpFields {
+        IpFields {
+            src,
+            dst,
+            ttl: 64,
+            tos: 0,
+            id: 0,
+            df: false,
+        }
+    }
+}
+
+fn ip_header(f: &IpFields, proto: u8, payload_len: usize) -> Ipv4Header {
+    let mut ip = Ipv4Header::new(
+        payload_len as u16,
+        f.ttl,
+        IpNumber(proto),
+        f.src.octets(),
+        f.dst.octets(),
+    )
+    .expect("payload fits an IPv4 packet");
+    ip.identification = f.id;
+    ip.dont_fragment = f.df;
+    ip.dscp = etherparse::IpDscp::try_new(f.tos >> 2).unwrap_or(etherparse::IpDscp::ZERO);
+    ip.ecn = etherparse::IpEcn::try_new(f.tos & 3).unwrap_or(etherparse::IpEcn::ZERO);
+    ip.header_checksum = ip.calc_header_checksum();
+    ip
+}
+
+/// TCP segment fields of a packet being built.
+#[derive(Debug, Clone, Default)]
+pub struct TcpFields {
+    pub sport: u16,
+    pub dport: u16,
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: u8,
+    pub window: u16,
+    pub options: Vec<u8>,
+}
+
+/// Builds an IPv4/TCP packet.
+pub fn build_tcp(ip: &IpFields, t: &TcpFields, payload: &[u8]) -> Packet {
+    let mut tcp = TcpHeader::new(t.sport, t.dport, t.seq, t.window);
+    tcp.acknowledgment_number = t.ack;
+    tcp.fin = t.flags & tcp_flags::FIN != 0;
+    tcp.syn = t.flags & tcp_flags::SYN != 0;
+    tcp.rst = t.flags & tcp_flags::RST != 0;
+    tcp.psh = t.flags & tcp_flags::PSH != 0;
+    tcp.ack = t.flags & tcp_flags::ACK != 0;
+    tcp.urg = t.flags & tcp_flags::URG != 0;
+    tcp.ece = t.flags & tcp_flags::ECE != 0;
+    tcp.cwr = t.flags & tcp_flags::CWR != 0;
+    let mut opts = t.options.clone();
+    while !opts.len().is_multiple_of(4) {
+        opts.push(0);
+    }
+    tcp.options = TcpOptions::try_from_slice(&opts).unwrap_or_default();
+    let hdr = ip_header(ip, PROTO_TCP, tcp.header_len() + payload.len());
+    tcp.checksum = tcp.calc_checksum_ipv4(&hdr, payload).expect("segment fits");
+    let mut data = Vec::with_capacity(hdr.header_len() + tcp.header_len() + payload.len());
+    hdr.write(&mut data).expect("vec write");
+    tcp.write(&mut data).expect("vec write");
+    data.extend_from_slice(payload);
+    Packet::new(data)
+}
+
+/// Builds an IPv4/UDP packet.
+pub fn build_udp(ip: &IpFields, sport: u16, dport: u16, payload: &[u8]) -> Packet {
+    let hdr = ip_header(ip, PROTO_UDP, 8 + payload.len());
+    let udp = UdpHeader::with_ipv4_checksum(sport, dport, &hdr, payload).expect("datagram fits");
+    let mut data = Vec::with_capacity(hdr.header_len() + 8 + payload.len());
+    hdr.write(&mut data).expect("vec write");
+    udp.write(&mut data).expect("vec write");
+    data.extend_from_slice(payload);
+    Packet::new(data)
+}
+
+/// Builds an IPv4/ICMP packet from type, code, bytes 4..8 and the payload.
+pub fn build_icmp(ip: &IpFields, icmp_type: u8, code: u8, rest: [u8; 4], payload: &[u8]) -> Packet {
+    let hdr = ip_header(ip, PROTO_ICMP, 8 + payload.len());
+    let mut data = Vec::with_capacity(hdr.header_len() + 8 + payload.len());
+    hdr.write(&mut data).expect("vec write");
+    data.extend_from_slice(&[icmp_type, code, 0, 0]);
+    data.extend_from_slice(&rest);
+    data.extend_from_slice(payload);
+    let mut p = Packet::new(data);
+    p.fix_checksums();
+    p
+}
+
+/// An ICMP error about `orig` (the kernel quotes the IP header and 8 bytes).
+pub fn build_icmp_error(
+    ip: &IpFields,
+    icmp_type: u8,
+    code: u8,
+    rest: [u8; 4],
+    orig: &[u8],
+) -> Packet {
+    let ihl = ((orig[0] & 0x0f) as usize) * 4;
+    let total = (u16::from_be_bytes([orig[2], orig[3]]) as usize).min(orig.len());
+    // Linux quotes as much as fits in 576 bytes.
+    let quote = total.min(576 - 20 - 8).max(ihl.min(orig.len()));
+    build_icmp(ip, icmp_type, code, rest, &orig[..quote])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tcp_round_trip_and_rewrite() {
+        let ip = IpFields::new(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
+        let t = TcpFields {
+            sport: 40000,
+            dport: 22,
+            seq: 7,
+            flags: tcp_flags::SYN,
+            window: 64240,
+            options: vec![2, 4, 5, 0xb4],
+            ..Default::default()
+        };
+        let mut p = build_tcp(&ip, &t, b"");
+        let h = p.headers().unwrap();
+        assert_eq!(h.ports(), Some((40000, 22)));
+        assert_eq!(h.tcp().unwrap().flags, tcp_flags::SYN);
+        assert_eq!(h.tcp().unwrap().options, vec![2, 4, 5, 0xb4]);
+        p.set_dst(Ipv4Addr::new(192, 168, 1, 5));
+        p.set_dport(8080);
+        // etherparse agrees the checksums are right after the rewrite.
+        let (iph, rest) = Ipv4Header::from_slice(&p.data).unwrap();
+        assert_eq!(iph.header_checksum, iph.calc_header_checksum());
+        let (tcp, payload) = TcpHeader::from_slice(rest).unwrap();
+        assert_eq!(tcp.checksum, tcp.calc_checksum_ipv4(&iph, payload).unwrap());
+        assert_eq!(tcp.destination_port, 8080);
+    }
+
+    #[test]
+    fn icmp_error_quotes_original() {
+        let ip = IpFields::new(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
+        let orig = build_udp(&ip, 5000, 53, b"hello");
+        let back = IpFields::new(Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 1));
+        let err = build_icmp_error(&back, 3, 3, [0; 4], &orig.data);
+        let h = err.headers().unwrap();
+        let icmp = h.icmp().unwrap();
+        assert_eq!((icmp.icmp_type, icmp.code), (3, 3));
+        let inner = icmp.inner.as_ref().unwrap();
+        assert_eq!(inner.ports(), Some((5000, 53)));
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(parse(&[0x45, 0, 0], false).is_err());
+        assert!(parse(&[0x46; 40], false).is_err());
+        assert!(parse(&[0x4f; 10], true).is_err());
+    }
+}

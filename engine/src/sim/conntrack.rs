@@ -1,0 +1,664 @@
+//! Connection tracking as the kernel does it: tuples, entries with original
+//! and reply directions, the ctinfo states rules see, TCP state tracking,
+//! timeouts on the lab clock, NAT bindings, and `conntrack -L` text.
+
+use crate::packet::{tcp_flags, Headers, L4};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+
+const SEC: u64 = 1_000_000_000;
+
+/// Status bits (`enum ip_conntrack_status`).
+pub mod status {
+    pub const EXPECTED: u32 = 1 << 0;
+    pub const SEEN_REPLY: u32 = 1 << 1;
+    pub const ASSURED: u32 = 1 << 2;
+    pub const CONFIRMED: u32 = 1 << 3;
+    pub const SRC_NAT: u32 = 1 << 4;
+    pub const DST_NAT: u32 = 1 << 5;
+    pub const SEQ_ADJUST: u32 = 1 << 6;
+    pub const SRC_NAT_DONE: u32 = 1 << 7;
+    pub const DST_NAT_DONE: u32 = 1 << 8;
+    pub const DYING: u32 = 1 << 9;
+}
+
+/// A connection's identity in one direction. For ICMP, `sport` is the echo
+/// id and `dport` is `type << 8 | code`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Tuple {
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    pub proto: u8,
+    pub sport: u16,
+    pub dport: u16,
+}
+
+/// ICMP types that start a connection, and the reply type each expects.
+fn icmp_reply_type(t: u8) -> Option<u8> {
+    match t {
+        8 => Some(0),
+        13 => Some(14),
+        15 => Some(16),
+        17 => Some(18),
+        _ => None,
+    }
+}
+
+impl Tuple {
+    /// The tuple of a packet (None for a packet without one: fragments).
+    pub fn of(h: &Headers) -> Option<Tuple> {
+        let (sport, dport) = match &h.l4 {
+            L4::Tcp(t) => (t.sport, t.dport),
+            L4::Udp(u) => (u.sport, u.dport),
+            L4::Icmp(i) => (i.id(), (i.icmp_type as u16) << 8 | i.code as u16),
+            L4::Other => (0, 0),
+            L4::Fragment => return None,
+        };
+        Some(Tuple {
+            src: h.src,
+            dst: h.dst,
+            proto: h.proto,
+            sport,
+            dport,
+        })
+    }
+
+    /// The tuple a reply would carry.
+    pub fn inverted(&self) -> Tuple {
+        if self.proto == 1 {
+            let t = (self.dport >> 8) as u8;
+            let reply = icmp_reply_type(t).or_else(|| {
+                // An echo reply's inverse is the request.
+                [(0u8, 8u8), (14, 13), (16, 15), (18, 17)]
+                    .iter()
+                    .find(|(r, _)| *r == t)
+                    .map(|(_, q)| *q)
+            });
+            return Tuple {
+                src: self.dst,
+                dst: self.src,
+                proto: 1,
+                sport: self.sport,
+                dport: (reply.unwrap_or(t) as u16) << 8 | (self.dport & 0xff),
+            };
+        }
+        Tuple {
+            src: self.dst,
+            dst: self.src,
+            proto: self.proto,
+            sport: self.dport,
+            dport: self.sport,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Dir {
+    Original,
+    Reply,
+}
+
+/// What `-m state` / `-m conntrack --ctstate` see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CtState {
+    New,
+    Established,
+    Related,
+    Invalid,
+    Untracked,
+}
+
+impl CtState {
+    pub fn name(self) -> &'static str {
+        match self {
+            CtState::New => "NEW",
+            CtState::Established => "ESTABLISHED",
+            CtState::Related => "RELATED",
+            CtState::Invalid => "INVALID",
+            CtState::Untracked => "UNTRACKED",
+        }
+    }
+}
+
+/// TCP conntrack states (`enum tcp_conntrack`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TcpState {
+    None,
+    SynSent,
+    SynRecv,
+    Established,
+    FinWait,
+    CloseWait,
+    LastAck,
+    TimeWait,
+    Close,
+    SynSent2,
+}
+
+impl TcpState {
+    pub fn name(self) -> &'static str {
+        match self {
+            TcpState::None => "NONE",
+            TcpState::SynSent => "SYN_SENT",
+            TcpState::SynRecv => "SYN_RECV",
+            TcpState::Established => "ESTABLISHED",
+            TcpState::FinWait => "FIN_WAIT",
+            TcpState::CloseWait => "CLOSE_WAIT",
+            TcpState::LastAck => "LAST_ACK",
+            TcpState::TimeWait => "TIME_WAIT",
+            TcpState::Close => "CLOSE",
+            TcpState::SynSent2 => "SYN_SENT2",
+        }
+    }
+    /// Default `nf_conntrack_tcp_timeout_*` in seconds.
+    fn timeout(self) -> u64 {
+        match self {
+            TcpState::SynSent | TcpState::SynSent2 => 120,
+            TcpState::SynRecv => 60,
+            TcpState::Established => 432_000,
+            TcpState::FinWait => 120,
+            TcpState::CloseWait => 60,
+            TcpState::LastAck => 30,
+            TcpState::TimeWait => 120,
+            TcpState::Close => 10,
+            TcpState::None => 120,
+        }
+    }
+}
+
+/// Result of the TCP state table: a new state, ignore, or invalid.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Next {
+    To(TcpState),
+    Ignore,
+    Invalid,
+}
+
+fn tcp_next(dir: Dir, flags: u8, cur: TcpState) -> Next {
+    use Next::*;
+    use TcpState::*;
+    let class = if flags & tcp_flags::RST != 0 {
+        4
+    } else if flags & tcp_flags::SYN != 0 {
+        if flags & tcp_flags::ACK != 0 {
+            1
+        } else {
+            0
+        }
+    } else if flags & tcp_flags::FIN != 0 {
+        2
+    } else if flags & tcp_flags::ACK != 0 {
+        3
+    } else {
+        5
+    };
+    let col = match cur {
+        None => 0,
+        SynSent => 1,
+        SynRecv => 2,
+        Established => 3,
+        FinWait => 4,
+        CloseWait => 5,
+        LastAck => 6,
+        TimeWait => 7,
+        Close => 8,
+        SynSent2 => 9,
+    };
+    let (ss, sr, es, fw, cw, la, tw, cl, s2) = (
+        To(SynSent),
+        To(SynRecv),
+        To(Established),
+        To(FinWait),
+        To(CloseWait),
+        To(LastAck),
+        To(TimeWait),
+        To(Close),
+        To(SynSent2),
+    );
+    let (iv, ig) = (Invalid, Ignore);
+    let orig: [[Next; 10]; 6] = [
+        [ss, ss, ig, ig, ig, ig, ig, ss, ss, s2],
+        [iv, iv, sr, iv, iv, iv, iv, iv, iv, sr],
+        [iv, iv, fw, fw, la, la, la, tw, cl, iv],
+        [es, iv, es, es, cw, cw, tw, tw, cl, iv],
+        [iv, cl, cl, cl, cl, cl, cl, cl, cl, cl],
+        [iv; 10],
+    ];
+    let reply: [[Next; 10]; 6] = [
+        [iv, s2, iv, iv, iv, iv, iv, ss, iv, s2],
+        [iv, sr, ig, ig, ig, ig, ig, ig, ig, sr],
+        [iv, iv, fw, fw, la, la, la, tw, cl, iv],
+        [iv, ig, sr, es, cw, cw, tw, tw, cl, ig],
+        [iv, cl, cl, cl, cl, cl, cl, cl, cl, cl],
+        [iv; 10],
+    ];
+    match dir {
+        Dir::Original => orig[class][col],
+        Dir::Reply => reply[class][col],
+    }
+}
+
+/// One tracked connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub id: u32,
+    pub orig: Tuple,
+    pub reply: Tuple,
+    pub status: u32,
+    pub expires_ns: u64,
+    pub tcp: TcpState,
+    pub mark: u32,
+    pub zone: u16,
+    /// Packets and bytes in the original and reply directions.
+    pub packets: [u64; 2],
+    pub bytes: [u64; 2],
+    /// Id of the connection this one is related to (ICMP errors, expectations).
+    pub master: Option<u32>,
+}
+
+impl Entry {
+    pub fn has(&self, bit: u32) -> bool {
+        self.status & bit != 0
+    }
+}
+
+/// The result of looking a packet up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lookup {
+    /// Entry index, `None` for INVALID and UNTRACKED.
+    pub idx: Option<usize>,
+    pub dir: Dir,
+    pub state: CtState,
+}
+
+/// All connections of one host.
+#[derive(Debug, Clone, Default)]
+pub struct Conntrack {
+    entries: Vec<Option<Entry>>,
+    map: HashMap<Tuple, (usize, Dir)>,
+    next_id: u32,
+    free: Vec<usize>,
+}
+
+impl Conntrack {
+    pub fn get(&self, idx: usize) -> Option<&Entry> {
+        self.entries.get(idx).and_then(|e| e.as_ref())
+    }
+
+    pub fn get_mut(&mut self, idx: usize) -> Option<&mut Entry> {
+        self.entries.get_mut(idx).and_then(|e| e.as_mut())
+    }
+
+    /// Live entries in creation order.
+    pub fn iter(&self) -> impl Iterator<Item = &Entry> {
+        let mut v: Vec<&Entry> = self.entries.iter().flatten().collect();
+        v.sort_by_key(|e| e.id);
+        v.into_iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len() / 2
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// `conntrack -F`.
+    pub fn flush(&mut self) {
+        *self = Conntrack {
+            next_id: self.next_id,
+            ..Default::default()
+        };
+    }
+
+    /// Removes entries whose timeout passed.
+    pub fn expire(&mut self, now_ns: u64) {
+        let dead: Vec<usize> = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.as_ref().filter(|e| e.expires_ns <= now_ns).map(|_| i))
+            .collect();
+        for i in dead {
+            self.remove(i);
+        }
+    }
+
+    pub fn remove(&mut self, idx: usize) {
+        if let Some(e) = self.entries.get_mut(idx).and_then(|e| e.take()) {
+            self.map.remove(&e.orig);
+            self.map.remove(&e.reply);
+            self.free.push(idx);
+        }
+    }
+
+    /// Looks a packet up, creating an (unconfirmed) entry for a new connection
+    /// and advancing TCP state, as `nf_conntrack_in` does.
+    pub fn track(&mut self, h: &Headers, now_ns: u64) -> Lookup {
+        let invalid = Lookup {
+            idx: None,
+            dir: Dir::Original,
+            state: CtState::Invalid,
+        };
+        if let L4::Icmp(i) = &h.l4 {
+            if i.is_error() {
+                return self.related_icmp(h);
+            }
+        }
+        let Some(t) = Tuple::of(h) else {
+            return invalid;
+        };
+        self.expire(now_ns);
+        if let Some(&(idx, dir)) = self.map.get(&t) {
+            return self.update(idx, dir, h, now_ns);
+        }
+        // A new connection.
+        let mut tcp = TcpState::None;
+        let mut state = CtState::New;
+        match &h.l4 {
+            L4::Tcp(th) => match tcp_next(Dir::Original, th.flags, TcpState::None) {
+                Next::To(s) => tcp = s,
+                _ => return invalid,
+            },
+            L4::Icmp(i) if icmp_reply_type(i.icmp_type).is_none() => return invalid,
+            _ => {}
+        }
+        if tcp == TcpState::Established {
+            // Picked up mid-stream (nf_conntrack_tcp_loose).
+            state = CtState::New;
+        }
+        let reply = t.inverted();
+        if self.map.contains_key(&reply) {
+            return invalid;
+        }
+        self.next_id = self.next_id.wrapping_add(1);
+        let timeout = match h.proto {
+            6 => tcp.timeout(),
+            17 => 30,
+            1 => 30,
+            _ => 600,
+        };
+        let e = Entry {
+            id: self.next_id,
+            orig: t,
+            reply,
+            status: 0,
+            expires_ns: now_ns + timeout * SEC,
+            tcp,
+            mark: 0,
+            zone: 0,
+            packets: [1, 0],
+            bytes: [h.total_len as u64, 0],
+            master: None,
+        };
+        let idx = match self.free.pop() {
+            Some(i) => {
+                self.entries[i] = Some(e);
+                i
+            }
+            None => {
+                self.entries.push(Some(e));
+                self.entries.len() - 1
+            }
+        };
+        self.map.insert(t, (idx, Dir::Original));
+        self.map.insert(reply, (idx, Dir::Reply));
+        Lookup {
+            idx: Some(idx),
+            dir: Dir::Original,
+            state,
+        }
+    }
+
+    fn update(&mut self, idx: usize, dir: Dir, h: &Headers, now_ns: u64) -> Lookup {
+        let e = self.entries[idx].as_mut().expect("mapped entry exists");
+        let d = dir as usize;
+        e.packets[d] += 1;
+        e.bytes[d] += h.total_len as u64;
+        let mut timeout = match h.proto {
+            17 => 30,
+            1 => 30,
+            6 => e.tcp.timeout(),
+            _ => 600,
+        };
+        if let L4::Tcp(th) = &h.l4 {
+            match tcp_next(dir, th.flags, e.tcp) {
+                Next::To(s) => {
+                    if e.tcp == TcpState::SynRecv
+                        && s == TcpState::Established
+                        && dir == Dir::Original
+                    {
+                        e.status |= status::ASSURED;
+                    }
+                    e.tcp = s;
+                    timeout = s.timeout();
+                }
+                Next::Ignore => {}
+                Next::Invalid => {
+                    return Lookup {
+                        idx: None,
+                        dir,
+                        state: CtState::Invalid,
+                    }
+                }
+            }
+        }
+        if dir == Dir::Reply {
+            e.status |= status::SEEN_REPLY;
+        }
+        if h.proto == 17 && e.has(status::SEEN_REPLY) {
+            timeout = 120;
+            if dir == Dir::Original || e.packets[0] > 1 {
+                e.status |= status::ASSURED;
+            }
+        }
+        e.expires_ns = now_ns + timeout * SEC;
+        let state = if e.master.is_some() && !e.has(status::SEEN_REPLY) {
+            CtState::Related
+        } else if dir == Dir::Reply || e.has(status::SEEN_REPLY) {
+            CtState::Established
+        } else {
+            CtState::New
+        };
+        Lookup {
+            idx: Some(idx),
+            dir,
+            state,
+        }
+    }
+
+    /// An ICMP error is RELATED to the connection of the packet it quotes.
+    fn related_icmp(&mut self, h: &Headers) -> Lookup {
+        let invalid = Lookup {
+            idx: None,
+            dir: Dir::Original,
+            state: CtState::Invalid,
+        };
+        let Some(inner) = h.icmp().and_then(|i| i.inner.as_deref()) else {
+            return invalid;
+        };
+        let Some(t) = Tuple::of(inner) else {
+            return invalid;
+        };
+        match self.map.get(&t) {
+            // The error travels the other way from the quoted packet.
+            Some(&(idx, dir)) => Lookup {
+                idx: Some(idx),
+                dir: match dir {
+                    Dir::Original => Dir::Reply,
+                    Dir::Reply => Dir::Original,
+                },
+                state: CtState::Related,
+            },
+            None => invalid,
+        }
+    }
+
+    /// Marks an entry confirmed (the packet left netfilter alive).
+    pub fn confirm(&mut self, idx: usize) {
+        if let Some(e) = self.get_mut(idx) {
+            e.status |= status::CONFIRMED;
+        }
+    }
+
+    /// Drops an entry the packet created if it never got confirmed (the packet was dropped).
+    pub fn drop_unconfirmed(&mut self, idx: usize) {
+        if self.get(idx).is_some_and(|e| !e.has(status::CONFIRMED)) {
+            self.remove(idx);
+        }
+    }
+
+    /// Sets up a NAT binding: the reply tuple becomes `reply`.
+    pub fn set_reply(&mut self, idx: usize, reply: Tuple, bit: u32) {
+        let Some(e) = self.entries[idx].as_mut() else {
+            return;
+        };
+        self.map.remove(&e.reply);
+        e.reply = reply;
+        e.status |= bit;
+        self.map.insert(reply, (idx, Dir::Reply));
+    }
+
+    /// Whether a tuple is in use by another connection (NAT picks a free one).
+    pub fn tuple_taken(&self, t: &Tuple) -> bool {
+        self.map.contains_key(t)
+    }
+
+    /// Number of confirmed connections matching a predicate (for connlimit).
+    pub fn count(&self, f: impl Fn(&Entry) -> bool) -> usize {
+        self.entries.iter().flatten().filter(|e| f(e)).count()
+    }
+
+    /// `conntrack -L` lines and the summary line for stderr.
+    pub fn list(&self, now_ns: u64) -> (String, String) {
+        let mut out = String::new();
+        let mut n = 0;
+        for e in self.iter().filter(|e| e.has(status::CONFIRMED)) {
+            n += 1;
+            out.push_str(&entry_line(e, now_ns));
+            out.push('\n');
+        }
+        (
+            out,
+            format!("conntrack v1.4.7 (conntrack-tools): {n} flow entries have been shown.\n"),
+        )
+    }
+}
+
+fn proto_name(p: u8) -> &'static str {
+    match p {
+        6 => "tcp",
+        17 => "udp",
+        1 => "icmp",
+        132 => "sctp",
+        33 => "dccp",
+        136 => "udplite",
+        47 => "gre",
+        _ => "unknown",
+    }
+}
+
+fn tuple_text(t: &Tuple) -> String {
+    let mut s = format!("src={} dst={} ", t.src, t.dst);
+    match t.proto {
+        6 | 17 | 132 | 33 | 136 => s.push_str(&format!("sport={} dport={} ", t.sport, t.dport)),
+        1 => s.push_str(&format!(
+            "type={} code={} id={} ",
+            t.dport >> 8,
+            t.dport & 0xff,
+            t.sport
+        )),
+        _ => {}
+    }
+    s
+}
+
+/// One line of `conntrack -L`.
+pub fn entry_line(e: &Entry, now_ns: u64) -> String {
+    let secs = e.expires_ns.saturating_sub(now_ns) / SEC;
+    let mut s = format!("{:<8} {} {} ", proto_name(e.orig.proto), e.orig.proto, secs);
+    if e.orig.proto == 6 {
+        s.push_str(e.tcp.name());
+        s.push(' ');
+    }
+    s.push_str(&tuple_text(&e.orig));
+    if !e.has(status::SEEN_REPLY) {
+        s.push_str("[UNREPLIED] ");
+    }
+    s.push_str(&tuple_text(&e.reply));
+    if e.has(status::ASSURED) {
+        s.push_str("[ASSURED] ");
+    }
+    s.push_str(&format!("mark={} ", e.mark));
+    if e.zone != 0 {
+        s.push_str(&format!("zone={} ", e.zone));
+    }
+    s.push_str("use=1");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::{build_tcp, build_udp, IpFields, TcpFields};
+
+    fn tcp(src: [u8; 4], dst: [u8; 4], sp: u16, dp: u16, flags: u8) -> Headers {
+        let ip = IpFields::new(Ipv4Addr::from(src), Ipv4Addr::from(dst));
+        build_tcp(
+            &ip,
+            &TcpFields {
+                sport: sp,
+                dport: dp,
+                flags,
+                window: 100,
+                ..Default::default()
+            },
+            b"",
+        )
+        .headers()
+        .unwrap()
+    }
+
+    #[test]
+    fn tcp_handshake_states() {
+        use tcp_flags::*;
+        let mut ct = Conntrack::default();
+        let a = [10, 0, 0, 1];
+        let b = [10, 0, 0, 2];
+        let l = ct.track(&tcp(a, b, 1000, 22, SYN), 0);
+        assert_eq!(l.state, CtState::New);
+        ct.confirm(l.idx.unwrap());
+        let l = ct.track(&tcp(b, a, 22, 1000, SYN | ACK), 1);
+        assert_eq!((l.state, l.dir), (CtState::Established, Dir::Reply));
+        let l = ct.track(&tcp(a, b, 1000, 22, ACK), 2);
+        assert_eq!(l.state, CtState::Established);
+        let e = ct.get(l.idx.unwrap()).unwrap();
+        assert_eq!(e.tcp, TcpState::Established);
+        assert!(e.has(status::ASSURED));
+        // A lone SYN-ACK with no connection is INVALID.
+        let l = ct.track(&tcp(a, b, 5, 6, SYN | ACK), 3);
+        assert_eq!(l.state, CtState::Invalid);
+        // A lone ACK is picked up as NEW (nf_conntrack_tcp_loose).
+        let l = ct.track(&tcp(a, b, 7, 8, ACK), 4);
+        assert_eq!(l.state, CtState::New);
+    }
+
+    #[test]
+    fn udp_timeout_and_list() {
+        let mut ct = Conntrack::default();
+        let ip = IpFields::new(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
+        let h = build_udp(&ip, 5000, 53, b"q").headers().unwrap();
+        let l = ct.track(&h, 0);
+        ct.confirm(l.idx.unwrap());
+        let (out, summary) = ct.list(1_000_000_000);
+        assert_eq!(
+            out,
+            "udp      17 29 src=10.0.0.1 dst=10.0.0.2 sport=5000 dport=53 [UNREPLIED] src=10.0.0.2 dst=10.0.0.1 sport=53 dport=5000 mark=0 use=1\n"
+        );
+        assert!(summary.contains("1 flow entries"));
+        ct.expire(31 * SEC);
+        assert!(ct.is_empty());
+    }
+}

@@ -1,0 +1,203 @@
+//! What a match or target sees and may change while a packet walks a chain:
+//! the packet, its connection, the host's objects, the clock, and the
+//! effects it leaves (replies, clones, log lines, NAT bindings).
+
+use super::conntrack::{Conntrack, CtState, Dir, Entry};
+use super::iface::Iface;
+use super::route::Route;
+use crate::packet::{Headers, Packet};
+use crate::ruleset::Hook;
+use std::any::Any;
+use std::collections::HashMap;
+use std::fmt::Debug;
+
+/// Per-host state an extension keeps outside its rules (recent lists,
+/// hashlimit buckets, …), owned by the extension's own file.
+pub trait ExtState: Any + Debug + Send + Sync {
+    fn box_clone(&self) -> Box<dyn ExtState>;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<T: Any + Debug + Clone + Send + Sync> ExtState for T {
+    fn box_clone(&self) -> Box<dyn ExtState> {
+        Box::new(self.clone())
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// Extension states of one host, by extension name.
+#[derive(Debug, Default)]
+pub struct ExtStates(HashMap<&'static str, Box<dyn ExtState>>);
+
+impl Clone for ExtStates {
+    fn clone(&self) -> Self {
+        ExtStates(
+            self.0
+                .iter()
+                .map(|(k, v)| (*k, (**v).box_clone()))
+                .collect(),
+        )
+    }
+}
+
+impl ExtStates {
+    /// The state of extension `name`, created with `Default` the first time.
+    pub fn get_mut<T: ExtState + Default>(&mut self, name: &'static str) -> &mut T {
+        let entry = self.0.entry(name).or_insert_with(|| Box::new(T::default()));
+        if (**entry).as_any().downcast_ref::<T>().is_none() {
+            *entry = Box::new(T::default());
+        }
+        (**entry)
+            .as_any_mut()
+            .downcast_mut::<T>()
+            .expect("state type checked above")
+    }
+
+    pub fn get<T: ExtState>(&self, name: &'static str) -> Option<&T> {
+        self.0
+            .get(name)
+            .and_then(|s| (**s).as_any().downcast_ref::<T>())
+    }
+}
+
+/// A small deterministic random generator (xorshift64*), seeded per host,
+/// so `-m statistic --mode random` is reproducible.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Default for Rng {
+    fn default() -> Self {
+        Rng(0x9e37_79b9_7f4a_7c15)
+    }
+}
+
+impl Rng {
+    pub fn seeded(seed: u64) -> Rng {
+        Rng(seed | 1)
+    }
+    pub fn next_u32(&mut self) -> u32 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32
+    }
+}
+
+/// A kernel log record (`dmesg`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRecord {
+    pub time_ns: u64,
+    pub level: u8,
+    pub text: String,
+}
+
+/// A packet a target made: a reply sent from this host, or a TEE clone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Emit {
+    /// Sent by the host's stack (REJECT's RST or ICMP error): goes through OUTPUT.
+    Local(Packet),
+    /// A TEE clone routed to a gateway.
+    Clone {
+        pkt: Packet,
+        gateway: std::net::Ipv4Addr,
+        oif: Option<String>,
+    },
+}
+
+/// What a target decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetVerdict {
+    /// Non-terminating: go on with the next rule.
+    Continue,
+    Accept,
+    Drop,
+    /// Taken by the target (a queue without listener drops it).
+    Stolen,
+}
+
+/// Which address NAT rewrites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Manip {
+    Src,
+    Dst,
+}
+
+/// Address and port range of a NAT mapping (`struct nf_nat_range2`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NatRange {
+    pub min_addr: std::net::Ipv4Addr,
+    pub max_addr: std::net::Ipv4Addr,
+    /// Addresses given (else keep the packet's).
+    pub map_ips: bool,
+    /// Ports given (else keep the packet's when free).
+    pub proto_specified: bool,
+    pub min_port: u16,
+    pub max_port: u16,
+    pub random: bool,
+    pub random_fully: bool,
+    pub persistent: bool,
+}
+
+/// Evaluation context for one rule step.
+pub struct EvalCx<'a> {
+    pub host: &'a str,
+    pub hook: Hook,
+    pub table: &'static str,
+    pub pkt: &'a mut Packet,
+    /// The packet's headers as they are now.
+    pub hdr: Headers,
+    /// Lab clock, nanoseconds since the Unix epoch (UTC).
+    pub now_ns: u64,
+    /// Kernel time zone offset from UTC in minutes (`-m time --kerneltz`).
+    pub tz_minutes: i32,
+    /// The packet's connection (index into `conntrack`), its direction and ctinfo.
+    pub ct: Option<usize>,
+    pub ct_dir: Dir,
+    pub ct_state: CtState,
+    pub conntrack: &'a mut Conntrack,
+    pub ipsets: &'a mut crate::ipset::Store,
+    pub nfacct: &'a mut crate::nfacct::Store,
+    pub ext: &'a mut ExtStates,
+    pub rng: &'a mut Rng,
+    pub ifaces: &'a [Iface],
+    pub routes: &'a [Route],
+    pub emitted: &'a mut Vec<Emit>,
+    pub log: &'a mut Vec<LogRecord>,
+    /// Whether a trace is being recorded (matches explain failures only then).
+    pub tracing: bool,
+}
+
+impl EvalCx<'_> {
+    /// The packet's conntrack entry.
+    pub fn ct_entry(&self) -> Option<&Entry> {
+        self.ct.and_then(|i| self.conntrack.get(i))
+    }
+
+    pub fn ct_entry_mut(&mut self) -> Option<&mut Entry> {
+        self.ct.and_then(|i| self.conntrack.get_mut(i))
+    }
+
+    /// Re-reads the headers after a target rewrote the bytes.
+    pub fn refresh(&mut self) {
+        if let Ok(h) = self.pkt.headers() {
+            self.hdr = h;
+        }
+    }
+
+    /// Interface the packet came in on (`-i`), if the hook has one.
+    pub fn in_iface(&self) -> Option<&str> {
+        self.pkt.meta.in_iface.as_deref()
+    }
+
+    pub fn out_iface(&self) -> Option<&str> {
+        self.pkt.meta.out_iface.as_deref()
+    }
+}

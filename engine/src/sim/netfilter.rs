@@ -1,0 +1,523 @@
+//! A packet through one netfilter hook of a host: the tables in iptables-nft
+//! priority order, conntrack, NAT, and each chain rule by rule (jumps, gotos,
+//! returns, policies, counters), leaving a trace when asked.
+
+use super::conntrack::{CtState, Dir};
+use super::eval::{Emit, EvalCx, Manip, TargetVerdict};
+use super::host::Host;
+use super::nat;
+use super::trace::{Event, Step, Trace};
+use crate::ext::xtopt::fmt_net;
+use crate::packet::{Headers, Packet};
+use crate::ruleset::{Hook, IpSpec, Net, Rule, RuleTarget, Verdict};
+
+/// What became of the packet at a hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    Accept,
+    Drop,
+    Stolen,
+}
+
+/// The packet's connection, carried from hook to hook within a host (`skb->_nfct`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CtRef {
+    pub idx: Option<usize>,
+    pub dir: Dir,
+    pub state: CtState,
+    /// Conntrack has looked at the packet already.
+    pub seen: bool,
+}
+
+impl Default for CtRef {
+    fn default() -> Self {
+        CtRef {
+            idx: None,
+            dir: Dir::Original,
+            state: CtState::Invalid,
+            seen: false,
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Stage {
+    Table(&'static str),
+    Conntrack,
+    Nat(Manip),
+    Confirm,
+}
+
+/// Tables and conntrack steps of a hook, by priority (raw -300, conntrack
+/// -200, mangle -150, nat dst -100, filter 0, nat src 100, security 150).
+fn stages(hook: Hook) -> &'static [Stage] {
+    use Stage::*;
+    match hook {
+        Hook::Prerouting => &[Table("raw"), Conntrack, Table("mangle"), Nat(Manip::Dst)],
+        Hook::Input => &[
+            Table("mangle"),
+            Table("filter"),
+            Nat(Manip::Src),
+            Table("security"),
+            Confirm,
+        ],
+        Hook::Forward => &[Table("mangle"), Table("filter"), Table("security")],
+        Hook::Output => &[
+            Table("raw"),
+            Conntrack,
+            Table("mangle"),
+            Nat(Manip::Dst),
+            Table("filter"),
+            Table("security"),
+        ],
+        Hook::Postrouting => &[Table("mangle"), Nat(Manip::Src), Confirm],
+    }
+}
+
+/// Runs a packet through a hook.
+pub fn run_hook(
+    host: &mut Host,
+    hook: Hook,
+    pkt: &mut Packet,
+    ct: &mut CtRef,
+    now_ns: u64,
+    emitted: &mut Vec<Emit>,
+    mut trace: Option<&mut Trace>,
+) -> Fate {
+    for stage in stages(hook) {
+        let Ok(hdr) = pkt.headers() else {
+            return Fate::Drop;
+        };
+        match *stage {
+            Stage::Conntrack => {
+                if ct.seen {
+                    continue;
+                }
+                ct.seen = true;
+                if pkt.meta.untracked || pkt.meta.tee_clone {
+                    ct.state = CtState::Untracked;
+                    ct.idx = None;
+                    continue;
+                }
+                let l = host.conntrack.track(&hdr, now_ns);
+                ct.idx = l.idx;
+                ct.dir = l.dir;
+                ct.state = l.state;
+                if let (Some(t), Some(i)) = (trace.as_deref_mut(), l.idx) {
+                    if l.state == CtState::New {
+                        if let Some(e) = host.conntrack.get(i) {
+                            t.events.push(Event::Conntrack {
+                                host: host.name.clone(),
+                                entry: super::conntrack::entry_line(e, now_ns),
+                            });
+                        }
+                    }
+                }
+            }
+            Stage::Confirm => {
+                if let Some(i) = ct.idx {
+                    host.conntrack.confirm(i);
+                }
+            }
+            Stage::Table(name) => {
+                let fate = run_table(
+                    host,
+                    name,
+                    hook,
+                    pkt,
+                    hdr,
+                    ct,
+                    now_ns,
+                    emitted,
+                    trace.as_deref_mut(),
+                );
+                if fate != Fate::Accept {
+                    if let Some(i) = ct.idx {
+                        host.conntrack.drop_unconfirmed(i);
+                    }
+                    return fate;
+                }
+            }
+            Stage::Nat(manip) => {
+                let Some(idx) = ct.idx else {
+                    continue;
+                };
+                let first = ct.state == CtState::New
+                    && ct.dir == Dir::Original
+                    && host
+                        .conntrack
+                        .get(idx)
+                        .is_some_and(|e| !e.has(nat::done_bit(manip)));
+                if first {
+                    let fate = run_table(
+                        host,
+                        "nat",
+                        hook,
+                        pkt,
+                        hdr.clone(),
+                        ct,
+                        now_ns,
+                        emitted,
+                        trace.as_deref_mut(),
+                    );
+                    if fate != Fate::Accept {
+                        host.conntrack.drop_unconfirmed(idx);
+                        return fate;
+                    }
+                    nat::null_binding(&mut host.conntrack, idx, manip);
+                }
+                let Ok(hdr) = pkt.headers() else {
+                    return Fate::Drop;
+                };
+                if nat::apply(&host.conntrack, idx, ct.dir, manip, pkt, &hdr) {
+                    if let Some(t) = trace.as_deref_mut() {
+                        t.steps.push(Step {
+                            host: host.name.clone(),
+                            hook: hook.name().into(),
+                            table: "nat".into(),
+                            chain: hook.name().into(),
+                            rule: None,
+                            matched: true,
+                            failed: None,
+                            verdict: Some(match manip {
+                                Manip::Src => "conntrack rewrites the source".into(),
+                                Manip::Dst => "conntrack rewrites the destination".into(),
+                            }),
+                            rewritten: pkt.headers().ok(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    Fate::Accept
+}
+
+/// Whether an interface name matches a rule's (`eth+` is a prefix).
+pub fn iface_matches(rule: &str, actual: Option<&str>) -> bool {
+    if rule.is_empty() {
+        return true;
+    }
+    let actual = actual.unwrap_or("");
+    match rule.strip_suffix('+') {
+        Some(prefix) => actual.starts_with(prefix),
+        None => actual == rule,
+    }
+}
+
+/// The fixed part of a rule; `Err` says which condition failed (when tracing).
+fn ip_matches(ip: &IpSpec, hdr: &Headers, pkt: &Packet, tracing: bool) -> Result<(), String> {
+    let why = |s: String| if tracing { s } else { String::new() };
+    let addr = |net: Net, a| net.contains(a);
+    if addr(ip.src, hdr.src) == ip.src_inv {
+        return Err(why(format!(
+            "{}-s {} did not match: source is {}",
+            if ip.src_inv { "! " } else { "" },
+            fmt_net(ip.src.addr, ip.src.mask),
+            hdr.src
+        )));
+    }
+    if addr(ip.dst, hdr.dst) == ip.dst_inv {
+        return Err(why(format!(
+            "{}-d {} did not match: destination is {}",
+            if ip.dst_inv { "! " } else { "" },
+            fmt_net(ip.dst.addr, ip.dst.mask),
+            hdr.dst
+        )));
+    }
+    let inif = pkt.meta.in_iface.as_deref();
+    if !ip.in_iface.is_empty() && iface_matches(&ip.in_iface, inif) == ip.in_inv {
+        return Err(why(format!(
+            "{}-i {} did not match: came in on {}",
+            if ip.in_inv { "! " } else { "" },
+            ip.in_iface,
+            inif.unwrap_or("no interface")
+        )));
+    }
+    let outif = pkt.meta.out_iface.as_deref();
+    if !ip.out_iface.is_empty() && iface_matches(&ip.out_iface, outif) == ip.out_inv {
+        return Err(why(format!(
+            "{}-o {} did not match: goes out on {}",
+            if ip.out_inv { "! " } else { "" },
+            ip.out_iface,
+            outif.unwrap_or("no interface")
+        )));
+    }
+    if ip.proto != 0 && (hdr.proto == ip.proto) == ip.proto_inv {
+        let name = |p: u8| {
+            crate::iptables::save::proto_save_name(p)
+                .map(String::from)
+                .unwrap_or_else(|| p.to_string())
+        };
+        return Err(why(format!(
+            "{}-p {} did not match: protocol is {}",
+            if ip.proto_inv { "! " } else { "" },
+            name(ip.proto),
+            name(hdr.proto)
+        )));
+    }
+    if ip.frag && hdr.is_later_fragment() == ip.frag_inv {
+        return Err(why(format!(
+            "{}-f did not match: {}",
+            if ip.frag_inv { "! " } else { "" },
+            if hdr.is_later_fragment() {
+                "a later fragment"
+            } else {
+                "not a later fragment"
+            }
+        )));
+    }
+    Ok(())
+}
+
+/// One frame of the chain walk.
+struct Frame {
+    chain: usize,
+    next_rule: usize,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_table(
+    host: &mut Host,
+    table_name: &'static str,
+    hook: Hook,
+    pkt: &mut Packet,
+    hdr: Headers,
+    ct: &mut CtRef,
+    now_ns: u64,
+    emitted: &mut Vec<Emit>,
+    mut trace: Option<&mut Trace>,
+) -> Fate {
+    let Host {
+        name,
+        ruleset,
+        ipsets,
+        nfacct,
+        conntrack,
+        ext_state,
+        rng,
+        ifaces,
+        routes,
+        kmsg,
+        tz_minutes,
+        ..
+    } = host;
+    let Some(table) = ruleset.table_mut(table_name) else {
+        return Fate::Accept;
+    };
+    let Some(base) = table.chain_index(hook.name()) else {
+        return Fate::Accept;
+    };
+    if !table.exists {
+        return Fate::Accept;
+    }
+    let tracing = trace.is_some();
+    let mut cx = EvalCx {
+        host: name,
+        hook,
+        table: table_name,
+        pkt,
+        hdr,
+        now_ns,
+        tz_minutes: *tz_minutes,
+        ct: ct.idx,
+        ct_dir: ct.dir,
+        ct_state: ct.state,
+        conntrack,
+        ipsets,
+        nfacct,
+        ext: ext_state,
+        rng,
+        ifaces,
+        routes,
+        emitted,
+        log: kmsg,
+        tracing,
+    };
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut cur = Frame {
+        chain: base,
+        next_rule: 0,
+    };
+    let step = |chain: &str,
+                rule: Option<usize>,
+                matched: bool,
+                failed: Option<String>,
+                verdict: Option<String>| Step {
+        host: name.clone(),
+        hook: hook.name().into(),
+        table: table_name.into(),
+        chain: chain.into(),
+        rule,
+        matched,
+        failed,
+        verdict,
+        rewritten: None,
+    };
+    loop {
+        let chain = &mut table.chains[cur.chain];
+        if cur.next_rule >= chain.rules.len() {
+            // End of chain: return to the caller, or the policy of a built-in chain.
+            match stack.pop() {
+                Some(f) => {
+                    if let Some(t) = trace.as_deref_mut() {
+                        t.steps
+                            .push(step(&chain.name, None, false, None, Some("return".into())));
+                    }
+                    cur = f;
+                    continue;
+                }
+                None => {
+                    chain.counters.packets += 1;
+                    chain.counters.bytes += cx.pkt.len() as u64;
+                    let policy = chain.policy;
+                    if let Some(t) = trace.as_deref_mut() {
+                        t.steps.push(step(
+                            &chain.name,
+                            None,
+                            true,
+                            None,
+                            Some(format!("policy {}", policy.name())),
+                        ));
+                    }
+                    return match policy {
+                        Verdict::Drop => Fate::Drop,
+                        _ => Fate::Accept,
+                    };
+                }
+            }
+        }
+        let rule_no = cur.next_rule;
+        cur.next_rule += 1;
+        let rule: &mut Rule = &mut chain.rules[rule_no];
+        if let Err(why) = ip_matches(&rule.ip, &cx.hdr, cx.pkt, tracing) {
+            if let Some(t) = trace.as_deref_mut() {
+                t.steps
+                    .push(step(&chain.name, Some(rule_no + 1), false, Some(why), None));
+            }
+            continue;
+        }
+        let mut failed = None;
+        for m in rule.matches.iter_mut() {
+            match m.matches(&mut cx) {
+                Some(true) => {}
+                Some(false) => {
+                    failed = Some(if tracing {
+                        m.why_not(&cx)
+                    } else {
+                        String::new()
+                    });
+                    break;
+                }
+                None => {
+                    failed = Some(format!(
+                        "-m {} cannot be evaluated by the simulator",
+                        m.save_name()
+                    ));
+                    break;
+                }
+            }
+        }
+        if let Some(why) = failed {
+            if let Some(t) = trace.as_deref_mut() {
+                t.steps
+                    .push(step(&chain.name, Some(rule_no + 1), false, Some(why), None));
+            }
+            continue;
+        }
+        rule.counters.packets += 1;
+        rule.counters.bytes += cx.pkt.len() as u64;
+        let chain_name = chain.name.clone();
+        let record = |trace: &mut Option<&mut Trace>, verdict: String, rewritten| {
+            if let Some(t) = trace.as_deref_mut() {
+                let mut s = step(&chain_name, Some(rule_no + 1), true, None, Some(verdict));
+                s.rewritten = rewritten;
+                t.steps.push(s);
+            }
+        };
+        let is_goto = matches!(rule.target, RuleTarget::Goto(_));
+        match &mut rule.target {
+            RuleTarget::None => record(&mut trace, "continue".into(), None),
+            RuleTarget::Verdict(Verdict::Accept) => {
+                record(&mut trace, "ACCEPT".into(), None);
+                return Fate::Accept;
+            }
+            RuleTarget::Verdict(Verdict::Drop) => {
+                record(&mut trace, "DROP".into(), None);
+                return Fate::Drop;
+            }
+            RuleTarget::Verdict(Verdict::Return) => {
+                record(&mut trace, "RETURN".into(), None);
+                match stack.pop() {
+                    Some(f) => cur = f,
+                    None => {
+                        let chain = &mut table.chains[cur.chain];
+                        chain.counters.packets += 1;
+                        chain.counters.bytes += cx.pkt.len() as u64;
+                        let policy = chain.policy;
+                        if let Some(t) = trace.as_deref_mut() {
+                            t.steps.push(step(
+                                &chain_name,
+                                None,
+                                true,
+                                None,
+                                Some(format!("policy {}", policy.name())),
+                            ));
+                        }
+                        return if policy == Verdict::Drop {
+                            Fate::Drop
+                        } else {
+                            Fate::Accept
+                        };
+                    }
+                }
+            }
+            RuleTarget::Jump(to) | RuleTarget::Goto(to) => {
+                let to = to.clone();
+                record(
+                    &mut trace,
+                    format!("{} {to}", if is_goto { "goto" } else { "jump" }),
+                    None,
+                );
+                let Some(ti) = table.chain_index(&to) else {
+                    return Fate::Drop;
+                };
+                if !is_goto {
+                    stack.push(Frame {
+                        chain: cur.chain,
+                        next_rule: cur.next_rule,
+                    });
+                }
+                cur = Frame {
+                    chain: ti,
+                    next_rule: 0,
+                };
+            }
+            RuleTarget::Ext(t) => {
+                let before = cx.pkt.data.clone();
+                let verdict = t.fire(&mut cx);
+                let name = t.save_name();
+                let rewritten = if cx.pkt.data != before {
+                    cx.refresh();
+                    Some(cx.hdr.clone())
+                } else {
+                    None
+                };
+                let (text, fate) = match verdict {
+                    None => (
+                        format!("-j {name} cannot be carried out by the simulator"),
+                        None,
+                    ),
+                    Some(TargetVerdict::Continue) => (format!("{name}, continue"), None),
+                    Some(TargetVerdict::Accept) => (format!("{name}, ACCEPT"), Some(Fate::Accept)),
+                    Some(TargetVerdict::Drop) => (format!("{name}, DROP"), Some(Fate::Drop)),
+                    Some(TargetVerdict::Stolen) => (format!("{name}, stolen"), Some(Fate::Stolen)),
+                };
+                record(&mut trace, text, rewritten);
+                if let Some(f) = fate {
+                    return f;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! Routing: the local table (the host's own addresses) and the main table
+//! (connected, static and default routes), longest prefix first.
+
+use super::iface::Iface;
+use serde::{Deserialize, Serialize};
+use std::net::Ipv4Addr;
+
+/// A route of the main table (`ip route add NET/LEN [via GW] dev IF`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    pub dst: Ipv4Addr,
+    pub prefix: u8,
+    pub via: Option<Ipv4Addr>,
+    pub dev: String,
+    /// Added by an address on the interface (`proto kernel scope link`).
+    pub connected: bool,
+}
+
+impl Route {
+    pub fn contains(&self, a: Ipv4Addr) -> bool {
+        let m = crate::ext::xtopt::prefix_mask(self.prefix);
+        u32::from(a) & m == u32::from(self.dst) & m
+    }
+}
+
+/// Where routing sends a packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// To this host.
+    Local,
+    /// Out of `dev`, to `next_hop` on that link.
+    Out { dev: String, next_hop: Ipv4Addr },
+    /// No route to host.
+    Unreachable,
+}
+
+/// Routes including the connected ones derived from the interfaces' addresses.
+pub fn all_routes(ifaces: &[Iface], routes: &[Route]) -> Vec<Route> {
+    let mut v: Vec<Route> = ifaces
+        .iter()
+        .filter(|i| i.up && !i.is_loopback())
+        .flat_map(|i| {
+            i.addrs.iter().map(move |a| Route {
+                dst: a.network(),
+                prefix: a.prefix,
+                via: None,
+                dev: i.name.clone(),
+                connected: true,
+            })
+        })
+        .collect();
+    v.extend(routes.iter().cloned());
+    v
+}
+
+/// Whether `a` is one of the host's addresses (the local table).
+pub fn is_local(ifaces: &[Iface], a: Ipv4Addr) -> bool {
+    a.is_loopback() || ifaces.iter().any(|i| i.addrs.iter().any(|x| x.addr == a))
+}
+
+/// Whether `a` is a broadcast address of one of the host's networks.
+pub fn is_broadcast(ifaces: &[Iface], a: Ipv4Addr) -> bool {
+    a.is_broadcast()
+        || ifaces.iter().any(|i| {
+            i.addrs
+                .iter()
+                .any(|x| x.prefix < 31 && (x.broadcast() == a || x.network() == a))
+        })
+}
+
+/// Looks up the route for a destination.
+pub fn lookup(ifaces: &[Iface], routes: &[Route], dst: Ipv4Addr) -> Decision {
+    if is_local(ifaces, dst) {
+        return Decision::Local;
+    }
+    let all = all_routes(ifaces, routes);
+    let best = all
+        .iter()
+        .filter(|r| r.contains(dst))
+        .filter(|r| ifaces.iter().any(|i| i.name == r.dev && i.up))
+        .max_by_key(|r| (r.prefix, r.connected));
+    match best {
+        Some(r) => Decision::Out {
+            dev: r.dev.clone(),
+            next_hop: r.via.unwrap_or(dst),
+        },
+        None => Decision::Unreachable,
+    }
+}
+
+/// The source address the host picks for a destination (`ip route get`).
+pub fn source_for(ifaces: &[Iface], routes: &[Route], dst: Ipv4Addr) -> Option<Ipv4Addr> {
+    match lookup(ifaces, routes, dst) {
+        Decision::Local => Some(if dst.is_loopback() {
+            Ipv4Addr::LOCALHOST
+        } else {
+            dst
+        }),
+        Decision::Out { dev, .. } => {
+            let iface = ifaces.iter().find(|i| i.name == dev)?;
+            iface
+                .addrs
+                .iter()
+                .find(|a| a.contains(dst))
+                .or(iface.addrs.first())
+                .map(|a| a.addr)
+        }
+        Decision::Unreachable => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::iface::IfAddr;
+
+    fn eth(name: &str, a: [u8; 4], p: u8) -> Iface {
+        Iface {
+            name: name.into(),
+            mac: [2, 0, 0, 0, 0, 1],
+            addrs: vec![IfAddr {
+                addr: Ipv4Addr::from(a),
+                prefix: p,
+            }],
+            up: true,
+            link: Some(0),
+            mtu: 1500,
+        }
+    }
+
+    #[test]
+    fn longest_prefix_and_default() {
+        let ifs = vec![
+            Iface::loopback(),
+            eth("eth0", [10, 0, 0, 1], 24),
+            eth("eth1", [192, 168, 1, 1], 24),
+        ];
+        let routes = vec![Route {
+            dst: Ipv4Addr::UNSPECIFIED,
+            prefix: 0,
+            via: Some(Ipv4Addr::new(192, 168, 1, 254)),
+            dev: "eth1".into(),
+            connected: false,
+        }];
+        assert_eq!(
+            lookup(&ifs, &routes, Ipv4Addr::new(10, 0, 0, 1)),
+            Decision::Local
+        );
+        assert_eq!(
+            lookup(&ifs, &routes, Ipv4Addr::new(10, 0, 0, 9)),
+            Decision::Out {
+                dev: "eth0".into(),
+                next_hop: Ipv4Addr::new(10, 0, 0, 9)
+            }
+        );
+        assert_eq!(
+            lookup(&ifs, &routes, Ipv4Addr::new(8, 8, 8, 8)),
+            Decision::Out {
+                dev: "eth1".into(),
+                next_hop: Ipv4Addr::new(192, 168, 1, 254)
+            }
+        );
+        assert_eq!(
+            lookup(&ifs, &[], Ipv4Addr::new(8, 8, 8, 8)),
+            Decision::Unreachable
+        );
+        assert_eq!(
+            source_for(&ifs, &routes, Ipv4Addr::new(8, 8, 8, 8)),
+            Some(Ipv4Addr::new(192, 168, 1, 1))
+        );
+    }
+}

@@ -1,0 +1,598 @@
+//! The lab's world: hosts joined by links (L2 segments), and the packet loop
+//! that carries packets through each host's routing, netfilter hooks and
+//! stack, onto links and into other hosts, recording a trace per packet.
+
+use super::eval::Emit;
+use super::host::Host;
+use super::netfilter::{run_hook, CtRef, Fate};
+use super::route::{self, Decision};
+use super::stack;
+use super::trace::{Event, Trace};
+use crate::packet::pcap::{ethernet, Frame};
+use crate::packet::{build_icmp_error, IpFields, Packet};
+use crate::ruleset::Hook;
+use std::collections::{BTreeMap, VecDeque};
+use std::net::Ipv4Addr;
+
+/// An L2 segment: the interfaces plugged into it (host index, interface name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub name: String,
+    pub ends: Vec<(usize, String)>,
+}
+
+/// What happened to one packet, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Host where this packet's journey started.
+    pub host: String,
+    pub trace: Trace,
+    /// Where it ended: `delivered to HOST`, `dropped on HOST at HOOK`, `sent out IF` …
+    pub outcome: String,
+}
+
+/// One packet put on a link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireEvent {
+    pub host: String,
+    pub iface: String,
+    /// The IPv4 packet (without the Ethernet header).
+    pub packet: Vec<u8>,
+}
+
+/// A packet waiting to be processed.
+enum Job {
+    /// Made by a host's stack or a tool.
+    LocalOut { host: usize, pkt: Packet },
+    /// Arrived on an interface.
+    Receive {
+        host: usize,
+        iface: String,
+        pkt: Packet,
+    },
+}
+
+/// Packets delivered to a host's own stack during a run, for tools to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub host: usize,
+    pub pkt: Packet,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct World {
+    pub hosts: Vec<Host>,
+    pub links: Vec<Link>,
+    /// Lab clock in nanoseconds since the Unix epoch.
+    pub now_ns: u64,
+    /// Frames seen per (host, interface), for tcpdump and pcap export.
+    pub captures: BTreeMap<(String, String), Vec<Frame>>,
+    /// Every transmission in order: which host sent which IPv4 packet out of which interface.
+    pub wire: Vec<WireEvent>,
+    /// Whether to record traces.
+    pub tracing: bool,
+    /// Reports of the packets of the last run.
+    pub reports: Vec<Report>,
+    /// Packets the hosts' stacks received during the last run.
+    pub delivered: Vec<Delivery>,
+    /// Limit on packets per run, so loops (TEE, routing) always end.
+    pub max_packets: usize,
+}
+
+impl World {
+    pub fn new() -> World {
+        World {
+            max_packets: 10_000,
+            tracing: true,
+            ..Default::default()
+        }
+    }
+
+    pub fn host_index(&self, name: &str) -> Option<usize> {
+        self.hosts.iter().position(|h| h.name == name)
+    }
+
+    /// Sends a packet made on a host (a tool, the stack) and processes
+    /// everything it causes. Returns the reports of this run.
+    pub fn send(&mut self, host: usize, pkt: Packet) -> &[Report] {
+        self.run(Job::LocalOut { host, pkt })
+    }
+
+    /// A packet arriving on a host's interface from outside the lab (as if
+    /// sent by a machine on that link), and everything it causes.
+    pub fn inject(&mut self, host: usize, iface: &str, pkt: Packet) -> &[Report] {
+        self.run(Job::Receive {
+            host,
+            iface: iface.to_string(),
+            pkt,
+        })
+    }
+
+    fn run(&mut self, first: Job) -> &[Report] {
+        self.reports.clear();
+        self.delivered.clear();
+        let mut queue = VecDeque::new();
+        queue.push_back(first);
+        let mut count = 0;
+        while let Some(job) = queue.pop_front() {
+            count += 1;
+            if count > self.max_packets {
+                break;
+            }
+            let report = match job {
+                Job::LocalOut { host, pkt } => self.local_out(host, pkt, &mut queue),
+                Job::Receive { host, iface, pkt } => self.receive(host, &iface, pkt, &mut queue),
+            };
+            self.reports.push(report);
+        }
+        &self.reports
+    }
+
+    fn new_trace(&self, pkt: &Packet) -> Option<Trace> {
+        if self.tracing {
+            Some(Trace {
+                headers: pkt.headers().ok(),
+                ..Default::default()
+            })
+        } else {
+            None
+        }
+    }
+
+    fn finish(&self, host: usize, trace: Option<Trace>, outcome: String) -> Report {
+        Report {
+            host: self.hosts[host].name.clone(),
+            trace: trace.unwrap_or_default(),
+            outcome,
+        }
+    }
+
+    /// Queues what targets emitted: replies go out through OUTPUT, clones to their gateway.
+    fn queue_emitted(&mut self, host: usize, emitted: Vec<Emit>, queue: &mut VecDeque<Job>) {
+        for e in emitted {
+            match e {
+                Emit::Local(p) => queue.push_back(Job::LocalOut { host, pkt: p }),
+                Emit::Clone {
+                    mut pkt,
+                    gateway,
+                    oif,
+                } => {
+                    let h = &self.hosts[host];
+                    let dev = match oif {
+                        Some(d) => Some(d),
+                        None => match route::lookup(&h.ifaces, &h.routes, gateway) {
+                            Decision::Out { dev, .. } => Some(dev),
+                            _ => None,
+                        },
+                    };
+                    if let Some(dev) = dev {
+                        pkt.meta.tee_clone = true;
+                        self.transmit(host, &dev, gateway, pkt, queue);
+                    }
+                }
+            }
+        }
+    }
+
+    fn local_out(&mut self, hi: usize, mut pkt: Packet, queue: &mut VecDeque<Job>) -> Report {
+        let mut trace = self.new_trace(&pkt);
+        let now = self.now_ns;
+        let Ok(hdr) = pkt.headers() else {
+            return self.finish(hi, trace, "malformed packet".into());
+        };
+        let host = &self.hosts[hi];
+        let decision = route::lookup(&host.ifaces, &host.routes, hdr.dst);
+        let (dev, mut next_hop) = match decision {
+            Decision::Local => ("lo".to_string(), hdr.dst),
+            Decision::Out { dev, next_hop } => (dev, next_hop),
+            Decision::Unreachable => {
+                return self.finish(hi, trace, format!("{}: no route to host", host.name));
+            }
+        };
+        pkt.meta.out_iface = Some(dev.clone());
+        pkt.meta.in_iface = None;
+        let mut ct = CtRef::default();
+        let mut emitted = Vec::new();
+        let host = &mut self.hosts[hi];
+        let fate = run_hook(
+            host,
+            Hook::Output,
+            &mut pkt,
+            &mut ct,
+            now,
+            &mut emitted,
+            trace.as_mut(),
+        );
+        self.queue_emitted(hi, std::mem::take(&mut emitted), queue);
+        if fate != Fate::Accept {
+            let name = self.hosts[hi].name.clone();
+            return self.finish(hi, trace, format!("dropped on {name} in OUTPUT"));
+        }
+        // DNAT in OUTPUT re-routes.
+        let mut dev = dev;
+        if let Ok(h2) = pkt.headers() {
+            if h2.dst != hdr.dst {
+                let host = &self.hosts[hi];
+                match route::lookup(&host.ifaces, &host.routes, h2.dst) {
+                    Decision::Local => {
+                        dev = "lo".into();
+                        next_hop = h2.dst;
+                    }
+                    Decision::Out {
+                        dev: d,
+                        next_hop: n,
+                    } => {
+                        dev = d;
+                        next_hop = n;
+                    }
+                    Decision::Unreachable => {
+                        return self.finish(hi, trace, "no route to host after DNAT".into())
+                    }
+                }
+                pkt.meta.out_iface = Some(dev.clone());
+            }
+        }
+        let host = &mut self.hosts[hi];
+        let fate = run_hook(
+            host,
+            Hook::Postrouting,
+            &mut pkt,
+            &mut ct,
+            now,
+            &mut emitted,
+            trace.as_mut(),
+        );
+        self.queue_emitted(hi, emitted, queue);
+        if fate != Fate::Accept {
+            let name = self.hosts[hi].name.clone();
+            return self.finish(hi, trace, format!("dropped on {name} in POSTROUTING"));
+        }
+        if dev == "lo" {
+            // Loopback: the packet comes back in on lo, keeping its connection.
+            let outcome = self.loopback_in(hi, pkt, ct, trace.as_mut(), queue);
+            return self.finish(hi, trace, outcome);
+        }
+        if let Some(t) = trace.as_mut() {
+            t.events.push(Event::Sent {
+                host: self.hosts[hi].name.clone(),
+                iface: dev.clone(),
+            });
+        }
+        self.transmit(hi, &dev, next_hop, pkt, queue);
+        let name = self.hosts[hi].name.clone();
+        self.finish(hi, trace, format!("sent by {name} out {dev}"))
+    }
+
+    fn loopback_in(
+        &mut self,
+        hi: usize,
+        mut pkt: Packet,
+        mut ct: CtRef,
+        mut trace: Option<&mut Trace>,
+        queue: &mut VecDeque<Job>,
+    ) -> String {
+        let now = self.now_ns;
+        pkt.meta.in_iface = Some("lo".into());
+        pkt.meta.out_iface = None;
+        let mut emitted = Vec::new();
+        let host = &mut self.hosts[hi];
+        let fate = run_hook(
+            host,
+            Hook::Prerouting,
+            &mut pkt,
+            &mut ct,
+            now,
+            &mut emitted,
+            trace.as_deref_mut(),
+        );
+        if fate != Fate::Accept {
+            self.queue_emitted(hi, emitted, queue);
+            return format!("dropped on {} in PREROUTING", self.hosts[hi].name);
+        }
+        let host = &mut self.hosts[hi];
+        let fate = run_hook(
+            host,
+            Hook::Input,
+            &mut pkt,
+            &mut ct,
+            now,
+            &mut emitted,
+            trace.as_deref_mut(),
+        );
+        self.queue_emitted(hi, emitted, queue);
+        if fate != Fate::Accept {
+            return format!("dropped on {} in INPUT", self.hosts[hi].name);
+        }
+        self.deliver(hi, pkt, ct, trace, queue)
+    }
+
+    /// Puts a packet on the wire of `dev`, addressed to the host owning `next_hop` on that link.
+    fn transmit(
+        &mut self,
+        hi: usize,
+        dev: &str,
+        next_hop: Ipv4Addr,
+        mut pkt: Packet,
+        queue: &mut VecDeque<Job>,
+    ) {
+        let Some(iface) = self.hosts[hi].iface(dev).cloned() else {
+            return;
+        };
+        let Some(link) = iface.link else {
+            return;
+        };
+        // ARP: the interface on this link that owns the next hop.
+        let peer = self.links.get(link).and_then(|l| {
+            l.ends.iter().find(|(h, i)| {
+                *h != hi
+                    && self.hosts[*h]
+                        .iface(i)
+                        .is_some_and(|x| x.up && x.addrs.iter().any(|a| a.addr == next_hop))
+            })
+        });
+        let dst_mac = peer
+            .and_then(|(h, i)| self.hosts[*h].iface(i).map(|x| x.mac))
+            .unwrap_or([0xff; 6]);
+        let frame = Frame {
+            time_ns: self.now_ns,
+            bytes: ethernet(dst_mac, iface.mac, &pkt.data),
+        };
+        self.wire.push(WireEvent {
+            host: self.hosts[hi].name.clone(),
+            iface: dev.to_string(),
+            packet: pkt.data.clone(),
+        });
+        self.captures
+            .entry((self.hosts[hi].name.clone(), dev.to_string()))
+            .or_default()
+            .push(frame.clone());
+        if let Some((ph, pif)) = peer.cloned() {
+            self.captures
+                .entry((self.hosts[ph].name.clone(), pif.clone()))
+                .or_default()
+                .push(frame);
+            pkt.meta.src_mac = Some(iface.mac);
+            pkt.meta.dst_mac = Some(dst_mac);
+            pkt.meta.in_iface = None;
+            pkt.meta.out_iface = None;
+            pkt.meta.mark = 0;
+            pkt.meta.untracked = false;
+            queue.push_back(Job::Receive {
+                host: ph,
+                iface: pif,
+                pkt,
+            });
+        }
+    }
+
+    fn receive(
+        &mut self,
+        hi: usize,
+        iface: &str,
+        mut pkt: Packet,
+        queue: &mut VecDeque<Job>,
+    ) -> Report {
+        let mut trace = self.new_trace(&pkt);
+        let now = self.now_ns;
+        pkt.meta.in_iface = Some(iface.to_string());
+        let mut ct = CtRef::default();
+        let mut emitted = Vec::new();
+        let host = &mut self.hosts[hi];
+        let fate = run_hook(
+            host,
+            Hook::Prerouting,
+            &mut pkt,
+            &mut ct,
+            now,
+            &mut emitted,
+            trace.as_mut(),
+        );
+        self.queue_emitted(hi, std::mem::take(&mut emitted), queue);
+        let name = self.hosts[hi].name.clone();
+        if fate != Fate::Accept {
+            return self.finish(hi, trace, format!("dropped on {name} in PREROUTING"));
+        }
+        let Ok(hdr) = pkt.headers() else {
+            return self.finish(hi, trace, "malformed packet".into());
+        };
+        let host = &self.hosts[hi];
+        let decision = if route::is_broadcast(&host.ifaces, hdr.dst) {
+            Decision::Local
+        } else {
+            route::lookup(&host.ifaces, &host.routes, hdr.dst)
+        };
+        if let Some(t) = trace.as_mut() {
+            t.events.push(Event::Routed {
+                host: name.clone(),
+                decision: match &decision {
+                    Decision::Local => "local delivery (INPUT)".into(),
+                    Decision::Out { dev, next_hop } => format!("forward via {next_hop} dev {dev}"),
+                    Decision::Unreachable => "no route".into(),
+                },
+            });
+        }
+        match decision {
+            Decision::Local => {
+                let host = &mut self.hosts[hi];
+                let fate = run_hook(
+                    host,
+                    Hook::Input,
+                    &mut pkt,
+                    &mut ct,
+                    now,
+                    &mut emitted,
+                    trace.as_mut(),
+                );
+                self.queue_emitted(hi, emitted, queue);
+                if fate != Fate::Accept {
+                    return self.finish(hi, trace, format!("dropped on {name} in INPUT"));
+                }
+                let outcome = self.deliver(hi, pkt, ct, trace.as_mut(), queue);
+                self.finish(hi, trace, outcome)
+            }
+            Decision::Unreachable => {
+                if self.hosts[hi].forwarding() {
+                    self.icmp_error(hi, &pkt, 3, 0, queue);
+                }
+                self.finish(hi, trace, format!("{name}: no route to host"))
+            }
+            Decision::Out { dev, next_hop } => {
+                if !self.hosts[hi].forwarding() {
+                    if let Some(t) = trace.as_mut() {
+                        t.events.push(Event::Dropped {
+                            host: name.clone(),
+                            reason: "net.ipv4.ip_forward is 0".into(),
+                        });
+                    }
+                    return self.finish(hi, trace, format!("dropped on {name}: forwarding is off"));
+                }
+                if hdr.ttl <= 1 {
+                    self.icmp_error(hi, &pkt, 11, 0, queue);
+                    return self.finish(hi, trace, format!("dropped on {name}: TTL exceeded"));
+                }
+                pkt.set_ttl(hdr.ttl - 1);
+                pkt.meta.out_iface = Some(dev.clone());
+                let host = &mut self.hosts[hi];
+                let fate = run_hook(
+                    host,
+                    Hook::Forward,
+                    &mut pkt,
+                    &mut ct,
+                    now,
+                    &mut emitted,
+                    trace.as_mut(),
+                );
+                self.queue_emitted(hi, std::mem::take(&mut emitted), queue);
+                if fate != Fate::Accept {
+                    return self.finish(hi, trace, format!("dropped on {name} in FORWARD"));
+                }
+                let host = &mut self.hosts[hi];
+                let fate = run_hook(
+                    host,
+                    Hook::Postrouting,
+                    &mut pkt,
+                    &mut ct,
+                    now,
+                    &mut emitted,
+                    trace.as_mut(),
+                );
+                self.queue_emitted(hi, emitted, queue);
+                if fate != Fate::Accept {
+                    return self.finish(hi, trace, format!("dropped on {name} in POSTROUTING"));
+                }
+                if let Some(t) = trace.as_mut() {
+                    t.events.push(Event::Sent {
+                        host: name.clone(),
+                        iface: dev.clone(),
+                    });
+                }
+                self.transmit(hi, &dev, next_hop, pkt, queue);
+                self.finish(hi, trace, format!("forwarded by {name} out {dev}"))
+            }
+        }
+    }
+
+    /// An ICMP error from this host about `orig` (routing errors, TTL).
+    fn icmp_error(
+        &mut self,
+        hi: usize,
+        orig: &Packet,
+        icmp_type: u8,
+        code: u8,
+        queue: &mut VecDeque<Job>,
+    ) {
+        let Ok(h) = orig.headers() else {
+            return;
+        };
+        let host = &mut self.hosts[hi];
+        let in_addr = orig
+            .meta
+            .in_iface
+            .as_deref()
+            .and_then(|i| host.iface(i))
+            .and_then(|i| i.primary());
+        let Some(src) = in_addr.or_else(|| route::source_for(&host.ifaces, &host.routes, h.src))
+        else {
+            return;
+        };
+        let mut ip = IpFields::new(src, h.src);
+        ip.tos = 0xc0;
+        ip.id = host.take_ip_id();
+        let p = build_icmp_error(&ip, icmp_type, code, [0; 4], &orig.data);
+        queue.push_back(Job::LocalOut { host: hi, pkt: p });
+    }
+
+    /// The host's stack takes the packet: answers like Linux and records it for tools.
+    fn deliver(
+        &mut self,
+        hi: usize,
+        pkt: Packet,
+        _ct: CtRef,
+        trace: Option<&mut Trace>,
+        queue: &mut VecDeque<Job>,
+    ) -> String {
+        let name = self.hosts[hi].name.clone();
+        let answer = stack::answer(&mut self.hosts[hi], &pkt);
+        if let Some(t) = trace {
+            t.events.push(Event::Delivered {
+                host: name.clone(),
+                to: answer.to.clone(),
+            });
+        }
+        for p in answer.replies {
+            queue.push_back(Job::LocalOut { host: hi, pkt: p });
+        }
+        self.delivered.push(Delivery { host: hi, pkt });
+        format!("delivered to {name} ({})", answer.to)
+    }
+}
+
+/// Building a world by hand (lab files use the same calls).
+impl World {
+    /// Adds a host with only `lo` and returns its index.
+    pub fn add_host(&mut self, name: &str) -> usize {
+        let mut h = Host::new(name);
+        h.clock_secs = self.now_ns / 1_000_000_000;
+        self.hosts.push(h);
+        self.hosts.len() - 1
+    }
+
+    /// Adds an interface with an address (`10.0.0.1/24`) to a host and plugs it into link `link`
+    /// (created when new). MACs are derived from host and interface order.
+    pub fn plug(&mut self, host: usize, iface: &str, cidr: &str, link: &str) -> Result<(), String> {
+        let (addr, prefix) = cidr
+            .split_once('/')
+            .ok_or_else(|| format!("{cidr}: want ADDRESS/PREFIX"))?;
+        let addr: Ipv4Addr = addr.parse().map_err(|_| format!("{addr}: bad address"))?;
+        let prefix: u8 = prefix
+            .parse()
+            .ok()
+            .filter(|p| *p <= 32)
+            .ok_or_else(|| format!("{prefix}: bad prefix"))?;
+        let li = match self.links.iter().position(|l| l.name == link) {
+            Some(i) => i,
+            None => {
+                self.links.push(Link {
+                    name: link.to_string(),
+                    ends: vec![],
+                });
+                self.links.len() - 1
+            }
+        };
+        let h = &mut self.hosts[host];
+        if h.iface(iface).is_some() {
+            return Err(format!("{}: interface {iface} exists", h.name));
+        }
+        let n = h.ifaces.len() as u8;
+        h.ifaces.push(super::iface::Iface {
+            name: iface.to_string(),
+            mac: [0x02, 0x00, 0x00, host as u8 + 1, 0x00, n],
+            addrs: vec![super::iface::IfAddr { addr, prefix }],
+            up: true,
+            link: Some(li),
+            mtu: 1500,
+        });
+        self.links[li].ends.push((host, iface.to_string()));
+        Ok(())
+    }
+}
