@@ -40,29 +40,62 @@ fn cases() -> Vec<Case> {
         setup: &[],
     };
     vec![
-        plain("docker-01-classic-default-bridge", "docker-01-classic-default-bridge.rules"),
-        plain("docker-02-classic-usernet-portmap", "docker-02-classic-usernet-portmap.rules"),
+        plain(
+            "docker-01-classic-default-bridge",
+            "docker-01-classic-default-bridge.rules",
+        ),
+        plain(
+            "docker-02-classic-usernet-portmap",
+            "docker-02-classic-usernet-portmap.rules",
+        ),
         Case {
             expected: "docker-03-usernet-portmap-noicc-ipset",
             inputs: &["docker-03-usernet-portmap-noicc-ipset.rules"],
             noflush_from: usize::MAX,
             setup: &["ipset create docker-ext-bridges-v4 hash:net"],
         },
-        plain("docker-04-modern-usernet-portmap", "docker-04-modern-usernet-portmap.rules"),
-        plain("docker-05-iptabler-golden-icc-off", "docker-05-iptabler-golden-icc-off.rules"),
-        plain("docker-06-real-2018-legacy-nat-quirks", "docker-06-real-2018-legacy-nat-quirks.rules"),
-        plain("fail2ban-01-ubuntu1404-router-legacy-chains", "fail2ban-01-ubuntu1404-router-legacy-chains.rules"),
-        plain("fail2ban-02-f2b-sshd-vsftpd-ban", "fail2ban-02-f2b-sshd-vsftpd-ban.rules"),
-        plain("firewalld-01-centos7-iptables-backend", "firewalld-01-centos7-iptables-backend.rules"),
-        plain("kube-proxy-00-legacy-2015-userspace", "kube-proxy-00-legacy-2015-userspace.rules"),
+        plain(
+            "docker-04-modern-usernet-portmap",
+            "docker-04-modern-usernet-portmap.rules",
+        ),
+        plain(
+            "docker-05-iptabler-golden-icc-off",
+            "docker-05-iptabler-golden-icc-off.rules",
+        ),
+        plain(
+            "docker-06-real-2018-legacy-nat-quirks",
+            "docker-06-real-2018-legacy-nat-quirks.rules",
+        ),
+        plain(
+            "fail2ban-01-ubuntu1404-router-legacy-chains",
+            "fail2ban-01-ubuntu1404-router-legacy-chains.rules",
+        ),
+        plain(
+            "fail2ban-02-f2b-sshd-vsftpd-ban",
+            "fail2ban-02-f2b-sshd-vsftpd-ban.rules",
+        ),
+        plain(
+            "firewalld-01-centos7-iptables-backend",
+            "firewalld-01-centos7-iptables-backend.rules",
+        ),
+        plain(
+            "kube-proxy-00-legacy-2015-userspace",
+            "kube-proxy-00-legacy-2015-userspace.rules",
+        ),
         Case {
             expected: "kube-proxy-01-overall-restore-input",
             inputs: &["kube-proxy-01-overall-restore-input.rules"],
             noflush_from: usize::MAX,
             setup: NFACCT,
         },
-        plain("kube-proxy-02-tracepacket-full", "kube-proxy-02-tracepacket-full.rules"),
-        plain("kube-proxy-03-cleanup-initial-node-state", "kube-proxy-03-cleanup-initial-node-state.rules"),
+        plain(
+            "kube-proxy-02-tracepacket-full",
+            "kube-proxy-02-tracepacket-full.rules",
+        ),
+        plain(
+            "kube-proxy-03-cleanup-initial-node-state",
+            "kube-proxy-03-cleanup-initial-node-state.rules",
+        ),
         Case {
             expected: "kube-proxy-04a-sync1-full",
             inputs: &["kube-proxy-04a-sync1-full.rules"],
@@ -88,14 +121,35 @@ fn cases() -> Vec<Case> {
             noflush_from: 1,
             setup: NFACCT,
         },
-        plain("kube-proxy-05-real-eks-node", "kube-proxy-05-real-eks-node.rules"),
-        plain("kube-proxy-06-real-kubeadm-flannel-nat", "kube-proxy-06-real-kubeadm-flannel-nat.rules"),
+        plain(
+            "kube-proxy-05-real-eks-node",
+            "kube-proxy-05-real-eks-node.rules",
+        ),
+        plain(
+            "kube-proxy-06-real-kubeadm-flannel-nat",
+            "kube-proxy-06-real-kubeadm-flannel-nat.rules",
+        ),
         plain("openwrt-01-fw3-lede-2017", "openwrt-01-fw3-lede-2017.rules"),
-        plain("openwrt-02-gluon-fw3-ipv4-commands", "openwrt-02-gluon-fw3-ipv4-commands.sh"),
-        plain("rhel-01-sysconfig-iptables-default", "rhel-01-sysconfig-iptables-default.rules"),
-        plain("rhel-02-centos-default-plus-f2b", "rhel-02-centos-default-plus-f2b.rules"),
-        plain("ufw-01-ubuntu1404-default-save", "ufw-01-ubuntu1404-default-save.rules"),
-        plain("ufw-02-ubuntu2310-with-docker", "ufw-02-ubuntu2310-with-docker.rules"),
+        plain(
+            "openwrt-02-gluon-fw3-ipv4-commands",
+            "openwrt-02-gluon-fw3-ipv4-commands.sh",
+        ),
+        plain(
+            "rhel-01-sysconfig-iptables-default",
+            "rhel-01-sysconfig-iptables-default.rules",
+        ),
+        plain(
+            "rhel-02-centos-default-plus-f2b",
+            "rhel-02-centos-default-plus-f2b.rules",
+        ),
+        plain(
+            "ufw-01-ubuntu1404-default-save",
+            "ufw-01-ubuntu1404-default-save.rules",
+        ),
+        plain(
+            "ufw-02-ubuntu2310-with-docker",
+            "ufw-02-ubuntu2310-with-docker.rules",
+        ),
         Case {
             expected: "ufw-03-conf-before-rules-fragment",
             inputs: &["ufw-03-conf-before-rules-fragment.rules"],
@@ -112,8 +166,17 @@ const PROTO_MATCHES: &[&str] = &["tcp", "udp", "icmp", "udplite", "sctp", "dccp"
 /// protocol match of `-p X` when the rule has options beyond iptables' own.
 fn extensions_used(text: &str, chains: &BTreeSet<String>) -> BTreeSet<String> {
     const BASE: &[&str] = &[
-        "--source", "--destination", "--protocol", "--in-interface", "--out-interface",
-        "--jump", "--goto", "--match", "--table", "--wait", "--set-counters",
+        "--source",
+        "--destination",
+        "--protocol",
+        "--in-interface",
+        "--out-interface",
+        "--jump",
+        "--goto",
+        "--match",
+        "--table",
+        "--wait",
+        "--set-counters",
     ];
     let mut used = BTreeSet::new();
     for line in text.lines().filter(|l| !l.starts_with('#')) {
@@ -198,7 +261,8 @@ fn load(dir: &Path, case: &Case) -> Result<Host, String> {
         if input.ends_with(".sh") {
             let cmds = parse_script(&text).map_err(|e| format!("{input}: {e:?}"))?;
             for c in &cmds {
-                let read = |n: &str| std::fs::read_to_string(dir.join(n)).map_err(|e| e.to_string());
+                let read =
+                    |n: &str| std::fs::read_to_string(dir.join(n)).map_err(|e| e.to_string());
                 let out = run_cmd(&mut host, c, &read);
                 if out.exit != 0 {
                     return Err(format!(
@@ -208,7 +272,11 @@ fn load(dir: &Path, case: &Case) -> Result<Host, String> {
                 }
             }
         } else {
-            let noflush = if i >= case.noflush_from { " --noflush" } else { "" };
+            let noflush = if i >= case.noflush_from {
+                " --noflush"
+            } else {
+                ""
+            };
             let out = engine::command::run_argv(
                 &mut host,
                 &format!("iptables-restore{noflush}")
@@ -298,6 +366,9 @@ fn corpus_saves_match_iptables_nft() {
             }
         }
     }
-    println!("corpus: {ok} agree, {} differ, {skipped} skipped", failed.len());
+    println!(
+        "corpus: {ok} agree, {} differ, {skipped} skipped",
+        failed.len()
+    );
     assert!(failed.is_empty(), "corpus files differing: {failed:?}");
 }

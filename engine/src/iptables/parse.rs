@@ -149,7 +149,9 @@ fn parse_target_name(s: &str) -> XtResult<&str> {
 
 /// Whether `name` loads a target: a verdict of the standard target or an extension.
 pub fn is_target_name(name: &str) -> bool {
-    name == "QUEUE" || Verdict::from_name(name).is_some() || ext::find(name, ExtKind::Target).is_some()
+    name == "QUEUE"
+        || Verdict::from_name(name).is_some()
+        || ext::find(name, ExtKind::Target).is_some()
 }
 
 /// `assert_valid_chain_name` (for `-N` and restore's `:CHAIN` lines).
@@ -926,7 +928,7 @@ fn finish(
             },
             (None, None) => RuleTarget::None,
         };
-            // What iptables-nft reads back from the kernel (native matches rebuilt).
+        // What iptables-nft reads back from the kernel (native matches rebuilt).
         let mut matches: Vec<Box<dyn Match>> = Vec::new();
         for slot in x.matches {
             let mut pcx = parse_cx(st.env, &table, &st.ip, &[]);
