@@ -75,7 +75,17 @@ fn run_script(path: &Path, ns_name: &str) -> Result<usize, Vec<Diff>> {
                     .unwrap_or_default(),
             ),
         };
-        let real = ns.run(&cmd.argv, stdin.as_deref(), cmd.stdout_to.as_ref());
+        let mut real = ns.run(&cmd.argv, stdin.as_deref(), None);
+        if cmd.stderr_to_stdout {
+            let err = std::mem::take(&mut real.stderr);
+            real.stdout.push_str(&err);
+        }
+        if let Some((path, append)) = &cmd.stdout_to {
+            ns.write_file(path, *append, &std::mem::take(&mut real.stdout));
+        }
+        if let Some((path, append)) = &cmd.stderr_to {
+            ns.write_file(path, *append, &std::mem::take(&mut real.stderr));
+        }
         let same = |a: &Output, b: &Output| {
             a.exit == b.exit
                 && normalize_dates(&a.stdout) == normalize_dates(&b.stdout)

@@ -35,6 +35,21 @@ impl Namespace {
         std::fs::read_to_string(self.dir.join(name)).ok()
     }
 
+    /// Writes (or appends to) a file of the scratch directory; `/dev/null` keeps nothing.
+    pub fn write_file(&self, name: &str, append: bool, text: &str) {
+        if name == "/dev/null" {
+            return;
+        }
+        let p = self.dir.join(name);
+        let mut all = if append {
+            std::fs::read_to_string(&p).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        all.push_str(text);
+        let _ = std::fs::write(&p, all);
+    }
+
     /// Runs one command inside the namespace (working directory: the scratch
     /// directory). `stdout_to` sends standard output to a file there.
     pub fn run(
