@@ -508,7 +508,7 @@ impl<'a> Batch<'a> {
         let v = match policy {
             "ACCEPT" => Verdict::Accept,
             "DROP" => Verdict::Drop,
-            "-" => return self.keep_policy(chain),
+            "-" => return self.keep_policy(chain, counters),
             _ => {
                 return Err(Fail::Msg {
                     msg: "Bad policy name",
@@ -531,12 +531,17 @@ impl<'a> Batch<'a> {
         Ok(())
     }
 
-    /// Restore's `:CHAIN - [p:b]` for a built-in chain: create it, keep its policy.
-    fn keep_policy(&mut self, chain: &str) -> Result<(), Fail> {
+    /// Restore's `:CHAIN - [p:b]` for a built-in chain: create it, keep its
+    /// policy, take the counters.
+    fn keep_policy(&mut self, chain: &str, counters: Option<Counters>) -> Result<(), Fail> {
         if self.table.builtin_hook(chain).is_none() {
             return Err(msg("Bad built-in chain name"));
         }
         self.builtin_init(Some(chain));
+        if let (Some(cn), Some(c)) = (counters, self.table.chain_mut(chain)) {
+            c.counters = cn;
+            c.counted = true;
+        }
         Ok(())
     }
 
