@@ -651,7 +651,11 @@ fn base_option(
                 }
             }
             names.extend(x.matches.iter().map(|m| m.ext.info()));
-            p.output = Some(super::help::full_help(&names));
+            let standard = p
+                .jumpto
+                .as_deref()
+                .is_some_and(|j| j == "QUEUE" || Verdict::from_name(j).is_some());
+            p.output = Some(super::help::full_help(standard, &names));
             return Ok(Some(std::mem::take(p)));
         }
         'p' => {
