@@ -75,6 +75,10 @@ pub struct Batch<'a> {
     estimators: Vec<Estimator>,
     /// The command being run is a `-j QUEUE` rule.
     queue: bool,
+    /// Hooks reaching each chain, while no jump changed since computed.
+    masks: Option<std::collections::HashMap<String, u8>>,
+    /// The validation refusal every later rule of the batch meets.
+    invalid_state: Option<KernelError>,
     reverse: Reverse<'a>,
 }
 
@@ -93,6 +97,8 @@ impl<'a> Batch<'a> {
             first_handle: table.next_handle,
             estimators: check::estimators_in(others.iter().copied()),
             queue: false,
+            masks: None,
+            invalid_state: None,
             reverse,
         }
     }
@@ -195,6 +201,7 @@ impl<'a> Batch<'a> {
         for h in hooks {
             if !self.table.chains.iter().any(|c| c.hook == Some(h)) {
                 self.table.add_chain(Chain::builtin(h));
+                self.masks = None;
             }
         }
     }
@@ -253,7 +260,7 @@ impl<'a> Batch<'a> {
             (None, _) => rules.push(rule.clone()),
         }
         if !failed_now {
-            if let Err(err) = check::validate(&self.table, &self.estimators) {
+            if let Err(err) = self.validate_after(idx, rule, replace) {
                 self.invalid.push(KernelFail {
                     op,
                     err,
@@ -263,6 +270,44 @@ impl<'a> Batch<'a> {
                 });
             }
         }
+    }
+
+    /// The table validation after a rule went into chain `idx`. A rule
+    /// without a jump changes no reachability: only it needs checking, with
+    /// the hooks that reach its chain. Once validation failed, the bad rule
+    /// stays in the batch and every later rule fails the same way.
+    fn validate_after(
+        &mut self,
+        idx: usize,
+        rule: &Rule,
+        replace: bool,
+    ) -> Result<(), KernelError> {
+        if let Some(err) = &self.invalid_state {
+            return Err(err.clone());
+        }
+        let r = if rule.target.chain().is_some() || replace {
+            self.masks = None;
+            check::validate(&self.table, &self.estimators)
+        } else {
+            let masks = match &self.masks {
+                Some(m) => m,
+                None => self.masks.insert(
+                    check::hook_masks(&self.table)
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v))
+                        .collect(),
+                ),
+            };
+            let chain = &self.table.chains[idx];
+            let hooks = masks.get(&chain.name).copied().unwrap_or(0);
+            let mut est = self.estimators.clone();
+            est.extend(crate::ext::rateest_target::estimators_of(&self.table));
+            check::check_rule(self.table.name, hooks, chain.hook, &est, rule)
+        };
+        if let Err(e) = &r {
+            self.invalid_state = Some(e.clone());
+        }
+        r
     }
 
     fn print_rule(&mut self, verbose: bool, rule: &Rule) {
@@ -344,6 +389,7 @@ impl<'a> Batch<'a> {
 
     /// `-F [chain]`.
     pub fn flush(&mut self, chain: Option<&str>, verbose: bool) -> Result<(), Fail> {
+        self.masks = None;
         if chain.is_some() || verbose {
             self.builtin_init(chain);
         } else if !self.table.exists {
@@ -448,6 +494,7 @@ impl<'a> Batch<'a> {
     /// `-X [chain]`. Without a name: every user chain, and every built-in
     /// chain left empty with policy ACCEPT.
     pub fn delete_chain(&mut self, chain: Option<&str>, verbose: bool) -> Result<(), Fail> {
+        self.masks = None;
         if let Some(name) = chain {
             let idx = self.find(name).ok_or_else(no_chain)?;
             let c = &self.table.chains[idx];
@@ -547,6 +594,7 @@ impl<'a> Batch<'a> {
 
     /// Restore's `:CHAIN` line for a user chain: create it, or flush it.
     pub fn restore_chain(&mut self, name: &str) {
+        self.masks = None;
         self.table_init();
         match self.find(name) {
             Some(idx) => self.table.chains[idx].rules.clear(),
@@ -556,6 +604,7 @@ impl<'a> Batch<'a> {
 
     /// The table flush at the start of a restore block: the table goes away.
     pub fn table_flush(&mut self) {
+        self.masks = None;
         self.table = Table::new(self.table.name);
     }
 
@@ -649,6 +698,10 @@ impl<'a> Batch<'a> {
             }
         }
         self.queue = p.queue;
+        if cmd & (CMD_APPEND | CMD_INSERT) == 0 {
+            // Anything but adding rules may change which hooks reach a chain.
+            self.masks = None;
+        }
         let chain = p.chain.as_deref();
         let name = chain.unwrap_or("");
         let num = p.rulenum.unwrap_or(1);
