@@ -4,6 +4,7 @@
 
 pub mod addr;
 pub mod exec;
+mod exts;
 pub mod getopt;
 pub mod help;
 pub mod list;
