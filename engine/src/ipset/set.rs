@@ -5,6 +5,9 @@
 use super::types::Kind;
 use std::collections::HashMap;
 
+/// Nanoseconds per second: member timeouts run on the host clock in nanoseconds.
+pub const SEC: u64 = 1_000_000_000;
+
 /// Kernel errors of the element and create commands (`IPSET_ERR_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KErr {
@@ -122,8 +125,11 @@ pub struct Entry {
     /// bitmap:ip,mac: the MAC address, unset until given or learnt.
     pub mac: Option<[u8; 6]>,
     pub nomatch: bool,
-    /// Absolute expiry in host seconds; `None` is permanent.
+    /// Absolute expiry on the host clock (nanoseconds); `None` is permanent.
     pub expires: Option<u64>,
+    /// bitmap:ip,mac without a MAC yet: the timeout (seconds) kept aside;
+    /// its clock starts when the MAC is filled in (by a packet or an add).
+    pub held: Option<u32>,
     pub packets: u64,
     pub bytes: u64,
     pub comment: Option<String>,
@@ -185,12 +191,14 @@ impl IpSet {
         self.cidrs2 = [0; 33];
     }
 
-    /// Drops members whose timeout has run out.
+    /// Drops members whose timeout has run out by `now` (nanoseconds): like
+    /// the kernel's `time_is_before_jiffies`, a member lives through its
+    /// last instant.
     pub fn expire(&mut self, now: u64) {
         let dead: Vec<Key> = self
             .entries
             .values()
-            .filter(|e| e.expires.is_some_and(|t| t <= now))
+            .filter(|e| e.expires.is_some_and(|t| t < now))
             .map(|e| e.key.clone())
             .collect();
         for k in dead {
@@ -286,12 +294,19 @@ impl IpSet {
         if t == 0 {
             None
         } else {
-            Some(now + t as u64)
+            Some(now + t as u64 * SEC)
         }
     }
 
+    /// Sets a member's extensions; `e.mac` must already be final.
     fn fill(&self, e: &mut Entry, ext: &ExtArgs, now: u64) {
         e.expires = self.expiry(ext, now);
+        e.held = None;
+        if self.kind == Kind::BitmapIpMac && e.mac.is_none() && self.header.timeout.is_some() {
+            // No MAC yet: the kernel keeps the plain timeout and starts it later.
+            e.held = ext.timeout.or(self.header.timeout);
+            e.expires = None;
+        }
         e.nomatch = ext.nomatch && self.kind.has_nomatch();
         e.packets = ext.packets.unwrap_or(0);
         e.bytes = ext.bytes.unwrap_or(0);
@@ -316,10 +331,10 @@ impl IpSet {
                 return Err(KErr::Exist);
             }
             let mut e = self.entries.remove(&key).expect("present");
-            self.fill(&mut e, ext, now);
             if mac.is_some() {
                 e.mac = mac;
             }
+            self.fill(&mut e, ext, now);
             self.entries.insert(key, e);
             return Ok(());
         }
@@ -352,6 +367,7 @@ impl IpSet {
             mac,
             nomatch: false,
             expires: None,
+            held: None,
             packets: 0,
             bytes: 0,
             comment: None,
@@ -458,6 +474,81 @@ impl IpSet {
                 && e.key.physdev == key.physdev
                 && key.iface.starts_with(&e.key.iface)
         })
+    }
+
+    /// The members a packet's key can hit, in the order the kernel tries
+    /// them (`mtype_test_cidrs`): for net types every stored prefix length
+    /// from the longest down (both nets of hash:ip,port,net are the second
+    /// address), hash:net,iface members in insertion order with wildcard
+    /// names matching as prefixes; other types the key itself.
+    pub fn hits(&self, key: &Key) -> Vec<Key> {
+        let nets1 = matches!(
+            self.kind,
+            Kind::HashNet | Kind::HashNetPort | Kind::HashNetIface
+        );
+        let nets2 = self.kind == Kind::HashIpPortNet;
+        let lens = |counts: &[u32; 33]| -> Vec<u8> {
+            (0..=32u8)
+                .rev()
+                .filter(|c| counts[*c as usize] > 0)
+                .collect()
+        };
+        let c1 = if nets1 {
+            lens(&self.cidrs)
+        } else {
+            vec![key.cidr]
+        };
+        let c2 = if nets2 {
+            lens(&self.cidrs2)
+        } else {
+            vec![key.cidr2]
+        };
+        let mut out = Vec::new();
+        for a in &c1 {
+            for b in &c2 {
+                let mut k = key.clone();
+                if nets1 {
+                    k.cidr = *a;
+                    k.ip = key.ip & mask(*a);
+                }
+                if nets2 {
+                    k.cidr2 = *b;
+                    k.ip2 = key.ip2 & mask(*b);
+                }
+                if self.kind == Kind::HashNetIface {
+                    let mut v: Vec<&Entry> = self
+                        .entries
+                        .values()
+                        .filter(|e| {
+                            e.key.ip == k.ip
+                                && e.key.cidr == k.cidr
+                                && e.key.physdev == k.physdev
+                                && if e.key.wildcard {
+                                    k.iface.starts_with(&e.key.iface)
+                                } else {
+                                    k.iface == e.key.iface
+                                }
+                        })
+                        .collect();
+                    v.sort_by_key(|e| e.seq);
+                    out.extend(v.into_iter().map(|e| e.key.clone()));
+                } else if self.entries.contains_key(&k) {
+                    out.push(k);
+                }
+            }
+        }
+        out
+    }
+
+    /// The longest prefix length stored in the set's network part (the
+    /// kernel's `nets[0]`), which packets added or deleted by `-j SET` take.
+    pub fn longest_prefix(&self) -> Option<u8> {
+        let counts = if self.kind == Kind::HashIpPortNet {
+            &self.cidrs2
+        } else {
+            &self.cidrs
+        };
+        (1..=32u8).rev().find(|c| counts[*c as usize] > 0)
     }
 
     /// list:set: adds `name` before or after `refname` (or at the end).
@@ -695,11 +786,11 @@ mod tests {
             ..Default::default()
         };
         let mut s = IpSet::new("t", Kind::HashIp, h);
-        s.add_one(ipk(1), None, &ExtArgs::default(), false, 100)
+        s.add_one(ipk(1), None, &ExtArgs::default(), false, 100 * SEC)
             .unwrap();
-        s.expire(104);
+        s.expire(105 * SEC);
         assert_eq!(s.len(), 1);
-        s.expire(105);
+        s.expire(105 * SEC + 1);
         assert_eq!(s.len(), 0);
     }
 

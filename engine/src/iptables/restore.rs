@@ -66,7 +66,7 @@ pub fn run_save(host: &mut Host, argv: &[String]) -> Output {
             );
         }
     }
-    let date = ctime(host.clock_secs);
+    let date = ctime(host.clock_secs());
     let mut out = String::new();
     for name in TABLE_ORDER {
         if only.as_deref().is_some_and(|t| t != name) {
