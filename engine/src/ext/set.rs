@@ -1,9 +1,9 @@
 //! `-m set --match-set NAME src,dst`: matches packets whose addresses, ports
 //! or interfaces are members of an ipset (with counter conditions).
 
-use super::{xtopt, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::{xtopt, EvalCx, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
-use crate::ipset::{CounterCmp, Dir, MatchQuery, PacketFields, Store};
+use crate::ipset::{CounterCmp, Dir, PacketFields, TestOpts};
 
 const O_MATCH_SET: u8 = 0;
 const O_SET: u8 = 1;
@@ -70,7 +70,21 @@ pub struct SetMatch {
     pub skip_subcounter_update: bool,
     pub packets: Option<(CounterOp, u64)>,
     pub bytes: Option<(CounterOp, u64)>,
+    /// What the last lookup found, kept while tracing for `why_not`.
+    pub found: Found,
 }
+
+/// The words of the last lookup. Not part of the rule: equal to any other.
+#[derive(Debug, Clone, Default)]
+pub struct Found(pub Option<String>);
+
+impl PartialEq for Found {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Found {}
 
 /// `parse_dirs`: up to six `src`/`dst` words (only their first three letters count).
 pub fn parse_dirs(s: &str) -> XtResult<Vec<bool>> {
@@ -203,8 +217,8 @@ impl SetMatch {
         Ok(())
     }
 
-    /// Evaluates the match on a packet against the host's sets.
-    pub fn matches(&self, store: &mut Store, pkt: &PacketFields, now: u64) -> bool {
+    /// The kernel's command flags for this match.
+    pub fn opts(&self) -> TestOpts {
         let conv = |c: &Option<(CounterOp, u64)>| {
             c.map(|(op, v)| match op {
                 CounterOp::Eq => CounterCmp::Eq(v),
@@ -213,20 +227,13 @@ impl SetMatch {
                 CounterOp::Gt => CounterCmp::Gt(v),
             })
         };
-        let q = MatchQuery {
-            dirs: self
-                .flags
-                .iter()
-                .map(|s| if *s { Dir::Src } else { Dir::Dst })
-                .collect(),
+        TestOpts {
             return_nomatch: self.return_nomatch,
-            update_counters: !self.skip_counter_update,
+            skip_counters: self.skip_counter_update,
+            skip_subcounters: self.skip_subcounter_update,
             packets: conv(&self.packets),
             bytes: conv(&self.bytes),
-            now,
-        };
-        let hit = store.test_packet(&self.set, pkt, &q).unwrap_or(false);
-        hit != self.invert
+        }
     }
 }
 
@@ -284,6 +291,34 @@ impl Match for SetMatch {
 
     fn save(&self, out: &mut String) {
         self.text(out, "--match-set", "--");
+    }
+
+    /// `set_match_v4`: the set's answer (counter conditions are checked
+    /// inside it, on the member hit), then `!`.
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        let p = PacketFields::of(cx.pkt, &cx.hdr);
+        let dirs = Dir::list(&self.flags);
+        let t = cx
+            .ipsets
+            .test_packet(&self.set, &p, &dirs, &self.opts(), cx.now_ns);
+        let (hit, why) = match t {
+            Some(t) => (t.matched, t.why),
+            None => (false, format!("set {} does not exist", self.set)),
+        };
+        if cx.tracing {
+            self.found = Found(Some(why));
+        }
+        Some(hit != self.invert)
+    }
+
+    fn why_not(&self, _cx: &EvalCx) -> String {
+        format!(
+            "`{}--match-set {} {}` did not match: {}",
+            if self.invert { "! " } else { "" },
+            self.set,
+            dirs_text(&self.flags),
+            self.found.0.as_deref().unwrap_or("no lookup was made")
+        )
     }
 
     fn print(&self, out: &mut String, _numeric: bool) {

@@ -3,10 +3,14 @@
 //! Non-terminating.
 
 use super::set::{dirs_text, parse_set_and_dirs};
-use super::{CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult};
+use super::{
+    CheckCx, EvalCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, TargetVerdict,
+    XtError, XtResult,
+};
 use crate::ext_boilerplate;
-use crate::ipset::{Dir, PacketFields, Store};
+use crate::ipset::{Dir, PacketFields, TestOpts};
 use crate::ruleset::Hook;
+use crate::sim::eval::LogRecord;
 
 const O_ADD: u8 = 0;
 const O_DEL: u8 = 1;
@@ -62,13 +66,6 @@ pub struct SetTarget {
     pub map_queue: bool,
 }
 
-fn dirs(flags: &[bool]) -> Vec<Dir> {
-    flags
-        .iter()
-        .map(|s| if *s { Dir::Src } else { Dir::Dst })
-        .collect()
-}
-
 impl SetTarget {
     /// Sets this target refers to, one entry per reference.
     pub fn set_names(&self) -> Vec<&str> {
@@ -104,16 +101,27 @@ impl SetTarget {
             out.push_str(&format!(" {sep}map-queue"));
         }
     }
+}
 
-    /// Applies the target to a packet (add first, then delete, as the kernel does).
-    pub fn apply(&self, store: &mut Store, pkt: &PacketFields, now: u64) {
-        if let Some(a) = &self.add {
-            store.add_packet(&a.name, pkt, &dirs(&a.flags), self.exist, self.timeout, now);
-        }
-        if let Some(d) = &self.del {
-            store.del_packet(&d.name, pkt, &dirs(&d.flags));
-        }
+/// `net_ratelimit()` for the "Set ... is full" warning: 10 messages per 5 s.
+#[derive(Debug, Clone, Default)]
+struct FullWarnings {
+    window_start_ns: u64,
+    printed: u32,
+}
+
+fn full_warning_allowed(cx: &mut EvalCx) -> bool {
+    let now = cx.now_ns;
+    let st = cx.ext.get_mut::<FullWarnings>("SET");
+    if st.printed == 0 || now.saturating_sub(st.window_start_ns) >= 5_000_000_000 {
+        st.window_start_ns = now;
+        st.printed = 0;
     }
+    if st.printed >= 10 {
+        return false;
+    }
+    st.printed += 1;
+    true
 }
 
 fn take(slot: &mut Option<SetSpec>, what: &str, name: &str, cx: &mut ParseCx) -> XtResult {
@@ -208,6 +216,56 @@ impl Target for SetTarget {
 
     fn save(&self, out: &mut String) {
         self.text(out, "--");
+    }
+
+    /// `set_target_v3`: add, then delete, then map; always continues.
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        let p = PacketFields::of(cx.pkt, &cx.hdr);
+        let now = cx.now_ns;
+        let mut warnings = Vec::new();
+        if let Some(a) = &self.add {
+            let dirs = Dir::list(&a.flags);
+            // Errors (already there, full, no key) are the kernel's silent -E*.
+            let _ = cx.ipsets.add_packet(
+                &a.name,
+                &p,
+                &dirs,
+                self.exist,
+                self.timeout,
+                now,
+                &mut warnings,
+            );
+        }
+        if let Some(d) = &self.del {
+            let _ = cx.ipsets.del_packet(&d.name, &p, &Dir::list(&d.flags), now);
+        }
+        if let Some(m) = &self.map {
+            let dirs = Dir::list(&m.flags);
+            let found = cx
+                .ipsets
+                .test_packet(&m.name, &p, &dirs, &TestOpts::default(), now);
+            if let Some(t) = found.filter(|t| t.matched) {
+                let skb = t.skbinfo;
+                if self.map_mark {
+                    cx.pkt.meta.mark = (cx.pkt.meta.mark & !skb.mark.1) ^ skb.mark.0;
+                }
+                if self.map_prio {
+                    cx.pkt.meta.priority = skb.prio;
+                }
+                // --map-queue picks a transmit queue only when the device has
+                // more than the value; simulated devices have one queue.
+            }
+        }
+        for w in warnings {
+            if full_warning_allowed(cx) {
+                cx.log.push(LogRecord {
+                    time_ns: now,
+                    level: 4,
+                    text: w,
+                });
+            }
+        }
+        Some(TargetVerdict::Continue)
     }
 
     fn print(&self, out: &mut String, _numeric: bool) {
