@@ -447,30 +447,51 @@ impl Store {
             }
         } else {
             let mut ret = Ret::Miss;
-            for k in set.hits(&key) {
-                let cmp = Some((o.packets, o.bytes));
-                if let Err(c) = counters(set, &k, p.len, o.skip_counters, cmp) {
-                    why = format!(
-                        "{shown} hits {} in set {name}, but {c}",
-                        key_text(set.kind, &k, None)
-                    );
-                    continue;
+            // hash:net,iface's `multi`: members of the same network seen on
+            // a level stop the search there unless one matched and failed.
+            let multi_type = set.kind == Kind::HashNetIface;
+            let mut multi = 0;
+            'levels: for level in set.hits(&key) {
+                if multi != 0 {
+                    break;
                 }
-                let Some(e) = set.get(&k) else { continue };
-                skb = skbinfo(set, e);
-                let hit = key_text(set.kind, &k, None);
-                if e.nomatch {
-                    why = format!("{shown} hits {hit} in set {name}, which is marked nomatch");
-                    ret = Ret::NoMatchHit;
-                } else {
-                    why = if hit == key_text(set.kind, &key, None) {
-                        format!("{shown} is in set {name}")
+                for (k, equal) in level {
+                    if multi_type {
+                        multi += 1;
+                    }
+                    if !equal {
+                        continue;
+                    }
+                    let cmp = Some((o.packets, o.bytes));
+                    if let Err(c) = counters(set, &k, p.len, o.skip_counters, cmp) {
+                        why = format!(
+                            "{shown} hits {} in set {name}, but {c}",
+                            key_text(set.kind, &k, None)
+                        );
+                        multi = 0;
+                        continue;
+                    }
+                    let Some(e) = set.get(&k) else { continue };
+                    skb = skbinfo(set, e);
+                    let hit = key_text(set.kind, &k, None);
+                    if e.nomatch {
+                        why = format!("{shown} hits {hit} in set {name}, which is marked nomatch");
+                        ret = Ret::NoMatchHit;
                     } else {
-                        format!("{shown} is in set {name} as {hit}")
-                    };
-                    ret = Ret::Hit;
+                        why = if hit == key_text(set.kind, &key, None) {
+                            format!("{shown} is in set {name}")
+                        } else {
+                            format!("{shown} is in set {name} as {hit}")
+                        };
+                        ret = Ret::Hit;
+                    }
+                    break 'levels;
                 }
-                break;
+            }
+            if matches!(ret, Ret::Miss) && multi != 0 {
+                why = format!(
+                    "{shown} is not in set {name}: its network is there for another interface, and the kernel looks no further"
+                );
             }
             ret
         };

@@ -476,12 +476,14 @@ impl IpSet {
         })
     }
 
-    /// The members a packet's key can hit, in the order the kernel tries
-    /// them (`mtype_test_cidrs`): for net types every stored prefix length
-    /// from the longest down (both nets of hash:ip,port,net are the second
-    /// address), hash:net,iface members in insertion order with wildcard
-    /// names matching as prefixes; other types the key itself.
-    pub fn hits(&self, key: &Key) -> Vec<Key> {
+    /// The members a packet's key can hit, level by level in the order the
+    /// kernel tries them (`mtype_test_cidrs`): for net types every stored
+    /// prefix length from the longest down (the net of hash:ip,port,net is
+    /// its second address), other types the key itself. hash:net,iface
+    /// lists every member of the same network in insertion order, `true`
+    /// for those whose interface matches (wildcard names as prefixes): the
+    /// kernel stops after a level holding the network under another name.
+    pub fn hits(&self, key: &Key) -> Vec<Vec<(Key, bool)>> {
         let nets1 = matches!(
             self.kind,
             Kind::HashNet | Kind::HashNetPort | Kind::HashNetIface
@@ -519,21 +521,23 @@ impl IpSet {
                     let mut v: Vec<&Entry> = self
                         .entries
                         .values()
-                        .filter(|e| {
-                            e.key.ip == k.ip
-                                && e.key.cidr == k.cidr
-                                && e.key.physdev == k.physdev
-                                && if e.key.wildcard {
-                                    k.iface.starts_with(&e.key.iface)
-                                } else {
-                                    k.iface == e.key.iface
-                                }
-                        })
+                        .filter(|e| e.key.ip == k.ip && e.key.cidr == k.cidr)
                         .collect();
                     v.sort_by_key(|e| e.seq);
-                    out.extend(v.into_iter().map(|e| e.key.clone()));
+                    let level = v
+                        .into_iter()
+                        .map(|e| {
+                            let name = if e.key.wildcard {
+                                k.iface.starts_with(&e.key.iface)
+                            } else {
+                                k.iface == e.key.iface
+                            };
+                            (e.key.clone(), e.key.physdev == k.physdev && name)
+                        })
+                        .collect();
+                    out.push(level);
                 } else if self.entries.contains_key(&k) {
-                    out.push(k);
+                    out.push(vec![(k, true)]);
                 }
             }
         }
