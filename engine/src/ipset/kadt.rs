@@ -747,6 +747,8 @@ fn fill_mac(
     e.skbmark = (0, 0);
     e.skbprio = (0, 0);
     e.skbqueue = 0;
+    let expires = e.expires;
+    set.note_expiry(expires);
 }
 
 #[cfg(test)]

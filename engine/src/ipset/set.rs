@@ -153,6 +153,9 @@ pub struct IpSet {
     cidrs: [u32; 33],
     cidrs2: [u32; 33],
     seq: u64,
+    /// No member expires before this (a lower bound), so packets and
+    /// commands need not look at every member to expire none.
+    next_expiry: Option<u64>,
 }
 
 /// Most members one set may hold in the playground (the kernel's limit is
@@ -173,6 +176,7 @@ impl IpSet {
             cidrs: [0; 33],
             cidrs2: [0; 33],
             seq: 0,
+            next_expiry: None,
         }
     }
 
@@ -189,12 +193,23 @@ impl IpSet {
         self.list.clear();
         self.cidrs = [0; 33];
         self.cidrs2 = [0; 33];
+        self.next_expiry = None;
+    }
+
+    /// Records that a member now expires at `t`.
+    pub fn note_expiry(&mut self, t: Option<u64>) {
+        if let Some(t) = t {
+            self.next_expiry = Some(self.next_expiry.map_or(t, |n| n.min(t)));
+        }
     }
 
     /// Drops members whose timeout has run out by `now` (nanoseconds): like
     /// the kernel's `time_is_before_jiffies`, a member lives through its
     /// last instant.
     pub fn expire(&mut self, now: u64) {
+        if self.next_expiry.is_none_or(|t| t >= now) {
+            return;
+        }
         let dead: Vec<Key> = self
             .entries
             .values()
@@ -204,6 +219,7 @@ impl IpSet {
         for k in dead {
             self.remove(&k);
         }
+        self.next_expiry = self.entries.values().filter_map(|e| e.expires).min();
     }
 
     /// Members in insertion order (list:set: list order).
@@ -335,6 +351,7 @@ impl IpSet {
                 e.mac = mac;
             }
             self.fill(&mut e, ext, now);
+            self.note_expiry(e.expires);
             self.entries.insert(key, e);
             return Ok(());
         }
@@ -385,6 +402,7 @@ impl IpSet {
                 None => self.list.push(key.clone()),
             }
         }
+        self.note_expiry(e.expires);
         self.entries.insert(key, e);
     }
 
@@ -583,6 +601,7 @@ impl IpSet {
             }
             let mut e = self.entries.remove(&key).expect("present");
             self.fill(&mut e, ext, now);
+            self.note_expiry(e.expires);
             self.entries.insert(key, e);
             return Ok(());
         }
