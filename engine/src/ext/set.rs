@@ -1,9 +1,9 @@
 //! `-m set --match-set NAME src,dst`: matches packets whose addresses, ports
 //! or interfaces are members of an ipset (with counter conditions).
 
-use super::{xtopt, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::{xtopt, EvalCx, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
-use crate::ipset::{CounterCmp, Dir, MatchQuery, PacketFields, Store};
+use crate::ipset::{CounterCmp, Dir, PacketFields, TestOpts};
 
 const O_MATCH_SET: u8 = 0;
 const O_SET: u8 = 1;
@@ -70,7 +70,21 @@ pub struct SetMatch {
     pub skip_subcounter_update: bool,
     pub packets: Option<(CounterOp, u64)>,
     pub bytes: Option<(CounterOp, u64)>,
+    /// What the last lookup found, kept while tracing for `why_not`.
+    pub found: Found,
 }
+
+/// The words of the last lookup. Not part of the rule: equal to any other.
+#[derive(Debug, Clone, Default)]
+pub struct Found(pub Option<String>);
+
+impl PartialEq for Found {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Found {}
 
 /// `parse_dirs`: up to six `src`/`dst` words (only their first three letters count).
 pub fn parse_dirs(s: &str) -> XtResult<Vec<bool>> {
@@ -203,8 +217,8 @@ impl SetMatch {
         Ok(())
     }
 
-    /// Evaluates the match on a packet against the host's sets.
-    pub fn matches(&self, store: &mut Store, pkt: &PacketFields, now: u64) -> bool {
+    /// The kernel's command flags for this match.
+    pub fn opts(&self) -> TestOpts {
         let conv = |c: &Option<(CounterOp, u64)>| {
             c.map(|(op, v)| match op {
                 CounterOp::Eq => CounterCmp::Eq(v),
@@ -213,20 +227,13 @@ impl SetMatch {
                 CounterOp::Gt => CounterCmp::Gt(v),
             })
         };
-        let q = MatchQuery {
-            dirs: self
-                .flags
-                .iter()
-                .map(|s| if *s { Dir::Src } else { Dir::Dst })
-                .collect(),
+        TestOpts {
             return_nomatch: self.return_nomatch,
-            update_counters: !self.skip_counter_update,
+            skip_counters: self.skip_counter_update,
+            skip_subcounters: self.skip_subcounter_update,
             packets: conv(&self.packets),
             bytes: conv(&self.bytes),
-            now,
-        };
-        let hit = store.test_packet(&self.set, pkt, &q).unwrap_or(false);
-        hit != self.invert
+        }
     }
 }
 
@@ -286,6 +293,34 @@ impl Match for SetMatch {
         self.text(out, "--match-set", "--");
     }
 
+    /// `set_match_v4`: the set's answer (counter conditions are checked
+    /// inside it, on the member hit), then `!`.
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        let p = PacketFields::of(cx.pkt, &cx.hdr);
+        let dirs = Dir::list(&self.flags);
+        let t = cx
+            .ipsets
+            .test_packet(&self.set, &p, &dirs, &self.opts(), cx.now_ns);
+        let (hit, why) = match t {
+            Some(t) => (t.matched, t.why),
+            None => (false, format!("set {} does not exist", self.set)),
+        };
+        if cx.tracing {
+            self.found = Found(Some(why));
+        }
+        Some(hit != self.invert)
+    }
+
+    fn why_not(&self, _cx: &EvalCx) -> String {
+        format!(
+            "`{}--match-set {} {}` did not match: {}",
+            if self.invert { "! " } else { "" },
+            self.set,
+            dirs_text(&self.flags),
+            self.found.0.as_deref().unwrap_or("no lookup was made")
+        )
+    }
+
     fn print(&self, out: &mut String, _numeric: bool) {
         self.text(out, "match-set", "");
     }
@@ -326,7 +361,9 @@ fn op_word(op: CounterOp) -> &'static str {
 #[cfg(test)]
 mod tests {
     use crate::command::run_argv;
+    use crate::packet::spec::{L4Spec, PacketSpec};
     use crate::sim::host::Host;
+    use crate::sim::world::World;
 
     fn sh(h: &mut Host, s: &str) -> crate::command::Output {
         let argv: Vec<String> = s.split(' ').map(String::from).collect();
@@ -377,6 +414,148 @@ mod tests {
             "--set option deprecated, please use --match-set\n"
         );
         assert_eq!(o.exit, 0);
+    }
+
+    /// A router with eth0 10.0.0.1/24 on a link, tracing.
+    fn world() -> World {
+        let mut w = World::new();
+        let r = w.add_host("r");
+        w.plug(r, "eth0", "10.0.0.1/24", "lan").unwrap();
+        w
+    }
+
+    fn syn_from(src: &str) -> crate::packet::Packet {
+        PacketSpec {
+            src: src.parse().unwrap(),
+            dst: "10.0.0.1".parse().unwrap(),
+            l4: L4Spec::Tcp {
+                sport: 40000,
+                dport: 80,
+                flags: "S".into(),
+                seq: 1,
+                ack: 0,
+                window: 64240,
+            },
+            ttl: 64,
+            tos: 0,
+            id: 1,
+            payload_len: 0,
+        }
+        .build()
+        .unwrap()
+    }
+
+    /// Injects a SYN from `src`; the first report's outcome and the first failed condition.
+    fn hit(w: &mut World, src: &str) -> (String, Option<String>) {
+        let r = w.inject(0, "eth0", syn_from(src))[0].clone();
+        let failed = r.trace.steps.iter().find_map(|s| s.failed.clone());
+        (r.outcome, failed)
+    }
+
+    #[test]
+    fn seed_blocklist_drops_listed_sources() {
+        let mut w = world();
+        let h = &mut w.hosts[0];
+        for c in [
+            "ipset -N MYNEWSET hash:ip",
+            "ipset -A MYNEWSET 1.1.1.1",
+            "ipset -A MYNEWSET 2.2.2.2",
+            "ipset -A MYNEWSET 8.8.8.8",
+            "iptables -A INPUT -m set --match-set MYNEWSET src -j DROP",
+        ] {
+            assert_eq!(sh(h, c).exit, 0, "{c}");
+        }
+        for src in ["1.1.1.1", "2.2.2.2", "8.8.8.8"] {
+            assert_eq!(hit(&mut w, src).0, "dropped on r in INPUT");
+        }
+        let (outcome, why) = hit(&mut w, "9.9.9.9");
+        assert!(outcome.starts_with("delivered to r"), "{outcome}");
+        assert_eq!(
+            why.as_deref(),
+            Some("`--match-set MYNEWSET src` did not match: 9.9.9.9 (hash:ip) is not in set MYNEWSET")
+        );
+        let o = sh(&mut w.hosts[0], "iptables -L INPUT -v -n -x");
+        assert!(
+            o.stdout.contains("       3      132 DROP       0    --  *      *       0.0.0.0/0            0.0.0.0/0            match-set MYNEWSET src\n"),
+            "{}",
+            o.stdout
+        );
+    }
+
+    #[test]
+    fn inversion_nomatch_and_return_nomatch() {
+        let mut w = world();
+        let h = &mut w.hosts[0];
+        for c in [
+            "ipset create nets hash:net",
+            "ipset add nets 10.0.0.0/24",
+            "ipset add nets 10.0.0.128/25 nomatch",
+            "iptables -N NOMATCH",
+            "iptables -A INPUT -m set --match-set nets src --return-nomatch -j NOMATCH",
+            "iptables -A INPUT -m set ! --match-set nets src -j DROP",
+            "iptables -A NOMATCH -j DROP",
+        ] {
+            assert_eq!(sh(h, c).exit, 0, "{c}");
+        }
+        // Outside the net: not in the set.
+        let (outcome, why) = hit(&mut w, "10.0.1.9");
+        assert_eq!(outcome, "dropped on r in INPUT");
+        assert_eq!(
+            why.as_deref(),
+            Some("`--match-set nets src` did not match: 10.0.1.9 (hash:net) is not in set nets")
+        );
+        // The nomatch half counts with --return-nomatch.
+        assert_eq!(hit(&mut w, "10.0.0.200").0, "dropped on r in INPUT");
+        // A plain member passes both rules.
+        let r = w.inject(0, "eth0", syn_from("10.0.0.9"))[0].clone();
+        assert!(r.outcome.starts_with("delivered"), "{}", r.outcome);
+        let failed: Vec<String> = r
+            .trace
+            .steps
+            .iter()
+            .filter_map(|s| s.failed.clone())
+            .collect();
+        assert_eq!(
+            failed,
+            [
+                "`--match-set nets src` did not match: 10.0.0.9 (hash:net) is in set nets as 10.0.0.0/24, and --return-nomatch counts only nomatch members",
+                "`! --match-set nets src` did not match: 10.0.0.9 (hash:net) is in set nets as 10.0.0.0/24"
+            ]
+        );
+        let o = sh(&mut w.hosts[0], "iptables -L NOMATCH -v -n -x");
+        assert!(
+            o.stdout.contains("\n       1       44 DROP "),
+            "{}",
+            o.stdout
+        );
+    }
+
+    #[test]
+    fn counter_conditions_see_the_packet_counted() {
+        let mut w = world();
+        let h = &mut w.hosts[0];
+        for c in [
+            "ipset create c hash:ip counters",
+            "ipset add c 10.0.0.5",
+            "iptables -A INPUT -m set --match-set c src ! --update-counters --packets-eq 0",
+            "iptables -A INPUT -m set --match-set c src --packets-gt 2 -j DROP",
+        ] {
+            assert_eq!(sh(h, c).exit, 0, "{c}");
+        }
+        assert!(hit(&mut w, "10.0.0.5").0.starts_with("delivered"));
+        let (outcome, why) = hit(&mut w, "10.0.0.5");
+        assert!(outcome.starts_with("delivered"));
+        assert_eq!(
+            why.as_deref(),
+            Some("`--match-set c src` did not match: 10.0.0.5 (hash:ip) hits 10.0.0.5 in set c, but its counters (packets 1, bytes 44) fail --packets-eq 0")
+        );
+        assert_eq!(hit(&mut w, "10.0.0.5").0, "dropped on r in INPUT");
+        let o = sh(&mut w.hosts[0], "ipset list c");
+        assert!(
+            o.stdout.ends_with("\n10.0.0.5 packets 3 bytes 132\n"),
+            "{}",
+            o.stdout
+        );
     }
 
     #[test]

@@ -148,7 +148,7 @@ pub(super) struct Session<'h> {
 
 /// Runs `ipset ARGS...` on a host.
 pub fn run(host: &mut Host, argv: &[String], stdin: Option<&str>) -> Output {
-    let now = host.clock_secs;
+    let now = host.clock_ns;
     host.ipsets.expire(now);
     let mut s = Session {
         host,
@@ -173,8 +173,9 @@ pub fn run(host: &mut Host, argv: &[String], stdin: Option<&str>) -> Output {
 }
 
 impl Session<'_> {
+    /// The host clock in nanoseconds (member timeouts run on it).
     fn now(&self) -> u64 {
-        self.host.clock_secs
+        self.host.clock_ns
     }
 
     /// Prints an error and sets the exit code.
@@ -534,7 +535,7 @@ impl Session<'_> {
             h.initval = match initval {
                 Some(v) => v,
                 None => {
-                    let seed = self.host.clock_secs ^ 0x9e37_79b9_7f4a_7c15;
+                    let seed = self.host.clock_secs() ^ 0x9e37_79b9_7f4a_7c15;
                     self.host.ipsets.next_initval(seed)
                 }
             };
@@ -1043,7 +1044,7 @@ mod tests {
     #[test]
     fn add_test_del_and_list() {
         let mut h = Host::new("h");
-        h.clock_secs = 1000;
+        h.clock_ns = 1000 * crate::ipset::set::SEC;
         sh(&mut h, "ipset create a hash:ip");
         assert_eq!(sh(&mut h, "ipset add a 10.0.0.1-10.0.0.3").exit, 0);
         let o = sh(&mut h, "ipset test a 10.0.0.2");

@@ -2,7 +2,7 @@
 //! terse (`-t`) and names-only (`-n`) listings, sorted members (`-s`).
 
 use super::elem::{fmt_mac, fmt_port};
-use super::set::{Entry, IpSet};
+use super::set::{Entry, IpSet, Key, SEC};
 use super::types::Kind;
 use std::fmt::Write;
 use std::net::Ipv4Addr;
@@ -22,6 +22,7 @@ pub struct ListOpts {
     pub terse: bool,
     pub names_only: bool,
     pub sorted: bool,
+    /// Host clock in nanoseconds (for timeouts left).
     pub now: u64,
 }
 
@@ -104,7 +105,11 @@ fn net(v: u32, cidr: u8) -> String {
 
 /// A member as ipset prints it.
 pub fn elem_text(kind: Kind, e: &Entry) -> String {
-    let k = &e.key;
+    key_text(kind, &e.key, e.mac.as_ref())
+}
+
+/// A member's key (and bitmap:ip,mac MAC) as ipset prints it.
+pub fn key_text(kind: Kind, k: &Key, mac: Option<&[u8; 6]>) -> String {
     match kind {
         Kind::HashIp | Kind::BitmapIp => ip(k.ip).to_string(),
         Kind::HashNet => net(k.ip, k.cidr),
@@ -128,7 +133,7 @@ pub fn elem_text(kind: Kind, e: &Entry) -> String {
             if k.physdev { "physdev:" } else { "" },
             k.iface
         ),
-        Kind::BitmapIpMac => match &e.mac {
+        Kind::BitmapIpMac => match mac {
             Some(m) => format!("{},{}", ip(k.ip), fmt_mac(m)),
             None => ip(k.ip).to_string(),
         },
@@ -137,9 +142,11 @@ pub fn elem_text(kind: Kind, e: &Entry) -> String {
     }
 }
 
-/// Seconds left as the kernel reports them a moment after `now`.
+/// Whole seconds left (`ip_set_timeout_get`), read a moment after `now`
+/// as a real listing is (both in nanoseconds); never 0, which would mean
+/// permanent.
 pub fn remaining(expires: u64, now: u64) -> u64 {
-    expires.saturating_sub(now).saturating_sub(1).max(1)
+    (expires.saturating_sub(now).saturating_sub(1) / SEC).max(1)
 }
 
 /// Extensions after the element, with a leading space each.
@@ -147,7 +154,11 @@ fn ext_text(set: &IpSet, e: &Entry, now: u64) -> String {
     let h = &set.header;
     let mut s = String::new();
     if h.timeout.is_some() {
-        let t = e.expires.map(|x| remaining(x, now)).unwrap_or(0);
+        let t = match (e.expires, e.held) {
+            (Some(x), _) => remaining(x, now),
+            (None, Some(held)) => held as u64,
+            (None, None) => 0,
+        };
         let _ = write!(s, " timeout {t}");
     }
     if e.nomatch {
@@ -373,13 +384,13 @@ mod tests {
             cidr: 8,
             ..Default::default()
         };
-        s.add_one(key, None, &ext, false, 1000).unwrap();
+        s.add_one(key, None, &ext, false, 1000 * SEC).unwrap();
         let o = ListOpts {
             mode: Mode::Save,
             terse: false,
             names_only: false,
             sorted: false,
-            now: 1000,
+            now: 1000 * SEC,
         };
         assert_eq!(
             list(&[&s], &o, &|_| 0),
@@ -389,7 +400,10 @@ mod tests {
 
     #[test]
     fn kernel_style_remaining_time() {
-        assert_eq!(remaining(110, 100), 9);
-        assert_eq!(remaining(101, 100), 1);
+        assert_eq!(remaining(110 * SEC, 100 * SEC), 9);
+        assert_eq!(remaining(110 * SEC, 100 * SEC + SEC / 2), 9);
+        assert_eq!(remaining(110 * SEC, 100 * SEC - SEC / 2), 10);
+        assert_eq!(remaining(101 * SEC, 100 * SEC), 1);
+        assert_eq!(remaining(100 * SEC, 100 * SEC), 1);
     }
 }

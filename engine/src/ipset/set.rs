@@ -5,6 +5,9 @@
 use super::types::Kind;
 use std::collections::HashMap;
 
+/// Nanoseconds per second: member timeouts run on the host clock in nanoseconds.
+pub const SEC: u64 = 1_000_000_000;
+
 /// Kernel errors of the element and create commands (`IPSET_ERR_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KErr {
@@ -122,8 +125,11 @@ pub struct Entry {
     /// bitmap:ip,mac: the MAC address, unset until given or learnt.
     pub mac: Option<[u8; 6]>,
     pub nomatch: bool,
-    /// Absolute expiry in host seconds; `None` is permanent.
+    /// Absolute expiry on the host clock (nanoseconds); `None` is permanent.
     pub expires: Option<u64>,
+    /// bitmap:ip,mac without a MAC yet: the timeout (seconds) kept aside;
+    /// its clock starts when the MAC is filled in (by a packet or an add).
+    pub held: Option<u32>,
     pub packets: u64,
     pub bytes: u64,
     pub comment: Option<String>,
@@ -147,6 +153,9 @@ pub struct IpSet {
     cidrs: [u32; 33],
     cidrs2: [u32; 33],
     seq: u64,
+    /// No member expires before this (a lower bound), so packets and
+    /// commands need not look at every member to expire none.
+    next_expiry: Option<u64>,
 }
 
 /// Most members one set may hold in the playground (the kernel's limit is
@@ -167,6 +176,7 @@ impl IpSet {
             cidrs: [0; 33],
             cidrs2: [0; 33],
             seq: 0,
+            next_expiry: None,
         }
     }
 
@@ -183,19 +193,33 @@ impl IpSet {
         self.list.clear();
         self.cidrs = [0; 33];
         self.cidrs2 = [0; 33];
+        self.next_expiry = None;
     }
 
-    /// Drops members whose timeout has run out.
+    /// Records that a member now expires at `t`.
+    pub fn note_expiry(&mut self, t: Option<u64>) {
+        if let Some(t) = t {
+            self.next_expiry = Some(self.next_expiry.map_or(t, |n| n.min(t)));
+        }
+    }
+
+    /// Drops members whose timeout has run out by `now` (nanoseconds): like
+    /// the kernel's `time_is_before_jiffies`, a member lives through its
+    /// last instant.
     pub fn expire(&mut self, now: u64) {
+        if self.next_expiry.is_none_or(|t| t >= now) {
+            return;
+        }
         let dead: Vec<Key> = self
             .entries
             .values()
-            .filter(|e| e.expires.is_some_and(|t| t <= now))
+            .filter(|e| e.expires.is_some_and(|t| t < now))
             .map(|e| e.key.clone())
             .collect();
         for k in dead {
             self.remove(&k);
         }
+        self.next_expiry = self.entries.values().filter_map(|e| e.expires).min();
     }
 
     /// Members in insertion order (list:set: list order).
@@ -286,12 +310,19 @@ impl IpSet {
         if t == 0 {
             None
         } else {
-            Some(now + t as u64)
+            Some(now + t as u64 * SEC)
         }
     }
 
+    /// Sets a member's extensions; `e.mac` must already be final.
     fn fill(&self, e: &mut Entry, ext: &ExtArgs, now: u64) {
         e.expires = self.expiry(ext, now);
+        e.held = None;
+        if self.kind == Kind::BitmapIpMac && e.mac.is_none() && self.header.timeout.is_some() {
+            // No MAC yet: the kernel keeps the plain timeout and starts it later.
+            e.held = ext.timeout.or(self.header.timeout);
+            e.expires = None;
+        }
         e.nomatch = ext.nomatch && self.kind.has_nomatch();
         e.packets = ext.packets.unwrap_or(0);
         e.bytes = ext.bytes.unwrap_or(0);
@@ -316,10 +347,11 @@ impl IpSet {
                 return Err(KErr::Exist);
             }
             let mut e = self.entries.remove(&key).expect("present");
-            self.fill(&mut e, ext, now);
             if mac.is_some() {
                 e.mac = mac;
             }
+            self.fill(&mut e, ext, now);
+            self.note_expiry(e.expires);
             self.entries.insert(key, e);
             return Ok(());
         }
@@ -352,6 +384,7 @@ impl IpSet {
             mac,
             nomatch: false,
             expires: None,
+            held: None,
             packets: 0,
             bytes: 0,
             comment: None,
@@ -369,6 +402,7 @@ impl IpSet {
                 None => self.list.push(key.clone()),
             }
         }
+        self.note_expiry(e.expires);
         self.entries.insert(key, e);
     }
 
@@ -460,6 +494,85 @@ impl IpSet {
         })
     }
 
+    /// The members a packet's key can hit, level by level in the order the
+    /// kernel tries them (`mtype_test_cidrs`): for net types every stored
+    /// prefix length from the longest down (the net of hash:ip,port,net is
+    /// its second address), other types the key itself. hash:net,iface
+    /// lists every member of the same network in insertion order, `true`
+    /// for those whose interface matches (wildcard names as prefixes): the
+    /// kernel stops after a level holding the network under another name.
+    pub fn hits(&self, key: &Key) -> Vec<Vec<(Key, bool)>> {
+        let nets1 = matches!(
+            self.kind,
+            Kind::HashNet | Kind::HashNetPort | Kind::HashNetIface
+        );
+        let nets2 = self.kind == Kind::HashIpPortNet;
+        let lens = |counts: &[u32; 33]| -> Vec<u8> {
+            (0..=32u8)
+                .rev()
+                .filter(|c| counts[*c as usize] > 0)
+                .collect()
+        };
+        let c1 = if nets1 {
+            lens(&self.cidrs)
+        } else {
+            vec![key.cidr]
+        };
+        let c2 = if nets2 {
+            lens(&self.cidrs2)
+        } else {
+            vec![key.cidr2]
+        };
+        let mut out = Vec::new();
+        for a in &c1 {
+            for b in &c2 {
+                let mut k = key.clone();
+                if nets1 {
+                    k.cidr = *a;
+                    k.ip = key.ip & mask(*a);
+                }
+                if nets2 {
+                    k.cidr2 = *b;
+                    k.ip2 = key.ip2 & mask(*b);
+                }
+                if self.kind == Kind::HashNetIface {
+                    let mut v: Vec<&Entry> = self
+                        .entries
+                        .values()
+                        .filter(|e| e.key.ip == k.ip && e.key.cidr == k.cidr)
+                        .collect();
+                    v.sort_by_key(|e| e.seq);
+                    let level = v
+                        .into_iter()
+                        .map(|e| {
+                            let name = if e.key.wildcard {
+                                k.iface.starts_with(&e.key.iface)
+                            } else {
+                                k.iface == e.key.iface
+                            };
+                            (e.key.clone(), e.key.physdev == k.physdev && name)
+                        })
+                        .collect();
+                    out.push(level);
+                } else if self.entries.contains_key(&k) {
+                    out.push(vec![(k, true)]);
+                }
+            }
+        }
+        out
+    }
+
+    /// The longest prefix length stored in the set's network part (the
+    /// kernel's `nets[0]`), which packets added or deleted by `-j SET` take.
+    pub fn longest_prefix(&self) -> Option<u8> {
+        let counts = if self.kind == Kind::HashIpPortNet {
+            &self.cidrs2
+        } else {
+            &self.cidrs
+        };
+        (1..=32u8).rev().find(|c| counts[*c as usize] > 0)
+    }
+
     /// list:set: adds `name` before or after `refname` (or at the end).
     pub fn list_add(
         &mut self,
@@ -488,6 +601,7 @@ impl IpSet {
             }
             let mut e = self.entries.remove(&key).expect("present");
             self.fill(&mut e, ext, now);
+            self.note_expiry(e.expires);
             self.entries.insert(key, e);
             return Ok(());
         }
@@ -695,11 +809,11 @@ mod tests {
             ..Default::default()
         };
         let mut s = IpSet::new("t", Kind::HashIp, h);
-        s.add_one(ipk(1), None, &ExtArgs::default(), false, 100)
+        s.add_one(ipk(1), None, &ExtArgs::default(), false, 100 * SEC)
             .unwrap();
-        s.expire(104);
+        s.expire(105 * SEC);
         assert_eq!(s.len(), 1);
-        s.expire(105);
+        s.expire(105 * SEC + 1);
         assert_eq!(s.len(), 0);
     }
 

@@ -31,8 +31,9 @@ pub struct Host {
     pub names: BTreeMap<String, Vec<Ipv4Addr>>,
     /// Files written by commands (`iptables-save > f`).
     pub files: BTreeMap<String, String>,
-    /// The host clock, seconds since the Unix epoch (UTC).
-    pub clock_secs: u64,
+    /// The host clock: the lab clock as this host reads it, nanoseconds
+    /// since the Unix epoch (UTC). The world keeps it on `World::now_ns`.
+    pub clock_ns: u64,
     pub ifaces: Vec<Iface>,
     pub routes: Vec<Route>,
     /// `sysctl` values by dotted name.
@@ -69,7 +70,7 @@ impl Host {
         Host {
             name: name.to_string(),
             names,
-            clock_secs: wall_clock(),
+            clock_ns: wall_clock_ns(),
             ifaces: vec![Iface::loopback()],
             sysctl,
             rng: Rng::seeded(name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
@@ -77,6 +78,11 @@ impl Host {
             })),
             ..Default::default()
         }
+    }
+
+    /// The host clock in whole seconds since the Unix epoch.
+    pub fn clock_secs(&self) -> u64 {
+        self.clock_ns / 1_000_000_000
     }
 
     pub fn resolve(&self, name: &str) -> Vec<Ipv4Addr> {
@@ -107,14 +113,14 @@ impl Host {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn wall_clock() -> u64 {
+fn wall_clock_ns() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
+        .map(|d| d.as_nanos() as u64)
         .unwrap_or(0)
 }
 
 #[cfg(target_arch = "wasm32")]
-fn wall_clock() -> u64 {
+fn wall_clock_ns() -> u64 {
     0
 }

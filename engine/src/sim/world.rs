@@ -108,7 +108,24 @@ impl World {
         })
     }
 
+    /// Sets every host's clock to the lab clock. Packets are evaluated at
+    /// `now_ns`; commands run on a host read its clock (`ipset list` shows
+    /// timeouts left), so both must agree.
+    pub fn sync_clocks(&mut self) {
+        let now = self.now_ns;
+        for h in &mut self.hosts {
+            h.clock_ns = now;
+        }
+    }
+
+    /// Moves the lab clock forward by `ns` nanoseconds (hosts follow).
+    pub fn advance(&mut self, ns: u64) {
+        self.now_ns = self.now_ns.saturating_add(ns);
+        self.sync_clocks();
+    }
+
     fn run(&mut self, first: Job) -> &[Report] {
+        self.sync_clocks();
         self.reports.clear();
         self.delivered.clear();
         let mut queue = VecDeque::new();
@@ -125,6 +142,7 @@ impl World {
             };
             self.reports.push(report);
         }
+        self.sync_clocks();
         &self.reports
     }
 
@@ -357,6 +375,7 @@ impl World {
             pkt.meta.out_iface = None;
             pkt.meta.mark = 0;
             pkt.meta.untracked = false;
+            pkt.meta.priority = 0;
             queue.push_back(Job::Receive {
                 host: ph,
                 iface: pif,
@@ -552,7 +571,7 @@ impl World {
     /// Adds a host with only `lo` and returns its index.
     pub fn add_host(&mut self, name: &str) -> usize {
         let mut h = Host::new(name);
-        h.clock_secs = self.now_ns / 1_000_000_000;
+        h.clock_ns = self.now_ns;
         self.hosts.push(h);
         self.hosts.len() - 1
     }
