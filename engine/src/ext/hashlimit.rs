@@ -506,6 +506,8 @@ impl Match for Hashlimit {
     }
 }
 
+pub fn after_commit(_host: &mut crate::sim::host::Host) {}
+
 #[cfg(test)]
 mod tests {
     use crate::command::run_argv;

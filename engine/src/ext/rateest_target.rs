@@ -231,6 +231,8 @@ impl Target for RateestTarget {
     }
 }
 
+pub fn after_commit(_host: &mut crate::sim::host::Host) {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -150,6 +150,7 @@ fn execute_inner(host: &mut Host, p: Parsed) -> Output {
     }
     work.exists = true;
     *host.ruleset.table_mut(&table_name).expect("known table") = work;
+    crate::ext::after_commit(host);
     Output::default()
 }
 

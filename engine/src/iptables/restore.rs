@@ -263,6 +263,7 @@ pub fn run_restore(host: &mut Host, argv: &[String], stdin: &str) -> Output {
                 work.exists = true;
                 let name = work.name;
                 *host.ruleset.table_mut(name).expect("known") = work;
+                crate::ext::after_commit(host);
             }
             continue;
         }

@@ -41,6 +41,9 @@ pub struct Meta {
     pub untracked: bool,
     /// A TEE clone (not cloned again, not tracked).
     pub tee_clone: bool,
+    /// Traffic-control priority (`skb->priority`, set by `-j CLASSIFY`).
+    #[serde(default)]
+    pub priority: u32,
 }
 
 /// An IPv4 packet: the bytes from the IP header on, and its metadata.

@@ -357,6 +357,7 @@ impl World {
             pkt.meta.out_iface = None;
             pkt.meta.mark = 0;
             pkt.meta.untracked = false;
+            pkt.meta.priority = 0;
             queue.push_back(Job::Receive {
                 host: ph,
                 iface: pif,
