@@ -1,7 +1,10 @@
 //! `-j CLASSIFY --set-class MAJOR:MINOR`: sets the packet's traffic-control
 //! class. Mangle table; OUTPUT, FORWARD and POSTROUTING only.
 
-use super::{CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult};
+use super::{
+    CheckCx, EvalCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, TargetVerdict,
+    XtError, XtResult,
+};
 use crate::ext_boilerplate;
 use crate::ruleset::Hook;
 
@@ -94,6 +97,11 @@ impl Target for Classify {
             self.priority >> 16,
             self.priority & 0xffff
         ));
+    }
+
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        cx.pkt.meta.priority = self.priority;
+        Some(TargetVerdict::Continue)
     }
 
     fn explain(&self) -> String {

@@ -2,7 +2,7 @@
 //! (the upper six bits of the IPv4 TOS byte). Also holds the class names
 //! shared with `-j DSCP`.
 
-use super::{xtopt, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::{xtopt, EvalCx, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
 
 const O_DSCP: u8 = 0;
@@ -106,6 +106,16 @@ impl Match for Dscp {
             out.push('!');
         }
         out.push_str(&format!("0x{:02x}", self.dscp));
+    }
+
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some((cx.hdr.tos >> 2 == self.dscp) != self.invert)
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let mut s = String::from("-m dscp");
+        self.save(&mut s);
+        format!("{s} did not match: the DSCP is 0x{:02x}", cx.hdr.tos >> 2)
     }
 
     fn explain(&self) -> String {

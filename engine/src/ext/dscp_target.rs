@@ -2,7 +2,8 @@
 //! point of the packet. Only in the mangle table.
 
 use super::{
-    xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult,
+    xtopt, CheckCx, EvalCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, TargetVerdict,
+    XtError, XtResult,
 };
 use crate::ext::dscp::{class_to_dscp, DSCP_MAX};
 use crate::ext_boilerplate;
@@ -68,6 +69,15 @@ impl Target for DscpTarget {
 
     fn print(&self, out: &mut String, _numeric: bool) {
         out.push_str(&format!(" DSCP set 0x{:02x}", self.dscp));
+    }
+
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        // The ECN bits stay.
+        let tos = cx.hdr.tos;
+        if tos >> 2 != self.dscp {
+            cx.pkt.set_tos((tos & 0x03) | (self.dscp << 2));
+        }
+        Some(TargetVerdict::Continue)
     }
 
     fn explain(&self) -> String {

@@ -2,7 +2,8 @@
 //! code point.
 
 use super::{
-    xtopt, CheckCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult,
+    xtopt, CheckCx, EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError,
+    XtResult,
 };
 use crate::ext_boilerplate;
 
@@ -34,6 +35,41 @@ pub struct Ecn {
     pub cwr: Option<bool>,
     pub ece: Option<bool>,
     pub ect: Option<(u8, bool)>,
+}
+
+impl Ecn {
+    /// The first test that fails (`ecn_mt4`), in words.
+    fn failure(&self, cx: &EvalCx) -> Option<String> {
+        if let Some((v, inv)) = self.ect {
+            let ect = cx.hdr.tos & 3;
+            if (ect == v) == inv {
+                return Some(format!("the ECN code point is {ect}"));
+            }
+        }
+        if self.cwr.is_none() && self.ece.is_none() {
+            return None;
+        }
+        // The TCP header as the kernel reads it at the transport offset
+        // (also in a later fragment, whose payload stands there).
+        let at = cx.hdr.header_len;
+        let data = &cx.pkt.data;
+        if data.len() < at + 20 {
+            return Some("the TCP header is missing".into());
+        }
+        let flags = data[at + 13];
+        for (test, bit, name) in [(self.ece, 0x40, "ECE"), (self.cwr, 0x80, "CWR")] {
+            if let Some(inv) = test {
+                let set = flags & bit != 0;
+                if set == inv {
+                    return Some(format!(
+                        "TCP {name} is {}",
+                        if set { "set" } else { "not set" }
+                    ));
+                }
+            }
+        }
+        None
+    }
 }
 
 impl Match for Ecn {
@@ -90,6 +126,19 @@ impl Match for Ecn {
         if let Some((v, inv)) = self.ect {
             out.push_str(&format!(" {}ECT={v}", bang(inv)));
         }
+    }
+
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some(self.failure(cx).is_none())
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let mut s = String::from("-m ecn");
+        self.save(&mut s);
+        format!(
+            "{s} did not match: {}",
+            self.failure(cx).unwrap_or_default()
+        )
     }
 
     fn explain(&self) -> String {

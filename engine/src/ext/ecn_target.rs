@@ -3,7 +3,8 @@
 //! the mangle table.
 
 use super::{
-    bit, xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult,
+    bit, xtopt, CheckCx, EvalCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target,
+    TargetVerdict, XtError, XtResult,
 };
 use crate::ext_boilerplate;
 
@@ -39,6 +40,50 @@ pub struct EcnTarget {
 impl EcnTarget {
     fn is_remove(&self) -> bool {
         self.ece == Some(0) && self.cwr == Some(0) && self.ect.is_none()
+    }
+}
+
+/// `csum_replace2`: adjusts the 16-bit one's-complement checksum at `at`
+/// for a 16-bit word changing from `old` to `new` (RFC 1624).
+pub fn csum_replace2(data: &mut [u8], at: usize, old: u16, new: u16) {
+    let Some(c) = data.get(at..at + 2) else {
+        return;
+    };
+    let check = u16::from_be_bytes([c[0], c[1]]);
+    let mut sum = (!check) as u32 + (!old) as u32 + new as u32;
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    data[at..at + 2].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+}
+
+impl EcnTarget {
+    /// `set_ect_tcp`: ECE and CWR of the TCP header at the transport
+    /// offset; `false` when the header is not there (the packet is dropped).
+    fn set_tcp(&self, cx: &mut EvalCx) -> bool {
+        let at = cx.hdr.header_len;
+        let data = &mut cx.pkt.data;
+        if data.len() < at + 20 {
+            return false;
+        }
+        let old = data[at + 13];
+        let mut new = old;
+        for (want, bit) in [(self.ece, 0x40u8), (self.cwr, 0x80u8)] {
+            match want {
+                Some(1) => new |= bit,
+                Some(_) => new &= !bit,
+                None => {}
+            }
+        }
+        if new == old {
+            return true;
+        }
+        let word = |d: &[u8]| u16::from_be_bytes([d[at + 12], d[at + 13]]);
+        let before = word(data);
+        data[at + 13] = new;
+        let after = word(data);
+        csum_replace2(data, at + 16, before, after);
+        true
     }
 }
 
@@ -107,6 +152,19 @@ impl Target for EcnTarget {
         if let Some(v) = self.ect {
             out.push_str(&format!(" ECT codepoint={v}"));
         }
+    }
+
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        if let Some(ect) = self.ect {
+            let tos = cx.hdr.tos;
+            if tos & 3 != ect & 3 {
+                cx.pkt.set_tos((tos & !3) | (ect & 3));
+            }
+        }
+        if (self.ece.is_some() || self.cwr.is_some()) && cx.hdr.proto == 6 && !self.set_tcp(cx) {
+            return Some(TargetVerdict::Drop);
+        }
+        Some(TargetVerdict::Continue)
     }
 
     fn explain(&self) -> String {

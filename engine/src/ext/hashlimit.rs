@@ -313,8 +313,7 @@ impl Htable {
                 return;
             }
             b.prev = now;
-            b.prev_window =
-                b.current_rate.wrapping_mul(interval) > delta.wrapping_mul(b.rate);
+            b.prev_window = b.current_rate.wrapping_mul(interval) > delta.wrapping_mul(b.rate);
             b.current_rate = 0;
             return;
         }
@@ -957,7 +956,6 @@ impl Match for Hashlimit {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use crate::command::run_argv;
@@ -1055,7 +1053,9 @@ mod tests {
         ipt(&mut w, "iptables -A FORWARD -m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 3 --hashlimit-mode srcip --hashlimit-name perip -j ACCEPT");
         ipt(&mut w, "iptables -A FORWARD -j DROP");
         let t0 = 50 * SEC;
-        let a: Vec<bool> = (0..4).map(|i| fwd(&mut w, t0 + i, "10.0.1.9", "10.0.2.5")).collect();
+        let a: Vec<bool> = (0..4)
+            .map(|i| fwd(&mut w, t0 + i, "10.0.1.9", "10.0.2.5"))
+            .collect();
         assert_eq!(a, [true, true, true, false]);
         // Another source has its own bucket.
         assert!(fwd(&mut w, t0 + 10, "10.0.1.10", "10.0.2.5"));
@@ -1067,7 +1067,10 @@ mod tests {
         assert!(!fwd(&mut w, t0 + SEC + 1, "10.0.1.9", "10.0.2.5"));
         let text = proc_read(&mut w.hosts[0], "perip", t0 + SEC).unwrap();
         assert!(text.contains(" 10.0.1.9:0->0.0.0.0:0 "), "{text}");
-        assert_eq!(text, "1 10.0.1.9:0->0.0.0.0:0 472000 412316859000000 137438953000000\n");
+        assert_eq!(
+            text,
+            "1 10.0.1.9:0->0.0.0.0:0 472000 412316859000000 137438953000000\n"
+        );
     }
 
     #[test]
@@ -1081,7 +1084,10 @@ mod tests {
         assert!(!fwd(&mut w, t0 + 2, "10.0.1.11", "10.0.2.5"));
         // Another destination is another group.
         assert!(fwd(&mut w, t0 + 3, "10.0.1.11", "10.0.2.6"));
-        let st = w.hosts[0].ext_state.get::<HashlimitState>("hashlimit").unwrap();
+        let st = w.hosts[0]
+            .ext_state
+            .get::<HashlimitState>("hashlimit")
+            .unwrap();
         assert_eq!(st.table("nets").unwrap().buckets.len(), 2);
     }
 
@@ -1094,7 +1100,9 @@ mod tests {
         let t0 = 90 * SEC;
         // A 1000-byte packet costs 63 chunks; a full credit is one packet,
         // and the burst of 2 kb refills it twice.
-        let got: Vec<bool> = (0..4).map(|i| passed(&send_at(&mut w, t0 + i, big()))).collect();
+        let got: Vec<bool> = (0..4)
+            .map(|i| passed(&send_at(&mut w, t0 + i, big())))
+            .collect();
         assert_eq!(got, [true, true, true, false]);
         // 129055624 credits were left; 235 jiffies bring back the rest of
         // the 4065248376 a packet costs.
@@ -1128,8 +1136,15 @@ mod tests {
         assert!(fwd(&mut w, t0, "10.0.1.10", "10.0.2.5"));
         assert!(!fwd(&mut w, t0, "10.0.1.11", "10.0.2.5"));
         let step = &w.reports[0].trace.steps[0];
-        assert_eq!(step.verdict.as_deref(), Some("DROP (the match dropped the packet)"));
-        assert!(step.failed.as_ref().unwrap().ends_with("table small is full (2 entries): the packet is dropped"));
+        assert_eq!(
+            step.verdict.as_deref(),
+            Some("DROP (the match dropped the packet)")
+        );
+        assert!(step
+            .failed
+            .as_ref()
+            .unwrap()
+            .ends_with("table small is full (2 entries): the packet is dropped"));
         // Deleting the rule frees the table; a new rule starts empty.
         ipt(&mut w, "iptables -F FORWARD");
         assert!(proc_read(&mut w.hosts[0], "small", t0).is_none());
@@ -1144,7 +1159,9 @@ mod tests {
         ipt(&mut w, "iptables -A FORWARD -j DROP");
         let t0 = 400 * SEC;
         // Rate 3 plus the burst of 5: eight packets in the first second.
-        let n = (0..9).filter(|i| fwd(&mut w, t0 + i, "10.0.1.9", "10.0.2.5")).count();
+        let n = (0..9)
+            .filter(|i| fwd(&mut w, t0 + i, "10.0.1.9", "10.0.2.5"))
+            .count();
         assert_eq!(n, 8);
         // That second went over the rate, so the whole next one does not match.
         assert!(!fwd(&mut w, t0 + SEC, "10.0.1.9", "10.0.2.5"));

@@ -37,7 +37,11 @@ pub fn msecs_to_jiffies(ms: u64) -> u64 {
 
 /// Seconds with three decimals, for explanations.
 pub fn secs_text(ns: u64) -> String {
-    format!("{}.{:03} s", ns / 1_000_000_000, ns % 1_000_000_000 / 1_000_000)
+    format!(
+        "{}.{:03} s",
+        ns / 1_000_000_000,
+        ns % 1_000_000_000 / 1_000_000
+    )
 }
 
 const O_LIMIT: u8 = 0;
@@ -358,6 +362,51 @@ pub(crate) mod lab {
         !outcome.starts_with("dropped")
     }
 
+    /// Whether the IP and transport checksums of a packet are right.
+    pub fn checksums_ok(data: &[u8]) -> bool {
+        let mut p = Packet::new(data.to_vec());
+        p.fix_checksums();
+        p.data == data
+    }
+
+    /// Runs `f` with an evaluation context for `pkt` on host 0 (for
+    /// targets whose effect stays in the packet's metadata).
+    pub fn with_cx<R>(
+        w: &mut World,
+        pkt: &mut Packet,
+        hook: crate::ruleset::Hook,
+        f: impl FnOnce(&mut crate::sim::eval::EvalCx) -> R,
+    ) -> R {
+        let h = &mut w.hosts[0];
+        let hdr = pkt.headers().unwrap();
+        let mut emitted = Vec::new();
+        let mut log = Vec::new();
+        let mut cx = crate::sim::eval::EvalCx {
+            host: "r",
+            hook,
+            table: "mangle",
+            pkt,
+            hdr,
+            now_ns: w.now_ns,
+            tz_minutes: 0,
+            ct: None,
+            ct_dir: crate::sim::conntrack::Dir::Original,
+            ct_state: crate::sim::conntrack::CtState::New,
+            conntrack: &mut h.conntrack,
+            ipsets: &mut h.ipsets,
+            nfacct: &mut h.nfacct,
+            ext: &mut h.ext_state,
+            rng: &mut h.rng,
+            ifaces: &h.ifaces,
+            routes: &h.routes,
+            emitted: &mut emitted,
+            log: &mut log,
+            tracing: true,
+            hotdrop: false,
+        };
+        f(&mut cx)
+    }
+
     /// The last packet `r` put on `eth1`.
     pub fn last_sent(w: &World) -> Vec<u8> {
         w.wire
@@ -446,20 +495,46 @@ mod tests {
     fn echo_request_burst_then_one_per_second() {
         use lab::*;
         let mut w = world();
-        ipt(&mut w, "iptables -A INPUT -p icmp -m limit --limit 1/sec --limit-burst 7 -j ACCEPT");
+        ipt(
+            &mut w,
+            "iptables -A INPUT -p icmp -m limit --limit 1/sec --limit-burst 7 -j ACCEPT",
+        );
         ipt(&mut w, "iptables -A INPUT -p icmp -j DROP");
         let t0 = 1000 * SEC;
         let mut got = Vec::new();
         for i in 0..10 {
-            got.push(passed(&send_at(&mut w, t0 + i * 10_000_000, ping("10.0.1.9", "10.0.1.1"))));
+            got.push(passed(&send_at(
+                &mut w,
+                t0 + i * 10_000_000,
+                ping("10.0.1.9", "10.0.1.1"),
+            )));
         }
-        assert_eq!(got, [true, true, true, true, true, true, true, false, false, false]);
+        assert_eq!(
+            got,
+            [true, true, true, true, true, true, true, false, false, false]
+        );
         // The bucket refills by the nanosecond since the first packet: the
         // seven took 7 s of credit, so the next one passes 1 s after t0.
-        assert!(!passed(&send_at(&mut w, t0 + SEC - 4_000_000, ping("10.0.1.9", "10.0.1.1"))));
-        assert!(passed(&send_at(&mut w, t0 + SEC, ping("10.0.1.9", "10.0.1.1"))));
-        assert!(!passed(&send_at(&mut w, t0 + SEC + 500_000_000, ping("10.0.1.9", "10.0.1.1"))));
-        assert!(passed(&send_at(&mut w, t0 + 2 * SEC, ping("10.0.1.9", "10.0.1.1"))));
+        assert!(!passed(&send_at(
+            &mut w,
+            t0 + SEC - 4_000_000,
+            ping("10.0.1.9", "10.0.1.1")
+        )));
+        assert!(passed(&send_at(
+            &mut w,
+            t0 + SEC,
+            ping("10.0.1.9", "10.0.1.1")
+        )));
+        assert!(!passed(&send_at(
+            &mut w,
+            t0 + SEC + 500_000_000,
+            ping("10.0.1.9", "10.0.1.1")
+        )));
+        assert!(passed(&send_at(
+            &mut w,
+            t0 + 2 * SEC,
+            ping("10.0.1.9", "10.0.1.1")
+        )));
         // A long pause refills the bucket to the burst, no further.
         let later = t0 + 100 * SEC;
         let n = (0..20)
@@ -471,6 +546,9 @@ mod tests {
         // The trace says why the limit rule did not match.
         send_at(&mut w, later + 30, ping("10.0.1.9", "10.0.1.1"));
         let why = w.reports[0].trace.steps[0].failed.clone().unwrap();
-        assert!(why.contains("did not match: over the limit, the next packet may pass in 0.99"), "{why}");
+        assert!(
+            why.contains("did not match: over the limit, the next packet may pass in 0.99"),
+            "{why}"
+        );
     }
 }

@@ -523,22 +523,44 @@ mod tests {
     fn estimator_measures_every_248_ms() {
         let mut w = world();
         ipt(&mut w, "iptables -A FORWARD -j RATEEST --rateest-name ra --rateest-interval 250ms --rateest-ewmalog 500ms");
-        ipt(&mut w, "iptables -A FORWARD -m rateest --rateest ra --rateest-gt --rateest-pps 5 -j DROP");
+        ipt(
+            &mut w,
+            "iptables -A FORWARD -m rateest --rateest ra --rateest-gt --rateest-pps 5 -j DROP",
+        );
         let t0 = 1000 * SEC;
         for i in 0..10 {
-            assert!(passed(&send_at(&mut w, t0 + i, ping("10.0.1.9", "10.0.2.5"))));
+            assert!(passed(&send_at(
+                &mut w,
+                t0 + i,
+                ping("10.0.1.9", "10.0.2.5")
+            )));
         }
         // The timer runs 62 jiffies after the estimator started: ten 44-byte
         // packets in a quarter second, averaged with weight 1/2.
-        assert!(passed(&send_at(&mut w, t0 + 61 * 4_000_000, ping("10.0.1.9", "10.0.2.5"))));
-        assert!(!passed(&send_at(&mut w, t0 + 62 * 4_000_000, ping("10.0.1.9", "10.0.2.5"))));
+        assert!(passed(&send_at(
+            &mut w,
+            t0 + 61 * 4_000_000,
+            ping("10.0.1.9", "10.0.2.5")
+        )));
+        assert!(!passed(&send_at(
+            &mut w,
+            t0 + 62 * 4_000_000,
+            ping("10.0.1.9", "10.0.2.5")
+        )));
         assert_eq!(est(&w, "ra").sample(), (968, 22));
         let why = w.reports[0].trace.steps[1].verdict.clone().unwrap();
         assert_eq!(why, "DROP");
         // Quiet for a while, the average decays and the rule lets packets by.
-        assert!(passed(&send_at(&mut w, t0 + 10 * SEC, ping("10.0.1.9", "10.0.2.5"))));
+        assert!(passed(&send_at(
+            &mut w,
+            t0 + 10 * SEC,
+            ping("10.0.1.9", "10.0.2.5")
+        )));
         let failed = w.reports[0].trace.steps[1].failed.clone().unwrap();
-        assert_eq!(failed, "-m rateest --rateest ra did not match: 0 > 5 packets/s is false");
+        assert_eq!(
+            failed,
+            "-m rateest --rateest ra did not match: 0 > 5 packets/s is false"
+        );
         // Deleting every rule that uses it removes the estimator.
         ipt(&mut w, "iptables -F FORWARD");
         let st = w.hosts[0].ext_state.get::<RateestState>("rateest").unwrap();
@@ -558,11 +580,23 @@ mod tests {
         }
         send_at(&mut w, t0 + 10, ping("10.0.1.9", "10.0.2.6"));
         // One second (248 jiffies) later both estimators have run once.
-        assert!(passed(&send_at(&mut w, t0 + 247 * 4_000_000, ping("10.0.1.9", "10.0.2.7"))));
-        assert!(!passed(&send_at(&mut w, t0 + 248 * 4_000_000, ping("10.0.1.9", "10.0.2.7"))));
+        assert!(passed(&send_at(
+            &mut w,
+            t0 + 247 * 4_000_000,
+            ping("10.0.1.9", "10.0.2.7")
+        )));
+        assert!(!passed(&send_at(
+            &mut w,
+            t0 + 248 * 4_000_000,
+            ping("10.0.1.9", "10.0.2.7")
+        )));
         // a measures 4 packets/s, b 0 (1 packet, weight 1/2, >> 8): 100-4 < 100-0.
         assert_eq!(est(&w, "a").sample().1, 4);
-        assert!(!passed(&send_at(&mut w, t0 + 249 * 4_000_000, ping("10.0.1.9", "10.0.2.8"))));
+        assert!(!passed(&send_at(
+            &mut w,
+            t0 + 249 * 4_000_000,
+            ping("10.0.1.9", "10.0.2.8")
+        )));
     }
 
     #[test]

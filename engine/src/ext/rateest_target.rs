@@ -382,7 +382,6 @@ impl Target for RateestTarget {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

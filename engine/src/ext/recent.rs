@@ -815,8 +815,8 @@ mod tests {
     }
 
     use super::{proc_lists, proc_read, proc_write, ProcError};
-    use crate::ext::limit::lab::*;
     use crate::ext::limit::jiffies;
+    use crate::ext::limit::lab::*;
 
     /// The seed guide's blacklist: a SYN to 8080 puts the source on
     /// `badguys`; then everything from it is dropped until it stays quiet
@@ -824,7 +824,10 @@ mod tests {
     #[test]
     fn badguys_are_dropped_for_60_quiet_seconds() {
         let mut w = world();
-        ipt(&mut w, "iptables -A FORWARD -m recent --name badguys --update --seconds 60 -j DROP");
+        ipt(
+            &mut w,
+            "iptables -A FORWARD -m recent --name badguys --update --seconds 60 -j DROP",
+        );
         // The guide's rule; while `--dport` cannot be evaluated yet (the tcp
         // match belongs to another group), the port's server address stands in.
         let probe = crate::ext::find("tcp", crate::ext::ExtKind::Match)
@@ -843,7 +846,11 @@ mod tests {
         }
         assert_eq!(proc_read(&w.hosts[0], "badguys").as_deref(), Some(""));
         let bad = |port: u16| {
-            let dst = if port == 8080 && !tcp_evaluates { "10.0.2.80" } else { "10.0.2.5" };
+            let dst = if port == 8080 && !tcp_evaluates {
+                "10.0.2.80"
+            } else {
+                "10.0.2.5"
+            };
             tcp("10.0.1.9", dst, 40000, port, "S")
         };
         let t0 = 5000 * SEC;
@@ -855,23 +862,39 @@ mod tests {
             format!("src=10.0.1.9 ttl: 64 last_seen: {j} oldest_pkt: 1 {j}\n")
         );
         // Other hosts are not affected.
-        assert!(passed(&send_at(&mut w, t0 + 2 * SEC, tcp("10.0.1.10", "10.0.2.5", 1, 80, "S"))));
+        assert!(passed(&send_at(
+            &mut w,
+            t0 + 2 * SEC,
+            tcp("10.0.1.10", "10.0.2.5", 1, 80, "S")
+        )));
         // Dropped while it keeps knocking; each drop refreshes the time.
         assert!(!passed(&send_at(&mut w, t0 + 30 * SEC, bad(80))));
         assert!(!passed(&send_at(&mut w, t0 + 90 * SEC, bad(80))));
-        let why = w.reports[0].trace.steps.iter().find(|s| s.failed.is_some()).cloned();
+        let why = w.reports[0]
+            .trace
+            .steps
+            .iter()
+            .find(|s| s.failed.is_some())
+            .cloned();
         assert!(why.is_none(), "first rule matched: {why:?}");
         // Exactly 60 s after the last packet it is still recent…
         assert!(!passed(&send_at(&mut w, t0 + 150 * SEC, bad(80))));
         // … one jiffy more of silence and it gets through.
-        assert!(passed(&send_at(&mut w, t0 + 210 * SEC + 4_000_000, bad(80))));
+        assert!(passed(&send_at(
+            &mut w,
+            t0 + 210 * SEC + 4_000_000,
+            bad(80)
+        )));
         let step = &w.reports[0].trace.steps[0];
         assert_eq!(
             step.failed.as_deref(),
             Some("-m recent --update --seconds 60 --name badguys did not match: source 10.0.1.9 on list badguys was last seen 60.004 s ago, more than 60 s")
         );
         let text = proc_read(&w.hosts[0], "badguys").unwrap();
-        assert!(text.starts_with("src=10.0.1.9 ttl: 64 last_seen: "), "{text}");
+        assert!(
+            text.starts_with("src=10.0.1.9 ttl: 64 last_seen: "),
+            "{text}"
+        );
         assert!(text.contains(" oldest_pkt: 4 "), "{text}");
     }
 
@@ -891,42 +914,19 @@ mod tests {
     /// Whether the tcp match (another group's file) evaluates packets yet.
     fn tcp_match_evaluates(mut m: Box<dyn crate::ext::Match>) -> bool {
         let mut w = world();
-        let pkt = tcp("10.0.1.9", "10.0.1.1", 1, 8080, "S");
-        let h = &mut w.hosts[0];
-        let mut data = pkt;
-        let hdr = data.headers().unwrap();
-        let mut emitted = Vec::new();
-        let mut log = Vec::new();
-        let mut cx = crate::sim::eval::EvalCx {
-            host: "r",
-            hook: crate::ruleset::Hook::Input,
-            table: "filter",
-            pkt: &mut data,
-            hdr,
-            now_ns: 0,
-            tz_minutes: 0,
-            ct: None,
-            ct_dir: crate::sim::conntrack::Dir::Original,
-            ct_state: crate::sim::conntrack::CtState::New,
-            conntrack: &mut h.conntrack,
-            ipsets: &mut h.ipsets,
-            nfacct: &mut h.nfacct,
-            ext: &mut h.ext_state,
-            rng: &mut h.rng,
-            ifaces: &h.ifaces,
-            routes: &h.routes,
-            emitted: &mut emitted,
-            log: &mut log,
-            tracing: false,
-            hotdrop: false,
-        };
-        m.matches(&mut cx).is_some()
+        let mut pkt = tcp("10.0.1.9", "10.0.1.1", 1, 8080, "S");
+        with_cx(&mut w, &mut pkt, crate::ruleset::Hook::Input, |cx| {
+            m.matches(cx).is_some()
+        })
     }
 
     #[test]
     fn hitcount_counts_recent_hits() {
         let mut w = world();
-        ipt(&mut w, "iptables -A FORWARD -p tcp -d 10.0.2.22 -m recent --name ssh --set");
+        ipt(
+            &mut w,
+            "iptables -A FORWARD -p tcp -d 10.0.2.22 -m recent --name ssh --set",
+        );
         ipt(&mut w, "iptables -A FORWARD -p tcp -d 10.0.2.22 -m recent --name ssh --update --seconds 60 --hitcount 4 -j DROP");
         let syn = || tcp("10.0.1.9", "10.0.2.22", 5000, 22, "S");
         let got: Vec<bool> = (0..5)
@@ -940,15 +940,27 @@ mod tests {
         // A minute later only the hits inside the window count.
         assert!(passed(&send_at(&mut w, 164 * SEC + 4_000_000, syn())));
         let why = w.reports[0].trace.steps[1].failed.clone().unwrap();
-        assert!(why.ends_with("has 1 hit(s) in the last 60 s, needs 4"), "{why}");
+        assert!(
+            why.ends_with("has 1 hit(s) in the last 60 s, needs 4"),
+            "{why}"
+        );
     }
 
     #[test]
     fn mask_rdest_remove_rttl_and_reap() {
         let mut w = world();
-        ipt(&mut w, "iptables -A FORWARD -d 10.0.2.11 -m recent --name net --set --mask 255.255.255.0");
-        ipt(&mut w, "iptables -A FORWARD -d 10.0.2.12 -m recent --name net --rcheck -j DROP");
-        ipt(&mut w, "iptables -A FORWARD -d 10.0.2.13 -m recent --name net --remove -j DROP");
+        ipt(
+            &mut w,
+            "iptables -A FORWARD -d 10.0.2.11 -m recent --name net --set --mask 255.255.255.0",
+        );
+        ipt(
+            &mut w,
+            "iptables -A FORWARD -d 10.0.2.12 -m recent --name net --rcheck -j DROP",
+        );
+        ipt(
+            &mut w,
+            "iptables -A FORWARD -d 10.0.2.13 -m recent --name net --remove -j DROP",
+        );
         let udp = |src: &str, _: &str, _: u16, port: u16, p: &[u8]| {
             super::super::limit::lab::udp(src, &format!("10.0.2.{}", 10 + port), 9, 9, p)
         };
@@ -958,37 +970,79 @@ mod tests {
             Some("src=10.0.1.0")
         );
         // The list's mask applies: any host of 10.0.1.0/24 is on it.
-        assert!(!passed(&send_at(&mut w, 2 * SEC, udp("10.0.1.77", "10.0.1.1", 9, 2, b""))));
-        assert!(!passed(&send_at(&mut w, 3 * SEC, udp("10.0.1.77", "10.0.1.1", 9, 3, b""))));
-        assert!(passed(&send_at(&mut w, 4 * SEC, udp("10.0.1.77", "10.0.1.1", 9, 3, b""))));
+        assert!(!passed(&send_at(
+            &mut w,
+            2 * SEC,
+            udp("10.0.1.77", "10.0.1.1", 9, 2, b"")
+        )));
+        assert!(!passed(&send_at(
+            &mut w,
+            3 * SEC,
+            udp("10.0.1.77", "10.0.1.1", 9, 3, b"")
+        )));
+        assert!(passed(&send_at(
+            &mut w,
+            4 * SEC,
+            udp("10.0.1.77", "10.0.1.1", 9, 3, b"")
+        )));
         assert_eq!(proc_read(&w.hosts[0], "net").as_deref(), Some(""));
 
         ipt(&mut w, "iptables -F");
         ipt(&mut w, "iptables -A INPUT -m recent --name d --rdest --set");
-        ipt(&mut w, "iptables -A INPUT -p icmp -m recent --name d --rdest --rcheck --rttl -j DROP");
+        ipt(
+            &mut w,
+            "iptables -A INPUT -p icmp -m recent --name d --rdest --rcheck --rttl -j DROP",
+        );
         ipt(&mut w, "iptables -A INPUT -p udp -m recent --name d --rdest ! --rcheck --seconds 5 --reap -j DROP");
         assert_eq!(proc_lists(&w.hosts[0]), ["d"]);
-        assert!(proc_read(&w.hosts[0], "net").is_none(), "list went with its rules");
+        assert!(
+            proc_read(&w.hosts[0], "net").is_none(),
+            "list went with its rules"
+        );
         // --rdest keeps the destination; --rttl wants the same TTL.
-        assert!(!passed(&send_at(&mut w, 10 * SEC, ping("10.0.1.9", "10.0.1.1"))));
+        assert!(!passed(&send_at(
+            &mut w,
+            10 * SEC,
+            ping("10.0.1.9", "10.0.1.1")
+        )));
         let mut p = ping("10.0.1.9", "10.0.1.1");
         p.set_ttl(9);
         // The --set rule stores TTL 9 now, so the TTL check matches again.
         assert!(!passed(&send_at(&mut w, 11 * SEC, p)));
-        assert!(proc_read(&w.hosts[0], "d").unwrap().starts_with("src=10.0.1.1 ttl: 9 "));
+        assert!(proc_read(&w.hosts[0], "d")
+            .unwrap()
+            .starts_with("src=10.0.1.1 ttl: 9 "));
         // The --set rule refreshes the entry first, so ! --rcheck never drops.
-        assert!(passed(&send_at(&mut w, 30 * SEC, super::super::limit::lab::udp("10.0.1.9", "10.0.1.1", 9, 9, b""))));
+        assert!(passed(&send_at(
+            &mut w,
+            30 * SEC,
+            super::super::limit::lab::udp("10.0.1.9", "10.0.1.1", 9, 9, b"")
+        )));
 
         // --reap: a stale check removes the least recently seen address.
         ipt(&mut w, "iptables -F");
-        ipt(&mut w, "iptables -A FORWARD -d 10.0.2.11 -m recent --name r --set");
+        ipt(
+            &mut w,
+            "iptables -A FORWARD -d 10.0.2.11 -m recent --name r --set",
+        );
         ipt(&mut w, "iptables -A FORWARD -d 10.0.2.12 -m recent --name r --rcheck --seconds 5 --reap -j DROP");
         send_at(&mut w, 40 * SEC, ping("10.0.1.9", "10.0.2.11"));
         send_at(&mut w, 41 * SEC, ping("10.0.1.10", "10.0.2.11"));
-        assert!(!passed(&send_at(&mut w, 42 * SEC, ping("10.0.1.9", "10.0.2.12"))));
-        assert!(passed(&send_at(&mut w, 60 * SEC, ping("10.0.1.10", "10.0.2.12"))));
+        assert!(!passed(&send_at(
+            &mut w,
+            42 * SEC,
+            ping("10.0.1.9", "10.0.2.12")
+        )));
+        assert!(passed(&send_at(
+            &mut w,
+            60 * SEC,
+            ping("10.0.1.10", "10.0.2.12")
+        )));
         let text = proc_read(&w.hosts[0], "r").unwrap();
-        assert!(text.starts_with("src=10.0.1.10 ") && text.lines().count() == 1, "{text}");
+        assert!(
+            text.starts_with("src=10.0.1.10 ") && text.lines().count() == 1,
+            "{text}"
+        );
     }
 
     #[test]
@@ -1008,9 +1062,15 @@ mod tests {
     #[test]
     fn proc_writes() {
         let mut w = world();
-        ipt(&mut w, "iptables -A INPUT -m recent --name badguys --rcheck -j DROP");
+        ipt(
+            &mut w,
+            "iptables -A INPUT -m recent --name badguys --rcheck -j DROP",
+        );
         let h = &mut w.hosts[0];
-        assert_eq!(proc_write(h, "nope", b"+1.2.3.4\n", 0), Err(ProcError::NoEntry));
+        assert_eq!(
+            proc_write(h, "nope", b"+1.2.3.4\n", 0),
+            Err(ProcError::NoEntry)
+        );
         assert_eq!(proc_write(h, "badguys", b"+10.0.1.20\n", 7 * SEC), Ok(()));
         assert_eq!(proc_write(h, "badguys", b"+10.0.1.21", 8 * SEC), Ok(()));
         let j = jiffies(7 * SEC);
@@ -1018,20 +1078,47 @@ mod tests {
             proc_read(h, "badguys").unwrap().lines().next().unwrap(),
             format!("src=10.0.1.20 ttl: 0 last_seen: {j} oldest_pkt: 1 {j}")
         );
-        assert!(!passed(&send_at(&mut w, 9 * SEC, ping("10.0.1.20", "10.0.1.1"))));
+        assert!(!passed(&send_at(
+            &mut w,
+            9 * SEC,
+            ping("10.0.1.20", "10.0.1.1")
+        )));
         let h = &mut w.hosts[0];
         assert_eq!(proc_write(h, "badguys", b"-10.0.1.20\n", 0), Ok(()));
-        assert!(passed(&send_at(&mut w, 10 * SEC, ping("10.0.1.20", "10.0.1.1"))));
+        assert!(passed(&send_at(
+            &mut w,
+            10 * SEC,
+            ping("10.0.1.20", "10.0.1.1")
+        )));
         let h = &mut w.hosts[0];
-        for bad in [&b"x"[..], b"+1.2.3", b"+1.2.3.4 ", b"+1.2.3.256", b"+", b"+1.2.3.4.5"] {
-            assert_eq!(proc_write(h, "badguys", bad, 0), Err(ProcError::Invalid), "{bad:?}");
+        for bad in [
+            &b"x"[..],
+            b"+1.2.3",
+            b"+1.2.3.4 ",
+            b"+1.2.3.256",
+            b"+",
+            b"+1.2.3.4.5",
+        ] {
+            assert_eq!(
+                proc_write(h, "badguys", bad, 0),
+                Err(ProcError::Invalid),
+                "{bad:?}"
+            );
         }
         assert_eq!(proc_write(h, "badguys", b"/\n", 0), Ok(()));
         assert_eq!(proc_read(h, "badguys").as_deref(), Some(""));
         let long = format!("+10.0.1.30{}", " ".repeat(40));
-        assert_eq!(proc_write(h, "badguys", long.as_bytes(), 0), Err(ProcError::Invalid));
+        assert_eq!(
+            proc_write(h, "badguys", long.as_bytes(), 0),
+            Err(ProcError::Invalid)
+        );
         let long = format!("+10.0.1.30\n{}", " ".repeat(40));
-        assert_eq!(proc_write(h, "badguys", long.as_bytes(), 0), Err(ProcError::IllegalSeek));
-        assert!(proc_read(h, "badguys").unwrap().starts_with("src=10.0.1.30 "));
+        assert_eq!(
+            proc_write(h, "badguys", long.as_bytes(), 0),
+            Err(ProcError::IllegalSeek)
+        );
+        assert!(proc_read(h, "badguys")
+            .unwrap()
+            .starts_with("src=10.0.1.30 "));
     }
 }

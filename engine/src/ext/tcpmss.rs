@@ -2,7 +2,8 @@
 //! packets. Needs `-p tcp`.
 
 use super::{
-    xtopt, CheckCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult,
+    xtopt, CheckCx, EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError,
+    XtResult,
 };
 use crate::ext_boilerplate;
 
@@ -64,6 +65,28 @@ impl Match for TcpMss {
         out.push_str(&self.range());
     }
 
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some(match find_mss(&cx.pkt.data, cx.hdr.header_len) {
+            Found::Mss(v) => (v >= self.min && v <= self.max) != self.invert,
+            Found::NoOption => self.invert,
+            Found::Broken => {
+                cx.hotdrop = true;
+                false
+            }
+        })
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let mut s = String::from("-m tcpmss");
+        self.save(&mut s);
+        let what = match find_mss(&cx.pkt.data, cx.hdr.header_len) {
+            Found::Mss(v) => format!("the MSS is {v}"),
+            Found::NoOption => "the packet has no MSS option".into(),
+            Found::Broken => "the TCP header is truncated: the packet is dropped".into(),
+        };
+        format!("{s} did not match: {what}")
+    }
+
     fn explain(&self) -> String {
         format!(
             "TCP SYN packets whose MSS option is {}{}",
@@ -75,6 +98,46 @@ impl Match for TcpMss {
             }
         )
     }
+}
+
+/// What `tcpmss_mt` finds in a packet.
+enum Found {
+    Mss(u16),
+    NoOption,
+    /// Truncated or malformed: the kernel drops the packet.
+    Broken,
+}
+
+/// The MSS option of the TCP header at the transport offset (raw bytes,
+/// as the kernel reads them).
+fn find_mss(data: &[u8], at: usize) -> Found {
+    if data.len() < at + 20 {
+        return Found::Broken;
+    }
+    let hlen = (data[at + 12] >> 4) as usize * 4;
+    if hlen < 20 {
+        return Found::Broken;
+    }
+    let optlen = hlen - 20;
+    if optlen == 0 {
+        return Found::NoOption;
+    }
+    let Some(op) = data.get(at + 20..at + 20 + optlen) else {
+        return Found::Broken;
+    };
+    let mut i = 0;
+    while i < optlen {
+        if op[i] == 2 && optlen - i >= 4 && op[i + 1] == 4 {
+            return Found::Mss(u16::from_be_bytes([op[i + 2], op[i + 3]]));
+        }
+        if op[i] < 2 {
+            i += 1;
+        } else {
+            let l = op.get(i + 1).copied().unwrap_or(0) as usize;
+            i += if l == 0 { 1 } else { l };
+        }
+    }
+    Found::NoOption
 }
 
 impl TcpMss {

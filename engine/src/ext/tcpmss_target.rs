@@ -2,10 +2,13 @@
 //! or clamped to the path MTU. Needs `-p tcp`.
 
 use super::{
-    xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult,
+    xtopt, CheckCx, EvalCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, TargetVerdict,
+    XtError, XtResult,
 };
 use crate::ext_boilerplate;
 use crate::ruleset::Hook;
+use crate::sim::iface::Iface;
+use crate::sim::route::{self, Decision};
 
 const O_SET: u8 = 0;
 const O_CLAMP: u8 = 1;
@@ -32,6 +35,90 @@ pub static INFO: ExtInfo = ExtInfo {
 pub struct TcpMssTarget {
     /// MSS to set, or [`CLAMP_PMTU`].
     pub mss: u16,
+}
+
+/// Length of the TCP option at `i` as the kernel walks them: EOL, NOP and
+/// zero-length options count one byte.
+pub fn optlen(opt: &[u8], i: usize) -> usize {
+    let kind = opt.get(i).copied().unwrap_or(0);
+    let len = opt.get(i + 1).copied().unwrap_or(0);
+    if kind <= 1 || len == 0 {
+        1
+    } else {
+        len as usize
+    }
+}
+
+/// The MTU of an interface as the kernel reports it (loopback has 65536).
+fn mtu_of(ifaces: &[Iface], name: &str) -> u32 {
+    match ifaces.iter().find(|i| i.name == name) {
+        Some(i) if i.is_loopback() => 65536,
+        Some(i) => i.mtu as u32,
+        None => u32::MAX,
+    }
+}
+
+impl TcpMssTarget {
+    /// `tcpmss_mangle_packet`: `None` means drop the packet.
+    fn mangle(&self, cx: &mut EvalCx) -> Option<()> {
+        if cx.hdr.frag_offset != 0 {
+            return Some(());
+        }
+        let th = cx.hdr.header_len;
+        let total = (cx.hdr.total_len as usize).min(cx.pkt.data.len());
+        let len = total.checked_sub(th).filter(|l| *l >= 20)?;
+        let hlen = (cx.pkt.data[th + 12] >> 4) as usize * 4;
+        if len < hlen || hlen < 20 {
+            return None;
+        }
+        let newmss = if self.mss == CLAMP_PMTU {
+            // The smaller of the route out and the route back to the source.
+            let out = cx.out_iface().map_or(u32::MAX, |o| mtu_of(cx.ifaces, o));
+            let back = match route::lookup(cx.ifaces, cx.routes, cx.hdr.src) {
+                Decision::Local => 65536,
+                Decision::Out { dev, .. } => mtu_of(cx.ifaces, &dev),
+                Decision::Unreachable => u32::MAX,
+            };
+            let min = out.min(back);
+            if min <= 40 {
+                return None;
+            }
+            (min - 40) as u16
+        } else {
+            self.mss
+        };
+        let data = &mut cx.pkt.data;
+        let mut i = 20;
+        while i + 4 <= hlen {
+            let o = th + i;
+            if data[o] == 2 && data[o + 1] == 4 {
+                let old = u16::from_be_bytes([data[o + 2], data[o + 3]]);
+                // Never raise the MSS, even when setting it.
+                if old > newmss {
+                    data[o + 2..o + 4].copy_from_slice(&newmss.to_be_bytes());
+                    cx.pkt.fix_checksums();
+                }
+                return Some(());
+            }
+            i += optlen(&data[th..th + hlen], i);
+        }
+        // No MSS option: add one, unless there is data after the header or
+        // the header cannot grow. RFC 1122's default of 536 caps it.
+        if len > hlen || hlen >= 60 {
+            return Some(());
+        }
+        let newmss = newmss.min(536);
+        data.truncate(total);
+        let at = th + 20;
+        let mut opt = vec![2, 4];
+        opt.extend_from_slice(&newmss.to_be_bytes());
+        data.splice(at..at, opt);
+        data[th + 12] += 1 << 4;
+        let tot = (total + 4) as u16;
+        data[2..4].copy_from_slice(&tot.to_be_bytes());
+        cx.pkt.fix_checksums();
+        Some(())
+    }
 }
 
 impl Target for TcpMssTarget {
@@ -85,6 +172,13 @@ impl Target for TcpMssTarget {
         } else {
             out.push_str(&format!(" TCPMSS set {}", self.mss));
         }
+    }
+
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        Some(match self.mangle(cx) {
+            Some(()) => TargetVerdict::Continue,
+            None => TargetVerdict::Drop,
+        })
     }
 
     fn explain(&self) -> String {

@@ -1,8 +1,10 @@
 //! `-j TCPOPTSTRIP --strip-options LIST`: removes the listed options from
 //! TCP headers (replaced by NOPs). Mangle table, `-p tcp` only.
 
+use super::tcpmss_target::optlen;
 use super::{
-    xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult,
+    xtopt, CheckCx, EvalCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, TargetVerdict,
+    XtError, XtResult,
 };
 use crate::ext_boilerplate;
 
@@ -104,6 +106,38 @@ impl Target for TcpOptStrip {
             out.push_str(" TCPOPTSTRIP options ");
             out.push_str(&self.list(numeric));
         }
+    }
+
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        if cx.hdr.frag_offset != 0 {
+            return Some(TargetVerdict::Continue);
+        }
+        let th = cx.hdr.header_len;
+        let data = &mut cx.pkt.data;
+        if data.len() < th + 20 {
+            return Some(TargetVerdict::Drop);
+        }
+        let hlen = (data[th + 12] >> 4) as usize * 4;
+        if hlen < 20 || data.len() < th + hlen {
+            return Some(TargetVerdict::Drop);
+        }
+        let mut changed = false;
+        let mut i = 20;
+        while i + 1 < hlen {
+            let l = optlen(&data[th..th + hlen], i);
+            if i + l > hlen {
+                break;
+            }
+            if self.strips(data[th + i]) {
+                data[th + i..th + i + l].fill(1);
+                changed = true;
+            }
+            i += l;
+        }
+        if changed {
+            cx.pkt.fix_checksums();
+        }
+        Some(TargetVerdict::Continue)
     }
 
     fn explain(&self) -> String {

@@ -1,7 +1,7 @@
 //! `-m tos --tos value[/mask]|symbol`: matches the IPv4 Type of Service byte
 //! (under a mask). Also holds the TOS value parser shared with `-j TOS`.
 
-use super::{xtopt, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::{xtopt, EvalCx, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
 
 const O_TOS: u8 = 0;
@@ -103,6 +103,16 @@ impl Match for Tos {
             }
             _ => out.push_str(&format!("0x{:02x}/0x{:02x}", self.value, self.mask)),
         }
+    }
+
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some((cx.hdr.tos & self.mask == self.value) != self.invert)
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let mut s = String::from("-m tos");
+        self.save(&mut s);
+        format!("{s} did not match: the TOS byte is 0x{:02x}", cx.hdr.tos)
     }
 
     fn explain(&self) -> String {

@@ -2,7 +2,8 @@
 //! or, xor). Only in the mangle table.
 
 use super::{
-    xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult,
+    xtopt, CheckCx, EvalCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, TargetVerdict,
+    XtError, XtResult,
 };
 use crate::ext::tos::{parse_tos, tos_symbol};
 use crate::ext_boilerplate;
@@ -128,6 +129,14 @@ impl Target for TosTarget {
                 self.value, self.mask
             ));
         }
+    }
+
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        let new = self.apply(cx.hdr.tos);
+        if new != cx.hdr.tos {
+            cx.pkt.set_tos(new);
+        }
+        Some(TargetVerdict::Continue)
     }
 
     fn explain(&self) -> String {

@@ -2,7 +2,8 @@
 //! the mangle table.
 
 use super::{
-    xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult,
+    xtopt, CheckCx, EvalCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, TargetVerdict,
+    XtError, XtResult,
 };
 use crate::ext_boilerplate;
 
@@ -99,6 +100,14 @@ impl Target for TtlTarget {
             TtlMode::Dec => "decrement by",
         };
         out.push_str(&format!(" TTL {what} {}", self.value));
+    }
+
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        let new = self.apply(cx.hdr.ttl);
+        if new != cx.hdr.ttl {
+            cx.pkt.set_ttl(new);
+        }
+        Some(TargetVerdict::Continue)
     }
 
     fn explain(&self) -> String {
