@@ -88,4 +88,19 @@ mod tests {
             4
         );
     }
+
+    #[test]
+    fn leaves_complete_checksums() {
+        use crate::ext::limit::lab::*;
+        let mut w = world();
+        ipt(
+            &mut w,
+            "iptables -t mangle -A POSTROUTING -j CHECKSUM --checksum-fill",
+        );
+        let p = tcp("10.0.1.9", "10.0.2.5", 1, 80, "S");
+        assert!(passed(&send_at(&mut w, SEC, p.clone())));
+        let out = last_sent(&w);
+        assert_eq!(out[12..], p.data[12..]);
+        assert!(checksums_ok(&out));
+    }
 }

@@ -158,4 +158,22 @@ mod tests {
             4
         );
     }
+
+    #[test]
+    fn sets_the_priority() {
+        use crate::ext::limit::lab::*;
+        use crate::ext::TargetVerdict;
+        let mut w = world();
+        ipt(
+            &mut w,
+            "iptables -t mangle -A POSTROUTING -j CLASSIFY --set-class 1:2",
+        );
+        let mut t = Classify { priority: 0x10002 };
+        let mut p = ping("10.0.1.9", "10.0.2.5");
+        let v = with_cx(&mut w, &mut p, Hook::Postrouting, |cx| t.fire(cx));
+        assert_eq!(v, Some(TargetVerdict::Continue));
+        assert_eq!(p.meta.priority, 0x10002);
+        // The class goes with the packet out of the host, not onto the wire.
+        assert!(passed(&send_at(&mut w, SEC, ping("10.0.1.9", "10.0.2.5"))));
+    }
 }

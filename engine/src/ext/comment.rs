@@ -89,4 +89,12 @@ mod tests {
             "iptables v1.8.9 (nf_tables): comment: option \"--comment\" must be specified\n\n"
         ));
     }
+
+    #[test]
+    fn always_matches() {
+        use crate::ext::limit::lab::*;
+        let mut w = world();
+        ipt(&mut w, "iptables -A FORWARD -m comment --comment x -j DROP");
+        assert!(!passed(&send_at(&mut w, SEC, ping("10.0.1.9", "10.0.2.5"))));
+    }
 }

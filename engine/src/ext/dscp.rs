@@ -169,4 +169,22 @@ mod tests {
             .stderr
             .contains("dscp: bad value for option \"--dscp\", or out of range (0-63).\n\nTry"));
     }
+
+    #[test]
+    fn matches_the_upper_six_bits() {
+        use crate::ext::limit::lab::*;
+        let mut w = world();
+        ipt(
+            &mut w,
+            "iptables -A FORWARD -m dscp --dscp-class AF41 -j DROP",
+        );
+        let mut p = ping("10.0.1.9", "10.0.2.5");
+        p.set_tos(0x8b);
+        assert!(!passed(&send_at(&mut w, SEC, p)));
+        assert!(passed(&send_at(&mut w, SEC, ping("10.0.1.9", "10.0.2.5"))));
+        assert_eq!(
+            w.reports[0].trace.steps[0].failed.as_deref(),
+            Some("-m dscp --dscp 0x22 did not match: the DSCP is 0x00")
+        );
+    }
 }

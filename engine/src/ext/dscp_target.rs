@@ -122,4 +122,20 @@ mod tests {
             .stderr
             .contains("DSCP target: Parameter --set-dscp is required\nTry"));
     }
+
+    #[test]
+    fn sets_dscp_and_keeps_ecn() {
+        use crate::ext::limit::lab::*;
+        let mut w = world();
+        ipt(
+            &mut w,
+            "iptables -t mangle -A POSTROUTING -j DSCP --set-dscp-class EF",
+        );
+        let mut p = ping("10.0.1.9", "10.0.2.5");
+        p.set_tos(0x03);
+        assert!(passed(&send_at(&mut w, SEC, p)));
+        let out = last_sent(&w);
+        assert_eq!(out[1], 0xbb);
+        assert!(checksums_ok(&out));
+    }
 }

@@ -195,4 +195,27 @@ mod tests {
         let o = run(&mut h, "iptables -A INPUT -m ecn");
         assert!(o.stderr.contains("ECN match: some option required\nTry"));
     }
+
+    #[test]
+    fn matches_ect_and_tcp_bits() {
+        use crate::ext::limit::lab::*;
+        let mut w = world();
+        ipt(&mut w, "iptables -A FORWARD -p tcp -m ecn --ecn-tcp-ece ! --ecn-tcp-cwr --ecn-ip-ect 1 -j DROP");
+        let mk = |flags: &str, tos: u8| {
+            let mut p = tcp("10.0.1.9", "10.0.2.5", 1, 80, flags);
+            p.set_tos(tos);
+            p
+        };
+        assert!(!passed(&send_at(&mut w, SEC, mk("SE", 1))));
+        assert!(passed(&send_at(&mut w, SEC, mk("SE", 2))));
+        let why = w.reports[0].trace.steps[0].failed.clone().unwrap();
+        assert!(
+            why.ends_with("did not match: the ECN code point is 2"),
+            "{why}"
+        );
+        assert!(passed(&send_at(&mut w, SEC, mk("SEC", 1))));
+        let why = w.reports[0].trace.steps[0].failed.clone().unwrap();
+        assert!(why.ends_with("did not match: TCP CWR is set"), "{why}");
+        assert!(passed(&send_at(&mut w, SEC, mk("S", 1))));
+    }
 }

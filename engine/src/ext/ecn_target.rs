@@ -224,4 +224,36 @@ mod tests {
             .stderr
             .contains("ECN target: An operation is required\nTry"));
     }
+
+    #[test]
+    fn clears_tcp_bits_and_sets_ect() {
+        use crate::ext::limit::lab::*;
+        let mut w = world();
+        ipt(
+            &mut w,
+            "iptables -t mangle -A FORWARD -p tcp -j ECN --ecn-tcp-remove",
+        );
+        ipt(
+            &mut w,
+            "iptables -t mangle -A FORWARD -j ECN --ecn-ip-ect 2",
+        );
+        assert!(passed(&send_at(
+            &mut w,
+            SEC,
+            tcp("10.0.1.9", "10.0.2.5", 1, 80, "SEC")
+        )));
+        let out = last_sent(&w);
+        assert_eq!(out[20 + 13], 0x02, "ECE and CWR cleared");
+        assert_eq!(out[1] & 3, 2);
+        assert!(checksums_ok(&out));
+        assert!(passed(&send_at(&mut w, SEC, ping("10.0.1.9", "10.0.2.5"))));
+        assert_eq!(last_sent(&w)[1], 0x02);
+        // The incremental checksum update agrees with a full one.
+        let mut p = tcp("10.0.1.9", "10.0.2.5", 1, 80, "SEC");
+        let word = u16::from_be_bytes([p.data[32], p.data[33]]);
+        p.data[33] = 0x02;
+        let new = u16::from_be_bytes([p.data[32], p.data[33]]);
+        super::csum_replace2(&mut p.data, 36, word, new);
+        assert!(checksums_ok(&p.data));
+    }
 }

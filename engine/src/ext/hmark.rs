@@ -519,4 +519,67 @@ mod tests {
         );
         assert_eq!(o.exit, 4);
     }
+
+    /// Marks the real xt_HMARK gave for these packets (kernel_packet.rs).
+    #[test]
+    fn marks_match_the_kernel() {
+        use crate::ext::limit::lab::*;
+        use crate::ruleset::{Hook, RuleTarget};
+        let udp1 = udp("10.1.0.100", "10.2.0.2", 48001, 53, b"x");
+        let udp2 = udp("10.1.0.100", "10.2.0.2", 48004, 5353, b"y");
+        let mut reply = ping("10.2.0.2", "10.1.0.100");
+        reply.set_icmp_id(48003);
+        let cases = [
+            (
+                "--hmark-src-prefix 16 --hmark-dport-mask 0xff00 --hmark-sport 0x0001 --hmark-proto-mask 0xff --hmark-rnd 0xdeadbeef --hmark-mod 65536",
+                vec![(&udp1, 29520), (&udp2, 45298), (&reply, 50855)],
+            ),
+            ("--hmark-tuple dport,proto --hmark-mod 97 --hmark-rnd 1", vec![(&udp1, 87)]),
+        ];
+        for (args, want) in cases {
+            let mut w = world();
+            ipt(
+                &mut w,
+                &format!("iptables -t mangle -A PREROUTING -j HMARK {args}"),
+            );
+            let table = w.hosts[0].ruleset.table("mangle").unwrap();
+            let RuleTarget::Ext(t) = &table.chain("PREROUTING").unwrap().rules[0].target else {
+                panic!("no target");
+            };
+            let mut t = t.clone();
+            for (p, mark) in want {
+                let mut p = p.clone();
+                with_cx(&mut w, &mut p, Hook::Prerouting, |cx| t.fire(cx));
+                assert_eq!(p.meta.mark, mark, "{args}");
+            }
+        }
+    }
+
+    #[test]
+    fn icmp_errors_hash_the_quoted_packet() {
+        use crate::ext::limit::lab::*;
+        use crate::ext::Target;
+        use crate::ruleset::Hook;
+        let mut w = world();
+        let mut t = super::Hmark::default();
+        t.tuple_item("src");
+        t.tuple_item("dst");
+        t.tuple_item("sport");
+        t.tuple_item("dport");
+        t.tuple_item("proto");
+        t.rnd = 99;
+        t.modulus = 1 << 20;
+        let mut orig = udp("10.0.1.9", "10.0.2.5", 4000, 53, b"q");
+        let back =
+            crate::packet::IpFields::new("10.0.2.5".parse().unwrap(), "10.0.1.9".parse().unwrap());
+        let mut err = crate::packet::build_icmp_error(&back, 3, 3, [0; 4], &orig.data);
+        with_cx(&mut w, &mut orig, Hook::Prerouting, |cx| t.fire(cx));
+        with_cx(&mut w, &mut err, Hook::Prerouting, |cx| t.fire(cx));
+        assert_ne!(orig.meta.mark, 0);
+        assert_eq!(orig.meta.mark, err.meta.mark);
+        // Both directions of a flow get the same mark.
+        let mut rev = udp("10.0.2.5", "10.0.1.9", 53, 4000, b"a");
+        with_cx(&mut w, &mut rev, Hook::Prerouting, |cx| t.fire(cx));
+        assert_eq!(rev.meta.mark, orig.meta.mark);
+    }
 }

@@ -152,8 +152,12 @@ const STATE: &str = "recent";
 
 /// Hit slots a rule asks for, minus one (`nstamp_mask` of recent_mt_check).
 fn nstamp_mask(hitcount: u32) -> u32 {
-    if IP_PKT_LIST_TOT != 0 && hitcount < IP_PKT_LIST_TOT {
-        IP_PKT_LIST_TOT.next_power_of_two() - 1
+    nstamp_mask_with(hitcount, IP_PKT_LIST_TOT)
+}
+
+fn nstamp_mask_with(hitcount: u32, pkt_list_tot: u32) -> u32 {
+    if pkt_list_tot != 0 && hitcount < pkt_list_tot {
+        pkt_list_tot.next_power_of_two() - 1
     } else if hitcount != 0 {
         hitcount.next_power_of_two() - 1
     } else {
@@ -830,15 +834,13 @@ mod tests {
         );
         // The guide's rule; while `--dport` cannot be evaluated yet (the tcp
         // match belongs to another group), the port's server address stands in.
-        let probe = crate::ext::find("tcp", crate::ext::ExtKind::Match)
-            .and_then(|i| i.new_match)
-            .map(|new| {
-                let mut m = new();
-                let mut cx = probe_cx();
-                let _ = m.parse(2, Some("8080"), false, &mut cx);
-                m
-            });
-        let tcp_evaluates = probe.is_some_and(|m| tcp_match_evaluates(m));
+        let probe = crate::ext::find("tcp", crate::ext::ExtKind::Match).and_then(|info| {
+            let id = info.options.iter().find(|o| o.name == "dport")?.id;
+            let mut m = (info.new_match?)();
+            m.parse(id, Some("8080"), false, &mut probe_cx()).ok()?;
+            Some(m)
+        });
+        let tcp_evaluates = probe.is_some_and(tcp_match_evaluates);
         if tcp_evaluates {
             ipt(&mut w, "iptables -A FORWARD -p tcp -i eth0 --dport 8080 -m recent --name badguys --set -j DROP");
         } else {
@@ -1043,6 +1045,18 @@ mod tests {
             text.starts_with("src=10.0.1.10 ") && text.lines().count() == 1,
             "{text}"
         );
+    }
+
+    #[test]
+    fn hit_slots() {
+        use super::nstamp_mask_with;
+        assert_eq!(nstamp_mask_with(0, 0), 31);
+        assert_eq!(nstamp_mask_with(1, 0), 0);
+        assert_eq!(nstamp_mask_with(5, 0), 7);
+        assert_eq!(nstamp_mask_with(65535, 0), 65535);
+        // With ip_pkt_list_tot set, it wins over smaller hit counts.
+        assert_eq!(nstamp_mask_with(5, 20), 31);
+        assert_eq!(nstamp_mask_with(40, 20), 63);
     }
 
     #[test]

@@ -190,4 +190,45 @@ mod tests {
         assert!(o.stderr.contains("tcpmss: invalid range given\nTry"));
         assert_eq!(run(&mut h, "iptables -A INPUT -m tcpmss --mss 42").exit, 4);
     }
+
+    #[test]
+    fn matches_the_mss_option() {
+        use crate::ext::limit::lab::*;
+        let mut w = world();
+        ipt(
+            &mut w,
+            "iptables -A FORWARD -p tcp -m tcpmss --mss 1400:1500 -j DROP",
+        );
+        ipt(
+            &mut w,
+            "iptables -A FORWARD -p tcp -m tcpmss ! --mss 1400:1500 -j ACCEPT",
+        );
+        // A SYN with MSS 1460.
+        assert!(!passed(&send_at(
+            &mut w,
+            SEC,
+            tcp("10.0.1.9", "10.0.2.5", 1, 80, "S")
+        )));
+        // No option: the first rule does not match, the inverted one does.
+        assert!(passed(&send_at(
+            &mut w,
+            SEC,
+            tcp("10.0.1.9", "10.0.2.5", 1, 80, "A")
+        )));
+        let steps = &w.reports[0].trace.steps;
+        assert_eq!(
+            steps[0].failed.as_deref(),
+            Some("-m tcpmss --mss 1400:1500 did not match: the packet has no MSS option")
+        );
+        assert_eq!(steps[1].verdict.as_deref(), Some("ACCEPT"));
+        // A header cut short is dropped by the match itself.
+        let mut p = tcp("10.0.1.9", "10.0.2.5", 1, 80, "S");
+        p.data[32] = 0xf0 | (p.data[32] & 0x0f);
+        p.fix_checksums();
+        assert!(!passed(&send_at(&mut w, SEC, p)));
+        assert_eq!(
+            w.reports[0].trace.steps[0].verdict.as_deref(),
+            Some("DROP (the match dropped the packet)")
+        );
+    }
 }

@@ -248,4 +248,68 @@ mod tests {
         let o = run(&mut h, "iptables -A INPUT -p tcp -j TCPMSS --set-mss 65516");
         assert!(o.stderr.contains("out of range (0-65515)"));
     }
+
+    fn mss_of(p: &[u8]) -> Option<u16> {
+        let h = crate::packet::parse(p, false).unwrap();
+        let o = &h.tcp()?.options;
+        o.windows(4)
+            .find(|w| w[0] == 2 && w[1] == 4)
+            .map(|w| u16::from_be_bytes([w[2], w[3]]))
+    }
+
+    #[test]
+    fn sets_clamps_and_inserts() {
+        use crate::ext::limit::lab::*;
+        let mut w = world();
+        ipt(
+            &mut w,
+            "iptables -t mangle -A FORWARD -p tcp -d 10.0.2.5 -j TCPMSS --set-mss 1200",
+        );
+        ipt(
+            &mut w,
+            "iptables -t mangle -A FORWARD -p tcp -d 10.0.2.6 -j TCPMSS --set-mss 1500",
+        );
+        ipt(
+            &mut w,
+            "iptables -t mangle -A FORWARD -p tcp -d 10.0.2.7 -j TCPMSS --clamp-mss-to-pmtu",
+        );
+        w.hosts[0]
+            .ifaces
+            .iter_mut()
+            .find(|i| i.name == "eth1")
+            .unwrap()
+            .mtu = 1400;
+        for (dst, flags, mss, len) in [
+            ("10.0.2.5", "S", Some(1200), 44),
+            // Never raised.
+            ("10.0.2.6", "S", Some(1460), 44),
+            // The smaller MTU of the way out (1400) and back (1500), minus 40.
+            ("10.0.2.7", "S", Some(1360), 44),
+            // No option and no data: one is added (536 at most), SYN or not.
+            ("10.0.2.5", "A", Some(536), 44),
+        ] {
+            assert!(passed(&send_at(
+                &mut w,
+                SEC,
+                tcp("10.0.1.9", dst, 1, 80, flags)
+            )));
+            let out = last_sent(&w);
+            assert_eq!(mss_of(&out), mss, "{dst} {flags}");
+            assert_eq!(out.len(), len);
+            assert!(checksums_ok(&out));
+        }
+        // Data after the header: nothing is added.
+        let ip =
+            crate::packet::IpFields::new("10.0.1.9".parse().unwrap(), "10.0.2.5".parse().unwrap());
+        let t = crate::packet::TcpFields {
+            sport: 1,
+            dport: 80,
+            flags: 0x18,
+            window: 100,
+            ..Default::default()
+        };
+        let p = crate::packet::build_tcp(&ip, &t, b"data");
+        assert!(passed(&send_at(&mut w, SEC, p.clone())));
+        assert_eq!(last_sent(&w).len(), p.len());
+    }
 }

@@ -188,4 +188,22 @@ mod tests {
             4
         );
     }
+
+    #[test]
+    fn options_become_nops() {
+        use crate::ext::limit::lab::*;
+        let mut w = world();
+        ipt(
+            &mut w,
+            "iptables -t mangle -A FORWARD -p tcp -j TCPOPTSTRIP --strip-options mss",
+        );
+        assert!(passed(&send_at(
+            &mut w,
+            SEC,
+            tcp("10.0.1.9", "10.0.2.5", 1, 80, "S")
+        )));
+        let out = last_sent(&w);
+        assert_eq!(&out[40..44], &[1, 1, 1, 1]);
+        assert!(checksums_ok(&out));
+    }
 }

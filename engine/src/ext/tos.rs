@@ -179,4 +179,25 @@ mod tests {
             "{l}"
         );
     }
+
+    #[test]
+    fn matches_under_the_mask() {
+        use crate::ext::limit::lab::*;
+        let mut w = world();
+        ipt(
+            &mut w,
+            "iptables -A FORWARD -m tos --tos Minimize-Delay -j DROP",
+        );
+        let mut p = ping("10.0.1.9", "10.0.2.5");
+        p.set_tos(0xd3);
+        // 0xd3 & 0x3f = 0x13, not 0x10.
+        assert!(passed(&send_at(&mut w, SEC, p)));
+        assert_eq!(
+            w.reports[0].trace.steps[0].failed.as_deref(),
+            Some("-m tos --tos 0x10/0x3f did not match: the TOS byte is 0xd3")
+        );
+        let mut p = ping("10.0.1.9", "10.0.2.5");
+        p.set_tos(0xd0);
+        assert!(!passed(&send_at(&mut w, SEC, p)));
+    }
 }

@@ -161,4 +161,37 @@ mod tests {
         };
         assert_eq!(t.apply(3), 0);
     }
+
+    #[test]
+    fn rewrites_forwarded_packets() {
+        use crate::ext::limit::lab::*;
+        let mut w = world();
+        ipt(
+            &mut w,
+            "iptables -t mangle -A FORWARD -d 10.0.2.5 -j TTL --ttl-set 5",
+        );
+        ipt(
+            &mut w,
+            "iptables -t mangle -A FORWARD -d 10.0.2.6 -j TTL --ttl-inc 250",
+        );
+        ipt(
+            &mut w,
+            "iptables -t mangle -A FORWARD -d 10.0.2.7 -j TTL --ttl-dec 100",
+        );
+        // Forwarding took the TTL from 64 to 63 first; inc and dec saturate.
+        for (dst, ttl) in [("10.0.2.5", 5), ("10.0.2.6", 255), ("10.0.2.7", 0)] {
+            assert!(passed(&send_at(&mut w, SEC, ping("10.0.1.9", dst))));
+            let p = last_sent(&w);
+            assert_eq!(p[8], ttl, "{dst}");
+            assert!(checksums_ok(&p));
+        }
+        let step = w.reports[0]
+            .trace
+            .steps
+            .iter()
+            .find(|s| s.rule == Some(3))
+            .unwrap();
+        assert_eq!(step.verdict.as_deref(), Some("TTL, continue"));
+        assert_eq!(step.rewritten.as_ref().map(|h| h.ttl), Some(0));
+    }
 }
