@@ -15,9 +15,48 @@ pub mod tcp;
 // [end: core]
 
 // [group: ports]
+pub mod addrtype;
+pub mod ah;
+pub mod dccp;
+pub mod esp;
+pub mod icmp;
+pub mod ipcomp;
+pub mod iprange;
+pub mod length;
+pub mod mac;
+pub mod multiport;
+pub mod pkttype;
+pub mod sctp;
+pub mod ttl;
+pub mod udp;
 // [end: ports]
 
 // [group: conntrack]
+pub mod bpf;
+pub mod cgroup;
+pub mod cluster;
+pub mod connbytes;
+pub mod connlabel;
+pub mod connlimit;
+pub mod connmark;
+pub mod conntrack;
+pub mod cpu;
+pub mod helper;
+pub mod ipvs;
+pub mod mark;
+pub mod nfacct;
+pub mod osf;
+pub mod owner;
+pub mod physdev;
+pub mod policy;
+pub mod quota;
+pub mod realm;
+pub mod rpfilter;
+pub mod socket;
+pub mod state;
+pub mod statistic;
+pub mod time;
+pub mod u32;
 // [end: conntrack]
 
 // [group: packet]
@@ -43,9 +82,34 @@ pub mod ttl_target;
 // [end: packet]
 
 // [group: targets]
+pub mod audit;
+pub mod connmark_target;
+pub mod connsecmark;
+pub mod ct;
+pub mod dnat;
+pub mod idletimer;
+pub mod led;
+pub mod log;
+pub mod mark_target;
+pub mod masquerade;
+pub mod netmap;
+pub mod nflog;
+pub mod nfqueue;
+pub mod notrack;
+pub mod queue;
+pub mod redirect;
+pub mod reject;
+pub mod secmark;
+pub mod snat;
+pub mod synproxy;
+pub mod tee;
+pub mod tproxy;
+pub mod trace;
 // [end: targets]
 
 // [group: ipset]
+pub mod set;
+pub mod set_target;
 // [end: ipset]
 
 /// Whether a long option takes an argument (getopt's `has_arg`).
@@ -182,6 +246,8 @@ pub struct SetRef {
     pub name: String,
     /// Number of dimensions of the set type (hash:ip,port has 2).
     pub dimensions: u8,
+    /// The set holds IPv6 members (not usable from iptables).
+    pub inet6: bool,
 }
 
 /// What the kernel's checkentry sees when a rule is committed.
@@ -264,6 +330,8 @@ pub enum KernelError {
     NotSupported,
     /// ELOOP.
     Loop,
+    /// EMLINK: nf_tables' answer to a jump loop or jumps nested too deep.
+    TooManyLinks,
     /// EEXIST.
     Exists,
     /// ENOSPC.
@@ -280,6 +348,7 @@ impl KernelError {
             KernelError::Range => "Numerical result out of range",
             KernelError::NotSupported => "Operation not supported",
             KernelError::Loop => "Too many levels of symbolic links",
+            KernelError::TooManyLinks => "Too many links",
             KernelError::Exists => "File exists",
             KernelError::NoSpace => "No space left on device",
             KernelError::Busy => "Device or resource busy",
@@ -300,8 +369,26 @@ pub trait Match: Debug + Send + Sync + Any {
     fn check(&self, _cx: &CheckCx) -> Result<(), KernelError> {
         Ok(())
     }
+    /// The rule's round trip through nf_tables, after all final checks. Most
+    /// matches travel as `xt` blobs and come back as they went: return
+    /// `Ok(true)` and the match is appended to `rule` unchanged. The few that
+    /// iptables-nft turns into native expressions (tcp, udp, ...) are rebuilt
+    /// from those when read back: such a match pushes (or merges into an
+    /// earlier match of `rule`) what comes back, possibly nothing, and
+    /// returns `Ok(false)`. Errors of the translation are parse errors.
+    fn nft_readback(&self, _cx: &mut ParseCx, _rule: &mut Vec<Box<dyn Match>>) -> XtResult<bool> {
+        Ok(true)
+    }
     /// iptables-save text after `-m NAME`, each option with a leading space.
     fn save(&self, out: &mut String);
+    /// What `-D` and `-C` compare besides the rule text: iptables compares
+    /// the match's binary data, which some save texts lose (`! --ahspi :`
+    /// saves as nothing). Default: the save text.
+    fn data_key(&self) -> String {
+        let mut s = String::new();
+        self.save(&mut s);
+        s
+    }
     /// `iptables -L` text, with a leading space (` tcp dpt:22`).
     fn print(&self, out: &mut String, numeric: bool);
     /// Plain-English meaning.
@@ -347,6 +434,16 @@ pub trait Target: Debug + Send + Sync + Any {
     }
     fn save_name(&self) -> &'static str {
         self.info().name
+    }
+    /// Name in the `target` column of `iptables -L`: the kernel's target name
+    /// (`-j NOTRACK` lists as `CT`).
+    fn list_name(&self) -> &'static str {
+        self.save_name()
+    }
+    /// Warning printed on stderr when `-j NAME` loads this target, even if the
+    /// command then fails (a target whose kernel module is missing).
+    fn load_warning(&self) -> Option<String> {
+        None
     }
     fn box_clone(&self) -> Box<dyn Target>;
     fn as_any(&self) -> &dyn Any;
@@ -400,9 +497,48 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         // [end: core]
 
         // [group: ports]
+        &addrtype::INFO,
+        &ah::INFO,
+        &dccp::INFO,
+        &esp::INFO,
+        &icmp::INFO,
+        &ipcomp::INFO,
+        &iprange::INFO,
+        &length::INFO,
+        &mac::INFO,
+        &multiport::INFO,
+        &pkttype::INFO,
+        &sctp::INFO,
+        &ttl::INFO,
+        &udp::INFO,
         // [end: ports]
 
         // [group: conntrack]
+        &bpf::INFO,
+        &cgroup::INFO,
+        &cluster::INFO,
+        &connbytes::INFO,
+        &connlabel::INFO,
+        &connlimit::INFO,
+        &connmark::INFO,
+        &conntrack::INFO,
+        &cpu::INFO,
+        &helper::INFO,
+        &ipvs::INFO,
+        &mark::INFO,
+        &nfacct::INFO,
+        &osf::INFO,
+        &owner::INFO,
+        &physdev::INFO,
+        &policy::INFO,
+        &quota::INFO,
+        &realm::INFO,
+        &rpfilter::INFO,
+        &socket::INFO,
+        &state::INFO,
+        &statistic::INFO,
+        &time::INFO,
+        &u32::INFO,
         // [end: conntrack]
 
         // [group: packet]
@@ -428,9 +564,34 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         // [end: packet]
 
         // [group: targets]
+        &audit::INFO,
+        &connmark_target::INFO,
+        &connsecmark::INFO,
+        &ct::INFO,
+        &dnat::INFO,
+        &idletimer::INFO,
+        &led::INFO,
+        &log::INFO,
+        &mark_target::INFO,
+        &masquerade::INFO,
+        &netmap::INFO,
+        &nflog::INFO,
+        &nfqueue::INFO,
+        &notrack::INFO,
+        &queue::INFO,
+        &redirect::INFO,
+        &reject::INFO,
+        &secmark::INFO,
+        &snat::INFO,
+        &synproxy::INFO,
+        &tee::INFO,
+        &tproxy::INFO,
+        &trace::INFO,
         // [end: targets]
 
         // [group: ipset]
+        &set::INFO,
+        &set_target::INFO,
         // [end: ipset]
     ];
     ALL

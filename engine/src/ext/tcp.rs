@@ -1,7 +1,8 @@
 //! `-m tcp` (also loaded by `-p tcp`): source/destination ports, TCP flags,
 //! `--syn` and `--tcp-option`.
 
-use super::{xtopt, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::xtopt::{self, ALL_PORTS};
+use super::{ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
 
 const O_SPORT: u8 = 0;
@@ -24,18 +25,18 @@ pub static INFO: ExtInfo = ExtInfo {
         OptSpec::arg("tcp-option", O_OPTION).inv(),
     ],
     guided: false,
-    help: "tcp match options:\n\
-[!] --tcp-flags mask comp        match when TCP flags & mask == comp\n\
-                                 (Flags: SYN ACK FIN RST URG PSH ALL NONE)\n\
-[!] --syn                        match when only SYN flag set\n\
-                                 (equivalent to --tcp-flags SYN,RST,ACK,FIN SYN)\n\
-[!] --source-port port[:port]\n\
- --sport ...\n\
-                                 match source port(s)\n\
-[!] --destination-port port[:port]\n\
- --dport ...\n\
-                                 match destination port(s)\n\
-[!] --tcp-option number          match if TCP option set\n",
+    help: "tcp match options:
+[!] --tcp-flags mask comp        the flags in mask are set exactly as in comp
+                                 (Flags: SYN ACK FIN RST URG PSH ALL NONE)
+[!] --syn                        a connection-opening SYN (SYN set; RST, ACK, FIN clear)
+                                 (same as --tcp-flags SYN,RST,ACK,FIN SYN)
+[!] --source-port port[:port]
+ --sport ...
+                                 source port or inclusive range
+[!] --destination-port port[:port]
+ --dport ...
+                                 destination port or inclusive range
+[!] --tcp-option number          the TCP option with this number is present\n",
     new_match: Some(|| Box::new(Tcp::default())),
     new_target: None,
 };
@@ -69,51 +70,65 @@ pub struct Tcp {
     pub flg_mask: u8,
     pub flg_cmp: u8,
     pub flags_inv: bool,
+    /// Stored as native nf_tables expressions (no kernel `xt_tcp` check).
+    pub native: bool,
     seen: u8,
 }
 
 impl Default for Tcp {
     fn default() -> Self {
         Tcp {
-            sport: (0, 0xffff),
+            sport: ALL_PORTS,
             sport_inv: false,
-            dport: (0, 0xffff),
+            dport: ALL_PORTS,
             dport_inv: false,
             option: 0,
             option_inv: false,
             flg_mask: 0,
             flg_cmp: 0,
             flags_inv: false,
+            native: false,
             seen: 0,
         }
     }
 }
 
-/// `port[:port]` for a protocol; `:` alone is the full range.
-pub fn parse_port_range(s: &str, proto: &str, check_order: bool) -> XtResult<(u16, u16)> {
-    let port = |p: &str| {
-        xtopt::parse_port(p, proto)
-            .ok_or_else(|| XtError::new(format!("invalid port/service `{p}' specified")))
-    };
-    match s.split_once(':') {
-        None => {
-            let p = port(s)?;
-            Ok((p, p))
+impl Tcp {
+    /// Nothing given but the defaults (`-m tcp`, `--sport :`): iptables-nft
+    /// keeps such a match as an `xt` blob.
+    fn is_blank(&self) -> bool {
+        let blank = Tcp {
+            native: self.native,
+            seen: self.seen,
+            ..Tcp::default()
+        };
+        *self == blank
+    }
+
+    /// Folds the native pieces of `other` into `self`, as iptables-nft
+    /// rebuilds one tcp match from all tcp expressions of a rule: later
+    /// values win, inversions accumulate.
+    fn merge(&mut self, other: &Tcp) {
+        if other.flg_mask != 0 {
+            self.flg_mask = other.flg_mask;
+            self.flg_cmp = other.flg_cmp;
+            self.flags_inv |= other.flags_inv;
         }
-        Some((a, b)) => {
-            let lo = if a.is_empty() { 0 } else { port(a)? };
-            let hi = if b.is_empty() { 0xffff } else { port(b)? };
-            if check_order && lo > hi {
-                return Err(XtError::new("invalid portrange (min > max)"));
-            }
-            Ok((lo, hi))
+        if other.sport != ALL_PORTS {
+            self.sport = other.sport;
+            self.sport_inv |= other.sport_inv;
+        }
+        if other.dport != ALL_PORTS {
+            self.dport = other.dport;
+            self.dport_inv |= other.dport_inv;
         }
     }
 }
 
 fn parse_flags(s: &str) -> XtResult<u8> {
     let mut v = 0;
-    for name in s.split(',') {
+    // strtok: empty items between commas are skipped.
+    for name in s.split(',').filter(|n| !n.is_empty()) {
         let f = FLAG_NAMES
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -123,71 +138,17 @@ fn parse_flags(s: &str) -> XtResult<u8> {
     Ok(v)
 }
 
-fn flags_text(f: u8) -> String {
-    if f == 0 {
+/// Flag names as iptables prints them (`FIN,SYN,RST,ACK`, `NONE`).
+pub fn flags_text(f: u8) -> String {
+    if f & 0x3f == 0 {
         return "NONE".to_string();
     }
-    if f == 0x3f {
-        // print_tcpf walks the table in order and stops at the first whole match.
-    }
-    let mut parts = Vec::new();
-    let mut rest = f;
-    for (name, bit) in FLAG_NAMES.iter().take(6) {
-        if rest & bit != 0 {
-            parts.push(*name);
-            rest &= !bit;
-        }
-    }
-    parts.join(",")
-}
-
-/// `-L` text for a port or service name.
-pub fn port_text(port: u16, proto: &str, numeric: bool) -> String {
-    if !numeric {
-        if let Some(n) = crate::netdb::service_name(port, proto) {
-            return n.to_string();
-        }
-    }
-    port.to_string()
-}
-
-/// `-L` text of a port range (` dpt:22`, ` spts:1:1023`, ` dpt:!22`).
-pub fn print_ports(
-    out: &mut String,
-    name: &str,
-    r: (u16, u16),
-    inv: bool,
-    proto: &str,
-    numeric: bool,
-) {
-    if r.0 == 0 && r.1 == 0xffff && !inv {
-        return;
-    }
-    let i = if inv { "!" } else { "" };
-    if r.0 == r.1 {
-        out.push_str(&format!(" {name}:{i}{}", port_text(r.0, proto, numeric)));
-    } else {
-        out.push_str(&format!(
-            " {name}s:{i}{}:{}",
-            port_text(r.0, proto, numeric),
-            port_text(r.1, proto, numeric)
-        ));
-    }
-}
-
-/// Save text of a port range (` --dport 22`, ` ! --sport 1:1023`).
-pub fn save_ports(out: &mut String, opt: &str, r: (u16, u16), inv: bool) {
-    if r.0 == 0 && r.1 == 0xffff {
-        return;
-    }
-    if inv {
-        out.push_str(" !");
-    }
-    if r.0 == r.1 {
-        out.push_str(&format!(" --{opt} {}", r.0));
-    } else {
-        out.push_str(&format!(" --{opt} {}:{}", r.0, r.1));
-    }
+    FLAG_NAMES[..6]
+        .iter()
+        .filter(|(_, bit)| f & bit != 0)
+        .map(|(n, _)| *n)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 impl Match for Tcp {
@@ -205,13 +166,13 @@ impl Match for Tcp {
         match id {
             O_SPORT => {
                 once(self.seen, 1, "Only one `--source-port' allowed")?;
-                self.sport = parse_port_range(arg, "tcp", true)?;
+                self.sport = xtopt::parse_port_range(arg, "tcp", true)?;
                 self.sport_inv = inv;
                 self.seen |= 1;
             }
             O_DPORT => {
                 once(self.seen, 2, "Only one `--destination-port' allowed")?;
-                self.dport = parse_port_range(arg, "tcp", true)?;
+                self.dport = xtopt::parse_port_range(arg, "tcp", true)?;
                 self.dport_inv = inv;
                 self.seen |= 2;
             }
@@ -243,7 +204,7 @@ impl Match for Tcp {
             O_OPTION => {
                 once(self.seen, 8, "Only one `--tcp-option' allowed")?;
                 self.option = xtopt::strtoul_all(arg, 1, 255)
-                    .ok_or_else(|| XtError::new(format!("Bad TCP option `{arg}'")))?
+                    .ok_or_else(|| XtError::new(format!("Bad TCP option \"{arg}\"")))?
                     as u8;
                 self.option_inv = inv;
                 self.seen |= 8;
@@ -253,23 +214,60 @@ impl Match for Tcp {
         Ok(())
     }
 
-    fn final_check(&mut self, _seen: u64, cx: &mut ParseCx) -> XtResult {
-        if cx.proto != 6 || cx.proto_invert {
+    fn nft_readback(&self, cx: &mut ParseCx, rule: &mut Vec<Box<dyn Match>>) -> XtResult<bool> {
+        // An option test or a blank match travels as an xt blob.
+        if self.option != 0 || self.option_inv || self.is_blank() {
+            return Ok(true);
+        }
+        if cx.proto != 6 {
             return Err(XtError::new("TCP match requires '-p tcp'"));
         }
-        Ok(())
+        let mut back = Tcp {
+            native: true,
+            ..Tcp::default()
+        };
+        back.merge(self);
+        if back.is_blank() {
+            return Ok(false);
+        }
+        let first = rule
+            .iter()
+            .position(|m| m.as_any().downcast_ref::<Tcp>().is_some_and(|t| t.native));
+        match first.and_then(|i| rule[i].as_any().downcast_ref::<Tcp>().map(|t| (i, t))) {
+            Some((i, t)) => {
+                let mut merged = t.clone();
+                merged.merge(&back);
+                rule[i] = Box::new(merged);
+            }
+            None => rule.push(Box::new(back)),
+        }
+        Ok(false)
     }
 
     fn check(&self, cx: &super::CheckCx) -> Result<(), KernelError> {
-        if cx.proto != 6 || cx.proto_invert {
+        // xt_tcp is registered for IPPROTO_TCP: x_tables refuses other or inverted protocols.
+        if !self.native && (cx.proto != 6 || cx.proto_invert) {
             return Err(KernelError::Invalid);
         }
         Ok(())
     }
 
+    fn data_key(&self) -> String {
+        // The xt_tcp data, without our record of which options were given.
+        let data = Tcp {
+            seen: 0,
+            ..self.clone()
+        };
+        format!("{data:?}")
+    }
+
     fn save(&self, out: &mut String) {
-        save_ports(out, "sport", self.sport, self.sport_inv);
-        save_ports(out, "dport", self.dport, self.dport_inv);
+        if self.sport != ALL_PORTS {
+            xtopt::save_ports(out, "sport", self.sport, self.sport_inv);
+        }
+        if self.dport != ALL_PORTS {
+            xtopt::save_ports(out, "dport", self.dport, self.dport_inv);
+        }
         if self.option != 0 || self.option_inv {
             if self.option_inv {
                 out.push_str(" !");
@@ -290,8 +288,8 @@ impl Match for Tcp {
 
     fn print(&self, out: &mut String, numeric: bool) {
         out.push_str(" tcp");
-        print_ports(out, "spt", self.sport, self.sport_inv, "tcp", numeric);
-        print_ports(out, "dpt", self.dport, self.dport_inv, "tcp", numeric);
+        xtopt::print_ports(out, "spt", self.sport, self.sport_inv, "tcp", numeric);
+        xtopt::print_ports(out, "dpt", self.dport, self.dport_inv, "tcp", numeric);
         if self.option != 0 || self.option_inv {
             out.push_str(&format!(
                 " option={}{}",
@@ -318,25 +316,26 @@ impl Match for Tcp {
 
     fn explain(&self) -> String {
         let mut parts = vec!["TCP".to_string()];
-        let range = |r: (u16, u16)| {
-            if r.0 == r.1 {
-                format!("port {}", r.0)
-            } else {
-                format!("ports {}-{}", r.0, r.1)
-            }
-        };
-        if self.sport != (0, 0xffff) {
+        let but = |inv: bool| if inv { "any but " } else { "" };
+        if self.sport != ALL_PORTS {
             parts.push(format!(
                 "from {}{}",
-                if self.sport_inv { "any but " } else { "" },
-                range(self.sport)
+                but(self.sport_inv),
+                xtopt::explain_ports(self.sport)
             ));
         }
-        if self.dport != (0, 0xffff) {
+        if self.dport != ALL_PORTS {
             parts.push(format!(
                 "to {}{}",
-                if self.dport_inv { "any but " } else { "" },
-                range(self.dport)
+                but(self.dport_inv),
+                xtopt::explain_ports(self.dport)
+            ));
+        }
+        if self.option != 0 {
+            parts.push(format!(
+                "{} TCP option {}",
+                if self.option_inv { "without" } else { "with" },
+                self.option
             ));
         }
         if self.flg_mask == SYN | RST | ACK | FIN && self.flg_cmp == SYN {
@@ -347,10 +346,18 @@ impl Match for Tcp {
             });
         } else if self.flg_mask != 0 {
             parts.push(format!(
-                "with flags {} {}set among {}",
-                flags_text(self.flg_cmp),
-                if self.flags_inv { "not " } else { "" },
-                flags_text(self.flg_mask)
+                "whose flags {} are {}{}",
+                flags_text(self.flg_mask),
+                if self.flags_inv {
+                    "not exactly "
+                } else {
+                    "exactly "
+                },
+                if self.flg_cmp & self.flg_mask == 0 {
+                    "all clear".to_string()
+                } else {
+                    format!("{} set", flags_text(self.flg_cmp & self.flg_mask))
+                }
             ));
         }
         parts.join(" ")
@@ -409,5 +416,98 @@ ACCEPT     tcp  --  anywhere             anywhere             tcp dpt:ssh\n"
         let out = run(&mut h, "iptables -A INPUT -m tcp --dport 1");
         assert_eq!(out.exit, 2);
         assert!(out.stderr.contains("TCP match requires '-p tcp'"));
+    }
+
+    fn first_rule(h: &mut Host) -> String {
+        let out = run(h, "iptables -S INPUT");
+        out.stdout.lines().nth(1).unwrap_or("").to_string()
+    }
+
+    #[test]
+    fn nft_readback_quirks() {
+        let cases = [
+            ("-p tcp -m tcp --sport :", "-A INPUT -p tcp -m tcp"),
+            ("-p tcp -m tcp ! --sport :", "-A INPUT -p tcp"),
+            (
+                "-p tcp ! --sport : --syn",
+                "-A INPUT -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN",
+            ),
+            (
+                "-p tcp -m tcp --sport 1 -m tcp --dport 2",
+                "-A INPUT -p tcp -m tcp --sport 1 --dport 2",
+            ),
+            (
+                "-p tcp -m tcp ! --dport 2 -m tcp --dport 3",
+                "-A INPUT -p tcp -m tcp ! --dport 3",
+            ),
+            (
+                "-p tcp -m tcp --tcp-option 3 -m tcp --dport 2",
+                "-A INPUT -p tcp -m tcp --tcp-option 3 -m tcp --dport 2",
+            ),
+            ("-p tcp -m tcp --tcp-flags NONE SYN", "-A INPUT -p tcp"),
+            (
+                "! -p tcp -m tcp --tcp-flags SYN SYN",
+                "-A INPUT ! -p tcp -m tcp --tcp-flags SYN SYN",
+            ),
+            (
+                "-p tcp --tcp-flags ALL NONE",
+                "-A INPUT -p tcp -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG NONE",
+            ),
+            (
+                "-p tcp --sport 0x10:010",
+                "-A INPUT -p tcp -m tcp --sport 16:8",
+            ),
+        ];
+        for (spec, want) in cases {
+            let mut h = Host::new("h");
+            let out = run(&mut h, &format!("iptables -A INPUT {spec}"));
+            if spec.contains("0x10") {
+                // min > max is refused for tcp.
+                assert_eq!(out.exit, 2);
+                continue;
+            }
+            assert_eq!(out.exit, 0, "{spec}: {}", out.stderr);
+            assert_eq!(first_rule(&mut h), want, "{spec}");
+            // -D finds the rule by the same text.
+            assert_eq!(run(&mut h, &format!("iptables -D INPUT {spec}")).exit, 0);
+        }
+    }
+
+    #[test]
+    fn list_text() {
+        let mut h = Host::new("h");
+        run(
+            &mut h,
+            "iptables -A INPUT -p tcp ! --sport 1024: --tcp-option 2 ! --syn",
+        );
+        let out = run(&mut h, "iptables -n -L INPUT");
+        assert!(out
+            .stdout
+            .ends_with("tcp spts:!1024:65535 option=2 flags:!0x17/0x02\n"));
+        let out = run(&mut h, "iptables -L INPUT");
+        assert!(out
+            .stdout
+            .ends_with("tcp spts:!1024:65535 option=2 flags:!FIN,SYN,RST,ACK/SYN\n"));
+    }
+
+    #[test]
+    fn proto_errors() {
+        let mut h = Host::new("h");
+        // Native (ports, flags) without -p tcp: refused by iptables.
+        let out = run(&mut h, "iptables -A INPUT -p udp -m tcp --syn");
+        assert_eq!(out.exit, 2);
+        assert!(out.stderr.contains("TCP match requires '-p tcp'"));
+        // An xt blob (option, or nothing) without -p tcp: refused by the kernel.
+        assert_eq!(
+            run(&mut h, "iptables -A INPUT -m tcp --tcp-option 5").exit,
+            4
+        );
+        assert_eq!(run(&mut h, "iptables -A INPUT -m tcp").exit, 4);
+        let out = run(&mut h, "iptables -A INPUT -p tcp --tcp-option 0");
+        assert!(out.stderr.contains("Bad TCP option \"0\""));
+        let out = run(&mut h, "iptables -A INPUT -p tcp --tcp-flags SYN,FOO SYN");
+        assert!(out.stderr.contains("Unknown TCP flag `FOO'"));
+        let out = run(&mut h, "iptables -A INPUT -p tcp --tcp-flags SYN");
+        assert!(out.stderr.contains("--tcp-flags requires two args."));
     }
 }

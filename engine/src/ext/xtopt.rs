@@ -114,19 +114,24 @@ pub fn mint(ext: &str, opt: &str, s: &str, max: u64, maxiter: usize) -> XtResult
     Ok(vals)
 }
 
-/// Guided `XTTYPE_MARKMASK32`: `value[/mask]`, mask defaulting to all ones.
+/// Guided `XTTYPE_MARKMASK32`: `value[/mask]`, mask defaulting to all ones
+/// (`xtables_parse_val_mask`: a bad number and trailing text differ in message).
 pub fn markmask(ext: &str, opt: &str, s: &str) -> XtResult<(u32, u32)> {
     let bad = || {
         XtError::new(format!(
             "{ext}: bad integer value for option \"--{opt}\", or out of range.\n"
         ))
     };
-    let (v, rest) = strtoul(s, 0, u32::MAX as u64).ok_or_else(bad)?;
-    if rest.is_empty() {
-        return Ok((v as u32, u32::MAX));
+    let (v, mut rest) = strtoul(s, 0, u32::MAX as u64).ok_or_else(bad)?;
+    let mut m = u32::MAX as u64;
+    if let Some(mask) = rest.strip_prefix('/') {
+        (m, rest) = strtoul(mask, 0, u32::MAX as u64).ok_or_else(bad)?;
     }
-    let mask = rest.strip_prefix('/').ok_or_else(bad)?;
-    let m = strtoul_all(mask, 0, u32::MAX as u64).ok_or_else(bad)?;
+    if !rest.is_empty() {
+        return Err(XtError::new(format!(
+            "{ext}: trailing garbage after value for option \"--{opt}\".\n"
+        )));
+    }
     Ok((v as u32, m as u32))
 }
 
@@ -196,6 +201,27 @@ pub fn parse_ipv4(s: &str) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(addr))
 }
 
+/// `xtables_numeric_to_ipaddr`: up to four dot-separated bytes, each a C
+/// number (`010`, `0x10`, leading blanks), missing trailing bytes zero
+/// (`10.1` is 10.1.0.0). Only the first 19 characters are read.
+pub fn numeric_to_ipaddr(s: &str) -> Option<Ipv4Addr> {
+    let s = s.get(..19).unwrap_or(s);
+    let mut bytes = [0u8; 4];
+    let mut rest = s;
+    for (i, b) in bytes.iter_mut().enumerate() {
+        let (part, more) = match rest.split_once('.') {
+            Some((p, m)) if i < 3 => (p, Some(m)),
+            _ => (rest, None),
+        };
+        *b = strtoul_all(part, 0, 255)? as u8;
+        match more {
+            Some(m) => rest = m,
+            None => break,
+        }
+    }
+    Some(Ipv4Addr::from(bytes))
+}
+
 /// Netmask `/N` or `/a.b.c.d` as iptables' `parse_ipmask` takes it.
 pub fn parse_mask(s: &str) -> Option<u32> {
     if s.contains('.') {
@@ -239,6 +265,269 @@ pub fn parse_port(s: &str, proto: &str) -> Option<u16> {
     crate::netdb::service_port(s, proto)
 }
 
+// --- Host, mask and port types of guided options (XTTYPE_HOST, _HOSTMASK, _PORT, _PORTRC).
+
+/// `getaddrinfo(name)` for an IPv4 host as the guided host types call it: a
+/// numeric address (`inet_aton` forms) or `localhost`; other names do not
+/// resolve in the playground and fail the way getaddrinfo reports them.
+pub fn host(s: &str) -> XtResult<Ipv4Addr> {
+    if let Some(a) = parse_ipv4(s) {
+        return Ok(a);
+    }
+    if s == "localhost" {
+        return Ok(Ipv4Addr::LOCALHOST);
+    }
+    let why = if s.contains(':') {
+        "Address family for hostname not supported"
+    } else {
+        "Name or service not known"
+    };
+    Err(XtError::new(format!("getaddrinfo: {why}\n")))
+}
+
+/// Guided `XTTYPE_HOSTMASK`: `host[/len]` or `host/a.b.c.d`. The address is
+/// kept unmasked. As in iptables 1.8.9, a dotted mask that is not a prefix
+/// (or a number that `inet_aton` reads as one, like `33`) leaves all 32 bits set.
+pub fn hostmask(ext: &str, opt: &str, s: &str) -> XtResult<(Ipv4Addr, u32)> {
+    let Some((h, m)) = s.split_once('/') else {
+        return Ok((host(s)?, u32::MAX));
+    };
+    let addr = host(h)?;
+    Ok((addr, plenmask(ext, opt, m)?))
+}
+
+/// Guided `XTTYPE_PLENMASK`: a prefix length `0..=32` or a dotted mask; as in
+/// iptables 1.8.9, a dotted mask that is not a prefix (or a number that
+/// `inet_aton` reads as one, like `33`) gives all 32 bits.
+pub fn plenmask(ext: &str, opt: &str, m: &str) -> XtResult<u32> {
+    if let Some(len) = strtoul_all(m, 0, 32) {
+        return Ok(prefix_mask(len as u8));
+    }
+    match parse_ipv4(m) {
+        Some(mask) => Ok(mask_len(u32::from(mask)).map_or(u32::MAX, prefix_mask)),
+        None => Err(XtError::new(format!(
+            "{ext}: bad value for option \"--{opt}\", neither a valid network mask nor valid CIDR (0-32).\n"
+        ))),
+    }
+}
+
+/// `xtables_ipaddr_to_anyname` for extension texts: the host name of an
+/// address when the host knows one (extensions see only `localhost`), else
+/// the dotted address.
+pub fn ipaddr_to_anyname(addr: Ipv4Addr) -> String {
+    if addr == Ipv4Addr::LOCALHOST {
+        "localhost".to_string()
+    } else {
+        addr.to_string()
+    }
+}
+
+// Ports, shared by tcp, udp, dccp, sctp and multiport.
+
+/// The whole port range, `0:65535`.
+pub const ALL_PORTS: (u16, u16) = (0, 0xffff);
+
+/// `xtables_parse_port`: a service of `proto` or a number 0-65535.
+pub fn port_or_service(s: &str, proto: &str) -> XtResult<u16> {
+    parse_port(s, proto)
+        .ok_or_else(|| XtError::new(format!("invalid port/service `{s}' specified")))
+}
+
+/// Old-style `port[:port]` (libxt_tcp, libxt_sctp): split at the first `:`,
+/// an empty side is 0 or 65535; `check_order` refuses `min > max`.
+pub fn parse_port_range(s: &str, proto: &str, check_order: bool) -> XtResult<(u16, u16)> {
+    match s.split_once(':') {
+        None => {
+            let p = port_or_service(s, proto)?;
+            Ok((p, p))
+        }
+        Some((a, b)) => {
+            let lo = if a.is_empty() {
+                0
+            } else {
+                port_or_service(a, proto)?
+            };
+            let hi = if b.is_empty() {
+                0xffff
+            } else {
+                port_or_service(b, proto)?
+            };
+            if check_order && lo > hi {
+                return Err(XtError::new("invalid portrange (min > max)"));
+            }
+            Ok((lo, hi))
+        }
+    }
+}
+
+/// `xtables_getportbyname`: the port `getaddrinfo(NULL, name)` gives. A
+/// decimal number (C `strtoul` base 10, truncated to an `int`, then to 16
+/// bits: `65536` is port 0) or a service name of any protocol.
+pub fn getportbyname(s: &str) -> Option<u16> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        // strtoul: ULONG_MAX on overflow (sign ignored), else the value negated by `-`.
+        let parsed = digits.bytes().try_fold(0u64, |v, b| {
+            v.checked_mul(10)?.checked_add((b - b'0') as u64)
+        });
+        let v = match parsed {
+            None => u64::MAX,
+            Some(v) if neg => v.wrapping_neg(),
+            Some(v) => v,
+        };
+        let num = v as u32 as i32;
+        if num >= 0 {
+            return Some(num as u16);
+        }
+    }
+    ["tcp", "udp", "dccp", "udplite", "sctp"]
+        .iter()
+        .find_map(|proto| crate::netdb::service_port(s, proto))
+}
+
+/// Guided `XTTYPE_PORTRC`: `port`, `port:port`, `:port`, `port:` or `:`
+/// (missing sides 0 and 65535); names resolve through [`getportbyname`].
+/// `opt` is the option's first name (libxtables reports that one).
+pub fn port_range_rc(ext: &str, opt: &str, s: &str) -> XtResult<(u16, u16)> {
+    let mut vals = [0u16, 0xffff];
+    let mut n = 0;
+    for part in s.split(':') {
+        if n == 2 {
+            return Err(XtError::new(format!(
+                "{ext}: Too many components for option \"--{opt}\" (max: 2)\n"
+            )));
+        }
+        if !part.is_empty() {
+            vals[n] = getportbyname(part).ok_or_else(|| {
+                XtError::new(format!("Port \"{part}\" does not resolve to anything.\n"))
+            })?;
+        }
+        n += 1;
+    }
+    if n == 1 {
+        vals[1] = vals[0];
+    }
+    Ok((vals[0], vals[1]))
+}
+
+/// Guided `XTTYPE_PORT`: a number or a service name.
+pub fn port(s: &str) -> XtResult<u16> {
+    getportbyname(s)
+        .ok_or_else(|| XtError::new(format!("Port \"{s}\" does not resolve to anything.\n")))
+}
+
+/// `-L` text of a port: the service name for `proto`, or the number.
+pub fn port_text(port: u16, proto: &str, numeric: bool) -> String {
+    if !numeric {
+        if let Some(n) = crate::netdb::service_name(port, proto) {
+            return n.to_string();
+        }
+    }
+    port.to_string()
+}
+
+/// `-L` text of a port range as tcp, udp, dccp and sctp print it
+/// (` dpt:22`, ` spts:1:1023`, ` dpt:!ssh`); nothing for an uninverted `0:65535`.
+pub fn print_ports(
+    out: &mut String,
+    name: &str,
+    r: (u16, u16),
+    inv: bool,
+    proto: &str,
+    numeric: bool,
+) {
+    if r == ALL_PORTS && !inv {
+        return;
+    }
+    let i = if inv { "!" } else { "" };
+    if r.0 == r.1 {
+        out.push_str(&format!(" {name}:{i}{}", port_text(r.0, proto, numeric)));
+    } else {
+        out.push_str(&format!(
+            " {name}s:{i}{}:{}",
+            port_text(r.0, proto, numeric),
+            port_text(r.1, proto, numeric)
+        ));
+    }
+}
+
+/// Save text of a port range (` --dport 22`, ` ! --sport 1:1023`).
+pub fn save_ports(out: &mut String, opt: &str, r: (u16, u16), inv: bool) {
+    if inv {
+        out.push_str(" !");
+    }
+    if r.0 == r.1 {
+        out.push_str(&format!(" --{opt} {}", r.0));
+    } else {
+        out.push_str(&format!(" --{opt} {}:{}", r.0, r.1));
+    }
+}
+
+/// Plain-English port range (`port 22`, `ports 1-1023`).
+pub fn explain_ports(r: (u16, u16)) -> String {
+    if r.0 == r.1 {
+        format!("port {}", r.0)
+    } else {
+        format!("ports {}-{}", r.0, r.1)
+    }
+}
+
+// SPI ranges, shared by ah, esp and ipcomp.
+
+/// Every SPI, `0:4294967295`.
+pub const ALL_SPIS: (u32, u32) = (0, u32::MAX);
+
+/// Guided `XTTYPE_UINT32RC` SPI: `spi`, `spi:spi`, `:spi`, `spi:` (min > max accepted).
+pub fn spi_range(ext: &str, opt: &str, s: &str) -> XtResult<(u32, u32)> {
+    let v = mint(ext, opt, s, u32::MAX as u64, 2)?;
+    let lo = v.first().copied().unwrap_or(0) as u32;
+    let hi = v.get(1).map(|h| *h as u32).unwrap_or(lo);
+    Ok((lo, hi))
+}
+
+/// `-L` text of an SPI range (`spi:5`, `spis:!1:2`); empty for an uninverted full range.
+pub fn spis_text(r: (u32, u32), inv: bool) -> String {
+    if r == ALL_SPIS && !inv {
+        return String::new();
+    }
+    let i = if inv { "!" } else { "" };
+    if r.0 == r.1 {
+        format!("spi:{i}{}", r.0)
+    } else {
+        format!("spis:{i}{}:{}", r.0, r.1)
+    }
+}
+
+/// Save text of an SPI range (` ! --espspi 1:2`); nothing for the full range.
+pub fn save_spis(out: &mut String, opt: &str, r: (u32, u32), inv: bool) {
+    if r == ALL_SPIS {
+        return;
+    }
+    if inv {
+        out.push_str(" !");
+    }
+    if r.0 == r.1 {
+        out.push_str(&format!(" --{opt} {}", r.0));
+    } else {
+        out.push_str(&format!(" --{opt} {}:{}", r.0, r.1));
+    }
+}
+
+/// Plain-English SPI range.
+pub fn explain_spis(r: (u32, u32), inv: bool) -> String {
+    let but = if inv { "any but " } else { "" };
+    if r.0 == r.1 {
+        format!("with {but}SPI {}", r.0)
+    } else {
+        format!("with {but}SPI {}-{}", r.0, r.1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,6 +554,34 @@ mod tests {
     }
 
     #[test]
+    fn ports_like_getaddrinfo() {
+        assert_eq!(getportbyname("65536"), Some(0));
+        assert_eq!(getportbyname("70000"), Some(4464));
+        assert_eq!(getportbyname(" +5"), Some(5));
+        assert_eq!(getportbyname("010"), Some(10));
+        assert_eq!(getportbyname("4294967297"), Some(1));
+        assert_eq!(getportbyname("4294967295"), None);
+        assert_eq!(getportbyname("-5"), None);
+        assert_eq!(getportbyname("5 "), None);
+        assert_eq!(getportbyname("0x10"), None);
+        assert_eq!(getportbyname("domain"), Some(53));
+        assert_eq!(port_range_rc("udp", "sport", "4:").unwrap(), (4, 65535));
+        assert_eq!(port_range_rc("udp", "sport", ":").unwrap(), (0, 65535));
+        assert_eq!(port_range_rc("udp", "sport", "").unwrap(), (0, 0));
+        assert_eq!(
+            port_range_rc("udp", "source-port", "1:2:3")
+                .unwrap_err()
+                .msg,
+            "udp: Too many components for option \"--source-port\" (max: 2)\n"
+        );
+        assert_eq!(parse_port_range("0x10:", "tcp", true).unwrap(), (16, 65535));
+        assert_eq!(
+            parse_port_range("1:2:3", "tcp", true).unwrap_err().msg,
+            "invalid port/service `2:3' specified"
+        );
+    }
+
+    #[test]
     fn save_string_quotes_like_iptables() {
         assert_eq!(save_string("abc-D_9"), "abc-D_9");
         assert_eq!(save_string("a b"), "\"a b\"");
@@ -277,6 +594,37 @@ mod tests {
         assert_eq!(parse_ipv4("1.2.3.4"), Some(Ipv4Addr::new(1, 2, 3, 4)));
         assert_eq!(parse_ipv4("1.2.3.256"), None);
         assert_eq!(mask_len(0xffff_ff00), Some(24));
+        assert_eq!(numeric_to_ipaddr("10.1"), Some(Ipv4Addr::new(10, 1, 0, 0)));
+        assert_eq!(
+            numeric_to_ipaddr(" 10.0x10.010.1"),
+            Some(Ipv4Addr::new(10, 16, 8, 1))
+        );
+        assert_eq!(numeric_to_ipaddr("10.258"), None);
+        assert_eq!(numeric_to_ipaddr("1.2.3.4.5"), None);
+        assert_eq!(numeric_to_ipaddr(""), None);
         assert_eq!(mask_len(0xff00_ff00), None);
+    }
+
+    #[test]
+    fn hostmask_like_1_8_9() {
+        let a = Ipv4Addr::new(1, 2, 3, 4);
+        assert_eq!(hostmask("x", "o", "1.2.3.4/8").unwrap(), (a, 0xff00_0000));
+        assert_eq!(
+            hostmask("x", "o", "1.2.3.4/255.255.0.0").unwrap(),
+            (a, 0xffff_0000)
+        );
+        assert_eq!(hostmask("x", "o", "1.2.3.4/33").unwrap(), (a, u32::MAX));
+        assert_eq!(
+            hostmask("x", "o", "1.2.3.4/255.0.255.0").unwrap(),
+            (a, u32::MAX)
+        );
+        assert!(hostmask("x", "o", "1.2.3.4/foo").is_err());
+    }
+
+    #[test]
+    fn port_ranges_keep_reversed_order() {
+        assert_eq!(getportbyname("-1"), None);
+        assert_eq!(port_range_rc("x", "o", "4:3").unwrap(), (4, 3));
+        assert!(port("nosuchservice").is_err());
     }
 }

@@ -1,0 +1,100 @@
+//! `-j AUDIT`: record the packet in the kernel audit log as accepted,
+//! dropped or rejected, then continue down the chain.
+
+use super::{ExtInfo, ExtKind, OptSpec, ParseCx, Target, XtError, XtResult};
+use crate::ext_boilerplate;
+
+const O_TYPE: u8 = 0;
+
+pub static INFO: ExtInfo = ExtInfo {
+    name: "AUDIT",
+    aliases: &[],
+    kind: ExtKind::Target,
+    options: &[OptSpec::arg("type", O_TYPE).mand()],
+    guided: true,
+    help: "AUDIT target options\n  --type TYPE\t\tAction recorded: accept, drop or reject.\n",
+    new_match: None,
+    new_target: Some(|| Box::new(Audit::default())),
+};
+
+const TYPES: [&str; 3] = ["accept", "drop", "reject"];
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Audit {
+    /// Index in [`TYPES`].
+    pub kind: u8,
+}
+
+impl Audit {
+    fn name(&self) -> &'static str {
+        TYPES.get(self.kind as usize).copied().unwrap_or("?")
+    }
+}
+
+impl Target for Audit {
+    ext_boilerplate!(INFO, Target);
+
+    fn parse(&mut self, _id: u8, arg: Option<&str>, _inv: bool, _cx: &mut ParseCx) -> XtResult {
+        let arg = arg.unwrap_or_default();
+        let i = TYPES
+            .iter()
+            .position(|t| t.eq_ignore_ascii_case(arg))
+            .ok_or_else(|| XtError::new(format!("Bad action type value \"{arg}\"")))?;
+        self.kind = i as u8;
+        Ok(())
+    }
+
+    fn save(&self, out: &mut String) {
+        out.push_str(" --type ");
+        out.push_str(self.name());
+    }
+
+    fn print(&self, out: &mut String, _numeric: bool) {
+        out.push_str(" AUDIT ");
+        out.push_str(self.name());
+    }
+
+    fn explain(&self) -> String {
+        format!(
+            "write an audit record saying the packet was {}, then continue with the next rule",
+            match self.kind {
+                0 => "accepted",
+                1 => "dropped",
+                _ => "rejected",
+            }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::command::run_argv;
+    use crate::sim::host::Host;
+
+    fn run(h: &mut Host, s: &str) -> crate::command::Output {
+        let a: Vec<String> = s.split(' ').map(String::from).collect();
+        run_argv(h, &a, None)
+    }
+
+    #[test]
+    fn types() {
+        let mut h = Host::new("h");
+        assert_eq!(
+            run(&mut h, "iptables -A INPUT -j AUDIT --type DROP").exit,
+            0
+        );
+        assert_eq!(
+            run(&mut h, "iptables -S INPUT").stdout,
+            "-P INPUT ACCEPT\n-A INPUT -j AUDIT --type drop\n"
+        );
+        assert!(run(&mut h, "iptables -L INPUT")
+            .stdout
+            .contains(" AUDIT drop\n"));
+        let o = run(&mut h, "iptables -A INPUT -j AUDIT --type acc");
+        assert_eq!(
+            o.stderr,
+            "iptables v1.8.9 (nf_tables): Bad action type value \"acc\"\n\
+Try `iptables -h' or 'iptables --help' for more information.\n"
+        );
+    }
+}

@@ -1,0 +1,253 @@
+//! `-m dccp` (also loaded by `-p dccp`): DCCP ports, packet types and options.
+
+use super::xtopt;
+use super::{ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
+use crate::ext_boilerplate;
+
+const O_SPORT: u8 = 0;
+const O_DPORT: u8 = 1;
+const O_TYPES: u8 = 2;
+const O_OPTION: u8 = 3;
+
+pub static INFO: ExtInfo = ExtInfo {
+    name: "dccp",
+    aliases: &[],
+    kind: ExtKind::Match,
+    options: &[
+        OptSpec::arg("source-port", O_SPORT).inv(),
+        OptSpec::arg("sport", O_SPORT).inv(),
+        OptSpec::arg("destination-port", O_DPORT).inv(),
+        OptSpec::arg("dport", O_DPORT).inv(),
+        OptSpec::arg("dccp-types", O_TYPES).inv(),
+        OptSpec::arg("dccp-option", O_OPTION).inv(),
+    ],
+    guided: true,
+    help: "dccp match options
+[!] --source-port port[:port]          match source port(s)
+ --sport ...
+[!] --destination-port port[:port]     match destination port(s)
+ --dport ...
+[!] --dccp-types type[,...]            match when the packet is one of these types
+[!] --dccp-option option               match when this option (a number) is present\n",
+    new_match: Some(|| Box::new(Dccp::default())),
+    new_target: None,
+};
+
+/// Packet type names by number; `INVALID` stands for every type from 10 up.
+const TYPES: [&str; 11] = [
+    "REQUEST", "RESPONSE", "DATA", "ACK", "DATAACK", "CLOSEREQ", "CLOSE", "RESET", "SYNC",
+    "SYNCACK", "INVALID",
+];
+const INVALID: usize = 10;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dccp {
+    /// `Some` when given, with its inversion.
+    pub sport: Option<((u16, u16), bool)>,
+    pub dport: Option<((u16, u16), bool)>,
+    /// Bit per packet type.
+    pub types: Option<(u16, bool)>,
+    pub option: Option<(u8, bool)>,
+}
+
+fn parse_types(s: &str) -> XtResult<u16> {
+    let mut mask = 0u16;
+    for name in s.split(',').filter(|n| !n.is_empty()) {
+        let i = TYPES
+            .iter()
+            .position(|t| t.eq_ignore_ascii_case(name))
+            .ok_or_else(|| XtError::new(format!("Unknown DCCP type `{name}'")))?;
+        if i == INVALID {
+            mask |= 0xffff << INVALID;
+        } else {
+            mask |= 1 << i;
+        }
+    }
+    Ok(mask)
+}
+
+/// Type list as iptables prints it: names (`INVALID` once for 10-15) or numbers.
+fn types_text(mask: u16, numeric: bool) -> String {
+    let mut parts = Vec::new();
+    for i in (0..16).filter(|i| mask & (1 << i) != 0) {
+        if numeric {
+            parts.push(i.to_string());
+        } else {
+            // Types 10 and up are all INVALID, printed once.
+            parts.push(TYPES[i.min(INVALID)].to_string());
+            if i >= INVALID {
+                break;
+            }
+        }
+    }
+    parts.join(",")
+}
+
+impl Match for Dccp {
+    ext_boilerplate!(INFO, Match);
+
+    fn parse(&mut self, id: u8, arg: Option<&str>, inv: bool, _cx: &mut ParseCx) -> XtResult {
+        let arg = arg.unwrap_or_default();
+        match id {
+            O_SPORT => {
+                self.sport = Some((xtopt::port_range_rc("dccp", "source-port", arg)?, inv));
+            }
+            O_DPORT => {
+                self.dport = Some((xtopt::port_range_rc("dccp", "destination-port", arg)?, inv));
+            }
+            O_TYPES => self.types = Some((parse_types(arg)?, inv)),
+            _ => {
+                let v = xtopt::uint("dccp", "dccp-option", arg, 1, 255)?;
+                self.option = Some((v as u8, inv));
+            }
+        }
+        Ok(())
+    }
+
+    fn check(&self, cx: &super::CheckCx) -> Result<(), KernelError> {
+        // xt_dccp is registered for IPPROTO_DCCP.
+        if cx.proto != 33 || cx.proto_invert {
+            return Err(KernelError::Invalid);
+        }
+        Ok(())
+    }
+
+    fn data_key(&self) -> String {
+        format!("{self:?}")
+    }
+
+    fn save(&self, out: &mut String) {
+        if let Some((r, inv)) = self.sport {
+            xtopt::save_ports(out, "sport", r, inv);
+        }
+        if let Some((r, inv)) = self.dport {
+            xtopt::save_ports(out, "dport", r, inv);
+        }
+        if let Some((mask, inv)) = self.types {
+            if inv {
+                out.push_str(" !");
+            }
+            out.push_str(" --dccp-types ");
+            out.push_str(&types_text(mask, false));
+        }
+        if let Some((v, inv)) = self.option {
+            if inv {
+                out.push_str(" !");
+            }
+            out.push_str(&format!(" --dccp-option {v}"));
+        }
+    }
+
+    fn print(&self, out: &mut String, numeric: bool) {
+        out.push_str(" dccp");
+        if let Some((r, inv)) = self.sport {
+            xtopt::print_ports(out, "spt", r, inv, "dccp", numeric);
+        }
+        if let Some((r, inv)) = self.dport {
+            xtopt::print_ports(out, "dpt", r, inv, "dccp", numeric);
+        }
+        if let Some((mask, inv)) = self.types {
+            if inv {
+                out.push_str(" !");
+            }
+            out.push(' ');
+            out.push_str(&types_text(mask, numeric));
+        }
+        if let Some((v, inv)) = self.option {
+            out.push_str(&format!(" option={}{v}", if inv { "!" } else { "" }));
+        }
+    }
+
+    fn explain(&self) -> String {
+        let mut parts = vec!["DCCP".to_string()];
+        let but = |inv: bool| if inv { "any but " } else { "" };
+        if let Some((r, inv)) = self.sport {
+            parts.push(format!("from {}{}", but(inv), xtopt::explain_ports(r)));
+        }
+        if let Some((r, inv)) = self.dport {
+            parts.push(format!("to {}{}", but(inv), xtopt::explain_ports(r)));
+        }
+        if let Some((mask, inv)) = self.types {
+            parts.push(format!(
+                "of {}type {}",
+                if inv { "any but " } else { "" },
+                types_text(mask, false)
+            ));
+        }
+        if let Some((v, inv)) = self.option {
+            parts.push(format!(
+                "{} option {v}",
+                if inv { "without" } else { "with" }
+            ));
+        }
+        parts.join(" ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::command::{run_argv, Output};
+    use crate::sim::host::Host;
+
+    fn run(h: &mut Host, s: &str) -> Output {
+        let a: Vec<String> = s.split_whitespace().map(String::from).collect();
+        run_argv(h, &a, None)
+    }
+
+    /// Adds `spec` to INPUT; returns its save line and its `-L`, `-L -n` match texts.
+    fn show(spec: &str) -> (String, String, String) {
+        let mut h = Host::new("h");
+        let out = run(&mut h, &format!("iptables -A INPUT {spec}"));
+        assert_eq!(out.exit, 0, "{spec}: {}", out.stderr);
+        let save = run(&mut h, "iptables -S INPUT").stdout;
+        let mut list = |n: &str| {
+            let o = run(&mut h, &format!("iptables {n} -L INPUT")).stdout;
+            let line = o.lines().nth(2).unwrap_or("").to_string();
+            line.get(61..).unwrap_or("").trim_start().to_string()
+        };
+        let (l, ln) = (list(""), list("-n"));
+        (save.lines().nth(1).unwrap_or("").to_string(), l, ln)
+    }
+
+    #[test]
+    fn save_and_list() {
+        assert_eq!(
+            show("-p dccp --sport 1 ! --dport 2:3 --dccp-types request,DATA ! --dccp-option 4"),
+            (
+                "-A INPUT -p dccp -m dccp --sport 1 ! --dport 2:3 --dccp-types REQUEST,DATA ! --dccp-option 4".into(),
+                "dccp spt:1 dpts:!2:3 REQUEST,DATA option=!4".into(),
+                "dccp spt:1 dpts:!2:3 0,2 option=!4".into()
+            )
+        );
+        // A given full range is kept (dccp is never native).
+        assert_eq!(
+            show("-p dccp ! --sport :").0,
+            "-A INPUT -p dccp -m dccp ! --sport 0:65535"
+        );
+        // INVALID covers types 10 to 15.
+        let (save, l, ln) = show("-p dccp ! --dccp-types INVALID,REQUEST");
+        assert_eq!(
+            save,
+            "-A INPUT -p dccp -m dccp ! --dccp-types REQUEST,INVALID"
+        );
+        assert_eq!(l, "dccp ! REQUEST,INVALID");
+        assert_eq!(ln, "dccp ! 0,10,11,12,13,14,15");
+    }
+
+    #[test]
+    fn errors() {
+        let mut h = Host::new("h");
+        let out = run(&mut h, "iptables -A INPUT -p dccp --dccp-types foo");
+        assert!(out.stderr.contains("Unknown DCCP type `foo'"));
+        let out = run(&mut h, "iptables -A INPUT -p dccp --dccp-option 256");
+        assert!(out.stderr.contains(
+            "dccp: bad value for option \"--dccp-option\", or out of range (1-255).\n\n"
+        ));
+        let out = run(&mut h, "iptables -A INPUT -p dccp --sport -1");
+        assert!(out
+            .stderr
+            .contains("Port \"-1\" does not resolve to anything.\n\n"));
+        // Without -p dccp the kernel refuses it.
+        assert_eq!(run(&mut h, "iptables -A INPUT -m dccp --sport 1").exit, 4);
+    }
+}

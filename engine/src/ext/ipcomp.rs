@@ -1,0 +1,165 @@
+//! `-m ipcomp` (also loaded by `-p ipcomp`): the CPI of IP compression (IPComp) packets.
+
+use super::xtopt::{self, ALL_SPIS};
+use super::{ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtResult};
+use crate::ext_boilerplate;
+
+const O_SPI: u8 = 0;
+const O_COMPRES: u8 = 1;
+
+pub static INFO: ExtInfo = ExtInfo {
+    name: "ipcomp",
+    aliases: &[],
+    kind: ExtKind::Match,
+    options: &[
+        OptSpec::arg("ipcompspi", O_SPI).inv(),
+        OptSpec::flag("compres", O_COMPRES),
+    ],
+    guided: true,
+    help: "comp match options:
+[!] --ipcompspi spi[:spi]
+                                 match the CPI (or a range of CPIs)\n",
+    new_match: Some(|| Box::new(Ipcomp::default())),
+    new_target: None,
+};
+
+/// Unlike ah and esp, the range starts as `0:0`: a bare `-m ipcomp` matches CPI 0.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ipcomp {
+    pub spis: (u32, u32),
+    pub inv: bool,
+    /// `--compres` (undocumented): the reserved header fields must be zero.
+    pub hdrres: bool,
+}
+
+impl Match for Ipcomp {
+    ext_boilerplate!(INFO, Match);
+
+    fn parse(&mut self, id: u8, arg: Option<&str>, inv: bool, _cx: &mut ParseCx) -> XtResult {
+        if id == O_COMPRES {
+            self.hdrres = true;
+            return Ok(());
+        }
+        self.spis = xtopt::spi_range("ipcomp", "ipcompspi", arg.unwrap_or_default())?;
+        self.inv = inv;
+        Ok(())
+    }
+
+    fn check(&self, cx: &super::CheckCx) -> Result<(), KernelError> {
+        // The ipcomp match is registered for IPPROTO_COMP.
+        if cx.proto != 108 || cx.proto_invert {
+            return Err(KernelError::Invalid);
+        }
+        Ok(())
+    }
+
+    fn data_key(&self) -> String {
+        format!("{self:?}")
+    }
+
+    fn save(&self, out: &mut String) {
+        xtopt::save_spis(out, "ipcompspi", self.spis, self.inv);
+        if self.hdrres {
+            out.push_str(" --compres");
+        }
+    }
+
+    fn print(&self, out: &mut String, _numeric: bool) {
+        out.push_str(" comp ");
+        out.push_str(&xtopt::spis_text(self.spis, self.inv));
+        if self.hdrres {
+            out.push_str(" reserved");
+        }
+    }
+
+    fn explain(&self) -> String {
+        let mut s = if self.spis == ALL_SPIS {
+            "any IPComp packet".to_string()
+        } else {
+            format!(
+                "IPComp {}",
+                xtopt::explain_spis(self.spis, self.inv).replace("SPI", "CPI")
+            )
+        };
+        if self.hdrres {
+            s.push_str(" whose reserved fields are zero");
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::command::{run_argv, Output};
+    use crate::sim::host::Host;
+
+    fn run(h: &mut Host, s: &str) -> Output {
+        let a: Vec<String> = s.split_whitespace().map(String::from).collect();
+        run_argv(h, &a, None)
+    }
+
+    /// Adds `spec` to INPUT; returns its save line and its `-L` match text.
+    fn show(spec: &str) -> (String, String) {
+        let mut h = Host::new("h");
+        let out = run(&mut h, &format!("iptables -A INPUT {spec}"));
+        assert_eq!(out.exit, 0, "{spec}: {}", out.stderr);
+        let save = run(&mut h, "iptables -S INPUT").stdout;
+        let o = run(&mut h, "iptables -L INPUT").stdout;
+        let line = o.lines().nth(2).unwrap_or("").to_string();
+        let l = line.get(63..).unwrap_or("").trim_start().to_string();
+        (save.lines().nth(1).unwrap_or("").to_string(), l)
+    }
+
+    #[test]
+    fn save_and_list() {
+        let cases = [
+            (
+                "--ipcompspi 18",
+                "-A INPUT -p ipcomp -m ipcomp --ipcompspi 18",
+                "comp spi:18",
+            ),
+            (
+                "! --ipcompspi 18:20",
+                "-A INPUT -p ipcomp -m ipcomp ! --ipcompspi 18:20",
+                "comp spis:!18:20",
+            ),
+            ("--ipcompspi :", "-A INPUT -p ipcomp -m ipcomp", "comp "),
+            (
+                "--compres",
+                "-A INPUT -p ipcomp -m ipcomp --ipcompspi 0 --compres",
+                "comp spi:0 reserved",
+            ),
+            (
+                "",
+                "-A INPUT -p ipcomp -m ipcomp --ipcompspi 0",
+                "comp spi:0",
+            ),
+        ];
+        for (opt, save, list) in cases {
+            assert_eq!(
+                show(&format!("-p ipcomp -m ipcomp {opt}")),
+                (save.into(), list.into())
+            );
+        }
+    }
+
+    #[test]
+    fn errors() {
+        let mut h = Host::new("h");
+        let out = run(&mut h, "iptables -A INPUT -p ipcomp -m ipcomp ! --compres");
+        assert!(out
+            .stderr
+            .contains("ipcomp: option \"--compres\" cannot be inverted.\n\n"));
+        let out = run(
+            &mut h,
+            "iptables -A INPUT -p ipcomp -m ipcomp --ipcompspi -1",
+        );
+        assert!(out.stderr.contains(
+            "ipcomp: bad value for option \"--ipcompspi\" near \"-1\", or out of range (0-4294967295).\n\n"
+        ));
+        assert_eq!(
+            run(&mut h, "iptables -A INPUT -m ipcomp --ipcompspi 4").exit,
+            4
+        );
+    }
+}

@@ -1,0 +1,323 @@
+//! `-j LOG`: write a kernel log line about the packet (level, prefix and
+//! optional TCP/IP details) and let it continue down the chain.
+
+use super::{xtopt, ExtInfo, ExtKind, OptSpec, ParseCx, Target, XtError, XtResult};
+use crate::ext_boilerplate;
+
+const O_TCPSEQ: u8 = 0;
+const O_TCPOPTS: u8 = 1;
+const O_IPOPTS: u8 = 2;
+const O_UID: u8 = 3;
+const O_MAC: u8 = 5;
+const O_LEVEL: u8 = 6;
+const O_PREFIX: u8 = 7;
+
+pub static INFO: ExtInfo = ExtInfo {
+    name: "LOG",
+    aliases: &[],
+    kind: ExtKind::Target,
+    options: &[
+        OptSpec::arg("log-level", O_LEVEL),
+        OptSpec::arg("log-prefix", O_PREFIX),
+        OptSpec::flag("log-tcp-sequence", O_TCPSEQ),
+        OptSpec::flag("log-tcp-options", O_TCPOPTS),
+        OptSpec::flag("log-ip-options", O_IPOPTS),
+        OptSpec::flag("log-uid", O_UID),
+        OptSpec::flag("log-macdecode", O_MAC),
+    ],
+    guided: true,
+    help: "LOG target options:\n \
+--log-level level\t\tsyslog level of the message (number or name)\n \
+--log-prefix prefix\t\tText put in front of each message.\n \
+--log-tcp-sequence\t\tInclude TCP sequence numbers.\n \
+--log-tcp-options\t\tInclude TCP options.\n \
+--log-ip-options\t\tInclude IP options.\n \
+--log-uid\t\t\tInclude the UID of the local socket.\n \
+--log-macdecode\t\tDecode MAC addresses and protocol.\n",
+    new_match: None,
+    new_target: Some(|| Box::new(Log::default())),
+};
+
+/// Flag bits as the kernel's `xt_log_info.logflags` holds them.
+pub const F_TCPSEQ: u8 = 0x01;
+pub const F_TCPOPT: u8 = 0x02;
+pub const F_IPOPT: u8 = 0x04;
+pub const F_UID: u8 = 0x08;
+pub const F_MACDECODE: u8 = 0x20;
+
+/// Level used when `--log-level` is not given (warning).
+pub const DEFAULT_LEVEL: u8 = 4;
+
+/// Longest prefix kept (the kernel's 30-byte field with its terminating zero).
+const PREFIX_MAX: usize = 29;
+
+/// Names accepted by `--log-level` (libxtables' table).
+const LEVEL_NAMES: [(&str, u8); 9] = [
+    ("alert", 1),
+    ("crit", 2),
+    ("debug", 7),
+    ("emerg", 0),
+    ("error", 3),
+    ("info", 6),
+    ("notice", 5),
+    ("panic", 0),
+    ("warning", 4),
+];
+
+/// Name printed by `-L` for a level (the first syslog name with that value).
+pub fn level_name(level: u8) -> Option<&'static str> {
+    Some(match level {
+        0 => "emerg",
+        1 => "alert",
+        2 => "crit",
+        3 => "err",
+        4 => "warn",
+        5 => "notice",
+        6 => "info",
+        7 => "debug",
+        _ => return None,
+    })
+}
+
+/// `XTTYPE_SYSLOGLEVEL`: a number 0-7 or a level name.
+pub fn parse_level(s: &str) -> XtResult<u8> {
+    if let Some(v) = xtopt::strtoul_all(s, 0, 7) {
+        return Ok(v as u8);
+    }
+    LEVEL_NAMES
+        .iter()
+        .find(|(n, _)| *n == s)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| XtError::new(format!("log level \"{s}\" unknown\n")))
+}
+
+/// At most `max` bytes of `s`, cut at a character boundary.
+pub fn truncate_bytes(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+/// A log prefix as `--log-prefix` / `--nflog-prefix` take it.
+pub fn parse_prefix(s: &str, max: usize) -> XtResult<String> {
+    if s.is_empty() {
+        return Err(XtError::new(
+            "Argument must have a minimum length of 1 characters\n",
+        ));
+    }
+    if s.contains('\n') {
+        return Err(XtError::new("Newlines not allowed in --log-prefix"));
+    }
+    Ok(truncate_bytes(s, max))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Log {
+    pub level: u8,
+    pub prefix: String,
+    pub flags: u8,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Log {
+            level: DEFAULT_LEVEL,
+            prefix: String::new(),
+            flags: 0,
+        }
+    }
+}
+
+impl Target for Log {
+    ext_boilerplate!(INFO, Target);
+
+    fn parse(&mut self, id: u8, arg: Option<&str>, _inv: bool, _cx: &mut ParseCx) -> XtResult {
+        let arg = arg.unwrap_or_default();
+        match id {
+            O_LEVEL => self.level = parse_level(arg)?,
+            O_PREFIX => self.prefix = parse_prefix(arg, PREFIX_MAX)?,
+            O_TCPSEQ | O_TCPOPTS | O_IPOPTS | O_UID | O_MAC => self.flags |= 1 << id,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn save(&self, out: &mut String) {
+        if !self.prefix.is_empty() {
+            out.push_str(" --log-prefix ");
+            out.push_str(&xtopt::save_string(&self.prefix));
+        }
+        if self.level != DEFAULT_LEVEL {
+            out.push_str(&format!(" --log-level {}", self.level));
+        }
+        for (bit, name) in [
+            (F_TCPSEQ, "tcp-sequence"),
+            (F_TCPOPT, "tcp-options"),
+            (F_IPOPT, "ip-options"),
+            (F_UID, "uid"),
+            (F_MACDECODE, "macdecode"),
+        ] {
+            if self.flags & bit != 0 {
+                out.push_str(" --log-");
+                out.push_str(name);
+            }
+        }
+    }
+
+    fn print(&self, out: &mut String, numeric: bool) {
+        out.push_str(" LOG");
+        if numeric {
+            out.push_str(&format!(" flags {} level {}", self.flags, self.level));
+        } else {
+            match level_name(self.level) {
+                Some(n) => out.push_str(&format!(" level {n}")),
+                None => out.push_str(&format!(" UNKNOWN level {}", self.level)),
+            }
+            for (bit, name) in [
+                (F_TCPSEQ, "tcp-sequence"),
+                (F_TCPOPT, "tcp-options"),
+                (F_IPOPT, "ip-options"),
+                (F_UID, "uid"),
+                (F_MACDECODE, "macdecode"),
+            ] {
+                if self.flags & bit != 0 {
+                    out.push(' ');
+                    out.push_str(name);
+                }
+            }
+        }
+        if !self.prefix.is_empty() {
+            out.push_str(&format!(" prefix \"{}\"", self.prefix));
+        }
+    }
+
+    fn explain(&self) -> String {
+        let mut s = format!(
+            "write a kernel log line at level {}",
+            level_name(self.level).unwrap_or("?")
+        );
+        if !self.prefix.is_empty() {
+            s.push_str(&format!(" starting with \"{}\"", self.prefix));
+        }
+        let mut extra = Vec::new();
+        for (bit, what) in [
+            (F_TCPSEQ, "TCP sequence numbers"),
+            (F_TCPOPT, "TCP options"),
+            (F_IPOPT, "IP options"),
+            (F_UID, "the socket's UID"),
+            (F_MACDECODE, "decoded MAC addresses"),
+        ] {
+            if self.flags & bit != 0 {
+                extra.push(what);
+            }
+        }
+        if !extra.is_empty() {
+            s.push_str(&format!(", including {}", extra.join(", ")));
+        }
+        s.push_str(", then continue with the next rule");
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::command::run_argv;
+    use crate::sim::host::Host;
+
+    fn run(h: &mut Host, a: &[&str]) -> crate::command::Output {
+        let a: Vec<String> = a.iter().map(|s| s.to_string()).collect();
+        run_argv(h, &a, None)
+    }
+
+    #[test]
+    fn save_order_and_levels() {
+        let mut h = Host::new("h");
+        let o = run(
+            &mut h,
+            &[
+                "iptables",
+                "-A",
+                "INPUT",
+                "-j",
+                "LOG",
+                "--log-macdecode",
+                "--log-uid",
+                "--log-level",
+                "alert",
+                "--log-prefix",
+                "a b",
+            ],
+        );
+        assert_eq!(o.exit, 0);
+        run(
+            &mut h,
+            &[
+                "iptables",
+                "-A",
+                "INPUT",
+                "-j",
+                "LOG",
+                "--log-level",
+                "warning",
+            ],
+        );
+        assert_eq!(
+            run(&mut h, &["iptables", "-S", "INPUT"]).stdout,
+            "-P INPUT ACCEPT\n\
+-A INPUT -j LOG --log-prefix \"a b\" --log-level 1 --log-uid --log-macdecode\n\
+-A INPUT -j LOG\n"
+        );
+        let l = run(&mut h, &["iptables", "-L", "INPUT"]).stdout;
+        assert!(l.contains("LOG level alert uid macdecode prefix \"a b\"\n"));
+        assert!(l.contains("LOG level warn\n"));
+        let l = run(&mut h, &["iptables", "-L", "INPUT", "-n"]).stdout;
+        assert!(l.contains("LOG flags 40 level 1 prefix \"a b\"\n"));
+    }
+
+    #[test]
+    fn prefix_is_cut_and_bad_levels_fail() {
+        let mut h = Host::new("h");
+        let long = "x".repeat(40);
+        assert_eq!(
+            run(
+                &mut h,
+                &[
+                    "iptables",
+                    "-A",
+                    "INPUT",
+                    "-j",
+                    "LOG",
+                    "--log-prefix",
+                    &long
+                ]
+            )
+            .exit,
+            0
+        );
+        assert!(run(&mut h, &["iptables", "-S", "INPUT"])
+            .stdout
+            .contains(&format!("--log-prefix {}\n", "x".repeat(29))));
+        let o = run(
+            &mut h,
+            &["iptables", "-A", "INPUT", "-j", "LOG", "--log-level", "err"],
+        );
+        assert_eq!(
+            o.stderr,
+            "iptables v1.8.9 (nf_tables): log level \"err\" unknown\n\n\
+Try `iptables -h' or 'iptables --help' for more information.\n"
+        );
+        let o = run(
+            &mut h,
+            &["iptables", "-A", "INPUT", "-j", "LOG", "--log-prefix", ""],
+        );
+        assert_eq!(o.exit, 2);
+        assert!(o
+            .stderr
+            .contains("Argument must have a minimum length of 1 characters\n\n"));
+    }
+}

@@ -1,0 +1,118 @@
+//! `-j MASQUERADE`: source NAT to the address of the outgoing interface,
+//! forgotten when the interface goes down (nat table, POSTROUTING only).
+
+use super::dnat::{nat_check, ports_allowed, NatRange};
+use super::{CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtResult};
+use crate::ext_boilerplate;
+use crate::ruleset::Hook;
+
+const O_TO_PORTS: u8 = 2;
+const O_RANDOM: u8 = 3;
+const O_RANDOM_FULLY: u8 = 4;
+
+pub static INFO: ExtInfo = ExtInfo {
+    name: "MASQUERADE",
+    aliases: &[],
+    kind: ExtKind::Target,
+    options: &[
+        OptSpec::arg("to-ports", O_TO_PORTS),
+        OptSpec::flag("random", O_RANDOM),
+        OptSpec::flag("random-fully", O_RANDOM_FULLY),
+    ],
+    guided: true,
+    help: "MASQUERADE target options:\n \
+--to-ports <port>[-<port>]\n\
+\t\t\t\tSource port (range) to use.\n \
+--random\n\
+\t\t\t\tPick source ports at random.\n \
+--random-fully\n\
+\t\t\t\tPick source ports fully at random.\n",
+    new_match: None,
+    new_target: Some(|| Box::new(Masquerade::default())),
+};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Masquerade {
+    pub range: NatRange,
+}
+
+impl Target for Masquerade {
+    ext_boilerplate!(INFO, Target);
+
+    fn parse(&mut self, id: u8, arg: Option<&str>, _inv: bool, cx: &mut ParseCx) -> XtResult {
+        match id {
+            O_TO_PORTS => {
+                self.range
+                    .parse_ports(arg.unwrap_or_default(), ports_allowed(cx.proto))?;
+                // As for SNAT, the base of a shifted port map is not kept.
+                self.range.base_port = 0;
+            }
+            O_RANDOM => self.range.random = true,
+            O_RANDOM_FULLY => self.range.random_fully = true,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn check(&self, cx: &CheckCx) -> Result<(), KernelError> {
+        nat_check(cx, &[Hook::Postrouting])
+    }
+
+    fn save(&self, out: &mut String) {
+        self.range.write(out, "--to-ports ", "--", true);
+    }
+
+    fn print(&self, out: &mut String, _numeric: bool) {
+        self.range.write(out, "masq ports: ", "", true);
+    }
+
+    fn explain(&self) -> String {
+        let mut s = "rewrite the source of the connection to the address of the outgoing interface"
+            .to_string();
+        if let Some(p) = self.range.ports_text() {
+            s.push_str(&format!(", source {p}"));
+        }
+        s.push_str(&self.range.flags_text());
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::command::run_argv;
+    use crate::sim::host::Host;
+
+    fn run(h: &mut Host, s: &str) -> crate::command::Output {
+        let a: Vec<String> = s.split(' ').map(String::from).collect();
+        run_argv(h, &a, None)
+    }
+
+    #[test]
+    fn ports_and_listing() {
+        let mut h = Host::new("h");
+        assert_eq!(
+            run(
+                &mut h,
+                "iptables -t nat -A POSTROUTING -p udp -j MASQUERADE --to-ports 7-8 --random-fully"
+            )
+            .exit,
+            0
+        );
+        assert_eq!(
+            run(&mut h, "iptables -t nat -S POSTROUTING").stdout,
+            "-P POSTROUTING ACCEPT\n-A POSTROUTING -p udp -j MASQUERADE --to-ports 7-8 --random-fully\n"
+        );
+        assert!(run(&mut h, "iptables -t nat -L POSTROUTING").stdout.contains(
+            "MASQUERADE  udp  --  anywhere             anywhere             masq ports: 7-8 random-fully\n"
+        ));
+        let o = run(
+            &mut h,
+            "iptables -t nat -A POSTROUTING -p tcp -j MASQUERADE --to-ports 5:6",
+        );
+        assert!(o.stderr.contains("Invalid port:port syntax - use dash\n"));
+        assert_eq!(
+            run(&mut h, "iptables -t nat -A OUTPUT -j MASQUERADE").exit,
+            4
+        );
+    }
+}

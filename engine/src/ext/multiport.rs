@@ -1,0 +1,269 @@
+//! `-m multiport`: up to 15 source and/or destination ports or port ranges
+//! in one rule (tcp, udp, udplite, sctp, dccp).
+
+use super::xtopt;
+use super::{bit, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
+use crate::ext_boilerplate;
+
+const O_SPORTS: u8 = 0;
+const O_DPORTS: u8 = 1;
+const O_PORTS: u8 = 2;
+const ANY: u64 = bit(O_SPORTS) | bit(O_DPORTS) | bit(O_PORTS);
+
+pub static INFO: ExtInfo = ExtInfo {
+    name: "multiport",
+    aliases: &[],
+    kind: ExtKind::Match,
+    options: &[
+        OptSpec::arg("source-ports", O_SPORTS).inv().excl(ANY),
+        OptSpec::arg("sports", O_SPORTS).inv().excl(ANY),
+        OptSpec::arg("destination-ports", O_DPORTS).inv().excl(ANY),
+        OptSpec::arg("dports", O_DPORTS).inv().excl(ANY),
+        OptSpec::arg("ports", O_PORTS).inv().excl(ANY),
+    ],
+    guided: true,
+    help: "multiport match options:
+[!] --source-ports port[,port:port,port...]
+ --sports ...
+                                 any of these source ports or ranges
+[!] --destination-ports port[,port:port,port...]
+ --dports ...
+                                 any of these destination ports or ranges
+[!] --ports port[,port:port,port]
+                                 any of these, as source or destination port\n",
+    new_match: Some(|| Box::new(Multiport::default())),
+    new_target: None,
+};
+
+/// Slots in the kernel structure; a range takes two.
+const MAX_SLOTS: usize = 15;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Which {
+    Source,
+    #[default]
+    Destination,
+    Either,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Multiport {
+    pub which: Which,
+    /// Ports and ranges (`(lo, Some(hi))`) in the order given.
+    pub ports: Vec<(u16, Option<u16>)>,
+    pub inv: bool,
+    /// Protocol of the rule (its service names are used by `-L`).
+    pub proto: u8,
+}
+
+/// `-p` protocols multiport works with, by number.
+fn proto_name(proto: u8) -> Option<&'static str> {
+    match proto {
+        6 => Some("tcp"),
+        17 => Some("udp"),
+        136 => Some("udplite"),
+        132 => Some("sctp"),
+        33 => Some("dccp"),
+        _ => None,
+    }
+}
+
+fn check_proto(cx: &ParseCx) -> XtResult<&'static str> {
+    if cx.proto_invert {
+        return Err(XtError::new(
+            "multiport only works with TCP, UDP, UDPLITE, SCTP and DCCP",
+        ));
+    }
+    match proto_name(cx.proto) {
+        Some(p) => Ok(p),
+        None if cx.proto == 0 => Err(XtError::new(
+            "multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'",
+        )),
+        None => Err(XtError::new(
+            "multiport only works with TCP, UDP, UDPLITE, SCTP and DCCP",
+        )),
+    }
+}
+
+fn parse_list(s: &str, proto: &str) -> XtResult<Vec<(u16, Option<u16>)>> {
+    let too_many = || XtError::new("too many ports specified");
+    let mut out = Vec::new();
+    let mut slots = 0;
+    for item in s.split(',') {
+        if slots == MAX_SLOTS {
+            return Err(too_many());
+        }
+        match item.split_once(':') {
+            Some((a, b)) => {
+                if slots == MAX_SLOTS - 1 {
+                    return Err(too_many());
+                }
+                let lo = xtopt::port_or_service(a, proto)?;
+                let hi = xtopt::port_or_service(b, proto)?;
+                if lo >= hi {
+                    return Err(XtError::new("invalid portrange specified"));
+                }
+                out.push((lo, Some(hi)));
+                slots += 2;
+            }
+            None => {
+                out.push((xtopt::port_or_service(item, proto)?, None));
+                slots += 1;
+            }
+        }
+    }
+    Ok(out)
+}
+
+impl Multiport {
+    fn list(&self, numeric: bool) -> String {
+        let proto = proto_name(self.proto).unwrap_or("");
+        let port = |p: u16| xtopt::port_text(p, proto, numeric);
+        self.ports
+            .iter()
+            .map(|(lo, hi)| match hi {
+                Some(hi) => format!("{}:{}", port(*lo), port(*hi)),
+                None => port(*lo),
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    fn opt_name(&self) -> &'static str {
+        match self.which {
+            Which::Source => "sports",
+            Which::Destination => "dports",
+            Which::Either => "ports",
+        }
+    }
+}
+
+impl Match for Multiport {
+    ext_boilerplate!(INFO, Match);
+
+    fn parse(&mut self, id: u8, arg: Option<&str>, inv: bool, cx: &mut ParseCx) -> XtResult {
+        let proto = check_proto(cx)?;
+        self.ports = parse_list(arg.unwrap_or_default(), proto)?;
+        self.which = match id {
+            O_SPORTS => Which::Source,
+            O_DPORTS => Which::Destination,
+            _ => Which::Either,
+        };
+        self.inv = inv;
+        self.proto = cx.proto;
+        Ok(())
+    }
+
+    fn final_check(&mut self, seen: u64, _cx: &mut ParseCx) -> XtResult {
+        if seen == 0 {
+            return Err(XtError::new("multiport expection an option"));
+        }
+        Ok(())
+    }
+
+    fn check(&self, cx: &super::CheckCx) -> Result<(), KernelError> {
+        if proto_name(cx.proto).is_none() || cx.proto_invert {
+            return Err(KernelError::Invalid);
+        }
+        Ok(())
+    }
+
+    fn save(&self, out: &mut String) {
+        if self.inv {
+            out.push_str(" !");
+        }
+        out.push_str(&format!(" --{} {}", self.opt_name(), self.list(true)));
+    }
+
+    fn print(&self, out: &mut String, numeric: bool) {
+        out.push_str(&format!(" multiport {} ", self.opt_name()));
+        if self.inv {
+            out.push_str(" !");
+        }
+        out.push_str(&self.list(numeric));
+    }
+
+    fn explain(&self) -> String {
+        let dir = match self.which {
+            Which::Source => "source port",
+            Which::Destination => "destination port",
+            Which::Either => "source or destination port",
+        };
+        format!(
+            "{dir} {}one of {}",
+            if self.inv { "not " } else { "" },
+            self.list(true).replace(':', "-")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::command::{run_argv, Output};
+    use crate::sim::host::Host;
+
+    fn run(h: &mut Host, s: &str) -> Output {
+        let a: Vec<String> = s.split_whitespace().map(String::from).collect();
+        run_argv(h, &a, None)
+    }
+
+    /// Adds `spec` to INPUT; returns its save line and its `-L`, `-L -n` match texts.
+    fn show(spec: &str) -> (String, String, String) {
+        let mut h = Host::new("h");
+        let out = run(&mut h, &format!("iptables -A INPUT {spec}"));
+        assert_eq!(out.exit, 0, "{spec}: {}", out.stderr);
+        let save = run(&mut h, "iptables -S INPUT").stdout;
+        let mut list = |n: &str| {
+            let o = run(&mut h, &format!("iptables {n} -L INPUT")).stdout;
+            let line = o.lines().nth(2).unwrap_or("").to_string();
+            line.get(61..).unwrap_or("").trim_start().to_string()
+        };
+        let (l, ln) = (list(""), list("-n"));
+        (save.lines().nth(1).unwrap_or("").to_string(), l, ln)
+    }
+
+    #[test]
+    fn save_and_list() {
+        assert_eq!(
+            show("-p tcp -m multiport ! --sports 22,80:90,https"),
+            (
+                "-A INPUT -p tcp -m multiport ! --sports 22,80:90,443".into(),
+                "multiport sports  !ssh,http:90,https".into(),
+                "multiport sports  !22,80:90,443".into()
+            )
+        );
+        assert_eq!(
+            show("-p udp -m multiport --ports 53,1024:65535").1,
+            "multiport ports domain,1024:65535"
+        );
+        // 15 slots, a range taking two.
+        assert_eq!(
+            show("-p tcp -m multiport --dports 1,2,3,4,5,6,7,8,9,10,11,12,13,14:15").0,
+            "-A INPUT -p tcp -m multiport --dports 1,2,3,4,5,6,7,8,9,10,11,12,13,14:15"
+        );
+    }
+
+    #[test]
+    fn errors() {
+        let mut h = Host::new("h");
+        let cases = [
+            ("-p tcp -m multiport --dports 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15:16", "too many ports specified"),
+            ("-p tcp -m multiport --dports 5:5", "invalid portrange specified"),
+            ("-p tcp -m multiport --dports 1,,2", "invalid port/service `' specified"),
+            ("-p udp -m multiport --dports ssh", "invalid port/service `ssh' specified"),
+            ("-m multiport --dports 1 -p tcp", "multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'"),
+            ("! -p tcp -m multiport --dports 1", "multiport only works with TCP, UDP, UDPLITE, SCTP and DCCP"),
+            ("-m multiport", "multiport expection an option"),
+            ("-p tcp -m multiport --dports 1 --sports 2", "multiport: option \"--source-ports\" cannot be used together with \"--destination-ports\".\n"),
+            ("-p tcp -m multiport --dports 1 --destination-ports 2", "multiport: option \"--destination-ports\" can only be used once.\n"),
+        ];
+        for (spec, msg) in cases {
+            let out = run(&mut h, &format!("iptables -A INPUT {spec}"));
+            assert_eq!(
+                out.stderr,
+                format!("iptables v1.8.9 (nf_tables): {msg}\nTry `iptables -h' or 'iptables --help' for more information.\n"),
+                "{spec}"
+            );
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! `-m pkttype --pkt-type TYPE`: the link-layer packet type (unicast to
+//! this host, broadcast, multicast, or unicast to another host).
+
+use super::{ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
+use crate::ext_boilerplate;
+
+const O_TYPE: u8 = 0;
+
+pub static INFO: ExtInfo = ExtInfo {
+    name: "pkttype",
+    aliases: &[],
+    kind: ExtKind::Match,
+    options: &[OptSpec::arg("pkt-type", O_TYPE).mand().inv()],
+    guided: true,
+    help: "pkttype match options:
+[!] --pkt-type packettype    match this packet type
+Valid packet types:
+        unicast                 to this host
+        broadcast               to all hosts
+        multicast               to a group
+        otherhost               to another host\n",
+    new_match: Some(|| Box::new(Pkttype::default())),
+    new_target: None,
+};
+
+/// Linux `PACKET_*` numbers.
+pub const HOST: u8 = 0;
+pub const BROADCAST: u8 = 1;
+pub const MULTICAST: u8 = 2;
+pub const OTHERHOST: u8 = 3;
+
+/// Names (the first for a number is the one printed) and aliases.
+const NAMES: [(&str, u8); 7] = [
+    ("unicast", HOST),
+    ("broadcast", BROADCAST),
+    ("multicast", MULTICAST),
+    ("otherhost", OTHERHOST),
+    ("bcast", BROADCAST),
+    ("mcast", MULTICAST),
+    ("host", HOST),
+];
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pkttype {
+    pub pkttype: u8,
+    pub inv: bool,
+}
+
+impl Pkttype {
+    fn name(&self) -> String {
+        NAMES
+            .iter()
+            .find(|(_, t)| *t == self.pkttype)
+            .map(|(n, _)| n.to_string())
+            .unwrap_or_else(|| self.pkttype.to_string())
+    }
+}
+
+impl Match for Pkttype {
+    ext_boilerplate!(INFO, Match);
+
+    fn parse(&mut self, _id: u8, arg: Option<&str>, inv: bool, _cx: &mut ParseCx) -> XtResult {
+        let arg = arg.unwrap_or_default();
+        self.pkttype = NAMES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(arg))
+            .map(|(_, t)| *t)
+            .ok_or_else(|| XtError::new(format!("Bad packet type '{arg}'")))?;
+        self.inv = inv;
+        Ok(())
+    }
+
+    fn save(&self, out: &mut String) {
+        if self.inv {
+            out.push_str(" !");
+        }
+        out.push_str(&format!(" --pkt-type {}", self.name()));
+    }
+
+    fn print(&self, out: &mut String, _numeric: bool) {
+        out.push_str(&format!(
+            " PKTTYPE {} {}",
+            if self.inv { "!=" } else { "=" },
+            self.name()
+        ));
+    }
+
+    fn explain(&self) -> String {
+        let what = match self.pkttype {
+            HOST => "addressed to this host (unicast)",
+            BROADCAST => "a link-layer broadcast",
+            MULTICAST => "a link-layer multicast",
+            _ => "addressed to another host",
+        };
+        format!("the packet is {}{what}", if self.inv { "not " } else { "" })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::command::{run_argv, Output};
+    use crate::sim::host::Host;
+
+    fn run(h: &mut Host, s: &str) -> Output {
+        let a: Vec<String> = s.split_whitespace().map(String::from).collect();
+        run_argv(h, &a, None)
+    }
+
+    #[test]
+    fn save_and_list() {
+        let cases = [
+            ("--pkt-type host", "--pkt-type unicast", "PKTTYPE = unicast"),
+            (
+                "! --pkt-type BCAST",
+                "! --pkt-type broadcast",
+                "PKTTYPE != broadcast",
+            ),
+            (
+                "--pkt-type otherhost",
+                "--pkt-type otherhost",
+                "PKTTYPE = otherhost",
+            ),
+        ];
+        for (opt, save, list) in cases {
+            let mut h = Host::new("h");
+            assert_eq!(
+                run(&mut h, &format!("iptables -A INPUT -m pkttype {opt}")).exit,
+                0
+            );
+            let s = run(&mut h, "iptables -S INPUT").stdout;
+            assert!(s.ends_with(&format!("-A INPUT -m pkttype {save}\n")), "{s}");
+            let l = run(&mut h, "iptables -L INPUT").stdout;
+            assert!(l.ends_with(&format!("{list}\n")), "{l}");
+        }
+    }
+
+    #[test]
+    fn errors() {
+        let mut h = Host::new("h");
+        let out = run(&mut h, "iptables -A INPUT -m pkttype --pkt-type outgoing");
+        assert_eq!(
+            out.stderr,
+            "iptables v1.8.9 (nf_tables): Bad packet type 'outgoing'\n\
+Try `iptables -h' or 'iptables --help' for more information.\n"
+        );
+        let out = run(&mut h, "iptables -A INPUT -m pkttype");
+        assert!(out
+            .stderr
+            .contains("pkttype: option \"--pkt-type\" must be specified\n\n"));
+    }
+}

@@ -1,0 +1,257 @@
+//! `-j REJECT`: drop the packet and answer the sender with an ICMP error or a
+//! TCP reset (filter table, INPUT/FORWARD/OUTPUT only).
+
+use super::{CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult};
+use crate::ext_boilerplate;
+use crate::ruleset::check::hooks_outside;
+use crate::ruleset::Hook;
+
+const O_REJECT_WITH: u8 = 0;
+
+pub static INFO: ExtInfo = ExtInfo {
+    name: "REJECT",
+    aliases: &[],
+    kind: ExtKind::Target,
+    options: &[OptSpec::arg("reject-with", O_REJECT_WITH)],
+    guided: true,
+    help: "REJECT target options:\n\
+--reject-with type              drop the packet and answer the sender\n                                \
+with a reply of the given type:\n\
+Valid reject types:\n    \
+icmp-net-unreachable     \tICMP network unreachable\n    \
+net-unreach              \talias\n    \
+icmp-host-unreachable    \tICMP host unreachable\n    \
+host-unreach             \talias\n    \
+icmp-proto-unreachable   \tICMP protocol unreachable\n    \
+proto-unreach            \talias\n    \
+icmp-port-unreachable    \tICMP port unreachable (default)\n    \
+port-unreach             \talias\n    \
+icmp-net-prohibited      \tICMP network administratively prohibited\n    \
+net-prohib               \talias\n    \
+icmp-host-prohibited     \tICMP host administratively prohibited\n    \
+host-prohib              \talias\n    \
+tcp-reset                \tTCP RST segment (needs -p tcp)\n    \
+tcp-rst                  \talias\n    \
+icmp-admin-prohibited    \tICMP communication administratively prohibited (*)\n    \
+admin-prohib             \talias\n\
+\n\
+(*) Older kernels may not know this type; see the iptables man page.\n",
+    new_match: None,
+    new_target: Some(|| Box::new(Reject::default())),
+};
+
+/// The reply sent back, in the order iptables searches its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RejectWith {
+    NetUnreachable,
+    HostUnreachable,
+    ProtoUnreachable,
+    #[default]
+    PortUnreachable,
+    NetProhibited,
+    HostProhibited,
+    TcpReset,
+    AdminProhibited,
+}
+
+/// (name, alias, kind) in iptables' search order.
+const TYPES: [(&str, &str, RejectWith); 8] = [
+    (
+        "icmp-net-unreachable",
+        "net-unreach",
+        RejectWith::NetUnreachable,
+    ),
+    (
+        "icmp-host-unreachable",
+        "host-unreach",
+        RejectWith::HostUnreachable,
+    ),
+    (
+        "icmp-proto-unreachable",
+        "proto-unreach",
+        RejectWith::ProtoUnreachable,
+    ),
+    (
+        "icmp-port-unreachable",
+        "port-unreach",
+        RejectWith::PortUnreachable,
+    ),
+    (
+        "icmp-net-prohibited",
+        "net-prohib",
+        RejectWith::NetProhibited,
+    ),
+    (
+        "icmp-host-prohibited",
+        "host-prohib",
+        RejectWith::HostProhibited,
+    ),
+    ("tcp-reset", "tcp-rst", RejectWith::TcpReset),
+    (
+        "icmp-admin-prohibited",
+        "admin-prohib",
+        RejectWith::AdminProhibited,
+    ),
+];
+
+impl RejectWith {
+    pub fn name(self) -> &'static str {
+        TYPES
+            .iter()
+            .find(|t| t.2 == self)
+            .map(|t| t.0)
+            .unwrap_or("icmp-port-unreachable")
+    }
+    /// ICMP destination-unreachable code sent, `None` for a TCP reset.
+    pub fn icmp_code(self) -> Option<u8> {
+        Some(match self {
+            RejectWith::NetUnreachable => 0,
+            RejectWith::HostUnreachable => 1,
+            RejectWith::ProtoUnreachable => 2,
+            RejectWith::PortUnreachable => 3,
+            RejectWith::NetProhibited => 9,
+            RejectWith::HostProhibited => 10,
+            RejectWith::AdminProhibited => 13,
+            RejectWith::TcpReset => return None,
+        })
+    }
+}
+
+/// Whether `arg` is a case-insensitive prefix of `name` (C `strncasecmp(name, arg, strlen(arg))`).
+fn prefix_of(name: &str, arg: &str) -> bool {
+    name.len() >= arg.len() && name.as_bytes()[..arg.len()].eq_ignore_ascii_case(arg.as_bytes())
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reject {
+    pub with: RejectWith,
+}
+
+impl Target for Reject {
+    ext_boilerplate!(INFO, Target);
+
+    fn parse(&mut self, _id: u8, arg: Option<&str>, _inv: bool, cx: &mut ParseCx) -> XtResult {
+        let arg = arg.unwrap_or_default();
+        if let Some(t) = TYPES
+            .iter()
+            .find(|t| prefix_of(t.0, arg) || prefix_of(t.1, arg))
+        {
+            self.with = t.2;
+            return Ok(());
+        }
+        if prefix_of("echo-reply", arg) || prefix_of("echoreply", arg) {
+            cx.warnings
+                .push("--reject-with echo-reply no longer supported".to_string());
+        }
+        Err(XtError::new(format!("unknown reject type \"{arg}\"")))
+    }
+
+    fn check(&self, cx: &CheckCx) -> Result<(), KernelError> {
+        if cx.table != "filter"
+            || hooks_outside(cx.hooks, &[Hook::Input, Hook::Forward, Hook::Output])
+        {
+            return Err(KernelError::Invalid);
+        }
+        if self.with == RejectWith::TcpReset && (cx.proto != 6 || cx.proto_invert) {
+            return Err(KernelError::Invalid);
+        }
+        Ok(())
+    }
+
+    fn save(&self, out: &mut String) {
+        out.push_str(" --reject-with ");
+        out.push_str(self.with.name());
+    }
+
+    fn print(&self, out: &mut String, _numeric: bool) {
+        out.push_str(" reject-with ");
+        out.push_str(self.with.name());
+    }
+
+    fn explain(&self) -> String {
+        let reply = match self.with {
+            RejectWith::TcpReset => "a TCP reset".to_string(),
+            w => format!(
+                "an ICMP \"{}\" error",
+                w.name().trim_start_matches("icmp-").replace('-', " ")
+            ),
+        };
+        format!("drop the packet and answer the sender with {reply}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::command::run_argv;
+    use crate::sim::host::Host;
+
+    fn run(h: &mut Host, s: &str) -> crate::command::Output {
+        let a: Vec<String> = s.split(' ').map(String::from).collect();
+        run_argv(h, &a, None)
+    }
+
+    #[test]
+    fn default_and_aliases_save_full_names() {
+        let mut h = Host::new("h");
+        assert_eq!(run(&mut h, "iptables -A INPUT -j REJECT").exit, 0);
+        assert_eq!(
+            run(
+                &mut h,
+                "iptables -A INPUT -j REJECT --reject-with host-prohib"
+            )
+            .exit,
+            0
+        );
+        assert_eq!(
+            run(&mut h, "iptables -A INPUT -j REJECT --reject-with N").exit,
+            0
+        );
+        assert_eq!(
+            run(&mut h, "iptables -S INPUT").stdout,
+            "-P INPUT ACCEPT\n\
+-A INPUT -j REJECT --reject-with icmp-port-unreachable\n\
+-A INPUT -j REJECT --reject-with icmp-host-prohibited\n\
+-A INPUT -j REJECT --reject-with icmp-net-unreachable\n"
+        );
+        let l = run(&mut h, "iptables -L INPUT -n").stdout;
+        assert!(l.contains(
+            "REJECT     0    --  0.0.0.0/0            0.0.0.0/0            reject-with icmp-port-unreachable\n"
+        ));
+    }
+
+    #[test]
+    fn unknown_type_and_echo_reply_warning() {
+        let mut h = Host::new("h");
+        let o = run(&mut h, "iptables -A INPUT -j REJECT --reject-with echo");
+        assert_eq!(o.exit, 2);
+        assert_eq!(
+            o.stderr,
+            "--reject-with echo-reply no longer supported\n\
+iptables v1.8.9 (nf_tables): unknown reject type \"echo\"\n\
+Try `iptables -h' or 'iptables --help' for more information.\n"
+        );
+    }
+
+    #[test]
+    fn tcp_reset_needs_tcp_and_filter_only() {
+        let mut h = Host::new("h");
+        let o = run(
+            &mut h,
+            "iptables -A INPUT -j REJECT --reject-with tcp-reset",
+        );
+        assert_eq!(o.exit, 4);
+        assert_eq!(
+            o.stderr,
+            "iptables v1.8.9 (nf_tables):  RULE_APPEND failed (Invalid argument): rule in chain INPUT\n"
+        );
+        assert_eq!(
+            run(
+                &mut h,
+                "iptables -A INPUT -p tcp -j REJECT --reject-with tcp-rst"
+            )
+            .exit,
+            0
+        );
+        assert_eq!(run(&mut h, "iptables -t mangle -A INPUT -j REJECT").exit, 4);
+    }
+}

@@ -1,0 +1,269 @@
+//! `-m statistic`: matches a random share of packets (`--mode random`) or
+//! every n-th packet (`--mode nth`).
+
+use super::{ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
+use crate::ext::bit;
+use crate::ext_boilerplate;
+
+const O_MODE: u8 = 0;
+const O_PROBABILITY: u8 = 1;
+const O_EVERY: u8 = 2;
+const O_PACKET: u8 = 3;
+
+pub static INFO: ExtInfo = ExtInfo {
+    name: "statistic",
+    aliases: &[],
+    kind: ExtKind::Match,
+    options: &[
+        OptSpec::arg("mode", O_MODE).mand(),
+        OptSpec::arg("probability", O_PROBABILITY)
+            .inv()
+            .excl(bit(O_EVERY) | bit(O_PACKET)),
+        OptSpec::arg("every", O_EVERY)
+            .inv()
+            .excl(bit(O_PROBABILITY))
+            .also(bit(O_PACKET)),
+        OptSpec::arg("packet", O_PACKET)
+            .excl(bit(O_PROBABILITY))
+            .also(bit(O_EVERY)),
+    ],
+    guided: true,
+    help: concat!(
+        "statistic match options:\n",
+        " --mode mode                    random or nth\n",
+        " random mode:\n",
+        "[!] --probability p\t\t Chance (0 to 1) that a packet matches\n",
+        " nth mode:\n",
+        "[!] --every n\t\t\t Match one packet out of every n\n",
+        " --packet p\t\t\t Counter start (0 <= p <= n-1, default 0)\n",
+    ),
+    new_match: Some(|| Box::new(Statistic::default())),
+    new_target: None,
+};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mode {
+    #[default]
+    Random,
+    Nth,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Statistic {
+    pub mode: Mode,
+    pub inv: bool,
+    /// Probability scaled to 2^31, as the kernel keeps it.
+    pub probability: u32,
+    /// `--every` minus one.
+    pub every: u32,
+    pub packet: u32,
+}
+
+/// A C99 hexadecimal float (`0x1.8p-1`), as `strtod` also reads them.
+fn hex_float(s: &str) -> Option<f64> {
+    let (neg, t) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let t = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X"))?;
+    let (mant, exp) = match t.find(['p', 'P']) {
+        Some(i) => (&t[..i], Some(&t[i + 1..])),
+        None => (t, None),
+    };
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut v = 0f64;
+    for c in int.chars() {
+        v = v * 16.0 + c.to_digit(16)? as f64;
+    }
+    let mut scale = 1.0 / 16.0;
+    for c in frac.chars() {
+        v += c.to_digit(16)? as f64 * scale;
+        scale /= 16.0;
+    }
+    if let Some(e) = exp {
+        let e: i32 = e.parse().ok()?;
+        v *= 2f64.powi(e);
+    }
+    Some(if neg { -v } else { v })
+}
+
+/// `strtod` of the whole word within 0..=1 (`XTTYPE_DOUBLE`).
+fn parse_probability(s: &str) -> XtResult<f64> {
+    let bad = || {
+        XtError::new("statistic: bad value for option \"--probability\", or out of range (0-1).\n")
+    };
+    let t = s.trim_start_matches(|c: char| c.is_ascii_whitespace());
+    let v = match hex_float(t) {
+        Some(v) => v,
+        None => t.parse::<f64>().map_err(|_| bad())?,
+    };
+    // Like strtod's NaN, which passes the C range test.
+    if !v.is_nan() && !(0.0..=1.0).contains(&v) {
+        return Err(bad());
+    }
+    Ok(v)
+}
+
+impl Statistic {
+    fn text(&self, p: &str) -> String {
+        let inv = if self.inv { " !" } else { "" };
+        match self.mode {
+            Mode::Random => format!(
+                " {p}mode random{inv} {p}probability {:.11}",
+                self.probability as f64 / 2147483648.0
+            ),
+            Mode::Nth => {
+                let mut s = format!(" {p}mode nth{inv} {p}every {}", self.every.wrapping_add(1));
+                if self.packet != 0 || !p.is_empty() {
+                    s.push_str(&format!(" {p}packet {}", self.packet));
+                }
+                s
+            }
+        }
+    }
+}
+
+impl Match for Statistic {
+    ext_boilerplate!(INFO, Match);
+
+    fn parse(&mut self, id: u8, arg: Option<&str>, inv: bool, _cx: &mut ParseCx) -> XtResult {
+        let arg = arg.unwrap_or_default();
+        self.inv |= inv;
+        match id {
+            O_MODE => {
+                self.mode = match arg {
+                    "random" => Mode::Random,
+                    "nth" => Mode::Nth,
+                    _ => return Err(XtError::new(format!("Bad mode \"{arg}\""))),
+                }
+            }
+            O_PROBABILITY => {
+                let p = parse_probability(arg)?;
+                // lround of a NaN gives 0 in the kernel's 32 bits.
+                let scaled = (p * 2147483648.0).round();
+                self.probability = if scaled.is_nan() { 0 } else { scaled as u32 };
+            }
+            O_EVERY => {
+                let v = super::xtopt::uint("statistic", "every", arg, 1, u32::MAX as u64)?;
+                self.every = v as u32 - 1;
+            }
+            O_PACKET => {
+                self.packet =
+                    super::xtopt::uint("statistic", "packet", arg, 0, u32::MAX as u64)? as u32;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn final_check(&mut self, seen: u64, _cx: &mut ParseCx) -> XtResult {
+        if self.mode == Mode::Random && seen & bit(O_PROBABILITY) == 0 {
+            return Err(XtError::new(
+                "--probability must be specified when using random mode",
+            ));
+        }
+        if self.mode == Mode::Nth && seen & (bit(O_EVERY) | bit(O_PACKET)) == 0 {
+            return Err(XtError::new(
+                "--every and --packet must be specified when using nth mode",
+            ));
+        }
+        if self.mode == Mode::Nth && self.packet > self.every {
+            return Err(XtError::new("the --packet p must be 0 <= p <= n-1"));
+        }
+        Ok(())
+    }
+
+    fn save(&self, out: &mut String) {
+        out.push_str(&self.text("--"));
+    }
+
+    fn print(&self, out: &mut String, _numeric: bool) {
+        out.push_str(" statistic");
+        out.push_str(&self.text(""));
+    }
+
+    fn explain(&self) -> String {
+        match self.mode {
+            Mode::Random => {
+                let p = self.probability as f64 / 2147483648.0 * 100.0;
+                if self.inv {
+                    format!("Matches a random {:.2}% of packets", 100.0 - p)
+                } else {
+                    format!("Matches a random {p:.2}% of packets")
+                }
+            }
+            Mode::Nth => format!(
+                "Matches {}one packet in every {} (counter starts at {})",
+                if self.inv { "all but " } else { "" },
+                self.every.wrapping_add(1),
+                self.packet
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::command::run_argv;
+    use crate::sim::host::Host;
+
+    fn run(h: &mut Host, s: &str) -> crate::command::Output {
+        let a: Vec<String> = s.split(' ').map(String::from).collect();
+        run_argv(h, &a, None)
+    }
+
+    #[test]
+    fn texts() {
+        let mut h = Host::new("h");
+        assert_eq!(
+            run(
+                &mut h,
+                "iptables -A INPUT -m statistic --mode random --probability 0.3"
+            )
+            .exit,
+            0
+        );
+        assert_eq!(
+            run(
+                &mut h,
+                "iptables -A INPUT -m statistic --mode nth ! --every 3 --packet 0"
+            )
+            .exit,
+            0
+        );
+        assert_eq!(
+            run(&mut h, "iptables -S INPUT").stdout,
+            "-P INPUT ACCEPT\n-A INPUT -m statistic --mode random --probability 0.29999999981\n\
+-A INPUT -m statistic --mode nth ! --every 3 --packet 0\n"
+        );
+        let l = run(&mut h, "iptables -L INPUT").stdout;
+        assert!(
+            l.contains("anywhere             statistic mode random probability 0.29999999981\n")
+        );
+        assert!(l.contains("anywhere             statistic mode nth ! every 3\n"));
+    }
+
+    #[test]
+    fn hex_probability() {
+        assert_eq!(super::parse_probability("0x.8p1").unwrap(), 1.0);
+        assert_eq!(super::parse_probability(" 0.5").unwrap(), 0.5);
+        assert!(super::parse_probability("0x").is_err());
+    }
+
+    #[test]
+    fn check_order() {
+        let mut h = Host::new("h");
+        let e =
+            |h: &mut Host, a: &str| run(h, &format!("iptables -A INPUT -m statistic {a}")).stderr;
+        assert!(e(&mut h, "--mode nth --packet 1").contains("the --packet p must be 0 <= p <= n-1"));
+        assert!(e(&mut h, "--mode nth --packet 0")
+            .contains("option \"--packet\" also requires \"--every\".\n\n"));
+        assert!(e(&mut h, "--mode nth --probability 0.5 --every 2")
+            .contains("option \"--probability\" cannot be used together with \"--every\".\n\n"));
+        assert!(e(&mut h, "--probability 1").contains("option \"--mode\" must be specified\n\n"));
+    }
+}
