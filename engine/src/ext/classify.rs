@@ -1,7 +1,10 @@
 //! `-j CLASSIFY --set-class MAJOR:MINOR`: sets the packet's traffic-control
 //! class. Mangle table; OUTPUT, FORWARD and POSTROUTING only.
 
-use super::{CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult};
+use super::{
+    CheckCx, EvalCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, TargetVerdict,
+    XtError, XtResult,
+};
 use crate::ext_boilerplate;
 use crate::ruleset::Hook;
 
@@ -96,6 +99,11 @@ impl Target for Classify {
         ));
     }
 
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        cx.pkt.meta.priority = self.priority;
+        Some(TargetVerdict::Continue)
+    }
+
     fn explain(&self) -> String {
         format!(
             "put the packet in traffic-control class {:x}:{:x} and continue",
@@ -149,5 +157,23 @@ mod tests {
             .exit,
             4
         );
+    }
+
+    #[test]
+    fn sets_the_priority() {
+        use crate::ext::limit::lab::*;
+        use crate::ext::TargetVerdict;
+        let mut w = world();
+        ipt(
+            &mut w,
+            "iptables -t mangle -A POSTROUTING -j CLASSIFY --set-class 1:2",
+        );
+        let mut t = Classify { priority: 0x10002 };
+        let mut p = ping("10.0.1.9", "10.0.2.5");
+        let v = with_cx(&mut w, &mut p, Hook::Postrouting, |cx| t.fire(cx));
+        assert_eq!(v, Some(TargetVerdict::Continue));
+        assert_eq!(p.meta.priority, 0x10002);
+        // The class goes with the packet out of the host, not onto the wire.
+        assert!(passed(&send_at(&mut w, SEC, ping("10.0.1.9", "10.0.2.5"))));
     }
 }

@@ -1,6 +1,6 @@
 //! `-m comment --comment TEXT`: a note attached to a rule; always matches.
 
-use super::{xtopt, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::{xtopt, EvalCx, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
 
 const O_COMMENT: u8 = 0;
@@ -52,6 +52,10 @@ impl Match for Comment {
     fn explain(&self) -> String {
         format!("carries the comment \"{}\"", self.text)
     }
+
+    fn matches(&mut self, _cx: &mut EvalCx) -> Option<bool> {
+        Some(true)
+    }
 }
 
 #[cfg(test)]
@@ -84,5 +88,13 @@ mod tests {
         assert!(out.stderr.starts_with(
             "iptables v1.8.9 (nf_tables): comment: option \"--comment\" must be specified\n\n"
         ));
+    }
+
+    #[test]
+    fn always_matches() {
+        use crate::ext::limit::lab::*;
+        let mut w = world();
+        ipt(&mut w, "iptables -A FORWARD -m comment --comment x -j DROP");
+        assert!(!passed(&send_at(&mut w, SEC, ping("10.0.1.9", "10.0.2.5"))));
     }
 }

@@ -2,7 +2,7 @@
 //! (the upper six bits of the IPv4 TOS byte). Also holds the class names
 //! shared with `-j DSCP`.
 
-use super::{xtopt, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::{xtopt, EvalCx, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
 
 const O_DSCP: u8 = 0;
@@ -108,6 +108,16 @@ impl Match for Dscp {
         out.push_str(&format!("0x{:02x}", self.dscp));
     }
 
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some((cx.hdr.tos >> 2 == self.dscp) != self.invert)
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let mut s = String::from("-m dscp");
+        self.save(&mut s);
+        format!("{s} did not match: the DSCP is 0x{:02x}", cx.hdr.tos >> 2)
+    }
+
     fn explain(&self) -> String {
         format!(
             "packets whose DSCP is {}0x{:02x}",
@@ -158,5 +168,23 @@ mod tests {
         assert!(o
             .stderr
             .contains("dscp: bad value for option \"--dscp\", or out of range (0-63).\n\nTry"));
+    }
+
+    #[test]
+    fn matches_the_upper_six_bits() {
+        use crate::ext::limit::lab::*;
+        let mut w = world();
+        ipt(
+            &mut w,
+            "iptables -A FORWARD -m dscp --dscp-class AF41 -j DROP",
+        );
+        let mut p = ping("10.0.1.9", "10.0.2.5");
+        p.set_tos(0x8b);
+        assert!(!passed(&send_at(&mut w, SEC, p)));
+        assert!(passed(&send_at(&mut w, SEC, ping("10.0.1.9", "10.0.2.5"))));
+        assert_eq!(
+            w.reports[0].trace.steps[0].failed.as_deref(),
+            Some("-m dscp --dscp 0x22 did not match: the DSCP is 0x00")
+        );
     }
 }

@@ -2,7 +2,8 @@
 //! point of the packet. Only in the mangle table.
 
 use super::{
-    xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult,
+    xtopt, CheckCx, EvalCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, TargetVerdict,
+    XtError, XtResult,
 };
 use crate::ext::dscp::{class_to_dscp, DSCP_MAX};
 use crate::ext_boilerplate;
@@ -70,6 +71,15 @@ impl Target for DscpTarget {
         out.push_str(&format!(" DSCP set 0x{:02x}", self.dscp));
     }
 
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        // The ECN bits stay.
+        let tos = cx.hdr.tos;
+        if tos >> 2 != self.dscp {
+            cx.pkt.set_tos((tos & 0x03) | (self.dscp << 2));
+        }
+        Some(TargetVerdict::Continue)
+    }
+
     fn explain(&self) -> String {
         format!("set the DSCP to 0x{:02x} and continue", self.dscp)
     }
@@ -111,5 +121,21 @@ mod tests {
         assert!(o
             .stderr
             .contains("DSCP target: Parameter --set-dscp is required\nTry"));
+    }
+
+    #[test]
+    fn sets_dscp_and_keeps_ecn() {
+        use crate::ext::limit::lab::*;
+        let mut w = world();
+        ipt(
+            &mut w,
+            "iptables -t mangle -A POSTROUTING -j DSCP --set-dscp-class EF",
+        );
+        let mut p = ping("10.0.1.9", "10.0.2.5");
+        p.set_tos(0x03);
+        assert!(passed(&send_at(&mut w, SEC, p)));
+        let out = last_sent(&w);
+        assert_eq!(out[1], 0xbb);
+        assert!(checksums_ok(&out));
     }
 }

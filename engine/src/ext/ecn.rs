@@ -2,7 +2,8 @@
 //! code point.
 
 use super::{
-    xtopt, CheckCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult,
+    xtopt, CheckCx, EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError,
+    XtResult,
 };
 use crate::ext_boilerplate;
 
@@ -34,6 +35,41 @@ pub struct Ecn {
     pub cwr: Option<bool>,
     pub ece: Option<bool>,
     pub ect: Option<(u8, bool)>,
+}
+
+impl Ecn {
+    /// The first test that fails (`ecn_mt4`), in words.
+    fn failure(&self, cx: &EvalCx) -> Option<String> {
+        if let Some((v, inv)) = self.ect {
+            let ect = cx.hdr.tos & 3;
+            if (ect == v) == inv {
+                return Some(format!("the ECN code point is {ect}"));
+            }
+        }
+        if self.cwr.is_none() && self.ece.is_none() {
+            return None;
+        }
+        // The TCP header as the kernel reads it at the transport offset
+        // (also in a later fragment, whose payload stands there).
+        let at = cx.hdr.header_len;
+        let data = &cx.pkt.data;
+        if data.len() < at + 20 {
+            return Some("the TCP header is missing".into());
+        }
+        let flags = data[at + 13];
+        for (test, bit, name) in [(self.ece, 0x40, "ECE"), (self.cwr, 0x80, "CWR")] {
+            if let Some(inv) = test {
+                let set = flags & bit != 0;
+                if set == inv {
+                    return Some(format!(
+                        "TCP {name} is {}",
+                        if set { "set" } else { "not set" }
+                    ));
+                }
+            }
+        }
+        None
+    }
 }
 
 impl Match for Ecn {
@@ -92,6 +128,19 @@ impl Match for Ecn {
         }
     }
 
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some(self.failure(cx).is_none())
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let mut s = String::from("-m ecn");
+        self.save(&mut s);
+        format!(
+            "{s} did not match: {}",
+            self.failure(cx).unwrap_or_default()
+        )
+    }
+
     fn explain(&self) -> String {
         let mut parts = Vec::new();
         let not = |inv: bool| if inv { "not " } else { "" };
@@ -145,5 +194,28 @@ mod tests {
         );
         let o = run(&mut h, "iptables -A INPUT -m ecn");
         assert!(o.stderr.contains("ECN match: some option required\nTry"));
+    }
+
+    #[test]
+    fn matches_ect_and_tcp_bits() {
+        use crate::ext::limit::lab::*;
+        let mut w = world();
+        ipt(&mut w, "iptables -A FORWARD -p tcp -m ecn --ecn-tcp-ece ! --ecn-tcp-cwr --ecn-ip-ect 1 -j DROP");
+        let mk = |flags: &str, tos: u8| {
+            let mut p = tcp("10.0.1.9", "10.0.2.5", 1, 80, flags);
+            p.set_tos(tos);
+            p
+        };
+        assert!(!passed(&send_at(&mut w, SEC, mk("SE", 1))));
+        assert!(passed(&send_at(&mut w, SEC, mk("SE", 2))));
+        let why = w.reports[0].trace.steps[0].failed.clone().unwrap();
+        assert!(
+            why.ends_with("did not match: the ECN code point is 2"),
+            "{why}"
+        );
+        assert!(passed(&send_at(&mut w, SEC, mk("SEC", 1))));
+        let why = w.reports[0].trace.steps[0].failed.clone().unwrap();
+        assert!(why.ends_with("did not match: TCP CWR is set"), "{why}");
+        assert!(passed(&send_at(&mut w, SEC, mk("S", 1))));
     }
 }

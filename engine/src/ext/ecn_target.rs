@@ -3,7 +3,8 @@
 //! the mangle table.
 
 use super::{
-    bit, xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult,
+    bit, xtopt, CheckCx, EvalCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target,
+    TargetVerdict, XtError, XtResult,
 };
 use crate::ext_boilerplate;
 
@@ -39,6 +40,50 @@ pub struct EcnTarget {
 impl EcnTarget {
     fn is_remove(&self) -> bool {
         self.ece == Some(0) && self.cwr == Some(0) && self.ect.is_none()
+    }
+}
+
+/// `csum_replace2`: adjusts the 16-bit one's-complement checksum at `at`
+/// for a 16-bit word changing from `old` to `new` (RFC 1624).
+pub fn csum_replace2(data: &mut [u8], at: usize, old: u16, new: u16) {
+    let Some(c) = data.get(at..at + 2) else {
+        return;
+    };
+    let check = u16::from_be_bytes([c[0], c[1]]);
+    let mut sum = (!check) as u32 + (!old) as u32 + new as u32;
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    data[at..at + 2].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+}
+
+impl EcnTarget {
+    /// `set_ect_tcp`: ECE and CWR of the TCP header at the transport
+    /// offset; `false` when the header is not there (the packet is dropped).
+    fn set_tcp(&self, cx: &mut EvalCx) -> bool {
+        let at = cx.hdr.header_len;
+        let data = &mut cx.pkt.data;
+        if data.len() < at + 20 {
+            return false;
+        }
+        let old = data[at + 13];
+        let mut new = old;
+        for (want, bit) in [(self.ece, 0x40u8), (self.cwr, 0x80u8)] {
+            match want {
+                Some(1) => new |= bit,
+                Some(_) => new &= !bit,
+                None => {}
+            }
+        }
+        if new == old {
+            return true;
+        }
+        let word = |d: &[u8]| u16::from_be_bytes([d[at + 12], d[at + 13]]);
+        let before = word(data);
+        data[at + 13] = new;
+        let after = word(data);
+        csum_replace2(data, at + 16, before, after);
+        true
     }
 }
 
@@ -109,6 +154,19 @@ impl Target for EcnTarget {
         }
     }
 
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        if let Some(ect) = self.ect {
+            let tos = cx.hdr.tos;
+            if tos & 3 != ect & 3 {
+                cx.pkt.set_tos((tos & !3) | (ect & 3));
+            }
+        }
+        if (self.ece.is_some() || self.cwr.is_some()) && cx.hdr.proto == 6 && !self.set_tcp(cx) {
+            return Some(TargetVerdict::Drop);
+        }
+        Some(TargetVerdict::Continue)
+    }
+
     fn explain(&self) -> String {
         if self.is_remove() {
             return "clear the TCP ECE and CWR flags and continue".into();
@@ -165,5 +223,37 @@ mod tests {
         assert!(o
             .stderr
             .contains("ECN target: An operation is required\nTry"));
+    }
+
+    #[test]
+    fn clears_tcp_bits_and_sets_ect() {
+        use crate::ext::limit::lab::*;
+        let mut w = world();
+        ipt(
+            &mut w,
+            "iptables -t mangle -A FORWARD -p tcp -j ECN --ecn-tcp-remove",
+        );
+        ipt(
+            &mut w,
+            "iptables -t mangle -A FORWARD -j ECN --ecn-ip-ect 2",
+        );
+        assert!(passed(&send_at(
+            &mut w,
+            SEC,
+            tcp("10.0.1.9", "10.0.2.5", 1, 80, "SEC")
+        )));
+        let out = last_sent(&w);
+        assert_eq!(out[20 + 13], 0x02, "ECE and CWR cleared");
+        assert_eq!(out[1] & 3, 2);
+        assert!(checksums_ok(&out));
+        assert!(passed(&send_at(&mut w, SEC, ping("10.0.1.9", "10.0.2.5"))));
+        assert_eq!(last_sent(&w)[1], 0x02);
+        // The incremental checksum update agrees with a full one.
+        let mut p = tcp("10.0.1.9", "10.0.2.5", 1, 80, "SEC");
+        let word = u16::from_be_bytes([p.data[32], p.data[33]]);
+        p.data[33] = 0x02;
+        let new = u16::from_be_bytes([p.data[32], p.data[33]]);
+        super::csum_replace2(&mut p.data, 36, word, new);
+        assert!(checksums_ok(&p.data));
     }
 }

@@ -1,8 +1,20 @@
 //! `-j HMARK`: sets the packet mark to a hash of chosen header fields
 //! (addresses under a prefix, ports, SPI, protocol, or the conntrack tuple),
 //! modulo `--hmark-mod`, plus `--hmark-offset`.
+//!
+//! The mark is the kernel's, bit for bit: the same fields in the same
+//! places (addresses in numeric order, the two 16-bit ports as
+//! `larger << 16 | smaller` after the masks and sets), Bob Jenkins'
+//! `jhash_3words` seeded with `--hmark-rnd`, the protocol XORed in, and the
+//! 32-bit hash scaled to `--hmark-mod` by multiplication (`reciprocal_scale`).
+//! ICMP errors hash the packet they quote. The kernel test
+//! `kernel_packet.rs` compares marks with the real module.
 
-use super::{xtopt, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult};
+use super::hashlimit::ports_offset;
+use super::{
+    xtopt, EvalCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, TargetVerdict, XtError,
+    XtResult,
+};
 use crate::ext_boilerplate;
 
 const O_SRC: u8 = 0;
@@ -156,6 +168,143 @@ impl Hmark {
     }
 }
 
+/// `jhash_3words` (lookup3's final mix over three words).
+pub fn jhash_3words(a: u32, b: u32, c: u32, initval: u32) -> u32 {
+    let iv = initval.wrapping_add(0xdead_beef).wrapping_add(3 << 2);
+    let (mut a, mut b, mut c) = (a.wrapping_add(iv), b.wrapping_add(iv), c.wrapping_add(iv));
+    c ^= b;
+    c = c.wrapping_sub(b.rotate_left(14));
+    a ^= c;
+    a = a.wrapping_sub(c.rotate_left(11));
+    b ^= a;
+    b = b.wrapping_sub(a.rotate_left(25));
+    c ^= b;
+    c = c.wrapping_sub(b.rotate_left(16));
+    a ^= c;
+    a = a.wrapping_sub(c.rotate_left(4));
+    b ^= a;
+    b = b.wrapping_sub(a.rotate_left(14));
+    c ^= b;
+    c = c.wrapping_sub(b.rotate_left(24));
+    c
+}
+
+/// The fields hashed (`struct hmark_tuple`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Tuple {
+    src: u32,
+    dst: u32,
+    ports: u32,
+    proto: u8,
+}
+
+impl Hmark {
+    fn src_mask(&self) -> u32 {
+        if self.has(O_SRC) {
+            xtopt::prefix_mask(self.src_prefix)
+        } else {
+            0
+        }
+    }
+
+    fn dst_mask(&self) -> u32 {
+        if self.has(O_DST) {
+            xtopt::prefix_mask(self.dst_prefix)
+        } else {
+            0
+        }
+    }
+
+    /// Port mask and set as the kernel's `union hmark_ports` holds them
+    /// (source port in the high half, as on the wire).
+    fn port_mask_set(&self) -> (u32, u32) {
+        let mask = if self.has(O_SPI_MASK) {
+            self.spi_mask
+        } else {
+            (self.sport_mask as u32) << 16 | self.dport_mask as u32
+        };
+        let set = if self.has(O_SPI_SET) {
+            self.spi_set
+        } else {
+            (self.sport_set as u32) << 16 | self.dport_set as u32
+        };
+        (mask, set)
+    }
+
+    /// `hmark_swap_ports`: masked and set, then larger port first.
+    fn swap_ports(&self, raw: u32) -> u32 {
+        let (mask, set) = self.port_mask_set();
+        let v = (raw & mask) | set;
+        let (src, dst) = (v >> 16, v & 0xffff);
+        if dst > src {
+            dst << 16 | src
+        } else {
+            src << 16 | dst
+        }
+    }
+
+    /// `hmark_pkt_set_htuple_ipv4`: `None` when a quoted header is cut short.
+    fn packet_tuple(&self, data: &[u8]) -> Option<Tuple> {
+        let mut nh = 0usize;
+        let ihl = |at: usize| (data[at] & 0x0f) as usize * 4;
+        if data[9] == 1 {
+            // An ICMP error hashes the packet it quotes.
+            let at = ihl(0);
+            if let Some(icmp) = data.get(at..at + 8) {
+                if icmp[0] <= 18 && matches!(icmp[0], 3 | 4 | 5 | 11 | 12) {
+                    nh = at + 8;
+                    data.get(nh..nh + 20)?;
+                }
+            }
+        }
+        let addr =
+            |at: usize| u32::from_be_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]);
+        let mut t = Tuple {
+            src: addr(nh + 12) & self.src_mask(),
+            dst: addr(nh + 16) & self.dst_mask(),
+            proto: data[nh + 9],
+            ports: 0,
+        };
+        let frag = u16::from_be_bytes([data[nh + 6], data[nh + 7]]) & 0x3fff;
+        if t.proto == 1 || frag != 0 {
+            return Some(t);
+        }
+        if let Some(off) = ports_offset(t.proto) {
+            let at = nh + ihl(nh) + off;
+            if let Some(p) = data.get(at..at + 4) {
+                t.ports = self.swap_ports(u32::from_be_bytes([p[0], p[1], p[2], p[3]]));
+            }
+        }
+        Some(t)
+    }
+
+    /// `hmark_ct_set_htuple`: from the connection's two directions.
+    fn ct_tuple(&self, cx: &EvalCx) -> Option<Tuple> {
+        let e = cx.ct_entry()?;
+        let mut t = Tuple {
+            src: u32::from(e.orig.src) & self.src_mask(),
+            dst: u32::from(e.reply.src) & self.dst_mask(),
+            proto: e.orig.proto,
+            ports: 0,
+        };
+        if t.proto != 1 {
+            t.ports = self.swap_ports((e.orig.sport as u32) << 16 | e.reply.sport as u32);
+        }
+        Some(t)
+    }
+
+    /// `hmark_hash`: the mark.
+    fn hash(&self, t: &Tuple) -> u32 {
+        let (a, b) = if t.dst < t.src {
+            (t.dst, t.src)
+        } else {
+            (t.src, t.dst)
+        };
+        let h = jhash_3words(a, b, t.ports, self.rnd) ^ (t.proto as u32 & self.proto_mask as u32);
+        ((((h as u64) * (self.modulus as u64)) >> 32) as u32).wrapping_add(self.offset)
+    }
+}
+
 fn opt_name(id: u8) -> &'static str {
     INFO.options
         .iter()
@@ -268,6 +417,18 @@ impl Target for Hmark {
         put(O_RND, format!("rnd 0x{:x} ", self.rnd));
     }
 
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        let t = if self.has(O_CT) {
+            self.ct_tuple(cx)
+        } else {
+            self.packet_tuple(&cx.pkt.data)
+        };
+        if let Some(t) = t {
+            cx.pkt.meta.mark = self.hash(&t);
+        }
+        Some(TargetVerdict::Continue)
+    }
+
     fn explain(&self) -> String {
         let mut fields = Vec::new();
         if self.has(O_CT) {
@@ -357,5 +518,68 @@ mod tests {
             "iptables -A INPUT -j HMARK --hmark-mod 10 --hmark-rnd 1 --hmark-sport 1 --hmark-spi 2",
         );
         assert_eq!(o.exit, 4);
+    }
+
+    /// Marks the real xt_HMARK gave for these packets (kernel_packet.rs).
+    #[test]
+    fn marks_match_the_kernel() {
+        use crate::ext::limit::lab::*;
+        use crate::ruleset::{Hook, RuleTarget};
+        let udp1 = udp("10.1.0.100", "10.2.0.2", 48001, 53, b"x");
+        let udp2 = udp("10.1.0.100", "10.2.0.2", 48004, 5353, b"y");
+        let mut reply = ping("10.2.0.2", "10.1.0.100");
+        reply.set_icmp_id(48003);
+        let cases = [
+            (
+                "--hmark-src-prefix 16 --hmark-dport-mask 0xff00 --hmark-sport 0x0001 --hmark-proto-mask 0xff --hmark-rnd 0xdeadbeef --hmark-mod 65536",
+                vec![(&udp1, 29520), (&udp2, 45298), (&reply, 50855)],
+            ),
+            ("--hmark-tuple dport,proto --hmark-mod 97 --hmark-rnd 1", vec![(&udp1, 87)]),
+        ];
+        for (args, want) in cases {
+            let mut w = world();
+            ipt(
+                &mut w,
+                &format!("iptables -t mangle -A PREROUTING -j HMARK {args}"),
+            );
+            let table = w.hosts[0].ruleset.table("mangle").unwrap();
+            let RuleTarget::Ext(t) = &table.chain("PREROUTING").unwrap().rules[0].target else {
+                panic!("no target");
+            };
+            let mut t = t.clone();
+            for (p, mark) in want {
+                let mut p = p.clone();
+                with_cx(&mut w, &mut p, Hook::Prerouting, |cx| t.fire(cx));
+                assert_eq!(p.meta.mark, mark, "{args}");
+            }
+        }
+    }
+
+    #[test]
+    fn icmp_errors_hash_the_quoted_packet() {
+        use crate::ext::limit::lab::*;
+        use crate::ext::Target;
+        use crate::ruleset::Hook;
+        let mut w = world();
+        let mut t = super::Hmark::default();
+        t.tuple_item("src");
+        t.tuple_item("dst");
+        t.tuple_item("sport");
+        t.tuple_item("dport");
+        t.tuple_item("proto");
+        t.rnd = 99;
+        t.modulus = 1 << 20;
+        let mut orig = udp("10.0.1.9", "10.0.2.5", 4000, 53, b"q");
+        let back =
+            crate::packet::IpFields::new("10.0.2.5".parse().unwrap(), "10.0.1.9".parse().unwrap());
+        let mut err = crate::packet::build_icmp_error(&back, 3, 3, [0; 4], &orig.data);
+        with_cx(&mut w, &mut orig, Hook::Prerouting, |cx| t.fire(cx));
+        with_cx(&mut w, &mut err, Hook::Prerouting, |cx| t.fire(cx));
+        assert_ne!(orig.meta.mark, 0);
+        assert_eq!(orig.meta.mark, err.meta.mark);
+        // Both directions of a flow get the same mark.
+        let mut rev = udp("10.0.2.5", "10.0.1.9", 53, 4000, b"a");
+        with_cx(&mut w, &mut rev, Hook::Prerouting, |cx| t.fire(cx));
+        assert_eq!(rev.meta.mark, orig.meta.mark);
     }
 }

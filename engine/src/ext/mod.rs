@@ -597,6 +597,17 @@ pub fn registry() -> &'static [&'static ExtInfo] {
     ALL
 }
 
+/// Called after every committed ruleset change: extensions that keep named
+/// per-host objects (recent lists, hashlimit tables, rate estimators) make
+/// them match the rules, as the kernel's checkentry and destroy do.
+pub fn after_commit(host: &mut crate::sim::host::Host) {
+    // [group: packet]
+    recent::after_commit(host);
+    hashlimit::after_commit(host);
+    rateest_target::after_commit(host);
+    // [end: packet]
+}
+
 /// Finds an extension by the name given to `-m` or `-j`.
 pub fn find(name: &str, kind: ExtKind) -> Option<&'static ExtInfo> {
     registry()

@@ -2,9 +2,10 @@
 //! a fixed rate (absolute mode) or with another estimator (relative mode),
 //! in bytes or packets per second, optionally as a difference (delta).
 
-use super::rateest_target::{strtod, NAME_MAX};
+use super::rateest_target::{strtod, RateestState, NAME_MAX, STATE};
 use super::{
-    xtopt, CheckCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult,
+    xtopt, CheckCx, EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError,
+    XtResult,
 };
 use crate::ext_boilerplate;
 
@@ -127,6 +128,8 @@ pub struct Rateest {
     pub pps2: u32,
     /// Options given (bit per option id), for the "twice" checks.
     flags: u32,
+    /// Why the last packet did not match (kept only while tracing).
+    why: String,
 }
 
 impl Rateest {
@@ -331,6 +334,77 @@ impl Match for Rateest {
         }
     }
 
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        let st = cx.ext.get_mut::<RateestState>(STATE);
+        let mut read = |name: &str| {
+            st.get_mut(name)
+                .map(|e| {
+                    e.advance(cx.now_ns);
+                    e.sample()
+                })
+                .unwrap_or((0, 0))
+        };
+        let (b, p) = read(&self.name1);
+        let (bps1, pps1) = if self.delta {
+            (self.bps1.saturating_sub(b), self.pps1.saturating_sub(p))
+        } else {
+            (b, p)
+        };
+        let (bps2, pps2) = if !self.rel {
+            (self.bps2, self.pps2)
+        } else {
+            let (b, p) = read(&self.name2);
+            if self.delta {
+                (self.bps2.saturating_sub(b), self.pps2.saturating_sub(p))
+            } else {
+                (b, p)
+            }
+        };
+        let cmp = |a: u32, b: u32| match self.cmp {
+            Cmp::Lt => a < b,
+            Cmp::Gt => a > b,
+            Cmp::Eq => a == b,
+            Cmp::None => true,
+        };
+        let mut ret = true;
+        if self.bps {
+            ret &= cmp(bps1, bps2);
+        }
+        if self.pps {
+            ret &= cmp(pps1, pps2);
+        }
+        ret ^= self.invert;
+        if !ret && cx.tracing {
+            let op = match self.cmp {
+                Cmp::Lt => "<",
+                Cmp::Gt => ">",
+                Cmp::Eq => "==",
+                Cmp::None => "?",
+            };
+            let mut parts = Vec::new();
+            if self.bps {
+                parts.push(format!("{bps1} {op} {bps2} bytes/s"));
+            }
+            if self.pps {
+                parts.push(format!("{pps1} {op} {pps2} packets/s"));
+            }
+            self.why = format!(
+                "{}{} is {}",
+                if self.invert { "! " } else { "" },
+                parts.join(" and "),
+                if self.invert { "true" } else { "false" }
+            );
+        }
+        Some(ret)
+    }
+
+    fn why_not(&self, _cx: &EvalCx) -> String {
+        format!(
+            "-m rateest --rateest {} did not match: {}",
+            self.name1, self.why
+        )
+    }
+
     fn explain(&self) -> String {
         let what = match (self.bps, self.pps) {
             (true, true) => "byte and packet rates",
@@ -435,5 +509,108 @@ mod tests {
             "iptables -t mangle -A INPUT -m rateest --rateest RE1 --rateest-lt --rateest-pps 1",
         );
         assert_eq!(o.exit, 0);
+    }
+
+    use crate::ext::limit::lab::*;
+    use crate::ext::rateest_target::{Est, RateestState};
+
+    fn est(w: &crate::sim::world::World, name: &str) -> Est {
+        let st = w.hosts[0].ext_state.get::<RateestState>("rateest").unwrap();
+        st.ests.iter().find(|e| e.name == name).cloned().unwrap()
+    }
+
+    #[test]
+    fn estimator_measures_every_248_ms() {
+        let mut w = world();
+        ipt(&mut w, "iptables -A FORWARD -j RATEEST --rateest-name ra --rateest-interval 250ms --rateest-ewmalog 500ms");
+        ipt(
+            &mut w,
+            "iptables -A FORWARD -m rateest --rateest ra --rateest-gt --rateest-pps 5 -j DROP",
+        );
+        let t0 = 1000 * SEC;
+        for i in 0..10 {
+            assert!(passed(&send_at(
+                &mut w,
+                t0 + i,
+                ping("10.0.1.9", "10.0.2.5")
+            )));
+        }
+        // The timer runs 62 jiffies after the estimator started: ten 44-byte
+        // packets in a quarter second, averaged with weight 1/2.
+        assert!(passed(&send_at(
+            &mut w,
+            t0 + 61 * 4_000_000,
+            ping("10.0.1.9", "10.0.2.5")
+        )));
+        assert!(!passed(&send_at(
+            &mut w,
+            t0 + 62 * 4_000_000,
+            ping("10.0.1.9", "10.0.2.5")
+        )));
+        assert_eq!(est(&w, "ra").sample(), (968, 22));
+        let why = w.reports[0].trace.steps[1].verdict.clone().unwrap();
+        assert_eq!(why, "DROP");
+        // Quiet for a while, the average decays and the rule lets packets by.
+        assert!(passed(&send_at(
+            &mut w,
+            t0 + 10 * SEC,
+            ping("10.0.1.9", "10.0.2.5")
+        )));
+        let failed = w.reports[0].trace.steps[1].failed.clone().unwrap();
+        assert_eq!(
+            failed,
+            "-m rateest --rateest ra did not match: 0 > 5 packets/s is false"
+        );
+        // Deleting every rule that uses it removes the estimator.
+        ipt(&mut w, "iptables -F FORWARD");
+        let st = w.hosts[0].ext_state.get::<RateestState>("rateest").unwrap();
+        assert!(st.ests.is_empty());
+    }
+
+    #[test]
+    fn relative_and_delta_modes() {
+        let mut w = world();
+        ipt(&mut w, "iptables -A FORWARD -d 10.0.2.5 -j RATEEST --rateest-name a --rateest-interval 1s --rateest-ewmalog 2s");
+        ipt(&mut w, "iptables -A FORWARD -d 10.0.2.6 -j RATEEST --rateest-name b --rateest-interval 1s --rateest-ewmalog 2s");
+        ipt(&mut w, "iptables -A FORWARD -d 10.0.2.7 -m rateest --rateest1 a --rateest-gt --rateest-pps --rateest2 b -j DROP");
+        ipt(&mut w, "iptables -A FORWARD -d 10.0.2.8 -m rateest --rateest-delta --rateest1 a --rateest-pps1 100 --rateest-lt --rateest-pps2 100 --rateest2 b -j DROP");
+        let t0 = 2000 * SEC;
+        for i in 0..8 {
+            send_at(&mut w, t0 + i, ping("10.0.1.9", "10.0.2.5"));
+        }
+        send_at(&mut w, t0 + 10, ping("10.0.1.9", "10.0.2.6"));
+        // One second (248 jiffies) later both estimators have run once.
+        assert!(passed(&send_at(
+            &mut w,
+            t0 + 247 * 4_000_000,
+            ping("10.0.1.9", "10.0.2.7")
+        )));
+        assert!(!passed(&send_at(
+            &mut w,
+            t0 + 248 * 4_000_000,
+            ping("10.0.1.9", "10.0.2.7")
+        )));
+        // a measures 4 packets/s, b 0 (1 packet, weight 1/2, >> 8): 100-4 < 100-0.
+        assert_eq!(est(&w, "a").sample().1, 4);
+        assert!(!passed(&send_at(
+            &mut w,
+            t0 + 249 * 4_000_000,
+            ping("10.0.1.9", "10.0.2.8")
+        )));
+    }
+
+    #[test]
+    fn timer_arithmetic() {
+        // Interval 1 s (log 2), ewma_log 2: 100 packets in the first second.
+        let mut e = Est::new("x", 0, 2);
+        e.advance(0);
+        e.packets = 100;
+        e.bytes = 6000;
+        e.advance(248 * 4_000_000);
+        // (100 << 8) >> 2 = 6400 → 25 packets/s; bytes 6000 << 8 >> 2 → 1500 B/s.
+        assert_eq!(e.sample(), (1500, 25));
+        e.advance(2 * 248 * 4_000_000);
+        // Nothing new: the average loses a quarter.
+        assert_eq!(e.avpps, 6400 - 1600);
     }
 }

@@ -1,11 +1,14 @@
 //! `-j RATEEST`: feeds packets to a named rate estimator (bytes and packets
 //! per second, averaged over time) that `-m rateest` rules compare against.
 
+use super::limit::{jiffies, time_after_eq, HZ};
 use super::{
-    CheckCx, Estimator, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult,
+    CheckCx, Estimator, EvalCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target,
+    TargetVerdict, XtError, XtResult,
 };
 use crate::ext_boilerplate;
 use crate::ruleset::{RuleTarget, Table};
+use crate::sim::host::Host;
 
 const O_NAME: u8 = 0;
 const O_INTERVAL: u8 = 1;
@@ -148,6 +151,140 @@ pub fn estimators_of(table: &Table) -> Vec<Estimator> {
     out
 }
 
+/// A rate estimator's state (`struct xt_rateest` with its
+/// `net_rate_estimator`), times in jiffies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Est {
+    pub name: String,
+    pub interval: i8,
+    pub ewma_log: u8,
+    pub bytes: u64,
+    pub packets: u64,
+    last_bytes: u64,
+    last_packets: u64,
+    /// Averages scaled by 2^8 (bytes and packets per second).
+    pub avbps: u64,
+    pub avpps: u64,
+    /// When the estimator's timer fires next; started by the first use.
+    next: Option<u64>,
+}
+
+/// Most timer runs worked through at once; beyond that a quiet estimator
+/// is taken as settled (only reachable after very long lab-time jumps).
+const MAX_TICKS: u64 = 1 << 22;
+
+impl Est {
+    pub fn new(name: &str, interval: i8, ewma_log: u8) -> Est {
+        Est {
+            name: name.to_string(),
+            interval,
+            ewma_log,
+            ..Default::default()
+        }
+    }
+
+    fn intvl_log(&self) -> u32 {
+        (self.interval as i32 + 2).clamp(0, 5) as u32
+    }
+
+    /// Timer period: `(HZ/4) << intvl_log` jiffies (62 jiffies = 248 ms at HZ=250).
+    fn period(&self) -> u64 {
+        (HZ / 4) << self.intvl_log()
+    }
+
+    /// `est_timer`: folds the traffic since the last run into the averages.
+    fn tick(&mut self) {
+        let log = self.intvl_log();
+        let e = self.ewma_log.min(63) as u32;
+        let brate = self.bytes.wrapping_sub(self.last_bytes) << (10 - log);
+        let brate = (brate >> e).wrapping_sub(self.avbps >> e);
+        let rate = self.packets.wrapping_sub(self.last_packets) << (10 - log);
+        let rate = (rate >> e).wrapping_sub(self.avpps >> e);
+        self.avbps = self.avbps.wrapping_add(brate);
+        self.avpps = self.avpps.wrapping_add(rate);
+        self.last_bytes = self.bytes;
+        self.last_packets = self.packets;
+    }
+
+    /// Runs the timer for every period that ended by `now_ns`.
+    pub fn advance(&mut self, now_ns: u64) {
+        let now = jiffies(now_ns);
+        let period = self.period();
+        let mut next = *self.next.get_or_insert(now.wrapping_add(period));
+        let mut n = 0;
+        while time_after_eq(now, next) {
+            let e = self.ewma_log.min(63) as u32;
+            let quiet = self.bytes == self.last_bytes && self.packets == self.last_packets;
+            if quiet && (self.avbps >> e) == 0 && (self.avpps >> e) == 0 || n >= MAX_TICKS {
+                // Nothing changes any more: skip to the last run due.
+                let behind = now.wrapping_sub(next) / period;
+                next = next.wrapping_add((behind + 1) * period);
+                break;
+            }
+            self.tick();
+            next = next.wrapping_add(period);
+            n += 1;
+        }
+        self.next = Some(next);
+    }
+
+    /// `gen_estimator_read`: bytes and packets per second.
+    pub fn sample(&self) -> (u32, u32) {
+        ((self.avbps >> 8) as u32, (self.avpps >> 8) as u32)
+    }
+}
+
+/// Every estimator of a host (`cx.ext` under "rateest").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RateestState {
+    pub ests: Vec<Est>,
+}
+
+pub const STATE: &str = "rateest";
+
+impl RateestState {
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut Est> {
+        self.ests.iter_mut().find(|e| e.name == name)
+    }
+}
+
+/// Names the rules use: estimators made by `-j RATEEST` (with their
+/// parameters) and those only read by `-m rateest`.
+fn names_in_use(host: &Host) -> (Vec<Estimator>, Vec<String>) {
+    let mut made = Vec::new();
+    let mut read = Vec::new();
+    for t in &host.ruleset.tables {
+        made.extend(estimators_of(t));
+        for c in &t.chains {
+            for r in &c.rules {
+                for m in &r.matches {
+                    if let Some(x) = m.as_any().downcast_ref::<super::rateest::Rateest>() {
+                        read.push(x.name1.clone());
+                        if x.rel {
+                            read.push(x.name2.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (made, read)
+}
+
+/// After a commit: estimators no rule uses any more are gone (and start
+/// from zero if a rule makes them again); new ones are made.
+pub fn after_commit(host: &mut Host) {
+    let (made, read) = names_in_use(host);
+    let st = host.ext_state.get_mut::<RateestState>(STATE);
+    st.ests
+        .retain(|e| made.iter().any(|m| m.name == e.name) || read.contains(&e.name));
+    for m in made {
+        if st.get_mut(&m.name).is_none() {
+            st.ests.push(Est::new(&m.name, m.interval, m.ewma_log));
+        }
+    }
+}
+
 impl Target for RateestTarget {
     ext_boilerplate!(INFO, Target);
 
@@ -220,6 +357,20 @@ impl Target for RateestTarget {
             " ewmalog{}",
             time_text(iv.wrapping_mul(1 << self.ewma_log.min(31)))
         ));
+    }
+
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        let len = cx.pkt.len() as u64;
+        let st = cx.ext.get_mut::<RateestState>(STATE);
+        if st.get_mut(&self.name).is_none() {
+            st.ests
+                .push(Est::new(&self.name, self.interval, self.ewma_log));
+        }
+        let e = st.get_mut(&self.name)?;
+        e.advance(cx.now_ns);
+        e.bytes = e.bytes.wrapping_add(len);
+        e.packets = e.packets.wrapping_add(1);
+        Some(TargetVerdict::Continue)
     }
 
     fn explain(&self) -> String {

@@ -3,7 +3,8 @@
 //! two offsets.
 
 use super::{
-    bit, xtopt, CheckCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult,
+    bit, xtopt, CheckCx, EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError,
+    XtResult,
 };
 use crate::ext_boilerplate;
 
@@ -149,6 +150,152 @@ fn quoted(p: &[u8]) -> String {
     s
 }
 
+/// The kernel's `toupper` (its ctype table also knows Latin-1 letters).
+fn upper(c: u8) -> u8 {
+    if c.is_ascii_lowercase() || (c >= 0xdf && c != 0xf7) {
+        c - 32
+    } else {
+        c
+    }
+}
+
+/// The kernel's `tolower`.
+fn lower(c: u8) -> u8 {
+    if c.is_ascii_uppercase() || (0xc0..=0xde).contains(&c) && c != 0xd7 {
+        c + 32
+    } else {
+        c
+    }
+}
+
+/// `subpattern` of lib/ts_bm.c: whether the `g` bytes ending the pattern
+/// recur at `j` (preceded by a different byte).
+fn subpattern(p: &[u8], i: i64, j: i64, mut g: i64) -> bool {
+    let (mut x, mut y) = (i + g - 1, j + g - 1);
+    loop {
+        if p[x as usize] != p[y as usize] {
+            return false;
+        }
+        x -= 1;
+        y -= 1;
+        if y < 0 {
+            return true;
+        }
+        g -= 1;
+        if g == 0 {
+            return p[(i - 1) as usize] != p[(j - 1) as usize];
+        }
+    }
+}
+
+/// Boyer-Moore as lib/ts_bm.c does it (its bad and good shift tables);
+/// the offset of the first occurrence found.
+fn bm_find(pattern: &[u8], text: &[u8], icase: bool) -> Option<usize> {
+    let m = pattern.len() as i64;
+    if m == 0 {
+        return None;
+    }
+    let pat: Vec<u8> = if icase {
+        pattern.iter().map(|&c| upper(c)).collect()
+    } else {
+        pattern.to_vec()
+    };
+    let mut bad = [m; 256];
+    for i in 0..(m - 1) as usize {
+        bad[pat[i] as usize] = m - 1 - i as i64;
+        if icase {
+            bad[lower(pat[i]) as usize] = m - 1 - i as i64;
+        }
+    }
+    let mut good = vec![m; m as usize];
+    good[0] = 1;
+    let (mut i, mut g) = (m - 1, 1);
+    while i > 0 {
+        let mut j = i - 1;
+        while j >= 1 - g {
+            if subpattern(&pat, i, j, g) {
+                good[g as usize] = m - j - g;
+                break;
+            }
+            j -= 1;
+        }
+        g += 1;
+        i -= 1;
+    }
+    let n = text.len() as i64;
+    let mut shift = m - 1;
+    while shift < n {
+        let mut i = 0;
+        while i < m {
+            let mut t = text[(shift - i) as usize];
+            if icase {
+                t = upper(t);
+            }
+            if t != pat[(m - 1 - i) as usize] {
+                break;
+            }
+            i += 1;
+        }
+        if i == m {
+            return Some((shift - (m - 1)) as usize);
+        }
+        let bs = bad[text[(shift - i) as usize] as usize];
+        shift = (shift - i + bs).max(shift + good[i as usize]);
+    }
+    None
+}
+
+/// Knuth-Morris-Pratt as lib/ts_kmp.c does it.
+fn kmp_find(pattern: &[u8], text: &[u8], icase: bool) -> Option<usize> {
+    let f = |c: u8| if icase { upper(c) } else { c };
+    let pat: Vec<u8> = pattern.iter().map(|&c| f(c)).collect();
+    let m = pat.len();
+    if m == 0 {
+        return None;
+    }
+    let mut prefix = vec![0usize; m];
+    let mut k = 0;
+    for q in 1..m {
+        while k > 0 && pat[k] != pat[q] {
+            k = prefix[k - 1];
+        }
+        if pat[k] == pat[q] {
+            k += 1;
+        }
+        prefix[q] = k;
+    }
+    let mut q = 0;
+    for (i, &c) in text.iter().enumerate() {
+        let c = f(c);
+        while q > 0 && pat[q] != c {
+            q = prefix[q - 1];
+        }
+        if pat[q] == c {
+            q += 1;
+        }
+        if q == m {
+            return Some(i + 1 - m);
+        }
+    }
+    None
+}
+
+impl StringMatch {
+    /// `skb_find_text` over the packet from the IP header on, bytes
+    /// `--from` up to `--to`: the offset where the pattern starts.
+    fn find(&self, data: &[u8]) -> Option<Option<usize>> {
+        let from = (self.from as usize).min(data.len());
+        let to = (self.to as usize).min(data.len()).max(from);
+        let text = &data[from..to];
+        let at = match self.algo.as_str() {
+            "bm" => bm_find(&self.pattern, text, self.icase),
+            "kmp" => kmp_find(&self.pattern, text, self.icase),
+            _ => return None,
+        };
+        Some(at.map(|a| a + from))
+    }
+}
+
 impl Match for StringMatch {
     ext_boilerplate!(INFO, Match);
 
@@ -239,6 +386,24 @@ impl Match for StringMatch {
         }
     }
 
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some(self.find(&cx.pkt.data)?.is_some() != self.invert)
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let mut s = String::from("-m string");
+        self.save(&mut s);
+        let range = format!(
+            "bytes {}-{} of the packet",
+            self.from,
+            (self.to as usize).min(cx.pkt.len())
+        );
+        match self.find(&cx.pkt.data).flatten() {
+            Some(at) => format!("{s} did not match: found at offset {at}"),
+            None => format!("{s} did not match: not found in {range}"),
+        }
+    }
+
     fn explain(&self) -> String {
         format!(
             "packets that {} {}{}",
@@ -322,5 +487,71 @@ mod tests {
         );
         assert_eq!(o.exit, 4);
         assert!(o.stderr.contains("(No such file or directory)"));
+    }
+
+    #[test]
+    fn searches_like_the_kernel() {
+        let text = b"GET /index.html HTTP/1.1\r\nHost: Example.ORG\r\n";
+        for find in [bm_find, kmp_find] {
+            assert_eq!(find(b"index", text, false), Some(5));
+            assert_eq!(find(b"example.org", text, false), None);
+            assert_eq!(find(b"example.org", text, true), Some(32));
+            assert_eq!(find(b"\r\n", text, false), Some(24));
+            assert_eq!(find(b"HTTP/1.1\r\nHost", text, false), Some(16));
+            assert_eq!(find(b"xyz", text, false), None);
+            assert_eq!(find(b"G", text, false), Some(0));
+            assert_eq!(find(b"abcabd", b"abcabcabd", false), Some(3));
+            assert_eq!(find(b"aab", b"aaab", false), Some(1));
+        }
+        // Every substring of a repetitive text is found where it first is.
+        let t = b"abaababaabaababaababa";
+        for s in 0..t.len() {
+            for e in s + 1..=t.len() {
+                let p = &t[s..e];
+                let first = t.windows(p.len()).position(|w| w == p);
+                assert_eq!(bm_find(p, t, false), first, "{p:?}");
+                assert_eq!(kmp_find(p, t, false), first, "{p:?}");
+            }
+        }
+        // Latin-1 letters fold too, as in the kernel's ctype table.
+        assert_eq!(upper(0xe9), 0xc9);
+        assert_eq!(bm_find(&[0xc9], &[0x41, 0xe9], true), Some(1));
+    }
+
+    #[test]
+    fn window_from_to() {
+        use crate::ext::limit::lab::*;
+        let mut w = world();
+        let pl = b"....secret....";
+        // IP 20 + UDP 8: "secret" starts at offset 32 of the packet.
+        for (rule, dropped) in [
+            ("--string secret --algo bm", true),
+            ("--string secret --algo kmp --from 32 --to 38", true),
+            ("--string secret --algo bm --from 33", false),
+            ("--string secret --algo kmp --to 37", false),
+            ("--string SECRET --algo bm --icase", true),
+            ("! --string secret --algo bm", false),
+            ("--hex-string |736563| --algo kmp", true),
+        ] {
+            ipt(&mut w, "iptables -F");
+            ipt(
+                &mut w,
+                &format!("iptables -A FORWARD -m string {rule} -j DROP"),
+            );
+            let o = send_at(&mut w, SEC, udp("10.0.1.9", "10.0.2.5", 1, 2, pl));
+            assert_eq!(!passed(&o), dropped, "{rule}");
+        }
+        let why = w.reports[0].trace.steps[0].failed.clone();
+        assert_eq!(why, None);
+        ipt(&mut w, "iptables -F");
+        ipt(
+            &mut w,
+            "iptables -A FORWARD -m string --string secret --algo bm --from 33 -j DROP",
+        );
+        send_at(&mut w, SEC, udp("10.0.1.9", "10.0.2.5", 1, 2, pl));
+        assert_eq!(
+            w.reports[0].trace.steps[0].failed.as_deref(),
+            Some("-m string --string \"secret\" --algo bm --from 33 did not match: not found in bytes 33-42 of the packet")
+        );
     }
 }

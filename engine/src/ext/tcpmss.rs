@@ -2,7 +2,8 @@
 //! packets. Needs `-p tcp`.
 
 use super::{
-    xtopt, CheckCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult,
+    xtopt, CheckCx, EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError,
+    XtResult,
 };
 use crate::ext_boilerplate;
 
@@ -64,6 +65,28 @@ impl Match for TcpMss {
         out.push_str(&self.range());
     }
 
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some(match find_mss(&cx.pkt.data, cx.hdr.header_len) {
+            Found::Mss(v) => (v >= self.min && v <= self.max) != self.invert,
+            Found::NoOption => self.invert,
+            Found::Broken => {
+                cx.hotdrop = true;
+                false
+            }
+        })
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let mut s = String::from("-m tcpmss");
+        self.save(&mut s);
+        let what = match find_mss(&cx.pkt.data, cx.hdr.header_len) {
+            Found::Mss(v) => format!("the MSS is {v}"),
+            Found::NoOption => "the packet has no MSS option".into(),
+            Found::Broken => "the TCP header is truncated: the packet is dropped".into(),
+        };
+        format!("{s} did not match: {what}")
+    }
+
     fn explain(&self) -> String {
         format!(
             "TCP SYN packets whose MSS option is {}{}",
@@ -75,6 +98,46 @@ impl Match for TcpMss {
             }
         )
     }
+}
+
+/// What `tcpmss_mt` finds in a packet.
+enum Found {
+    Mss(u16),
+    NoOption,
+    /// Truncated or malformed: the kernel drops the packet.
+    Broken,
+}
+
+/// The MSS option of the TCP header at the transport offset (raw bytes,
+/// as the kernel reads them).
+fn find_mss(data: &[u8], at: usize) -> Found {
+    if data.len() < at + 20 {
+        return Found::Broken;
+    }
+    let hlen = (data[at + 12] >> 4) as usize * 4;
+    if hlen < 20 {
+        return Found::Broken;
+    }
+    let optlen = hlen - 20;
+    if optlen == 0 {
+        return Found::NoOption;
+    }
+    let Some(op) = data.get(at + 20..at + 20 + optlen) else {
+        return Found::Broken;
+    };
+    let mut i = 0;
+    while i < optlen {
+        if op[i] == 2 && optlen - i >= 4 && op[i + 1] == 4 {
+            return Found::Mss(u16::from_be_bytes([op[i + 2], op[i + 3]]));
+        }
+        if op[i] < 2 {
+            i += 1;
+        } else {
+            let l = op.get(i + 1).copied().unwrap_or(0) as usize;
+            i += if l == 0 { 1 } else { l };
+        }
+    }
+    Found::NoOption
 }
 
 impl TcpMss {
@@ -126,5 +189,46 @@ mod tests {
         );
         assert!(o.stderr.contains("tcpmss: invalid range given\nTry"));
         assert_eq!(run(&mut h, "iptables -A INPUT -m tcpmss --mss 42").exit, 4);
+    }
+
+    #[test]
+    fn matches_the_mss_option() {
+        use crate::ext::limit::lab::*;
+        let mut w = world();
+        ipt(
+            &mut w,
+            "iptables -A FORWARD -p tcp -m tcpmss --mss 1400:1500 -j DROP",
+        );
+        ipt(
+            &mut w,
+            "iptables -A FORWARD -p tcp -m tcpmss ! --mss 1400:1500 -j ACCEPT",
+        );
+        // A SYN with MSS 1460.
+        assert!(!passed(&send_at(
+            &mut w,
+            SEC,
+            tcp("10.0.1.9", "10.0.2.5", 1, 80, "S")
+        )));
+        // No option: the first rule does not match, the inverted one does.
+        assert!(passed(&send_at(
+            &mut w,
+            SEC,
+            tcp("10.0.1.9", "10.0.2.5", 1, 80, "A")
+        )));
+        let steps = &w.reports[0].trace.steps;
+        assert_eq!(
+            steps[0].failed.as_deref(),
+            Some("-m tcpmss --mss 1400:1500 did not match: the packet has no MSS option")
+        );
+        assert_eq!(steps[1].verdict.as_deref(), Some("ACCEPT"));
+        // A header cut short is dropped by the match itself.
+        let mut p = tcp("10.0.1.9", "10.0.2.5", 1, 80, "S");
+        p.data[32] = 0xf0 | (p.data[32] & 0x0f);
+        p.fix_checksums();
+        assert!(!passed(&send_at(&mut w, SEC, p)));
+        assert_eq!(
+            w.reports[0].trace.steps[0].verdict.as_deref(),
+            Some("DROP (the match dropped the packet)")
+        );
     }
 }

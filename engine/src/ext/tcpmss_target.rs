@@ -2,10 +2,13 @@
 //! or clamped to the path MTU. Needs `-p tcp`.
 
 use super::{
-    xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult,
+    xtopt, CheckCx, EvalCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, TargetVerdict,
+    XtError, XtResult,
 };
 use crate::ext_boilerplate;
 use crate::ruleset::Hook;
+use crate::sim::iface::Iface;
+use crate::sim::route::{self, Decision};
 
 const O_SET: u8 = 0;
 const O_CLAMP: u8 = 1;
@@ -32,6 +35,90 @@ pub static INFO: ExtInfo = ExtInfo {
 pub struct TcpMssTarget {
     /// MSS to set, or [`CLAMP_PMTU`].
     pub mss: u16,
+}
+
+/// Length of the TCP option at `i` as the kernel walks them: EOL, NOP and
+/// zero-length options count one byte.
+pub fn optlen(opt: &[u8], i: usize) -> usize {
+    let kind = opt.get(i).copied().unwrap_or(0);
+    let len = opt.get(i + 1).copied().unwrap_or(0);
+    if kind <= 1 || len == 0 {
+        1
+    } else {
+        len as usize
+    }
+}
+
+/// The MTU of an interface as the kernel reports it (loopback has 65536).
+fn mtu_of(ifaces: &[Iface], name: &str) -> u32 {
+    match ifaces.iter().find(|i| i.name == name) {
+        Some(i) if i.is_loopback() => 65536,
+        Some(i) => i.mtu as u32,
+        None => u32::MAX,
+    }
+}
+
+impl TcpMssTarget {
+    /// `tcpmss_mangle_packet`: `None` means drop the packet.
+    fn mangle(&self, cx: &mut EvalCx) -> Option<()> {
+        if cx.hdr.frag_offset != 0 {
+            return Some(());
+        }
+        let th = cx.hdr.header_len;
+        let total = (cx.hdr.total_len as usize).min(cx.pkt.data.len());
+        let len = total.checked_sub(th).filter(|l| *l >= 20)?;
+        let hlen = (cx.pkt.data[th + 12] >> 4) as usize * 4;
+        if len < hlen || hlen < 20 {
+            return None;
+        }
+        let newmss = if self.mss == CLAMP_PMTU {
+            // The smaller of the route out and the route back to the source.
+            let out = cx.out_iface().map_or(u32::MAX, |o| mtu_of(cx.ifaces, o));
+            let back = match route::lookup(cx.ifaces, cx.routes, cx.hdr.src) {
+                Decision::Local => 65536,
+                Decision::Out { dev, .. } => mtu_of(cx.ifaces, &dev),
+                Decision::Unreachable => u32::MAX,
+            };
+            let min = out.min(back);
+            if min <= 40 {
+                return None;
+            }
+            (min - 40) as u16
+        } else {
+            self.mss
+        };
+        let data = &mut cx.pkt.data;
+        let mut i = 20;
+        while i + 4 <= hlen {
+            let o = th + i;
+            if data[o] == 2 && data[o + 1] == 4 {
+                let old = u16::from_be_bytes([data[o + 2], data[o + 3]]);
+                // Never raise the MSS, even when setting it.
+                if old > newmss {
+                    data[o + 2..o + 4].copy_from_slice(&newmss.to_be_bytes());
+                    cx.pkt.fix_checksums();
+                }
+                return Some(());
+            }
+            i += optlen(&data[th..th + hlen], i);
+        }
+        // No MSS option: add one, unless there is data after the header or
+        // the header cannot grow. RFC 1122's default of 536 caps it.
+        if len > hlen || hlen >= 60 {
+            return Some(());
+        }
+        let newmss = newmss.min(536);
+        data.truncate(total);
+        let at = th + 20;
+        let mut opt = vec![2, 4];
+        opt.extend_from_slice(&newmss.to_be_bytes());
+        data.splice(at..at, opt);
+        data[th + 12] += 1 << 4;
+        let tot = (total + 4) as u16;
+        data[2..4].copy_from_slice(&tot.to_be_bytes());
+        cx.pkt.fix_checksums();
+        Some(())
+    }
 }
 
 impl Target for TcpMssTarget {
@@ -85,6 +172,13 @@ impl Target for TcpMssTarget {
         } else {
             out.push_str(&format!(" TCPMSS set {}", self.mss));
         }
+    }
+
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        Some(match self.mangle(cx) {
+            Some(()) => TargetVerdict::Continue,
+            None => TargetVerdict::Drop,
+        })
     }
 
     fn explain(&self) -> String {
@@ -153,5 +247,69 @@ mod tests {
             .contains("TCPMSS target: At least one parameter is required\nTry"));
         let o = run(&mut h, "iptables -A INPUT -p tcp -j TCPMSS --set-mss 65516");
         assert!(o.stderr.contains("out of range (0-65515)"));
+    }
+
+    fn mss_of(p: &[u8]) -> Option<u16> {
+        let h = crate::packet::parse(p, false).unwrap();
+        let o = &h.tcp()?.options;
+        o.windows(4)
+            .find(|w| w[0] == 2 && w[1] == 4)
+            .map(|w| u16::from_be_bytes([w[2], w[3]]))
+    }
+
+    #[test]
+    fn sets_clamps_and_inserts() {
+        use crate::ext::limit::lab::*;
+        let mut w = world();
+        ipt(
+            &mut w,
+            "iptables -t mangle -A FORWARD -p tcp -d 10.0.2.5 -j TCPMSS --set-mss 1200",
+        );
+        ipt(
+            &mut w,
+            "iptables -t mangle -A FORWARD -p tcp -d 10.0.2.6 -j TCPMSS --set-mss 1500",
+        );
+        ipt(
+            &mut w,
+            "iptables -t mangle -A FORWARD -p tcp -d 10.0.2.7 -j TCPMSS --clamp-mss-to-pmtu",
+        );
+        w.hosts[0]
+            .ifaces
+            .iter_mut()
+            .find(|i| i.name == "eth1")
+            .unwrap()
+            .mtu = 1400;
+        for (dst, flags, mss, len) in [
+            ("10.0.2.5", "S", Some(1200), 44),
+            // Never raised.
+            ("10.0.2.6", "S", Some(1460), 44),
+            // The smaller MTU of the way out (1400) and back (1500), minus 40.
+            ("10.0.2.7", "S", Some(1360), 44),
+            // No option and no data: one is added (536 at most), SYN or not.
+            ("10.0.2.5", "A", Some(536), 44),
+        ] {
+            assert!(passed(&send_at(
+                &mut w,
+                SEC,
+                tcp("10.0.1.9", dst, 1, 80, flags)
+            )));
+            let out = last_sent(&w);
+            assert_eq!(mss_of(&out), mss, "{dst} {flags}");
+            assert_eq!(out.len(), len);
+            assert!(checksums_ok(&out));
+        }
+        // Data after the header: nothing is added.
+        let ip =
+            crate::packet::IpFields::new("10.0.1.9".parse().unwrap(), "10.0.2.5".parse().unwrap());
+        let t = crate::packet::TcpFields {
+            sport: 1,
+            dport: 80,
+            flags: 0x18,
+            window: 100,
+            ..Default::default()
+        };
+        let p = crate::packet::build_tcp(&ip, &t, b"data");
+        assert!(passed(&send_at(&mut w, SEC, p.clone())));
+        assert_eq!(last_sent(&w).len(), p.len());
     }
 }

@@ -1,8 +1,10 @@
 //! `-j TCPOPTSTRIP --strip-options LIST`: removes the listed options from
 //! TCP headers (replaced by NOPs). Mangle table, `-p tcp` only.
 
+use super::tcpmss_target::optlen;
 use super::{
-    xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult,
+    xtopt, CheckCx, EvalCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, TargetVerdict,
+    XtError, XtResult,
 };
 use crate::ext_boilerplate;
 
@@ -106,6 +108,38 @@ impl Target for TcpOptStrip {
         }
     }
 
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        if cx.hdr.frag_offset != 0 {
+            return Some(TargetVerdict::Continue);
+        }
+        let th = cx.hdr.header_len;
+        let data = &mut cx.pkt.data;
+        if data.len() < th + 20 {
+            return Some(TargetVerdict::Drop);
+        }
+        let hlen = (data[th + 12] >> 4) as usize * 4;
+        if hlen < 20 || data.len() < th + hlen {
+            return Some(TargetVerdict::Drop);
+        }
+        let mut changed = false;
+        let mut i = 20;
+        while i + 1 < hlen {
+            let l = optlen(&data[th..th + hlen], i);
+            if i + l > hlen {
+                break;
+            }
+            if self.strips(data[th + i]) {
+                data[th + i..th + i + l].fill(1);
+                changed = true;
+            }
+            i += l;
+        }
+        if changed {
+            cx.pkt.fix_checksums();
+        }
+        Some(TargetVerdict::Continue)
+    }
+
     fn explain(&self) -> String {
         if self.kinds().next().is_none() {
             return "pass TCP packets unchanged (no options to strip) and continue".into();
@@ -153,5 +187,23 @@ mod tests {
             run(&mut h, "iptables -t mangle -A OUTPUT -j TCPOPTSTRIP").exit,
             4
         );
+    }
+
+    #[test]
+    fn options_become_nops() {
+        use crate::ext::limit::lab::*;
+        let mut w = world();
+        ipt(
+            &mut w,
+            "iptables -t mangle -A FORWARD -p tcp -j TCPOPTSTRIP --strip-options mss",
+        );
+        assert!(passed(&send_at(
+            &mut w,
+            SEC,
+            tcp("10.0.1.9", "10.0.2.5", 1, 80, "S")
+        )));
+        let out = last_sent(&w);
+        assert_eq!(&out[40..44], &[1, 1, 1, 1]);
+        assert!(checksums_ok(&out));
     }
 }

@@ -1,7 +1,7 @@
 //! `-m tos --tos value[/mask]|symbol`: matches the IPv4 Type of Service byte
 //! (under a mask). Also holds the TOS value parser shared with `-j TOS`.
 
-use super::{xtopt, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::{xtopt, EvalCx, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
 
 const O_TOS: u8 = 0;
@@ -105,6 +105,16 @@ impl Match for Tos {
         }
     }
 
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some((cx.hdr.tos & self.mask == self.value) != self.invert)
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let mut s = String::from("-m tos");
+        self.save(&mut s);
+        format!("{s} did not match: the TOS byte is 0x{:02x}", cx.hdr.tos)
+    }
+
     fn explain(&self) -> String {
         let what = match tos_symbol(self.value, self.mask) {
             Some(name) => format!("TOS {name} (0x{:02x})", self.value),
@@ -168,5 +178,26 @@ mod tests {
             l.ends_with("0.0.0.0/0            tos match!0x02/0x3f\n"),
             "{l}"
         );
+    }
+
+    #[test]
+    fn matches_under_the_mask() {
+        use crate::ext::limit::lab::*;
+        let mut w = world();
+        ipt(
+            &mut w,
+            "iptables -A FORWARD -m tos --tos Minimize-Delay -j DROP",
+        );
+        let mut p = ping("10.0.1.9", "10.0.2.5");
+        p.set_tos(0xd3);
+        // 0xd3 & 0x3f = 0x13, not 0x10.
+        assert!(passed(&send_at(&mut w, SEC, p)));
+        assert_eq!(
+            w.reports[0].trace.steps[0].failed.as_deref(),
+            Some("-m tos --tos 0x10/0x3f did not match: the TOS byte is 0xd3")
+        );
+        let mut p = ping("10.0.1.9", "10.0.2.5");
+        p.set_tos(0xd0);
+        assert!(!passed(&send_at(&mut w, SEC, p)));
     }
 }

@@ -2,7 +2,8 @@
 //! or, xor). Only in the mangle table.
 
 use super::{
-    xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult,
+    xtopt, CheckCx, EvalCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, TargetVerdict,
+    XtError, XtResult,
 };
 use crate::ext::tos::{parse_tos, tos_symbol};
 use crate::ext_boilerplate;
@@ -130,6 +131,14 @@ impl Target for TosTarget {
         }
     }
 
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        let new = self.apply(cx.hdr.tos);
+        if new != cx.hdr.tos {
+            cx.pkt.set_tos(new);
+        }
+        Some(TargetVerdict::Continue)
+    }
+
     fn explain(&self) -> String {
         if let Some(name) = tos_symbol(self.value, self.mask) {
             return format!("set the TOS to {name} (0x{:02x}) and continue", self.value);
@@ -199,5 +208,30 @@ mod tests {
             "{l}"
         );
         assert!(l.contains("anywhere             TOS and 0x12\n"), "{l}");
+    }
+
+    #[test]
+    fn rewrites_the_tos_byte() {
+        use crate::ext::limit::lab::*;
+        let mut w = world();
+        for (rule, before, after) in [
+            ("--set-tos 0x10", 0x03, 0x10),
+            ("--set-tos Minimize-Cost", 0xc3, 0xc2),
+            ("--and-tos 0x0f", 0xbb, 0x0b),
+            ("--or-tos 0x10", 0x03, 0x13),
+            ("--xor-tos 0xff", 0x0f, 0xf0),
+        ] {
+            run(&mut w.hosts[0], "iptables -t mangle -F");
+            ipt(
+                &mut w,
+                &format!("iptables -t mangle -A FORWARD -j TOS {rule}"),
+            );
+            let mut p = ping("10.0.1.9", "10.0.2.5");
+            p.set_tos(before);
+            assert!(passed(&send_at(&mut w, SEC, p)));
+            let out = last_sent(&w);
+            assert_eq!(out[1], after, "{rule}");
+            assert!(checksums_ok(&out));
+        }
     }
 }

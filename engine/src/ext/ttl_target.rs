@@ -2,7 +2,8 @@
 //! the mangle table.
 
 use super::{
-    xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult,
+    xtopt, CheckCx, EvalCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, TargetVerdict,
+    XtError, XtResult,
 };
 use crate::ext_boilerplate;
 
@@ -101,6 +102,14 @@ impl Target for TtlTarget {
         out.push_str(&format!(" TTL {what} {}", self.value));
     }
 
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        let new = self.apply(cx.hdr.ttl);
+        if new != cx.hdr.ttl {
+            cx.pkt.set_ttl(new);
+        }
+        Some(TargetVerdict::Continue)
+    }
+
     fn explain(&self) -> String {
         match self.mode {
             TtlMode::Set => format!("set the TTL to {} and continue", self.value),
@@ -151,5 +160,38 @@ mod tests {
             value: 5,
         };
         assert_eq!(t.apply(3), 0);
+    }
+
+    #[test]
+    fn rewrites_forwarded_packets() {
+        use crate::ext::limit::lab::*;
+        let mut w = world();
+        ipt(
+            &mut w,
+            "iptables -t mangle -A FORWARD -d 10.0.2.5 -j TTL --ttl-set 5",
+        );
+        ipt(
+            &mut w,
+            "iptables -t mangle -A FORWARD -d 10.0.2.6 -j TTL --ttl-inc 250",
+        );
+        ipt(
+            &mut w,
+            "iptables -t mangle -A FORWARD -d 10.0.2.7 -j TTL --ttl-dec 100",
+        );
+        // Forwarding took the TTL from 64 to 63 first; inc and dec saturate.
+        for (dst, ttl) in [("10.0.2.5", 5), ("10.0.2.6", 255), ("10.0.2.7", 0)] {
+            assert!(passed(&send_at(&mut w, SEC, ping("10.0.1.9", dst))));
+            let p = last_sent(&w);
+            assert_eq!(p[8], ttl, "{dst}");
+            assert!(checksums_ok(&p));
+        }
+        let step = w.reports[0]
+            .trace
+            .steps
+            .iter()
+            .find(|s| s.rule == Some(3))
+            .unwrap();
+        assert_eq!(step.verdict.as_deref(), Some("TTL, continue"));
+        assert_eq!(step.rewritten.as_ref().map(|h| h.ttl), Some(0));
     }
 }

@@ -127,6 +127,7 @@ pub fn run(host: &mut Host, argv: &[String]) -> Output {
     match committed {
         Ok(t) => {
             *host.ruleset.table_mut(&p.table).expect("known table") = t;
+            crate::ext::after_commit(host);
         }
         Err(k) => {
             out.stderr.push_str(&kernel_text("iptables", &k[0]));

@@ -500,6 +500,7 @@ fn commit(
     match committed {
         Ok(t) => {
             *host.ruleset.table_mut(b.table).expect("known table") = t;
+            crate::ext::after_commit(host);
             Ok(())
         }
         Err(ks) => {

@@ -173,6 +173,9 @@ pub struct EvalCx<'a> {
     pub log: &'a mut Vec<LogRecord>,
     /// Whether a trace is being recorded (matches explain failures only then).
     pub tracing: bool,
+    /// Set by a match that returns `Some(false)` to drop the packet at once
+    /// (the kernel's `par->hotdrop`: truncated headers, a full hash table).
+    pub hotdrop: bool,
 }
 
 impl EvalCx<'_> {

@@ -94,6 +94,8 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
                     tcp_flags::RST | tcp_flags::ACK,
                 )
             };
+            // ip_send_unicast_reply: the segment's TOS without the ECN bits.
+            ip.tos = h.tos & !0x03;
             let rst = build_tcp(
                 &ip,
                 &TcpFields {
@@ -126,7 +128,8 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
                 };
             }
             let mut ip = IpFields::new(h.dst, h.src);
-            ip.tos = 0xc0;
+            // icmp_send: the packet's TOS bits under precedence "internetwork control".
+            ip.tos = (h.tos & 0x1e) | 0xc0;
             ip.id = host.take_ip_id();
             Answer {
                 to: format!("closed udp port {}", u.dport),
@@ -141,6 +144,8 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
                 };
             }
             let mut ip = IpFields::new(h.dst, h.src);
+            // icmp_reply keeps the request's TOS byte.
+            ip.tos = h.tos;
             ip.id = host.take_ip_id();
             let payload = &pkt.data[h.header_len + 8..];
             Answer {

@@ -535,7 +535,7 @@ impl World {
             return;
         };
         let mut ip = IpFields::new(src, h.src);
-        ip.tos = 0xc0;
+        ip.tos = (h.tos & 0x1e) | 0xc0;
         ip.id = host.take_ip_id();
         let p = build_icmp_error(&ip, icmp_type, code, [0; 4], &orig.data);
         queue.push_back(Job::LocalOut { host: hi, pkt: p });
