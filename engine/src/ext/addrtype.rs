@@ -1,9 +1,15 @@
 //! `-m addrtype`: the routing type of the source and/or destination address
 //! (LOCAL, UNICAST, BROADCAST, MULTICAST, ...), as the routing tables see it.
 
-use super::{bit, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::xtopt;
+use super::{
+    bit, EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult,
+};
 use crate::ext_boilerplate;
 use crate::ruleset::Hook;
+use crate::sim::iface::Iface;
+use crate::sim::route::{all_routes, Route};
+use std::net::Ipv4Addr;
 
 const O_SRC: u8 = 0;
 const O_DST: u8 = 1;
@@ -194,6 +200,117 @@ impl Match for Addrtype {
             s.push_str(" (looked up on the outgoing interface)");
         }
         s
+    }
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some(self.eval(cx).is_ok())
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let Err((opt, (mask, inv), what, addr, ty)) = self.eval(cx) else {
+            return "-m addrtype matched".into();
+        };
+        let on = match self.dev(cx) {
+            Some(d) => format!(" (looked up for {d})"),
+            None => String::new(),
+        };
+        xtopt::miss(
+            &format!(
+                "{}--{opt}-type {}",
+                if inv { "! " } else { "" },
+                types_text(mask)
+            ),
+            &format!(
+                "{what} {addr} is {}{on}",
+                TYPES.get(ty as usize).copied().unwrap_or("UNSPEC")
+            ),
+        )
+    }
+}
+
+/// A failed test: option name, its types and inversion, which address, the address, its type.
+type Failed = (&'static str, (u16, bool), &'static str, Ipv4Addr, u8);
+
+const RTN_UNICAST: u8 = 1;
+const RTN_LOCAL: u8 = 2;
+const RTN_BROADCAST: u8 = 3;
+const RTN_MULTICAST: u8 = 5;
+
+/// The kernel's `inet_dev_addr_type`: the route type of `addr` in the local
+/// table (merged with main, as without policy rules). 0.0.0.0 and
+/// 255.255.255.255 are BROADCAST (the rest of 0.0.0.0/8 is ordinary since
+/// Linux 5.3), class D MULTICAST. When `dev`
+/// is given, a route through another interface counts as UNICAST, as does
+/// an address without a route. (Routes that fail the lookup, such as
+/// `unreachable`, also come out UNICAST in the kernel.)
+pub fn addr_type(ifaces: &[Iface], routes: &[Route], addr: Ipv4Addr, dev: Option<&str>) -> u8 {
+    if addr == Ipv4Addr::UNSPECIFIED || addr == Ipv4Addr::BROADCAST {
+        return RTN_BROADCAST;
+    }
+    if addr.is_multicast() {
+        return RTN_MULTICAST;
+    }
+    // The matching route: longest prefix first, the local table before main.
+    let main = all_routes(ifaces, routes);
+    let mut found: Option<Entry> = None;
+    for i in ifaces {
+        for a in &i.addrs {
+            if a.addr == addr {
+                prefer(&mut found, (32, true, RTN_LOCAL, &i.name));
+            }
+            if i.up && a.prefix < 31 && a.broadcast() == addr {
+                prefer(&mut found, (32, true, RTN_BROADCAST, &i.name));
+            }
+        }
+    }
+    if addr.is_loopback() {
+        prefer(&mut found, (8, true, RTN_LOCAL, "lo"));
+    }
+    for r in main.iter().filter(|r| r.contains(addr)) {
+        prefer(&mut found, (r.prefix, false, RTN_UNICAST, &r.dev));
+    }
+    match found {
+        Some((_, _, ty, d)) if dev.is_none_or(|want| want == d) => ty,
+        _ => RTN_UNICAST,
+    }
+}
+
+/// A route the lookup found: prefix length, from the local table, type, device.
+type Entry<'a> = (u8, bool, u8, &'a str);
+
+/// Keeps the better of two routes (longer prefix, then the local table).
+fn prefer<'a>(found: &mut Option<Entry<'a>>, cand: Entry<'a>) {
+    if found.is_none_or(|b| (cand.0, cand.1) > (b.0, b.1)) {
+        *found = Some(cand);
+    }
+}
+
+impl Addrtype {
+    /// The interface the lookups are limited to, if any.
+    fn dev<'a>(&self, cx: &'a EvalCx) -> Option<&'a str> {
+        if self.limit_in {
+            cx.in_iface()
+        } else if self.limit_out {
+            cx.out_iface()
+        } else {
+            None
+        }
+    }
+
+    /// The kernel's `addrtype_mt_v1`: the source test, then the destination test.
+    fn eval(&self, cx: &EvalCx) -> Result<(), Failed> {
+        let dev = self.dev(cx);
+        for (opt, test, what, addr) in [
+            ("src", self.src, "source", cx.hdr.src),
+            ("dst", self.dst, "destination", cx.hdr.dst),
+        ] {
+            if let Some((mask, inv)) = test {
+                let ty = addr_type(cx.ifaces, cx.routes, addr, dev);
+                if (mask & (1 << ty) != 0) == inv {
+                    return Err((opt, (mask, inv), what, addr, ty));
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -1,7 +1,7 @@
 //! `-m ah` (also loaded by `-p ah`): the SPI of IPsec Authentication Header packets.
 
-use super::xtopt::{self, ALL_SPIS};
-use super::{ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtResult};
+use super::xtopt::{self, NoHeader, ALL_SPIS};
+use super::{EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtResult};
 use crate::ext_boilerplate;
 
 const O_SPI: u8 = 0;
@@ -70,6 +70,45 @@ impl Match for Ah {
             return "any IPsec AH packet".into();
         }
         format!("IPsec AH {}", xtopt::explain_spis(self.spis, self.inv))
+    }
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        match self.eval(cx) {
+            Ok(()) => Some(true),
+            Err(Miss::Header(h)) => {
+                cx.hotdrop |= h.hotdrop();
+                Some(false)
+            }
+            Err(Miss::Spi(_)) => Some(false),
+        }
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let opt = xtopt::range_opt("ahspi", self.spis, self.inv);
+        match self.eval(cx) {
+            Ok(()) => "-m ah matched".into(),
+            Err(Miss::Header(h)) => xtopt::miss(&opt, &h.text("AH")),
+            Err(Miss::Spi(v)) => xtopt::miss(&opt, &format!("the SPI is {v}")),
+        }
+    }
+}
+
+/// Why the kernel's `ah_mt` failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Miss {
+    Header(NoHeader),
+    /// The packet's SPI.
+    Spi(u32),
+}
+
+impl Ah {
+    /// The kernel's `ah_mt` (`struct ip_auth_hdr`, 12 bytes, SPI at 4).
+    fn eval(&self, cx: &EvalCx) -> Result<(), Miss> {
+        let h = xtopt::xt_header(cx, 12).map_err(Miss::Header)?;
+        let v = xtopt::be32(h, 4);
+        if xtopt::in_range(self.spis, v) == self.inv {
+            return Err(Miss::Spi(v));
+        }
+        Ok(())
     }
 }
 

@@ -1,7 +1,7 @@
 //! `-m dccp` (also loaded by `-p dccp`): DCCP ports, packet types and options.
 
-use super::xtopt;
-use super::{ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::xtopt::{self, NoHeader};
+use super::{EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
 
 const O_SPORT: u8 = 0;
@@ -181,6 +181,172 @@ impl Match for Dccp {
             ));
         }
         parts.join(" ")
+    }
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        match self.eval(cx) {
+            Ok(()) => Some(true),
+            Err(m) => {
+                cx.hotdrop |= m.hotdrop();
+                Some(false)
+            }
+        }
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let option = || {
+            let (v, inv) = self.option.unwrap_or_default();
+            format!("{}--dccp-option {v}", if inv { "! " } else { "" })
+        };
+        match self.eval(cx) {
+            Ok(()) => "-m dccp matched".into(),
+            Err(Miss::Header(h)) => {
+                let mut s = "-m dccp".to_string();
+                self.save(&mut s);
+                xtopt::miss(&s, &h.text("DCCP"))
+            }
+            Err(Miss::Sport(p)) => {
+                let (r, inv) = self.sport.unwrap_or_default();
+                xtopt::miss(
+                    &xtopt::range_opt("sport", r, inv),
+                    &format!("source port is {p}"),
+                )
+            }
+            Err(Miss::Dport(p)) => {
+                let (r, inv) = self.dport.unwrap_or_default();
+                xtopt::miss(
+                    &xtopt::range_opt("dport", r, inv),
+                    &format!("destination port is {p}"),
+                )
+            }
+            Err(Miss::Type(t)) => {
+                let (mask, inv) = self.types.unwrap_or_default();
+                xtopt::miss(
+                    &format!(
+                        "{}--dccp-types {}",
+                        if inv { "! " } else { "" },
+                        types_text(mask, false)
+                    ),
+                    &format!(
+                        "the packet is of type {} ({t})",
+                        TYPES[(t as usize).min(INVALID)]
+                    ),
+                )
+            }
+            Err(Miss::BadOffset { doff, hlen }) => xtopt::miss(
+                &option(),
+                &format!(
+                    "the data offset ({doff} words) ends before the {hlen}-byte header, so the kernel drops the packet"
+                ),
+            ),
+            Err(Miss::OptionsShort { have, need }) => xtopt::miss(
+                &option(),
+                &format!(
+                    "the options are cut short ({have} of {need} header bytes), so the kernel drops the packet"
+                ),
+            ),
+            Err(Miss::Option(true)) => xtopt::miss(
+                &option(),
+                &format!("the packet carries option {}", self.option.unwrap_or_default().0),
+            ),
+            Err(Miss::Option(false)) => xtopt::miss(
+                &option(),
+                &format!("the packet has no option {}", self.option.unwrap_or_default().0),
+            ),
+        }
+    }
+}
+
+/// Why the kernel's `dccp_mt` failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Miss {
+    Header(NoHeader),
+    Sport(u16),
+    Dport(u16),
+    Type(u8),
+    /// The data offset is shorter than the header of this type: dropped.
+    BadOffset {
+        doff: u8,
+        hlen: usize,
+    },
+    /// The options end beyond the packet: dropped.
+    OptionsShort {
+        have: usize,
+        need: usize,
+    },
+    /// Whether the option is there.
+    Option(bool),
+}
+
+impl Miss {
+    fn hotdrop(&self) -> bool {
+        match self {
+            Miss::Header(h) => h.hotdrop(),
+            Miss::BadOffset { .. } | Miss::OptionsShort { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// Size of the generic DCCP header (`struct dccp_hdr`).
+const GENERIC: usize = 12;
+
+/// The kernel's `__dccp_hdr_len`: the generic header, the extended sequence
+/// number when X is set, and the part that depends on the type.
+fn header_len(dh: &[u8]) -> usize {
+    let x = dh[8] & 1 != 0;
+    let ty = (dh[8] >> 1) & 0x0f;
+    let by_type = match ty {
+        2 => 0,                     // DATA
+        3 | 4 | 5 | 6 | 8 | 9 => 8, // ACK, DATAACK, CLOSEREQ, CLOSE, SYNC, SYNCACK
+        0 => 4,                     // REQUEST: service code
+        _ => 12,                    // RESPONSE, RESET and unknown types
+    };
+    GENERIC + if x { 4 } else { 0 } + by_type
+}
+
+impl Dccp {
+    /// The kernel's `dccp_mt`: ports, type, then options, each only when given.
+    fn eval(&self, cx: &EvalCx) -> Result<(), Miss> {
+        let dh = xtopt::xt_header(cx, GENERIC).map_err(Miss::Header)?;
+        let sport = xtopt::be16(dh, 0);
+        if let Some((r, inv)) = self.sport {
+            if xtopt::in_range(r, sport) == inv {
+                return Err(Miss::Sport(sport));
+            }
+        }
+        let dport = xtopt::be16(dh, 2);
+        if let Some((r, inv)) = self.dport {
+            if xtopt::in_range(r, dport) == inv {
+                return Err(Miss::Dport(dport));
+            }
+        }
+        let ty = (dh[8] >> 1) & 0x0f;
+        if let Some((mask, inv)) = self.types {
+            if (mask & (1 << ty) != 0) == inv {
+                return Err(Miss::Type(ty));
+            }
+        }
+        if let Some((opt, inv)) = self.option {
+            let hlen = header_len(dh);
+            let doff = dh[4];
+            let end = doff as usize * 4;
+            if end < hlen {
+                return Err(Miss::BadOffset { doff, hlen });
+            }
+            let found = if end == hlen {
+                false
+            } else {
+                let opts = dh.get(hlen..end).ok_or(Miss::OptionsShort {
+                    have: dh.len(),
+                    need: end,
+                })?;
+                xtopt::find_option(opts, opt)
+            };
+            if found == inv {
+                return Err(Miss::Option(found));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -1,7 +1,7 @@
 //! `-m esp` (also loaded by `-p esp`): the SPI of IPsec ESP packets.
 
-use super::xtopt::{self, ALL_SPIS};
-use super::{ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtResult};
+use super::xtopt::{self, NoHeader, ALL_SPIS};
+use super::{EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtResult};
 use crate::ext_boilerplate;
 
 const O_SPI: u8 = 0;
@@ -73,6 +73,45 @@ impl Match for Esp {
             return "any IPsec ESP packet".into();
         }
         format!("IPsec ESP {}", xtopt::explain_spis(self.spis, self.inv))
+    }
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        match self.eval(cx) {
+            Ok(()) => Some(true),
+            Err(Miss::Header(h)) => {
+                cx.hotdrop |= h.hotdrop();
+                Some(false)
+            }
+            Err(Miss::Spi(_)) => Some(false),
+        }
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let opt = xtopt::range_opt("espspi", self.spis, self.inv);
+        match self.eval(cx) {
+            Ok(()) => "-m esp matched".into(),
+            Err(Miss::Header(h)) => xtopt::miss(&opt, &h.text("ESP")),
+            Err(Miss::Spi(v)) => xtopt::miss(&opt, &format!("the SPI is {v}")),
+        }
+    }
+}
+
+/// Why the kernel's `esp_mt` failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Miss {
+    Header(NoHeader),
+    /// The packet's SPI.
+    Spi(u32),
+}
+
+impl Esp {
+    /// The kernel's `esp_mt` (`struct ip_esp_hdr`, 8 bytes, SPI at 0).
+    fn eval(&self, cx: &EvalCx) -> Result<(), Miss> {
+        let h = xtopt::xt_header(cx, 8).map_err(Miss::Header)?;
+        let v = xtopt::be32(h, 0);
+        if xtopt::in_range(self.spis, v) == self.inv {
+            return Err(Miss::Spi(v));
+        }
+        Ok(())
     }
 }
 

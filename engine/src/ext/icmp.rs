@@ -1,8 +1,8 @@
 //! `-m icmp` (also loaded by `-p icmp`): ICMP type and code, by name
 //! (`echo-request`, `port-unreachable`, ...) or number (`3/4`).
 
-use super::xtopt;
-use super::{ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::xtopt::{self, NoHeader};
+use super::{EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
 
 const O_TYPE: u8 = 0;
@@ -254,6 +254,75 @@ impl Match for Icmp {
         } else {
             what
         }
+    }
+
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        match self.eval(cx) {
+            Ok(()) => Some(true),
+            Err(m) => {
+                cx.hotdrop |= matches!(m, Miss::Header(h) if h.hotdrop());
+                Some(false)
+            }
+        }
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let opt = format!(
+            "{}--icmp-type {}",
+            if self.inv { "! " } else { "" },
+            match self.name() {
+                Some(n) => n.to_string(),
+                None if self.code == (0, 0xff) => self.icmp_type.to_string(),
+                None if self.code.0 == self.code.1 => {
+                    format!("{}/{}", self.icmp_type, self.code.0)
+                }
+                None => format!("{}/{}:{}", self.icmp_type, self.code.0, self.code.1),
+            }
+        );
+        match self.eval(cx) {
+            Ok(()) => "-m icmp matched".into(),
+            Err(Miss::Header(h)) => xtopt::miss(&opt, &h.text("ICMP")),
+            Err(Miss::Type(t, c)) => xtopt::miss(
+                &opt,
+                &format!("the packet is ICMP type {t} code {c}{}", type_name(t, c)),
+            ),
+        }
+    }
+}
+
+/// Why the kernel's `icmp_match` failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Miss {
+    Header(NoHeader),
+    /// The packet's type and code.
+    Type(u8, u8),
+}
+
+/// ` (port-unreachable)`: the most precise name of a type and code, if any.
+fn type_name(t: u8, c: u8) -> String {
+    NAMES[1..]
+        .iter()
+        .find(|(_, nt, lo, hi)| *nt == t && *lo == c && *hi == c)
+        .or_else(|| {
+            NAMES[1..]
+                .iter()
+                .find(|(_, nt, lo, hi)| *nt == t && (*lo, *hi) == (0, 0xff))
+        })
+        .map(|(n, ..)| format!(" ({n})"))
+        .unwrap_or_default()
+}
+
+impl Icmp {
+    /// The kernel's `icmp_match`: type 255 (`any`) takes every ICMP message
+    /// whose 8-byte header is there; inversion flips the result.
+    fn eval(&self, cx: &EvalCx) -> Result<(), Miss> {
+        let ic = xtopt::xt_header(cx, 8).map_err(Miss::Header)?;
+        let (t, c) = (ic[0], ic[1]);
+        let hit = self.icmp_type == 0xff || (t == self.icmp_type && xtopt::in_range(self.code, c));
+        if hit == self.inv {
+            return Err(Miss::Type(t, c));
+        }
+        Ok(())
     }
 }
 

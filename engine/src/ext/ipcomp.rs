@@ -1,7 +1,7 @@
 //! `-m ipcomp` (also loaded by `-p ipcomp`): the CPI of IP compression (IPComp) packets.
 
-use super::xtopt::{self, ALL_SPIS};
-use super::{ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtResult};
+use super::xtopt::{self, NoHeader, ALL_SPIS};
+use super::{EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtResult};
 use crate::ext_boilerplate;
 
 const O_SPI: u8 = 0;
@@ -85,6 +85,45 @@ impl Match for Ipcomp {
             s.push_str(" whose reserved fields are zero");
         }
         s
+    }
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        match self.eval(cx) {
+            Ok(()) => Some(true),
+            Err(Miss::Header(h)) => {
+                cx.hotdrop |= h.hotdrop();
+                Some(false)
+            }
+            Err(Miss::Spi(_)) => Some(false),
+        }
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let opt = xtopt::range_opt("ipcompspi", self.spis, self.inv);
+        match self.eval(cx) {
+            Ok(()) => "-m ipcomp matched".into(),
+            Err(Miss::Header(h)) => xtopt::miss(&opt, &h.text("IPComp")),
+            Err(Miss::Spi(v)) => xtopt::miss(&opt, &format!("the CPI is {v}")),
+        }
+    }
+}
+
+/// Why the kernel's `comp_mt` failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Miss {
+    Header(NoHeader),
+    /// The packet's CPI.
+    Spi(u32),
+}
+
+impl Ipcomp {
+    /// The kernel's `comp_mt` (`struct ip_comp_hdr`, 4 bytes, 16-bit CPI at 2).
+    fn eval(&self, cx: &EvalCx) -> Result<(), Miss> {
+        let h = xtopt::xt_header(cx, 4).map_err(Miss::Header)?;
+        let v = xtopt::be16(h, 2) as u32;
+        if xtopt::in_range(self.spis, v) == self.inv {
+            return Err(Miss::Spi(v));
+        }
+        Ok(())
     }
 }
 

@@ -2,7 +2,7 @@
 //! range `a.b.c.d-e.f.g.h` (not limited to a netmask).
 
 use super::xtopt;
-use super::{ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::{EvalCx, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
 use std::net::Ipv4Addr;
 
@@ -129,6 +129,43 @@ impl Match for Iprange {
             }
         }
         parts.join(" and ")
+    }
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some(self.eval(cx).is_ok())
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        match self.eval(cx) {
+            Ok(()) => "-m iprange matched".into(),
+            Err((opt, r, what, addr)) => xtopt::miss(
+                &format!(
+                    "{}--{opt}-range {}",
+                    if r.inv { "! " } else { "" },
+                    r.text()
+                ),
+                &format!("{what} is {addr}"),
+            ),
+        }
+    }
+}
+
+impl Iprange {
+    /// The kernel's `iprange_mt4` (revision 1): the source test, then the
+    /// destination test; `Err` names the failing one.
+    fn eval(&self, cx: &EvalCx) -> Result<(), (&'static str, Range, &'static str, Ipv4Addr)> {
+        for (opt, r, what, addr) in [
+            ("src", self.src, "source", cx.hdr.src),
+            ("dst", self.dst, "destination", cx.hdr.dst),
+        ] {
+            if let Some(r) = r {
+                let a = u32::from(addr);
+                let inside = a >= u32::from(r.min) && a <= u32::from(r.max);
+                if inside == r.inv {
+                    return Err((opt, r, what, addr));
+                }
+            }
+        }
+        Ok(())
     }
 }
 

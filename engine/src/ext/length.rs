@@ -1,7 +1,7 @@
 //! `-m length --length min[:max]`: the packet's IP length (header included).
 
 use super::xtopt;
-use super::{ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtResult};
+use super::{EvalCx, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtResult};
 use crate::ext_boilerplate;
 
 const O_LENGTH: u8 = 0;
@@ -70,6 +70,27 @@ impl Match for Length {
             format!("{} to {} bytes long", self.min, self.max)
         };
         format!("the packet is {}{what}", if self.inv { "not " } else { "" })
+    }
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some(self.hit(cx.hdr.total_len))
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        xtopt::miss(
+            &format!(
+                "{}--length {}",
+                if self.inv { "! " } else { "" },
+                self.text()
+            ),
+            &format!("the IP packet is {} bytes long", cx.hdr.total_len),
+        )
+    }
+}
+
+impl Length {
+    /// The kernel's `length_mt`: the IP header's total length, inclusive range.
+    fn hit(&self, len: u16) -> bool {
+        (len >= self.min && len <= self.max) != self.inv
     }
 }
 

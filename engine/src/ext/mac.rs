@@ -1,7 +1,8 @@
 //! `-m mac --mac-source XX:XX:XX:XX:XX:XX`: the Ethernet source address of
 //! incoming packets (PREROUTING, INPUT and FORWARD only).
 
-use super::{ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::xtopt;
+use super::{EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
 use crate::ruleset::check::hooks_outside;
 use crate::ruleset::Hook;
@@ -121,6 +122,35 @@ impl Match for Mac {
             if self.inv { "other than " } else { "" },
             mac_text(&self.addr)
         )
+    }
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some(self.hit(cx.pkt.meta.src_mac))
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let opt = format!(
+            "{}--mac-source {}",
+            if self.inv { "! " } else { "" },
+            mac_text(&self.addr)
+        );
+        match cx.pkt.meta.src_mac {
+            Some(m) => xtopt::miss(&opt, &format!("source MAC is {}", mac_text(&m))),
+            None => xtopt::miss(
+                &opt,
+                "the packet did not come from an Ethernet interface (no source MAC)",
+            ),
+        }
+    }
+}
+
+impl Mac {
+    /// The kernel's `mac_mt`: no match at all (inverted or not) without an
+    /// Ethernet header (packets made by this host, or from `lo`).
+    fn hit(&self, src: Option<[u8; 6]>) -> bool {
+        match src {
+            Some(m) => (m == self.addr) != self.inv,
+            None => false,
+        }
     }
 }
 

@@ -1,8 +1,10 @@
 //! `-m multiport`: up to 15 source and/or destination ports or port ranges
 //! in one rule (tcp, udp, udplite, sctp, dccp).
 
-use super::xtopt;
-use super::{bit, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::xtopt::{self, NoHeader};
+use super::{
+    bit, EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult,
+};
 use crate::ext_boilerplate;
 
 const O_SPORTS: u8 = 0;
@@ -194,6 +196,69 @@ impl Match for Multiport {
             if self.inv { "not " } else { "" },
             self.list(true).replace(':', "-")
         )
+    }
+
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        match self.eval(cx) {
+            Ok(()) => Some(true),
+            Err(m) => {
+                cx.hotdrop |= matches!(m, Miss::Header(h) if h.hotdrop());
+                Some(false)
+            }
+        }
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let opt = format!(
+            "{}--{} {}",
+            if self.inv { "! " } else { "" },
+            self.opt_name(),
+            self.list(true)
+        );
+        let proto = proto_name(self.proto).unwrap_or("transport").to_uppercase();
+        match self.eval(cx) {
+            Ok(()) => "-m multiport matched".into(),
+            Err(Miss::Header(h)) => xtopt::miss(&opt, &h.text(&proto)),
+            Err(Miss::Ports(src, dst)) => {
+                let why = match self.which {
+                    Which::Source => format!("source port is {src}"),
+                    Which::Destination => format!("destination port is {dst}"),
+                    Which::Either => {
+                        format!("source port is {src} and destination port is {dst}")
+                    }
+                };
+                xtopt::miss(&opt, &why)
+            }
+        }
+    }
+}
+
+/// Why the kernel's `multiport_mt` failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Miss {
+    Header(NoHeader),
+    /// Source and destination port of the packet.
+    Ports(u16, u16),
+}
+
+impl Multiport {
+    /// The kernel's `multiport_mt` (revision 1): the first two 16-bit words
+    /// of the transport header are the ports, whatever the protocol.
+    fn eval(&self, cx: &EvalCx) -> Result<(), Miss> {
+        let pp = xtopt::xt_header(cx, 4).map_err(Miss::Header)?;
+        let (src, dst) = (xtopt::be16(pp, 0), xtopt::be16(pp, 2));
+        let hit = self.ports.iter().any(|(lo, hi)| {
+            let r = (*lo, hi.unwrap_or(*lo));
+            match self.which {
+                Which::Source => xtopt::in_range(r, src),
+                Which::Destination => xtopt::in_range(r, dst),
+                Which::Either => xtopt::in_range(r, src) || xtopt::in_range(r, dst),
+            }
+        });
+        if hit == self.inv {
+            return Err(Miss::Ports(src, dst));
+        }
+        Ok(())
     }
 }
 

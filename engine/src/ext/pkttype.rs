@@ -1,7 +1,8 @@
 //! `-m pkttype --pkt-type TYPE`: the link-layer packet type (unicast to
 //! this host, broadcast, multicast, or unicast to another host).
 
-use super::{ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::xtopt;
+use super::{EvalCx, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
 
 const O_TYPE: u8 = 0;
@@ -93,6 +94,44 @@ impl Match for Pkttype {
             _ => "addressed to another host",
         };
         format!("the packet is {}{what}", if self.inv { "not " } else { "" })
+    }
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some((packet_type(cx) == self.pkttype) != self.inv)
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let got = Pkttype {
+            pkttype: packet_type(cx),
+            inv: false,
+        };
+        let why = match cx.pkt.meta.dst_mac {
+            Some(m) => format!(
+                "the packet is {} (destination MAC {})",
+                got.name(),
+                crate::sim::iface::mac_text(&m)
+            ),
+            None => format!("the packet is {} (sent by this host)", got.name()),
+        };
+        xtopt::miss(
+            &format!(
+                "{}--pkt-type {}",
+                if self.inv { "! " } else { "" },
+                self.name()
+            ),
+            &why,
+        )
+    }
+}
+
+/// The packet's `skb->pkt_type`, as `eth_type_trans` set it from the
+/// destination MAC of the received frame. Packets this host makes are
+/// `unicast` (PACKET_HOST) whatever their address; other hosts' unicast
+/// frames never get past the IP layer.
+fn packet_type(cx: &EvalCx) -> u8 {
+    match cx.pkt.meta.dst_mac {
+        Some([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]) => BROADCAST,
+        Some(m) if m[0] & 1 != 0 => MULTICAST,
+        _ => HOST,
     }
 }
 

@@ -2,7 +2,7 @@
 //! (`--ttl-lt`) or above (`--ttl-gt`) a value.
 
 use super::xtopt;
-use super::{bit, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::{bit, EvalCx, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
 
 const O_EQ: u8 = 0;
@@ -101,6 +101,27 @@ impl Match for Ttl {
             Mode::Gt => "is above",
         };
         format!("the TTL {op} {}", self.value)
+    }
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some(self.hit(cx.hdr.ttl))
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let mut opt = String::new();
+        self.save(&mut opt);
+        xtopt::miss(opt.trim_start(), &format!("TTL is {}", cx.hdr.ttl))
+    }
+}
+
+impl Ttl {
+    /// The kernel's `ttl_mt` on the IP header's TTL as it is at this hook.
+    fn hit(&self, ttl: u8) -> bool {
+        match self.mode {
+            Mode::Eq => ttl == self.value,
+            Mode::Ne => ttl != self.value,
+            Mode::Lt => ttl < self.value,
+            Mode::Gt => ttl > self.value,
+        }
     }
 }
 

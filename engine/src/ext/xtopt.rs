@@ -528,6 +528,99 @@ pub fn explain_spis(r: (u32, u32), inv: bool) -> String {
     }
 }
 
+// Packet evaluation, shared by the matches that read a transport header
+// (tcp, udp, dccp, sctp, multiport, icmp, ah, esp, ipcomp).
+
+/// Why an `xt` match could not read the header it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoHeader {
+    /// A second or later fragment: the kernel's matches say "no match".
+    Fragment,
+    /// The packet ends before the header does: the kernel drops it (hotdrop).
+    Short { have: usize, need: usize },
+}
+
+impl NoHeader {
+    /// Whether the kernel drops the packet on the spot.
+    pub fn hotdrop(&self) -> bool {
+        matches!(self, NoHeader::Short { .. })
+    }
+
+    /// `a later fragment has no TCP header`, `the TCP header is cut short ...`.
+    pub fn text(&self, proto: &str) -> String {
+        match self {
+            NoHeader::Fragment => format!("a later fragment has no {proto} header"),
+            NoHeader::Short { have, need } => format!(
+                "the {proto} header is cut short ({have} of {need} bytes), so the kernel drops the packet"
+            ),
+        }
+    }
+}
+
+/// The transport bytes of the packet when at least `need` of them are there
+/// (`skb_header_pointer(skb, par->thoff, need, ...)` after the fragment test).
+pub fn xt_header<'a>(cx: &'a crate::sim::eval::EvalCx, need: usize) -> Result<&'a [u8], NoHeader> {
+    if cx.hdr.frag_offset != 0 {
+        return Err(NoHeader::Fragment);
+    }
+    let l4 = cx.transport();
+    if l4.len() < need {
+        return Err(NoHeader::Short {
+            have: l4.len(),
+            need,
+        });
+    }
+    Ok(l4)
+}
+
+/// A big-endian 16-bit field at `at` (the caller checked the length).
+pub fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+/// A big-endian 32-bit field at `at` (the caller checked the length).
+pub fn be32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// Whether `v` is in the inclusive range, the kernel's `port_match` / `spi_match`.
+pub fn in_range<T: PartialOrd>(r: (T, T), v: T) -> bool {
+    v >= r.0 && v <= r.1
+}
+
+/// A range as a rule shows it: `22`, `1000:2000`, with a leading `! `.
+pub fn range_opt<T: PartialEq + std::fmt::Display>(opt: &str, r: (T, T), inv: bool) -> String {
+    let i = if inv { "! " } else { "" };
+    if r.0 == r.1 {
+        format!("{i}--{opt} {}", r.0)
+    } else {
+        format!("{i}--{opt} {}:{}", r.0, r.1)
+    }
+}
+
+/// Whether option `kind` is among TCP or DCCP `opts`: the kernel's walk
+/// (`tcp_find_option`, `dccp_find_option`): kinds 0 and 1 take one byte,
+/// others their length byte (0 counted as 1).
+pub fn find_option(opts: &[u8], kind: u8) -> bool {
+    let mut i = 0;
+    while i < opts.len() {
+        if opts[i] == kind {
+            return true;
+        }
+        i += if opts[i] < 2 {
+            1
+        } else {
+            opts.get(i + 1).map_or(1, |l| (*l as usize).max(1))
+        };
+    }
+    false
+}
+
+/// The `why_not` sentence: `` `--dport 22` did not match: destination port is 80``.
+pub fn miss(opt: &str, why: &str) -> String {
+    format!("`{opt}` did not match: {why}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -173,6 +173,9 @@ pub struct EvalCx<'a> {
     pub log: &'a mut Vec<LogRecord>,
     /// Whether a trace is being recorded (matches explain failures only then).
     pub tracing: bool,
+    /// Set by a match that returns `Some(false)` to drop the packet at once
+    /// (the kernel's `par->hotdrop`: truncated headers, a full hash table).
+    pub hotdrop: bool,
 }
 
 impl EvalCx<'_> {
@@ -199,5 +202,13 @@ impl EvalCx<'_> {
 
     pub fn out_iface(&self) -> Option<&str> {
         self.pkt.meta.out_iface.as_deref()
+    }
+
+    /// The bytes from the transport header (`par->thoff`) to the end of the
+    /// IP packet. In a second or later fragment (`hdr.frag_offset != 0`)
+    /// these are the fragment's data, not a transport header.
+    pub fn transport(&self) -> &[u8] {
+        let end = (self.hdr.total_len as usize).min(self.pkt.data.len());
+        self.pkt.data.get(self.hdr.header_len..end).unwrap_or(&[])
     }
 }

@@ -333,6 +333,7 @@ fn run_table(
         emitted,
         log: kmsg,
         tracing,
+        hotdrop: false,
     };
     let mut stack: Vec<Frame> = Vec::new();
     let mut cur = Frame {
@@ -419,9 +420,19 @@ fn run_table(
             }
         }
         if let Some(why) = failed {
+            let hotdrop = std::mem::take(&mut cx.hotdrop);
             if let Some(t) = trace.as_deref_mut() {
-                t.steps
-                    .push(step(&chain.name, Some(rule_no + 1), false, Some(why), None));
+                let verdict = hotdrop.then(|| "DROP (the match dropped the packet)".to_string());
+                t.steps.push(step(
+                    &chain.name,
+                    Some(rule_no + 1),
+                    false,
+                    Some(why),
+                    verdict,
+                ));
+            }
+            if hotdrop {
+                return Fate::Drop;
             }
             continue;
         }
