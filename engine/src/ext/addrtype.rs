@@ -388,3 +388,67 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod eval_tests {
+    use super::addr_type;
+    use crate::ext::xtopt::lab::*;
+
+    #[test]
+    fn address_types_like_the_kernel() {
+        let w = world(&[]);
+        let h = &w.hosts[0];
+        let t =
+            |a: &str, dev: Option<&str>| addr_type(&h.ifaces, &h.routes, a.parse().unwrap(), dev);
+        assert_eq!(t("10.0.0.1", None), 2);
+        assert_eq!(t("192.168.1.1", None), 2);
+        assert_eq!(t("127.3.4.5", None), 2);
+        assert_eq!(t("10.0.0.255", None), 3);
+        assert_eq!(t("255.255.255.255", None), 3);
+        assert_eq!(t("0.0.0.0", None), 3);
+        assert_eq!(t("224.0.0.1", None), 5);
+        assert_eq!(t("239.9.9.9", Some("eth0")), 5);
+        // No network-address broadcast route any more; 0/8 is ordinary.
+        assert_eq!(t("10.0.0.0", None), 1);
+        assert_eq!(t("0.1.2.3", None), 1);
+        assert_eq!(t("8.8.8.8", None), 1);
+        assert_eq!(t("192.168.1.9", None), 1);
+        // Limited to an interface: a route through another one counts as UNICAST.
+        assert_eq!(t("192.168.1.1", Some("eth0")), 1);
+        assert_eq!(t("192.168.1.1", Some("eth1")), 2);
+        assert_eq!(t("192.168.1.255", Some("eth0")), 1);
+        assert_eq!(t("255.255.255.255", Some("eth0")), 3);
+    }
+
+    #[test]
+    fn rules_with_and_without_interface_limits() {
+        let mut w = world(&[
+            "-A INPUT -m addrtype --dst-type LOCAL --limit-iface-in",
+            "-A INPUT -m addrtype --dst-type LOCAL",
+            "-A INPUT -m addrtype ! --src-type UNICAST",
+            "-A INPUT -m addrtype --dst-type BROADCAST,MULTICAST",
+            "-A FORWARD -m addrtype --dst-type UNICAST --limit-iface-out",
+            "-A FORWARD -m addrtype --src-type LOCAL",
+        ]);
+        let s = inject(&mut w, udp(1, "10.0.0.1", 9));
+        assert_eq!(s.pattern("INPUT"), [true, true, false, false]);
+        assert_eq!(
+            s.why("INPUT", 3),
+            "`! --src-type UNICAST` did not match: source 10.0.0.9 is UNICAST"
+        );
+        let s = inject(&mut w, udp(1, "192.168.1.1", 9));
+        assert_eq!(s.pattern("INPUT"), [false, true, false, false]);
+        assert_eq!(
+            s.why("INPUT", 1),
+            "`--dst-type LOCAL` did not match: destination 192.168.1.1 is UNICAST (looked up for eth0)"
+        );
+        let s = inject(&mut w, udp(1, "10.0.0.255", 9));
+        assert_eq!(s.pattern("INPUT"), [false, false, false, true]);
+        let s = inject(&mut w, udp(1, "192.168.1.2", 9));
+        assert_eq!(s.pattern("FORWARD"), [true, false]);
+        assert_eq!(
+            s.why("FORWARD", 2),
+            "`--src-type LOCAL` did not match: source 10.0.0.9 is UNICAST"
+        );
+    }
+}

@@ -194,3 +194,54 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod eval_tests {
+    use crate::ext::xtopt::lab::*;
+
+    #[test]
+    fn spi_ranges_and_inversion() {
+        let mut w = world(&[
+            "-A FORWARD -p ah -m ah --ahspi 7",
+            "-A FORWARD -p ah -m ah --ahspi 5:70000",
+            "-A FORWARD -p ah -m ah ! --ahspi 7",
+            "-A FORWARD -p ah -m ah",
+        ]);
+        let s = inject(
+            &mut w,
+            raw(51, 0, &[0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0]),
+        );
+        assert_eq!(s.pattern("FORWARD"), [true, true, false, true]);
+        assert_eq!(
+            s.why("FORWARD", 3),
+            "`! --ahspi 7` did not match: the SPI is 7"
+        );
+        let s = inject(
+            &mut w,
+            raw(51, 0, &[0, 0, 0, 0, 0, 1, 17, 112, 0, 0, 0, 0, 0, 0, 0, 0]),
+        );
+        assert_eq!(s.pattern("FORWARD"), [false, true, true, true]);
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`--ahspi 7` did not match: the SPI is 70000"
+        );
+    }
+
+    #[test]
+    fn fragments_and_short_headers() {
+        let mut w = world(&["-A FORWARD -p ah -m ah ! --ahspi 1", "-A FORWARD -p ah"]);
+        let s = inject(&mut w, raw(51, 9, &[0; 16]));
+        assert_eq!(s.pattern("FORWARD"), [false, true]);
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`! --ahspi 1` did not match: a later fragment has no AH header"
+        );
+        let s = inject(&mut w, raw(51, 0, &[0; 11]));
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        assert!(!s.reached("FORWARD", 2));
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`! --ahspi 1` did not match: the AH header is cut short (11 of 12 bytes), so the kernel drops the packet"
+        );
+    }
+}

@@ -417,3 +417,92 @@ mod tests {
         assert_eq!(run(&mut h, "iptables -A INPUT -m dccp --sport 1").exit, 4);
     }
 }
+
+#[cfg(test)]
+mod eval_tests {
+    use crate::ext::xtopt::lab::*;
+    use crate::packet::Packet;
+
+    /// A DCCP packet: type, X bit, data offset in words, length, and the
+    /// bytes after the type's own header.
+    fn dccp(sport: u16, ty: u8, x: bool, doff: u8, len: usize, opts: &[u8]) -> Packet {
+        let mut p = vec![0u8; len];
+        p[..2].copy_from_slice(&sport.to_be_bytes());
+        p[2..4].copy_from_slice(&9u16.to_be_bytes());
+        p[4] = doff;
+        p[8] = (ty << 1) | x as u8;
+        let hlen = super::header_len(&p);
+        for (i, b) in opts.iter().enumerate() {
+            p[hlen + i] = *b;
+        }
+        raw(33, 0, &p)
+    }
+
+    #[test]
+    fn ports_types_and_options() {
+        let mut w = world(&[
+            "-A FORWARD -p dccp --dport 9 ! --sport 5",
+            "-A FORWARD -p dccp -m dccp --dccp-types REQUEST,RESPONSE",
+            "-A FORWARD -p dccp -m dccp ! --dccp-types DATA",
+            "-A FORWARD -p dccp -m dccp --dccp-types INVALID",
+            "-A FORWARD -p dccp -m dccp --dccp-option 32",
+            "-A FORWARD -p dccp -m dccp ! --dccp-option 44",
+        ]);
+        // REQUEST (4-byte service code) with one option word.
+        let s = inject(&mut w, dccp(6, 0, true, 6, 24, &[32, 3, 1, 0]));
+        assert_eq!(s.pattern("FORWARD"), [true, true, true, false, true, true]);
+        assert_eq!(
+            s.why("FORWARD", 4),
+            "`--dccp-types INVALID` did not match: the packet is of type REQUEST (0)"
+        );
+        // DATA without options; then ACK carrying option 44.
+        let s = inject(&mut w, dccp(5, 2, false, 3, 12, &[]));
+        assert_eq!(
+            s.pattern("FORWARD"),
+            [false, false, false, false, false, true]
+        );
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`! --sport 5` did not match: source port is 5"
+        );
+        assert_eq!(
+            s.why("FORWARD", 3),
+            "`! --dccp-types DATA` did not match: the packet is of type DATA (2)"
+        );
+        assert_eq!(
+            s.why("FORWARD", 5),
+            "`--dccp-option 32` did not match: the packet has no option 32"
+        );
+        let s = inject(&mut w, dccp(7, 3, true, 7, 28, &[1, 44, 3, 0]));
+        assert_eq!(
+            s.why("FORWARD", 6),
+            "`! --dccp-option 44` did not match: the packet carries option 44"
+        );
+        let s = inject(&mut w, dccp(7, 13, false, 6, 24, &[]));
+        assert!(s.matched("FORWARD", 4));
+    }
+
+    #[test]
+    fn bad_offsets_and_short_headers_drop() {
+        let mut w = world(&[
+            "-A FORWARD -p dccp -m dccp ! --dccp-option 1",
+            "-A FORWARD -p dccp",
+        ]);
+        // The data offset ends inside the REQUEST header.
+        let s = inject(&mut w, dccp(7, 0, true, 3, 16, &[]));
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`! --dccp-option 1` did not match: the data offset (3 words) ends before the \
+20-byte header, so the kernel drops the packet"
+        );
+        // Options announced beyond the packet.
+        let s = inject(&mut w, dccp(7, 0, true, 10, 20, &[]));
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        assert!(s.why("FORWARD", 1).contains("(20 of 40 header bytes)"));
+        let s = inject(&mut w, raw(33, 0, &[0; 11]));
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        let s = inject(&mut w, raw(33, 2, &[0; 16]));
+        assert_eq!(s.pattern("FORWARD"), [false, true]);
+    }
+}

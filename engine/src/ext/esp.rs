@@ -189,3 +189,54 @@ mod tests {
         assert_eq!(run(&mut h, "iptables -A INPUT -m esp --espspi 0").exit, 4);
     }
 }
+
+#[cfg(test)]
+mod eval_tests {
+    use crate::ext::xtopt::lab::*;
+
+    #[test]
+    fn spi_ranges_and_inversion() {
+        let mut w = world(&[
+            "-A FORWARD -p esp -m esp --espspi 7",
+            "-A FORWARD -p esp -m esp --espspi 5:70000",
+            "-A FORWARD -p esp -m esp ! --espspi 7",
+            "-A FORWARD -p esp -m esp",
+        ]);
+        let s = inject(
+            &mut w,
+            raw(50, 0, &[0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+        );
+        assert_eq!(s.pattern("FORWARD"), [true, true, false, true]);
+        assert_eq!(
+            s.why("FORWARD", 3),
+            "`! --espspi 7` did not match: the SPI is 7"
+        );
+        let s = inject(
+            &mut w,
+            raw(50, 0, &[0, 1, 17, 112, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+        );
+        assert_eq!(s.pattern("FORWARD"), [false, true, true, true]);
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`--espspi 7` did not match: the SPI is 70000"
+        );
+    }
+
+    #[test]
+    fn fragments_and_short_headers() {
+        let mut w = world(&["-A FORWARD -p esp -m esp ! --espspi 1", "-A FORWARD -p esp"]);
+        let s = inject(&mut w, raw(50, 9, &[0; 16]));
+        assert_eq!(s.pattern("FORWARD"), [false, true]);
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`! --espspi 1` did not match: a later fragment has no ESP header"
+        );
+        let s = inject(&mut w, raw(50, 0, &[0; 7]));
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        assert!(!s.reached("FORWARD", 2));
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`! --espspi 1` did not match: the ESP header is cut short (7 of 8 bytes), so the kernel drops the packet"
+        );
+    }
+}

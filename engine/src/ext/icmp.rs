@@ -435,3 +435,95 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod eval_tests {
+    use crate::ext::xtopt::lab::*;
+
+    const B: &str = "192.168.1.2";
+
+    #[test]
+    fn types_codes_any_and_inversion() {
+        let mut w = world(&[
+            "-A FORWARD -p icmp --icmp-type echo-request",
+            "-A FORWARD -p icmp --icmp-type any",
+            "-A FORWARD -p icmp ! --icmp-type echo-request",
+            "-A FORWARD -p icmp --icmp-type port-unreachable",
+            "-A FORWARD -p icmp --icmp-type 3/0:2",
+            "-A FORWARD -p icmp --icmp-type 11",
+            "-A FORWARD -p icmp --icmp-type 42/8:9",
+        ]);
+        let s = inject(&mut w, icmp(B, 8, 0));
+        assert_eq!(
+            s.pattern("FORWARD"),
+            [true, true, false, false, false, false, false]
+        );
+        assert_eq!(
+            s.why("FORWARD", 3),
+            "`! --icmp-type echo-request` did not match: the packet is ICMP type 8 code 0 \
+(echo-request)"
+        );
+        assert_eq!(
+            s.why("FORWARD", 4),
+            "`--icmp-type port-unreachable` did not match: the packet is ICMP type 8 code 0 \
+(echo-request)"
+        );
+        let s = inject(&mut w, icmp(B, 3, 1));
+        assert_eq!(
+            s.pattern("FORWARD"),
+            [false, true, true, false, true, false, false]
+        );
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`--icmp-type echo-request` did not match: the packet is ICMP type 3 code 1 \
+(host-unreachable)"
+        );
+        let s = inject(&mut w, icmp(B, 3, 3));
+        assert_eq!(s.why("FORWARD", 5), "`--icmp-type 3/0:2` did not match: the packet is ICMP type 3 code 3 (port-unreachable)");
+        let s = inject(&mut w, icmp(B, 42, 7));
+        assert_eq!(
+            s.why("FORWARD", 6),
+            "`--icmp-type time-exceeded` did not match: the packet is ICMP type 42 code 7"
+        );
+        assert_eq!(
+            s.why("FORWARD", 7),
+            "`--icmp-type 42/8:9` did not match: the packet is ICMP type 42 code 7"
+        );
+    }
+
+    #[test]
+    fn icmp_errors_the_host_sends() {
+        // A packet whose TTL runs out here: the time-exceeded error goes out through OUTPUT.
+        let mut w = world(&[
+            "-A OUTPUT -p icmp --icmp-type ttl-zero-during-transit",
+            "-A OUTPUT -p icmp --icmp-type echo-reply",
+        ]);
+        let reports = w.inject(0, "eth0", ping(B, 1, 8)).to_vec();
+        let out = reports
+            .iter()
+            .find(|r| r.trace.steps.iter().any(|s| s.chain == "OUTPUT"))
+            .expect("an error went out");
+        let pattern: Vec<bool> = out
+            .trace
+            .steps
+            .iter()
+            .filter(|s| s.chain == "OUTPUT" && s.rule.is_some())
+            .map(|s| s.matched)
+            .collect();
+        assert_eq!(pattern, [true, false]);
+    }
+
+    #[test]
+    fn fragments_and_short_headers() {
+        let mut w = world(&["-A FORWARD -p icmp --icmp-type any", "-A FORWARD -p icmp"]);
+        let s = inject(&mut w, raw(1, 20, &[8, 0, 0, 0, 0, 0, 0, 0]));
+        assert_eq!(s.pattern("FORWARD"), [false, true]);
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`--icmp-type any` did not match: a later fragment has no ICMP header"
+        );
+        let s = inject(&mut w, raw(1, 0, &[8, 0, 0, 0]));
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        assert!(s.why("FORWARD", 1).contains("cut short (4 of 8 bytes)"));
+    }
+}

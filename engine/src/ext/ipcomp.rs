@@ -202,3 +202,61 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod eval_tests {
+    use crate::ext::xtopt::lab::*;
+
+    #[test]
+    fn spi_ranges_and_inversion() {
+        let mut w = world(&[
+            "-A FORWARD -p ipcomp -m ipcomp --ipcompspi 7",
+            "-A FORWARD -p ipcomp -m ipcomp --ipcompspi 5:65535",
+            "-A FORWARD -p ipcomp -m ipcomp ! --ipcompspi 7",
+            "-A FORWARD -p ipcomp -m ipcomp",
+        ]);
+        let s = inject(
+            &mut w,
+            raw(108, 0, &[0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+        );
+        assert_eq!(s.pattern("FORWARD"), [true, true, false, false]);
+        assert_eq!(
+            s.why("FORWARD", 3),
+            "`! --ipcompspi 7` did not match: the CPI is 7"
+        );
+        let s = inject(
+            &mut w,
+            raw(
+                108,
+                0,
+                &[0, 0, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            ),
+        );
+        assert_eq!(s.pattern("FORWARD"), [false, true, true, false]);
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`--ipcompspi 7` did not match: the CPI is 65535"
+        );
+    }
+
+    #[test]
+    fn fragments_and_short_headers() {
+        let mut w = world(&[
+            "-A FORWARD -p ipcomp -m ipcomp ! --ipcompspi 1",
+            "-A FORWARD -p ipcomp",
+        ]);
+        let s = inject(&mut w, raw(108, 9, &[0; 16]));
+        assert_eq!(s.pattern("FORWARD"), [false, true]);
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`! --ipcompspi 1` did not match: a later fragment has no IPComp header"
+        );
+        let s = inject(&mut w, raw(108, 0, &[0; 3]));
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        assert!(!s.reached("FORWARD", 2));
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`! --ipcompspi 1` did not match: the IPComp header is cut short (3 of 4 bytes), so the kernel drops the packet"
+        );
+    }
+}

@@ -235,3 +235,50 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod eval_tests {
+    use crate::ext::xtopt::lab::*;
+
+    #[test]
+    fn ranges_and_inversion() {
+        let mut w = world(&[
+            "-A FORWARD -m iprange --src-range 10.0.0.5-10.0.0.10",
+            "-A FORWARD -m iprange ! --src-range 10.0.0.5-10.0.0.10",
+            "-A FORWARD -m iprange --dst-range 192.168.1.2",
+            "-A FORWARD -m iprange --src-range 10.0.0.9 ! --dst-range 192.168.1.0-192.168.1.255",
+            "-A FORWARD -m iprange --src-range 10.0.0.10-10.0.0.5",
+            "-A FORWARD -m iprange ! --src-range 10.0.0.10-10.0.0.5",
+        ]);
+        let s = inject(&mut w, udp(1, "192.168.1.2", 9));
+        assert_eq!(
+            s.pattern("FORWARD"),
+            [true, false, true, false, false, true]
+        );
+        assert_eq!(
+            s.why("FORWARD", 2),
+            "`! --src-range 10.0.0.5-10.0.0.10` did not match: source is 10.0.0.9"
+        );
+        assert_eq!(
+            s.why("FORWARD", 4),
+            "`! --dst-range 192.168.1.0-192.168.1.255` did not match: destination is 192.168.1.2"
+        );
+        // A reversed range never matches.
+        assert_eq!(
+            s.why("FORWARD", 5),
+            "`--src-range 10.0.0.10-10.0.0.5` did not match: source is 10.0.0.9"
+        );
+        let s = inject(
+            &mut w,
+            raw_between("10.0.0.11", "192.168.1.3", 17, 0, &[0; 8]),
+        );
+        assert_eq!(
+            s.pattern("FORWARD"),
+            [false, true, false, false, false, true]
+        );
+        assert_eq!(
+            s.why("FORWARD", 3),
+            "`--dst-range 192.168.1.2-192.168.1.2` did not match: destination is 192.168.1.3"
+        );
+    }
+}

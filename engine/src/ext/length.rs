@@ -137,3 +137,32 @@ mod tests {
             .contains("length: option \"--length\" must be specified\n\n"));
     }
 }
+
+#[cfg(test)]
+mod eval_tests {
+    use crate::ext::xtopt::lab::*;
+
+    #[test]
+    fn ip_total_length() {
+        let mut w = world(&[
+            "-A FORWARD -m length --length 36",
+            "-A FORWARD -m length ! --length 0:36",
+            "-A FORWARD -m length --length 100:",
+            "-A FORWARD -m length --length 60:40",
+            "-A FORWARD -m length ! --length 60:40",
+        ]);
+        // 20 + 8 + 8 bytes.
+        let s = inject(&mut w, ping("192.168.1.2", 64, 8));
+        assert_eq!(s.pattern("FORWARD"), [true, false, false, false, true]);
+        assert_eq!(
+            s.why("FORWARD", 2),
+            "`! --length 0:36` did not match: the IP packet is 36 bytes long"
+        );
+        assert_eq!(
+            s.why("FORWARD", 3),
+            "`--length 100:65535` did not match: the IP packet is 36 bytes long"
+        );
+        let s = inject(&mut w, ping("192.168.1.2", 64, 72));
+        assert_eq!(s.pattern("FORWARD"), [false, true, true, false, true]);
+    }
+}

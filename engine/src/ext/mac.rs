@@ -209,3 +209,47 @@ mod tests {
             .contains("mac: option \"--mac-source\" must be specified\n\n"));
     }
 }
+
+#[cfg(test)]
+mod eval_tests {
+    use crate::ext::xtopt::lab::*;
+
+    #[test]
+    fn source_mac_of_received_frames() {
+        let mut w = world(&[
+            "-A FORWARD -m mac --mac-source 02:00:00:00:00:99",
+            "-A FORWARD -m mac ! --mac-source 02:00:00:00:00:99",
+            "-A INPUT -m mac --mac-source 02:00:00:00:00:AA",
+            "-A INPUT -m mac ! --mac-source 02:00:00:00:00:AA",
+        ]);
+        let s = inject(&mut w, udp(1, "192.168.1.2", 9));
+        assert_eq!(s.pattern("FORWARD"), [true, false]);
+        assert_eq!(
+            s.why("FORWARD", 2),
+            "`! --mac-source 02:00:00:00:00:99` did not match: source MAC is 02:00:00:00:00:99"
+        );
+        let mut p = udp(1, "10.0.0.1", 9);
+        p.meta.src_mac = Some([2, 0, 0, 0, 0, 0xaa]);
+        let s = inject(&mut w, p);
+        assert_eq!(s.pattern("INPUT"), [true, false]);
+        // From lo there is no Ethernet header: no match either way.
+        w.send(0, udp(1, "10.0.0.1", 9));
+        let steps: Vec<_> = w.reports[0]
+            .trace
+            .steps
+            .iter()
+            .filter(|s| s.chain == "INPUT" && s.rule.is_some())
+            .collect();
+        assert_eq!(
+            steps.iter().map(|s| s.matched).collect::<Vec<_>>(),
+            [false, false]
+        );
+        assert_eq!(
+            steps[1].failed.as_deref(),
+            Some(
+                "`! --mac-source 02:00:00:00:00:aa` did not match: the packet did not come from \
+an Ethernet interface (no source MAC)"
+            )
+        );
+    }
+}

@@ -332,3 +332,62 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod eval_tests {
+    use crate::ext::xtopt::lab::*;
+    use crate::packet::tcp_flags::SYN;
+
+    const B: &str = "192.168.1.2";
+
+    #[test]
+    fn ports_ranges_and_inversion() {
+        let mut w = world(&[
+            "-A FORWARD -p tcp -m multiport --dports 22,80:90,443",
+            "-A FORWARD -p tcp -m multiport ! --dports 22,80:90",
+            "-A FORWARD -p tcp -m multiport --sports 1000:2000,5",
+            "-A FORWARD -p tcp -m multiport --ports 85",
+            "-A FORWARD -p udp -m multiport ! --ports 53,85",
+        ]);
+        let s = inject(&mut w, tcp(5, B, 85, SYN, vec![]));
+        assert_eq!(s.pattern("FORWARD"), [true, false, true, true, false]);
+        assert_eq!(
+            s.why("FORWARD", 2),
+            "`! --dports 22,80:90` did not match: destination port is 85"
+        );
+        let s = inject(&mut w, tcp(85, B, 8080, SYN, vec![]));
+        assert_eq!(s.pattern("FORWARD"), [false, true, false, true, false]);
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`--dports 22,80:90,443` did not match: destination port is 8080"
+        );
+        assert_eq!(
+            s.why("FORWARD", 3),
+            "`--sports 1000:2000,5` did not match: source port is 85"
+        );
+        let s = inject(&mut w, udp(85, B, 9));
+        assert_eq!(
+            s.why("FORWARD", 5),
+            "`! --ports 53,85` did not match: source port is 85 and destination port is 9"
+        );
+        let s = inject(&mut w, udp(86, B, 9));
+        assert!(s.matched("FORWARD", 5));
+    }
+
+    #[test]
+    fn fragments_and_short_headers() {
+        let mut w = world(&[
+            "-A FORWARD -p tcp -m multiport ! --dports 1",
+            "-A FORWARD -p tcp",
+        ]);
+        let s = inject(&mut w, raw(6, 3, &[0; 8]));
+        assert_eq!(s.pattern("FORWARD"), [false, true]);
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`! --dports 1` did not match: a later fragment has no TCP header"
+        );
+        let s = inject(&mut w, raw(6, 0, &[0, 1, 0]));
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        assert!(s.why("FORWARD", 1).contains("cut short (3 of 4 bytes)"));
+    }
+}

@@ -188,3 +188,63 @@ Try `iptables -h' or 'iptables --help' for more information.\n"
             .contains("pkttype: option \"--pkt-type\" must be specified\n\n"));
     }
 }
+
+#[cfg(test)]
+mod eval_tests {
+    use crate::ext::xtopt::lab::*;
+
+    #[test]
+    fn packet_type_from_the_destination_mac() {
+        let mut w = world(&[
+            "-A INPUT -m pkttype --pkt-type unicast",
+            "-A INPUT -m pkttype --pkt-type broadcast",
+            "-A INPUT -m pkttype --pkt-type multicast",
+            "-A INPUT -m pkttype ! --pkt-type unicast",
+            "-A OUTPUT -m pkttype --pkt-type unicast",
+        ]);
+        let s = inject(&mut w, udp(1, "10.0.0.1", 9));
+        assert_eq!(s.pattern("INPUT"), [true, false, false, false]);
+        assert!(s
+            .why("INPUT", 2)
+            .starts_with("`--pkt-type broadcast` did not match: the packet is unicast (destination MAC 02:00:00:01:00:01)"));
+        let mut p = udp(1, "10.0.0.255", 9);
+        p.meta.dst_mac = Some([0xff; 6]);
+        let s = inject(&mut w, p);
+        assert_eq!(s.pattern("INPUT"), [false, true, false, true]);
+        let mut p = udp(1, "10.0.0.1", 9);
+        p.meta.dst_mac = Some([1, 0, 0x5e, 0, 0, 1]);
+        let s = inject(&mut w, p);
+        assert_eq!(s.pattern("INPUT"), [false, false, true, true]);
+        assert_eq!(
+            s.why("INPUT", 1),
+            "`--pkt-type unicast` did not match: the packet is multicast (destination MAC 01:00:5e:00:00:01)"
+        );
+        // What the host sends itself is unicast, whatever the address.
+        w.send(0, udp(1, "10.0.0.255", 9));
+        let out = w.reports[0]
+            .trace
+            .steps
+            .iter()
+            .find(|s| s.chain == "OUTPUT" && s.rule == Some(1))
+            .unwrap();
+        assert!(out.matched);
+    }
+
+    #[test]
+    fn link_layer_broadcasts_are_not_forwarded_and_other_macs_ignored() {
+        let mut w = world(&["-t mangle -A PREROUTING -m pkttype --pkt-type broadcast"]);
+        let mut p = udp(1, "192.168.1.2", 9);
+        p.meta.dst_mac = Some([0xff; 6]);
+        let s = inject(&mut w, p);
+        assert!(s.matched("PREROUTING", 1));
+        assert_eq!(
+            s.outcome,
+            "dropped on r: not forwarded (link-layer broadcast)"
+        );
+        let mut p = udp(1, "192.168.1.2", 9);
+        p.meta.dst_mac = Some([2, 9, 9, 9, 9, 9]);
+        let s = inject(&mut w, p);
+        assert!(s.steps.is_empty());
+        assert_eq!(s.outcome, "ignored by r: not its MAC");
+    }
+}

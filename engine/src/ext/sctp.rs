@@ -600,3 +600,99 @@ mod tests {
         assert_eq!(run(&mut h, "iptables -A INPUT -m sctp --sport 1").exit, 4);
     }
 }
+
+#[cfg(test)]
+mod eval_tests {
+    use crate::ext::xtopt::lab::*;
+    use crate::packet::Packet;
+
+    /// An SCTP packet with these chunks (type, flags, value bytes).
+    fn sctp(sport: u16, dport: u16, chunks: &[(u8, u8, usize)]) -> Packet {
+        let mut p = Vec::new();
+        p.extend_from_slice(&sport.to_be_bytes());
+        p.extend_from_slice(&dport.to_be_bytes());
+        p.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0]);
+        for &(ty, flags, len) in chunks {
+            p.extend_from_slice(&[ty, flags]);
+            p.extend_from_slice(&((4 + len) as u16).to_be_bytes());
+            p.resize(p.len() + len.div_ceil(4) * 4, 0);
+        }
+        raw(132, 0, &p)
+    }
+
+    #[test]
+    fn ports_and_chunk_types() {
+        let mut w = world(&[
+            "-A FORWARD -p sctp --dport 9 --sport 1:100",
+            "-A FORWARD -p sctp -m sctp --chunk-types any INIT,ABORT",
+            "-A FORWARD -p sctp -m sctp --chunk-types all DATA,SACK",
+            "-A FORWARD -p sctp -m sctp --chunk-types only DATA",
+            "-A FORWARD -p sctp -m sctp ! --chunk-types any ABORT",
+            "-A FORWARD -p sctp -m sctp --chunk-types any DATA:Be",
+        ]);
+        let s = inject(&mut w, sctp(5, 9, &[(1, 0, 16)]));
+        assert_eq!(
+            s.pattern("FORWARD"),
+            [true, true, false, false, true, false]
+        );
+        assert_eq!(
+            s.why("FORWARD", 3),
+            "`--chunk-types all DATA,SACK` did not match: the packet's chunks are INIT"
+        );
+        // DATA with B set and E clear, then SACK.
+        let s = inject(&mut w, sctp(500, 9, &[(0, 0x02, 8), (3, 0, 12)]));
+        assert_eq!(
+            s.pattern("FORWARD"),
+            [false, false, true, false, true, true]
+        );
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`--sport 1:100` did not match: source port is 500"
+        );
+        assert_eq!(
+            s.why("FORWARD", 4),
+            "`--chunk-types only DATA` did not match: the packet's chunks are DATA,SACK"
+        );
+        // DATA with B and E set fails the flag test; ABORT is refused by the inversion.
+        let s = inject(&mut w, sctp(500, 9, &[(0, 0x03, 8), (6, 0, 0)]));
+        assert_eq!(
+            s.pattern("FORWARD"),
+            [false, true, false, false, false, false]
+        );
+        assert_eq!(
+            s.why("FORWARD", 5),
+            "`! --chunk-types any ABORT` did not match: the packet's chunks are DATA,ABORT"
+        );
+    }
+
+    #[test]
+    fn bad_chunks_and_short_headers_drop() {
+        let mut w = world(&[
+            "-A FORWARD -p sctp --dport 9",
+            "-A FORWARD -p sctp -m sctp ! --chunk-types any INIT",
+            "-A FORWARD -p sctp",
+        ]);
+        // The port test alone does not look at the chunks.
+        let mut p = vec![0, 5, 0, 9, 0, 0, 0, 1, 0, 0, 0, 0];
+        let s = inject(&mut w, raw(132, 0, &p));
+        assert!(s.matched("FORWARD", 1));
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        assert_eq!(
+            s.why("FORWARD", 2),
+            "`! --chunk-types any INIT` did not match: the chunk header at byte 12 of the \
+SCTP packet is missing or has length 0, so the kernel drops the packet"
+        );
+        p.extend_from_slice(&[0, 0, 0, 0]);
+        let s = inject(&mut w, raw(132, 0, &p));
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        let s = inject(&mut w, raw(132, 0, &p[..8]));
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        assert!(!s.reached("FORWARD", 2));
+        let s = inject(&mut w, raw(132, 5, &p));
+        assert_eq!(s.pattern("FORWARD"), [false, false, true]);
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`-m sctp --dport 9` did not match: a later fragment has no SCTP header"
+        );
+    }
+}

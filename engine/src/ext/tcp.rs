@@ -855,3 +855,174 @@ ACCEPT     tcp  --  anywhere             anywhere             tcp dpt:ssh\n"
         assert!(out.stderr.contains("--tcp-flags requires two args."));
     }
 }
+
+#[cfg(test)]
+mod eval_tests {
+    use crate::ext::xtopt::lab::*;
+    use crate::packet::tcp_flags::{ACK, SYN};
+
+    const B: &str = "192.168.1.2";
+
+    #[test]
+    fn native_ports_and_flags() {
+        let mut w = world(&[
+            "-A FORWARD -p tcp --dport 22",
+            "-A FORWARD -p tcp ! --dport 22",
+            "-A FORWARD -p tcp --sport 1000:2000",
+            "-A FORWARD -p tcp ! --sport 5 ! --dport 22",
+            "-A FORWARD -p tcp --syn",
+            "-A FORWARD -p tcp ! --tcp-flags SYN,ACK ACK",
+        ]);
+        let s = inject(&mut w, tcp(5, B, 80, SYN, vec![]));
+        assert_eq!(s.pattern("FORWARD"), [false, true, false, true, true, true]);
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`--dport 22` did not match: destination port is 80"
+        );
+        assert_eq!(
+            s.why("FORWARD", 3),
+            "`--sport 1000:2000` did not match: source port is 5"
+        );
+        let s = inject(&mut w, tcp(1500, B, 22, ACK, vec![]));
+        assert_eq!(
+            s.pattern("FORWARD"),
+            [true, false, true, true, false, false]
+        );
+        assert_eq!(
+            s.why("FORWARD", 2),
+            "`! --dport 22` did not match: destination port is 22"
+        );
+        assert_eq!(
+            s.why("FORWARD", 5),
+            "`--tcp-flags FIN,SYN,RST,ACK SYN` did not match: the packet's flags are ACK"
+        );
+        assert_eq!(
+            s.why("FORWARD", 6),
+            "`! --tcp-flags SYN,ACK ACK` did not match: the packet's flags are ACK"
+        );
+        // 1.8.9 compares `! --sport 5 ! --dport 22` as one pair: only 5 -> 22 fails.
+        let s = inject(&mut w, tcp(5, B, 22, ACK, vec![]));
+        assert!(!s.matched("FORWARD", 4));
+        assert_eq!(
+            s.why("FORWARD", 4),
+            "`! --sport 5 ! --dport 22` did not match: source port is 5 and destination \
+port is 22 (iptables-nft 1.8.9 compares the two ports as one pair)"
+        );
+    }
+
+    #[test]
+    fn native_reads_back_like_1_8_9() {
+        let mut w = world(&[
+            "-A FORWARD -p tcp ! --dport :100",
+            "-A FORWARD -p tcp -m tcp --dport 5: -m tcp --dport :100",
+            "-A FORWARD -p tcp ! --sport 0:65534",
+        ]);
+        let out = crate::command::run_argv(
+            &mut w.hosts[0],
+            &["iptables".into(), "-S".into(), "FORWARD".into()],
+            None,
+        );
+        assert_eq!(
+            out.stdout,
+            "-P FORWARD ACCEPT\n\
+-A FORWARD -p tcp -m tcp --dport 101:65535\n\
+-A FORWARD -p tcp -m tcp --dport 5:100\n\
+-A FORWARD -p tcp -m tcp --sport 65535\n"
+        );
+        let s = inject(&mut w, tcp(65535, B, 100, SYN, vec![]));
+        assert_eq!(s.pattern("FORWARD"), [false, true, true]);
+        let s = inject(&mut w, tcp(1, B, 101, SYN, vec![]));
+        assert_eq!(s.pattern("FORWARD"), [true, false, false]);
+        // The failing test is named as the rule gave it.
+        assert_eq!(
+            s.why("FORWARD", 2),
+            "`--dport 0:100` did not match: destination port is 101"
+        );
+    }
+
+    #[test]
+    fn native_tests_on_fragments_and_short_headers() {
+        let mut w = world(&[
+            "-A FORWARD -p tcp --dport 0",
+            "-A FORWARD -p tcp --syn",
+            "-A FORWARD -p tcp",
+        ]);
+        // A later fragment: nf_tables reads its data as if it were the header.
+        let s = inject(&mut w, raw(6, 100, &[0; 16]));
+        assert_eq!(s.pattern("FORWARD"), [true, false, true]);
+        assert_eq!(
+            s.why("FORWARD", 2),
+            "`--tcp-flags FIN,SYN,RST,ACK SYN` did not match: the packet's flags are NONE \
+(a later fragment: nf_tables reads its data as the TCP header)"
+        );
+        // Four bytes of header: the ports are there, the flags are not; nothing is dropped.
+        let s = inject(&mut w, raw(6, 0, &[0, 1, 0, 0]));
+        assert_eq!(s.pattern("FORWARD"), [true, false, true]);
+        assert_eq!(
+            s.why("FORWARD", 2),
+            "`--tcp-flags FIN,SYN,RST,ACK SYN` did not match: the TCP header is too short to hold it (4 bytes)"
+        );
+        assert!(s.outcome.starts_with("forwarded"), "{}", s.outcome);
+    }
+
+    #[test]
+    fn xt_tcp_option_and_hotdrop() {
+        let mut w = world(&[
+            "-A FORWARD -p tcp --tcp-option 2",
+            "-A FORWARD -p tcp ! --tcp-option 2",
+            "-A FORWARD -p tcp -m tcp --sport 7 --dport 80 --tcp-option 8",
+            "-A FORWARD -p tcp",
+        ]);
+        let s = inject(&mut w, tcp(7, B, 80, SYN, vec![2, 4, 5, 0xb4]));
+        assert_eq!(s.pattern("FORWARD"), [true, false, false, true]);
+        assert_eq!(
+            s.why("FORWARD", 2),
+            "`! --tcp-option 2` did not match: the packet carries TCP option 2"
+        );
+        assert_eq!(
+            s.why("FORWARD", 3),
+            "`--tcp-option 8` did not match: the packet has no TCP option 8"
+        );
+        // Option kinds 0 and 1 take one byte; the walk goes on after an EOL.
+        let s = inject(
+            &mut w,
+            tcp(7, B, 80, ACK, vec![0, 1, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0]),
+        );
+        assert_eq!(s.pattern("FORWARD"), [false, true, true, true]);
+        let s = inject(&mut w, tcp(8, B, 80, ACK, vec![]));
+        assert_eq!(
+            s.why("FORWARD", 3),
+            "`--sport 7` did not match: source port is 8"
+        );
+        // A header cut short: xt_tcp drops the packet at once.
+        let s = inject(&mut w, raw(6, 0, &[0; 10]));
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        assert!(!s.reached("FORWARD", 2));
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`-m tcp --tcp-option 2` did not match: the TCP header is cut short (10 of 20 \
+bytes), so the kernel drops the packet"
+        );
+        // A data offset under 5 words while looking for an option: dropped.
+        let mut hdr = tcp(7, B, 80, SYN, vec![]).data[20..].to_vec();
+        hdr[12] = 4 << 4;
+        let s = inject(&mut w, raw(6, 0, &hdr));
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        assert!(s.why("FORWARD", 1).contains("data offset is 4 words"));
+        // Options announced beyond the packet: dropped.
+        hdr[12] = 8 << 4;
+        let s = inject(&mut w, raw(6, 0, &hdr));
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        assert!(s.why("FORWARD", 1).contains("(20 of 32 header bytes)"));
+        // A fragment at offset 8 bytes could rewrite the flags: dropped.
+        let s = inject(&mut w, raw(6, 1, &[0; 16]));
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        // Later fragments do not match, and are not dropped.
+        let s = inject(&mut w, raw(6, 2, &[0; 16]));
+        assert_eq!(s.pattern("FORWARD"), [false, false, false, true]);
+        assert_eq!(
+            s.why("FORWARD", 2),
+            "`-m tcp ! --tcp-option 2` did not match: a later fragment has no TCP header"
+        );
+    }
+}

@@ -191,3 +191,44 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod eval_tests {
+    use crate::ext::xtopt::lab::*;
+
+    #[test]
+    fn ttl_as_each_hook_sees_it() {
+        let mut w = world(&[
+            "-t mangle -A PREROUTING -m ttl --ttl-eq 64",
+            "-t mangle -A PREROUTING -m ttl ! --ttl-eq 64",
+            "-A FORWARD -m ttl --ttl-eq 64",
+            "-A FORWARD -m ttl ! --ttl-eq 64",
+            "-A FORWARD -m ttl --ttl-lt 63",
+            "-A FORWARD -m ttl --ttl-gt 62",
+        ]);
+        let s = inject(&mut w, ping("192.168.1.2", 64, 0));
+        assert!(s.matched("PREROUTING", 1));
+        // Forwarding took one off before FORWARD.
+        assert_eq!(s.pattern("FORWARD"), [false, true, false, true]);
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`--ttl-eq 64` did not match: TTL is 63"
+        );
+        assert_eq!(
+            s.why("FORWARD", 3),
+            "`--ttl-lt 63` did not match: TTL is 63"
+        );
+        let s = inject(&mut w, ping("192.168.1.2", 2, 0));
+        assert_eq!(s.pattern("FORWARD"), [false, true, true, false]);
+        assert_eq!(
+            s.why("PREROUTING", 1),
+            "`--ttl-eq 64` did not match: TTL is 2"
+        );
+        assert_eq!(s.why("FORWARD", 4), "`--ttl-gt 62` did not match: TTL is 1");
+        let s = inject(&mut w, ping("192.168.1.2", 64, 0));
+        assert_eq!(
+            s.why("PREROUTING", 2),
+            "`! --ttl-eq 64` did not match: TTL is 64"
+        );
+    }
+}
