@@ -142,6 +142,20 @@ mod cases {
         p.data
     }
 
+    /// A UDP datagram whose IP header carries 4 bytes of options (NOPs and an end).
+    fn udp_ip_options(sport: u16, dport: u16) -> Frame {
+        let plain = build_udp(&ipf(PHANTOM, "10.2.0.2", 64), sport, dport, b"abc").data;
+        let mut d = plain[..20].to_vec();
+        d[0] = 0x46;
+        d.extend_from_slice(&[1, 1, 1, 0]);
+        d.extend_from_slice(&plain[20..]);
+        let total = d.len() as u16;
+        d[2..4].copy_from_slice(&total.to_be_bytes());
+        let mut p = Packet::new(d);
+        p.fix_checksums();
+        frame(format!("udp {sport}->{dport} with IP options"), p.data)
+    }
+
     fn raw(what: impl Into<String>, proto: u8, frag: u16, payload: &[u8]) -> Frame {
         frame(what, raw_from(PHANTOM, "10.2.0.2", proto, frag, payload))
     }
@@ -519,6 +533,33 @@ COMMIT
                     raw("udp cut to 3 bytes", 17, 0, &[0xa0, 0x29, 0]),
                     raw("udp cut to 6 bytes", 17, 0, &[0xa0, 0x29, 0, 7, 0, 6]),
                     raw("udp fragment at offset 50", 17, 50, &[0u8; 16]),
+                ],
+            },
+            Case {
+                name: "quirks: native tcp on udp, IP options, hotdrop in a user chain",
+                rules: "*filter
+:CHK - [0:0]
+-A FORWARD ! -p tcp -m tcp --dport 7
+-A FORWARD ! -p tcp -m tcp --sport 40000:41000 --tcp-flags SYN NONE
+-A FORWARD -p udp --dport 7
+-A FORWARD -p udp -m multiport --dports 7,8
+-A FORWARD -p tcp -j CHK
+-A FORWARD -p tcp
+-A CHK -p tcp --dport 9
+-A CHK -p tcp -m tcp --tcp-option 2
+-A CHK -p tcp --dport 9 -j DROP
+-A CHK -p tcp -j RETURN
+COMMIT
+",
+                frames: vec![
+                    udp(40001, "10.2.0.2", 7),
+                    udp(40002, "10.2.0.2", 8),
+                    udp_ip_options(40003, 7),
+                    udp_ip_options(40004, 8),
+                    syn(40005, "10.2.0.2", 9),
+                    tcp(40006, "10.2.0.2", 9, tf::ACK),
+                    tcp_cut(40007, 12),
+                    syn(40008, "10.2.0.2", 80),
                 ],
             },
             Case {

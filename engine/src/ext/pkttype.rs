@@ -126,7 +126,9 @@ impl Match for Pkttype {
 /// The packet's `skb->pkt_type`, as `eth_type_trans` set it from the
 /// destination MAC of the received frame. Packets this host makes are
 /// `unicast` (PACKET_HOST) whatever their address; other hosts' unicast
-/// frames never get past the IP layer.
+/// frames never get past the IP layer. (The kernel types the copies of
+/// its own broadcasts and multicasts that it loops back by their address;
+/// the simulator makes no such copies.)
 fn packet_type(cx: &EvalCx) -> u8 {
     match cx.pkt.meta.dst_mac {
         Some([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]) => BROADCAST,

@@ -293,8 +293,9 @@ impl NativeTest {
         };
         let mut why = match (got, *self) {
             (None, _) => format!(
-                "the {proto} header is too short to hold it ({} bytes)",
-                l4.len()
+                "the {proto} header is too short to hold it ({} byte{})",
+                l4.len(),
+                if l4.len() == 1 { "" } else { "s" }
             ),
             (Some(v), NativeTest::Sport(..)) => format!("source port is {v}"),
             (Some(v), NativeTest::Dport(..)) => format!("destination port is {v}"),

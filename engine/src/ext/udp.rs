@@ -396,7 +396,7 @@ drops the packet"
         let s = inject(&mut w, raw(17, 0, &[0]));
         assert_eq!(
             s.why("FORWARD", 1),
-            "`--sport 1` did not match: the UDP header is too short to hold it (1 bytes)"
+            "`--sport 1` did not match: the UDP header is too short to hold it (1 byte)"
         );
     }
 }
