@@ -1,9 +1,15 @@
 //! `-m addrtype`: the routing type of the source and/or destination address
 //! (LOCAL, UNICAST, BROADCAST, MULTICAST, ...), as the routing tables see it.
 
-use super::{bit, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::xtopt;
+use super::{
+    bit, EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult,
+};
 use crate::ext_boilerplate;
 use crate::ruleset::Hook;
+use crate::sim::iface::Iface;
+use crate::sim::route::{all_routes, Route};
+use std::net::Ipv4Addr;
 
 const O_SRC: u8 = 0;
 const O_DST: u8 = 1;
@@ -195,6 +201,117 @@ impl Match for Addrtype {
         }
         s
     }
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some(self.eval(cx).is_ok())
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let Err((opt, (mask, inv), what, addr, ty)) = self.eval(cx) else {
+            return "-m addrtype matched".into();
+        };
+        let on = match self.dev(cx) {
+            Some(d) => format!(" (looked up for {d})"),
+            None => String::new(),
+        };
+        xtopt::miss(
+            &format!(
+                "{}--{opt}-type {}",
+                if inv { "! " } else { "" },
+                types_text(mask)
+            ),
+            &format!(
+                "{what} {addr} is {}{on}",
+                TYPES.get(ty as usize).copied().unwrap_or("UNSPEC")
+            ),
+        )
+    }
+}
+
+/// A failed test: option name, its types and inversion, which address, the address, its type.
+type Failed = (&'static str, (u16, bool), &'static str, Ipv4Addr, u8);
+
+const RTN_UNICAST: u8 = 1;
+const RTN_LOCAL: u8 = 2;
+const RTN_BROADCAST: u8 = 3;
+const RTN_MULTICAST: u8 = 5;
+
+/// The kernel's `inet_dev_addr_type`: the route type of `addr` in the local
+/// table (merged with main, as without policy rules). 0.0.0.0 and
+/// 255.255.255.255 are BROADCAST (the rest of 0.0.0.0/8 is ordinary since
+/// Linux 5.3), class D MULTICAST. When `dev`
+/// is given, a route through another interface counts as UNICAST, as does
+/// an address without a route. (Routes that fail the lookup, such as
+/// `unreachable`, also come out UNICAST in the kernel.)
+pub fn addr_type(ifaces: &[Iface], routes: &[Route], addr: Ipv4Addr, dev: Option<&str>) -> u8 {
+    if addr == Ipv4Addr::UNSPECIFIED || addr == Ipv4Addr::BROADCAST {
+        return RTN_BROADCAST;
+    }
+    if addr.is_multicast() {
+        return RTN_MULTICAST;
+    }
+    // The matching route: longest prefix first, the local table before main.
+    let main = all_routes(ifaces, routes);
+    let mut found: Option<Entry> = None;
+    for i in ifaces {
+        for a in &i.addrs {
+            if a.addr == addr {
+                prefer(&mut found, (32, true, RTN_LOCAL, &i.name));
+            }
+            if i.up && a.prefix < 31 && a.broadcast() == addr {
+                prefer(&mut found, (32, true, RTN_BROADCAST, &i.name));
+            }
+        }
+    }
+    if addr.is_loopback() {
+        prefer(&mut found, (8, true, RTN_LOCAL, "lo"));
+    }
+    for r in main.iter().filter(|r| r.contains(addr)) {
+        prefer(&mut found, (r.prefix, false, RTN_UNICAST, &r.dev));
+    }
+    match found {
+        Some((_, _, ty, d)) if dev.is_none_or(|want| want == d) => ty,
+        _ => RTN_UNICAST,
+    }
+}
+
+/// A route the lookup found: prefix length, from the local table, type, device.
+type Entry<'a> = (u8, bool, u8, &'a str);
+
+/// Keeps the better of two routes (longer prefix, then the local table).
+fn prefer<'a>(found: &mut Option<Entry<'a>>, cand: Entry<'a>) {
+    if found.is_none_or(|b| (cand.0, cand.1) > (b.0, b.1)) {
+        *found = Some(cand);
+    }
+}
+
+impl Addrtype {
+    /// The interface the lookups are limited to, if any.
+    fn dev<'a>(&self, cx: &'a EvalCx) -> Option<&'a str> {
+        if self.limit_in {
+            cx.in_iface()
+        } else if self.limit_out {
+            cx.out_iface()
+        } else {
+            None
+        }
+    }
+
+    /// The kernel's `addrtype_mt_v1`: the source test, then the destination test.
+    fn eval(&self, cx: &EvalCx) -> Result<(), Failed> {
+        let dev = self.dev(cx);
+        for (opt, test, what, addr) in [
+            ("src", self.src, "source", cx.hdr.src),
+            ("dst", self.dst, "destination", cx.hdr.dst),
+        ] {
+            if let Some((mask, inv)) = test {
+                let ty = addr_type(cx.ifaces, cx.routes, addr, dev);
+                if (mask & (1 << ty) != 0) == inv {
+                    return Err((opt, (mask, inv), what, addr, ty));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -268,6 +385,70 @@ mod tests {
             )
             .exit,
             4
+        );
+    }
+}
+
+#[cfg(test)]
+mod eval_tests {
+    use super::addr_type;
+    use crate::ext::xtopt::lab::*;
+
+    #[test]
+    fn address_types_like_the_kernel() {
+        let w = world(&[]);
+        let h = &w.hosts[0];
+        let t =
+            |a: &str, dev: Option<&str>| addr_type(&h.ifaces, &h.routes, a.parse().unwrap(), dev);
+        assert_eq!(t("10.0.0.1", None), 2);
+        assert_eq!(t("192.168.1.1", None), 2);
+        assert_eq!(t("127.3.4.5", None), 2);
+        assert_eq!(t("10.0.0.255", None), 3);
+        assert_eq!(t("255.255.255.255", None), 3);
+        assert_eq!(t("0.0.0.0", None), 3);
+        assert_eq!(t("224.0.0.1", None), 5);
+        assert_eq!(t("239.9.9.9", Some("eth0")), 5);
+        // No network-address broadcast route any more; 0/8 is ordinary.
+        assert_eq!(t("10.0.0.0", None), 1);
+        assert_eq!(t("0.1.2.3", None), 1);
+        assert_eq!(t("8.8.8.8", None), 1);
+        assert_eq!(t("192.168.1.9", None), 1);
+        // Limited to an interface: a route through another one counts as UNICAST.
+        assert_eq!(t("192.168.1.1", Some("eth0")), 1);
+        assert_eq!(t("192.168.1.1", Some("eth1")), 2);
+        assert_eq!(t("192.168.1.255", Some("eth0")), 1);
+        assert_eq!(t("255.255.255.255", Some("eth0")), 3);
+    }
+
+    #[test]
+    fn rules_with_and_without_interface_limits() {
+        let mut w = world(&[
+            "-A INPUT -m addrtype --dst-type LOCAL --limit-iface-in",
+            "-A INPUT -m addrtype --dst-type LOCAL",
+            "-A INPUT -m addrtype ! --src-type UNICAST",
+            "-A INPUT -m addrtype --dst-type BROADCAST,MULTICAST",
+            "-A FORWARD -m addrtype --dst-type UNICAST --limit-iface-out",
+            "-A FORWARD -m addrtype --src-type LOCAL",
+        ]);
+        let s = inject(&mut w, udp(1, "10.0.0.1", 9));
+        assert_eq!(s.pattern("INPUT"), [true, true, false, false]);
+        assert_eq!(
+            s.why("INPUT", 3),
+            "`! --src-type UNICAST` did not match: source 10.0.0.9 is UNICAST"
+        );
+        let s = inject(&mut w, udp(1, "192.168.1.1", 9));
+        assert_eq!(s.pattern("INPUT"), [false, true, false, false]);
+        assert_eq!(
+            s.why("INPUT", 1),
+            "`--dst-type LOCAL` did not match: destination 192.168.1.1 is UNICAST (looked up for eth0)"
+        );
+        let s = inject(&mut w, udp(1, "10.0.0.255", 9));
+        assert_eq!(s.pattern("INPUT"), [false, false, false, true]);
+        let s = inject(&mut w, udp(1, "192.168.1.2", 9));
+        assert_eq!(s.pattern("FORWARD"), [true, false]);
+        assert_eq!(
+            s.why("FORWARD", 2),
+            "`--src-type LOCAL` did not match: source 10.0.0.9 is UNICAST"
         );
     }
 }

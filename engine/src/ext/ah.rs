@@ -1,7 +1,7 @@
 //! `-m ah` (also loaded by `-p ah`): the SPI of IPsec Authentication Header packets.
 
-use super::xtopt::{self, ALL_SPIS};
-use super::{ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtResult};
+use super::xtopt::{self, NoHeader, ALL_SPIS};
+use super::{EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtResult};
 use crate::ext_boilerplate;
 
 const O_SPI: u8 = 0;
@@ -70,6 +70,45 @@ impl Match for Ah {
             return "any IPsec AH packet".into();
         }
         format!("IPsec AH {}", xtopt::explain_spis(self.spis, self.inv))
+    }
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        match self.eval(cx) {
+            Ok(()) => Some(true),
+            Err(Miss::Header(h)) => {
+                cx.hotdrop |= h.hotdrop();
+                Some(false)
+            }
+            Err(Miss::Spi(_)) => Some(false),
+        }
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let opt = xtopt::range_opt("ahspi", self.spis, self.inv);
+        match self.eval(cx) {
+            Ok(()) => "-m ah matched".into(),
+            Err(Miss::Header(h)) => xtopt::miss(&opt, &h.text("AH")),
+            Err(Miss::Spi(v)) => xtopt::miss(&opt, &format!("the SPI is {v}")),
+        }
+    }
+}
+
+/// Why the kernel's `ah_mt` failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Miss {
+    Header(NoHeader),
+    /// The packet's SPI.
+    Spi(u32),
+}
+
+impl Ah {
+    /// The kernel's `ah_mt` (`struct ip_auth_hdr`, 12 bytes, SPI at 4).
+    fn eval(&self, cx: &EvalCx) -> Result<(), Miss> {
+        let h = xtopt::xt_header(cx, 12).map_err(Miss::Header)?;
+        let v = xtopt::be32(h, 4);
+        if xtopt::in_range(self.spis, v) == self.inv {
+            return Err(Miss::Spi(v));
+        }
+        Ok(())
     }
 }
 
@@ -152,6 +191,57 @@ mod tests {
         assert_eq!(
             run(&mut h, "iptables -D INPUT -p ah -m ah ! --ahspi :").exit,
             0
+        );
+    }
+}
+
+#[cfg(test)]
+mod eval_tests {
+    use crate::ext::xtopt::lab::*;
+
+    #[test]
+    fn spi_ranges_and_inversion() {
+        let mut w = world(&[
+            "-A FORWARD -p ah -m ah --ahspi 7",
+            "-A FORWARD -p ah -m ah --ahspi 5:70000",
+            "-A FORWARD -p ah -m ah ! --ahspi 7",
+            "-A FORWARD -p ah -m ah",
+        ]);
+        let s = inject(
+            &mut w,
+            raw(51, 0, &[0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0]),
+        );
+        assert_eq!(s.pattern("FORWARD"), [true, true, false, true]);
+        assert_eq!(
+            s.why("FORWARD", 3),
+            "`! --ahspi 7` did not match: the SPI is 7"
+        );
+        let s = inject(
+            &mut w,
+            raw(51, 0, &[0, 0, 0, 0, 0, 1, 17, 112, 0, 0, 0, 0, 0, 0, 0, 0]),
+        );
+        assert_eq!(s.pattern("FORWARD"), [false, true, true, true]);
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`--ahspi 7` did not match: the SPI is 70000"
+        );
+    }
+
+    #[test]
+    fn fragments_and_short_headers() {
+        let mut w = world(&["-A FORWARD -p ah -m ah ! --ahspi 1", "-A FORWARD -p ah"]);
+        let s = inject(&mut w, raw(51, 9, &[0; 16]));
+        assert_eq!(s.pattern("FORWARD"), [false, true]);
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`! --ahspi 1` did not match: a later fragment has no AH header"
+        );
+        let s = inject(&mut w, raw(51, 0, &[0; 11]));
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        assert!(!s.reached("FORWARD", 2));
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`! --ahspi 1` did not match: the AH header is cut short (11 of 12 bytes), so the kernel drops the packet"
         );
     }
 }

@@ -1,7 +1,7 @@
 //! `-m dccp` (also loaded by `-p dccp`): DCCP ports, packet types and options.
 
-use super::xtopt;
-use super::{ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::xtopt::{self, NoHeader};
+use super::{EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
 
 const O_SPORT: u8 = 0;
@@ -182,6 +182,172 @@ impl Match for Dccp {
         }
         parts.join(" ")
     }
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        match self.eval(cx) {
+            Ok(()) => Some(true),
+            Err(m) => {
+                cx.hotdrop |= m.hotdrop();
+                Some(false)
+            }
+        }
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let option = || {
+            let (v, inv) = self.option.unwrap_or_default();
+            format!("{}--dccp-option {v}", if inv { "! " } else { "" })
+        };
+        match self.eval(cx) {
+            Ok(()) => "-m dccp matched".into(),
+            Err(Miss::Header(h)) => {
+                let mut s = "-m dccp".to_string();
+                self.save(&mut s);
+                xtopt::miss(&s, &h.text("DCCP"))
+            }
+            Err(Miss::Sport(p)) => {
+                let (r, inv) = self.sport.unwrap_or_default();
+                xtopt::miss(
+                    &xtopt::range_opt("sport", r, inv),
+                    &format!("source port is {p}"),
+                )
+            }
+            Err(Miss::Dport(p)) => {
+                let (r, inv) = self.dport.unwrap_or_default();
+                xtopt::miss(
+                    &xtopt::range_opt("dport", r, inv),
+                    &format!("destination port is {p}"),
+                )
+            }
+            Err(Miss::Type(t)) => {
+                let (mask, inv) = self.types.unwrap_or_default();
+                xtopt::miss(
+                    &format!(
+                        "{}--dccp-types {}",
+                        if inv { "! " } else { "" },
+                        types_text(mask, false)
+                    ),
+                    &format!(
+                        "the packet is of type {} ({t})",
+                        TYPES[(t as usize).min(INVALID)]
+                    ),
+                )
+            }
+            Err(Miss::BadOffset { doff, hlen }) => xtopt::miss(
+                &option(),
+                &format!(
+                    "the data offset ({doff} words) ends before the {hlen}-byte header, so the kernel drops the packet"
+                ),
+            ),
+            Err(Miss::OptionsShort { have, need }) => xtopt::miss(
+                &option(),
+                &format!(
+                    "the options are cut short ({have} of {need} header bytes), so the kernel drops the packet"
+                ),
+            ),
+            Err(Miss::Option(true)) => xtopt::miss(
+                &option(),
+                &format!("the packet carries option {}", self.option.unwrap_or_default().0),
+            ),
+            Err(Miss::Option(false)) => xtopt::miss(
+                &option(),
+                &format!("the packet has no option {}", self.option.unwrap_or_default().0),
+            ),
+        }
+    }
+}
+
+/// Why the kernel's `dccp_mt` failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Miss {
+    Header(NoHeader),
+    Sport(u16),
+    Dport(u16),
+    Type(u8),
+    /// The data offset is shorter than the header of this type: dropped.
+    BadOffset {
+        doff: u8,
+        hlen: usize,
+    },
+    /// The options end beyond the packet: dropped.
+    OptionsShort {
+        have: usize,
+        need: usize,
+    },
+    /// Whether the option is there.
+    Option(bool),
+}
+
+impl Miss {
+    fn hotdrop(&self) -> bool {
+        match self {
+            Miss::Header(h) => h.hotdrop(),
+            Miss::BadOffset { .. } | Miss::OptionsShort { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// Size of the generic DCCP header (`struct dccp_hdr`).
+const GENERIC: usize = 12;
+
+/// The kernel's `__dccp_hdr_len`: the generic header, the extended sequence
+/// number when X is set, and the part that depends on the type.
+fn header_len(dh: &[u8]) -> usize {
+    let x = dh[8] & 1 != 0;
+    let ty = (dh[8] >> 1) & 0x0f;
+    let by_type = match ty {
+        2 => 0,                     // DATA
+        3 | 4 | 5 | 6 | 8 | 9 => 8, // ACK, DATAACK, CLOSEREQ, CLOSE, SYNC, SYNCACK
+        0 => 4,                     // REQUEST: service code
+        _ => 12,                    // RESPONSE, RESET and unknown types
+    };
+    GENERIC + if x { 4 } else { 0 } + by_type
+}
+
+impl Dccp {
+    /// The kernel's `dccp_mt`: ports, type, then options, each only when given.
+    fn eval(&self, cx: &EvalCx) -> Result<(), Miss> {
+        let dh = xtopt::xt_header(cx, GENERIC).map_err(Miss::Header)?;
+        let sport = xtopt::be16(dh, 0);
+        if let Some((r, inv)) = self.sport {
+            if xtopt::in_range(r, sport) == inv {
+                return Err(Miss::Sport(sport));
+            }
+        }
+        let dport = xtopt::be16(dh, 2);
+        if let Some((r, inv)) = self.dport {
+            if xtopt::in_range(r, dport) == inv {
+                return Err(Miss::Dport(dport));
+            }
+        }
+        let ty = (dh[8] >> 1) & 0x0f;
+        if let Some((mask, inv)) = self.types {
+            if (mask & (1 << ty) != 0) == inv {
+                return Err(Miss::Type(ty));
+            }
+        }
+        if let Some((opt, inv)) = self.option {
+            let hlen = header_len(dh);
+            let doff = dh[4];
+            let end = doff as usize * 4;
+            if end < hlen {
+                return Err(Miss::BadOffset { doff, hlen });
+            }
+            let found = if end == hlen {
+                false
+            } else {
+                let opts = dh.get(hlen..end).ok_or(Miss::OptionsShort {
+                    have: dh.len(),
+                    need: end,
+                })?;
+                xtopt::find_option(opts, opt)
+            };
+            if found == inv {
+                return Err(Miss::Option(found));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -249,5 +415,94 @@ mod tests {
             .contains("Port \"-1\" does not resolve to anything.\n\n"));
         // Without -p dccp the kernel refuses it.
         assert_eq!(run(&mut h, "iptables -A INPUT -m dccp --sport 1").exit, 4);
+    }
+}
+
+#[cfg(test)]
+mod eval_tests {
+    use crate::ext::xtopt::lab::*;
+    use crate::packet::Packet;
+
+    /// A DCCP packet: type, X bit, data offset in words, length, and the
+    /// bytes after the type's own header.
+    fn dccp(sport: u16, ty: u8, x: bool, doff: u8, len: usize, opts: &[u8]) -> Packet {
+        let mut p = vec![0u8; len];
+        p[..2].copy_from_slice(&sport.to_be_bytes());
+        p[2..4].copy_from_slice(&9u16.to_be_bytes());
+        p[4] = doff;
+        p[8] = (ty << 1) | x as u8;
+        let hlen = super::header_len(&p);
+        for (i, b) in opts.iter().enumerate() {
+            p[hlen + i] = *b;
+        }
+        raw(33, 0, &p)
+    }
+
+    #[test]
+    fn ports_types_and_options() {
+        let mut w = world(&[
+            "-A FORWARD -p dccp --dport 9 ! --sport 5",
+            "-A FORWARD -p dccp -m dccp --dccp-types REQUEST,RESPONSE",
+            "-A FORWARD -p dccp -m dccp ! --dccp-types DATA",
+            "-A FORWARD -p dccp -m dccp --dccp-types INVALID",
+            "-A FORWARD -p dccp -m dccp --dccp-option 32",
+            "-A FORWARD -p dccp -m dccp ! --dccp-option 44",
+        ]);
+        // REQUEST (4-byte service code) with one option word.
+        let s = inject(&mut w, dccp(6, 0, true, 6, 24, &[32, 3, 1, 0]));
+        assert_eq!(s.pattern("FORWARD"), [true, true, true, false, true, true]);
+        assert_eq!(
+            s.why("FORWARD", 4),
+            "`--dccp-types INVALID` did not match: the packet is of type REQUEST (0)"
+        );
+        // DATA without options; then ACK carrying option 44.
+        let s = inject(&mut w, dccp(5, 2, false, 3, 12, &[]));
+        assert_eq!(
+            s.pattern("FORWARD"),
+            [false, false, false, false, false, true]
+        );
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`! --sport 5` did not match: source port is 5"
+        );
+        assert_eq!(
+            s.why("FORWARD", 3),
+            "`! --dccp-types DATA` did not match: the packet is of type DATA (2)"
+        );
+        assert_eq!(
+            s.why("FORWARD", 5),
+            "`--dccp-option 32` did not match: the packet has no option 32"
+        );
+        let s = inject(&mut w, dccp(7, 3, true, 7, 28, &[1, 44, 3, 0]));
+        assert_eq!(
+            s.why("FORWARD", 6),
+            "`! --dccp-option 44` did not match: the packet carries option 44"
+        );
+        let s = inject(&mut w, dccp(7, 13, false, 6, 24, &[]));
+        assert!(s.matched("FORWARD", 4));
+    }
+
+    #[test]
+    fn bad_offsets_and_short_headers_drop() {
+        let mut w = world(&[
+            "-A FORWARD -p dccp -m dccp ! --dccp-option 1",
+            "-A FORWARD -p dccp",
+        ]);
+        // The data offset ends inside the REQUEST header.
+        let s = inject(&mut w, dccp(7, 0, true, 3, 16, &[]));
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`! --dccp-option 1` did not match: the data offset (3 words) ends before the \
+20-byte header, so the kernel drops the packet"
+        );
+        // Options announced beyond the packet.
+        let s = inject(&mut w, dccp(7, 0, true, 10, 20, &[]));
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        assert!(s.why("FORWARD", 1).contains("(20 of 40 header bytes)"));
+        let s = inject(&mut w, raw(33, 0, &[0; 11]));
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        let s = inject(&mut w, raw(33, 2, &[0; 16]));
+        assert_eq!(s.pattern("FORWARD"), [false, true]);
     }
 }

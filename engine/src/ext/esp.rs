@@ -1,7 +1,7 @@
 //! `-m esp` (also loaded by `-p esp`): the SPI of IPsec ESP packets.
 
-use super::xtopt::{self, ALL_SPIS};
-use super::{ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtResult};
+use super::xtopt::{self, NoHeader, ALL_SPIS};
+use super::{EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtResult};
 use crate::ext_boilerplate;
 
 const O_SPI: u8 = 0;
@@ -73,6 +73,45 @@ impl Match for Esp {
             return "any IPsec ESP packet".into();
         }
         format!("IPsec ESP {}", xtopt::explain_spis(self.spis, self.inv))
+    }
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        match self.eval(cx) {
+            Ok(()) => Some(true),
+            Err(Miss::Header(h)) => {
+                cx.hotdrop |= h.hotdrop();
+                Some(false)
+            }
+            Err(Miss::Spi(_)) => Some(false),
+        }
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let opt = xtopt::range_opt("espspi", self.spis, self.inv);
+        match self.eval(cx) {
+            Ok(()) => "-m esp matched".into(),
+            Err(Miss::Header(h)) => xtopt::miss(&opt, &h.text("ESP")),
+            Err(Miss::Spi(v)) => xtopt::miss(&opt, &format!("the SPI is {v}")),
+        }
+    }
+}
+
+/// Why the kernel's `esp_mt` failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Miss {
+    Header(NoHeader),
+    /// The packet's SPI.
+    Spi(u32),
+}
+
+impl Esp {
+    /// The kernel's `esp_mt` (`struct ip_esp_hdr`, 8 bytes, SPI at 0).
+    fn eval(&self, cx: &EvalCx) -> Result<(), Miss> {
+        let h = xtopt::xt_header(cx, 8).map_err(Miss::Header)?;
+        let v = xtopt::be32(h, 0);
+        if xtopt::in_range(self.spis, v) == self.inv {
+            return Err(Miss::Spi(v));
+        }
+        Ok(())
     }
 }
 
@@ -148,5 +187,56 @@ mod tests {
             .stderr
             .contains("esp: Too many components for option \"--espspi\" (max: 2)\n\n"));
         assert_eq!(run(&mut h, "iptables -A INPUT -m esp --espspi 0").exit, 4);
+    }
+}
+
+#[cfg(test)]
+mod eval_tests {
+    use crate::ext::xtopt::lab::*;
+
+    #[test]
+    fn spi_ranges_and_inversion() {
+        let mut w = world(&[
+            "-A FORWARD -p esp -m esp --espspi 7",
+            "-A FORWARD -p esp -m esp --espspi 5:70000",
+            "-A FORWARD -p esp -m esp ! --espspi 7",
+            "-A FORWARD -p esp -m esp",
+        ]);
+        let s = inject(
+            &mut w,
+            raw(50, 0, &[0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+        );
+        assert_eq!(s.pattern("FORWARD"), [true, true, false, true]);
+        assert_eq!(
+            s.why("FORWARD", 3),
+            "`! --espspi 7` did not match: the SPI is 7"
+        );
+        let s = inject(
+            &mut w,
+            raw(50, 0, &[0, 1, 17, 112, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+        );
+        assert_eq!(s.pattern("FORWARD"), [false, true, true, true]);
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`--espspi 7` did not match: the SPI is 70000"
+        );
+    }
+
+    #[test]
+    fn fragments_and_short_headers() {
+        let mut w = world(&["-A FORWARD -p esp -m esp ! --espspi 1", "-A FORWARD -p esp"]);
+        let s = inject(&mut w, raw(50, 9, &[0; 16]));
+        assert_eq!(s.pattern("FORWARD"), [false, true]);
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`! --espspi 1` did not match: a later fragment has no ESP header"
+        );
+        let s = inject(&mut w, raw(50, 0, &[0; 7]));
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        assert!(!s.reached("FORWARD", 2));
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`! --espspi 1` did not match: the ESP header is cut short (7 of 8 bytes), so the kernel drops the packet"
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! `-m icmp` (also loaded by `-p icmp`): ICMP type and code, by name
 //! (`echo-request`, `port-unreachable`, ...) or number (`3/4`).
 
-use super::xtopt;
-use super::{ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::xtopt::{self, NoHeader};
+use super::{EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
 
 const O_TYPE: u8 = 0;
@@ -255,6 +255,75 @@ impl Match for Icmp {
             what
         }
     }
+
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        match self.eval(cx) {
+            Ok(()) => Some(true),
+            Err(m) => {
+                cx.hotdrop |= matches!(m, Miss::Header(h) if h.hotdrop());
+                Some(false)
+            }
+        }
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let opt = format!(
+            "{}--icmp-type {}",
+            if self.inv { "! " } else { "" },
+            match self.name() {
+                Some(n) => n.to_string(),
+                None if self.code == (0, 0xff) => self.icmp_type.to_string(),
+                None if self.code.0 == self.code.1 => {
+                    format!("{}/{}", self.icmp_type, self.code.0)
+                }
+                None => format!("{}/{}:{}", self.icmp_type, self.code.0, self.code.1),
+            }
+        );
+        match self.eval(cx) {
+            Ok(()) => "-m icmp matched".into(),
+            Err(Miss::Header(h)) => xtopt::miss(&opt, &h.text("ICMP")),
+            Err(Miss::Type(t, c)) => xtopt::miss(
+                &opt,
+                &format!("the packet is ICMP type {t} code {c}{}", type_name(t, c)),
+            ),
+        }
+    }
+}
+
+/// Why the kernel's `icmp_match` failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Miss {
+    Header(NoHeader),
+    /// The packet's type and code.
+    Type(u8, u8),
+}
+
+/// ` (port-unreachable)`: the most precise name of a type and code, if any.
+fn type_name(t: u8, c: u8) -> String {
+    NAMES[1..]
+        .iter()
+        .find(|(_, nt, lo, hi)| *nt == t && *lo == c && *hi == c)
+        .or_else(|| {
+            NAMES[1..]
+                .iter()
+                .find(|(_, nt, lo, hi)| *nt == t && (*lo, *hi) == (0, 0xff))
+        })
+        .map(|(n, ..)| format!(" ({n})"))
+        .unwrap_or_default()
+}
+
+impl Icmp {
+    /// The kernel's `icmp_match`: type 255 (`any`) takes every ICMP message
+    /// whose 8-byte header is there; inversion flips the result.
+    fn eval(&self, cx: &EvalCx) -> Result<(), Miss> {
+        let ic = xtopt::xt_header(cx, 8).map_err(Miss::Header)?;
+        let (t, c) = (ic[0], ic[1]);
+        let hit = self.icmp_type == 0xff || (t == self.icmp_type && xtopt::in_range(self.code, c));
+        if hit == self.inv {
+            return Err(Miss::Type(t, c));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -364,5 +433,97 @@ mod tests {
             run(&mut h, "iptables -A INPUT -m icmp --icmp-type 1").exit,
             4
         );
+    }
+}
+
+#[cfg(test)]
+mod eval_tests {
+    use crate::ext::xtopt::lab::*;
+
+    const B: &str = "192.168.1.2";
+
+    #[test]
+    fn types_codes_any_and_inversion() {
+        let mut w = world(&[
+            "-A FORWARD -p icmp --icmp-type echo-request",
+            "-A FORWARD -p icmp --icmp-type any",
+            "-A FORWARD -p icmp ! --icmp-type echo-request",
+            "-A FORWARD -p icmp --icmp-type port-unreachable",
+            "-A FORWARD -p icmp --icmp-type 3/0:2",
+            "-A FORWARD -p icmp --icmp-type 11",
+            "-A FORWARD -p icmp --icmp-type 42/8:9",
+        ]);
+        let s = inject(&mut w, icmp(B, 8, 0));
+        assert_eq!(
+            s.pattern("FORWARD"),
+            [true, true, false, false, false, false, false]
+        );
+        assert_eq!(
+            s.why("FORWARD", 3),
+            "`! --icmp-type echo-request` did not match: the packet is ICMP type 8 code 0 \
+(echo-request)"
+        );
+        assert_eq!(
+            s.why("FORWARD", 4),
+            "`--icmp-type port-unreachable` did not match: the packet is ICMP type 8 code 0 \
+(echo-request)"
+        );
+        let s = inject(&mut w, icmp(B, 3, 1));
+        assert_eq!(
+            s.pattern("FORWARD"),
+            [false, true, true, false, true, false, false]
+        );
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`--icmp-type echo-request` did not match: the packet is ICMP type 3 code 1 \
+(host-unreachable)"
+        );
+        let s = inject(&mut w, icmp(B, 3, 3));
+        assert_eq!(s.why("FORWARD", 5), "`--icmp-type 3/0:2` did not match: the packet is ICMP type 3 code 3 (port-unreachable)");
+        let s = inject(&mut w, icmp(B, 42, 7));
+        assert_eq!(
+            s.why("FORWARD", 6),
+            "`--icmp-type time-exceeded` did not match: the packet is ICMP type 42 code 7"
+        );
+        assert_eq!(
+            s.why("FORWARD", 7),
+            "`--icmp-type 42/8:9` did not match: the packet is ICMP type 42 code 7"
+        );
+    }
+
+    #[test]
+    fn icmp_errors_the_host_sends() {
+        // A packet whose TTL runs out here: the time-exceeded error goes out through OUTPUT.
+        let mut w = world(&[
+            "-A OUTPUT -p icmp --icmp-type ttl-zero-during-transit",
+            "-A OUTPUT -p icmp --icmp-type echo-reply",
+        ]);
+        let reports = w.inject(0, "eth0", ping(B, 1, 8)).to_vec();
+        let out = reports
+            .iter()
+            .find(|r| r.trace.steps.iter().any(|s| s.chain == "OUTPUT"))
+            .expect("an error went out");
+        let pattern: Vec<bool> = out
+            .trace
+            .steps
+            .iter()
+            .filter(|s| s.chain == "OUTPUT" && s.rule.is_some())
+            .map(|s| s.matched)
+            .collect();
+        assert_eq!(pattern, [true, false]);
+    }
+
+    #[test]
+    fn fragments_and_short_headers() {
+        let mut w = world(&["-A FORWARD -p icmp --icmp-type any", "-A FORWARD -p icmp"]);
+        let s = inject(&mut w, raw(1, 20, &[8, 0, 0, 0, 0, 0, 0, 0]));
+        assert_eq!(s.pattern("FORWARD"), [false, true]);
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`--icmp-type any` did not match: a later fragment has no ICMP header"
+        );
+        let s = inject(&mut w, raw(1, 0, &[8, 0, 0, 0]));
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        assert!(s.why("FORWARD", 1).contains("cut short (4 of 8 bytes)"));
     }
 }

@@ -1,7 +1,7 @@
 //! `-m ipcomp` (also loaded by `-p ipcomp`): the CPI of IP compression (IPComp) packets.
 
-use super::xtopt::{self, ALL_SPIS};
-use super::{ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtResult};
+use super::xtopt::{self, NoHeader, ALL_SPIS};
+use super::{EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtResult};
 use crate::ext_boilerplate;
 
 const O_SPI: u8 = 0;
@@ -86,6 +86,45 @@ impl Match for Ipcomp {
         }
         s
     }
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        match self.eval(cx) {
+            Ok(()) => Some(true),
+            Err(Miss::Header(h)) => {
+                cx.hotdrop |= h.hotdrop();
+                Some(false)
+            }
+            Err(Miss::Spi(_)) => Some(false),
+        }
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let opt = xtopt::range_opt("ipcompspi", self.spis, self.inv);
+        match self.eval(cx) {
+            Ok(()) => "-m ipcomp matched".into(),
+            Err(Miss::Header(h)) => xtopt::miss(&opt, &h.text("IPComp")),
+            Err(Miss::Spi(v)) => xtopt::miss(&opt, &format!("the CPI is {v}")),
+        }
+    }
+}
+
+/// Why the kernel's `comp_mt` failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Miss {
+    Header(NoHeader),
+    /// The packet's CPI.
+    Spi(u32),
+}
+
+impl Ipcomp {
+    /// The kernel's `comp_mt` (`struct ip_comp_hdr`, 4 bytes, 16-bit CPI at 2).
+    fn eval(&self, cx: &EvalCx) -> Result<(), Miss> {
+        let h = xtopt::xt_header(cx, 4).map_err(Miss::Header)?;
+        let v = xtopt::be16(h, 2) as u32;
+        if xtopt::in_range(self.spis, v) == self.inv {
+            return Err(Miss::Spi(v));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -160,6 +199,64 @@ mod tests {
         assert_eq!(
             run(&mut h, "iptables -A INPUT -m ipcomp --ipcompspi 4").exit,
             4
+        );
+    }
+}
+
+#[cfg(test)]
+mod eval_tests {
+    use crate::ext::xtopt::lab::*;
+
+    #[test]
+    fn spi_ranges_and_inversion() {
+        let mut w = world(&[
+            "-A FORWARD -p ipcomp -m ipcomp --ipcompspi 7",
+            "-A FORWARD -p ipcomp -m ipcomp --ipcompspi 5:65535",
+            "-A FORWARD -p ipcomp -m ipcomp ! --ipcompspi 7",
+            "-A FORWARD -p ipcomp -m ipcomp",
+        ]);
+        let s = inject(
+            &mut w,
+            raw(108, 0, &[0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+        );
+        assert_eq!(s.pattern("FORWARD"), [true, true, false, false]);
+        assert_eq!(
+            s.why("FORWARD", 3),
+            "`! --ipcompspi 7` did not match: the CPI is 7"
+        );
+        let s = inject(
+            &mut w,
+            raw(
+                108,
+                0,
+                &[0, 0, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            ),
+        );
+        assert_eq!(s.pattern("FORWARD"), [false, true, true, false]);
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`--ipcompspi 7` did not match: the CPI is 65535"
+        );
+    }
+
+    #[test]
+    fn fragments_and_short_headers() {
+        let mut w = world(&[
+            "-A FORWARD -p ipcomp -m ipcomp ! --ipcompspi 1",
+            "-A FORWARD -p ipcomp",
+        ]);
+        let s = inject(&mut w, raw(108, 9, &[0; 16]));
+        assert_eq!(s.pattern("FORWARD"), [false, true]);
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`! --ipcompspi 1` did not match: a later fragment has no IPComp header"
+        );
+        let s = inject(&mut w, raw(108, 0, &[0; 3]));
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        assert!(!s.reached("FORWARD", 2));
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`! --ipcompspi 1` did not match: the IPComp header is cut short (3 of 4 bytes), so the kernel drops the packet"
         );
     }
 }

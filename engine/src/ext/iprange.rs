@@ -2,7 +2,7 @@
 //! range `a.b.c.d-e.f.g.h` (not limited to a netmask).
 
 use super::xtopt;
-use super::{ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::{EvalCx, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
 use std::net::Ipv4Addr;
 
@@ -130,6 +130,43 @@ impl Match for Iprange {
         }
         parts.join(" and ")
     }
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some(self.eval(cx).is_ok())
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        match self.eval(cx) {
+            Ok(()) => "-m iprange matched".into(),
+            Err((opt, r, what, addr)) => xtopt::miss(
+                &format!(
+                    "{}--{opt}-range {}",
+                    if r.inv { "! " } else { "" },
+                    r.text()
+                ),
+                &format!("{what} is {addr}"),
+            ),
+        }
+    }
+}
+
+impl Iprange {
+    /// The kernel's `iprange_mt4` (revision 1): the source test, then the
+    /// destination test; `Err` names the failing one.
+    fn eval(&self, cx: &EvalCx) -> Result<(), (&'static str, Range, &'static str, Ipv4Addr)> {
+        for (opt, r, what, addr) in [
+            ("src", self.src, "source", cx.hdr.src),
+            ("dst", self.dst, "destination", cx.hdr.dst),
+        ] {
+            if let Some(r) = r {
+                let a = u32::from(addr);
+                let inside = a >= u32::from(r.min) && a <= u32::from(r.max);
+                if inside == r.inv {
+                    return Err((opt, r, what, addr));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -196,5 +233,52 @@ mod tests {
                 "{opt}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod eval_tests {
+    use crate::ext::xtopt::lab::*;
+
+    #[test]
+    fn ranges_and_inversion() {
+        let mut w = world(&[
+            "-A FORWARD -m iprange --src-range 10.0.0.5-10.0.0.10",
+            "-A FORWARD -m iprange ! --src-range 10.0.0.5-10.0.0.10",
+            "-A FORWARD -m iprange --dst-range 192.168.1.2",
+            "-A FORWARD -m iprange --src-range 10.0.0.9 ! --dst-range 192.168.1.0-192.168.1.255",
+            "-A FORWARD -m iprange --src-range 10.0.0.10-10.0.0.5",
+            "-A FORWARD -m iprange ! --src-range 10.0.0.10-10.0.0.5",
+        ]);
+        let s = inject(&mut w, udp(1, "192.168.1.2", 9));
+        assert_eq!(
+            s.pattern("FORWARD"),
+            [true, false, true, false, false, true]
+        );
+        assert_eq!(
+            s.why("FORWARD", 2),
+            "`! --src-range 10.0.0.5-10.0.0.10` did not match: source is 10.0.0.9"
+        );
+        assert_eq!(
+            s.why("FORWARD", 4),
+            "`! --dst-range 192.168.1.0-192.168.1.255` did not match: destination is 192.168.1.2"
+        );
+        // A reversed range never matches.
+        assert_eq!(
+            s.why("FORWARD", 5),
+            "`--src-range 10.0.0.10-10.0.0.5` did not match: source is 10.0.0.9"
+        );
+        let s = inject(
+            &mut w,
+            raw_between("10.0.0.11", "192.168.1.3", 17, 0, &[0; 8]),
+        );
+        assert_eq!(
+            s.pattern("FORWARD"),
+            [false, true, false, false, false, true]
+        );
+        assert_eq!(
+            s.why("FORWARD", 3),
+            "`--dst-range 192.168.1.2-192.168.1.2` did not match: destination is 192.168.1.3"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! `-m length --length min[:max]`: the packet's IP length (header included).
 
 use super::xtopt;
-use super::{ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtResult};
+use super::{EvalCx, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtResult};
 use crate::ext_boilerplate;
 
 const O_LENGTH: u8 = 0;
@@ -71,6 +71,27 @@ impl Match for Length {
         };
         format!("the packet is {}{what}", if self.inv { "not " } else { "" })
     }
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some(self.hit(cx.hdr.total_len))
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        xtopt::miss(
+            &format!(
+                "{}--length {}",
+                if self.inv { "! " } else { "" },
+                self.text()
+            ),
+            &format!("the IP packet is {} bytes long", cx.hdr.total_len),
+        )
+    }
+}
+
+impl Length {
+    /// The kernel's `length_mt`: the IP header's total length, inclusive range.
+    fn hit(&self, len: u16) -> bool {
+        (len >= self.min && len <= self.max) != self.inv
+    }
 }
 
 #[cfg(test)]
@@ -114,5 +135,34 @@ mod tests {
         assert!(out
             .stderr
             .contains("length: option \"--length\" must be specified\n\n"));
+    }
+}
+
+#[cfg(test)]
+mod eval_tests {
+    use crate::ext::xtopt::lab::*;
+
+    #[test]
+    fn ip_total_length() {
+        let mut w = world(&[
+            "-A FORWARD -m length --length 36",
+            "-A FORWARD -m length ! --length 0:36",
+            "-A FORWARD -m length --length 100:",
+            "-A FORWARD -m length --length 60:40",
+            "-A FORWARD -m length ! --length 60:40",
+        ]);
+        // 20 + 8 + 8 bytes.
+        let s = inject(&mut w, ping("192.168.1.2", 64, 8));
+        assert_eq!(s.pattern("FORWARD"), [true, false, false, false, true]);
+        assert_eq!(
+            s.why("FORWARD", 2),
+            "`! --length 0:36` did not match: the IP packet is 36 bytes long"
+        );
+        assert_eq!(
+            s.why("FORWARD", 3),
+            "`--length 100:65535` did not match: the IP packet is 36 bytes long"
+        );
+        let s = inject(&mut w, ping("192.168.1.2", 64, 72));
+        assert_eq!(s.pattern("FORWARD"), [false, true, true, false, true]);
     }
 }

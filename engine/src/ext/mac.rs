@@ -1,7 +1,8 @@
 //! `-m mac --mac-source XX:XX:XX:XX:XX:XX`: the Ethernet source address of
 //! incoming packets (PREROUTING, INPUT and FORWARD only).
 
-use super::{ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::xtopt;
+use super::{EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
 use crate::ruleset::check::hooks_outside;
 use crate::ruleset::Hook;
@@ -122,6 +123,35 @@ impl Match for Mac {
             mac_text(&self.addr)
         )
     }
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some(self.hit(cx.pkt.meta.src_mac))
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let opt = format!(
+            "{}--mac-source {}",
+            if self.inv { "! " } else { "" },
+            mac_text(&self.addr)
+        );
+        match cx.pkt.meta.src_mac {
+            Some(m) => xtopt::miss(&opt, &format!("source MAC is {}", mac_text(&m))),
+            None => xtopt::miss(
+                &opt,
+                "the packet did not come from an Ethernet interface (no source MAC)",
+            ),
+        }
+    }
+}
+
+impl Mac {
+    /// The kernel's `mac_mt`: no match at all (inverted or not) without an
+    /// Ethernet header (packets made by this host, or from `lo`).
+    fn hit(&self, src: Option<[u8; 6]>) -> bool {
+        match src {
+            Some(m) => (m == self.addr) != self.inv,
+            None => false,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -177,5 +207,49 @@ mod tests {
         assert!(out
             .stderr
             .contains("mac: option \"--mac-source\" must be specified\n\n"));
+    }
+}
+
+#[cfg(test)]
+mod eval_tests {
+    use crate::ext::xtopt::lab::*;
+
+    #[test]
+    fn source_mac_of_received_frames() {
+        let mut w = world(&[
+            "-A FORWARD -m mac --mac-source 02:00:00:00:00:99",
+            "-A FORWARD -m mac ! --mac-source 02:00:00:00:00:99",
+            "-A INPUT -m mac --mac-source 02:00:00:00:00:AA",
+            "-A INPUT -m mac ! --mac-source 02:00:00:00:00:AA",
+        ]);
+        let s = inject(&mut w, udp(1, "192.168.1.2", 9));
+        assert_eq!(s.pattern("FORWARD"), [true, false]);
+        assert_eq!(
+            s.why("FORWARD", 2),
+            "`! --mac-source 02:00:00:00:00:99` did not match: source MAC is 02:00:00:00:00:99"
+        );
+        let mut p = udp(1, "10.0.0.1", 9);
+        p.meta.src_mac = Some([2, 0, 0, 0, 0, 0xaa]);
+        let s = inject(&mut w, p);
+        assert_eq!(s.pattern("INPUT"), [true, false]);
+        // From lo there is no Ethernet header: no match either way.
+        w.send(0, udp(1, "10.0.0.1", 9));
+        let steps: Vec<_> = w.reports[0]
+            .trace
+            .steps
+            .iter()
+            .filter(|s| s.chain == "INPUT" && s.rule.is_some())
+            .collect();
+        assert_eq!(
+            steps.iter().map(|s| s.matched).collect::<Vec<_>>(),
+            [false, false]
+        );
+        assert_eq!(
+            steps[1].failed.as_deref(),
+            Some(
+                "`! --mac-source 02:00:00:00:00:aa` did not match: the packet did not come from \
+an Ethernet interface (no source MAC)"
+            )
+        );
     }
 }

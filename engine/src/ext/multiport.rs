@@ -1,8 +1,10 @@
 //! `-m multiport`: up to 15 source and/or destination ports or port ranges
 //! in one rule (tcp, udp, udplite, sctp, dccp).
 
-use super::xtopt;
-use super::{bit, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::xtopt::{self, NoHeader};
+use super::{
+    bit, EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult,
+};
 use crate::ext_boilerplate;
 
 const O_SPORTS: u8 = 0;
@@ -195,6 +197,69 @@ impl Match for Multiport {
             self.list(true).replace(':', "-")
         )
     }
+
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        match self.eval(cx) {
+            Ok(()) => Some(true),
+            Err(m) => {
+                cx.hotdrop |= matches!(m, Miss::Header(h) if h.hotdrop());
+                Some(false)
+            }
+        }
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let opt = format!(
+            "{}--{} {}",
+            if self.inv { "! " } else { "" },
+            self.opt_name(),
+            self.list(true)
+        );
+        let proto = proto_name(self.proto).unwrap_or("transport").to_uppercase();
+        match self.eval(cx) {
+            Ok(()) => "-m multiport matched".into(),
+            Err(Miss::Header(h)) => xtopt::miss(&opt, &h.text(&proto)),
+            Err(Miss::Ports(src, dst)) => {
+                let why = match self.which {
+                    Which::Source => format!("source port is {src}"),
+                    Which::Destination => format!("destination port is {dst}"),
+                    Which::Either => {
+                        format!("source port is {src} and destination port is {dst}")
+                    }
+                };
+                xtopt::miss(&opt, &why)
+            }
+        }
+    }
+}
+
+/// Why the kernel's `multiport_mt` failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Miss {
+    Header(NoHeader),
+    /// Source and destination port of the packet.
+    Ports(u16, u16),
+}
+
+impl Multiport {
+    /// The kernel's `multiport_mt` (revision 1): the first two 16-bit words
+    /// of the transport header are the ports, whatever the protocol.
+    fn eval(&self, cx: &EvalCx) -> Result<(), Miss> {
+        let pp = xtopt::xt_header(cx, 4).map_err(Miss::Header)?;
+        let (src, dst) = (xtopt::be16(pp, 0), xtopt::be16(pp, 2));
+        let hit = self.ports.iter().any(|(lo, hi)| {
+            let r = (*lo, hi.unwrap_or(*lo));
+            match self.which {
+                Which::Source => xtopt::in_range(r, src),
+                Which::Destination => xtopt::in_range(r, dst),
+                Which::Either => xtopt::in_range(r, src) || xtopt::in_range(r, dst),
+            }
+        });
+        if hit == self.inv {
+            return Err(Miss::Ports(src, dst));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -265,5 +330,64 @@ mod tests {
                 "{spec}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod eval_tests {
+    use crate::ext::xtopt::lab::*;
+    use crate::packet::tcp_flags::SYN;
+
+    const B: &str = "192.168.1.2";
+
+    #[test]
+    fn ports_ranges_and_inversion() {
+        let mut w = world(&[
+            "-A FORWARD -p tcp -m multiport --dports 22,80:90,443",
+            "-A FORWARD -p tcp -m multiport ! --dports 22,80:90",
+            "-A FORWARD -p tcp -m multiport --sports 1000:2000,5",
+            "-A FORWARD -p tcp -m multiport --ports 85",
+            "-A FORWARD -p udp -m multiport ! --ports 53,85",
+        ]);
+        let s = inject(&mut w, tcp(5, B, 85, SYN, vec![]));
+        assert_eq!(s.pattern("FORWARD"), [true, false, true, true, false]);
+        assert_eq!(
+            s.why("FORWARD", 2),
+            "`! --dports 22,80:90` did not match: destination port is 85"
+        );
+        let s = inject(&mut w, tcp(85, B, 8080, SYN, vec![]));
+        assert_eq!(s.pattern("FORWARD"), [false, true, false, true, false]);
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`--dports 22,80:90,443` did not match: destination port is 8080"
+        );
+        assert_eq!(
+            s.why("FORWARD", 3),
+            "`--sports 1000:2000,5` did not match: source port is 85"
+        );
+        let s = inject(&mut w, udp(85, B, 9));
+        assert_eq!(
+            s.why("FORWARD", 5),
+            "`! --ports 53,85` did not match: source port is 85 and destination port is 9"
+        );
+        let s = inject(&mut w, udp(86, B, 9));
+        assert!(s.matched("FORWARD", 5));
+    }
+
+    #[test]
+    fn fragments_and_short_headers() {
+        let mut w = world(&[
+            "-A FORWARD -p tcp -m multiport ! --dports 1",
+            "-A FORWARD -p tcp",
+        ]);
+        let s = inject(&mut w, raw(6, 3, &[0; 8]));
+        assert_eq!(s.pattern("FORWARD"), [false, true]);
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`! --dports 1` did not match: a later fragment has no TCP header"
+        );
+        let s = inject(&mut w, raw(6, 0, &[0, 1, 0]));
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        assert!(s.why("FORWARD", 1).contains("cut short (3 of 4 bytes)"));
     }
 }

@@ -1,7 +1,8 @@
 //! `-m pkttype --pkt-type TYPE`: the link-layer packet type (unicast to
 //! this host, broadcast, multicast, or unicast to another host).
 
-use super::{ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::xtopt;
+use super::{EvalCx, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
 
 const O_TYPE: u8 = 0;
@@ -94,6 +95,46 @@ impl Match for Pkttype {
         };
         format!("the packet is {}{what}", if self.inv { "not " } else { "" })
     }
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some((packet_type(cx) == self.pkttype) != self.inv)
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let got = Pkttype {
+            pkttype: packet_type(cx),
+            inv: false,
+        };
+        let why = match cx.pkt.meta.dst_mac {
+            Some(m) => format!(
+                "the packet is {} (destination MAC {})",
+                got.name(),
+                crate::sim::iface::mac_text(&m)
+            ),
+            None => format!("the packet is {} (sent by this host)", got.name()),
+        };
+        xtopt::miss(
+            &format!(
+                "{}--pkt-type {}",
+                if self.inv { "! " } else { "" },
+                self.name()
+            ),
+            &why,
+        )
+    }
+}
+
+/// The packet's `skb->pkt_type`, as `eth_type_trans` set it from the
+/// destination MAC of the received frame. Packets this host makes are
+/// `unicast` (PACKET_HOST) whatever their address; other hosts' unicast
+/// frames never get past the IP layer. (The kernel types the copies of
+/// its own broadcasts and multicasts that it loops back by their address;
+/// the simulator makes no such copies.)
+fn packet_type(cx: &EvalCx) -> u8 {
+    match cx.pkt.meta.dst_mac {
+        Some([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]) => BROADCAST,
+        Some(m) if m[0] & 1 != 0 => MULTICAST,
+        _ => HOST,
+    }
 }
 
 #[cfg(test)]
@@ -147,5 +188,65 @@ Try `iptables -h' or 'iptables --help' for more information.\n"
         assert!(out
             .stderr
             .contains("pkttype: option \"--pkt-type\" must be specified\n\n"));
+    }
+}
+
+#[cfg(test)]
+mod eval_tests {
+    use crate::ext::xtopt::lab::*;
+
+    #[test]
+    fn packet_type_from_the_destination_mac() {
+        let mut w = world(&[
+            "-A INPUT -m pkttype --pkt-type unicast",
+            "-A INPUT -m pkttype --pkt-type broadcast",
+            "-A INPUT -m pkttype --pkt-type multicast",
+            "-A INPUT -m pkttype ! --pkt-type unicast",
+            "-A OUTPUT -m pkttype --pkt-type unicast",
+        ]);
+        let s = inject(&mut w, udp(1, "10.0.0.1", 9));
+        assert_eq!(s.pattern("INPUT"), [true, false, false, false]);
+        assert!(s
+            .why("INPUT", 2)
+            .starts_with("`--pkt-type broadcast` did not match: the packet is unicast (destination MAC 02:00:00:01:00:01)"));
+        let mut p = udp(1, "10.0.0.255", 9);
+        p.meta.dst_mac = Some([0xff; 6]);
+        let s = inject(&mut w, p);
+        assert_eq!(s.pattern("INPUT"), [false, true, false, true]);
+        let mut p = udp(1, "10.0.0.1", 9);
+        p.meta.dst_mac = Some([1, 0, 0x5e, 0, 0, 1]);
+        let s = inject(&mut w, p);
+        assert_eq!(s.pattern("INPUT"), [false, false, true, true]);
+        assert_eq!(
+            s.why("INPUT", 1),
+            "`--pkt-type unicast` did not match: the packet is multicast (destination MAC 01:00:5e:00:00:01)"
+        );
+        // What the host sends itself is unicast, whatever the address.
+        w.send(0, udp(1, "10.0.0.255", 9));
+        let out = w.reports[0]
+            .trace
+            .steps
+            .iter()
+            .find(|s| s.chain == "OUTPUT" && s.rule == Some(1))
+            .unwrap();
+        assert!(out.matched);
+    }
+
+    #[test]
+    fn link_layer_broadcasts_are_not_forwarded_and_other_macs_ignored() {
+        let mut w = world(&["-t mangle -A PREROUTING -m pkttype --pkt-type broadcast"]);
+        let mut p = udp(1, "192.168.1.2", 9);
+        p.meta.dst_mac = Some([0xff; 6]);
+        let s = inject(&mut w, p);
+        assert!(s.matched("PREROUTING", 1));
+        assert_eq!(
+            s.outcome,
+            "dropped on r: not forwarded (link-layer broadcast)"
+        );
+        let mut p = udp(1, "192.168.1.2", 9);
+        p.meta.dst_mac = Some([2, 9, 9, 9, 9, 9]);
+        let s = inject(&mut w, p);
+        assert!(s.steps.is_empty());
+        assert_eq!(s.outcome, "ignored by r: not its MAC");
     }
 }

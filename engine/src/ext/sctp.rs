@@ -1,7 +1,7 @@
 //! `-m sctp` (also loaded by `-p sctp`): SCTP ports and chunk types (with chunk flags).
 
-use super::xtopt;
-use super::{ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::xtopt::{self, NoHeader};
+use super::{EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
 
 const O_SPORT: u8 = 0;
@@ -317,6 +317,199 @@ impl Match for Sctp {
         }
         parts.join(" ")
     }
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        match self.eval(cx) {
+            Ok(()) => Some(true),
+            Err(m) => {
+                cx.hotdrop |= m.hotdrop();
+                Some(false)
+            }
+        }
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let chunks_opt = |c: &Chunks| {
+            format!(
+                "{}--chunk-types{}",
+                if c.inv { "! " } else { "" },
+                c.text(false)
+            )
+        };
+        match self.eval(cx) {
+            Ok(()) => "-m sctp matched".into(),
+            Err(Miss::Header(h)) => {
+                let mut s = "-m sctp".to_string();
+                self.save(&mut s);
+                xtopt::miss(&s, &h.text("SCTP"))
+            }
+            Err(Miss::Sport(p)) => {
+                let (r, inv) = self.sport.unwrap_or_default();
+                xtopt::miss(
+                    &xtopt::range_opt("sport", r, inv),
+                    &format!("source port is {p}"),
+                )
+            }
+            Err(Miss::Dport(p)) => {
+                let (r, inv) = self.dport.unwrap_or_default();
+                xtopt::miss(
+                    &xtopt::range_opt("dport", r, inv),
+                    &format!("destination port is {p}"),
+                )
+            }
+            Err(Miss::Chunks) => {
+                let Some(c) = &self.chunks else {
+                    return "-m sctp did not match".into();
+                };
+                let l4 = cx.transport();
+                xtopt::miss(
+                    &chunks_opt(c),
+                    &format!("the packet's chunks are {}", chunk_list(l4)),
+                )
+            }
+            Err(Miss::BadChunk(at)) => {
+                let opt = self.chunks.as_ref().map(chunks_opt).unwrap_or_default();
+                xtopt::miss(
+                    &opt,
+                    &format!(
+                        "the chunk header at byte {at} of the SCTP packet is missing or has length 0, so the kernel drops the packet"
+                    ),
+                )
+            }
+        }
+    }
+}
+
+/// Why the kernel's `sctp_mt` failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Miss {
+    Header(NoHeader),
+    Sport(u16),
+    Dport(u16),
+    /// The chunk test (after its inversion) failed.
+    Chunks,
+    /// A chunk header cut short or of length 0, at this offset: dropped.
+    BadChunk(usize),
+}
+
+impl Miss {
+    fn hotdrop(&self) -> bool {
+        match self {
+            Miss::Header(h) => h.hotdrop(),
+            Miss::BadChunk(_) => true,
+            _ => false,
+        }
+    }
+}
+
+/// Size of the SCTP common header (ports, verification tag, checksum).
+const COMMON: usize = 12;
+
+/// The chunk types of a packet as names (`INIT,DATA`), for messages.
+fn chunk_list(l4: &[u8]) -> String {
+    let mut names = Vec::new();
+    let mut off = COMMON;
+    while let Some(ch) = l4.get(off..off + 4) {
+        let len = xtopt::be16(ch, 2) as usize;
+        names.push(match CHUNKS.iter().find(|c| c.1 == ch[0]) {
+            Some(c) => c.0.to_string(),
+            None => ch[0].to_string(),
+        });
+        if len == 0 {
+            break;
+        }
+        off += (len + 3) & !3;
+    }
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(",")
+    }
+}
+
+impl Chunks {
+    fn has(&self, map: &[u32; 8], ty: u8) -> bool {
+        map[ty as usize / 32] & (1 << (ty % 32)) != 0
+    }
+
+    /// The kernel's `match_flags`: the first flag test for this chunk type
+    /// decides (stored under the name table position, see [`ChunkFlags`]).
+    fn flags_ok(&self, ty: u8, flags: u8) -> bool {
+        match self.flags.iter().find(|f| f.chunktype == ty) {
+            Some(f) => flags & f.mask == f.flag,
+            None => true,
+        }
+    }
+
+    /// The kernel's `match_packet` over the chunks after the common header;
+    /// `Err(offset)` when a chunk header is missing or has length 0.
+    fn eval(&self, l4: &[u8]) -> Result<bool, usize> {
+        let mut left = self.map;
+        let mut off = COMMON;
+        loop {
+            let ch = l4.get(off..off + 4).ok_or(off)?;
+            let len = xtopt::be16(ch, 2) as usize;
+            if len == 0 {
+                return Err(off);
+            }
+            let (ty, flags) = (ch[0], ch[1]);
+            off += (len + 3) & !3;
+            if self.has(&self.map, ty) {
+                match self.how {
+                    ChunkMatch::Any => {
+                        if self.flags_ok(ty, flags) {
+                            return Ok(true);
+                        }
+                    }
+                    ChunkMatch::All => {
+                        if self.flags_ok(ty, flags) {
+                            left[ty as usize / 32] &= !(1 << (ty % 32));
+                        }
+                    }
+                    ChunkMatch::Only => {
+                        if !self.flags_ok(ty, flags) {
+                            return Ok(false);
+                        }
+                    }
+                }
+            } else if self.how == ChunkMatch::Only {
+                return Ok(false);
+            }
+            if off >= l4.len() {
+                break;
+            }
+        }
+        Ok(match self.how {
+            ChunkMatch::All => left == [0; 8],
+            ChunkMatch::Any => false,
+            ChunkMatch::Only => true,
+        })
+    }
+}
+
+impl Sctp {
+    /// The kernel's `sctp_mt`: ports, then the chunks (only looked at when
+    /// the ports passed).
+    fn eval(&self, cx: &EvalCx) -> Result<(), Miss> {
+        let sh = xtopt::xt_header(cx, COMMON).map_err(Miss::Header)?;
+        let sport = xtopt::be16(sh, 0);
+        if let Some((r, inv)) = self.sport {
+            if xtopt::in_range(r, sport) == inv {
+                return Err(Miss::Sport(sport));
+            }
+        }
+        let dport = xtopt::be16(sh, 2);
+        if let Some((r, inv)) = self.dport {
+            if xtopt::in_range(r, dport) == inv {
+                return Err(Miss::Dport(dport));
+            }
+        }
+        if let Some(c) = &self.chunks {
+            if c.eval(sh).map_err(Miss::BadChunk)? == c.inv {
+                return Err(Miss::Chunks);
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -405,5 +598,101 @@ mod tests {
             );
         }
         assert_eq!(run(&mut h, "iptables -A INPUT -m sctp --sport 1").exit, 4);
+    }
+}
+
+#[cfg(test)]
+mod eval_tests {
+    use crate::ext::xtopt::lab::*;
+    use crate::packet::Packet;
+
+    /// An SCTP packet with these chunks (type, flags, value bytes).
+    fn sctp(sport: u16, dport: u16, chunks: &[(u8, u8, usize)]) -> Packet {
+        let mut p = Vec::new();
+        p.extend_from_slice(&sport.to_be_bytes());
+        p.extend_from_slice(&dport.to_be_bytes());
+        p.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0]);
+        for &(ty, flags, len) in chunks {
+            p.extend_from_slice(&[ty, flags]);
+            p.extend_from_slice(&((4 + len) as u16).to_be_bytes());
+            p.resize(p.len() + len.div_ceil(4) * 4, 0);
+        }
+        raw(132, 0, &p)
+    }
+
+    #[test]
+    fn ports_and_chunk_types() {
+        let mut w = world(&[
+            "-A FORWARD -p sctp --dport 9 --sport 1:100",
+            "-A FORWARD -p sctp -m sctp --chunk-types any INIT,ABORT",
+            "-A FORWARD -p sctp -m sctp --chunk-types all DATA,SACK",
+            "-A FORWARD -p sctp -m sctp --chunk-types only DATA",
+            "-A FORWARD -p sctp -m sctp ! --chunk-types any ABORT",
+            "-A FORWARD -p sctp -m sctp --chunk-types any DATA:Be",
+        ]);
+        let s = inject(&mut w, sctp(5, 9, &[(1, 0, 16)]));
+        assert_eq!(
+            s.pattern("FORWARD"),
+            [true, true, false, false, true, false]
+        );
+        assert_eq!(
+            s.why("FORWARD", 3),
+            "`--chunk-types all DATA,SACK` did not match: the packet's chunks are INIT"
+        );
+        // DATA with B set and E clear, then SACK.
+        let s = inject(&mut w, sctp(500, 9, &[(0, 0x02, 8), (3, 0, 12)]));
+        assert_eq!(
+            s.pattern("FORWARD"),
+            [false, false, true, false, true, true]
+        );
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`--sport 1:100` did not match: source port is 500"
+        );
+        assert_eq!(
+            s.why("FORWARD", 4),
+            "`--chunk-types only DATA` did not match: the packet's chunks are DATA,SACK"
+        );
+        // DATA with B and E set fails the flag test; ABORT is refused by the inversion.
+        let s = inject(&mut w, sctp(500, 9, &[(0, 0x03, 8), (6, 0, 0)]));
+        assert_eq!(
+            s.pattern("FORWARD"),
+            [false, true, false, false, false, false]
+        );
+        assert_eq!(
+            s.why("FORWARD", 5),
+            "`! --chunk-types any ABORT` did not match: the packet's chunks are DATA,ABORT"
+        );
+    }
+
+    #[test]
+    fn bad_chunks_and_short_headers_drop() {
+        let mut w = world(&[
+            "-A FORWARD -p sctp --dport 9",
+            "-A FORWARD -p sctp -m sctp ! --chunk-types any INIT",
+            "-A FORWARD -p sctp",
+        ]);
+        // The port test alone does not look at the chunks.
+        let mut p = vec![0, 5, 0, 9, 0, 0, 0, 1, 0, 0, 0, 0];
+        let s = inject(&mut w, raw(132, 0, &p));
+        assert!(s.matched("FORWARD", 1));
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        assert_eq!(
+            s.why("FORWARD", 2),
+            "`! --chunk-types any INIT` did not match: the chunk header at byte 12 of the \
+SCTP packet is missing or has length 0, so the kernel drops the packet"
+        );
+        p.extend_from_slice(&[0, 0, 0, 0]);
+        let s = inject(&mut w, raw(132, 0, &p));
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        let s = inject(&mut w, raw(132, 0, &p[..8]));
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        assert!(!s.reached("FORWARD", 2));
+        let s = inject(&mut w, raw(132, 5, &p));
+        assert_eq!(s.pattern("FORWARD"), [false, false, true]);
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`-m sctp --dport 9` did not match: a later fragment has no SCTP header"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! (`--ttl-lt`) or above (`--ttl-gt`) a value.
 
 use super::xtopt;
-use super::{bit, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::{bit, EvalCx, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
 
 const O_EQ: u8 = 0;
@@ -102,6 +102,27 @@ impl Match for Ttl {
         };
         format!("the TTL {op} {}", self.value)
     }
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some(self.hit(cx.hdr.ttl))
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let mut opt = String::new();
+        self.save(&mut opt);
+        xtopt::miss(opt.trim_start(), &format!("TTL is {}", cx.hdr.ttl))
+    }
+}
+
+impl Ttl {
+    /// The kernel's `ttl_mt` on the IP header's TTL as it is at this hook.
+    fn hit(&self, ttl: u8) -> bool {
+        match self.mode {
+            Mode::Eq => ttl == self.value,
+            Mode::Ne => ttl != self.value,
+            Mode::Lt => ttl < self.value,
+            Mode::Gt => ttl > self.value,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -168,5 +189,46 @@ mod tests {
                 "{opt}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod eval_tests {
+    use crate::ext::xtopt::lab::*;
+
+    #[test]
+    fn ttl_as_each_hook_sees_it() {
+        let mut w = world(&[
+            "-t mangle -A PREROUTING -m ttl --ttl-eq 64",
+            "-t mangle -A PREROUTING -m ttl ! --ttl-eq 64",
+            "-A FORWARD -m ttl --ttl-eq 64",
+            "-A FORWARD -m ttl ! --ttl-eq 64",
+            "-A FORWARD -m ttl --ttl-lt 63",
+            "-A FORWARD -m ttl --ttl-gt 62",
+        ]);
+        let s = inject(&mut w, ping("192.168.1.2", 64, 0));
+        assert!(s.matched("PREROUTING", 1));
+        // Forwarding took one off before FORWARD.
+        assert_eq!(s.pattern("FORWARD"), [false, true, false, true]);
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`--ttl-eq 64` did not match: TTL is 63"
+        );
+        assert_eq!(
+            s.why("FORWARD", 3),
+            "`--ttl-lt 63` did not match: TTL is 63"
+        );
+        let s = inject(&mut w, ping("192.168.1.2", 2, 0));
+        assert_eq!(s.pattern("FORWARD"), [false, true, true, false]);
+        assert_eq!(
+            s.why("PREROUTING", 1),
+            "`--ttl-eq 64` did not match: TTL is 2"
+        );
+        assert_eq!(s.why("FORWARD", 4), "`--ttl-gt 62` did not match: TTL is 1");
+        let s = inject(&mut w, ping("192.168.1.2", 64, 0));
+        assert_eq!(
+            s.why("PREROUTING", 2),
+            "`! --ttl-eq 64` did not match: TTL is 64"
+        );
     }
 }

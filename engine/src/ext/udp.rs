@@ -1,7 +1,8 @@
 //! `-m udp` (also loaded by `-p udp`): UDP source and destination ports.
 
-use super::xtopt::{self, ALL_PORTS};
-use super::{ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::tcp::{native_port_tests, NativeTest};
+use super::xtopt::{self, NoHeader, ALL_PORTS};
+use super::{EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
 
 const O_SPORT: u8 = 0;
@@ -37,6 +38,8 @@ pub struct Udp {
     pub dport_inv: bool,
     /// Stored as native nf_tables expressions (no kernel `xt_udp` check).
     pub native: bool,
+    /// The expressions the kernel evaluates for a native match, in rule order.
+    pub tests: Vec<NativeTest>,
 }
 
 impl Default for Udp {
@@ -47,6 +50,7 @@ impl Default for Udp {
             dport: ALL_PORTS,
             dport_inv: false,
             native: false,
+            tests: Vec::new(),
         }
     }
 }
@@ -55,18 +59,6 @@ impl Udp {
     /// Nothing but the defaults: kept as an `xt` blob by iptables-nft.
     fn is_blank(&self) -> bool {
         self.sport == ALL_PORTS && self.dport == ALL_PORTS && !self.sport_inv && !self.dport_inv
-    }
-
-    /// Folds the native pieces of `other` in (later values win, inversions add up).
-    fn merge(&mut self, other: &Udp) {
-        if other.sport != ALL_PORTS {
-            self.sport = other.sport;
-            self.sport_inv |= other.sport_inv;
-        }
-        if other.dport != ALL_PORTS {
-            self.dport = other.dport;
-            self.dport_inv |= other.dport_inv;
-        }
     }
 }
 
@@ -96,25 +88,34 @@ impl Match for Udp {
         if cx.proto != 17 {
             return Err(XtError::new("UDP match requires '-p udp'"));
         }
-        let mut back = Udp {
-            native: true,
-            ..Udp::default()
-        };
-        back.merge(self);
-        if back.is_blank() {
+        let tests = native_port_tests(self.sport, self.sport_inv, self.dport, self.dport_inv);
+        if tests.is_empty() {
             return Ok(false);
         }
-        let first = rule.iter().enumerate().find_map(|(i, m)| {
-            m.as_any()
+        // iptables-nft rebuilds one udp match from all of a rule's udp expressions.
+        let first = rule
+            .iter()
+            .position(|m| m.as_any().downcast_ref::<Udp>().is_some_and(|u| u.native));
+        let mut back = match first {
+            Some(i) => rule[i]
+                .as_any()
                 .downcast_ref::<Udp>()
-                .filter(|u| u.native)
-                .map(|u| (i, u.clone()))
-        });
+                .cloned()
+                .unwrap_or_default(),
+            None => Udp {
+                native: true,
+                ..Udp::default()
+            },
+        };
+        for t in &tests {
+            t.read_back_ports(
+                (&mut back.sport, &mut back.sport_inv),
+                (&mut back.dport, &mut back.dport_inv),
+            );
+        }
+        back.tests.extend(tests);
         match first {
-            Some((i, mut merged)) => {
-                merged.merge(&back);
-                rule[i] = Box::new(merged);
-            }
+            Some(i) => rule[i] = Box::new(back),
             None => rule.push(Box::new(back)),
         }
         Ok(false)
@@ -160,6 +161,76 @@ impl Match for Udp {
             ));
         }
         parts.join(" ")
+    }
+
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        if self.native {
+            let l4 = cx.transport();
+            return Some(self.tests.iter().all(|t| t.eval(l4).0));
+        }
+        match self.eval_xt(cx) {
+            Ok(()) => Some(true),
+            Err(m) => {
+                cx.hotdrop |= m.hotdrop();
+                Some(false)
+            }
+        }
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        if self.native {
+            let l4 = cx.transport();
+            return match self.tests.iter().find(|t| !t.eval(l4).0) {
+                Some(t) => t.why_not(l4, cx.hdr.frag_offset != 0, "UDP"),
+                None => "-m udp matched".into(),
+            };
+        }
+        match self.eval_xt(cx) {
+            Ok(()) => "-m udp matched".into(),
+            Err(Miss::Header(h)) => {
+                let mut s = "-m udp".to_string();
+                self.save(&mut s);
+                xtopt::miss(&s, &h.text("UDP"))
+            }
+            Err(Miss::Sport(p)) => xtopt::miss(
+                &xtopt::range_opt("sport", self.sport, self.sport_inv),
+                &format!("source port is {p}"),
+            ),
+            Err(Miss::Dport(p)) => xtopt::miss(
+                &xtopt::range_opt("dport", self.dport, self.dport_inv),
+                &format!("destination port is {p}"),
+            ),
+        }
+    }
+}
+
+/// Why the kernel's `xt_udp` match failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Miss {
+    Header(NoHeader),
+    Sport(u16),
+    Dport(u16),
+}
+
+impl Miss {
+    fn hotdrop(&self) -> bool {
+        matches!(self, Miss::Header(h) if h.hotdrop())
+    }
+}
+
+impl Udp {
+    /// The kernel's `udp_mt`, for a match kept as an `xt` blob (`-m udp` alone).
+    fn eval_xt(&self, cx: &EvalCx) -> Result<(), Miss> {
+        let uh = xtopt::xt_header(cx, 8).map_err(Miss::Header)?;
+        let sport = xtopt::be16(uh, 0);
+        if xtopt::in_range(self.sport, sport) == self.sport_inv {
+            return Err(Miss::Sport(sport));
+        }
+        let dport = xtopt::be16(uh, 2);
+        if xtopt::in_range(self.dport, dport) == self.dport_inv {
+            return Err(Miss::Dport(dport));
+        }
+        Ok(())
     }
 }
 
@@ -245,5 +316,87 @@ Try `iptables -h' or 'iptables --help' for more information.\n"
         // A blank match without -p udp is refused by the kernel.
         let out = run(&mut h, "iptables -A INPUT -m udp");
         assert_eq!(out.exit, 4);
+    }
+}
+
+#[cfg(test)]
+mod eval_tests {
+    use crate::ext::xtopt::lab::*;
+
+    const B: &str = "192.168.1.2";
+
+    #[test]
+    fn native_ports() {
+        let mut w = world(&[
+            "-A FORWARD -p udp --dport 53",
+            "-A FORWARD -p udp ! --dport 53",
+            "-A FORWARD -p udp --sport 1024:",
+            "-A FORWARD -p udp ! --sport 5 ! --dport 53",
+            "-A FORWARD -p udp --sport 4:3",
+            "-A FORWARD -p udp -m udp --sport 5 -m udp ! --dport 54",
+        ]);
+        let s = inject(&mut w, udp(5, B, 53));
+        assert_eq!(
+            s.pattern("FORWARD"),
+            [true, false, false, false, false, true]
+        );
+        assert_eq!(
+            s.why("FORWARD", 2),
+            "`! --dport 53` did not match: destination port is 53"
+        );
+        assert_eq!(
+            s.why("FORWARD", 3),
+            "`--sport 1024:65535` did not match: source port is 5"
+        );
+        assert!(s.why("FORWARD", 4).contains("as one pair"));
+        // A reversed range never matches.
+        assert_eq!(
+            s.why("FORWARD", 5),
+            "`--sport 4:3` did not match: source port is 5"
+        );
+        let s = inject(&mut w, udp(40000, B, 54));
+        assert_eq!(
+            s.pattern("FORWARD"),
+            [false, true, true, true, false, false]
+        );
+        assert_eq!(
+            s.why("FORWARD", 6),
+            "`--sport 5` did not match: source port is 40000"
+        );
+    }
+
+    #[test]
+    fn bare_xt_udp_drops_short_headers() {
+        let mut w = world(&[
+            "-A FORWARD -p udp --sport 1",
+            "-A FORWARD -p udp -m udp",
+            "-A FORWARD -p udp",
+        ]);
+        // Fragments: the native test reads the data, the xt match says no.
+        let s = inject(&mut w, raw(17, 20, &[0, 1, 0, 0, 0, 0, 0, 0]));
+        assert_eq!(s.pattern("FORWARD"), [true, false, true]);
+        assert_eq!(
+            s.why("FORWARD", 2),
+            "`-m udp` did not match: a later fragment has no UDP header"
+        );
+        // Three bytes: the source port is there; xt_udp drops the packet.
+        let s = inject(&mut w, raw(17, 0, &[0, 1, 0]));
+        assert_eq!(s.pattern("FORWARD"), [true, false]);
+        assert_eq!(s.outcome, "dropped on r in FORWARD");
+        assert_eq!(
+            s.why("FORWARD", 2),
+            "`-m udp` did not match: the UDP header is cut short (3 of 8 bytes), so the kernel \
+drops the packet"
+        );
+        let s = inject(&mut w, raw(17, 0, &[0, 2]));
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`--sport 1` did not match: source port is 2"
+        );
+        let s = inject(&mut w, raw(17, 0, &[0]));
+        assert_eq!(
+            s.why("FORWARD", 1),
+            "`--sport 1` did not match: the UDP header is too short to hold it (1 byte)"
+        );
     }
 }

@@ -528,6 +528,99 @@ pub fn explain_spis(r: (u32, u32), inv: bool) -> String {
     }
 }
 
+// Packet evaluation, shared by the matches that read a transport header
+// (tcp, udp, dccp, sctp, multiport, icmp, ah, esp, ipcomp).
+
+/// Why an `xt` match could not read the header it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoHeader {
+    /// A second or later fragment: the kernel's matches say "no match".
+    Fragment,
+    /// The packet ends before the header does: the kernel drops it (hotdrop).
+    Short { have: usize, need: usize },
+}
+
+impl NoHeader {
+    /// Whether the kernel drops the packet on the spot.
+    pub fn hotdrop(&self) -> bool {
+        matches!(self, NoHeader::Short { .. })
+    }
+
+    /// `a later fragment has no TCP header`, `the TCP header is cut short ...`.
+    pub fn text(&self, proto: &str) -> String {
+        match self {
+            NoHeader::Fragment => format!("a later fragment has no {proto} header"),
+            NoHeader::Short { have, need } => format!(
+                "the {proto} header is cut short ({have} of {need} bytes), so the kernel drops the packet"
+            ),
+        }
+    }
+}
+
+/// The transport bytes of the packet when at least `need` of them are there
+/// (`skb_header_pointer(skb, par->thoff, need, ...)` after the fragment test).
+pub fn xt_header<'a>(cx: &'a crate::sim::eval::EvalCx, need: usize) -> Result<&'a [u8], NoHeader> {
+    if cx.hdr.frag_offset != 0 {
+        return Err(NoHeader::Fragment);
+    }
+    let l4 = cx.transport();
+    if l4.len() < need {
+        return Err(NoHeader::Short {
+            have: l4.len(),
+            need,
+        });
+    }
+    Ok(l4)
+}
+
+/// A big-endian 16-bit field at `at` (the caller checked the length).
+pub fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+/// A big-endian 32-bit field at `at` (the caller checked the length).
+pub fn be32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// Whether `v` is in the inclusive range, the kernel's `port_match` / `spi_match`.
+pub fn in_range<T: PartialOrd>(r: (T, T), v: T) -> bool {
+    v >= r.0 && v <= r.1
+}
+
+/// A range as a rule shows it: `22`, `1000:2000`, with a leading `! `.
+pub fn range_opt<T: PartialEq + std::fmt::Display>(opt: &str, r: (T, T), inv: bool) -> String {
+    let i = if inv { "! " } else { "" };
+    if r.0 == r.1 {
+        format!("{i}--{opt} {}", r.0)
+    } else {
+        format!("{i}--{opt} {}:{}", r.0, r.1)
+    }
+}
+
+/// Whether option `kind` is among TCP or DCCP `opts`: the kernel's walk
+/// (`tcp_find_option`, `dccp_find_option`): kinds 0 and 1 take one byte,
+/// others their length byte (0 counted as 1).
+pub fn find_option(opts: &[u8], kind: u8) -> bool {
+    let mut i = 0;
+    while i < opts.len() {
+        if opts[i] == kind {
+            return true;
+        }
+        i += if opts[i] < 2 {
+            1
+        } else {
+            opts.get(i + 1).map_or(1, |l| (*l as usize).max(1))
+        };
+    }
+    false
+}
+
+/// The `why_not` sentence: `` `--dport 22` did not match: destination port is 80``.
+pub fn miss(opt: &str, why: &str) -> String {
+    format!("`{opt}` did not match: {why}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -626,5 +719,155 @@ mod tests {
         assert_eq!(getportbyname("-1"), None);
         assert_eq!(port_range_rc("x", "o", "4:3").unwrap(), (4, 3));
         assert!(port("nosuchservice").is_err());
+    }
+}
+
+/// A tiny lab for the evaluation tests of the extensions: a router `r`
+/// (eth0 10.0.0.1/24 towards the sender, eth1 192.168.1.1/24 towards host
+/// `b` 192.168.1.2, forwarding on) and packets arriving on its eth0 from
+/// 10.0.0.9 (MAC 02:00:00:00:00:99, to r's MAC).
+#[cfg(test)]
+pub mod lab {
+    use crate::packet::{build_icmp, build_tcp, build_udp, IpFields, Packet, TcpFields};
+    use crate::sim::trace::Step;
+    use crate::sim::world::World;
+    use std::net::Ipv4Addr;
+
+    pub const SENDER: &str = "10.0.0.9";
+    pub const SENDER_MAC: [u8; 6] = [2, 0, 0, 0, 0, 0x99];
+
+    /// The lab with these rules (`iptables` arguments) in the router.
+    pub fn world(rules: &[&str]) -> World {
+        let mut w = World::new();
+        let r = w.add_host("r");
+        let b = w.add_host("b");
+        w.plug(r, "eth0", "10.0.0.1/24", "lan").unwrap();
+        w.plug(r, "eth1", "192.168.1.1/24", "wan").unwrap();
+        w.plug(b, "eth0", "192.168.1.2/24", "wan").unwrap();
+        w.hosts[r]
+            .sysctl
+            .insert("net.ipv4.ip_forward".into(), "1".into());
+        for rule in rules {
+            let mut argv = vec!["iptables".to_string()];
+            argv.extend(rule.split_whitespace().map(String::from));
+            let out = crate::command::run_argv(&mut w.hosts[r], &argv, None);
+            assert_eq!(out.exit, 0, "iptables {rule}: {}", out.stderr);
+        }
+        w
+    }
+
+    /// What the router's rules did with one packet.
+    #[derive(Debug)]
+    pub struct Seen {
+        pub outcome: String,
+        pub steps: Vec<Step>,
+    }
+
+    impl Seen {
+        fn step(&self, chain: &str, rule: usize) -> &Step {
+            self.steps
+                .iter()
+                .find(|s| s.chain == chain && s.rule == Some(rule))
+                .unwrap_or_else(|| panic!("{chain} rule {rule} not reached: {self:#?}"))
+        }
+        /// Whether rule `rule` (1-based) of `chain` matched.
+        pub fn matched(&self, chain: &str, rule: usize) -> bool {
+            self.step(chain, rule).matched
+        }
+        /// Why it did not match.
+        pub fn why(&self, chain: &str, rule: usize) -> String {
+            self.step(chain, rule).failed.clone().unwrap_or_default()
+        }
+        /// Whether the rule was reached at all.
+        pub fn reached(&self, chain: &str, rule: usize) -> bool {
+            self.steps
+                .iter()
+                .any(|s| s.chain == chain && s.rule == Some(rule))
+        }
+        /// Matches per rule of `chain` in order (`true` matched).
+        pub fn pattern(&self, chain: &str) -> Vec<bool> {
+            self.steps
+                .iter()
+                .filter(|s| s.chain == chain && s.rule.is_some())
+                .map(|s| s.matched)
+                .collect()
+        }
+    }
+
+    /// Injects `pkt` on the router's eth0 and returns the router's first report.
+    pub fn inject(w: &mut World, mut pkt: Packet) -> Seen {
+        if pkt.meta.src_mac.is_none() {
+            pkt.meta.src_mac = Some(SENDER_MAC);
+        }
+        if pkt.meta.dst_mac.is_none() {
+            pkt.meta.dst_mac = Some(w.hosts[0].ifaces[1].mac);
+        }
+        let reports = w.inject(0, "eth0", pkt);
+        let first = &reports[0];
+        Seen {
+            outcome: first.outcome.clone(),
+            steps: first
+                .trace
+                .steps
+                .iter()
+                .filter(|s| s.host == "r")
+                .cloned()
+                .collect(),
+        }
+    }
+
+    fn ip(dst: &str, ttl: u8) -> IpFields {
+        let mut f = IpFields::new(SENDER.parse().unwrap(), dst.parse::<Ipv4Addr>().unwrap());
+        f.ttl = ttl;
+        f
+    }
+
+    pub fn tcp(sport: u16, dst: &str, dport: u16, flags: u8, options: Vec<u8>) -> Packet {
+        build_tcp(
+            &ip(dst, 64),
+            &TcpFields {
+                sport,
+                dport,
+                flags,
+                window: 1000,
+                options,
+                ..Default::default()
+            },
+            b"",
+        )
+    }
+
+    pub fn udp(sport: u16, dst: &str, dport: u16) -> Packet {
+        build_udp(&ip(dst, 64), sport, dport, b"abc")
+    }
+
+    pub fn icmp(dst: &str, ty: u8, code: u8) -> Packet {
+        build_icmp(&ip(dst, 64), ty, code, [0, 1, 0, 1], &[0; 8])
+    }
+
+    /// A packet with a TTL and `len` bytes of ICMP echo data.
+    pub fn ping(dst: &str, ttl: u8, len: usize) -> Packet {
+        build_icmp(&ip(dst, ttl), 8, 0, [0, 1, 0, 1], &vec![0; len])
+    }
+
+    /// Any protocol from the sender to 192.168.1.2 with this transport
+    /// payload; `frag` is the IP flags-and-offset field.
+    pub fn raw(proto: u8, frag: u16, payload: &[u8]) -> Packet {
+        raw_between(SENDER, "192.168.1.2", proto, frag, payload)
+    }
+
+    pub fn raw_between(src: &str, dst: &str, proto: u8, frag: u16, payload: &[u8]) -> Packet {
+        let total = 20 + payload.len();
+        let mut d = vec![0x45, 0];
+        d.extend_from_slice(&(total as u16).to_be_bytes());
+        d.extend_from_slice(&[0, 1]);
+        d.extend_from_slice(&frag.to_be_bytes());
+        d.extend_from_slice(&[64, proto, 0, 0]);
+        d.extend_from_slice(&src.parse::<Ipv4Addr>().unwrap().octets());
+        d.extend_from_slice(&dst.parse::<Ipv4Addr>().unwrap().octets());
+        d.extend_from_slice(payload);
+        let mut p = Packet::new(d);
+        p.fix_checksums();
+        p
     }
 }

@@ -203,4 +203,12 @@ impl EvalCx<'_> {
     pub fn out_iface(&self) -> Option<&str> {
         self.pkt.meta.out_iface.as_deref()
     }
+
+    /// The bytes from the transport header (`par->thoff`) to the end of the
+    /// IP packet. In a second or later fragment (`hdr.frag_offset != 0`)
+    /// these are the fragment's data, not a transport header.
+    pub fn transport(&self) -> &[u8] {
+        let end = (self.hdr.total_len as usize).min(self.pkt.data.len());
+        self.pkt.data.get(self.hdr.header_len..end).unwrap_or(&[])
+    }
 }

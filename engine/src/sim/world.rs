@@ -394,6 +394,21 @@ impl World {
         let mut trace = self.new_trace(&pkt);
         let now = self.now_ns;
         pkt.meta.in_iface = Some(iface.to_string());
+        // A unicast frame for another MAC (PACKET_OTHERHOST): ip_rcv drops
+        // it before PREROUTING.
+        let own_mac = self.hosts[hi].iface(iface).map(|i| i.mac);
+        if let (Some(dst), Some(own)) = (pkt.meta.dst_mac, own_mac) {
+            if dst[0] & 1 == 0 && dst != own {
+                let name = self.hosts[hi].name.clone();
+                if let Some(t) = trace.as_mut() {
+                    t.events.push(Event::Dropped {
+                        host: name.clone(),
+                        reason: "the frame is for another MAC address".into(),
+                    });
+                }
+                return self.finish(hi, trace, format!("ignored by {name}: not its MAC"));
+            }
+        }
         let mut ct = CtRef::default();
         let mut emitted = Vec::new();
         let host = &mut self.hosts[hi];
@@ -464,6 +479,20 @@ impl World {
                         });
                     }
                     return self.finish(hi, trace, format!("dropped on {name}: forwarding is off"));
+                }
+                // ip_forward only forwards frames sent to this host's MAC.
+                if pkt.meta.dst_mac.is_some_and(|m| m[0] & 1 != 0) {
+                    if let Some(t) = trace.as_mut() {
+                        t.events.push(Event::Dropped {
+                            host: name.clone(),
+                            reason: "a link-layer broadcast or multicast is not forwarded".into(),
+                        });
+                    }
+                    return self.finish(
+                        hi,
+                        trace,
+                        format!("dropped on {name}: not forwarded (link-layer broadcast)"),
+                    );
                 }
                 if hdr.ttl <= 1 {
                     self.icmp_error(hi, &pkt, 11, 0, queue);

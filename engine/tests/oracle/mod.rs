@@ -205,10 +205,20 @@ done
     /// Sends a frame from the client side into the router's r0 and returns
     /// every frame captured afterwards (in capture order per point).
     pub fn inject(&self, ip_packet: &[u8]) -> Vec<(Seen, Vec<u8>)> {
+        self.inject_frame(R0_MAC, PHANTOM_MAC, ip_packet)
+    }
+
+    /// Like [`Topology::inject`] with the frame's destination and source MACs given.
+    pub fn inject_frame(
+        &self,
+        dst: [u8; 6],
+        src: [u8; 6],
+        ip_packet: &[u8],
+    ) -> Vec<(Seen, Vec<u8>)> {
         self.drain();
         let mut frame = Vec::with_capacity(14 + ip_packet.len());
-        frame.extend_from_slice(&R0_MAC);
-        frame.extend_from_slice(&PHANTOM_MAC);
+        frame.extend_from_slice(&dst);
+        frame.extend_from_slice(&src);
         frame.extend_from_slice(&[0x08, 0x00]);
         frame.extend_from_slice(ip_packet);
         unsafe {
