@@ -314,11 +314,14 @@ fn flush(t: &mut Table, chain: Option<&str>) -> Result<(), ExecError> {
 }
 
 fn zero(t: &mut Table, chain: Option<&str>, rulenum: Option<u32>) -> Result<(), ExecError> {
+    // iptables-nft zeroes a rule by replacing it: the matches start afresh.
+    let zero_rule = |r: &mut crate::ruleset::Rule| {
+        r.counters = Counters::default();
+        r.matches.iter_mut().for_each(|m| m.reset());
+    };
     let zero_chain = |c: &mut crate::ruleset::Chain| {
         c.counters = Counters::default();
-        c.rules
-            .iter_mut()
-            .for_each(|r| r.counters = Counters::default());
+        c.rules.iter_mut().for_each(zero_rule);
     };
     match chain {
         Some(name) => {
@@ -326,7 +329,7 @@ fn zero(t: &mut Table, chain: Option<&str>, rulenum: Option<u32>) -> Result<(), 
             match rulenum {
                 Some(n) => {
                     if let Some(r) = c.rules.get_mut(n as usize - 1) {
-                        r.counters = Counters::default();
+                        zero_rule(r);
                     }
                 }
                 None => zero_chain(c),

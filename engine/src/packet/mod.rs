@@ -41,6 +41,12 @@ pub struct Meta {
     pub untracked: bool,
     /// A TEE clone (not cloned again, not tracked).
     pub tee_clone: bool,
+    /// User and group of the local socket that sent the packet (`-m owner`);
+    /// only meaningful for locally generated packets.
+    #[serde(default)]
+    pub uid: u32,
+    #[serde(default)]
+    pub gid: u32,
 }
 
 /// An IPv4 packet: the bytes from the IP header on, and its metadata.

@@ -255,6 +255,12 @@ pub struct Entry {
     pub bytes: [u64; 2],
     /// Id of the connection this one is related to (ICMP errors, expectations).
     pub master: Option<u32>,
+    /// Conntrack helper attached to the connection (`-j CT --helper ftp`).
+    #[serde(default)]
+    pub helper: Option<String>,
+    /// Connection labels (`-m connlabel`), bit n of the 128.
+    #[serde(default)]
+    pub labels: [u64; 2],
 }
 
 impl Entry {
@@ -392,6 +398,8 @@ impl Conntrack {
             packets: [1, 0],
             bytes: [h.total_len as u64, 0],
             master: None,
+            helper: None,
+            labels: [0; 2],
         };
         let idx = match self.free.pop() {
             Some(i) => {
