@@ -182,6 +182,37 @@ mod tests {
     }
 
     #[test]
+    fn icmp_replies_and_errors() {
+        let mut w = lab::world();
+        sh(&mut w, 0, "iptables -A INPUT -m state --state ESTABLISHED");
+        sh(&mut w, 0, "iptables -A INPUT -m state --state RELATED");
+        sh(&mut w, 0, "iptables -A INPUT -m state --state NEW");
+        sh(&mut w, 0, "iptables -A INPUT -m state --state INVALID");
+        // h pings out; the echo reply is ESTABLISHED.
+        w.send(0, lab::ping("10.0.0.1", "10.0.0.2", 77));
+        let mut reply = lab::ping("10.0.0.2", "10.0.0.1", 77);
+        reply.data[20] = 0;
+        reply.fix_checksums();
+        inject(&mut w, reply);
+        // h's datagram comes back as port unreachable: RELATED.
+        let sent = udp("10.0.0.1", 5000, "10.0.0.2", 9, 4);
+        w.send(0, sent.clone());
+        let ip =
+            crate::packet::IpFields::new("10.0.0.2".parse().unwrap(), "10.0.0.1".parse().unwrap());
+        inject(
+            &mut w,
+            crate::packet::build_icmp_error(&ip, 3, 3, [0; 4], &sent.data),
+        );
+        // An unsolicited echo reply is INVALID; a new echo request is NEW.
+        let mut lone = lab::ping("10.0.0.2", "10.0.0.1", 78);
+        lone.data[20] = 0;
+        lone.fix_checksums();
+        inject(&mut w, lone);
+        inject(&mut w, lab::ping("10.0.0.2", "10.0.0.1", 79));
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![1, 1, 1, 1]);
+    }
+
+    #[test]
     fn inverted_and_untracked() {
         let mut w = lab::world();
         sh(&mut w, 0, "iptables -A INPUT -m state ! --state NEW");

@@ -583,7 +583,7 @@ mod tests {
             0,
             "iptables -A INPUT -m time --weekdays Mon,Tue,Wed,Thu,Fri --timestart 18:00 --timestop 8:00 --contiguous",
         );
-        let mut run = |w: &mut crate::sim::world::World, days, hh, mm| {
+        let run = |w: &mut crate::sim::world::World, days, hh, mm| {
             at(w, days, hh, mm);
             inject(w, tcp("10.0.0.2", 1, "10.0.0.1", 80, "S"));
             let c = lab::counts(w, "filter", "INPUT");
@@ -635,7 +635,7 @@ mod tests {
             "iptables -A INPUT -m time --timestart 10:00 --timestop 10:00",
         );
         w.hosts[0].tz_minutes = -60;
-        let mut run = |w: &mut crate::sim::world::World, days, hh, mm| {
+        let run = |w: &mut crate::sim::world::World, days, hh, mm| {
             at(w, days, hh, mm);
             inject(w, tcp("10.0.0.2", 1, "10.0.0.1", 80, "S"));
             let c = lab::counts(w, "filter", "INPUT");
