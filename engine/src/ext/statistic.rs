@@ -57,7 +57,8 @@ pub struct Statistic {
     /// `--every` minus one.
     pub every: u32,
     pub packet: u32,
-    /// The nth counter the kernel keeps beside the rule (`None`: `packet`).
+    /// The nth counter the kernel keeps beside the rule (`None`: not
+    /// started, see [`Statistic::start`]).
     pub count: Option<u32>,
     /// The last random draw (for the trace).
     pub last_draw: u32,
@@ -113,6 +114,13 @@ fn parse_probability(s: &str) -> XtResult<f64> {
 }
 
 impl Statistic {
+    /// The nth counter's first value: libxtables hands the kernel
+    /// `every - packet` (`every` kept as n - 1), so `--packet 0` makes the
+    /// very first packet match.
+    fn start(&self) -> u32 {
+        self.every.wrapping_sub(self.packet)
+    }
+
     fn text(&self, p: &str) -> String {
         let inv = if self.inv { " !" } else { "" };
         match self.mode {
@@ -188,7 +196,7 @@ impl Match for Statistic {
                 self.last_draw < self.probability
             }
             Mode::Nth => {
-                let c = self.count.unwrap_or(self.packet);
+                let c = self.count.unwrap_or(self.start());
                 let next = if c == self.every {
                     0
                 } else {
@@ -222,7 +230,7 @@ impl Match for Statistic {
             ),
             (Mode::Nth, false) => format!(
                 "`{opt}` did not match: this is packet {} of every {}",
-                self.count.unwrap_or(self.packet).wrapping_add(1),
+                self.count.unwrap_or(self.start()).wrapping_add(1),
                 self.every.wrapping_add(1)
             ),
             (Mode::Nth, true) => format!(
@@ -274,7 +282,7 @@ mod tests {
         sh(
             &mut w,
             0,
-            "iptables -A INPUT -m statistic --mode nth --every 3 --packet 1",
+            "iptables -A INPUT -m statistic --mode nth --every 3 --packet 0",
         );
         sh(
             &mut w,
@@ -287,18 +295,20 @@ mod tests {
             inject(&mut w, p());
             hits.push(lab::counts(&w, "filter", "INPUT"));
         }
-        // Counter 1 -> 2, 0 (match), 1, 2, 0 (match), 1.
+        // The counter starts at every - packet (2): 0 (match), 1, 2, 0
+        // (match), 1, 2.
         let first: Vec<u64> = hits.iter().map(|c| c[0]).collect();
-        assert_eq!(first, vec![0, 1, 1, 1, 2, 2]);
+        assert_eq!(first, vec![1, 1, 1, 2, 2, 2]);
+        // Starts at 1: 0 (hit: inverted, no match), 1, 0, 1, 0, 1.
         let second: Vec<u64> = hits.iter().map(|c| c[1]).collect();
-        assert_eq!(second, vec![1, 1, 2, 2, 3, 3]);
+        assert_eq!(second, vec![0, 1, 1, 2, 2, 3]);
         assert_eq!(
             why(&w, "INPUT", 1),
-            "`--mode nth --every 3 --packet 1` did not match: this is packet 2 of every 3"
+            "`--mode nth --every 3 --packet 0` did not match: this is packet 3 of every 3"
         );
         sh(&mut w, 0, "iptables -Z INPUT");
         inject(&mut w, p());
-        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![0, 1]);
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![1, 0]);
     }
 
     #[test]
