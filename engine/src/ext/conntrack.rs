@@ -807,7 +807,7 @@ mod tests {
             0,
             "iptables -A INPUT -m conntrack --ctstate ESTABLISHED --ctdir REPLY --ctorigsrc 10.0.0.1 \
              --ctreplsrc 10.0.0.0/24 --ctproto udp --ctorigdstport 50:60 --ctreplsrcport 53 \
-             --ctrepldstport 5000 --ctstatus SEEN_REPLY --ctexpire 100:120 -j ACCEPT",
+             --ctrepldstport 5000 --ctstatus SEEN_REPLY --ctexpire 25:30 -j ACCEPT",
         );
         sh(
             &mut w,
@@ -827,7 +827,7 @@ mod tests {
         sh(
             &mut w,
             0,
-            "iptables -A INPUT -m conntrack --ctexpire 0:99 -j DROP",
+            "iptables -A INPUT -m conntrack --ctexpire 31:200 -j DROP",
         );
         sh(
             &mut w,
@@ -856,6 +856,35 @@ mod tests {
         assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![1, 1, 0, 0, 0, 0]);
     }
 
+    /// As the kernel measured: a UDP flow answered within 2 s keeps the
+    /// 30 s timeout; later traffic both ways makes it ASSURED with 120 s.
+    #[test]
+    fn udp_becomes_a_stream_after_two_seconds() {
+        let mut w = lab::world();
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m conntrack --ctstatus ASSURED --ctexpire 119:120",
+        );
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m conntrack ! --ctstatus ASSURED --ctexpire 29:30",
+        );
+        let q = || udp("10.0.0.1", 4444, "10.0.0.2", 53, 1);
+        let r = || udp("10.0.0.2", 53, "10.0.0.1", 4444, 1);
+        w.now_ns = 1_000_000_000_000;
+        w.send(0, q());
+        inject(&mut w, r());
+        w.send(0, q());
+        inject(&mut w, r());
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![0, 2]);
+        w.now_ns += 2_500_000_000;
+        w.send(0, q());
+        inject(&mut w, r());
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![1, 2]);
+    }
+
     #[test]
     fn each_condition_says_why() {
         let mut w = lab::world();
@@ -865,7 +894,7 @@ mod tests {
             "! --ctreplsrc 10.0.0.2",
             "--ctproto tcp",
             "--ctreplsrcport 54:60",
-            "--ctexpire 0:99",
+            "--ctexpire 31:200",
             "--ctstate NEW,SNAT",
         ];
         for r in rules {
@@ -882,7 +911,7 @@ mod tests {
                 "`! --ctreplsrc 10.0.0.2` did not match: reply source is 10.0.0.2",
                 "`--ctproto 6` did not match: connection protocol is udp",
                 "`--ctreplsrcport 54:60` did not match: reply source port is 53",
-                "`--ctexpire 0:99` did not match: the entry has 120 seconds left",
+                "`--ctexpire 31:200` did not match: the entry has 30 seconds left",
                 "`--ctstate NEW,SNAT` did not match: state is ESTABLISHED",
             ]
         );
