@@ -481,6 +481,29 @@ mod cases {
             needs_others: false,
         });
         v.push(Case {
+            name: "NAT pseudo-states and tuples",
+            rules: "*nat\n\
+                    -A PREROUTING -i r0 -d 10.1.0.1 -p tcp -j DNAT --to-destination 10.2.0.2:80\n\
+                    -A POSTROUTING -o r1 -p udp -j SNAT --to-source 10.2.0.1\n\
+                    COMMIT\n\
+                    *filter\n\
+                    -A FORWARD -m conntrack --ctstate DNAT\n\
+                    -A FORWARD -m conntrack --ctstate SNAT\n\
+                    -A FORWARD -m conntrack --ctstate DNAT --ctorigdst 10.1.0.1 --ctreplsrc 10.2.0.2 --ctorigdstport 8080 --ctreplsrcport 80\n\
+                    -A FORWARD -m conntrack --ctstate SNAT --ctrepldst 10.2.0.1 --ctorigsrc 10.1.0.100\n\
+                    -A FORWARD -m conntrack ! --ctstate SNAT,DNAT\n\
+                    -A FORWARD -m conntrack --ctstate NEW,DNAT --ctdir ORIGINAL\n\
+                    COMMIT\n"
+                .to_string(),
+            packets: vec![
+                tcp(next(), ROUTER, 8080, "S"),
+                udp(next(), SERVER, 9, 4),
+                ping(next_id(), SERVER),
+                tcp(next(), SERVER, 80, "S"),
+            ],
+            needs_others: true,
+        });
+        v.push(Case {
             name: "marks set by MARK and CONNMARK",
             rules: "*mangle\n\
                     -A PREROUTING -i r0 -p icmp -j MARK --set-mark 0x5\n\

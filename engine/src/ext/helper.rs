@@ -112,6 +112,14 @@ mod tests {
     #[test]
     fn matches_connections_a_helper_expected() {
         let mut w = lab::world();
+        for port in [21, 5001] {
+            w.hosts[0].listeners.push(crate::sim::host::Listener {
+                proto: 6,
+                port,
+                addr: None,
+                service: String::new(),
+            });
+        }
         sh(&mut w, 0, "iptables -A INPUT -m helper --helper ftp");
         sh(&mut w, 0, "iptables -A INPUT -m helper --helper ftp-2121");
         sh(&mut w, 0, "iptables -A INPUT -m helper ! --helper sip");

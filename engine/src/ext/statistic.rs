@@ -259,12 +259,18 @@ impl Match for Statistic {
                     format!("Matches a random {p:.2}% of packets")
                 }
             }
-            Mode::Nth => format!(
-                "Matches {}one packet in every {} (counter starts at {})",
-                if self.inv { "all but " } else { "" },
-                self.every.wrapping_add(1),
-                self.packet
-            ),
+            Mode::Nth => {
+                let n = self.every as u64 + 1;
+                let first = self.packet as u64 + 1;
+                let which = format!("{first}, {}, {} ...", first + n, first + 2 * n);
+                if self.inv {
+                    format!(
+                        "Matches every packet but one in every {n}: the rule's packets {which} do not match"
+                    )
+                } else {
+                    format!("Matches one packet in every {n}: the rule's packets {which}")
+                }
+            }
         }
     }
 }
