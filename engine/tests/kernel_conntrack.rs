@@ -524,6 +524,67 @@ mod cases {
         v
     }
 
+    /// Packets the router itself sends, as root and as user 1000 (owner,
+    /// cgroup, socket-less forwarded packets): the rule counters must agree.
+    #[test]
+    fn owner_and_cgroup_agree_with_kernel() {
+        if let Err(why) = common::can_use_kernel() {
+            println!("skipped: {why}");
+            return;
+        }
+        let tag = format!("ko{}", std::process::id() % 10000);
+        let topo = Topology::new(&tag).expect("topology");
+        let rules = "*filter\n\
+                     -A OUTPUT -o r1 -m owner --uid-owner 0\n\
+                     -A OUTPUT -o r1 -m owner --uid-owner 1000-1005 --gid-owner 1000\n\
+                     -A OUTPUT -o r1 -m owner ! --uid-owner 0\n\
+                     -A OUTPUT -o r1 -m owner --socket-exists\n\
+                     -A OUTPUT -o r1 -m owner ! --socket-exists\n\
+                     -A OUTPUT -o r1 -m owner ! --gid-owner 0 ! --uid-owner 0\n\
+                     -A OUTPUT -o r1 -m cgroup --path /\n\
+                     -A OUTPUT -o r1 -m cgroup ! --cgroup 0\n\
+                     COMMIT\n\
+                     *mangle\n\
+                     -A POSTROUTING -o r1 -m owner --uid-owner 0\n\
+                     -A POSTROUTING -o r1 -m owner ! --uid-owner 1000\n\
+                     -A POSTROUTING -o r1 -m owner ! --socket-exists\n\
+                     -A POSTROUTING -o r1 -m cgroup --path /\n\
+                     COMMIT\n";
+        topo.load_router_rules(rules).expect("real restore");
+        let mut w = sim_world();
+        let out = common::sh_stdin(&mut w.hosts[0], "iptables-restore", rules);
+        assert_eq!(out.exit, 0, "our restore failed: {}", out.stderr);
+        let send = "/usr/bin/python3 -c \"import socket; \
+                    socket.socket(2, 2).sendto(b\\\"abcd\\\", (\\\"10.2.0.2\\\", 9))\"";
+        topo.exec(&topo.router(), send).expect("send as root");
+        topo.exec(
+            &topo.router(),
+            &format!("setpriv --reuid 1000 --regid 1000 --clear-groups {send}"),
+        )
+        .expect("send as user 1000");
+        let _ = topo.inject(&udp(next_port(), SERVER, 9, 4).build().unwrap().data);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        for uid in [0, 1000] {
+            let mut p = udp_from("10.2.0.1", 40000 + uid as u16, SERVER, 9, 4)
+                .build()
+                .unwrap();
+            p.meta.uid = uid;
+            p.meta.gid = uid;
+            w.send(0, p);
+        }
+        w.inject(0, "r0", udp(next_port(), SERVER, 9, 4).build().unwrap());
+        let real = rule_counters(&topo.exec(&topo.router(), "iptables-save -c").expect("save"));
+        let sim = rule_counters(&common::sh(&mut w.hosts[0], "iptables-save -c").stdout);
+        println!("--- kernel\n{real}--- simulator\n{sim}");
+        assert_eq!(real, sim);
+    }
+
+    fn next_port() -> u16 {
+        use std::sync::atomic::{AtomicU16, Ordering};
+        static PORT: AtomicU16 = AtomicU16::new(43000);
+        PORT.fetch_add(1, Ordering::Relaxed)
+    }
+
     #[test]
     fn conntrack_matches_agree_with_kernel() {
         if let Err(why) = common::can_use_kernel() {
