@@ -5,6 +5,7 @@ use super::{xtopt, EvalCx, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, X
 use crate::ext::bit;
 use crate::ext_boilerplate;
 use crate::sim::conntrack::{status, Conntrack, Entry, TcpState, Tuple};
+use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 const O_UPTO: u8 = 0;
@@ -72,10 +73,15 @@ impl Default for Connlimit {
 /// Evictions one look at a list may make (CONNCOUNT_GC_MAX_NODES).
 const GC_MAX_NODES: usize = 8;
 
-/// The confirmed connection a tuple belongs to.
-fn alive<'a>(ct: &'a Conntrack, t: &Tuple) -> Option<&'a Entry> {
-    ct.iter()
-        .find(|e| e.has(status::CONFIRMED) && (e.orig == *t || e.reply == *t))
+/// Confirmed connections by both their tuples (what `nf_conntrack_find_get`
+/// can find).
+fn confirmed(ct: &Conntrack) -> HashMap<Tuple, &Entry> {
+    let mut m = HashMap::new();
+    for e in ct.iter().filter(|e| e.has(status::CONFIRMED)) {
+        m.insert(e.orig, e);
+        m.insert(e.reply, e);
+    }
+    m
 }
 
 /// TCP connections on their way out no longer count.
@@ -105,6 +111,7 @@ impl Connlimit {
             None => (Tuple::of(&cx.hdr)?, 0),
         };
         let key = u32::from(self.addr(cx)) & self.mask;
+        let live = confirmed(cx.conntrack);
         let mut collected = 0;
         let mut known = false;
         let mut i = 0;
@@ -117,7 +124,7 @@ impl Connlimit {
                 i += 1;
                 continue;
             }
-            match alive(cx.conntrack, &t) {
+            match live.get(&t) {
                 None => {
                     self.seen.remove(i);
                     collected += 1;

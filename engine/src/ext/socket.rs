@@ -92,7 +92,7 @@ fn lookup_key(cx: &EvalCx) -> Option<(u8, Ipv4Addr, u16, Ipv4Addr, u16)> {
                 (h.proto, cx.ct_state),
                 (1, CtState::Related) | (6 | 17, CtState::Established)
             );
-        if reply && e.has(status::SRC_NAT_DONE) && h.proto != 1 {
+        if reply && e.has(status::SRC_NAT_DONE) {
             key.3 = e.orig.src;
             key.4 = e.orig.sport;
         }
