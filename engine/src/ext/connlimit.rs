@@ -234,7 +234,8 @@ impl Match for Connlimit {
 
     fn explain(&self) -> String {
         format!(
-            "Matches while the {} /{} network of the packet has {} {} connection{} tracked",
+            "Matches while the {} /{} network of the packet has {} {} open connection{} \
+             (counting the connections this rule has seen, the packet's own included)",
             if self.daddr { "destination" } else { "source" },
             self.prefix(),
             if self.upto { "at most" } else { "more than" },

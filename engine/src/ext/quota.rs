@@ -82,12 +82,14 @@ impl Match for Quota {
     fn explain(&self) -> String {
         if self.inv {
             format!(
-                "Matches only after the rule has seen {} bytes (the quota is used up)",
+                "Matches once the rule's {} bytes are used up: from the first packet \
+                 that no longer fits (the count starts again on -Z or a new ruleset)",
                 self.quota
             )
         } else {
             format!(
-                "Matches until the rule has let {} bytes through",
+                "Matches packets while they fit in the {} bytes the rule has left; after \
+                 the first one that does not fit, nothing matches (until -Z or a new ruleset)",
                 self.quota
             )
         }
