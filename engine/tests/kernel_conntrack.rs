@@ -3,8 +3,8 @@
 //! rules using state, conntrack, mark, connmark, connlimit, quota,
 //! statistic, connbytes, time, u32, bpf, cluster, rpfilter and socket in the
 //! router, the same packets; the frames the router and server send and the
-//! rule counters (`[p:b] -A ...` of `iptables-save -c`) must agree. Chain
-//! policy counters are not compared. Skips with a reason when not root.
+//! counters of `iptables-save -c` (rules and chain policies) must agree.
+//! Skips with a reason when not root.
 
 #[cfg(target_os = "linux")]
 mod common;
@@ -123,11 +123,15 @@ mod cases {
         v
     }
 
-    /// The rule counter lines of `iptables-save -c` (`[p:b] -A ...`), by table.
+    /// The counter lines of `iptables-save -c` (`:CHAIN POLICY [p:b]`,
+    /// `[p:b] -A ...`), by table.
     fn rule_counters(text: &str) -> String {
         let mut out = String::new();
         for l in text.lines() {
-            if l.starts_with('*') || (l.starts_with('[') && l.contains("] -A ")) {
+            if l.starts_with('*')
+                || l.starts_with(':')
+                || (l.starts_with('[') && l.contains("] -A "))
+            {
                 out.push_str(l);
                 out.push('\n');
             }

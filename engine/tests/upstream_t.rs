@@ -59,6 +59,19 @@ fn load() -> Option<(Vec<Row>, Prereqs)> {
     Some((rows, prereqs))
 }
 
+/// The `-D` command of a row leaves out `-c PKTS,BYTES` (iptables refuses
+/// counters with `-D`; the reference runs deleted without them).
+fn without_counters(cmd: &str) -> String {
+    match cmd.find(" -c ") {
+        Some(i) => {
+            let rest = &cmd[i + 4..];
+            let end = rest.find(' ').unwrap_or(rest.len());
+            format!("{}{}", &cmd[..i], &rest[end..])
+        }
+        None => cmd.to_string(),
+    }
+}
+
 /// Runs one row; `Err` describes the first difference.
 fn run_row(row: &Row, prereqs: &[String]) -> Result<(), String> {
     let mut host = Host::new("t");
@@ -99,11 +112,11 @@ fn run_row(row: &Row, prereqs: &[String]) -> Result<(), String> {
             .collect();
         return Err(format!("save {:?}\n    want {:?}", got, want));
     }
-    let del = add.replacen(
+    let del = without_counters(&add.replacen(
         &format!(" -A {}", row.chain),
         &format!(" -D {}", row.chain),
         1,
-    );
+    ));
     let d = common::sh(&mut host, &del);
     if d.exit != row.delete_exit {
         return Err(format!(
@@ -172,4 +185,4 @@ fn upstream_extension_cases() {
 }
 
 /// Lowest share of agreeing runs accepted.
-const MIN_PERCENT: usize = 0;
+const MIN_PERCENT: usize = 100;

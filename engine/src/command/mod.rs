@@ -38,12 +38,12 @@ pub fn run_argv(host: &mut Host, argv: &[String], stdin: Option<&str>) -> Output
     let prog = prog.rsplit('/').next().unwrap_or(prog);
     match prog {
         "iptables" | "iptables-nft" => crate::iptables::run(host, argv),
-        "iptables-save" | "iptables-nft-save" => crate::iptables::restore::run_save(host, argv),
+        "iptables-save" | "iptables-nft-save" => crate::iptables::save_cmd::run_save(host, argv),
         "iptables-restore" | "iptables-nft-restore" => {
             crate::iptables::restore::run_restore(host, argv, stdin.unwrap_or(""))
         }
         "ipset" => crate::ipset::cmd::run(host, argv, stdin),
-        "nfacct" => crate::nfacct::run(host, argv),
+        "nfacct" => crate::nfacct::run_stdin(host, argv, stdin),
         _ => Output::err(format!("{prog}: command not found\n"), 127),
     }
 }

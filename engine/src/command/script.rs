@@ -24,6 +24,10 @@ pub struct ScriptCmd {
     pub stdin: Option<Input>,
     /// `> FILE` (false) or `>> FILE` (true).
     pub stdout_to: Option<(String, bool)>,
+    /// `2> FILE` (false) or `2>> FILE` (true).
+    pub stderr_to: Option<(String, bool)>,
+    /// `2>&1`.
+    pub stderr_to_stdout: bool,
 }
 
 /// A script that cannot be read as commands.
@@ -41,6 +45,8 @@ struct Builder {
     stdin: Option<Input>,
     heredoc: Option<(String, bool)>,
     stdout_to: Option<(String, bool)>,
+    stderr_to: Option<(String, bool)>,
+    stderr_to_stdout: bool,
     /// The next word completes a redirection.
     pending: Option<Redirect>,
 }
@@ -49,6 +55,7 @@ struct Builder {
 enum Redirect {
     In,
     Out(bool),
+    Err(bool),
     Heredoc(bool),
 }
 
@@ -63,6 +70,7 @@ impl Builder {
             None => self.words.push(w),
             Some(Redirect::In) => self.stdin = Some(Input::File(w)),
             Some(Redirect::Out(append)) => self.stdout_to = Some((w, append)),
+            Some(Redirect::Err(append)) => self.stderr_to = Some((w, append)),
             Some(Redirect::Heredoc(strip)) => {
                 if w.is_empty() {
                     return Err(ScriptError {
@@ -200,14 +208,31 @@ pub fn parse_script(text: &str) -> Result<Vec<ScriptCmd>, ScriptError> {
                     }
                 }
                 '>' => {
-                    b.end_word(i + 1)?;
+                    // `2>`: the word so far is the descriptor of standard error.
+                    let fd2 = b.in_word && b.cur == "2" && raw.ends_with('2');
+                    if fd2 {
+                        b.cur.clear();
+                        b.in_word = false;
+                    } else {
+                        b.end_word(i + 1)?;
+                    }
                     raw.push(c);
+                    if fd2 && chars.get(pos) == Some(&'&') && chars.get(pos + 1) == Some(&'1') {
+                        raw.push_str("&1");
+                        pos += 2;
+                        b.stderr_to_stdout = true;
+                        continue;
+                    }
                     let append = chars.get(pos) == Some(&'>');
                     if append {
                         raw.push('>');
                         pos += 1;
                     }
-                    b.pending = Some(Redirect::Out(append));
+                    b.pending = Some(if fd2 {
+                        Redirect::Err(append)
+                    } else {
+                        Redirect::Out(append)
+                    });
                     while chars.get(pos) == Some(&' ') {
                         raw.push(' ');
                         pos += 1;
@@ -280,6 +305,8 @@ fn push_cmd(
         argv: std::mem::take(&mut b.words),
         stdin: b.stdin.take(),
         stdout_to: b.stdout_to.take(),
+        stderr_to: b.stderr_to.take(),
+        stderr_to_stdout: std::mem::take(&mut b.stderr_to_stdout),
     });
     Ok(())
 }
@@ -303,15 +330,31 @@ pub fn run_cmd(
         },
     };
     let mut out = run_argv(host, &cmd.argv, stdin.as_deref());
+    if cmd.stderr_to_stdout {
+        let err = std::mem::take(&mut out.stderr);
+        out.stdout.push_str(&err);
+    }
     if let Some((path, append)) = &cmd.stdout_to {
         let text = std::mem::take(&mut out.stdout);
-        let entry = host.files.entry(path.clone()).or_default();
-        if !*append {
-            entry.clear();
-        }
-        entry.push_str(&text);
+        write_file(host, path, *append, &text);
+    }
+    if let Some((path, append)) = &cmd.stderr_to {
+        let text = std::mem::take(&mut out.stderr);
+        write_file(host, path, *append, &text);
     }
     out
+}
+
+/// A redirection into a file of the host (`/dev/null` keeps nothing).
+fn write_file(host: &mut Host, path: &str, append: bool, text: &str) {
+    if path == "/dev/null" {
+        return;
+    }
+    let entry = host.files.entry(path.to_string()).or_default();
+    if !append {
+        entry.clear();
+    }
+    entry.push_str(text);
 }
 
 #[cfg(test)]
@@ -355,6 +398,17 @@ mod tests {
     fn unterminated_heredoc_is_an_error() {
         let e = parse_script("iptables-restore <<EOF\n*filter\n").unwrap_err();
         assert_eq!(e.line, 1);
+    }
+
+    #[test]
+    fn stderr_redirections() {
+        let cmds = parse_script("iptables -X foo 2>/dev/null\niptables -L 2>&1 >out\necho 2 > f\n")
+            .unwrap();
+        assert_eq!(cmds[0].argv, vec!["iptables", "-X", "foo"]);
+        assert_eq!(cmds[0].stderr_to, Some(("/dev/null".into(), false)));
+        assert!(cmds[1].stderr_to_stdout);
+        assert_eq!(cmds[1].stdout_to, Some(("out".into(), false)));
+        assert_eq!(cmds[2].argv, vec!["echo", "2"]);
     }
 
     #[test]

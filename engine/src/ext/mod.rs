@@ -108,6 +108,8 @@ pub mod trace;
 // [end: targets]
 
 // [group: ipset]
+pub mod set;
+pub mod set_target;
 // [end: ipset]
 
 /// Whether a long option takes an argument (getopt's `has_arg`).
@@ -244,6 +246,8 @@ pub struct SetRef {
     pub name: String,
     /// Number of dimensions of the set type (hash:ip,port has 2).
     pub dimensions: u8,
+    /// The set holds IPv6 members (not usable from iptables).
+    pub inet6: bool,
 }
 
 /// What the kernel's checkentry sees when a rule is committed.
@@ -326,6 +330,8 @@ pub enum KernelError {
     NotSupported,
     /// ELOOP.
     Loop,
+    /// EMLINK: nf_tables' answer to a jump loop or jumps nested too deep.
+    TooManyLinks,
     /// EEXIST.
     Exists,
     /// ENOSPC.
@@ -342,6 +348,7 @@ impl KernelError {
             KernelError::Range => "Numerical result out of range",
             KernelError::NotSupported => "Operation not supported",
             KernelError::Loop => "Too many levels of symbolic links",
+            KernelError::TooManyLinks => "Too many links",
             KernelError::Exists => "File exists",
             KernelError::NoSpace => "No space left on device",
             KernelError::Busy => "Device or resource busy",
@@ -586,6 +593,8 @@ pub fn registry() -> &'static [&'static ExtInfo] {
         // [end: targets]
 
         // [group: ipset]
+        &set::INFO,
+        &set_target::INFO,
         // [end: ipset]
     ];
     ALL

@@ -74,7 +74,8 @@ impl<'a> Getopt<'a> {
             }
             let arg = &self.argv[self.optind];
             if arg == "--" {
-                self.optind = self.argv.len();
+                // glibc leaves optind at the first word after `--`.
+                self.optind += 1;
                 return Got::End;
             }
             if !arg.starts_with('-') || arg.len() == 1 {
@@ -200,6 +201,210 @@ impl<'a> Getopt<'a> {
                     Got::MissingArg
                 }
             }
+        }
+    }
+}
+
+/// One result of [`Permute::next`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    Opt(char, Option<String>),
+    /// glibc's complaint (`opterr = 1`), already formatted with its newline.
+    Error(String),
+}
+
+/// glibc `getopt_long` in its default (permuting) mode with `opterr = 1`,
+/// as iptables-save and iptables-restore use it: options in order, the
+/// other words collected for after the options.
+pub struct Permute<'a> {
+    argv: &'a [String],
+    shorts: &'a str,
+    longs: &'a [(&'a str, HasArg, char)],
+    prog: &'a str,
+    pub optind: usize,
+    nextchar: usize,
+    /// Words that are not options, in order.
+    pub words: Vec<String>,
+    done: bool,
+}
+
+impl<'a> Permute<'a> {
+    pub fn new(
+        argv: &'a [String],
+        shorts: &'a str,
+        longs: &'a [(&'a str, HasArg, char)],
+    ) -> Permute<'a> {
+        Permute {
+            argv,
+            shorts,
+            longs,
+            prog: argv.first().map(String::as_str).unwrap_or(""),
+            optind: 1,
+            nextchar: 0,
+            words: Vec::new(),
+            done: false,
+        }
+    }
+
+    /// Consumes the next word if it is an argument (`xs_has_arg`).
+    pub fn take_word(&mut self) -> Option<String> {
+        let w = self.argv.get(self.optind)?;
+        if w.starts_with('-') || w.starts_with('!') {
+            return None;
+        }
+        self.optind += 1;
+        Some(w.clone())
+    }
+
+    fn short_spec(&self, c: char) -> Option<HasArg> {
+        if c == ':' {
+            return None;
+        }
+        let idx = self.shorts.find(c)?;
+        let rest = &self.shorts[idx + c.len_utf8()..];
+        Some(if rest.starts_with("::") {
+            HasArg::Optional
+        } else if rest.starts_with(':') {
+            HasArg::Required
+        } else {
+            HasArg::No
+        })
+    }
+
+    pub fn next_item(&mut self) -> Option<Item> {
+        if self.nextchar == 0 {
+            loop {
+                if self.done || self.optind >= self.argv.len() {
+                    self.done = true;
+                    self.words.extend(
+                        self.argv[self.optind.min(self.argv.len())..]
+                            .iter()
+                            .cloned(),
+                    );
+                    self.optind = self.argv.len();
+                    return None;
+                }
+                let arg = &self.argv[self.optind];
+                if arg == "--" {
+                    self.optind += 1;
+                    self.done = true;
+                    continue;
+                }
+                if !arg.starts_with('-') || arg.len() == 1 {
+                    self.words.push(arg.clone());
+                    self.optind += 1;
+                    continue;
+                }
+                break;
+            }
+            let arg = self.argv[self.optind].clone();
+            if let Some(body) = arg.strip_prefix("--") {
+                self.optind += 1;
+                return Some(self.long(body));
+            }
+            self.nextchar = 1;
+        }
+        let arg = &self.argv[self.optind];
+        let c = arg[self.nextchar..].chars().next().unwrap_or('?');
+        self.nextchar += c.len_utf8();
+        let at_end = self.nextchar >= arg.len();
+        let rest = arg[self.nextchar..].to_string();
+        if at_end {
+            self.optind += 1;
+            self.nextchar = 0;
+        }
+        match self.short_spec(c) {
+            None => Some(Item::Error(format!(
+                "{}: invalid option -- '{c}'\n",
+                self.prog
+            ))),
+            Some(HasArg::No) => Some(Item::Opt(c, None)),
+            Some(HasArg::Optional) => {
+                if !at_end {
+                    self.optind += 1;
+                    self.nextchar = 0;
+                    Some(Item::Opt(c, Some(rest)))
+                } else {
+                    Some(Item::Opt(c, None))
+                }
+            }
+            Some(HasArg::Required) => {
+                if !at_end {
+                    self.optind += 1;
+                    self.nextchar = 0;
+                    return Some(Item::Opt(c, Some(rest)));
+                }
+                match self.argv.get(self.optind) {
+                    Some(v) => {
+                        self.optind += 1;
+                        Some(Item::Opt(c, Some(v.clone())))
+                    }
+                    None => Some(Item::Error(format!(
+                        "{}: option requires an argument -- '{c}'\n",
+                        self.prog
+                    ))),
+                }
+            }
+        }
+    }
+
+    fn long(&mut self, body: &str) -> Item {
+        let (name, inline) = match body.split_once('=') {
+            Some((n, v)) => (n, Some(v.to_string())),
+            None => (body, None),
+        };
+        let exact = self.longs.iter().find(|o| o.0 == name);
+        let found = match exact {
+            Some(o) => *o,
+            None => {
+                let cands: Vec<&(&str, HasArg, char)> = self
+                    .longs
+                    .iter()
+                    .filter(|o| o.0.starts_with(name))
+                    .collect();
+                match cands.as_slice() {
+                    [] => {
+                        return Item::Error(format!(
+                            "{}: unrecognized option '--{name}'\n",
+                            self.prog
+                        ))
+                    }
+                    [one] => **one,
+                    many => {
+                        let first = many[0];
+                        if many.iter().all(|o| o.1 == first.1 && o.2 == first.2) {
+                            *first
+                        } else {
+                            let list: String =
+                                many.iter().map(|o| format!(" '--{}'", o.0)).collect();
+                            return Item::Error(format!(
+                                "{}: option '--{name}' is ambiguous; possibilities:{list}\n",
+                                self.prog
+                            ));
+                        }
+                    }
+                }
+            }
+        };
+        match found.1 {
+            HasArg::No if inline.is_some() => Item::Error(format!(
+                "{}: option '--{}' doesn't allow an argument\n",
+                self.prog, found.0
+            )),
+            HasArg::No | HasArg::Optional => Item::Opt(found.2, inline),
+            HasArg::Required => match inline {
+                Some(v) => Item::Opt(found.2, Some(v)),
+                None => match self.argv.get(self.optind) {
+                    Some(v) => {
+                        self.optind += 1;
+                        Item::Opt(found.2, Some(v.clone()))
+                    }
+                    None => Item::Error(format!(
+                        "{}: option '--{}' requires an argument\n",
+                        self.prog, found.0
+                    )),
+                },
+            },
         }
     }
 }

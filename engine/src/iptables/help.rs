@@ -73,9 +73,20 @@ Options:
 [!] --version   -V              print the version
 ";
 
-/// The whole help: main text, then each extension's help after a blank line.
-pub fn full_help(exts: &[&'static ExtInfo]) -> String {
+/// Help of the standard target (`-j ACCEPT`, `DROP`, `RETURN`).
+const STANDARD_HELP: &str = "\
+standard match options:
+(no options: ACCEPT, DROP, RETURN and a rule without a target take none)
+";
+
+/// The whole help: main text, then the standard target's help when `-j`
+/// named a verdict, then each extension's help, each after a blank line.
+pub fn full_help(standard: bool, exts: &[&'static ExtInfo]) -> String {
     let mut s = MAIN_HELP.to_string();
+    if standard {
+        s.push('\n');
+        s.push_str(STANDARD_HELP);
+    }
     for e in exts {
         s.push('\n');
         if e.help.is_empty() {

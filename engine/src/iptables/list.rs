@@ -1,11 +1,14 @@
 //! `iptables -L` output: chain headers, columns and rule lines exactly as
-//! iptables-nft 1.8.9 prints them.
+//! iptables-nft 1.8.9 prints them, and the one-line form `-v` rule commands print.
 
-use super::save::proto_list_name;
-use crate::ext::xtopt::mask_len;
-use crate::ruleset::{Chain, Net, Rule, RuleTarget, Table};
-use crate::sim::host::Host;
+use super::addr::{addr_to_anyname, mask_to_numeric};
+use super::save::{proto_name, proto_name_brief};
+use crate::ruleset::{Chain, Net, Rule, RuleTarget};
 use std::fmt::Write;
+use std::net::Ipv4Addr;
+
+/// Reverse lookup of an address to a host name.
+pub type Reverse<'a> = &'a dyn Fn(Ipv4Addr) -> Option<String>;
 
 /// How to print (`-n`, `-v`, `-x`, `--line-numbers`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -16,7 +19,7 @@ pub struct Format {
     pub line_numbers: bool,
 }
 
-/// `xtables_print_num` with a tab-aligned layout.
+/// `xtables_print_num` in a table: exact (`-x`) or scaled to K/M/G/T.
 pub fn print_num(out: &mut String, n: u64, fmt: Format) {
     if fmt.expanded {
         let _ = write!(out, "{n:>8} ");
@@ -26,46 +29,38 @@ pub fn print_num(out: &mut String, n: u64, fmt: Format) {
         let _ = write!(out, "{n:>5} ");
         return;
     }
-    let mut n = n.saturating_add(500) / 1000;
+    // C unsigned arithmetic: the rounding may wrap around.
+    let mut n = n.wrapping_add(500) / 1000;
     for unit in ['K', 'M', 'G'] {
         if n <= 9999 {
             let _ = write!(out, "{n:>4}{unit} ");
             return;
         }
-        n = n.saturating_add(500) / 1000;
+        n = n.wrapping_add(500) / 1000;
     }
     let _ = write!(out, "{n:>4}T ");
 }
 
-fn mask_suffix(mask: u32) -> String {
-    if mask == u32::MAX {
-        return String::new();
-    }
-    match mask_len(mask) {
-        Some(l) => format!("/{l}"),
-        None => format!("/{}", std::net::Ipv4Addr::from(mask)),
-    }
+/// Numbers in the policy header (`FMT_NOTABLE`): no padding.
+fn print_num_notab(out: &mut String, n: u64, fmt: Format) {
+    let mut s = String::new();
+    print_num(&mut s, n, fmt);
+    out.push_str(s.trim_start());
 }
 
-fn addr_text(net: Net, fmt: Format, host: &Host) -> String {
-    if net.mask == 0 && !fmt.numeric {
+fn addr_text(net: Net, numeric: bool, reverse: Reverse) -> String {
+    if net.mask == 0 && !numeric {
         return "anywhere".to_string();
     }
-    let name = if fmt.numeric {
-        None
+    let name = if numeric {
+        net.addr.to_string()
     } else {
-        host.names
-            .iter()
-            .find(|(_, addrs)| addrs.contains(&net.addr))
-            .map(|(n, _)| n.clone())
+        addr_to_anyname(net.addr, reverse)
     };
-    format!(
-        "{}{}",
-        name.unwrap_or_else(|| net.addr.to_string()),
-        mask_suffix(net.mask)
-    )
+    format!("{name}{}", mask_to_numeric(net.mask))
 }
 
+/// `Chain NAME (policy P)` / `(N references)` and the column titles.
 pub fn header(out: &mut String, chain: &Chain, refs: usize, fmt: Format) {
     let _ = write!(out, "Chain {}", chain.name);
     if chain.is_builtin() {
@@ -99,14 +94,32 @@ pub fn header(out: &mut String, chain: &Chain, refs: usize, fmt: Format) {
     let _ = writeln!(out, " {:<19}  {:<19} ", "source", "destination");
 }
 
-/// Numbers in the policy header (`FMT_NOTABLE`): no padding.
-fn print_num_notab(out: &mut String, n: u64, fmt: Format) {
-    let mut s = String::new();
-    print_num(&mut s, n, fmt);
-    out.push_str(s.trim_start());
+fn iface(name: &str, inv: bool, numeric: bool) -> String {
+    let shown = if !name.is_empty() {
+        name
+    } else if numeric {
+        "*"
+    } else {
+        "any"
+    };
+    format!("{}{shown}", if inv { "!" } else { "" })
 }
 
-pub fn rule_line(out: &mut String, num: usize, rule: &Rule, fmt: Format, host: &Host) {
+/// Match and target texts after the addresses.
+fn details(out: &mut String, rule: &Rule, numeric: bool) {
+    if let RuleTarget::Goto(_) = rule.target {
+        out.push_str("[goto] ");
+    }
+    for m in &rule.matches {
+        m.print(out, numeric);
+    }
+    if let RuleTarget::Ext(t) = &rule.target {
+        t.print(out, numeric);
+    }
+}
+
+/// One rule line of `iptables -L`.
+pub fn rule_line(out: &mut String, num: usize, rule: &Rule, fmt: Format, reverse: Reverse) {
     let ip = &rule.ip;
     if fmt.line_numbers {
         let _ = write!(out, "{num:<4} ");
@@ -117,11 +130,11 @@ pub fn rule_line(out: &mut String, num: usize, rule: &Rule, fmt: Format, host: &
     }
     let _ = write!(out, "{:<9} ", rule.target.list_name());
     out.push(if ip.proto_inv { '!' } else { ' ' });
-    match proto_list_name(ip.proto, fmt.numeric) {
-        Some(n) => {
+    match (fmt.numeric, proto_name(ip.proto)) {
+        (false, Some(n)) => {
             let _ = write!(out, "{n:<4} ");
         }
-        None => {
+        _ => {
             let _ = write!(out, "{:<4} ", ip.proto);
         }
     }
@@ -129,80 +142,37 @@ pub fn rule_line(out: &mut String, num: usize, rule: &Rule, fmt: Format, host: &
     out.push(if ip.frag { 'f' } else { '-' });
     out.push(' ');
     if fmt.verbose {
-        let any = if fmt.numeric { "*" } else { "any" };
-        let iface = |name: &str, inv: bool| {
-            format!(
-                "{}{}",
-                if inv { "!" } else { "" },
-                if name.is_empty() { any } else { name }
-            )
-        };
         let _ = write!(
             out,
             " {:<6} {:<6} ",
-            iface(&ip.in_iface, ip.in_inv),
-            iface(&ip.out_iface, ip.out_inv)
+            iface(&ip.in_iface, ip.in_inv, fmt.numeric),
+            iface(&ip.out_iface, ip.out_inv, fmt.numeric)
         );
     }
     out.push(if ip.src_inv { '!' } else { ' ' });
-    let _ = write!(out, "{:<19} ", addr_text(ip.src, fmt, host));
+    let _ = write!(out, "{:<19} ", addr_text(ip.src, fmt.numeric, reverse));
     out.push(if ip.dst_inv { '!' } else { ' ' });
-    let _ = write!(out, "{:<19} ", addr_text(ip.dst, fmt, host));
-    if let RuleTarget::Goto(_) = rule.target {
-        out.push_str("[goto] ");
-    }
-    for m in &rule.matches {
-        m.print(out, fmt.numeric);
-    }
-    if let RuleTarget::Ext(t) = &rule.target {
-        t.print(out, fmt.numeric);
-    }
+    let _ = write!(out, "{:<19} ", addr_text(ip.dst, fmt.numeric, reverse));
+    details(out, rule, fmt.numeric);
     out.push('\n');
 }
 
-/// `iptables -L [chain [rulenum]]`. `None` when the chain does not exist.
-pub fn list(
-    table: &Table,
-    chain: Option<&str>,
-    rulenum: Option<u32>,
-    fmt: Format,
-    host: &Host,
-) -> Option<String> {
-    let mut out = String::new();
-    if let Some(name) = chain {
-        let c = table.chain(name)?;
-        if let Some(n) = rulenum {
-            if let Some(r) = c.rules.get(n as usize - 1) {
-                rule_line(&mut out, n as usize, r, fmt, host);
-            }
-            return Some(out);
-        }
-        header(&mut out, c, table.references(&c.name), fmt);
-        for (i, r) in c.rules.iter().enumerate() {
-            rule_line(&mut out, i + 1, r, fmt, host);
-        }
-        return Some(out);
+/// A chain with its header and rules.
+pub fn chain(out: &mut String, chain: &Chain, refs: usize, fmt: Format, reverse: Reverse) {
+    header(out, chain, refs, fmt);
+    for (i, r) in chain.rules.iter().enumerate() {
+        rule_line(out, i + 1, r, fmt, reverse);
     }
-    for (ci, c) in table.chains.iter().enumerate() {
-        if ci > 0 {
-            out.push('\n');
-        }
-        header(&mut out, c, table.references(&c.name), fmt);
-        for (i, r) in c.rules.iter().enumerate() {
-            rule_line(&mut out, i + 1, r, fmt, host);
-        }
-    }
-    Some(out)
 }
 
-/// The one-line form iptables-restore `-v` prints for each rule
-/// (`FMT_NOTABLE | FMT_NUMERIC | FMT_VIA`).
+/// The one-line form of a rule that `-v` rule commands and
+/// `iptables-restore -v` print.
 pub fn verbose_line(rule: &Rule) -> String {
     let ip = &rule.ip;
     let mut out = String::new();
     let _ = write!(out, "{} ", rule.target.list_name());
     out.push(if ip.proto_inv { '!' } else { ' ' });
-    match proto_list_name(ip.proto, true) {
+    match proto_name_brief(ip.proto) {
         Some(n) => {
             let _ = write!(out, "{n} ");
         }
@@ -214,33 +184,18 @@ pub fn verbose_line(rule: &Rule) -> String {
     out.push(if ip.frag_inv { '!' } else { '-' });
     out.push(if ip.frag { 'f' } else { '-' });
     out.push(' ');
-    let iface = |name: &str, inv: bool| {
-        format!(
-            "{}{}",
-            if inv { "!" } else { "" },
-            if name.is_empty() { "*" } else { name }
-        )
-    };
     let _ = write!(
         out,
         "in {} out {} ",
-        iface(&ip.in_iface, ip.in_inv),
-        iface(&ip.out_iface, ip.out_inv)
+        iface(&ip.in_iface, ip.in_inv, true),
+        iface(&ip.out_iface, ip.out_inv, true)
     );
     out.push(if ip.src_inv { '!' } else { ' ' });
-    let _ = write!(out, "{}{} ", ip.src.addr, mask_suffix(ip.src.mask));
+    let _ = write!(out, "{}{} ", ip.src.addr, mask_to_numeric(ip.src.mask));
     out.push(if ip.dst_inv { '!' } else { ' ' });
-    let _ = write!(out, "-> {}{}", ip.dst.addr, mask_suffix(ip.dst.mask));
+    let _ = write!(out, "-> {}{}", ip.dst.addr, mask_to_numeric(ip.dst.mask));
     out.push_str("  ");
-    if let RuleTarget::Goto(_) = rule.target {
-        out.push_str("[goto] ");
-    }
-    for m in &rule.matches {
-        m.print(&mut out, true);
-    }
-    if let RuleTarget::Ext(t) = &rule.target {
-        t.print(&mut out, true);
-    }
+    details(&mut out, rule, true);
     out.push('\n');
     out
 }

@@ -1,27 +1,41 @@
-//! The `iptables` front end: argv parsing, execution against a host's
-//! ruleset, listings, saves and restores, with iptables-nft 1.8.9's texts.
+//! The `iptables` front end: argv parsing, the nf_tables command semantics
+//! of iptables-nft 1.8.9 against a host's tables, listings, saves and
+//! restores, with the real program's texts and exit codes.
 
+pub mod addr;
 pub mod exec;
+mod exts;
 pub mod getopt;
 pub mod help;
 pub mod list;
+pub mod nft;
+pub mod opts;
 pub mod parse;
 pub mod restore;
 pub mod save;
+pub mod save_cmd;
 
-use crate::command::Output;
 use crate::ext::XtError;
-use crate::sim::host::Host;
 
-/// Program name and version as iptables prints them.
-pub const PROG: &str = "iptables";
+pub use exec::run;
+
+/// The version tag iptables prints after its name.
+pub const VERSION: &str = "v1.8.9 (nf_tables)";
+
+/// `iptables v1.8.9 (nf_tables)`, as parse errors start.
 pub const VERSION_TAG: &str = "iptables v1.8.9 (nf_tables)";
 
-/// The `Try ...` line printed after parameter problems.
-pub const TRY_LINE: &str = "Try `iptables -h' or 'iptables --help' for more information.\n";
+/// `iptables` or `iptables-restore`, as the program names itself in messages.
+pub fn prog_name(argv: &[String]) -> &'static str {
+    match argv.first().map(|a| a.rsplit('/').next().unwrap_or(a)) {
+        Some(a) if a.contains("restore") => "iptables-restore",
+        _ => "iptables",
+    }
+}
 
-/// Formats a parse error as iptables prints it on stderr.
-pub fn format_error(e: &XtError) -> String {
+/// Formats a parse error as `prog` prints it on stderr (`line`: the restore
+/// line, which adds `Error occurred at line: N`).
+pub fn format_error(prog: &str, e: &XtError, line: Option<usize>) -> String {
     let mut s = String::new();
     if e.bare {
         if !e.msg.is_empty() {
@@ -29,37 +43,15 @@ pub fn format_error(e: &XtError) -> String {
             s.push('\n');
         }
     } else {
-        s.push_str(VERSION_TAG);
-        s.push_str(": ");
-        s.push_str(&e.msg);
-        s.push('\n');
+        s.push_str(&format!("{prog} {VERSION}: {}\n", e.msg));
     }
     if e.exit == 2 {
-        s.push_str(TRY_LINE);
+        if let Some(l) = line {
+            s.push_str(&format!("Error occurred at line: {l}\n"));
+        }
+        s.push_str(&format!(
+            "Try `{prog} -h' or '{prog} --help' for more information.\n"
+        ));
     }
     s
-}
-
-/// Runs `iptables ARGS...` on a host.
-pub fn run(host: &mut Host, argv: &[String]) -> Output {
-    let parsed = {
-        let resolve = |n: &str| host.resolve(n);
-        let sets = |n: &str| host.ipsets.set_ref(n);
-        let nfacct = |n: &str| host.nfacct.exists(n);
-        let env = parse::ParseEnv {
-            resolve: &resolve,
-            sets: &sets,
-            nfacct: &nfacct,
-            restore: false,
-        };
-        parse::parse_with_warnings(argv, &env)
-    };
-    match parsed {
-        (Err(e), warnings) => {
-            let mut text: String = warnings.iter().map(|w| format!("{w}\n")).collect();
-            text.push_str(&format_error(&e));
-            Output::err(text, e.exit)
-        }
-        (Ok(p), _) => exec::execute(host, p),
-    }
 }

@@ -1,9 +1,53 @@
-//! `iptables-save` and `iptables -S` text: the canonical form of a rule.
+//! The canonical text of a rule: `iptables-save` and `iptables -S` lines.
 
 use crate::ext::xtopt::mask_len;
 use crate::netdb;
-use crate::ruleset::{Chain, Net, Rule, RuleTarget, Table};
+use crate::ruleset::{Chain, Net, Rule, RuleTarget};
 use std::fmt::Write;
+
+/// libxtables' `xtables_chain_protos`: protocol names iptables knows itself.
+pub const CHAIN_PROTOS: &[(u8, &str)] = &[
+    (6, "tcp"),
+    (132, "sctp"),
+    (17, "udp"),
+    (136, "udplite"),
+    (1, "icmp"),
+    (58, "ipv6-icmp"),
+    (58, "icmpv6"),
+    (50, "esp"),
+    (51, "ah"),
+    (135, "mh"),
+    (0, "all"),
+];
+
+/// Protocol name for saves and `-L`: `all` for 0, the host's protocols
+/// table, then iptables' own names.
+pub fn proto_name(proto: u8) -> Option<&'static str> {
+    if proto == 0 {
+        return Some("all");
+    }
+    netdb::proto_name(proto).or_else(|| {
+        CHAIN_PROTOS
+            .iter()
+            .find(|(n, _)| *n == proto)
+            .map(|(_, name)| *name)
+    })
+}
+
+/// Protocol name as saves print it (the name other modules use).
+pub fn proto_save_name(proto: u8) -> Option<&'static str> {
+    proto_name(proto)
+}
+
+/// Protocol name in the one-line form of `-v` rule commands: only protocols
+/// iptables knows itself get a name.
+pub fn proto_name_brief(proto: u8) -> Option<&'static str> {
+    if CHAIN_PROTOS.iter().any(|(n, _)| *n == proto) {
+        proto_name(proto)
+    } else {
+        None
+    }
+}
 
 fn save_addr(out: &mut String, letter: char, net: Net, inv: bool) {
     if net.mask == 0 && !inv && net.addr.is_unspecified() {
@@ -29,35 +73,8 @@ fn save_iface(out: &mut String, letter: char, iface: &str, inv: bool) {
     }
 }
 
-/// Protocol name as iptables prints it in saves (`xtables_chain_protos`, then numbers).
-pub fn proto_save_name(proto: u8) -> Option<&'static str> {
-    Some(match proto {
-        6 => "tcp",
-        17 => "udp",
-        136 => "udplite",
-        1 => "icmp",
-        58 => "ipv6-icmp",
-        50 => "esp",
-        51 => "ah",
-        132 => "sctp",
-        135 => "mh",
-        0 => "all",
-        33 => "dccp",
-        _ => return netdb::proto_name(proto),
-    })
-}
-
-/// Protocol name for `-L`: none with `-n` (the number is printed).
-pub fn proto_list_name(proto: u8, numeric: bool) -> Option<&'static str> {
-    if numeric {
-        None
-    } else {
-        proto_save_name(proto)
-    }
-}
-
-/// Everything after `-A CHAIN` (leading space included).
-pub fn rule_body(rule: &Rule, out: &mut String) {
+/// The part of a rule before its matches: addresses, interfaces, protocol, fragment.
+fn save_ip(rule: &Rule, out: &mut String) {
     let ip = &rule.ip;
     save_addr(out, 's', ip.src, ip.src_inv);
     save_addr(out, 'd', ip.dst, ip.dst_inv);
@@ -67,7 +84,7 @@ pub fn rule_body(rule: &Rule, out: &mut String) {
         if ip.proto_inv {
             out.push_str(" !");
         }
-        match proto_save_name(ip.proto) {
+        match proto_name(ip.proto) {
             Some(n) => {
                 let _ = write!(out, " -p {n}");
             }
@@ -82,10 +99,9 @@ pub fn rule_body(rule: &Rule, out: &mut String) {
         }
         out.push_str(" -f");
     }
-    for m in &rule.matches {
-        let _ = write!(out, " -m {}", m.save_name());
-        m.save(out);
-    }
+}
+
+fn save_target(rule: &Rule, out: &mut String) {
     match &rule.target {
         RuleTarget::None => {}
         RuleTarget::Verdict(v) => {
@@ -104,13 +120,29 @@ pub fn rule_body(rule: &Rule, out: &mut String) {
     }
 }
 
-/// One `-A CHAIN ...` line; with `counters`, `-S -v` puts ` -c P B` at the end.
+/// Everything after `-A CHAIN`, leading space included; with `counters`,
+/// ` -c PKTS BYTES` comes between the matches and the target (`iptables -S -v`).
+pub fn rule_body_with(rule: &Rule, counters: bool, out: &mut String) {
+    save_ip(rule, out);
+    for m in &rule.matches {
+        let _ = write!(out, " -m {}", m.save_name());
+        m.save(out);
+    }
+    if counters {
+        let _ = write!(out, " -c {} {}", rule.counters.packets, rule.counters.bytes);
+    }
+    save_target(rule, out);
+}
+
+/// Everything after `-A CHAIN` (leading space included).
+pub fn rule_body(rule: &Rule, out: &mut String) {
+    rule_body_with(rule, false, out);
+}
+
+/// One `-A CHAIN ...` line without its newline.
 pub fn rule_line(chain: &str, rule: &Rule, counters: bool) -> String {
     let mut s = format!("-A {chain}");
-    rule_body(rule, &mut s);
-    if counters {
-        let _ = write!(s, " -c {} {}", rule.counters.packets, rule.counters.bytes);
-    }
+    rule_body_with(rule, counters, &mut s);
     s
 }
 
@@ -127,10 +159,11 @@ pub fn chain_decl_line(chain: &Chain, counters: bool) -> String {
     }
 }
 
-/// The `*table` … `COMMIT` block of iptables-save (without the comment lines).
-pub fn save_table(table: &Table, counters: bool, out: &mut String) {
-    let _ = writeln!(out, "*{}", table.name);
-    for c in &table.chains {
+/// The `*table` … `COMMIT` block of iptables-save (without the comment lines)
+/// for the chains of a listing (placeholders included).
+pub fn save_table(name: &str, chains: &[Chain], counters: bool, out: &mut String) {
+    let _ = writeln!(out, "*{name}");
+    for c in chains {
         if c.is_builtin() {
             let _ = writeln!(
                 out,
@@ -144,7 +177,7 @@ pub fn save_table(table: &Table, counters: bool, out: &mut String) {
             let _ = writeln!(out, ":{} - [0:0]", c.name);
         }
     }
-    for c in &table.chains {
+    for c in chains {
         for r in &c.rules {
             if counters {
                 let _ = write!(out, "[{}:{}] ", r.counters.packets, r.counters.bytes);

@@ -204,16 +204,26 @@ impl Rule {
 #[derive(Debug, Clone)]
 pub struct Chain {
     pub name: String,
-    /// `Some` for a built-in chain.
+    /// `Some` for a built-in (base) chain.
     pub hook: Option<Hook>,
     /// Policy of a built-in chain.
     pub policy: Verdict,
     /// Policy counters of a built-in chain.
     pub counters: Counters,
     pub rules: Vec<Rule>,
+    /// A listing placeholder for a built-in chain the kernel does not have
+    /// (iptables-nft shows such chains with policy ACCEPT and no rules).
+    pub fake: bool,
+    /// The kernel's handle: chains created earlier have smaller ones.
+    pub handle: u64,
+    /// A base chain the kernel keeps policy counters for: made or updated
+    /// with counters (`-P`, restore's `:CHAIN` line, `-Z`), not one that a
+    /// rule command created on demand (that one lists `[0:0]` forever).
+    pub counted: bool,
 }
 
 impl Chain {
+    /// A built-in chain as the kernel creates it: policy ACCEPT, no rules.
     pub fn builtin(hook: Hook) -> Chain {
         Chain {
             name: hook.name().to_string(),
@@ -221,6 +231,9 @@ impl Chain {
             policy: Verdict::Accept,
             counters: Counters::default(),
             rules: Vec::new(),
+            fake: false,
+            handle: 0,
+            counted: false,
         }
     }
     pub fn user(name: &str) -> Chain {
@@ -230,6 +243,9 @@ impl Chain {
             policy: Verdict::Accept,
             counters: Counters::default(),
             rules: Vec::new(),
+            fake: false,
+            handle: 0,
+            counted: false,
         }
     }
     pub fn is_builtin(&self) -> bool {
@@ -237,23 +253,36 @@ impl Chain {
     }
 }
 
+/// One table as the kernel holds it. Tables and built-in chains exist only
+/// once a command created them (iptables-nft creates them on demand).
 #[derive(Debug, Clone)]
 pub struct Table {
     pub name: &'static str,
     /// Whether the table exists in the kernel (iptables-save prints only those).
     pub exists: bool,
-    /// Built-in chains in hook order, then user chains sorted by name.
+    /// Built-in chains in hook order, then user chains sorted by name (byte order).
     pub chains: Vec<Chain>,
+    /// The next chain handle.
+    pub next_handle: u64,
 }
 
 impl Table {
+    /// A table that does not exist yet (no chains).
     pub fn new(name: &'static str) -> Table {
-        let hooks = table_hooks(name).unwrap_or(&[]);
         Table {
             name,
             exists: false,
-            chains: hooks.iter().map(|h| Chain::builtin(*h)).collect(),
+            chains: Vec::new(),
+            next_handle: 1,
         }
+    }
+    /// Built-in chain names of this table.
+    pub fn hooks(&self) -> &'static [Hook] {
+        table_hooks(self.name).unwrap_or(&[])
+    }
+    /// The hook of a built-in chain name of this table.
+    pub fn builtin_hook(&self, name: &str) -> Option<Hook> {
+        self.hooks().iter().copied().find(|h| h.name() == name)
     }
     pub fn chain(&self, name: &str) -> Option<&Chain> {
         self.chains.iter().find(|c| c.name == name)
@@ -264,23 +293,71 @@ impl Table {
     pub fn chain_index(&self, name: &str) -> Option<usize> {
         self.chains.iter().position(|c| c.name == name)
     }
-    /// Adds a user chain keeping user chains sorted by name.
-    pub fn add_user_chain(&mut self, name: &str) {
-        let builtins = self.chains.iter().filter(|c| c.is_builtin()).count();
-        let pos = self.chains[builtins..]
-            .iter()
-            .position(|c| c.name.as_str() > name)
-            .map(|p| p + builtins)
-            .unwrap_or(self.chains.len());
-        self.chains.insert(pos, Chain::user(name));
+    /// Where a chain belongs in [`Table::chains`].
+    fn insert_pos(&self, chain: &Chain) -> usize {
+        match chain.hook {
+            Some(h) => self
+                .chains
+                .iter()
+                .position(|c| c.hook.is_none_or_after(h))
+                .unwrap_or(self.chains.len()),
+            None => self
+                .chains
+                .iter()
+                .position(|c| c.hook.is_none() && c.name.as_str() > chain.name.as_str())
+                .unwrap_or(self.chains.len()),
+        }
     }
-    /// Number of rules that jump or go to `name`.
+    /// Adds a chain at its place (built-ins in hook order, user chains by name).
+    pub fn add_chain(&mut self, mut chain: Chain) -> usize {
+        chain.handle = self.next_handle;
+        self.next_handle += 1;
+        let pos = self.insert_pos(&chain);
+        self.chains.insert(pos, chain);
+        pos
+    }
+    /// Adds an empty user chain.
+    pub fn add_user_chain(&mut self, name: &str) {
+        self.add_chain(Chain::user(name));
+    }
+    /// Number of rules that jump or go to `name` (a chain's use count).
     pub fn references(&self, name: &str) -> usize {
         self.chains
             .iter()
             .flat_map(|c| c.rules.iter())
             .filter(|r| r.target.chain() == Some(name))
             .count()
+    }
+    /// Every built-in chain (the kernel's or a placeholder) then the user
+    /// chains: what `iptables -L`, `-S` and iptables-save show.
+    pub fn listing(&self) -> Vec<Chain> {
+        let mut out: Vec<Chain> = Vec::new();
+        for h in self.hooks() {
+            match self.chains.iter().find(|c| c.hook == Some(*h)) {
+                Some(c) => out.push(c.clone()),
+                None => {
+                    let mut c = Chain::builtin(*h);
+                    c.fake = true;
+                    out.push(c);
+                }
+            }
+        }
+        out.extend(self.chains.iter().filter(|c| c.hook.is_none()).cloned());
+        out
+    }
+}
+
+/// Ordering helper for built-in chain placement.
+trait HookOrder {
+    fn is_none_or_after(&self, h: Hook) -> bool;
+}
+
+impl HookOrder for Option<Hook> {
+    fn is_none_or_after(&self, h: Hook) -> bool {
+        match self {
+            None => true,
+            Some(x) => *x > h,
+        }
     }
 }
 

@@ -372,8 +372,10 @@ fn run_table(
                     continue;
                 }
                 None => {
-                    chain.counters.packets += 1;
-                    chain.counters.bytes += cx.pkt.len() as u64;
+                    if chain.counted {
+                        chain.counters.packets += 1;
+                        chain.counters.bytes += cx.pkt.len() as u64;
+                    }
                     let policy = chain.policy;
                     if let Some(t) = trace.as_deref_mut() {
                         t.steps.push(step(
@@ -456,8 +458,10 @@ fn run_table(
                     Some(f) => cur = f,
                     None => {
                         let chain = &mut table.chains[cur.chain];
-                        chain.counters.packets += 1;
-                        chain.counters.bytes += cx.pkt.len() as u64;
+                        if chain.counted {
+                            chain.counters.packets += 1;
+                            chain.counters.bytes += cx.pkt.len() as u64;
+                        }
                         let policy = chain.policy;
                         if let Some(t) = trace.as_deref_mut() {
                             t.steps.push(step(

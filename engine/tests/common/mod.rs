@@ -53,6 +53,8 @@ pub fn can_use_kernel() -> Result<(), String> {
     Ok(())
 }
 
+pub mod real;
+
 /// Runs one command with text on its standard input.
 pub fn sh_stdin(host: &mut Host, line: &str, stdin: &str) -> Output {
     let argv: Vec<String> = line.split_whitespace().map(String::from).collect();

@@ -1,0 +1,228 @@
+//! The extension side of parsing: loading matches and targets, merging
+//! their options the way libxtables does, and libxtables' guided checks.
+
+use super::getopt::LongOpt;
+use super::opts::BASE_LONGOPTS;
+use super::parse::ParseEnv;
+use crate::ext::xtopt::strtoul_all;
+use crate::ext::{self, ExtInfo, ExtKind, HasArg, Match, ParseCx, Target, XtError, XtResult};
+use crate::ruleset::IpSpec;
+
+/// Extension option codes: `EXT_BASE * (owner + 1) + option index`.
+pub(super) const EXT_BASE: u32 = 1000;
+
+/// Protocol match loaded on demand for `-p NAME` (`find_proto`).
+pub(super) fn proto_match_name(proto: &str, numeric: bool) -> Option<String> {
+    if let Some(v) = strtoul_all(proto, 0, 255) {
+        let v = v as u8;
+        return super::save::CHAIN_PROTOS
+            .iter()
+            .find(|(n, _)| *n == v)
+            .map(|(_, name)| name.to_string())
+            .or_else(|| {
+                (v != 0 && !numeric)
+                    .then(|| crate::netdb::proto_name(v).map(String::from))
+                    .flatten()
+            });
+    }
+    Some(proto.to_string())
+}
+
+/// A match being parsed.
+pub(super) struct MatchSlot {
+    pub(super) ext: Box<dyn Match>,
+    pub(super) seen: u64,
+    /// A later `-m` of the same match takes its options.
+    pub(super) completed: bool,
+}
+
+/// The extension side of the parse: loaded matches, the target, merged options.
+pub(super) struct Exts {
+    pub(super) longopts: Vec<LongOpt>,
+    /// Owner of each extension option range: (name, kind).
+    pub(super) owners: Vec<(&'static str, ExtKind)>,
+    pub(super) matches: Vec<MatchSlot>,
+    pub(super) target: Option<(Box<dyn Target>, u64)>,
+    /// `-p` as given (lower case), for loading the protocol match.
+    pub(super) protocol: Option<String>,
+    pub(super) proto_used: bool,
+}
+
+impl Exts {
+    pub(super) fn new() -> Exts {
+        Exts {
+            longopts: BASE_LONGOPTS
+                .iter()
+                .map(|(n, h, c)| LongOpt {
+                    name: n.to_string(),
+                    has_arg: *h,
+                    code: *c as u32,
+                })
+                .collect(),
+            owners: Vec::new(),
+            matches: Vec::new(),
+            target: None,
+            protocol: None,
+            proto_used: false,
+        }
+    }
+
+    /// `xtables_merge_options`: the newest extension's options come right
+    /// after iptables' own, ahead of older ones.
+    pub(super) fn merge_options(&mut self, info: &'static ExtInfo) {
+        let owner = self.owners.len() as u32;
+        self.owners.push((info.name, info.kind));
+        let new: Vec<LongOpt> = info
+            .options
+            .iter()
+            .enumerate()
+            .map(|(i, o)| LongOpt {
+                name: o.name.to_string(),
+                has_arg: o.has_arg,
+                code: EXT_BASE * (owner + 1) + i as u32,
+            })
+            .collect();
+        let at = BASE_LONGOPTS.len();
+        self.longopts.splice(at..at, new);
+    }
+
+    pub(super) fn load_match(&mut self, info: &'static ExtInfo) -> XtResult {
+        let Some(ctor) = info.new_match else {
+            return Err(XtError::new(format!(
+                "Couldn't load match `{}':No such file or directory\n",
+                info.name
+            )));
+        };
+        let clone = self.matches.iter().any(|m| m.ext.info().name == info.name);
+        for m in self.matches.iter_mut() {
+            if m.ext.info().name == info.name {
+                m.completed = true;
+            }
+        }
+        self.matches.push(MatchSlot {
+            ext: ctor(),
+            seen: 0,
+            completed: false,
+        });
+        if !clone {
+            self.merge_options(info);
+        }
+        Ok(())
+    }
+
+    /// `load_proto`: once, load the match named by `-p` to retry an unknown option.
+    pub(super) fn load_proto(&mut self, numeric: bool) -> bool {
+        let Some(proto) = self.protocol.clone() else {
+            return false;
+        };
+        if self.proto_used {
+            return false;
+        }
+        self.proto_used = true;
+        let Some(info) =
+            proto_match_name(&proto, numeric).and_then(|n| ext::find(&n, ExtKind::Match))
+        else {
+            return false;
+        };
+        self.load_match(info).is_ok()
+    }
+}
+
+pub(super) fn parse_cx<'a>(
+    env: &'a ParseEnv,
+    table: &'a str,
+    ip: &IpSpec,
+    rest: &'a [String],
+) -> ParseCx<'a> {
+    ParseCx {
+        table,
+        proto: ip.proto,
+        proto_invert: ip.proto_inv,
+        sets: env.sets,
+        nfacct: env.nfacct,
+        warnings: Vec::new(),
+        rest,
+        consumed: 0,
+    }
+}
+
+/// Guided checks before an extension's own parse (`xtables_option_parse`).
+pub(super) fn guided_pre(
+    info: &ExtInfo,
+    idx: usize,
+    seen: u64,
+    invert: bool,
+    arg: Option<&str>,
+) -> XtResult {
+    if !info.guided {
+        return Ok(());
+    }
+    // libxtables finds the entry by id: aliases report the first name.
+    let id = info.options[idx].id;
+    let o = info
+        .options
+        .iter()
+        .find(|o| o.id == id)
+        .unwrap_or(&info.options[idx]);
+    let b = 1u64 << o.id;
+    if (!o.multi || o.excl & b != 0) && seen & b != 0 {
+        return Err(XtError::new(format!(
+            "{}: option \"--{}\" can only be used once.\n",
+            info.name, o.name
+        )));
+    }
+    if invert && !o.invert {
+        return Err(XtError::new(format!(
+            "{}: option \"--{}\" cannot be inverted.\n",
+            info.name, o.name
+        )));
+    }
+    if o.has_arg != HasArg::No && arg.is_none() {
+        return Err(XtError::new(format!(
+            "{}: option \"--{}\" requires an argument.\n",
+            info.name, o.name
+        )));
+    }
+    Ok(())
+}
+
+/// Guided final checks (`xtables_options_fcheck`).
+pub fn guided_final(info: &ExtInfo, seen: u64) -> XtResult {
+    if !info.guided {
+        return Ok(());
+    }
+    for o in info.options {
+        let b = 1u64 << o.id;
+        if o.mandatory && seen & b == 0 {
+            return Err(XtError::new(format!(
+                "{}: option \"--{}\" must be specified\n",
+                info.name, o.name
+            )));
+        }
+        if seen & b == 0 {
+            continue;
+        }
+        for id in 0..64u8 {
+            if id == o.id {
+                continue;
+            }
+            let Some(other) = info.options.iter().find(|x| x.id == id) else {
+                continue;
+            };
+            let ob = 1u64 << id;
+            if o.also & ob != 0 && seen & ob == 0 {
+                return Err(XtError::new(format!(
+                    "{}: option \"--{}\" also requires \"--{}\".\n",
+                    info.name, o.name, other.name
+                )));
+            }
+            if o.excl & ob != 0 && seen & ob != 0 {
+                return Err(XtError::new(format!(
+                    "{}: option \"--{}\" cannot be used together with \"--{}\".\n",
+                    info.name, o.name, other.name
+                )));
+            }
+        }
+    }
+    Ok(())
+}

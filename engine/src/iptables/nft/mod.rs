@@ -1,0 +1,301 @@
+//! What iptables-nft 1.8.9 does with a parsed command: it works on a cache
+//! of one table (the kernel's chains plus placeholders for listings), creates
+//! the table and built-in chains on demand, and queues kernel operations.
+//! The kernel's answers (busy chains, missing chains, jump depth, extension
+//! checks) come only after every command of the batch passed userspace, and a
+//! refused batch changes nothing.
+
+mod chains;
+mod lists;
+mod rules;
+
+use super::list::{Format, Reverse};
+use super::opts::*;
+use super::parse::Parsed;
+use crate::ext::{Estimator, KernelError, XtError};
+use crate::ruleset::{check, Chain, Hook, RuleTarget, Table};
+
+/// A command refused in userspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fail {
+    /// `iptables: MSG.` (exit 1); `dmesg` adds iptables' hint for EINVAL.
+    Msg { msg: &'static str, dmesg: bool },
+    /// A parameter problem found while running (exit 2).
+    Param(XtError),
+    /// `-L`/`-S` of a chain that does not exist (exit 1).
+    Incompatible { chain: String, table: &'static str },
+}
+
+fn msg(msg: &'static str) -> Fail {
+    Fail::Msg { msg, dmesg: false }
+}
+
+fn no_chain() -> Fail {
+    msg("No chain/target/match by that name")
+}
+
+fn bad_rule() -> Fail {
+    msg("Bad rule (does a matching rule exist in that chain?)")
+}
+
+/// The kernel refused an operation of the batch (exit 4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelFail {
+    /// Operation name: `RULE_APPEND`, `CHAIN_DEL`, ...
+    pub op: &'static str,
+    pub err: KernelError,
+    /// `chain X` or `rule in chain X`.
+    pub what: String,
+    /// Line of the command that queued the operation (iptables-restore).
+    pub line: usize,
+    /// Order in which iptables reports refusals.
+    key: (usize, u64),
+}
+
+/// One batch on one table.
+pub struct Batch<'a> {
+    /// The cache: the table as the batch so far leaves it, placeholders included.
+    pub table: Table,
+    /// Standard output so far (listings, `-v` texts).
+    pub out: String,
+    /// Line of the command being run (for iptables-restore's messages).
+    pub line: usize,
+    /// Refusals when the kernel first runs the batch.
+    kernel: Vec<KernelFail>,
+    /// Refusals of the table validation (only reported when the first run passed).
+    invalid: Vec<KernelFail>,
+    /// Operations queued so far.
+    ops: u64,
+    /// Chains gone from the cache whose deletion the kernel refused: their
+    /// rules still hold references.
+    zombies: Vec<Chain>,
+    /// Renames (old, new, created in this batch) applied when the batch ends;
+    /// the cache keeps the old names meanwhile, as iptables' cache does.
+    renames: Vec<(String, String, bool)>,
+    /// Chains with a handle from here on were created by this batch.
+    first_handle: u64,
+    /// Rate estimators of the host's other tables (for extension checks).
+    estimators: Vec<Estimator>,
+    /// The command being run is a `-j QUEUE` rule.
+    queue: bool,
+    /// Hooks reaching each chain, while no jump changed since computed.
+    masks: Option<std::collections::HashMap<String, u8>>,
+    /// The validation refusal every later rule of the batch meets.
+    invalid_state: Option<KernelError>,
+    reverse: Reverse<'a>,
+}
+
+impl<'a> Batch<'a> {
+    /// A batch on `table`; `others` are the host's other tables.
+    pub fn new(table: &Table, others: &[&Table], reverse: Reverse<'a>) -> Batch<'a> {
+        Batch {
+            table: table.clone(),
+            out: String::new(),
+            line: 0,
+            kernel: Vec::new(),
+            invalid: Vec::new(),
+            ops: 0,
+            zombies: Vec::new(),
+            renames: Vec::new(),
+            first_handle: table.next_handle,
+            estimators: check::estimators_in(others.iter().copied()),
+            queue: false,
+            masks: None,
+            invalid_state: None,
+            reverse,
+        }
+    }
+
+    /// Ends the batch: the table to commit, or the kernel's refusals in the
+    /// order iptables reports them.
+    pub fn finish(mut self) -> (String, Result<Table, Vec<KernelFail>>) {
+        for (old, new, created) in std::mem::take(&mut self.renames) {
+            let r = if created {
+                Err(KernelError::NoEntry)
+            } else {
+                Ok(())
+            };
+            self.kernel_op("CHAIN_RENAME", format!("chain {new}"), r);
+            if let Some(idx) = self.find(&old) {
+                let mut c = self.table.chains.remove(idx);
+                c.name = new.clone();
+                let handle = c.handle;
+                for ch in self.table.chains.iter_mut().chain(std::iter::once(&mut c)) {
+                    for r in ch.rules.iter_mut() {
+                        if let RuleTarget::Jump(n) | RuleTarget::Goto(n) = &mut r.target {
+                            if *n == old {
+                                *n = new.clone();
+                            }
+                        }
+                    }
+                }
+                let next = self.table.next_handle;
+                self.table.add_chain(c);
+                if let Some(c) = self.table.chain_mut(&new) {
+                    c.handle = handle;
+                }
+                self.table.next_handle = next;
+            }
+        }
+        let mut errors = if self.kernel.is_empty() {
+            self.invalid
+        } else {
+            self.kernel
+        };
+        if !errors.is_empty() {
+            errors.sort_by_key(|k| k.key);
+            return (self.out, Err(errors));
+        }
+        let mut t = self.table;
+        t.chains.retain(|c| !c.fake);
+        (self.out, Ok(t))
+    }
+
+    /// Records the kernel's answer to an operation.
+    fn kernel_op(&mut self, op: &'static str, what: String, r: Result<(), KernelError>) {
+        self.kernel_op_keyed(op, what, r, None);
+    }
+
+    /// Same, with the order of refusals of one command set by `order`
+    /// (deleted chains are reported oldest first).
+    fn kernel_op_keyed(
+        &mut self,
+        op: &'static str,
+        what: String,
+        r: Result<(), KernelError>,
+        order: Option<u64>,
+    ) {
+        self.ops += 1;
+        if let Err(err) = r {
+            let key = (self.line, order.unwrap_or(self.ops));
+            self.kernel.push(KernelFail {
+                op,
+                err,
+                what,
+                line: self.line,
+                key,
+            });
+        }
+    }
+
+    // --- the cache -------------------------------------------------------
+
+    fn find(&self, name: &str) -> Option<usize> {
+        self.table.chain_index(name)
+    }
+
+    /// `nft_chain_exists`: a built-in chain name of the table, or a chain in the cache.
+    pub fn chain_exists(&self, name: &str) -> bool {
+        self.table.builtin_hook(name).is_some() || self.find(name).is_some()
+    }
+
+    /// `nft_xt_builtin_table_init`.
+    fn table_init(&mut self) {
+        self.table.exists = true;
+    }
+
+    /// `nft_xt_builtin_init`: the table, then one built-in chain (or all).
+    fn builtin_init(&mut self, chain: Option<&str>) {
+        self.table_init();
+        let hooks: Vec<Hook> = match chain {
+            None => self.table.hooks().to_vec(),
+            Some(name) => self.table.builtin_hook(name).into_iter().collect(),
+        };
+        for h in hooks {
+            if !self.table.chains.iter().any(|c| c.hook == Some(h)) {
+                self.table.add_chain(Chain::builtin(h));
+                self.masks = None;
+            }
+        }
+    }
+
+    /// `nft_xt_fake_builtin_chains`: placeholders for missing built-in chains.
+    fn fake_builtins(&mut self, chain: Option<&str>) {
+        for h in self.table.hooks().to_vec() {
+            if chain.is_some_and(|c| c != h.name()) {
+                continue;
+            }
+            if !self.table.chains.iter().any(|c| c.hook == Some(h)) {
+                let mut c = Chain::builtin(h);
+                c.fake = true;
+                self.table.add_chain(c);
+            }
+        }
+    }
+
+    // --- one command -----------------------------------------------------
+
+    /// Runs one parsed command against the cache.
+    pub fn run(&mut self, p: &Parsed) -> Result<(), Fail> {
+        let cmd = p.command;
+        if cmd & CMD_IDRAC != 0 {
+            if let Some(j) = &p.jumpto {
+                if !self.chain_exists(j) {
+                    return Err(Fail::Param(XtError::new(format!(
+                        "Chain '{j}' does not exist"
+                    ))));
+                }
+            }
+        }
+        self.queue = p.queue;
+        if cmd & (CMD_APPEND | CMD_INSERT) == 0 {
+            // Anything but adding rules may change which hooks reach a chain.
+            self.masks = None;
+        }
+        let chain = p.chain.as_deref();
+        let name = chain.unwrap_or("");
+        let num = p.rulenum.unwrap_or(1);
+        let verbose = p.has(OPT_VERBOSE);
+        match cmd {
+            CMD_APPEND => p
+                .rules
+                .iter()
+                .try_for_each(|r| self.append(name, r, verbose)),
+            CMD_INSERT => p
+                .rules
+                .iter()
+                .try_for_each(|r| self.insert(name, num, r, verbose)),
+            CMD_REPLACE => match p.rules.first() {
+                Some(r) => self.replace(name, num, r, verbose),
+                None => Ok(()),
+            },
+            CMD_DELETE => p
+                .rules
+                .iter()
+                .try_for_each(|r| self.delete(name, r, verbose)),
+            CMD_CHECK => p
+                .rules
+                .iter()
+                .try_for_each(|r| self.check(name, r, verbose)),
+            CMD_DELETE_NUM => self.delete_num(name, num),
+            CMD_FLUSH => self.flush(chain, verbose),
+            CMD_ZERO => self.zero(chain, verbose),
+            CMD_ZERO_NUM => self.zero_num(name, num),
+            CMD_NEW_CHAIN => self.new_chain(name),
+            CMD_DELETE_CHAIN => self.delete_chain(chain, verbose),
+            CMD_RENAME_CHAIN => self.rename(name, p.newname.as_deref().unwrap_or("")),
+            CMD_SET_POLICY => self.policy(name, p.policy.as_deref().unwrap_or(""), None),
+            _ if cmd & (CMD_LIST | CMD_LIST_RULES) != 0 => {
+                if cmd & CMD_LIST != 0 {
+                    let fmt = Format {
+                        numeric: p.has(OPT_NUMERIC),
+                        verbose,
+                        expanded: p.has(OPT_EXPANDED),
+                        line_numbers: p.has(OPT_LINENUMBERS),
+                    };
+                    self.list(chain, p.rulenum, fmt)?;
+                } else {
+                    self.list_rules(chain, p.rulenum, verbose)?;
+                }
+                if cmd & CMD_ZERO != 0 {
+                    self.zero(chain, verbose)?;
+                }
+                if cmd & CMD_ZERO_NUM != 0 {
+                    self.zero_num(name, num)?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! Rule commands: -A, -I, -R, -D, -C and the kernel's view of a new rule.
+
+use super::{bad_rule, msg, no_chain, Batch, Fail, KernelFail};
+use crate::ext::KernelError;
+use crate::iptables::list;
+use crate::ruleset::{check, Hook, Rule, RuleTarget};
+
+impl Batch<'_> {
+    // --- rules -----------------------------------------------------------
+
+    /// Puts a rule into a chain and records what the kernel says about it:
+    /// at once (missing chains, jumps, checks for the chain's own hook), and
+    /// when it validates the table (jump depth, checks for every hook).
+    pub(super) fn rule_op(
+        &mut self,
+        op: &'static str,
+        idx: usize,
+        pos: Option<usize>,
+        rule: &Rule,
+        replace: bool,
+    ) {
+        let chain = &self.table.chains[idx];
+        let what = format!("rule in chain {}", chain.name);
+        let own_hook = chain.hook;
+        let r = if chain.fake {
+            Err(KernelError::NoEntry)
+        } else {
+            match &rule.target {
+                RuleTarget::Jump(t) | RuleTarget::Goto(t) => check::check_jump(&self.table, t),
+                _ if self.queue => Err(KernelError::NoEntry),
+                _ => Ok(()),
+            }
+            .and_then(|()| {
+                let mut est = self.estimators.clone();
+                est.extend(crate::ext::rateest_target::estimators_of(&self.table));
+                let hooks = own_hook.map(Hook::bit).unwrap_or(0);
+                check::check_rule(self.table.name, hooks, own_hook, &est, rule)
+            })
+        };
+        let failed_now = r.is_err();
+        self.kernel_op(op, what.clone(), r);
+        let rules = &mut self.table.chains[idx].rules;
+        match (pos, replace) {
+            (Some(p), true) => rules[p] = rule.clone(),
+            (Some(p), false) => rules.insert(p, rule.clone()),
+            (None, _) => rules.push(rule.clone()),
+        }
+        if !failed_now {
+            if let Err(err) = self.validate_after(idx, rule, replace) {
+                self.invalid.push(KernelFail {
+                    op,
+                    err,
+                    what,
+                    line: self.line,
+                    key: (self.line, self.ops),
+                });
+            }
+        }
+    }
+
+    /// The table validation after a rule went into chain `idx`. A rule
+    /// without a jump changes no reachability: only it needs checking, with
+    /// the hooks that reach its chain. Once validation failed, the bad rule
+    /// stays in the batch and every later rule fails the same way.
+    pub(super) fn validate_after(
+        &mut self,
+        idx: usize,
+        rule: &Rule,
+        replace: bool,
+    ) -> Result<(), KernelError> {
+        if let Some(err) = &self.invalid_state {
+            return Err(err.clone());
+        }
+        let r = if rule.target.chain().is_some() || replace {
+            self.masks = None;
+            check::validate(&self.table, &self.estimators)
+        } else {
+            let masks = match &self.masks {
+                Some(m) => m,
+                None => self.masks.insert(
+                    check::hook_masks(&self.table)
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v))
+                        .collect(),
+                ),
+            };
+            let chain = &self.table.chains[idx];
+            let hooks = masks.get(&chain.name).copied().unwrap_or(0);
+            let mut est = self.estimators.clone();
+            est.extend(crate::ext::rateest_target::estimators_of(&self.table));
+            check::check_rule(self.table.name, hooks, chain.hook, &est, rule)
+        };
+        if let Err(e) = &r {
+            self.invalid_state = Some(e.clone());
+        }
+        r
+    }
+
+    pub(super) fn print_rule(&mut self, verbose: bool, rule: &Rule) {
+        if verbose {
+            self.out.push_str(&list::verbose_line(rule));
+        }
+    }
+
+    pub(super) fn append(&mut self, chain: &str, rule: &Rule, verbose: bool) -> Result<(), Fail> {
+        self.builtin_init(Some(chain));
+        self.print_rule(verbose, rule);
+        let idx = self.find(chain).ok_or_else(no_chain)?;
+        self.rule_op("RULE_APPEND", idx, None, rule, false);
+        Ok(())
+    }
+
+    pub(super) fn insert(
+        &mut self,
+        chain: &str,
+        num: u32,
+        rule: &Rule,
+        verbose: bool,
+    ) -> Result<(), Fail> {
+        self.builtin_init(Some(chain));
+        let idx = self.find(chain).ok_or_else(no_chain)?;
+        let pos = num as usize - 1;
+        let len = self.table.chains[idx].rules.len();
+        if pos > len {
+            return Err(msg("Index of insertion too big"));
+        }
+        self.print_rule(verbose, rule);
+        if pos == len && pos > 0 {
+            self.rule_op("RULE_APPEND", idx, None, rule, false);
+        } else {
+            self.rule_op("RULE_INSERT", idx, Some(pos), rule, false);
+        }
+        Ok(())
+    }
+
+    pub(super) fn replace(
+        &mut self,
+        chain: &str,
+        num: u32,
+        rule: &Rule,
+        verbose: bool,
+    ) -> Result<(), Fail> {
+        let idx = self.find(chain).ok_or_else(no_chain)?;
+        let pos = num as usize - 1;
+        if pos >= self.table.chains[idx].rules.len() {
+            return Err(msg("Index of replacement too big"));
+        }
+        self.print_rule(verbose, rule);
+        self.rule_op("RULE_REPLACE", idx, Some(pos), rule, true);
+        Ok(())
+    }
+
+    pub(super) fn find_rule(&self, chain: &str, rule: &Rule) -> Result<(usize, usize), Fail> {
+        let idx = self.find(chain).ok_or_else(bad_rule)?;
+        let pos = self.table.chains[idx]
+            .rules
+            .iter()
+            .position(|r| r.same_as(rule))
+            .ok_or_else(bad_rule)?;
+        Ok((idx, pos))
+    }
+
+    pub(super) fn delete(&mut self, chain: &str, rule: &Rule, verbose: bool) -> Result<(), Fail> {
+        let (idx, pos) = self.find_rule(chain, rule)?;
+        self.print_rule(verbose, rule);
+        self.table.chains[idx].rules.remove(pos);
+        Ok(())
+    }
+
+    pub(super) fn check(&mut self, chain: &str, rule: &Rule, verbose: bool) -> Result<(), Fail> {
+        self.find_rule(chain, rule)?;
+        self.print_rule(verbose, rule);
+        Ok(())
+    }
+
+    pub(super) fn delete_num(&mut self, chain: &str, num: u32) -> Result<(), Fail> {
+        let idx = self.find(chain).ok_or_else(no_chain)?;
+        let pos = num as usize - 1;
+        if pos >= self.table.chains[idx].rules.len() {
+            return Err(msg("Index of deletion too big"));
+        }
+        self.table.chains[idx].rules.remove(pos);
+        Ok(())
+    }
+}
