@@ -1,6 +1,7 @@
 //! `-m bpf --bytecode PROGRAM`: runs a classic BPF program (as made by
 //! `nfbpf_compile`) on the packet; the rule matches when it returns non-zero.
 
+use super::EvalCx;
 use super::{CheckCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext::bit;
 use crate::ext_boilerplate;
@@ -259,6 +260,171 @@ impl Bpf {
     }
 }
 
+/// What a classic BPF program can read of a packet: the bytes from the IP
+/// header on, the link-layer header when known, and a few skb fields.
+pub struct Skb<'a> {
+    pub data: &'a [u8],
+    /// Ethernet header (destination, source, type) of a received frame.
+    pub mac: Option<[u8; 14]>,
+    pub mark: u32,
+    pub ifindex: u32,
+}
+
+impl<'a> Skb<'a> {
+    fn of(cx: &'a EvalCx) -> Skb<'a> {
+        let m = &cx.pkt.meta;
+        let mac = match (m.dst_mac, m.src_mac) {
+            (Some(d), Some(s)) if cx.in_iface().is_some() => {
+                let mut h = [0u8; 14];
+                h[..6].copy_from_slice(&d);
+                h[6..12].copy_from_slice(&s);
+                h[12..].copy_from_slice(&[0x08, 0x00]);
+                Some(h)
+            }
+            _ => None,
+        };
+        let dev = cx.in_iface().or(cx.out_iface());
+        let ifindex = dev
+            .and_then(|d| cx.ifaces.iter().position(|i| i.name == d))
+            .map_or(0, |i| i as u32 + 1);
+        Skb {
+            data: &cx.pkt.data,
+            mac,
+            mark: m.mark,
+            ifindex,
+        }
+    }
+
+    /// `size` bytes at offset `k` (classic BPF's negative offsets reach the
+    /// network header (SKF_NET_OFF) and the link-layer header (SKF_LL_OFF)).
+    fn load(&self, k: u32, size: usize) -> Option<u32> {
+        const NET_OFF: u32 = 0xfff0_0000;
+        const LL_OFF: u32 = 0xffe0_0000;
+        let (buf, off): (&[u8], u32) = if k < LL_OFF {
+            (self.data, k)
+        } else if k >= NET_OFF {
+            (self.data, k - NET_OFF)
+        } else {
+            (self.mac.as_ref()?.as_slice(), k - LL_OFF)
+        };
+        let off = off as usize;
+        let b = buf.get(off..off.checked_add(size)?)?;
+        Some(b.iter().fold(0u32, |a, x| (a << 8) | *x as u32))
+    }
+
+    /// Ancillary data (SKF_AD_OFF + n).
+    fn ancillary(&self, n: u32, a: u32, x: u32) -> u32 {
+        match n {
+            0 => 0x0800,                  // protocol: ETH_P_IP
+            4 => 0,                       // pkt_type: PACKET_HOST
+            8 => self.ifindex,            // ifindex
+            20 => self.mark,              // mark
+            28 => 1,                      // hatype: ARPHRD_ETHER
+            40 => a ^ x,                  // alu_xor_x
+            52 => self.data.len() as u32, // pay_offset: no transport offset known
+            _ => 0,
+        }
+    }
+}
+
+/// Runs a classic BPF program (already accepted by [`check_program`]) as the
+/// kernel does: a load outside the packet or a division by zero ends it
+/// with 0.
+pub fn run(prog: &[Insn], skb: &Skb) -> u32 {
+    let (mut a, mut x) = (0u32, 0u32);
+    let mut mem = [0u32; MEMWORDS as usize];
+    let mut pc = 0usize;
+    let len = skb.data.len() as u32;
+    // Each instruction runs at most once per step forward: jumps only go
+    // forward, so the loop ends.
+    while let Some(i) = prog.get(pc) {
+        pc += 1;
+        let c = i.code;
+        let size = match c & 0x18 {
+            W => 4,
+            H => 2,
+            _ => 1,
+        };
+        let src = if c & X != 0 { x } else { i.k };
+        match c & 0x07 {
+            LD => match c & 0xe0 {
+                ABS if i.k >= SKF_AD_OFF => a = skb.ancillary(i.k - SKF_AD_OFF, a, x),
+                ABS => match skb.load(i.k, size) {
+                    Some(v) => a = v,
+                    None => return 0,
+                },
+                IND => match skb.load(x.wrapping_add(i.k), size) {
+                    Some(v) => a = v,
+                    None => return 0,
+                },
+                LEN => a = len,
+                MEM => a = mem[(i.k % MEMWORDS) as usize],
+                _ => a = i.k,
+            },
+            LDX => match c & 0xe0 {
+                LEN => x = len,
+                MEM => x = mem[(i.k % MEMWORDS) as usize],
+                MSH => match skb.load(i.k, 1) {
+                    Some(v) => x = (v & 0xf) * 4,
+                    None => return 0,
+                },
+                _ => x = i.k,
+            },
+            ST => mem[(i.k % MEMWORDS) as usize] = a,
+            STX => mem[(i.k % MEMWORDS) as usize] = x,
+            ALU => {
+                a = match c & 0xf0 {
+                    0x00 => a.wrapping_add(src),
+                    0x10 => a.wrapping_sub(src),
+                    0x20 => a.wrapping_mul(src),
+                    DIV => match a.checked_div(src) {
+                        Some(v) => v,
+                        None => return 0,
+                    },
+                    0x40 => a | src,
+                    0x50 => a & src,
+                    LSH => a.wrapping_shl(src),
+                    RSH => a.wrapping_shr(src),
+                    NEG => a.wrapping_neg(),
+                    MOD => match a.checked_rem(src) {
+                        Some(v) => v,
+                        None => return 0,
+                    },
+                    _ => a ^ src,
+                }
+            }
+            JMP => {
+                let skip = match c & 0xf0 {
+                    JA => i.k as usize,
+                    op => {
+                        let hit = match op {
+                            0x10 => a == src,
+                            0x20 => a > src,
+                            0x30 => a >= src,
+                            _ => a & src != 0,
+                        };
+                        if hit {
+                            i.jt as usize
+                        } else {
+                            i.jf as usize
+                        }
+                    }
+                };
+                pc = pc.saturating_add(skip);
+            }
+            RET => return if c & RET_A != 0 { a } else { i.k },
+            _ => {
+                if c & 0x80 != 0 {
+                    a = x;
+                } else {
+                    x = a;
+                }
+            }
+        }
+    }
+    0
+}
+
 impl Match for Bpf {
     ext_boilerplate!(INFO, Match);
 
@@ -285,6 +451,17 @@ impl Match for Bpf {
         } else {
             Err(KernelError::Invalid)
         }
+    }
+
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some(run(&self.program, &Skb::of(cx)) != 0)
+    }
+
+    fn why_not(&self, _cx: &EvalCx) -> String {
+        format!(
+            "-m bpf did not match: the {}-instruction program returned 0",
+            self.program.len()
+        )
     }
 
     fn save(&self, out: &mut String) {
@@ -315,6 +492,77 @@ mod tests {
     use super::{check_program, parse_program, Insn};
     use crate::command::run_argv;
     use crate::sim::host::Host;
+
+    use crate::ext::conntrack::lab::{self, inject, sh, tcp, udp};
+
+    #[test]
+    fn runs_classic_bpf_on_the_packet() {
+        let mut w = lab::world();
+        // nfbpf_compile RAW 'udp dst port 53': ldb [9]; jeq #17; ldxb 4*([0]&0xf);
+        // ldh [x+2]; jeq #53; ret #1 / ret #0.
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m bpf --bytecode \"7,48 0 0 9,21 0 4 17,177 0 0 0,72 0 0 2,21 0 1 53,6 0 0 1,6 0 0 0\"",
+        );
+        // 'len > 40': ld len; jgt #40; ret #65535 / ret #0.
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m bpf --bytecode \"4,128 0 0 0,37 0 1 40,6 0 0 65535,6 0 0 0\"",
+        );
+        // A load past the end returns 0.
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m bpf --bytecode \"2,32 0 0 1000,6 0 0 1\"",
+        );
+        // Ancillary data: the packet mark (SKF_AD_MARK) and A = X = 7.
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m bpf --bytecode \"4,32 0 0 4294963220,21 0 1 7,6 0 0 1,6 0 0 0\"",
+        );
+        inject(&mut w, udp("10.0.0.2", 1000, "10.0.0.1", 53, 0));
+        inject(&mut w, udp("10.0.0.2", 1000, "10.0.0.1", 54, 20));
+        let mut p = tcp("10.0.0.2", 1000, "10.0.0.1", 53, "S");
+        p.meta.mark = 7;
+        inject(&mut w, p);
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![1, 2, 0, 1]);
+    }
+
+    #[test]
+    fn interpreter_edges() {
+        let skb = super::Skb {
+            data: &[0x45, 0, 0, 20],
+            mac: None,
+            mark: 0,
+            ifindex: 1,
+        };
+        let ins = |code, jt, jf, k| Insn { code, jt, jf, k };
+        // A = 8; X = 0; A /= X -> program ends with 0.
+        let div0 = [
+            ins(0, 0, 0, 8),
+            ins(1, 0, 0, 0),
+            ins(0x3c, 0, 0, 0),
+            ins(6, 0, 0, 1),
+        ];
+        assert_eq!(super::run(&div0, &skb), 0);
+        // ldb [0]; tax; txa; ret a -> 0x45.
+        let tax = [
+            ins(0x30, 0, 0, 0),
+            ins(7, 0, 0, 0),
+            ins(0x87, 0, 0, 0),
+            ins(0x16, 0, 0, 0),
+        ];
+        assert_eq!(super::run(&tax, &skb), 0x45);
+        // A link-layer load without a link-layer header ends with 0; a
+        // network-header one reads the IP header.
+        let ll = [ins(0x28, 0, 0, 0xffe0_000c), ins(0x16, 0, 0, 0)];
+        assert_eq!(super::run(&ll, &skb), 0);
+        let net = [ins(0x28, 0, 0, 0xfff0_0002), ins(0x16, 0, 0, 0)];
+        assert_eq!(super::run(&net, &skb), 20);
+    }
 
     fn argv(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()

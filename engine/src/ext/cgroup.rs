@@ -1,6 +1,7 @@
 //! `-m cgroup`: matches locally generated or delivered packets by the control
 //! group of their socket, by cgroup2 path or net_cls class id.
 
+use super::EvalCx;
 use super::{xtopt, CheckCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtResult};
 use crate::ext_boilerplate;
 use crate::ruleset::{check::hooks_outside, Hook};
@@ -37,6 +38,11 @@ fn path_exists(p: &str) -> bool {
     p.is_empty() || p.trim_start_matches('/').is_empty()
 }
 
+/// A locally generated packet (it has a socket).
+fn local(cx: &EvalCx) -> bool {
+    matches!(cx.hook, Hook::Output | Hook::Postrouting) && cx.pkt.meta.in_iface.is_none()
+}
+
 impl Match for Cgroup {
     ext_boilerplate!(INFO, Match);
 
@@ -62,6 +68,32 @@ impl Match for Cgroup {
             (Some((p, _)), None) if !path_exists(p) => Err(KernelError::Invalid),
             _ => Ok(()),
         }
+    }
+
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        // Only locally generated packets have a socket; every process of a
+        // simulated host lives in the root cgroup "/" with class id 0.
+        if !local(cx) {
+            return Some(false);
+        }
+        Some(match (&self.path, self.classid) {
+            (Some((_, inv)), _) => !inv,
+            (None, Some((id, inv))) => (id == 0) != inv,
+            (None, None) => false,
+        })
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let mut opt = String::new();
+        self.save(&mut opt);
+        let why = if !local(cx) {
+            "the packet has no local socket (not sent by this host)"
+        } else if self.path.is_some() {
+            "the sending process is in the root cgroup /"
+        } else {
+            "the socket's class id is 0"
+        };
+        format!("`{}` did not match: {why}", opt.trim_start())
     }
 
     fn save(&self, out: &mut String) {
@@ -106,6 +138,23 @@ impl Match for Cgroup {
 mod tests {
     use crate::command::run_argv;
     use crate::sim::host::Host;
+
+    use crate::ext::conntrack::lab::{self, sh, udp, why};
+
+    #[test]
+    fn root_cgroup_and_class_zero() {
+        let mut w = lab::world();
+        sh(&mut w, 0, "iptables -A OUTPUT -m cgroup --path /");
+        sh(&mut w, 0, "iptables -A OUTPUT -m cgroup ! --path /");
+        sh(&mut w, 0, "iptables -A OUTPUT -m cgroup --cgroup 0");
+        sh(&mut w, 0, "iptables -A OUTPUT -m cgroup --cgroup 10");
+        w.send(0, udp("10.0.0.1", 1, "10.0.0.2", 2, 0));
+        assert_eq!(lab::counts(&w, "filter", "OUTPUT"), vec![1, 0, 1, 0]);
+        assert_eq!(
+            why(&w, "OUTPUT", 4),
+            "`--cgroup 10` did not match: the socket's class id is 0"
+        );
+    }
 
     fn run(h: &mut Host, s: &str) -> crate::command::Output {
         let a: Vec<String> = s.split(' ').map(String::from).collect();

@@ -1,6 +1,7 @@
 //! `-m cluster`: shares connections among the nodes of a cluster by hashing
 //! them; a node matches the hash buckets in its node mask.
 
+use super::EvalCx;
 use super::{xtopt, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext::bit;
 use crate::ext_boilerplate;
@@ -45,6 +46,49 @@ pub struct Cluster {
     pub node_mask: u32,
     pub hash_seed: u32,
     pub inv: bool,
+}
+
+/// Bob Jenkins' hash of one word (the kernel's `jhash_1word`).
+fn jhash_1word(a: u32, seed: u32) -> u32 {
+    let init = seed.wrapping_add(0xdead_beef).wrapping_add(1 << 2);
+    let (mut a, mut b, mut c) = (a.wrapping_add(init), init, init);
+    c ^= b;
+    c = c.wrapping_sub(b.rotate_left(14));
+    a ^= c;
+    a = a.wrapping_sub(c.rotate_left(11));
+    b ^= a;
+    b = b.wrapping_sub(a.rotate_left(25));
+    c ^= b;
+    c = c.wrapping_sub(b.rotate_left(16));
+    a ^= c;
+    a = a.wrapping_sub(c.rotate_left(4));
+    b ^= a;
+    b = b.wrapping_sub(a.rotate_left(14));
+    c ^= b;
+    c.wrapping_sub(b.rotate_left(24))
+}
+
+impl Cluster {
+    /// The node (0-based) the packet's connection belongs to: a hash of the
+    /// original source address of the connection (or of its master).
+    fn node(&self, cx: &EvalCx) -> Option<u32> {
+        let e = cx.ct_entry()?;
+        let src = match e.master {
+            Some(m) => {
+                cx.conntrack
+                    .iter()
+                    .find(|x| x.id == m)
+                    .unwrap_or(e)
+                    .orig
+                    .src
+            }
+            None => e.orig.src,
+        };
+        // The address as the kernel holds it (network order in memory on a
+        // little-endian machine).
+        let h = jhash_1word(u32::from_le_bytes(src.octets()), self.hash_seed);
+        Some(((h as u64 * self.total_nodes as u64) >> 32) as u32)
+    }
 }
 
 impl Match for Cluster {
@@ -103,6 +147,29 @@ impl Match for Cluster {
         Ok(())
     }
 
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some(match self.node(cx) {
+            Some(n) => (self.node_mask & (1 << n) != 0) != self.inv,
+            None => false,
+        })
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let mut opt = String::new();
+        self.save(&mut opt);
+        match self.node(cx) {
+            Some(n) => format!(
+                "`{}` did not match: the connection hashes to node {}",
+                opt.trim_start(),
+                n + 1
+            ),
+            None => format!(
+                "`{}` did not match: the packet has no connection",
+                opt.trim_start()
+            ),
+        }
+    }
+
     fn save(&self, out: &mut String) {
         if self.inv {
             out.push_str(" !");
@@ -142,6 +209,31 @@ impl Match for Cluster {
 mod tests {
     use crate::command::run_argv;
     use crate::sim::host::Host;
+
+    use crate::ext::conntrack::lab::{self, inject, sh, udp};
+
+    #[test]
+    fn nodes_share_the_sources() {
+        let mut w = lab::world();
+        for node in 1..=3 {
+            sh(
+                &mut w,
+                0,
+                &format!(
+                    "iptables -t mangle -A PREROUTING -m cluster --cluster-total-nodes 3 \
+                     --cluster-local-node {node} --cluster-hash-seed 0xdeadbeef"
+                ),
+            );
+        }
+        for i in 2..32 {
+            inject(&mut w, udp(&format!("10.0.0.{i}"), 1, "10.0.0.1", 2, 0));
+        }
+        let c = lab::counts(&w, "mangle", "PREROUTING");
+        // Each source belongs to exactly one node, and every node gets some.
+        assert_eq!(c.iter().sum::<u64>(), 30, "{c:?}");
+        assert!(c.iter().all(|n| *n > 3), "{c:?}");
+        assert_eq!(super::jhash_1word(0, 0), 0x049396b8);
+    }
 
     fn run(h: &mut Host, s: &str) -> crate::command::Output {
         let a: Vec<String> = s.split(' ').map(String::from).collect();

@@ -1,7 +1,7 @@
 //! `-m connbytes`: matches on how many packets or bytes a connection has
 //! carried so far (or their average size), in one direction or both.
 
-use super::{xtopt, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::{xtopt, EvalCx, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
 
 const O_CONNBYTES: u8 = 0;
@@ -91,6 +91,26 @@ impl Connbytes {
     }
 }
 
+impl Connbytes {
+    /// The counted value for the packet's connection (`None` without one).
+    fn value(&self, cx: &EvalCx) -> Option<u64> {
+        let e = cx.ct_entry()?;
+        let (p, b) = match self.dir {
+            Dir::Original => (e.packets[0], e.bytes[0]),
+            Dir::Reply => (e.packets[1], e.bytes[1]),
+            Dir::Both => (
+                e.packets[0].wrapping_add(e.packets[1]),
+                e.bytes[0].wrapping_add(e.bytes[1]),
+            ),
+        };
+        Some(match self.mode {
+            Mode::Packets => p,
+            Mode::Bytes => b,
+            Mode::AvgPkt => b.checked_div(p).unwrap_or(0),
+        })
+    }
+}
+
 impl Match for Connbytes {
     ext_boilerplate!(INFO, Match);
 
@@ -125,6 +145,38 @@ impl Match for Connbytes {
             _ => {}
         }
         Ok(())
+    }
+
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        let Some(v) = self.value(cx) else {
+            return Some(false);
+        };
+        Some(if self.to >= self.from {
+            v >= self.from && v <= self.to
+        } else {
+            // Inverted: outside the swapped bounds.
+            v < self.to || v > self.from
+        })
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let mut opt = String::new();
+        self.save(&mut opt);
+        let opt = opt.trim_start();
+        let Some(v) = self.value(cx) else {
+            return format!("`{opt}` did not match: the packet has no connection");
+        };
+        let what = match self.mode {
+            Mode::Packets => "packets",
+            Mode::Bytes => "bytes",
+            Mode::AvgPkt => "bytes per packet on average",
+        };
+        let dir = match self.dir {
+            Dir::Original => "in the original direction",
+            Dir::Reply => "in the reply direction",
+            Dir::Both => "in both directions",
+        };
+        format!("`{opt}` did not match: the connection has {v} {what} {dir}")
     }
 
     fn save(&self, out: &mut String) {
@@ -173,6 +225,63 @@ impl Match for Connbytes {
 mod tests {
     use crate::command::run_argv;
     use crate::sim::host::Host;
+
+    use crate::ext::conntrack::lab::{self, inject, sh, udp, why};
+
+    #[test]
+    fn counts_the_connection_so_far() {
+        let mut w = lab::world();
+        let tail = "--connbytes-mode packets --connbytes-dir original";
+        sh(
+            &mut w,
+            0,
+            &format!("iptables -A INPUT -m connbytes --connbytes 2:3 {tail}"),
+        );
+        sh(
+            &mut w,
+            0,
+            &format!("iptables -A INPUT -m connbytes ! --connbytes 2:3 {tail}"),
+        );
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m connbytes --connbytes 100: --connbytes-mode bytes --connbytes-dir both",
+        );
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m connbytes --connbytes 40:40 --connbytes-mode avgpkt --connbytes-dir reply",
+        );
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            // 40-byte datagrams.
+            inject(&mut w, udp("10.0.0.2", 1, "10.0.0.1", 2, 12));
+            seen.push(lab::counts(&w, "filter", "INPUT"));
+        }
+        assert_eq!(
+            seen,
+            vec![
+                vec![0, 1, 0, 0],
+                vec![1, 1, 0, 0],
+                vec![2, 1, 1, 0],
+                vec![2, 2, 2, 0]
+            ]
+        );
+        assert_eq!(
+            why(&w, "INPUT", 1),
+            "`--connbytes 2:3 --connbytes-mode packets --connbytes-dir original` did not match: \
+             the connection has 4 packets in the original direction"
+        );
+        assert_eq!(
+            why(&w, "INPUT", 4),
+            "`--connbytes 40:40 --connbytes-mode avgpkt --connbytes-dir reply` did not match: \
+             the connection has 0 bytes per packet on average in the reply direction"
+        );
+        // A reply of the same size: the reply average is now 40.
+        w.send(0, udp("10.0.0.1", 2, "10.0.0.2", 1, 12));
+        inject(&mut w, udp("10.0.0.2", 1, "10.0.0.1", 2, 12));
+        assert_eq!(lab::counts(&w, "filter", "INPUT")[3], 1);
+    }
 
     fn run(h: &mut Host, s: &str) -> crate::command::Output {
         let a: Vec<String> = s.split(' ').map(String::from).collect();

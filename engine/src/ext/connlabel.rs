@@ -1,7 +1,7 @@
 //! `-m connlabel --label N [--set]`: tests (and optionally sets) one of the
 //! 128 label bits kept on a connection.
 
-use super::{ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::{EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
 
 const O_LABEL: u8 = 0;
@@ -86,6 +86,45 @@ impl Match for Connlabel {
         Ok(())
     }
 
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        let (word, bit) = ((self.bit / 64) as usize & 1, self.bit % 64);
+        let set = self.set;
+        let Some(e) = cx.ct_entry_mut() else {
+            return Some(self.inv);
+        };
+        if e.labels[word] & (1 << bit) != 0 {
+            return Some(!self.inv);
+        }
+        if set {
+            e.labels[word] |= 1 << bit;
+            return Some(!self.inv);
+        }
+        Some(self.inv)
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let mut opt = String::new();
+        self.save(&mut opt);
+        let opt = opt.trim_start();
+        match cx.ct_entry() {
+            None => format!("`{opt}` did not match: the packet has no connection"),
+            Some(e) => {
+                let labels: Vec<String> = (0..128u16)
+                    .filter(|b| e.labels[(b / 64) as usize] & (1 << (b % 64)) != 0)
+                    .map(|b| b.to_string())
+                    .collect();
+                if labels.is_empty() {
+                    format!("`{opt}` did not match: the connection has no labels")
+                } else {
+                    format!(
+                        "`{opt}` did not match: the connection has labels {}",
+                        labels.join(",")
+                    )
+                }
+            }
+        }
+    }
+
     fn save(&self, out: &mut String) {
         if self.inv {
             out.push_str(" !");
@@ -124,6 +163,41 @@ impl Match for Connlabel {
 mod tests {
     use crate::command::run_argv;
     use crate::sim::host::Host;
+
+    use crate::ext::conntrack::lab::{self, inject, sh, tcp, udp, why};
+
+    #[test]
+    fn labels_live_on_the_connection() {
+        let mut w = lab::world();
+        sh(&mut w, 0, "iptables -A INPUT -m connlabel --label 100");
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m connlabel ! --label 7 --set",
+        );
+        sh(&mut w, 0, "iptables -A INPUT -m connlabel --label 7");
+        inject(&mut w, udp("10.0.0.2", 1, "10.0.0.1", 2, 0));
+        // --set puts label 7 on (the inverted rule then says no); rule 3 sees it.
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![0, 0, 1]);
+        assert_eq!(
+            why(&w, "INPUT", 1),
+            "`--label \"100\"` did not match: the connection has no labels"
+        );
+        // The label stays on the connection.
+        inject(&mut w, udp("10.0.0.2", 1, "10.0.0.1", 2, 0));
+        assert_eq!(
+            why(&w, "INPUT", 1),
+            "`--label \"100\"` did not match: the connection has labels 7"
+        );
+        assert_eq!(
+            why(&w, "INPUT", 2),
+            "`! --label \"7\" --set` did not match: the connection has labels 7"
+        );
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![0, 0, 2]);
+        // No connection: only the inverted form matches.
+        inject(&mut w, tcp("10.0.0.2", 3, "10.0.0.1", 2, "SA"));
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![0, 1, 2]);
+    }
 
     fn run(h: &mut Host, s: &str) -> crate::command::Output {
         let a: Vec<String> = s.split(' ').map(String::from).collect();

@@ -1,9 +1,12 @@
 //! `-m connlimit`: limits how many connections one address (or network) may
 //! have open at once, counted by connection tracking.
 
-use super::{xtopt, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::{xtopt, EvalCx, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext::bit;
 use crate::ext_boilerplate;
+use crate::sim::conntrack::{status, Conntrack, Entry, TcpState, Tuple};
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
 
 const O_UPTO: u8 = 0;
 const O_ABOVE: u8 = 1;
@@ -47,6 +50,11 @@ pub struct Connlimit {
     pub mask: u32,
     /// Group by destination instead of source.
     pub daddr: bool,
+    /// The connections this rule has counted (nf_conncount's lists, kept
+    /// beside the rule): masked address, zone, original tuple.
+    pub seen: Vec<(u32, u16, Tuple)>,
+    /// The count of the last packet (for the trace).
+    pub last: usize,
 }
 
 impl Default for Connlimit {
@@ -56,13 +64,91 @@ impl Default for Connlimit {
             upto: false,
             mask: u32::MAX,
             daddr: false,
+            seen: Vec::new(),
+            last: 0,
         }
     }
+}
+
+/// Evictions one look at a list may make (CONNCOUNT_GC_MAX_NODES).
+const GC_MAX_NODES: usize = 8;
+
+/// Confirmed connections by both their tuples (what `nf_conntrack_find_get`
+/// can find).
+fn confirmed(ct: &Conntrack) -> HashMap<Tuple, &Entry> {
+    let mut m = HashMap::new();
+    for e in ct.iter().filter(|e| e.has(status::CONFIRMED)) {
+        m.insert(e.orig, e);
+        m.insert(e.reply, e);
+    }
+    m
+}
+
+/// TCP connections on their way out no longer count.
+fn closed(e: &Entry) -> bool {
+    e.orig.proto == 6 && matches!(e.tcp, TcpState::TimeWait | TcpState::Close)
 }
 
 impl Connlimit {
     fn prefix(&self) -> u32 {
         32 - (!self.mask).checked_ilog2().map_or(0, |b| b + 1)
+    }
+
+    fn addr(&self, cx: &EvalCx) -> Ipv4Addr {
+        if self.daddr {
+            cx.hdr.dst
+        } else {
+            cx.hdr.src
+        }
+    }
+
+    /// Counts the connections of the packet's group, adding the packet's
+    /// own as `nf_conncount_count` does: walks the group's list, drops the
+    /// connections that are gone or closing, stops at the packet's own.
+    fn count(&mut self, cx: &EvalCx) -> Option<usize> {
+        let (tuple, zone) = match cx.ct_entry() {
+            Some(e) => (e.orig, e.zone),
+            None => (Tuple::of(&cx.hdr)?, 0),
+        };
+        let key = u32::from(self.addr(cx)) & self.mask;
+        let live = confirmed(cx.conntrack);
+        let mut collected = 0;
+        let mut known = false;
+        let mut i = 0;
+        while i < self.seen.len() {
+            if collected > GC_MAX_NODES {
+                break;
+            }
+            let (k, z, t) = self.seen[i];
+            if (k, z) != (key, zone) {
+                i += 1;
+                continue;
+            }
+            match live.get(&t) {
+                None => {
+                    self.seen.remove(i);
+                    collected += 1;
+                }
+                Some(_) if t == tuple => {
+                    known = true;
+                    break;
+                }
+                Some(e) if closed(e) => {
+                    self.seen.remove(i);
+                    collected += 1;
+                }
+                Some(_) => i += 1,
+            }
+        }
+        if !known {
+            self.seen.push((key, zone, tuple));
+        }
+        Some(
+            self.seen
+                .iter()
+                .filter(|(k, z, _)| (*k, *z) == (key, zone))
+                .count(),
+        )
     }
 }
 
@@ -98,6 +184,34 @@ impl Match for Connlimit {
         Ok(())
     }
 
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        // A packet without a tuple is dropped by the kernel (hotdrop): it
+        // never matches.
+        let Some(n) = self.count(cx) else {
+            self.last = 0;
+            return Some(false);
+        };
+        self.last = n;
+        Some((n > self.limit as usize) != self.upto)
+    }
+
+    fn reset(&mut self) {
+        self.seen.clear();
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let mut opt = String::new();
+        self.save(&mut opt);
+        let net = Ipv4Addr::from(u32::from(self.addr(cx)) & self.mask);
+        format!(
+            "`{}` did not match: {net}/{} has {} connection{} counted by this rule",
+            opt.trim_start(),
+            self.prefix(),
+            self.last,
+            if self.last == 1 { "" } else { "s" }
+        )
+    }
+
     fn save(&self, out: &mut String) {
         out.push_str(&format!(
             " --connlimit-{} {} --connlimit-mask {} --connlimit-{}",
@@ -120,7 +234,8 @@ impl Match for Connlimit {
 
     fn explain(&self) -> String {
         format!(
-            "Matches while the {} /{} network of the packet has {} {} connection{} tracked",
+            "Matches while the {} /{} network of the packet has {} {} open connection{} \
+             (counting the connections this rule has seen, the packet's own included)",
             if self.daddr { "destination" } else { "source" },
             self.prefix(),
             if self.upto { "at most" } else { "more than" },
@@ -134,6 +249,60 @@ impl Match for Connlimit {
 mod tests {
     use crate::command::run_argv;
     use crate::sim::host::Host;
+
+    use crate::ext::conntrack::lab::{self, inject, sh, tcp, why};
+
+    #[test]
+    fn several_connections_per_source() {
+        let mut w = lab::world();
+        w.hosts[0].listeners.push(crate::sim::host::Listener {
+            proto: 6,
+            port: 80,
+            addr: None,
+            service: "http".into(),
+        });
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m connlimit --connlimit-above 2 -j DROP",
+        );
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m connlimit --connlimit-upto 1 --connlimit-mask 24 --connlimit-daddr",
+        );
+        let syn = |w: &mut crate::sim::world::World, src: &str, port| {
+            inject(w, tcp(src, port, "10.0.0.1", 80, "S"))
+        };
+        let ok = |o: String| o.starts_with("delivered");
+        // Two connections from .2 are fine, the third is over the limit.
+        assert!(ok(syn(&mut w, "10.0.0.2", 1001)));
+        assert!(ok(syn(&mut w, "10.0.0.2", 1002)));
+        assert!(!ok(syn(&mut w, "10.0.0.2", 1003)));
+        // Another source has its own count.
+        assert!(ok(syn(&mut w, "10.0.0.3", 1001)));
+        assert_eq!(
+            why(&w, "INPUT", 2),
+            "`--connlimit-upto 1 --connlimit-mask 24 --connlimit-daddr` did not match: \
+             10.0.0.0/24 has 3 connections counted by this rule"
+        );
+        // The refused connection is gone: the next look forgets it, but
+        // two live ones plus the new one is still too many.
+        assert!(!ok(syn(&mut w, "10.0.0.2", 1004)));
+        // Connections that are gone stop counting.
+        w.hosts[0].conntrack.flush();
+        assert!(ok(syn(&mut w, "10.0.0.2", 1005)));
+        assert!(ok(syn(&mut w, "10.0.0.2", 1006)));
+        assert_eq!(
+            why(&w, "INPUT", 1),
+            "`--connlimit-above 2 --connlimit-mask 32 --connlimit-saddr` did not match: \
+             10.0.0.2/32 has 2 connections counted by this rule"
+        );
+        assert!(!ok(syn(&mut w, "10.0.0.2", 1007)));
+        // Grouped by destination network, at most one: the first SYN, and
+        // the first after the flush.
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![3, 2]);
+    }
 
     fn run(h: &mut Host, s: &str) -> crate::command::Output {
         let a: Vec<String> = s.split(' ').map(String::from).collect();

@@ -2,7 +2,7 @@
 //! connection (ctmark), set earlier with `-j CONNMARK`.
 
 use super::mark::mark_words;
-use super::{xtopt, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtResult};
+use super::{xtopt, EvalCx, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtResult};
 use crate::ext_boilerplate;
 
 pub static INFO: ExtInfo = ExtInfo {
@@ -70,6 +70,31 @@ impl Match for ConnmarkMatch {
         out.push_str(&xtopt::fmt_mark(self.mark, self.mask));
     }
 
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        // Without a connection the kernel says no, inverted or not.
+        Some(
+            cx.ct_entry()
+                .is_some_and(|e| ConnmarkMatch::matches(self, e.mark)),
+        )
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let mut opt = String::new();
+        self.save(&mut opt);
+        match cx.ct_entry() {
+            Some(e) => format!(
+                "`{}` did not match: connection mark is 0x{:x}",
+                opt.trim_start(),
+                e.mark
+            ),
+            None => format!(
+                "`{}` did not match: the packet has no connection (state {})",
+                opt.trim_start(),
+                super::conntrack::ct_view(cx).1.name()
+            ),
+        }
+    }
+
     fn explain(&self) -> String {
         mark_words("connection mark", self.mark, self.mask, self.inv)
     }
@@ -79,6 +104,36 @@ impl Match for ConnmarkMatch {
 mod tests {
     use crate::command::run_argv;
     use crate::sim::host::Host;
+
+    use crate::ext::conntrack::lab::{self, inject, sh, tcp, udp, why};
+
+    #[test]
+    fn connection_mark() {
+        let mut w = lab::world();
+        sh(&mut w, 0, "iptables -A INPUT -m connmark --mark 5/0xff");
+        sh(&mut w, 0, "iptables -A INPUT -m connmark ! --mark 5");
+        inject(&mut w, udp("10.0.0.2", 1, "10.0.0.1", 2, 0));
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![0, 1]);
+        assert_eq!(
+            why(&w, "INPUT", 1),
+            "`--mark 0x5/0xff` did not match: connection mark is 0x0"
+        );
+        // As if -j CONNMARK --set-mark 0x105 had marked the connection.
+        for i in 0..4 {
+            if let Some(e) = w.hosts[0].conntrack.get_mut(i) {
+                e.mark = 0x105;
+            }
+        }
+        inject(&mut w, udp("10.0.0.2", 1, "10.0.0.1", 2, 0));
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![1, 2]);
+        // No connection (INVALID): neither form matches.
+        inject(&mut w, tcp("10.0.0.2", 1, "10.0.0.1", 2, "SA"));
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![1, 2]);
+        assert_eq!(
+            why(&w, "INPUT", 2),
+            "`! --mark 0x5` did not match: the packet has no connection (state INVALID)"
+        );
+    }
 
     fn run(h: &mut Host, s: &str) -> crate::command::Output {
         let a: Vec<String> = s.split(' ').map(String::from).collect();

@@ -1,8 +1,9 @@
 //! `-m conntrack`: matches what connection tracking knows about the packet's
 //! connection (state, status, original/reply tuple, remaining lifetime, direction).
 
-use super::{xtopt, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::{xtopt, EvalCx, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
+use crate::sim::conntrack::{status, CtState, Dir, Entry};
 use std::net::Ipv4Addr;
 
 const O_STATE: u8 = 0;
@@ -300,6 +301,177 @@ impl Conntrack {
     }
 }
 
+/// What conntrack tells a match about the packet: its connection (none for
+/// INVALID and UNTRACKED packets, and before conntrack ran) and its state.
+/// A packet made untracked earlier in the raw table (`-j NOTRACK`) is
+/// UNTRACKED at once, as the kernel sets the skb's ctinfo there.
+pub fn ct_view<'a>(cx: &'a EvalCx) -> (Option<&'a Entry>, CtState) {
+    let entry = cx.ct_entry();
+    if entry.is_none() && cx.pkt.meta.untracked {
+        return (None, CtState::Untracked);
+    }
+    match entry {
+        Some(e) => (Some(e), cx.ct_state),
+        // Conntrack has not seen the packet (raw table): no ct, INVALID.
+        None if cx.ct_state != CtState::Untracked => (None, CtState::Invalid),
+        None => (None, CtState::Untracked),
+    }
+}
+
+/// The state bit (`XT_CONNTRACK_STATE_BIT`) of a ctinfo state.
+pub fn state_bit(s: CtState) -> u16 {
+    match s {
+        CtState::Invalid => ST_INVALID,
+        CtState::New => ST_NEW,
+        CtState::Established => ST_ESTABLISHED,
+        CtState::Related => ST_RELATED,
+        CtState::Untracked => ST_UNTRACKED,
+    }
+}
+
+/// Pseudo option id: the packet has no connection.
+const NO_CT: u8 = 255;
+
+fn addr_in(a: &Addr, x: Ipv4Addr) -> bool {
+    u32::from(x) & a.mask == u32::from(a.addr) & a.mask
+}
+
+fn port_in(p: &PortRange, x: u16) -> bool {
+    (p.lo..=p.hi).contains(&x)
+}
+
+/// Seconds an entry has left, as `nf_ct_expires() / HZ` (an unconfirmed
+/// entry holds a relative timeout the kernel reads as 0).
+pub fn expires_secs(e: &Entry, now_ns: u64) -> u64 {
+    if !e.has(status::CONFIRMED) {
+        return 0;
+    }
+    e.expires_ns.saturating_sub(now_ns) / 1_000_000_000
+}
+
+/// The packet's state in words (`NEW`, `ESTABLISHED (SNAT)`...).
+pub fn state_words(e: Option<&Entry>, s: CtState) -> String {
+    let mut t = s.name().to_string();
+    if let Some(e) = e {
+        let nat: Vec<&str> = [(status::SRC_NAT, "SNAT"), (status::DST_NAT, "DNAT")]
+            .iter()
+            .filter(|(b, _)| e.has(*b))
+            .map(|(_, n)| *n)
+            .collect();
+        if !nat.is_empty() {
+            t.push_str(&format!(" ({})", nat.join(",")));
+        }
+    }
+    t
+}
+
+impl Conntrack {
+    /// The first option the packet fails, in the kernel's order
+    /// (`conntrack_mt`), or `None` when it matches.
+    fn failing(&self, cx: &EvalCx) -> Option<u8> {
+        let (ct, st) = ct_view(cx);
+        if let Some((mask, inv)) = self.state {
+            let mut bits = state_bit(st);
+            if let Some(e) = ct {
+                if e.has(status::SRC_NAT) {
+                    bits |= ST_SNAT;
+                }
+                if e.has(status::DST_NAT) {
+                    bits |= ST_DNAT;
+                }
+            }
+            if (mask & bits != 0) == inv {
+                return Some(O_STATE);
+            }
+        }
+        let Some(e) = ct else {
+            // Without a connection only a passed --ctstate can match.
+            return if self.state.is_some() {
+                None
+            } else {
+                Some(NO_CT)
+            };
+        };
+        if let Some(reply) = self.dir_reply {
+            if (cx.ct_dir == Dir::Reply) != reply {
+                return Some(O_DIR);
+            }
+        }
+        let addrs = [
+            (O_ORIGSRC, &self.origsrc, e.orig.src),
+            (O_ORIGDST, &self.origdst, e.orig.dst),
+            (O_REPLSRC, &self.replsrc, e.reply.src),
+            (O_REPLDST, &self.repldst, e.reply.dst),
+        ];
+        for (id, a, x) in addrs {
+            if let Some(a) = a {
+                if addr_in(a, x) == a.inv {
+                    return Some(id);
+                }
+            }
+        }
+        if let Some((p, inv)) = self.proto {
+            if (e.orig.proto == p) == inv {
+                return Some(O_PROTO);
+            }
+        }
+        let ports = [
+            (O_ORIGSRCPORT, &self.origsrcport, e.orig.sport),
+            (O_ORIGDSTPORT, &self.origdstport, e.orig.dport),
+            (O_REPLSRCPORT, &self.replsrcport, e.reply.sport),
+            (O_REPLDSTPORT, &self.repldstport, e.reply.dport),
+        ];
+        for (id, p, x) in ports {
+            if let Some(p) = p {
+                if port_in(p, x) == p.inv {
+                    return Some(id);
+                }
+            }
+        }
+        if let Some((mask, inv)) = self.status {
+            if (mask & e.status != 0) == inv {
+                return Some(O_STATUS);
+            }
+        }
+        if let Some((lo, hi, inv)) = self.expire {
+            let left = expires_secs(e, cx.now_ns);
+            if (left >= lo as u64 && left <= hi as u64) == inv {
+                return Some(O_EXPIRE);
+            }
+        }
+        None
+    }
+
+    /// The save text of one option.
+    fn option_text(&self, id: u8) -> String {
+        let mut one = Conntrack::default();
+        match id {
+            O_STATE => one.state = self.state,
+            O_PROTO => one.proto = self.proto,
+            O_ORIGSRC => one.origsrc = self.origsrc,
+            O_ORIGDST => one.origdst = self.origdst,
+            O_REPLSRC => one.replsrc = self.replsrc,
+            O_REPLDST => one.repldst = self.repldst,
+            O_ORIGSRCPORT => one.origsrcport = self.origsrcport,
+            O_ORIGDSTPORT => one.origdstport = self.origdstport,
+            O_REPLSRCPORT => one.replsrcport = self.replsrcport,
+            O_REPLDSTPORT => one.repldstport = self.repldstport,
+            O_STATUS => one.status = self.status,
+            O_EXPIRE => one.expire = self.expire,
+            O_DIR => one.dir_reply = self.dir_reply,
+            _ => {}
+        }
+        let mut s = String::new();
+        one.dump(&mut s, "--", true);
+        s.trim_start().to_string()
+    }
+}
+
+/// Status bits in words (`SEEN_REPLY,ASSURED,CONFIRMED`, `NONE`).
+fn status_words(bits: u32) -> String {
+    status_text(bits & (SS_EXPECTED | SS_SEEN_REPLY | SS_ASSURED | SS_CONFIRMED))
+}
+
 impl Match for Conntrack {
     ext_boilerplate!(INFO, Match);
 
@@ -379,6 +551,56 @@ impl Match for Conntrack {
         self.dump(out, "", numeric);
     }
 
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some(self.failing(cx).is_none())
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let Some(id) = self.failing(cx) else {
+            return "-m conntrack matched".into();
+        };
+        let (ct, st) = ct_view(cx);
+        let Some(e) = ct.filter(|_| id != NO_CT && id != O_STATE) else {
+            if id == NO_CT {
+                return format!(
+                    "-m conntrack did not match: the packet has no connection (state {})",
+                    st.name()
+                );
+            }
+            return format!(
+                "`{}` did not match: state is {}",
+                self.option_text(id),
+                state_words(ct, st)
+            );
+        };
+        let proto_name = |p: u8| {
+            crate::iptables::save::proto_save_name(p).map_or_else(|| p.to_string(), String::from)
+        };
+        let actual = match id {
+            O_DIR => format!(
+                "the packet goes in the {} direction",
+                if cx.ct_dir == Dir::Reply {
+                    "REPLY"
+                } else {
+                    "ORIGINAL"
+                }
+            ),
+            O_ORIGSRC => format!("original source is {}", e.orig.src),
+            O_ORIGDST => format!("original destination is {}", e.orig.dst),
+            O_REPLSRC => format!("reply source is {}", e.reply.src),
+            O_REPLDST => format!("reply destination is {}", e.reply.dst),
+            O_PROTO => format!("connection protocol is {}", proto_name(e.orig.proto)),
+            O_ORIGSRCPORT => format!("original source port is {}", e.orig.sport),
+            O_ORIGDSTPORT => format!("original destination port is {}", e.orig.dport),
+            O_REPLSRCPORT => format!("reply source port is {}", e.reply.sport),
+            O_REPLDSTPORT => format!("reply destination port is {}", e.reply.dport),
+            O_STATUS => format!("status is {}", status_words(e.status)),
+            O_EXPIRE => format!("the entry has {} seconds left", expires_secs(e, cx.now_ns)),
+            _ => String::new(),
+        };
+        format!("`{}` did not match: {actual}", self.option_text(id))
+    }
+
     fn explain(&self) -> String {
         let not = |i: bool| if i { "not " } else { "" };
         let mut parts = Vec::new();
@@ -438,10 +660,337 @@ impl Match for Conntrack {
     }
 }
 
+/// Tiny worlds for the evaluation tests of this group's matches.
+#[cfg(test)]
+pub(crate) mod lab {
+    use crate::command::script::{parse_script, run_cmd};
+    use crate::packet::spec::{L4Spec, PacketSpec};
+    use crate::packet::Packet;
+    use crate::sim::world::World;
+
+    /// Host `h` (index 0) with eth0 10.0.0.1/24 on link `lan`; the peers
+    /// that packets come from are not simulated.
+    pub fn world() -> World {
+        let mut w = World::new();
+        let h = w.add_host("h");
+        w.plug(h, "eth0", "10.0.0.1/24", "lan").unwrap();
+        w
+    }
+
+    /// Runs a shell line on a host; it must succeed. Returns stdout.
+    pub fn sh(w: &mut World, host: usize, line: &str) -> String {
+        let cmds = parse_script(line).expect("command parses");
+        let mut last = String::new();
+        for c in &cmds {
+            let out = run_cmd(&mut w.hosts[host], c, &|_| Err("no files".into()));
+            assert_eq!(out.exit, 0, "{line}: {}", out.stderr);
+            last = out.stdout;
+        }
+        last
+    }
+
+    fn spec(src: &str, dst: &str, l4: L4Spec, payload_len: usize) -> Packet {
+        PacketSpec {
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            l4,
+            ttl: 64,
+            tos: 0,
+            id: 1,
+            payload_len,
+        }
+        .build()
+        .unwrap()
+    }
+
+    pub fn tcp(src: &str, sport: u16, dst: &str, dport: u16, flags: &str) -> Packet {
+        let l4 = L4Spec::Tcp {
+            sport,
+            dport,
+            flags: flags.into(),
+            seq: 1000,
+            ack: if flags.contains('A') { 5000 } else { 0 },
+            window: 64240,
+        };
+        spec(src, dst, l4, 0)
+    }
+
+    pub fn udp(src: &str, sport: u16, dst: &str, dport: u16, payload: usize) -> Packet {
+        spec(src, dst, L4Spec::Udp { sport, dport }, payload)
+    }
+
+    pub fn ping(src: &str, dst: &str, id: u16) -> Packet {
+        let l4 = L4Spec::Icmp {
+            icmp_type: 8,
+            code: 0,
+            id,
+            seq: 1,
+        };
+        spec(src, dst, l4, 56)
+    }
+
+    /// Where the first packet of the last run ended.
+    pub fn outcome(w: &World) -> String {
+        w.reports
+            .first()
+            .map(|r| r.outcome.clone())
+            .unwrap_or_default()
+    }
+
+    /// A packet arriving on h's eth0; returns its outcome.
+    pub fn inject(w: &mut World, pkt: Packet) -> String {
+        w.inject(0, "eth0", pkt);
+        outcome(w)
+    }
+
+    /// Why rule `rule` of `chain` did not match the first packet of the last run.
+    pub fn why(w: &World, chain: &str, rule: usize) -> String {
+        w.reports
+            .first()
+            .and_then(|r| {
+                r.trace
+                    .steps
+                    .iter()
+                    .find(|s| s.chain == chain && s.rule == Some(rule))
+            })
+            .and_then(|s| s.failed.clone())
+            .unwrap_or_default()
+    }
+
+    /// Packet counters of the rules of a chain, in order.
+    pub fn counts(w: &World, table: &str, chain: &str) -> Vec<u64> {
+        let t = w.hosts[0].ruleset.table(table).unwrap();
+        t.chain(chain)
+            .unwrap()
+            .rules
+            .iter()
+            .map(|r| r.counters.packets)
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::command::run_argv;
     use crate::sim::host::Host;
+
+    use super::lab::{self, inject, sh, tcp, udp, why};
+    use crate::sim::conntrack::{status, Tuple};
+
+    #[test]
+    fn ctstate_new_versus_established() {
+        let mut w = lab::world();
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+        );
+        sh(&mut w, 0, "iptables -A INPUT -j DROP");
+        let out = inject(&mut w, tcp("10.0.0.2", 4000, "10.0.0.1", 22, "S"));
+        assert_eq!(out, "dropped on h in INPUT");
+        assert_eq!(
+            why(&w, "INPUT", 1),
+            "`--ctstate RELATED,ESTABLISHED` did not match: state is NEW"
+        );
+        // h's own request, then the answer: ESTABLISHED in the reply direction.
+        w.send(0, udp("10.0.0.1", 5000, "10.0.0.2", 53, 4));
+        let out = inject(&mut w, udp("10.0.0.2", 53, "10.0.0.1", 5000, 4));
+        assert!(out.starts_with("delivered to h"), "{out}");
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![1, 1]);
+    }
+
+    #[test]
+    fn tuples_direction_status_and_expiry() {
+        let mut w = lab::world();
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m conntrack --ctstate ESTABLISHED --ctdir REPLY --ctorigsrc 10.0.0.1 \
+             --ctreplsrc 10.0.0.0/24 --ctproto udp --ctorigdstport 50:60 --ctreplsrcport 53 \
+             --ctrepldstport 5000 --ctstatus SEEN_REPLY --ctexpire 25:30 -j ACCEPT",
+        );
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m conntrack --ctdir ORIGINAL -j DROP",
+        );
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m conntrack ! --ctstatus ASSURED -j DROP",
+        );
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m conntrack --ctorigdst 10.9.0.0/16 -j DROP",
+        );
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m conntrack --ctexpire 31:200 -j DROP",
+        );
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m conntrack --ctreplsrcport 54:60 -j DROP",
+        );
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m conntrack --ctproto tcp -j DROP",
+        );
+        w.send(0, udp("10.0.0.1", 5000, "10.0.0.2", 53, 4));
+        let out = inject(&mut w, udp("10.0.0.2", 53, "10.0.0.1", 5000, 4));
+        assert!(out.starts_with("delivered"), "{out}");
+        // A new connection towards h fails each rule for its own reason.
+        let out = inject(&mut w, udp("10.0.0.2", 7, "10.0.0.1", 9, 4));
+        assert_eq!(out, "dropped on h in INPUT");
+        assert_eq!(
+            why(&w, "INPUT", 1),
+            "`--ctstate ESTABLISHED` did not match: state is NEW"
+        );
+        // The second packet of that connection, still unanswered.
+        sh(&mut w, 0, "iptables -D INPUT 2");
+        let out = inject(&mut w, udp("10.0.0.2", 7, "10.0.0.1", 9, 4));
+        assert_eq!(out, "dropped on h in INPUT");
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![1, 1, 0, 0, 0, 0]);
+    }
+
+    /// As the kernel measured: a UDP flow answered within 2 s keeps the
+    /// 30 s timeout; later traffic both ways makes it ASSURED with 120 s.
+    #[test]
+    fn udp_becomes_a_stream_after_two_seconds() {
+        let mut w = lab::world();
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m conntrack --ctstatus ASSURED --ctexpire 119:120",
+        );
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m conntrack ! --ctstatus ASSURED --ctexpire 29:30",
+        );
+        let q = || udp("10.0.0.1", 4444, "10.0.0.2", 53, 1);
+        let r = || udp("10.0.0.2", 53, "10.0.0.1", 4444, 1);
+        w.now_ns = 1_000_000_000_000;
+        w.send(0, q());
+        inject(&mut w, r());
+        w.send(0, q());
+        inject(&mut w, r());
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![0, 2]);
+        w.now_ns += 2_500_000_000;
+        w.send(0, q());
+        inject(&mut w, r());
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![1, 2]);
+    }
+
+    #[test]
+    fn each_condition_says_why() {
+        let mut w = lab::world();
+        let rules = [
+            "--ctdir ORIGINAL",
+            "--ctorigsrc 10.9.0.0/16",
+            "! --ctreplsrc 10.0.0.2",
+            "--ctproto tcp",
+            "--ctreplsrcport 54:60",
+            "--ctexpire 31:200",
+            "--ctstate NEW,SNAT",
+        ];
+        for r in rules {
+            sh(&mut w, 0, &format!("iptables -A INPUT -m conntrack {r}"));
+        }
+        w.send(0, udp("10.0.0.1", 5000, "10.0.0.2", 53, 4));
+        inject(&mut w, udp("10.0.0.2", 53, "10.0.0.1", 5000, 4));
+        let whys: Vec<String> = (1..=rules.len()).map(|i| why(&w, "INPUT", i)).collect();
+        assert_eq!(
+            whys,
+            vec![
+                "`--ctdir ORIGINAL` did not match: the packet goes in the REPLY direction",
+                "`--ctorigsrc 10.9.0.0/16` did not match: original source is 10.0.0.1",
+                "`! --ctreplsrc 10.0.0.2` did not match: reply source is 10.0.0.2",
+                "`--ctproto 6` did not match: connection protocol is udp",
+                "`--ctreplsrcport 54:60` did not match: reply source port is 53",
+                "`--ctexpire 31:200` did not match: the entry has 30 seconds left",
+                "`--ctstate NEW,SNAT` did not match: state is ESTABLISHED",
+            ]
+        );
+    }
+
+    #[test]
+    fn nat_pseudo_states_follow_the_status_bits() {
+        let mut w = lab::world();
+        sh(&mut w, 0, "iptables -A INPUT -m conntrack --ctstate SNAT");
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m conntrack --ctstate DNAT --ctrepldst 10.0.0.2",
+        );
+        sh(&mut w, 0, "iptables -A INPUT -m conntrack ! --ctstate DNAT");
+        inject(&mut w, udp("10.0.0.2", 7, "10.0.0.1", 9, 4));
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![0, 0, 1]);
+        // Bind the connection as DNAT to 10.0.0.1:99 would (reply from :99).
+        let idx = (0..8)
+            .find(|&i| w.hosts[0].conntrack.get(i).is_some())
+            .unwrap();
+        let reply = Tuple {
+            src: "10.0.0.1".parse().unwrap(),
+            dst: "10.0.0.2".parse().unwrap(),
+            proto: 17,
+            sport: 99,
+            dport: 7,
+        };
+        w.hosts[0].conntrack.set_reply(idx, reply, status::DST_NAT);
+        inject(&mut w, udp("10.0.0.2", 7, "10.0.0.1", 9, 4));
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![0, 1, 1]);
+        assert_eq!(
+            why(&w, "INPUT", 3),
+            "`! --ctstate DNAT` did not match: state is NEW (DNAT)"
+        );
+    }
+
+    #[test]
+    fn invalid_and_untracked_have_no_connection() {
+        let mut w = lab::world();
+        sh(&mut w, 0, "iptables -A INPUT -m conntrack --ctproto tcp");
+        sh(&mut w, 0, "iptables -A INPUT -m conntrack ! --ctproto udp");
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m conntrack --ctstate INVALID",
+        );
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m conntrack --ctstate UNTRACKED --ctproto udp",
+        );
+        // A lone SYN-ACK is INVALID: only --ctstate can match it.
+        inject(&mut w, tcp("10.0.0.2", 80, "10.0.0.1", 4000, "SA"));
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![0, 0, 1, 0]);
+        assert_eq!(
+            why(&w, "INPUT", 1),
+            "-m conntrack did not match: the packet has no connection (state INVALID)"
+        );
+        let mut p = udp("10.0.0.2", 7, "10.0.0.1", 9, 4);
+        p.meta.untracked = true;
+        inject(&mut w, p);
+        // --ctstate UNTRACKED passes; the rule then matches without a connection.
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![0, 0, 1, 1]);
+    }
+
+    #[test]
+    fn raw_table_sees_invalid_before_conntrack() {
+        let mut w = lab::world();
+        sh(
+            &mut w,
+            0,
+            "iptables -t raw -A PREROUTING -m conntrack --ctstate INVALID",
+        );
+        sh(&mut w, 0, "iptables -A INPUT -m conntrack --ctstate NEW");
+        inject(&mut w, udp("10.0.0.2", 7, "10.0.0.1", 9, 4));
+        assert_eq!(lab::counts(&w, "raw", "PREROUTING"), vec![1]);
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![1]);
+    }
 
     fn run(h: &mut Host, s: &str) -> crate::command::Output {
         let a: Vec<String> = s.split(' ').map(String::from).collect();

@@ -1,5 +1,6 @@
 //! `-m cpu --cpu N`: matches packets being processed on the given CPU.
 
+use super::EvalCx;
 use super::{xtopt, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtResult};
 use crate::ext_boilerplate;
 
@@ -32,6 +33,20 @@ impl Match for Cpu {
         Ok(())
     }
 
+    fn matches(&mut self, _cx: &mut EvalCx) -> Option<bool> {
+        // Every simulated packet is handled by CPU 0.
+        Some((self.cpu == 0) != self.inv)
+    }
+
+    fn why_not(&self, _cx: &EvalCx) -> String {
+        let mut opt = String::new();
+        self.save(&mut opt);
+        format!(
+            "`{}` did not match: the packet is handled by CPU 0",
+            opt.trim_start()
+        )
+    }
+
     fn save(&self, out: &mut String) {
         out.push_str(&format!(
             "{} --cpu {}",
@@ -61,6 +76,22 @@ impl Match for Cpu {
 mod tests {
     use crate::command::run_argv;
     use crate::sim::host::Host;
+
+    use crate::ext::conntrack::lab::{self, inject, sh, udp, why};
+
+    #[test]
+    fn everything_runs_on_cpu_0() {
+        let mut w = lab::world();
+        sh(&mut w, 0, "iptables -A INPUT -m cpu --cpu 0");
+        sh(&mut w, 0, "iptables -A INPUT -m cpu --cpu 1");
+        sh(&mut w, 0, "iptables -A INPUT -m cpu ! --cpu 1");
+        inject(&mut w, udp("10.0.0.2", 1, "10.0.0.1", 2, 0));
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![1, 0, 1]);
+        assert_eq!(
+            why(&w, "INPUT", 2),
+            "`--cpu 1` did not match: the packet is handled by CPU 0"
+        );
+    }
 
     fn run(h: &mut Host, s: &str) -> crate::command::Output {
         let a: Vec<String> = s.split(' ').map(String::from).collect();

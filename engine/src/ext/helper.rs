@@ -1,7 +1,7 @@
 //! `-m helper --helper NAME`: matches packets of connections that a
 //! conntrack helper (ftp, sip, ...) handles or created.
 
-use super::{xtopt, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtResult};
+use super::{xtopt, EvalCx, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtResult};
 use crate::ext_boilerplate;
 
 pub static INFO: ExtInfo = ExtInfo {
@@ -20,6 +20,17 @@ pub static INFO: ExtInfo = ExtInfo {
 
 /// The kernel keeps 29 characters of the name.
 const MAX_NAME: usize = 29;
+
+/// The helper of the connection's master (the connection that expected
+/// this one), as `helper_mt` looks it up.
+fn master_helper<'a>(cx: &'a EvalCx) -> Option<&'a str> {
+    let master = cx.ct_entry()?.master?;
+    cx.conntrack
+        .iter()
+        .find(|e| e.id == master)?
+        .helper
+        .as_deref()
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Helper {
@@ -57,9 +68,34 @@ impl Match for Helper {
         ));
     }
 
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some(match master_helper(cx) {
+            // The kernel compares as many bytes as the helper's name has.
+            Some(h) => (self.name.is_empty() || self.name.starts_with(h)) != self.inv,
+            None => self.inv,
+        })
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let mut opt = String::new();
+        self.save(&mut opt);
+        let opt = opt.trim_start();
+        match (cx.ct_entry(), master_helper(cx)) {
+            (None, _) => format!("`{opt}` did not match: the packet has no connection"),
+            (Some(e), None) if e.master.is_none() => {
+                format!("`{opt}` did not match: the connection was not expected by a helper")
+            }
+            (Some(_), None) => {
+                format!("`{opt}` did not match: the master connection has no helper")
+            }
+            (Some(_), Some(h)) => format!("`{opt}` did not match: the helper is \"{h}\""),
+        }
+    }
+
     fn explain(&self) -> String {
         format!(
-            "Matches when the connection is {}handled by the \"{}\" helper",
+            "Matches connections {}expected by the \"{}\" helper (such as FTP data \
+             connections), by the helper of their master connection",
             if self.inv { "not " } else { "" },
             self.name
         )
@@ -70,6 +106,42 @@ impl Match for Helper {
 mod tests {
     use crate::command::run_argv;
     use crate::sim::host::Host;
+
+    use crate::ext::conntrack::lab::{self, inject, sh, tcp, why};
+
+    #[test]
+    fn matches_connections_a_helper_expected() {
+        let mut w = lab::world();
+        for port in [21, 5001] {
+            w.hosts[0].listeners.push(crate::sim::host::Listener {
+                proto: 6,
+                port,
+                addr: None,
+                service: String::new(),
+            });
+        }
+        sh(&mut w, 0, "iptables -A INPUT -m helper --helper ftp");
+        sh(&mut w, 0, "iptables -A INPUT -m helper --helper ftp-2121");
+        sh(&mut w, 0, "iptables -A INPUT -m helper ! --helper sip");
+        sh(&mut w, 0, "iptables -A INPUT -m helper --helper \"\"");
+        // The control connection (port 21) itself is not matched.
+        inject(&mut w, tcp("10.0.0.2", 4000, "10.0.0.1", 21, "S"));
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![0, 0, 1, 0]);
+        assert_eq!(
+            why(&w, "INPUT", 1),
+            "`--helper ftp` did not match: the connection was not expected by a helper"
+        );
+        // A data connection, as the ftp helper's expectation would make it.
+        inject(&mut w, tcp("10.0.0.2", 20, "10.0.0.1", 5001, "S"));
+        let ids: Vec<(usize, u32)> = (0..4)
+            .filter_map(|i| w.hosts[0].conntrack.get(i).map(|e| (i, e.id)))
+            .collect();
+        let (ctl, data) = (ids[0], ids[1]);
+        w.hosts[0].conntrack.get_mut(ctl.0).unwrap().helper = Some("ftp".into());
+        w.hosts[0].conntrack.get_mut(data.0).unwrap().master = Some(ctl.1);
+        inject(&mut w, tcp("10.0.0.2", 20, "10.0.0.1", 5001, "S"));
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![1, 1, 3, 1]);
+    }
 
     fn run(h: &mut Host, s: &str) -> crate::command::Output {
         let a: Vec<String> = s.split(' ').map(String::from).collect();

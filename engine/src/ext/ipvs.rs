@@ -2,6 +2,7 @@
 //! virtual service. The simulated kernel, like the reference machine, has no
 //! IPVS module: every use warns and the rule is refused with ENOENT.
 
+use super::EvalCx;
 use super::XtResult;
 use super::{xtopt, CheckCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError};
 use crate::ext_boilerplate;
@@ -228,6 +229,18 @@ impl Match for Ipvs {
     fn check(&self, _cx: &CheckCx) -> Result<(), KernelError> {
         // No ip_vs module in the simulated kernel.
         Err(KernelError::NoEntry)
+    }
+
+    fn matches(&mut self, _cx: &mut EvalCx) -> Option<bool> {
+        // No IPVS here: no packet is an IPVS packet. `! --ipvs` alone
+        // matches everything, any other option nothing.
+        Some(self.seen == 1 << O_IPVS && self.ipvs == Some(true))
+    }
+
+    fn why_not(&self, _cx: &EvalCx) -> String {
+        let mut opt = String::from("-m ipvs");
+        self.save(&mut opt);
+        format!("`{opt}` did not match: the packet is not handled by IPVS")
     }
 
     fn save(&self, out: &mut String) {

@@ -1,6 +1,6 @@
 //! `-m mark --mark value[/mask]`: matches the packet's firewall mark (nfmark).
 
-use super::{xtopt, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtResult};
+use super::{xtopt, EvalCx, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtResult};
 use crate::ext_boilerplate;
 
 pub static INFO: ExtInfo = ExtInfo {
@@ -77,6 +77,20 @@ impl Match for MarkMatch {
         out.push_str(&xtopt::fmt_mark(self.mark, self.mask));
     }
 
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some(MarkMatch::matches(self, cx.pkt.meta.mark))
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let mut opt = String::new();
+        self.save(&mut opt);
+        format!(
+            "`{}` did not match: packet mark is 0x{:x}",
+            opt.trim_start(),
+            cx.pkt.meta.mark
+        )
+    }
+
     fn explain(&self) -> String {
         mark_words("packet mark", self.mark, self.mask, self.inv)
     }
@@ -86,6 +100,30 @@ impl Match for MarkMatch {
 mod tests {
     use crate::command::run_argv;
     use crate::sim::host::Host;
+
+    use crate::ext::conntrack::lab::{self, inject, sh, udp, why};
+
+    #[test]
+    fn packet_mark_with_mask() {
+        let mut w = lab::world();
+        sh(&mut w, 0, "iptables -A INPUT -m mark --mark 0x10/0xf0");
+        sh(&mut w, 0, "iptables -A INPUT -m mark ! --mark 0");
+        sh(&mut w, 0, "iptables -A INPUT -m mark --mark 0");
+        let mut p = udp("10.0.0.2", 1, "10.0.0.1", 2, 0);
+        p.meta.mark = 0x1f;
+        inject(&mut w, p);
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![1, 1, 0]);
+        assert_eq!(
+            why(&w, "INPUT", 3),
+            "`--mark 0x0` did not match: packet mark is 0x1f"
+        );
+        inject(&mut w, udp("10.0.0.2", 1, "10.0.0.1", 2, 0));
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![1, 1, 1]);
+        assert_eq!(
+            why(&w, "INPUT", 1),
+            "`--mark 0x10/0xf0` did not match: packet mark is 0x0"
+        );
+    }
 
     fn run(h: &mut Host, s: &str) -> crate::command::Output {
         let a: Vec<String> = s.split(' ').map(String::from).collect();

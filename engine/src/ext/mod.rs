@@ -398,6 +398,9 @@ pub trait Match: Debug + Send + Sync + Any {
     fn matches(&mut self, _cx: &mut EvalCx) -> Option<bool> {
         None
     }
+    /// Forgets per-rule state (quota left, nth counter, connlimit list) as the
+    /// kernel does when iptables-nft replaces the rule to zero its counters (`-Z`).
+    fn reset(&mut self) {}
     /// Why the packet did not match, in words (asked only while tracing).
     fn why_not(&self, _cx: &EvalCx) -> String {
         let mut s = format!("-m {}", self.save_name());

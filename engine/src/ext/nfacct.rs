@@ -2,7 +2,9 @@
 //! named accounting object (made with `nfacct add NAME`); always matches.
 
 use super::XtResult;
-use super::{xtopt, CheckCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError};
+use super::{
+    xtopt, CheckCx, EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError,
+};
 use crate::ext_boilerplate;
 
 pub static INFO: ExtInfo = ExtInfo {
@@ -56,6 +58,16 @@ impl Match for Nfacct {
         }
     }
 
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        let len = cx.pkt.len() as u64;
+        if let Some(o) = cx.nfacct.objects.iter_mut().find(|o| o.name == self.name) {
+            o.packets += 1;
+            o.bytes += len;
+        }
+        // Objects without a quota never say "over quota": always a match.
+        Some(true)
+    }
+
     fn save(&self, out: &mut String) {
         // Two blanks: iptables prints one before the quoted name itself.
         out.push_str(" --nfacct-name  ");
@@ -79,6 +91,27 @@ impl Match for Nfacct {
 mod tests {
     use crate::command::run_argv;
     use crate::sim::host::Host;
+
+    use crate::ext::conntrack::lab::{self, inject, sh, udp};
+
+    #[test]
+    fn counts_into_the_object() {
+        let mut w = lab::world();
+        sh(&mut w, 0, "nfacct add web");
+        sh(&mut w, 0, "iptables -A INPUT -m nfacct --nfacct-name web");
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -p udp -m nfacct --nfacct-name web",
+        );
+        inject(&mut w, udp("10.0.0.2", 1, "10.0.0.1", 2, 12));
+        inject(&mut w, udp("10.0.0.2", 1, "10.0.0.1", 2, 2));
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![2, 2]);
+        assert_eq!(
+            sh(&mut w, 0, "nfacct get web"),
+            "{ pkts = 00000000000000000004, bytes = 00000000000000000140 } = web;\n"
+        );
+    }
 
     fn run(h: &mut Host, s: &str) -> crate::command::Output {
         let a: Vec<String> = s.split(' ').map(String::from).collect();

@@ -1,6 +1,7 @@
 //! `-m osf --genre NAME`: passive OS fingerprinting of TCP SYN packets
 //! against the kernel's loaded fingerprint list.
 
+use super::EvalCx;
 use super::{xtopt, CheckCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtResult};
 use crate::ext_boilerplate;
 use crate::ruleset::{check::hooks_outside, Hook};
@@ -77,6 +78,21 @@ impl Match for Osf {
         Ok(())
     }
 
+    fn matches(&mut self, _cx: &mut EvalCx) -> Option<bool> {
+        // No fingerprints are loaded (nfnl_osf): nothing matches, whatever
+        // the inversion (the kernel ignores it).
+        Some(false)
+    }
+
+    fn why_not(&self, _cx: &EvalCx) -> String {
+        let mut opt = String::new();
+        self.save(&mut opt);
+        format!(
+            "`{}` did not match: no OS fingerprints are loaded",
+            opt.trim_start()
+        )
+    }
+
     fn save(&self, out: &mut String) {
         if self.inv {
             out.push_str(" !");
@@ -116,6 +132,17 @@ impl Match for Osf {
 mod tests {
     use crate::command::run_argv;
     use crate::sim::host::Host;
+
+    use crate::ext::conntrack::lab::{self, inject, sh, tcp};
+
+    #[test]
+    fn nothing_without_fingerprints() {
+        let mut w = lab::world();
+        sh(&mut w, 0, "iptables -A INPUT -p tcp -m osf --genre Linux");
+        sh(&mut w, 0, "iptables -A INPUT -p tcp -m osf ! --genre Linux");
+        inject(&mut w, tcp("10.0.0.2", 1, "10.0.0.1", 2, "S"));
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![0, 0]);
+    }
 
     fn run(h: &mut Host, s: &str) -> crate::command::Output {
         let a: Vec<String> = s.split(' ').map(String::from).collect();

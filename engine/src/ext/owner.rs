@@ -1,7 +1,9 @@
 //! `-m owner`: matches locally generated packets by the socket that sent
 //! them (user id, group id, or whether there is a socket at all).
 
-use super::{CheckCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::{
+    CheckCx, EvalCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult,
+};
 use crate::ext::bit;
 use crate::ext_boilerplate;
 use crate::ruleset::{check::hooks_outside, Hook};
@@ -159,6 +161,52 @@ fn item(out: &mut String, label: &str, r: &IdRange, names: &[(&'static str, u32)
     }
 }
 
+/// Why an owner match failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Miss {
+    NoSocket,
+    HasSocket,
+    Uid,
+    Gid,
+}
+
+impl Owner {
+    /// The first failing test, in `owner_mt`'s order. Locally generated
+    /// packets (OUTPUT, POSTROUTING, no input interface) carry their
+    /// socket's user and group; every other packet has no socket.
+    fn miss(&self, cx: &EvalCx) -> Option<Miss> {
+        let local =
+            matches!(cx.hook, Hook::Output | Hook::Postrouting) && cx.pkt.meta.in_iface.is_none();
+        if !local {
+            // Only options that are all inverted match without a socket.
+            let all_inverted = self.socket.is_none_or(|i| i)
+                && self.uid.is_none_or(|r| r.inv)
+                && self.gid.is_none_or(|r| r.inv)
+                && !self.suppl_groups;
+            return if all_inverted {
+                None
+            } else {
+                Some(Miss::NoSocket)
+            };
+        }
+        if self.socket == Some(true) {
+            return Some(Miss::HasSocket);
+        }
+        let inside = |r: &IdRange, id: u32| id >= r.min && id <= r.max;
+        if let Some(r) = &self.uid {
+            if inside(r, cx.pkt.meta.uid) == r.inv {
+                return Some(Miss::Uid);
+            }
+        }
+        if let Some(r) = &self.gid {
+            if inside(r, cx.pkt.meta.gid) == r.inv {
+                return Some(Miss::Gid);
+            }
+        }
+        None
+    }
+}
+
 impl Match for Owner {
     ext_boilerplate!(INFO, Match);
 
@@ -213,6 +261,24 @@ impl Match for Owner {
             }
         }
         Ok(())
+    }
+
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some(self.miss(cx).is_none())
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let mut opt = String::new();
+        self.save(&mut opt);
+        let opt = opt.trim_start();
+        let why = match self.miss(cx) {
+            None => return "-m owner matched".into(),
+            Some(Miss::NoSocket) => "the packet has no local socket (not sent by this host)".into(),
+            Some(Miss::HasSocket) => "the packet comes from a local socket".into(),
+            Some(Miss::Uid) => format!("the sender's user id is {}", cx.pkt.meta.uid),
+            Some(Miss::Gid) => format!("the sender's group id is {}", cx.pkt.meta.gid),
+        };
+        format!("`{opt}` did not match: {why}")
     }
 
     fn save(&self, out: &mut String) {
@@ -296,6 +362,68 @@ impl Match for Owner {
 mod tests {
     use crate::command::run_argv;
     use crate::sim::host::Host;
+
+    use crate::ext::conntrack::lab::{self, inject, sh, udp, why};
+
+    #[test]
+    fn locally_generated_packets_only() {
+        let mut w = lab::world();
+        sh(&mut w, 0, "iptables -A OUTPUT -m owner --uid-owner root");
+        sh(
+            &mut w,
+            0,
+            "iptables -A OUTPUT -m owner --uid-owner 1000-2000",
+        );
+        sh(
+            &mut w,
+            0,
+            "iptables -A OUTPUT -m owner ! --gid-owner 0 ! --socket-exists",
+        );
+        sh(&mut w, 0, "iptables -A OUTPUT -m owner --socket-exists");
+        sh(
+            &mut w,
+            0,
+            "iptables -A POSTROUTING -t mangle -m owner ! --uid-owner 1500",
+        );
+        w.send(0, udp("10.0.0.1", 1, "10.0.0.2", 2, 0));
+        assert_eq!(lab::counts(&w, "filter", "OUTPUT"), vec![1, 0, 0, 1]);
+        assert_eq!(
+            why(&w, "OUTPUT", 2),
+            "`--uid-owner 1000-2000` did not match: the sender's user id is 0"
+        );
+        assert_eq!(
+            why(&w, "OUTPUT", 3),
+            "`! --socket-exists ! --gid-owner 0` did not match: the packet comes from a local socket"
+        );
+        let mut p = udp("10.0.0.1", 1, "10.0.0.2", 2, 0);
+        p.meta.uid = 1500;
+        p.meta.gid = 100;
+        w.send(0, p);
+        assert_eq!(lab::counts(&w, "filter", "OUTPUT"), vec![1, 1, 0, 2]);
+        assert_eq!(lab::counts(&w, "mangle", "POSTROUTING"), vec![1]);
+    }
+
+    #[test]
+    fn forwarded_packets_have_no_socket() {
+        let mut w = lab::world();
+        w.plug(0, "eth1", "10.0.1.1/24", "wan").unwrap();
+        w.hosts[0]
+            .sysctl
+            .insert("net.ipv4.ip_forward".into(), "1".into());
+        sh(
+            &mut w,
+            0,
+            "iptables -t mangle -A POSTROUTING -m owner --uid-owner 0",
+        );
+        sh(
+            &mut w,
+            0,
+            "iptables -t mangle -A POSTROUTING -m owner ! --uid-owner 0 ! --socket-exists",
+        );
+        sh(&mut w, 0, "iptables -t mangle -A POSTROUTING -m owner ! --uid-owner 0 ! --gid-owner 0 --suppl-groups");
+        inject(&mut w, udp("10.0.0.2", 1, "10.0.1.2", 2, 0));
+        assert_eq!(lab::counts(&w, "mangle", "POSTROUTING"), vec![0, 1, 0]);
+    }
 
     fn run(h: &mut Host, s: &str) -> crate::command::Output {
         let a: Vec<String> = s.split(' ').map(String::from).collect();

@@ -1,6 +1,7 @@
 //! `-m physdev`: for bridged traffic, matches the bridge ports a packet came
 //! in on or will leave by (needs br_netfilter).
 
+use super::EvalCx;
 use super::{CheckCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
 use crate::ruleset::Hook;
@@ -116,6 +117,25 @@ impl Match for Physdev {
         Ok(())
     }
 
+    fn matches(&mut self, _cx: &mut EvalCx) -> Option<bool> {
+        // No bridges here: the packet has no bridge information, and only
+        // options that are all inverted can match.
+        let inverted = [
+            self.bridged,
+            self.is_in,
+            self.is_out,
+            self.in_dev.as_ref().map(|d| d.1),
+            self.out_dev.as_ref().map(|d| d.1),
+        ];
+        Some(inverted.iter().all(|i| i.is_none_or(|i| i)))
+    }
+
+    fn why_not(&self, _cx: &EvalCx) -> String {
+        let mut opt = String::from("-m physdev");
+        self.save(&mut opt);
+        format!("`{opt}` did not match: the packet did not cross a bridge")
+    }
+
     fn save(&self, out: &mut String) {
         out.push_str(&self.text());
     }
@@ -151,6 +171,30 @@ impl Match for Physdev {
 mod tests {
     use crate::command::run_argv;
     use crate::sim::host::Host;
+
+    use crate::ext::conntrack::lab::{self, inject, sh, udp, why};
+
+    #[test]
+    fn no_bridge_here() {
+        let mut w = lab::world();
+        sh(&mut w, 0, "iptables -A INPUT -m physdev --physdev-in eth0");
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m physdev ! --physdev-is-bridged",
+        );
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m physdev ! --physdev-in eth0 --physdev-is-in",
+        );
+        inject(&mut w, udp("10.0.0.2", 1, "10.0.0.1", 2, 0));
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![0, 1, 0]);
+        assert_eq!(
+            why(&w, "INPUT", 1),
+            "`-m physdev --physdev-in eth0` did not match: the packet did not cross a bridge"
+        );
+    }
 
     fn run(h: &mut Host, s: &str) -> crate::command::Output {
         let a: Vec<String> = s.split(' ').map(String::from).collect();

@@ -1,6 +1,7 @@
 //! `-m policy`: matches on the IPsec policy used to decapsulate a packet
 //! (`--dir in`) or that will encapsulate it (`--dir out`).
 
+use super::EvalCx;
 use super::XtResult;
 use super::{xtopt, CheckCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError};
 use crate::ext::bit;
@@ -306,6 +307,17 @@ impl Match for Policy {
         }
     }
 
+    fn matches(&mut self, _cx: &mut EvalCx) -> Option<bool> {
+        // No IPsec here: no packet went through or will go through a policy.
+        Some(self.none)
+    }
+
+    fn why_not(&self, _cx: &EvalCx) -> String {
+        let mut opt = String::from("-m policy");
+        self.save(&mut opt);
+        format!("`{opt}` did not match: no IPsec policy applies here (only --pol none matches)")
+    }
+
     fn save(&self, out: &mut String) {
         self.flags(out, "--");
         for (i, e) in self.elems.iter().enumerate() {
@@ -368,6 +380,21 @@ impl Match for Policy {
 mod tests {
     use crate::command::run_argv;
     use crate::sim::host::Host;
+
+    use crate::ext::conntrack::lab::{self, inject, sh, udp};
+
+    #[test]
+    fn only_pol_none_matches_without_ipsec() {
+        let mut w = lab::world();
+        sh(&mut w, 0, "iptables -A INPUT -m policy --dir in --pol none");
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m policy --dir in --pol ipsec --proto esp",
+        );
+        inject(&mut w, udp("10.0.0.2", 1, "10.0.0.1", 2, 0));
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![1, 0]);
+    }
 
     fn run(h: &mut Host, s: &str) -> crate::command::Output {
         let a: Vec<String> = s.split(' ').map(String::from).collect();

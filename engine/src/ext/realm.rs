@@ -1,6 +1,7 @@
 //! `-m realm --realm value[/mask]`: matches the routing realm the route of
 //! the packet carries (`ip route ... realm N`).
 
+use super::EvalCx;
 use super::XtResult;
 use super::{xtopt, CheckCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtError};
 use crate::ext_boilerplate;
@@ -106,6 +107,20 @@ impl Match for Realm {
         Ok(())
     }
 
+    fn matches(&mut self, _cx: &mut EvalCx) -> Option<bool> {
+        // Simulated routes carry no realm: the route's class id is 0.
+        Some((self.id == 0) != self.inv)
+    }
+
+    fn why_not(&self, _cx: &EvalCx) -> String {
+        let mut opt = String::new();
+        self.save(&mut opt);
+        format!(
+            "`{}` did not match: the route's realm is 0",
+            opt.trim_start()
+        )
+    }
+
     fn save(&self, out: &mut String) {
         if self.inv {
             out.push_str(" !");
@@ -140,6 +155,18 @@ impl Match for Realm {
 mod tests {
     use crate::command::run_argv;
     use crate::sim::host::Host;
+
+    use crate::ext::conntrack::lab::{self, inject, sh, udp};
+
+    #[test]
+    fn routes_have_realm_zero() {
+        let mut w = lab::world();
+        sh(&mut w, 0, "iptables -A INPUT -m realm --realm 0");
+        sh(&mut w, 0, "iptables -A INPUT -m realm --realm 3/0xff");
+        sh(&mut w, 0, "iptables -A INPUT -m realm ! --realm 3");
+        inject(&mut w, udp("10.0.0.2", 1, "10.0.0.1", 2, 0));
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![1, 0, 1]);
+    }
 
     fn run(h: &mut Host, s: &str) -> crate::command::Output {
         let a: Vec<String> = s.split(' ').map(String::from).collect();

@@ -1,9 +1,11 @@
 //! `-m rpfilter`: reverse-path filter; matches packets whose source address
 //! would be routed back out of the interface they came in on.
 
+use super::EvalCx;
 use super::{CheckCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtResult};
 use crate::ext_boilerplate;
 use crate::ruleset::{check::hooks_outside, Hook};
+use crate::sim::route;
 
 const O_LOOSE: u8 = 0;
 const O_VALIDMARK: u8 = 1;
@@ -59,6 +61,59 @@ impl Rpfilter {
     }
 }
 
+impl Rpfilter {
+    /// The kernel's reverse path check (`rpfilter_mt` without the
+    /// inversion): the route back to the source must be unicast (or local
+    /// with --accept-local) and leave by the interface the packet came in
+    /// on (any interface with --loose). Also says why, in words.
+    fn reverse_path(&self, cx: &EvalCx) -> (bool, String) {
+        let inif = cx.in_iface().unwrap_or("");
+        let (src, dst) = (cx.hdr.src, cx.hdr.dst);
+        if inif == "lo" {
+            return (true, "it came in on lo".into());
+        }
+        let local_multicast = u32::from(dst) & 0xffff_ff00 == 0xe000_0000;
+        if src.is_unspecified() && (dst.is_broadcast() || local_multicast) {
+            return (
+                true,
+                "a 0.0.0.0 source talking to broadcast or local multicast".into(),
+            );
+        }
+        // The interface a route back to `src` would use, or why there is none.
+        let dev = if route::is_local(cx.ifaces, src) {
+            if !self.accept_local {
+                return (false, format!("{src} is an address of this host"));
+            }
+            cx.ifaces
+                .iter()
+                .find(|i| i.addrs.iter().any(|a| a.addr == src))
+                .map_or("lo", |i| i.name.as_str())
+                .to_string()
+        } else if cx.ifaces.iter().any(|i| {
+            i.addrs
+                .iter()
+                .any(|a| a.prefix < 31 && a.broadcast() == src)
+        }) {
+            return (false, format!("{src} is a broadcast address"));
+        } else {
+            match route::lookup(cx.ifaces, cx.routes, src) {
+                route::Decision::Out { dev, .. } => dev,
+                _ => return (false, format!("there is no route back to {src}")),
+            }
+        };
+        if dev == inif {
+            (true, format!("the route back to {src} leaves by {dev}"))
+        } else if self.loose {
+            (true, format!("there is a route back to {src} (by {dev})"))
+        } else {
+            (
+                false,
+                format!("the route back to {src} leaves by {dev}, not {inif}"),
+            )
+        }
+    }
+}
+
 impl Match for Rpfilter {
     ext_boilerplate!(INFO, Match);
 
@@ -80,6 +135,18 @@ impl Match for Rpfilter {
             return Err(KernelError::Invalid);
         }
         Ok(())
+    }
+
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some(self.reverse_path(cx).0 != self.invert)
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let mut opt = String::from("-m rpfilter");
+        self.save(&mut opt);
+        let (ok, why) = self.reverse_path(cx);
+        let verdict = if ok { "passes" } else { "fails" };
+        format!("`{opt}` did not match: the reverse path check {verdict}: {why}")
     }
 
     fn save(&self, out: &mut String) {
@@ -115,6 +182,54 @@ impl Match for Rpfilter {
 mod tests {
     use crate::command::run_argv;
     use crate::sim::host::Host;
+
+    use crate::ext::conntrack::lab::{self, inject, sh, udp, why};
+
+    #[test]
+    fn reverse_path_by_the_host_routes() {
+        let mut w = lab::world();
+        w.plug(0, "eth1", "192.168.1.1/24", "wan").unwrap();
+        sh(&mut w, 0, "iptables -t raw -A PREROUTING -m rpfilter");
+        sh(
+            &mut w,
+            0,
+            "iptables -t raw -A PREROUTING -m rpfilter --loose",
+        );
+        sh(
+            &mut w,
+            0,
+            "iptables -t raw -A PREROUTING -m rpfilter --invert",
+        );
+        sh(
+            &mut w,
+            0,
+            "iptables -t raw -A PREROUTING -m rpfilter --accept-local",
+        );
+        let count = |w: &crate::sim::world::World| lab::counts(w, "raw", "PREROUTING");
+        // From the LAN on the LAN interface: fine.
+        inject(&mut w, udp("10.0.0.2", 1, "10.0.0.1", 2, 0));
+        assert_eq!(count(&w), vec![1, 1, 0, 1]);
+        // A spoofed WAN source on the LAN interface: only --loose passes.
+        inject(&mut w, udp("192.168.1.7", 1, "10.0.0.1", 2, 0));
+        assert_eq!(count(&w), vec![1, 2, 1, 1]);
+        assert_eq!(
+            why(&w, "PREROUTING", 1),
+            "`-m rpfilter` did not match: the reverse path check fails: \
+             the route back to 192.168.1.7 leaves by eth1, not eth0"
+        );
+        // No route back at all.
+        inject(&mut w, udp("8.8.8.8", 1, "10.0.0.1", 2, 0));
+        assert_eq!(count(&w), vec![1, 2, 2, 1]);
+        assert_eq!(
+            why(&w, "PREROUTING", 2),
+            "`-m rpfilter --loose` did not match: the reverse path check fails: \
+             there is no route back to 8.8.8.8"
+        );
+        // Our own address as source: only with --accept-local. (The port
+        // unreachable h then sends itself comes in on lo: always fine.)
+        inject(&mut w, udp("10.0.0.1", 1, "10.0.0.1", 2, 0));
+        assert_eq!(count(&w), vec![1 + 1, 2 + 1, 3, 2 + 1]);
+    }
 
     fn run(h: &mut Host, s: &str) -> crate::command::Output {
         let a: Vec<String> = s.split(' ').map(String::from).collect();

@@ -1,7 +1,7 @@
 //! `-m statistic`: matches a random share of packets (`--mode random`) or
 //! every n-th packet (`--mode nth`).
 
-use super::{ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::{EvalCx, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext::bit;
 use crate::ext_boilerplate;
 
@@ -57,6 +57,11 @@ pub struct Statistic {
     /// `--every` minus one.
     pub every: u32,
     pub packet: u32,
+    /// The nth counter the kernel keeps beside the rule (`None`: not
+    /// started, see [`Statistic::start`]).
+    pub count: Option<u32>,
+    /// The last random draw (for the trace).
+    pub last_draw: u32,
 }
 
 /// A C99 hexadecimal float (`0x1.8p-1`), as `strtod` also reads them.
@@ -109,6 +114,13 @@ fn parse_probability(s: &str) -> XtResult<f64> {
 }
 
 impl Statistic {
+    /// The nth counter's first value: libxtables hands the kernel
+    /// `every - packet` (`every` kept as n - 1), so `--packet 0` makes the
+    /// very first packet match.
+    fn start(&self) -> u32 {
+        self.every.wrapping_sub(self.packet)
+    }
+
     fn text(&self, p: &str) -> String {
         let inv = if self.inv { " !" } else { "" };
         match self.mode {
@@ -177,6 +189,57 @@ impl Match for Statistic {
         Ok(())
     }
 
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        let hit = match self.mode {
+            Mode::Random => {
+                self.last_draw = cx.rng.next_u32() & 0x7fff_ffff;
+                self.last_draw < self.probability
+            }
+            Mode::Nth => {
+                let c = self.count.unwrap_or(self.start());
+                let next = if c == self.every {
+                    0
+                } else {
+                    c.wrapping_add(1)
+                };
+                self.count = Some(next);
+                next == 0
+            }
+        };
+        Some(hit != self.inv)
+    }
+
+    fn reset(&mut self) {
+        self.count = None;
+    }
+
+    fn why_not(&self, _cx: &EvalCx) -> String {
+        let mut opt = String::new();
+        self.save(&mut opt);
+        let opt = opt.trim_start();
+        match (self.mode, self.inv) {
+            (Mode::Random, false) => format!(
+                "`{opt}` did not match: the random draw {:.4} was not below {:.4}",
+                self.last_draw as f64 / 2147483648.0,
+                self.probability as f64 / 2147483648.0
+            ),
+            (Mode::Random, true) => format!(
+                "`{opt}` did not match: the random draw {:.4} was below {:.4}",
+                self.last_draw as f64 / 2147483648.0,
+                self.probability as f64 / 2147483648.0
+            ),
+            (Mode::Nth, false) => format!(
+                "`{opt}` did not match: this is packet {} of every {}",
+                self.count.unwrap_or(self.start()).wrapping_add(1),
+                self.every.wrapping_add(1)
+            ),
+            (Mode::Nth, true) => format!(
+                "`{opt}` did not match: this is the packet of every {} that the rule skips",
+                self.every.wrapping_add(1)
+            ),
+        }
+    }
+
     fn save(&self, out: &mut String) {
         out.push_str(&self.text("--"));
     }
@@ -196,12 +259,18 @@ impl Match for Statistic {
                     format!("Matches a random {p:.2}% of packets")
                 }
             }
-            Mode::Nth => format!(
-                "Matches {}one packet in every {} (counter starts at {})",
-                if self.inv { "all but " } else { "" },
-                self.every.wrapping_add(1),
-                self.packet
-            ),
+            Mode::Nth => {
+                let n = self.every as u64 + 1;
+                let first = self.packet as u64 + 1;
+                let which = format!("{first}, {}, {} ...", first + n, first + 2 * n);
+                if self.inv {
+                    format!(
+                        "Matches every packet but one in every {n}: the rule's packets {which} do not match"
+                    )
+                } else {
+                    format!("Matches one packet in every {n}: the rule's packets {which}")
+                }
+            }
         }
     }
 }
@@ -210,6 +279,70 @@ impl Match for Statistic {
 mod tests {
     use crate::command::run_argv;
     use crate::sim::host::Host;
+
+    use crate::ext::conntrack::lab::{self, inject, sh, udp, why};
+
+    #[test]
+    fn nth_counts_per_rule() {
+        let mut w = lab::world();
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m statistic --mode nth --every 3 --packet 0",
+        );
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m statistic --mode nth ! --every 2 --packet 0",
+        );
+        let p = || udp("10.0.0.2", 1, "10.0.0.1", 2, 0);
+        let mut hits = Vec::new();
+        for _ in 0..6 {
+            inject(&mut w, p());
+            hits.push(lab::counts(&w, "filter", "INPUT"));
+        }
+        // The counter starts at every - packet (2): 0 (match), 1, 2, 0
+        // (match), 1, 2.
+        let first: Vec<u64> = hits.iter().map(|c| c[0]).collect();
+        assert_eq!(first, vec![1, 1, 1, 2, 2, 2]);
+        // Starts at 1: 0 (hit: inverted, no match), 1, 0, 1, 0, 1.
+        let second: Vec<u64> = hits.iter().map(|c| c[1]).collect();
+        assert_eq!(second, vec![0, 1, 1, 2, 2, 3]);
+        assert_eq!(
+            why(&w, "INPUT", 1),
+            "`--mode nth --every 3 --packet 0` did not match: this is packet 3 of every 3"
+        );
+        sh(&mut w, 0, "iptables -Z INPUT");
+        inject(&mut w, p());
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![1, 0]);
+    }
+
+    #[test]
+    fn random_uses_the_host_generator() {
+        let mut w = lab::world();
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m statistic --mode random --probability 0.25",
+        );
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m statistic --mode random --probability 1",
+        );
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m statistic --mode random --probability 0",
+        );
+        for _ in 0..400 {
+            inject(&mut w, udp("10.0.0.2", 1, "10.0.0.1", 2, 0));
+        }
+        let c = lab::counts(&w, "filter", "INPUT");
+        assert!((60..140).contains(&c[0]), "{c:?}");
+        assert_eq!(c[1], 400);
+        assert_eq!(c[2], 0);
+    }
 
     fn run(h: &mut Host, s: &str) -> crate::command::Output {
         let a: Vec<String> = s.split(' ').map(String::from).collect();

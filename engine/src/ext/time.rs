@@ -1,7 +1,7 @@
 //! `-m time`: matches by the time of day, weekday, day of the month and date
 //! range at which the packet arrives (UTC unless `--kerneltz`).
 
-use super::{ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
+use super::{EvalCx, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext::bit;
 use crate::ext_boilerplate;
 
@@ -295,10 +295,70 @@ fn date_text(secs: u32, iso: bool) -> String {
     format!("{y:04}-{mo:02}-{d:02}{sep}{h:02}:{mi:02}:{s:02}")
 }
 
+/// Which condition of a time match failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Miss {
+    Date,
+    Daytime,
+    Weekday,
+    Monthday,
+}
+
+const DAY: i64 = 86400;
+
 impl Time {
     fn has_daytime(&self) -> bool {
         self.daytime_start != 0 || self.daytime_stop != MAX_DAYTIME
     }
+
+    /// The packet's time in seconds: UTC, or the kernel's zone with
+    /// `--kerneltz` (`tz_minutes` east of UTC).
+    fn stamp(&self, now_ns: u64, tz_minutes: i32) -> i64 {
+        let mut t = (now_ns / 1_000_000_000) as i64;
+        if self.kernel_tz {
+            t += tz_minutes as i64 * 60;
+        }
+        t
+    }
+
+    /// The first condition that fails at `stamp`, in `time_mt`'s order.
+    fn miss(&self, stamp: i64) -> Option<Miss> {
+        if stamp < self.date_start as i64 || stamp > self.date_stop as i64 {
+            return Some(Miss::Date);
+        }
+        let mut day_stamp = stamp;
+        let t = stamp.rem_euclid(DAY) as u32;
+        if self.daytime_start < self.daytime_stop {
+            if t < self.daytime_start || t > self.daytime_stop {
+                return Some(Miss::Daytime);
+            }
+        } else {
+            // A window across midnight (start == stop matches all day).
+            if t < self.daytime_start && t > self.daytime_stop {
+                return Some(Miss::Daytime);
+            }
+            // The early-morning part belongs to the day before.
+            if self.contiguous && t <= self.daytime_stop {
+                day_stamp -= DAY;
+            }
+        }
+        if self.weekdays & (1 << weekday(day_stamp)) == 0 {
+            return Some(Miss::Weekday);
+        }
+        if self.monthdays != ALL_MONTHDAYS && self.monthdays & (1 << monthday(day_stamp)) == 0 {
+            return Some(Miss::Monthday);
+        }
+        None
+    }
+}
+
+/// 1 = Monday ... 7 = Sunday (1970-01-01 was a Thursday).
+fn weekday(stamp: i64) -> u32 {
+    ((stamp.div_euclid(DAY) + 3).rem_euclid(7) + 1) as u32
+}
+
+fn monthday(stamp: i64) -> u32 {
+    civil(stamp.clamp(0, u32::MAX as i64) as u32).2
 }
 
 impl Match for Time {
@@ -341,6 +401,47 @@ impl Match for Time {
             ));
         }
         Ok(())
+    }
+
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some(self.miss(self.stamp(cx.now_ns, cx.tz_minutes)).is_none())
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let stamp = self.stamp(cx.now_ns, cx.tz_minutes);
+        let zone = if self.kernel_tz { "kernel time" } else { "UTC" };
+        let now = date_text(stamp.clamp(0, u32::MAX as i64) as u32, false);
+        let why = match self.miss(stamp) {
+            None => return "-m time matched".into(),
+            Some(Miss::Date) => format!("it is {now} {zone}, outside the dates"),
+            Some(Miss::Daytime) => format!(
+                "it is {} {zone}, outside {}-{}",
+                hms(stamp.rem_euclid(DAY) as u32),
+                hms(self.daytime_start),
+                hms(self.daytime_stop)
+            ),
+            Some(Miss::Weekday) => {
+                let shifted = self.contiguous
+                    && self.daytime_stop < self.daytime_start
+                    && (stamp.rem_euclid(DAY) as u32) <= self.daytime_stop;
+                format!(
+                    "it is {} ({now} {zone}){}",
+                    WEEK_DAYS[weekday(stamp) as usize],
+                    if shifted {
+                        format!(
+                            ", counted as {} with --contiguous",
+                            WEEK_DAYS[weekday(stamp - DAY) as usize]
+                        )
+                    } else {
+                        String::new()
+                    }
+                )
+            }
+            Some(Miss::Monthday) => format!("it is day {} of the month", monthday(stamp)),
+        };
+        let mut opt = String::from("-m time");
+        self.save(&mut opt);
+        format!("`{opt}` did not match: {why}")
     }
 
     fn save(&self, out: &mut String) {
@@ -459,6 +560,103 @@ mod tests {
     use super::{parse_date, parse_daytime, parse_monthdays, parse_weekdays};
     use crate::command::run_argv;
     use crate::sim::host::Host;
+
+    use crate::ext::conntrack::lab::{self, inject, sh, tcp, why};
+
+    /// 2024-01-05 (a Friday) at hh:mm UTC, plus `days`.
+    fn at(w: &mut crate::sim::world::World, days: u64, hh: u64, mm: u64) {
+        let friday = super::parse_date("2024-01-05").unwrap() as u64;
+        w.now_ns = (friday + days * 86400 + hh * 3600 + mm * 60) * 1_000_000_000;
+    }
+
+    /// The seed's rule: forward to the web on workdays between 18:00 and 08:00.
+    #[test]
+    fn workdays_evening_to_morning() {
+        let mut w = lab::world();
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m time --weekdays Mon,Tue,Wed,Thu,Fri --timestart 18:00 --timestop 8:00",
+        );
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m time --weekdays Mon,Tue,Wed,Thu,Fri --timestart 18:00 --timestop 8:00 --contiguous",
+        );
+        let run = |w: &mut crate::sim::world::World, days, hh, mm| {
+            at(w, days, hh, mm);
+            inject(w, tcp("10.0.0.2", 1, "10.0.0.1", 80, "S"));
+            let c = lab::counts(w, "filter", "INPUT");
+            sh(w, 0, "iptables -Z");
+            c
+        };
+        // Friday 12:00: working hours.
+        assert_eq!(run(&mut w, 0, 12, 0), vec![0, 0]);
+        assert_eq!(
+            why(&w, "INPUT", 1),
+            "`-m time --timestart 18:00:00 --timestop 08:00:00 --weekdays Mon,Tue,Wed,Thu,Fri \
+             --datestop 2038-01-19T03:14:07` did not match: it is 12:00:00 UTC, outside 18:00:00-08:00:00"
+        );
+        // Friday 18:00 and 23:59: both forms match.
+        assert_eq!(run(&mut w, 0, 18, 0), vec![1, 1]);
+        assert_eq!(run(&mut w, 0, 23, 59), vec![1, 1]);
+        // Saturday 02:00: not a workday, but --contiguous counts it as Friday night.
+        assert_eq!(run(&mut w, 1, 2, 0), vec![0, 1]);
+        assert!(why(&w, "INPUT", 1).ends_with("did not match: it is Sat (2024-01-06 02:00:00 UTC)"));
+        // Saturday 20:00: neither.
+        assert_eq!(run(&mut w, 1, 20, 0), vec![0, 0]);
+        // Monday 07:59 matches without --contiguous; with it, it is Sunday night.
+        assert_eq!(run(&mut w, 3, 7, 59), vec![1, 0]);
+        assert!(why(&w, "INPUT", 2).ends_with(
+            "did not match: it is Mon (2024-01-08 07:59:00 UTC), counted as Sun with --contiguous"
+        ));
+        // The stop second itself is inside; the next minute is not.
+        assert_eq!(run(&mut w, 3, 8, 0), vec![1, 0]);
+        assert_eq!(run(&mut w, 3, 8, 1), vec![0, 0]);
+    }
+
+    #[test]
+    fn dates_monthdays_and_kernel_tz() {
+        let mut w = lab::world();
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m time --datestart 2024-01-05T10:00 --datestop 2024-01-06",
+        );
+        sh(&mut w, 0, "iptables -A INPUT -m time --monthdays 5,31");
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m time --timestart 09:00 --timestop 10:00 --kerneltz",
+        );
+        sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m time --timestart 10:00 --timestop 10:00",
+        );
+        w.hosts[0].tz_minutes = -60;
+        let run = |w: &mut crate::sim::world::World, days, hh, mm| {
+            at(w, days, hh, mm);
+            inject(w, tcp("10.0.0.2", 1, "10.0.0.1", 80, "S"));
+            let c = lab::counts(w, "filter", "INPUT");
+            sh(w, 0, "iptables -Z");
+            c
+        };
+        // 2024-01-05 09:59 UTC: before the start date; 08:59 in the kernel's zone.
+        assert_eq!(run(&mut w, 0, 9, 59), vec![0, 1, 0, 1]);
+        assert!(why(&w, "INPUT", 1)
+            .ends_with("did not match: it is 2024-01-05 09:59:00 UTC, outside the dates"));
+        assert_eq!(run(&mut w, 0, 10, 30), vec![1, 1, 1, 1]);
+        // The stop date is its first second.
+        assert_eq!(run(&mut w, 1, 0, 0), vec![1, 0, 0, 1]);
+        assert_eq!(run(&mut w, 1, 0, 1), vec![0, 0, 0, 1]);
+        assert!(dbg!(why(&w, "INPUT", 2)).ends_with("did not match: it is day 6 of the month"));
+        // 2024-01-31.
+        assert_eq!(run(&mut w, 26, 11, 0), vec![0, 1, 1, 1]);
+        assert_eq!(run(&mut w, 26, 11, 1), vec![0, 1, 0, 1]);
+        assert!(why(&w, "INPUT", 3)
+            .ends_with("did not match: it is 10:01:00 kernel time, outside 09:00:00-10:00:00"));
+    }
 
     fn run(h: &mut Host, s: &str) -> crate::command::Output {
         let a: Vec<String> = s.split(' ').map(String::from).collect();

@@ -1,6 +1,7 @@
 //! `-m u32 --u32 TESTS`: reads 32-bit words at computed offsets of the
 //! packet, masks and shifts them, and compares them with value ranges.
 
+use super::EvalCx;
 use super::{xtopt, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
 
@@ -209,6 +210,51 @@ impl U32 {
     }
 }
 
+/// The big-endian word at `pos`, if four bytes are there.
+fn word(data: &[u8], pos: u64) -> Option<u32> {
+    let p = usize::try_from(pos).ok()?;
+    let b = data.get(p..p.checked_add(4)?)?;
+    Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+impl Test {
+    /// The value the location computes, `None` when it reads outside the
+    /// packet (the kernel then says no match).
+    fn value(&self, data: &[u8]) -> Option<u32> {
+        let mut at: u32 = 0;
+        let mut val = word(data, self.start as u64)?;
+        for (op, n) in &self.steps {
+            match op {
+                Op::And => val &= n,
+                // Shift counts wrap at 32 as on the CPUs the kernel runs on.
+                Op::Shl => val = val.wrapping_shl(*n),
+                Op::Shr => val = val.wrapping_shr(*n),
+                Op::At => {
+                    at = at.checked_add(val)?;
+                    val = word(data, at as u64 + *n as u64)?;
+                }
+            }
+        }
+        Some(val)
+    }
+}
+
+impl U32 {
+    /// The first failing test: its index and the value it read (`None`
+    /// when it read past the end).
+    fn first_failure(&self, data: &[u8]) -> Option<(usize, Option<u32>)> {
+        for (i, t) in self.tests.iter().enumerate() {
+            let Some(v) = t.value(data) else {
+                return Some((i, None));
+            };
+            if !t.values.iter().any(|(lo, hi)| *lo <= v && v <= *hi) {
+                return Some((i, Some(v)));
+            }
+        }
+        None
+    }
+}
+
 impl Match for U32 {
     ext_boilerplate!(INFO, Match);
 
@@ -216,6 +262,27 @@ impl Match for U32 {
         self.tests = parse_tests(arg.unwrap_or_default())?;
         self.inv = inv;
         Ok(())
+    }
+
+    fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
+        Some(self.first_failure(&cx.pkt.data).is_none() != self.inv)
+    }
+
+    fn why_not(&self, cx: &EvalCx) -> String {
+        let mut opt = String::new();
+        self.save(&mut opt);
+        let opt = opt.trim_start();
+        match self.first_failure(&cx.pkt.data) {
+            None => format!("`{opt}` did not match: every test passed"),
+            Some((i, None)) => format!(
+                "`{opt}` did not match: test {} reads past the end of the packet",
+                i + 1
+            ),
+            Some((i, Some(v))) => format!(
+                "`{opt}` did not match: test {} read 0x{v:x}, outside its values",
+                i + 1
+            ),
+        }
     }
 
     fn save(&self, out: &mut String) {
@@ -252,6 +319,57 @@ mod tests {
     use super::parse_tests;
     use crate::command::run_argv;
     use crate::sim::host::Host;
+
+    use crate::ext::conntrack::lab::{self, inject, tcp, udp, why};
+
+    #[test]
+    fn tests_over_packet_bytes() {
+        let mut w = lab::world();
+        // IPv4 with TCP or UDP; UDP destination port 53 (through the header length).
+        lab::sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m u32 --u32 \"0>>28=4 && 6&0xFF=6,17\"",
+        );
+        lab::sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m u32 --u32 \"0>>22&0x3C@0&0xFFFF=53\"",
+        );
+        lab::sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m u32 ! --u32 \"0>>22&0x3C@0&0xFFFF=53\"",
+        );
+        // Total length 28..40, and a read past the end.
+        lab::sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m u32 --u32 \"0&0xFFFF=28:40\"",
+        );
+        lab::sh(
+            &mut w,
+            0,
+            "iptables -A INPUT -m u32 --u32 \"0>>22&0x3C@100=0:0xffffffff\"",
+        );
+        inject(&mut w, udp("10.0.0.2", 1000, "10.0.0.1", 53, 0));
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![1, 1, 0, 1, 0]);
+        assert_eq!(
+            why(&w, "INPUT", 5),
+            "`--u32 \"0x0>>0x16&0x3c@0x64=0x0:0xffffffff\"` did not match: \
+             test 1 reads past the end of the packet"
+        );
+        inject(&mut w, tcp("10.0.0.2", 1000, "10.0.0.1", 80, "S"));
+        assert_eq!(lab::counts(&w, "filter", "INPUT"), vec![2, 1, 1, 1, 0]);
+        assert_eq!(
+            why(&w, "INPUT", 2),
+            "`--u32 \"0x0>>0x16&0x3c@0x0&0xffff=0x35\"` did not match: test 1 read 0x50, outside its values"
+        );
+        assert_eq!(
+            why(&w, "INPUT", 4),
+            "`--u32 \"0x0&0xffff=0x1c:0x28\"` did not match: test 1 read 0x2c, outside its values"
+        );
+    }
 
     #[test]
     fn canonical_text() {

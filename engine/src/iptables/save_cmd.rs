@@ -43,7 +43,7 @@ pub fn ctime(secs: u64) -> String {
 /// The iptables-save text of the host's tables: every table the kernel has,
 /// or only `only` (shown even when it does not exist yet).
 pub fn save_text(host: &Host, only: Option<&str>, counters: bool) -> String {
-    let date = ctime(host.clock_secs);
+    let date = ctime(host.clock_secs());
     let mut out = String::new();
     for name in TABLE_ORDER {
         if only.is_some_and(|t| t != name) {

@@ -44,6 +44,12 @@ pub struct Meta {
     /// Traffic-control priority (`skb->priority`, set by `-j CLASSIFY`).
     #[serde(default)]
     pub priority: u32,
+    /// User and group of the local socket that sent the packet (`-m owner`);
+    /// only meaningful for locally generated packets.
+    #[serde(default)]
+    pub uid: u32,
+    #[serde(default)]
+    pub gid: u32,
 }
 
 /// An IPv4 packet: the bytes from the IP header on, and its metadata.

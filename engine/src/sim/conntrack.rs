@@ -255,6 +255,15 @@ pub struct Entry {
     pub bytes: [u64; 2],
     /// Id of the connection this one is related to (ICMP errors, expectations).
     pub master: Option<u32>,
+    /// Conntrack helper attached to the connection (`-j CT --helper ftp`).
+    #[serde(default)]
+    pub helper: Option<String>,
+    /// Connection labels (`-m connlabel`), bit n of the 128.
+    #[serde(default)]
+    pub labels: [u64; 2],
+    /// When the first packet was seen (UDP streams start 2 s later).
+    #[serde(default)]
+    pub created_ns: u64,
 }
 
 impl Entry {
@@ -392,6 +401,9 @@ impl Conntrack {
             packets: [1, 0],
             bytes: [h.total_len as u64, 0],
             master: None,
+            helper: None,
+            labels: [0; 2],
+            created_ns: now_ns,
         };
         let idx = match self.free.pop() {
             Some(i) => {
@@ -445,14 +457,16 @@ impl Conntrack {
                 }
             }
         }
+        // UDP seen both ways becomes a stream (120 s, ASSURED) only once
+        // 2 s have passed since the first packet; the first reply itself
+        // still counts as unreplied (`nf_conntrack_udp_packet` runs before
+        // SEEN_REPLY is set).
+        if h.proto == 17 && e.has(status::SEEN_REPLY) && now_ns > e.created_ns + 2 * SEC {
+            timeout = 120;
+            e.status |= status::ASSURED;
+        }
         if dir == Dir::Reply {
             e.status |= status::SEEN_REPLY;
-        }
-        if h.proto == 17 && e.has(status::SEEN_REPLY) {
-            timeout = 120;
-            if dir == Dir::Original || e.packets[0] > 1 {
-                e.status |= status::ASSURED;
-            }
         }
         e.expires_ns = now_ns + timeout * SEC;
         let state = if e.master.is_some() && !e.has(status::SEEN_REPLY) {

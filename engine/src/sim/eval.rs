@@ -169,6 +169,10 @@ pub struct EvalCx<'a> {
     pub rng: &'a mut Rng,
     pub ifaces: &'a [Iface],
     pub routes: &'a [Route],
+    /// The host's listening sockets and the TCP connections its stack
+    /// accepted (local port, remote address, remote port), for `-m socket`.
+    pub listeners: &'a [super::host::Listener],
+    pub tcp_conns: &'a std::collections::BTreeSet<(u16, std::net::Ipv4Addr, u16)>,
     pub emitted: &'a mut Vec<Emit>,
     pub log: &'a mut Vec<LogRecord>,
     /// Whether a trace is being recorded (matches explain failures only then).

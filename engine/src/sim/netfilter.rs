@@ -300,6 +300,8 @@ fn run_table(
         routes,
         kmsg,
         tz_minutes,
+        listeners,
+        tcp_conns,
         ..
     } = host;
     let Some(table) = ruleset.table_mut(table_name) else {
@@ -330,6 +332,8 @@ fn run_table(
         rng,
         ifaces,
         routes,
+        listeners,
+        tcp_conns,
         emitted,
         log: kmsg,
         tracing,

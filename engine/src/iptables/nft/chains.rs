@@ -48,7 +48,7 @@ impl Batch<'_> {
             self.kernel_op("CHAIN_ZERO", format!("chain {name}"), r);
         }
         for r in self.table.chains[idx].rules.iter_mut() {
-            r.counters = Counters::default();
+            zero_rule(r);
         }
     }
 
@@ -72,7 +72,7 @@ impl Batch<'_> {
     pub(super) fn zero_num(&mut self, chain: &str, num: u32) -> Result<(), Fail> {
         let idx = self.find(chain).ok_or_else(bad_rule)?;
         if let Some(r) = self.table.chains[idx].rules.get_mut(num as usize - 1) {
-            r.counters = Counters::default();
+            zero_rule(r);
         }
         Ok(())
     }
@@ -231,4 +231,11 @@ impl Batch<'_> {
         self.masks = None;
         self.table = Table::new(self.table.name);
     }
+}
+
+/// iptables-nft zeroes a rule by replacing it in the kernel: its matches
+/// start afresh (quota left, nth counter, connlimit lists).
+fn zero_rule(r: &mut crate::ruleset::Rule) {
+    r.counters = Counters::default();
+    r.matches.iter_mut().for_each(|m| m.reset());
 }
