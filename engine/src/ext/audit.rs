@@ -2,6 +2,7 @@
 //! dropped or rejected, then continue down the chain.
 
 use super::{ExtInfo, ExtKind, OptSpec, ParseCx, Target, XtError, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 
 const O_TYPE: u8 = 0;
@@ -52,6 +53,11 @@ impl Target for Audit {
     fn print(&self, out: &mut String, _numeric: bool) {
         out.push_str(" AUDIT ");
         out.push_str(self.name());
+    }
+
+    /// Audit is off on the reference kernel (`audit_enabled` is 0 without auditd): no record is written, the packet goes on.
+    fn fire(&mut self, _cx: &mut EvalCx) -> Option<TargetVerdict> {
+        Some(TargetVerdict::Continue)
     }
 
     fn explain(&self) -> String {

@@ -5,6 +5,7 @@ use super::mark_target::{xmark_explain, xmark_text};
 use super::{
     bit, xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult,
 };
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 
 const O_SET_MARK: u8 = 0;
@@ -236,6 +237,35 @@ impl Target for ConnmarkTarget {
         if self.shift_bits != 0 {
             out.push_str(&format!(" {} {}", self.shift_name(), self.shift_bits));
         }
+    }
+
+    /// `connmark_tg_shift`: set the ctmark, or copy between nfmark and
+    /// ctmark through the masks and the shift. Nothing for a packet
+    /// without a connection (untracked, invalid).
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        let shift = |v: u32| -> u32 {
+            let n = self.shift_bits as u32;
+            if n >= 32 {
+                0
+            } else if self.shift_right {
+                v >> n
+            } else {
+                v << n
+            }
+        };
+        let nfmark = cx.pkt.meta.mark;
+        let Some(e) = cx.ct_entry_mut() else {
+            return Some(TargetVerdict::Continue);
+        };
+        match self.mode {
+            Mode::Set => e.mark = shift((e.mark & !self.ctmask) ^ self.ctmark),
+            Mode::Save => e.mark = (e.mark & !self.ctmask) ^ shift(nfmark & self.nfmask),
+            Mode::Restore => {
+                let m = shift(e.mark & self.ctmask);
+                cx.pkt.meta.mark = (nfmark & !self.nfmask) ^ m;
+            }
+        }
+        Some(TargetVerdict::Continue)
     }
 
     fn explain(&self) -> String {

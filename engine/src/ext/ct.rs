@@ -3,6 +3,7 @@
 //! events reported, or put the connection in a zone.
 
 use super::{CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 
 const O_NOTRACK: u8 = 0;
@@ -78,6 +79,17 @@ const HELPERS: [(&str, u8); 14] = [
     ("netbios-ns", 17),
     ("RAS", 17),
 ];
+
+/// Whether the packet already has its conntrack (`skb->_nfct`): a
+/// connection (looped back, or a reply attached to one), untracked, or a
+/// template from an earlier CT rule.
+pub fn has_conntrack(cx: &EvalCx) -> bool {
+    cx.ct.is_some()
+        || cx.ct_state == crate::sim::conntrack::CtState::Untracked
+        || cx.pkt.meta.untracked
+        || cx.pkt.meta.tee_clone
+        || cx.pkt.meta.ct_template.is_some()
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ct {
@@ -212,6 +224,30 @@ impl Target for Ct {
     fn print(&self, out: &mut String, _numeric: bool) {
         out.push_str(" CT");
         self.write(out, "");
+    }
+
+    /// `xt_ct_target`: a packet that has its conntrack already (looped
+    /// back, or an earlier CT rule) is left alone; `--notrack` makes it
+    /// UNTRACKED, else the template's zone is used when conntrack looks it
+    /// up (`--zone mark`: the packet mark's low 16 bits). Helpers, timeout
+    /// policies and event masks change nothing the simulator shows. A
+    /// zone for one direction only (`--zone-orig`, `--zone-reply`) is used
+    /// for both.
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        if has_conntrack(cx) {
+            return Some(TargetVerdict::Continue);
+        }
+        if self.notrack {
+            cx.pkt.meta.untracked = true;
+        } else {
+            let zone = if self.zone_flags & ZONE_MARK != 0 {
+                cx.pkt.meta.mark as u16
+            } else {
+                self.zone
+            };
+            cx.pkt.meta.ct_template = Some(zone);
+        }
+        Some(TargetVerdict::Continue)
     }
 
     fn explain(&self) -> String {

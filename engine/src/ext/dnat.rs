@@ -3,9 +3,12 @@
 //! parser that SNAT, MASQUERADE and REDIRECT share.
 
 use super::{CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 use crate::ruleset::check::hooks_outside;
 use crate::ruleset::Hook;
+use crate::sim::eval::Manip;
+use crate::sim::nat;
 use std::net::Ipv4Addr;
 
 const O_TO_DEST: u8 = 0;
@@ -236,6 +239,34 @@ impl NatRange {
     }
 }
 
+impl NatRange {
+    /// The range as `sim::nat::setup` takes it (`nf_nat_range2`); `addr`
+    /// replaces the addresses for targets that pick their own (MASQUERADE,
+    /// REDIRECT).
+    pub fn to_sim(&self, addr: Option<Ipv4Addr>) -> crate::sim::eval::NatRange {
+        let (map_ips, min_addr, max_addr) = match addr {
+            Some(a) => (true, a, a),
+            None => {
+                let lo = self.min_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
+                (self.map_ips, lo, self.max_ip.unwrap_or(lo))
+            }
+        };
+        crate::sim::eval::NatRange {
+            min_addr,
+            max_addr,
+            map_ips,
+            proto_specified: self.ports,
+            min_port: self.min_port,
+            max_port: self.max_port,
+            random: self.random,
+            random_fully: self.random_fully,
+            persistent: self.persistent,
+            offset: self.offset,
+            base_port: self.base_port,
+        }
+    }
+}
+
 /// `inet_pton(AF_INET)`: exactly four decimal parts 0-255 without leading zeros.
 pub fn inet_pton(s: &str) -> Option<Ipv4Addr> {
     let parts: Vec<&str> = s.split('.').collect();
@@ -294,6 +325,12 @@ impl Target for Dnat {
 
     fn print(&self, out: &mut String, _numeric: bool) {
         self.range.write(out, "to:", "", false);
+    }
+
+    /// `xt_dnat_target`: binds the new connection's destination
+    /// (`nf_nat_setup_info`); conntrack rewrites its packets both ways.
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        Some(nat::setup(cx, Manip::Dst, self.range.to_sim(None)))
     }
 
     fn explain(&self) -> String {

@@ -2,6 +2,7 @@
 //! come for the timeout, userspace is notified (sysfs file or alarm).
 
 use super::{xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 
 const O_TIMEOUT: u8 = 0;
@@ -28,6 +29,21 @@ pub static INFO: ExtInfo = ExtInfo {
 
 /// Longest label kept (28-byte field with its terminating zero).
 const LABEL_MAX: usize = 27;
+
+/// A host's idle timers: when each label's timer runs out (lab clock, ns).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdleTimers {
+    pub expires: std::collections::BTreeMap<String, u64>,
+}
+
+impl IdleTimers {
+    /// Seconds left on a label's timer (0 once it ran out), as its sysfs file reads.
+    pub fn seconds_left(&self, label: &str, now_ns: u64) -> Option<u64> {
+        self.expires
+            .get(label)
+            .map(|e| e.saturating_sub(now_ns) / 1_000_000_000)
+    }
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Idletimer {
@@ -83,6 +99,18 @@ impl Target for Idletimer {
         if self.alarm {
             out.push_str(" alarm");
         }
+    }
+
+    /// `idletimer_tg`: restarts the timer of the label (the kernel's sysfs
+    /// file `/sys/class/xt_idletimer/timers/LABEL` tells the seconds left),
+    /// then on. The timers are kept per host in [`IdleTimers`].
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        let until = cx.now_ns + self.timeout as u64 * 1_000_000_000;
+        cx.ext
+            .get_mut::<IdleTimers>("IDLETIMER")
+            .expires
+            .insert(self.label.clone(), until);
+        Some(TargetVerdict::Continue)
     }
 
     fn explain(&self) -> String {

@@ -5,6 +5,7 @@
 use super::{
     xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult,
 };
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 
 const O_TRIGGER_ID: u8 = 0;
@@ -114,6 +115,11 @@ impl Target for Led {
         if self.always_blink {
             out.push_str(" led-always-blink");
         }
+    }
+
+    /// Blinks the LED trigger; the simulator has no LEDs, so it only goes on.
+    fn fire(&mut self, _cx: &mut EvalCx) -> Option<TargetVerdict> {
+        Some(TargetVerdict::Continue)
     }
 
     fn explain(&self) -> String {

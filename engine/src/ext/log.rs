@@ -1,8 +1,13 @@
 //! `-j LOG`: write a kernel log line about the packet (level, prefix and
 //! optional TCP/IP details) and let it continue down the chain.
 
-use super::{xtopt, ExtInfo, ExtKind, OptSpec, ParseCx, Target, XtError, XtResult};
+use super::{
+    xtopt, EvalCx, ExtInfo, ExtKind, OptSpec, ParseCx, Target, TargetVerdict, XtError, XtResult,
+};
 use crate::ext_boilerplate;
+use crate::ruleset::Hook;
+use crate::sim::eval::LogRecord;
+use crate::sim::log::{log_line, LogFlags};
 
 const O_TCPSEQ: u8 = 0;
 const O_TCPOPTS: u8 = 1;
@@ -116,6 +121,29 @@ pub fn parse_prefix(s: &str, max: usize) -> XtResult<String> {
     Ok(truncate_bytes(s, max))
 }
 
+/// The kernel's log line for the packet at this hook: the hook decides
+/// which interfaces the logger sees (no input interface in OUTPUT and
+/// POSTROUTING, no output interface in PREROUTING and INPUT).
+pub fn hook_log_line(prefix: &str, cx: &EvalCx, flags: LogFlags) -> String {
+    let (has_in, has_out) = match cx.hook {
+        Hook::Prerouting | Hook::Input => (true, false),
+        Hook::Forward => (true, true),
+        Hook::Output | Hook::Postrouting => (false, true),
+    };
+    let meta = &cx.pkt.meta;
+    if (has_in || meta.in_iface.is_none()) && (has_out || meta.out_iface.is_none()) {
+        return log_line(prefix, cx.pkt, flags);
+    }
+    let mut p = cx.pkt.clone();
+    if !has_in {
+        p.meta.in_iface = None;
+    }
+    if !has_out {
+        p.meta.out_iface = None;
+    }
+    log_line(prefix, &p, flags)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Log {
     pub level: u8,
@@ -194,6 +222,26 @@ impl Target for Log {
         if !self.prefix.is_empty() {
             out.push_str(&format!(" prefix \"{}\"", self.prefix));
         }
+    }
+
+    /// `log_tg`: one line in the kernel log (`nf_log_packet`), then on.
+    /// `--log-uid` adds nothing: the simulator's packets carry no socket
+    /// owner (the kernel, too, prints UID/GID only for a user's socket).
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        let flags = LogFlags {
+            tcp_sequence: self.flags & F_TCPSEQ != 0,
+            tcp_options: self.flags & F_TCPOPT != 0,
+            ip_options: self.flags & F_IPOPT != 0,
+            uid: self.flags & F_UID != 0,
+            macdecode: self.flags & F_MACDECODE != 0,
+        };
+        let text = hook_log_line(&self.prefix, cx, flags);
+        cx.log.push(LogRecord {
+            time_ns: cx.now_ns,
+            level: self.level,
+            text,
+        });
+        Some(TargetVerdict::Continue)
     }
 
     fn explain(&self) -> String {

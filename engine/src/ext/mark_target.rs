@@ -2,6 +2,7 @@
 //! which later rules, routing rules and qdiscs can look at.
 
 use super::{bit, xtopt, ExtInfo, ExtKind, OptSpec, ParseCx, Target, XtError, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 
 const O_SET_XMARK: u8 = 0;
@@ -129,6 +130,12 @@ impl Target for MarkTarget {
     fn print(&self, out: &mut String, _numeric: bool) {
         out.push_str(" MARK ");
         out.push_str(&xmark_text(self.value, self.mask));
+    }
+
+    /// `mark_tg`: `nfmark = (nfmark & !mask) ^ value`, then on.
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        cx.pkt.meta.mark = (cx.pkt.meta.mark & !self.mask) ^ self.value;
+        Some(TargetVerdict::Continue)
     }
 
     fn explain(&self) -> String {

@@ -3,8 +3,14 @@
 
 use super::dnat::{nat_check, ports_allowed, NatRange};
 use super::{CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 use crate::ruleset::Hook;
+use crate::sim::eval::Manip;
+use crate::sim::iface::Iface;
+use crate::sim::nat;
+use crate::sim::route::{self, Decision};
+use std::net::Ipv4Addr;
 
 const O_TO_PORTS: u8 = 2;
 const O_RANDOM: u8 = 3;
@@ -30,6 +36,24 @@ pub static INFO: ExtInfo = ExtInfo {
     new_match: None,
     new_target: Some(|| Box::new(Masquerade::default())),
 };
+
+/// `inet_select_addr(dev, dst, RT_SCOPE_UNIVERSE)`: the first primary
+/// address of the interface on the destination's subnet, else its first
+/// primary address. An address is secondary when an earlier one has the
+/// same prefix and subnet.
+pub fn select_addr(iface: &Iface, dst: Ipv4Addr) -> Option<Ipv4Addr> {
+    let primary = |n: usize| {
+        let a = &iface.addrs[n];
+        !iface.addrs[..n]
+            .iter()
+            .any(|b| b.prefix == a.prefix && b.contains(a.addr))
+    };
+    let prim: Vec<usize> = (0..iface.addrs.len()).filter(|&n| primary(n)).collect();
+    prim.iter()
+        .find(|&&n| iface.addrs[n].contains(dst))
+        .or(prim.first())
+        .map(|&n| iface.addrs[n].addr)
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Masquerade {
@@ -64,6 +88,26 @@ impl Target for Masquerade {
 
     fn print(&self, out: &mut String, _numeric: bool) {
         self.range.write(out, "masq ports: ", "", true);
+    }
+
+    /// `nf_nat_masquerade_ipv4`: source NAT to the outgoing interface's
+    /// address for the next hop (`inet_select_addr`); no NAT for a
+    /// connection from 0.0.0.0; DROP when the interface has no address.
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        if cx.ct_entry().is_some_and(|e| e.orig.src.is_unspecified()) {
+            return Some(TargetVerdict::Accept);
+        }
+        let next_hop = match route::lookup(cx.ifaces, cx.routes, cx.hdr.dst) {
+            Decision::Out { next_hop, .. } => next_hop,
+            _ => cx.hdr.dst,
+        };
+        let iface = cx
+            .out_iface()
+            .and_then(|o| cx.ifaces.iter().find(|i| i.name == o));
+        let Some(src) = iface.and_then(|i| select_addr(i, next_hop)) else {
+            return Some(TargetVerdict::Drop);
+        };
+        Some(nat::setup(cx, Manip::Src, self.range.to_sim(Some(src))))
     }
 
     fn explain(&self) -> String {

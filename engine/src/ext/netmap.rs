@@ -6,8 +6,11 @@ use super::dnat::nat_check;
 use super::{
     xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult,
 };
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 use crate::ruleset::Hook;
+use crate::sim::eval::{Manip, NatRange};
+use crate::sim::nat;
 use std::net::Ipv4Addr;
 
 const O_TO: u8 = 0;
@@ -90,6 +93,36 @@ impl Target for Netmap {
 
     fn print(&self, out: &mut String, _numeric: bool) {
         out.push_str(&format!(" to:{}/{}", self.net, self.prefix));
+    }
+
+    /// `netmap_tg4`: the address keeps its host bits and takes the network
+    /// bits of `--to`; the source in POSTROUTING and INPUT, the destination
+    /// in PREROUTING and OUTPUT.
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        let manip = match cx.hook {
+            Hook::Postrouting | Hook::Input => Manip::Src,
+            _ => Manip::Dst,
+        };
+        let mask = xtopt::prefix_mask(self.prefix);
+        let cur = match manip {
+            Manip::Src => cx.hdr.src,
+            Manip::Dst => cx.hdr.dst,
+        };
+        let new = Ipv4Addr::from((u32::from(cur) & !mask) | (u32::from(self.net) & mask));
+        let range = NatRange {
+            min_addr: new,
+            max_addr: new,
+            map_ips: true,
+            proto_specified: false,
+            min_port: 0,
+            max_port: 0,
+            random: false,
+            random_fully: false,
+            persistent: false,
+            offset: false,
+            base_port: 0,
+        };
+        Some(nat::setup(cx, manip, range))
     }
 
     fn explain(&self) -> String {

@@ -3,6 +3,7 @@
 
 use super::log::parse_prefix;
 use super::{bit, xtopt, ExtInfo, ExtKind, OptSpec, ParseCx, Target, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 
 const O_GROUP: u8 = 0;
@@ -85,6 +86,11 @@ impl Target for Nflog {
 
     fn print(&self, out: &mut String, _numeric: bool) {
         self.write(out, "");
+    }
+
+    /// The packet goes to the userspace log group (nfnetlink_log); no program listens in the simulator and nothing reaches the kernel log, so it only goes on.
+    fn fire(&mut self, _cx: &mut EvalCx) -> Option<TargetVerdict> {
+        Some(TargetVerdict::Continue)
     }
 
     fn explain(&self) -> String {

@@ -4,6 +4,7 @@
 use super::{
     bit, xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult,
 };
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 
 const O_QUEUE_NUM: u8 = 0;
@@ -124,6 +125,17 @@ impl Target for Nfqueue {
         if self.flags & FLAG_CPU_FANOUT != 0 {
             out.push_str(" cpu-fanout");
         }
+    }
+
+    /// `nf_queue`: no program listens on any queue in the simulator, so the
+    /// packet is dropped, or with `--queue-bypass` accepted (it goes on to
+    /// the next table or hook as if this one had accepted it).
+    fn fire(&mut self, _cx: &mut EvalCx) -> Option<TargetVerdict> {
+        Some(if self.flags & FLAG_BYPASS != 0 {
+            TargetVerdict::Accept
+        } else {
+            TargetVerdict::Drop
+        })
     }
 
     fn explain(&self) -> String {

@@ -2,6 +2,7 @@
 //! connection is not tracked. Saved under its own name, listed as `CT`.
 
 use super::{CheckCx, ExtInfo, ExtKind, KernelError, ParseCx, Target, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 
 pub static INFO: ExtInfo = ExtInfo {
@@ -40,6 +41,15 @@ impl Target for Notrack {
 
     fn print(&self, out: &mut String, _numeric: bool) {
         out.push_str(" NOTRACK");
+    }
+
+    /// As `-j CT --notrack`: the packet stays UNTRACKED (unless it has its
+    /// conntrack already).
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        if !super::ct::has_conntrack(cx) {
+            cx.pkt.meta.untracked = true;
+        }
+        Some(TargetVerdict::Continue)
     }
 
     fn explain(&self) -> String {

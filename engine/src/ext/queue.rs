@@ -3,6 +3,7 @@
 //! the reference kernel does not have, so every rule using it is refused.
 
 use super::{CheckCx, ExtInfo, ExtKind, KernelError, ParseCx, Target, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 
 pub static INFO: ExtInfo = ExtInfo {
@@ -34,6 +35,12 @@ impl Target for Queue {
     fn save(&self, _out: &mut String) {}
 
     fn print(&self, _out: &mut String, _numeric: bool) {}
+
+    /// Queue 0 without a listener drops the packet (the reference kernel
+    /// refuses the rule anyway).
+    fn fire(&mut self, _cx: &mut EvalCx) -> Option<TargetVerdict> {
+        Some(TargetVerdict::Drop)
+    }
 
     fn explain(&self) -> String {
         "hand the packet to the userspace program listening on queue 0 (drop it if none)"

@@ -4,8 +4,12 @@
 
 use super::dnat::{nat_check, ports_allowed, NatRange};
 use super::{CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 use crate::ruleset::Hook;
+use crate::sim::eval::Manip;
+use crate::sim::nat;
+use std::net::Ipv4Addr;
 
 const O_TO_PORTS: u8 = 2;
 const O_RANDOM: u8 = 3;
@@ -65,6 +69,23 @@ impl Target for Redirect {
 
     fn print(&self, out: &mut String, _numeric: bool) {
         self.range.write(out, "redir ports ", "", true);
+    }
+
+    /// `nf_nat_redirect_ipv4`: destination NAT to 127.0.0.1 for the host's
+    /// own packets (OUTPUT), else to the first address of the incoming
+    /// interface (DROP when it has none).
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        let addr = if cx.hook == Hook::Output {
+            Some(Ipv4Addr::LOCALHOST)
+        } else {
+            cx.in_iface()
+                .and_then(|n| cx.ifaces.iter().find(|i| i.name == n))
+                .and_then(|i| i.primary())
+        };
+        let Some(addr) = addr else {
+            return Some(TargetVerdict::Drop);
+        };
+        Some(nat::setup(cx, Manip::Dst, self.range.to_sim(Some(addr))))
     }
 
     fn explain(&self) -> String {

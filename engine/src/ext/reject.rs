@@ -1,10 +1,15 @@
 //! `-j REJECT`: drop the packet and answer the sender with an ICMP error or a
 //! TCP reset (filter table, INPUT/FORWARD/OUTPUT only).
 
-use super::{CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult};
+use super::{
+    CheckCx, EvalCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, TargetVerdict,
+    XtError, XtResult,
+};
 use crate::ext_boilerplate;
 use crate::ruleset::check::hooks_outside;
 use crate::ruleset::Hook;
+use crate::sim::eval::Emit;
+use crate::sim::{reject, route};
 
 const O_REJECT_WITH: u8 = 0;
 
@@ -166,6 +171,27 @@ impl Target for Reject {
     fn print(&self, out: &mut String, _numeric: bool) {
         out.push_str(" reject-with ");
         out.push_str(self.with.name());
+    }
+
+    /// `reject_tg`: send the reply (`nf_send_reset` / `nf_send_unreach`),
+    /// attached to the packet's connection, and drop the packet.
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        let reply = match self.with.icmp_code() {
+            None => {
+                // No RST for a packet routed as broadcast or multicast.
+                let bcast = route::is_broadcast(cx.ifaces, cx.hdr.dst) || cx.hdr.dst.is_multicast();
+                reject::tcp_reset(cx.pkt).filter(|_| !bcast)
+            }
+            Some(code) => {
+                let id = cx.rng.next_u32() as u16;
+                reject::icmp_unreach(cx.pkt, 3, code, cx.ifaces, cx.routes, id)
+            }
+        };
+        if let Some(mut p) = reply {
+            p.meta.nfct = reject::attach(cx.conntrack, cx.ct, cx.ct_dir, true);
+            cx.emitted.push(Emit::Local(p));
+        }
+        Some(TargetVerdict::Drop)
     }
 
     fn explain(&self) -> String {

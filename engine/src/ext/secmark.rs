@@ -3,6 +3,7 @@
 //! is refused (ENOENT in mangle/security, EINVAL in other tables).
 
 use super::{CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 
 const O_SELCTX: u8 = 0;
@@ -51,6 +52,11 @@ impl Target for Secmark {
     fn print(&self, out: &mut String, _numeric: bool) {
         out.push_str(" SECMARK selctx ");
         out.push_str(&self.selctx);
+    }
+
+    /// Sets the packet's security mark; the simulator has no SELinux policy that would read it, so it only goes on.
+    fn fire(&mut self, _cx: &mut EvalCx) -> Option<TargetVerdict> {
+        Some(TargetVerdict::Continue)
     }
 
     fn explain(&self) -> String {

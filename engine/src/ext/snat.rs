@@ -3,8 +3,11 @@
 
 use super::dnat::{nat_check, ports_allowed, NatRange};
 use super::{CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 use crate::ruleset::Hook;
+use crate::sim::eval::Manip;
+use crate::sim::nat;
 
 const O_TO_SRC: u8 = 1;
 const O_RANDOM: u8 = 3;
@@ -65,6 +68,12 @@ impl Target for Snat {
 
     fn print(&self, out: &mut String, _numeric: bool) {
         self.range.write(out, "to:", "", false);
+    }
+
+    /// `xt_snat_target`: binds the new connection's source
+    /// (`nf_nat_setup_info`); conntrack rewrites its packets both ways.
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        Some(nat::setup(cx, Manip::Src, self.range.to_sim(None)))
     }
 
     fn explain(&self) -> String {

@@ -2,7 +2,10 @@
 //! local network, and let the original continue down the chain.
 
 use super::{xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
+use crate::ruleset::Hook;
+use crate::sim::eval::Emit;
 use std::net::Ipv4Addr;
 
 const O_GATEWAY: u8 = 0;
@@ -75,6 +78,34 @@ impl Target for Tee {
         if !self.oif.is_empty() {
             out.push_str(&format!(" oif={}", self.oif));
         }
+    }
+
+    /// `nf_dup_ipv4`: a copy, untracked, with DF set (and one hop less in
+    /// PREROUTING and INPUT), goes out through OUTPUT and POSTROUTING to
+    /// the gateway as next hop; the original goes on. A copy is never
+    /// copied again.
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        if cx.pkt.meta.tee_clone {
+            return Some(TargetVerdict::Continue);
+        }
+        let mut c = cx.pkt.clone();
+        c.meta.untracked = true;
+        c.meta.tee_clone = true;
+        c.meta.nfct = None;
+        c.meta.ct_template = None;
+        if c.data.len() >= 20 {
+            c.data[6] |= 0x40;
+            if matches!(cx.hook, Hook::Prerouting | Hook::Input) {
+                c.data[8] = c.data[8].wrapping_sub(1);
+            }
+            c.fix_checksums();
+        }
+        cx.emitted.push(Emit::Clone {
+            pkt: c,
+            gateway: self.gateway,
+            oif: (!self.oif.is_empty()).then(|| self.oif.clone()),
+        });
+        Some(TargetVerdict::Continue)
     }
 
     fn explain(&self) -> String {

@@ -5,6 +5,7 @@
 use super::{
     xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult,
 };
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 use crate::ruleset::check::hooks_outside;
 use crate::ruleset::Hook;
@@ -110,6 +111,14 @@ impl Target for Tproxy {
             " TPROXY redirect {}:{} mark 0x{:x}/0x{:x}",
             self.addr, self.port, self.mark, self.mask
         ));
+    }
+
+    /// `tproxy_tg4`: the packet goes to a transparent (`IP_TRANSPARENT`)
+    /// socket on the port, with the mark bits set, or is dropped when there
+    /// is none. The simulator's sockets are never transparent, so, as the
+    /// kernel does when it finds no such socket, the packet is dropped.
+    fn fire(&mut self, _cx: &mut EvalCx) -> Option<TargetVerdict> {
+        Some(TargetVerdict::Drop)
     }
 
     fn explain(&self) -> String {

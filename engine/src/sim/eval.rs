@@ -144,6 +144,10 @@ pub struct NatRange {
     pub random: bool,
     pub random_fully: bool,
     pub persistent: bool,
+    /// Shifted port map (`NF_NAT_RANGE_PROTO_OFFSET`): the port keeps its
+    /// distance from `base_port`, wrapped into the range.
+    pub offset: bool,
+    pub base_port: u16,
 }
 
 /// Evaluation context for one rule step.
