@@ -122,13 +122,14 @@ pub fn parse_prefix(s: &str, max: usize) -> XtResult<String> {
 }
 
 /// The kernel's log line for the packet at this hook: the hook decides
-/// which interfaces the logger sees (no input interface in OUTPUT and
-/// POSTROUTING, no output interface in PREROUTING and INPUT).
+/// which interfaces the logger sees (no input interface in OUTPUT, no
+/// output interface in PREROUTING and INPUT; a forwarded packet still shows
+/// where it came in, and its MAC header, in POSTROUTING).
 pub fn hook_log_line(prefix: &str, cx: &EvalCx, flags: LogFlags) -> String {
     let (has_in, has_out) = match cx.hook {
         Hook::Prerouting | Hook::Input => (true, false),
-        Hook::Forward => (true, true),
-        Hook::Output | Hook::Postrouting => (false, true),
+        Hook::Forward | Hook::Postrouting => (true, true),
+        Hook::Output => (false, true),
     };
     let meta = &cx.pkt.meta;
     if (has_in || meta.in_iface.is_none()) && (has_out || meta.out_iface.is_none()) {

@@ -340,7 +340,11 @@ impl Conntrack {
             .entries
             .iter()
             .enumerate()
-            .filter_map(|(i, e)| e.as_ref().filter(|e| e.expires_ns <= now_ns).map(|_| i))
+            .filter_map(|(i, e)| {
+                e.as_ref()
+                    .filter(|e| e.expires_ns <= now_ns || e.has(status::DYING))
+                    .map(|_| i)
+            })
             .collect();
         for i in dead {
             self.remove(i);
@@ -489,6 +493,10 @@ impl Conntrack {
 
     fn update(&mut self, idx: usize, dir: Dir, h: &Headers, now_ns: u64) -> Lookup {
         let e = self.entries[idx].as_mut().expect("mapped entry exists");
+        // A RST before any reply ends the connection at once
+        // (`nf_conntrack_tcp_packet`); the RST itself still belongs to it.
+        let killed = !e.has(status::SEEN_REPLY)
+            && matches!(&h.l4, L4::Tcp(th) if th.flags & tcp_flags::RST != 0);
         let d = dir as usize;
         e.packets[d] += 1;
         e.bytes[d] += h.total_len as u64;
@@ -537,10 +545,27 @@ impl Conntrack {
         } else {
             CtState::New
         };
+        if killed {
+            self.kill(idx);
+        }
         Lookup {
             idx: Some(idx),
             dir,
             state,
+        }
+    }
+
+    /// Takes an entry out of the table while the packet that ended it is
+    /// still on its way (`nf_ct_kill`): the next lookup frees it.
+    fn kill(&mut self, idx: usize) {
+        let Some(e) = self.get(idx) else {
+            return;
+        };
+        let (orig, reply, zone) = (e.orig, e.reply, e.zone);
+        self.unmap(idx, zone, &orig);
+        self.unmap(idx, zone, &reply);
+        if let Some(e) = self.get_mut(idx) {
+            e.status |= status::DYING;
         }
     }
 
@@ -557,14 +582,13 @@ impl Conntrack {
         let Some(t) = Tuple::of(inner) else {
             return invalid;
         };
-        match self.map.get(&(zone, t)) {
-            // The error travels the other way from the quoted packet.
+        // The error travels the other way from the quoted packet: its
+        // connection is the one the inverted quoted tuple belongs to, in that
+        // tuple's direction (`icmp_error_message`), NAT or not.
+        match self.map.get(&(zone, t.inverted())) {
             Some(&(idx, dir)) => Lookup {
                 idx: Some(idx),
-                dir: match dir {
-                    Dir::Original => Dir::Reply,
-                    Dir::Reply => Dir::Original,
-                },
+                dir,
                 state: CtState::Related,
             },
             None => invalid,

@@ -525,8 +525,6 @@ impl World {
                 if fate != Fate::Accept {
                     return self.finish(hi, trace, format!("dropped on {name} in FORWARD"));
                 }
-                // POSTROUTING sees no input interface (`NF_HOOK(..., NULL, dev)`).
-                pkt.meta.in_iface = None;
                 let host = &mut self.hosts[hi];
                 let fate = run_hook(
                     host,
