@@ -22,7 +22,7 @@ mod cases {
     use super::common;
     use super::oracle::{Seen, Topology, PHANTOM, PHANTOM_MAC, R0_MAC, R1_MAC, SERVER_MAC};
     use engine::packet::spec::{L4Spec, PacketSpec};
-    use engine::packet::{parse, Packet, L4};
+    use engine::packet::{build_tcp, parse, IpFields, Packet, TcpFields, L4};
     use engine::sim::host::Listener;
     use engine::sim::iface::IfAddr;
     use engine::sim::route::Route;
@@ -336,10 +336,24 @@ ip neigh replace 10.2.0.10 lladdr 02:00:00:02:00:99 dev r1 nud permanent";
         p
     }
 
+    /// A packet with IP options after the fixed header.
+    fn with_ip_options(p: PacketSpec, opts: &[u8]) -> Packet {
+        let mut pkt = p.build().unwrap();
+        let mut data = pkt.data[..20].to_vec();
+        data.extend_from_slice(opts);
+        data.extend_from_slice(&pkt.data[20..]);
+        data[0] = 0x40 | ((20 + opts.len()) / 4) as u8;
+        let total = data.len() as u16;
+        data[2..4].copy_from_slice(&total.to_be_bytes());
+        pkt.data = data;
+        pkt.fix_checksums();
+        pkt
+    }
+
     struct Case {
         name: String,
         rules: String,
-        packets: Vec<PacketSpec>,
+        packets: Vec<Packet>,
         /// Compare the marks and zones of the router's connections.
         conntrack: bool,
         /// Needs `-m mark` evaluated by the simulator.
@@ -350,7 +364,7 @@ ip neigh replace 10.2.0.10 lladdr 02:00:00:02:00:99 dev r1 nud permanent";
         Case {
             name: name.into(),
             rules,
-            packets,
+            packets: packets.iter().map(|p| p.build().unwrap()).collect(),
             conntrack: false,
             needs_mark_match: false,
         }
@@ -648,7 +662,302 @@ ip neigh replace 10.2.0.10 lladdr 02:00:00:02:00:99 dev r1 nud permanent";
             "*raw\n-A PREROUTING -j TRACE\nCOMMIT\n*filter\n-A FORWARD -j AUDIT --type accept\n-A FORWARD -j NFLOG --nflog-group 5 --nflog-prefix x\n-A FORWARD -p udp -j DROP\nCOMMIT\n".into(),
             vec![tcp(p(), "10.2.0.2", 80, "S"), udp(p(), "10.2.0.2", 53)],
         ));
+        // REJECT of the router's own packets: the reply comes back over lo.
+        v.push(case(
+            "REJECT in OUTPUT, replies over loopback",
+            format!("*filter\n-A INPUT -i lo -j LOG --log-prefix \"{tag}lo-in: \" --log-macdecode\n-A INPUT -i lo -j LOG --log-prefix \"{tag}lo-in2: \"\n-A OUTPUT -o r0 -p icmp -j REJECT --reject-with icmp-net-prohibited\n-A OUTPUT -o r0 -p tcp -j REJECT --reject-with tcp-reset\n-A OUTPUT -o lo -j LOG --log-prefix \"{tag}lo-out: \"\nCOMMIT\n*nat\n{CT_USER}COMMIT\n"),
+            vec![
+                ping(p(), "10.1.0.1"),
+                tcp(p(), "10.1.0.1", 22, "S"),
+                tcp(p(), "10.1.0.1", 8080, "S"),
+                udp(p(), "10.1.0.1", 53),
+            ],
+        ));
+        // NETMAP and SNAT in INPUT: the router's stack sees the new source
+        // (the security table comes after nat INPUT).
+        v.push(case(
+            "NETMAP and SNAT in INPUT",
+            format!("*nat\n-A INPUT -p udp -j NETMAP --to 10.7.7.0/24\n-A INPUT -p tcp -j SNAT --to-source 10.1.0.50:999\nCOMMIT\n*security\n-A INPUT -j LOG --log-prefix \"{tag}sec-in: \"\nCOMMIT\n*filter\n-A INPUT -j LOG --log-prefix \"{tag}f-in: \"\nCOMMIT\n"),
+            vec![
+                udp(p(), "10.1.0.1", 53),
+                tcp(p(), "10.1.0.1", 8080, "S"),
+                tcp(p(), "10.1.0.1", 23, "S"),
+                ping(p(), "10.1.0.1"),
+            ],
+        ));
+        // A zone on one side only: the replies are looked up in zone 0 and
+        // miss the connection, so NAT does not undo its rewrite on them.
+        let mut c = case(
+            "CT --zone on one side only",
+            "*raw\n-A PREROUTING -i r0 -p tcp -j CT --zone 4\n-A PREROUTING -i r0 -p udp -j CT --zone 5\n-A PREROUTING -i r1 -p udp -j CT --zone 5\nCOMMIT\n*nat\n-A PREROUTING -d 10.1.0.1/32 -j DNAT --to-destination 10.2.0.2\nCOMMIT\n".into(),
+            vec![
+                tcp(p(), "10.1.0.1", 80, "S"),
+                udp(p(), "10.1.0.1", 53),
+                ping(p(), "10.1.0.1"),
+            ],
+        );
+        c.conntrack = true;
+        v.push(c);
+        // Shifted port maps and single-port maps of DNAT.
+        v.push(case(
+            "DNAT shifted port map",
+            "*nat\n-A PREROUTING -d 10.9.0.0/16 -p tcp -j DNAT --to-destination 10.3.5.5:1000-1999/500\n-A PREROUTING -d 10.8.0.0/16 -p udp -j DNAT --to-destination 10.3.5.6:2000-2009/100\nCOMMIT\n".into(),
+            vec![
+                tcp(p(), "10.9.0.1", 600, "S"),
+                tcp(p(), "10.9.0.1", 499, "S"),
+                tcp(p(), "10.9.0.1", 1600, "S"),
+                udp(p(), "10.8.0.1", 105),
+                udp(p(), "10.8.0.1", 123),
+            ],
+        ));
+        // LOG of IP options.
+        let mut c = case(
+            "LOG --log-ip-options",
+            format!("*mangle\n-A PREROUTING -j LOG --log-prefix \"{tag}ipopt: \" --log-ip-options\n-A PREROUTING -p udp -j LOG --log-prefix \"{tag}noopt: \"\nCOMMIT\n"),
+            vec![],
+        );
+        c.packets = vec![
+            with_ip_options(udp(p(), "10.2.0.2", 53), &[1, 1, 1, 0]),
+            with_ip_options(tcp(p(), "10.3.0.9", 80, "S"), &[0x94, 4, 0, 0]),
+            with_ip_options(ping(p(), "10.3.0.9"), &[1, 1, 1, 1, 1, 1, 1, 0]),
+        ];
+        v.push(c);
+        // SYNPROXY: the SYN is answered with a cookie, other packets drop or go on.
+        v.push(case(
+            "SYNPROXY answers SYNs",
+            format!("*raw\n-A PREROUTING -d 10.3.0.0/16 -p tcp -j CT --notrack\nCOMMIT\n*filter\n-A FORWARD -d 10.3.0.0/16 -p tcp -j SYNPROXY --sack-perm --timestamp --wscale 7 --mss 1460\n-A FORWARD -d 10.3.0.0/16 -p tcp -j LOG --log-prefix \"{tag}synp: \"\n-A OUTPUT -p tcp -j LOG --log-prefix \"{tag}synp-out: \"\nCOMMIT\n"),
+            vec![
+                tcp(p(), "10.3.0.1", 80, "S"),
+                tcp(p(), "10.3.0.1", 80, "SEC"),
+                tcp(p(), "10.3.0.1", 80, "A"),
+                tcp(p(), "10.3.0.1", 80, "FA"),
+                tcp(p(), "10.3.0.1", 80, "R"),
+            ],
+        ));
+        v.push(case(
+            "SYNPROXY without timestamps, tracked SYN",
+            "*filter\n-A FORWARD -d 10.3.0.0/16 -p tcp -j SYNPROXY --mss 1400 --wscale 3 --ecn\nCOMMIT\n".into(),
+            vec![
+                tcp(p(), "10.3.0.1", 80, "S"),
+                tcp(p(), "10.3.0.1", 80, "SEC"),
+            ],
+        ));
         v
+    }
+
+    /// A TCP segment from the phantom client with raw options.
+    fn tcp_raw(
+        dst: &str,
+        sport: u16,
+        seq: u32,
+        ack: u32,
+        flags: u8,
+        window: u16,
+        options: Vec<u8>,
+    ) -> Packet {
+        let mut ip = IpFields::new(PHANTOM.parse().unwrap(), dst.parse().unwrap());
+        ip.df = true;
+        ip.id = 1;
+        build_tcp(
+            &ip,
+            &TcpFields {
+                sport,
+                dport: 80,
+                seq,
+                ack,
+                flags,
+                window,
+                options,
+            },
+            b"",
+        )
+    }
+
+    /// The timestamp option's (tsval, tsecr) and where it starts.
+    fn timestamps(opts: &[u8]) -> Option<(usize, u32, u32)> {
+        let mut i = 0;
+        while i + 1 < opts.len() {
+            match opts[i] {
+                0 => break,
+                1 => i += 1,
+                8 if i + 10 <= opts.len() => {
+                    let w = |a: usize| {
+                        u32::from_be_bytes([opts[a], opts[a + 1], opts[a + 2], opts[a + 3]])
+                    };
+                    return Some((i, w(i + 2), w(i + 6)));
+                }
+                _ => i += opts[i + 1].max(2) as usize,
+            }
+        }
+        None
+    }
+
+    /// A segment in words, with the given option bytes masked.
+    fn tcp_view(bytes: &[u8], mask: &dyn Fn(&mut Vec<u8>), show_ack: bool) -> String {
+        let Ok(h) = parse(bytes, false) else {
+            return "unparsable".into();
+        };
+        let Some(t) = h.tcp() else {
+            return "not tcp".into();
+        };
+        let mut o = t.options.clone();
+        mask(&mut o);
+        format!(
+            "{}>{} ttl={} df={} id={} {}>{} flags={:#04x} ack={} win={} opts={:02x?}",
+            h.src,
+            h.dst,
+            h.ttl,
+            h.df,
+            h.id,
+            t.sport,
+            t.dport,
+            t.flags,
+            if show_ack {
+                t.ack.to_string()
+            } else {
+                "*".into()
+            },
+            t.window,
+            o
+        )
+    }
+
+    /// SYNPROXY's two steps: a SYN offering timestamps, window scaling and
+    /// SACK gets a cookie SYN-ACK whose timestamp carries those wishes; the
+    /// client's ACK echoing it makes the SYN to the server. Cookies and
+    /// clocks are random: compared are everything else, and the wishes
+    /// encoded in the timestamp's low bits.
+    fn synproxy_exchange(topo: &Topology) -> (usize, Vec<String>) {
+        let rules = "*raw\n-A PREROUTING -d 10.3.0.0/16 -p tcp -j CT --notrack\nCOMMIT\n*filter\n-A FORWARD -d 10.3.0.0/16 -p tcp -j SYNPROXY --sack-perm --timestamp --wscale 7 --mss 1460\nCOMMIT\n";
+        topo.exec(
+            &topo.router(),
+            "nft flush ruleset; conntrack -F 2>/dev/null; true",
+        )
+        .expect("flush");
+        topo.load_router_rules(rules).expect("real restore");
+        let mut w = sim_world();
+        let out = common::sh_stdin(&mut w.hosts[0], "iptables-restore", rules);
+        assert_eq!(out.exit, 0, "synproxy: our restore failed: {}", out.stderr);
+        let syn_opts = vec![
+            2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0x30, 0x39, 0, 0, 0, 0, 1, 3, 3, 5,
+        ];
+        let syn = tcp_raw("10.3.0.1", 43999, 5000, 0, 0x02, 64240, syn_opts);
+        // The SYN-ACK: our timestamp keeps only its low 6 bits (the wishes).
+        let mask_tsval = |o: &mut Vec<u8>| {
+            if let Some((i, v, _)) = timestamps(o) {
+                o[i + 2..i + 6].copy_from_slice(&(v & 0x3f).to_be_bytes());
+            }
+        };
+        let real_syn = topo.inject(&syn.data);
+        let mut sp = syn.clone();
+        sp.meta.src_mac = Some(PHANTOM_MAC);
+        sp.meta.dst_mac = Some(R0_MAC);
+        w.wire.clear();
+        w.inject(0, "r0", sp);
+        let synack = |frames: Vec<Vec<u8>>| -> Option<Vec<u8>> {
+            frames.into_iter().find(|b| {
+                parse(b, false)
+                    .ok()
+                    .and_then(|h| h.tcp().map(|t| t.flags == 0x12))
+                    .unwrap_or(false)
+            })
+        };
+        let real_sa = synack(
+            real_syn
+                .into_iter()
+                .filter(|(s, _)| *s == Seen::RouterToClient)
+                .map(|(_, b)| b)
+                .collect(),
+        );
+        let sim_sa = synack(
+            w.wire
+                .iter()
+                .filter(|e| e.iface == "r0")
+                .map(|e| e.packet.clone())
+                .collect(),
+        );
+        let mut mismatches = Vec::new();
+        let view = |b: &Option<Vec<u8>>| {
+            b.as_ref()
+                .map(|b| tcp_view(b, &mask_tsval, true))
+                .unwrap_or_else(|| "no SYN-ACK".into())
+        };
+        if std::env::var("TARGETS_SHOW").is_ok() {
+            println!("SYNPROXY SYN-ACK: {}", view(&real_sa));
+        }
+        if view(&real_sa) != view(&sim_sa) {
+            mismatches.push(format!(
+                "SYNPROXY SYN-ACK\n  kernel:    {}\n  simulator: {}",
+                view(&real_sa),
+                view(&sim_sa)
+            ));
+        }
+        // The client's ACK, echoing each side's cookie and timestamp.
+        let ack_for = |sa: &[u8]| -> Packet {
+            let h = parse(sa, false).unwrap();
+            let t = h.tcp().unwrap();
+            let (_, tsval, _) = timestamps(&t.options).unwrap_or((0, 0, 0));
+            let mut o = vec![1, 1, 8, 10];
+            o.extend_from_slice(&12400u32.to_be_bytes());
+            o.extend_from_slice(&tsval.to_be_bytes());
+            tcp_raw("10.3.0.1", 43999, 5001, t.seq.wrapping_add(1), 0x10, 502, o)
+        };
+        let server_syn = |frames: Vec<Vec<u8>>| -> String {
+            let mut v: Vec<String> = frames
+                .iter()
+                .filter(|b| {
+                    parse(b, false)
+                        .ok()
+                        .and_then(|h| h.tcp().map(|t| t.flags & 0x02 != 0))
+                        .unwrap_or(false)
+                })
+                .map(|b| {
+                    // The SYN relays the cookie in its ack and echoes our timestamp.
+                    tcp_view(
+                        b,
+                        &|o: &mut Vec<u8>| {
+                            if let Some((i, _, _)) = timestamps(o) {
+                                o[i + 6..i + 10].copy_from_slice(&[0; 4]);
+                            }
+                        },
+                        false,
+                    )
+                })
+                .collect();
+            v.sort();
+            format!("{v:?}")
+        };
+        if let (Some(rsa), Some(ssa)) = (&real_sa, &sim_sa) {
+            let real_ack = topo.inject(&ack_for(rsa).data);
+            let mut sp = ack_for(ssa);
+            sp.meta.src_mac = Some(PHANTOM_MAC);
+            sp.meta.dst_mac = Some(R0_MAC);
+            w.wire.clear();
+            w.inject(0, "r0", sp);
+            let real = server_syn(
+                real_ack
+                    .into_iter()
+                    .filter(|(s, _)| *s == Seen::RouterToServer)
+                    .map(|(_, b)| b)
+                    .collect(),
+            );
+            let sim = server_syn(
+                w.wire
+                    .iter()
+                    .filter(|e| e.iface == "r1")
+                    .map(|e| e.packet.clone())
+                    .collect(),
+            );
+            if std::env::var("TARGETS_SHOW").is_ok() {
+                println!("SYNPROXY SYN to the server: {real}");
+            }
+            if real != sim {
+                mismatches.push(format!(
+                    "SYNPROXY SYN to the server\n  kernel:    {real}\n  simulator: {sim}"
+                ));
+            }
+        }
+        (2, mismatches)
     }
 
     /// (mark, zone) of the router's connections by original tuple.
@@ -772,8 +1081,8 @@ ip neigh replace 10.2.0.10 lladdr 02:00:00:02:00:99 dev r1 nud permanent";
             if let Some(k) = &kmsg {
                 k.read(&log_tag);
             }
-            for spec in &c.packets {
-                let pkt = spec.build().unwrap();
+            for pkt in &c.packets {
+                let spec = describe("packet", &pkt.data);
                 let mut real: Vec<String> = topo
                     .inject(&pkt.data)
                     .into_iter()
@@ -790,7 +1099,7 @@ ip neigh replace 10.2.0.10 lladdr 02:00:00:02:00:99 dev r1 nud permanent";
                 compared += 1;
                 if real != sim {
                     mismatches.push(format!(
-                        "{name}: {spec:?}\n  kernel:    {real:#?}\n  simulator: {sim:#?}"
+                        "{name}: {spec}\n  kernel:    {real:#?}\n  simulator: {sim:#?}"
                     ));
                 }
                 if let Some(k) = &kmsg {
@@ -809,7 +1118,7 @@ ip neigh replace 10.2.0.10 lladdr 02:00:00:02:00:99 dev r1 nud permanent";
                         compared += 1;
                         if real_log != sim_log {
                             mismatches.push(format!(
-                                "{name}: log of {spec:?}\n  kernel:    {real_log:#?}\n  simulator: {sim_log:#?}"
+                                "{name}: log of {spec}\n  kernel:    {real_log:#?}\n  simulator: {sim_log:#?}"
                             ));
                         }
                     }
@@ -840,6 +1149,9 @@ ip neigh replace 10.2.0.10 lladdr 02:00:00:02:00:99 dev r1 nud permanent";
                 }
             }
         }
+        let (n, m) = synproxy_exchange(&topo);
+        compared += n;
+        mismatches.extend(m);
         println!(
             "targets, kernel vs simulator: {compared} comparisons, {} mismatches, {skipped} skipped{}",
             mismatches.len(),

@@ -125,7 +125,12 @@ pub fn parse_prefix(s: &str, max: usize) -> XtResult<String> {
 /// which interfaces the logger sees (no input interface in OUTPUT, no
 /// output interface in PREROUTING and INPUT; a forwarded packet still shows
 /// where it came in, and its MAC header, in POSTROUTING).
-pub fn hook_log_line(prefix: &str, cx: &EvalCx, flags: LogFlags) -> String {
+pub fn hook_log_line(prefix: &str, cx: &EvalCx, mut flags: LogFlags) -> String {
+    // `--log-macdecode` decodes Ethernet headers only; loopback's header is
+    // dumped as plain bytes.
+    if cx.in_iface() == Some("lo") {
+        flags.macdecode = false;
+    }
     let (has_in, has_out) = match cx.hook {
         Hook::Prerouting | Hook::Input => (true, false),
         Hook::Forward | Hook::Postrouting => (true, true),

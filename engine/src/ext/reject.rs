@@ -182,6 +182,18 @@ impl Target for Reject {
                 let bcast = route::is_broadcast(cx.ifaces, cx.hdr.dst) || cx.hdr.dst.is_multicast();
                 reject::tcp_reset(cx.pkt).filter(|_| !bcast)
             }
+            // The kernel's own ICMP replies (echo, timestamp, information,
+            // address mask) leave through its ICMP socket, which `icmp_send`
+            // cannot take while they are on their way: no error about them.
+            Some(_)
+                if cx.hook == Hook::Output
+                    && cx
+                        .hdr
+                        .icmp()
+                        .is_some_and(|i| matches!(i.icmp_type, 0 | 14 | 16 | 18)) =>
+            {
+                None
+            }
             Some(code) => {
                 let id = cx.rng.next_u32() as u16;
                 reject::icmp_unreach(cx.pkt, 3, code, cx.ifaces, cx.routes, id)
