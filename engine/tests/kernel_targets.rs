@@ -1089,6 +1089,9 @@ ip neigh replace 10.2.0.10 lladdr 02:00:00:02:00:99 dev r1 nud permanent";
                     .map(|(s, b)| describe(seen_name(s), &b))
                     .collect();
                 real.sort();
+                if std::env::var("TARGETS_SHOW").is_ok() {
+                    println!("{name}: {spec}\n  kernel: {real:#?}");
+                }
                 w.wire.clear();
                 let before = w.hosts[0].kmsg.len();
                 let mut sp = Packet::new(pkt.data.clone());

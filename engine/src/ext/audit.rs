@@ -103,4 +103,20 @@ mod tests {
 Try `iptables -h' or 'iptables --help' for more information.\n"
         );
     }
+
+    #[test]
+    fn goes_on_without_a_record() {
+        use crate::ext::targets_testkit::{ping, Lab};
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -A FORWARD -j AUDIT --type drop
+             iptables -A FORWARD -p icmp",
+        );
+        lab.send(lab.client, ping("10.0.1.2", "10.0.0.2", 1));
+        assert_eq!(lab.got(lab.client).len(), 1);
+        assert_eq!(lab.count(r, "filter", "-A FORWARD -p icmp"), 2);
+        assert!(lab.kmsg(r).is_empty());
+    }
 }

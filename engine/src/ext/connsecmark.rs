@@ -117,4 +117,19 @@ mod tests {
             .stderr
             .contains("CONNSECMARK target: parameter required\n"));
     }
+
+    #[test]
+    fn goes_on() {
+        use crate::ext::targets_testkit::{ping, Lab};
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -t mangle -A FORWARD -j CONNSECMARK --restore
+             iptables -t mangle -A FORWARD -p icmp",
+        );
+        lab.send(lab.client, ping("10.0.1.2", "10.0.0.2", 1));
+        assert_eq!(lab.got(lab.client).len(), 1);
+        assert_eq!(lab.count(r, "mangle", "-A FORWARD -p icmp"), 2);
+    }
 }

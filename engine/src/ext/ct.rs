@@ -350,4 +350,55 @@ mod tests {
 Try `iptables -h' or 'iptables --help' for more information.\n"
         );
     }
+
+    use crate::ext::targets_testkit::{ip, ping, tcp, udp, Lab};
+
+    #[test]
+    fn notrack_leaves_the_packet_untracked_and_un_natted() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -t raw -A PREROUTING -p udp -j CT --notrack
+             iptables -t raw -A PREROUTING -p udp -j CT --zone 3
+             iptables -t nat -A POSTROUTING -o eth1 -j MASQUERADE",
+        );
+        lab.send(lab.client, udp("10.0.1.2", "10.0.0.2", 4000, 53));
+        // Not tracked, so not NATed: the server sees the client's address.
+        assert_eq!(lab.got(lab.server)[0].src, ip("10.0.1.2"));
+        assert!(lab.w.hosts[r].conntrack.iter().all(|e| e.orig.proto != 17));
+        lab.send(lab.client, ping("10.0.1.2", "10.0.0.2", 1));
+        assert_eq!(lab.got(lab.server)[0].src, ip("10.0.0.1"));
+    }
+
+    #[test]
+    fn zones_keep_connections_apart() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -t raw -A PREROUTING -i eth0 -j CT --zone 7
+             iptables -t raw -A PREROUTING -i eth1 -j CT --zone 7
+             iptables -t raw -A PREROUTING -i eth0 -j CT --notrack",
+        );
+        lab.send(lab.client, tcp("10.0.1.2", "10.0.0.2", 4000, 80, "S"));
+        let e = lab.w.hosts[r].conntrack.iter().next().unwrap().clone();
+        // The first CT rule set the template; the later --notrack changed nothing.
+        assert_eq!(e.zone, 7);
+        // The SYN-ACK came back in the same zone and found its connection.
+        assert!(e.has(crate::sim::conntrack::status::SEEN_REPLY));
+        // --zone mark takes the packet mark (16 bits) when conntrack runs.
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -t raw -A PREROUTING -p udp -j MARK --set-mark 0x10009
+             iptables -t raw -A PREROUTING -p udp -j CT --zone mark",
+        );
+        lab.send(lab.client, udp("10.0.1.2", "10.0.0.2", 4000, 53));
+        let e = lab.w.hosts[r].conntrack.iter().next().unwrap().clone();
+        assert_eq!(e.zone, 9);
+        // The server's port unreachable came back in zone 0: not RELATED to it.
+        assert!(!e.has(crate::sim::conntrack::status::SEEN_REPLY));
+    }
 }

@@ -166,4 +166,34 @@ mod tests {
             .stderr
             .contains("IDLETIMER: option \"--label\" must be specified\n\n"));
     }
+
+    #[test]
+    fn each_packet_restarts_the_timer() {
+        use super::IdleTimers;
+        use crate::ext::targets_testkit::{ping, Lab};
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -A FORWARD -j IDLETIMER --timeout 60 --label uplink",
+        );
+        lab.w.now_ns = 1_000_000_000_000;
+        lab.send(lab.client, ping("10.0.1.2", "10.0.0.2", 1));
+        assert_eq!(lab.got(lab.client).len(), 1);
+        let t = lab.w.hosts[r]
+            .ext_state
+            .get::<IdleTimers>("IDLETIMER")
+            .unwrap()
+            .clone();
+        assert_eq!(t.seconds_left("uplink", lab.w.now_ns), Some(60));
+        assert_eq!(
+            t.seconds_left("uplink", lab.w.now_ns + 59_000_000_000),
+            Some(1)
+        );
+        assert_eq!(
+            t.seconds_left("uplink", lab.w.now_ns + 90_000_000_000),
+            Some(0)
+        );
+        assert_eq!(t.seconds_left("other", lab.w.now_ns), None);
+    }
 }

@@ -161,4 +161,17 @@ Try `iptables -h' or 'iptables --help' for more information.\n"
 iptables v1.8.9 (nf_tables):  RULE_APPEND failed (No such file or directory): rule in chain INPUT\n"
         );
     }
+
+    #[test]
+    fn goes_on() {
+        use crate::ext::targets_testkit::{fire_alone, ping};
+        let mut p = ping("10.0.0.1", "10.0.0.2", 1);
+        let before = p.clone();
+        let mut t = (super::INFO.new_target.unwrap())();
+        let (v, emitted, log) =
+            fire_alone(t.as_mut(), crate::ruleset::Hook::Input, "mangle", &mut p);
+        assert_eq!(v, Some(crate::ext::TargetVerdict::Continue));
+        assert!(emitted.is_empty() && log.is_empty());
+        assert_eq!(p, before);
+    }
 }

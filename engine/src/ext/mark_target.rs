@@ -209,4 +209,30 @@ Try `iptables -h' or 'iptables --help' for more information.\n"
             "MARK: option \"--set-mark\" cannot be used together with \"--or-mark\".\n\n"
         ));
     }
+
+    use crate::ext::targets_testkit::{ping, Lab};
+
+    #[test]
+    fn set_xor_and_or_on_the_packet_mark() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            r#"iptables -t mangle -A PREROUTING -j MARK --set-mark 0xf0f
+               iptables -t mangle -A PREROUTING -j MARK --xor-mark 0x3
+               iptables -t mangle -A PREROUTING -j MARK --and-mark 0xff
+               iptables -t mangle -A PREROUTING -j MARK --or-mark 0x100
+               iptables -t mangle -A PREROUTING -j MARK --set-xmark 0x20/0x30
+               iptables -A FORWARD -j LOG --log-prefix "M: ""#,
+        );
+        lab.send(lab.client, ping("10.0.1.2", "10.0.0.2", 1));
+        // 0xf0f ^ 3 = 0xf0c; & 0xff = 0x0c; | 0x100 = 0x10c; (& !0x30) ^ 0x20 = 0x12c.
+        assert!(
+            lab.kmsg(r)[0].ends_with(" MARK=0x12c "),
+            "{:?}",
+            lab.kmsg(r)
+        );
+        // The mark stays on the host: the server's packets arrive unmarked.
+        assert!(lab.kmsg(r)[1].ends_with(" MARK=0x12c "));
+    }
 }

@@ -159,4 +159,61 @@ mod tests {
             4
         );
     }
+
+    use super::select_addr;
+    use crate::ext::targets_testkit::{ip, ping, udp, TwoIsps};
+    use crate::sim::iface::{IfAddr, Iface};
+
+    #[test]
+    fn each_uplink_gets_its_own_address() {
+        let mut n = TwoIsps::new();
+        let r = n.router;
+        n.rules(
+            r,
+            "iptables -t nat -A POSTROUTING -o wan1 -j MASQUERADE
+             iptables -t nat -A POSTROUTING -o wan2 -j MASQUERADE",
+        );
+        n.send(n.client, ping("192.168.1.2", "8.8.8.8", 5));
+        assert_eq!(n.got(n.isp1)[0].src, ip("203.0.113.2"));
+        let back = n.got(n.client);
+        assert_eq!(
+            (back[0].src, back[0].dst),
+            (ip("8.8.8.8"), ip("192.168.1.2"))
+        );
+        n.send(n.client, ping("192.168.1.2", "9.9.9.9", 6));
+        assert_eq!(n.got(n.isp2)[0].src, ip("198.51.100.2"));
+        assert_eq!(n.got(n.client)[0].src, ip("9.9.9.9"));
+    }
+
+    #[test]
+    fn to_ports_and_the_address_for_the_next_hop() {
+        let mut n = TwoIsps::new();
+        let r = n.router;
+        n.rules(
+            r,
+            "iptables -t nat -A POSTROUTING -o wan1 -p udp -j MASQUERADE --to-ports 5000-5010",
+        );
+        n.send(n.client, udp("192.168.1.2", "8.8.8.8", 40000, 53));
+        let p = n.got(n.isp1)[0].ports().unwrap().0;
+        assert!((5000..=5010).contains(&p));
+        // inet_select_addr: the primary address on the next hop's subnet;
+        // an address in the subnet of an earlier one is secondary.
+        let a = |s: &str, p: u8| IfAddr {
+            addr: ip(s),
+            prefix: p,
+        };
+        let i = Iface {
+            name: "wan".into(),
+            mac: [0; 6],
+            addrs: vec![a("10.0.0.5", 24), a("10.0.0.6", 24), a("100.64.0.5", 10)],
+            up: true,
+            link: None,
+            mtu: 1500,
+        };
+        assert_eq!(select_addr(&i, ip("100.64.9.9")), Some(ip("100.64.0.5")));
+        assert_eq!(select_addr(&i, ip("10.0.0.6")), Some(ip("10.0.0.5")));
+        assert_eq!(select_addr(&i, ip("1.2.3.4")), Some(ip("10.0.0.5")));
+        let none = Iface { addrs: vec![], ..i };
+        assert_eq!(select_addr(&none, ip("1.2.3.4")), None);
+    }
 }

@@ -194,4 +194,28 @@ mod tests {
             4
         );
     }
+
+    use crate::ext::targets_testkit::{ip, ping, Lab};
+
+    #[test]
+    fn maps_networks_both_ways() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -t nat -A PREROUTING -d 172.16.0.0/24 -j NETMAP --to 10.0.0.0/24
+             iptables -t nat -A POSTROUTING -o eth1 -s 10.0.1.0/24 -j NETMAP --to 192.168.50.0/24",
+        );
+        lab.send(lab.client, ping("10.0.1.2", "172.16.0.2", 4));
+        let at_server = lab.got(lab.server);
+        assert_eq!(
+            (at_server[0].src, at_server[0].dst),
+            (ip("192.168.50.2"), ip("10.0.0.2"))
+        );
+        let back = lab.got(lab.client);
+        assert_eq!(
+            (back[0].src, back[0].dst),
+            (ip("172.16.0.2"), ip("10.0.1.2"))
+        );
+    }
 }

@@ -212,4 +212,21 @@ mod tests {
 iptables v1.8.9 (nf_tables): NFLOG: option \"--nflog-range\" cannot be used together with \"--nflog-size\".\n\n"
         ));
     }
+
+    use crate::ext::targets_testkit::{ping, Lab};
+
+    #[test]
+    fn goes_on_and_writes_nothing_to_the_kernel_log() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -A FORWARD -j NFLOG --nflog-group 2 --nflog-prefix seen
+             iptables -A FORWARD -p icmp",
+        );
+        lab.send(lab.client, ping("10.0.1.2", "10.0.0.2", 1));
+        assert_eq!(lab.got(lab.client).len(), 1);
+        assert_eq!(lab.count(r, "filter", "-A FORWARD -p icmp"), 2);
+        assert!(lab.kmsg(r).is_empty());
+    }
 }

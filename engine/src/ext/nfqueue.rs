@@ -213,4 +213,25 @@ Try `iptables -h' or 'iptables --help' for more information.\n"
             "NFQUEUE: option \"--queue-cpu-fanout\" also requires \"--queue-balance\".\n\n"
         ));
     }
+
+    use crate::ext::targets_testkit::{ping, tcp, Lab};
+
+    #[test]
+    fn no_listener_drops_unless_bypassed() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -A FORWARD -p tcp -j NFQUEUE --queue-num 1
+             iptables -A FORWARD -p icmp -j NFQUEUE --queue-balance 0:3 --queue-bypass
+             iptables -A FORWARD -p icmp -j DROP",
+        );
+        lab.send(lab.client, tcp("10.0.1.2", "10.0.0.2", 4000, 80, "S"));
+        assert!(lab.got(lab.server).is_empty());
+        assert!(lab.got(lab.client).is_empty());
+        // Bypassed: accepted by this table (the DROP after it is not reached).
+        lab.send(lab.client, ping("10.0.1.2", "10.0.0.2", 1));
+        assert_eq!(lab.got(lab.client).len(), 1);
+        assert_eq!(lab.count(r, "filter", "-p icmp -j DROP"), 0);
+    }
 }

@@ -85,4 +85,16 @@ mod tests {
         let o = run(&mut h, "iptables -t raw -A OUTPUT -j NOTRACK --notrack");
         assert!(o.stderr.contains("unknown option \"--notrack\""));
     }
+
+    use crate::ext::targets_testkit::{ping, Lab};
+
+    #[test]
+    fn the_packet_stays_untracked() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(r, "iptables -t raw -A PREROUTING -j NOTRACK");
+        lab.send(lab.client, ping("10.0.1.2", "10.0.0.2", 1));
+        assert_eq!(lab.got(lab.client).len(), 1);
+        assert!(lab.w.hosts[r].conntrack.is_empty());
+    }
 }

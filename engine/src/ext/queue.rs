@@ -67,4 +67,18 @@ mod tests {
             "iptables v1.8.9 (nf_tables):  RULE_APPEND failed (No such file or directory): rule in chain INPUT\n"
         );
     }
+
+    #[test]
+    fn without_a_listener_the_packet_is_dropped() {
+        use crate::ext::targets_testkit::{fire_alone, ping};
+        let mut p = ping("10.0.0.1", "10.0.0.2", 1);
+        let (v, emitted, log) = fire_alone(
+            &mut super::Queue,
+            crate::ruleset::Hook::Forward,
+            "filter",
+            &mut p,
+        );
+        assert_eq!(v, Some(crate::ext::TargetVerdict::Drop));
+        assert!(emitted.is_empty() && log.is_empty());
+    }
 }

@@ -148,4 +148,55 @@ mod tests {
             4
         );
     }
+
+    use crate::ext::targets_testkit::{ip, tcp, udp, Lab};
+    use crate::sim::host::Listener;
+
+    #[test]
+    fn to_ports_8080_on_the_router() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.w.hosts[r].listeners.push(Listener {
+            proto: 6,
+            port: 8080,
+            addr: None,
+            service: "proxy".into(),
+        });
+        lab.rules(
+            r,
+            "iptables -t nat -A PREROUTING -i eth0 -p tcp -j REDIRECT --to-ports 8080
+             iptables -t nat -A PREROUTING -i eth0 -p udp -j REDIRECT",
+        );
+        lab.send(lab.client, tcp("10.0.1.2", "10.0.0.2", 4000, 80, "S"));
+        // The router's own stack took it, on the incoming interface's address.
+        let at_router = lab.got(r);
+        assert_eq!(at_router[0].dst, ip("10.0.1.1"));
+        assert_eq!(at_router[0].ports(), Some((4000, 8080)));
+        assert!(lab.got(lab.server).is_empty());
+        // Its SYN-ACK looks as if the web server had sent it.
+        let back = lab.got(lab.client);
+        assert_eq!(back[0].src, ip("10.0.0.2"));
+        assert_eq!(back[0].ports(), Some((80, 4000)));
+        // Without --to-ports the port stays: the router's closed port answers.
+        lab.send(lab.client, udp("10.0.1.2", "10.0.0.2", 4001, 53));
+        assert_eq!(lab.got(r)[0].ports(), Some((4001, 53)));
+        let back = lab.got(lab.client);
+        assert_eq!(back[0].src, ip("10.0.0.2"));
+        assert_eq!(back[0].icmp().unwrap().code, 3);
+    }
+
+    #[test]
+    fn local_packets_go_to_loopback() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -t nat -A OUTPUT -d 10.0.0.2 -p tcp -j REDIRECT --to-ports 3128",
+        );
+        lab.send(r, tcp("10.0.0.1", "10.0.0.2", 4000, 80, "S"));
+        let got = lab.got(r);
+        assert_eq!(got[0].dst, ip("127.0.0.1"));
+        assert_eq!(got[0].ports(), Some((4000, 3128)));
+        assert!(lab.got(lab.server).is_empty());
+    }
 }

@@ -92,4 +92,17 @@ mod tests {
             .stderr
             .contains("SECMARK: option \"--selctx\" must be specified\n\n"));
     }
+
+    #[test]
+    fn goes_on() {
+        use crate::ext::targets_testkit::{fire_alone, ping};
+        let mut p = ping("10.0.0.1", "10.0.0.2", 1);
+        let before = p.clone();
+        let mut t = (super::INFO.new_target.unwrap())();
+        let (v, emitted, log) =
+            fire_alone(t.as_mut(), crate::ruleset::Hook::Input, "mangle", &mut p);
+        assert_eq!(v, Some(crate::ext::TargetVerdict::Continue));
+        assert!(emitted.is_empty() && log.is_empty());
+        assert_eq!(p, before);
+    }
 }

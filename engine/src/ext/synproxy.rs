@@ -477,4 +477,129 @@ mod tests {
         assert_eq!(run(&mut h, "iptables -A INPUT -j SYNPROXY").exit, 4);
         assert_eq!(run(&mut h, "iptables -A OUTPUT -p tcp -j SYNPROXY").exit, 4);
     }
+
+    use super::{check_cookie, host_secret, make_cookie, SynOpts};
+    use crate::ext::targets_testkit::{ip, tcp, Lab};
+    use crate::packet::{build_tcp, tcp_flags, IpFields, Packet, TcpFields};
+
+    fn client_segment(seq: u32, ack: u32, flags: u8, options: Vec<u8>) -> Packet {
+        let mut f = IpFields::new(ip("10.0.1.2"), ip("10.0.0.2"));
+        f.df = true;
+        build_tcp(
+            &f,
+            &TcpFields {
+                sport: 4000,
+                dport: 80,
+                seq,
+                ack,
+                flags,
+                window: 500,
+                options,
+            },
+            b"",
+        )
+    }
+
+    #[test]
+    fn cookie_syn_ack_then_the_syn_to_the_server() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -t raw -A PREROUTING -i eth0 -p tcp -j CT --notrack
+             iptables -A FORWARD -i eth0 -p tcp -j SYNPROXY --sack-perm --timestamp --wscale 7 --mss 1460",
+        );
+        // SYN offering MSS 1400, SACK, timestamps and window scale 4.
+        let mut opts = vec![2, 4, 0x05, 0x78, 4, 2, 8, 10];
+        opts.extend_from_slice(&777u32.to_be_bytes());
+        opts.extend_from_slice(&[0, 0, 0, 0, 1, 3, 3, 4]);
+        lab.send(lab.client, client_segment(1000, 0, tcp_flags::SYN, opts));
+        // (The client's stack knows no such connection and resets it.)
+        let syns = |lab: &Lab| {
+            lab.got(lab.server)
+                .into_iter()
+                .filter(|h| h.tcp().is_some_and(|t| t.flags & tcp_flags::SYN != 0))
+                .collect::<Vec<_>>()
+        };
+        assert!(syns(&lab).is_empty());
+        let sa = lab.got(lab.client)[0].clone();
+        let t = sa.tcp().unwrap();
+        assert_eq!(
+            (sa.src, sa.ttl, sa.df, sa.id),
+            (ip("10.0.0.2"), 64, true, 0)
+        );
+        assert_eq!(
+            (t.flags, t.ack, t.window),
+            (tcp_flags::SYN | tcp_flags::ACK, 1001, 0)
+        );
+        // Our MSS, SACK + timestamp (echoing theirs), our window scale; the
+        // timestamp's low bits keep their scale 4 and SACK (bit 4).
+        let o = SynOpts::parse(&t.options);
+        assert_eq!((o.mss_option, o.wscale, o.tsecr), (1460, 7, 777));
+        assert_eq!(o.tsval & 0x3f, 0x14);
+        assert_eq!(&t.options[..8], &[2, 4, 0x05, 0xb4, 4, 2, 8, 10]);
+        // The client's ACK with the cookie: the SYN to the server, in the
+        // client's name, with the MSS the cookie kept (1300) and the wishes
+        // read back from the timestamp echo.
+        let mut ack_opts = vec![1, 1, 8, 10];
+        ack_opts.extend_from_slice(&900u32.to_be_bytes());
+        ack_opts.extend_from_slice(&o.tsval.to_be_bytes());
+        lab.send(
+            lab.client,
+            client_segment(1001, t.seq.wrapping_add(1), tcp_flags::ACK, ack_opts),
+        );
+        let syn = syns(&lab)[0].clone();
+        let st = syn.tcp().unwrap();
+        assert_eq!(
+            (syn.src, st.flags, st.seq, st.ack),
+            (ip("10.0.1.2"), tcp_flags::SYN, 1000, t.seq)
+        );
+        assert_eq!(st.window, 500);
+        let so = SynOpts::parse(&st.options);
+        assert_eq!(
+            (so.mss_option, so.wscale, so.tsval, so.tsecr),
+            (1300, 4, 900, o.tsval)
+        );
+        assert!(so.options & super::OPT_SACK_PERM != 0);
+        // A bad cookie is dropped; other segments go on.
+        lab.send(
+            lab.client,
+            client_segment(1001, 12345, tcp_flags::ACK, vec![]),
+        );
+        assert!(lab.got(lab.server).is_empty() && lab.got(lab.client).is_empty());
+        assert!(lab
+            .w
+            .reports
+            .iter()
+            .any(|r| r.outcome == "dropped on router in FORWARD"));
+        lab.send(lab.client, tcp("10.0.1.2", "10.0.0.2", 4001, 80, "R"));
+        assert_eq!(lab.got(lab.server).len(), 1);
+    }
+
+    #[test]
+    fn without_timestamps_only_the_mss_is_offered() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -A FORWARD -p tcp -j SYNPROXY --sack-perm --wscale 7 --mss 1400 --ecn",
+        );
+        lab.send(lab.client, tcp("10.0.1.2", "10.0.0.2", 4000, 80, "SEC"));
+        let sa = lab.got(lab.client)[0].clone();
+        let t = sa.tcp().unwrap();
+        assert_eq!(t.options, vec![2, 4, 0x05, 0x78]);
+        assert_eq!(t.flags, tcp_flags::SYN | tcp_flags::ACK);
+    }
+
+    #[test]
+    fn cookies_carry_the_mss_for_two_minutes() {
+        let k = host_secret("r");
+        let (s, d) = (ip("1.1.1.1"), ip("2.2.2.2"));
+        let c = make_cookie(k, s, d, 1, 2, 100, 50, 3);
+        assert_eq!(check_cookie(k, s, d, 1, 2, 100, 50, c), Some(1460));
+        assert_eq!(check_cookie(k, s, d, 1, 2, 100, 51, c), Some(1460));
+        assert_eq!(check_cookie(k, s, d, 1, 2, 100, 52, c), None);
+        assert_eq!(check_cookie(k, s, d, 1, 3, 100, 50, c), None);
+        assert_eq!(check_cookie(k, ip("1.1.1.2"), d, 1, 2, 100, 50, c), None);
+    }
 }

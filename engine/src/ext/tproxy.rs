@@ -200,4 +200,22 @@ mod tests {
             4
         );
     }
+
+    #[test]
+    fn no_transparent_socket_drops() {
+        use crate::ext::targets_testkit::{tcp, Lab};
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -t mangle -A PREROUTING -p tcp -j TPROXY --on-port 3128 --tproxy-mark 0x1/0x1",
+        );
+        lab.send(lab.client, tcp("10.0.1.2", "10.0.0.2", 4000, 80, "S"));
+        assert!(lab.got(r).is_empty() && lab.got(lab.server).is_empty());
+        assert!(lab
+            .w
+            .reports
+            .iter()
+            .any(|r| r.outcome == "dropped on router in PREROUTING"));
+    }
 }

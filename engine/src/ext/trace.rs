@@ -64,4 +64,19 @@ mod tests {
             "-P OUTPUT ACCEPT\n-A OUTPUT -j TRACE\n"
         );
     }
+
+    #[test]
+    fn goes_on() {
+        use crate::ext::targets_testkit::{ping, Lab};
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -t raw -A PREROUTING -j TRACE
+             iptables -t raw -A PREROUTING -p icmp",
+        );
+        lab.send(lab.client, ping("10.0.1.2", "10.0.0.2", 1));
+        assert_eq!(lab.got(lab.client).len(), 1);
+        assert_eq!(lab.count(r, "raw", "-A PREROUTING -p icmp"), 2);
+    }
 }

@@ -773,4 +773,39 @@ mod tests {
         ct.expire(31 * SEC);
         assert!(ct.is_empty());
     }
+
+    #[test]
+    fn a_rst_as_only_answer_ends_the_connection() {
+        use tcp_flags::*;
+        let mut ct = Conntrack::default();
+        let a = [10, 0, 0, 1];
+        let b = [10, 0, 0, 2];
+        let l = ct.track(&tcp(a, b, 1000, 81, SYN), 0);
+        ct.confirm(l.idx.unwrap());
+        // The RST still belongs to it (NAT must undo its rewrites) ...
+        let l = ct.track(&tcp(b, a, 81, 1000, RST | ACK), 1);
+        assert_eq!((l.state, l.dir), (CtState::Established, Dir::Reply));
+        assert!(ct.get(l.idx.unwrap()).is_some());
+        assert_eq!(ct.iter().count(), 0);
+        // ... and the next lookup finds nothing: a new SYN starts afresh.
+        let l = ct.track(&tcp(a, b, 1000, 81, SYN), 2);
+        assert_eq!(l.state, CtState::New);
+        assert_eq!(ct.iter().count(), 1);
+    }
+
+    #[test]
+    fn a_held_entry_outlives_its_packet_unhashed() {
+        let mut ct = Conntrack::default();
+        let l = ct.track(&tcp([10, 0, 0, 1], [10, 0, 0, 2], 1, 2, tcp_flags::SYN), 0);
+        let i = l.idx.unwrap();
+        ct.hold(i);
+        ct.drop_unconfirmed(i);
+        // Gone from the table, still there for the reply attached to it.
+        assert!(ct.is_empty() && ct.iter().count() == 0);
+        assert!(ct.get(i).is_some());
+        let l2 = ct.track(&tcp([10, 0, 0, 1], [10, 0, 0, 2], 1, 2, tcp_flags::SYN), 1);
+        assert_ne!(l2.idx, Some(i));
+        ct.release(i);
+        assert!(ct.get(i).is_none());
+    }
 }

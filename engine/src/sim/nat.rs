@@ -407,3 +407,82 @@ pub fn apply(
     }
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(lo: &str, hi: &str, persistent: bool) -> NatRange {
+        NatRange {
+            min_addr: lo.parse().unwrap(),
+            max_addr: hi.parse().unwrap(),
+            map_ips: true,
+            proto_specified: false,
+            min_port: 0,
+            max_port: 0,
+            random: false,
+            random_fully: false,
+            persistent,
+            offset: false,
+            base_port: 0,
+        }
+    }
+
+    fn pick(src: &str, dst: &str, r: &NatRange, manip: Manip) -> Ipv4Addr {
+        let mut t = Tuple {
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            proto: 6,
+            sport: 1,
+            dport: 2,
+        };
+        best_ips(&mut t, r, manip, 0);
+        match manip {
+            Manip::Src => t.src,
+            Manip::Dst => t.dst,
+        }
+    }
+
+    /// Addresses the reference kernel picked from ranges (kernel_targets).
+    #[test]
+    fn range_choice_is_the_kernels() {
+        let r = range("10.3.0.10", "10.3.0.200", false);
+        for (dst, want) in [
+            ("10.9.0.1", "10.3.0.53"),
+            ("10.9.1.1", "10.3.0.184"),
+            ("10.9.77.3", "10.3.0.33"),
+            ("10.9.200.9", "10.3.0.169"),
+        ] {
+            assert_eq!(
+                pick("10.1.0.100", dst, &r, Manip::Dst),
+                want.parse::<Ipv4Addr>().unwrap()
+            );
+        }
+        let r = range("10.3.3.0", "10.3.3.255", false);
+        assert_eq!(
+            pick("10.1.0.100", "10.5.0.1", &r, Manip::Dst),
+            "10.3.3.254".parse::<Ipv4Addr>().unwrap()
+        );
+        assert_eq!(
+            pick("10.1.0.100", "10.5.9.1", &r, Manip::Dst),
+            "10.3.3.83".parse::<Ipv4Addr>().unwrap()
+        );
+        let r = range("10.2.0.50", "10.2.0.60", false);
+        assert_eq!(
+            pick("10.1.0.100", "10.3.4.5", &r, Manip::Src),
+            "10.2.0.56".parse::<Ipv4Addr>().unwrap()
+        );
+        assert_eq!(
+            pick("10.1.0.100", "10.3.4.6", &r, Manip::Src),
+            "10.2.0.54".parse::<Ipv4Addr>().unwrap()
+        );
+        // --persistent: the destination does not count.
+        let r = range("10.3.1.1", "10.3.1.9", true);
+        for dst in ["10.8.0.1", "10.8.5.5"] {
+            assert_eq!(
+                pick("10.1.0.100", dst, &r, Manip::Dst),
+                "10.3.1.5".parse::<Ipv4Addr>().unwrap()
+            );
+        }
+    }
+}
