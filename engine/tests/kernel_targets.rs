@@ -734,6 +734,16 @@ ip neigh replace 10.2.0.10 lladdr 02:00:00:02:00:99 dev r1 nud permanent";
                 tcp(p(), "10.3.0.1", 80, "R"),
             ],
         ));
+        // TPROXY finds no transparent socket: the packet is dropped.
+        v.push(case(
+            "TPROXY without a transparent socket",
+            "*mangle\n-A PREROUTING -d 10.3.0.0/16 -p tcp -j TPROXY --on-port 3128 --tproxy-mark 0x1/0x1\n-A PREROUTING -d 10.3.0.0/16 -p udp -j TPROXY --on-port 0 --on-ip 10.1.0.1\n-A PREROUTING -p tcp\n-A PREROUTING -p udp\nCOMMIT\n".into(),
+            vec![
+                tcp(p(), "10.3.0.1", 80, "S"),
+                udp(p(), "10.3.0.1", 53),
+                tcp(p(), "10.2.0.2", 80, "S"),
+            ],
+        ));
         v.push(case(
             "SYNPROXY without timestamps, tracked SYN",
             "*filter\n-A FORWARD -d 10.3.0.0/16 -p tcp -j SYNPROXY --mss 1400 --wscale 3 --ecn\nCOMMIT\n".into(),

@@ -102,7 +102,9 @@ pub struct LogRecord {
 /// A packet a target made: a reply sent from this host, or a TEE clone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Emit {
-    /// Sent by the host's stack (REJECT's RST or ICMP error): goes through OUTPUT.
+    /// Sent by the host's stack (REJECT's RST or ICMP error): goes through
+    /// OUTPUT. A reply that answers the packet sets `meta.nfct`
+    /// (`sim::reject::attach`) to carry its connection, as the kernel does.
     Local(Packet),
     /// A TEE clone routed to a gateway.
     Clone {

@@ -185,20 +185,20 @@ fn l4_unique(
     r: &NatRange,
     manip: Manip,
 ) -> Option<Tuple> {
+    let (lo, hi) = if r.max_port < r.min_port {
+        (r.max_port as u32, r.min_port as u32)
+    } else {
+        (r.min_port as u32, r.max_port as u32)
+    };
     let (min, size): (u32, u32) = if t.proto == 1 {
         if r.proto_specified {
-            (r.min_port as u32, r.max_port as u32 - r.min_port as u32 + 1)
+            (lo, hi - lo + 1)
         } else {
             (0, 65536)
         }
     } else if has_ports(t.proto) {
         if r.proto_specified {
-            let (lo, hi) = if r.max_port < r.min_port {
-                (r.max_port, r.min_port)
-            } else {
-                (r.min_port, r.max_port)
-            };
-            (lo as u32, hi as u32 - lo as u32 + 1)
+            (lo, hi - lo + 1)
         } else if manip == Manip::Dst {
             // A destination manip without ports keeps the port.
             return (!used(cx.conntrack, idx, zone, &t)).then_some(t);
