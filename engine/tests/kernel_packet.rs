@@ -534,37 +534,25 @@ mod cases {
 
     fn sim_mark(h: &mut engine::sim::host::Host, p: &Packet) -> String {
         let mut pkt = p.clone();
-        let hdr = pkt.headers().unwrap();
         let table = h.ruleset.table_mut("mangle").unwrap();
         let chain = table.chain_mut("PREROUTING").unwrap();
-        let RuleTarget::Ext(t) = &mut chain.rules[0].target else {
+        let RuleTarget::Ext(t) = &chain.rules[0].target else {
             return "no HMARK rule".into();
         };
+        let mut t = t.box_clone();
         let mut emitted = Vec::new();
         let mut log = Vec::new();
-        let mut cx = engine::sim::eval::EvalCx {
-            host: "router",
-            hook: Hook::Prerouting,
-            table: "mangle",
-            pkt: &mut pkt,
-            hdr,
-            now_ns: 0,
-            tz_minutes: 0,
-            ct: None,
-            ct_dir: engine::sim::conntrack::Dir::Original,
-            ct_state: engine::sim::conntrack::CtState::New,
-            conntrack: &mut h.conntrack,
-            ipsets: &mut h.ipsets,
-            nfacct: &mut h.nfacct,
-            ext: &mut h.ext_state,
-            rng: &mut h.rng,
-            ifaces: &h.ifaces,
-            routes: &h.routes,
-            emitted: &mut emitted,
-            log: &mut log,
-            tracing: false,
-            hotdrop: false,
-        };
+        let mut cx = engine::sim::eval::EvalCx::on_host(
+            h,
+            Hook::Prerouting,
+            "mangle",
+            &mut pkt,
+            0,
+            &mut emitted,
+            &mut log,
+        )
+        .unwrap();
+        cx.ct_state = engine::sim::conntrack::CtState::New;
         t.fire(&mut cx);
         pkt.meta.mark.to_string()
     }

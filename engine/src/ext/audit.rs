@@ -2,6 +2,7 @@
 //! dropped or rejected, then continue down the chain.
 
 use super::{ExtInfo, ExtKind, OptSpec, ParseCx, Target, XtError, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 
 const O_TYPE: u8 = 0;
@@ -54,6 +55,11 @@ impl Target for Audit {
         out.push_str(self.name());
     }
 
+    /// Audit is off on the reference kernel (`audit_enabled` is 0 without auditd): no record is written, the packet goes on.
+    fn fire(&mut self, _cx: &mut EvalCx) -> Option<TargetVerdict> {
+        Some(TargetVerdict::Continue)
+    }
+
     fn explain(&self) -> String {
         format!(
             "write an audit record saying the packet was {}, then continue with the next rule",
@@ -96,5 +102,21 @@ mod tests {
             "iptables v1.8.9 (nf_tables): Bad action type value \"acc\"\n\
 Try `iptables -h' or 'iptables --help' for more information.\n"
         );
+    }
+
+    #[test]
+    fn goes_on_without_a_record() {
+        use crate::ext::targets_testkit::{ping, Lab};
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -A FORWARD -j AUDIT --type drop
+             iptables -A FORWARD -p icmp",
+        );
+        lab.send(lab.client, ping("10.0.1.2", "10.0.0.2", 1));
+        assert_eq!(lab.got(lab.client).len(), 1);
+        assert_eq!(lab.count(r, "filter", "-A FORWARD -p icmp"), 2);
+        assert!(lab.kmsg(r).is_empty());
     }
 }

@@ -5,6 +5,7 @@ use super::mark_target::{xmark_explain, xmark_text};
 use super::{
     bit, xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult,
 };
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 
 const O_SET_MARK: u8 = 0;
@@ -238,6 +239,35 @@ impl Target for ConnmarkTarget {
         }
     }
 
+    /// `connmark_tg_shift`: set the ctmark, or copy between nfmark and
+    /// ctmark through the masks and the shift. Nothing for a packet
+    /// without a connection (untracked, invalid).
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        let shift = |v: u32| -> u32 {
+            let n = self.shift_bits as u32;
+            if n >= 32 {
+                0
+            } else if self.shift_right {
+                v >> n
+            } else {
+                v << n
+            }
+        };
+        let nfmark = cx.pkt.meta.mark;
+        let Some(e) = cx.ct_entry_mut() else {
+            return Some(TargetVerdict::Continue);
+        };
+        match self.mode {
+            Mode::Set => e.mark = shift((e.mark & !self.ctmask) ^ self.ctmark),
+            Mode::Save => e.mark = (e.mark & !self.ctmask) ^ shift(nfmark & self.nfmask),
+            Mode::Restore => {
+                let m = shift(e.mark & self.ctmask);
+                cx.pkt.meta.mark = (nfmark & !self.nfmask) ^ m;
+            }
+        }
+        Some(TargetVerdict::Continue)
+    }
+
     fn explain(&self) -> String {
         let masks = |a: &str, am: u32, b: &str, bm: u32| {
             let mut s = String::new();
@@ -344,5 +374,62 @@ Try `iptables -h' or 'iptables --help' for more information.\n"
             "iptables -t mangle -A OUTPUT -j CONNMARK --save-mark --left-shift-mark 32",
         );
         assert_eq!(o.exit, 4);
+    }
+
+    use crate::ext::targets_testkit::{ping, tcp, Lab};
+
+    #[test]
+    fn save_and_restore_between_packet_and_connection() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            r#"iptables -t mangle -A PREROUTING -i eth0 -p tcp -j MARK --set-mark 0x5
+               iptables -t mangle -A POSTROUTING -o eth1 -j CONNMARK --save-mark --mask 0xff
+               iptables -t mangle -A PREROUTING -i eth1 -j CONNMARK --restore-mark
+               iptables -A FORWARD -i eth1 -j LOG --log-prefix "BACK: ""#,
+        );
+        lab.send(lab.client, tcp("10.0.1.2", "10.0.0.2", 4000, 80, "S"));
+        // The SYN-ACK coming back carries the mark its connection saved.
+        let log = lab.kmsg(r);
+        assert_eq!(log.len(), 1);
+        assert!(log[0].contains("SPT=80 DPT=4000") && log[0].ends_with(" MARK=0x5 "));
+        let e = lab.w.hosts[r].conntrack.iter().next().unwrap().clone();
+        assert_eq!(e.mark, 5);
+    }
+
+    #[test]
+    fn set_with_masks_and_shifts() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            r#"iptables -t mangle -A PREROUTING -j CONNMARK --set-xmark 0x12/0xff
+               iptables -t mangle -A PREROUTING -j CONNMARK --or-mark 0x300
+               iptables -t mangle -A PREROUTING -j MARK --set-mark 0xab00
+               iptables -t mangle -A FORWARD -j CONNMARK --save-mark --nfmask 0xff00 --ctmask 0xff --right-shift-mark 8
+               iptables -t mangle -A POSTROUTING -j MARK --set-mark 0
+               iptables -t mangle -A POSTROUTING -j CONNMARK --restore-mark --ctmask 0xf00 --nfmask 0xffff --left-shift-mark 4
+               iptables -t mangle -A POSTROUTING -j LOG --log-prefix "R: ""#,
+        );
+        lab.send(lab.client, ping("10.0.1.2", "10.0.0.2", 2));
+        let e = lab.w.hosts[r].conntrack.iter().next().unwrap().clone();
+        // 0x12 | 0x300 = 0x312; save: (0x312 & !0xff) ^ (0xab00 >> 8) = 0x3ab.
+        assert_eq!(e.mark, 0x3ab);
+        // restore: (0 & !0xffff) ^ ((0x3ab & 0xf00) << 4) = 0x3000.
+        assert!(lab.kmsg(r)[0].ends_with(" MARK=0x3000 "));
+        // Untracked packets have no connection: nothing happens.
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            r#"iptables -t raw -A PREROUTING -j CT --notrack
+               iptables -t mangle -A PREROUTING -j CONNMARK --set-mark 7
+               iptables -t mangle -A PREROUTING -j CONNMARK --restore-mark
+               iptables -A FORWARD -j LOG --log-prefix "U: ""#,
+        );
+        lab.send(lab.client, ping("10.0.1.2", "10.0.0.2", 3));
+        assert!(lab.kmsg(r)[0].ends_with("SEQ=1 "));
+        assert!(lab.w.hosts[r].conntrack.is_empty());
     }
 }

@@ -4,6 +4,7 @@
 use super::{
     bit, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult,
 };
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 
 const O_SAVE: u8 = 0;
@@ -69,6 +70,11 @@ impl Target for Connsecmark {
         });
     }
 
+    /// Copies the security mark between packet and connection; without an SELinux policy in the simulator nothing reads it, so it only goes on.
+    fn fire(&mut self, _cx: &mut EvalCx) -> Option<TargetVerdict> {
+        Some(TargetVerdict::Continue)
+    }
+
     fn explain(&self) -> String {
         if self.restore {
             "copy the connection's security mark to the packet".to_string()
@@ -110,5 +116,20 @@ mod tests {
         assert!(o
             .stderr
             .contains("CONNSECMARK target: parameter required\n"));
+    }
+
+    #[test]
+    fn goes_on() {
+        use crate::ext::targets_testkit::{ping, Lab};
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -t mangle -A FORWARD -j CONNSECMARK --restore
+             iptables -t mangle -A FORWARD -p icmp",
+        );
+        lab.send(lab.client, ping("10.0.1.2", "10.0.0.2", 1));
+        assert_eq!(lab.got(lab.client).len(), 1);
+        assert_eq!(lab.count(r, "mangle", "-A FORWARD -p icmp"), 2);
     }
 }

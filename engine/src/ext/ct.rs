@@ -3,6 +3,7 @@
 //! events reported, or put the connection in a zone.
 
 use super::{CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 
 const O_NOTRACK: u8 = 0;
@@ -78,6 +79,17 @@ const HELPERS: [(&str, u8); 14] = [
     ("netbios-ns", 17),
     ("RAS", 17),
 ];
+
+/// Whether the packet already has its conntrack (`skb->_nfct`): a
+/// connection (looped back, or a reply attached to one), untracked, or a
+/// template from an earlier CT rule.
+pub fn has_conntrack(cx: &EvalCx) -> bool {
+    cx.ct.is_some()
+        || cx.ct_state == crate::sim::conntrack::CtState::Untracked
+        || cx.pkt.meta.untracked
+        || cx.pkt.meta.tee_clone
+        || cx.pkt.meta.ct_template.is_some()
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ct {
@@ -214,6 +226,30 @@ impl Target for Ct {
         self.write(out, "");
     }
 
+    /// `xt_ct_target`: a packet that has its conntrack already (looped
+    /// back, or an earlier CT rule) is left alone; `--notrack` makes it
+    /// UNTRACKED, else the template's zone is used when conntrack looks it
+    /// up (`--zone mark`: the packet mark's low 16 bits). Helpers, timeout
+    /// policies and event masks change nothing the simulator shows. A
+    /// zone for one direction only (`--zone-orig`, `--zone-reply`) is used
+    /// for both.
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        if has_conntrack(cx) {
+            return Some(TargetVerdict::Continue);
+        }
+        if self.notrack {
+            cx.pkt.meta.untracked = true;
+        } else {
+            let zone = if self.zone_flags & ZONE_MARK != 0 {
+                cx.pkt.meta.mark as u16
+            } else {
+                self.zone
+            };
+            cx.pkt.meta.ct_template = Some(zone);
+        }
+        Some(TargetVerdict::Continue)
+    }
+
     fn explain(&self) -> String {
         if self.notrack {
             return "do not track this packet's connection (it stays UNTRACKED)".to_string();
@@ -313,5 +349,56 @@ mod tests {
             "iptables v1.8.9 (nf_tables): Cannot parse 65536 as a zone ID\n\
 Try `iptables -h' or 'iptables --help' for more information.\n"
         );
+    }
+
+    use crate::ext::targets_testkit::{ip, ping, tcp, udp, Lab};
+
+    #[test]
+    fn notrack_leaves_the_packet_untracked_and_un_natted() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -t raw -A PREROUTING -p udp -j CT --notrack
+             iptables -t raw -A PREROUTING -p udp -j CT --zone 3
+             iptables -t nat -A POSTROUTING -o eth1 -j MASQUERADE",
+        );
+        lab.send(lab.client, udp("10.0.1.2", "10.0.0.2", 4000, 53));
+        // Not tracked, so not NATed: the server sees the client's address.
+        assert_eq!(lab.got(lab.server)[0].src, ip("10.0.1.2"));
+        assert!(lab.w.hosts[r].conntrack.iter().all(|e| e.orig.proto != 17));
+        lab.send(lab.client, ping("10.0.1.2", "10.0.0.2", 1));
+        assert_eq!(lab.got(lab.server)[0].src, ip("10.0.0.1"));
+    }
+
+    #[test]
+    fn zones_keep_connections_apart() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -t raw -A PREROUTING -i eth0 -j CT --zone 7
+             iptables -t raw -A PREROUTING -i eth1 -j CT --zone 7
+             iptables -t raw -A PREROUTING -i eth0 -j CT --notrack",
+        );
+        lab.send(lab.client, tcp("10.0.1.2", "10.0.0.2", 4000, 80, "S"));
+        let e = lab.w.hosts[r].conntrack.iter().next().unwrap().clone();
+        // The first CT rule set the template; the later --notrack changed nothing.
+        assert_eq!(e.zone, 7);
+        // The SYN-ACK came back in the same zone and found its connection.
+        assert!(e.has(crate::sim::conntrack::status::SEEN_REPLY));
+        // --zone mark takes the packet mark (16 bits) when conntrack runs.
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -t raw -A PREROUTING -p udp -j MARK --set-mark 0x10009
+             iptables -t raw -A PREROUTING -p udp -j CT --zone mark",
+        );
+        lab.send(lab.client, udp("10.0.1.2", "10.0.0.2", 4000, 53));
+        let e = lab.w.hosts[r].conntrack.iter().next().unwrap().clone();
+        assert_eq!(e.zone, 9);
+        // The server's port unreachable came back in zone 0: not RELATED to it.
+        assert!(!e.has(crate::sim::conntrack::status::SEEN_REPLY));
     }
 }

@@ -3,9 +3,12 @@
 //! parser that SNAT, MASQUERADE and REDIRECT share.
 
 use super::{CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 use crate::ruleset::check::hooks_outside;
 use crate::ruleset::Hook;
+use crate::sim::eval::Manip;
+use crate::sim::nat;
 use std::net::Ipv4Addr;
 
 const O_TO_DEST: u8 = 0;
@@ -236,6 +239,34 @@ impl NatRange {
     }
 }
 
+impl NatRange {
+    /// The range as `sim::nat::setup` takes it (`nf_nat_range2`); `addr`
+    /// replaces the addresses for targets that pick their own (MASQUERADE,
+    /// REDIRECT).
+    pub fn to_sim(&self, addr: Option<Ipv4Addr>) -> crate::sim::eval::NatRange {
+        let (map_ips, min_addr, max_addr) = match addr {
+            Some(a) => (true, a, a),
+            None => {
+                let lo = self.min_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
+                (self.map_ips, lo, self.max_ip.unwrap_or(lo))
+            }
+        };
+        crate::sim::eval::NatRange {
+            min_addr,
+            max_addr,
+            map_ips,
+            proto_specified: self.ports,
+            min_port: self.min_port,
+            max_port: self.max_port,
+            random: self.random,
+            random_fully: self.random_fully,
+            persistent: self.persistent,
+            offset: self.offset,
+            base_port: self.base_port,
+        }
+    }
+}
+
 /// `inet_pton(AF_INET)`: exactly four decimal parts 0-255 without leading zeros.
 pub fn inet_pton(s: &str) -> Option<Ipv4Addr> {
     let parts: Vec<&str> = s.split('.').collect();
@@ -294,6 +325,12 @@ impl Target for Dnat {
 
     fn print(&self, out: &mut String, _numeric: bool) {
         self.range.write(out, "to:", "", false);
+    }
+
+    /// `xt_dnat_target`: binds the new connection's destination
+    /// (`nf_nat_setup_info`); conntrack rewrites its packets both ways.
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        Some(nat::setup(cx, Manip::Dst, self.range.to_sim(None)))
     }
 
     fn explain(&self) -> String {
@@ -393,6 +430,76 @@ mod tests {
         assert_eq!(
             run(&mut h, "iptables -A INPUT -j DNAT --to-destination 1.1.1.1").exit,
             4
+        );
+    }
+
+    use crate::ext::targets_testkit::{ip, ping, tcp, udp, Lab};
+
+    #[test]
+    fn port_forward_with_replies_un_natted() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -t nat -A PREROUTING -d 10.0.1.1 -p tcp -j DNAT --to-destination 10.0.0.2:80
+             iptables -t nat -A PREROUTING -d 10.0.1.1 -p udp -j DNAT --to-destination 10.0.0.2
+             iptables -t nat -A PREROUTING -d 10.0.1.1 -p icmp -j DNAT --to-destination 10.0.0.2",
+        );
+        lab.send(lab.client, tcp("10.0.1.2", "10.0.1.1", 4000, 8080, "S"));
+        let at_server = lab.got(lab.server);
+        assert_eq!(at_server[0].dst, ip("10.0.0.2"));
+        assert_eq!(at_server[0].ports(), Some((4000, 80)));
+        // The SYN-ACK reaches the client as if from 10.0.1.1:8080.
+        let back = lab.got(lab.client);
+        assert_eq!(back[0].src, ip("10.0.1.1"));
+        assert_eq!(back[0].ports(), Some((8080, 4000)));
+        assert_eq!(back[0].tcp().unwrap().flags, 0x12);
+        // The server's ICMP error is translated too, the quoted packet as well.
+        lab.send(lab.client, udp("10.0.1.2", "10.0.1.1", 4001, 53));
+        let back = lab.got(lab.client);
+        assert_eq!(back[0].src, ip("10.0.1.1"));
+        let inner = back[0].icmp().unwrap().inner.clone().unwrap();
+        assert_eq!((inner.src, inner.dst), (ip("10.0.1.2"), ip("10.0.1.1")));
+        assert_eq!(inner.ports(), Some((4001, 53)));
+        // Pings too (the echo id is NAT's port for ICMP).
+        lab.send(lab.client, ping("10.0.1.2", "10.0.1.1", 77));
+        let back = lab.got(lab.client);
+        assert_eq!(back[0].src, ip("10.0.1.1"));
+        assert_eq!(back[0].icmp().unwrap().id(), 77);
+        assert_eq!(lab.count(r, "nat", "-p tcp -j DNAT"), 1);
+    }
+
+    #[test]
+    fn ranges_and_port_maps() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -t nat -A PREROUTING -d 10.9.0.0/16 -p tcp -j DNAT --to-destination 10.0.0.2:1000-1010
+             iptables -t nat -A PREROUTING -d 10.8.0.0/16 -p tcp -j DNAT --to-destination 10.0.0.2:1000-1999/500
+             iptables -t nat -A PREROUTING -d 10.7.0.0/16 -p tcp -j DNAT --to-destination 10.0.0.20-10.0.0.200",
+        );
+        let port = |lab: &Lab| lab.got(lab.server)[0].ports().unwrap().1;
+        // In range and free: kept. Out of range: the first free port.
+        lab.send(lab.client, tcp("10.0.1.2", "10.9.0.1", 4000, 1005, "S"));
+        assert_eq!(port(&lab), 1005);
+        lab.send(lab.client, tcp("10.0.1.2", "10.9.0.1", 4001, 80, "S"));
+        assert_eq!(port(&lab), 1000);
+        // The same again from the same client port: the first mapping holds.
+        lab.send(lab.client, tcp("10.0.1.2", "10.9.0.1", 4002, 80, "S"));
+        assert_eq!(port(&lab), 1000);
+        // Shifted: 600 - 500 = 100 into 1000-1999.
+        lab.send(lab.client, tcp("10.0.1.2", "10.8.0.1", 4003, 600, "S"));
+        assert_eq!(port(&lab), 1100);
+        // An address range: the kernel's hash of source and destination.
+        lab.send(lab.client, tcp("10.0.1.2", "10.7.0.1", 4004, 80, "S"));
+        let sent = lab.sent(r);
+        let to = sent.iter().find(|(i, _)| i == "eth1").unwrap().1.dst;
+        assert!(to >= ip("10.0.0.20") && to <= ip("10.0.0.200"));
+        lab.send(lab.client, tcp("10.0.1.2", "10.7.0.1", 4005, 80, "S"));
+        assert_eq!(
+            lab.sent(r).iter().find(|(i, _)| i == "eth1").unwrap().1.dst,
+            to
         );
     }
 }

@@ -2,6 +2,7 @@
 //! come for the timeout, userspace is notified (sysfs file or alarm).
 
 use super::{xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 
 const O_TIMEOUT: u8 = 0;
@@ -28,6 +29,21 @@ pub static INFO: ExtInfo = ExtInfo {
 
 /// Longest label kept (28-byte field with its terminating zero).
 const LABEL_MAX: usize = 27;
+
+/// A host's idle timers: when each label's timer runs out (lab clock, ns).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdleTimers {
+    pub expires: std::collections::BTreeMap<String, u64>,
+}
+
+impl IdleTimers {
+    /// Seconds left on a label's timer (0 once it ran out), as its sysfs file reads.
+    pub fn seconds_left(&self, label: &str, now_ns: u64) -> Option<u64> {
+        self.expires
+            .get(label)
+            .map(|e| e.saturating_sub(now_ns) / 1_000_000_000)
+    }
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Idletimer {
@@ -85,6 +101,18 @@ impl Target for Idletimer {
         }
     }
 
+    /// `idletimer_tg`: restarts the timer of the label (the kernel's sysfs
+    /// file `/sys/class/xt_idletimer/timers/LABEL` tells the seconds left),
+    /// then on. The timers are kept per host in [`IdleTimers`].
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        let until = cx.now_ns + self.timeout as u64 * 1_000_000_000;
+        cx.ext
+            .get_mut::<IdleTimers>("IDLETIMER")
+            .expires
+            .insert(self.label.clone(), until);
+        Some(TargetVerdict::Continue)
+    }
+
     fn explain(&self) -> String {
         format!(
             "restart the idle timer \"{}\" ({} s{}), then continue with the next rule",
@@ -137,5 +165,35 @@ mod tests {
         assert!(o
             .stderr
             .contains("IDLETIMER: option \"--label\" must be specified\n\n"));
+    }
+
+    #[test]
+    fn each_packet_restarts_the_timer() {
+        use super::IdleTimers;
+        use crate::ext::targets_testkit::{ping, Lab};
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -A FORWARD -j IDLETIMER --timeout 60 --label uplink",
+        );
+        lab.w.now_ns = 1_000_000_000_000;
+        lab.send(lab.client, ping("10.0.1.2", "10.0.0.2", 1));
+        assert_eq!(lab.got(lab.client).len(), 1);
+        let t = lab.w.hosts[r]
+            .ext_state
+            .get::<IdleTimers>("IDLETIMER")
+            .unwrap()
+            .clone();
+        assert_eq!(t.seconds_left("uplink", lab.w.now_ns), Some(60));
+        assert_eq!(
+            t.seconds_left("uplink", lab.w.now_ns + 59_000_000_000),
+            Some(1)
+        );
+        assert_eq!(
+            t.seconds_left("uplink", lab.w.now_ns + 90_000_000_000),
+            Some(0)
+        );
+        assert_eq!(t.seconds_left("other", lab.w.now_ns), None);
     }
 }

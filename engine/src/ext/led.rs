@@ -5,6 +5,7 @@
 use super::{
     xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult,
 };
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 
 const O_TRIGGER_ID: u8 = 0;
@@ -116,6 +117,11 @@ impl Target for Led {
         }
     }
 
+    /// Blinks the LED trigger; the simulator has no LEDs, so it only goes on.
+    fn fire(&mut self, _cx: &mut EvalCx) -> Option<TargetVerdict> {
+        Some(TargetVerdict::Continue)
+    }
+
     fn explain(&self) -> String {
         format!(
             "blink the LED trigger netfilter-{} for each packet, then continue with the next rule",
@@ -154,5 +160,18 @@ Try `iptables -h' or 'iptables --help' for more information.\n"
             "Warning: Extension LED revision 0 not supported, missing kernel module?\n\
 iptables v1.8.9 (nf_tables):  RULE_APPEND failed (No such file or directory): rule in chain INPUT\n"
         );
+    }
+
+    #[test]
+    fn goes_on() {
+        use crate::ext::targets_testkit::{fire_alone, ping};
+        let mut p = ping("10.0.0.1", "10.0.0.2", 1);
+        let before = p.clone();
+        let mut t = (super::INFO.new_target.unwrap())();
+        let (v, emitted, log) =
+            fire_alone(t.as_mut(), crate::ruleset::Hook::Input, "mangle", &mut p);
+        assert_eq!(v, Some(crate::ext::TargetVerdict::Continue));
+        assert!(emitted.is_empty() && log.is_empty());
+        assert_eq!(p, before);
     }
 }

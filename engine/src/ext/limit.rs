@@ -377,33 +377,21 @@ pub(crate) mod lab {
         hook: crate::ruleset::Hook,
         f: impl FnOnce(&mut crate::sim::eval::EvalCx) -> R,
     ) -> R {
-        let h = &mut w.hosts[0];
-        let hdr = pkt.headers().unwrap();
+        let now = w.now_ns;
         let mut emitted = Vec::new();
         let mut log = Vec::new();
-        let mut cx = crate::sim::eval::EvalCx {
-            host: "r",
+        let mut cx = crate::sim::eval::EvalCx::on_host(
+            &mut w.hosts[0],
             hook,
-            table: "mangle",
+            "mangle",
             pkt,
-            hdr,
-            now_ns: w.now_ns,
-            tz_minutes: 0,
-            ct: None,
-            ct_dir: crate::sim::conntrack::Dir::Original,
-            ct_state: crate::sim::conntrack::CtState::New,
-            conntrack: &mut h.conntrack,
-            ipsets: &mut h.ipsets,
-            nfacct: &mut h.nfacct,
-            ext: &mut h.ext_state,
-            rng: &mut h.rng,
-            ifaces: &h.ifaces,
-            routes: &h.routes,
-            emitted: &mut emitted,
-            log: &mut log,
-            tracing: true,
-            hotdrop: false,
-        };
+            now,
+            &mut emitted,
+            &mut log,
+        )
+        .expect("packet parses");
+        cx.ct_state = crate::sim::conntrack::CtState::New;
+        cx.tracing = true;
         f(&mut cx)
     }
 

@@ -124,7 +124,7 @@ impl Match for Mac {
         )
     }
     fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
-        Some(self.hit(cx.pkt.meta.src_mac))
+        Some(self.hit(ethernet_source(cx)))
     }
 
     fn why_not(&self, cx: &EvalCx) -> String {
@@ -133,7 +133,7 @@ impl Match for Mac {
             if self.inv { "! " } else { "" },
             mac_text(&self.addr)
         );
-        match cx.pkt.meta.src_mac {
+        match ethernet_source(cx) {
             Some(m) => xtopt::miss(&opt, &format!("source MAC is {}", mac_text(&m))),
             None => xtopt::miss(
                 &opt,
@@ -141,6 +141,15 @@ impl Match for Mac {
             ),
         }
     }
+}
+
+/// The source MAC when the packet came in on an Ethernet device: `lo`
+/// carries a zeroed header, but its device type is not Ethernet.
+fn ethernet_source(cx: &EvalCx) -> Option<[u8; 6]> {
+    if cx.pkt.meta.in_iface.as_deref() == Some("lo") {
+        return None;
+    }
+    cx.pkt.meta.src_mac
 }
 
 impl Mac {

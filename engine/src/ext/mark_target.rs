@@ -2,6 +2,7 @@
 //! which later rules, routing rules and qdiscs can look at.
 
 use super::{bit, xtopt, ExtInfo, ExtKind, OptSpec, ParseCx, Target, XtError, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 
 const O_SET_XMARK: u8 = 0;
@@ -131,6 +132,12 @@ impl Target for MarkTarget {
         out.push_str(&xmark_text(self.value, self.mask));
     }
 
+    /// `mark_tg`: `nfmark = (nfmark & !mask) ^ value`, then on.
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        cx.pkt.meta.mark = (cx.pkt.meta.mark & !self.mask) ^ self.value;
+        Some(TargetVerdict::Continue)
+    }
+
     fn explain(&self) -> String {
         format!(
             "{}, then continue with the next rule",
@@ -201,5 +208,31 @@ Try `iptables -h' or 'iptables --help' for more information.\n"
         assert!(o.stderr.contains(
             "MARK: option \"--set-mark\" cannot be used together with \"--or-mark\".\n\n"
         ));
+    }
+
+    use crate::ext::targets_testkit::{ping, Lab};
+
+    #[test]
+    fn set_xor_and_or_on_the_packet_mark() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            r#"iptables -t mangle -A PREROUTING -j MARK --set-mark 0xf0f
+               iptables -t mangle -A PREROUTING -j MARK --xor-mark 0x3
+               iptables -t mangle -A PREROUTING -j MARK --and-mark 0xff
+               iptables -t mangle -A PREROUTING -j MARK --or-mark 0x100
+               iptables -t mangle -A PREROUTING -j MARK --set-xmark 0x20/0x30
+               iptables -A FORWARD -j LOG --log-prefix "M: ""#,
+        );
+        lab.send(lab.client, ping("10.0.1.2", "10.0.0.2", 1));
+        // 0xf0f ^ 3 = 0xf0c; & 0xff = 0x0c; | 0x100 = 0x10c; (& !0x30) ^ 0x20 = 0x12c.
+        assert!(
+            lab.kmsg(r)[0].ends_with(" MARK=0x12c "),
+            "{:?}",
+            lab.kmsg(r)
+        );
+        // The mark stays on the host: the server's packets arrive unmarked.
+        assert!(lab.kmsg(r)[1].ends_with(" MARK=0x12c "));
     }
 }

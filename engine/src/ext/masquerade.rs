@@ -3,8 +3,14 @@
 
 use super::dnat::{nat_check, ports_allowed, NatRange};
 use super::{CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 use crate::ruleset::Hook;
+use crate::sim::eval::Manip;
+use crate::sim::iface::Iface;
+use crate::sim::nat;
+use crate::sim::route::{self, Decision};
+use std::net::Ipv4Addr;
 
 const O_TO_PORTS: u8 = 2;
 const O_RANDOM: u8 = 3;
@@ -30,6 +36,24 @@ pub static INFO: ExtInfo = ExtInfo {
     new_match: None,
     new_target: Some(|| Box::new(Masquerade::default())),
 };
+
+/// `inet_select_addr(dev, dst, RT_SCOPE_UNIVERSE)`: the first primary
+/// address of the interface on the destination's subnet, else its first
+/// primary address. An address is secondary when an earlier one has the
+/// same prefix and subnet.
+pub fn select_addr(iface: &Iface, dst: Ipv4Addr) -> Option<Ipv4Addr> {
+    let primary = |n: usize| {
+        let a = &iface.addrs[n];
+        !iface.addrs[..n]
+            .iter()
+            .any(|b| b.prefix == a.prefix && b.contains(a.addr))
+    };
+    let prim: Vec<usize> = (0..iface.addrs.len()).filter(|&n| primary(n)).collect();
+    prim.iter()
+        .find(|&&n| iface.addrs[n].contains(dst))
+        .or(prim.first())
+        .map(|&n| iface.addrs[n].addr)
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Masquerade {
@@ -64,6 +88,26 @@ impl Target for Masquerade {
 
     fn print(&self, out: &mut String, _numeric: bool) {
         self.range.write(out, "masq ports: ", "", true);
+    }
+
+    /// `nf_nat_masquerade_ipv4`: source NAT to the outgoing interface's
+    /// address for the next hop (`inet_select_addr`); no NAT for a
+    /// connection from 0.0.0.0; DROP when the interface has no address.
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        if cx.ct_entry().is_some_and(|e| e.orig.src.is_unspecified()) {
+            return Some(TargetVerdict::Accept);
+        }
+        let next_hop = match route::lookup(cx.ifaces, cx.routes, cx.hdr.dst) {
+            Decision::Out { next_hop, .. } => next_hop,
+            _ => cx.hdr.dst,
+        };
+        let iface = cx
+            .out_iface()
+            .and_then(|o| cx.ifaces.iter().find(|i| i.name == o));
+        let Some(src) = iface.and_then(|i| select_addr(i, next_hop)) else {
+            return Some(TargetVerdict::Drop);
+        };
+        Some(nat::setup(cx, Manip::Src, self.range.to_sim(Some(src))))
     }
 
     fn explain(&self) -> String {
@@ -114,5 +158,62 @@ mod tests {
             run(&mut h, "iptables -t nat -A OUTPUT -j MASQUERADE").exit,
             4
         );
+    }
+
+    use super::select_addr;
+    use crate::ext::targets_testkit::{ip, ping, udp, TwoIsps};
+    use crate::sim::iface::{IfAddr, Iface};
+
+    #[test]
+    fn each_uplink_gets_its_own_address() {
+        let mut n = TwoIsps::new();
+        let r = n.router;
+        n.rules(
+            r,
+            "iptables -t nat -A POSTROUTING -o wan1 -j MASQUERADE
+             iptables -t nat -A POSTROUTING -o wan2 -j MASQUERADE",
+        );
+        n.send(n.client, ping("192.168.1.2", "8.8.8.8", 5));
+        assert_eq!(n.got(n.isp1)[0].src, ip("203.0.113.2"));
+        let back = n.got(n.client);
+        assert_eq!(
+            (back[0].src, back[0].dst),
+            (ip("8.8.8.8"), ip("192.168.1.2"))
+        );
+        n.send(n.client, ping("192.168.1.2", "9.9.9.9", 6));
+        assert_eq!(n.got(n.isp2)[0].src, ip("198.51.100.2"));
+        assert_eq!(n.got(n.client)[0].src, ip("9.9.9.9"));
+    }
+
+    #[test]
+    fn to_ports_and_the_address_for_the_next_hop() {
+        let mut n = TwoIsps::new();
+        let r = n.router;
+        n.rules(
+            r,
+            "iptables -t nat -A POSTROUTING -o wan1 -p udp -j MASQUERADE --to-ports 5000-5010",
+        );
+        n.send(n.client, udp("192.168.1.2", "8.8.8.8", 40000, 53));
+        let p = n.got(n.isp1)[0].ports().unwrap().0;
+        assert!((5000..=5010).contains(&p));
+        // inet_select_addr: the primary address on the next hop's subnet;
+        // an address in the subnet of an earlier one is secondary.
+        let a = |s: &str, p: u8| IfAddr {
+            addr: ip(s),
+            prefix: p,
+        };
+        let i = Iface {
+            name: "wan".into(),
+            mac: [0; 6],
+            addrs: vec![a("10.0.0.5", 24), a("10.0.0.6", 24), a("100.64.0.5", 10)],
+            up: true,
+            link: None,
+            mtu: 1500,
+        };
+        assert_eq!(select_addr(&i, ip("100.64.9.9")), Some(ip("100.64.0.5")));
+        assert_eq!(select_addr(&i, ip("10.0.0.6")), Some(ip("10.0.0.5")));
+        assert_eq!(select_addr(&i, ip("1.2.3.4")), Some(ip("10.0.0.5")));
+        let none = Iface { addrs: vec![], ..i };
+        assert_eq!(select_addr(&none, ip("1.2.3.4")), None);
     }
 }

@@ -102,6 +102,8 @@ pub mod reject;
 pub mod secmark;
 pub mod snat;
 pub mod synproxy;
+#[cfg(test)]
+pub(crate) mod targets_testkit;
 pub mod tee;
 pub mod tproxy;
 pub mod trace;

@@ -6,8 +6,11 @@ use super::dnat::nat_check;
 use super::{
     xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult,
 };
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 use crate::ruleset::Hook;
+use crate::sim::eval::{Manip, NatRange};
+use crate::sim::nat;
 use std::net::Ipv4Addr;
 
 const O_TO: u8 = 0;
@@ -92,6 +95,36 @@ impl Target for Netmap {
         out.push_str(&format!(" to:{}/{}", self.net, self.prefix));
     }
 
+    /// `netmap_tg4`: the address keeps its host bits and takes the network
+    /// bits of `--to`; the source in POSTROUTING and INPUT, the destination
+    /// in PREROUTING and OUTPUT.
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        let manip = match cx.hook {
+            Hook::Postrouting | Hook::Input => Manip::Src,
+            _ => Manip::Dst,
+        };
+        let mask = xtopt::prefix_mask(self.prefix);
+        let cur = match manip {
+            Manip::Src => cx.hdr.src,
+            Manip::Dst => cx.hdr.dst,
+        };
+        let new = Ipv4Addr::from((u32::from(cur) & !mask) | (u32::from(self.net) & mask));
+        let range = NatRange {
+            min_addr: new,
+            max_addr: new,
+            map_ips: true,
+            proto_specified: false,
+            min_port: 0,
+            max_port: 0,
+            random: false,
+            random_fully: false,
+            persistent: false,
+            offset: false,
+            base_port: 0,
+        };
+        Some(nat::setup(cx, manip, range))
+    }
+
     fn explain(&self) -> String {
         format!(
             "map the address onto the network {}/{}, keeping its last {} bits \
@@ -159,6 +192,30 @@ mod tests {
         assert_eq!(
             run(&mut h, "iptables -A INPUT -j NETMAP --to 1.2.3.4").exit,
             4
+        );
+    }
+
+    use crate::ext::targets_testkit::{ip, ping, Lab};
+
+    #[test]
+    fn maps_networks_both_ways() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -t nat -A PREROUTING -d 172.16.0.0/24 -j NETMAP --to 10.0.0.0/24
+             iptables -t nat -A POSTROUTING -o eth1 -s 10.0.1.0/24 -j NETMAP --to 192.168.50.0/24",
+        );
+        lab.send(lab.client, ping("10.0.1.2", "172.16.0.2", 4));
+        let at_server = lab.got(lab.server);
+        assert_eq!(
+            (at_server[0].src, at_server[0].dst),
+            (ip("192.168.50.2"), ip("10.0.0.2"))
+        );
+        let back = lab.got(lab.client);
+        assert_eq!(
+            (back[0].src, back[0].dst),
+            (ip("172.16.0.2"), ip("10.0.1.2"))
         );
     }
 }

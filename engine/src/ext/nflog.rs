@@ -3,6 +3,7 @@
 
 use super::log::parse_prefix;
 use super::{bit, xtopt, ExtInfo, ExtKind, OptSpec, ParseCx, Target, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 
 const O_GROUP: u8 = 0;
@@ -85,6 +86,11 @@ impl Target for Nflog {
 
     fn print(&self, out: &mut String, _numeric: bool) {
         self.write(out, "");
+    }
+
+    /// The packet goes to the userspace log group (nfnetlink_log); no program listens in the simulator and nothing reaches the kernel log, so it only goes on.
+    fn fire(&mut self, _cx: &mut EvalCx) -> Option<TargetVerdict> {
+        Some(TargetVerdict::Continue)
     }
 
     fn explain(&self) -> String {
@@ -205,5 +211,22 @@ mod tests {
             "warn: --nflog-range has never worked and is no longer supported, please use --nflog-size instead\n\
 iptables v1.8.9 (nf_tables): NFLOG: option \"--nflog-range\" cannot be used together with \"--nflog-size\".\n\n"
         ));
+    }
+
+    use crate::ext::targets_testkit::{ping, Lab};
+
+    #[test]
+    fn goes_on_and_writes_nothing_to_the_kernel_log() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -A FORWARD -j NFLOG --nflog-group 2 --nflog-prefix seen
+             iptables -A FORWARD -p icmp",
+        );
+        lab.send(lab.client, ping("10.0.1.2", "10.0.0.2", 1));
+        assert_eq!(lab.got(lab.client).len(), 1);
+        assert_eq!(lab.count(r, "filter", "-A FORWARD -p icmp"), 2);
+        assert!(lab.kmsg(r).is_empty());
     }
 }

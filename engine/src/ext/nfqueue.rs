@@ -4,6 +4,7 @@
 use super::{
     bit, xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult,
 };
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 
 const O_QUEUE_NUM: u8 = 0;
@@ -126,6 +127,17 @@ impl Target for Nfqueue {
         }
     }
 
+    /// `nf_queue`: no program listens on any queue in the simulator, so the
+    /// packet is dropped, or with `--queue-bypass` accepted (it goes on to
+    /// the next table or hook as if this one had accepted it).
+    fn fire(&mut self, _cx: &mut EvalCx) -> Option<TargetVerdict> {
+        Some(if self.flags & FLAG_BYPASS != 0 {
+            TargetVerdict::Accept
+        } else {
+            TargetVerdict::Drop
+        })
+    }
+
     fn explain(&self) -> String {
         let mut s = if self.total > 1 {
             format!(
@@ -200,5 +212,26 @@ Try `iptables -h' or 'iptables --help' for more information.\n"
         assert!(o.stderr.contains(
             "NFQUEUE: option \"--queue-cpu-fanout\" also requires \"--queue-balance\".\n\n"
         ));
+    }
+
+    use crate::ext::targets_testkit::{ping, tcp, Lab};
+
+    #[test]
+    fn no_listener_drops_unless_bypassed() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -A FORWARD -p tcp -j NFQUEUE --queue-num 1
+             iptables -A FORWARD -p icmp -j NFQUEUE --queue-balance 0:3 --queue-bypass
+             iptables -A FORWARD -p icmp -j DROP",
+        );
+        lab.send(lab.client, tcp("10.0.1.2", "10.0.0.2", 4000, 80, "S"));
+        assert!(lab.got(lab.server).is_empty());
+        assert!(lab.got(lab.client).is_empty());
+        // Bypassed: accepted by this table (the DROP after it is not reached).
+        lab.send(lab.client, ping("10.0.1.2", "10.0.0.2", 1));
+        assert_eq!(lab.got(lab.client).len(), 1);
+        assert_eq!(lab.count(r, "filter", "-p icmp -j DROP"), 0);
     }
 }

@@ -2,6 +2,7 @@
 //! connection is not tracked. Saved under its own name, listed as `CT`.
 
 use super::{CheckCx, ExtInfo, ExtKind, KernelError, ParseCx, Target, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 
 pub static INFO: ExtInfo = ExtInfo {
@@ -42,6 +43,15 @@ impl Target for Notrack {
         out.push_str(" NOTRACK");
     }
 
+    /// As `-j CT --notrack`: the packet stays UNTRACKED (unless it has its
+    /// conntrack already).
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        if !super::ct::has_conntrack(cx) {
+            cx.pkt.meta.untracked = true;
+        }
+        Some(TargetVerdict::Continue)
+    }
+
     fn explain(&self) -> String {
         "do not track this packet's connection (it stays UNTRACKED)".to_string()
     }
@@ -74,5 +84,17 @@ mod tests {
         assert_eq!(run(&mut h, "iptables -A INPUT -j NOTRACK").exit, 4);
         let o = run(&mut h, "iptables -t raw -A OUTPUT -j NOTRACK --notrack");
         assert!(o.stderr.contains("unknown option \"--notrack\""));
+    }
+
+    use crate::ext::targets_testkit::{ping, Lab};
+
+    #[test]
+    fn the_packet_stays_untracked() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(r, "iptables -t raw -A PREROUTING -j NOTRACK");
+        lab.send(lab.client, ping("10.0.1.2", "10.0.0.2", 1));
+        assert_eq!(lab.got(lab.client).len(), 1);
+        assert!(lab.w.hosts[r].conntrack.is_empty());
     }
 }

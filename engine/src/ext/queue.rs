@@ -3,6 +3,7 @@
 //! the reference kernel does not have, so every rule using it is refused.
 
 use super::{CheckCx, ExtInfo, ExtKind, KernelError, ParseCx, Target, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 
 pub static INFO: ExtInfo = ExtInfo {
@@ -35,6 +36,12 @@ impl Target for Queue {
 
     fn print(&self, _out: &mut String, _numeric: bool) {}
 
+    /// Queue 0 without a listener drops the packet (the reference kernel
+    /// refuses the rule anyway).
+    fn fire(&mut self, _cx: &mut EvalCx) -> Option<TargetVerdict> {
+        Some(TargetVerdict::Drop)
+    }
+
     fn explain(&self) -> String {
         "hand the packet to the userspace program listening on queue 0 (drop it if none)"
             .to_string()
@@ -59,5 +66,19 @@ mod tests {
             o.stderr,
             "iptables v1.8.9 (nf_tables):  RULE_APPEND failed (No such file or directory): rule in chain INPUT\n"
         );
+    }
+
+    #[test]
+    fn without_a_listener_the_packet_is_dropped() {
+        use crate::ext::targets_testkit::{fire_alone, ping};
+        let mut p = ping("10.0.0.1", "10.0.0.2", 1);
+        let (v, emitted, log) = fire_alone(
+            &mut super::Queue,
+            crate::ruleset::Hook::Forward,
+            "filter",
+            &mut p,
+        );
+        assert_eq!(v, Some(crate::ext::TargetVerdict::Drop));
+        assert!(emitted.is_empty() && log.is_empty());
     }
 }

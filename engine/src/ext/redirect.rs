@@ -4,8 +4,12 @@
 
 use super::dnat::{nat_check, ports_allowed, NatRange};
 use super::{CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 use crate::ruleset::Hook;
+use crate::sim::eval::Manip;
+use crate::sim::nat;
+use std::net::Ipv4Addr;
 
 const O_TO_PORTS: u8 = 2;
 const O_RANDOM: u8 = 3;
@@ -67,6 +71,23 @@ impl Target for Redirect {
         self.range.write(out, "redir ports ", "", true);
     }
 
+    /// `nf_nat_redirect_ipv4`: destination NAT to 127.0.0.1 for the host's
+    /// own packets (OUTPUT), else to the first address of the incoming
+    /// interface (DROP when it has none).
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        let addr = if cx.hook == Hook::Output {
+            Some(Ipv4Addr::LOCALHOST)
+        } else {
+            cx.in_iface()
+                .and_then(|n| cx.ifaces.iter().find(|i| i.name == n))
+                .and_then(|i| i.primary())
+        };
+        let Some(addr) = addr else {
+            return Some(TargetVerdict::Drop);
+        };
+        Some(nat::setup(cx, Manip::Dst, self.range.to_sim(Some(addr))))
+    }
+
     fn explain(&self) -> String {
         let mut s = "send the connection to this host itself".to_string();
         if let Some(p) = self.range.ports_text() {
@@ -126,5 +147,56 @@ mod tests {
             run(&mut h, "iptables -t nat -A POSTROUTING -p tcp -j REDIRECT").exit,
             4
         );
+    }
+
+    use crate::ext::targets_testkit::{ip, tcp, udp, Lab};
+    use crate::sim::host::Listener;
+
+    #[test]
+    fn to_ports_8080_on_the_router() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.w.hosts[r].listeners.push(Listener {
+            proto: 6,
+            port: 8080,
+            addr: None,
+            service: "proxy".into(),
+        });
+        lab.rules(
+            r,
+            "iptables -t nat -A PREROUTING -i eth0 -p tcp -j REDIRECT --to-ports 8080
+             iptables -t nat -A PREROUTING -i eth0 -p udp -j REDIRECT",
+        );
+        lab.send(lab.client, tcp("10.0.1.2", "10.0.0.2", 4000, 80, "S"));
+        // The router's own stack took it, on the incoming interface's address.
+        let at_router = lab.got(r);
+        assert_eq!(at_router[0].dst, ip("10.0.1.1"));
+        assert_eq!(at_router[0].ports(), Some((4000, 8080)));
+        assert!(lab.got(lab.server).is_empty());
+        // Its SYN-ACK looks as if the web server had sent it.
+        let back = lab.got(lab.client);
+        assert_eq!(back[0].src, ip("10.0.0.2"));
+        assert_eq!(back[0].ports(), Some((80, 4000)));
+        // Without --to-ports the port stays: the router's closed port answers.
+        lab.send(lab.client, udp("10.0.1.2", "10.0.0.2", 4001, 53));
+        assert_eq!(lab.got(r)[0].ports(), Some((4001, 53)));
+        let back = lab.got(lab.client);
+        assert_eq!(back[0].src, ip("10.0.0.2"));
+        assert_eq!(back[0].icmp().unwrap().code, 3);
+    }
+
+    #[test]
+    fn local_packets_go_to_loopback() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -t nat -A OUTPUT -d 10.0.0.2 -p tcp -j REDIRECT --to-ports 3128",
+        );
+        lab.send(r, tcp("10.0.0.1", "10.0.0.2", 4000, 80, "S"));
+        let got = lab.got(r);
+        assert_eq!(got[0].dst, ip("127.0.0.1"));
+        assert_eq!(got[0].ports(), Some((4000, 3128)));
+        assert!(lab.got(lab.server).is_empty());
     }
 }

@@ -1,10 +1,15 @@
 //! `-j REJECT`: drop the packet and answer the sender with an ICMP error or a
 //! TCP reset (filter table, INPUT/FORWARD/OUTPUT only).
 
-use super::{CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult};
+use super::{
+    CheckCx, EvalCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, TargetVerdict,
+    XtError, XtResult,
+};
 use crate::ext_boilerplate;
 use crate::ruleset::check::hooks_outside;
 use crate::ruleset::Hook;
+use crate::sim::eval::Emit;
+use crate::sim::{reject, route};
 
 const O_REJECT_WITH: u8 = 0;
 
@@ -168,6 +173,39 @@ impl Target for Reject {
         out.push_str(self.with.name());
     }
 
+    /// `reject_tg`: send the reply (`nf_send_reset` / `nf_send_unreach`),
+    /// attached to the packet's connection, and drop the packet.
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        let reply = match self.with.icmp_code() {
+            None => {
+                // No RST for a packet routed as broadcast or multicast.
+                let bcast = route::is_broadcast(cx.ifaces, cx.hdr.dst) || cx.hdr.dst.is_multicast();
+                reject::tcp_reset(cx.pkt).filter(|_| !bcast)
+            }
+            // The kernel's own ICMP replies (echo, timestamp, information,
+            // address mask) leave through its ICMP socket, which `icmp_send`
+            // cannot take while they are on their way: no error about them.
+            Some(_)
+                if cx.hook == Hook::Output
+                    && cx
+                        .hdr
+                        .icmp()
+                        .is_some_and(|i| matches!(i.icmp_type, 0 | 14 | 16 | 18)) =>
+            {
+                None
+            }
+            Some(code) => {
+                let id = cx.rng.next_u32() as u16;
+                reject::icmp_unreach(cx.pkt, 3, code, cx.ifaces, cx.routes, id)
+            }
+        };
+        if let Some(mut p) = reply {
+            p.meta.nfct = reject::attach(cx.conntrack, cx.ct, cx.ct_dir, true);
+            cx.emitted.push(Emit::Local(p));
+        }
+        Some(TargetVerdict::Drop)
+    }
+
     fn explain(&self) -> String {
         let reply = match self.with {
             RejectWith::TcpReset => "a TCP reset".to_string(),
@@ -253,5 +291,143 @@ Try `iptables -h' or 'iptables --help' for more information.\n"
             0
         );
         assert_eq!(run(&mut h, "iptables -t mangle -A INPUT -j REJECT").exit, 4);
+    }
+
+    use crate::ext::targets_testkit::{ip, ping, tcp, udp, Lab};
+    use crate::packet::tcp_flags;
+
+    #[test]
+    fn reject_answers_the_client_drop_does_not() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -A FORWARD -d 10.0.0.2 -p udp -j REJECT
+             iptables -A FORWARD -d 10.0.0.2 -p tcp -j REJECT --reject-with tcp-reset
+             iptables -A FORWARD -d 10.0.0.10 -j DROP",
+        );
+        // UDP: ICMP port unreachable from the router, quoting the packet.
+        lab.send(lab.client, udp("10.0.1.2", "10.0.0.2", 5000, 53));
+        let got = lab.got(lab.client);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].src, ip("10.0.1.1"));
+        let icmp = got[0].icmp().unwrap();
+        assert_eq!((icmp.icmp_type, icmp.code), (3, 3));
+        assert_eq!(icmp.inner.as_ref().unwrap().ports(), Some((5000, 53)));
+        assert!(lab.got(lab.server).is_empty());
+        // TCP: a RST from the server's address, acknowledging the SYN.
+        lab.send(lab.client, tcp("10.0.1.2", "10.0.0.2", 5001, 80, "S"));
+        let got = lab.got(lab.client);
+        assert_eq!(got.len(), 1);
+        let t = got[0].tcp().unwrap();
+        assert_eq!(got[0].src, ip("10.0.0.2"));
+        assert_eq!(t.flags, tcp_flags::RST | tcp_flags::ACK);
+        assert_eq!((t.seq, t.ack), (0, 1001));
+        assert!(lab.got(lab.server).is_empty());
+        // DROP: nothing at all comes back.
+        lab.send(lab.client, udp("10.0.1.2", "10.0.0.10", 5002, 53));
+        assert!(lab.got(lab.client).is_empty());
+        assert!(lab.got(lab.monitor).is_empty());
+        assert!(lab
+            .w
+            .reports
+            .iter()
+            .any(|r| r.outcome == "dropped on router in FORWARD"));
+    }
+
+    #[test]
+    fn every_icmp_type_and_the_reset_of_an_ack() {
+        for (name, code) in [
+            ("icmp-net-unreachable", 0),
+            ("icmp-host-unreachable", 1),
+            ("icmp-proto-unreachable", 2),
+            ("icmp-port-unreachable", 3),
+            ("icmp-net-prohibited", 9),
+            ("icmp-host-prohibited", 10),
+            ("icmp-admin-prohibited", 13),
+        ] {
+            let mut lab = Lab::new();
+            let r = lab.router;
+            lab.rules(
+                r,
+                &format!("iptables -A INPUT -j REJECT --reject-with {name}"),
+            );
+            lab.send(lab.client, ping("10.0.1.2", "10.0.1.1", 9));
+            let got = lab.got(lab.client);
+            let icmp = got[0].icmp().unwrap();
+            assert_eq!((icmp.icmp_type, icmp.code), (3, code), "{name}");
+            assert_eq!(got[0].tos, 0xc0);
+        }
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -A INPUT -p tcp -j REJECT --reject-with tcp-reset",
+        );
+        // An ACK is answered with a RST carrying its ack number, no ACK flag.
+        lab.send(lab.client, tcp("10.0.1.2", "10.0.1.1", 5003, 22, "A"));
+        let t = lab.got(lab.client)[0].tcp().unwrap().clone();
+        assert_eq!((t.flags, t.seq, t.ack), (tcp_flags::RST, 7000, 0));
+        // No RST for a RST.
+        lab.send(lab.client, tcp("10.0.1.2", "10.0.1.1", 5004, 22, "R"));
+        assert!(lab.got(lab.client).is_empty());
+    }
+
+    #[test]
+    fn the_reply_is_related_and_un_natted() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -t nat -A PREROUTING -d 10.0.1.1 -p tcp -j DNAT --to-destination 10.0.0.2:81
+             iptables -A FORWARD -p tcp -j REJECT --reject-with tcp-reset
+             iptables -A OUTPUT -p tcp",
+        );
+        lab.send(lab.client, tcp("10.0.1.2", "10.0.1.1", 5005, 8080, "S"));
+        let got = lab.got(lab.client);
+        assert_eq!(got.len(), 1);
+        // The RST seems to come from where the client sent its SYN.
+        assert_eq!(got[0].src, ip("10.0.1.1"));
+        assert_eq!(got[0].ports(), Some((8080, 5005)));
+        // It went out through OUTPUT; the rejected connection is gone.
+        assert_eq!(lab.count(r, "filter", "-A OUTPUT -p tcp"), 1);
+        assert_eq!(lab.w.hosts[r].conntrack.iter().count(), 0);
+        assert!(lab.w.hosts[r].conntrack.is_empty());
+    }
+
+    #[test]
+    fn no_error_about_an_error_or_the_kernels_own_echo_reply() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -A OUTPUT -o eth0 -p icmp -j REJECT
+             iptables -A INPUT -i lo",
+        );
+        // The router's echo reply is rejected in OUTPUT: no error comes back
+        // over lo (the kernel's ICMP socket is busy sending it).
+        lab.send(lab.client, ping("10.0.1.2", "10.0.1.1", 3));
+        assert!(lab.got(lab.client).is_empty());
+        assert_eq!(lab.count(r, "filter", "-A INPUT -i lo"), 0);
+        // An ICMP error is never answered with another.
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(r, "iptables -A INPUT -j REJECT");
+        let mut err = udp("10.0.1.2", "10.0.1.1", 1, 2);
+        let quoted = err.data.clone();
+        err = crate::packet::build_icmp_error(
+            &crate::packet::IpFields::new(ip("10.0.1.2"), ip("10.0.1.1")),
+            3,
+            3,
+            [0; 4],
+            &quoted,
+        );
+        lab.send(lab.client, err);
+        assert!(lab.got(lab.client).is_empty());
+        assert!(lab
+            .w
+            .reports
+            .iter()
+            .any(|r| r.outcome == "dropped on router in INPUT"));
     }
 }

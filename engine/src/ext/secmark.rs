@@ -3,6 +3,7 @@
 //! is refused (ENOENT in mangle/security, EINVAL in other tables).
 
 use super::{CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 
 const O_SELCTX: u8 = 0;
@@ -53,6 +54,11 @@ impl Target for Secmark {
         out.push_str(&self.selctx);
     }
 
+    /// Sets the packet's security mark; the simulator has no SELinux policy that would read it, so it only goes on.
+    fn fire(&mut self, _cx: &mut EvalCx) -> Option<TargetVerdict> {
+        Some(TargetVerdict::Continue)
+    }
+
     fn explain(&self) -> String {
         format!("label the packet with the SELinux context {}", self.selctx)
     }
@@ -85,5 +91,18 @@ mod tests {
         assert!(o
             .stderr
             .contains("SECMARK: option \"--selctx\" must be specified\n\n"));
+    }
+
+    #[test]
+    fn goes_on() {
+        use crate::ext::targets_testkit::{fire_alone, ping};
+        let mut p = ping("10.0.0.1", "10.0.0.2", 1);
+        let before = p.clone();
+        let mut t = (super::INFO.new_target.unwrap())();
+        let (v, emitted, log) =
+            fire_alone(t.as_mut(), crate::ruleset::Hook::Input, "mangle", &mut p);
+        assert_eq!(v, Some(crate::ext::TargetVerdict::Continue));
+        assert!(emitted.is_empty() && log.is_empty());
+        assert_eq!(p, before);
     }
 }

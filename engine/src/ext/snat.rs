@@ -3,8 +3,11 @@
 
 use super::dnat::{nat_check, ports_allowed, NatRange};
 use super::{CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 use crate::ruleset::Hook;
+use crate::sim::eval::Manip;
+use crate::sim::nat;
 
 const O_TO_SRC: u8 = 1;
 const O_RANDOM: u8 = 3;
@@ -65,6 +68,12 @@ impl Target for Snat {
 
     fn print(&self, out: &mut String, _numeric: bool) {
         self.range.write(out, "to:", "", false);
+    }
+
+    /// `xt_snat_target`: binds the new connection's source
+    /// (`nf_nat_setup_info`); conntrack rewrites its packets both ways.
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        Some(nat::setup(cx, Manip::Src, self.range.to_sim(None)))
     }
 
     fn explain(&self) -> String {
@@ -147,5 +156,58 @@ mod tests {
             "iptables v1.8.9 (nf_tables): Need TCP, UDP, SCTP or DCCP with port specification\n\
 Try `iptables -h' or 'iptables --help' for more information.\n"
         );
+    }
+
+    use crate::ext::targets_testkit::{ip, udp, TwoIsps};
+
+    #[test]
+    fn snat_per_uplink_and_a_full_port_range() {
+        let mut n = TwoIsps::new();
+        let r = n.router;
+        n.rules(
+            r,
+            "iptables -t nat -A POSTROUTING -o wan1 -j SNAT --to-source 203.0.113.2
+             iptables -t nat -A POSTROUTING -o wan2 -p udp -j SNAT --to-source 198.51.100.2:2000-2001",
+        );
+        n.send(n.client, udp("192.168.1.2", "8.8.8.8", 40000, 53));
+        // The port is kept when it is free; the ISP's port unreachable
+        // comes back to the client.
+        assert_eq!(n.got(n.isp1)[0].src, ip("203.0.113.2"));
+        assert_eq!(n.got(n.isp1)[0].ports(), Some((40000, 53)));
+        let back = n.got(n.client);
+        let inner = back[0].icmp().unwrap().inner.clone().unwrap();
+        assert_eq!(
+            (back[0].dst, inner.src),
+            (ip("192.168.1.2"), ip("192.168.1.2"))
+        );
+        // Two ports for three flows to the same place: the third is dropped.
+        let mut ports = Vec::new();
+        for sport in [41000, 41001, 41002] {
+            n.send(n.client, udp("192.168.1.2", "9.9.9.9", sport, 53));
+            ports.extend(n.got(n.isp2).iter().map(|h| h.ports().unwrap().0));
+        }
+        ports.sort();
+        assert_eq!(ports, vec![2000, 2001]);
+        assert!(n
+            .w
+            .reports
+            .iter()
+            .any(|r| r.outcome == "dropped on router in POSTROUTING"));
+    }
+
+    #[test]
+    fn the_source_address_from_a_range_is_the_kernels_hash() {
+        let mut n = TwoIsps::new();
+        let r = n.router;
+        n.rules(
+            r,
+            "iptables -t nat -A POSTROUTING -o wan1 -j SNAT --to-source 203.0.113.10-203.0.113.20",
+        );
+        n.send(n.client, udp("192.168.1.2", "8.8.8.8", 40000, 53));
+        let first = n.got(n.isp1)[0].src;
+        assert!(first >= ip("203.0.113.10") && first <= ip("203.0.113.20"));
+        // Same client, same server: the same address every time.
+        n.send(n.client, udp("192.168.1.2", "8.8.8.8", 40001, 53));
+        assert_eq!(n.got(n.isp1)[0].src, first);
     }
 }

@@ -2,7 +2,10 @@
 //! local network, and let the original continue down the chain.
 
 use super::{xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
+use crate::ruleset::Hook;
+use crate::sim::eval::Emit;
 use std::net::Ipv4Addr;
 
 const O_GATEWAY: u8 = 0;
@@ -77,6 +80,34 @@ impl Target for Tee {
         }
     }
 
+    /// `nf_dup_ipv4`: a copy, untracked, with DF set (and one hop less in
+    /// PREROUTING and INPUT), goes out through OUTPUT and POSTROUTING to
+    /// the gateway as next hop; the original goes on. A copy is never
+    /// copied again.
+    fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
+        if cx.pkt.meta.tee_clone {
+            return Some(TargetVerdict::Continue);
+        }
+        let mut c = cx.pkt.clone();
+        c.meta.untracked = true;
+        c.meta.tee_clone = true;
+        c.meta.nfct = None;
+        c.meta.ct_template = None;
+        if c.data.len() >= 20 {
+            c.data[6] |= 0x40;
+            if matches!(cx.hook, Hook::Prerouting | Hook::Input) {
+                c.data[8] = c.data[8].wrapping_sub(1);
+            }
+            c.fix_checksums();
+        }
+        cx.emitted.push(Emit::Clone {
+            pkt: c,
+            gateway: self.gateway,
+            oif: (!self.oif.is_empty()).then(|| self.oif.clone()),
+        });
+        Some(TargetVerdict::Continue)
+    }
+
     fn explain(&self) -> String {
         let mut s = format!("send a copy of the packet to {}", self.gateway);
         if !self.oif.is_empty() {
@@ -123,5 +154,68 @@ mod tests {
         assert!(o.stderr.starts_with(
             "iptables v1.8.9 (nf_tables): getaddrinfo: Name or service not known\n\n"
         ));
+    }
+
+    use crate::ext::targets_testkit::{ip, ping, Lab};
+
+    #[test]
+    fn a_copy_goes_to_the_monitor() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -t mangle -A PREROUTING -i eth0 -j TEE --gateway 10.0.0.10
+             iptables -t mangle -A POSTROUTING -j TEE --gateway 10.0.0.10
+             iptables -A OUTPUT -o eth1",
+        );
+        lab.send(lab.client, ping("10.0.1.2", "10.0.0.2", 9));
+        // The original went on: the client got its echo reply.
+        assert_eq!(lab.got(lab.client).len(), 1);
+        // Out of eth1: the original (TTL 63), the PREROUTING copy (TTL 63,
+        // DF) and the POSTROUTING copy of the original (TTL 63, DF); a copy
+        // is never copied again. The reply's copy leaves by eth1 as well.
+        let out: Vec<_> = lab
+            .sent(r)
+            .into_iter()
+            .filter(|(i, _)| i == "eth1")
+            .collect();
+        let requests: Vec<_> = out
+            .iter()
+            .filter(|(_, h)| h.icmp().is_some_and(|i| i.icmp_type == 8))
+            .collect();
+        assert_eq!(requests.len(), 3);
+        assert!(requests
+            .iter()
+            .all(|(_, h)| h.ttl == 63 && h.dst == ip("10.0.0.2")));
+        assert_eq!(requests.iter().filter(|(_, h)| h.df).count(), 2);
+        // The copies went through OUTPUT (the reply's copy too).
+        assert_eq!(lab.count(r, "filter", "-A OUTPUT -o eth1"), 3);
+        // Addressed (Ethernet) to the monitor, which does not route them.
+        let mon_mac = lab.w.hosts[lab.monitor].ifaces[1].mac;
+        let to_monitor = lab.w.captures[&("router".to_string(), "eth1".to_string())]
+            .iter()
+            .filter(|f| f.bytes[..6] == mon_mac)
+            .count();
+        assert_eq!(to_monitor, 3);
+        assert!(lab.got(lab.monitor).is_empty());
+    }
+
+    #[test]
+    fn a_copy_dropped_in_output_leaves_the_original_alone() {
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -A FORWARD -j TEE --gateway 10.0.0.10
+             iptables -A OUTPUT -j DROP",
+        );
+        lab.send(lab.client, ping("10.0.1.2", "10.0.0.2", 9));
+        assert_eq!(lab.got(lab.client).len(), 1);
+        assert_eq!(lab.got(lab.server).len(), 1);
+        assert!(lab
+            .w
+            .reports
+            .iter()
+            .any(|r| r.outcome == "dropped on router in OUTPUT"));
     }
 }

@@ -5,6 +5,7 @@
 use super::{
     xtopt, CheckCx, ExtInfo, ExtKind, KernelError, OptSpec, ParseCx, Target, XtError, XtResult,
 };
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 use crate::ruleset::check::hooks_outside;
 use crate::ruleset::Hook;
@@ -112,6 +113,14 @@ impl Target for Tproxy {
         ));
     }
 
+    /// `tproxy_tg4`: the packet goes to a transparent (`IP_TRANSPARENT`)
+    /// socket on the port, with the mark bits set, or is dropped when there
+    /// is none. The simulator's sockets are never transparent, so, as the
+    /// kernel does when it finds no such socket, the packet is dropped.
+    fn fire(&mut self, _cx: &mut EvalCx) -> Option<TargetVerdict> {
+        Some(TargetVerdict::Drop)
+    }
+
     fn explain(&self) -> String {
         let addr = if self.addr.is_unspecified() {
             "the original address".to_string()
@@ -190,5 +199,23 @@ mod tests {
             .exit,
             4
         );
+    }
+
+    #[test]
+    fn no_transparent_socket_drops() {
+        use crate::ext::targets_testkit::{tcp, Lab};
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -t mangle -A PREROUTING -p tcp -j TPROXY --on-port 3128 --tproxy-mark 0x1/0x1",
+        );
+        lab.send(lab.client, tcp("10.0.1.2", "10.0.0.2", 4000, 80, "S"));
+        assert!(lab.got(r).is_empty() && lab.got(lab.server).is_empty());
+        assert!(lab
+            .w
+            .reports
+            .iter()
+            .any(|r| r.outcome == "dropped on router in PREROUTING"));
     }
 }

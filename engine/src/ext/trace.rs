@@ -2,6 +2,7 @@
 //! reported (`xtables-monitor --trace`, the playground's trace view).
 
 use super::{ExtInfo, ExtKind, ParseCx, Target, XtResult};
+use crate::ext::{EvalCx, TargetVerdict};
 use crate::ext_boilerplate;
 
 pub static INFO: ExtInfo = ExtInfo {
@@ -28,6 +29,11 @@ impl Target for Trace {
     fn save(&self, _out: &mut String) {}
 
     fn print(&self, _out: &mut String, _numeric: bool) {}
+
+    /// Marks the packet for tracing (`meta nftrace set 1`); the simulator traces every packet anyway, so it only goes on.
+    fn fire(&mut self, _cx: &mut EvalCx) -> Option<TargetVerdict> {
+        Some(TargetVerdict::Continue)
+    }
 
     fn explain(&self) -> String {
         "turn on rule tracing for this packet, then continue with the next rule".to_string()
@@ -57,5 +63,20 @@ mod tests {
             run_argv(&mut h, &a, None).stdout,
             "-P OUTPUT ACCEPT\n-A OUTPUT -j TRACE\n"
         );
+    }
+
+    #[test]
+    fn goes_on() {
+        use crate::ext::targets_testkit::{ping, Lab};
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            "iptables -t raw -A PREROUTING -j TRACE
+             iptables -t raw -A PREROUTING -p icmp",
+        );
+        lab.send(lab.client, ping("10.0.1.2", "10.0.0.2", 1));
+        assert_eq!(lab.got(lab.client).len(), 1);
+        assert_eq!(lab.count(r, "raw", "-A PREROUTING -p icmp"), 2);
     }
 }

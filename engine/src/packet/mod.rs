@@ -50,6 +50,15 @@ pub struct Meta {
     pub uid: u32,
     #[serde(default)]
     pub gid: u32,
+    /// A conntrack template `-j CT` attached in the raw table, by its zone:
+    /// conntrack tracks the packet in that zone, later CT rules leave it be.
+    #[serde(default)]
+    pub ct_template: Option<u16>,
+    /// A reply the host made on behalf of netfilter (REJECT's RST or ICMP
+    /// error, SYNPROXY's SYN-ACK) carries the connection of the packet it
+    /// answers, as `nf_ct_attach` does: conntrack does not look it up again.
+    #[serde(default)]
+    pub nfct: Option<crate::sim::conntrack::Attached>,
 }
 
 /// An IPv4 packet: the bytes from the IP header on, and its metadata.

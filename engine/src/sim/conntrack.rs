@@ -272,6 +272,17 @@ impl Entry {
     }
 }
 
+/// A packet made by the host for netfilter (REJECT, SYNPROXY) that carries
+/// the connection of the packet it answers (`nf_ct_attach`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attached {
+    /// Entry index and id (the id guards against a reused slot).
+    pub idx: usize,
+    pub id: u32,
+    pub dir: Dir,
+    pub state: CtState,
+}
+
 /// The result of looking a packet up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lookup {
@@ -285,9 +296,14 @@ pub struct Lookup {
 #[derive(Debug, Clone, Default)]
 pub struct Conntrack {
     entries: Vec<Option<Entry>>,
-    map: HashMap<Tuple, (usize, Dir)>,
+    /// Both tuples of every live entry, by zone.
+    map: HashMap<(u16, Tuple), (usize, Dir)>,
     next_id: u32,
     free: Vec<usize>,
+    /// References that attached replies hold on entries (`nf_conntrack_get`):
+    /// an unconfirmed entry whose packet died lives on, unhashed (DYING),
+    /// until the last reply attached to it is through.
+    holds: HashMap<usize, u32>,
 }
 
 impl Conntrack {
@@ -301,7 +317,12 @@ impl Conntrack {
 
     /// Live entries in creation order.
     pub fn iter(&self) -> impl Iterator<Item = &Entry> {
-        let mut v: Vec<&Entry> = self.entries.iter().flatten().collect();
+        let mut v: Vec<&Entry> = self
+            .entries
+            .iter()
+            .flatten()
+            .filter(|e| !e.has(status::DYING))
+            .collect();
         v.sort_by_key(|e| e.id);
         v.into_iter()
     }
@@ -328,7 +349,11 @@ impl Conntrack {
             .entries
             .iter()
             .enumerate()
-            .filter_map(|(i, e)| e.as_ref().filter(|e| e.expires_ns <= now_ns).map(|_| i))
+            .filter_map(|(i, e)| {
+                e.as_ref()
+                    .filter(|e| e.expires_ns <= now_ns || e.has(status::DYING))
+                    .map(|_| i)
+            })
             .collect();
         for i in dead {
             self.remove(i);
@@ -336,16 +361,70 @@ impl Conntrack {
     }
 
     pub fn remove(&mut self, idx: usize) {
-        if let Some(e) = self.entries.get_mut(idx).and_then(|e| e.take()) {
-            self.map.remove(&e.orig);
-            self.map.remove(&e.reply);
+        let Some(e) = self.entries.get(idx).and_then(|e| e.as_ref()) else {
+            return;
+        };
+        if e.has(status::DYING) {
+            // Already unhashed: only the last reference frees it.
+            if !self.holds.contains_key(&idx) {
+                self.entries[idx] = None;
+                self.free.push(idx);
+            }
+            return;
+        }
+        let (orig, reply, zone) = (e.orig, e.reply, e.zone);
+        self.unmap(idx, zone, &orig);
+        self.unmap(idx, zone, &reply);
+        if self.holds.contains_key(&idx) {
+            if let Some(e) = self.entries[idx].as_mut() {
+                e.status |= status::DYING;
+            }
+        } else {
+            self.entries[idx] = None;
             self.free.push(idx);
         }
+    }
+
+    /// Removes a tuple from the map if it still points at entry `idx`.
+    fn unmap(&mut self, idx: usize, zone: u16, t: &Tuple) {
+        if self.map.get(&(zone, *t)).is_some_and(|(i, _)| *i == idx) {
+            self.map.remove(&(zone, *t));
+        }
+    }
+
+    /// A reply attached to entry `idx` holds it (`nf_ct_attach`).
+    pub fn hold(&mut self, idx: usize) {
+        if self.get(idx).is_some() {
+            *self.holds.entry(idx).or_insert(0) += 1;
+        }
+    }
+
+    /// The attached reply is through: frees a dying entry nobody holds.
+    pub fn release(&mut self, idx: usize) {
+        if let Some(n) = self.holds.get_mut(&idx) {
+            *n -= 1;
+            if *n == 0 {
+                self.holds.remove(&idx);
+                if self.get(idx).is_some_and(|e| e.has(status::DYING)) {
+                    self.remove(idx);
+                }
+            }
+        }
+    }
+
+    /// The entry an attached reply refers to, if it is still the same one.
+    pub fn attached(&self, a: &Attached) -> Option<usize> {
+        self.get(a.idx).filter(|e| e.id == a.id).map(|_| a.idx)
     }
 
     /// Looks a packet up, creating an (unconfirmed) entry for a new connection
     /// and advancing TCP state, as `nf_conntrack_in` does.
     pub fn track(&mut self, h: &Headers, now_ns: u64) -> Lookup {
+        self.track_in(h, 0, now_ns)
+    }
+
+    /// [`Conntrack::track`] in a conntrack zone (`-j CT --zone`).
+    pub fn track_in(&mut self, h: &Headers, zone: u16, now_ns: u64) -> Lookup {
         let invalid = Lookup {
             idx: None,
             dir: Dir::Original,
@@ -353,14 +432,14 @@ impl Conntrack {
         };
         if let L4::Icmp(i) = &h.l4 {
             if i.is_error() {
-                return self.related_icmp(h);
+                return self.related_icmp(h, zone);
             }
         }
         let Some(t) = Tuple::of(h) else {
             return invalid;
         };
         self.expire(now_ns);
-        if let Some(&(idx, dir)) = self.map.get(&t) {
+        if let Some(&(idx, dir)) = self.map.get(&(zone, t)) {
             return self.update(idx, dir, h, now_ns);
         }
         // A new connection.
@@ -379,7 +458,7 @@ impl Conntrack {
             state = CtState::New;
         }
         let reply = t.inverted();
-        if self.map.contains_key(&reply) {
+        if self.map.contains_key(&(zone, reply)) {
             return invalid;
         }
         self.next_id = self.next_id.wrapping_add(1);
@@ -397,7 +476,7 @@ impl Conntrack {
             expires_ns: now_ns + timeout * SEC,
             tcp,
             mark: 0,
-            zone: 0,
+            zone,
             packets: [1, 0],
             bytes: [h.total_len as u64, 0],
             master: None,
@@ -415,8 +494,8 @@ impl Conntrack {
                 self.entries.len() - 1
             }
         };
-        self.map.insert(t, (idx, Dir::Original));
-        self.map.insert(reply, (idx, Dir::Reply));
+        self.map.insert((zone, t), (idx, Dir::Original));
+        self.map.insert((zone, reply), (idx, Dir::Reply));
         Lookup {
             idx: Some(idx),
             dir: Dir::Original,
@@ -426,6 +505,10 @@ impl Conntrack {
 
     fn update(&mut self, idx: usize, dir: Dir, h: &Headers, now_ns: u64) -> Lookup {
         let e = self.entries[idx].as_mut().expect("mapped entry exists");
+        // A RST before any reply ends the connection at once
+        // (`nf_conntrack_tcp_packet`); the RST itself still belongs to it.
+        let killed = !e.has(status::SEEN_REPLY)
+            && matches!(&h.l4, L4::Tcp(th) if th.flags & tcp_flags::RST != 0);
         let d = dir as usize;
         e.packets[d] += 1;
         e.bytes[d] += h.total_len as u64;
@@ -476,6 +559,9 @@ impl Conntrack {
         } else {
             CtState::New
         };
+        if killed {
+            self.kill(idx);
+        }
         Lookup {
             idx: Some(idx),
             dir,
@@ -483,8 +569,22 @@ impl Conntrack {
         }
     }
 
+    /// Takes an entry out of the table while the packet that ended it is
+    /// still on its way (`nf_ct_kill`): the next lookup frees it.
+    fn kill(&mut self, idx: usize) {
+        let Some(e) = self.get(idx) else {
+            return;
+        };
+        let (orig, reply, zone) = (e.orig, e.reply, e.zone);
+        self.unmap(idx, zone, &orig);
+        self.unmap(idx, zone, &reply);
+        if let Some(e) = self.get_mut(idx) {
+            e.status |= status::DYING;
+        }
+    }
+
     /// An ICMP error is RELATED to the connection of the packet it quotes.
-    fn related_icmp(&mut self, h: &Headers) -> Lookup {
+    fn related_icmp(&mut self, h: &Headers, zone: u16) -> Lookup {
         let invalid = Lookup {
             idx: None,
             dir: Dir::Original,
@@ -496,14 +596,13 @@ impl Conntrack {
         let Some(t) = Tuple::of(inner) else {
             return invalid;
         };
-        match self.map.get(&t) {
-            // The error travels the other way from the quoted packet.
+        // The error travels the other way from the quoted packet: its
+        // connection is the one the inverted quoted tuple belongs to, in that
+        // tuple's direction (`icmp_error_message`), NAT or not.
+        match self.map.get(&(zone, t.inverted())) {
             Some(&(idx, dir)) => Lookup {
                 idx: Some(idx),
-                dir: match dir {
-                    Dir::Original => Dir::Reply,
-                    Dir::Reply => Dir::Original,
-                },
+                dir,
                 state: CtState::Related,
             },
             None => invalid,
@@ -517,7 +616,8 @@ impl Conntrack {
         }
     }
 
-    /// Drops an entry the packet created if it never got confirmed (the packet was dropped).
+    /// Drops an entry the packet created if it never got confirmed (the
+    /// packet was dropped). A reply attached to it keeps it, unhashed.
     pub fn drop_unconfirmed(&mut self, idx: usize) {
         if self.get(idx).is_some_and(|e| !e.has(status::CONFIRMED)) {
             self.remove(idx);
@@ -526,23 +626,35 @@ impl Conntrack {
 
     /// Sets up a NAT binding: the reply tuple becomes `reply`.
     pub fn set_reply(&mut self, idx: usize, reply: Tuple, bit: u32) {
-        let Some(e) = self.entries[idx].as_mut() else {
+        let Some(e) = self.entries.get_mut(idx).and_then(|e| e.as_mut()) else {
             return;
         };
-        self.map.remove(&e.reply);
+        let (old, zone, dying) = (e.reply, e.zone, e.has(status::DYING));
         e.reply = reply;
         e.status |= bit;
-        self.map.insert(reply, (idx, Dir::Reply));
+        if !dying {
+            self.unmap(idx, zone, &old);
+            self.map.insert((zone, reply), (idx, Dir::Reply));
+        }
     }
 
     /// Whether a tuple is in use by another connection (NAT picks a free one).
     pub fn tuple_taken(&self, t: &Tuple) -> bool {
-        self.map.contains_key(t)
+        self.map.contains_key(&(0, *t))
     }
 
-    /// Number of confirmed connections matching a predicate (for connlimit).
+    /// The entry (and direction) a tuple belongs to in a zone.
+    pub fn tuple_owner(&self, zone: u16, t: &Tuple) -> Option<(usize, Dir)> {
+        self.map.get(&(zone, *t)).copied()
+    }
+
+    /// Number of connections matching a predicate (for connlimit).
     pub fn count(&self, f: impl Fn(&Entry) -> bool) -> usize {
-        self.entries.iter().flatten().filter(|e| f(e)).count()
+        self.entries
+            .iter()
+            .flatten()
+            .filter(|e| !e.has(status::DYING) && f(e))
+            .count()
     }
 
     /// `conntrack -L` lines and the summary line for stderr.
@@ -674,5 +786,40 @@ mod tests {
         assert!(summary.contains("1 flow entries"));
         ct.expire(31 * SEC);
         assert!(ct.is_empty());
+    }
+
+    #[test]
+    fn a_rst_as_only_answer_ends_the_connection() {
+        use tcp_flags::*;
+        let mut ct = Conntrack::default();
+        let a = [10, 0, 0, 1];
+        let b = [10, 0, 0, 2];
+        let l = ct.track(&tcp(a, b, 1000, 81, SYN), 0);
+        ct.confirm(l.idx.unwrap());
+        // The RST still belongs to it (NAT must undo its rewrites) ...
+        let l = ct.track(&tcp(b, a, 81, 1000, RST | ACK), 1);
+        assert_eq!((l.state, l.dir), (CtState::Established, Dir::Reply));
+        assert!(ct.get(l.idx.unwrap()).is_some());
+        assert_eq!(ct.iter().count(), 0);
+        // ... and the next lookup finds nothing: a new SYN starts afresh.
+        let l = ct.track(&tcp(a, b, 1000, 81, SYN), 2);
+        assert_eq!(l.state, CtState::New);
+        assert_eq!(ct.iter().count(), 1);
+    }
+
+    #[test]
+    fn a_held_entry_outlives_its_packet_unhashed() {
+        let mut ct = Conntrack::default();
+        let l = ct.track(&tcp([10, 0, 0, 1], [10, 0, 0, 2], 1, 2, tcp_flags::SYN), 0);
+        let i = l.idx.unwrap();
+        ct.hold(i);
+        ct.drop_unconfirmed(i);
+        // Gone from the table, still there for the reply attached to it.
+        assert!(ct.is_empty() && ct.iter().count() == 0);
+        assert!(ct.get(i).is_some());
+        let l2 = ct.track(&tcp([10, 0, 0, 1], [10, 0, 0, 2], 1, 2, tcp_flags::SYN), 1);
+        assert_ne!(l2.idx, Some(i));
+        ct.release(i);
+        assert!(ct.get(i).is_none());
     }
 }

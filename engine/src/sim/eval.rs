@@ -102,7 +102,9 @@ pub struct LogRecord {
 /// A packet a target made: a reply sent from this host, or a TEE clone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Emit {
-    /// Sent by the host's stack (REJECT's RST or ICMP error): goes through OUTPUT.
+    /// Sent by the host's stack (REJECT's RST or ICMP error): goes through
+    /// OUTPUT. A reply that answers the packet sets `meta.nfct`
+    /// (`sim::reject::attach`) to carry its connection, as the kernel does.
     Local(Packet),
     /// A TEE clone routed to a gateway.
     Clone {
@@ -144,6 +146,10 @@ pub struct NatRange {
     pub random: bool,
     pub random_fully: bool,
     pub persistent: bool,
+    /// Shifted port map (`NF_NAT_RANGE_PROTO_OFFSET`): the port keeps its
+    /// distance from `base_port`, wrapped into the range.
+    pub offset: bool,
+    pub base_port: u16,
 }
 
 /// Evaluation context for one rule step.
@@ -182,7 +188,61 @@ pub struct EvalCx<'a> {
     pub hotdrop: bool,
 }
 
-impl EvalCx<'_> {
+impl<'a> EvalCx<'a> {
+    /// A context on a lone host outside a chain walk (for tests and tools
+    /// that run one match or target by hand): no connection, not tracing.
+    #[allow(clippy::too_many_arguments)]
+    pub fn on_host(
+        host: &'a mut super::host::Host,
+        hook: Hook,
+        table: &'static str,
+        pkt: &'a mut Packet,
+        now_ns: u64,
+        emitted: &'a mut Vec<Emit>,
+        log: &'a mut Vec<LogRecord>,
+    ) -> Option<EvalCx<'a>> {
+        let hdr = pkt.headers().ok()?;
+        let super::host::Host {
+            name,
+            conntrack,
+            ipsets,
+            nfacct,
+            ext_state,
+            rng,
+            ifaces,
+            routes,
+            listeners,
+            tcp_conns,
+            tz_minutes,
+            ..
+        } = host;
+        Some(EvalCx {
+            host: name,
+            hook,
+            table,
+            pkt,
+            hdr,
+            now_ns,
+            tz_minutes: *tz_minutes,
+            ct: None,
+            ct_dir: Dir::Original,
+            ct_state: CtState::Invalid,
+            conntrack,
+            ipsets,
+            nfacct,
+            ext: ext_state,
+            rng,
+            ifaces,
+            routes,
+            listeners,
+            tcp_conns,
+            emitted,
+            log,
+            tracing: false,
+            hotdrop: false,
+        })
+    }
+
     /// The packet's conntrack entry.
     pub fn ct_entry(&self) -> Option<&Entry> {
         self.ct.and_then(|i| self.conntrack.get(i))

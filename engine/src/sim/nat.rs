@@ -2,7 +2,7 @@
 //! packet, by rewriting the reply tuple; every later packet of the connection
 //! (both directions, and ICMP errors about it) is rewritten from the tuples.
 
-use super::conntrack::{status, Dir, Tuple};
+use super::conntrack::{status, Conntrack, Dir, Tuple};
 use super::eval::{EvalCx, Manip, NatRange, TargetVerdict};
 use crate::packet::{Headers, Packet, L4};
 use std::net::Ipv4Addr;
@@ -27,7 +27,8 @@ fn has_ports(proto: u8) -> bool {
 }
 
 /// Binds the packet's (new) connection as the NAT target asks, as
-/// `nf_nat_setup_info` does. Returns ACCEPT, the verdict of NAT targets.
+/// `nf_nat_setup_info` does. Returns ACCEPT, the verdict of NAT targets, or
+/// DROP when no free tuple is left (the kernel's insert would clash).
 pub fn setup(cx: &mut EvalCx, manip: Manip, range: NatRange) -> TargetVerdict {
     let Some(idx) = cx.ct else {
         return TargetVerdict::Accept;
@@ -35,72 +36,18 @@ pub fn setup(cx: &mut EvalCx, manip: Manip, range: NatRange) -> TargetVerdict {
     let Some(entry) = cx.conntrack.get(idx) else {
         return TargetVerdict::Accept;
     };
-    if entry.has(done_bit(manip)) {
+    // No NAT setup for a confirmed connection; a manip is set up once.
+    if entry.has(status::CONFIRMED) || entry.has(done_bit(manip)) {
         return TargetVerdict::Accept;
     }
     // The tuple of the original direction as it will look after every manip so far.
-    let mut t = entry.reply.inverted();
-    let addr = if range.map_ips {
-        pick_addr(&range, &t, manip)
-    } else {
-        match manip {
-            Manip::Src => t.src,
-            Manip::Dst => t.dst,
-        }
+    let curr = entry.reply.inverted();
+    let zone = entry.zone;
+    let Some(new) = unique_tuple(cx, idx, zone, &curr, &range, manip) else {
+        return TargetVerdict::Drop;
     };
-    match manip {
-        Manip::Src => t.src = addr,
-        Manip::Dst => t.dst = addr,
-    }
-    if has_ports(t.proto) || t.proto == 1 {
-        let cur = match manip {
-            Manip::Src => t.sport,
-            Manip::Dst if t.proto == 1 => t.sport,
-            Manip::Dst => t.dport,
-        };
-        let (lo, hi) = if range.proto_specified {
-            (range.min_port, range.max_port)
-        } else if manip == Manip::Src && has_ports(t.proto) {
-            default_src_range(cur)
-        } else {
-            (cur, cur)
-        };
-        let set = |t: &mut Tuple, p: u16| match manip {
-            Manip::Src => t.sport = p,
-            Manip::Dst if t.proto == 1 => t.sport = p,
-            Manip::Dst => t.dport = p,
-        };
-        let in_range = cur >= lo && cur <= hi;
-        let unique = |t: &Tuple| !cx.conntrack.tuple_taken(&t.inverted());
-        let mut chosen = None;
-        if in_range && !range.random_fully && unique(&t) {
-            chosen = Some(cur);
-        } else {
-            let size = (hi as u32 - lo as u32) + 1;
-            let start = if range.random_fully || range.random {
-                cx.rng.next_u32() % size
-            } else {
-                (cur as u32).wrapping_sub(lo as u32) % size
-            };
-            for i in 0..size.min(65536) {
-                let p = (lo as u32 + (start + i) % size) as u16;
-                let mut c = t;
-                set(&mut c, p);
-                if unique(&c) {
-                    chosen = Some(p);
-                    break;
-                }
-            }
-        }
-        match chosen {
-            Some(p) => set(&mut t, p),
-            None => return TargetVerdict::Drop,
-        }
-    }
-    let reply = t.inverted();
-    let changed = reply != entry.reply;
-    if changed {
-        cx.conntrack.set_reply(idx, reply, nat_bit(manip));
+    if new != curr {
+        cx.conntrack.set_reply(idx, new.inverted(), nat_bit(manip));
     }
     if let Some(e) = cx.conntrack.get_mut(idx) {
         e.status |= done_bit(manip);
@@ -108,32 +55,274 @@ pub fn setup(cx: &mut EvalCx, manip: Manip, range: NatRange) -> TargetVerdict {
     TargetVerdict::Accept
 }
 
-/// The kernel spreads connections over an address range by a hash; we take
-/// a stable pick from the source and destination so runs are reproducible.
-fn pick_addr(range: &NatRange, t: &Tuple, manip: Manip) -> Ipv4Addr {
-    let lo = u32::from(range.min_addr);
-    let hi = u32::from(range.max_addr).max(lo);
-    let n = hi - lo + 1;
-    if n == 1 {
-        return range.min_addr;
+/// Whether another (confirmed) connection already uses the tuple's reply
+/// (`nf_nat_used_tuple`).
+fn used(ct: &Conntrack, idx: usize, zone: u16, t: &Tuple) -> bool {
+    match ct.tuple_owner(zone, &t.inverted()) {
+        Some((i, _)) => i != idx && ct.get(i).is_some_and(|e| e.has(status::CONFIRMED)),
+        None => false,
     }
-    let key = match manip {
-        Manip::Src => u32::from(t.src),
-        Manip::Dst => u32::from(t.src) ^ u32::from(t.dst),
-    };
-    let h = key.wrapping_mul(0x9e37_79b1);
-    Ipv4Addr::from(lo + h % n)
 }
 
-/// Source ports the kernel uses when SNAT gives no port range.
-fn default_src_range(port: u16) -> (u16, u16) {
-    if port < 512 {
-        (1, 511)
-    } else if port < 1024 {
-        (600, 1023)
+/// The port (ICMP: echo id) a manip changes.
+fn key(t: &Tuple, manip: Manip) -> u16 {
+    if t.proto == 1 || manip == Manip::Src {
+        t.sport
     } else {
-        (1024, 65535)
+        t.dport
     }
+}
+
+fn set_key(t: &mut Tuple, manip: Manip, p: u16) {
+    if t.proto == 1 || manip == Manip::Src {
+        t.sport = p
+    } else {
+        t.dport = p
+    }
+}
+
+/// `l4proto_in_range`: the manip's port within the range (protocols
+/// without ports always are).
+fn l4_in_range(t: &Tuple, manip: Manip, r: &NatRange) -> bool {
+    if t.proto == 1 || has_ports(t.proto) {
+        let k = key(t, manip);
+        k >= r.min_port && k <= r.max_port
+    } else {
+        true
+    }
+}
+
+/// `nf_in_range` for a source manip: address and port already in the range.
+fn src_in_range(t: &Tuple, r: &NatRange) -> bool {
+    if r.map_ips && !(t.src >= r.min_addr && t.src <= r.max_addr) {
+        return false;
+    }
+    !r.proto_specified || l4_in_range(t, Manip::Src, r)
+}
+
+/// `find_appropriate_src`: the mapping an earlier connection from the same
+/// source address and port got, if it fits the range.
+fn appropriate_src(
+    ct: &Conntrack,
+    idx: usize,
+    zone: u16,
+    t: &Tuple,
+    r: &NatRange,
+) -> Option<Tuple> {
+    let mut same: Vec<&super::conntrack::Entry> = ct
+        .iter()
+        .filter(|e| {
+            ct.get(idx).is_none_or(|me| me.id != e.id)
+                && e.has(status::SRC_NAT_DONE)
+                && e.zone == zone
+                && e.orig.proto == t.proto
+                && e.orig.src == t.src
+                && e.orig.sport == t.sport
+        })
+        .collect();
+    // The kernel's list is newest first.
+    same.reverse();
+    same.into_iter().find_map(|e| {
+        let mapped = e.reply.inverted();
+        let cand = Tuple {
+            src: mapped.src,
+            sport: mapped.sport,
+            ..*t
+        };
+        src_in_range(&cand, r).then_some(cand)
+    })
+}
+
+/// `get_unique_tuple`: the tuple the connection will have after the manip.
+fn unique_tuple(
+    cx: &mut EvalCx,
+    idx: usize,
+    zone: u16,
+    orig: &Tuple,
+    r: &NatRange,
+    manip: Manip,
+) -> Option<Tuple> {
+    let random_all = r.random || r.random_fully;
+    // 1) A source manip keeps the tuple when it is in range and free, or
+    //    reuses the mapping of an earlier connection from the same source.
+    if manip == Manip::Src && !random_all {
+        if src_in_range(orig, r) {
+            if !used(cx.conntrack, idx, zone, orig) {
+                return Some(*orig);
+            }
+        } else if let Some(t) = appropriate_src(cx.conntrack, idx, zone, orig, r) {
+            if !used(cx.conntrack, idx, zone, &t) {
+                return Some(t);
+            }
+        }
+    }
+    // 2) The address.
+    let mut t = *orig;
+    best_ips(&mut t, r, manip, zone);
+    // 3) The port, unless it is already in range and free (a single port
+    //    is taken as it is).
+    if !random_all {
+        if r.proto_specified {
+            if !r.offset
+                && l4_in_range(&t, manip, r)
+                && (r.min_port == r.max_port || !used(cx.conntrack, idx, zone, &t))
+            {
+                return Some(t);
+            }
+        } else if !used(cx.conntrack, idx, zone, &t) {
+            return Some(t);
+        }
+    }
+    l4_unique(cx, idx, zone, t, r, manip)
+}
+
+/// `nf_nat_l4proto_unique_tuple`: searches the port range for a free tuple.
+fn l4_unique(
+    cx: &mut EvalCx,
+    idx: usize,
+    zone: u16,
+    mut t: Tuple,
+    r: &NatRange,
+    manip: Manip,
+) -> Option<Tuple> {
+    let (lo, hi) = if r.max_port < r.min_port {
+        (r.max_port as u32, r.min_port as u32)
+    } else {
+        (r.min_port as u32, r.max_port as u32)
+    };
+    let (min, size): (u32, u32) = if t.proto == 1 {
+        if r.proto_specified {
+            (lo, hi - lo + 1)
+        } else {
+            (0, 65536)
+        }
+    } else if has_ports(t.proto) {
+        if r.proto_specified {
+            (lo, hi - lo + 1)
+        } else if manip == Manip::Dst {
+            // A destination manip without ports keeps the port.
+            return (!used(cx.conntrack, idx, zone, &t)).then_some(t);
+        } else {
+            match key(&t, manip) {
+                p if p < 512 => (1, 511),
+                p if p < 1024 => (600, 424),
+                _ => (1024, 64512),
+            }
+        }
+    } else {
+        return (!used(cx.conntrack, idx, zone, &t)).then_some(t);
+    };
+    let random_all = r.random || r.random_fully;
+    let mut off: u16 = if r.offset {
+        key(&t, manip).wrapping_sub(r.base_port)
+    } else if random_all || manip != Manip::Dst {
+        cx.rng.next_u32() as u16
+    } else {
+        0
+    };
+    let mut attempts = size.min(128);
+    loop {
+        for _ in 0..attempts {
+            set_key(&mut t, manip, (min + off as u32 % size) as u16);
+            if !used(cx.conntrack, idx, zone, &t) {
+                return Some(t);
+            }
+            off = off.wrapping_add(1);
+        }
+        if attempts >= size || attempts < 16 {
+            return None;
+        }
+        attempts /= 2;
+        off = cx.rng.next_u32() as u16;
+    }
+}
+
+/// `find_best_ips_proto`: the address from a range, hashed from the source
+/// and destination like the kernel (`jhash2`), so a client keeps its address.
+fn best_ips(t: &mut Tuple, r: &NatRange, manip: Manip, zone: u16) {
+    if !r.map_ips {
+        return;
+    }
+    let pick = if r.min_addr == r.max_addr {
+        r.min_addr
+    } else {
+        // Addresses as the kernel's u32 words hold them (network order in a
+        // little-endian word); the IPv4 address is the first of four words.
+        let word = |a: Ipv4Addr| u32::from_le_bytes(a.octets());
+        let init = if r.persistent {
+            0
+        } else {
+            word(t.dst) ^ zone as u32
+        };
+        let j = jhash2(&[word(t.src), 0, 0, 0], init);
+        let lo = u32::from(r.min_addr);
+        let dist = u32::from(r.max_addr).wrapping_sub(lo).wrapping_add(1);
+        Ipv4Addr::from(lo.wrapping_add(((j as u64 * dist as u64) >> 32) as u32))
+    };
+    match manip {
+        Manip::Src => t.src = pick,
+        Manip::Dst => t.dst = pick,
+    }
+}
+
+/// Bob Jenkins' lookup3 hash over 32-bit words, as the kernel's `jhash2`.
+pub fn jhash2(k: &[u32], initval: u32) -> u32 {
+    let mut a = 0xdead_beef_u32
+        .wrapping_add((k.len() as u32) << 2)
+        .wrapping_add(initval);
+    let (mut b, mut c) = (a, a);
+    let mut k = k;
+    while k.len() > 3 {
+        a = a.wrapping_add(k[0]);
+        b = b.wrapping_add(k[1]);
+        c = c.wrapping_add(k[2]);
+        // __jhash_mix
+        a = a.wrapping_sub(c);
+        a ^= c.rotate_left(4);
+        c = c.wrapping_add(b);
+        b = b.wrapping_sub(a);
+        b ^= a.rotate_left(6);
+        a = a.wrapping_add(c);
+        c = c.wrapping_sub(b);
+        c ^= b.rotate_left(8);
+        b = b.wrapping_add(a);
+        a = a.wrapping_sub(c);
+        a ^= c.rotate_left(16);
+        c = c.wrapping_add(b);
+        b = b.wrapping_sub(a);
+        b ^= a.rotate_left(19);
+        a = a.wrapping_add(c);
+        c = c.wrapping_sub(b);
+        c ^= b.rotate_left(4);
+        b = b.wrapping_add(a);
+        k = &k[3..];
+    }
+    if k.is_empty() {
+        return c;
+    }
+    if k.len() == 3 {
+        c = c.wrapping_add(k[2]);
+    }
+    if k.len() >= 2 {
+        b = b.wrapping_add(k[1]);
+    }
+    a = a.wrapping_add(k[0]);
+    // __jhash_final
+    c ^= b;
+    c = c.wrapping_sub(b.rotate_left(14));
+    a ^= c;
+    a = a.wrapping_sub(c.rotate_left(11));
+    b ^= a;
+    b = b.wrapping_sub(a.rotate_left(25));
+    c ^= b;
+    c = c.wrapping_sub(b.rotate_left(16));
+    a ^= c;
+    a = a.wrapping_sub(c.rotate_left(4));
+    b ^= a;
+    b = b.wrapping_sub(a.rotate_left(14));
+    c ^= b;
+    c = c.wrapping_sub(b.rotate_left(24));
+    c
 }
 
 /// Sets up a binding that changes nothing (no NAT rule matched).
@@ -217,4 +406,83 @@ pub fn apply(
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(lo: &str, hi: &str, persistent: bool) -> NatRange {
+        NatRange {
+            min_addr: lo.parse().unwrap(),
+            max_addr: hi.parse().unwrap(),
+            map_ips: true,
+            proto_specified: false,
+            min_port: 0,
+            max_port: 0,
+            random: false,
+            random_fully: false,
+            persistent,
+            offset: false,
+            base_port: 0,
+        }
+    }
+
+    fn pick(src: &str, dst: &str, r: &NatRange, manip: Manip) -> Ipv4Addr {
+        let mut t = Tuple {
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            proto: 6,
+            sport: 1,
+            dport: 2,
+        };
+        best_ips(&mut t, r, manip, 0);
+        match manip {
+            Manip::Src => t.src,
+            Manip::Dst => t.dst,
+        }
+    }
+
+    /// Addresses the reference kernel picked from ranges (kernel_targets).
+    #[test]
+    fn range_choice_is_the_kernels() {
+        let r = range("10.3.0.10", "10.3.0.200", false);
+        for (dst, want) in [
+            ("10.9.0.1", "10.3.0.53"),
+            ("10.9.1.1", "10.3.0.184"),
+            ("10.9.77.3", "10.3.0.33"),
+            ("10.9.200.9", "10.3.0.169"),
+        ] {
+            assert_eq!(
+                pick("10.1.0.100", dst, &r, Manip::Dst),
+                want.parse::<Ipv4Addr>().unwrap()
+            );
+        }
+        let r = range("10.3.3.0", "10.3.3.255", false);
+        assert_eq!(
+            pick("10.1.0.100", "10.5.0.1", &r, Manip::Dst),
+            "10.3.3.254".parse::<Ipv4Addr>().unwrap()
+        );
+        assert_eq!(
+            pick("10.1.0.100", "10.5.9.1", &r, Manip::Dst),
+            "10.3.3.83".parse::<Ipv4Addr>().unwrap()
+        );
+        let r = range("10.2.0.50", "10.2.0.60", false);
+        assert_eq!(
+            pick("10.1.0.100", "10.3.4.5", &r, Manip::Src),
+            "10.2.0.56".parse::<Ipv4Addr>().unwrap()
+        );
+        assert_eq!(
+            pick("10.1.0.100", "10.3.4.6", &r, Manip::Src),
+            "10.2.0.54".parse::<Ipv4Addr>().unwrap()
+        );
+        // --persistent: the destination does not count.
+        let r = range("10.3.1.1", "10.3.1.9", true);
+        for dst in ["10.8.0.1", "10.8.5.5"] {
+            assert_eq!(
+                pick("10.1.0.100", dst, &r, Manip::Dst),
+                "10.3.1.5".parse::<Ipv4Addr>().unwrap()
+            );
+        }
+    }
 }

@@ -29,6 +29,22 @@ pub struct CtRef {
     pub seen: bool,
 }
 
+impl CtRef {
+    /// The connection a reply made by netfilter carries (`nf_ct_attach`):
+    /// conntrack does not look such a packet up again.
+    pub fn attached(host: &Host, pkt: &Packet) -> CtRef {
+        match pkt.meta.nfct {
+            Some(a) => CtRef {
+                idx: host.conntrack.attached(&a),
+                dir: a.dir,
+                state: a.state,
+                seen: true,
+            },
+            None => CtRef::default(),
+        }
+    }
+}
+
 impl Default for CtRef {
     fn default() -> Self {
         CtRef {
@@ -99,7 +115,9 @@ pub fn run_hook(
                     ct.idx = None;
                     continue;
                 }
-                let l = host.conntrack.track(&hdr, now_ns);
+                let l = host
+                    .conntrack
+                    .track_in(&hdr, pkt.meta.ct_template.unwrap_or(0), now_ns);
                 ct.idx = l.idx;
                 ct.dir = l.dir;
                 ct.state = l.state;
@@ -115,7 +133,9 @@ pub fn run_hook(
                 }
             }
             Stage::Confirm => {
-                if let Some(i) = ct.idx {
+                // Only a packet of the original direction confirms
+                // (`__nf_conntrack_confirm`): replies attached by REJECT do not.
+                if let (Some(i), Dir::Original) = (ct.idx, ct.dir) {
                     host.conntrack.confirm(i);
                 }
             }
@@ -142,8 +162,11 @@ pub fn run_hook(
                 let Some(idx) = ct.idx else {
                     continue;
                 };
-                let first = ct.state == CtState::New
-                    && ct.dir == Dir::Original
+                // `nf_nat_inet_fn`: the nat chains see the first packet of a
+                // connection, and RELATED packets other than ICMP errors (a
+                // REJECT's RST) while the manip is not set up yet.
+                let first = ((ct.state == CtState::New && ct.dir == Dir::Original)
+                    || (ct.state == CtState::Related && hdr.proto != 1))
                     && host
                         .conntrack
                         .get(idx)

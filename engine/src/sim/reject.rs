@@ -1,6 +1,7 @@
 //! The replies REJECT sends, built as the kernel builds them
 //! (`nf_send_reset`, `nf_send_unreach`).
 
+use super::conntrack::{Attached, Conntrack, CtState, Dir};
 use super::iface::Iface;
 use super::route::{self, Route};
 use crate::packet::{build_icmp_error, build_tcp, tcp_flags, IpFields, Packet, L4};
@@ -69,4 +70,34 @@ pub fn icmp_unreach(
     ip.tos = (h.tos & 0x1e) | 0xc0;
     ip.id = ip_id;
     Some(build_icmp_error(&ip, icmp_type, code, [0; 4], &orig.data))
+}
+
+/// Attaches a reply the host makes for netfilter to the connection of the
+/// packet it answers (`nf_ct_attach`): the reply travels in the other
+/// direction as RELATED (`related`) or ESTABLISHED, is not looked up by
+/// conntrack again, and NAT un-does the connection's rewrites on it. The
+/// connection is held until the reply is through, even if the packet that
+/// made it dies unconfirmed.
+pub fn attach(
+    conntrack: &mut Conntrack,
+    idx: Option<usize>,
+    dir: Dir,
+    related: bool,
+) -> Option<Attached> {
+    let idx = idx?;
+    let id = conntrack.get(idx)?.id;
+    conntrack.hold(idx);
+    Some(Attached {
+        idx,
+        id,
+        dir: match dir {
+            Dir::Original => Dir::Reply,
+            Dir::Reply => Dir::Original,
+        },
+        state: if related {
+            CtState::Related
+        } else {
+            CtState::Established
+        },
+    })
 }

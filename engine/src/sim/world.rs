@@ -44,6 +44,14 @@ pub struct WireEvent {
 enum Job {
     /// Made by a host's stack or a tool.
     LocalOut { host: usize, pkt: Packet },
+    /// A TEE clone: sent by the host like its own packets (OUTPUT,
+    /// POSTROUTING), to the gateway as next hop (`nf_dup_ipv4`).
+    CloneOut {
+        host: usize,
+        pkt: Packet,
+        gateway: Ipv4Addr,
+        oif: Option<String>,
+    },
     /// Arrived on an interface.
     Receive {
         host: usize,
@@ -137,7 +145,20 @@ impl World {
                 break;
             }
             let report = match job {
-                Job::LocalOut { host, pkt } => self.local_out(host, pkt, &mut queue),
+                Job::LocalOut { host, pkt } => {
+                    let attached = pkt.meta.nfct;
+                    let r = self.local_out(host, pkt, None, &mut queue);
+                    if let Some(a) = attached {
+                        self.hosts[host].conntrack.release(a.idx);
+                    }
+                    r
+                }
+                Job::CloneOut {
+                    host,
+                    pkt,
+                    gateway,
+                    oif,
+                } => self.local_out(host, pkt, Some((gateway, oif)), &mut queue),
                 Job::Receive { host, iface, pkt } => self.receive(host, &iface, pkt, &mut queue),
             };
             self.reports.push(report);
@@ -165,7 +186,8 @@ impl World {
         }
     }
 
-    /// Queues what targets emitted: replies go out through OUTPUT, clones to their gateway.
+    /// Queues what targets emitted: replies go out through OUTPUT, clones
+    /// too (untracked, not cloned again), towards their gateway.
     fn queue_emitted(&mut self, host: usize, emitted: Vec<Emit>, queue: &mut VecDeque<Job>) {
         for e in emitted {
             match e {
@@ -175,31 +197,58 @@ impl World {
                     gateway,
                     oif,
                 } => {
-                    let h = &self.hosts[host];
-                    let dev = match oif {
-                        Some(d) => Some(d),
-                        None => match route::lookup(&h.ifaces, &h.routes, gateway) {
-                            Decision::Out { dev, .. } => Some(dev),
-                            _ => None,
-                        },
-                    };
-                    if let Some(dev) = dev {
-                        pkt.meta.tee_clone = true;
-                        self.transmit(host, &dev, gateway, pkt, queue);
-                    }
+                    pkt.meta.tee_clone = true;
+                    pkt.meta.nfct = None;
+                    queue.push_back(Job::CloneOut {
+                        host,
+                        pkt,
+                        gateway,
+                        oif,
+                    });
                 }
             }
         }
     }
 
-    fn local_out(&mut self, hi: usize, mut pkt: Packet, queue: &mut VecDeque<Job>) -> Report {
+    /// A packet dies on a host outside netfilter (no route, TTL, forwarding
+    /// off): the connection it created goes with it.
+    fn discard(&mut self, hi: usize, ct: &CtRef) {
+        if let Some(i) = ct.idx {
+            self.hosts[hi].conntrack.drop_unconfirmed(i);
+        }
+    }
+
+    /// A packet the host sends: a tool's, the stack's, a reply made by a
+    /// target, or a TEE clone (`via`: the gateway and interface it must take).
+    fn local_out(
+        &mut self,
+        hi: usize,
+        mut pkt: Packet,
+        via: Option<(Ipv4Addr, Option<String>)>,
+        queue: &mut VecDeque<Job>,
+    ) -> Report {
         let mut trace = self.new_trace(&pkt);
         let now = self.now_ns;
         let Ok(hdr) = pkt.headers() else {
             return self.finish(hi, trace, "malformed packet".into());
         };
         let host = &self.hosts[hi];
-        let decision = route::lookup(&host.ifaces, &host.routes, hdr.dst);
+        let decision = match &via {
+            None => route::lookup(&host.ifaces, &host.routes, hdr.dst),
+            // The route to the gateway, the gateway as next hop when it is
+            // on the link (`FLOWI_FLAG_KNOWN_NH`).
+            Some((gw, oif)) => match (route::lookup(&host.ifaces, &host.routes, *gw), oif) {
+                (Decision::Out { dev, next_hop }, Some(o)) if dev == *o => {
+                    Decision::Out { dev, next_hop }
+                }
+                (_, Some(o)) if host.iface(o).is_some() => Decision::Out {
+                    dev: o.clone(),
+                    next_hop: *gw,
+                },
+                (Decision::Out { dev, next_hop }, None) => Decision::Out { dev, next_hop },
+                _ => Decision::Unreachable,
+            },
+        };
         let (dev, mut next_hop) = match decision {
             Decision::Local => ("lo".to_string(), hdr.dst),
             Decision::Out { dev, next_hop } => (dev, next_hop),
@@ -209,7 +258,7 @@ impl World {
         };
         pkt.meta.out_iface = Some(dev.clone());
         pkt.meta.in_iface = None;
-        let mut ct = CtRef::default();
+        let mut ct = CtRef::attached(&self.hosts[hi], &pkt);
         let mut emitted = Vec::new();
         let host = &mut self.hosts[hi];
         let fate = run_hook(
@@ -229,7 +278,7 @@ impl World {
         // DNAT in OUTPUT re-routes.
         let mut dev = dev;
         if let Ok(h2) = pkt.headers() {
-            if h2.dst != hdr.dst {
+            if h2.dst != hdr.dst && via.is_none() {
                 let host = &self.hosts[hi];
                 match route::lookup(&host.ifaces, &host.routes, h2.dst) {
                     Decision::Local => {
@@ -292,6 +341,9 @@ impl World {
         let now = self.now_ns;
         pkt.meta.in_iface = Some("lo".into());
         pkt.meta.out_iface = None;
+        // The loopback device's all-zero Ethernet header.
+        pkt.meta.src_mac = Some([0; 6]);
+        pkt.meta.dst_mac = Some([0; 6]);
         let mut emitted = Vec::new();
         let host = &mut self.hosts[hi];
         let fate = run_hook(
@@ -371,11 +423,15 @@ impl World {
                 .push(frame);
             pkt.meta.src_mac = Some(iface.mac);
             pkt.meta.dst_mac = Some(dst_mac);
+            // The frame leaves the host: nothing of its netfilter state goes along.
             pkt.meta.in_iface = None;
             pkt.meta.out_iface = None;
             pkt.meta.mark = 0;
             pkt.meta.untracked = false;
             pkt.meta.priority = 0;
+            pkt.meta.tee_clone = false;
+            pkt.meta.ct_template = None;
+            pkt.meta.nfct = None;
             queue.push_back(Job::Receive {
                 host: ph,
                 iface: pif,
@@ -466,8 +522,9 @@ impl World {
             }
             Decision::Unreachable => {
                 if self.hosts[hi].forwarding() {
-                    self.icmp_error(hi, &pkt, 3, 0, queue);
+                    self.icmp_error(hi, &pkt, &ct, 3, 0, queue);
                 }
+                self.discard(hi, &ct);
                 self.finish(hi, trace, format!("{name}: no route to host"))
             }
             Decision::Out { dev, next_hop } => {
@@ -478,6 +535,7 @@ impl World {
                             reason: "net.ipv4.ip_forward is 0".into(),
                         });
                     }
+                    self.discard(hi, &ct);
                     return self.finish(hi, trace, format!("dropped on {name}: forwarding is off"));
                 }
                 // ip_forward only forwards frames sent to this host's MAC.
@@ -495,7 +553,8 @@ impl World {
                     );
                 }
                 if hdr.ttl <= 1 {
-                    self.icmp_error(hi, &pkt, 11, 0, queue);
+                    self.icmp_error(hi, &pkt, &ct, 11, 0, queue);
+                    self.discard(hi, &ct);
                     return self.finish(hi, trace, format!("dropped on {name}: TTL exceeded"));
                 }
                 pkt.set_ttl(hdr.ttl - 1);
@@ -540,11 +599,13 @@ impl World {
         }
     }
 
-    /// An ICMP error from this host about `orig` (routing errors, TTL).
+    /// An ICMP error from this host about `orig` (routing errors, TTL),
+    /// carrying `orig`'s connection as `icmp_send` does (`nf_ct_attach`).
     fn icmp_error(
         &mut self,
         hi: usize,
         orig: &Packet,
+        ct: &CtRef,
         icmp_type: u8,
         code: u8,
         queue: &mut VecDeque<Job>,
@@ -566,7 +627,8 @@ impl World {
         let mut ip = IpFields::new(src, h.src);
         ip.tos = (h.tos & 0x1e) | 0xc0;
         ip.id = host.take_ip_id();
-        let p = build_icmp_error(&ip, icmp_type, code, [0; 4], &orig.data);
+        let mut p = build_icmp_error(&ip, icmp_type, code, [0; 4], &orig.data);
+        p.meta.nfct = super::reject::attach(&mut host.conntrack, ct.idx, ct.dir, true);
         queue.push_back(Job::LocalOut { host: hi, pkt: p });
     }
 
