@@ -93,7 +93,7 @@ impl fmt::Display for Error {
                 "the ruleset kept changing while applying ({n} attempts); nothing was changed"
             ),
             Error::Decode(m) => write!(f, "cannot read the kernel's answer: {m}"),
-            Error::Unsupported(m) => write!(f, "cannot encode for the kernel: {m}"),
+            Error::Unsupported(m) => write!(f, "not supported by kernel mode: {m}"),
             Error::Refused(m) => write!(f, "{m}"),
         }
     }

@@ -55,7 +55,7 @@ impl Attrs {
     }
 
     fn pad(&mut self) {
-        while self.buf.len() % 4 != 0 {
+        while self.buf.len() & 3 != 0 {
             self.buf.push(0);
         }
     }

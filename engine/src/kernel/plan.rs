@@ -285,6 +285,20 @@ fn plan_table(
                 if has_unknown(c) {
                     return Err(refuse(name, &c.name, c, "the chain would be deleted"));
                 }
+                // Its rules go first: a jump they hold keeps its target
+                // chain busy, and that chain may go away in this batch too.
+                for r in &c.rules {
+                    let text = match &r.rule {
+                        Ok(rule) => rule_line(&c.name, rule, false).replacen("-A ", "-D ", 1),
+                        Err(_) => String::new(),
+                    };
+                    ops.push(Op::DelRule {
+                        table: name.to_string(),
+                        chain: c.name.clone(),
+                        handle: r.handle,
+                        text,
+                    });
+                }
                 ops.push(Op::DelChain {
                     table: name.to_string(),
                     chain: c.name.clone(),

@@ -304,7 +304,7 @@ impl NfSock {
                 got += 1;
             }
         }
-        if failed || answers.iter().any(|a| *a == Answer::Missing) {
+        if failed || answers.contains(&Answer::Missing) {
             return Ok(BatchOutcome::Failed(answers));
         }
         Ok(BatchOutcome::Done)

@@ -92,7 +92,7 @@ impl EncodeCx<'_> {
 }
 
 fn pad8(mut v: Vec<u8>) -> Vec<u8> {
-    while v.len() % 8 != 0 {
+    while v.len() & 7 != 0 {
         v.push(0);
     }
     v
@@ -175,6 +175,11 @@ pub trait TargetCodec: Sync {
     }
 }
 
+/// Reads an xt struct back into a match.
+pub type DecodeMatch = fn(&[u8], &DecodeCx) -> Result<Box<dyn Match>>;
+/// Reads an xt struct back into a target.
+pub type DecodeTarget = fn(&[u8], &DecodeCx) -> Result<Box<dyn Target>>;
+
 /// A match kept as one NFT_COMPAT blob: the struct's size and the two
 /// conversions are all an extension provides.
 pub struct XtMatch<T> {
@@ -185,7 +190,7 @@ pub struct XtMatch<T> {
     /// Size of the xt struct before padding.
     pub size: usize,
     pub encode: fn(&T, &EncodeCx) -> Result<Vec<u8>>,
-    pub decode: fn(&[u8], &DecodeCx) -> Result<Box<dyn Match>>,
+    pub decode: DecodeMatch,
 }
 
 impl<T: Match + 'static> MatchCodec for XtMatch<T> {
@@ -220,7 +225,7 @@ pub struct XtTarget<T> {
     pub rev: u32,
     pub size: usize,
     pub encode: fn(&T, &EncodeCx) -> Result<Vec<u8>>,
-    pub decode: fn(&[u8], &DecodeCx) -> Result<Box<dyn Target>>,
+    pub decode: DecodeTarget,
 }
 
 impl<T: Target + 'static> TargetCodec for XtTarget<T> {

@@ -22,7 +22,7 @@ fn encode(m: &Addrtype, _cx: &EncodeCx) -> Result<Vec<u8>> {
         put_u16(&mut v, 2, t);
         flags |= inv as u32 * INVERT_DEST;
     }
-    flags |= m.limit_in as u32 * LIMIT_IFACE_IN | m.limit_out as u32 * LIMIT_IFACE_OUT;
+    flags |= (m.limit_in as u32 * LIMIT_IFACE_IN) | (m.limit_out as u32 * LIMIT_IFACE_OUT);
     put_u32(&mut v, 4, flags);
     Ok(v)
 }
