@@ -140,6 +140,21 @@ impl NfSock {
     }
 
     fn send(&self, bytes: &[u8]) -> Result<()> {
+        if bytes.len() > 64 << 10 {
+            // A batch goes in one datagram: make room for it, as
+            // iptables-nft does (the kernel adds its own overhead).
+            let size = (bytes.len() + (64 << 10)).min(i32::MAX as usize) as libc::c_int;
+            // SAFETY: setsockopt with a valid fd and a pointer to an int of the given size.
+            unsafe {
+                libc::setsockopt(
+                    self.sock.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_SNDBUFFORCE,
+                    &size as *const libc::c_int as *const libc::c_void,
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                );
+            }
+        }
         let n = self
             .sock
             .send(bytes, 0)
