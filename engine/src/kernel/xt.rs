@@ -18,6 +18,7 @@ use crate::ruleset::IpSpec;
 
 mod addrtype;
 mod comment;
+mod connmark_target;
 mod conntrack;
 mod icmp;
 mod limit;
@@ -26,8 +27,11 @@ mod mark;
 mod mark_target;
 mod multiport;
 mod nat;
+mod recent;
 mod reject;
+mod statistic;
 mod tcp;
+mod tcpmss;
 mod udp;
 
 /// Everything a match or target may need while encoding, and where its
@@ -262,6 +266,8 @@ pub fn match_codecs() -> &'static [&'static dyn MatchCodec] {
         &limit::CODEC,
         &mark::CODEC,
         &multiport::CODEC,
+        &recent::CODEC,
+        &statistic::CODEC,
         &tcp::CODEC,
         &udp::CODEC,
     ];
@@ -271,12 +277,14 @@ pub fn match_codecs() -> &'static [&'static dyn MatchCodec] {
 /// Every target encoding known.
 pub fn target_codecs() -> &'static [&'static dyn TargetCodec] {
     static ALL: &[&dyn TargetCodec] = &[
+        &connmark_target::CODEC,
         &log::CODEC,
         &mark_target::CODEC,
         &nat::DNAT,
         &nat::MASQUERADE,
         &nat::SNAT,
         &reject::CODEC,
+        &tcpmss::CODEC,
     ];
     ALL
 }
