@@ -110,7 +110,7 @@ mod cases {
             .collect()
     }
 
-    fn text(o: &Output) -> String {
+    fn text_of(o: &Output) -> String {
         format!(
             "exit {:?}\nstdout:\n{}\nstderr:\n{}",
             o.status.code(),
@@ -119,19 +119,39 @@ mod cases {
         )
     }
 
+    fn have(tool: &str) -> bool {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    }
+
+    /// The objects corpus files and rule specs name: the nfacct objects
+    /// kube-proxy counts with, `ct_x`, and MYCHAIN when `chain`.
+    fn prepare(ns: &Ns, chain: bool) {
+        for o in [
+            "ct_state_invalid_dropped_pkts",
+            "localhost_nps_accepted_pkts",
+            "ct_x",
+        ] {
+            ns.ok(&format!("nfacct add {o}"));
+        }
+        if chain {
+            ns.ok("iptables-nft -N MYCHAIN");
+        }
+    }
+
     fn skip() -> bool {
         if let Err(why) = common::can_use_kernel() {
             eprintln!("skipped: {why}");
             return true;
         }
-        if Command::new("sh")
-            .args(["-c", "command -v nft"])
-            .output()
-            .map(|o| !o.status.success())
-            .unwrap_or(true)
-        {
-            eprintln!("skipped: nft not installed");
-            return true;
+        for tool in ["nft", "nfacct"] {
+            if !have(tool) {
+                eprintln!("skipped: {tool} not installed");
+                return true;
+            }
         }
         false
     }
@@ -147,6 +167,14 @@ mod cases {
         "docker-04-modern-usernet-portmap",
         "docker-05-iptabler-golden-icc-off",
         "docker-06-real-2018-legacy-nat-quirks",
+        "kube-proxy-00-legacy-2015-userspace",
+        "kube-proxy-01-overall-restore-input",
+        "kube-proxy-02-tracepacket-full",
+        "kube-proxy-03-cleanup-initial-node-state",
+        "kube-proxy-04a-sync1-full",
+        "kube-proxy-05-real-eks-node",
+        "kube-proxy-06-real-kubeadm-flannel-nat",
+        "openwrt-01-fw3-lede-2017",
         "fail2ban-01-ubuntu1404-router-legacy-chains",
         "fail2ban-02-f2b-sshd-vsftpd-ban",
         "firewalld-01-centos7-iptables-backend",
@@ -167,11 +195,12 @@ mod cases {
             let want = std::fs::read_to_string(dir.join(format!("expected/{name}.nft-1.8.9.save")))
                 .expect("expected");
             let ns = Ns::new("corpus");
+            prepare(&ns, false);
             let o = ns.apply(&input, &[]);
-            assert!(o.status.success(), "{name}: {}", text(&o));
+            assert!(o.status.success(), "{name}: {}", text_of(&o));
             assert_eq!(ns.save(), strip(&want), "{name}: iptables-nft-save");
             let imported = ns.iptplay(&["import"], "");
-            assert!(imported.status.success(), "{name}: {}", text(&imported));
+            assert!(imported.status.success(), "{name}: {}", text_of(&imported));
             assert_eq!(
                 strip(&String::from_utf8_lossy(&imported.stdout)),
                 strip(&want),
@@ -180,7 +209,7 @@ mod cases {
             // Applying the same input again changes nothing.
             let before = ns.snapshot();
             let d = ns.iptplay(&["diff", "-"], &input);
-            assert_eq!(d.status.code(), Some(0), "{name}: {}", text(&d));
+            assert_eq!(d.status.code(), Some(0), "{name}: {}", text_of(&d));
             assert!(ns.apply(&input, &[]).status.success());
             assert_eq!(ns.snapshot(), before, "{name}: second apply");
         }
@@ -201,12 +230,12 @@ mod cases {
             return;
         }
         let ns = Ns::new("import");
-        ns.ok("iptables-nft -N MYCHAIN");
+        prepare(&ns, true);
         for (t, a) in specs() {
             ns.ok(&format!("iptables-nft -t {t} {a}"));
         }
         let o = ns.iptplay(&["import"], "");
-        assert!(o.status.success(), "{}", text(&o));
+        assert!(o.status.success(), "{}", text_of(&o));
         assert_eq!(strip(&String::from_utf8_lossy(&o.stdout)), ns.save());
         for t in ["filter", "nat", "mangle", "raw", "security"] {
             let o = ns.iptplay(&["import", "-t", t], "");
@@ -226,14 +255,15 @@ mod cases {
         // The saved form of every spec, applied by us, then checked and
         // deleted by spec with the real iptables.
         let oracle = Ns::new("oracle");
-        oracle.ok("iptables-nft -N MYCHAIN");
+        prepare(&oracle, true);
         for (t, a) in specs() {
             oracle.ok(&format!("iptables-nft -t {t} {a}"));
         }
         let saved = oracle.save();
         let ns = Ns::new("checkdel");
+        prepare(&ns, false);
         let o = ns.apply(&saved, &[]);
-        assert!(o.status.success(), "{}", text(&o));
+        assert!(o.status.success(), "{}", text_of(&o));
         assert_eq!(ns.save(), saved);
         let mut table = String::new();
         for line in saved.lines() {
@@ -244,9 +274,9 @@ mod cases {
                 continue;
             };
             let c = ns.sh(&format!("iptables-nft -t {table} -C {spec}"));
-            assert!(c.status.success(), "-C {spec}: {}", text(&c));
+            assert!(c.status.success(), "-C {spec}: {}", text_of(&c));
             let d = ns.sh(&format!("iptables-nft -t {table} -D {spec}"));
-            assert!(d.status.success(), "-D {spec}: {}", text(&d));
+            assert!(d.status.success(), "-D {spec}: {}", text_of(&d));
         }
         assert!(!ns.save().contains("\n-A "), "{}", ns.save());
     }
@@ -374,7 +404,7 @@ COMMIT
         let before = ns.snapshot();
         let next = BASE.replace("-A A -j DROP", "-A A -j RETURN\n-A A -j DROP");
         let o = ns.apply(&next, &["--dry-run"]);
-        assert!(o.status.success(), "{}", text(&o));
+        assert!(o.status.success(), "{}", text_of(&o));
         let out = String::from_utf8_lossy(&o.stdout);
         assert!(out.contains("+ filter: -A A -j RETURN"), "{out}");
         assert!(out.contains("not committed"), "{out}");
@@ -438,9 +468,46 @@ COMMIT
         for (i, (input, noflush)) in steps.iter().enumerate() {
             let flags: &[&str] = if *noflush { &["--noflush"] } else { &[] };
             let o = ours.apply(input, flags);
-            assert!(o.status.success(), "step {i}: {}", text(&o));
+            assert!(o.status.success(), "step {i}: {}", text_of(&o));
             theirs.restore(input, if *noflush { "--noflush" } else { "" });
             assert_eq!(ours.save(), theirs.save(), "step {i}");
+        }
+    }
+
+    /// kube-proxy's full sync then two --noflush partial syncs.
+    #[test]
+    fn kube_proxy_noflush_syncs() {
+        if skip() {
+            return;
+        }
+        let Some(dir) = corpus() else { return };
+        let ns = Ns::new("kpsync");
+        prepare(&ns, false);
+        for (input, noflush, expected) in [
+            (
+                "kube-proxy-04a-sync1-full",
+                false,
+                "kube-proxy-04a-sync1-full",
+            ),
+            (
+                "kube-proxy-04b-sync2-add-svc3-noflush",
+                true,
+                "kube-proxy-04b-after-04a",
+            ),
+            (
+                "kube-proxy-04c-sync3-delete-svc2-noflush",
+                true,
+                "kube-proxy-04c-after-04a-04b",
+            ),
+        ] {
+            let text = std::fs::read_to_string(dir.join(format!("{input}.rules"))).expect("input");
+            let want =
+                std::fs::read_to_string(dir.join(format!("expected/{expected}.nft-1.8.9.save")))
+                    .expect("expected");
+            let flags: &[&str] = if noflush { &["--noflush"] } else { &[] };
+            let o = ns.apply(&text, flags);
+            assert!(o.status.success(), "{input}: {}", text_of(&o));
+            assert_eq!(ns.save(), strip(&want), "{input}");
         }
     }
 
@@ -453,17 +520,17 @@ COMMIT
         assert!(ns.apply(BASE, &[]).status.success());
         ns.ok("nft add rule ip filter A ct state new accept");
         let o = ns.iptplay(&["import"], "");
-        assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+        assert_eq!(o.status.code(), Some(3), "{}", text_of(&o));
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains("table filter chain A rule handle"), "{err}");
         // A change to chain A is refused whole.
         let before = ns.snapshot();
         let o = ns.apply(&BASE.replace("-A A -j DROP", "-A A -j RETURN"), &[]);
-        assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+        assert_eq!(o.status.code(), Some(3), "{}", text_of(&o));
         assert_eq!(ns.snapshot(), before);
         // A change elsewhere goes through and keeps the foreign rule.
         let o = ns.apply(&BASE.replace("-o eth0", "-o eth1"), &[]);
-        assert!(o.status.success(), "{}", text(&o));
+        assert!(o.status.success(), "{}", text_of(&o));
         assert!(ns
             .ok("nft list chain ip filter A")
             .contains("ct state new accept"));
@@ -475,12 +542,7 @@ COMMIT
         if skip() {
             return;
         }
-        if Command::new("sh")
-            .args(["-c", "command -v setpriv"])
-            .output()
-            .map(|o| !o.status.success())
-            .unwrap_or(true)
-        {
+        if !have("setpriv") {
             eprintln!("skipped: setpriv not installed");
             return;
         }
@@ -496,7 +558,7 @@ COMMIT
             ])
             .output()
             .expect("setpriv");
-        assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+        assert_eq!(o.status.code(), Some(4), "{}", text_of(&o));
         assert_eq!(
             String::from_utf8_lossy(&o.stderr),
             "iptplay: kernel mode needs CAP_NET_ADMIN (run as root): Operation not permitted\n"

@@ -43,6 +43,8 @@ impl LiveTable {
 pub struct Live {
     pub genid: u32,
     pub tables: Vec<LiveTable>,
+    /// Names of the nfacct objects (`-m nfacct` may name only those).
+    pub nfacct: Vec<String>,
 }
 
 impl Live {
@@ -97,7 +99,15 @@ pub fn read(sock: &mut NfSock) -> Result<Live> {
         if sock.genid()? != genid {
             continue;
         }
-        return Ok(assemble(genid, tables, chains, rules));
+        let mut live = assemble(genid, tables, chains, rules);
+        // Without nfnetlink_acct there are simply no objects.
+        if let Ok(objs) = sock.request(&msg::nfacct_dump()) {
+            live.nfacct = objs
+                .iter()
+                .filter_map(|b| msg::parse_nfacct_name(b).ok())
+                .collect();
+        }
+        return Ok(live);
     }
     Err(Error::Busy(5))
 }
@@ -150,7 +160,11 @@ pub fn assemble(
             identity,
         });
     }
-    Live { genid, tables: out }
+    Live {
+        genid,
+        tables: out,
+        nfacct: Vec::new(),
+    }
 }
 
 /// Something of the live ruleset that iptables tables cannot hold.

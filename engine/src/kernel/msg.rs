@@ -141,6 +141,30 @@ pub fn get(kind: u8, family: u8, dump: bool) -> Msg {
     }
 }
 
+/// The nfnetlink_acct subsystem (nfacct objects, which `-m nfacct` names).
+pub const NFNL_SUBSYS_ACCT: u16 = 7;
+const NFNL_MSG_ACCT_GET: u16 = 1;
+const NFACCT_NAME: u16 = 1;
+
+/// A dump of every nfacct object.
+pub fn nfacct_dump() -> Msg {
+    Msg {
+        kind: NFNL_SUBSYS_ACCT << 8 | NFNL_MSG_ACCT_GET,
+        flags: NLM_F_REQUEST | NLM_F_DUMP,
+        family: AF_UNSPEC,
+        res_id: 0,
+        attrs: Vec::new(),
+    }
+}
+
+/// The name of an nfacct object in a dump answer.
+pub fn parse_nfacct_name(attrs: &[u8]) -> Result<String> {
+    let a = nla::parse(attrs)?;
+    Ok(nla::find(&a, NFACCT_NAME)
+        .map(|x| x.str())
+        .unwrap_or_default())
+}
+
 /// NEWTABLE with only a name, as iptables-nft creates its tables.
 pub fn new_table(name: &str) -> Msg {
     let mut a = Attrs::new();

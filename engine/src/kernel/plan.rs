@@ -182,6 +182,13 @@ fn declarations(text: &str) -> Vec<(String, BTreeSet<String>)> {
 /// live ruleset; `Err` is iptables-restore's own error output.
 pub fn desired(live: &Live, text: &str, noflush: bool) -> std::result::Result<Desired, Output> {
     let mut host = Host::new("kernel");
+    for name in &live.nfacct {
+        host.nfacct.objects.push(crate::nfacct::Object {
+            name: name.clone(),
+            packets: 0,
+            bytes: 0,
+        });
+    }
     for lt in &live.tables {
         if let Ok((t, _)) = live::to_table(lt) {
             if let Some(slot) = host.ruleset.table_mut(t.name) {

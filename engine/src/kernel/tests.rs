@@ -13,7 +13,15 @@ const DATA: &str = include_str!("../../tests/kernel_data/rule_bytes.tsv");
 
 /// Specs iptables-nft sends in a form that reads back as another spec (the
 /// engine holds the read-back form): only the way back is checked.
-const READBACK_ONLY: &[&str] = &["-A INPUT -p tcp ! --dport :1023 -j DROP"];
+/// `-m recent` without `--mask` fills the whole mask union; restore text
+/// always carries `--mask`, which fills four bytes (the form we send).
+const READBACK_ONLY: &[&str] = &[
+    "-A INPUT -p tcp ! --dport :1023 -j DROP",
+    "-A INPUT -m recent --set",
+    "-A INPUT -m recent --name foo --set --rdest",
+    "-A INPUT -m recent ! --update --seconds 10 --reap --name x",
+    "-A INPUT -m recent --remove --name y",
+];
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
@@ -31,7 +39,7 @@ fn parse_rule(table: &str, spec: &str) -> (String, Rule) {
     argv.extend(split_rule_line(spec));
     let resolve = |_: &str| Vec::new();
     let sets = |_: &str| None;
-    let nfacct = |_: &str| false;
+    let nfacct = |_: &str| true;
     let env = ParseEnv {
         resolve: &resolve,
         sets: &sets,

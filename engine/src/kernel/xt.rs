@@ -27,6 +27,7 @@ mod mark;
 mod mark_target;
 mod multiport;
 mod nat;
+mod nfacct;
 mod recent;
 mod reject;
 mod statistic;
@@ -266,6 +267,7 @@ pub fn match_codecs() -> &'static [&'static dyn MatchCodec] {
         &limit::CODEC,
         &mark::CODEC,
         &multiport::CODEC,
+        &nfacct::CODEC,
         &recent::CODEC,
         &statistic::CODEC,
         &tcp::CODEC,

@@ -30,6 +30,7 @@ def main():
         for line in specs:
             table, args = line.split("\t", 1)
             sh("ip", "netns", "exec", NS, "nft", "flush", "ruleset")
+            sh("ip", "netns", "exec", NS, "sh", "-c", "nfacct add ct_x 2>/dev/null", check=False)
             if table == "filter":
                 sh("ip", "netns", "exec", NS, "iptables-nft", "-N", "MYCHAIN")
             r = subprocess.run(

@@ -40,12 +40,11 @@ fn encode(m: &Recent, _cx: &EncodeCx) -> Result<Vec<u8>> {
     v[NAME..NAME + n].copy_from_slice(&name[..n]);
     v[NAME + n] = 0;
     v[SIDE] = m.dest as u8;
-    if m.mask == Ipv4Addr::BROADCAST {
-        // The default mask fills the whole address union.
-        v[MASK..MASK + 16].fill(0xff);
-    } else {
-        v[MASK..MASK + 4].copy_from_slice(&m.mask.octets());
-    }
+    // An explicit --mask fills the IPv4 part, as restore text (which always
+    // carries --mask) does. (`-m recent --set` typed without --mask gets the
+    // whole address union filled by libxt_recent; the engine's match does
+    // not record whether --mask was given, so restore text wins.)
+    v[MASK..MASK + 4].copy_from_slice(&m.mask.octets());
     Ok(v)
 }
 
