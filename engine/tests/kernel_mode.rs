@@ -538,6 +538,42 @@ COMMIT
     }
 
     #[test]
+    fn what_cannot_be_encoded_is_refused_before_anything_is_sent() {
+        if skip() {
+            return;
+        }
+        let ns = Ns::new("unsup");
+        assert!(ns.apply(BASE, &[]).status.success());
+        let before = ns.snapshot();
+        let o = ns.apply(
+            &BASE.replace("-A A -j DROP", "-A A -m time --timestart 09:00 -j DROP"),
+            &[],
+        );
+        assert_eq!(o.status.code(), Some(3), "{}", text_of(&o));
+        assert_eq!(
+            String::from_utf8_lossy(&o.stderr),
+            "iptplay: not supported by kernel mode: match time has no kernel encoding yet\n"
+        );
+        assert_eq!(ns.snapshot(), before);
+        // A restore error is iptables-restore's own.
+        let o = ns.apply("*filter\n-A NOPE -j ACCEPT\nCOMMIT\n", &[]);
+        assert_eq!(o.status.code(), Some(1), "{}", text_of(&o));
+        assert_eq!(
+            String::from_utf8_lossy(&o.stderr),
+            "iptables-restore: line 2 failed: No chain/target/match by that name.\n"
+        );
+        assert_eq!(ns.snapshot(), before);
+        // A namespace that does not exist.
+        let o = Command::new(env!("CARGO_BIN_EXE_iptplay"))
+            .args(["kernel", "import", "--netns", "iptplay-no-such-ns"])
+            .output()
+            .expect("iptplay");
+        assert_eq!(o.status.code(), Some(3), "{}", text_of(&o));
+        assert!(String::from_utf8_lossy(&o.stderr)
+            .starts_with("iptplay: cannot enter network namespace iptplay-no-such-ns: "));
+    }
+
+    #[test]
     fn without_cap_net_admin_a_clear_error() {
         if skip() {
             return;

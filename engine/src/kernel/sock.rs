@@ -82,6 +82,21 @@ impl NfSock {
                 std::mem::size_of::<libc::c_int>() as libc::socklen_t,
             );
         }
+        // A request the kernel never answers must not hang us.
+        let timeout = libc::timeval {
+            tv_sec: 10,
+            tv_usec: 0,
+        };
+        // SAFETY: setsockopt with a valid fd and a pointer to a timeval.
+        unsafe {
+            libc::setsockopt(
+                sock.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                &timeout as *const libc::timeval as *const libc::c_void,
+                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+            );
+        }
         let seq = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as u32)
@@ -175,7 +190,18 @@ impl NfSock {
         let flags = if nowait { libc::MSG_DONTWAIT } else { 0 };
         match self.sock.recv(&mut self.buf, flags) {
             Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
+            Err(e) if nowait && e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(Error::Io(
+                    "netlink receive".into(),
+                    std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer from the kernel"),
+                ))
+            }
             Err(e) => return Err(io_err("netlink receive", e)),
         }
         let mut out = Vec::new();
