@@ -61,7 +61,7 @@ mod cases {
         }
         /// Everything the kernel holds, handles included.
         fn snapshot(&self) -> String {
-            self.ok("nft -a list ruleset") + &self.ok("iptables-nft-save -c")
+            self.ok("nft -a list ruleset") + &strip(&self.ok("iptables-nft-save -c"))
         }
         /// `iptplay ARGS` (the built binary), standard input from `stdin`.
         fn iptplay(&self, args: &[&str], stdin: &str) -> Output {
