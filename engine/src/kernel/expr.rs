@@ -114,6 +114,13 @@ pub enum Expr {
         kind: u32,
         flags: u32,
     },
+    /// Native `log` to a netlink group (what `-j NFLOG` becomes).
+    Log {
+        group: Option<u16>,
+        prefix: Option<String>,
+        snaplen: Option<u32>,
+        qthreshold: Option<u16>,
+    },
     /// NFT_COMPAT match: x_tables name, revision and the xt struct (padded).
     Match {
         name: String,
@@ -165,6 +172,7 @@ impl Expr {
             Expr::Counter { .. } => "counter",
             Expr::Immediate { .. } => "immediate",
             Expr::Limit { .. } => "limit",
+            Expr::Log { .. } => "log",
             Expr::Match { .. } => "match",
             Expr::Target { .. } => "target",
             Expr::Other { name } => name,
@@ -241,6 +249,25 @@ impl Expr {
                     .u32(3, *burst)
                     .u32(4, *kind)
                     .u32(5, *flags);
+            }
+            Expr::Log {
+                group,
+                prefix,
+                snaplen,
+                qthreshold,
+            } => {
+                if let Some(p) = prefix {
+                    a.str(2, p);
+                }
+                if let Some(g) = group {
+                    a.bytes(1, &g.to_be_bytes());
+                }
+                if let Some(s) = snaplen {
+                    a.u32(3, *s);
+                }
+                if let Some(q) = qthreshold {
+                    a.bytes(4, &q.to_be_bytes());
+                }
             }
             Expr::Match { name, rev, info } | Expr::Target { name, rev, info } => {
                 a.str(1, name).u32(2, *rev).bytes(3, info);
@@ -342,6 +369,23 @@ impl Expr {
                 kind: u32_of(4)?,
                 flags: get(5).map(|a| a.u32()).transpose()?.unwrap_or(0),
             },
+            "log" => {
+                let u16_of = |k: u16| -> Option<u16> {
+                    get(k)
+                        .and_then(|a| Some(u16::from_be_bytes(a.value.get(..2)?.try_into().ok()?)))
+                };
+                // LEVEL / FLAGS belong to the kernel-log form, which iptables never makes.
+                if get(5).is_some() || get(6).is_some() {
+                    Expr::Other { name }
+                } else {
+                    Expr::Log {
+                        group: u16_of(1),
+                        prefix: get(2).map(|a| a.str()),
+                        snaplen: get(3).map(|a| a.u32()).transpose()?,
+                        qthreshold: u16_of(4),
+                    }
+                }
+            }
             "match" | "target" => {
                 let xname = get(1)
                     .map(|a| a.str())

@@ -326,6 +326,20 @@ pub fn decode_rule(table: &str, exprs: &[Expr]) -> Result<Rule> {
             }
         }
         if used == 0 {
+            for codec in xt::target_codecs() {
+                let cx = DecodeCx {
+                    table,
+                    ip: &ip,
+                    matches: &mut matches,
+                };
+                if let Some((n, t)) = codec.decode_native(&exprs[i..], &cx)? {
+                    target = RuleTarget::Ext(t);
+                    used = n;
+                    break;
+                }
+            }
+        }
+        if used == 0 {
             return Err(Error::Unsupported(format!(
                 "expression `{}' at position {}",
                 exprs[i].name(),

@@ -20,6 +20,7 @@ mod addrtype;
 mod comment;
 mod connmark_target;
 mod conntrack;
+mod ct;
 mod icmp;
 mod limit;
 mod log;
@@ -28,8 +29,10 @@ mod mark_target;
 mod multiport;
 mod nat;
 mod nfacct;
+mod nflog;
 mod recent;
 mod reject;
+mod small;
 mod statistic;
 mod tcp;
 mod tcpmss;
@@ -178,6 +181,15 @@ pub trait TargetCodec: Sync {
     fn decode_xt(&self, _blob: &XtBlob, _cx: &DecodeCx) -> Result<Box<dyn Target>> {
         Err(not_yet("target", self.name()))
     }
+    /// Reads a natively encoded target at the start of `exprs`: how many
+    /// expressions it used and the target, `None` when they are not its.
+    fn decode_native(
+        &self,
+        _exprs: &[Expr],
+        _cx: &DecodeCx,
+    ) -> Result<Option<(usize, Box<dyn Target>)>> {
+        Ok(None)
+    }
 }
 
 /// Reads an xt struct back into a match.
@@ -263,6 +275,14 @@ pub fn match_codecs() -> &'static [&'static dyn MatchCodec] {
         &comment::CODEC,
         &conntrack::CONNTRACK,
         &conntrack::STATE,
+        &small::CONNMARK,
+        &small::HELPER,
+        &small::IPRANGE,
+        &small::LENGTH,
+        &small::MAC,
+        &small::OWNER,
+        &small::PKTTYPE,
+        &small::TTL,
         &icmp::CODEC,
         &limit::CODEC,
         &mark::CODEC,
@@ -280,11 +300,15 @@ pub fn match_codecs() -> &'static [&'static dyn MatchCodec] {
 pub fn target_codecs() -> &'static [&'static dyn TargetCodec] {
     static ALL: &[&dyn TargetCodec] = &[
         &connmark_target::CODEC,
+        &ct::CT,
+        &ct::NOTRACK,
         &log::CODEC,
         &mark_target::CODEC,
         &nat::DNAT,
         &nat::MASQUERADE,
+        &nat::REDIRECT,
         &nat::SNAT,
+        &nflog::CODEC,
         &reject::CODEC,
         &tcpmss::CODEC,
     ];

@@ -5,6 +5,7 @@
 use super::{get_u32, put_u32, DecodeCx, EncodeCx, XtTarget};
 use crate::ext::dnat::{Dnat, NatRange};
 use crate::ext::masquerade::Masquerade;
+use crate::ext::redirect::Redirect;
 use crate::ext::snat::Snat;
 use crate::ext::Target;
 use crate::kernel::Result;
@@ -77,6 +78,24 @@ fn dec_snat(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Target>> {
         range: decode_v0(d),
     }))
 }
+
+fn enc_redirect(t: &Redirect, _cx: &EncodeCx) -> Result<Vec<u8>> {
+    Ok(encode_v0(&t.range))
+}
+fn dec_redirect(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Target>> {
+    Ok(Box::new(Redirect {
+        range: decode_v0(d),
+    }))
+}
+
+pub static REDIRECT: XtTarget<Redirect> = XtTarget {
+    name: "REDIRECT",
+    xt_name: &["REDIRECT"],
+    rev: 0,
+    size: 20,
+    encode: enc_redirect,
+    decode: dec_redirect,
+};
 
 /// nf_nat_range2: flags, 16-byte addresses, ports, base port.
 fn enc_dnat(t: &Dnat, _cx: &EncodeCx) -> Result<Vec<u8>> {
