@@ -248,6 +248,27 @@ mod cases {
     }
 
     #[test]
+    fn counters_import_like_save_c() {
+        if skip() {
+            return;
+        }
+        let ns = Ns::new("counters");
+        assert!(ns.apply(BASE, &[]).status.success());
+        ns.ok("ip link set lo up && ping -c 3 -i 0.01 127.0.0.1 >/dev/null");
+        let o = ns.iptplay(&["import", "-c"], "");
+        assert!(o.status.success(), "{}", text_of(&o));
+        let ours = strip(&String::from_utf8_lossy(&o.stdout));
+        assert_eq!(ours, strip(&ns.ok("iptables-nft-save -c")));
+        assert!(ours.contains("[6:504] -A INPUT -i lo -j ACCEPT"), "{ours}");
+        // Rules that stay keep their counters across an apply.
+        let next = BASE.replace("-A A -j DROP", "-A A -j RETURN");
+        assert!(ns.apply(&next, &[]).status.success());
+        assert!(ns
+            .ok("iptables-nft-save -c")
+            .contains("[6:504] -A INPUT -i lo -j ACCEPT"));
+    }
+
+    #[test]
     fn real_check_and_delete_find_what_we_wrote() {
         if skip() {
             return;

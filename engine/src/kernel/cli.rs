@@ -39,6 +39,9 @@ pub enum KernelCmd {
         /// Only this table.
         #[arg(short = 't', long, value_name = "TABLE")]
         table: Option<String>,
+        /// Rule counters too (`[packets:bytes]`, like iptables-save -c).
+        #[arg(short = 'c', long)]
+        counters: bool,
         #[arg(long, value_name = "NAME")]
         netns: Option<String>,
     },
@@ -135,7 +138,11 @@ fn run_inner(cmd: KernelCmd) -> Result<i32, i32> {
                 Err(ApplyError::Kernel(e)) => Err(fail(&e)),
             }
         }
-        KernelCmd::Import { table, netns } => {
+        KernelCmd::Import {
+            table,
+            counters,
+            netns,
+        } => {
             if let Some(t) = &table {
                 if crate::ruleset::table_hooks(t).is_none() {
                     eprintln!("iptables-save v1.8.9 (nf_tables): table '{t}' does not exist");
@@ -144,7 +151,7 @@ fn run_inner(cmd: KernelCmd) -> Result<i32, i32> {
             }
             let mut sock = open(netns.as_deref())?;
             let live = live::read(&mut sock).map_err(|e| fail(&e))?;
-            let (text, problems) = plan::import(&live, table.as_deref(), &now());
+            let (text, problems) = plan::import(&live, table.as_deref(), counters, &now());
             print!("{text}");
             for p in &problems {
                 eprintln!("iptplay: not imported: {p}");

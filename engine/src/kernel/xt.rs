@@ -10,6 +10,19 @@
 //! extension without an encoding is refused cleanly instead of being sent
 //! wrong. The first encodings live in this module's submodules; later they
 //! move next to their extension (`engine/src/ext/*`) and register here.
+//!
+//! Adding an encoding:
+//! 1. Record what iptables-nft sends: add the extension's rules to
+//!    `tests/kernel_data/rule_specs.txt` and rerun
+//!    `capture_rule_bytes.py` there (root, strace); the unit tests in
+//!    `kernel/tests.rs` then require our bytes to equal the captured ones
+//!    and the captured expressions to decode to the saved rule.
+//! 2. An xt struct: a static [`XtMatch`] / [`XtTarget`] with the x_tables
+//!    name, revision, unpadded size and two functions (struct bytes in host
+//!    order from the engine's match, and back). Native expressions:
+//!    implement [`MatchCodec`] / [`TargetCodec`] (`encode` pushes
+//!    expressions; `decode_native` recognises them at the start of a slice).
+//! 3. Add it to [`match_codecs`] or [`target_codecs`].
 
 use super::expr::{CmpOp, Expr, REG_1};
 use super::{Error, Result};
