@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-ensure_packages iptables:iptables ipset:ipset nft:nftables conntrack:conntrack ip:iproute2 python3:python3
+ensure_packages iptables:iptables ipset:ipset nft:nftables conntrack:conntrack ip:iproute2 python3:python3 nfacct:nfacct
 ensure_rust_target wasm32-unknown-unknown
 
 log "cargo fmt --check"

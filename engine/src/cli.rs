@@ -27,6 +27,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Apply rules to, or read them from, the real kernel (Linux; needs CAP_NET_ADMIN).
+    #[cfg(target_os = "linux")]
+    #[command(subcommand)]
+    Kernel(crate::kernel::cli::KernelCmd),
 }
 
 /// Entry point; returns the process exit code.
@@ -34,6 +38,8 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     match cli.command {
         Command::Run { script, json } => run(script.as_deref(), json),
+        #[cfg(target_os = "linux")]
+        Command::Kernel(k) => crate::kernel::cli::run(k),
     }
 }
 

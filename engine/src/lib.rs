@@ -7,6 +7,8 @@ pub mod command;
 pub mod ext;
 pub mod ipset;
 pub mod iptables;
+#[cfg(target_os = "linux")]
+pub mod kernel;
 pub mod netdb;
 pub mod nfacct;
 pub mod packet;

@@ -1,0 +1,142 @@
+//! Netlink attributes: a small writer for the messages we send (byte layout
+//! exactly as libnftnl writes it) and a reader built on netlink-packet-core's
+//! attribute iterator for what the kernel sends back.
+
+use super::Error;
+use netlink_packet_core::NlasIterator;
+
+/// Attribute type flag of a nested attribute.
+pub const NLA_F_NESTED: u16 = 0x8000;
+const NLA_TYPE_MASK: u16 = 0x3fff;
+
+/// Attributes being written, 4-byte aligned.
+#[derive(Debug, Default, Clone)]
+pub struct Attrs {
+    pub buf: Vec<u8>,
+}
+
+impl Attrs {
+    pub fn new() -> Attrs {
+        Attrs::default()
+    }
+
+    /// One attribute with raw bytes.
+    pub fn bytes(&mut self, kind: u16, data: &[u8]) -> &mut Self {
+        let len = 4 + data.len();
+        self.buf.extend_from_slice(&(len as u16).to_ne_bytes());
+        self.buf.extend_from_slice(&kind.to_ne_bytes());
+        self.buf.extend_from_slice(data);
+        self.pad();
+        self
+    }
+
+    /// A NUL-terminated string.
+    pub fn str(&mut self, kind: u16, s: &str) -> &mut Self {
+        let mut v = s.as_bytes().to_vec();
+        v.push(0);
+        self.bytes(kind, &v)
+    }
+
+    /// A 32-bit number in network byte order.
+    pub fn u32(&mut self, kind: u16, v: u32) -> &mut Self {
+        self.bytes(kind, &v.to_be_bytes())
+    }
+
+    /// A 64-bit number in network byte order.
+    pub fn u64(&mut self, kind: u16, v: u64) -> &mut Self {
+        self.bytes(kind, &v.to_be_bytes())
+    }
+
+    /// A nested attribute whose content `f` writes.
+    pub fn nested(&mut self, kind: u16, f: impl FnOnce(&mut Attrs)) -> &mut Self {
+        let mut inner = Attrs::new();
+        f(&mut inner);
+        self.bytes(kind | NLA_F_NESTED, &inner.buf)
+    }
+
+    fn pad(&mut self) {
+        while self.buf.len() & 3 != 0 {
+            self.buf.push(0);
+        }
+    }
+}
+
+/// One attribute read back: its type (without flags) and value.
+#[derive(Debug, Clone, Copy)]
+pub struct Attr<'a> {
+    pub kind: u16,
+    pub value: &'a [u8],
+}
+
+/// The attributes of a buffer.
+pub fn parse(buf: &[u8]) -> Result<Vec<Attr<'_>>, Error> {
+    let mut out = Vec::new();
+    for nla in NlasIterator::new(buf) {
+        let nla = nla.map_err(|e| Error::Decode(format!("bad attribute: {e}")))?;
+        let kind = nla.kind() & NLA_TYPE_MASK;
+        let len = nla.value_length();
+        let inner = nla.into_inner();
+        let value = inner
+            .get(4..4 + len)
+            .ok_or_else(|| Error::Decode("attribute past the end".into()))?;
+        out.push(Attr { kind, value });
+    }
+    Ok(out)
+}
+
+/// The first attribute of a type.
+pub fn find<'a>(attrs: &[Attr<'a>], kind: u16) -> Option<Attr<'a>> {
+    attrs.iter().find(|a| a.kind == kind).copied()
+}
+
+impl<'a> Attr<'a> {
+    pub fn u32(&self) -> Result<u32, Error> {
+        let b: [u8; 4] = self
+            .value
+            .get(..4)
+            .and_then(|s| s.try_into().ok())
+            .ok_or_else(|| Error::Decode(format!("attribute {} is not a u32", self.kind)))?;
+        Ok(u32::from_be_bytes(b))
+    }
+    pub fn u64(&self) -> Result<u64, Error> {
+        let b: [u8; 8] = self
+            .value
+            .get(..8)
+            .and_then(|s| s.try_into().ok())
+            .ok_or_else(|| Error::Decode(format!("attribute {} is not a u64", self.kind)))?;
+        Ok(u64::from_be_bytes(b))
+    }
+    /// A string, up to its first NUL.
+    pub fn str(&self) -> String {
+        let end = self
+            .value
+            .iter()
+            .position(|b| *b == 0)
+            .unwrap_or(self.value.len());
+        String::from_utf8_lossy(&self.value[..end]).into_owned()
+    }
+    pub fn nested(&self) -> Result<Vec<Attr<'a>>, Error> {
+        parse(self.value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_and_read() {
+        let mut a = Attrs::new();
+        a.str(1, "filter").u32(2, 7).nested(4, |n| {
+            n.u64(1, 9);
+        });
+        // "filter\0" is 7 bytes: 11 with the header, padded to 12.
+        assert_eq!(&a.buf[..4], &[11, 0, 1, 0]);
+        assert_eq!(a.buf.len(), 12 + 8 + 16);
+        let attrs = parse(&a.buf).unwrap();
+        assert_eq!(attrs[0].str(), "filter");
+        assert_eq!(attrs[1].u32().unwrap(), 7);
+        assert_eq!(attrs[2].kind, 4);
+        assert_eq!(attrs[2].nested().unwrap()[0].u64().unwrap(), 9);
+    }
+}

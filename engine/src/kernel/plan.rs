@@ -1,0 +1,597 @@
+//! Plan and apply: the desired tables come from restore text parsed by the
+//! engine (iptables-restore semantics, with or without `--noflush`, on top
+//! of the live ruleset); the plan is the difference from the live ruleset
+//! as one nf_tables batch; apply sends it against the generation id it was
+//! planned from and starts over when the ruleset moved meanwhile.
+
+use super::live::{self, Live, LiveChain};
+use super::msg::{self, BaseHook, Msg, Position};
+use super::rule::{self, Encoded};
+use super::sock::{Answer, BatchOutcome, NfSock};
+use super::{Error, KernelRefusal, Result};
+use crate::command::Output;
+use crate::iptables::restore::run_restore;
+use crate::iptables::save::rule_line;
+use crate::ruleset::{Chain, Rule, Table, Verdict, TABLE_ORDER};
+use crate::sim::host::Host;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+/// How many times apply re-reads and re-plans after ERESTART.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+/// One change of the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    NewTable {
+        table: String,
+    },
+    NewBaseChain {
+        table: String,
+        chain: String,
+        hook: BaseHook,
+        policy: Verdict,
+        counters: bool,
+    },
+    SetPolicy {
+        table: String,
+        chain: String,
+        policy: Verdict,
+    },
+    NewUserChain {
+        table: String,
+        chain: String,
+    },
+    DelChain {
+        table: String,
+        chain: String,
+    },
+    DelRule {
+        table: String,
+        chain: String,
+        handle: u64,
+        text: String,
+    },
+    NewRule {
+        table: String,
+        chain: String,
+        enc: Encoded,
+        pos: Position,
+        text: String,
+    },
+}
+
+fn policy_code(v: Verdict) -> u32 {
+    match v {
+        Verdict::Drop => 0,
+        _ => 1,
+    }
+}
+
+impl Op {
+    /// The nfnetlink message.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Op::NewTable { table } => msg::new_table(table),
+            Op::NewBaseChain {
+                table,
+                chain,
+                hook,
+                policy,
+                counters,
+            } => msg::new_base_chain(table, chain, hook, policy_code(*policy), *counters),
+            Op::SetPolicy {
+                table,
+                chain,
+                policy,
+            } => msg::set_policy(table, chain, policy_code(*policy)),
+            Op::NewUserChain { table, chain } => msg::new_user_chain(table, chain),
+            Op::DelChain { table, chain } => msg::del_chain(table, chain),
+            Op::DelRule {
+                table,
+                chain,
+                handle,
+                ..
+            } => msg::del_rule(table, chain, *handle),
+            Op::NewRule {
+                table,
+                chain,
+                enc,
+                pos,
+                ..
+            } => msg::new_rule(table, chain, &enc.exprs, enc.compat, *pos),
+        }
+    }
+
+    /// One line for `diff` and `--dry-run`.
+    pub fn describe(&self) -> String {
+        match self {
+            Op::NewTable { table } => format!("+ table {table}"),
+            Op::NewBaseChain {
+                table,
+                chain,
+                hook,
+                policy,
+                ..
+            } => format!(
+                "+ chain {table} {chain} (type {} hook {} priority {}) policy {}",
+                hook.kind,
+                chain.to_lowercase(),
+                hook.priority,
+                policy.name()
+            ),
+            Op::SetPolicy {
+                table,
+                chain,
+                policy,
+            } => format!("~ chain {table} {chain} policy {}", policy.name()),
+            Op::NewUserChain { table, chain } => format!("+ chain {table} {chain}"),
+            Op::DelChain { table, chain } => format!("- chain {table} {chain}"),
+            Op::DelRule {
+                table,
+                handle,
+                text,
+                ..
+            } => format!("- {table}: {text} (handle {handle})"),
+            Op::NewRule {
+                table, text, pos, ..
+            } => match pos {
+                Position::Append => format!("+ {table}: {text}"),
+                Position::After(h) => format!("+ {table}: {text} (after handle {h})"),
+                Position::Before(h) => format!("+ {table}: {text} (before handle {h})"),
+            },
+        }
+    }
+
+    fn rank(&self) -> u8 {
+        match self {
+            Op::DelRule { .. } => 0,
+            Op::DelChain { .. } => 1,
+            Op::NewTable { .. } => 2,
+            Op::NewBaseChain { .. } | Op::SetPolicy { .. } => 3,
+            Op::NewUserChain { .. } => 4,
+            Op::NewRule { .. } => 5,
+        }
+    }
+}
+
+/// What the input asks for, table by table.
+#[derive(Debug, Clone)]
+pub struct Desired {
+    /// Tables named in the input, with the built-in chains it declares.
+    pub tables: Vec<(Table, BTreeSet<String>)>,
+}
+
+/// Tables (`*name`) and the chains each declares (`:NAME ...`), in order.
+fn declarations(text: &str) -> Vec<(String, BTreeSet<String>)> {
+    let mut out: Vec<(String, BTreeSet<String>)> = Vec::new();
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        if let Some(t) = line.strip_prefix('*') {
+            out.push((t.trim_end().to_string(), BTreeSet::new()));
+        } else if let Some(decl) = line.strip_prefix(':') {
+            if let (Some(last), Some(name)) = (out.last_mut(), decl.split_whitespace().next()) {
+                last.1.insert(name.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The tables `text` (iptables-restore input) leads to, starting from the
+/// live ruleset; `Err` is iptables-restore's own error output.
+pub fn desired(live: &Live, text: &str, noflush: bool) -> std::result::Result<Desired, Output> {
+    let mut host = Host::new("kernel");
+    for name in &live.nfacct {
+        host.nfacct.objects.push(crate::nfacct::Object {
+            name: name.clone(),
+            packets: 0,
+            bytes: 0,
+        });
+    }
+    for lt in &live.tables {
+        if let Ok((t, _)) = live::to_table(lt) {
+            if let Some(slot) = host.ruleset.table_mut(t.name) {
+                *slot = t;
+            }
+        }
+    }
+    let mut argv = vec!["iptables-restore".to_string()];
+    if noflush {
+        argv.push("--noflush".into());
+    }
+    let out = run_restore(&mut host, &argv, text);
+    if out.exit != 0 {
+        return Err(out);
+    }
+    let mut tables = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (name, declared) in declarations(text) {
+        if !seen.insert(name.clone()) {
+            if let Some((_, d)) = tables
+                .iter_mut()
+                .find(|(t, _): &&mut (Table, BTreeSet<String>)| t.name == name)
+            {
+                d.extend(declared);
+            }
+            continue;
+        }
+        if let Some(t) = host.ruleset.table(&name) {
+            tables.push((t.clone(), declared));
+        }
+    }
+    Ok(Desired { tables })
+}
+
+/// The plan: ops in batch order, or why it cannot be made.
+pub fn plan(live: &Live, want: &Desired, noflush: bool) -> Result<Vec<Op>> {
+    let mut ops = Vec::new();
+    for (table, declared) in &want.tables {
+        plan_table(live, table, declared, noflush, &mut ops)?;
+    }
+    ops.sort_by_key(Op::rank);
+    Ok(ops)
+}
+
+fn refuse(table: &str, chain: &str, c: &LiveChain, why: &str) -> Error {
+    let handles: Vec<String> = c
+        .rules
+        .iter()
+        .filter(|r| r.rule.is_err())
+        .map(|r| r.handle.to_string())
+        .collect();
+    Error::Refused(format!(
+        "table {table} chain {chain} holds rules iptplay cannot represent (handle {}): {why}, so it is left alone and nothing was changed",
+        handles.join(", ")
+    ))
+}
+
+fn has_unknown(c: &LiveChain) -> bool {
+    c.rules.iter().any(|r| r.rule.is_err())
+}
+
+fn plan_table(
+    live: &Live,
+    table: &Table,
+    declared: &BTreeSet<String>,
+    noflush: bool,
+    ops: &mut Vec<Op>,
+) -> Result<()> {
+    let name = table.name;
+    let lt = live.table(name);
+    if let Some(lt) = lt {
+        if let Err(p) = live::to_table(lt) {
+            return Err(Error::Refused(format!(
+                "{p}: iptplay leaves this table alone, nothing was changed"
+            )));
+        }
+    } else {
+        ops.push(Op::NewTable {
+            table: name.to_string(),
+        });
+    }
+    let live_chain = |c: &str| lt.and_then(|t| t.chain(c));
+    // A built-in chain exists in the kernel when the input declares it, a
+    // rule uses it or its policy is not ACCEPT; with --noflush also when it
+    // exists already (iptables-nft-restore recreates a flushed table whole).
+    let base_needed = |ch: &Chain| {
+        declared.contains(&ch.name)
+            || !ch.rules.is_empty()
+            || ch.policy != Verdict::Accept
+            || (noflush && live_chain(&ch.name).is_some())
+    };
+    // Chains that go away.
+    if let Some(lt) = lt {
+        for c in &lt.chains {
+            let keep = match table.chain(&c.name) {
+                Some(ch) if ch.is_builtin() => base_needed(ch),
+                Some(_) => true,
+                None => false,
+            };
+            if !keep {
+                if has_unknown(c) {
+                    return Err(refuse(name, &c.name, c, "the chain would be deleted"));
+                }
+                // Its rules go first: a jump they hold keeps its target
+                // chain busy, and that chain may go away in this batch too.
+                for r in &c.rules {
+                    let text = match &r.rule {
+                        Ok(rule) => rule_line(&c.name, rule, false).replacen("-A ", "-D ", 1),
+                        Err(_) => String::new(),
+                    };
+                    ops.push(Op::DelRule {
+                        table: name.to_string(),
+                        chain: c.name.clone(),
+                        handle: r.handle,
+                        text,
+                    });
+                }
+                ops.push(Op::DelChain {
+                    table: name.to_string(),
+                    chain: c.name.clone(),
+                });
+            }
+        }
+    }
+    for ch in &table.chains {
+        let lc = live_chain(&ch.name);
+        if let Some(hook) = ch.hook {
+            if !base_needed(ch) {
+                continue;
+            }
+            match lc {
+                None => {
+                    let h = live::expected_hook(name, hook.name()).ok_or_else(|| {
+                        Error::Unsupported(format!("no base chain {} in {name}", hook.name()))
+                    })?;
+                    ops.push(Op::NewBaseChain {
+                        table: name.to_string(),
+                        chain: ch.name.clone(),
+                        hook: h,
+                        policy: ch.policy,
+                        counters: declared.contains(&ch.name),
+                    });
+                }
+                Some(c) => {
+                    let live_policy = if c.policy == Some(0) {
+                        Verdict::Drop
+                    } else {
+                        Verdict::Accept
+                    };
+                    if live_policy != ch.policy {
+                        ops.push(Op::SetPolicy {
+                            table: name.to_string(),
+                            chain: ch.name.clone(),
+                            policy: ch.policy,
+                        });
+                    }
+                }
+            }
+        } else if lc.is_none() {
+            ops.push(Op::NewUserChain {
+                table: name.to_string(),
+                chain: ch.name.clone(),
+            });
+        }
+        plan_rules(name, ch, lc, ops)?;
+    }
+    Ok(())
+}
+
+/// Index pairs (live, desired) of a longest common subsequence.
+fn common(live: &[Option<&Encoded>], want: &[Encoded]) -> Vec<(usize, usize)> {
+    let eq = |i: usize, j: usize| live[i] == Some(&want[j]);
+    let (n, m) = (live.len(), want.len());
+    let mut pre = 0;
+    while pre < n && pre < m && eq(pre, pre) {
+        pre += 1;
+    }
+    let mut suf = 0;
+    while suf < n - pre && suf < m - pre && eq(n - 1 - suf, m - 1 - suf) {
+        suf += 1;
+    }
+    let mut pairs: Vec<(usize, usize)> = (0..pre).map(|i| (i, i)).collect();
+    let (a, b) = (n - pre - suf, m - pre - suf);
+    // Full LCS only when the middle is small; otherwise it is replaced whole.
+    if a > 0 && b > 0 && a * b <= 4_000_000 {
+        let mut t = vec![0u32; (a + 1) * (b + 1)];
+        let idx = |i: usize, j: usize| i * (b + 1) + j;
+        for i in (0..a).rev() {
+            for j in (0..b).rev() {
+                t[idx(i, j)] = if eq(pre + i, pre + j) {
+                    t[idx(i + 1, j + 1)] + 1
+                } else {
+                    t[idx(i + 1, j)].max(t[idx(i, j + 1)])
+                };
+            }
+        }
+        let (mut i, mut j) = (0, 0);
+        while i < a && j < b {
+            if eq(pre + i, pre + j) {
+                pairs.push((pre + i, pre + j));
+                i += 1;
+                j += 1;
+            } else if t[idx(i + 1, j)] >= t[idx(i, j + 1)] {
+                i += 1;
+            } else {
+                j += 1;
+            }
+        }
+    }
+    pairs.extend((0..suf).map(|k| (n - suf + k, m - suf + k)));
+    pairs
+}
+
+fn plan_rules(table: &str, ch: &Chain, lc: Option<&LiveChain>, ops: &mut Vec<Op>) -> Result<()> {
+    let want: Vec<Encoded> = ch
+        .rules
+        .iter()
+        .map(|r| rule::encode_rule(table, r, false).map(|e| rule::identity(&e)))
+        .collect::<Result<_>>()?;
+    let empty = Vec::new();
+    let live_rules = lc.map_or(&empty, |c| &c.rules);
+    let live_ids: Vec<Option<&Encoded>> = live_rules.iter().map(|r| r.identity.as_ref()).collect();
+    let pairs = common(&live_ids, &want);
+    let kept_live: BTreeSet<usize> = pairs.iter().map(|p| p.0).collect();
+    if let Some(c) = lc {
+        if has_unknown(c)
+            && (pairs.len() != want.len() || kept_live.len() + unknown_count(c) != c.rules.len())
+        {
+            return Err(refuse(table, &ch.name, c, "the chain's rules would change"));
+        }
+    }
+    for (i, r) in live_rules.iter().enumerate() {
+        if kept_live.contains(&i) || r.rule.is_err() {
+            continue;
+        }
+        let text = match &r.rule {
+            Ok(rule) => rule_line(&ch.name, rule, false).replacen("-A ", "-D ", 1),
+            Err(_) => String::new(),
+        };
+        ops.push(Op::DelRule {
+            table: table.to_string(),
+            chain: ch.name.clone(),
+            handle: r.handle,
+            text,
+        });
+    }
+    // Each run of new rules goes before the next kept rule, or at the end.
+    let kept_want: BTreeMap<usize, usize> = pairs.iter().map(|p| (p.1, p.0)).collect();
+    for (j, (enc, r)) in want.into_iter().zip(&ch.rules).enumerate() {
+        if kept_want.contains_key(&j) {
+            continue;
+        }
+        let next = kept_want
+            .range(j..)
+            .next()
+            .map(|(_, li)| live_rules[*li].handle);
+        let pos = match next {
+            Some(h) => Position::Before(h),
+            None => Position::Append,
+        };
+        ops.push(Op::NewRule {
+            table: table.to_string(),
+            chain: ch.name.clone(),
+            enc: new_rule_encoding(table, r, enc),
+            pos,
+            text: rule_line(&ch.name, r, false),
+        });
+    }
+    Ok(())
+}
+
+fn unknown_count(c: &LiveChain) -> usize {
+    c.rules.iter().filter(|r| r.rule.is_err()).count()
+}
+
+/// New rules carry the counters the input gave them (zero without `-c`).
+fn new_rule_encoding(table: &str, r: &Rule, identity: Encoded) -> Encoded {
+    rule::encode_rule(table, r, true).unwrap_or(identity)
+}
+
+/// What apply did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub ops: Vec<Op>,
+    /// Attempts needed (1 unless the ruleset moved while planning).
+    pub attempts: u32,
+}
+
+/// Options of apply.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApplyOpts {
+    pub noflush: bool,
+    /// Plan and let the kernel check the batch, but commit nothing.
+    pub dry_run: bool,
+}
+
+/// Why apply stopped.
+#[derive(Debug)]
+pub enum ApplyError {
+    /// The input itself is wrong: iptables-restore's output.
+    Input(Output),
+    Kernel(Error),
+}
+
+impl From<Error> for ApplyError {
+    fn from(e: Error) -> Self {
+        ApplyError::Kernel(e)
+    }
+}
+
+/// Reads, plans, sends one batch; re-reads and re-plans on ERESTART.
+pub fn apply(
+    sock: &mut NfSock,
+    text: &str,
+    opts: ApplyOpts,
+) -> std::result::Result<Applied, ApplyError> {
+    for attempt in 1..=MAX_ATTEMPTS {
+        let live = live::read(sock)?;
+        let want = desired(&live, text, opts.noflush).map_err(ApplyError::Input)?;
+        let ops = plan(&live, &want, opts.noflush)?;
+        if ops.is_empty() {
+            return Ok(Applied {
+                ops,
+                attempts: attempt,
+            });
+        }
+        let msgs: Vec<Msg> = ops.iter().map(Op::msg).collect();
+        match sock.batch(live.genid, &msgs, !opts.dry_run)? {
+            BatchOutcome::Done => {
+                return Ok(Applied {
+                    ops,
+                    attempts: attempt,
+                })
+            }
+            BatchOutcome::Restart => continue,
+            BatchOutcome::Failed(answers) => {
+                return Err(ApplyError::Kernel(refusal(&ops, &answers)));
+            }
+        }
+    }
+    Err(ApplyError::Kernel(Error::Busy(MAX_ATTEMPTS)))
+}
+
+/// The first refused message, with every other refusal listed after it.
+fn refusal(ops: &[Op], answers: &[Answer]) -> Error {
+    let mut first: Option<KernelRefusal> = None;
+    let mut more = String::new();
+    for (op, a) in ops.iter().zip(answers) {
+        if let Answer::Err { errno, msg } = a {
+            let r = KernelRefusal {
+                errno: *errno,
+                msg: msg.clone(),
+                what: op.describe(),
+            };
+            if first.is_none() {
+                first = Some(r);
+            } else {
+                let _ = write!(more, "; also {r}");
+            }
+        }
+    }
+    match first {
+        Some(mut r) => {
+            r.what.push_str(&more);
+            Error::Kernel(r)
+        }
+        None => Error::Kernel(KernelRefusal {
+            errno: libc::EIO,
+            msg: Some("no answer for part of the batch".into()),
+            what: "the batch".into(),
+        }),
+    }
+}
+
+/// `iptables-save` text of the live ruleset (only `table` if given), and
+/// what could not be represented.
+pub fn import(
+    live: &Live,
+    only: Option<&str>,
+    counters: bool,
+    date: &str,
+) -> (String, Vec<live::Problem>) {
+    let mut out = String::new();
+    let mut problems = Vec::new();
+    for name in TABLE_ORDER {
+        if only.is_some_and(|t| t != name) {
+            continue;
+        }
+        let Some(lt) = live.table(name) else {
+            continue;
+        };
+        match live::to_table(lt) {
+            Ok((t, mut p)) => {
+                problems.append(&mut p);
+                let _ = writeln!(
+                    out,
+                    "# Generated by iptables-save v1.8.9 (nf_tables) on {date}"
+                );
+                crate::iptables::save::save_table(&t, counters, &mut out);
+                let _ = writeln!(out, "# Completed on {date}");
+            }
+            Err(p) => problems.push(p),
+        }
+    }
+    (out, problems)
+}

@@ -1,0 +1,383 @@
+//! The nfnetlink socket: single requests, dumps, and batches with one ack or
+//! error per message; `--netns` opens the socket inside a named namespace.
+
+use super::msg::{self, Msg};
+use super::nla;
+use super::{Error, KernelRefusal, Result};
+use netlink_packet_core::{NetlinkBuffer, NLMSG_DONE, NLMSG_ERROR};
+use netlink_sys::{protocols::NETLINK_NETFILTER, Socket, SocketAddr};
+use std::os::fd::AsRawFd;
+
+const ERESTART: i32 = 85;
+const NLM_F_CAPPED: u16 = 0x100;
+const NLM_F_ACK_TLVS: u16 = 0x200;
+const NLMSGERR_ATTR_MSG: u16 = 1;
+const RECV_BUF: usize = 1 << 20;
+
+/// An open nfnetlink socket.
+pub struct NfSock {
+    sock: Socket,
+    seq: u32,
+    buf: Vec<u8>,
+}
+
+/// What the kernel answered to one message of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Ok,
+    Err {
+        errno: i32,
+        msg: Option<String>,
+    },
+    /// Nothing came back (the batch stopped before it).
+    Missing,
+}
+
+/// The answer to a whole batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchOutcome {
+    /// Every message was accepted (and, unless checking only, committed).
+    Done,
+    /// The generation id was stale: nothing was applied.
+    Restart,
+    /// Some messages were refused: nothing was applied. One answer per message.
+    Failed(Vec<Answer>),
+}
+
+fn io_err(what: &str, e: std::io::Error) -> Error {
+    if e.raw_os_error() == Some(libc::EPERM) {
+        Error::Permission
+    } else {
+        Error::Io(what.to_string(), e)
+    }
+}
+
+/// One parsed netlink message.
+struct Reply {
+    kind: u16,
+    flags: u16,
+    seq: u32,
+    payload: Vec<u8>,
+}
+
+impl NfSock {
+    /// Opens a socket in the caller's network namespace.
+    pub fn open() -> Result<NfSock> {
+        let mut sock = Socket::new(NETLINK_NETFILTER).map_err(|e| io_err("netlink socket", e))?;
+        sock.bind_auto().map_err(|e| io_err("netlink bind", e))?;
+        sock.connect(&SocketAddr::new(0, 0))
+            .map_err(|e| io_err("netlink connect", e))?;
+        // Error answers carry the kernel's message and not our whole request.
+        let _ = sock.set_ext_ack(true);
+        let _ = sock.set_cap_ack(true);
+        // Room for one ack per message of a large batch.
+        let size: libc::c_int = 8 << 20;
+        // SAFETY: setsockopt with a valid fd and a pointer to an int of the given size.
+        unsafe {
+            libc::setsockopt(
+                sock.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUFFORCE,
+                &size as *const libc::c_int as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+        // A request the kernel never answers must not hang us.
+        let timeout = libc::timeval {
+            tv_sec: 10,
+            tv_usec: 0,
+        };
+        // SAFETY: setsockopt with a valid fd and a pointer to a timeval.
+        unsafe {
+            libc::setsockopt(
+                sock.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                &timeout as *const libc::timeval as *const libc::c_void,
+                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+            );
+        }
+        let seq = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as u32)
+            .unwrap_or(1);
+        Ok(NfSock {
+            sock,
+            seq,
+            buf: Vec::with_capacity(RECV_BUF),
+        })
+    }
+
+    /// Opens a socket inside the network namespace `/run/netns/NAME`: a
+    /// thread enters it and opens the socket, which stays bound to it.
+    pub fn open_in_netns(name: &str) -> Result<NfSock> {
+        if name.is_empty() || name.contains('/') {
+            return Err(Error::Netns(
+                name.to_string(),
+                std::io::Error::from_raw_os_error(libc::EINVAL),
+            ));
+        }
+        let path = format!("/run/netns/{name}");
+        let file = std::fs::File::open(&path).map_err(|e| Error::Netns(name.to_string(), e))?;
+        let owned = name.to_string();
+        std::thread::spawn(move || -> Result<NfSock> {
+            // SAFETY: setns on a valid namespace fd affects only this thread.
+            let r = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+            if r != 0 {
+                let e = std::io::Error::last_os_error();
+                if e.raw_os_error() == Some(libc::EPERM) {
+                    return Err(Error::Permission);
+                }
+                return Err(Error::Netns(owned, e));
+            }
+            NfSock::open()
+        })
+        .join()
+        .map_err(|_| {
+            Error::Netns(
+                name.to_string(),
+                std::io::Error::other("namespace thread failed"),
+            )
+        })?
+    }
+
+    /// Opens in `netns` if given, else here.
+    pub fn open_at(netns: Option<&str>) -> Result<NfSock> {
+        match netns {
+            Some(n) => NfSock::open_in_netns(n),
+            None => NfSock::open(),
+        }
+    }
+
+    fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1);
+        self.seq
+    }
+
+    fn send(&self, bytes: &[u8]) -> Result<()> {
+        if bytes.len() > 64 << 10 {
+            // A batch goes in one datagram: make room for it, as
+            // iptables-nft does (the kernel adds its own overhead).
+            let size = (bytes.len() + (64 << 10)).min(i32::MAX as usize) as libc::c_int;
+            // SAFETY: setsockopt with a valid fd and a pointer to an int of the given size.
+            unsafe {
+                libc::setsockopt(
+                    self.sock.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_SNDBUFFORCE,
+                    &size as *const libc::c_int as *const libc::c_void,
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                );
+            }
+        }
+        let n = self
+            .sock
+            .send(bytes, 0)
+            .map_err(|e| io_err("netlink send", e))?;
+        if n != bytes.len() {
+            return Err(Error::Io(
+                "netlink send".into(),
+                std::io::Error::other("short write"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Receives one datagram and splits it into messages. `None` when
+    /// nothing is waiting and `nowait`.
+    fn recv(&mut self, nowait: bool) -> Result<Option<Vec<Reply>>> {
+        self.buf.clear();
+        let flags = if nowait { libc::MSG_DONTWAIT } else { 0 };
+        match self.sock.recv(&mut self.buf, flags) {
+            Ok(_) => {}
+            Err(e) if nowait && e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(Error::Io(
+                    "netlink receive".into(),
+                    std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer from the kernel"),
+                ))
+            }
+            Err(e) => return Err(io_err("netlink receive", e)),
+        }
+        let mut out = Vec::new();
+        let mut off = 0;
+        while off + 16 <= self.buf.len() {
+            let nl = NetlinkBuffer::new_checked(&self.buf[off..])
+                .map_err(|e| Error::Decode(e.to_string()))?;
+            let len = nl.length() as usize;
+            out.push(Reply {
+                kind: nl.message_type(),
+                flags: nl.flags(),
+                seq: nl.sequence_number(),
+                payload: nl.payload().to_vec(),
+            });
+            off += (len + 3) & !3;
+            if len == 0 {
+                break;
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// Sends a GET request and collects the attribute blocks of every answer
+    /// (all parts of a dump).
+    pub fn request(&mut self, m: &Msg) -> Result<Vec<Vec<u8>>> {
+        let seq = self.next_seq();
+        self.send(&m.to_bytes(seq))?;
+        let dump = m.flags & msg::NLM_F_DUMP == msg::NLM_F_DUMP;
+        let mut out = Vec::new();
+        loop {
+            let Some(replies) = self.recv(false)? else {
+                continue;
+            };
+            for r in replies {
+                if r.seq != seq {
+                    continue;
+                }
+                match r.kind {
+                    NLMSG_DONE => return Ok(out),
+                    NLMSG_ERROR => {
+                        let (errno, text) = parse_error(&r)?;
+                        if errno == 0 {
+                            return Ok(out);
+                        }
+                        if errno == libc::EPERM {
+                            return Err(Error::Permission);
+                        }
+                        return Err(Error::Kernel(KernelRefusal {
+                            errno,
+                            msg: text,
+                            what: format!("request {}", m.nft_type()),
+                        }));
+                    }
+                    _ => {
+                        // Skip the nfgenmsg header.
+                        out.push(r.payload.get(4..).unwrap_or_default().to_vec());
+                        if !dump {
+                            return Ok(out);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The current ruleset generation id.
+    pub fn genid(&mut self) -> Result<u32> {
+        let answers = self.request(&msg::get(msg::NFT_MSG_GETGEN, msg::AF_UNSPEC, false))?;
+        let first = answers
+            .first()
+            .ok_or_else(|| Error::Decode("no answer to GETGEN".into()))?;
+        msg::parse_genid(first)
+    }
+
+    /// Sends `msgs` as one batch checked against `genid`, every message
+    /// asking for an ack. With `commit` false the batch has no BATCH_END:
+    /// the kernel checks every message and then aborts (nothing changes).
+    pub fn batch(&mut self, genid: u32, msgs: &[Msg], commit: bool) -> Result<BatchOutcome> {
+        let mut bytes = Vec::new();
+        let begin_seq = self.next_seq();
+        bytes.extend(msg::batch_begin(genid).to_bytes(begin_seq));
+        let mut seqs = Vec::with_capacity(msgs.len());
+        for m in msgs {
+            let seq = self.next_seq();
+            seqs.push(seq);
+            let mut m = m.clone();
+            m.flags |= msg::NLM_F_ACK;
+            bytes.extend(m.to_bytes(seq));
+        }
+        if commit {
+            let seq = self.next_seq();
+            bytes.extend(msg::batch_end().to_bytes(seq));
+        }
+        self.send(&bytes)?;
+        let first = seqs.first().copied().unwrap_or(begin_seq);
+        let mut answers = vec![Answer::Missing; msgs.len()];
+        let mut got = 0;
+        let mut failed = false;
+        // The kernel handles the whole batch inside sendmsg: every answer
+        // is queued by now. Read until all came or nothing more waits.
+        while got < msgs.len() {
+            let Some(replies) = self.recv(true)? else {
+                break;
+            };
+            for r in replies {
+                if r.kind != NLMSG_ERROR {
+                    continue;
+                }
+                let (errno, text) = parse_error(&r)?;
+                if r.seq == begin_seq {
+                    if errno == ERESTART {
+                        return Ok(BatchOutcome::Restart);
+                    }
+                    if errno == libc::EPERM {
+                        return Err(Error::Permission);
+                    }
+                    if errno != 0 {
+                        return Err(Error::Kernel(KernelRefusal {
+                            errno,
+                            msg: text,
+                            what: "the batch".into(),
+                        }));
+                    }
+                    continue;
+                }
+                let Some(i) = r.seq.checked_sub(first).map(|d| d as usize) else {
+                    continue;
+                };
+                if i >= answers.len() {
+                    continue;
+                }
+                if errno == 0 {
+                    answers[i] = Answer::Ok;
+                } else {
+                    if errno == libc::EPERM {
+                        return Err(Error::Permission);
+                    }
+                    failed = true;
+                    answers[i] = Answer::Err { errno, msg: text };
+                }
+                got += 1;
+            }
+        }
+        if failed || answers.contains(&Answer::Missing) {
+            return Ok(BatchOutcome::Failed(answers));
+        }
+        Ok(BatchOutcome::Done)
+    }
+}
+
+/// errno (positive) and the extended ack message of an NLMSG_ERROR.
+fn parse_error(r: &Reply) -> Result<(i32, Option<String>)> {
+    let p = &r.payload;
+    let code: [u8; 4] = p
+        .get(..4)
+        .and_then(|s| s.try_into().ok())
+        .ok_or_else(|| Error::Decode("short error message".into()))?;
+    let errno = -i32::from_ne_bytes(code);
+    let mut text = None;
+    if r.flags & NLM_F_ACK_TLVS != 0 {
+        // The request's header follows (and its payload unless capped).
+        let orig_len = p
+            .get(4..8)
+            .and_then(|s| s.try_into().ok())
+            .map(u32::from_ne_bytes)
+            .unwrap_or(16) as usize;
+        let skip = if r.flags & NLM_F_CAPPED != 0 {
+            4 + 16
+        } else {
+            4 + ((orig_len + 3) & !3)
+        };
+        if let Some(tlvs) = p.get(skip..) {
+            if let Ok(attrs) = nla::parse(tlvs) {
+                text = nla::find(&attrs, NLMSGERR_ATTR_MSG).map(|a| a.str());
+            }
+        }
+    }
+    Ok((errno, text))
+}

@@ -1,0 +1,25 @@
+//! `-m comment`: compat `comment` match, revision 0, a 256-byte string.
+
+use super::{get_cstr, DecodeCx, EncodeCx, XtMatch};
+use crate::ext::comment::Comment;
+use crate::ext::Match;
+use crate::kernel::Result;
+
+fn encode(c: &Comment, _cx: &EncodeCx) -> Result<Vec<u8>> {
+    Ok(c.text.as_bytes().to_vec())
+}
+
+fn decode(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Match>> {
+    Ok(Box::new(Comment {
+        text: get_cstr(&d[..255]),
+    }))
+}
+
+pub static CODEC: XtMatch<Comment> = XtMatch {
+    name: "comment",
+    xt_name: &["comment"],
+    rev: 0,
+    size: 256,
+    encode,
+    decode,
+};

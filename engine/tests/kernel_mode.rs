@@ -1,0 +1,624 @@
+//! Kernel mode against the real kernel and the real iptables-nft as the
+//! oracle: apply then `iptables-nft-save`, rules made by `iptables-nft`
+//! imported, `-C`/`-D` by spec on what we wrote, failing and stale batches
+//! change nothing, dry runs change nothing, and restores of several inputs
+//! in a row end where `iptables-nft-restore` ends. Each test makes its own
+//! namespaces; all skip with a reason when not root.
+
+#[cfg(target_os = "linux")]
+mod common;
+
+#[cfg(target_os = "linux")]
+mod cases {
+    use super::common;
+    use engine::kernel::expr::{Expr, ImmData, NFT_JUMP};
+    use engine::kernel::msg::{self, Msg, Position};
+    use engine::kernel::sock::{Answer, BatchOutcome, NfSock};
+    use engine::kernel::{live, plan};
+    use std::path::PathBuf;
+    use std::process::{Command, Output, Stdio};
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+
+    /// A network namespace deleted on drop.
+    struct Ns(String);
+
+    impl Ns {
+        fn new(tag: &str) -> Ns {
+            let name = format!(
+                "iptplay-k{}-{}-{tag}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::SeqCst)
+            );
+            let ok = Command::new("ip")
+                .args(["netns", "add", &name])
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            assert!(ok, "ip netns add {name}");
+            Ns(name)
+        }
+        /// A shell command inside the namespace.
+        fn sh(&self, cmd: &str) -> Output {
+            Command::new("ip")
+                .args(["netns", "exec", &self.0, "sh", "-c", cmd])
+                .output()
+                .expect("ip netns exec")
+        }
+        fn ok(&self, cmd: &str) -> String {
+            let o = self.sh(cmd);
+            assert!(
+                o.status.success(),
+                "{cmd}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            String::from_utf8_lossy(&o.stdout).into_owned()
+        }
+        /// The real iptables-nft-save without comment lines or trailing blanks.
+        fn save(&self) -> String {
+            strip(&self.ok("iptables-nft-save"))
+        }
+        /// Everything the kernel holds, handles included.
+        fn snapshot(&self) -> String {
+            self.ok("nft -a list ruleset") + &strip(&self.ok("iptables-nft-save -c"))
+        }
+        /// `iptplay ARGS` (the built binary), standard input from `stdin`.
+        fn iptplay(&self, args: &[&str], stdin: &str) -> Output {
+            use std::io::Write;
+            let mut child = Command::new(env!("CARGO_BIN_EXE_iptplay"))
+                .arg("kernel")
+                .args(args)
+                .args(["--netns", &self.0])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("iptplay");
+            let _ = child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(stdin.as_bytes());
+            child.wait_with_output().expect("iptplay output")
+        }
+        fn apply(&self, text: &str, extra: &[&str]) -> Output {
+            let mut args = vec!["apply"];
+            args.extend_from_slice(extra);
+            args.push("-");
+            self.iptplay(&args, text)
+        }
+        /// Runs `iptables-nft-restore [ARGS]` with `text`.
+        fn restore(&self, text: &str, args: &str) {
+            let path = std::env::temp_dir().join(format!("{}.rules", self.0));
+            std::fs::write(&path, text).expect("write");
+            self.ok(&format!("iptables-nft-restore {args} {}", path.display()));
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    impl Drop for Ns {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        }
+    }
+
+    fn strip(s: &str) -> String {
+        s.lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| l.trim_end().to_string() + "\n")
+            .collect()
+    }
+
+    fn text_of(o: &Output) -> String {
+        format!(
+            "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    }
+
+    fn have(tool: &str) -> bool {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    }
+
+    /// The objects corpus files and rule specs name: the nfacct objects
+    /// kube-proxy counts with, `ct_x`, and MYCHAIN when `chain`.
+    fn prepare(ns: &Ns, chain: bool) {
+        for o in [
+            "ct_state_invalid_dropped_pkts",
+            "localhost_nps_accepted_pkts",
+            "ct_x",
+        ] {
+            ns.ok(&format!("nfacct add {o}"));
+        }
+        if chain {
+            ns.ok("iptables-nft -N MYCHAIN");
+        }
+    }
+
+    fn skip() -> bool {
+        if let Err(why) = common::can_use_kernel() {
+            eprintln!("skipped: {why}");
+            return true;
+        }
+        for tool in ["nft", "nfacct"] {
+            if !have(tool) {
+                eprintln!("skipped: {tool} not installed");
+                return true;
+            }
+        }
+        false
+    }
+
+    fn corpus() -> Option<PathBuf> {
+        common::shared_dir().map(|d| d.join("data/corpus"))
+    }
+
+    /// Corpus files whose extensions kernel mode encodes.
+    const CORPUS: &[&str] = &[
+        "docker-01-classic-default-bridge",
+        "docker-02-classic-usernet-portmap",
+        "docker-04-modern-usernet-portmap",
+        "docker-05-iptabler-golden-icc-off",
+        "docker-06-real-2018-legacy-nat-quirks",
+        "kube-proxy-00-legacy-2015-userspace",
+        "kube-proxy-01-overall-restore-input",
+        "kube-proxy-02-tracepacket-full",
+        "kube-proxy-03-cleanup-initial-node-state",
+        "kube-proxy-04a-sync1-full",
+        "kube-proxy-05-real-eks-node",
+        "kube-proxy-06-real-kubeadm-flannel-nat",
+        "openwrt-01-fw3-lede-2017",
+        "fail2ban-01-ubuntu1404-router-legacy-chains",
+        "fail2ban-02-f2b-sshd-vsftpd-ban",
+        "firewalld-01-centos7-iptables-backend",
+        "rhel-01-sysconfig-iptables-default",
+        "rhel-02-centos-default-plus-f2b",
+        "ufw-01-ubuntu1404-default-save",
+        "ufw-02-ubuntu2310-with-docker",
+    ];
+
+    #[test]
+    fn corpus_apply_then_real_save_and_import() {
+        if skip() {
+            return;
+        }
+        let Some(dir) = corpus() else { return };
+        for name in CORPUS {
+            let input = std::fs::read_to_string(dir.join(format!("{name}.rules"))).expect("input");
+            let want = std::fs::read_to_string(dir.join(format!("expected/{name}.nft-1.8.9.save")))
+                .expect("expected");
+            let ns = Ns::new("corpus");
+            prepare(&ns, false);
+            let o = ns.apply(&input, &[]);
+            assert!(o.status.success(), "{name}: {}", text_of(&o));
+            assert_eq!(ns.save(), strip(&want), "{name}: iptables-nft-save");
+            let imported = ns.iptplay(&["import"], "");
+            assert!(imported.status.success(), "{name}: {}", text_of(&imported));
+            assert_eq!(
+                strip(&String::from_utf8_lossy(&imported.stdout)),
+                strip(&want),
+                "{name}: import"
+            );
+            // Applying the same input again changes nothing.
+            let before = ns.snapshot();
+            let d = ns.iptplay(&["diff", "-"], &input);
+            assert_eq!(d.status.code(), Some(0), "{name}: {}", text_of(&d));
+            assert!(ns.apply(&input, &[]).status.success());
+            assert_eq!(ns.snapshot(), before, "{name}: second apply");
+        }
+    }
+
+    fn specs() -> Vec<(String, String)> {
+        include_str!("kernel_data/rule_specs.txt")
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(t, a)| (t.to_string(), a.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn rules_made_by_iptables_import_as_saved() {
+        if skip() {
+            return;
+        }
+        let ns = Ns::new("import");
+        prepare(&ns, true);
+        for (t, a) in specs() {
+            ns.ok(&format!("iptables-nft -t {t} {a}"));
+        }
+        let o = ns.iptplay(&["import"], "");
+        assert!(o.status.success(), "{}", text_of(&o));
+        assert_eq!(strip(&String::from_utf8_lossy(&o.stdout)), ns.save());
+        for t in ["filter", "nat", "mangle", "raw", "security"] {
+            let o = ns.iptplay(&["import", "-t", t], "");
+            assert_eq!(
+                strip(&String::from_utf8_lossy(&o.stdout)),
+                strip(&ns.ok(&format!("iptables-nft-save -t {t}"))),
+                "-t {t}"
+            );
+        }
+    }
+
+    #[test]
+    fn counters_import_like_save_c() {
+        if skip() {
+            return;
+        }
+        let ns = Ns::new("counters");
+        assert!(ns.apply(BASE, &[]).status.success());
+        ns.ok("ip link set lo up && ping -c 3 -i 0.01 127.0.0.1 >/dev/null");
+        let o = ns.iptplay(&["import", "-c"], "");
+        assert!(o.status.success(), "{}", text_of(&o));
+        let ours = strip(&String::from_utf8_lossy(&o.stdout));
+        assert_eq!(ours, strip(&ns.ok("iptables-nft-save -c")));
+        assert!(ours.contains("[6:504] -A INPUT -i lo -j ACCEPT"), "{ours}");
+        // Rules that stay keep their counters across an apply.
+        let next = BASE.replace("-A A -j DROP", "-A A -j RETURN");
+        assert!(ns.apply(&next, &[]).status.success());
+        assert!(ns
+            .ok("iptables-nft-save -c")
+            .contains("[6:504] -A INPUT -i lo -j ACCEPT"));
+    }
+
+    #[test]
+    fn real_check_and_delete_find_what_we_wrote() {
+        if skip() {
+            return;
+        }
+        // The saved form of every spec, applied by us, then checked and
+        // deleted by spec with the real iptables.
+        let oracle = Ns::new("oracle");
+        prepare(&oracle, true);
+        for (t, a) in specs() {
+            oracle.ok(&format!("iptables-nft -t {t} {a}"));
+        }
+        let saved = oracle.save();
+        let ns = Ns::new("checkdel");
+        prepare(&ns, false);
+        let o = ns.apply(&saved, &[]);
+        assert!(o.status.success(), "{}", text_of(&o));
+        assert_eq!(ns.save(), saved);
+        let mut table = String::new();
+        for line in saved.lines() {
+            if let Some(t) = line.strip_prefix('*') {
+                table = t.to_string();
+            }
+            let Some(spec) = line.strip_prefix("-A ") else {
+                continue;
+            };
+            let c = ns.sh(&format!("iptables-nft -t {table} -C {spec}"));
+            assert!(c.status.success(), "-C {spec}: {}", text_of(&c));
+            let d = ns.sh(&format!("iptables-nft -t {table} -D {spec}"));
+            assert!(d.status.success(), "-D {spec}: {}", text_of(&d));
+        }
+        assert!(!ns.save().contains("\n-A "), "{}", ns.save());
+    }
+
+    const BASE: &str = "*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:A - [0:0]
+-A INPUT -i lo -j ACCEPT
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 22 -j A
+-A A -s 10.0.0.0/8 -j ACCEPT
+-A A -j DROP
+COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A POSTROUTING -o eth0 -j MASQUERADE
+COMMIT
+";
+
+    #[test]
+    fn failing_batch_changes_nothing() {
+        if skip() {
+            return;
+        }
+        let ns = Ns::new("fail");
+        assert!(ns.apply(BASE, &[]).status.success());
+        let before = ns.snapshot();
+        let mut sock = NfSock::open_in_netns(&ns.0).expect("socket");
+        let live = live::read(&mut sock).expect("read");
+        let next = BASE
+            .replace("-A A -j DROP", "-A A -p udp -j DROP\n-A A -j REJECT")
+            .replace(":FORWARD DROP", ":FORWARD ACCEPT");
+        let want = plan::desired(&live, &next, false).expect("desired");
+        let ops = plan::plan(&live, &want, false).expect("plan");
+        let mut msgs: Vec<Msg> = ops.iter().map(|o| o.msg()).collect();
+        assert!(msgs.len() >= 3, "{ops:?}");
+        // A jump to a chain that does not exist, in the middle.
+        let bad = msg::new_rule(
+            "filter",
+            "INPUT",
+            &[
+                Expr::Counter {
+                    bytes: 0,
+                    packets: 0,
+                },
+                Expr::Immediate {
+                    dreg: 0,
+                    data: ImmData::Verdict {
+                        code: NFT_JUMP,
+                        chain: Some("NOSUCHCHAIN".into()),
+                    },
+                },
+            ],
+            (0, 0),
+            Position::Append,
+        );
+        let mid = msgs.len() / 2;
+        msgs.insert(mid, bad);
+        for commit in [true, false] {
+            match sock.batch(live.genid, &msgs, commit).expect("batch") {
+                BatchOutcome::Failed(answers) => {
+                    assert!(
+                        matches!(answers[mid], Answer::Err { errno, .. } if errno == libc::ENOENT),
+                        "{answers:?}"
+                    );
+                }
+                other => panic!("expected a refusal, got {other:?}"),
+            }
+            assert_eq!(ns.snapshot(), before);
+            assert_eq!(sock.genid().expect("genid"), live.genid);
+        }
+        // The same batch without the bad rule goes through.
+        msgs.remove(mid);
+        assert_eq!(
+            sock.batch(live.genid, &msgs, true).expect("batch"),
+            BatchOutcome::Done
+        );
+        let oracle = Ns::new("failref");
+        oracle.restore(&next, "");
+        assert_eq!(ns.save(), oracle.save());
+    }
+
+    #[test]
+    fn stale_generation_is_refused_then_replanned() {
+        if skip() {
+            return;
+        }
+        let ns = Ns::new("stale");
+        assert!(ns.apply(BASE, &[]).status.success());
+        let mut sock = NfSock::open_in_netns(&ns.0).expect("socket");
+        let live = live::read(&mut sock).expect("read");
+        let next = BASE.replace("-A A -j DROP", "-A A -j RETURN");
+        let want = plan::desired(&live, &next, false).expect("desired");
+        let msgs: Vec<Msg> = plan::plan(&live, &want, false)
+            .expect("plan")
+            .iter()
+            .map(|o| o.msg())
+            .collect();
+        // Someone else changes the ruleset meanwhile.
+        ns.ok("iptables-nft -I INPUT -s 192.0.2.1 -j DROP");
+        let moved = ns.snapshot();
+        assert_eq!(
+            sock.batch(live.genid, &msgs, true).expect("batch"),
+            BatchOutcome::Restart
+        );
+        assert_eq!(ns.snapshot(), moved);
+        // apply re-reads and re-plans.
+        let done = plan::apply(&mut sock, &next, plan::ApplyOpts::default()).expect("apply");
+        assert_eq!(done.attempts, 1);
+        let oracle = Ns::new("staleref");
+        oracle.restore(&next, "");
+        assert_eq!(ns.save(), oracle.save());
+    }
+
+    #[test]
+    fn dry_run_changes_nothing() {
+        if skip() {
+            return;
+        }
+        let ns = Ns::new("dry");
+        assert!(ns.apply(BASE, &[]).status.success());
+        let before = ns.snapshot();
+        let next = BASE.replace("-A A -j DROP", "-A A -j RETURN\n-A A -j DROP");
+        let o = ns.apply(&next, &["--dry-run"]);
+        assert!(o.status.success(), "{}", text_of(&o));
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains("+ filter: -A A -j RETURN"), "{out}");
+        assert!(out.contains("not committed"), "{out}");
+        assert_eq!(ns.snapshot(), before);
+        // The kernel's check runs in a dry run too: a fresh namespace
+        // without the chain refuses a rule jumping to it.
+        let mut sock = NfSock::open_in_netns(&ns.0).expect("socket");
+        let genid = sock.genid().expect("genid");
+        let bad = msg::new_rule(
+            "filter",
+            "INPUT",
+            &[Expr::Immediate {
+                dreg: 0,
+                data: ImmData::Verdict {
+                    code: NFT_JUMP,
+                    chain: Some("NOSUCHCHAIN".into()),
+                },
+            }],
+            (0, 0),
+            Position::Append,
+        );
+        assert!(matches!(
+            sock.batch(genid, &[bad], false).expect("batch"),
+            BatchOutcome::Failed(_)
+        ));
+        assert_eq!(ns.snapshot(), before);
+    }
+
+    /// Several inputs in a row, with and without --noflush: we and
+    /// iptables-nft-restore must end with the same saved ruleset.
+    #[test]
+    fn sequences_end_like_iptables_restore() {
+        if skip() {
+            return;
+        }
+        let Some(dir) = corpus() else { return };
+        let read =
+            |n: &str| std::fs::read_to_string(dir.join(format!("{n}.rules"))).expect("input");
+        let steps: Vec<(String, bool)> = vec![
+            (BASE.to_string(), false),
+            (BASE.replace("-A A -j DROP", "-A A -j RETURN\n-A A -j DROP"), false),
+            (
+                "*filter\n:B - [0:0]\n:A - [0:0]\n-A A -j B\n-I INPUT 2 -p udp -j B\n-A B -j LOG --log-prefix \"b: \"\nCOMMIT\n"
+                    .to_string(),
+                true,
+            ),
+            (
+                "*filter\n-D INPUT -i lo -j ACCEPT\n:INPUT DROP [0:0]\nCOMMIT\n".to_string(),
+                true,
+            ),
+            (read("docker-01-classic-default-bridge"), false),
+            (read("docker-02-classic-usernet-portmap"), false),
+            (read("ufw-01-ubuntu1404-default-save"), false),
+            (read("fail2ban-01-ubuntu1404-router-legacy-chains"), false),
+            (read("firewalld-01-centos7-iptables-backend"), false),
+            (read("rhel-02-centos-default-plus-f2b"), true),
+            (BASE.to_string(), false),
+        ];
+        let ours = Ns::new("seq");
+        let theirs = Ns::new("seqref");
+        for (i, (input, noflush)) in steps.iter().enumerate() {
+            let flags: &[&str] = if *noflush { &["--noflush"] } else { &[] };
+            let o = ours.apply(input, flags);
+            assert!(o.status.success(), "step {i}: {}", text_of(&o));
+            theirs.restore(input, if *noflush { "--noflush" } else { "" });
+            assert_eq!(ours.save(), theirs.save(), "step {i}");
+        }
+    }
+
+    /// kube-proxy's full sync then two --noflush partial syncs.
+    #[test]
+    fn kube_proxy_noflush_syncs() {
+        if skip() {
+            return;
+        }
+        let Some(dir) = corpus() else { return };
+        let ns = Ns::new("kpsync");
+        prepare(&ns, false);
+        for (input, noflush, expected) in [
+            (
+                "kube-proxy-04a-sync1-full",
+                false,
+                "kube-proxy-04a-sync1-full",
+            ),
+            (
+                "kube-proxy-04b-sync2-add-svc3-noflush",
+                true,
+                "kube-proxy-04b-after-04a",
+            ),
+            (
+                "kube-proxy-04c-sync3-delete-svc2-noflush",
+                true,
+                "kube-proxy-04c-after-04a-04b",
+            ),
+        ] {
+            let text = std::fs::read_to_string(dir.join(format!("{input}.rules"))).expect("input");
+            let want =
+                std::fs::read_to_string(dir.join(format!("expected/{expected}.nft-1.8.9.save")))
+                    .expect("expected");
+            let flags: &[&str] = if noflush { &["--noflush"] } else { &[] };
+            let o = ns.apply(&text, flags);
+            assert!(o.status.success(), "{input}: {}", text_of(&o));
+            assert_eq!(ns.save(), strip(&want), "{input}");
+        }
+    }
+
+    #[test]
+    fn foreign_rules_are_reported_and_left_alone() {
+        if skip() {
+            return;
+        }
+        let ns = Ns::new("foreign");
+        assert!(ns.apply(BASE, &[]).status.success());
+        ns.ok("nft add rule ip filter A ct state new accept");
+        let o = ns.iptplay(&["import"], "");
+        assert_eq!(o.status.code(), Some(3), "{}", text_of(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("table filter chain A rule handle"), "{err}");
+        // A change to chain A is refused whole.
+        let before = ns.snapshot();
+        let o = ns.apply(&BASE.replace("-A A -j DROP", "-A A -j RETURN"), &[]);
+        assert_eq!(o.status.code(), Some(3), "{}", text_of(&o));
+        assert_eq!(ns.snapshot(), before);
+        // A change elsewhere goes through and keeps the foreign rule.
+        let o = ns.apply(&BASE.replace("-o eth0", "-o eth1"), &[]);
+        assert!(o.status.success(), "{}", text_of(&o));
+        assert!(ns
+            .ok("nft list chain ip filter A")
+            .contains("ct state new accept"));
+        assert!(ns.save().contains("-A POSTROUTING -o eth1 -j MASQUERADE"));
+    }
+
+    #[test]
+    fn what_cannot_be_encoded_is_refused_before_anything_is_sent() {
+        if skip() {
+            return;
+        }
+        let ns = Ns::new("unsup");
+        assert!(ns.apply(BASE, &[]).status.success());
+        let before = ns.snapshot();
+        let o = ns.apply(
+            &BASE.replace("-A A -j DROP", "-A A -m time --timestart 09:00 -j DROP"),
+            &[],
+        );
+        assert_eq!(o.status.code(), Some(3), "{}", text_of(&o));
+        assert_eq!(
+            String::from_utf8_lossy(&o.stderr),
+            "iptplay: not supported by kernel mode: match time has no kernel encoding yet\n"
+        );
+        assert_eq!(ns.snapshot(), before);
+        // A restore error is iptables-restore's own.
+        let o = ns.apply("*filter\n-A NOPE -j ACCEPT\nCOMMIT\n", &[]);
+        assert_eq!(o.status.code(), Some(1), "{}", text_of(&o));
+        assert_eq!(
+            String::from_utf8_lossy(&o.stderr),
+            "iptables-restore: line 2 failed: No chain/target/match by that name.\n"
+        );
+        assert_eq!(ns.snapshot(), before);
+        // A namespace that does not exist.
+        let o = Command::new(env!("CARGO_BIN_EXE_iptplay"))
+            .args(["kernel", "import", "--netns", "iptplay-no-such-ns"])
+            .output()
+            .expect("iptplay");
+        assert_eq!(o.status.code(), Some(3), "{}", text_of(&o));
+        assert!(String::from_utf8_lossy(&o.stderr)
+            .starts_with("iptplay: cannot enter network namespace iptplay-no-such-ns: "));
+    }
+
+    #[test]
+    fn without_cap_net_admin_a_clear_error() {
+        if skip() {
+            return;
+        }
+        if !have("setpriv") {
+            eprintln!("skipped: setpriv not installed");
+            return;
+        }
+        let o = Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "--inh-caps=-all",
+                env!("CARGO_BIN_EXE_iptplay"),
+                "kernel",
+                "import",
+            ])
+            .output()
+            .expect("setpriv");
+        assert_eq!(o.status.code(), Some(4), "{}", text_of(&o));
+        assert_eq!(
+            String::from_utf8_lossy(&o.stderr),
+            "iptplay: kernel mode needs CAP_NET_ADMIN (run as root): Operation not permitted\n"
+        );
+    }
+}
