@@ -32,7 +32,7 @@ pub struct Object {
 }
 
 impl Object {
-    fn new(name: &str) -> Object {
+    pub fn new(name: &str) -> Object {
         Object {
             name: name.to_string(),
             packets: 0,

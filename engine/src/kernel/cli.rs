@@ -90,7 +90,7 @@ fn now() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    crate::iptables::restore::ctime(secs)
+    crate::iptables::save_cmd::ctime(secs)
 }
 
 /// Runs one `iptplay kernel` command; returns the exit code.

@@ -215,11 +215,15 @@ pub fn to_table(lt: &LiveTable) -> std::result::Result<(Table, Vec<Problem>), Pr
     for c in &lt.chains {
         match (&c.hook, expected_hook(name, &c.name)) {
             (Some(h), Some(want)) if *h == want => {
-                if let Some(ch) = table.chain_mut(&c.name) {
-                    ch.policy = policy_verdict(c.policy);
-                    let (packets, bytes) = c.counters.unwrap_or((0, 0));
-                    ch.counters = Counters { packets, bytes };
-                }
+                let Some(hook) = crate::ruleset::Hook::from_name(&c.name) else {
+                    continue;
+                };
+                let mut ch = crate::ruleset::Chain::builtin(hook);
+                ch.policy = policy_verdict(c.policy);
+                ch.counted = c.counters.is_some();
+                let (packets, bytes) = c.counters.unwrap_or((0, 0));
+                ch.counters = Counters { packets, bytes };
+                table.add_chain(ch);
             }
             (Some(_), _) => {
                 return Err(problem(Some(&c.name), "incompatible base chain".into()));

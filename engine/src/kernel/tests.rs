@@ -46,7 +46,7 @@ fn parse_rule(table: &str, spec: &str) -> (String, Rule) {
         nfacct: &nfacct,
         restore: false,
     };
-    let p = parse(&argv, &env).unwrap_or_else(|e| panic!("{spec}: {e:?}"));
+    let p = parse(&argv, &env, &mut Vec::new()).unwrap_or_else(|e| panic!("{spec}: {e:?}"));
     (p.chain.clone().unwrap_or_default(), p.rules[0].clone())
 }
 

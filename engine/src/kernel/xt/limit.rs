@@ -45,7 +45,11 @@ impl MatchCodec for Codec {
         let avg = (SCALE as u64 * unit).checked_div(*rate).unwrap_or(0);
         let avg = u32::try_from(avg)
             .map_err(|_| Error::Unsupported(format!("limit rate {rate}/{unit}s")))?;
-        cx.matches.push(Box::new(Limit { avg, burst: *burst }));
+        cx.matches.push(Box::new(Limit {
+            avg,
+            burst: *burst,
+            ..Limit::default()
+        }));
         Ok(1)
     }
 }

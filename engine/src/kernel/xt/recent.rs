@@ -57,17 +57,17 @@ fn decode(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Match>> {
         REMOVE => RecentOp::Remove,
         x => return Err(Error::Unsupported(format!("recent flags {x:#x}"))),
     };
-    Ok(Box::new(Recent {
-        op,
-        invert: d[9] != 0,
-        seconds: get_u32(d, 0),
-        reap: f & REAP != 0,
-        hitcount: get_u32(d, 4),
-        rttl: f & TTL != 0,
-        name: get_cstr(&d[NAME..NAME + NAME_LEN]),
-        dest: d[SIDE] != 0,
-        mask: Ipv4Addr::new(d[MASK], d[MASK + 1], d[MASK + 2], d[MASK + 3]),
-    }))
+    let mut r = Recent::default();
+    r.op = op;
+    r.invert = d[9] != 0;
+    r.seconds = get_u32(d, 0);
+    r.reap = f & REAP != 0;
+    r.hitcount = get_u32(d, 4);
+    r.rttl = f & TTL != 0;
+    r.name = get_cstr(&d[NAME..NAME + NAME_LEN]);
+    r.dest = d[SIDE] != 0;
+    r.mask = Ipv4Addr::new(d[MASK], d[MASK + 1], d[MASK + 2], d[MASK + 3]);
+    Ok(Box::new(r))
 }
 
 pub static CODEC: XtMatch<Recent> = XtMatch {

@@ -3,6 +3,8 @@
 
 use super::{decode_ports, encode_ports, get_u16, put_u16, DecodeCx, EncodeCx, MatchCodec, XtBlob};
 use crate::ext::tcp::Tcp;
+use crate::ext::tcp::{native_port_tests, NativeTest};
+use crate::ext::xtopt::ALL_PORTS;
 use crate::ext::Match;
 use crate::kernel::expr::{CmpOp, Expr, BASE_TRANSPORT, REG_1};
 use crate::kernel::{Error, Result};
@@ -103,6 +105,9 @@ impl MatchCodec for Codec {
         }
         if let Some((n, s, d)) = decode_ports(exprs) {
             with_native(cx, |t| {
+                let (sr, si) = s.map_or((ALL_PORTS, false), |(lo, hi, inv)| ((lo, hi), inv));
+                let (dr, di) = d.map_or((ALL_PORTS, false), |(lo, hi, inv)| ((lo, hi), inv));
+                t.tests.extend(native_port_tests(sr, si, dr, di));
                 if let Some((lo, hi, inv)) = s {
                     t.sport = (lo, hi);
                     t.sport_inv |= inv;
@@ -129,6 +134,11 @@ impl MatchCodec for Codec {
             {
                 let (m, c, inv) = (mask[0], data[0], *op == CmpOp::Neq);
                 with_native(cx, |t| {
+                    t.tests.push(NativeTest::Flags {
+                        mask: m,
+                        cmp: c,
+                        inv,
+                    });
                     t.flg_mask = m;
                     t.flg_cmp = c;
                     t.flags_inv |= inv;

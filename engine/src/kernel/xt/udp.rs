@@ -2,7 +2,9 @@
 //! compat `udp` match (revision 0, struct xt_udp).
 
 use super::{decode_ports, encode_ports, get_u16, put_u16, DecodeCx, EncodeCx, MatchCodec, XtBlob};
+use crate::ext::tcp::native_port_tests;
 use crate::ext::udp::Udp;
+use crate::ext::xtopt::ALL_PORTS;
 use crate::ext::Match;
 use crate::kernel::expr::Expr;
 use crate::kernel::{Error, Result};
@@ -49,7 +51,7 @@ impl MatchCodec for Codec {
             dport: (get_u16(d, 4), get_u16(d, 6)),
             sport_inv: d[8] & INV_SRCPT != 0,
             dport_inv: d[8] & INV_DSTPT != 0,
-            native: false,
+            ..Udp::default()
         };
         cx.matches.push(Box::new(u));
         Ok(())
@@ -73,6 +75,9 @@ impl MatchCodec for Codec {
                 ..Udp::default()
             },
         };
+        let (sr, si) = s.map_or((ALL_PORTS, false), |(lo, hi, inv)| ((lo, hi), inv));
+        let (dr, di) = d.map_or((ALL_PORTS, false), |(lo, hi, inv)| ((lo, hi), inv));
+        u.tests.extend(native_port_tests(sr, si, dr, di));
         if let Some((lo, hi, inv)) = s {
             u.sport = (lo, hi);
             u.sport_inv |= inv;
