@@ -461,8 +461,9 @@ fn commit(
         .collect();
     let mut batch = Batch::new(&kernel, &others, &reverse);
     let mut failure: Option<(usize, Fail)> = None;
-    for (line, q) in &b.queue {
-        batch.line = *line;
+    let mut queue = b.queue.into_iter().peekable();
+    while let Some((line, q)) = queue.next() {
+        batch.line = line;
         let r = match q {
             Queued::Flush { verbose: true } => batch
                 .flush(None, true)
@@ -475,15 +476,24 @@ fn commit(
                 chain,
                 policy,
                 counters,
-            } => batch.policy(chain, policy, Some(*counters)),
+            } => batch.policy(&chain, &policy, Some(counters)),
             Queued::UserChain(name) => {
-                batch.restore_chain(name);
+                // A run of chain lines goes in at once.
+                let mut names = vec![name];
+                while let Some((l, Queued::UserChain(_))) = queue.peek() {
+                    batch.line = *l;
+                    if let Some((_, Queued::UserChain(n))) = queue.next() {
+                        names.push(n);
+                    }
+                }
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                batch.restore_chains(&names);
                 Ok(())
             }
-            Queued::Command(p) => batch.run(p),
+            Queued::Command(mut p) => batch.run(&mut p),
         };
         if let Err(f) = r {
-            failure = Some((*line, f));
+            failure = Some((line, f));
             break;
         }
     }

@@ -5,6 +5,7 @@ use crate::ext::{Match, Target};
 use std::net::Ipv4Addr;
 
 pub mod check;
+pub mod validator;
 
 /// Netfilter hooks, in the order iptables lists built-in chains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -191,14 +192,32 @@ impl Rule {
     }
     /// Whether two rules are the same rule (`-D` / `-C` by specification).
     pub fn same_as(&self, other: &Rule) -> bool {
-        self.spec_text() == other.spec_text()
-            && self.matches.len() == other.matches.len()
+        other.has_key(&self.same_key())
+    }
+    /// What [`Rule::same_as`] compares, made once to look for a rule.
+    pub fn same_key(&self) -> RuleKey {
+        RuleKey {
+            text: self.spec_text(),
+            data: self.matches.iter().map(|m| m.data_key()).collect(),
+        }
+    }
+    /// Whether this rule is the one `key` was made from (or the same).
+    pub fn has_key(&self, key: &RuleKey) -> bool {
+        self.matches.len() == key.data.len()
+            && self.spec_text() == key.text
             && self
                 .matches
                 .iter()
-                .zip(&other.matches)
-                .all(|(a, b)| a.data_key() == b.data_key())
+                .zip(&key.data)
+                .all(|(a, b)| a.data_key() == *b)
     }
+}
+
+/// A rule's identity for `-D` and `-C`: its save text and its matches' data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleKey {
+    text: String,
+    data: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -285,13 +304,29 @@ impl Table {
         self.hooks().iter().copied().find(|h| h.name() == name)
     }
     pub fn chain(&self, name: &str) -> Option<&Chain> {
-        self.chains.iter().find(|c| c.name == name)
+        self.chain_index(name).map(|i| &self.chains[i])
     }
     pub fn chain_mut(&mut self, name: &str) -> Option<&mut Chain> {
-        self.chains.iter_mut().find(|c| c.name == name)
+        self.chain_index(name).map(move |i| &mut self.chains[i])
     }
+    /// Where the user chains start in [`Table::chains`] (after the built-ins).
+    fn user_start(&self) -> usize {
+        self.chains
+            .iter()
+            .position(|c| c.hook.is_none())
+            .unwrap_or(self.chains.len())
+    }
+    /// The position of a chain: a scan of the few built-in chains, then a
+    /// binary search of the user chains (kept sorted by name).
     pub fn chain_index(&self, name: &str) -> Option<usize> {
-        self.chains.iter().position(|c| c.name == name)
+        let start = self.user_start();
+        if let Some(i) = self.chains[..start].iter().position(|c| c.name == name) {
+            return Some(i);
+        }
+        self.chains[start..]
+            .binary_search_by(|c| c.name.as_str().cmp(name))
+            .ok()
+            .map(|i| start + i)
     }
     /// Where a chain belongs in [`Table::chains`].
     fn insert_pos(&self, chain: &Chain) -> usize {
@@ -319,6 +354,37 @@ impl Table {
     /// Adds an empty user chain.
     pub fn add_user_chain(&mut self, name: &str) {
         self.add_chain(Chain::user(name));
+    }
+    /// Adds empty user chains as one [`Table::add_user_chain`] per name in
+    /// turn would (same handles, same places), in one merge instead of one
+    /// insertion per chain.
+    pub fn add_user_chains<'n>(&mut self, names: impl IntoIterator<Item = &'n str>) {
+        let mut new: Vec<Chain> = names
+            .into_iter()
+            .map(|n| {
+                let mut c = Chain::user(n);
+                c.handle = self.next_handle;
+                self.next_handle += 1;
+                c
+            })
+            .collect();
+        if new.is_empty() {
+            return;
+        }
+        // Stable: of equal names the one added later goes after, as
+        // `insert_pos` places it after the chains not greater than it.
+        new.sort_by(|a, b| a.name.cmp(&b.name));
+        let start = self.user_start();
+        let old: Vec<Chain> = self.chains.drain(start..).collect();
+        self.chains.reserve(old.len() + new.len());
+        let mut new = new.into_iter().peekable();
+        for c in old {
+            while let Some(n) = new.next_if(|n| n.name < c.name) {
+                self.chains.push(n);
+            }
+            self.chains.push(c);
+        }
+        self.chains.extend(new);
     }
     /// Number of rules that jump or go to `name` (a chain's use count).
     pub fn references(&self, name: &str) -> usize {

@@ -12,7 +12,8 @@ mod rules;
 use super::list::{Format, Reverse};
 use super::opts::*;
 use super::parse::Parsed;
-use crate::ext::{Estimator, KernelError, XtError};
+use crate::ext::{KernelError, XtError};
+use crate::ruleset::validator::Validator;
 use crate::ruleset::{check, Chain, Hook, RuleTarget, Table};
 
 /// A command refused in userspace.
@@ -74,12 +75,11 @@ pub struct Batch<'a> {
     renames: Vec<(String, String, bool)>,
     /// Chains with a handle from here on were created by this batch.
     first_handle: u64,
-    /// Rate estimators of the host's other tables (for extension checks).
-    estimators: Vec<Estimator>,
     /// The command being run is a `-j QUEUE` rule.
     queue: bool,
-    /// Hooks reaching each chain, while no jump changed since computed.
-    masks: Option<std::collections::HashMap<String, u8>>,
+    /// The kernel's table validation, kept up to date rule by rule (it
+    /// also knows the host's rate estimators for extension checks).
+    validator: Validator,
     /// The validation refusal every later rule of the batch meets.
     invalid_state: Option<KernelError>,
     reverse: Reverse<'a>,
@@ -98,9 +98,8 @@ impl<'a> Batch<'a> {
             zombies: Vec::new(),
             renames: Vec::new(),
             first_handle: table.next_handle,
-            estimators: check::estimators_in(others.iter().copied()),
             queue: false,
-            masks: None,
+            validator: Validator::new(check::estimators_in(others.iter().copied())),
             invalid_state: None,
             reverse,
         }
@@ -204,7 +203,7 @@ impl<'a> Batch<'a> {
         for h in hooks {
             if !self.table.chains.iter().any(|c| c.hook == Some(h)) {
                 self.table.add_chain(Chain::builtin(h));
-                self.masks = None;
+                self.validator.structure_changed();
             }
         }
     }
@@ -225,8 +224,9 @@ impl<'a> Batch<'a> {
 
     // --- one command -----------------------------------------------------
 
-    /// Runs one parsed command against the cache.
-    pub fn run(&mut self, p: &Parsed) -> Result<(), Fail> {
+    /// Runs one parsed command against the cache; its rules move into the
+    /// cache (`p.rules` is left empty).
+    pub fn run(&mut self, p: &mut Parsed) -> Result<(), Fail> {
         let cmd = p.command;
         if cmd & CMD_IDRAC != 0 {
             if let Some(j) = &p.jumpto {
@@ -238,35 +238,38 @@ impl<'a> Batch<'a> {
             }
         }
         self.queue = p.queue;
-        if cmd & (CMD_APPEND | CMD_INSERT) == 0 {
-            // Anything but adding rules may change which hooks reach a chain.
-            self.masks = None;
+        // What may change which hooks reach a chain, and whether built-in
+        // chains are real; rule commands report what they remove themselves.
+        let keeps = CMD_APPEND
+            | CMD_INSERT
+            | CMD_REPLACE
+            | CMD_DELETE
+            | CMD_DELETE_NUM
+            | CMD_CHECK
+            | CMD_NEW_CHAIN
+            | CMD_LIST
+            | CMD_LIST_RULES;
+        if cmd & !keeps != 0 {
+            self.validator.structure_changed();
         }
+        let rules = std::mem::take(&mut p.rules);
         let chain = p.chain.as_deref();
         let name = chain.unwrap_or("");
         let num = p.rulenum.unwrap_or(1);
         let verbose = p.has(OPT_VERBOSE);
         match cmd {
-            CMD_APPEND => p
-                .rules
-                .iter()
+            CMD_APPEND => rules
+                .into_iter()
                 .try_for_each(|r| self.append(name, r, verbose)),
-            CMD_INSERT => p
-                .rules
-                .iter()
+            CMD_INSERT => rules
+                .into_iter()
                 .try_for_each(|r| self.insert(name, num, r, verbose)),
-            CMD_REPLACE => match p.rules.first() {
+            CMD_REPLACE => match rules.into_iter().next() {
                 Some(r) => self.replace(name, num, r, verbose),
                 None => Ok(()),
             },
-            CMD_DELETE => p
-                .rules
-                .iter()
-                .try_for_each(|r| self.delete(name, r, verbose)),
-            CMD_CHECK => p
-                .rules
-                .iter()
-                .try_for_each(|r| self.check(name, r, verbose)),
+            CMD_DELETE => rules.iter().try_for_each(|r| self.delete(name, r, verbose)),
+            CMD_CHECK => rules.iter().try_for_each(|r| self.check(name, r, verbose)),
             CMD_DELETE_NUM => self.delete_num(name, num),
             CMD_FLUSH => self.flush(chain, verbose),
             CMD_ZERO => self.zero(chain, verbose),
