@@ -206,7 +206,7 @@ pub fn parse(argv: &[String], env: &ParseEnv, warnings: &mut Vec<String>) -> XtR
     let mut invert = false;
     let mut g = Getopt::new(argv, OPTSTRING);
     loop {
-        let (code, optarg) = match g.next(&x.longopts) {
+        let (code, optarg) = match g.next(&x) {
             Got::End => break,
             Got::Word(w) => {
                 if w == "!" {
@@ -249,9 +249,8 @@ pub fn parse(argv: &[String], env: &ParseEnv, warnings: &mut Vec<String>) -> XtR
         let c = char::from_u32(code).unwrap_or('?');
         // The word holding the option's value, attached form included
         // (1.8.9 reads `-s`, `-d`, `-p`, `-i`, `-o` and `-j` values from it).
-        let word = argv[g.optind.saturating_sub(1).max(1).min(argv.len() - 1)].clone();
-        if let Some(done) =
-            base_option(&mut st, &mut x, &mut g, c, optarg, &word, invert, warnings)?
+        let word = argv[g.optind.saturating_sub(1).max(1).min(argv.len() - 1)].as_str();
+        if let Some(done) = base_option(&mut st, &mut x, &mut g, c, optarg, word, invert, warnings)?
         {
             return Ok(done);
         }
@@ -266,7 +265,7 @@ fn ext_option(
     x: &mut Exts,
     g: &mut Getopt,
     code: u32,
-    optarg: Option<String>,
+    optarg: Option<&str>,
     invert: bool,
     warnings: &mut Vec<String>,
 ) -> XtResult {
@@ -280,9 +279,9 @@ fn ext_option(
         ExtKind::Target => match x.target.as_mut() {
             Some((t, seen)) => {
                 let info = t.info();
-                guided_pre(info, idx, *seen, invert, optarg.as_deref()).and_then(|()| {
+                guided_pre(info, idx, *seen, invert, optarg).and_then(|()| {
                     let id = info.options[idx].id;
-                    t.parse(id, optarg.as_deref(), invert, &mut pcx)?;
+                    t.parse(id, optarg, invert, &mut pcx)?;
                     *seen |= 1 << id;
                     Ok(())
                 })
@@ -300,9 +299,9 @@ fn ext_option(
             match slot {
                 Some(slot) => {
                     let info = slot.ext.info();
-                    guided_pre(info, idx, slot.seen, invert, optarg.as_deref()).and_then(|()| {
+                    guided_pre(info, idx, slot.seen, invert, optarg).and_then(|()| {
                         let id = info.options[idx].id;
-                        slot.ext.parse(id, optarg.as_deref(), invert, &mut pcx)?;
+                        slot.ext.parse(id, optarg, invert, &mut pcx)?;
                         slot.seen |= 1 << id;
                         Ok(())
                     })
@@ -328,23 +327,23 @@ fn base_option(
     x: &mut Exts,
     g: &mut Getopt,
     c: char,
-    optarg: Option<String>,
+    optarg: Option<&str>,
     word: &str,
     invert: bool,
     warnings: &mut Vec<String>,
 ) -> XtResult<Option<Parsed>> {
     let argv = g.argv;
     let p = &mut st.p;
-    let arg = optarg.clone().unwrap_or_default();
+    let arg = optarg.unwrap_or_default();
     match c {
         'A' | 'C' => {
             let cmd = if c == 'A' { CMD_APPEND } else { CMD_CHECK };
             add_command(&mut p.command, cmd, 0, invert)?;
-            p.chain = Some(arg);
+            p.chain = Some(arg.to_string());
         }
         'D' => {
             add_command(&mut p.command, CMD_DELETE, 0, invert)?;
-            p.chain = Some(arg);
+            p.chain = Some(arg.to_string());
             if has_arg(argv, g.optind) {
                 p.rulenum = Some(parse_rulenumber(&argv[g.optind])?);
                 g.optind += 1;
@@ -353,7 +352,7 @@ fn base_option(
         }
         'R' => {
             add_command(&mut p.command, CMD_REPLACE, 0, invert)?;
-            p.chain = Some(arg);
+            p.chain = Some(arg.to_string());
             if !has_arg(argv, g.optind) {
                 return Err(XtError::new("-R requires a rule number"));
             }
@@ -362,7 +361,7 @@ fn base_option(
         }
         'I' => {
             add_command(&mut p.command, CMD_INSERT, 0, invert)?;
-            p.chain = Some(arg);
+            p.chain = Some(arg.to_string());
             p.rulenum = Some(1);
             if has_arg(argv, g.optind) {
                 p.rulenum = Some(parse_rulenumber(&argv[g.optind])?);
@@ -377,7 +376,7 @@ fn base_option(
             };
             add_command(&mut p.command, cmd, others, invert)?;
             if let Some(a) = optarg {
-                p.chain = Some(a);
+                p.chain = Some(a.to_string());
             } else if has_arg(argv, g.optind) {
                 p.chain = Some(argv[g.optind].clone());
                 g.optind += 1;
@@ -398,7 +397,7 @@ fn base_option(
             };
             add_command(&mut p.command, cmd, 0, invert)?;
             if let Some(a) = optarg {
-                p.chain = Some(a);
+                p.chain = Some(a.to_string());
             } else if has_arg(argv, g.optind) {
                 p.chain = Some(argv[g.optind].clone());
                 g.optind += 1;
@@ -407,11 +406,11 @@ fn base_option(
         'N' => {
             assert_valid_chain_name(&arg)?;
             add_command(&mut p.command, CMD_NEW_CHAIN, 0, invert)?;
-            p.chain = Some(arg);
+            p.chain = Some(arg.to_string());
         }
         'E' => {
             add_command(&mut p.command, CMD_RENAME_CHAIN, 0, invert)?;
-            p.chain = Some(arg);
+            p.chain = Some(arg.to_string());
             if !has_arg(argv, g.optind) {
                 return Err(XtError::new(
                     "-E requires old-chain-name and new-chain-name",
@@ -425,7 +424,7 @@ fn base_option(
             if !has_arg(argv, g.optind) {
                 return Err(XtError::new("-P requires a chain and a policy"));
             }
-            p.chain = Some(arg);
+            p.chain = Some(arg.to_string());
             p.policy = Some(argv[g.optind].clone());
             g.optind += 1;
         }
@@ -539,7 +538,7 @@ fn base_option(
                     "The -t option cannot be used in iptables-restore.\n",
                 ));
             }
-            p.table = arg;
+            p.table = arg.to_string();
             st.table_set = true;
         }
         'x' => set_option(&mut p.options, OPT_EXPANDED, invert)?,
@@ -559,12 +558,12 @@ fn base_option(
                 Some(a) => Some(a),
                 None if has_arg(argv, g.optind) => {
                     g.optind += 1;
-                    Some(argv[g.optind - 1].clone())
+                    Some(argv[g.optind - 1].as_str())
                 }
                 None => None,
             };
             st.wait = match value {
-                Some(v) => scan_int(&v).ok_or_else(|| XtError::new("wait seconds not numeric"))?,
+                Some(v) => scan_int(v).ok_or_else(|| XtError::new("wait seconds not numeric"))?,
                 None => -1,
             };
         }
@@ -576,7 +575,7 @@ fn base_option(
                 Some(a) => a,
                 None if has_arg(argv, g.optind) => {
                     g.optind += 1;
-                    argv[g.optind - 1].clone()
+                    argv[g.optind - 1].as_str()
                 }
                 None => return Err(XtError::new("wait interval value required")),
             };
@@ -595,12 +594,12 @@ fn base_option(
         'c' => {
             set_option(&mut p.options, OPT_COUNTERS, invert)?;
             let (pc, bc) = match arg.get(1..).and_then(|t| t.find(',')) {
-                Some(i) => (arg[..i + 1].to_string(), Some(arg[i + 2..].to_string())),
+                Some(i) => (&arg[..i + 1], Some(&arg[i + 2..])),
                 None if has_arg(argv, g.optind) => {
                     g.optind += 1;
-                    (arg.clone(), Some(argv[g.optind - 1].clone()))
+                    (arg, Some(argv[g.optind - 1].as_str()))
                 }
-                None => (arg.clone(), None),
+                None => (arg, None),
             };
             let Some(bc) = bc else {
                 return Err(XtError::new("-c requires packet and byte counter"));
@@ -736,18 +735,28 @@ fn finish(
             }
         }
         let (packets, bytes) = p.counters.unwrap_or((0, 0));
-        for s in &srcs {
-            for d in &dsts {
-                let mut ip = st.ip.clone();
-                ip.src = *s;
-                ip.dst = *d;
-                p.rules.push(Rule {
-                    ip,
-                    matches: matches.clone(),
-                    target: target.clone(),
-                    counters: Counters { packets, bytes },
-                });
-            }
+        let last = srcs.len() * dsts.len();
+        let mut target = Some(target);
+        for (i, (s, d)) in srcs
+            .iter()
+            .flat_map(|s| dsts.iter().map(move |d| (s, d)))
+            .enumerate()
+        {
+            let mut ip = st.ip.clone();
+            ip.src = *s;
+            ip.dst = *d;
+            // The last rule takes the matches and target, the others copies.
+            let (matches, target) = if i + 1 == last {
+                (std::mem::take(&mut matches), target.take())
+            } else {
+                (matches.clone(), target.clone())
+            };
+            p.rules.push(Rule {
+                ip,
+                matches,
+                target: target.unwrap_or(RuleTarget::None),
+                counters: Counters { packets, bytes },
+            });
         }
     } else if x.target.is_some() {
         p.jumpto = None;

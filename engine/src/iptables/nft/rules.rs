@@ -20,7 +20,7 @@ impl Batch<'_> {
         replace: bool,
     ) {
         let chain = &self.table.chains[idx];
-        let what = format!("rule in chain {}", chain.name);
+        let what = |t: &crate::ruleset::Table| format!("rule in chain {}", t.chains[idx].name);
         let own_hook = chain.hook;
         let r = if chain.fake {
             Err(KernelError::NoEntry)
@@ -37,7 +37,13 @@ impl Batch<'_> {
             })
         };
         let failed_now = r.is_err();
-        self.kernel_op(op, what.clone(), r);
+        // Only a refusal needs the words.
+        let text = if failed_now {
+            what(&self.table)
+        } else {
+            String::new()
+        };
+        self.kernel_op(op, text, r);
         let jumps = rule.target.chain().is_some();
         let rules = &mut self.table.chains[idx].rules;
         let at = match (pos, replace) {
@@ -60,7 +66,7 @@ impl Batch<'_> {
                 self.invalid.push(KernelFail {
                     op,
                     err,
-                    what,
+                    what: what(&self.table),
                     line: self.line,
                     key: (self.line, self.ops),
                 });
