@@ -35,7 +35,8 @@ pub struct Parsed {
     pub verbose: u32,
     /// The rules of a rule command: one per source × destination address.
     pub rules: Vec<Rule>,
-    /// `-j` / `-g` naming a chain (not a target extension nor a verdict).
+    /// `-j` / `-g` as given; a rule command moves a chain name into its
+    /// rules' targets (and leaves this empty).
     pub jumpto: Option<String>,
     pub goto: bool,
     pub counters: Option<(u64, u64)>,
@@ -174,12 +175,12 @@ pub fn assert_valid_chain_name(name: &str) -> XtResult {
     Ok(())
 }
 /// Parser state beyond the extensions.
-struct State<'e> {
+struct State<'e, 'a> {
     env: &'e ParseEnv<'e>,
     p: Parsed,
     ip: IpSpec,
-    shost: Option<String>,
-    dhost: Option<String>,
+    shost: Option<&'a str>,
+    dhost: Option<&'a str>,
     table_set: bool,
     /// `-w` seconds (`-1`: wait forever); 0 when not given.
     wait: i64,
@@ -261,7 +262,7 @@ pub fn parse(argv: &[String], env: &ParseEnv, warnings: &mut Vec<String>) -> XtR
 
 /// One extension option: the target's, else the newest unfinished match's.
 fn ext_option(
-    st: &mut State,
+    st: &mut State<'_, '_>,
     x: &mut Exts,
     g: &mut Getopt,
     code: u32,
@@ -322,13 +323,13 @@ fn ext_option(
 
 /// One of iptables' own options. `Some` ends the parse (`-h`, `-V`, restore's `-6`).
 #[allow(clippy::too_many_arguments)]
-fn base_option(
-    st: &mut State,
+fn base_option<'a>(
+    st: &mut State<'_, 'a>,
     x: &mut Exts,
-    g: &mut Getopt,
+    g: &mut Getopt<'a>,
     c: char,
-    optarg: Option<&str>,
-    word: &str,
+    optarg: Option<&'a str>,
+    word: &'a str,
     invert: bool,
     warnings: &mut Vec<String>,
 ) -> XtResult<Option<Parsed>> {
@@ -463,12 +464,12 @@ fn base_option(
         's' => {
             set_option(&mut p.options, OPT_SOURCE, invert)?;
             st.ip.src_inv = invert;
-            st.shost = Some(word.to_string());
+            st.shost = Some(word);
         }
         'd' => {
             set_option(&mut p.options, OPT_DESTINATION, invert)?;
             st.ip.dst_inv = invert;
-            st.dhost = Some(word.to_string());
+            st.dhost = Some(word);
         }
         'g' => {
             set_option(&mut p.options, OPT_JUMP, invert)?;
@@ -623,7 +624,7 @@ fn base_option(
 
 /// The checks after the getopt loop, and the rules built from the options.
 fn finish(
-    mut st: State,
+    mut st: State<'_, '_>,
     mut x: Exts,
     optind: usize,
     argc: usize,
@@ -714,7 +715,6 @@ fn finish(
             (None, Some(name)) => match Verdict::from_name(&name) {
                 Some(v) if !p.goto => RuleTarget::Verdict(v),
                 _ => {
-                    p.jumpto = Some(name.clone());
                     if p.goto {
                         RuleTarget::Goto(name)
                     } else {
@@ -790,7 +790,7 @@ mod tests {
         let e = env_parse("-A FORWARD -ptcp").unwrap_err();
         assert_eq!(e.msg, "unknown protocol \"-ptcp\" specified");
         let p = env_parse("-A INPUT -jACCEPT").unwrap();
-        assert_eq!(p.jumpto.as_deref(), Some("-jACCEPT"));
+        assert_eq!(p.rules[0].target.chain(), Some("-jACCEPT"));
     }
 
     #[test]

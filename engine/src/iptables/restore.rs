@@ -239,7 +239,7 @@ enum Queued {
     /// `:CHAIN - [0:0]`.
     UserChain(String),
     /// A command line.
-    Command(Box<Parsed>),
+    Command(Parsed),
 }
 
 /// The block being read. Its lines run on the batch as they come (unless
@@ -566,7 +566,7 @@ fn rule_line(
     if o.verbose && !o.noflush && p.command & CMD_IDRAC != 0 {
         p.options |= OPT_VERBOSE;
     }
-    Ok(Some(Queued::Command(Box::new(p))))
+    Ok(Some(Queued::Command(p)))
 }
 
 /// Ends a block's batch: commits the table or reports why not.

@@ -283,6 +283,42 @@ pub struct Table {
     pub chains: Vec<Chain>,
     /// The next chain handle.
     pub next_handle: u64,
+    /// Positions of chains looked up lately.
+    found: Found,
+}
+
+/// The last few positions [`Table::chain_index`] found. Each is checked
+/// against the chain now there before use, so a changed table only makes
+/// them miss. Atomics keep the table `Sync`; the order of updates does not
+/// matter.
+#[derive(Debug, Default)]
+struct Found {
+    slots: [std::sync::atomic::AtomicU32; 4],
+    next: std::sync::atomic::AtomicU32,
+}
+
+impl Clone for Found {
+    fn clone(&self) -> Found {
+        Found::default()
+    }
+}
+
+impl Found {
+    fn get(&self, chains: &[Chain], name: &str) -> Option<usize> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.slots.iter().find_map(|s| {
+            let i = s.load(Relaxed) as usize;
+            chains
+                .get(i)
+                .is_some_and(|c| c.name.len() == name.len() && c.name == name)
+                .then_some(i)
+        })
+    }
+    fn put(&self, i: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let slot = self.next.fetch_add(1, Relaxed) as usize % self.slots.len();
+        self.slots[slot].store(i as u32, Relaxed);
+    }
 }
 
 impl Table {
@@ -293,6 +329,7 @@ impl Table {
             exists: false,
             chains: Vec::new(),
             next_handle: 1,
+            found: Found::default(),
         }
     }
     /// Built-in chain names of this table.
@@ -316,17 +353,26 @@ impl Table {
             .position(|c| c.hook.is_none())
             .unwrap_or(self.chains.len())
     }
-    /// The position of a chain: a scan of the few built-in chains, then a
-    /// binary search of the user chains (kept sorted by name).
+    /// The position of a chain: one of the last few found, else a scan of
+    /// the few built-in chains, then a binary search of the user chains
+    /// (kept sorted by name). Chain names are unique in a table, so a
+    /// remembered position holding the name is the answer.
     pub fn chain_index(&self, name: &str) -> Option<usize> {
-        let start = self.user_start();
-        if let Some(i) = self.chains[..start].iter().position(|c| c.name == name) {
+        if let Some(i) = self.found.get(&self.chains, name) {
             return Some(i);
         }
-        self.chains[start..]
-            .binary_search_by(|c| c.name.as_str().cmp(name))
-            .ok()
-            .map(|i| start + i)
+        let start = self.user_start();
+        let i = match self.chains[..start].iter().position(|c| c.name == name) {
+            Some(i) => i,
+            None => {
+                start
+                    + self.chains[start..]
+                        .binary_search_by(|c| c.name.as_str().cmp(name))
+                        .ok()?
+            }
+        };
+        self.found.put(i);
+        Some(i)
     }
     /// Where a chain belongs in [`Table::chains`].
     fn insert_pos(&self, chain: &Chain) -> usize {

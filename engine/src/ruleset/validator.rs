@@ -24,7 +24,10 @@
 use super::check::{check_rule, JUMP_STACK_SIZE};
 use super::{Chain, Table};
 use crate::ext::{Estimator, KernelError};
-use std::collections::HashMap;
+use crate::fasthash::FastMap;
+
+/// Finds a chain of the table by name (its position).
+pub type Find<'f> = &'f dyn Fn(&str) -> Option<usize>;
 
 /// What is known about one chain.
 #[derive(Debug, Clone, Copy, Default)]
@@ -45,7 +48,7 @@ pub struct Validator {
     /// `others` and the estimators of the table, as `validate` lists them.
     est: Vec<Estimator>,
     est_stale: bool,
-    nodes: HashMap<String, Node>,
+    nodes: FastMap<String, Node>,
     /// Hooks and depths must be recomputed from the table.
     reach_stale: bool,
     /// Some chain is reached [`JUMP_STACK_SIZE`] jumps deep.
@@ -64,7 +67,7 @@ impl Validator {
             est: others.clone(),
             others,
             est_stale: true,
-            nodes: HashMap::new(),
+            nodes: FastMap::default(),
             reach_stale: true,
             deep: false,
             suspects: Vec::new(),
@@ -123,16 +126,16 @@ impl Validator {
 
     /// Recomputes hooks and depths from the table (`hook_masks` and the
     /// level walk of `too_deep`), keeping known results of existing chains.
-    fn recompute(&mut self, table: &Table) {
+    fn recompute(&mut self, table: &Table, find: Find) {
         self.nodes.retain(|name, n| {
             n.mask = 0;
             n.depth = None;
-            n.ok.is_some() && table.chain_index(name).is_some()
+            n.ok.is_some() && find(name).is_some()
         });
         self.deep = false;
         for c in table.chains.iter().filter(|c| !c.fake) {
             if let Some(h) = c.hook {
-                self.reach(table, c, h.bit(), 0);
+                self.reach(table, find, c, h.bit(), 0);
             }
         }
         self.reach_stale = false;
@@ -142,7 +145,7 @@ impl Validator {
 
     /// Chain `c` is reached with hooks `mask` at jump depth `depth`: grows
     /// what is known and follows the chain's jumps while anything grew.
-    fn reach<'t>(&mut self, table: &'t Table, c: &'t Chain, mask: u8, depth: usize) {
+    fn reach<'t>(&mut self, table: &'t Table, find: Find, c: &'t Chain, mask: u8, depth: usize) {
         let mut work: Vec<(&Chain, u8, usize)> = vec![(c, mask, depth)];
         while let Some((c, mask, depth)) = work.pop() {
             let depth = depth.min(JUMP_STACK_SIZE) as u8;
@@ -169,8 +172,8 @@ impl Validator {
             }
             let next = depth as usize + 1;
             for r in &c.rules {
-                if let Some(t) = r.target.chain().and_then(|t| table.chain(t)) {
-                    work.push((t, node.mask, next));
+                if let Some(t) = r.target.chain().and_then(find) {
+                    work.push((&table.chains[t], node.mask, next));
                 }
             }
         }
@@ -200,10 +203,10 @@ impl Validator {
         }
     }
 
-    fn ensure(&mut self, table: &Table) {
+    fn ensure(&mut self, table: &Table, find: Find) {
         self.estimators(table);
         if self.reach_stale {
-            self.recompute(table);
+            self.recompute(table, find);
         }
     }
 
@@ -212,12 +215,14 @@ impl Validator {
         self.nodes.get(name).map_or(0, |n| n.mask)
     }
 
-    /// The kernel's answer after the rule at `pos` of chain `idx` went in:
+    /// The kernel's answer after the rule at `pos` of chain `idx` went in
+    /// (`find` is [`Table::chain_index`] or as good):
     /// with `whole`, the full table validation (`check::validate`); else
     /// only that rule's checks with the hooks reaching its chain.
     pub fn added(
         &mut self,
         table: &Table,
+        find: Find,
         idx: usize,
         pos: usize,
         whole: bool,
@@ -230,7 +235,7 @@ impl Validator {
             self.est_stale = true;
         }
         let stale = self.reach_stale;
-        self.ensure(table);
+        self.ensure(table, find);
         if !whole {
             let mask = self.mask(&chain.name);
             check_rule(table.name, mask, chain.hook, &self.est, rule)?;
@@ -245,8 +250,8 @@ impl Validator {
         }
         if let (false, Some(target)) = (stale, rule.target.chain()) {
             let from = self.nodes.get(&chain.name).copied().unwrap_or_default();
-            if let (Some(d), Some(t)) = (from.depth, table.chain(target)) {
-                self.reach(table, t, from.mask, d as usize + 1);
+            if let (Some(d), Some(t)) = (from.depth, find(target)) {
+                self.reach(table, find, &table.chains[t], from.mask, d as usize + 1);
             }
         }
         if self.deep {
@@ -258,7 +263,7 @@ impl Validator {
             let mut v: Vec<usize> = self
                 .suspects
                 .iter()
-                .filter_map(|n| table.chain_index(n))
+                .filter_map(|n| find(n))
                 .chain(std::iter::once(idx))
                 .collect();
             v.sort_unstable();

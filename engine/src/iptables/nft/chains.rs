@@ -86,13 +86,13 @@ impl Batch<'_> {
         if self.chain_exists(name) {
             return Err(msg("Chain already exists"));
         }
-        self.table.add_user_chain(name);
+        self.add_chain(crate::ruleset::Chain::user(name));
         Ok(())
     }
 
     /// Deletes one chain; the kernel refuses while it has rules or users.
     pub(super) fn chain_del(&mut self, idx: usize) {
-        let c = self.table.chains.remove(idx);
+        let c = self.remove_chain(idx);
         let what = format!("chain {}", c.name);
         let zombie_refs = self
             .zombies
@@ -139,7 +139,7 @@ impl Batch<'_> {
             let c = &self.table.chains[idx];
             if c.is_builtin() {
                 if c.policy == Verdict::Accept && c.rules.is_empty() && !c.fake {
-                    self.table.chains.remove(idx);
+                    self.remove_chain(idx);
                 }
                 continue;
             }
@@ -247,13 +247,17 @@ impl Batch<'_> {
                 }
             }
         }
-        self.table.add_user_chains(new);
+        if !new.is_empty() {
+            self.table.add_user_chains(new);
+            self.names.stale();
+        }
     }
 
     /// The table flush at the start of a restore block: the table goes away.
     pub fn table_flush(&mut self) {
         self.validator.reset();
         self.table = Table::new(self.table.name);
+        self.names.stale();
     }
 }
 

@@ -82,6 +82,8 @@ pub struct Batch<'a> {
     validator: Validator,
     /// The validation refusal every later rule of the batch meets.
     invalid_state: Option<KernelError>,
+    /// Where each chain of the cache is, by name.
+    names: ChainNames,
     reverse: Reverse<'a>,
 }
 
@@ -101,6 +103,7 @@ impl<'a> Batch<'a> {
             queue: false,
             validator: Validator::new(check::estimators_in(others.iter().copied())),
             invalid_state: None,
+            names: ChainNames::default(),
             reverse,
         }
     }
@@ -116,6 +119,7 @@ impl<'a> Batch<'a> {
             };
             self.kernel_op("CHAIN_RENAME", format!("chain {new}"), r);
             if let Some(idx) = self.find(&old) {
+                self.names.stale();
                 let mut c = self.table.chains.remove(idx);
                 c.name = new.clone();
                 let handle = c.handle;
@@ -180,7 +184,22 @@ impl<'a> Batch<'a> {
     // --- the cache -------------------------------------------------------
 
     fn find(&self, name: &str) -> Option<usize> {
-        self.table.chain_index(name)
+        self.names.find(&self.table, name)
+    }
+
+    /// Puts a chain into the cache at its place.
+    fn add_chain(&mut self, c: Chain) -> usize {
+        let name = c.name.clone();
+        let pos = self.table.add_chain(c);
+        self.names.added(pos, name);
+        pos
+    }
+
+    /// Takes a chain out of the cache.
+    fn remove_chain(&mut self, idx: usize) -> Chain {
+        let c = self.table.chains.remove(idx);
+        self.names.removed(idx, &c.name);
+        c
     }
 
     /// `nft_chain_exists`: a built-in chain name of the table, or a chain in the cache.
@@ -202,7 +221,7 @@ impl<'a> Batch<'a> {
         };
         for h in hooks {
             if !self.table.chains.iter().any(|c| c.hook == Some(h)) {
-                self.table.add_chain(Chain::builtin(h));
+                self.add_chain(Chain::builtin(h));
                 self.validator.structure_changed();
             }
         }
@@ -217,7 +236,7 @@ impl<'a> Batch<'a> {
             if !self.table.chains.iter().any(|c| c.hook == Some(h)) {
                 let mut c = Chain::builtin(h);
                 c.fake = true;
-                self.table.add_chain(c);
+                self.add_chain(c);
             }
         }
     }
@@ -229,7 +248,7 @@ impl<'a> Batch<'a> {
     pub fn run(&mut self, p: &mut Parsed) -> Result<(), Fail> {
         let cmd = p.command;
         if cmd & CMD_IDRAC != 0 {
-            if let Some(j) = &p.jumpto {
+            if let Some(j) = p.rules.first().and_then(|r| r.target.chain()) {
                 if !self.chain_exists(j) {
                     return Err(Fail::Param(XtError::new(format!(
                         "Chain '{j}' does not exist"
@@ -299,6 +318,53 @@ impl<'a> Batch<'a> {
                 Ok(())
             }
             _ => Ok(()),
+        }
+    }
+}
+
+/// Positions of the cache's chains by name: [`Table::chain_index`] with a
+/// hash, kept up to date as chains come and go one by one, rebuilt after
+/// bulk changes.
+#[derive(Debug, Default)]
+struct ChainNames(std::cell::RefCell<Option<crate::fasthash::FastMap<String, usize>>>);
+
+impl ChainNames {
+    fn find(&self, table: &Table, name: &str) -> Option<usize> {
+        let mut map = self.0.borrow_mut();
+        let map = map.get_or_insert_with(|| {
+            table
+                .chains
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.name.clone(), i))
+                .collect()
+        });
+        map.get(name).copied()
+    }
+    /// Chains came or went in bulk.
+    fn stale(&mut self) {
+        *self.0.get_mut() = None;
+    }
+    /// A chain went in at `pos`.
+    fn added(&mut self, pos: usize, name: String) {
+        if let Some(map) = self.0.get_mut() {
+            for v in map.values_mut() {
+                if *v >= pos {
+                    *v += 1;
+                }
+            }
+            map.insert(name, pos);
+        }
+    }
+    /// The chain at `pos` went.
+    fn removed(&mut self, pos: usize, name: &str) {
+        if let Some(map) = self.0.get_mut() {
+            map.remove(name);
+            for v in map.values_mut() {
+                if *v > pos {
+                    *v -= 1;
+                }
+            }
         }
     }
 }

@@ -26,7 +26,9 @@ impl Batch<'_> {
             Err(KernelError::NoEntry)
         } else {
             match &rule.target {
-                RuleTarget::Jump(t) | RuleTarget::Goto(t) => check::check_jump(&self.table, t),
+                RuleTarget::Jump(t) | RuleTarget::Goto(t) => {
+                    check::check_jump_to(self.find(t).map(|i| &self.table.chains[i]))
+                }
                 _ if self.queue => Err(KernelError::NoEntry),
                 _ => Ok(()),
             }
@@ -88,7 +90,9 @@ impl Batch<'_> {
         if let Some(err) = &self.invalid_state {
             return Err(err.clone());
         }
-        let r = self.validator.added(&self.table, idx, pos, whole);
+        let (table, names) = (&self.table, &self.names);
+        let find = |n: &str| names.find(table, n);
+        let r = self.validator.added(table, &find, idx, pos, whole);
         if let Err(e) = &r {
             self.invalid_state = Some(e.clone());
         }
