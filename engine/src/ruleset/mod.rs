@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 
 pub mod check;
 pub mod validator;
+pub mod walk;
 
 /// Netfilter hooks, in the order iptables lists built-in chains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -285,6 +286,12 @@ pub struct Table {
     pub next_handle: u64,
     /// Positions of chains looked up lately.
     found: Found,
+    /// Changes with every change of chains or rules made through the
+    /// table's methods and every commit; code that changes `chains` in
+    /// place must call [`Table::bump`].
+    generation: u64,
+    /// What the simulator's walk needs, made for one generation.
+    walk: walk::WalkCache,
 }
 
 /// The last few positions [`Table::chain_index`] found. Each is checked
@@ -330,6 +337,8 @@ impl Table {
             chains: Vec::new(),
             next_handle: 1,
             found: Found::default(),
+            generation: 0,
+            walk: walk::WalkCache::default(),
         }
     }
     /// Built-in chain names of this table.
@@ -389,8 +398,30 @@ impl Table {
                 .unwrap_or(self.chains.len()),
         }
     }
+    /// The table's generation: equal generations of one table mean the same
+    /// chains and rules (counters and match state aside).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+    /// Records a change of chains or rules.
+    pub fn bump(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+    }
+    /// The chains, and the simulator's walk index for them as they are
+    /// (made now if the table changed since it was last made).
+    pub fn walk_parts(&mut self) -> (&mut [Chain], &walk::WalkIndex) {
+        let fresh = matches!(&self.walk.built, Some((g, w))
+            if *g == self.generation && w.chains.len() == self.chains.len());
+        if !fresh {
+            self.walk.built = Some((self.generation, walk::WalkIndex::new(self)));
+        }
+        static NONE: walk::WalkIndex = walk::WalkIndex { chains: Vec::new() };
+        let index = self.walk.built.as_ref().map_or(&NONE, |(_, w)| w);
+        (&mut self.chains, index)
+    }
     /// Adds a chain at its place (built-ins in hook order, user chains by name).
     pub fn add_chain(&mut self, mut chain: Chain) -> usize {
+        self.bump();
         chain.handle = self.next_handle;
         self.next_handle += 1;
         let pos = self.insert_pos(&chain);
@@ -417,6 +448,7 @@ impl Table {
         if new.is_empty() {
             return;
         }
+        self.bump();
         // Stable: of equal names the one added later goes after, as
         // `insert_pos` places it after the chains not greater than it.
         new.sort_by(|a, b| a.name.cmp(&b.name));

@@ -151,6 +151,7 @@ impl<'a> Batch<'a> {
         }
         let mut t = self.table;
         t.chains.retain(|c| !c.fake);
+        t.bump();
         (self.out, Ok(t))
     }
 
