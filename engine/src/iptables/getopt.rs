@@ -458,7 +458,7 @@ mod tests {
             g.next(NO_LONGS),
             Got::Opt {
                 code: 'L' as u32,
-                arg: Some("vn".into())
+                arg: Some("vn")
             }
         );
         assert_eq!(g.next(NO_LONGS), Got::End);
@@ -474,15 +474,15 @@ mod tests {
             g.next(NO_LONGS),
             Got::Opt {
                 code: 'A' as u32,
-                arg: Some("INPUT".into())
+                arg: Some("INPUT")
             }
         );
-        assert_eq!(g.next(NO_LONGS), Got::Word("x".into()));
+        assert_eq!(g.next(NO_LONGS), Got::Word("x"));
     }
 
     #[test]
     fn long_prefixes() {
-        let longs = vec![
+        let longs = [
             LongOpt {
                 name: "dport",
                 has_arg: HasArg::Required,
@@ -500,16 +500,16 @@ mod tests {
             g.next(&longs[..]),
             Got::Opt {
                 code: 100,
-                arg: Some("22".into())
+                arg: Some("22")
             }
         );
         assert_eq!(g.next(&longs[..]), Got::Unknown { optopt: None });
-        assert_eq!(g.next(&longs[..]), Got::Word("1".into()));
+        assert_eq!(g.next(&longs[..]), Got::Word("1"));
         assert_eq!(
             g.next(&longs[..]),
             Got::Opt {
                 code: 101,
-                arg: Some("1,2".into())
+                arg: Some("1,2")
             }
         );
     }

@@ -405,7 +405,7 @@ fn base_option<'a>(
             }
         }
         'N' => {
-            assert_valid_chain_name(&arg)?;
+            assert_valid_chain_name(arg)?;
             add_command(&mut p.command, CMD_NEW_CHAIN, 0, invert)?;
             p.chain = Some(arg.to_string());
         }
@@ -474,7 +474,7 @@ fn base_option<'a>(
         'g' => {
             set_option(&mut p.options, OPT_JUMP, invert)?;
             p.goto = true;
-            p.jumpto = Some(parse_target_name(&arg)?.to_string());
+            p.jumpto = Some(parse_target_name(arg)?.to_string());
         }
         'j' => {
             set_option(&mut p.options, OPT_JUMP, invert)?;
@@ -520,7 +520,7 @@ fn base_option<'a>(
             if invert {
                 return Err(XtError::new("unexpected ! flag before --match"));
             }
-            match ext::find(&arg, ExtKind::Match) {
+            match ext::find(arg, ExtKind::Match) {
                 Some(info) => x.load_match(info)?,
                 None => {
                     return Err(XtError::new(format!(
@@ -580,8 +580,7 @@ fn base_option<'a>(
                 }
                 None => return Err(XtError::new("wait interval value required")),
             };
-            let usec =
-                scan_uint(&value).ok_or_else(|| XtError::new("wait interval not numeric"))?;
+            let usec = scan_uint(value).ok_or_else(|| XtError::new("wait interval not numeric"))?;
             if usec > 999_999 {
                 return Err(XtError::new(format!(
                     "too long usec wait {usec} > 999999 usec"
@@ -605,8 +604,8 @@ fn base_option<'a>(
             let Some(bc) = bc else {
                 return Err(XtError::new("-c requires packet and byte counter"));
             };
-            let pn = scan_llu(&pc).ok_or_else(|| XtError::new("-c packet counter not numeric"))?;
-            let bn = scan_llu(&bc).ok_or_else(|| XtError::new("-c byte counter not numeric"))?;
+            let pn = scan_llu(pc).ok_or_else(|| XtError::new("-c packet counter not numeric"))?;
+            let bn = scan_llu(bc).ok_or_else(|| XtError::new("-c byte counter not numeric"))?;
             p.counters = Some((pn, bn));
         }
         '4' => {}

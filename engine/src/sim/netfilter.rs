@@ -344,14 +344,14 @@ fn ip_why(f: IpFail, ip: &IpSpec, hdr: &Headers, pkt: &Packet) -> String {
 /// The bytes of a packet before a target ran, to see whether it rewrote
 /// them (small packets are kept on the stack).
 enum Snapshot {
-    Small(usize, [u8; 256]),
+    Small(usize, [u8; 128]),
     Large(Vec<u8>),
 }
 
 impl Snapshot {
     fn of(data: &[u8]) -> Snapshot {
-        if data.len() <= 256 {
-            let mut b = [0u8; 256];
+        if data.len() <= 128 {
+            let mut b = [0u8; 128];
             b[..data.len()].copy_from_slice(data);
             Snapshot::Small(data.len(), b)
         } else {
@@ -367,9 +367,38 @@ impl Snapshot {
 }
 
 /// One frame of the chain walk.
+#[derive(Clone, Copy, Default)]
 struct Frame {
     chain: usize,
     next_rule: usize,
+}
+
+/// The return frames of a walk: jumps nest at most 16 deep in a table the
+/// kernel accepts, so they live on the stack (deeper ones spill over).
+#[derive(Default)]
+struct Frames {
+    inline: [Frame; 16],
+    len: usize,
+    more: Vec<Frame>,
+}
+
+impl Frames {
+    fn push(&mut self, f: Frame) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => {
+                *slot = f;
+                self.len += 1;
+            }
+            None => self.more.push(f),
+        }
+    }
+    fn pop(&mut self) -> Option<Frame> {
+        if let Some(f) = self.more.pop() {
+            return Some(f);
+        }
+        self.len = self.len.checked_sub(1)?;
+        Some(self.inline[self.len])
+    }
 }
 
 /// Runs a packet through one table's chain for the hook. Returns the fate,
@@ -442,7 +471,7 @@ fn run_table(
         hotdrop: false,
     };
     let mut changed = false;
-    let mut stack: Vec<Frame> = Vec::new();
+    let mut stack = Frames::default();
     let mut cur = Frame {
         chain: base,
         next_rule: 0,
@@ -464,10 +493,7 @@ fn run_table(
     };
     loop {
         let chain = &mut chains[cur.chain];
-        let cw = walk
-            .chains
-            .get(cur.chain)
-            .filter(|w| w.fits(chain.rules.len()));
+        let cw = walk.chain(cur.chain, chain.rules.len());
         if let (true, Some(w)) = (skip, cw) {
             cur.next_rule = w.next(cur.next_rule, cx.hdr.dst);
         }
