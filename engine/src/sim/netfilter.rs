@@ -148,6 +148,7 @@ pub fn run_hook(
                 }
                 parsed = Some(hdr);
             }
+            Stage::Table(name) if !table_exists(host, name) => parsed = Some(hdr),
             Stage::Table(name) => {
                 let (fate, hdr, changed) = run_table(
                     host,
@@ -236,6 +237,11 @@ pub fn run_hook(
         }
     }
     Fate::Accept
+}
+
+/// Whether a table is in the kernel (else a hook passes over it).
+fn table_exists(host: &Host, name: &str) -> bool {
+    host.ruleset.table(name).is_some_and(|t| t.exists)
 }
 
 /// Whether an interface name matches a rule's (`eth+` is a prefix).
@@ -342,27 +348,37 @@ fn ip_why(f: IpFail, ip: &IpSpec, hdr: &Headers, pkt: &Packet) -> String {
 }
 
 /// The bytes of a packet before a target ran, to see whether it rewrote
-/// them (small packets are kept on the stack).
-enum Snapshot {
-    Small(usize, [u8; 128]),
-    Large(Vec<u8>),
+/// them (small packets are kept on the stack, in one buffer per walk).
+struct Snapshot {
+    small: [u8; 128],
+    len: usize,
+    large: Vec<u8>,
 }
 
 impl Snapshot {
-    fn of(data: &[u8]) -> Snapshot {
-        if data.len() <= 128 {
-            let mut b = [0u8; 128];
-            b[..data.len()].copy_from_slice(data);
-            Snapshot::Small(data.len(), b)
-        } else {
-            Snapshot::Large(data.to_vec())
+    fn new() -> Snapshot {
+        Snapshot {
+            small: [0; 128],
+            len: 0,
+            large: Vec::new(),
+        }
+    }
+    fn take(&mut self, data: &[u8]) {
+        self.len = data.len();
+        match self.small.get_mut(..data.len()) {
+            Some(s) => s.copy_from_slice(data),
+            None => {
+                self.large.clear();
+                self.large.extend_from_slice(data);
+            }
         }
     }
     fn same(&self, data: &[u8]) -> bool {
-        match self {
-            Snapshot::Small(n, b) => &b[..*n] == data,
-            Snapshot::Large(v) => v.as_slice() == data,
-        }
+        data.len() == self.len
+            && match self.small.get(..self.len) {
+                Some(s) => s == data,
+                None => self.large == data,
+            }
     }
 }
 
@@ -471,6 +487,7 @@ fn run_table(
         hotdrop: false,
     };
     let mut changed = false;
+    let mut before = Snapshot::new();
     let mut stack = Frames::default();
     let mut cur = Frame {
         chain: base,
@@ -664,7 +681,7 @@ fn run_table(
                 };
             }
             RuleTarget::Ext(t) => {
-                let before = Snapshot::of(&cx.pkt.data);
+                before.take(&cx.pkt.data);
                 let verdict = t.fire(&mut cx);
                 let rewritten = if before.same(&cx.pkt.data) {
                     None
@@ -687,7 +704,9 @@ fn run_table(
                     Some(TargetVerdict::Drop) => format!("{name}, DROP"),
                     Some(TargetVerdict::Stolen) => format!("{name}, stolen"),
                 };
-                record(&mut trace, &text, rewritten);
+                if tracing {
+                    record(&mut trace, &text, rewritten);
+                }
                 if let Some(f) = fate {
                     return (f, cx.hdr, changed);
                 }
