@@ -616,10 +616,10 @@ pub fn after_commit(host: &mut crate::sim::host::Host) {
 /// Finds an extension by the name given to `-m` or `-j` (the first of the
 /// registry with that name or alias).
 pub fn find(name: &str, kind: ExtKind) -> Option<&'static ExtInfo> {
-    type Names = std::collections::HashMap<&'static str, &'static ExtInfo>;
+    type Names = crate::fasthash::FastMap<&'static str, &'static ExtInfo>;
     static BY_NAME: std::sync::OnceLock<[Names; 2]> = std::sync::OnceLock::new();
     let maps = BY_NAME.get_or_init(|| {
-        let mut maps = [Names::new(), Names::new()];
+        let mut maps = [Names::default(), Names::default()];
         for e in registry() {
             let m = &mut maps[(e.kind == ExtKind::Target) as usize];
             for n in std::iter::once(&e.name).chain(e.aliases) {

@@ -52,6 +52,33 @@ pub(super) struct Exts {
 }
 
 impl Longs for Exts {
+    fn exact(&self, name: &str) -> Option<LongOpt> {
+        static BASE: std::sync::OnceLock<crate::fasthash::FastMap<&'static str, LongOpt>> =
+            std::sync::OnceLock::new();
+        let base = BASE.get_or_init(|| {
+            let mut m = crate::fasthash::FastMap::default();
+            for (n, h, c) in BASE_LONGOPTS {
+                m.entry(*n).or_insert(LongOpt {
+                    name: n,
+                    has_arg: *h,
+                    code: *c as u32,
+                });
+            }
+            m
+        });
+        if let Some(o) = base.get(name) {
+            return Some(*o);
+        }
+        self.ext_opts.iter().rev().find_map(|(owner, opts)| {
+            let i = opts.iter().position(|o| o.name == name)?;
+            Some(LongOpt {
+                name: opts[i].name,
+                has_arg: opts[i].has_arg,
+                code: EXT_BASE * (owner + 1) + i as u32,
+            })
+        })
+    }
+
     fn each(&self, f: &mut dyn FnMut(LongOpt) -> bool) {
         for (n, h, c) in BASE_LONGOPTS {
             let o = LongOpt {

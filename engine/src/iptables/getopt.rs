@@ -17,6 +17,18 @@ pub struct LongOpt {
 pub trait Longs {
     /// Calls `f` with each option in table order until it returns `true`.
     fn each(&self, f: &mut dyn FnMut(LongOpt) -> bool);
+    /// The first option named exactly `name`.
+    fn exact(&self, name: &str) -> Option<LongOpt> {
+        let mut found = None;
+        self.each(&mut |o| {
+            let hit = o.name == name;
+            if hit {
+                found = Some(o);
+            }
+            hit
+        });
+        found
+    }
 }
 
 impl Longs for [LongOpt] {
@@ -69,7 +81,11 @@ impl<'a> Getopt<'a> {
 
     fn short_spec(&self, c: char) -> Option<HasArg> {
         let s = self.shorts;
-        let idx = s.find(c)?;
+        let idx = if c.is_ascii() {
+            s.bytes().position(|b| b == c as u8)?
+        } else {
+            s.find(c)?
+        };
         if c == ':' || c == '-' {
             return None;
         }
@@ -171,14 +187,7 @@ impl<'a> Getopt<'a> {
             Some((n, v)) => (n, Some(v)),
             None => (body, None),
         };
-        let mut found = None;
-        longs.each(&mut |o| {
-            let hit = o.name == name;
-            if hit {
-                found = Some(o);
-            }
-            hit
-        });
+        let mut found = longs.exact(name);
         if found.is_none() {
             // An unambiguous prefix: every option it starts behaves alike.
             let mut first: Option<LongOpt> = None;

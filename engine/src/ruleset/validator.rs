@@ -48,7 +48,8 @@ pub struct Validator {
     /// `others` and the estimators of the table, as `validate` lists them.
     est: Vec<Estimator>,
     est_stale: bool,
-    nodes: FastMap<String, Node>,
+    /// By chain handle (unique in a table, kept by renames).
+    nodes: FastMap<u64, Node>,
     /// Hooks and depths must be recomputed from the table.
     reach_stale: bool,
     /// Some chain is reached [`JUMP_STACK_SIZE`] jumps deep.
@@ -139,10 +140,11 @@ impl Validator {
     /// Recomputes hooks and depths from the table (`hook_masks` and the
     /// level walk of `too_deep`), keeping known results of existing chains.
     fn recompute(&mut self, table: &Table, find: Find) {
-        self.nodes.retain(|name, n| {
+        let live: crate::fasthash::FastSet<u64> = table.chains.iter().map(|c| c.handle).collect();
+        self.nodes.retain(|handle, n| {
             n.mask = 0;
             n.depth = None;
-            n.ok.is_some() && find(name).is_some()
+            n.ok.is_some() && live.contains(handle)
         });
         self.deep = false;
         for c in table.chains.iter().filter(|c| !c.fake) {
@@ -161,7 +163,7 @@ impl Validator {
         let mut work: Vec<(&Chain, u8, usize)> = vec![(c, mask, depth)];
         while let Some((c, mask, depth)) = work.pop() {
             let depth = depth.min(JUMP_STACK_SIZE) as u8;
-            let old = self.nodes.get(c.name.as_str()).copied().unwrap_or_default();
+            let old = self.nodes.get(&c.handle).copied().unwrap_or_default();
             let node = Node {
                 mask: old.mask | mask,
                 depth: old.depth.max(Some(depth)),
@@ -173,12 +175,7 @@ impl Validator {
             if node.mask != old.mask && !c.rules.is_empty() {
                 self.suspects.push(c.name.clone());
             }
-            match self.nodes.get_mut(c.name.as_str()) {
-                Some(n) => *n = node,
-                None => {
-                    self.nodes.insert(c.name.clone(), node);
-                }
-            }
+            self.nodes.insert(c.handle, node);
             if depth as usize >= JUMP_STACK_SIZE {
                 self.deep = true;
             }
@@ -192,19 +189,8 @@ impl Validator {
     }
 
     /// Records that every rule of chain `name` passes with hooks `mask`.
-    fn set_ok(&mut self, name: &str, mask: u8) {
-        match self.nodes.get_mut(name) {
-            Some(n) => n.ok = Some(mask),
-            None => {
-                self.nodes.insert(
-                    name.to_string(),
-                    Node {
-                        ok: Some(mask),
-                        ..Node::default()
-                    },
-                );
-            }
-        }
+    fn set_ok(&mut self, chain: &Chain, mask: u8) {
+        self.nodes.entry(chain.handle).or_default().ok = Some(mask);
     }
 
     /// A rule went into chain `name` checked with its hooks only: the
@@ -223,8 +209,8 @@ impl Validator {
     }
 
     /// The hooks reaching a chain.
-    fn mask(&self, name: &str) -> u8 {
-        self.nodes.get(name).map_or(0, |n| n.mask)
+    fn mask(&self, chain: &Chain) -> u8 {
+        self.nodes.get(&chain.handle).map_or(0, |n| n.mask)
     }
 
     /// The kernel's answer after the rule at `pos` of chain `idx` went in
@@ -247,11 +233,11 @@ impl Validator {
         let stale = self.reach_stale;
         self.ensure(table, find);
         if !whole {
-            let mask = self.mask(&chain.name);
+            let mask = self.mask(chain);
             check_rule(table.name, mask, chain.hook, &self.est, rule)?;
-            if self.known(&chain.name) != Some(mask) {
+            if self.known(chain) != Some(mask) {
                 if chain.rules.len() == 1 {
-                    self.set_ok(&chain.name, mask);
+                    self.set_ok(chain, mask);
                 } else {
                     self.suspect(&chain.name);
                 }
@@ -259,7 +245,7 @@ impl Validator {
             return Ok(());
         }
         if let (false, Some(target)) = (stale, rule.target.chain()) {
-            let from = self.nodes.get(&chain.name).copied().unwrap_or_default();
+            let from = self.nodes.get(&chain.handle).copied().unwrap_or_default();
             if let (Some(d), Some(t)) = (from.depth, find(target)) {
                 self.reach(table, find, &table.chains[t], from.mask, d as usize + 1);
             }
@@ -285,8 +271,8 @@ impl Validator {
             if c.fake || c.rules.is_empty() {
                 continue;
             }
-            let mask = self.mask(&c.name);
-            if self.known(&c.name) == Some(mask) {
+            let mask = self.mask(c);
+            if self.known(c) == Some(mask) {
                 if i == idx {
                     check_rule(table.name, mask, c.hook, &self.est, rule)?;
                 }
@@ -295,7 +281,7 @@ impl Validator {
             for r in &c.rules {
                 check_rule(table.name, mask, c.hook, &self.est, r)?;
             }
-            self.set_ok(&c.name, mask);
+            self.set_ok(c, mask);
         }
         self.suspects.clear();
         self.all_suspect = false;
@@ -303,7 +289,7 @@ impl Validator {
     }
 
     /// The hooks with which every rule of a chain is known to pass.
-    fn known(&self, name: &str) -> Option<u8> {
-        self.nodes.get(name).and_then(|n| n.ok)
+    fn known(&self, chain: &Chain) -> Option<u8> {
+        self.nodes.get(&chain.handle).and_then(|n| n.ok)
     }
 }

@@ -329,20 +329,14 @@ impl<'a> Batch<'a> {
 /// hash, kept up to date as chains come and go one by one, rebuilt after
 /// bulk changes.
 #[derive(Debug, Default)]
-struct ChainNames(std::cell::RefCell<Option<crate::fasthash::FastMap<String, usize>>>);
+struct ChainNames(std::cell::RefCell<Option<Slots>>);
 
 impl ChainNames {
     fn find(&self, table: &Table, name: &str) -> Option<usize> {
-        let mut map = self.0.borrow_mut();
-        let map = map.get_or_insert_with(|| {
-            table
-                .chains
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (c.name.clone(), i))
-                .collect()
-        });
-        map.get(name).copied()
+        let mut slots = self.0.borrow_mut();
+        slots
+            .get_or_insert_with(|| Slots::of(table))
+            .find(table, name)
     }
     /// Chains came or went in bulk.
     fn stale(&mut self) {
@@ -350,23 +344,137 @@ impl ChainNames {
     }
     /// A chain went in at `pos`.
     fn added(&mut self, pos: usize, name: String) {
-        if let Some(map) = self.0.get_mut() {
-            for v in map.values_mut() {
-                if *v >= pos {
-                    *v += 1;
-                }
-            }
-            map.insert(name, pos);
+        if let Some(s) = self.0.get_mut() {
+            s.shift(pos, true);
+            s.insert(name_hash(&name), pos);
         }
     }
     /// The chain at `pos` went.
     fn removed(&mut self, pos: usize, name: &str) {
-        if let Some(map) = self.0.get_mut() {
-            map.remove(name);
-            for v in map.values_mut() {
-                if *v > pos {
-                    *v -= 1;
-                }
+        if let Some(s) = self.0.get_mut() {
+            s.remove(name_hash(name), pos);
+            s.shift(pos, false);
+        }
+    }
+}
+
+fn name_hash(name: &str) -> u32 {
+    use std::hash::{Hash, Hasher};
+    let mut h = crate::fasthash::FastHasher::default();
+    name.hash(&mut h);
+    let v = h.finish();
+    (v ^ (v >> 32)) as u32
+}
+
+/// An open-addressing table of chain positions: each slot holds a name's
+/// hash and its position plus one (0: empty); the names are the table's.
+#[derive(Debug, Default)]
+struct Slots {
+    slots: Vec<(u32, u32)>,
+    len: usize,
+}
+
+impl Slots {
+    fn of(table: &Table) -> Slots {
+        let mut s = Slots::default();
+        s.grow(table.chains.len());
+        for (i, c) in table.chains.iter().enumerate() {
+            s.insert(name_hash(&c.name), i);
+        }
+        s
+    }
+    fn mask(&self) -> usize {
+        self.slots.len() - 1
+    }
+    /// Room for `n` names at most half full.
+    fn grow(&mut self, n: usize) {
+        let want = (n * 2).next_power_of_two().max(16);
+        if want <= self.slots.len() {
+            return;
+        }
+        let old = std::mem::replace(&mut self.slots, vec![(0, 0); want]);
+        self.len = 0;
+        for (h, p) in old.into_iter().filter(|(_, p)| *p != 0) {
+            self.insert(h, p as usize - 1);
+        }
+    }
+    fn insert(&mut self, h: u32, pos: usize) {
+        self.grow(self.len + 1);
+        let mask = self.mask();
+        let mut i = h as usize & mask;
+        while self.slots[i].1 != 0 {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = (h, pos as u32 + 1);
+        self.len += 1;
+    }
+    fn find(&self, table: &Table, name: &str) -> Option<usize> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let h = name_hash(name);
+        let mask = self.mask();
+        let mut i = h as usize & mask;
+        loop {
+            let (sh, p) = self.slots[i];
+            if p == 0 {
+                return None;
+            }
+            let pos = p as usize - 1;
+            if sh == h && table.chains.get(pos).is_some_and(|c| c.name == name) {
+                return Some(pos);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+    /// Takes out the slot of position `pos` (linear probing's backward shift).
+    fn remove(&mut self, h: u32, pos: usize) {
+        if self.slots.is_empty() {
+            return;
+        }
+        let mask = self.mask();
+        let mut i = h as usize & mask;
+        loop {
+            let (_, p) = self.slots[i];
+            if p == 0 {
+                return;
+            }
+            if p as usize - 1 == pos {
+                break;
+            }
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = (0, 0);
+        self.len -= 1;
+        let mut j = i;
+        loop {
+            j = (j + 1) & mask;
+            let (hj, pj) = self.slots[j];
+            if pj == 0 {
+                return;
+            }
+            let home = hj as usize & mask;
+            // Move back unless its home lies cyclically in (i, j].
+            let stays = if i <= j {
+                i < home && home <= j
+            } else {
+                i < home || home <= j
+            };
+            if !stays {
+                self.slots[i] = self.slots[j];
+                self.slots[j] = (0, 0);
+                i = j;
+            }
+        }
+    }
+    /// Positions from `pos` on move up (a chain went in) or down (one went).
+    fn shift(&mut self, pos: usize, up: bool) {
+        let pos = pos as u32 + 1;
+        for (_, p) in self.slots.iter_mut() {
+            if up && *p >= pos {
+                *p += 1;
+            } else if !up && *p > pos {
+                *p -= 1;
             }
         }
     }

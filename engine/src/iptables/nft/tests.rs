@@ -287,3 +287,32 @@ fn deletions_and_estimators_within_a_batch() {
     ]);
     assert!(o[3].starts_with("4 ") && o[3].contains("line 4"), "{o:?}");
 }
+
+#[test]
+fn chain_positions_follow_chains_coming_and_going() {
+    use crate::ruleset::{Chain, Table};
+    let mut r = Rng(99);
+    let mut t = Table::new("filter");
+    let mut names = super::ChainNames::default();
+    for step in 0..3000 {
+        let name = format!("c{}", r.below(300));
+        match (r.below(3), t.chain_index(&name)) {
+            (0 | 1, None) => {
+                let pos = t.add_chain(Chain::user(&name));
+                names.added(pos, name.clone());
+            }
+            (2, Some(i)) => {
+                let c = t.chains.remove(i);
+                names.removed(i, &c.name);
+            }
+            _ => {}
+        }
+        if step % 500 == 0 {
+            names.stale();
+        }
+        for k in 0..300 {
+            let n = format!("c{k}");
+            assert_eq!(names.find(&t, &n), t.chain_index(&n), "step {step} {n}");
+        }
+    }
+}
