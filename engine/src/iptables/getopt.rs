@@ -67,25 +67,29 @@ pub struct Getopt<'a> {
     pub optind: usize,
     nextchar: usize,
     shorts: &'a str,
+    table: Option<&'a ShortTable>,
 }
 
-impl<'a> Getopt<'a> {
-    pub fn new(argv: &'a [String], shorts: &'a str) -> Self {
-        Getopt {
-            argv,
-            optind: 1,
-            nextchar: 0,
-            shorts,
-        }
-    }
+/// A short option string looked up once for every character.
+#[derive(Debug)]
+pub struct ShortTable {
+    ascii: [Option<HasArg>; 128],
+}
 
-    fn short_spec(&self, c: char) -> Option<HasArg> {
-        let s = self.shorts;
-        let idx = if c.is_ascii() {
-            s.bytes().position(|b| b == c as u8)?
-        } else {
-            s.find(c)?
-        };
+impl ShortTable {
+    pub fn new(shorts: &str) -> ShortTable {
+        let mut ascii = [None; 128];
+        for (c, slot) in ascii.iter_mut().enumerate() {
+            *slot = Self::scan(shorts, c as u8 as char);
+        }
+        ShortTable { ascii }
+    }
+    fn spec(&self, c: char) -> Option<HasArg> {
+        self.ascii.get(c as usize).copied().flatten()
+    }
+    /// getopt's reading of the option string for `c`.
+    fn scan(s: &str, c: char) -> Option<HasArg> {
+        let idx = s.find(c)?;
         if c == ':' || c == '-' {
             return None;
         }
@@ -97,6 +101,33 @@ impl<'a> Getopt<'a> {
         } else {
             HasArg::No
         })
+    }
+}
+
+impl<'a> Getopt<'a> {
+    pub fn new(argv: &'a [String], shorts: &'a str) -> Self {
+        Getopt {
+            argv,
+            optind: 1,
+            nextchar: 0,
+            shorts,
+            table: None,
+        }
+    }
+
+    /// [`Getopt::new`] with the option string looked up in advance.
+    pub fn with_table(argv: &'a [String], shorts: &'a str, table: &'a ShortTable) -> Self {
+        Getopt {
+            table: Some(table),
+            ..Getopt::new(argv, shorts)
+        }
+    }
+
+    fn short_spec(&self, c: char) -> Option<HasArg> {
+        if let Some(t) = self.table {
+            return t.spec(c);
+        }
+        ShortTable::scan(self.shorts, c)
     }
 
     pub fn next<L: Longs + ?Sized>(&mut self, longs: &L) -> Got<'a> {

@@ -5,7 +5,7 @@
 use super::addr;
 pub use super::exts::guided_final;
 use super::exts::{guided_pre, parse_cx, Exts, EXT_BASE};
-use super::getopt::{Getopt, Got};
+use super::getopt::{Getopt, Got, ShortTable};
 use super::opts::*;
 use crate::ext::xtopt::strtoul_all;
 use crate::ext::{self, ExtInfo, ExtKind, Match, XtError, XtResult};
@@ -205,7 +205,9 @@ pub fn parse(argv: &[String], env: &ParseEnv, warnings: &mut Vec<String>) -> XtR
     };
     let mut x = Exts::new();
     let mut invert = false;
-    let mut g = Getopt::new(argv, OPTSTRING);
+    static SHORTS: std::sync::OnceLock<ShortTable> = std::sync::OnceLock::new();
+    let table = SHORTS.get_or_init(|| ShortTable::new(OPTSTRING));
+    let mut g = Getopt::with_table(argv, OPTSTRING, table);
     loop {
         let (code, optarg) = match g.next(&x) {
             Got::End => break,
