@@ -211,7 +211,7 @@ pub struct HashlimitState {
     pub tables: Vec<Htable>,
 }
 
-const STATE: &str = "hashlimit";
+pub(crate) const STATE: &str = "hashlimit";
 
 /// `user2credits` of revision 3.
 fn user2credits(user: u64) -> u64 {

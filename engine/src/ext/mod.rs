@@ -606,10 +606,40 @@ pub fn registry() -> &'static [&'static ExtInfo] {
 /// per-host objects (recent lists, hashlimit tables, rate estimators) make
 /// them match the rules, as the kernel's checkentry and destroy do.
 pub fn after_commit(host: &mut crate::sim::host::Host) {
+    // One look at the rules for the extensions that keep objects: one
+    // that no rule uses and that never made any has nothing to do.
+    let (mut recent, mut hashlimit, mut rateest) = (false, false, false);
+    for r in host
+        .ruleset
+        .tables
+        .iter()
+        .flat_map(|t| t.chains.iter())
+        .flat_map(|c| c.rules.iter())
+    {
+        for m in &r.matches {
+            let i = m.info();
+            recent |= std::ptr::eq(i, &recent::INFO);
+            hashlimit |= std::ptr::eq(i, &hashlimit::INFO);
+            rateest |= std::ptr::eq(i, &rateest::INFO);
+        }
+        if let crate::ruleset::RuleTarget::Ext(t) = &r.target {
+            rateest |= std::ptr::eq(t.info(), &rateest_target::INFO);
+        }
+    }
+    let st = &host.ext_state;
+    let recent = recent || st.contains(recent::STATE);
+    let hashlimit = hashlimit || st.contains(hashlimit::STATE);
+    let rateest = rateest || st.contains(rateest_target::STATE);
     // [group: packet]
-    recent::after_commit(host);
-    hashlimit::after_commit(host);
-    rateest_target::after_commit(host);
+    if recent {
+        recent::after_commit(host);
+    }
+    if hashlimit {
+        hashlimit::after_commit(host);
+    }
+    if rateest {
+        rateest_target::after_commit(host);
+    }
     // [end: packet]
 }
 

@@ -148,7 +148,7 @@ pub struct RecentState {
     pub tables: Vec<Table>,
 }
 
-const STATE: &str = "recent";
+pub(crate) const STATE: &str = "recent";
 
 /// Hit slots a rule asks for, minus one (`nstamp_mask` of recent_mt_check).
 fn nstamp_mask(hitcount: u32) -> u32 {

@@ -59,6 +59,11 @@ impl ExtStates {
             .expect("state type checked above")
     }
 
+    /// Whether extension `name` ever made its state on this host.
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
     pub fn get<T: ExtState>(&self, name: &'static str) -> Option<&T> {
         self.0
             .get(name)
