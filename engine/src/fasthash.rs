@@ -61,9 +61,15 @@ impl Hasher for FastHasher {
     fn write_usize(&mut self, i: usize) {
         self.add(i as u64);
     }
+    /// Mixed so that every input bit reaches the low bits too (tables
+    /// index by them; a multiply only carries bits upwards).
     #[inline]
     fn finish(&self) -> u64 {
-        self.hash
+        let mut h = self.hash;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h
     }
 }
 

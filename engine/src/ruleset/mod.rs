@@ -437,22 +437,28 @@ impl Table {
     /// turn would (same handles, same places), in one merge instead of one
     /// insertion per chain.
     pub fn add_user_chains<'n>(&mut self, names: impl IntoIterator<Item = &'n str>) {
-        let mut new: Vec<Chain> = names
+        let mut named: Vec<(&str, u64)> = names
             .into_iter()
             .map(|n| {
-                let mut c = Chain::user(n);
-                c.handle = self.next_handle;
                 self.next_handle += 1;
-                c
+                (n, self.next_handle - 1)
             })
             .collect();
-        if new.is_empty() {
+        if named.is_empty() {
             return;
         }
         self.bump();
         // Stable: of equal names the one added later goes after, as
         // `insert_pos` places it after the chains not greater than it.
-        new.sort_by(|a, b| a.name.cmp(&b.name));
+        named.sort_by(|a, b| a.0.cmp(b.0));
+        let new: Vec<Chain> = named
+            .into_iter()
+            .map(|(n, handle)| {
+                let mut c = Chain::user(n);
+                c.handle = handle;
+                c
+            })
+            .collect();
         let start = self.user_start();
         let old: Vec<Chain> = self.chains.drain(start..).collect();
         self.chains.reserve(old.len() + new.len());
@@ -527,5 +533,47 @@ impl Ruleset {
     }
     pub fn table_mut(&mut self, name: &str) -> Option<&mut Table> {
         self.tables.iter_mut().find(|t| t.name == name)
+    }
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::*;
+
+    #[test]
+    fn bulk_chains_go_where_one_by_one_would() {
+        let mut x: u64 = 42;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..200 {
+            let mut a = Table::new("filter");
+            a.add_chain(Chain::builtin(Hook::Input));
+            for _ in 0..next() % 5 {
+                a.add_user_chain(&format!("k{}", next() % 20));
+            }
+            let mut b = a.clone();
+            let names: Vec<String> = (0..next() % 30)
+                .map(|_| format!("k{}", next() % 20))
+                .collect();
+            for n in &names {
+                a.add_user_chain(n);
+            }
+            b.add_user_chains(names.iter().map(String::as_str));
+            let key = |t: &Table| -> Vec<(String, u64)> {
+                t.chains
+                    .iter()
+                    .map(|c| (c.name.clone(), c.handle))
+                    .collect()
+            };
+            assert_eq!(key(&a), key(&b), "{names:?}");
+            assert_eq!(a.next_handle, b.next_handle);
+            for n in &names {
+                assert_eq!(a.chain_index(n), b.chain_index(n));
+            }
+        }
     }
 }

@@ -230,7 +230,7 @@ impl Batch<'_> {
     pub fn restore_chains(&mut self, names: &[&str]) {
         self.table_init();
         let mut new: Vec<&str> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = crate::fasthash::FastSet::default();
         for name in names {
             match self.find(name) {
                 Some(idx) => {
