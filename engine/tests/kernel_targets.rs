@@ -20,9 +20,10 @@ mod oracle;
 #[cfg(target_os = "linux")]
 mod cases {
     use super::common;
+    use super::oracle::mirror::*;
     use super::oracle::{Seen, Topology, PHANTOM, PHANTOM_MAC, R0_MAC, R1_MAC, SERVER_MAC};
     use engine::packet::spec::{L4Spec, PacketSpec};
-    use engine::packet::{build_tcp, parse, IpFields, Packet, TcpFields, L4};
+    use engine::packet::{build_tcp, parse, IpFields, Packet, TcpFields};
     use engine::sim::host::Listener;
     use engine::sim::iface::IfAddr;
     use engine::sim::route::Route;
@@ -101,80 +102,6 @@ ip neigh replace 10.2.0.10 lladdr 02:00:00:02:00:99 dev r1 nud permanent";
             service: "http-alt".into(),
         });
         w
-    }
-
-    /// A frame in words, without what is legitimately random (IP IDs, ISNs, checksums).
-    fn describe(seen: &str, bytes: &[u8]) -> String {
-        let Ok(h) = parse(bytes, false) else {
-            return format!("{seen} unparsable {} bytes", bytes.len());
-        };
-        let mut s = format!(
-            "{seen} {}>{} ttl={} tos={:#x} len={} df={} ",
-            h.src, h.dst, h.ttl, h.tos, h.total_len, h.df
-        );
-        match &h.l4 {
-            L4::Tcp(t) => {
-                let isn = t.flags & 0x12 == 0x12;
-                s.push_str(&format!(
-                    "tcp {}>{} flags={:#04x} seq={} ack={} win={} opts={:02x?}",
-                    t.sport,
-                    t.dport,
-                    t.flags,
-                    if isn {
-                        "*".to_string()
-                    } else {
-                        t.seq.to_string()
-                    },
-                    t.ack,
-                    t.window,
-                    t.options
-                ));
-            }
-            L4::Udp(u) => s.push_str(&format!("udp {}>{} len={}", u.sport, u.dport, u.len)),
-            L4::Icmp(i) => {
-                s.push_str(&format!(
-                    "icmp {}/{} rest={:02x?}",
-                    i.icmp_type, i.code, i.rest
-                ));
-                if let Some(inner) = &i.inner {
-                    s.push_str(&format!(
-                        " [{}>{} proto={} ttl={} ports={:?}]",
-                        inner.src,
-                        inner.dst,
-                        inner.proto,
-                        inner.ttl,
-                        inner.ports()
-                    ));
-                }
-            }
-            _ => s.push_str(&format!("proto={}", h.proto)),
-        }
-        s
-    }
-
-    fn seen_name(s: Seen) -> &'static str {
-        match s {
-            Seen::RouterToClient => "router->client",
-            Seen::RouterToServer => "router->server",
-            Seen::ServerToRouter => "server->router",
-        }
-    }
-
-    fn sim_frames(w: &World) -> Vec<String> {
-        let mut v: Vec<String> = w
-            .wire
-            .iter()
-            .map(|e| {
-                let seen = match (e.host.as_str(), e.iface.as_str()) {
-                    ("router", "r0") => "router->client",
-                    ("router", "r1") => "router->server",
-                    _ => "server->router",
-                };
-                describe(seen, &e.packet)
-            })
-            .collect();
-        v.sort();
-        v
     }
 
     /// The rule counter lines of `iptables-save -c` with their table (not
