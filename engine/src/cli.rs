@@ -27,6 +27,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Load a lab file and run a script (or standard input) on its hosts.
+    Lab {
+        /// The lab (JSON).
+        lab: PathBuf,
+        /// Script file; standard input when absent or `-`. `HOST$ COMMAND` picks the host.
+        script: Option<PathBuf>,
+        /// One JSON object per command and per packet (see README).
+        #[arg(long)]
+        json: bool,
+        /// Print each packet's path through the hosts and their rules.
+        #[arg(long)]
+        trace: bool,
+    },
 }
 
 /// Entry point; returns the process exit code.
@@ -34,6 +47,12 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     match cli.command {
         Command::Run { script, json } => run(script.as_deref(), json),
+        Command::Lab {
+            lab,
+            script,
+            json,
+            trace,
+        } => crate::lab::cli::run(&lab, script.as_deref(), json, trace),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod command;
 pub mod ext;
 pub mod ipset;
 pub mod iptables;
+pub mod lab;
 pub mod netdb;
 pub mod nfacct;
 pub mod packet;

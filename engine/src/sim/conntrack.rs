@@ -301,6 +301,18 @@ impl Conntrack {
         self.map.len() / 2
     }
 
+    /// Indices of the live entries, in creation order (for `conntrack -D`).
+    pub fn indices(&self) -> Vec<usize> {
+        let mut v: Vec<(u32, usize)> = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.as_ref().map(|e| (e.id, i)))
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, i)| i).collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }

@@ -9,5 +9,6 @@ pub mod nat;
 pub mod netfilter;
 pub mod route;
 pub mod stack;
+pub mod tools;
 pub mod trace;
 pub mod world;

@@ -26,6 +26,61 @@ fn isn(h: &crate::packet::Headers, sport: u16, dport: u16) -> u32 {
     x
 }
 
+/// The options and window of a SYN-ACK, as `tcp_synack_options` and
+/// `tcp_options_write` lay them out: MSS always; SACK, timestamps and window
+/// scaling only when the SYN offered them. With timestamps the usable MSS
+/// is 12 bytes smaller, so the initial window is 45 * 1448 instead of 44 * 1460.
+pub fn syn_ack_options(syn_opts: &[u8], clock_secs: u64) -> (Vec<u8>, u16) {
+    let (mut sack, mut ts_ecr, mut wscale) = (false, None, false);
+    let mut i = 0;
+    while i < syn_opts.len() {
+        match syn_opts[i] {
+            0 => break,
+            1 => i += 1,
+            kind => {
+                let len = syn_opts.get(i + 1).copied().unwrap_or(0) as usize;
+                if len < 2 || i + len > syn_opts.len() {
+                    break;
+                }
+                match kind {
+                    3 => wscale = true,
+                    4 => sack = true,
+                    8 if len == 10 => {
+                        ts_ecr = Some([
+                            syn_opts[i + 2],
+                            syn_opts[i + 3],
+                            syn_opts[i + 4],
+                            syn_opts[i + 5],
+                        ])
+                    }
+                    _ => {}
+                }
+                i += len;
+            }
+        }
+    }
+    let mut o = vec![2, 4, 0x05, 0xb4];
+    match (ts_ecr, sack) {
+        (Some(ecr), sack) => {
+            if sack {
+                o.extend_from_slice(&[4, 2]);
+            } else {
+                o.extend_from_slice(&[1, 1]);
+            }
+            let val = (clock_secs.wrapping_mul(1000) as u32).wrapping_add(0x3c1f_0a00);
+            o.extend_from_slice(&[8, 10]);
+            o.extend_from_slice(&val.to_be_bytes());
+            o.extend_from_slice(&ecr);
+        }
+        (None, true) => o.extend_from_slice(&[1, 1, 4, 2]),
+        (None, false) => {}
+    }
+    if wscale {
+        o.extend_from_slice(&[1, 3, 3, 7]);
+    }
+    (o, if ts_ecr.is_some() { 65160 } else { 64240 })
+}
+
 pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
     let Ok(h) = pkt.headers() else {
         return Answer {
@@ -52,6 +107,7 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
             ip.df = true;
             if open {
                 if syn {
+                    let (options, window) = syn_ack_options(&t.options, host.clock_secs);
                     let reply = build_tcp(
                         &ip,
                         &TcpFields {
@@ -60,8 +116,8 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
                             seq: isn(&h, t.sport, t.dport),
                             ack: t.seq.wrapping_add(1),
                             flags: tcp_flags::SYN | tcp_flags::ACK,
-                            window: 65160,
-                            options: vec![2, 4, 0x05, 0xb4, 4, 2, 1, 3, 3, 7],
+                            window,
+                            options,
                         },
                         b"",
                     );

@@ -48,7 +48,16 @@ enum Job {
 pub struct Delivery {
     pub host: usize,
     pub pkt: Packet,
+    /// Lab clock when the stack got it.
+    pub time_ns: u64,
 }
+
+/// Time a frame takes to cross a link (wire and driver), so replies come
+/// after requests on the lab clock.
+pub const LINK_DELAY_NS: u64 = 20_000;
+
+/// How long ARP tries before the kernel gives up on a neighbour (3 probes, 1 s apart).
+pub const ARP_TIMEOUT_NS: u64 = 3_000_000_000;
 
 #[derive(Debug, Clone, Default)]
 pub struct World {
@@ -66,6 +75,8 @@ pub struct World {
     pub delivered: Vec<Delivery>,
     /// Limit on packets per run, so loops (TEE, routing) always end.
     pub max_packets: usize,
+    /// What the tools (`ping`, `nmap`, `tcpdump` …) keep about the lab.
+    pub tools: super::tools::ToolEnv,
 }
 
 impl World {
@@ -233,7 +244,10 @@ impl World {
                 iface: dev.clone(),
             });
         }
-        self.transmit(hi, &dev, next_hop, pkt, queue);
+        let copy = pkt.clone();
+        if !self.transmit(hi, &dev, next_hop, pkt, queue) {
+            return self.neighbour_failed(hi, &dev, next_hop, &copy, trace, queue);
+        }
         let name = self.hosts[hi].name.clone();
         self.finish(hi, trace, format!("sent by {name} out {dev}"))
     }
@@ -281,7 +295,44 @@ impl World {
         self.deliver(hi, pkt, ct, trace, queue)
     }
 
-    /// Puts a packet on the wire of `dev`, addressed to the host owning `next_hop` on that link.
+    /// No host answered ARP for the next hop: after the ARP timeout the
+    /// kernel drops the packet and reports host unreachable to its sender
+    /// (`ipv4_link_failure`), also when the sender is this host.
+    fn neighbour_failed(
+        &mut self,
+        hi: usize,
+        dev: &str,
+        next_hop: Ipv4Addr,
+        pkt: &Packet,
+        mut trace: Option<Trace>,
+        queue: &mut VecDeque<Job>,
+    ) -> Report {
+        let name = self.hosts[hi].name.clone();
+        if let Some(t) = trace.as_mut() {
+            t.events.push(Event::Dropped {
+                host: name.clone(),
+                reason: format!("no ARP reply from {next_hop} on {dev}"),
+            });
+        }
+        self.now_ns += ARP_TIMEOUT_NS;
+        let about_error = pkt
+            .headers()
+            .ok()
+            .and_then(|h| h.icmp().map(|i| i.is_error()))
+            .unwrap_or(false);
+        if !about_error {
+            self.icmp_error(hi, pkt, 3, 1, queue);
+        }
+        self.finish(
+            hi,
+            trace,
+            format!("dropped on {name}: {next_hop} does not answer ARP on {dev}"),
+        )
+    }
+
+    /// Puts a packet on the wire of `dev`, addressed to the host owning
+    /// `next_hop` on that link. Returns false when no host on the link owns
+    /// `next_hop` (ARP fails) and the destination is not a broadcast.
     fn transmit(
         &mut self,
         hi: usize,
@@ -289,13 +340,14 @@ impl World {
         next_hop: Ipv4Addr,
         mut pkt: Packet,
         queue: &mut VecDeque<Job>,
-    ) {
+    ) -> bool {
         let Some(iface) = self.hosts[hi].iface(dev).cloned() else {
-            return;
+            return true;
         };
         let Some(link) = iface.link else {
-            return;
+            return true;
         };
+        self.now_ns += LINK_DELAY_NS;
         // ARP: the interface on this link that owns the next hop.
         let peer = self.links.get(link).and_then(|l| {
             l.ends.iter().find(|(h, i)| {
@@ -305,6 +357,35 @@ impl World {
                         .is_some_and(|x| x.up && x.addrs.iter().any(|a| a.addr == next_hop))
             })
         });
+        let broadcast =
+            next_hop.is_broadcast() || route::is_broadcast(std::slice::from_ref(&iface), next_hop);
+        if peer.is_none() && !broadcast {
+            // Nobody answers: the wire sees only the ARP requests, one a second.
+            let arp = crate::packet::pcap::arp_request(
+                iface.mac,
+                iface.primary().unwrap_or(Ipv4Addr::UNSPECIFIED),
+                next_hop,
+            );
+            let ends = self
+                .links
+                .get(link)
+                .map(|l| l.ends.clone())
+                .unwrap_or_default();
+            for k in 0..3u64 {
+                for (h, i) in &ends {
+                    if self.hosts[*h].iface(i).is_some_and(|x| x.up) {
+                        self.captures
+                            .entry((self.hosts[*h].name.clone(), i.clone()))
+                            .or_default()
+                            .push(Frame {
+                                time_ns: self.now_ns + k * 1_000_000_000,
+                                bytes: arp.clone(),
+                            });
+                    }
+                }
+            }
+            return false;
+        }
         let dst_mac = peer
             .and_then(|(h, i)| self.hosts[*h].iface(i).map(|x| x.mac))
             .unwrap_or([0xff; 6]);
@@ -333,6 +414,7 @@ impl World {
                 pkt,
             });
         }
+        true
     }
 
     fn receive(
@@ -456,7 +538,10 @@ impl World {
                         iface: dev.clone(),
                     });
                 }
-                self.transmit(hi, &dev, next_hop, pkt, queue);
+                let copy = pkt.clone();
+                if !self.transmit(hi, &dev, next_hop, pkt, queue) {
+                    return self.neighbour_failed(hi, &dev, next_hop, &copy, trace, queue);
+                }
                 self.finish(hi, trace, format!("forwarded by {name} out {dev}"))
             }
         }
@@ -512,7 +597,11 @@ impl World {
         for p in answer.replies {
             queue.push_back(Job::LocalOut { host: hi, pkt: p });
         }
-        self.delivered.push(Delivery { host: hi, pkt });
+        self.delivered.push(Delivery {
+            host: hi,
+            pkt,
+            time_ns: self.now_ns,
+        });
         format!("delivered to {name} ({})", answer.to)
     }
 }
