@@ -77,7 +77,7 @@ fn event_text(e: &Event) -> String {
             format!("sends {what}: {}", headers_text(headers))
         }
         Event::Conntrack { entry, .. } => format!("conntrack new: {entry}"),
-        Event::Delivered { to, .. } => format!("delivered to {to}"),
+        Event::Delivered { to, .. } => format!("local stack: {to}"),
         Event::Sent { iface, .. } => format!("sent out {iface}"),
         Event::Dropped { reason, .. } => format!("dropped: {reason}"),
         Event::Routed { decision, .. } => format!("routing: {decision}"),

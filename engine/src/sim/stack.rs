@@ -93,7 +93,24 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
             .iter()
             .any(|l| l.proto == proto && l.port == port && l.addr.is_none_or(|a| a == h.dst))
     };
+    // Sent to a broadcast or network address: no TCP answers, echo only
+    // when icmp_echo_ignore_broadcasts is 0.
+    let broadcast = route_is_broadcast(host, &h);
     match &h.l4 {
+        L4::Tcp(t) if broadcast => Answer {
+            to: format!("tcp port {} (broadcast, dropped)", t.dport),
+            replies: vec![],
+        },
+        L4::Icmp(i)
+            if broadcast
+                && matches!(i.icmp_type, 8 | 13)
+                && host.sysctl_num("net.ipv4.icmp_echo_ignore_broadcasts") == 1 =>
+        {
+            Answer {
+                to: "echo request to a broadcast address (ignored)".into(),
+                replies: vec![],
+            }
+        }
         L4::Tcp(t) => {
             let open = listening(6, t.dport);
             let syn = t.flags & tcp_flags::SYN != 0 && t.flags & tcp_flags::ACK == 0;
@@ -196,6 +213,19 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
             Answer {
                 to: "echo request".into(),
                 replies: vec![build_icmp(&ip, 0, 0, i.rest, payload)],
+            }
+        }
+        L4::Icmp(i) if i.icmp_type == 13 && pkt.data.len() >= h.header_len + 20 => {
+            // Timestamp reply: originate copied, receive and transmit in ms since midnight UTC.
+            let mut ip = IpFields::new(h.dst, h.src);
+            ip.id = host.take_ip_id();
+            let ms = ((host.clock_secs % 86_400) * 1000) as u32;
+            let mut body = pkt.data[h.header_len + 8..h.header_len + 12].to_vec();
+            body.extend_from_slice(&ms.to_be_bytes());
+            body.extend_from_slice(&ms.to_be_bytes());
+            Answer {
+                to: "timestamp request".into(),
+                replies: vec![build_icmp(&ip, 14, 0, i.rest, &body)],
             }
         }
         L4::Icmp(i) => Answer {

@@ -77,6 +77,10 @@ pub struct World {
     pub max_packets: usize,
     /// What the tools (`ping`, `nmap`, `tcpdump` …) keep about the lab.
     pub tools: super::tools::ToolEnv,
+    /// Time the current run has spent waiting on failed ARP: later frames and
+    /// deliveries of the run are stamped this much after the lab clock,
+    /// which itself stays put (tools decide how their time passes).
+    pub run_delay_ns: u64,
 }
 
 impl World {
@@ -97,6 +101,7 @@ impl World {
     pub fn send(&mut self, host: usize, pkt: Packet) -> &[Report] {
         self.reports.clear();
         self.delivered.clear();
+        self.run_delay_ns = 0;
         let mut queue = VecDeque::new();
         queue.push_back(Job::LocalOut { host, pkt });
         let mut count = 0;
@@ -314,7 +319,7 @@ impl World {
                 reason: format!("no ARP reply from {next_hop} on {dev}"),
             });
         }
-        self.now_ns += ARP_TIMEOUT_NS;
+        self.run_delay_ns += ARP_TIMEOUT_NS;
         let about_error = pkt
             .headers()
             .ok()
@@ -378,7 +383,7 @@ impl World {
                             .entry((self.hosts[*h].name.clone(), i.clone()))
                             .or_default()
                             .push(Frame {
-                                time_ns: self.now_ns + k * 1_000_000_000,
+                                time_ns: self.now_ns + self.run_delay_ns + k * 1_000_000_000,
                                 bytes: arp.clone(),
                             });
                     }
@@ -390,7 +395,7 @@ impl World {
             .and_then(|(h, i)| self.hosts[*h].iface(i).map(|x| x.mac))
             .unwrap_or([0xff; 6]);
         let frame = Frame {
-            time_ns: self.now_ns,
+            time_ns: self.now_ns + self.run_delay_ns,
             bytes: ethernet(dst_mac, iface.mac, &pkt.data),
         };
         self.captures
@@ -600,7 +605,7 @@ impl World {
         self.delivered.push(Delivery {
             host: hi,
             pkt,
-            time_ns: self.now_ns,
+            time_ns: self.now_ns + self.run_delay_ns,
         });
         format!("delivered to {name} ({})", answer.to)
     }

@@ -598,6 +598,7 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
     let n_targets = targets.len();
     let mut up = 0usize;
     let mut extra_secs = 0.0f64;
+    let mut down_wait = 0.0f64;
     let mut scanned_any = false;
     let mut probes = 0usize;
     for (addr, given) in targets.clone() {
@@ -629,8 +630,9 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
             true
         } else {
             latency = discover_remote(world, host, path.src, addr);
+            // Unanswered discovery waits about 3 s (all hosts in parallel).
             if latency.is_none() {
-                extra_secs += 3.0;
+                down_wait = 3.0;
             }
             latency.is_some()
         };
@@ -880,7 +882,7 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
         extra_secs += 5.0;
         out.stdout.push_str("Service detection performed. Please report any incorrect results at https://nmap.org/submit/ .\n");
     }
-    let elapsed = 0.03 + probes as f64 * 0.0001 + extra_secs;
+    let elapsed = 0.03 + probes as f64 * 0.0001 + extra_secs + down_wait;
     let end = start + (elapsed * 1e9) as u64;
     if world.now_ns < end {
         super::advance(world, end - world.now_ns);

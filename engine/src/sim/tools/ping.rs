@@ -316,25 +316,38 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
         fates.push(fate);
     }
     let last_send = sends.last().copied().unwrap_or(start);
-    // Replies count when they arrive before ping gives up on them: -W after
-    // their probe, and for the last probe no later than the deadline.
+    // ping runs until every probe is answered, or -W after the last one (or
+    // the -w deadline); answers arriving by then count.
+    let pending_end = match deadline_ns {
+        Some(d) => start + d,
+        None => last_send + wait_ns,
+    };
+    let arrival = |f: &Fate| match f {
+        Fate::Reply { at_ns, .. } | Fate::Error { at_ns, .. } if *at_ns <= pending_end => {
+            Some(*at_ns)
+        }
+        _ => None,
+    };
     let mut end = last_send;
     let mut received = 0u64;
     let mut errors = 0u64;
     let mut rtts: Vec<u64> = Vec::new();
     let mut pipe = 1usize;
-    for (k, f) in fates.iter().enumerate() {
+    // Lines come out in the order the answers arrive.
+    let mut order: Vec<usize> = (0..fates.len()).filter(|&k| arrival(&fates[k]).is_some()).collect();
+    order.sort_by_key(|&k| arrival(&fates[k]));
+    for k in order {
         let sent = sends[k];
-        let limit = match deadline_ns {
-            Some(d) => (start + d).min(sent + wait_ns.max(interval_ns)),
-            None => sent + wait_ns,
-        };
-        match f {
-            Fate::Reply { ttl, at_ns } if *at_ns <= limit => {
+        let at = arrival(&fates[k]).unwrap_or(sent);
+        end = end.max(at);
+        // Probes sent by then and not yet answered, this one included.
+        let sent_by_then = sends.iter().filter(|&&t| t <= at).count();
+        pipe = pipe.max(sent_by_then.saturating_sub(k));
+        match &fates[k] {
+            Fate::Reply { ttl, .. } => {
                 received += 1;
-                let us = (at_ns - sent) / 1000;
+                let us = (at - sent) / 1000;
                 rtts.push(us);
-                end = end.max(*at_ns);
                 if !o.quiet {
                     out.push_str(&format!(
                         "{} bytes from {}: icmp_seq={} ttl={ttl} time={} ms\n",
@@ -345,9 +358,8 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
                     ));
                 }
             }
-            Fate::Error { text, from, at_ns } if *at_ns <= limit => {
+            Fate::Error { text, from, .. } => {
                 errors += 1;
-                end = end.max(*at_ns);
                 if !o.quiet {
                     out.push_str(&format!(
                         "From {} icmp_seq={} {text}\n",
@@ -356,28 +368,13 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
                     ));
                 }
             }
-            _ => {}
+            Fate::Lost => {}
         }
-        // Probes still waiting when this one left.
-        let outstanding = (0..=k)
-            .filter(|&j| {
-                let answered_at = match &fates[j] {
-                    Fate::Reply { at_ns, .. } | Fate::Error { at_ns, .. } => *at_ns,
-                    Fate::Lost => u64::MAX,
-                };
-                answered_at > sent
-            })
-            .count();
-        pipe = pipe.max(outstanding);
     }
     let transmitted = fates.len() as u64;
     // ping lingers for the replies it still waits for, up to -W.
     if received + errors < transmitted {
-        let linger = match deadline_ns {
-            Some(d) => start + d,
-            None => last_send + wait_ns,
-        };
-        end = end.max(linger);
+        end = end.max(pending_end);
     }
     if world.now_ns < end {
         super::advance(world, end - world.now_ns);

@@ -227,6 +227,22 @@ pub fn run(world: &mut World, host: usize, argv: &[String], _stdin: Option<&str>
                 });
             }
             "-h" | "--help" => return Output::ok(USAGE),
+            _ if a.len() > 2
+                && a.starts_with('-')
+                && !a.starts_with("--")
+                && a[1..].chars().all(|c| "nqwaAXNe".contains(c)) =>
+            {
+                for c in a[1..].chars() {
+                    match c {
+                        'n' => values_only = true,
+                        'q' => quiet = true,
+                        'w' => write = true,
+                        'N' => names_only = true,
+                        'e' => ignore = true,
+                        _ => all = true,
+                    }
+                }
+            }
             _ if a.starts_with("-p") => load = Some(a[2..].to_string()),
             _ if a.starts_with("--load=") => load = Some(a[7..].to_string()),
             _ if a.starts_with('-') && a.len() > 1 => {
