@@ -279,6 +279,11 @@ pub struct Conntrack {
     map: HashMap<Tuple, (usize, Dir)>,
     next_id: u32,
     free: Vec<usize>,
+    /// No entry expires before this (0: unknown), so `expire` need not scan
+    /// the table on every packet; a full scan still runs at least once a
+    /// simulated second, for timeouts changed through `get_mut`.
+    soonest: u64,
+    last_scan: u64,
 }
 
 impl Conntrack {
@@ -327,6 +332,18 @@ impl Conntrack {
 
     /// Removes entries whose timeout passed.
     pub fn expire(&mut self, now_ns: u64) {
+        if self.soonest != 0 && now_ns < self.soonest && now_ns < self.last_scan + SEC {
+            return;
+        }
+        self.last_scan = now_ns;
+        self.soonest = self
+            .entries
+            .iter()
+            .flatten()
+            .map(|e| e.expires_ns)
+            .filter(|&t| t > now_ns)
+            .min()
+            .unwrap_or(u64::MAX);
         let dead: Vec<usize> = self
             .entries
             .iter()
@@ -405,6 +422,9 @@ impl Conntrack {
             bytes: [h.total_len as u64, 0],
             master: None,
         };
+        if self.soonest != 0 {
+            self.soonest = self.soonest.min(now_ns + timeout * SEC);
+        }
         let idx = match self.free.pop() {
             Some(i) => {
                 self.entries[i] = Some(e);
@@ -467,6 +487,7 @@ impl Conntrack {
             }
         }
         e.expires_ns = now_ns + timeout * SEC;
+        let expires = e.expires_ns;
         let state = if e.master.is_some() && !e.has(status::SEEN_REPLY) {
             CtState::Related
         } else if dir == Dir::Reply || e.has(status::SEEN_REPLY) {
@@ -474,6 +495,9 @@ impl Conntrack {
         } else {
             CtState::New
         };
+        if self.soonest != 0 {
+            self.soonest = self.soonest.min(expires);
+        }
         Lookup {
             idx: Some(idx),
             dir,

@@ -68,18 +68,32 @@ fn run_inner(world: &mut World, host: usize, argv: &[String]) -> Result<Output, 
     let mut i = 1;
     while i < argv.len() {
         let a = argv[i].as_str();
-        let takes_value = !matches!(
+        let takes_value = matches!(
             a,
-            "-L" | "--dump"
-                | "-D"
-                | "--delete"
-                | "-F"
-                | "--flush"
-                | "-C"
-                | "--count"
-                | "-h"
-                | "--help"
-                | "conntrack"
+            "-o" | "--output"
+                | "-f"
+                | "--family"
+                | "-e"
+                | "--event-mask"
+                | "-p"
+                | "--proto"
+                | "--protonum"
+                | "-s"
+                | "--src"
+                | "--orig-src"
+                | "-d"
+                | "--dst"
+                | "--orig-dst"
+                | "-r"
+                | "--reply-src"
+                | "-q"
+                | "--reply-dst"
+                | "--sport"
+                | "--orig-port-src"
+                | "--dport"
+                | "--orig-port-dst"
+                | "-m"
+                | "--mark"
         );
         let v = if takes_value {
             i += 1;

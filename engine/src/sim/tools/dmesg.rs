@@ -19,12 +19,14 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
             "-C" | "--clear" => clear_only = true,
             "-k" | "--kernel" | "-x" | "-L" | "--color=never" | "-H" | "--nopager" => {}
             _ if a.starts_with("-l") || a.starts_with("--level") => {}
-            _ => return Output::err(
-                format!(
+            _ => {
+                return Output::err(
+                    format!(
                     "dmesg: unrecognized option '{a}'\nTry 'dmesg --help' for more information.\n"
                 ),
-                1,
-            ),
+                    1,
+                )
+            }
         }
     }
     let boot = world.tools.boot_ns;

@@ -78,7 +78,9 @@ pub fn service_name(port: u16, proto: &str) -> String {
     {
         return n.to_string();
     }
+    // Names registered for TCP usually hold for UDP in nmap's table.
     util::service(port, proto)
+        .or_else(|| util::service(port, "tcp"))
         .map(String::from)
         .unwrap_or_else(|| "unknown".into())
 }

@@ -334,7 +334,9 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
     let mut rtts: Vec<u64> = Vec::new();
     let mut pipe = 1usize;
     // Lines come out in the order the answers arrive.
-    let mut order: Vec<usize> = (0..fates.len()).filter(|&k| arrival(&fates[k]).is_some()).collect();
+    let mut order: Vec<usize> = (0..fates.len())
+        .filter(|&k| arrival(&fates[k]).is_some())
+        .collect();
     order.sort_by_key(|&k| arrival(&fates[k]));
     for k in order {
         let sent = sends[k];
