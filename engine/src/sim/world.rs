@@ -488,8 +488,9 @@ impl World {
                 self.finish(hi, trace, outcome)
             }
             Decision::Unreachable => {
+                // No route: ip_error answers ENETUNREACH with net unreachable.
                 if self.hosts[hi].forwarding() {
-                    self.icmp_error(hi, &pkt, 3, 1, queue);
+                    self.icmp_error(hi, &pkt, 3, 0, queue);
                 }
                 self.finish(hi, trace, format!("{name}: no route to host"))
             }

@@ -54,7 +54,8 @@ fn parse(argv: &[String]) -> Result<Opts, Output> {
         keep: false,
         spoof: None,
         ttl: 64,
-        win: 64,
+        // Debian hping3 sends a 512-byte window (its help still says 64).
+        win: 512,
         data: 0,
         interval_ns: 1_000_000_000,
         numeric: false,

@@ -68,6 +68,8 @@ const NMAP_NAMES: &[(u16, &str, &str)] = &[
     (80, "udp", "http"),
     (162, "udp", "snmptrap"),
     (1813, "udp", "radacct"),
+    (54, "tcp", "xns-ch"),
+    (54, "udp", "xns-ch"),
 ];
 
 /// The service name nmap shows for a port.
