@@ -466,6 +466,14 @@ fn conntrack_tool() {
         (out.exit, out.stderr.as_str()),
         (2, "conntrack v1.4.7 (conntrack-tools): unknown option `-X'\nTry `conntrack -h' or 'conntrack --help' for more information.\n")
     );
+    // A connection refused before any reply leaves no entry (the RST kills
+    // it); one reset after SYN-ACK stays in CLOSE for 10 s.
+    sh(&mut w, "client", "nc -z server 23");
+    sh(&mut w, "client", "hping3 -c 1 -S -p 22 server");
+    let out = sh(&mut w, "server", "conntrack -L -p tcp");
+    assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
+    assert!(out.stdout.starts_with("tcp      6 9 CLOSE src=10.0.0.1 dst=10.0.0.2 sport="));
+    sh(&mut w, "server", "conntrack -F");
     // Entries expire on the lab clock.
     sh(&mut w, "client", "ping -c 1 server");
     sh(&mut w, "client", "sleep 31");

@@ -446,6 +446,10 @@ impl Conntrack {
 
     fn update(&mut self, idx: usize, dir: Dir, h: &Headers, now_ns: u64) -> Lookup {
         let e = self.entries[idx].as_mut().expect("mapped entry exists");
+        // A RST before any reply was seen ends the connection at once
+        // (tcp_packet: "if only reply is a RST … delete the conntrack").
+        let rst_unreplied = matches!(&h.l4, L4::Tcp(th) if th.flags & tcp_flags::RST != 0)
+            && !e.has(status::SEEN_REPLY);
         let d = dir as usize;
         e.packets[d] += 1;
         e.bytes[d] += h.total_len as u64;
@@ -486,7 +490,11 @@ impl Conntrack {
                 e.status |= status::ASSURED;
             }
         }
-        e.expires_ns = now_ns + timeout * SEC;
+        e.expires_ns = if rst_unreplied {
+            now_ns
+        } else {
+            now_ns + timeout * SEC
+        };
         let expires = e.expires_ns;
         let state = if e.master.is_some() && !e.has(status::SEEN_REPLY) {
             CtState::Related
