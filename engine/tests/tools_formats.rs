@@ -197,7 +197,7 @@ LISTEN 0      4096         0.0.0.0:http      0.0.0.0:*
         "State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess
 LISTEN 0      4096         0.0.0.0:22        0.0.0.0:*          
 LISTEN 0      4096         0.0.0.0:80        0.0.0.0:*          
-LISTEN 0      4096        10.0.0.2:8080      0.0.0.0:*          
+LISTEN 0      1           10.0.0.2:8080      0.0.0.0:*          
 "
     );
     let out = sh(&mut w, "server", "ss -tuln");
@@ -207,7 +207,7 @@ LISTEN 0      4096        10.0.0.2:8080      0.0.0.0:*
 udp   UNCONN 0      0            0.0.0.0:53        0.0.0.0:*          
 tcp   LISTEN 0      4096         0.0.0.0:22        0.0.0.0:*          
 tcp   LISTEN 0      4096         0.0.0.0:80        0.0.0.0:*          
-tcp   LISTEN 0      4096        10.0.0.2:8080      0.0.0.0:*          
+tcp   LISTEN 0      1           10.0.0.2:8080      0.0.0.0:*          
 "
     );
     let out = sh(&mut w, "server", "netstat -tuln");
@@ -472,7 +472,9 @@ fn conntrack_tool() {
     sh(&mut w, "client", "hping3 -c 1 -S -p 22 server");
     let out = sh(&mut w, "server", "conntrack -L -p tcp");
     assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
-    assert!(out.stdout.starts_with("tcp      6 9 CLOSE src=10.0.0.1 dst=10.0.0.2 sport="));
+    assert!(out
+        .stdout
+        .starts_with("tcp      6 9 CLOSE src=10.0.0.1 dst=10.0.0.2 sport="));
     sh(&mut w, "server", "conntrack -F");
     // Entries expire on the lab clock.
     sh(&mut w, "client", "ping -c 1 server");

@@ -160,6 +160,9 @@ fn run_inner(world: &mut World, host: usize, argv: &[String]) -> Result<Output, 
     let now = world.now_ns;
     let ct = &mut world.hosts[host].conntrack;
     ct.expire(now);
+    // The kernel reports whole seconds left when the dump runs, a moment
+    // after the last packet: a fresh 10 s entry shows 9.
+    let shown = now + 1_000_000;
     let Some(cmd) = cmd else {
         return Ok(Output::ok(USAGE));
     };
@@ -183,7 +186,7 @@ fn run_inner(world: &mut World, host: usize, argv: &[String]) -> Result<Output, 
                 .filter(|e| e.has(status::CONFIRMED) && f.matches(e))
             {
                 n += 1;
-                s.push_str(&entry_line(e, now));
+                s.push_str(&entry_line(e, shown));
                 s.push('\n');
             }
             Output {
@@ -204,7 +207,7 @@ fn run_inner(world: &mut World, host: usize, argv: &[String]) -> Result<Output, 
             let mut s = String::new();
             for &i in &doomed {
                 if let Some(e) = ct.get(i) {
-                    s.push_str(&entry_line(e, now));
+                    s.push_str(&entry_line(e, shown));
                     s.push('\n');
                 }
                 ct.remove(i);

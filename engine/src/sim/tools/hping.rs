@@ -446,8 +446,10 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
             _ => {}
         }
     }
-    // hping waits a second for late replies after the last probe.
-    super::advance(world, 1_000_000_000);
+    // Unless every probe was answered, hping waits a second for late replies.
+    if received < count {
+        super::advance(world, 1_000_000_000);
+    }
     let loss = if count == 0 {
         0
     } else {

@@ -49,6 +49,9 @@ pub struct ToolEnv {
     pub resolver: Option<Ipv4Addr>,
     /// Extra facts about services by (host name, protocol, port).
     pub services: BTreeMap<(String, u8, u16), ServiceInfo>,
+    /// Listen backlogs other than the default (`nc -l` listens with 1), by
+    /// (host name, port).
+    pub backlogs: BTreeMap<(String, u16), u32>,
     /// Reports of every packet the tools sent, oldest first, for `--trace`
     /// and `--json`; the lab runner drains it after each command.
     pub journal: Vec<Report>,

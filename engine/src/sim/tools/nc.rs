@@ -338,6 +338,10 @@ fn listen(world: &mut World, host: usize, o: &Opts, proto_name: &str) -> Output 
             .unwrap_or("unknown")
             .to_string(),
     });
+    if proto == 6 {
+        let name = h.name.clone();
+        world.tools.backlogs.insert((name, port), 1);
+    }
     let mut out = Output::default();
     if o.verbose {
         let a = addr.unwrap_or(Ipv4Addr::UNSPECIFIED);

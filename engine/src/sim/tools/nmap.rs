@@ -674,11 +674,16 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
         let mut no_response_tcp = 0usize;
         let mut no_response_udp = 0usize;
         for scan in &o.scans {
-            let ports = if *scan == Scan::Udp {
+            let mut ports = if *scan == Scan::Udp {
                 udp_list(&o)
             } else {
                 tcp_list(&o)
             };
+            // nmap probes ports in random order.
+            for k in (1..ports.len()).rev() {
+                let j = util::random(world, host) as usize % (k + 1);
+                ports.swap(k, j);
+            }
             for port in ports {
                 probes += 1;
                 let (state, reason) = match scan {

@@ -9,8 +9,17 @@ use crate::sim::host::Listener;
 use crate::sim::world::World;
 use std::net::Ipv4Addr;
 
-/// Backlog shown as Send-Q of a listening TCP socket.
+/// Backlog shown as Send-Q of a listening TCP socket (SOMAXCONN).
 const BACKLOG: u32 = 4096;
+
+fn backlog(world: &World, host: usize, port: u16) -> u32 {
+    world
+        .tools
+        .backlogs
+        .get(&(world.hosts[host].name.clone(), port))
+        .copied()
+        .unwrap_or(BACKLOG)
+}
 
 struct Sel {
     tcp: bool,
@@ -142,9 +151,9 @@ pub fn ss(world: &mut World, host: usize, argv: &[String]) -> Output {
     let show_listeners = s.listening || s.all;
     let mut rows: Vec<Vec<String>> = Vec::new();
     if show_listeners {
-        let mut add = |proto: u8, l: &Listener| {
+        let mut add = |proto: u8, l: &Listener, backlog: u32| {
             let (pname, state, sq) = if proto == 6 {
-                ("tcp", "LISTEN", BACKLOG)
+                ("tcp", "LISTEN", backlog)
             } else {
                 ("udp", "UNCONN", 0)
             };
@@ -163,12 +172,13 @@ pub fn ss(world: &mut World, host: usize, argv: &[String]) -> Output {
         };
         if udp {
             for l in listeners(world, host, 17) {
-                add(17, &l);
+                add(17, &l, 0);
             }
         }
         if tcp {
             for l in listeners(world, host, 6) {
-                add(6, &l);
+                let b = backlog(world, host, l.port);
+                add(6, &l, b);
             }
         }
     }
