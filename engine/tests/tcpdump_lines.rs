@@ -59,9 +59,9 @@ fn lines_for_ping_connect_reset_and_udp() {
         "09:00:00.000200 IP 10.0.0.2.23 > 10.0.0.1.#: Flags [R.], seq 0, ack #, win 0, length 0",
         "09:00:00.000220 IP 10.0.0.1.# > 10.0.0.2.5000: UDP, length 1",
         "09:00:00.000240 IP 10.0.0.2 > 10.0.0.1: ICMP 10.0.0.2 udp port 5000 unreachable, length 37",
-        "09:00:01.000260 IP 10.0.0.1.# > 10.0.0.2.80: Flags [S], seq #, win 512, length 0",
-        "09:00:01.000280 IP 10.0.0.2.80 > 10.0.0.1.#: Flags [S.], seq #, ack #, win 64240, options [mss 1460], length 0",
-        "09:00:01.000300 IP 10.0.0.1.# > 10.0.0.2.80: Flags [R], seq #, win 0, length 0",
+        "09:00:00.000260 IP 10.0.0.1.# > 10.0.0.2.80: Flags [S], seq #, win 512, length 0",
+        "09:00:00.000280 IP 10.0.0.2.80 > 10.0.0.1.#: Flags [S.], seq #, ack #, win 64240, options [mss 1460], length 0",
+        "09:00:00.000300 IP 10.0.0.1.# > 10.0.0.2.80: Flags [R], seq #, win 0, length 0",
     ];
     assert_eq!(got, want);
     assert_eq!(

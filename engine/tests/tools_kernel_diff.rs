@@ -126,7 +126,10 @@ fn mask(text: &str) -> String {
                 "time=#".to_string()
             } else if w.starts_with("rtt=") {
                 "rtt=#".to_string()
-            } else if w.starts_with("id=") || w.starts_with("sport=") && prev != "ttl=64" {
+            } else if w.starts_with("id=")
+                || w.starts_with("port=")
+                || w.starts_with("sport=") && prev != "ttl=64"
+            {
                 format!("{}=#", &w[..w.find('=').unwrap_or(0)])
             } else if w
                 .strip_prefix("dport=")
@@ -229,26 +232,46 @@ fn real_tools_and_lab_tools_agree() {
         .expect("nc -lk runs");
     ns.children.push(child);
     labkit::sh(&mut world, "server", "nc -lk 22");
+    let child = Command::new("ip")
+        .args(["netns", "exec", &ns.b, "nc", "-luk", "5353"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nc -luk runs");
+    ns.children.push(child);
+    labkit::sh(&mut world, "server", "nc -luk 5353");
     std::thread::sleep(std::time::Duration::from_millis(300));
     // Warm the real neighbour caches so no ARP shows up later.
     sh(&format!("ip netns exec {} ping -c 1 -W 1 10.0.0.2", ns.a));
     sh(&format!("ip netns exec {} conntrack -F", ns.b));
+    // tcpdump itself (ip netns exec runs it in place), writing to a file,
+    // so killing it by its pid ends the capture.
+    let dump_path = std::env::temp_dir().join(format!("{}-dump.txt", ns.b));
+    let dump_file = std::fs::File::create(&dump_path).expect("dump file");
     let capture = Command::new("ip")
         .args([
-            "netns", "exec", &ns.b, "timeout", "6", "tcpdump", "-n", "-l", "-i", "eth0", "ip",
+            "netns", "exec", &ns.b, "tcpdump", "-n", "-l", "-i", "eth0", "ip",
         ])
-        .stdout(Stdio::piped())
+        .stdout(dump_file)
         .stderr(Stdio::null())
         .spawn()
         .expect("tcpdump runs");
+    let capture_pid = capture.id();
+    ns.children.push(capture);
     std::thread::sleep(std::time::Duration::from_millis(1000));
 
-    let cases: &[(&str, &str)] = &[
+    // Commands whose packets the server's tcpdump sees, then the rest.
+    let captured: &[(&str, &str)] = &[
         ("client", "ping -c 2 server"),
         ("client", "nc -zv server 22"),
         ("client", "nc -zv 10.0.0.2 23"),
         ("client", "hping3 -c 1 -S -p 22 10.0.0.2"),
         ("client", "nmap -n -p 22,23 10.0.0.2"),
+        ("client", "nc -zvu 10.0.0.2 5353"),
+        ("client", "hping3 -c 1 --udp -p 5000 10.0.0.2"),
+        ("client", "hping3 -c 1 -A -p 22 10.0.0.2"),
+    ];
+    let rest: &[(&str, &str)] = &[
         ("server", "conntrack -L"),
         ("client", "ping -c 1 -W 1 10.0.0.7"),
         ("client", "ip route"),
@@ -257,12 +280,19 @@ fn real_tools_and_lab_tools_agree() {
         ("server", "ss -ltn"),
         ("server", "sysctl net.ipv4.ip_forward"),
         ("client", "getent hosts server"),
+        ("client", "nmap -n -sU -p 5353,5354 10.0.0.2"),
+        ("client", "hping3 -c 1 -1 10.0.0.2"),
+        ("client", "ip route get 10.0.0.1"),
+        ("client", "ip link show eth0"),
+        ("server", "ss -lun"),
+        ("server", "netstat -ltn"),
+        ("client", "ping -c 1 -n server"),
     ];
     let mut failures = Vec::new();
-    for (host, cmd) in cases {
-        let nsname = if *host == "client" { &ns.a } else { &ns.b };
+    let run = |world: &mut engine::sim::world::World, host: &str, cmd: &str| -> Option<String> {
+        let nsname = if host == "client" { &ns.a } else { &ns.b };
         let (code, out, err) = sh(&format!("ip netns exec {nsname} {cmd}"));
-        let sim = labkit::sh(&mut world, host, cmd);
+        let sim = labkit::sh(world, host, cmd);
         let mut real = (code, mask(&out), mask(&err));
         let mut ours = (sim.exit, mask(&sim.stdout), mask(&sim.stderr));
         if cmd.starts_with("conntrack") {
@@ -271,42 +301,52 @@ fn real_tools_and_lab_tools_agree() {
             real.1 = conntrack_set(&real.1);
             ours.1 = conntrack_set(&ours.1);
         }
-        if real != ours {
-            failures.push(format!(
+        (real != ours).then(|| {
+            format!(
                 "{host}$ {cmd}\n--- real ({}):\n{}{}--- lab ({}):\n{}{}",
                 real.0, real.1, real.2, ours.0, ours.1, ours.2
-            ));
-        }
+            )
+        })
+    };
+    for (host, cmd) in captured {
+        failures.extend(run(&mut world, host, cmd));
     }
-    // What the server's interface saw during the first five commands.
-    let real_dump = capture.wait_with_output().expect("tcpdump ends");
-    let real_lines: Vec<String> = mask(&String::from_utf8_lossy(&real_dump.stdout))
+    // What the server's interface saw (tcpdump -l wrote each line at once).
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    for c in ns.children.iter_mut().filter(|c| c.id() == capture_pid) {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    let real_dump = std::fs::read_to_string(&dump_path).unwrap_or_default();
+    let _ = std::fs::remove_file(&dump_path);
+    let real_lines: Vec<String> = mask(&real_dump)
         .lines()
         .filter(|l| !l.is_empty())
         .map(String::from)
         .collect();
     let sim_dump = labkit::sh(&mut world, "server", "tcpdump -n -i eth0 ip");
     let sim_lines: Vec<String> = mask(&sim_dump.stdout).lines().map(String::from).collect();
-    let n = sim_lines
-        .iter()
-        .position(|l| l.contains("10.0.0.7"))
-        .unwrap_or(sim_lines.len());
-    let real_n = real_lines
-        .iter()
-        .position(|l| l.contains("10.0.0.7"))
-        .unwrap_or(real_lines.len());
-    // nmap probes ports in random order: compare its part as a set.
-    let split = 15.min(n).min(real_n);
-    let mut real_tail = real_lines[split..real_n].to_vec();
-    let mut sim_tail = sim_lines[split..n].to_vec();
-    real_tail.sort();
-    sim_tail.sort();
-    if real_lines[..split] != sim_lines[..split] || real_tail != sim_tail {
+    // nmap probes ports in random order: compare its six lines as a set.
+    let nmap_at = 15;
+    let set = |v: &[String]| {
+        let mut x = v.to_vec();
+        x.sort();
+        x
+    };
+    let same = real_lines.len() == sim_lines.len()
+        && real_lines.len() > nmap_at + 6
+        && real_lines[..nmap_at] == sim_lines[..nmap_at]
+        && set(&real_lines[nmap_at..nmap_at + 6]) == set(&sim_lines[nmap_at..nmap_at + 6])
+        && real_lines[nmap_at + 6..] == sim_lines[nmap_at + 6..];
+    if !same {
         failures.push(format!(
             "tcpdump\n--- real:\n{}\n--- lab:\n{}",
-            real_lines[..real_n].join("\n"),
-            sim_lines[..n].join("\n")
+            real_lines.join("\n"),
+            sim_lines.join("\n")
         ));
+    }
+    for (host, cmd) in rest {
+        failures.extend(run(&mut world, host, cmd));
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
 }

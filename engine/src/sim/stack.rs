@@ -112,7 +112,22 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
             }
         }
         L4::Tcp(t) => {
-            let open = listening(6, t.dport);
+            // Listening sockets, and the connected sockets tools hold open
+            // (service "\0client" for any peer, "\0conn ADDR:PORT" for one).
+            let peer = format!("\0conn {}:{}", h.src, t.sport);
+            let bound = |l: &&crate::sim::host::Listener| {
+                l.proto == 6 && l.port == t.dport && l.addr.is_none_or(|a| a == h.dst)
+            };
+            let connected = host
+                .listeners
+                .iter()
+                .filter(bound)
+                .any(|l| l.service == "\0client" || l.service == peer);
+            let open = host
+                .listeners
+                .iter()
+                .filter(bound)
+                .any(|l| !l.service.starts_with('\0'));
             let syn = t.flags & tcp_flags::SYN != 0 && t.flags & tcp_flags::ACK == 0;
             if t.flags & tcp_flags::RST != 0 {
                 return Answer {
@@ -122,33 +137,41 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
             }
             let mut ip = IpFields::new(h.dst, h.src);
             ip.df = true;
-            if open {
-                if syn {
-                    let (options, window) = syn_ack_options(&t.options, host.clock_secs);
-                    let reply = build_tcp(
-                        &ip,
-                        &TcpFields {
-                            sport: t.dport,
-                            dport: t.sport,
-                            seq: isn(&h, t.sport, t.dport),
-                            ack: t.seq.wrapping_add(1),
-                            flags: tcp_flags::SYN | tcp_flags::ACK,
-                            window,
-                            options,
-                        },
-                        b"",
-                    );
-                    return Answer {
-                        to: format!("tcp port {} (listening)", t.dport),
-                        replies: vec![reply],
-                    };
-                }
+            if connected {
                 return Answer {
                     to: format!("tcp port {} (connection)", t.dport),
                     replies: vec![],
                 };
             }
-            // Closed port: RST as tcp_v4_send_reset builds it.
+            // A listener resets segments with ACK and ignores the rest
+            // (tcp_rcv_state_process in LISTEN).
+            if open && !syn && t.flags & tcp_flags::ACK == 0 {
+                return Answer {
+                    to: format!("tcp port {} (listening, segment ignored)", t.dport),
+                    replies: vec![],
+                };
+            }
+            if open && syn {
+                let (options, window) = syn_ack_options(&t.options, host.clock_secs);
+                let reply = build_tcp(
+                    &ip,
+                    &TcpFields {
+                        sport: t.dport,
+                        dport: t.sport,
+                        seq: isn(&h, t.sport, t.dport),
+                        ack: t.seq.wrapping_add(1),
+                        flags: tcp_flags::SYN | tcp_flags::ACK,
+                        window,
+                        options,
+                    },
+                    b"",
+                );
+                return Answer {
+                    to: format!("tcp port {} (listening)", t.dport),
+                    replies: vec![reply],
+                };
+            }
+            // Closed port, or ACK to a listener: RST as tcp_v4_send_reset builds it.
             let seg_len = t.payload_len as u32
                 + (t.flags & tcp_flags::SYN != 0) as u32
                 + (t.flags & tcp_flags::FIN != 0) as u32;
@@ -175,7 +198,11 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
                 b"",
             );
             Answer {
-                to: format!("closed tcp port {}", t.dport),
+                to: if open {
+                    format!("tcp port {} (listening, reset: no connection)", t.dport)
+                } else {
+                    format!("closed tcp port {}", t.dport)
+                },
                 replies: vec![rst],
             }
         }

@@ -296,7 +296,7 @@ pub fn curl(world: &mut World, host: usize, argv: &[String]) -> Output {
     }
     if !net::deliver(world, &mut conn, true, request.as_bytes()) {
         super::advance(world, 924 * SEC);
-        net::close_socket(world, host, 6, conn.client.lport, conn.client.local);
+        net::release(world, &conn);
         fail(&mut out, 56, "Recv failure: Connection timed out".into());
         return out;
     }
@@ -308,7 +308,7 @@ pub fn curl(world: &mut World, host: usize, argv: &[String]) -> Output {
     };
     if !net::deliver(world, &mut conn, false, &resp) {
         super::advance(world, 924 * SEC);
-        net::close_socket(world, host, 6, conn.client.lport, conn.client.local);
+        net::release(world, &conn);
         fail(&mut out, 56, "Recv failure: Connection timed out".into());
         return out;
     }

@@ -212,16 +212,27 @@ pub fn run(world: &mut World, host: usize, argv: &[String], stdin: Option<&str>)
             } else {
                 stdin.unwrap_or("").as_bytes().to_vec()
             };
-            let refused = if payload.is_empty() {
-                false
-            } else {
-                let dels = net::udp(world, host, src, dst, sport, port, &payload);
-                net::arrived(&dels, host).iter().any(|(h, _)| {
-                    net::icmp_error_about(h, 17, src, dst, sport, port)
-                        .is_some_and(|(t, c, _)| t == 3 && c == 3)
-                })
-            };
-            super::advance(world, if o.zero { SEC } else { 0 });
+            // -z writes "X" once, then four more a second apart (the last
+            // three after a pause); a write after an ICMP error fails with
+            // ECONNREFUSED, sends nothing, and ends the test.
+            let mut refused = false;
+            if !payload.is_empty() {
+                let writes = if o.zero { 5 } else { 1 };
+                for k in 0..writes {
+                    if k >= 2 {
+                        super::advance(world, SEC);
+                    }
+                    let dels = net::udp(world, host, src, dst, sport, port, &payload);
+                    let error = net::arrived(&dels, host).iter().any(|(h, _)| {
+                        net::icmp_error_about(h, 17, src, dst, sport, port)
+                            .is_some_and(|(t, c, _)| t == 3 && c == 3)
+                    });
+                    if error {
+                        refused = o.zero || writes == 1;
+                        break;
+                    }
+                }
+            }
             if refused {
                 continue;
             }
@@ -324,7 +335,7 @@ fn listen(world: &mut World, host: usize, o: &Opts, proto_name: &str) -> Output 
     let clash = h.listeners.iter().any(|l| {
         l.proto == proto
             && l.port == port
-            && l.service != net::CLIENT_SOCKET
+            && !net::is_socket_marker(&l.service)
             && (l.addr.is_none() || addr.is_none() || l.addr == addr)
     });
     if clash {

@@ -206,8 +206,19 @@ pub fn ts_value(opts: &[u8]) -> Option<u32> {
     None
 }
 
-/// Marker service of the sockets tools hold open while they talk (never listed).
+/// Marker service of the sockets tools hold open while they talk (never
+/// listed): a client socket takes any peer's segments.
 pub const CLIENT_SOCKET: &str = "\0client";
+
+/// Whether a listener entry is one of the tools' connected sockets.
+pub fn is_socket_marker(service: &str) -> bool {
+    service.starts_with('\0')
+}
+
+/// The marker of a server's connected socket for one peer.
+fn conn_marker(remote: Ipv4Addr, rport: u16) -> String {
+    format!("\0conn {remote}:{rport}")
+}
 
 /// Opens a client socket so the host's stack does not reset the peer's answers.
 pub fn open_socket(world: &mut World, host: usize, proto: u8, port: u16, addr: Ipv4Addr) {
@@ -412,6 +423,13 @@ pub fn connect(
                     rtt_ns: when.saturating_sub(sent_at),
                     started_ns: start,
                 };
+                // The server now has a connected socket for this peer.
+                world.hosts[shost].listeners.push(Listener {
+                    proto: 6,
+                    port: slport,
+                    addr: Some(slocal),
+                    service: conn_marker(sremote, srport),
+                });
                 segment(world, &mut conn, true, tcp_flags::ACK, b"");
                 return Ok(conn);
             }
@@ -495,32 +513,35 @@ pub fn deliver(world: &mut World, conn: &mut Conn, from_client: bool, data: &[u8
     true
 }
 
+/// Frees both ends' sockets of a connection.
+pub fn release(world: &mut World, conn: &Conn) {
+    let c = &conn.client;
+    close_socket(world, c.host, 6, c.lport, c.local);
+    let s = &conn.server;
+    let marker = conn_marker(s.remote, s.rport);
+    let ls = &mut world.hosts[s.host].listeners;
+    if let Some(i) = ls
+        .iter()
+        .position(|l| l.proto == 6 && l.port == s.lport && l.service == marker)
+    {
+        ls.remove(i);
+    }
+}
+
 /// Closes like `close()` on both ends: FIN from the client, FIN from the
-/// server, the client's last ACK; frees the client socket.
+/// server, the client's last ACK; frees the sockets.
 pub fn close(world: &mut World, mut conn: Conn) {
     let fa = tcp_flags::FIN | tcp_flags::ACK;
     if segment(world, &mut conn, true, fa, b"") && segment(world, &mut conn, false, fa, b"") {
         segment(world, &mut conn, true, tcp_flags::ACK, b"");
     }
-    close_socket(
-        world,
-        conn.client.host,
-        6,
-        conn.client.lport,
-        conn.client.local,
-    );
+    release(world, &conn);
 }
 
 /// Aborts with RST (`SO_LINGER` 0, as nmap's connect scan does).
 pub fn abort(world: &mut World, mut conn: Conn) {
     segment(world, &mut conn, true, tcp_flags::RST | tcp_flags::ACK, b"");
-    close_socket(
-        world,
-        conn.client.host,
-        6,
-        conn.client.lport,
-        conn.client.local,
-    );
+    release(world, &conn);
 }
 
 /// Sends a UDP datagram from a tool's socket; returns what came back to the host.
@@ -546,5 +567,5 @@ pub fn listener(world: &World, host: usize, proto: u8, port: u16) -> Option<&Lis
     world.hosts[host]
         .listeners
         .iter()
-        .find(|l| l.proto == proto && l.port == port && l.service != CLIENT_SOCKET)
+        .find(|l| l.proto == proto && l.port == port && !is_socket_marker(&l.service))
 }

@@ -69,6 +69,8 @@ const NMAP_NAMES: &[(u16, &str, &str)] = &[
     (162, "udp", "snmptrap"),
     (1813, "udp", "radacct"),
     (54, "tcp", "xns-ch"),
+    (5354, "tcp", "mdnsresponder"),
+    (5354, "udp", "mdnsresponder"),
     (54, "udp", "xns-ch"),
 ];
 

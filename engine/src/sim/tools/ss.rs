@@ -2,7 +2,7 @@
 //! listening sockets: the lab's services and `nc -l` listeners. Tools close
 //! their connections when they finish, so there are no established ones.
 
-use super::net::CLIENT_SOCKET;
+use super::net::is_socket_marker;
 use super::util;
 use crate::command::Output;
 use crate::sim::host::Listener;
@@ -34,7 +34,7 @@ fn listeners(world: &World, host: usize, proto: u8) -> Vec<Listener> {
     world.hosts[host]
         .listeners
         .iter()
-        .filter(|l| l.proto == proto && l.service != CLIENT_SOCKET)
+        .filter(|l| l.proto == proto && !is_socket_marker(&l.service))
         .cloned()
         .collect()
 }

@@ -627,14 +627,23 @@ fn line(d: &Decoded, n: &Namer, seqs: &mut SeqTable, o: &Opts) -> String {
     }
     let body = match &h.l4 {
         L4::Tcp(_) => tcp_text(h, &d.payload, n, seqs, o.absolute_seq),
-        L4::Udp(u) => format!(
-            "{}.{} > {}.{}: UDP, length {}",
-            n.addr(h.src),
-            n.port(u.sport, "udp"),
-            n.addr(h.dst),
-            n.port(u.dport, "udp"),
-            u.len.saturating_sub(8)
-        ),
+        L4::Udp(u) => {
+            let len = u.len.saturating_sub(8);
+            // DNS and mDNS ports go to the DNS printer, which refuses short messages.
+            let dns = [53, 5353].contains(&u.sport) || [53, 5353].contains(&u.dport);
+            let body = if dns && len < 12 {
+                format!("domain [length {len} < 12] (invalid)")
+            } else {
+                format!("UDP, length {len}")
+            };
+            format!(
+                "{}.{} > {}.{}: {body}",
+                n.addr(h.src),
+                n.port(u.sport, "udp"),
+                n.addr(h.dst),
+                n.port(u.dport, "udp"),
+            )
+        }
         L4::Icmp(_) => format!("{} > {}: {}", n.addr(h.src), n.addr(h.dst), icmp_text(h, n)),
         _ => format!(
             "{} > {}: ip-proto-{} {}",
