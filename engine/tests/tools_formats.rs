@@ -440,8 +440,8 @@ fn conntrack_tool() {
     );
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines.len(), 2);
-    assert!(lines[0].starts_with("icmp     1 28 src=10.0.0.1 dst=10.0.0.2 type=8 code=0 id="));
-    assert!(lines[1].starts_with("udp      17 28 src=10.0.0.1 dst=10.0.0.2 sport="));
+    assert!(lines[0].starts_with("icmp     1 29 src=10.0.0.1 dst=10.0.0.2 type=8 code=0 id="));
+    assert!(lines[1].starts_with("udp      17 29 src=10.0.0.1 dst=10.0.0.2 sport="));
     assert!(lines[1].contains(" dport=5000 [UNREPLIED] src=10.0.0.2 dst=10.0.0.1 sport=5000 "));
     let out = sh(&mut w, "server", "conntrack -L -p udp");
     assert_eq!(out.stdout.lines().count(), 1);
