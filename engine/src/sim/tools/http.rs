@@ -413,9 +413,10 @@ pub fn wget(world: &mut World, host: usize, argv: &[String]) -> Output {
         } else if let Some(v) = value("-T").or_else(|| value("--timeout")) {
             timeout = util::parse_secs(&v);
         } else if let Some(v) = value("-t").or_else(|| value("--tries")) {
+            // 0 means "forever"; the lab stops at 100 tries.
             tries = v.parse().unwrap_or(20);
-            if tries == 0 {
-                tries = 20;
+            if tries == 0 || tries > 100 {
+                tries = 100;
             }
         } else if a.starts_with('-') && a.len() > 1 {
             if a == "-nv" || a == "--no-verbose" || a == "-4" || a == "-S" {

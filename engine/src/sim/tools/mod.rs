@@ -115,7 +115,20 @@ pub fn run_in_world(
         _ => crate::command::run_argv(&mut world.hosts[host], argv, stdin),
     };
     sync_clocks(world);
+    trim_captures(world);
     out
+}
+
+/// Frames kept per interface for `tcpdump` (the oldest go first).
+pub const CAPTURE_MAX: usize = 50_000;
+
+fn trim_captures(world: &mut World) {
+    for frames in world.captures.values_mut() {
+        if frames.len() > CAPTURE_MAX {
+            let extra = frames.len() - CAPTURE_MAX;
+            frames.drain(..extra);
+        }
+    }
 }
 
 /// Runs a parsed script command: its input (`< FILE`, here-document), the

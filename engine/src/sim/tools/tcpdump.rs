@@ -105,6 +105,8 @@ enum Filter {
 struct Parser<'a> {
     toks: Vec<String>,
     pos: usize,
+    /// Nesting of `not` and parentheses, bounded so no input overflows the stack.
+    depth: usize,
     world: &'a World,
     host: usize,
     /// Qualifiers of the last primitive, for `host a or b`.
@@ -143,6 +145,15 @@ impl Parser<'_> {
         Ok(f)
     }
     fn factor(&mut self) -> PResult<Filter> {
+        self.depth += 1;
+        if self.depth > 200 {
+            return Err(SYNTAX.into());
+        }
+        let f = self.factor_inner();
+        self.depth -= 1;
+        f
+    }
+    fn factor_inner(&mut self) -> PResult<Filter> {
         match self.peek() {
             Some("not") | Some("!") => {
                 self.pos += 1;
@@ -751,6 +762,7 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
         let mut p = Parser {
             toks: tokenize(&o.filter),
             pos: 0,
+            depth: 0,
             world,
             host,
             last: None,
