@@ -60,6 +60,10 @@ ip neigh replace 10.2.0.10 lladdr 02:00:00:02:00:99 dev r1 nud permanent";
         w.plug(r, "r0", "10.1.0.1/24", "left").unwrap();
         w.plug(r, "r1", "10.2.0.1/24", "right").unwrap();
         w.plug(s, "s0", "10.2.0.2/24", "right").unwrap();
+        // The client side is the phantom address (a permanent neighbour in
+        // the kernel); the extra networks behind the server are not simulated.
+        w.set_outside("left").unwrap();
+        w.set_outside("right").unwrap();
         for (h, name, mac) in [(r, "r0", R0_MAC), (r, "r1", R1_MAC), (s, "s0", SERVER_MAC)] {
             let i = w.hosts[h]
                 .ifaces

@@ -304,6 +304,11 @@ pub struct Conntrack {
     /// an unconfirmed entry whose packet died lives on, unhashed (DYING),
     /// until the last reply attached to it is through.
     holds: HashMap<usize, u32>,
+    /// No entry expires before this (0: unknown), so `expire` need not scan
+    /// the table on every packet; a full scan still runs at least once a
+    /// simulated second, for timeouts changed through `get_mut`.
+    soonest: u64,
+    last_scan: u64,
 }
 
 impl Conntrack {
@@ -331,6 +336,18 @@ impl Conntrack {
         self.map.len() / 2
     }
 
+    /// Indices of the live entries, in creation order (for `conntrack -D`).
+    pub fn indices(&self) -> Vec<usize> {
+        let mut v: Vec<(u32, usize)> = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.as_ref().map(|e| (e.id, i)))
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, i)| i).collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
@@ -345,6 +362,18 @@ impl Conntrack {
 
     /// Removes entries whose timeout passed.
     pub fn expire(&mut self, now_ns: u64) {
+        if self.soonest != 0 && now_ns < self.soonest && now_ns < self.last_scan + SEC {
+            return;
+        }
+        self.last_scan = now_ns;
+        self.soonest = self
+            .entries
+            .iter()
+            .flatten()
+            .map(|e| e.expires_ns)
+            .filter(|&t| t > now_ns)
+            .min()
+            .unwrap_or(u64::MAX);
         let dead: Vec<usize> = self
             .entries
             .iter()
@@ -484,6 +513,9 @@ impl Conntrack {
             labels: [0; 2],
             created_ns: now_ns,
         };
+        if self.soonest != 0 {
+            self.soonest = self.soonest.min(now_ns + timeout * SEC);
+        }
         let idx = match self.free.pop() {
             Some(i) => {
                 self.entries[i] = Some(e);
@@ -552,6 +584,7 @@ impl Conntrack {
             e.status |= status::SEEN_REPLY;
         }
         e.expires_ns = now_ns + timeout * SEC;
+        let expires = e.expires_ns;
         let state = if e.master.is_some() && !e.has(status::SEEN_REPLY) {
             CtState::Related
         } else if dir == Dir::Reply || e.has(status::SEEN_REPLY) {
@@ -559,6 +592,9 @@ impl Conntrack {
         } else {
             CtState::New
         };
+        if self.soonest != 0 {
+            self.soonest = self.soonest.min(expires);
+        }
         if killed {
             self.kill(idx);
         }

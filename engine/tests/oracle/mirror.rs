@@ -17,6 +17,8 @@ pub fn sim_world() -> World {
     w.plug(r, "r0", "10.1.0.1/24", "left").unwrap();
     w.plug(r, "r1", "10.2.0.1/24", "right").unwrap();
     w.plug(s, "s0", "10.2.0.2/24", "right").unwrap();
+    // The client side is the phantom address, a permanent neighbour in the kernel.
+    w.set_outside("left").unwrap();
     for (h, name, mac) in [(r, "r0", R0_MAC), (r, "r1", R1_MAC), (s, "s0", SERVER_MAC)] {
         if let Some(i) = w.hosts[h].ifaces.iter_mut().find(|i| i.name == name) {
             i.mac = mac;
