@@ -287,8 +287,6 @@ ip neigh replace 10.2.0.10 lladdr 02:00:00:02:00:99 dev r1 nud permanent";
         packets: Vec<Packet>,
         /// Compare the marks and zones of the router's connections.
         conntrack: bool,
-        /// Needs `-m mark` evaluated by the simulator.
-        needs_mark_match: bool,
     }
 
     fn case(name: &str, rules: String, packets: Vec<PacketSpec>) -> Case {
@@ -297,7 +295,6 @@ ip neigh replace 10.2.0.10 lladdr 02:00:00:02:00:99 dev r1 nud permanent";
             rules,
             packets: packets.iter().map(|p| p.build().unwrap()).collect(),
             conntrack: false,
-            needs_mark_match: false,
         }
     }
 
@@ -443,7 +440,6 @@ ip neigh replace 10.2.0.10 lladdr 02:00:00:02:00:99 dev r1 nud permanent";
                 ping(p(), "10.2.0.2"),
             ],
         );
-        c.needs_mark_match = true;
         v.push(c);
 
         // DNAT: port forwarding, replies un-NATed.
@@ -964,22 +960,6 @@ ip neigh replace 10.2.0.10 lladdr 02:00:00:02:00:99 dev r1 nud permanent";
     }
 
     /// Whether the simulator evaluates `-m mark` yet (another group's match).
-    fn sim_has_mark_match() -> bool {
-        let mut w = sim_world();
-        let out = common::sh_stdin(
-            &mut w.hosts[0],
-            "iptables-restore",
-            "*filter\n-A FORWARD -m mark --mark 0x0\nCOMMIT\n",
-        );
-        if out.exit != 0 {
-            return false;
-        }
-        w.inject(0, "r0", udp(1, "10.2.0.2", 2).build().unwrap());
-        common::sh(&mut w.hosts[0], "iptables-save -c")
-            .stdout
-            .contains("[1:31] -A FORWARD -m mark")
-    }
-
     #[test]
     fn targets_agree_with_kernel() {
         if let Err(why) = common::can_use_kernel() {
@@ -999,15 +979,9 @@ ip neigh replace 10.2.0.10 lladdr 02:00:00:02:00:99 dev r1 nud permanent";
         let _router = listen(&topo.router(), 8080);
         std::thread::sleep(std::time::Duration::from_millis(200));
         let kmsg = Kmsg::open();
-        let mark_match = sim_has_mark_match();
         let mut mismatches = Vec::new();
         let mut compared = 0;
-        let mut skipped = 0;
         for c in cases(&log_tag) {
-            if c.needs_mark_match && !mark_match {
-                skipped += c.packets.len() + 1;
-                continue;
-            }
             let name = &c.name;
             topo.exec(
                 &topo.router(),
@@ -1097,13 +1071,14 @@ ip neigh replace 10.2.0.10 lladdr 02:00:00:02:00:99 dev r1 nud permanent";
         compared += n;
         mismatches.extend(m);
         println!(
-            "targets, kernel vs simulator: {compared} comparisons, {} mismatches, {skipped} skipped{}",
+            "targets, kernel vs simulator: {compared} comparisons, {} mismatches{}",
             mismatches.len(),
-            if kmsg.is_none() { " (no /dev/kmsg: log lines not compared)" } else { "" }
+            if kmsg.is_none() {
+                " (no /dev/kmsg: log lines not compared)"
+            } else {
+                ""
+            }
         );
-        if skipped > 0 {
-            println!("skipped: -m mark is not evaluated by the simulator yet");
-        }
         for m in &mismatches {
             println!("MISMATCH {m}");
         }
