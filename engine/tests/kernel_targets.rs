@@ -431,7 +431,7 @@ ip neigh replace 10.2.0.10 lladdr 02:00:00:02:00:99 dev r1 nud permanent";
         );
         c.conntrack = true;
         v.push(c);
-        let mut c = case(
+        let c = case(
             "MARK and CONNMARK seen by -m mark",
             "*mangle\n-A PREROUTING -i r0 -p tcp -j MARK --set-mark 0x1\n-A PREROUTING -i r0 -p udp -j MARK --set-mark 0x2\n-A PREROUTING -i r0 -j CONNMARK --save-mark\n-A PREROUTING -i r1 -j CONNMARK --restore-mark\n-A FORWARD -m mark --mark 0x1\n-A FORWARD -m mark --mark 0x2\n-A FORWARD -m mark --mark 0x0\n-A FORWARD -i r1 -m mark --mark 0x1/0x1\nCOMMIT\n".into(),
             vec![
