@@ -115,5 +115,8 @@ fn run(script: Option<&Path>, json: bool) -> i32 {
             let _ = stderr.lock().write_all(out.stderr.as_bytes());
         }
     }
+    // The process ends here: freeing a large ruleset piece by piece would
+    // only delay it.
+    std::mem::forget(host);
     last
 }

@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod command;
 pub mod ext;
+pub mod fasthash;
 pub mod ipset;
 pub mod iptables;
 #[cfg(target_os = "linux")]
