@@ -38,10 +38,19 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
             .iter()
             .any(|l| l.proto == proto && l.port == port && l.addr.is_none_or(|a| a == h.dst))
     };
+    // Sent to a broadcast address: never answered with a RST or an ICMP
+    // error (`tcp_v4_send_reset`, `icmp_send`), nor connected to.
+    let broadcast = route_is_broadcast(host, &h);
     match &h.l4 {
+        L4::Tcp(_) if broadcast => Answer {
+            to: "tcp to a broadcast address (dropped)".into(),
+            replies: vec![],
+        },
         L4::Tcp(t) => {
             let open = listening(6, t.dport);
-            let syn = t.flags & tcp_flags::SYN != 0 && t.flags & tcp_flags::ACK == 0;
+            // A connection request: SYN without ACK (a SYN with FIN is dropped).
+            let syn =
+                t.flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::FIN) == tcp_flags::SYN;
             if t.flags & tcp_flags::RST != 0 {
                 return Answer {
                     to: format!("tcp port {} (reset)", t.dport),
@@ -78,6 +87,14 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
                 }
                 return Answer {
                     to: format!("tcp port {} (connection)", t.dport),
+                    replies: vec![],
+                };
+            }
+            if open && t.flags & tcp_flags::ACK == 0 {
+                // A listener drops what is neither a SYN nor an ACK (a FIN,
+                // no flags, SYN+FIN) without answering (`tcp_rcv_state_process`).
+                return Answer {
+                    to: format!("tcp port {} (listening, segment dropped)", t.dport),
                     replies: vec![],
                 };
             }
@@ -121,7 +138,7 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
                     replies: vec![],
                 };
             }
-            if route_is_broadcast(host, &h) {
+            if broadcast {
                 return Answer {
                     to: "broadcast".into(),
                     replies: vec![],
@@ -137,7 +154,9 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
             }
         }
         L4::Icmp(i) if i.icmp_type == 8 => {
-            if host.sysctl_num("net.ipv4.icmp_echo_ignore_all") == 1 {
+            if host.sysctl_num("net.ipv4.icmp_echo_ignore_all") == 1
+                || (broadcast && host.sysctl_num("net.ipv4.icmp_echo_ignore_broadcasts") == 1)
+            {
                 return Answer {
                     to: "echo request (ignored)".into(),
                     replies: vec![],
@@ -157,10 +176,21 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
             to: format!("icmp type {} code {}", i.icmp_type, i.code),
             replies: vec![],
         },
-        _ => Answer {
+        // IGMP has a handler; any other protocol (GRE, ESP, SCTP... on a
+        // kernel without their modules) gets protocol unreachable.
+        _ if matches!(h.proto, 1 | 2 | 6 | 17) || broadcast => Answer {
             to: format!("protocol {}", h.proto),
             replies: vec![],
         },
+        _ => {
+            let mut ip = IpFields::new(h.dst, h.src);
+            ip.tos = (h.tos & 0x1e) | 0xc0;
+            ip.id = host.take_ip_id();
+            Answer {
+                to: format!("protocol {} (no handler)", h.proto),
+                replies: vec![build_icmp_error(&ip, 3, 2, [0; 4], &pkt.data)],
+            }
+        }
     }
 }
 
