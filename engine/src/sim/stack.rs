@@ -128,7 +128,9 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
                 .iter()
                 .filter(bound)
                 .any(|l| !l.service.starts_with('\0'));
-            let syn = t.flags & tcp_flags::SYN != 0 && t.flags & tcp_flags::ACK == 0;
+            // A connection request: SYN without ACK (a SYN with FIN is dropped).
+            let syn =
+                t.flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::FIN) == tcp_flags::SYN;
             if t.flags & tcp_flags::RST != 0 {
                 host.tcp_conns.remove(&(t.dport, h.src, t.sport));
                 return Answer {
@@ -228,7 +230,7 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
                     replies: vec![],
                 };
             }
-            if route_is_broadcast(host, &h) {
+            if broadcast {
                 return Answer {
                     to: "broadcast".into(),
                     replies: vec![],
@@ -244,7 +246,9 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
             }
         }
         L4::Icmp(i) if i.icmp_type == 8 => {
-            if host.sysctl_num("net.ipv4.icmp_echo_ignore_all") == 1 {
+            if host.sysctl_num("net.ipv4.icmp_echo_ignore_all") == 1
+                || (broadcast && host.sysctl_num("net.ipv4.icmp_echo_ignore_broadcasts") == 1)
+            {
                 return Answer {
                     to: "echo request (ignored)".into(),
                     replies: vec![],
@@ -277,10 +281,21 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
             to: format!("icmp type {} code {}", i.icmp_type, i.code),
             replies: vec![],
         },
-        _ => Answer {
+        // IGMP has a handler; any other protocol (GRE, ESP, SCTP... on a
+        // kernel without their modules) gets protocol unreachable.
+        _ if matches!(h.proto, 1 | 2 | 6 | 17) || broadcast => Answer {
             to: format!("protocol {}", h.proto),
             replies: vec![],
         },
+        _ => {
+            let mut ip = IpFields::new(h.dst, h.src);
+            ip.tos = (h.tos & 0x1e) | 0xc0;
+            ip.id = host.take_ip_id();
+            Answer {
+                to: format!("protocol {} (no handler)", h.proto),
+                replies: vec![build_icmp_error(&ip, 3, 2, [0; 4], &pkt.data)],
+            }
+        }
     }
 }
 

@@ -586,6 +586,16 @@ impl World {
             return self.finish(hi, trace, "malformed packet".into());
         };
         let host = &self.hosts[hi];
+        if let Some(why) = route::martian(&host.ifaces, hdr.src, hdr.dst) {
+            if let Some(t) = trace.as_mut() {
+                t.events.push(Event::Dropped {
+                    host: name.clone(),
+                    reason: format!("{why} (routing refuses it)"),
+                });
+            }
+            self.discard(hi, &ct);
+            return self.finish(hi, trace, format!("dropped on {name}: {why}"));
+        }
         let decision = if route::is_broadcast(&host.ifaces, hdr.dst) {
             Decision::Local
         } else {
