@@ -4,7 +4,7 @@
 //! as one nf_tables batch; apply sends it against the generation id it was
 //! planned from and starts over when the ruleset moved meanwhile.
 
-use super::live::{self, Live, LiveChain};
+use super::live::{self, Live, LiveChain, LiveRule};
 use super::msg::{self, BaseHook, Msg, Position};
 use super::rule::{self, Encoded};
 use super::sock::{Answer, BatchOutcome, NfSock};
@@ -12,7 +12,7 @@ use super::{Error, KernelRefusal, Result};
 use crate::command::Output;
 use crate::iptables::restore::run_restore;
 use crate::iptables::save::rule_line;
-use crate::ruleset::{Chain, Rule, Table, Verdict, TABLE_ORDER};
+use crate::ruleset::{Chain, Table, Verdict, TABLE_ORDER};
 use crate::sim::host::Host;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -185,10 +185,14 @@ pub fn desired(live: &Live, text: &str, noflush: bool) -> std::result::Result<De
     for name in &live.nfacct {
         host.nfacct.objects.push(crate::nfacct::Object::new(name));
     }
-    for lt in &live.tables {
-        if let Ok((t, _)) = live::to_table(lt) {
-            if let Some(slot) = host.ruleset.table_mut(t.name) {
-                *slot = t;
+    // Without --noflush every table of the input starts empty: the live
+    // rules need not be read at all.
+    if noflush {
+        for lt in &live.tables {
+            if let Ok((t, _)) = live::to_table(&live.sets, lt) {
+                if let Some(slot) = host.ruleset.table_mut(t.name) {
+                    *slot = t;
+                }
             }
         }
     }
@@ -229,21 +233,33 @@ pub fn plan(live: &Live, want: &Desired, noflush: bool) -> Result<Vec<Op>> {
     Ok(ops)
 }
 
-fn refuse(table: &str, chain: &str, c: &LiveChain, why: &str) -> Error {
-    let handles: Vec<String> = c
-        .rules
-        .iter()
-        .filter(|r| r.rule.is_err())
-        .map(|r| r.handle.to_string())
-        .collect();
+fn refuse(table: &str, chain: &str, unknown: &[u64], why: &str) -> Error {
+    let handles: Vec<String> = unknown.iter().map(u64::to_string).collect();
     Error::Refused(format!(
         "table {table} chain {chain} holds rules iptplay cannot represent (handle {}): {why}, so it is left alone and nothing was changed",
         handles.join(", ")
     ))
 }
 
-fn has_unknown(c: &LiveChain) -> bool {
-    c.rules.iter().any(|r| r.rule.is_err())
+/// Handles of the rules among `rules` that cannot be represented.
+fn unknown<'a>(
+    live: &Live,
+    table: &str,
+    rules: impl IntoIterator<Item = &'a LiveRule>,
+) -> Vec<u64> {
+    rules
+        .into_iter()
+        .filter(|r| r.rule(&live.sets, table).is_err())
+        .map(|r| r.handle)
+        .collect()
+}
+
+/// `-D CHAIN SPEC` of a live rule, for diffs (empty when it cannot be read).
+fn delete_text(live: &Live, table: &str, chain: &str, r: &LiveRule) -> String {
+    match r.rule(&live.sets, table) {
+        Ok(rule) => rule_line(chain, rule, false).replacen("-A ", "-D ", 1),
+        Err(_) => String::new(),
+    }
 }
 
 fn plan_table(
@@ -256,7 +272,7 @@ fn plan_table(
     let name = table.name;
     let lt = live.table(name);
     if let Some(lt) = lt {
-        if let Err(p) = live::to_table(lt) {
+        if let Err(p) = live::check_table(lt) {
             return Err(Error::Refused(format!(
                 "{p}: iptplay leaves this table alone, nothing was changed"
             )));
@@ -285,16 +301,14 @@ fn plan_table(
                 None => false,
             };
             if !keep {
-                if has_unknown(c) {
-                    return Err(refuse(name, &c.name, c, "the chain would be deleted"));
+                let bad = unknown(live, name, &c.rules);
+                if !bad.is_empty() {
+                    return Err(refuse(name, &c.name, &bad, "the chain would be deleted"));
                 }
                 // Its rules go first: a jump they hold keeps its target
                 // chain busy, and that chain may go away in this batch too.
                 for r in &c.rules {
-                    let text = match &r.rule {
-                        Ok(rule) => rule_line(&c.name, rule, false).replacen("-A ", "-D ", 1),
-                        Err(_) => String::new(),
-                    };
+                    let text = delete_text(live, name, &c.name, r);
                     ops.push(Op::DelRule {
                         table: name.to_string(),
                         chain: c.name.clone(),
@@ -349,7 +363,7 @@ fn plan_table(
                 chain: ch.name.clone(),
             });
         }
-        plan_rules(name, ch, lc, ops)?;
+        plan_rules(live, name, ch, lc, ops)?;
     }
     Ok(())
 }
@@ -398,42 +412,58 @@ fn common(live: &[Option<&Encoded>], want: &[Encoded]) -> Vec<(usize, usize)> {
     pairs
 }
 
-fn plan_rules(table: &str, ch: &Chain, lc: Option<&LiveChain>, ops: &mut Vec<Op>) -> Result<()> {
-    let want: Vec<Encoded> = ch
-        .rules
-        .iter()
-        .map(|r| rule::encode_rule(table, r, false).map(|e| rule::identity(&e)))
-        .collect::<Result<_>>()?;
+fn plan_rules(
+    live: &Live,
+    table: &str,
+    ch: &Chain,
+    lc: Option<&LiveChain>,
+    ops: &mut Vec<Op>,
+) -> Result<()> {
+    let mut want: Vec<Encoded> = Vec::with_capacity(ch.rules.len());
+    let mut sent: Vec<Encoded> = Vec::with_capacity(ch.rules.len());
+    for r in &ch.rules {
+        // New rules carry the counters the input gave them (zero without -c).
+        let enc = rule::encode_rule(&live.sets, table, r, true)?;
+        want.push(rule::identity(&enc));
+        sent.push(enc);
+    }
     let empty = Vec::new();
     let live_rules = lc.map_or(&empty, |c| &c.rules);
-    let live_ids: Vec<Option<&Encoded>> = live_rules.iter().map(|r| r.identity.as_ref()).collect();
+    let live_ids: Vec<Option<&Encoded>> = live_rules.iter().map(|r| Some(&r.identity)).collect();
     let pairs = common(&live_ids, &want);
     let kept_live: BTreeSet<usize> = pairs.iter().map(|p| p.0).collect();
-    if let Some(c) = lc {
-        if has_unknown(c)
-            && (pairs.len() != want.len() || kept_live.len() + unknown_count(c) != c.rules.len())
-        {
-            return Err(refuse(table, &ch.name, c, "the chain's rules would change"));
-        }
+    // Only rules that would go need reading: a kept rule equals one we send.
+    let gone: Vec<&LiveRule> = live_rules
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !kept_live.contains(i))
+        .map(|(_, r)| r)
+        .collect();
+    let bad = unknown(live, table, gone.iter().copied());
+    if !bad.is_empty()
+        && (pairs.len() != want.len() || kept_live.len() + bad.len() != live_rules.len())
+    {
+        return Err(refuse(
+            table,
+            &ch.name,
+            &bad,
+            "the chain's rules would change",
+        ));
     }
-    for (i, r) in live_rules.iter().enumerate() {
-        if kept_live.contains(&i) || r.rule.is_err() {
+    for r in gone {
+        if bad.contains(&r.handle) {
             continue;
         }
-        let text = match &r.rule {
-            Ok(rule) => rule_line(&ch.name, rule, false).replacen("-A ", "-D ", 1),
-            Err(_) => String::new(),
-        };
         ops.push(Op::DelRule {
             table: table.to_string(),
             chain: ch.name.clone(),
             handle: r.handle,
-            text,
+            text: delete_text(live, table, &ch.name, r),
         });
     }
     // Each run of new rules goes before the next kept rule, or at the end.
     let kept_want: BTreeMap<usize, usize> = pairs.iter().map(|p| (p.1, p.0)).collect();
-    for (j, (enc, r)) in want.into_iter().zip(&ch.rules).enumerate() {
+    for (j, (enc, r)) in sent.into_iter().zip(&ch.rules).enumerate() {
         if kept_want.contains_key(&j) {
             continue;
         }
@@ -448,21 +478,12 @@ fn plan_rules(table: &str, ch: &Chain, lc: Option<&LiveChain>, ops: &mut Vec<Op>
         ops.push(Op::NewRule {
             table: table.to_string(),
             chain: ch.name.clone(),
-            enc: new_rule_encoding(table, r, enc),
+            enc,
             pos,
             text: rule_line(&ch.name, r, false),
         });
     }
     Ok(())
-}
-
-fn unknown_count(c: &LiveChain) -> usize {
-    c.rules.iter().filter(|r| r.rule.is_err()).count()
-}
-
-/// New rules carry the counters the input gave them (zero without `-c`).
-fn new_rule_encoding(table: &str, r: &Rule, identity: Encoded) -> Encoded {
-    rule::encode_rule(table, r, true).unwrap_or(identity)
 }
 
 /// What apply did.
@@ -576,7 +597,7 @@ pub fn import(
         let Some(lt) = live.table(name) else {
             continue;
         };
-        match live::to_table(lt) {
+        match live::to_table(&live.sets, lt) {
             Ok((t, mut p)) => {
                 problems.append(&mut p);
                 let _ = writeln!(

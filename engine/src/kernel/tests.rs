@@ -68,7 +68,7 @@ fn encoding_is_byte_exact() {
             continue;
         }
         let (_, rule) = parse_rule(table, spec);
-        match encode_rule(table, &rule, false) {
+        match encode_rule(&[], table, &rule, false) {
             Ok(enc) => {
                 let got = hex(&expr::write_list(&enc.exprs));
                 let mut c = super::nla::Attrs::new();
@@ -97,7 +97,7 @@ fn decoding_gives_the_saved_rule() {
     for [table, spec, exprs, _, saved] in rows() {
         let list = expr::read_list(&unhex(exprs)).expect("expressions parse");
         let chain = saved.split(' ').nth(1).unwrap_or("");
-        match decode_rule(table, &list) {
+        match decode_rule(&[], table, &list) {
             Ok(rule) => {
                 let line = rule_line(chain, &rule, false);
                 if line != saved {

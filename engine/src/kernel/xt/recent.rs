@@ -4,7 +4,6 @@
 
 use super::{get_cstr, get_u32, put_u32, DecodeCx, EncodeCx, XtMatch};
 use crate::ext::recent::{Recent, RecentOp};
-use crate::ext::Match;
 use crate::kernel::{Error, Result};
 use std::net::Ipv4Addr;
 
@@ -48,26 +47,35 @@ fn encode(m: &Recent, _cx: &EncodeCx) -> Result<Vec<u8>> {
     Ok(v)
 }
 
-fn decode(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Match>> {
+fn decode(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
     let f = d[8];
     let op = match f & (CHECK | SET | UPDATE | REMOVE) {
-        SET => RecentOp::Set,
-        CHECK => RecentOp::Check,
-        UPDATE => RecentOp::Update,
-        REMOVE => RecentOp::Remove,
+        SET => "--set",
+        CHECK => "--rcheck",
+        UPDATE => "--update",
+        REMOVE => "--remove",
         x => return Err(Error::Unsupported(format!("recent flags {x:#x}"))),
     };
-    let mut r = Recent::default();
-    r.op = op;
-    r.invert = d[9] != 0;
-    r.seconds = get_u32(d, 0);
-    r.reap = f & REAP != 0;
-    r.hitcount = get_u32(d, 4);
-    r.rttl = f & TTL != 0;
-    r.name = get_cstr(&d[NAME..NAME + NAME_LEN]);
-    r.dest = d[SIDE] != 0;
-    r.mask = Ipv4Addr::new(d[MASK], d[MASK + 1], d[MASK + 2], d[MASK + 3]);
-    Ok(Box::new(r))
+    cx.flag(d[9] != 0, op);
+    let seconds = get_u32(d, 0);
+    if seconds != 0 {
+        cx.opt(false, "--seconds", seconds);
+    }
+    if f & REAP != 0 {
+        cx.flag(false, "--reap");
+    }
+    let hitcount = get_u32(d, 4);
+    if hitcount != 0 {
+        cx.opt(false, "--hitcount", hitcount);
+    }
+    if f & TTL != 0 {
+        cx.flag(false, "--rttl");
+    }
+    cx.opt(false, "--name", get_cstr(&d[NAME..NAME + NAME_LEN]));
+    let mask = Ipv4Addr::new(d[MASK], d[MASK + 1], d[MASK + 2], d[MASK + 3]);
+    cx.opt(false, "--mask", mask);
+    cx.flag(false, if d[SIDE] != 0 { "--rdest" } else { "--rsource" });
+    Ok(())
 }
 
 pub static CODEC: XtMatch<Recent> = XtMatch {
@@ -75,6 +83,7 @@ pub static CODEC: XtMatch<Recent> = XtMatch {
     xt_name: &["recent"],
     rev: 1,
     size: 228,
+    user: 228,
     encode,
     decode,
 };
