@@ -22,11 +22,19 @@ pub struct Encoded {
     pub compat: (u32, u32),
 }
 
+/// What `! -i +` compares the name with: no interface has it.
+const INVALID_IFACE: &[u8] = b"INVAL/D\0";
+
 fn iface(cx: &mut EncodeCx, key: u32, name: &str, inv: bool) {
     if name.is_empty() {
         return;
     }
     cx.meta(key);
+    if name == "+" && inv {
+        // iptables-nft's stand-in for "no interface at all".
+        cx.cmp(CmpOp::Eq, INVALID_IFACE);
+        return;
+    }
     match name.strip_suffix('+') {
         Some(prefix) => {
             if !prefix.is_empty() {
@@ -152,6 +160,7 @@ fn decode_fixed(exprs: &[Expr], i: usize, ip: &mut IpSpec) -> Option<usize> {
     match &exprs[i] {
         Expr::Meta { key, dreg: REG_1 } if *key == META_IIFNAME || *key == META_OIFNAME => {
             let (name, inv, n) = match cmp_at(exprs, i + 1) {
+                Some((CmpOp::Eq, data)) if data == INVALID_IFACE => ("+".to_string(), true, 2),
                 Some((op, data)) => {
                     let inv = eq_or_neq(op)?;
                     let name = match data.split_last() {

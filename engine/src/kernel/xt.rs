@@ -39,10 +39,14 @@ mod limit;
 mod log;
 mod mark;
 mod mark_target;
+mod misc;
+mod more_targets;
 mod multiport;
 mod nat;
 mod nfacct;
 mod nflog;
+mod packet;
+mod proto;
 mod recent;
 mod reject;
 mod small;
@@ -356,6 +360,35 @@ pub fn match_codecs() -> &'static [&'static dyn MatchCodec] {
     static ALL: &[&dyn MatchCodec] = &[
         &addrtype::CODEC,
         &comment::CODEC,
+        &proto::AH,
+        &proto::DCCP,
+        &proto::ESP,
+        &proto::IPCOMP,
+        &proto::SCTP,
+        &misc::BPF,
+        &misc::CGROUP,
+        &misc::CLUSTER,
+        &misc::CONNBYTES,
+        &misc::CONNLABEL,
+        &misc::CONNLIMIT,
+        &misc::CPU,
+        &misc::IPVS,
+        &misc::OSF,
+        &misc::PHYSDEV,
+        &misc::POLICY,
+        &misc::QUOTA,
+        &misc::REALM,
+        &misc::RPFILTER,
+        &misc::SOCKET,
+        &misc::TIME,
+        &misc::U32M,
+        &packet::DSCP,
+        &packet::ECN,
+        &packet::HASHLIMIT,
+        &packet::RATEEST,
+        &packet::STRING,
+        &packet::TCPMSS,
+        &packet::TOS,
         &conntrack::CONNTRACK,
         &conntrack::STATE,
         &small::CONNMARK,
@@ -383,6 +416,26 @@ pub fn match_codecs() -> &'static [&'static dyn MatchCodec] {
 pub fn target_codecs() -> &'static [&'static dyn TargetCodec] {
     static ALL: &[&dyn TargetCodec] = &[
         &connmark_target::CODEC,
+        &packet::CHECKSUM,
+        &packet::CLASSIFY,
+        &packet::DSCP_T,
+        &packet::ECN_T,
+        &packet::HMARK,
+        &packet::RATEEST_T,
+        &packet::TCPOPTSTRIP,
+        &packet::TOS_T,
+        &packet::TTL_T,
+        &more_targets::AUDIT,
+        &more_targets::CONNSECMARK,
+        &more_targets::IDLETIMER,
+        &more_targets::LED,
+        &more_targets::NETMAP,
+        &more_targets::NFQUEUE,
+        &more_targets::SECMARK,
+        &more_targets::SYNPROXY,
+        &more_targets::TEE,
+        &more_targets::TPROXY,
+        &more_targets::TRACE,
         &ct::CT,
         &ct::NOTRACK,
         &log::CODEC,

@@ -39,11 +39,13 @@ fn encode(m: &Recent, _cx: &EncodeCx) -> Result<Vec<u8>> {
     v[NAME..NAME + n].copy_from_slice(&name[..n]);
     v[NAME + n] = 0;
     v[SIDE] = m.dest as u8;
-    // An explicit --mask fills the IPv4 part, as restore text (which always
-    // carries --mask) does. (`-m recent --set` typed without --mask gets the
-    // whole address union filled by libxt_recent; the engine's match does
-    // not record whether --mask was given, so restore text wins.)
-    v[MASK..MASK + 4].copy_from_slice(&m.mask.octets());
+    // An explicit --mask fills the IPv4 part; without it libxt_recent
+    // fills the whole address union.
+    if m.mask_given {
+        v[MASK..MASK + 4].copy_from_slice(&m.mask.octets());
+    } else {
+        v[MASK..MASK + 16].fill(0xff);
+    }
     Ok(v)
 }
 
@@ -72,8 +74,13 @@ fn decode(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
         cx.flag(false, "--rttl");
     }
     cx.opt(false, "--name", get_cstr(&d[NAME..NAME + NAME_LEN]));
-    let mask = Ipv4Addr::new(d[MASK], d[MASK + 1], d[MASK + 2], d[MASK + 3]);
-    cx.opt(false, "--mask", mask);
+    if d[MASK..MASK + 16].iter().any(|b| *b != 0xff) {
+        if d[MASK + 4..MASK + 16].iter().any(|b| *b != 0) {
+            return Err(Error::Unsupported("an IPv6 recent mask".into()));
+        }
+        let mask = Ipv4Addr::new(d[MASK], d[MASK + 1], d[MASK + 2], d[MASK + 3]);
+        cx.opt(false, "--mask", mask);
+    }
     cx.flag(false, if d[SIDE] != 0 { "--rdest" } else { "--rsource" });
     Ok(())
 }
