@@ -7,125 +7,19 @@
 
 #[cfg(target_os = "linux")]
 mod common;
+#[cfg(target_os = "linux")]
+mod kernel_common;
 
 #[cfg(target_os = "linux")]
 mod cases {
     use super::common;
+    use super::kernel_common::{have, strip, text_of, Ns};
     use engine::kernel::expr::{Expr, ImmData, NFT_JUMP};
     use engine::kernel::msg::{self, Msg, Position};
     use engine::kernel::sock::{Answer, BatchOutcome, NfSock};
     use engine::kernel::{live, plan};
     use std::path::PathBuf;
-    use std::process::{Command, Output, Stdio};
-    use std::sync::atomic::{AtomicU32, Ordering};
-
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-
-    /// A network namespace deleted on drop.
-    struct Ns(String);
-
-    impl Ns {
-        fn new(tag: &str) -> Ns {
-            let name = format!(
-                "iptplay-k{}-{}-{tag}",
-                std::process::id(),
-                NEXT.fetch_add(1, Ordering::SeqCst)
-            );
-            let ok = Command::new("ip")
-                .args(["netns", "add", &name])
-                .status()
-                .map(|s| s.success())
-                .unwrap_or(false);
-            assert!(ok, "ip netns add {name}");
-            Ns(name)
-        }
-        /// A shell command inside the namespace.
-        fn sh(&self, cmd: &str) -> Output {
-            Command::new("ip")
-                .args(["netns", "exec", &self.0, "sh", "-c", cmd])
-                .output()
-                .expect("ip netns exec")
-        }
-        fn ok(&self, cmd: &str) -> String {
-            let o = self.sh(cmd);
-            assert!(
-                o.status.success(),
-                "{cmd}: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
-            String::from_utf8_lossy(&o.stdout).into_owned()
-        }
-        /// The real iptables-nft-save without comment lines or trailing blanks.
-        fn save(&self) -> String {
-            strip(&self.ok("iptables-nft-save"))
-        }
-        /// Everything the kernel holds, handles included.
-        fn snapshot(&self) -> String {
-            self.ok("nft -a list ruleset") + &strip(&self.ok("iptables-nft-save -c"))
-        }
-        /// `iptplay ARGS` (the built binary), standard input from `stdin`.
-        fn iptplay(&self, args: &[&str], stdin: &str) -> Output {
-            use std::io::Write;
-            let mut child = Command::new(env!("CARGO_BIN_EXE_iptplay"))
-                .arg("kernel")
-                .args(args)
-                .args(["--netns", &self.0])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("iptplay");
-            let _ = child
-                .stdin
-                .take()
-                .expect("stdin")
-                .write_all(stdin.as_bytes());
-            child.wait_with_output().expect("iptplay output")
-        }
-        fn apply(&self, text: &str, extra: &[&str]) -> Output {
-            let mut args = vec!["apply"];
-            args.extend_from_slice(extra);
-            args.push("-");
-            self.iptplay(&args, text)
-        }
-        /// Runs `iptables-nft-restore [ARGS]` with `text`.
-        fn restore(&self, text: &str, args: &str) {
-            let path = std::env::temp_dir().join(format!("{}.rules", self.0));
-            std::fs::write(&path, text).expect("write");
-            self.ok(&format!("iptables-nft-restore {args} {}", path.display()));
-            let _ = std::fs::remove_file(path);
-        }
-    }
-
-    impl Drop for Ns {
-        fn drop(&mut self) {
-            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-        }
-    }
-
-    fn strip(s: &str) -> String {
-        s.lines()
-            .filter(|l| !l.starts_with('#'))
-            .map(|l| l.trim_end().to_string() + "\n")
-            .collect()
-    }
-
-    fn text_of(o: &Output) -> String {
-        format!(
-            "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-            o.status.code(),
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    }
-
-    fn have(tool: &str) -> bool {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    }
+    use std::process::Command;
 
     /// The objects corpus files and rule specs name: the nfacct objects
     /// kube-proxy counts with, `ct_x`, and MYCHAIN when `chain`.
