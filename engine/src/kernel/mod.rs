@@ -10,6 +10,8 @@
 //! - [`sock`]: the socket: requests, dumps, batches with acks, `--netns`.
 //! - [`xt`]: the extension interface (how a match or target is encoded and
 //!   read back) and its registry; [`xt`]'s submodules hold the first encodings.
+//! - [`ipset`]: ipsets over the ipset netlink protocol, read back through
+//!   the engine's `ipset restore`.
 //! - [`rule`]: a whole rule to expressions and back (fixed part, counter,
 //!   verdicts, compat attribute).
 //! - [`live`]: the live ruleset: dump, decode to engine tables, report what
@@ -20,6 +22,7 @@
 
 pub mod cli;
 pub mod expr;
+pub mod ipset;
 pub mod live;
 pub mod msg;
 pub mod nla;
@@ -67,6 +70,10 @@ pub struct KernelRefusal {
 
 impl fmt::Display for KernelRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // ipset's own error numbers (4096 and up) have only its text.
+        if let (true, Some(m)) = (self.errno >= 4096, &self.msg) {
+            return write!(f, "{}: {m}", self.what);
+        }
         let text = std::io::Error::from_raw_os_error(self.errno).to_string();
         // "Invalid argument (os error 22)" -> "Invalid argument".
         let text = text.split(" (os error").next().unwrap_or(&text).to_string();

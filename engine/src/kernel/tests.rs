@@ -7,6 +7,7 @@ use super::rule::{decode_rule, encode_rule};
 use crate::iptables::parse::{parse, ParseEnv};
 use crate::iptables::restore::split_rule_line;
 use crate::iptables::save::rule_line;
+use crate::ext::SetRef;
 use crate::ruleset::Rule;
 
 const DATA: &str = include_str!("../../tests/kernel_data/rule_bytes.tsv");
@@ -26,11 +27,30 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
+/// The sets the captures had: s1 hash:ip, s2 hash:ip,port, s3 hash:ip.
+fn sets() -> Vec<(u16, SetRef)> {
+    [("s1", 1), ("s2", 2), ("s3", 1)]
+        .iter()
+        .enumerate()
+        .map(|(i, (name, dimensions))| {
+            (
+                i as u16,
+                SetRef {
+                    name: name.to_string(),
+                    dimensions: *dimensions,
+                    inet6: false,
+                },
+            )
+        })
+        .collect()
+}
+
 fn parse_rule(table: &str, spec: &str) -> (String, Rule) {
     let mut argv = vec!["iptables".to_string(), "-t".into(), table.into()];
     argv.extend(split_rule_line(spec));
     let resolve = |_: &str| Vec::new();
-    let sets = |_: &str| None;
+    let known = sets();
+    let sets = |n: &str| known.iter().find(|s| s.1.name == n).map(|s| s.1.clone());
     let nfacct = |_: &str| true;
     let env = ParseEnv {
         resolve: &resolve,
@@ -60,7 +80,7 @@ fn encoding_is_byte_exact() {
             continue;
         }
         let (_, rule) = parse_rule(table, spec);
-        match encode_rule(&[], table, &rule, false) {
+        match encode_rule(&sets(), table, &rule, false) {
             Ok(enc) => {
                 let got = hex(&expr::write_list(&enc.exprs));
                 let mut c = super::nla::Attrs::new();
@@ -89,7 +109,7 @@ fn decoding_gives_the_saved_rule() {
     for [table, spec, exprs, _, saved] in rows() {
         let list = expr::read_list(&unhex(exprs)).expect("expressions parse");
         let chain = saved.split(' ').nth(1).unwrap_or("");
-        match decode_rule(&[], table, &list) {
+        match decode_rule(&sets(), table, &list) {
             Ok(rule) => {
                 let line = rule_line(chain, &rule, false);
                 if line != saved {

@@ -49,6 +49,7 @@ mod packet;
 mod proto;
 mod recent;
 mod reject;
+mod set;
 mod small;
 mod statistic;
 mod tcp;
@@ -389,6 +390,7 @@ pub fn match_codecs() -> &'static [&'static dyn MatchCodec] {
         &packet::STRING,
         &packet::TCPMSS,
         &packet::TOS,
+        &set::MATCH,
         &conntrack::CONNTRACK,
         &conntrack::STATE,
         &small::CONNMARK,
@@ -436,6 +438,7 @@ pub fn target_codecs() -> &'static [&'static dyn TargetCodec] {
         &more_targets::TEE,
         &more_targets::TPROXY,
         &more_targets::TRACE,
+        &set::TARGET,
         &ct::CT,
         &ct::NOTRACK,
         &log::CODEC,
