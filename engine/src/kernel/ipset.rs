@@ -124,7 +124,10 @@ fn family(kind: Kind) -> u8 {
 pub fn create(set: &IpSet) -> Result<Msg> {
     let h = &set.header;
     if h.inet6 {
-        return Err(Error::Unsupported(format!("ipset {}: family inet6", set.name)));
+        return Err(Error::Unsupported(format!(
+            "ipset {}: family inet6",
+            set.name
+        )));
     }
     if h.bitmask.is_some() {
         return Err(Error::Unsupported(format!("ipset {}: bitmask", set.name)));
@@ -440,15 +443,16 @@ fn add_line(name: &str, kind: Kind, d: &[Attr]) -> Result<String> {
             "{},{},{}",
             ip()?,
             port()?,
-            net_text(
-                need(ip_at(d, D_IP2)?, "second address")?,
-                u8_at(d, D_CIDR2)
-            )
+            net_text(need(ip_at(d, D_IP2)?, "second address")?, u8_at(d, D_CIDR2))
         ),
         Kind::HashNetIface => format!(
             "{},{}{}",
             net_text(ip()?, u8_at(d, D_CIDR)),
-            if flags & F_PHYSDEV != 0 { "physdev:" } else { "" },
+            if flags & F_PHYSDEV != 0 {
+                "physdev:"
+            } else {
+                ""
+            },
             need(find(d, D_IFACE).map(|a| a.str()), "interface")?
         ),
         Kind::BitmapIpMac => match find(d, D_ETHER) {
@@ -534,7 +538,9 @@ pub fn read(sock: &mut NfSock) -> Result<Vec<KernelSet>> {
             });
         }
         if let Some(adt) = find(&attrs, A_ADT) {
-            let set = out.last_mut().ok_or_else(|| Error::Decode("ipset dump".into()))?;
+            let set = out
+                .last_mut()
+                .ok_or_else(|| Error::Decode("ipset dump".into()))?;
             for d in adt.nested()? {
                 set.lines.push(add_line(&name, kind, &d.nested()?)?);
             }
@@ -544,11 +550,9 @@ pub fn read(sock: &mut NfSock) -> Result<Vec<KernelSet>> {
     Ok(out)
 }
 
-/// The engine's model of the kernel's sets, built by its `ipset restore`
-/// from the saved lines (on a host whose clock is `now`).
-pub fn to_store(sets: &[KernelSet], now: u64) -> Result<Store> {
-    let mut host = Host::new("kernel");
-    host.clock_ns = now;
+/// Reads the saved lines of `sets` into `host`'s sets with the engine's
+/// own `ipset restore`.
+pub fn restore_into(host: &mut Host, sets: &[KernelSet]) -> Result<()> {
     let mut text = String::new();
     for s in sets {
         for l in &s.lines {
@@ -557,14 +561,14 @@ pub fn to_store(sets: &[KernelSet], now: u64) -> Result<Store> {
         }
     }
     let argv = ["ipset".to_string(), "restore".to_string()];
-    let out = crate::ipset::cmd::run(&mut host, &argv, Some(&text));
+    let out = crate::ipset::cmd::run(host, &argv, Some(&text));
     if out.exit != 0 {
         return Err(Error::Unsupported(format!(
-            "the kernel's ipsets read back as `ipset save` lines that ipset refuses: {}",
+            "it reads back as `ipset save` lines that ipset refuses: {}",
             out.stderr.trim_end()
         )));
     }
-    Ok(host.ipsets)
+    Ok(())
 }
 
 /// What `-m set` needs of each kernel set, by index.

@@ -7,12 +7,15 @@
 //! rule never needs to read it.
 
 use super::expr::Expr;
+use super::ipset::{self, KernelSet};
 use super::msg::{self, BaseHook, ChainObj, RuleObj, TableObj};
 use super::rule::{self, Encoded};
 use super::sock::NfSock;
 use super::xt::{self, SetIndex};
 use super::{Error, Result};
+use crate::ipset::Store;
 use crate::ruleset::{Chain, Counters, Hook, Rule, Table, Verdict, TABLE_ORDER};
+use crate::sim::host::Host;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -156,6 +159,14 @@ pub struct Live {
     pub nfacct: Vec<String>,
     /// The ipsets rules may name, by kernel index.
     pub sets: Vec<(u16, crate::ext::SetRef)>,
+    /// The kernel's ipsets as read (index, references, save lines)...
+    pub ipsets: Vec<KernelSet>,
+    /// ...and as the engine models them.
+    pub store: Store,
+    /// The clock the model's member timeouts count from (ns since the epoch).
+    pub now: u64,
+    /// Sets that could not be read into the model (left alone).
+    pub set_problems: Vec<String>,
 }
 
 impl Live {
@@ -215,6 +226,7 @@ pub fn read(sock: &mut NfSock) -> Result<Live> {
             continue;
         }
         let mut live = assemble(genid, tables, chains, rules);
+        live.set_sets(ipset::read(sock)?, now_ns());
         // Without nfnetlink_acct there are simply no objects.
         if let Ok(objs) = sock.request(&msg::nfacct_dump()) {
             live.nfacct = objs
@@ -267,6 +279,58 @@ pub fn assemble(
             .collect(),
         nfacct: Vec::new(),
         sets: Vec::new(),
+        ipsets: Vec::new(),
+        store: Store::default(),
+        now: 0,
+        set_problems: Vec::new(),
+    }
+}
+
+/// The wall clock in nanoseconds since the epoch.
+pub fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+impl Live {
+    /// Takes the kernel's sets: each is read into the model on its own
+    /// (list:sets last, their members must exist); one that cannot be read
+    /// is reported and left out.
+    pub fn set_sets(&mut self, sets: Vec<KernelSet>, now: u64) {
+        let mut store = Store::default();
+        let mut kept = Vec::new();
+        let mut problems = Vec::new();
+        let is_list = |s: &KernelSet| {
+            s.lines
+                .first()
+                .is_some_and(|l| l.split(' ').nth(2) == Some("list:set"))
+        };
+        let (lists, others): (Vec<KernelSet>, Vec<KernelSet>) =
+            sets.into_iter().partition(|s| is_list(s));
+        for s in others.into_iter().chain(lists) {
+            let mut host = Host::new("kernel");
+            host.clock_ns = now;
+            host.ipsets = std::mem::take(&mut store);
+            let before = host.ipsets.clone();
+            match ipset::restore_into(&mut host, std::slice::from_ref(&s)) {
+                Ok(()) => {
+                    store = host.ipsets;
+                    kept.push(s);
+                }
+                Err(e) => {
+                    store = before;
+                    problems.push(format!("ipset {}: {e}", s.name));
+                }
+            }
+        }
+        kept.sort_by_key(|s| s.index);
+        self.sets = ipset::set_index(&kept, &store);
+        self.ipsets = kept;
+        self.store = store;
+        self.now = now;
+        self.set_problems = problems;
     }
 }
 

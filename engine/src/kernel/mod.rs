@@ -16,19 +16,26 @@
 //!   verdicts, compat attribute).
 //! - [`live`]: the live ruleset: dump, decode to engine tables, report what
 //!   cannot be represented.
+//! - [`setplan`]: the ipset part of a plan, every change with its undo.
 //! - [`plan`]: diff between live and desired tables, one batch, apply with
 //!   generation-id retries.
+//! - [`sshcheck`]: the calling SSH session walked through new rules.
+//! - [`rollback`]: snapshots before an apply and the way back to them.
 //! - [`cli`]: `iptplay kernel ...`.
 
 pub mod cli;
+pub mod confirm;
 pub mod expr;
 pub mod ipset;
 pub mod live;
 pub mod msg;
 pub mod nla;
 pub mod plan;
+pub mod rollback;
 pub mod rule;
+pub mod setplan;
 pub mod sock;
+pub mod sshcheck;
 pub mod xt;
 
 #[cfg(test)]

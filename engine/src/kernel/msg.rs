@@ -185,6 +185,12 @@ pub fn new_table(name: &str) -> Msg {
     Msg::nft(NFT_MSG_NEWTABLE, NLM_F_CREATE, a)
 }
 
+pub fn del_table(name: &str) -> Msg {
+    let mut a = Attrs::new();
+    a.str(NFTA_TABLE_NAME, name);
+    Msg::nft(NFT_MSG_DELTABLE, 0, a)
+}
+
 /// The hook of a base chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BaseHook {

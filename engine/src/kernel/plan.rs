@@ -7,9 +7,11 @@
 use super::live::{self, Live, LiveChain, LiveRule};
 use super::msg::{self, BaseHook, Msg, Position};
 use super::rule::{self, Encoded};
+use super::setplan::SetOp;
 use super::sock::{Answer, BatchOutcome, NfSock};
 use super::{Error, KernelRefusal, Result};
 use crate::command::Output;
+use crate::ipset::set::IpSet;
 use crate::iptables::restore::run_restore;
 use crate::iptables::save::rule_line;
 use crate::ruleset::{Chain, Table, Verdict, TABLE_ORDER};
@@ -24,6 +26,11 @@ pub const MAX_ATTEMPTS: u32 = 5;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
     NewTable {
+        table: String,
+    },
+    /// Deletes a table with everything in it (rollback of a table the
+    /// apply created).
+    DelTable {
         table: String,
     },
     NewBaseChain {
@@ -73,6 +80,7 @@ impl Op {
     pub fn msg(&self) -> Msg {
         match self {
             Op::NewTable { table } => msg::new_table(table),
+            Op::DelTable { table } => msg::del_table(table),
             Op::NewBaseChain {
                 table,
                 chain,
@@ -107,6 +115,7 @@ impl Op {
     pub fn describe(&self) -> String {
         match self {
             Op::NewTable { table } => format!("+ table {table}"),
+            Op::DelTable { table } => format!("- table {table}"),
             Op::NewBaseChain {
                 table,
                 chain,
@@ -143,10 +152,10 @@ impl Op {
         }
     }
 
-    fn rank(&self) -> u8 {
+    pub(crate) fn rank(&self) -> u8 {
         match self {
             Op::DelRule { .. } => 0,
-            Op::DelChain { .. } => 1,
+            Op::DelChain { .. } | Op::DelTable { .. } => 1,
             Op::NewTable { .. } => 2,
             Op::NewBaseChain { .. } | Op::SetPolicy { .. } => 3,
             Op::NewUserChain { .. } => 4,
@@ -160,6 +169,13 @@ impl Op {
 pub struct Desired {
     /// Tables named in the input, with the built-in chains it declares.
     pub tables: Vec<(Table, BTreeSet<String>)>,
+    /// The sets the ipset input names, as it makes them.
+    pub sets: Vec<IpSet>,
+    /// The clock the sets' member timeouts count from.
+    pub now: u64,
+    /// The host the input was run on: its ruleset (tables the input does
+    /// not name are missing without --noflush) and all its sets.
+    pub host: Box<Host>,
 }
 
 /// Tables (`*name`) and the chains each declares (`:NAME ...`), in order.
@@ -181,9 +197,53 @@ fn declarations(text: &str) -> Vec<(String, BTreeSet<String>)> {
 /// The tables `text` (iptables-restore input) leads to, starting from the
 /// live ruleset; `Err` is iptables-restore's own error output.
 pub fn desired(live: &Live, text: &str, noflush: bool) -> std::result::Result<Desired, Output> {
+    desired_with_sets(live, text, None, noflush)
+}
+
+/// Names of the sets an `ipset restore` input creates, in order.
+pub fn set_names(sets: &str) -> Vec<String> {
+    sets.lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            match (w.next(), w.next()) {
+                (Some("create" | "-N" | "-exist"), Some(n)) if n != "create" => Some(n.to_string()),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// As [`desired`], with the sets `sets` (`ipset restore` input) makes:
+/// each set it creates starts over (the kernel's set of that name is
+/// replaced by what the input says); other kernel sets stay as they are.
+/// `Err` is ipset's or iptables-restore's own error output.
+pub fn desired_with_sets(
+    live: &Live,
+    text: &str,
+    sets: Option<&str>,
+    noflush: bool,
+) -> std::result::Result<Desired, Output> {
     let mut host = Host::new("kernel");
+    host.clock_ns = live.now;
+    host.ipsets = live.store.clone();
     for name in &live.nfacct {
         host.nfacct.objects.push(crate::nfacct::Object::new(name));
+    }
+    let mut wanted_sets = Vec::new();
+    if let Some(sets) = sets {
+        let names = set_names(sets);
+        for n in &names {
+            host.ipsets.remove(n);
+        }
+        let argv = ["ipset".to_string(), "restore".to_string()];
+        let out = crate::ipset::cmd::run(&mut host, &argv, Some(sets));
+        if out.exit != 0 {
+            return Err(out);
+        }
+        wanted_sets = names
+            .iter()
+            .filter_map(|n| host.ipsets.get(n).cloned())
+            .collect();
     }
     // Without --noflush every table of the input starts empty: the live
     // rules need not be read at all.
@@ -220,7 +280,12 @@ pub fn desired(live: &Live, text: &str, noflush: bool) -> std::result::Result<De
             tables.push((t.clone(), declared));
         }
     }
-    Ok(Desired { tables })
+    Ok(Desired {
+        tables,
+        sets: wanted_sets,
+        now: host.clock_ns,
+        host: Box::new(host),
+    })
 }
 
 /// The plan: ops in batch order, or why it cannot be made.
@@ -369,7 +434,7 @@ fn plan_table(
 }
 
 /// Index pairs (live, desired) of a longest common subsequence.
-fn common(live: &[Option<&Encoded>], want: &[Encoded]) -> Vec<(usize, usize)> {
+pub(crate) fn common(live: &[Option<&Encoded>], want: &[Encoded]) -> Vec<(usize, usize)> {
     let eq = |i: usize, j: usize| live[i] == Some(&want[j]);
     let (n, m) = (live.len(), want.len());
     let mut pre = 0;
@@ -489,23 +554,31 @@ fn plan_rules(
 /// What apply did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
+    /// Changes to the sets, in the order made (before the rules).
+    pub set_ops: Vec<SetOp>,
     pub ops: Vec<Op>,
     /// Attempts needed (1 unless the ruleset moved while planning).
     pub attempts: u32,
+    /// Whether the kernel checked the rules (a dry run that would create
+    /// sets cannot have rules naming them checked).
+    pub checked: bool,
 }
 
 /// Options of apply.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ApplyOpts {
     pub noflush: bool,
     /// Plan and let the kernel check the batch, but commit nothing.
     pub dry_run: bool,
+    /// `ipset restore` input: the sets it creates are made exactly so,
+    /// before the rules.
+    pub sets: Option<String>,
 }
 
 /// Why apply stopped.
 #[derive(Debug)]
 pub enum ApplyError {
-    /// The input itself is wrong: iptables-restore's output.
+    /// The input itself is wrong: iptables-restore's (or ipset's) output.
     Input(Output),
     Kernel(Error),
 }
@@ -516,41 +589,135 @@ impl From<Error> for ApplyError {
     }
 }
 
-/// Reads, plans, sends one batch; re-reads and re-plans on ERESTART.
+/// Undoes set changes already made, newest first (best effort: what
+/// cannot be undone is named in the error).
+pub fn undo_sets(sock: &mut NfSock, done: &[SetOp]) -> Result<()> {
+    let undo: Vec<(Msg, String)> = done
+        .iter()
+        .rev()
+        .filter_map(|o| o.undo.clone().map(|m| (m, format!("undo of {}", o.text))))
+        .collect();
+    let mut first = None;
+    for (m, what) in undo {
+        if let Err(e) = super::ipset::send_all(sock, &[(m, what)]) {
+            first.get_or_insert(e);
+        }
+    }
+    match first {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Kernel indexes for sets a dry run would create: after every index in use.
+pub fn provisional(live: &mut Live, set_ops: &[SetOp], want: &Desired) {
+    let mut next = live.sets.iter().map(|(i, _)| *i + 1).max().unwrap_or(0);
+    for o in set_ops {
+        if let Some(name) = &o.creates {
+            if let Some(set) = want.sets.iter().find(|s| &s.name == name) {
+                live.sets.push((
+                    next,
+                    crate::ext::SetRef {
+                        name: name.clone(),
+                        dimensions: set.kind.dimension(),
+                        inet6: false,
+                    },
+                ));
+                next += 1;
+            }
+        }
+    }
+}
+
+/// Reads, plans, changes the sets, sends one batch of rules; re-reads and
+/// re-plans on ERESTART. When the rules cannot go in, the set changes are
+/// undone.
 pub fn apply(
     sock: &mut NfSock,
     text: &str,
     opts: ApplyOpts,
 ) -> std::result::Result<Applied, ApplyError> {
+    let mut done: Vec<SetOp> = Vec::new();
+    let fail = |sock: &mut NfSock, done: &[SetOp], e: Error| -> ApplyError {
+        match undo_sets(sock, done) {
+            Ok(()) => ApplyError::Kernel(e),
+            Err(u) => ApplyError::Kernel(Error::Refused(format!(
+                "{e}; undoing the ipset changes failed too: {u}"
+            ))),
+        }
+    };
     for attempt in 1..=MAX_ATTEMPTS {
-        let live = live::read(sock)?;
-        let want = desired(&live, text, opts.noflush).map_err(ApplyError::Input)?;
-        let ops = plan(&live, &want, opts.noflush)?;
-        if ops.is_empty() {
-            return Ok(Applied {
-                ops,
-                attempts: attempt,
-            });
+        let mut live = match live::read(sock) {
+            Ok(l) => l,
+            Err(e) => return Err(fail(sock, &done, e)),
+        };
+        let want = match desired_with_sets(&live, text, opts.sets.as_deref(), opts.noflush) {
+            Ok(w) => w,
+            Err(out) => {
+                let _ = undo_sets(sock, &done);
+                return Err(ApplyError::Input(out));
+            }
+        };
+        let set_ops = match super::setplan::plan(&live, &want.sets, want.now) {
+            Ok(o) => o,
+            Err(e) => return Err(fail(sock, &done, e)),
+        };
+        let mut checked = true;
+        if !set_ops.is_empty() {
+            if opts.dry_run {
+                checked = !set_ops.iter().any(|o| o.creates.is_some());
+                provisional(&mut live, &set_ops, &want);
+            } else {
+                let msgs: Vec<(Msg, String)> = set_ops
+                    .iter()
+                    .map(|o| (o.msg.clone(), o.text.clone()))
+                    .collect();
+                // Made one by one so that exactly what was made is undone.
+                for (k, m) in msgs.iter().enumerate() {
+                    if let Err(e) = super::ipset::send_all(sock, std::slice::from_ref(m)) {
+                        done.extend(set_ops[..k].iter().cloned());
+                        return Err(fail(sock, &done, e));
+                    }
+                }
+                done.extend(set_ops.iter().cloned());
+                match super::ipset::read(sock) {
+                    Ok(sets) => live.set_sets(sets, live.now),
+                    Err(e) => return Err(fail(sock, &done, e)),
+                }
+            }
+        }
+        let ops = match plan(&live, &want, opts.noflush) {
+            Ok(o) => o,
+            Err(e) => return Err(fail(sock, &done, e)),
+        };
+        let applied = |ops: Vec<Op>, attempts: u32| Applied {
+            set_ops: if opts.dry_run {
+                set_ops.clone()
+            } else {
+                done.clone()
+            },
+            ops,
+            attempts,
+            checked,
+        };
+        if ops.is_empty() || (opts.dry_run && !checked) {
+            return Ok(applied(ops, attempt));
         }
         let msgs: Vec<Msg> = ops.iter().map(Op::msg).collect();
-        match sock.batch(live.genid, &msgs, !opts.dry_run)? {
-            BatchOutcome::Done => {
-                return Ok(Applied {
-                    ops,
-                    attempts: attempt,
-                })
+        match sock.batch(live.genid, &msgs, !opts.dry_run) {
+            Ok(BatchOutcome::Done) => return Ok(applied(ops, attempt)),
+            Ok(BatchOutcome::Restart) => continue,
+            Ok(BatchOutcome::Failed(answers)) => {
+                return Err(fail(sock, &done, refusal(&ops, &answers)));
             }
-            BatchOutcome::Restart => continue,
-            BatchOutcome::Failed(answers) => {
-                return Err(ApplyError::Kernel(refusal(&ops, &answers)));
-            }
+            Err(e) => return Err(fail(sock, &done, e)),
         }
     }
-    Err(ApplyError::Kernel(Error::Busy(MAX_ATTEMPTS)))
+    Err(fail(sock, &done, Error::Busy(MAX_ATTEMPTS)))
 }
 
 /// The first refused message, with every other refusal listed after it.
-fn refusal(ops: &[Op], answers: &[Answer]) -> Error {
+pub(crate) fn refusal(ops: &[Op], answers: &[Answer]) -> Error {
     let mut first: Option<KernelRefusal> = None;
     let mut more = String::new();
     for (op, a) in ops.iter().zip(answers) {
@@ -611,4 +778,18 @@ pub fn import(
         }
     }
     (out, problems)
+}
+
+/// The kernel's ipsets as `ipset save` prints them.
+pub fn import_sets(live: &Live) -> String {
+    use crate::ipset::print::{list, ListOpts, Mode};
+    let sets = live.store.sets();
+    let o = ListOpts {
+        mode: Mode::Save,
+        terse: false,
+        names_only: false,
+        sorted: false,
+        now: live.now,
+    };
+    list(&sets, &o, &|_| 0)
 }

@@ -4,10 +4,10 @@
 
 use super::expr::{self, Expr};
 use super::rule::{decode_rule, encode_rule};
+use crate::ext::SetRef;
 use crate::iptables::parse::{parse, ParseEnv};
 use crate::iptables::restore::split_rule_line;
 use crate::iptables::save::rule_line;
-use crate::ext::SetRef;
 use crate::ruleset::Rule;
 
 const DATA: &str = include_str!("../../tests/kernel_data/rule_bytes.tsv");

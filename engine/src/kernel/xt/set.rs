@@ -25,7 +25,14 @@ fn get_u64(v: &[u8], off: usize) -> u64 {
 }
 
 /// struct xt_set_info: index, dimensions, a source bit per dimension.
-fn put_info(v: &mut [u8], off: usize, cx: &EncodeCx, name: &str, dirs: &[bool], inv: bool) -> Result<()> {
+fn put_info(
+    v: &mut [u8],
+    off: usize,
+    cx: &EncodeCx,
+    name: &str,
+    dirs: &[bool],
+    inv: bool,
+) -> Result<()> {
     put_u16(v, off, cx.set_index(name)?);
     v[off + 2] = dirs.len() as u8;
     let mut flags = inv as u8 * INV_MATCH;
@@ -47,7 +54,9 @@ fn info_words(d: &[u8], off: usize, cx: &DecodeCx) -> Result<(String, String, bo
     let name = cx.set_name(get_u16(d, off))?;
     let (dim, flags) = (d[off + 2] as usize, d[off + 3]);
     if dim == 0 || dim > 6 || flags >> (dim + 1) != 0 {
-        return Err(Error::Unsupported(format!("set {name}: dimensions {dim}, flags {flags:#x}")));
+        return Err(Error::Unsupported(format!(
+            "set {name}: dimensions {dim}, flags {flags:#x}"
+        )));
     }
     let dirs: Vec<&str> = (1..=dim)
         .map(|i| if flags & (1 << i) != 0 { "src" } else { "dst" })
