@@ -355,6 +355,13 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
         };
         let sent_at = world.now_ns;
         let dels = net::send(world, host, pkt);
+        if world.tools.send_refused {
+            // hping3 gives up at the first failed sendto.
+            out.stderr
+                .push_str("[send_ip] sendto: Operation not permitted\n");
+            out.exit = 1;
+            return out;
+        }
         let mut got_reply = false;
         for (h, d) in net::arrived(&dels, host) {
             if h.dst != src {
