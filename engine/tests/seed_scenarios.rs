@@ -1,0 +1,332 @@
+//! The field guide `seed-iptables-notes.txt` (a student's iptables notes,
+//! kept in `../shared`) played as labs: every example of the guide that
+//! moves traffic runs here on simulated hosts, with the guide's own
+//! commands (its mistakes included, with the error the real iptables 1.8.9
+//! prints), real traffic from the lab tools, and the outcome read the way
+//! a user reads it on Linux: nmap reports, ping statistics, `dmesg` lines,
+//! `iptables -L -v -n -x` counters, `conntrack -L`, `tcpdump` lines and
+//! packet traces. The labs are JSON files in `tests/labs/`
+//! (`iptplay lab tests/labs/seed-lan.json SCRIPT` replays any of them).
+//!
+//! The 7 packet vectors of kube-proxy's TestTracePacket (the header of
+//! `corpus/kube-proxy-02-tracepacket-full.rules`) run at the end on a node
+//! with the test's local addresses.
+
+use engine::command::script::parse_script;
+use engine::command::Output;
+use engine::lab::trace_text;
+use engine::sim::tools;
+use engine::sim::world::World;
+
+/// A loaded lab and the host that the next command without `HOST$` runs on.
+struct Lab {
+    w: World,
+    cur: usize,
+    packets: usize,
+}
+
+/// What one command printed, and the traces of the packets it sent.
+struct Ran {
+    stdout: String,
+    stderr: String,
+    exit: i32,
+    trace: String,
+}
+
+fn lab_text(file: &str) -> String {
+    let path = format!("{}/tests/labs/{file}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+impl Lab {
+    fn new(file: &str) -> Lab {
+        Lab::from_json(&lab_text(file))
+    }
+
+    fn from_json(json: &str) -> Lab {
+        let (mut w, _, runs) = engine::lab::load(json).expect("lab loads");
+        for r in runs {
+            assert_eq!(r.output.exit, 0, "{}: {}", r.command, r.output.stderr);
+        }
+        w.tracing = true;
+        tools::take_journal(&mut w);
+        Lab {
+            w,
+            cur: 0,
+            packets: 0,
+        }
+    }
+
+    /// Runs `[HOST$ ]COMMAND` like `iptplay lab` does.
+    fn run(&mut self, line: &str) -> Ran {
+        let mut cmd = line.trim();
+        if let Some((h, rest)) = cmd.split_once("$ ") {
+            if !h.contains(' ') {
+                self.cur = self
+                    .w
+                    .host_index(h)
+                    .unwrap_or_else(|| panic!("no host {h}"));
+                cmd = rest;
+            }
+        }
+        let cmds = parse_script(cmd).unwrap_or_else(|e| panic!("{cmd}: {}", e.msg));
+        let mut out = Output::default();
+        let mut trace = String::new();
+        for c in &cmds {
+            out = tools::run_script_cmd(&mut self.w, self.cur, c, &|_| {
+                Err("No such file or directory".into())
+            });
+            let (reports, _) = tools::take_journal(&mut self.w);
+            for r in &reports {
+                self.packets += 1;
+                trace.push_str(&trace_text::render(r, self.packets));
+            }
+        }
+        Ran {
+            stdout: out.stdout,
+            stderr: out.stderr,
+            exit: out.exit,
+            trace,
+        }
+    }
+
+    /// Runs several lines; each must exit 0.
+    fn ok(&mut self, lines: &str) {
+        for l in lines.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let r = self.run(l);
+            assert_eq!(r.exit, 0, "`{l}` failed: {}{}", r.stdout, r.stderr);
+        }
+    }
+
+    fn out(&mut self, line: &str) -> String {
+        self.run(line).stdout
+    }
+}
+
+/// An nmap report without its first line (which carries the lab clock).
+fn nmap_report(out: &str) -> &str {
+    out.split_once('\n').map(|x| x.1).unwrap_or("")
+}
+
+/// The part of `ping` output after `--- HOST ping statistics ---`.
+fn ping_stats(out: &str) -> &str {
+    out.split_once("ping statistics ---\n")
+        .map(|x| x.1)
+        .unwrap_or("")
+}
+
+/// `hay` contains `needle`; the message shows both.
+#[track_caller]
+fn has(hay: &str, needle: &str) {
+    assert!(hay.contains(needle), "missing {needle:?} in:\n{hay}");
+}
+
+/// The first packet of a trace whose header line contains every word of
+/// `header` (blocks start with `packet N on HOST: ...`).
+#[track_caller]
+fn packet<'a>(trace: &'a str, header: &[&str]) -> &'a str {
+    let mut starts: Vec<usize> = trace.match_indices("packet ").map(|(i, _)| i).collect();
+    starts.retain(|&i| i == 0 || trace.as_bytes()[i - 1] == b'\n');
+    starts.push(trace.len());
+    for w in starts.windows(2) {
+        let block = &trace[w[0]..w[1]];
+        let head = block.lines().next().unwrap_or("");
+        if header.iter().all(|h| head.contains(h)) {
+            return block;
+        }
+    }
+    panic!("no packet {header:?} in:\n{trace}");
+}
+
+fn lines_with<'a>(text: &'a str, needle: &str) -> Vec<&'a str> {
+    text.lines().filter(|l| l.contains(needle)).collect()
+}
+
+const TRY: &str = "Try `iptables -h' or 'iptables --help' for more information.\n";
+
+// ---------------------------------------------------------------------
+// REJECT vs DROP, LOG, terminating and non-terminating targets
+// (seed-lan.json: server 192.168.0.10, scanner 192.168.0.20)
+// ---------------------------------------------------------------------
+
+/// "REJECT is a terminating target ... sends back a reply packet":
+/// `iptables -I INPUT -p tcp --dport 22 -s 192.168.0.20 -j REJECT`, seen
+/// from 192.168.0.20 with `nmap -p 22 192.168.0.10` and on the server with
+/// `tcpdump host 192.168.0.20`. The default reply is ICMP port
+/// unreachable, which nmap (like the real one, see seed_kernel.rs) reports
+/// as `filtered` at once; DROP is `filtered` after a retransmission and a
+/// timeout; only `--reject-with tcp-reset` makes the port look `closed`.
+#[test]
+fn reject_vs_drop_with_nmap_and_tcpdump() {
+    let mut lab = Lab::new("seed-lan.json");
+    lab.ok("server$ iptables -I INPUT -p tcp --dport 22 -s 192.168.0.20 -j REJECT");
+    let reject = lab.out("scanner$ nmap -p 22 192.168.0.10");
+    assert_eq!(
+        nmap_report(&reject),
+        "Nmap scan report for server (192.168.0.10)
+Host is up (0.000040s latency).
+
+PORT   STATE    SERVICE
+22/tcp filtered ssh
+MAC Address: 02:00:00:01:00:01 (Unknown)
+
+Nmap done: 1 IP address (1 host up) scanned in 0.03 seconds
+"
+    );
+    let dump = lab.out("server$ tcpdump -n host 192.168.0.20");
+    let dump: Vec<&str> = dump.lines().map(|l| &l[16..]).collect();
+    assert_eq!(dump.len(), 2, "{dump:?}");
+    assert!(dump[0].starts_with("IP 192.168.0.20."));
+    assert!(dump[0].contains(" > 192.168.0.10.22: Flags [S], seq "));
+    assert_eq!(
+        dump[1],
+        "IP 192.168.0.10 > 192.168.0.20: ICMP 192.168.0.10 tcp port 22 unreachable, length 52"
+    );
+    // The reply comes from the REJECT rule: its counter and the trace say so.
+    let r = lab.run("scanner$ nc -zv 192.168.0.10 22");
+    assert_eq!(r.exit, 1);
+    assert_eq!(
+        r.stderr,
+        "nc: connect to 192.168.0.10 port 22 (tcp) failed: Connection refused\n"
+    );
+    has(&r.trace, "    INPUT filter INPUT #1: match -> REJECT, DROP\n");
+    has(&r.trace, "  => dropped on server in INPUT\n");
+    has(
+        &r.trace,
+        " on server: ICMP 192.168.0.10 > 192.168.0.20 destination unreachable code 3 about TCP 192.168.0.20:",
+    );
+
+    // DROP: no answer at all; nmap retransmits once and waits.
+    lab.ok("server$ iptables -R INPUT 1 -p tcp --dport 22 -s 192.168.0.20 -j DROP");
+    let drop = lab.out("scanner$ nmap -p 22 192.168.0.10");
+    assert!(nmap_report(&drop).contains("\n22/tcp filtered ssh\n"));
+    assert!(nmap_report(&drop).ends_with("scanned in 1.23 seconds\n"));
+    let dump = lab.out("server$ tcpdump -n host 192.168.0.20");
+    let new: Vec<&str> = dump.lines().skip(4).collect();
+    assert_eq!(new.len(), 2, "{dump}");
+    assert!(new.iter().all(|l| l.contains(" > 192.168.0.10.22: Flags [S]")));
+
+    // REJECT --reject-with tcp-reset: a RST, as if nothing listened.
+    lab.ok("server$ iptables -R INPUT 1 -p tcp --dport 22 -s 192.168.0.20 -j REJECT --reject-with tcp-reset");
+    let rst = lab.out("scanner$ nmap -p 22 192.168.0.10");
+    assert!(nmap_report(&rst).contains("\n22/tcp closed ssh\n"));
+    // Other sources still reach ssh.
+    let other = lab.out("admin$ nmap -p 22 192.168.0.10");
+    assert!(nmap_report(&other).contains("\n22/tcp open  ssh\n"));
+    // (iptables-nft counts a policy only when it drops: ACCEPT stays 0.)
+    let l = lab.out("server$ iptables -L INPUT -v -n -x");
+    assert_eq!(
+        l,
+        "Chain INPUT (policy ACCEPT 0 packets, 0 bytes)
+    pkts      bytes target     prot opt in     out     source               destination         
+       1       44 REJECT     6    --  *      *       192.168.0.20         0.0.0.0/0            tcp dpt:22 reject-with tcp-reset
+"
+    );
+}
+
+/// "Terminating TARGETS": ACCEPT on port 22 ends the walk; every other TCP
+/// packet meets the DROP. "Non Terminating": LOG writes a kernel line and
+/// the packet goes on to the DROP — read with `dmesg`.
+#[test]
+fn terminating_and_non_terminating_targets() {
+    let mut lab = Lab::new("seed-lan.json");
+    lab.ok("server$ iptables -F
+        iptables -A INPUT -p tcp --dport 22 -j ACCEPT
+        iptables -A INPUT -p tcp -j DROP");
+    let r = lab.run("scanner$ nc -zv -w 2 192.168.0.10 22");
+    assert_eq!(
+        r.stderr,
+        "Connection to 192.168.0.10 22 port [tcp/ssh] succeeded!\n"
+    );
+    // The SYN stopped at rule 1: rule 2 never saw it.
+    let syn = packet(&r.trace, &["on server:", "[S]"]);
+    has(syn, "    INPUT filter INPUT #1: match -> ACCEPT\n");
+    assert!(!syn.contains("#2"), "{syn}");
+    has(syn, "  => delivered to server (tcp port 22 (listening))");
+    let r = lab.run("scanner$ nc -zv -w 2 192.168.0.10 80");
+    assert_eq!(
+        r.stderr,
+        "nc: connect to 192.168.0.10 port 80 (tcp) timed out: Operation now in progress\n"
+    );
+    has(&r.trace, "    INPUT filter INPUT #1: no match, `--dport 22` did not match: destination port is 80\n    INPUT filter INPUT #2: match -> DROP\n");
+    // SYN, ACK, FIN, ACK accepted (60+52+52+52 bytes); two SYNs to port 80 dropped.
+    assert_eq!(
+        lab.out("server$ iptables -L INPUT -v -n -x"),
+        "Chain INPUT (policy ACCEPT 0 packets, 0 bytes)
+    pkts      bytes target     prot opt in     out     source               destination         
+       4      216 ACCEPT     6    --  *      *       0.0.0.0/0            0.0.0.0/0            tcp dpt:22
+       2      120 DROP       6    --  *      *       0.0.0.0/0            0.0.0.0/0           
+"
+    );
+
+    lab.ok("server$ iptables -F
+        iptables -A INPUT -p tcp --dport 22 -j LOG
+        iptables -A INPUT -p tcp -j DROP");
+    let r = lab.run("scanner$ nc -zv -w 2 192.168.0.10 22");
+    assert_eq!(
+        r.stderr,
+        "nc: connect to 192.168.0.10 port 22 (tcp) timed out: Operation now in progress\n"
+    );
+    has(&r.trace, "    INPUT filter INPUT #1: match -> LOG, continue\n    INPUT filter INPUT #2: match -> DROP\n");
+    let dmesg = lab.out("server$ dmesg");
+    let lines: Vec<&str> = dmesg.lines().collect();
+    assert_eq!(lines.len(), 2, "{dmesg}");
+    // One line per SYN (the first and its retransmission a second later;
+    // the lab booted an hour before 09:00, the port 80 test took 2 s).
+    assert!(lines[0].starts_with("[ 3602.000"), "{dmesg}");
+    assert!(lines[1].starts_with("[ 3603.000"), "{dmesg}");
+    for l in &lines {
+        let text = l.split_once("] ").unwrap().1;
+        assert!(text.starts_with(
+            "IN=eth0 OUT= MAC=02:00:00:01:00:01:02:00:00:02:00:01:08:00 SRC=192.168.0.20 DST=192.168.0.10 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID="
+        ), "{l}");
+        assert!(text.contains(" DF PROTO=TCP SPT="), "{l}");
+        assert!(text.ends_with(" DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0 "), "{l}");
+    }
+    assert_eq!(
+        lab.out("server$ iptables -L INPUT -v -n -x"),
+        "Chain INPUT (policy ACCEPT 0 packets, 0 bytes)
+    pkts      bytes target     prot opt in     out     source               destination         
+       2      120 LOG        6    --  *      *       0.0.0.0/0            0.0.0.0/0            tcp dpt:22 LOG flags 0 level 4
+       2      120 DROP       6    --  *      *       0.0.0.0/0            0.0.0.0/0           
+"
+    );
+}
+
+/// `iptables -A INPUT -p tcp --dport 22 --syn -j LOG --log-prefix="incoming
+/// ssh:" --log-level info` and `dmesg | grep "incoming ssh"`. The lab's
+/// script language has no pipes (the whole script is refused, so this
+/// reads `dmesg` and checks the line); `dmesg -l info` picks the level.
+#[test]
+fn log_prefix_and_level_read_with_dmesg() {
+    let e = parse_script("dmesg | grep \"incoming ssh\"\n").unwrap_err();
+    assert_eq!(e.msg, "syntax `|' is not part of the script language");
+    let mut lab = Lab::new("seed-lan.json");
+    // A default-level LOG first, to tell the levels apart.
+    lab.ok("server$ iptables -A INPUT -p tcp --dport 80 -j LOG");
+    lab.ok("iptables -A INPUT -p tcp --dport 22 --syn -j LOG --log-prefix=\"incoming ssh:\" --log-level info");
+    assert_eq!(
+        lab.out("iptables -S INPUT"),
+        "-P INPUT ACCEPT
+-A INPUT -p tcp -m tcp --dport 80 -j LOG
+-A INPUT -p tcp -m tcp --dport 22 --tcp-flags FIN,SYN,RST,ACK SYN -j LOG --log-prefix \"incoming ssh:\" --log-level 6
+"
+    );
+    lab.ok("scanner$ nc -z 192.168.0.10 22");
+    lab.ok("scanner$ curl -s -o /dev/null http://192.168.0.10/");
+    let all = lab.out("server$ dmesg");
+    // --syn: only the connection's first packet is logged; port 80 logs
+    // every packet of its connection (SYN, ACK, request, ACK, FIN, ACK).
+    assert_eq!(lines_with(&all, "incoming ssh:").len(), 1, "{all}");
+    assert_eq!(lines_with(&all, "DPT=80 ").len(), 6, "{all}");
+    let ssh = lines_with(&all, "incoming ssh:")[0];
+    assert!(ssh.starts_with("[ 3600.000"), "{ssh}");
+    assert!(ssh.contains("] incoming ssh:IN=eth0 OUT= MAC=02:00:00:01:00:01:02:00:00:02:00:01:08:00 SRC=192.168.0.20 DST=192.168.0.10 LEN=60 "), "{ssh}");
+    assert!(ssh.ends_with(" DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0 "), "{ssh}");
+    // The level filter of dmesg: info is the prefixed line only.
+    let info = lab.out("dmesg -l info");
+    assert_eq!(info, format!("{ssh}\n"));
+    assert_eq!(lab.out("dmesg --level=warn").lines().count(), 6);
+    let r = lab.run("dmesg -l loud");
+    assert_eq!((r.exit, r.stderr.as_str()), (1, "dmesg: unknown level 'loud'\n"));
+}
