@@ -189,7 +189,10 @@ Nmap done: 1 IP address (1 host up) scanned in 0.03 seconds
         r.stderr,
         "nc: connect to 192.168.0.10 port 22 (tcp) failed: Connection refused\n"
     );
-    has(&r.trace, "    INPUT filter INPUT #1: match -> REJECT, DROP\n");
+    has(
+        &r.trace,
+        "    INPUT filter INPUT #1: match -> REJECT, DROP\n",
+    );
     has(&r.trace, "  => dropped on server in INPUT\n");
     has(
         &r.trace,
@@ -204,7 +207,9 @@ Nmap done: 1 IP address (1 host up) scanned in 0.03 seconds
     let dump = lab.out("server$ tcpdump -n host 192.168.0.20");
     let new: Vec<&str> = dump.lines().skip(4).collect();
     assert_eq!(new.len(), 2, "{dump}");
-    assert!(new.iter().all(|l| l.contains(" > 192.168.0.10.22: Flags [S]")));
+    assert!(new
+        .iter()
+        .all(|l| l.contains(" > 192.168.0.10.22: Flags [S]")));
 
     // REJECT --reject-with tcp-reset: a RST, as if nothing listened.
     lab.ok("server$ iptables -R INPUT 1 -p tcp --dport 22 -s 192.168.0.20 -j REJECT --reject-with tcp-reset");
@@ -281,7 +286,10 @@ fn terminating_and_non_terminating_targets() {
             "IN=eth0 OUT= MAC=02:00:00:01:00:01:02:00:00:02:00:01:08:00 SRC=192.168.0.20 DST=192.168.0.10 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID="
         ), "{l}");
         assert!(text.contains(" DF PROTO=TCP SPT="), "{l}");
-        assert!(text.ends_with(" DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0 "), "{l}");
+        assert!(
+            text.ends_with(" DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0 "),
+            "{l}"
+        );
     }
     assert_eq!(
         lab.out("server$ iptables -L INPUT -v -n -x"),
@@ -322,11 +330,238 @@ fn log_prefix_and_level_read_with_dmesg() {
     let ssh = lines_with(&all, "incoming ssh:")[0];
     assert!(ssh.starts_with("[ 3600.000"), "{ssh}");
     assert!(ssh.contains("] incoming ssh:IN=eth0 OUT= MAC=02:00:00:01:00:01:02:00:00:02:00:01:08:00 SRC=192.168.0.20 DST=192.168.0.10 LEN=60 "), "{ssh}");
-    assert!(ssh.ends_with(" DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0 "), "{ssh}");
+    assert!(
+        ssh.ends_with(" DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0 "),
+        "{ssh}"
+    );
     // The level filter of dmesg: info is the prefixed line only.
     let info = lab.out("dmesg -l info");
     assert_eq!(info, format!("{ssh}\n"));
     assert_eq!(lab.out("dmesg --level=warn").lines().count(), 6);
     let r = lab.run("dmesg -l loud");
-    assert_eq!((r.exit, r.stderr.as_str()), (1, "dmesg: unknown level 'loud'\n"));
+    assert_eq!(
+        (r.exit, r.stderr.as_str()),
+        (1, "dmesg: unknown level 'loud'\n")
+    );
+}
+
+// ---------------------------------------------------------------------
+// Conntrack and the stateful firewall
+// ---------------------------------------------------------------------
+
+/// "Conntrack module and Stateful Firewall": the four state rules, then
+/// policies DROP. The server's own connections and their answers pass;
+/// nothing new comes in; a packet conntrack calls INVALID (SYN+FIN) meets
+/// the INVALID rule; an ACK out of nowhere is NEW (conntrack picks up
+/// connections in the middle) and falls to the policy.
+#[test]
+fn stateful_firewall() {
+    let mut lab = Lab::new("seed-lan.json");
+    lab.ok(
+        "server$ iptables -A INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT
+        iptables -A OUTPUT -m state --state NEW,ESTABLISHED,RELATED -j ACCEPT
+        iptables -A INPUT -m state --state INVALID -j DROP
+        iptables -A OUTPUT -m state --state INVALID -j DROP
+        iptables -P INPUT DROP
+        iptables -P OUTPUT DROP",
+    );
+    // Out: the answers come back as ESTABLISHED.
+    let r = lab.run("server$ ping -c 2 192.168.0.20");
+    assert_eq!(
+        ping_stats(&r.stdout),
+        "2 packets transmitted, 2 received, 0% packet loss, time 1000ms
+rtt min/avg/max/mdev = 0.040/0.040/0.040/0.000 ms
+"
+    );
+    let r = lab.run("nc -zv -w 1 192.168.0.1 22");
+    assert_eq!(
+        r.stderr,
+        "Connection to 192.168.0.1 22 port [tcp/ssh] succeeded!\n"
+    );
+    has(
+        packet(
+            &r.trace,
+            &["on server: TCP 192.168.0.1:22 > 192.168.0.10:", "[SA]"],
+        ),
+        "    INPUT filter INPUT #1: match -> ACCEPT\n",
+    );
+    // In: nothing new gets through.
+    let r = lab.run("scanner$ ping -c 1 -W 1 192.168.0.10");
+    assert_eq!(
+        ping_stats(&r.stdout),
+        "1 packets transmitted, 0 received, 100% packet loss, time 0ms\n\n"
+    );
+    let r = lab.run("nc -zv -w 1 192.168.0.10 22");
+    assert_eq!(
+        r.stderr,
+        "nc: connect to 192.168.0.10 port 22 (tcp) timed out: Operation now in progress\n"
+    );
+    has(
+        packet(&r.trace, &["on server:", "[S]"]),
+        "    INPUT filter INPUT #1: no match, `--state RELATED,ESTABLISHED` did not match: state is NEW\n",
+    );
+    // SYN+FIN is INVALID for conntrack.
+    let r = lab.run("hping3 -c 1 -S -F -p 22 192.168.0.10");
+    has(
+        packet(&r.trace, &["on server:", "[SF]"]),
+        "    INPUT filter INPUT #2: match -> DROP\n",
+    );
+    // A lone ACK is picked up as NEW (nf_conntrack_tcp_loose=1): the policy drops it.
+    let r = lab.run("hping3 -c 1 -A -p 80 192.168.0.10");
+    let ack = packet(&r.trace, &["on server:", "[A]"]);
+    has(ack, "`--state INVALID` did not match: state is NEW");
+    has(ack, "    INPUT filter INPUT: policy DROP\n");
+    // In: 2 echo replies (84 bytes) and the ssh server's SYN-ACK (60) and
+    // FIN (52); out: 2 echo requests, SYN (60), ACK, FIN, ACK (52 each).
+    // Dropped by the policy: the scanner's echo request, SYN and lone ACK.
+    assert_eq!(
+        lab.out("server$ iptables -L -v -n -x"),
+        "Chain INPUT (policy DROP 3 packets, 184 bytes)
+    pkts      bytes target     prot opt in     out     source               destination         
+       4      280 ACCEPT     0    --  *      *       0.0.0.0/0            0.0.0.0/0            state RELATED,ESTABLISHED
+       1       40 DROP       0    --  *      *       0.0.0.0/0            0.0.0.0/0            state INVALID
+
+Chain FORWARD (policy ACCEPT 0 packets, 0 bytes)
+    pkts      bytes target     prot opt in     out     source               destination         
+
+Chain OUTPUT (policy DROP 0 packets, 0 bytes)
+    pkts      bytes target     prot opt in     out     source               destination         
+       6      384 ACCEPT     0    --  *      *       0.0.0.0/0            0.0.0.0/0            state NEW,RELATED,ESTABLISHED
+       0        0 DROP       0    --  *      *       0.0.0.0/0            0.0.0.0/0            state INVALID
+"
+    );
+    // The server's table: its ping and its ssh connection (closed).
+    let r = lab.run("conntrack -L");
+    let mut entries: Vec<&str> = r.stdout.lines().collect();
+    entries.sort();
+    assert_eq!(entries.len(), 2, "{}", r.stdout);
+    assert!(entries[0].starts_with("icmp     1 "), "{entries:?}");
+    assert!(entries[0].contains(" src=192.168.0.10 dst=192.168.0.20 type=8 code=0 id="));
+    assert!(entries[1].starts_with("tcp      6 "));
+    assert!(entries[1].contains(" TIME_WAIT src=192.168.0.10 dst=192.168.0.1 sport="));
+    assert!(entries[1].ends_with(" [ASSURED] mark=0 use=1"));
+    assert_eq!(
+        r.stderr,
+        "conntrack v1.4.7 (conntrack-tools): 2 flow entries have been shown.\n"
+    );
+}
+
+// ---------------------------------------------------------------------
+// ipset
+// ---------------------------------------------------------------------
+
+/// MYNEWSET: one `-m set` rule instead of three `-s` rules. The sources
+/// are spoofed with `hping3 -a` from the scanner.
+#[test]
+fn ipset_mynewset() {
+    let mut lab = Lab::new("seed-lan.json");
+    lab.ok("server$ ipset -N MYNEWSET hash:ip
+        ipset -A MYNEWSET 1.1.1.1
+        ipset -A MYNEWSET 2.2.2.2
+        ipset -A MYNEWSET 8.8.8.8
+        iptables -A INPUT -m set --match-set MYNEWSET src -j DROP");
+    for src in ["1.1.1.1", "2.2.2.2", "8.8.8.8", "9.9.9.9"] {
+        lab.run(&format!(
+            "scanner$ hping3 -c 1 -S -p 22 -a {src} 192.168.0.10"
+        ));
+    }
+    let r = lab.run("server$ iptables -L INPUT -v -n -x");
+    assert_eq!(
+        r.stdout,
+        "Chain INPUT (policy ACCEPT 0 packets, 0 bytes)
+    pkts      bytes target     prot opt in     out     source               destination         
+       3      120 DROP       0    --  *      *       0.0.0.0/0            0.0.0.0/0            match-set MYNEWSET src
+"
+    );
+    // 9.9.9.9 got an answer (sent towards the router, its way back).
+    let dump = lab.out("server$ tcpdump -n -i eth0 src host 192.168.0.10");
+    assert_eq!(dump.lines().count(), 1, "{dump}");
+    has(&dump, " IP 192.168.0.10.22 > 9.9.9.9.");
+    let l = lab.out("ipset -L MYNEWSET");
+    assert!(l.starts_with("Name: MYNEWSET\nType: hash:ip\nRevision: 6\nHeader: family inet hashsize 1024 maxelem 65536 bucketsize 12 initval 0x"), "{l}");
+    has(&l, "\nReferences: 1\nNumber of entries: 3\nMembers:\n");
+    let mut members: Vec<&str> = l.split("Members:\n").nth(1).unwrap().lines().collect();
+    members.sort();
+    assert_eq!(members, ["1.1.1.1", "2.2.2.2", "8.8.8.8"]);
+
+    // The guide's other ipset commands.
+    lab.ok("ipset -N brazil hash:net
+        ipset -N china hash:net
+        ipset -A china 1.0.0.0/8
+        ipset -A china 2.0.0.0/8
+        ipset -A china 3.0.0.0/8");
+    let all = lab.out("ipset -L");
+    assert_eq!(lines_with(&all, "Name: ").len(), 3, "{all}");
+    has(&lab.out("ipset -L brazil"), "Number of entries: 0\n");
+    has(&lab.out("ipset -L china"), "Number of entries: 3\n");
+    lab.ok("ipset del china 1.0.0.0/8");
+    has(&lab.out("ipset -L china"), "Number of entries: 2\n");
+    lab.ok("ipset -F china");
+    has(&lab.out("ipset -L china"), "Number of entries: 0\n");
+    lab.ok("ipset destroy china");
+    let r = lab.run("ipset -L china");
+    assert_eq!(
+        (r.exit, r.stderr.as_str()),
+        (
+            1,
+            "ipset v7.17: The set with the given name does not exist\n"
+        )
+    );
+    lab.ok("ipset -F");
+    has(&lab.out("ipset -L MYNEWSET"), "Number of entries: 0\n");
+    // maxelem (default 65536).
+    lab.ok("ipset create myset1 hash:ip maxelem 2048");
+    has(&lab.out("ipset -L myset1"), " maxelem 2048 ");
+}
+
+/// auto_blocked: `-j SET --add-set auto_blocked src` on port 80 and a
+/// `-m set` DROP inserted above it. The first SYN adds its source and
+/// passes; every later packet from that address is dropped — the client
+/// connects, then its request never arrives.
+#[test]
+fn ipset_auto_blocked_by_set_target() {
+    let mut lab = Lab::new("seed-lan.json");
+    lab.ok("server$ ipset -N auto_blocked iphash
+        iptables -I INPUT -p tcp --dport 80 -j SET --add-set auto_blocked src
+        iptables -I INPUT -m set --match-set auto_blocked src -j DROP");
+    assert_eq!(
+        lab.out("iptables -S INPUT"),
+        "-P INPUT ACCEPT
+-A INPUT -m set --match-set auto_blocked src -j DROP
+-A INPUT -p tcp -m tcp --dport 80 -j SET --add-set auto_blocked src
+"
+    );
+    let r = lab.run("scanner$ ping -c 1 192.168.0.10");
+    has(&r.stdout, "1 packets transmitted, 1 received");
+    let r = lab.run("curl -sS -m 3 http://192.168.0.10/");
+    assert_eq!(r.exit, 28);
+    assert_eq!(
+        r.stderr,
+        "curl: (28) Operation timed out after 3000 milliseconds with 0 bytes received\n"
+    );
+    has(
+        packet(&r.trace, &["on server:", "[S]"]),
+        "    INPUT filter INPUT #1: no match, `--match-set auto_blocked src` did not match: 192.168.0.20 (hash:ip) is not in set auto_blocked\n    INPUT filter INPUT #2: match -> SET, continue\n",
+    );
+    has(
+        packet(&r.trace, &["on server:", "[A]"]),
+        "    INPUT filter INPUT #1: match -> DROP\n",
+    );
+    let r = lab.run("ping -c 1 -W 1 192.168.0.10");
+    has(
+        &r.stdout,
+        "1 packets transmitted, 0 received, 100% packet loss",
+    );
+    let l = lab.out("server$ ipset -L auto_blocked");
+    assert!(
+        l.ends_with("Number of entries: 1\nMembers:\n192.168.0.20\n"),
+        "{l}"
+    );
+    // Same as adding it by hand: the admin is blocked without touching port 80.
+    lab.ok("ipset -A auto_blocked 192.168.0.30");
+    let r = lab.run("admin$ ping -c 1 -W 1 192.168.0.10");
+    has(
+        &r.stdout,
+        "1 packets transmitted, 0 received, 100% packet loss",
+    );
 }

@@ -167,6 +167,26 @@ impl TcpState {
     }
 }
 
+/// `tcp_valid_flags`: the combinations of FIN, SYN, RST, ACK and URG
+/// (ECE, CWR and PSH aside) conntrack accepts; anything else (SYN+FIN,
+/// FIN alone, the XMAS and NULL scans' packets) is INVALID.
+fn tcp_flags_valid(flags: u8) -> bool {
+    use crate::packet::tcp_flags::*;
+    let f = flags & !(ECE | CWR | PSH);
+    [
+        SYN,
+        SYN | URG,
+        SYN | ACK,
+        RST,
+        RST | ACK,
+        FIN | ACK,
+        FIN | ACK | URG,
+        ACK,
+        ACK | URG,
+    ]
+    .contains(&f)
+}
+
 /// Result of the TCP state table: a new state, ignore, or invalid.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Next {
@@ -467,6 +487,11 @@ impl Conntrack {
         let Some(t) = Tuple::of(h) else {
             return invalid;
         };
+        // `tcp_error`: a flag combination no TCP stack sends is INVALID,
+        // for a new connection and an existing one alike.
+        if matches!(&h.l4, L4::Tcp(th) if !tcp_flags_valid(th.flags)) {
+            return invalid;
+        }
         self.expire(now_ns);
         if let Some(&(idx, dir)) = self.map.get(&(zone, t)) {
             return self.update(idx, dir, h, now_ns);
@@ -781,6 +806,23 @@ mod tests {
         )
         .headers()
         .unwrap()
+    }
+
+    #[test]
+    fn impossible_flag_combinations_are_invalid() {
+        use crate::packet::tcp_flags::*;
+        assert!(tcp_flags_valid(SYN) && tcp_flags_valid(SYN | ACK | ECE | CWR));
+        assert!(tcp_flags_valid(FIN | ACK | PSH) && tcp_flags_valid(RST));
+        for bad in [
+            SYN | FIN,
+            FIN,
+            FIN | PSH | URG,
+            0,
+            SYN | RST,
+            SYN | FIN | RST | ACK,
+        ] {
+            assert!(!tcp_flags_valid(bad), "{bad:#x}");
+        }
     }
 
     #[test]

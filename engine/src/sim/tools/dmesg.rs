@@ -57,12 +57,14 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
             },
             _ if a.starts_with("--level=") => &a["--level=".len()..],
             _ if a.starts_with("-l") => &a[2..],
-            _ if a.starts_with("--") => return Output::err(
-                format!(
+            _ if a.starts_with("--") => {
+                return Output::err(
+                    format!(
                     "dmesg: unrecognized option '{a}'\nTry 'dmesg --help' for more information.\n"
                 ),
-                1,
-            ),
+                    1,
+                )
+            }
             _ => {
                 let c = a.chars().nth(1).unwrap_or('-');
                 return Output::err(
