@@ -565,3 +565,451 @@ fn ipset_auto_blocked_by_set_target() {
         "1 packets transmitted, 0 received, 100% packet loss",
     );
 }
+
+/// The guide's country-blocking script needs `if`, `for`, backquotes and
+/// `$?`, which the lab's script language does not have: the script is
+/// refused before anything runs. Its effect, command by command: fetch the
+/// zone (the lab's www.ipdeny.com serves it at `/` only), fill a hash:net
+/// set and drop its sources.
+#[test]
+fn country_blocking_script() {
+    let script = r####"#!/bin/bash
+echo "### BLOCKING CHINA ###"
+# Check if the file exists (in the current directory) and if yes, remove it
+if [ -f "cn-aggregated.zone" ]
+then
+rm cn-aggregated.zone
+fi
+# Download the aggregate zone file for China
+wget http://www.ipdeny.com/ipblocks/data/aggregated/cn-aggregated.zone
+# Check if there was an error
+if [ $? -eq 0 ]
+then
+echo "Download Finished!"
+else
+echo "Download Failed! Exiting ..."
+exit 1
+fi
+# Creating a new set called china of type hash:net (nethash)
+ipset -N china hash:net -exist
+# Flushing the set
+ipset -F china
+# Iterate over the Networks from the file and add them to the set
+echo "Adding Networks to set..."
+for i in `cat cn-aggregated.zone`
+do
+ipset -A china $i
+done
+# Adding a rule that references the set and drops based on source IP address
+echo -n "Blocking CN with iptables ... "
+iptables -I INPUT -m set --match-set china src -j DROP
+echo "Done"
+"####;
+    let e = parse_script(script).unwrap_err();
+    assert_eq!(
+        (e.line, e.msg.as_str()),
+        (24, "syntax ``' is not part of the script language")
+    );
+
+    let mut lab = Lab::new("seed-lan.json");
+    assert_eq!(
+        lab.out("server$ echo \"### BLOCKING CHINA ###\""),
+        "### BLOCKING CHINA ###\n"
+    );
+    // The guide's URL: the lab's web server has only its front page.
+    let r = lab.run("wget http://www.ipdeny.com/ipblocks/data/aggregated/cn-aggregated.zone");
+    assert_eq!(r.exit, 8);
+    has(
+        &r.stderr,
+        "HTTP request sent, awaiting response... 404 Not Found\n",
+    );
+    let r = lab.run("wget -O cn-aggregated.zone http://www.ipdeny.com/");
+    assert_eq!(r.exit, 0, "{}", r.stderr);
+    has(
+        &r.stderr,
+        "Connecting to www.ipdeny.com (www.ipdeny.com)|192.168.0.1|:80... connected.\n",
+    );
+    let zone = lab.out("cat cn-aggregated.zone");
+    assert_eq!(zone, "1.0.1.0/24\n1.0.2.0/23\n1.0.8.0/21\n1.0.32.0/19\n");
+    lab.ok("ipset -N china hash:net -exist
+        ipset -N china hash:net -exist
+        ipset -F china");
+    for net in zone.lines() {
+        lab.ok(&format!("ipset -A china {net}"));
+    }
+    assert_eq!(
+        lab.out("echo -n \"Blocking CN with iptables ... \""),
+        "Blocking CN with iptables ... "
+    );
+    lab.ok("iptables -I INPUT -m set --match-set china src -j DROP");
+    // Sources inside the zone are dropped, others answered.
+    for src in ["1.0.1.7", "1.0.3.200", "1.0.40.1", "1.0.64.1"] {
+        lab.run(&format!(
+            "scanner$ hping3 -c 1 -S -p 22 -a {src} 192.168.0.10"
+        ));
+    }
+    assert_eq!(
+        lab.out("server$ iptables -L INPUT -v -n -x"),
+        "Chain INPUT (policy ACCEPT 0 packets, 0 bytes)
+    pkts      bytes target     prot opt in     out     source               destination         
+       3      120 DROP       0    --  *      *       0.0.0.0/0            0.0.0.0/0            match-set china src
+"
+    );
+    let answered = lab.out("tcpdump -n -i eth0 src host 192.168.0.10");
+    assert_eq!(
+        lines_with(&answered, "192.168.0.10.22 > ").len(),
+        1,
+        "{answered}"
+    );
+    has(&answered, " > 1.0.64.1.");
+}
+
+/// "RESET Cleaning firewall": policies back to ACCEPT, every table
+/// flushed, user chains and sets removed.
+#[test]
+fn reset_cleaning_firewall() {
+    let mut lab = Lab::new("seed-lan.json");
+    lab.ok("server$ ipset -N blocked hash:ip
+        ipset -A blocked 192.168.0.20
+        iptables -N LOGDROP
+        iptables -A LOGDROP -j LOG
+        iptables -A LOGDROP -j DROP
+        iptables -A INPUT -m set --match-set blocked src -j LOGDROP
+        iptables -P INPUT DROP
+        iptables -P OUTPUT DROP
+        iptables -P FORWARD DROP
+        iptables -t nat -A PREROUTING -p tcp --dport 2222 -j REDIRECT --to-ports 22
+        iptables -t mangle -A PREROUTING -j MARK --set-mark 1
+        iptables -t raw -A PREROUTING -p udp -j NOTRACK");
+    let r = lab.run("scanner$ ping -c 1 -W 1 192.168.0.10");
+    has(&r.stdout, " 0 received");
+    // Policies first, so the host stays reachable while the rest goes.
+    lab.ok("server$ iptables -P INPUT ACCEPT
+        iptables -P OUTPUT ACCEPT
+        iptables -P FORWARD ACCEPT
+        iptables -t filter -F
+        iptables -t raw -F
+        iptables -t nat -F
+        iptables -t mangle -F
+        iptables -X
+        ipset -F
+        ipset -X");
+    let save = lab.out("iptables-save");
+    let rules: Vec<&str> = save
+        .lines()
+        .filter(|l| l.starts_with("-A") || l.starts_with(":LOGDROP"))
+        .collect();
+    assert!(rules.is_empty(), "{save}");
+    has(&save, "*filter\n:INPUT ACCEPT [");
+    assert_eq!(lab.out("ipset list"), "");
+    let r = lab.run("scanner$ ping -c 1 -W 1 192.168.0.10");
+    has(&r.stdout, " 1 received");
+}
+
+// ---------------------------------------------------------------------
+// Scanners and port states
+// ---------------------------------------------------------------------
+
+/// "Scanners": the guide's `nmap -sS -p 22,100 -sV 192.168.0.1`, then SYN,
+/// connect and UDP scans against open, closed and filtered ports, and
+/// ping scans (on the local link nmap asks ARP, which iptables does not
+/// filter: a host that drops everything still shows up).
+#[test]
+fn scanners_against_open_closed_filtered() {
+    let mut lab = Lab::new("seed-lan.json");
+    let out = lab.out("scanner$ nmap -sS -p 22,100 -sV 192.168.0.1");
+    assert_eq!(
+        nmap_report(&out),
+        "Nmap scan report for router (192.168.0.1)
+Host is up (0.000040s latency).
+
+PORT    STATE  SERVICE VERSION
+22/tcp  open   ssh     OpenSSH 9.2p1 Debian 2+deb12u3 (protocol 2.0)
+100/tcp closed newacct
+MAC Address: 02:00:00:04:00:01 (Unknown)
+
+Service detection performed. Please report any incorrect results at https://nmap.org/submit/ .
+Nmap done: 1 IP address (1 host up) scanned in 5.03 seconds
+"
+    );
+    lab.ok("server$ iptables -A INPUT -p tcp --dport 25 -j DROP
+        iptables -A INPUT -p udp --dport 69 -j DROP");
+    let tcp_ports = "22/tcp open     ssh\n23/tcp closed   telnet\n25/tcp filtered smtp\n";
+    for scan in ["-sS", "-sT"] {
+        let out = lab.out(&format!("scanner$ nmap {scan} -p 22,23,25 192.168.0.10"));
+        has(
+            nmap_report(&out),
+            &format!("PORT   STATE    SERVICE\n{tcp_ports}"),
+        );
+    }
+    // UDP: a listener that says nothing and a dropped port look alike
+    // (open|filtered); a closed port answers ICMP port unreachable.
+    let out = lab.out("scanner$ nmap -sU -p 53,69,161 192.168.0.10");
+    has(
+        nmap_report(&out),
+        "PORT    STATE         SERVICE\n53/udp  open|filtered domain\n69/udp  open|filtered tftp\n161/udp closed        snmp\n",
+    );
+    let out = lab.out("scanner$ nmap -sn 192.168.0.0/24");
+    assert_eq!(
+        nmap_report(&out),
+        "Nmap scan report for router (192.168.0.1)
+Host is up (0.000040s latency).
+MAC Address: 02:00:00:04:00:01 (Unknown)
+Nmap scan report for server (192.168.0.10)
+Host is up (0.000040s latency).
+MAC Address: 02:00:00:01:00:01 (Unknown)
+Nmap scan report for admin (192.168.0.30)
+Host is up (0.000040s latency).
+MAC Address: B8:81:98:22:C7:6B (Unknown)
+Nmap scan report for scanner (192.168.0.20)
+Host is up.
+Nmap done: 256 IP addresses (4 hosts up) scanned in 0.03 seconds
+"
+    );
+    lab.ok("server$ iptables -P INPUT DROP");
+    let out = lab.out("scanner$ nmap -sn 192.168.0.10");
+    has(nmap_report(&out), "Host is up (0.000040s latency).\n");
+    // Everything is filtered now, and nmap says so in one line.
+    let out = lab.out("nmap -p 1-100 192.168.0.10");
+    has(
+        nmap_report(&out),
+        "All 100 scanned ports on server (192.168.0.10) are in ignored states.\nNot shown: 100 filtered tcp ports (no-response)\n",
+    );
+}
+
+// ---------------------------------------------------------------------
+// User-defined chains
+// ---------------------------------------------------------------------
+
+/// Example 1: TCP_TRAFFIC. A jump, the chain's own counters, RETURN back
+/// to the caller, and the guide's last step `-X TCP_TRAFFIC` failing while
+/// INPUT still jumps to it (the real error, exit 4).
+#[test]
+fn user_chain_tcp_traffic() {
+    let mut lab = Lab::new("seed-lan.json");
+    lab.ok("server$ iptables -N TCP_TRAFFIC
+        iptables -A TCP_TRAFFIC -p tcp -j ACCEPT
+        iptables -A INPUT -p tcp -j TCP_TRAFFIC
+        iptables -A INPUT -p tcp -j DROP");
+    let r = lab.run("scanner$ nc -z 192.168.0.10 22");
+    assert_eq!(r.exit, 0);
+    has(
+        packet(&r.trace, &["on server:", "[S]"]),
+        "    INPUT filter INPUT #1: match -> jump TCP_TRAFFIC\n    INPUT filter TCP_TRAFFIC #1: match -> ACCEPT\n",
+    );
+    assert_eq!(
+        lab.out("server$ iptables -L -v -n -x"),
+        "Chain INPUT (policy ACCEPT 0 packets, 0 bytes)
+    pkts      bytes target     prot opt in     out     source               destination         
+       4      216 TCP_TRAFFIC  6    --  *      *       0.0.0.0/0            0.0.0.0/0           
+       0        0 DROP       6    --  *      *       0.0.0.0/0            0.0.0.0/0           
+
+Chain FORWARD (policy ACCEPT 0 packets, 0 bytes)
+    pkts      bytes target     prot opt in     out     source               destination         
+
+Chain OUTPUT (policy ACCEPT 0 packets, 0 bytes)
+    pkts      bytes target     prot opt in     out     source               destination         
+
+Chain TCP_TRAFFIC (1 references)
+    pkts      bytes target     prot opt in     out     source               destination         
+       4      216 ACCEPT     6    --  *      *       0.0.0.0/0            0.0.0.0/0           
+"
+    );
+    // RETURN: back to INPUT's next rule.
+    lab.ok("server$ iptables -I TCP_TRAFFIC -p tcp --dport 80 -j RETURN");
+    let r = lab.run("scanner$ nc -zv -w 1 192.168.0.10 80");
+    assert_eq!(r.exit, 1);
+    has(
+        packet(&r.trace, &["on server:", "[S]"]),
+        "    INPUT filter INPUT #1: match -> jump TCP_TRAFFIC\n    INPUT filter TCP_TRAFFIC #1: match -> RETURN\n    INPUT filter INPUT #2: match -> DROP\n",
+    );
+    // Flush the chain: the jump stays and finds nothing, the DROP follows.
+    lab.ok("server$ iptables -F TCP_TRAFFIC");
+    let r = lab.run("scanner$ nc -zv -w 1 192.168.0.10 22");
+    assert_eq!(r.exit, 1);
+    has(
+        packet(&r.trace, &["on server:", "[S]"]),
+        "    INPUT filter INPUT #1: match -> jump TCP_TRAFFIC\n    INPUT filter TCP_TRAFFIC: return\n    INPUT filter INPUT #2: match -> DROP\n",
+    );
+    let r = lab.run("server$ iptables -X TCP_TRAFFIC");
+    assert_eq!(
+        (r.exit, r.stderr.as_str()),
+        (
+            4,
+            "iptables v1.8.9 (nf_tables):  CHAIN_DEL failed (Device or resource busy): chain TCP_TRAFFIC\n"
+        )
+    );
+    // Stop using it: delete the jump, then the chain goes.
+    lab.ok("iptables -D INPUT -p tcp -j TCP_TRAFFIC
+        iptables -X TCP_TRAFFIC");
+    assert_eq!(
+        lab.out("iptables -S INPUT"),
+        "-P INPUT ACCEPT\n-A INPUT -p tcp -j DROP\n"
+    );
+}
+
+/// Example 2: ACCEPTED_MAC with INPUT and OUTPUT policies DROP. ssh and
+/// ICMP are open to all; anything else only from the listed MACs (the
+/// admin workstation has B8:81:98:22:C7:6B). The script's first line
+/// `!/bin/bash` (a `#` is missing) is left out.
+#[test]
+fn user_chain_accepted_mac_with_drop_policies() {
+    let mut lab = Lab::new("seed-lan.json");
+    lab.ok("server$ iptables -F
+        iptables -X
+        iptables -A OUTPUT -m state --state NEW,ESTABLISHED,RELATED -j ACCEPT
+        iptables -A INPUT -p tcp --dport 22 -j ACCEPT
+        iptables -A OUTPUT -p tcp --sport 22 -j ACCEPT
+        iptables -N ACCEPTED_MAC
+        iptables -A ACCEPTED_MAC -m mac --mac-source B8:81:98:22:C7:6B -j ACCEPT
+        iptables -A ACCEPTED_MAC -m mac --mac-source B8:81:98:22:C6:7C -j ACCEPT
+        iptables -A ACCEPTED_MAC -m mac --mac-source B8:81:98:22:23:AB -j ACCEPT
+        iptables -A ACCEPTED_MAC -m mac --mac-source B8:81:98:22:67:AA -j ACCEPT
+        iptables -A INPUT -j ACCEPTED_MAC
+        iptables -A INPUT -p icmp -j ACCEPT
+        iptables -A OUTPUT -p icmp -j ACCEPT
+        iptables -P OUTPUT DROP
+        iptables -P INPUT DROP");
+    // (iptables prints MACs in lower case.)
+    assert_eq!(
+        lab.out("iptables -S ACCEPTED_MAC"),
+        "-N ACCEPTED_MAC
+-A ACCEPTED_MAC -m mac --mac-source b8:81:98:22:c7:6b -j ACCEPT
+-A ACCEPTED_MAC -m mac --mac-source b8:81:98:22:c6:7c -j ACCEPT
+-A ACCEPTED_MAC -m mac --mac-source b8:81:98:22:23:ab -j ACCEPT
+-A ACCEPTED_MAC -m mac --mac-source b8:81:98:22:67:aa -j ACCEPT
+"
+    );
+    assert_eq!(
+        lab.out("admin$ curl -s http://server/"),
+        "<h1>server</h1>\n"
+    );
+    let r = lab.run("scanner$ curl -sS -m 2 http://server/");
+    assert_eq!(
+        r.stderr,
+        "curl: (28) Connection timed out after 2001 milliseconds\n"
+    );
+    let syn = packet(&r.trace, &["on server:", "[S]"]);
+    has(syn, "    INPUT filter ACCEPTED_MAC #1: no match, `--mac-source b8:81:98:22:c7:6b` did not match: source MAC is 02:00:00:02:00:01\n");
+    has(syn, "    INPUT filter ACCEPTED_MAC: return\n    INPUT filter INPUT #3: no match, -p icmp did not match: protocol is tcp\n    INPUT filter INPUT: policy DROP\n");
+    let r = lab.run("nc -zv server 22");
+    assert_eq!(
+        r.stderr,
+        "Connection to server (192.168.0.10) 22 port [tcp/ssh] succeeded!\n"
+    );
+    has(&lab.out("ping -c 1 server"), " 1 received");
+}
+
+// ---------------------------------------------------------------------
+// Zero counters, flush, chains: the guide's commands, mistakes included
+// ---------------------------------------------------------------------
+
+#[test]
+fn counters_flush_and_chain_commands() {
+    let mut lab = Lab::new("seed-lan.json");
+    // `-Lvn` reads "vn" as the chain to list (-L takes an optional chain).
+    let r = lab.run("server$ iptables -Lvn");
+    assert_eq!(
+        (r.exit, r.stderr.as_str()),
+        (
+            1,
+            "iptables v1.8.9 (nf_tables): chain `vn' in table `filter' is incompatible, use 'nft' tool.\n"
+        )
+    );
+    let r = lab.run("iptables -Lnv INPUT");
+    assert_eq!(
+        (r.exit, r.stderr.clone()),
+        (
+            2,
+            format!("iptables v1.8.9 (nf_tables): Invalid rule number `INPUT'\n{TRY}")
+        )
+    );
+    lab.ok("iptables -A INPUT -p icmp -j ACCEPT
+        iptables -A INPUT -p tcp --dport 22 -j ACCEPT
+        iptables -A INPUT -p tcp --dport 80 -j ACCEPT");
+    lab.ok("scanner$ ping -c 3 192.168.0.10");
+    let before = lab.out("server$ iptables -L INPUT -v -n");
+    has(&before, "    3   252 ACCEPT     1    --  *      *       0.0.0.0/0            0.0.0.0/0           \n");
+    // "Zero everything": -Z zeroes the counters and keeps the rules...
+    lab.ok("iptables -Z");
+    let zeroed = lab.out("iptables -L INPUT -v -n");
+    has(&zeroed, "    0     0 ACCEPT     1    --  *      *       0.0.0.0/0            0.0.0.0/0           \n");
+    assert_eq!(zeroed.lines().count(), 5);
+    // ...the guide's `iptables -F` removes the rules themselves.
+    lab.ok("iptables -F");
+    assert_eq!(
+        lab.out("iptables -S"),
+        "-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n"
+    );
+    lab.ok(
+        "iptables -t nat -A PREROUTING -p tcp --dport 2222 -j REDIRECT --to-ports 22
+        iptables -A INPUT -p tcp --dport 22 -j ACCEPT
+        iptables -F INPUT
+        iptables -t nat -F",
+    );
+    assert_eq!(
+        lab.out("iptables -t nat -S PREROUTING"),
+        "-P PREROUTING ACCEPT\n"
+    );
+    lab.ok("iptables -N MYCHAIN");
+    has(
+        &lab.out("iptables -L -v -n"),
+        "Chain MYCHAIN (0 references)\n",
+    );
+    lab.ok("iptables -P FORWARD DROP");
+    has(
+        &lab.out("iptables -L -v -n"),
+        "Chain FORWARD (policy DROP 0 packets, 0 bytes)\n",
+    );
+    lab.ok("iptables -X MYCHAIN");
+    assert!(!lab.out("iptables -L -v -n").contains("MYCHAIN"));
+    // "Delete the rule number 3 in INPUT chain": the guide's order is wrong.
+    lab.ok("iptables -A INPUT -s 10.0.0.1 -j DROP
+        iptables -A INPUT -s 10.0.0.2 -j DROP
+        iptables -A INPUT -s 10.0.0.3 -j DROP");
+    let r = lab.run("iptables -D 3 INPUT");
+    assert_eq!(
+        (r.exit, r.stderr.clone()),
+        (
+            2,
+            format!("iptables v1.8.9 (nf_tables): Invalid rule number `INPUT'\n{TRY}")
+        )
+    );
+    lab.ok("iptables -D INPUT 3");
+    let r = lab.run("iptables -D INPUT 3");
+    assert_eq!(
+        (r.exit, r.stderr.as_str()),
+        (1, "iptables: Index of deletion too big.\n")
+    );
+    // -I without its port: --dport takes the next word as the port.
+    let r = lab.run("iptables -I INPUT -p tcp --dport -s 192.168.1.10 -j ACCEPT");
+    assert_eq!(
+        (r.exit, r.stderr.clone()),
+        (
+            2,
+            format!("iptables v1.8.9 (nf_tables): invalid port/service `-s' specified\n{TRY}")
+        )
+    );
+    let r = lab.run("iptables -I INPUT -p tcp --dport -j DROP");
+    assert_eq!(
+        (r.exit, r.stderr.clone()),
+        (
+            2,
+            format!("iptables v1.8.9 (nf_tables): invalid port/service `-j' specified\n{TRY}")
+        )
+    );
+    // -I puts the rule on top, -A at the end.
+    lab.ok(
+        "iptables -I INPUT -p tcp --dport 22 -s 192.168.1.10 -j ACCEPT
+        iptables -A INPUT -p tcp --dport 22 -j DROP",
+    );
+    assert_eq!(
+        lab.out("iptables -S INPUT"),
+        "-P INPUT ACCEPT
+-A INPUT -s 192.168.1.10/32 -p tcp -m tcp --dport 22 -j ACCEPT
+-A INPUT -s 10.0.0.1/32 -j DROP
+-A INPUT -s 10.0.0.2/32 -j DROP
+-A INPUT -p tcp -m tcp --dport 22 -j DROP
+"
+    );
+}
