@@ -1013,3 +1013,279 @@ fn counters_flush_and_chain_commands() {
 "
     );
 }
+
+// ---------------------------------------------------------------------
+// ALLOW examples (seed-host.json: the workstation ws, 192.168.1.10)
+// ---------------------------------------------------------------------
+
+/// "Allow any website OUTGOING traffic on port 443" under an OUTPUT policy
+/// of DROP; `-d 0/0` means anywhere and is not even saved.
+#[test]
+fn allow_443_out() {
+    let mut lab = Lab::new("seed-host.json");
+    lab.ok("ws$ iptables -P OUTPUT DROP
+        iptables -I OUTPUT -p tcp --dport 443 -d 0/0 -j ACCEPT");
+    assert_eq!(
+        lab.out("iptables -S OUTPUT"),
+        "-P OUTPUT DROP\n-A OUTPUT -p tcp -m tcp --dport 443 -j ACCEPT\n"
+    );
+    let r = lab.run("nc -zv -w 2 www.example.com 443");
+    assert_eq!(
+        r.stderr,
+        "Connection to www.example.com (203.0.113.80) 443 port [tcp/https] succeeded!\n"
+    );
+    let r = lab.run("nc -zv -w 2 www.example.com 80");
+    assert_eq!(
+        r.stderr,
+        "nc: connect to www.example.com (203.0.113.80) port 80 (tcp) timed out: Operation now in progress\n"
+    );
+    assert_eq!(
+        lab.out("iptables -L OUTPUT -v -n -x"),
+        "Chain OUTPUT (policy DROP 2 packets, 120 bytes)
+    pkts      bytes target     prot opt in     out     source               destination         
+       4      216 ACCEPT     6    --  *      *       0.0.0.0/0            0.0.0.0/0            tcp dpt:443
+"
+    );
+}
+
+/// "Allow OUTGOING traffic by multi PORT": the guide appends to a chain
+/// named OUTGOING, which does not exist.
+#[test]
+fn allow_multiport_out() {
+    let mut lab = Lab::new("seed-host.json");
+    let r = lab.run("ws$ iptables -A OUTGOING -p tcp -m multiport --dports 80,443 -j ACCEPT");
+    assert_eq!(
+        (r.exit, r.stderr.as_str()),
+        (1, "iptables: No chain/target/match by that name.\n")
+    );
+    lab.ok("iptables -P OUTPUT DROP
+        iptables -A OUTPUT -p tcp -m multiport --dports 80,443 -j ACCEPT");
+    assert_eq!(lab.out("curl -s http://web/"), "<h1>web</h1>\n");
+    assert_eq!(lab.run("nc -z web 443").exit, 0);
+    assert_eq!(lab.run("nc -z -w 1 web 22").exit, 1);
+    has(
+        &lab.out("iptables -L OUTPUT -v -n"),
+        " ACCEPT     6    --  *      *       0.0.0.0/0            0.0.0.0/0            multiport dports 80,443\n",
+    );
+}
+
+/// Loopback: with both policies DROP even `ping 127.0.0.1` fails until
+/// `-i lo` and `-o lo` are accepted. `-i` is for INPUT, FORWARD and
+/// PREROUTING only.
+#[test]
+fn allow_loopback() {
+    let mut lab = Lab::new("seed-host.json");
+    lab.ok("ws$ iptables -P INPUT DROP
+        iptables -P OUTPUT DROP");
+    let r = lab.run("ping -c 1 -W 1 127.0.0.1");
+    assert_eq!(
+        ping_stats(&r.stdout),
+        "1 packets transmitted, 0 received, 100% packet loss, time 0ms\n\n"
+    );
+    let r = lab.run("iptables -A OUTPUT -i lo -j ACCEPT");
+    assert_eq!(
+        (r.exit, r.stderr.clone()),
+        (
+            2,
+            format!("iptables v1.8.9 (nf_tables): Can't use -i with OUTPUT\n\n{TRY}")
+        )
+    );
+    lab.ok("iptables -A INPUT -i lo -j ACCEPT
+        iptables -A OUTPUT -o lo -j ACCEPT");
+    let r = lab.run("ping -c 1 127.0.0.1");
+    assert_eq!(
+        ping_stats(&r.stdout),
+        "1 packets transmitted, 1 received, 0% packet loss, time 0ms
+rtt min/avg/max/mdev = 0.000/0.000/0.000/0.000 ms
+"
+    );
+    let r = lab.run("nc -zv 127.0.0.1 22");
+    assert_eq!(
+        r.stderr,
+        "Connection to 127.0.0.1 22 port [tcp/ssh] succeeded!\n"
+    );
+    let l = lab.out("iptables -L -v -n -x");
+    // Echo request and reply (84 bytes each), then SYN, SYN-ACK (60 each),
+    // ACK, FIN, FIN, ACK (52 each) of the ssh test, each seen leaving on lo
+    // and arriving on lo.
+    // The first echo request died in OUTPUT and never reached INPUT.
+    has(&l, "Chain INPUT (policy DROP 0 packets, 0 bytes)\n");
+    has(&l, "       8      496 ACCEPT     0    --  lo     *       0.0.0.0/0            0.0.0.0/0           \n");
+    has(&l, "Chain OUTPUT (policy DROP 1 packets, 84 bytes)\n");
+    has(&l, "       8      496 ACCEPT     0    --  *      lo      0.0.0.0/0            0.0.0.0/0           \n");
+}
+
+/// Interfaces: `-i wlan1`, then `-i wlan+` for every wlan interface; the
+/// guide's `-A OUTPUT -o eth0 ACCEPT` lacks its `-j`.
+#[test]
+fn allow_by_interface() {
+    let mut lab = Lab::new("seed-host.json");
+    lab.ok("ws$ iptables -P INPUT DROP
+        iptables -A INPUT -i wlan1 -j ACCEPT");
+    has(
+        &lab.out("tablet$ ping -c 1 -W 1 192.168.3.10"),
+        " 1 received",
+    );
+    has(
+        &lab.out("phone$ ping -c 1 -W 1 192.168.2.10"),
+        " 0 received",
+    );
+    lab.ok("ws$ iptables -A INPUT -i wlan+ -j ACCEPT");
+    has(
+        &lab.out("phone$ ping -c 1 -W 1 192.168.2.10"),
+        " 1 received",
+    );
+    has(&lab.out("pc20$ ping -c 1 -W 1 192.168.1.10"), " 0 received");
+    assert_eq!(
+        lab.out("ws$ iptables -L INPUT -v -n -x"),
+        "Chain INPUT (policy DROP 2 packets, 168 bytes)
+    pkts      bytes target     prot opt in     out     source               destination         
+       1       84 ACCEPT     0    --  wlan1  *       0.0.0.0/0            0.0.0.0/0           
+       1       84 ACCEPT     0    --  wlan+  *       0.0.0.0/0            0.0.0.0/0           
+"
+    );
+    let r = lab.run("iptables -A OUTPUT -o eth0 ACCEPT");
+    assert_eq!(
+        (r.exit, r.stderr.clone()),
+        (2, format!("Bad argument `ACCEPT'\n{TRY}"))
+    );
+    lab.ok("iptables -P INPUT ACCEPT
+        iptables -P OUTPUT DROP
+        iptables -A OUTPUT -o eth0 -j ACCEPT");
+    has(&lab.out("ping -c 1 -W 1 web"), " 1 received");
+    has(&lab.out("ping -c 1 -W 1 192.168.2.20"), " 0 received");
+}
+
+/// "Allow OUTGOING ssh connection from the machine".
+#[test]
+fn allow_ssh_out() {
+    let mut lab = Lab::new("seed-host.json");
+    lab.ok("ws$ iptables -P OUTPUT DROP
+        iptables -A OUTPUT -p tcp --dport 22 -j ACCEPT");
+    let r = lab.run("nc -zv web 22");
+    assert_eq!(
+        r.stderr,
+        "Connection to web (203.0.113.80) 22 port [tcp/ssh] succeeded!\n"
+    );
+    let r = lab.run("curl -sS -m 1 http://web/");
+    assert_eq!(
+        r.stderr,
+        "curl: (28) Connection timed out after 1001 milliseconds\n"
+    );
+}
+
+/// "Allow INCOMING traffic using TCP syn flag" from 192.168.10.1 only.
+/// Only the first packet of a connection has SYN alone: the admin's
+/// connection opens (the SYN-ACK comes back), but its following packets
+/// fall to the policy — the guide's rule needs an ESTABLISHED rule too.
+#[test]
+fn allow_incoming_syn_from_address() {
+    let mut lab = Lab::new("seed-host.json");
+    lab.ok("ws$ iptables -P INPUT DROP
+        iptables -A INPUT -i eth0 -p tcp --syn -s 192.168.10.1 -j ACCEPT");
+    let r = lab.run("admin$ nc -zv 192.168.1.10 22");
+    assert_eq!(
+        r.stderr,
+        "Connection to 192.168.1.10 22 port [tcp/ssh] succeeded!\n"
+    );
+    let ack = packet(&r.trace, &["on ws:", "[A]"]);
+    has(ack, "    INPUT filter INPUT #1: no match, `--tcp-flags FIN,SYN,RST,ACK SYN` did not match: the packet's flags are ACK\n");
+    has(ack, "    INPUT filter INPUT: policy DROP\n");
+    assert_eq!(
+        lab.out("ws$ iptables -L INPUT -v -n -x"),
+        "Chain INPUT (policy DROP 2 packets, 104 bytes)
+    pkts      bytes target     prot opt in     out     source               destination         
+       1       60 ACCEPT     6    --  eth0   *       192.168.10.1         0.0.0.0/0            tcp flags:0x17/0x02
+"
+    );
+    let r = lab.run("pc20$ nc -zv -w 1 192.168.1.10 22");
+    assert_eq!(
+        r.stderr,
+        "nc: connect to 192.168.1.10 port 22 (tcp) timed out: Operation now in progress\n"
+    );
+    has(
+        packet(&r.trace, &["on ws:", "[S]"]),
+        "    INPUT filter INPUT #1: no match, -s 192.168.10.1/32 did not match: source is 192.168.1.20\n",
+    );
+}
+
+/// "logging outgoing traffic that has syn and ack set": only the server
+/// side of a handshake sends SYN+ACK, so only connections *to* ws log.
+#[test]
+fn log_outgoing_syn_ack() {
+    let mut lab = Lab::new("seed-host.json");
+    lab.ok("ws$ iptables -A OUTPUT -p tcp --tcp-flags syn,ack,rst,fin syn,ack -j LOG");
+    assert_eq!(
+        lab.out("iptables -S OUTPUT"),
+        "-P OUTPUT ACCEPT\n-A OUTPUT -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN,ACK -j LOG\n"
+    );
+    lab.ok("pc20$ nc -z 192.168.1.10 22");
+    assert_eq!(lab.run("nc -z 192.168.1.10 23").exit, 1);
+    lab.ok("ws$ nc -z web 80");
+    let d = lab.out("dmesg");
+    assert_eq!(d.lines().count(), 1, "{d}");
+    assert!(d.starts_with("[ 3600.0000"), "{d}");
+    has(&d, "] IN= OUT=eth0 SRC=192.168.1.10 DST=192.168.1.20 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=TCP SPT=22 DPT=");
+    assert!(
+        d.ends_with(" WINDOW=65160 RES=0x00 ACK SYN URGP=0 \n"),
+        "{d}"
+    );
+    has(
+        &lab.out("iptables -L OUTPUT -v -n"),
+        "    1    60 LOG        6    --  *      *       0.0.0.0/0            0.0.0.0/0            tcp flags:0x17/0x12 LOG flags 0 level 4\n",
+    );
+}
+
+/// "Allow INCOMING traffic in a specific time": ssh between 10:00 and
+/// 15:00 (UTC: `--kerneltz` not given), DROP otherwise. The lab clock
+/// starts at 09:00 UTC and `sleep` moves it.
+#[test]
+fn time_limited_ssh() {
+    let mut lab = Lab::new("seed-host.json");
+    lab.ok("ws$ iptables -A INPUT -p tcp --dport 22 -m time --timestart 10:00 --timestop 15:00 -j ACCEPT
+        iptables -A INPUT -p tcp --dport 22 -j DROP");
+    has(
+        &lab.out("iptables -L INPUT"),
+        "ACCEPT     tcp  --  anywhere             anywhere             tcp dpt:ssh TIME from 10:00:00 to 15:00:00 UTC\n",
+    );
+    let try_ssh = |lab: &mut Lab| lab.run("pc20$ nc -z -w 1 192.168.1.10 22").exit;
+    assert_eq!(lab.out("date"), "Wed May  1 09:00:00 UTC 2024\n");
+    assert_eq!(try_ssh(&mut lab), 1);
+    // The failed try waited a second.
+    lab.ok("sleep 59m 59");
+    assert_eq!(lab.out("date"), "Wed May  1 10:00:00 UTC 2024\n");
+    assert_eq!(try_ssh(&mut lab), 0);
+    lab.ok("sleep 5h");
+    // 15:00:00 is still inside (the stop time is inclusive), 15:00:01 not.
+    assert_eq!(lab.out("date"), "Wed May  1 15:00:00 UTC 2024\n");
+    assert_eq!(try_ssh(&mut lab), 0);
+    lab.ok("sleep 1");
+    assert_eq!(try_ssh(&mut lab), 1);
+    assert_eq!(
+        lab.out("ws$ iptables -L INPUT -v -n -x"),
+        "Chain INPUT (policy ACCEPT 0 packets, 0 bytes)
+    pkts      bytes target     prot opt in     out     source               destination         
+       8      432 ACCEPT     6    --  *      *       0.0.0.0/0            0.0.0.0/0            tcp dpt:22 TIME from 10:00:00 to 15:00:00 UTC
+       2      120 DROP       6    --  *      *       0.0.0.0/0            0.0.0.0/0            tcp dpt:22
+"
+    );
+}
+
+/// The same rule on a host whose clock says 11:30 CEST (09:30 UTC): the
+/// time match reads UTC unless `--kerneltz` asks for the kernel's zone.
+#[test]
+fn time_match_is_utc_unless_kerneltz() {
+    let mut json: serde_json::Value = serde_json::from_str(&lab_text("seed-host.json")).unwrap();
+    json["clock"] = serde_json::json!({ "start": "2024-05-01T11:30:00+02:00", "timezone": "CEST" });
+    let mut lab = Lab::from_json(&json.to_string());
+    lab.ok("ws$ iptables -A INPUT -p tcp --dport 22 -m time --timestart 10:00 --timestop 15:00 -j ACCEPT
+        iptables -A INPUT -p tcp --dport 22 -j DROP");
+    assert_eq!(lab.out("date"), "Wed May  1 11:30:00 CEST 2024\n");
+    assert_eq!(lab.run("pc20$ nc -z -w 1 192.168.1.10 22").exit, 1);
+    lab.ok("ws$ iptables -R INPUT 1 -p tcp --dport 22 -m time --timestart 10:00 --timestop 15:00 --kerneltz -j ACCEPT");
+    has(
+        &lab.out("iptables -L INPUT"),
+        "TIME from 10:00:00 to 15:00:00\n",
+    );
+    assert_eq!(lab.run("pc20$ nc -z -w 1 192.168.1.10 22").exit, 0);
+}
