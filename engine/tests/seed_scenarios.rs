@@ -1668,3 +1668,352 @@ rtt min/avg/max/mdev = 0.060/0.060/0.060/0.000 ms
     // The clones do not come back: the mirror drops them (not its address).
     assert_eq!(lab.out("ws$ tcpdump -n -i eth1").lines().count(), 2);
 }
+
+// ---------------------------------------------------------------------
+// FORWARD, NAT, DNAT, REDIRECT (seed-router.json: fw joins the LAN
+// 10.0.0.0/24 on eth1 to the internet side 198.51.100.0/24 on eth0)
+// ---------------------------------------------------------------------
+
+/// "Enable the routing process" and MASQUERADE: forwarding off drops the
+/// LAN's packets; forwarding on carries them but the web server cannot
+/// answer 10.0.0.3; MASQUERADE puts eth0's address on them and conntrack
+/// takes the answers back.
+#[test]
+fn masquerade_router() {
+    let mut lab = Lab::new("seed-router.json");
+    let r = lab.run("pc$ curl -sS -m 2 http://www.uol.com.br/");
+    assert_eq!(r.exit, 28);
+    has(
+        packet(&r.trace, &["on fw:", "[S]"]),
+        "  => dropped on fw: forwarding is off\n",
+    );
+    lab.ok("fw$ echo \"1\" > /proc/sys/net/ipv4/ip_forward");
+    assert_eq!(lab.out("cat /proc/sys/net/ipv4/ip_forward"), "1\n");
+    let r = lab.run("pc$ curl -sS -m 2 http://www.uol.com.br/");
+    assert_eq!(
+        r.stderr,
+        "curl: (28) Connection timed out after 2001 milliseconds\n"
+    );
+    // The server saw the private address and had no way back.
+    let seen = lab.out("web$ tcpdump -n -i eth0");
+    assert_eq!(lines_with(&seen, "IP 10.0.0.3.").len(), 2, "{seen}");
+    has(
+        packet(
+            &r.trace,
+            &["on web: TCP 198.51.100.80:80 > 10.0.0.3:", "[SA]"],
+        ),
+        "  => web: no route to host\n",
+    );
+    lab.ok("fw$ iptables -t nat -A POSTROUTING -s 10.0.0.0/24 -o eth0 -j MASQUERADE");
+    let r = lab.run("pc$ curl -s http://www.uol.com.br/");
+    assert_eq!(r.stdout, "<h1>www.uol.com.br</h1>\n");
+    let syn = packet(&r.trace, &["on fw: TCP 10.0.0.3:", "[S]"]);
+    has(syn, "    POSTROUTING nat POSTROUTING #1: match -> MASQUERADE, ACCEPT\n    POSTROUTING nat POSTROUTING: conntrack rewrites the source\n      now TCP 198.51.100.1:");
+    let ct = lab.out("fw$ conntrack -L -p tcp --dport 80");
+    let masq = lines_with(&ct, " [ASSURED] ");
+    assert_eq!(masq.len(), 1, "{ct}");
+    assert!(
+        masq[0].contains(" TIME_WAIT src=10.0.0.3 dst=198.51.100.80 sport="),
+        "{ct}"
+    );
+    assert!(
+        masq[0].contains(" dport=80 src=198.51.100.80 dst=198.51.100.1 sport=80 dport="),
+        "{ct}"
+    );
+    let seen = lab.out("web$ tcpdump -n -i eth0");
+    assert_eq!(lines_with(&seen, "IP 198.51.100.1.").len(), 6, "{seen}");
+    assert_eq!(
+        lab.out("fw$ iptables -t nat -L POSTROUTING -v -n -x"),
+        "Chain POSTROUTING (policy ACCEPT 0 packets, 0 bytes)
+    pkts      bytes target     prot opt in     out     source               destination         
+       1       60 MASQUERADE  0    --  *      eth0    10.0.0.0/24          0.0.0.0/0           
+"
+    );
+}
+
+/// DNAT port forwarding: the internet client reaches the private web
+/// server through fw's public address, on 80 and on 8080 (to 80). The
+/// server sees the client's real address; conntrack holds both views.
+#[test]
+fn dnat_port_forwarding() {
+    let mut lab = Lab::new("seed-router.json");
+    lab.ok("fw$ sysctl -w net.ipv4.ip_forward=1
+        iptables -t nat -F PREROUTING
+        iptables -t nat -A PREROUTING -p tcp --dport 80 -j DNAT --to-destination 10.0.0.2
+        iptables -t nat -A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination 10.0.0.2:80");
+    let page = "<h1>private web server 10.0.0.2</h1>\n";
+    let r = lab.run("client$ curl -s http://198.51.100.1/");
+    assert_eq!(r.stdout, page);
+    has(
+        packet(&r.trace, &["on fw: TCP 198.51.100.20:", "[S]"]),
+        "    PREROUTING nat PREROUTING #1: match -> DNAT, ACCEPT\n    PREROUTING nat PREROUTING: conntrack rewrites the destination\n      now TCP 198.51.100.20:",
+    );
+    assert_eq!(lab.out("client$ curl -s http://198.51.100.1:8080/"), page);
+    let ct = lab.out("fw$ conntrack -L");
+    let lines: Vec<&str> = ct.lines().collect();
+    assert_eq!(lines.len(), 2, "{ct}");
+    assert!(lines[0].contains(" src=198.51.100.20 dst=198.51.100.1 sport="));
+    assert!(lines[0].contains(" dport=80 src=10.0.0.2 dst=198.51.100.20 sport=80 dport="));
+    assert!(lines[1].contains(" dport=8080 src=10.0.0.2 dst=198.51.100.20 sport=80 dport="));
+    let seen = lab.out("srv$ tcpdump -n -i eth0 -c 1");
+    has(&seen, " IP 198.51.100.20.");
+    has(&seen, " > 10.0.0.2.80: Flags [S], seq ");
+    // The answer leaves fw with the public address again.
+    let back = lab.out("client$ tcpdump -n -i eth0 src host 198.51.100.1");
+    assert_eq!(
+        lines_with(&back, "IP 198.51.100.1.80 > 198.51.100.20.").len() * 2,
+        lines_with(&back, "IP 198.51.100.1.").len()
+    );
+    assert_eq!(
+        lines_with(&back, "IP 198.51.100.1.8080 > 198.51.100.20.").len(),
+        4,
+        "{back}"
+    );
+}
+
+/// REDIRECT: `--dport 80 -> 8080` sends the LAN's web traffic to fw's own
+/// proxy (for any destination: transparent proxying); `--dport 123 -> 22`
+/// makes fw's ssh answer on port 123. REDIRECT is only for PREROUTING and
+/// OUTPUT of the nat table.
+#[test]
+fn redirect_ports() {
+    let mut lab = Lab::new("seed-router.json");
+    lab.ok("fw$ sysctl -w net.ipv4.ip_forward=1
+        iptables -t nat -A POSTROUTING -s 10.0.0.0/24 -o eth0 -j MASQUERADE");
+    assert_eq!(
+        lab.out("pc$ curl -s http://www.uol.com.br/"),
+        "<h1>www.uol.com.br</h1>\n"
+    );
+    lab.ok(
+        "fw$ iptables -t nat -A PREROUTING -p tcp --dport 123 -j REDIRECT --to-ports 22
+        iptables -t nat -A PREROUTING -p tcp --dport 80 -j REDIRECT --to-ports 8080",
+    );
+    let r = lab.run("pc$ curl -s http://www.uol.com.br/");
+    assert_eq!(r.stdout, "<h1>transparent proxy on fw</h1>\n");
+    has(
+        packet(&r.trace, &["on fw: TCP 10.0.0.3:", "[S]"]),
+        "    PREROUTING nat PREROUTING #2: match -> REDIRECT, ACCEPT\n    PREROUTING nat PREROUTING: conntrack rewrites the destination\n      now TCP 10.0.0.3:",
+    );
+    let r = lab.run("pc$ nc -zv 10.0.0.1 123");
+    assert_eq!(
+        r.stderr,
+        "Connection to 10.0.0.1 123 port [tcp/*] succeeded!\n"
+    );
+    has(
+        packet(&r.trace, &["on fw:", "[S]"]),
+        "  => delivered to fw (tcp port 22 (listening))\n",
+    );
+    let ct = lab.out("fw$ conntrack -L -p tcp");
+    has(&ct, " dport=80 src=10.0.0.1 dst=10.0.0.3 sport=8080 dport=");
+    has(&ct, " dport=123 src=10.0.0.1 dst=10.0.0.3 sport=22 dport=");
+    let r = lab.run("iptables -t nat -A POSTROUTING -p tcp --dport 80 -j REDIRECT --to-ports 8080");
+    assert_eq!(
+        (r.exit, r.stderr.as_str()),
+        (
+            4,
+            "iptables v1.8.9 (nf_tables):  RULE_APPEND failed (Invalid argument): rule in chain POSTROUTING\n"
+        )
+    );
+}
+
+/// FORWARD to www.uol.com.br on workdays 18:00-08:00, DROP otherwise. The
+/// name is resolved once, when the rules are added. Without
+/// `--contiguous` the weekday is the packet's own: Saturday 07:00 is not
+/// Friday night.
+#[test]
+fn forward_workdays_time_rule() {
+    let mut lab = Lab::new("seed-router.json");
+    lab.ok("fw$ sysctl -w net.ipv4.ip_forward=1
+        iptables -t nat -A POSTROUTING -s 10.0.0.0/24 -o eth0 -j MASQUERADE
+        iptables -A FORWARD -p tcp --dport 80 -d www.uol.com.br -m time --weekdays Mon,Tue,Wed,Thu,Fri --timestart 18:00 --timestop 8:00 -j ACCEPT
+        iptables -A FORWARD -p tcp --dport 80 -d www.uol.com.br -j DROP");
+    assert_eq!(
+        lab.out("iptables -S FORWARD"),
+        "-P FORWARD ACCEPT
+-A FORWARD -d 198.51.100.80/32 -p tcp -m tcp --dport 80 -m time --timestart 18:00:00 --timestop 08:00:00 --weekdays Mon,Tue,Wed,Thu,Fri --datestop 2038-01-19T03:14:07 -j ACCEPT
+-A FORWARD -d 198.51.100.80/32 -p tcp -m tcp --dport 80 -j DROP
+"
+    );
+    let mut visit = |lab: &mut Lab, sleep: &str| -> (String, i32) {
+        if !sleep.is_empty() {
+            lab.ok(&format!("pc$ sleep {sleep}"));
+        }
+        let date = lab.out("pc$ date");
+        (date, lab.run("curl -s -m 2 http://www.uol.com.br/").exit)
+    };
+    assert_eq!(
+        visit(&mut lab, ""),
+        ("Wed May  1 09:00:00 UTC 2024\n".into(), 28)
+    );
+    assert_eq!(
+        visit(&mut lab, "10h"),
+        ("Wed May  1 19:00:02 UTC 2024\n".into(), 0)
+    );
+    assert_eq!(
+        visit(&mut lab, "12h"),
+        ("Thu May  2 07:00:02 UTC 2024\n".into(), 0)
+    );
+    assert_eq!(
+        visit(&mut lab, "2d"),
+        ("Sat May  4 07:00:02 UTC 2024\n".into(), 28)
+    );
+    assert_eq!(
+        visit(&mut lab, "2d"),
+        ("Mon May  6 07:00:04 UTC 2024\n".into(), 0)
+    );
+    assert_eq!(
+        visit(&mut lab, "12h"),
+        ("Mon May  6 19:00:04 UTC 2024\n".into(), 0)
+    );
+    // Other sites are not concerned.
+    lab.ok("fw$ iptables -t nat -A PREROUTING -i eth1 -p tcp --dport 8080 -j ACCEPT");
+    assert_eq!(lab.run("pc$ nc -z 198.51.100.80 8080").exit, 0);
+}
+
+/// The badguys list: a TCP packet from eth0 to port 8080 sets its source
+/// in the list (and is dropped); then everything that source forwards is
+/// dropped while it keeps coming back less than 60 s apart (--update
+/// renews the time). The list is /proc/net/xt_recent/badguys.
+#[test]
+fn forward_recent_badguys() {
+    let mut lab = Lab::new("seed-router.json");
+    lab.ok("fw$ sysctl -w net.ipv4.ip_forward=1
+        iptables -t nat -A PREROUTING -i eth0 -p tcp --dport 80 -j DNAT --to-destination 10.0.0.2
+        iptables -A FORWARD -m recent --name badguys --update --seconds 60 -j DROP
+        iptables -A FORWARD -p tcp -i eth0 --dport 8080 -m recent --name badguys --set -j DROP");
+    let page = "<h1>private web server 10.0.0.2</h1>\n";
+    assert_eq!(lab.out("bad$ curl -s -m 2 http://198.51.100.1/"), page);
+    assert_eq!(lab.out("fw$ cat /proc/net/xt_recent/badguys"), "");
+    let r = lab.run("bad$ nc -z -w 1 10.0.0.2 8080");
+    assert_eq!(r.exit, 1);
+    has(
+        packet(&r.trace, &["on fw:", "[S]"]),
+        "    FORWARD filter FORWARD #2: match -> DROP\n",
+    );
+    let list = lab.out("fw$ cat /proc/net/xt_recent/badguys");
+    assert!(
+        list.starts_with("src=198.51.100.66 ttl: 64 last_seen: "),
+        "{list}"
+    );
+    // Now bad is out, the client is not.
+    assert_eq!(lab.run("bad$ curl -s -m 2 http://198.51.100.1/").exit, 28);
+    has(&lab.out("ping -c 1 -W 1 10.0.0.2"), " 0 received");
+    assert_eq!(lab.out("client$ curl -s -m 2 http://198.51.100.1/"), page);
+    // 30 s later: still within 60 s of the last packet (which renewed it).
+    lab.ok("bad$ sleep 30");
+    assert_eq!(lab.run("curl -s -m 2 http://198.51.100.1/").exit, 28);
+    // More than 60 s of silence: bad is forgiven.
+    lab.ok("sleep 61");
+    assert_eq!(lab.out("curl -s -m 2 http://198.51.100.1/"), page);
+    // The list can be edited by hand.
+    lab.ok("fw$ echo +198.51.100.20 > /proc/net/xt_recent/badguys");
+    assert_eq!(
+        lab.run("client$ curl -s -m 2 http://198.51.100.1/").exit,
+        28
+    );
+    lab.ok("fw$ echo / > /proc/net/xt_recent/badguys");
+    assert_eq!(lab.out("fw$ cat /proc/net/xt_recent/badguys"), "");
+    assert_eq!(lab.out("client$ curl -s -m 2 http://198.51.100.1/"), page);
+    let r = lab.run("fw$ echo junk > /proc/net/xt_recent/badguys");
+    assert_eq!(
+        (r.exit, r.stderr.as_str()),
+        (1, "sh: echo: write error: Invalid argument\n")
+    );
+    // Dropped by the list: bad's 2 SYNs, its ping, 2 SYNs 30 s later; the
+    // client's 2 SYNs while it was listed by hand.
+    assert_eq!(
+        lab.out("iptables -L FORWARD -v -n -x"),
+        "Chain FORWARD (policy ACCEPT 0 packets, 0 bytes)
+    pkts      bytes target     prot opt in     out     source               destination         
+       7      444 DROP       0    --  *      *       0.0.0.0/0            0.0.0.0/0            recent: UPDATE seconds: 60 name: badguys side: source mask: 255.255.255.255
+       1       60 DROP       6    --  eth0   *       0.0.0.0/0            0.0.0.0/0            tcp dpt:8080 recent: SET name: badguys side: source mask: 255.255.255.255
+"
+    );
+}
+
+/// `iptables -I FORWARD -p udp --dport 69 -j REJECT --reject-with
+/// icmp-port-unreachable`: the router answers for the TFTP server. nmap
+/// tells the two apart: port unreachable from the target is `closed`,
+/// from a router in between it is `filtered`.
+#[test]
+fn forward_reject_tftp() {
+    let mut lab = Lab::new("seed-router.json");
+    lab.ok("fw$ sysctl -w net.ipv4.ip_forward=1");
+    let out = lab.out("bad$ nmap -sU -p 69,70 10.0.0.2");
+    has(
+        nmap_report(&out),
+        "69/udp open|filtered tftp\n70/udp closed        gopher\n",
+    );
+    lab.ok(
+        "fw$ iptables -I FORWARD -p udp --dport 69 -j REJECT --reject-with icmp-port-unreachable",
+    );
+    let r = lab.run("bad$ nc -zvu 10.0.0.2 69");
+    assert_eq!((r.exit, r.stderr.as_str()), (1, ""));
+    let icmp = packet(&r.trace, &["on fw: ICMP"]);
+    assert!(icmp.starts_with("packet ") && icmp.contains(": ICMP 198.51.100.1 > 198.51.100.66 destination unreachable code 3 about UDP 198.51.100.66:"), "{icmp}");
+    let out = lab.out("nmap -sU -p 69,70 10.0.0.2");
+    has(
+        nmap_report(&out),
+        "69/udp filtered tftp\n70/udp closed   gopher\n",
+    );
+    let dump = lab.out("tcpdump -n -i eth0 icmp");
+    has(
+        &dump,
+        " IP 198.51.100.1 > 198.51.100.66: ICMP 10.0.0.2 udp port 69 unreachable, length 37\n",
+    );
+    // The rule names no interface: the LAN's TFTP traffic out is refused too.
+    let r = lab.run("pc$ nc -zvu 198.51.100.20 69");
+    assert_eq!(r.exit, 1);
+    has(
+        packet(&r.trace, &["on fw: ICMP"]),
+        ": ICMP 10.0.0.1 > 10.0.0.3 destination unreachable code 3",
+    );
+}
+
+// ---------------------------------------------------------------------
+// Load balancing over two ISPs (seed-two-isps.json)
+// ---------------------------------------------------------------------
+
+/// The guide's script (its `for port in $ISP1` loop unrolled: the lab's
+/// script language has no loops or variables). MASQUERADE only rewrites
+/// packets for the interface routing already chose: with one default
+/// route through ISP 1, the web port goes out eth1 masqueraded, while
+/// port 5000 and ping also go out eth1 but match no rule (the catch-all
+/// is for eth2) and leave with their private source — no answer. Nothing
+/// ever uses eth2: balancing needs policy routing, not the nat table.
+#[test]
+fn two_isps_masquerade_follows_routing() {
+    let mut lab = Lab::new("seed-two-isps.json");
+    lab.ok("gw$ iptables -t nat -F POSTROUTING
+        echo \"1\" > /proc/sys/net/ipv4/ip_forward");
+    for port in ["22", "25", "80", "110", "143", "443", "465", "993", "995"] {
+        lab.ok(&format!(
+            "iptables -t nat -A POSTROUTING -p tcp --dport {port} -o eth1 -j MASQUERADE"
+        ));
+    }
+    lab.ok("iptables -t nat -A POSTROUTING -o eth2 -j MASQUERADE");
+    assert_eq!(
+        lab.out("ip route get 100.64.0.80"),
+        "100.64.0.80 via 203.0.113.1 dev eth1 src 203.0.113.2 uid 0 \n    cache \n"
+    );
+    assert_eq!(
+        lab.out("laptop$ curl -s http://www.example.net/"),
+        "<h1>somewhere on the internet</h1>\n"
+    );
+    let r = lab.run("nc -zv -w 2 www.example.net 5000");
+    assert_eq!(
+        r.stderr,
+        "nc: connect to www.example.net (100.64.0.80) port 5000 (tcp) timed out: Operation now in progress\n"
+    );
+    let syn = packet(&r.trace, &["on gw:", "[S]"]);
+    has(syn, "    POSTROUTING nat POSTROUTING #10: no match, -o eth2 did not match: goes out on eth1\n    POSTROUTING nat POSTROUTING: policy ACCEPT\n");
+    has(syn, "  => forwarded by gw out eth1\n");
+    has(&lab.out("ping -c 1 -W 1 www.example.net"), " 0 received");
+    let eth1 = lab.out("gw$ tcpdump -n -i eth1");
+    assert_eq!(lines_with(&eth1, "IP 203.0.113.2.").len(), 6, "{eth1}");
+    assert_eq!(lines_with(&eth1, "IP 192.168.0.50").len(), 3, "{eth1}");
+    assert_eq!(lab.out("tcpdump -n -i eth2"), "");
+    let nat = lab.out("iptables -t nat -L POSTROUTING -v -n -x");
+    has(&nat, "       1       60 MASQUERADE  6    --  *      eth1    0.0.0.0/0            0.0.0.0/0            tcp dpt:80\n");
+    has(&nat, "       0        0 MASQUERADE  0    --  *      eth2    0.0.0.0/0            0.0.0.0/0           \n");
+}
