@@ -2017,3 +2017,272 @@ fn two_isps_masquerade_follows_routing() {
     has(&nat, "       1       60 MASQUERADE  6    --  *      eth1    0.0.0.0/0            0.0.0.0/0            tcp dpt:80\n");
     has(&nat, "       0        0 MASQUERADE  0    --  *      eth2    0.0.0.0/0            0.0.0.0/0           \n");
 }
+
+// ---------------------------------------------------------------------
+// kube-proxy: the 7 packet vectors of TestTracePacket
+// ---------------------------------------------------------------------
+
+/// The node of kube-node.json with kube-proxy-02-tracepacket-full.rules
+/// loaded by iptables-restore; `None` (skipped) without ../shared.
+fn kube_node() -> Option<Lab> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/corpus/kube-proxy-02-tracepacket-full.rules");
+    let rules = match std::fs::read_to_string(&path) {
+        Ok(r) => r,
+        Err(_) if std::env::var("CI").is_err() => {
+            eprintln!("skipped: {} not found", path.display());
+            return None;
+        }
+        Err(e) => panic!("{}: {e}", path.display()),
+    };
+    let mut lab = Lab::new("kube-node.json");
+    let node = lab.w.host_index("node").unwrap();
+    let argv = vec!["iptables-restore".to_string()];
+    let out = engine::command::run_argv(&mut lab.w.hosts[node], &argv, Some(&rules));
+    assert_eq!((out.exit, out.stderr.as_str()), (0, ""));
+    Some(lab)
+}
+
+/// A TCP SYN as the vectors describe it.
+fn syn(src: &str, sport: u16, dst: &str, dport: u16) -> engine::packet::Packet {
+    use engine::packet::spec::{L4Spec, PacketSpec};
+    PacketSpec {
+        src: src.parse().unwrap(),
+        dst: dst.parse().unwrap(),
+        l4: L4Spec::Tcp {
+            sport,
+            dport,
+            flags: "S".into(),
+            seq: 1,
+            ack: 0,
+            window: 64240,
+        },
+        ttl: 64,
+        tos: 0,
+        id: 1,
+        payload_len: 0,
+    }
+    .build()
+    .unwrap()
+}
+
+impl Lab {
+    /// A packet arriving on the node's interface (`Some(iface)`) or sent
+    /// by the node itself (`None`); the traces of everything it caused.
+    fn node_packet(&mut self, iface: Option<&str>, pkt: engine::packet::Packet) -> String {
+        let node = self.w.host_index("node").unwrap();
+        match iface {
+            Some(i) => self.w.inject(node, i, pkt),
+            None => self.w.send(node, pkt),
+        };
+        let mut t = String::new();
+        for r in self.w.reports.clone() {
+            self.packets += 1;
+            t.push_str(&trace_text::render(&r, self.packets));
+        }
+        t
+    }
+}
+
+/// 10.0.0.2 -> 10.0.0.3:80 => no match: the hooks' jumps into the kube
+/// chains find nothing, no NAT, the FORWARD policy lets it through.
+#[test]
+fn kube_vector_1_no_match() {
+    let Some(mut lab) = kube_node() else { return };
+    let t = lab.node_packet(Some("cni0"), syn("10.0.0.2", 40001, "10.0.0.3", 80));
+    let first = packet(&t, &["on node: TCP 10.0.0.2:40001 > 10.0.0.3:80"]);
+    has(
+        first,
+        "    PREROUTING nat PREROUTING #1: match -> jump KUBE-SERVICES\n",
+    );
+    has(first, "    PREROUTING nat KUBE-SERVICES: return\n");
+    has(first, "    FORWARD filter FORWARD #2: match -> jump KUBE-SERVICES\n    FORWARD filter KUBE-SERVICES #1: no match,");
+    has(first, "    FORWARD filter KUBE-EXTERNAL-SERVICES: return\n    FORWARD filter FORWARD: policy ACCEPT\n");
+    has(
+        first,
+        "    POSTROUTING nat KUBE-POSTROUTING #1: match -> RETURN\n",
+    );
+    assert!(!first.contains("rewrites"), "{first}");
+    has(first, "  => forwarded by node out cni0\n");
+    has(&t, "  => delivered to pod3 (tcp port 80 (listening))\n");
+}
+
+/// 10.0.0.2 -> 172.30.0.41:80 => DNAT 10.180.0.1:80, no masquerade (the
+/// source is in 10.0.0.0/8, so KUBE-MARK-MASQ is skipped).
+#[test]
+fn kube_vector_2_dnat_no_masquerade() {
+    let Some(mut lab) = kube_node() else { return };
+    let t = lab.node_packet(Some("cni0"), syn("10.0.0.2", 40002, "172.30.0.41", 80));
+    let first = packet(&t, &["on node: TCP 10.0.0.2:40002 > 172.30.0.41:80"]);
+    has(first, "    PREROUTING nat KUBE-SERVICES #1: match -> jump KUBE-SVC-XPGD46QRK7WJZT7O\n    PREROUTING nat KUBE-SVC-XPGD46QRK7WJZT7O #1: no match, ! -s 10.0.0.0/8 did not match:");
+    has(first, "    PREROUTING nat KUBE-SEP-SXIVWICOYRO3J4NJ #2: match -> DNAT, ACCEPT\n    PREROUTING nat PREROUTING: conntrack rewrites the destination\n      now TCP 10.0.0.2:40002 > 10.180.0.1:80 [S] ttl 64 len 44\n");
+    has(
+        first,
+        "    POSTROUTING nat KUBE-POSTROUTING #1: match -> RETURN\n",
+    );
+    assert!(!first.contains("MASQUERADE"), "{first}");
+    has(first, "  => forwarded by node out cni1\n");
+    has(&t, "  => delivered to ep1 (tcp port 80 (listening))\n");
+    // The endpoint's answer is un-NATed on its way back.
+    has(
+        packet(&t, &["on node: TCP 10.180.0.1:80 > 10.0.0.2:40002", "[SA]"]),
+        "      now TCP 172.30.0.41:80 > 10.0.0.2:40002 [SA]",
+    );
+}
+
+/// 10.0.0.2 -> 172.30.0.44:80 => DNAT to 10.180.0.4:80 or 10.180.0.5:80:
+/// `-m statistic --mode random --probability 0.5` picks one per
+/// connection; forty connections use both.
+#[test]
+fn kube_vector_3_statistic_picks_either_endpoint() {
+    let Some(mut lab) = kube_node() else { return };
+    let mut seen = std::collections::BTreeMap::new();
+    for k in 0..40u16 {
+        let t = lab.node_packet(Some("cni0"), syn("10.0.0.2", 41000 + k, "172.30.0.44", 80));
+        let first = packet(
+            &t,
+            &[&format!(
+                "on node: TCP 10.0.0.2:{} > 172.30.0.44:80",
+                41000 + k
+            )],
+        );
+        let to = first
+            .split(&format!("now TCP 10.0.0.2:{} > ", 41000 + k))
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .unwrap_or_else(|| panic!("no DNAT in:\n{first}"))
+            .to_string();
+        assert!(!first.contains("MASQUERADE"), "{first}");
+        *seen.entry(to).or_insert(0) += 1;
+    }
+    let keys: Vec<&str> = seen.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["10.180.0.4:80", "10.180.0.5:80"], "{seen:?}");
+    let ct = lab.run("node$ conntrack -L -d 172.30.0.44");
+    assert_eq!(ct.stdout.lines().count(), 40);
+    assert_eq!(
+        lines_with(&ct.stdout, " src=10.180.0.4 dst=10.0.0.2 sport=80 ").len(),
+        seen["10.180.0.4:80"]
+    );
+}
+
+/// 192.168.0.2 -> 192.168.99.22:80, sent by the node itself => DNAT
+/// 10.180.0.2:80 and masquerade: the source is LOCAL, so KUBE-EXT marks
+/// it for masquerading and KUBE-POSTROUTING does it (the address of cni1,
+/// the way to the endpoint).
+#[test]
+fn kube_vector_4_local_source_dnat_and_masquerade() {
+    let Some(mut lab) = kube_node() else { return };
+    let t = lab.node_packet(None, syn("192.168.0.2", 40004, "192.168.99.22", 80));
+    let first = packet(&t, &["on node: TCP 192.168.0.2:40004 > 192.168.99.22:80"]);
+    has(
+        first,
+        "    OUTPUT nat KUBE-SERVICES #3: match -> jump KUBE-EXT-GNZBNJ2PO5MGZ6GT\n",
+    );
+    has(first, "    OUTPUT nat KUBE-EXT-GNZBNJ2PO5MGZ6GT #2: match -> jump KUBE-MARK-MASQ\n    OUTPUT nat KUBE-MARK-MASQ #1: match -> MARK, continue\n");
+    has(
+        first,
+        "    OUTPUT nat KUBE-SEP-RS4RBKLTHTF2IUXJ #2: match -> DNAT, ACCEPT\n",
+    );
+    has(first, "      now TCP 192.168.0.2:40004 > 10.180.0.2:80 [S]");
+    has(first, "    POSTROUTING nat KUBE-POSTROUTING #1: no match,");
+    has(first, "    POSTROUTING nat KUBE-POSTROUTING #2: match -> MARK, continue\n    POSTROUTING nat KUBE-POSTROUTING #3: match -> MASQUERADE, ACCEPT\n");
+    has(
+        first,
+        "      now TCP 10.180.0.254:40004 > 10.180.0.2:80 [S]",
+    );
+    has(first, "  => sent by node out cni1\n");
+    has(&t, "  => delivered to ep2 (tcp port 80 (listening))\n");
+}
+
+/// 203.0.113.2 -> 192.168.99.22:80 => DROP in KUBE-EXTERNAL-SERVICES:
+/// svc2 has no endpoint on this node.
+#[test]
+fn kube_vector_5_external_drop() {
+    let Some(mut lab) = kube_node() else { return };
+    let t = lab.node_packet(Some("eth0"), syn("203.0.113.2", 40005, "192.168.99.22", 80));
+    let first = packet(&t, &["on node: TCP 203.0.113.2:40005 > 192.168.99.22:80"]);
+    // nat: KUBE-EXT-GNZ... has nothing for an outside source.
+    has(
+        first,
+        "    PREROUTING nat KUBE-EXT-GNZBNJ2PO5MGZ6GT: return\n",
+    );
+    assert!(!first.contains("rewrites"), "{first}");
+    has(first, "    FORWARD filter FORWARD #3: match -> jump KUBE-EXTERNAL-SERVICES\n    FORWARD filter KUBE-EXTERNAL-SERVICES #1: match -> DROP\n");
+    has(first, "  => dropped on node in FORWARD\n");
+}
+
+/// 192.168.0.2 -> 192.168.0.2:30000 => ACCEPT by the health check rule of
+/// KUBE-NODEPORTS (filter, via INPUT).
+#[test]
+fn kube_vector_6_health_check_nodeport_accept() {
+    let Some(mut lab) = kube_node() else { return };
+    let t = lab.node_packet(None, syn("192.168.0.2", 40006, "192.168.0.2", 30000));
+    let first = packet(&t, &["on node: TCP 192.168.0.2:40006 > 192.168.0.2:30000"]);
+    // The nat side's last KUBE-SERVICES rule (dst-type LOCAL) looks at
+    // the node ports and finds none for 30000.
+    has(
+        first,
+        "    OUTPUT nat KUBE-SERVICES #10: match -> jump KUBE-NODEPORTS\n",
+    );
+    has(first, "    OUTPUT nat KUBE-NODEPORTS: return\n");
+    has(first, "    INPUT filter INPUT #1: match -> jump KUBE-NODEPORTS\n    INPUT filter KUBE-NODEPORTS #1: match -> ACCEPT\n");
+    has(
+        first,
+        "  => delivered to node (tcp port 30000 (listening))\n",
+    );
+}
+
+/// 10.0.0.2 -> 172.30.0.46:80 => REJECT: svc6 has no endpoints; the pod
+/// gets ICMP port unreachable from the node.
+#[test]
+fn kube_vector_7_no_endpoints_reject() {
+    let Some(mut lab) = kube_node() else { return };
+    let t = lab.node_packet(Some("cni0"), syn("10.0.0.2", 40007, "172.30.0.46", 80));
+    let first = packet(&t, &["on node: TCP 10.0.0.2:40007 > 172.30.0.46:80"]);
+    has(first, "    FORWARD filter FORWARD #2: match -> jump KUBE-SERVICES\n    FORWARD filter KUBE-SERVICES #1: match -> REJECT, DROP\n");
+    has(first, "  => dropped on node in FORWARD\n");
+    let reply = packet(&t, &["on node: ICMP"]);
+    assert!(reply.contains(": ICMP 10.0.0.1 > 10.0.0.2 destination unreachable code 3 about TCP 10.0.0.2:40007 > 172.30.0.46:80"), "{reply}");
+    has(reply, "  => sent by node out cni0\n");
+}
+
+/// The same services used with the lab's tools, and the counters the
+/// rules kept.
+#[test]
+fn kube_services_from_pods_and_outside() {
+    let Some(mut lab) = kube_node() else { return };
+    assert_eq!(
+        lab.out("pod$ curl -s http://172.30.0.41/"),
+        "<h1>ns1/svc1 endpoint 10.180.0.1</h1>\n"
+    );
+    let r = lab.run("curl -sS http://172.30.0.46/");
+    assert_eq!(
+        r.stderr,
+        "curl: (7) Failed to connect to 172.30.0.46 port 80 after 0 ms: Couldn't connect to server\n"
+    );
+    assert_eq!(
+        lab.out("curl -s http://10.0.0.3/"),
+        "<h1>pod 10.0.0.3</h1>\n"
+    );
+    assert_eq!(
+        lab.run("client$ curl -s -m 2 http://192.168.99.22/").exit,
+        28
+    );
+    // svc5's load balancer IP: allowed sources (203.0.113.0/25) are sent to
+    // the endpoint, with masquerading.
+    let r = lab.run("curl -s http://5.6.7.8/");
+    assert_eq!(r.stdout, "<h1>ns3+ns5 endpoint 10.180.0.3</h1>\n");
+    has(
+        packet(&r.trace, &["on node: TCP 203.0.113.2:", "[S]"]),
+        "      now TCP 10.180.0.254:",
+    );
+    let l = lab.out("node$ iptables -L KUBE-SERVICES -v -n -x");
+    assert_eq!(
+        l.lines().nth(2).unwrap_or(""),
+        "       1       60 REJECT     6    --  *      *       0.0.0.0/0            172.30.0.46          /* ns6/svc6:p80 has no endpoints */ tcp dpt:80 reject-with icmp-port-unreachable"
+    );
+    has(
+        &lab.out("iptables -L KUBE-EXTERNAL-SERVICES -v -n -x"),
+        "       2      120 DROP       6    --  *      *       0.0.0.0/0            192.168.99.22        /* ns2/svc2:p80 has no local endpoints */ tcp dpt:80\n",
+    );
+}
