@@ -2286,3 +2286,83 @@ fn kube_services_from_pods_and_outside() {
         "       2      120 DROP       6    --  *      *       0.0.0.0/0            192.168.99.22        /* ns2/svc2:p80 has no local endpoints */ tcp dpt:80\n",
     );
 }
+
+// ---------------------------------------------------------------------
+// The same labs through `iptplay lab --trace`
+// ---------------------------------------------------------------------
+
+fn iptplay_lab(lab: &str, script: &str) -> (i32, String, String) {
+    let dir = format!("{}/tests/labs", env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_iptplay"))
+        .args([
+            "lab",
+            "--trace",
+            &format!("{dir}/{lab}"),
+            &format!("{dir}/{script}"),
+        ])
+        .output()
+        .expect("iptplay runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn cli_reject_example_with_trace() {
+    let (code, out, err) = iptplay_lab("seed-lan.json", "seed-lan-reject.sh");
+    assert_eq!(code, 0, "{err}");
+    has(&err, "listening on eth0, link-type EN10MB (Ethernet), snapshot length 262144 bytes\n2 packets captured\n");
+    has(&out, "    INPUT filter INPUT #1: match -> REJECT, DROP\n");
+    has(
+        &out,
+        ": ICMP 192.168.0.10 > 192.168.0.20 destination unreachable code 3 about TCP 192.168.0.20:",
+    );
+    assert_eq!(lines_with(&out, "22/tcp filtered ssh").len(), 2, "{out}");
+    assert_eq!(lines_with(&out, "22/tcp closed ssh").len(), 1, "{out}");
+    has(
+        &out,
+        " IP 192.168.0.10 > 192.168.0.20: ICMP 192.168.0.10 tcp port 22 unreachable, length 52\n",
+    );
+    has(&out, "reject-with tcp-reset\n");
+}
+
+#[test]
+fn cli_kube_node_with_trace() {
+    let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/corpus/kube-proxy-02-tracepacket-full.rules");
+    if !rules.exists() && std::env::var("CI").is_err() {
+        eprintln!("skipped: {} not found", rules.display());
+        return;
+    }
+    let (code, out, err) = iptplay_lab("kube-node.json", "kube-node.sh");
+    assert_eq!(code, 0, "{err}");
+    has(&err, "curl: (7) Failed to connect to 172.30.0.46 port 80 after 0 ms: Couldn't connect to server\n");
+    has(
+        &err,
+        "curl: (28) Connection timed out after 2001 milliseconds\n",
+    );
+    has(&out, "<h1>ns1/svc1 endpoint 10.180.0.1</h1>\n");
+    has(&out, "<h1>ns2/svc2 endpoint 10.180.0.2</h1>\n");
+    has(
+        &out,
+        "    PREROUTING nat KUBE-SEP-SXIVWICOYRO3J4NJ #2: match -> DNAT, ACCEPT\n",
+    );
+    has(
+        &out,
+        "    FORWARD filter KUBE-SERVICES #1: match -> REJECT, DROP\n",
+    );
+    has(
+        &out,
+        "    FORWARD filter KUBE-EXTERNAL-SERVICES #1: match -> DROP\n",
+    );
+    has(
+        &out,
+        "    POSTROUTING nat KUBE-POSTROUTING #3: match -> MASQUERADE, ACCEPT\n",
+    );
+    has(
+        &out,
+        "    INPUT filter KUBE-NODEPORTS #1: match -> ACCEPT\n",
+    );
+}
