@@ -72,6 +72,7 @@ const NMAP_NAMES: &[(u16, &str, &str)] = &[
     (5354, "tcp", "mdnsresponder"),
     (5354, "udp", "mdnsresponder"),
     (54, "udp", "xns-ch"),
+    (81, "tcp", "hosts2-ns"),
     (100, "tcp", "newacct"),
 ];
 
