@@ -1660,9 +1660,9 @@ rtt min/avg/max/mdev = 0.060/0.060/0.060/0.000 ms
     let lines: Vec<&str> = m.lines().collect();
     assert_eq!(lines.len(), 2, "{m}");
     for (k, l) in lines.iter().enumerate() {
-        assert!(l.contains(&format!(
+        assert!(l.contains(
             " 02:00:00:01:00:04 > 02:00:00:09:00:01, ethertype IPv4 (0x0800), length 98: 192.168.1.20 > 192.168.1.10: ICMP echo request, id "
-        )), "{l}");
+            ), "{l}");
         assert!(l.ends_with(&format!(", seq {}, length 64", k + 1)), "{l}");
     }
     // The clones do not come back: the mirror drops them (not its address).
@@ -1834,7 +1834,7 @@ fn forward_workdays_time_rule() {
 -A FORWARD -d 198.51.100.80/32 -p tcp -m tcp --dport 80 -j DROP
 "
     );
-    let mut visit = |lab: &mut Lab, sleep: &str| -> (String, i32) {
+    let visit = |lab: &mut Lab, sleep: &str| -> (String, i32) {
         if !sleep.is_empty() {
             lab.ok(&format!("pc$ sleep {sleep}"));
         }
