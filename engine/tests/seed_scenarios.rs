@@ -1970,6 +1970,59 @@ fn forward_reject_tftp() {
     );
 }
 
+/// "Chain Traversal in Depth": a LOG rule in every chain of every table of
+/// fw shows the order: routed (PREROUTING -> FORWARD -> POSTROUTING), to
+/// the host (PREROUTING -> INPUT) and from it (OUTPUT -> POSTROUTING); raw,
+/// mangle, nat by priority, nat INPUT after filter INPUT, nat only for a
+/// connection's first packet. The same order as the kernel's
+/// (seed_kernel.rs, chain_traversal_order_agrees_with_the_kernel).
+#[test]
+fn chain_traversal_in_depth() {
+    let mut lab = Lab::new("seed-router.json");
+    lab.ok("fw$ sysctl -w net.ipv4.ip_forward=1
+        iptables -t nat -A POSTROUTING -s 10.0.0.0/24 -o eth0 -j MASQUERADE");
+    let chains: &[(&str, &[&str])] = &[
+        ("raw", &["PREROUTING", "OUTPUT"]),
+        (
+            "mangle",
+            &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
+        ),
+        ("nat", &["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"]),
+        ("filter", &["INPUT", "FORWARD", "OUTPUT"]),
+    ];
+    for (table, names) in chains {
+        for chain in *names {
+            lab.ok(&format!(
+                "iptables -t {table} -I {chain} -p icmp -j LOG --log-prefix '{table}-{chain} '"
+            ));
+        }
+    }
+    let order = |lab: &mut Lab, cmd: &str| -> String {
+        lab.ok("fw$ dmesg -C");
+        lab.ok(cmd);
+        lab.out("fw$ dmesg -t")
+            .lines()
+            .map(|l| l.split(' ').next().unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(
+        order(&mut lab, "pc$ ping -c 1 web"),
+        "raw-PREROUTING mangle-PREROUTING nat-PREROUTING mangle-FORWARD filter-FORWARD mangle-POSTROUTING nat-POSTROUTING \
+         raw-PREROUTING mangle-PREROUTING mangle-FORWARD filter-FORWARD mangle-POSTROUTING"
+    );
+    assert_eq!(
+        order(&mut lab, "pc$ ping -c 1 10.0.0.1"),
+        "raw-PREROUTING mangle-PREROUTING nat-PREROUTING mangle-INPUT filter-INPUT nat-INPUT \
+         raw-OUTPUT mangle-OUTPUT filter-OUTPUT mangle-POSTROUTING"
+    );
+    assert_eq!(
+        order(&mut lab, "fw$ ping -c 1 10.0.0.3"),
+        "raw-OUTPUT mangle-OUTPUT nat-OUTPUT filter-OUTPUT mangle-POSTROUTING nat-POSTROUTING \
+         raw-PREROUTING mangle-PREROUTING mangle-INPUT filter-INPUT"
+    );
+}
+
 // ---------------------------------------------------------------------
 // Load balancing over two ISPs (seed-two-isps.json)
 // ---------------------------------------------------------------------
