@@ -492,6 +492,8 @@ impl Conntrack {
                 return self.related_icmp(h, zone);
             }
         }
+        // `tcp_error`: a flag combination no TCP stack sends is INVALID,
+        // for a new connection and an existing one alike.
         if matches!(&h.l4, L4::Tcp(th) if !tcp_flags_valid(th.flags)) {
             return invalid;
         }
@@ -813,6 +815,23 @@ mod tests {
         )
         .headers()
         .unwrap()
+    }
+
+    #[test]
+    fn impossible_flag_combinations_are_invalid() {
+        use crate::packet::tcp_flags::*;
+        assert!(tcp_flags_valid(SYN) && tcp_flags_valid(SYN | ACK | ECE | CWR));
+        assert!(tcp_flags_valid(FIN | ACK | PSH) && tcp_flags_valid(RST));
+        for bad in [
+            SYN | FIN,
+            FIN,
+            FIN | PSH | URG,
+            0,
+            SYN | RST,
+            SYN | FIN | RST | ACK,
+        ] {
+            assert!(!tcp_flags_valid(bad), "{bad:#x}");
+        }
     }
 
     #[test]

@@ -107,6 +107,12 @@ pub fn lookup(ifaces: &[Iface], routes: &[Route], dst: Ipv4Addr) -> Decision {
         .filter(|r| ifaces.iter().any(|i| i.name == r.dev && i.up))
         .max_by_key(|r| (r.prefix, r.connected));
     match best {
+        // Multicast goes straight onto the link even when only a default
+        // route covers it: no gateway (`__mkroute_output`, prefix < 4).
+        Some(r) if dst.is_multicast() && r.prefix < 4 => Decision::Out {
+            dev: r.dev.clone(),
+            next_hop: dst,
+        },
         Some(r) => Decision::Out {
             dev: r.dev.clone(),
             next_hop: r.via.unwrap_or(dst),
@@ -230,6 +236,14 @@ mod tests {
         assert_eq!(
             source_for(&ifs, &routes, Ipv4Addr::new(8, 8, 8, 8)),
             Some(Ipv4Addr::new(192, 168, 1, 1))
+        );
+        // A multicast group leaves by the default route's device, to no gateway.
+        assert_eq!(
+            lookup(&ifs, &routes, Ipv4Addr::new(224, 0, 0, 1)),
+            Decision::Out {
+                dev: "eth1".into(),
+                next_hop: Ipv4Addr::new(224, 0, 0, 1)
+            }
         );
     }
 }

@@ -469,8 +469,9 @@ impl World {
         });
         let broadcast =
             next_hop.is_broadcast() || route::is_broadcast(std::slice::from_ref(&iface), next_hop);
+        let multicast = next_hop.is_multicast();
         let outside = self.links.get(link).is_some_and(|l| l.outside);
-        if peer.is_none() && !broadcast && !outside {
+        if peer.is_none() && !broadcast && !multicast && !outside {
             // Nobody answers: the wire sees only the ARP requests, one a second.
             let arp = crate::packet::pcap::arp_request(
                 iface.mac,
@@ -499,6 +500,11 @@ impl World {
         }
         let dst_mac = match peer {
             Some((h, i)) => self.hosts[*h].iface(i).map_or([0xff; 6], |x| x.mac),
+            // 01:00:5e and the group's low 23 bits (`ip_eth_mc_map`).
+            None if multicast => {
+                let o = next_hop.octets();
+                [0x01, 0x00, 0x5e, o[1] & 0x7f, o[2], o[3]]
+            }
             None if outside && !broadcast => OUTSIDE_MAC,
             None => [0xff; 6],
         };
@@ -515,6 +521,23 @@ impl World {
             .entry((self.hosts[hi].name.clone(), dev.to_string()))
             .or_default()
             .push(frame.clone());
+        if peer.is_none() && (broadcast || multicast) {
+            // Every other interface on the link sees a broadcast or
+            // multicast frame (its stack is not modelled receiving it).
+            let ends = self
+                .links
+                .get(link)
+                .map(|l| l.ends.clone())
+                .unwrap_or_default();
+            for (h, i) in ends {
+                if h != hi && self.hosts[h].iface(&i).is_some_and(|x| x.up) {
+                    self.captures
+                        .entry((self.hosts[h].name.clone(), i))
+                        .or_default()
+                        .push(frame.clone());
+                }
+            }
+        }
         if let Some((ph, pif)) = peer.cloned() {
             self.captures
                 .entry((self.hosts[ph].name.clone(), pif.clone()))

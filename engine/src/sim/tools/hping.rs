@@ -210,24 +210,11 @@ fn reply_flags(f: u8) -> String {
     s
 }
 
-/// The flags line of the header (`S set`, `NO FLAGS are set`).
+/// The flags line of the header (`S set`, `NO FLAGS are set`), letters in
+/// the order of the replies' (hping3 3.0.0: `RSAFPUXY set` for all).
 fn set_flags(f: u8) -> String {
-    let mut s = String::new();
-    for (bit, c) in [
-        (tcp_flags::FIN, 'F'),
-        (tcp_flags::SYN, 'S'),
-        (tcp_flags::RST, 'R'),
-        (tcp_flags::PSH, 'P'),
-        (tcp_flags::ACK, 'A'),
-        (tcp_flags::URG, 'U'),
-        (tcp_flags::ECE, 'X'),
-        (tcp_flags::CWR, 'Y'),
-    ] {
-        if f & bit != 0 {
-            s.push(c);
-        }
-    }
-    if s.is_empty() {
+    let s = reply_flags(f);
+    if s == "none" {
         "NO FLAGS are set".into()
     } else {
         format!("{s} set")
@@ -355,6 +342,13 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
         };
         let sent_at = world.now_ns;
         let dels = net::send(world, host, pkt);
+        if world.tools.send_refused {
+            // hping3 gives up at the first failed sendto.
+            out.stderr
+                .push_str("[send_ip] sendto: Operation not permitted\n");
+            out.exit = 1;
+            return out;
+        }
         let mut got_reply = false;
         for (h, d) in net::arrived(&dels, host) {
             if h.dst != src {

@@ -129,6 +129,36 @@ fn parse_url(s: &str) -> Result<Url, String> {
     })
 }
 
+/// curl connected but the request or the answer never arrived: with
+/// `-m SECONDS` it gives up when the time is over (exit 28), without it the
+/// kernel gives up after its retransmissions (about 15 minutes, exit 56).
+fn recv_timeout(
+    world: &mut World,
+    conn: &net::Conn,
+    start: u64,
+    max_time: Option<f64>,
+) -> (i32, String) {
+    match max_time {
+        Some(m) => {
+            let end = start.saturating_add(util::secs_to_ns(m));
+            if end > world.now_ns {
+                world.advance(end - world.now_ns);
+            }
+            net::release(world, conn);
+            let ms = (world.now_ns - start) / 1_000_000;
+            (
+                28,
+                format!("Operation timed out after {ms} milliseconds with 0 bytes received"),
+            )
+        }
+        None => {
+            world.advance(924 * SEC);
+            net::release(world, conn);
+            (56, "Recv failure: Connection timed out".into())
+        }
+    }
+}
+
 /// Splits an HTTP response into status line, header lines and body.
 fn split_response(resp: &[u8]) -> (String, Vec<String>, Vec<u8>) {
     let text = String::from_utf8_lossy(resp).to_string();
@@ -295,9 +325,8 @@ pub fn curl(world: &mut World, host: usize, argv: &[String]) -> Output {
         out.stderr.push_str("> \n");
     }
     if !net::deliver(world, &mut conn, true, request.as_bytes()) {
-        world.advance(924 * SEC);
-        net::release(world, &conn);
-        fail(&mut out, 56, "Recv failure: Connection timed out".into());
+        let (code, msg) = recv_timeout(world, &conn, start, max_time);
+        fail(&mut out, code, msg);
         return out;
     }
     let server = conn.server.host;
@@ -307,9 +336,8 @@ pub fn curl(world: &mut World, host: usize, argv: &[String]) -> Output {
         return out;
     };
     if !net::deliver(world, &mut conn, false, &resp) {
-        world.advance(924 * SEC);
-        net::release(world, &conn);
-        fail(&mut out, 56, "Recv failure: Connection timed out".into());
+        let (code, msg) = recv_timeout(world, &conn, start, max_time);
+        fail(&mut out, code, msg);
         return out;
     }
     net::close(world, conn);

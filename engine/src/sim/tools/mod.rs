@@ -57,6 +57,9 @@ pub struct ToolEnv {
     pub journal: Vec<Report>,
     /// Reports left out of the journal because it was full.
     pub journal_dropped: usize,
+    /// The last packet a tool sent died in its own host's OUTPUT or
+    /// POSTROUTING chain: the kernel failed its `sendto` with EPERM.
+    pub send_refused: bool,
 }
 
 /// Most reports the journal keeps between two drains (a full nmap scan
@@ -161,7 +164,21 @@ pub fn run_script_cmd(
     let mut out = run_in_world(world, host, &cmd.argv, stdin.as_deref());
     if let Some((path, append)) = &cmd.stdout_to {
         let text = std::mem::take(&mut out.stdout);
-        if path.starts_with("/proc/") {
+        if let Some(name) = path.strip_prefix(shell::XT_RECENT) {
+            // `echo +ADDR > /proc/net/xt_recent/NAME` (and `-ADDR`, `/`).
+            let now = world.now_ns;
+            if let Err(e) =
+                crate::ext::recent::proc_write(&mut world.hosts[host], name, text.as_bytes(), now)
+            {
+                out.stderr.push_str(&match e {
+                    crate::ext::recent::ProcError::NoEntry => {
+                        format!("sh: {path}: No such file or directory\n")
+                    }
+                    _ => format!("sh: {}: write error: {}\n", cmd.argv[0], e.strerror()),
+                });
+                out.exit = 1;
+            }
+        } else if path.starts_with("/proc/") {
             if let Err(e) = sysctl::proc_write(&mut world.hosts[host], path, &text) {
                 out.stderr.push_str(&e);
                 out.exit = 1;

@@ -223,6 +223,12 @@ pub fn run(world: &mut World, host: usize, argv: &[String], stdin: Option<&str>)
                         world.advance(SEC);
                     }
                     let dels = net::udp(world, host, src, dst, sport, port, &payload);
+                    if world.tools.send_refused {
+                        // EPERM: the port test fails without a word; a
+                        // plain send loses its data just as quietly.
+                        refused = o.zero || o.verbose;
+                        break;
+                    }
                     let error = net::arrived(&dels, host).iter().any(|(h, _)| {
                         net::icmp_error_about(h, 17, src, dst, sport, port)
                             .is_some_and(|(t, c, _)| t == 3 && c == 3)

@@ -103,6 +103,14 @@ pub fn ip_fields(world: &mut World, host: usize, src: Ipv4Addr, dst: Ipv4Addr) -
 /// during the run; the run's reports go to the journal.
 pub fn send(world: &mut World, host: usize, pkt: Packet) -> Vec<Delivery> {
     world.send(host, pkt);
+    // A packet a host's own netfilter drops on the way out fails `sendto`
+    // with EPERM (NF_DROP in OUTPUT or POSTROUTING).
+    let name = &world.hosts[host].name;
+    world.tools.send_refused = world.reports.first().is_some_and(|r| {
+        r.host == *name
+            && (r.outcome == format!("dropped on {name} in OUTPUT")
+                || r.outcome == format!("dropped on {name} in POSTROUTING"))
+    });
     let env = &mut world.tools;
     for r in world.reports.drain(..) {
         if env.journal.len() < super::JOURNAL_MAX {

@@ -72,6 +72,8 @@ const NMAP_NAMES: &[(u16, &str, &str)] = &[
     (5354, "tcp", "mdnsresponder"),
     (5354, "udp", "mdnsresponder"),
     (54, "udp", "xns-ch"),
+    (81, "tcp", "hosts2-ns"),
+    (100, "tcp", "newacct"),
 ];
 
 /// The service name nmap shows for a port.
@@ -711,7 +713,10 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
                                 if from == addr {
                                     latency.get_or_insert(rtt);
                                 }
-                                if udp && t == 3 && c == 3 {
+                                // Port unreachable means closed only when the
+                                // target itself says so; from a router (REJECT
+                                // on its FORWARD chain) it is a filter.
+                                if udp && t == 3 && c == 3 && from == addr {
                                     (State::Closed, "port-unreach")
                                 } else {
                                     (State::Filtered, icmp_reason(t, c))

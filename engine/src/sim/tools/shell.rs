@@ -1,6 +1,6 @@
 //! The few shell programs a lab script needs besides the network tools:
 //! `sleep` (moves the lab clock), `echo`, `cat` (host files, `/proc/sys`,
-//! standard input), `date` and `hostname`.
+//! `/proc/net/xt_recent`, standard input), `date` and `hostname`.
 
 use super::util;
 use crate::command::Output;
@@ -73,7 +73,11 @@ pub fn echo(argv: &[String]) -> Output {
     Output::ok(s)
 }
 
-/// `cat [FILE...]`: host files and `/proc/sys`, `-` or nothing for standard input.
+/// Where the kernel shows the `recent` match's lists.
+pub const XT_RECENT: &str = "/proc/net/xt_recent/";
+
+/// `cat [FILE...]`: host files, `/proc/sys`, `/proc/net/xt_recent`, `-` or
+/// nothing for standard input.
 pub fn cat(world: &mut World, host: usize, argv: &[String], stdin: Option<&str>) -> Output {
     let mut out = Output::default();
     let files: Vec<&String> = argv[1..].iter().collect();
@@ -85,6 +89,17 @@ pub fn cat(world: &mut World, host: usize, argv: &[String], stdin: Option<&str>)
     for f in files {
         if f == "-" {
             out.stdout.push_str(stdin.unwrap_or(""));
+            continue;
+        }
+        if let Some(name) = f.strip_prefix(XT_RECENT) {
+            match crate::ext::recent::proc_read(h, name) {
+                Some(t) => out.stdout.push_str(&t),
+                None => {
+                    out.stderr
+                        .push_str(&format!("cat: {f}: No such file or directory\n"));
+                    out.exit = 1;
+                }
+            }
             continue;
         }
         if let Some(r) = super::sysctl::proc_read(h, f) {
