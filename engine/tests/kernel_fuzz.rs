@@ -75,7 +75,7 @@ mod cases {
         let _ = std::process::Command::new("sysctl")
             .args(["-qw", "net.netfilter.nf_log_all_netns=1"])
             .status();
-        let k = match Kernel::new(&tag) {
+        let mut k = match Kernel::new(&tag) {
             Ok(k) => k,
             Err(e) => {
                 println!("skipped: network namespaces unavailable: {e}");
@@ -85,7 +85,7 @@ mod cases {
         if let Ok(path) = std::env::var("FUZZ_REPLAY") {
             let text = std::fs::read_to_string(&path).expect("replay file");
             let (rs, steps) = replay::read(&text).expect("replay file parses");
-            let out = run::run(&k, &log_tag, &rs, &steps, false);
+            let out = run::run(&mut k, &log_tag, &rs, &steps, false);
             let rerun = format!(
                 "FUZZ_REPLAY={path} cargo test -p engine --test kernel_fuzz -- --nocapture"
             );
@@ -108,7 +108,7 @@ mod cases {
                     group.ruleset.restore_text(&log_tag)
                 );
             }
-            let out = run::run(&k, &log_tag, &group.ruleset, &group.steps, false);
+            let out = run::run(&mut k, &log_tag, &group.ruleset, &group.steps, false);
             ncases += out.cases;
             npackets += out.packets;
             if let Some(why) = &out.refused {
@@ -128,7 +128,7 @@ mod cases {
             }
             // Seen once more? (If not, the harness or the kernel had a
             // timing-dependent moment: reported all the same, marked.)
-            let again = run::run(&k, &log_tag, &group.ruleset, &group.steps, true);
+            let again = run::run(&mut k, &log_tag, &group.ruleset, &group.steps, true);
             let flaky = again.mismatches.is_empty();
             if flaky {
                 println!("FLAKY: the disagreement below did not come back on a rerun");
@@ -140,7 +140,7 @@ mod cases {
             let dir = std::env::temp_dir();
             let text = if do_shrink && !flaky {
                 let s = shrink::shrink(
-                    &k,
+                    &mut k,
                     &log_tag,
                     &group.ruleset,
                     &group.steps,
