@@ -23,6 +23,8 @@ fn lab() -> World {
     w.plug(r, "r0", "10.1.0.1/24", "left").unwrap();
     w.plug(r, "r1", "10.2.0.1/24", "right").unwrap();
     w.plug(s, "s0", "10.2.0.2/24", "right").unwrap();
+    // The client side is the phantom address (a permanent neighbour in the kernel).
+    w.set_outside("left").unwrap();
     w.hosts[r].ifaces[1].mac = R0_MAC;
     w.hosts[r]
         .sysctl

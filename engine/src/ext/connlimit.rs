@@ -48,6 +48,9 @@ pub struct Connlimit {
     /// `--connlimit-upto` (match while at most `limit`); otherwise above.
     pub upto: bool,
     pub mask: u32,
+    /// `--connlimit-mask` was given: libxt_connlimit then fills only the
+    /// IPv4 part of the kernel's 16-byte mask, else all of it.
+    pub mask_given: bool,
     /// Group by destination instead of source.
     pub daddr: bool,
     /// The connections this rule has counted (nf_conncount's lists, kept
@@ -63,6 +66,7 @@ impl Default for Connlimit {
             limit: 0,
             upto: false,
             mask: u32::MAX,
+            mask_given: false,
             daddr: false,
             seen: Vec::new(),
             last: 0,
@@ -196,7 +200,10 @@ impl Match for Connlimit {
                 self.limit = xtopt::uint("connlimit", opt, arg, 0, u32::MAX as u64)? as u32;
                 self.upto = (id == O_UPTO) != inv;
             }
-            O_MASK => self.mask = xtopt::plenmask("connlimit", "connlimit-mask", arg)?,
+            O_MASK => {
+                self.mask = xtopt::plenmask("connlimit", "connlimit-mask", arg)?;
+                self.mask_given = true;
+            }
             O_SADDR => self.daddr = false,
             O_DADDR => self.daddr = true,
             _ => {}

@@ -2,9 +2,9 @@
 //! and reply directions, the ctinfo states rules see, TCP state tracking,
 //! timeouts on the lab clock, NAT bindings, and `conntrack -L` text.
 
+use crate::fasthash::FastMap;
 use crate::packet::{tcp_flags, Headers, L4};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 const SEC: u64 = 1_000_000_000;
@@ -266,6 +266,8 @@ pub struct Entry {
     pub orig: Tuple,
     pub reply: Tuple,
     pub status: u32,
+    /// When the entry times out; set by [`Conntrack`] only (it keeps a
+    /// bound on the soonest timeout to sweep only when one passed).
     pub expires_ns: u64,
     pub tcp: TcpState,
     pub mark: u32,
@@ -317,13 +319,18 @@ pub struct Lookup {
 pub struct Conntrack {
     entries: Vec<Option<Entry>>,
     /// Both tuples of every live entry, by zone.
-    map: HashMap<(u16, Tuple), (usize, Dir)>,
+    map: FastMap<(u16, Tuple), (usize, Dir)>,
     next_id: u32,
     free: Vec<usize>,
     /// References that attached replies hold on entries (`nf_conntrack_get`):
     /// an unconfirmed entry whose packet died lives on, unhashed (DYING),
     /// until the last reply attached to it is through.
-    holds: HashMap<usize, u32>,
+    holds: FastMap<usize, u32>,
+    /// No entry expires before this time (a bound kept as timeouts are
+    /// set, made exact by each sweep), so most lookups need no sweep.
+    soonest_ns: u64,
+    /// Some entry may be dying (swept on every lookup).
+    dying: bool,
 }
 
 impl Conntrack {
@@ -351,6 +358,18 @@ impl Conntrack {
         self.map.len() / 2
     }
 
+    /// Indices of the live entries, in creation order (for `conntrack -D`).
+    pub fn indices(&self) -> Vec<usize> {
+        let mut v: Vec<(u32, usize)> = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.as_ref().map(|e| (e.id, i)))
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, i)| i).collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
@@ -365,6 +384,9 @@ impl Conntrack {
 
     /// Removes entries whose timeout passed.
     pub fn expire(&mut self, now_ns: u64) {
+        if !self.dying && now_ns < self.soonest_ns {
+            return;
+        }
         let dead: Vec<usize> = self
             .entries
             .iter()
@@ -378,6 +400,20 @@ impl Conntrack {
         for i in dead {
             self.remove(i);
         }
+        self.soonest_ns = u64::MAX;
+        self.dying = false;
+        for e in self.entries.iter().flatten() {
+            if e.has(status::DYING) {
+                self.dying = true;
+            } else {
+                self.soonest_ns = self.soonest_ns.min(e.expires_ns);
+            }
+        }
+    }
+
+    /// An entry's timeout was set to `expires_ns`.
+    fn timed(&mut self, expires_ns: u64) {
+        self.soonest_ns = self.soonest_ns.min(expires_ns);
     }
 
     pub fn remove(&mut self, idx: usize) {
@@ -398,6 +434,7 @@ impl Conntrack {
         if self.holds.contains_key(&idx) {
             if let Some(e) = self.entries[idx].as_mut() {
                 e.status |= status::DYING;
+                self.dying = true;
             }
         } else {
             self.entries[idx] = None;
@@ -519,6 +556,7 @@ impl Conntrack {
         };
         self.map.insert((zone, t), (idx, Dir::Original));
         self.map.insert((zone, reply), (idx, Dir::Reply));
+        self.timed(now_ns + timeout * SEC);
         Lookup {
             idx: Some(idx),
             dir: Dir::Original,
@@ -579,6 +617,7 @@ impl Conntrack {
             e.status |= status::SEEN_REPLY;
         }
         e.expires_ns = now_ns + timeout * SEC;
+        let expires_ns = e.expires_ns;
         let state = if e.master.is_some() && !e.has(status::SEEN_REPLY) {
             CtState::Related
         } else if dir == Dir::Reply || e.has(status::SEEN_REPLY) {
@@ -586,6 +625,7 @@ impl Conntrack {
         } else {
             CtState::New
         };
+        self.timed(expires_ns);
         if killed {
             self.kill(idx);
         }
@@ -607,6 +647,7 @@ impl Conntrack {
         self.unmap(idx, zone, &reply);
         if let Some(e) = self.get_mut(idx) {
             e.status |= status::DYING;
+            self.dying = true;
         }
     }
 

@@ -30,6 +30,9 @@ pub fn world() -> World {
     w.plug(r, "r0", "10.1.0.1/24", "left").expect("plug r0");
     w.plug(r, "r1", "10.2.0.1/24", "right").expect("plug r1");
     w.plug(s, "s0", "10.2.0.2/24", "right").expect("plug s0");
+    // Phantom clients and servers are permanent neighbours in the kernel.
+    w.set_outside("left").expect("left link");
+    w.set_outside("right").expect("right link");
     for (h, name, mac) in [
         (r, "r0", net::R0_MAC),
         (r, "r1", net::R1_MAC),
