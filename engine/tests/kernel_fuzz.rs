@@ -96,6 +96,8 @@ mod cases {
         let started = Instant::now();
         let (mut ncases, mut npackets, mut refused) = (0usize, 0usize, 0usize);
         let mut failures = Vec::new();
+        // Per match or target: (rules that counted a packet, rules).
+        let mut coverage: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
         let mut g = 0u64;
         while groups.map_or(ncases < cases, |n| g < n) {
             let gseed = group_seed(seed, g);
@@ -111,6 +113,25 @@ mod cases {
             let out = run::run(&mut k, &log_tag, &group.ruleset, &group.steps, false);
             ncases += out.cases;
             npackets += out.packets;
+            let rules = out
+                .last_save
+                .iter()
+                .filter(|l| l.starts_with('[') && !l.contains("needs conntrack"));
+            for l in rules {
+                let hit = !l.starts_with("[0:");
+                let words: Vec<&str> = l.split(' ').collect();
+                let mut kinds: Vec<String> = words
+                    .windows(2)
+                    .filter(|w| w[0] == "-m" || w[0] == "-j" || w[0] == "-g")
+                    .map(|w| format!("{} {}", w[0], w[1]))
+                    .collect();
+                kinds.dedup();
+                for kind in kinds {
+                    let e = coverage.entry(kind).or_default();
+                    e.0 += usize::from(hit);
+                    e.1 += 1;
+                }
+            }
             if let Some(why) = &out.refused {
                 refused += 1;
                 let show: u8 = env("FUZZ_SHOW_REFUSED", 0);
@@ -177,6 +198,18 @@ mod cases {
             }
         }
         let secs = started.elapsed().as_secs_f64();
+        println!("rules that counted packets, by match and target (kernel side):");
+        let mut line = String::new();
+        for (kind, (hit, all)) in &coverage {
+            line.push_str(&format!("  {kind} {hit}/{all}"));
+            if line.len() > 100 {
+                println!("{line}");
+                line.clear();
+            }
+        }
+        if !line.is_empty() {
+            println!("{line}");
+        }
         println!(
             "kernel fuzz: seed {seed}, {ncases} cases ({npackets} packets) in {} groups \
              ({refused} rulesets refused by both), {secs:.1} s, {} disagreements{}",

@@ -110,6 +110,8 @@ pub struct Outcome {
     pub refused: Option<String>,
     pub packets: usize,
     pub cases: usize,
+    /// The kernel's last `iptables-save -c` lines (for coverage figures).
+    pub last_save: Vec<String>,
 }
 
 /// Per side: the frame its router sent for each step (by step id).
@@ -413,6 +415,7 @@ pub fn run(k: &mut Kernel, tag: &str, rs: &Ruleset, steps: &[Step], stop: bool) 
 fn compare_state(k: &Kernel, w: &mut World, rs: &Ruleset, i: usize, out: &mut Outcome) {
     let real = observe::save(&kernel_cmd(k, &["iptables-save", "-c"], None).1);
     let ours = observe::save(&sim::cmd(w, &["iptables-save", "-c"], None).1);
+    out.last_save = real.clone();
     if real != ours {
         out.mismatches.push(Mismatch {
             kind: Kind::Counters,
