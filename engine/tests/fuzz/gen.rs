@@ -1063,11 +1063,12 @@ fn target_part(rng: &mut Rng, cx: &RuleCx, proto: Proto, builtin: bool) -> Optio
                         rng.pick(&["0", "1", "3", "6", "7", "info", "debug", "warning", "alert"])
                     ));
                 }
+                // Not --log-uid: the simulator's packets carry no user socket
+                // (the kernel prints UID= for the router's own raw socket).
                 for opt in [
                     "--log-tcp-sequence",
                     "--log-tcp-options",
                     "--log-ip-options",
-                    "--log-uid",
                     "--log-macdecode",
                 ] {
                     if rng.pct(15) {
@@ -1229,6 +1230,14 @@ fn gen_sets(rng: &mut Rng, models: &[Model]) -> Vec<SetDef> {
             }
             let m = rng.pick(models).clone();
             let a = if rng.pct(50) { m.src } else { m.dst };
+            // Ordinary addresses only (hash:ip,port refuses 0.0.0.0 with
+            // EINVAL, which our ipset accepts).
+            let odd = |a: Ipv4Addr| {
+                a.octets()[0] == 0 || a.is_loopback() || a.is_multicast() || a.is_broadcast()
+            };
+            if odd(a) || odd(m.dst) {
+                continue;
+            }
             let o = a.octets();
             let member = match create {
                 "hash:ip" => Some(a.to_string()),
@@ -1282,8 +1291,9 @@ pub fn ruleset(rng: &mut Rng, models: &[Model]) -> Ruleset {
         ..Default::default()
     };
     let mut budget = rng.range(3, 16);
-    // User chains reached from OUTPUT.
+    // User chains reached from OUTPUT, from POSTROUTING.
     let mut out_users: Vec<(&'static str, String)> = Vec::new();
+    let mut post_users: Vec<(&'static str, String)> = Vec::new();
     for table in TABLES {
         let wanted = match table {
             "filter" => 100,
@@ -1318,6 +1328,9 @@ pub fn ruleset(rng: &mut Rng, models: &[Model]) -> Ruleset {
             users.push((format!("U{}", i + 1), hooks));
             if hooks & OUT != 0 {
                 out_users.push((table, format!("U{}", i + 1)));
+            }
+            if hooks & POST != 0 {
+                post_users.push((table, format!("U{}", i + 1)));
             }
             rs.chains.push(Chain {
                 table,
@@ -1389,14 +1402,15 @@ pub fn ruleset(rng: &mut Rng, models: &[Model]) -> Ruleset {
             .as_ref()
             .is_some_and(|t| t.chunks[0].starts_with("-j TEE"))
     });
+    // The kernel logs a TEE clone in POSTROUTING with IN= its output device
+    // and MAC= bytes left from elsewhere (different every run): no LOG there.
     if tee {
         rs.rules.retain(|r| {
-            let marks = r
-                .target
-                .as_ref()
-                .is_some_and(|t| t.chunks[0] == "-j MARK" || t.chunks[0] == "-j CONNMARK");
+            let target = |name: &str| r.target.as_ref().is_some_and(|t| t.chunks[0] == name);
+            let marks = target("-j MARK") || target("-j CONNMARK");
             let output = r.chain == "OUTPUT" || out_users.contains(&(r.table, r.chain.clone()));
-            !(r.table == "mangle" && marks && output)
+            let post = r.chain == "POSTROUTING" || post_users.contains(&(r.table, r.chain.clone()));
+            !(r.table == "mangle" && marks && output) && !(target("-j LOG") && post)
         });
     }
     rs.rules.push(Rule {
