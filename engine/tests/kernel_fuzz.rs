@@ -27,7 +27,7 @@ mod oracle;
 #[cfg(target_os = "linux")]
 mod cases {
     use super::common;
-    use super::fuzz::{gen, kernel::Kernel, replay, rng::group_seed, run, shrink};
+    use super::fuzz::{gen, kernel, kernel::Kernel, replay, rng::group_seed, run, shrink};
     use std::time::{Duration, Instant};
 
     fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -68,9 +68,11 @@ mod cases {
         let keep = env("FUZZ_KEEP", 0) != 0;
         let dump = env("FUZZ_DUMP", 0) != 0;
         let gaps = env("FUZZ_GAPS", 0) != 0;
-        let id = std::process::id() % 10000;
-        let tag = format!("fz{id}");
-        let log_tag = format!("FZ{id}:");
+        // Namespaces carry the whole process id (stale ones of killed runs
+        // are removed); LOG prefixes a short form of it.
+        kernel::remove_stale_namespaces();
+        let tag = format!("fz{}", std::process::id());
+        let log_tag = format!("FZ{}:", std::process::id() % 10000);
         // LOG lines of other namespaces reach /dev/kmsg only with this.
         let _ = std::process::Command::new("sysctl")
             .args(["-qw", "net.netfilter.nf_log_all_netns=1"])

@@ -303,6 +303,8 @@ struct RuleCx<'a> {
     hooks: u8,
     jumps: Vec<String>,
     sets: &'a [SetDef],
+    /// Also what the simulator is known not to model.
+    gaps: bool,
 }
 
 impl RuleCx<'_> {
@@ -1163,7 +1165,12 @@ fn target_part(rng: &mut Rng, cx: &RuleCx, proto: Proto, builtin: bool) -> Optio
                     Some(Part::new(&c))
                 }
             }
-            28 if cx.table == "raw" => s(rng.pick(&["-j NOTRACK", "-j CT --notrack"]).to_string()),
+            // Not for TCP (but with FUZZ_GAPS=1): a conversation tracked one
+            // way only meets the kernel's window tracking (its later
+            // segments look out of window), which the simulator lacks.
+            28 if cx.table == "raw" && (cx.gaps || matches!(proto, Proto::Udp | Proto::Icmp)) => {
+                s(rng.pick(&["-j NOTRACK", "-j CT --notrack"]).to_string())
+            }
             29 if cx.table == "mangle" => s(format!(
                 "-j TEE --gateway {}",
                 rng.pick(&["10.2.0.100", "10.1.0.101", "10.2.0.2"])
@@ -1285,7 +1292,7 @@ fn gen_sets(rng: &mut Rng, models: &[Model]) -> Vec<SetDef> {
 }
 
 /// A ruleset; most rules are built around one of `models` (three in four).
-pub fn ruleset(rng: &mut Rng, models: &[Model]) -> Ruleset {
+pub fn ruleset(rng: &mut Rng, models: &[Model], gaps: bool) -> Ruleset {
     let mut rs = Ruleset {
         sets: gen_sets(rng, models),
         ..Default::default()
@@ -1363,6 +1370,7 @@ pub fn ruleset(rng: &mut Rng, models: &[Model]) -> Ruleset {
                 hooks: *hooks,
                 jumps,
                 sets: &rs.sets,
+                gaps,
             };
             for _ in 0..n {
                 let fitting: Vec<&Model> = models.iter().filter(|m| m.fits(*hooks)).collect();
@@ -1989,7 +1997,7 @@ pub fn group(seed: u64, cases: usize, gaps: bool) -> Group {
         st.case = c;
         case(&mut rng, &mut st);
     }
-    let ruleset = ruleset(&mut rng, &models(&st.steps));
+    let ruleset = ruleset(&mut rng, &models(&st.steps), gaps);
     Group {
         ruleset,
         steps: st.steps,

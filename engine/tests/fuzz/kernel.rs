@@ -184,10 +184,23 @@ struct GlobalSysctl {
 }
 
 impl GlobalSysctl {
+    /// Sets `path`; the value it had is also written to a file in the temp
+    /// directory, so that a run killed before putting it back is mended by
+    /// the next one.
     fn set(path: &'static str, value: &str) -> GlobalSysctl {
-        let old = std::fs::read_to_string(path).ok();
+        let memo = Self::memo(path);
+        let old = std::fs::read_to_string(&memo)
+            .ok()
+            .or_else(|| std::fs::read_to_string(path).ok());
+        if let Some(v) = &old {
+            let _ = std::fs::write(&memo, v);
+        }
         let _ = std::fs::write(path, value);
         GlobalSysctl { path, old }
+    }
+
+    fn memo(path: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("kernel-fuzz-{}.orig", path.replace('/', "_")))
     }
 }
 
@@ -195,6 +208,27 @@ impl Drop for GlobalSysctl {
     fn drop(&mut self) {
         if let Some(v) = &self.old {
             let _ = std::fs::write(self.path, v.trim());
+        }
+        let _ = std::fs::remove_file(Self::memo(self.path));
+    }
+}
+
+/// Removes the namespaces of fuzz runs whose process is gone (killed runs).
+pub fn remove_stale_namespaces() {
+    let Ok(dir) = std::fs::read_dir("/var/run/netns") else {
+        return;
+    };
+    for e in dir.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix("fz") else {
+            continue;
+        };
+        let Some((pid, part)) = rest.rsplit_once('-') else {
+            continue;
+        };
+        let ours = ["c", "r", "s"].contains(&part) && pid.chars().all(|c| c.is_ascii_digit());
+        if ours && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = Command::new("ip").args(["netns", "del", &name]).status();
         }
     }
 }
