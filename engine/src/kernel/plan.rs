@@ -592,14 +592,16 @@ impl From<Error> for ApplyError {
 /// Undoes set changes already made, newest first (best effort: what
 /// cannot be undone is named in the error).
 pub fn undo_sets(sock: &mut NfSock, done: &[SetOp]) -> Result<()> {
-    let undo: Vec<(Msg, String)> = done
-        .iter()
-        .rev()
-        .filter_map(|o| o.undo.clone().map(|m| (m, format!("undo of {}", o.text))))
-        .collect();
     let mut first = None;
-    for (m, what) in undo {
-        if let Err(e) = super::ipset::send_all(sock, &[(m, what)]) {
+    for o in done.iter().rev() {
+        let r = match (&o.creates, &o.undo) {
+            (Some(name), _) => super::ipset::destroy_when_free(sock, name),
+            (None, Some(m)) => {
+                super::ipset::send_all(sock, &[(m.clone(), format!("undo of {}", o.text))])
+            }
+            (None, None) => Ok(()),
+        };
+        if let Err(e) = r {
             first.get_or_insert(e);
         }
     }

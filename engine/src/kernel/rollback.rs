@@ -254,10 +254,7 @@ pub fn restore(sock: &mut NfSock, snap: &Snapshot) -> Result<Restored> {
     }
     for (name, before) in &snap.sets {
         if before.is_none() && ipset::index_of(sock, name)?.is_some() {
-            ipset::send_all(
-                sock,
-                &[(ipset::destroy(name), format!("ipset destroy {name}"))],
-            )?;
+            ipset::destroy_when_free(sock, name)?;
             out.destroyed.push(name.clone());
         }
     }
