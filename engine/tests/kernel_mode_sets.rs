@@ -300,3 +300,72 @@ COMMIT
         assert!(!String::from_utf8_lossy(&o.stderr).contains("warning"), "{}", text_of(&o));
     }
 }
+
+#[cfg(target_os = "linux")]
+mod run {
+    use super::kernel_common::{skip, text_of, Ns};
+
+    const SCRIPT: &str = r#"iptables -N WEB
+iptables -A INPUT -p tcp --dport 80 -j WEB
+iptables -A WEB -s 10.0.0.0/8 -m comment --comment "lan only" -j ACCEPT
+iptables -A INPUT -j NOPE
+iptables -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+ipset create bad hash:ip
+ipset add bad 1.2.3.4
+ipset add bad 1.2.3.4
+iptables -I INPUT 1 -m set --match-set bad src -j DROP
+iptables -S
+iptables -L -n -v --line-numbers
+iptables -C INPUT -p tcp --dport 80 -j WEB
+iptables -C INPUT -p tcp --dport 81 -j WEB
+ipset destroy bad
+iptables -D INPUT 1
+ipset destroy bad
+ipset list -n
+iptables -R WEB 1 -s 192.168.0.0/16 -j ACCEPT
+iptables -t nat -A POSTROUTING -o eth0 -j MASQUERADE
+iptables -X WEB
+iptables -P FORWARD DROP
+iptables -E WEB SITE
+iptables -t nat -S
+iptables-restore --noflush <<END
+*filter
+-A SITE -j RETURN
+COMMIT
+END
+iptables -S SITE
+iptables -F SITE
+iptables -Z
+iptables -S
+"#;
+
+    #[test]
+    fn commands_print_and_change_what_the_real_tools_do() {
+        if skip(&["nft", "ipset"]) {
+            return;
+        }
+        let real = Ns::new("runreal");
+        let path = std::env::temp_dir().join(format!("iptplay-run-{}.sh", std::process::id()));
+        std::fs::write(&path, SCRIPT).expect("write");
+        let theirs = real.sh(&format!("sh {} 2>&1; echo \"exit $?\"", path.display()));
+        let ours_ns = Ns::new("runours");
+        let ours = ours_ns.iptplay(&["run", &path.to_string_lossy()], "");
+        let merged = format!(
+            "{}{}exit {}\n",
+            String::from_utf8_lossy(&ours.stdout),
+            String::from_utf8_lossy(&ours.stderr),
+            ours.status.code().unwrap_or(-1)
+        );
+        // Our stdout and stderr come apart; compare the lines as sets of
+        // each stream's order.
+        let theirs = String::from_utf8_lossy(&theirs.stdout).into_owned();
+        let mut a: Vec<&str> = theirs.lines().collect();
+        let mut b: Vec<&str> = merged.lines().collect();
+        a.sort();
+        b.sort();
+        assert_eq!(b, a, "ours:\n{merged}\ntheirs:\n{theirs}\n{}", text_of(&ours));
+        assert_eq!(ours_ns.save(), real.save());
+        assert_eq!(ours_ns.ok("ipset list -n"), real.ok("ipset list -n"));
+        let _ = std::fs::remove_file(path);
+    }
+}

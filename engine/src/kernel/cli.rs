@@ -64,6 +64,16 @@ pub enum KernelCmd {
         #[arg(long, value_name = "NAME")]
         netns: Option<String>,
     },
+    /// Run iptables and ipset commands (a script; standard input when `-`) against the kernel,
+    /// printing what the real tools print.
+    Run {
+        script: PathBuf,
+        #[arg(long, value_name = "NAME")]
+        netns: Option<String>,
+        /// Print every change each command made.
+        #[arg(short, long)]
+        verbose: bool,
+    },
     /// Show what `apply FILE` would change (exit 1 when something would).
     Diff {
         file: PathBuf,
@@ -322,6 +332,15 @@ fn run_inner(cmd: KernelCmd) -> Result<i32, i32> {
             netns.as_deref(),
             verbose,
         ),
+        KernelCmd::Run {
+            script,
+            netns,
+            verbose,
+        } => {
+            let text = read_input(&script)?;
+            let mut sock = open(netns.as_deref())?;
+            Ok(super::run::run_script(&mut sock, &text, verbose))
+        }
         KernelCmd::Confirm { netns } => match confirm::confirm(netns.as_deref()) {
             Ok(()) => Ok(0),
             Err(e) => {

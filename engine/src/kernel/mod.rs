@@ -21,6 +21,7 @@
 //!   generation-id retries.
 //! - [`sshcheck`]: the calling SSH session walked through new rules.
 //! - [`rollback`]: snapshots before an apply and the way back to them.
+//! - [`run`]: iptables and ipset commands run against the kernel.
 //! - [`cli`]: `iptplay kernel ...`.
 
 pub mod cli;
@@ -33,6 +34,7 @@ pub mod nla;
 pub mod plan;
 pub mod rollback;
 pub mod rule;
+pub mod run;
 pub mod setplan;
 pub mod sock;
 pub mod sshcheck;
