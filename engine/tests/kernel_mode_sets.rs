@@ -104,7 +104,10 @@ COMMIT
         // Members added, deleted, changed; other sets untouched.
         ns.ok("ipset create other hash:ip && ipset add other 1.2.3.4");
         let next = SETS
-            .replace("add blocked 198.51.100.7 packets 0 bytes 0\n", "add blocked 203.0.113.9 packets 0 bytes 0\n")
+            .replace(
+                "add blocked 198.51.100.7 packets 0 bytes 0\n",
+                "add blocked 203.0.113.9 packets 0 bytes 0\n",
+            )
             .replace("comment \"test net\"", "comment \"renamed\"")
             .replace("add ports 443\n", "");
         let sets2 = write_tmp("sets2", &next);
@@ -189,7 +192,10 @@ COMMIT
             return;
         }
         let ns = Ns::new("rollback");
-        let sets0 = write_tmp("rb0", "create keep hash:ip\nadd keep 1.1.1.1\nadd keep 2.2.2.2\n");
+        let sets0 = write_tmp(
+            "rb0",
+            "create keep hash:ip\nadd keep 1.1.1.1\nadd keep 2.2.2.2\n",
+        );
         assert!(ns.apply(BEFORE, &["--ipsets", &sets0]).status.success());
         // Counters that must survive.
         ns.ok("ip link set lo up && ping -c 2 -i 0.01 127.0.0.1 >/dev/null");
@@ -218,7 +224,13 @@ COMMIT
         }
         let ns = Ns::new("confirm");
         assert!(ns.apply(BEFORE, &[]).status.success());
-        let rules = write_tmp("cf.rules", &BEFORE.replace("-A OLD -s 10.0.0.0/8 -j ACCEPT", "-A OLD -s 10.0.0.0/8 -j DROP"));
+        let rules = write_tmp(
+            "cf.rules",
+            &BEFORE.replace(
+                "-A OLD -s 10.0.0.0/8 -j ACCEPT",
+                "-A OLD -s 10.0.0.0/8 -j DROP",
+            ),
+        );
         let child = apply_in_background(&ns, &rules, &["--confirm", "20s"]);
         wait_until_waiting(&ns);
         let c = ns.iptplay(&["confirm"], "");
@@ -245,7 +257,10 @@ COMMIT
         let ns = Ns::new("race");
         assert!(ns.apply(BEFORE, &[]).status.success());
         let before = state(&ns);
-        let rules = write_tmp("race.rules", &BEFORE.replace("-A INPUT -i lo -j ACCEPT\n", ""));
+        let rules = write_tmp(
+            "race.rules",
+            &BEFORE.replace("-A INPUT -i lo -j ACCEPT\n", ""),
+        );
         let child = apply_in_background(&ns, &rules, &["--confirm", "2s"]);
         wait_until_waiting(&ns);
         // Someone else writes while we wait.
@@ -285,10 +300,16 @@ COMMIT
                 .stderr(Stdio::piped())
                 .spawn()
                 .expect("iptplay");
-            let _ = child.stdin.take().expect("stdin").write_all(rules.as_bytes());
+            let _ = child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(rules.as_bytes());
             child.wait_with_output().expect("output")
         };
-        let o = run("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -i eth7 -p tcp --dport 22 -j DROP\nCOMMIT\n");
+        let o = run(
+            "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -i eth7 -p tcp --dport 22 -j DROP\nCOMMIT\n",
+        );
         assert!(o.status.success(), "{}", text_of(&o));
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(
@@ -297,7 +318,11 @@ COMMIT
         );
         let o = run("*filter\n:INPUT DROP [0:0]\n-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n");
         assert!(o.status.success(), "{}", text_of(&o));
-        assert!(!String::from_utf8_lossy(&o.stderr).contains("warning"), "{}", text_of(&o));
+        assert!(
+            !String::from_utf8_lossy(&o.stderr).contains("warning"),
+            "{}",
+            text_of(&o)
+        );
     }
 }
 
@@ -363,7 +388,12 @@ iptables -S
         let mut b: Vec<&str> = merged.lines().collect();
         a.sort();
         b.sort();
-        assert_eq!(b, a, "ours:\n{merged}\ntheirs:\n{theirs}\n{}", text_of(&ours));
+        assert_eq!(
+            b,
+            a,
+            "ours:\n{merged}\ntheirs:\n{theirs}\n{}",
+            text_of(&ours)
+        );
         assert_eq!(ours_ns.save(), real.save());
         assert_eq!(ours_ns.ok("ipset list -n"), real.ok("ipset list -n"));
         let _ = std::fs::remove_file(path);

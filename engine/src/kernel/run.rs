@@ -139,9 +139,7 @@ pub fn run_command(sock: &mut NfSock, cmd: &ScriptCmd) -> Result<(Output, Change
             .map(|o| (o.msg.clone(), o.text.clone()))
             .collect();
         ipset::send_all(sock, &msgs)?;
-        changed
-            .set_ops
-            .extend(before.iter().map(|o| o.describe()));
+        changed.set_ops.extend(before.iter().map(|o| o.describe()));
         // Rules: new set indexes first.
         let mut live = live;
         if !before.is_empty() {
@@ -224,7 +222,10 @@ pub fn run_script(sock: &mut NfSock, text: &str, verbose: bool) -> i32 {
             let e = std::mem::take(&mut out.stderr);
             out.stdout.push_str(&e);
         }
-        for (to, text) in [(&cmd.stdout_to, &mut out.stdout), (&cmd.stderr_to, &mut out.stderr)] {
+        for (to, text) in [
+            (&cmd.stdout_to, &mut out.stdout),
+            (&cmd.stderr_to, &mut out.stderr),
+        ] {
             if let Some((path, append)) = to {
                 if let Err(e) = redirect(path, *append, text) {
                     eprintln!("sh: {path}: {e}");
