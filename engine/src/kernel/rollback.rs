@@ -97,8 +97,8 @@ fn plan_chain(
 ) {
     let empty = Vec::new();
     let have = cur.map_or(&empty, |c| &c.rules);
-    let ids: Vec<Option<&Encoded>> = have.iter().map(|r| Some(&r.identity)).collect();
-    let want: Vec<Encoded> = tgt.rules.iter().map(|r| r.identity.clone()).collect();
+    let ids: Vec<Option<&Encoded>> = have.iter().map(|r| Some(r.identity())).collect();
+    let want: Vec<Encoded> = tgt.rules.iter().map(|r| r.identity().clone()).collect();
     let pairs = plan::common(&ids, &want);
     let kept: BTreeSet<usize> = pairs.iter().map(|p| p.0).collect();
     for (i, r) in have.iter().enumerate() {
