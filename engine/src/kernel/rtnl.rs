@@ -361,7 +361,7 @@ impl RtSock {
 
     /// Routes of the main table a user made (not the ones addresses
     /// bring): (destination, prefix, gateway, link index).
-    pub fn routes(&mut self) -> Result<Vec<(Ipv4Addr, u8, Option<Ipv4Addr>, Option<i32>)>> {
+    pub fn routes(&mut self) -> Result<Vec<RouteInfo>> {
         let p = vec![AF_INET, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
         let answers = self.request(RTM_GETROUTE, NLM_F_DUMP, &p, "route dump")?;
         let mut out = Vec::new();
@@ -398,6 +398,9 @@ impl RtSock {
         Ok(out)
     }
 }
+
+/// A route of a dump: destination, prefix, gateway, output link index.
+pub type RouteInfo = (Ipv4Addr, u8, Option<Ipv4Addr>, Option<i32>);
 
 /// One link of a dump.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -850,7 +850,7 @@ fn enc_time(m: &Time, _cx: &EncodeCx) -> Result<Vec<u8>> {
     put_u32(&mut v, 12, m.daytime_stop);
     put_u32(&mut v, 16, m.monthdays);
     v[20] = m.weekdays;
-    v[21] = m.kernel_tz as u8 * TIME_LOCAL_TZ | m.contiguous as u8 * TIME_CONTIGUOUS;
+    v[21] = (m.kernel_tz as u8 * TIME_LOCAL_TZ) | (m.contiguous as u8 * TIME_CONTIGUOUS);
     Ok(v)
 }
 

@@ -253,8 +253,9 @@ const SP_ECN: u8 = 0x10;
 
 fn enc_synproxy(t: &Synproxy, _cx: &EncodeCx) -> Result<Vec<u8>> {
     let mut v = vec![0u8; 4];
-    let mut opts =
-        t.sack_perm as u8 * SP_SACK_PERM | t.timestamp as u8 * SP_TIMESTAMP | t.ecn as u8 * SP_ECN;
+    let mut opts = (t.sack_perm as u8 * SP_SACK_PERM)
+        | (t.timestamp as u8 * SP_TIMESTAMP)
+        | (t.ecn as u8 * SP_ECN);
     if let Some(w) = t.wscale {
         opts |= SP_WSCALE;
         v[1] = w;

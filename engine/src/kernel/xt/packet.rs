@@ -166,7 +166,7 @@ fn enc_string(m: &StringMatch, _cx: &EncodeCx) -> Result<Vec<u8>> {
     put_str(&mut v, 4, 16, &m.algo);
     v[20..20 + m.pattern.len()].copy_from_slice(&m.pattern);
     v[148] = m.pattern.len() as u8;
-    v[149] = m.invert as u8 * STRING_INVERT | m.icase as u8 * STRING_ICASE;
+    v[149] = (m.invert as u8 * STRING_INVERT) | (m.icase as u8 * STRING_ICASE);
     Ok(v)
 }
 fn dec_string(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
@@ -235,9 +235,9 @@ fn enc_hashlimit(m: &Hashlimit, _cx: &EncodeCx) -> Result<Vec<u8>> {
     put_u64(&mut v, 256, m.avg);
     put_u64(&mut v, 264, m.burst);
     let mode = m.mode
-        | m.above as u32 * HL_INVERT
-        | m.bytes as u32 * HL_BYTES
-        | m.rate_match as u32 * HL_RATE_MATCH;
+        | (m.above as u32 * HL_INVERT)
+        | (m.bytes as u32 * HL_BYTES)
+        | (m.rate_match as u32 * HL_RATE_MATCH);
     put_u32(&mut v, 272, mode);
     put_u32(&mut v, 276, m.size);
     put_u32(&mut v, 280, m.max);
@@ -380,11 +380,11 @@ fn enc_rateest(m: &Rateest, _cx: &EncodeCx) -> Result<Vec<u8>> {
     let mut v = vec![0u8; 72];
     put_str(&mut v, 0, 16, &m.name1);
     put_str(&mut v, 16, 16, &m.name2);
-    let flags = m.invert as u16 * RE_INVERT
+    let flags = (m.invert as u16 * RE_INVERT)
         | if m.rel { RE_REL } else { RE_ABS }
-        | m.delta as u16 * RE_DELTA
-        | m.bps as u16 * RE_BPS
-        | m.pps as u16 * RE_PPS;
+        | (m.delta as u16 * RE_DELTA)
+        | (m.bps as u16 * RE_BPS)
+        | (m.pps as u16 * RE_PPS);
     put_u16(&mut v, 32, flags);
     let mode = match m.cmp {
         Cmp::None => 0,

@@ -82,9 +82,9 @@ fn enc_match(m: &SetMatch, cx: &EncodeCx) -> Result<Vec<u8>> {
             v[off + 8] = op_code(*op);
         }
     }
-    let flags = m.return_nomatch as u32 * F_RETURN_NOMATCH
-        | m.skip_counter_update as u32 * F_SKIP_COUNTER_UPDATE
-        | m.skip_subcounter_update as u32 * F_SKIP_SUBCOUNTER_UPDATE;
+    let flags = (m.return_nomatch as u32 * F_RETURN_NOMATCH)
+        | (m.skip_counter_update as u32 * F_SKIP_COUNTER_UPDATE)
+        | (m.skip_subcounter_update as u32 * F_SKIP_SUBCOUNTER_UPDATE);
     put_u32(&mut v, 40, flags);
     Ok(v)
 }
@@ -139,10 +139,10 @@ fn enc_target(t: &SetTarget, cx: &EncodeCx) -> Result<Vec<u8>> {
             None => no_info(&mut v, off),
         }
     }
-    let flags = t.exist as u32 * F_EXIST
-        | t.map_mark as u32 * F_MAP_SKBMARK
-        | t.map_prio as u32 * F_MAP_SKBPRIO
-        | t.map_queue as u32 * F_MAP_SKBQUEUE;
+    let flags = (t.exist as u32 * F_EXIST)
+        | (t.map_mark as u32 * F_MAP_SKBMARK)
+        | (t.map_prio as u32 * F_MAP_SKBPRIO)
+        | (t.map_queue as u32 * F_MAP_SKBQUEUE);
     put_u32(&mut v, 12, flags);
     put_u32(&mut v, 16, t.timeout.unwrap_or(u32::MAX));
     Ok(v)
