@@ -5,6 +5,7 @@ use crate::ext::{Match, Target};
 use std::net::Ipv4Addr;
 
 pub mod check;
+pub mod explain;
 
 /// Netfilter hooks, in the order iptables lists built-in chains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
