@@ -60,7 +60,12 @@ pub fn take_reports(_world: &mut World) -> Vec<Report> {
 
 /// Sends `count` copies of a packet from a host; the reports of every packet
 /// each one caused, in order.
-pub fn send_packet(world: &mut World, host: usize, spec: &PacketSpec, count: u32) -> Result<Vec<Report>, String> {
+pub fn send_packet(
+    world: &mut World,
+    host: usize,
+    spec: &PacketSpec,
+    count: u32,
+) -> Result<Vec<Report>, String> {
     if host >= world.hosts.len() {
         return Err("no such host".into());
     }

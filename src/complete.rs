@@ -14,7 +14,9 @@ const IPSET_CMDS: &[&str] = &[
     "create", "add", "del", "test", "destroy", "list", "save", "restore", "flush", "rename",
     "swap", "help", "version",
 ];
-const PROTOS: &[&str] = &["tcp", "udp", "icmp", "all", "sctp", "udplite", "esp", "ah", "gre"];
+const PROTOS: &[&str] = &[
+    "tcp", "udp", "icmp", "all", "sctp", "udplite", "esp", "ah", "gre",
+];
 
 /// What Tab can do: replace the text from byte `start` of the line with one of `options`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -97,7 +99,12 @@ pub fn complete(host: &Host, programs: &[&str], line: &str) -> Completion {
     let words: Vec<&str> = cmd_text.split_whitespace().collect();
     let mut cands: Vec<String> = Vec::new();
     let prev = words.last().copied().unwrap_or("");
-    let ifaces = || host.ifaces.iter().map(|i| i.name.clone()).collect::<Vec<_>>();
+    let ifaces = || {
+        host.ifaces
+            .iter()
+            .map(|i| i.name.clone())
+            .collect::<Vec<_>>()
+    };
     let sets = || {
         host.ipsets
             .sets()
@@ -110,9 +117,15 @@ pub fn complete(host: &Host, programs: &[&str], line: &str) -> Completion {
         cands.extend(BUILTINS.iter().map(|s| s.to_string()));
     } else {
         let prog = words[0].rsplit('/').next().unwrap_or(words[0]);
-        if matches!(prev, "-i" | "-o" | "--in-interface" | "--out-interface" | "dev") {
+        if matches!(
+            prev,
+            "-i" | "-o" | "--in-interface" | "--out-interface" | "dev"
+        ) {
             cands = ifaces();
-        } else if matches!(prev, "--match-set" | "--add-set" | "--del-set" | "--map-set") {
+        } else if matches!(
+            prev,
+            "--match-set" | "--add-set" | "--del-set" | "--map-set"
+        ) {
             cands = sets();
         } else if prog.starts_with("iptables") {
             let table = words
@@ -144,9 +157,7 @@ pub fn complete(host: &Host, programs: &[&str], line: &str) -> Completion {
                 }
                 "-m" | "--match" => cands = ext_names(ExtKind::Match),
                 "-p" | "--protocol" => cands = PROTOS.iter().map(|s| s.to_string()).collect(),
-                _ if words.len() >= 2
-                    && matches!(words[words.len() - 2], "-P" | "--policy") =>
-                {
+                _ if words.len() >= 2 && matches!(words[words.len() - 2], "-P" | "--policy") => {
                     cands = vec!["ACCEPT".into(), "DROP".into()]
                 }
                 _ if cur.starts_with('-') => {
@@ -157,9 +168,7 @@ pub fn complete(host: &Host, programs: &[&str], line: &str) -> Completion {
                     for w in words.windows(2) {
                         match w[0] {
                             "-m" | "--match" => cands.extend(ext_options(w[1], ExtKind::Match)),
-                            "-p" | "--protocol" => {
-                                cands.extend(ext_options(w[1], ExtKind::Match))
-                            }
+                            "-p" | "--protocol" => cands.extend(ext_options(w[1], ExtKind::Match)),
                             "-j" | "--jump" => cands.extend(ext_options(w[1], ExtKind::Target)),
                             _ => {}
                         }
@@ -173,8 +182,23 @@ pub fn complete(host: &Host, programs: &[&str], line: &str) -> Completion {
             } else if words.len() == 2
                 && matches!(
                     words[1],
-                    "add" | "del" | "test" | "destroy" | "list" | "save" | "flush" | "rename"
-                        | "swap" | "-A" | "-D" | "-T" | "-X" | "-L" | "-F" | "-E" | "-W"
+                    "add"
+                        | "del"
+                        | "test"
+                        | "destroy"
+                        | "list"
+                        | "save"
+                        | "flush"
+                        | "rename"
+                        | "swap"
+                        | "-A"
+                        | "-D"
+                        | "-T"
+                        | "-X"
+                        | "-L"
+                        | "-F"
+                        | "-E"
+                        | "-W"
                 )
             {
                 cands = sets();

@@ -133,7 +133,9 @@ fn cidr(s: &str) -> Result<(Ipv4Addr, u8), String> {
     let (a, p) = s
         .split_once('/')
         .ok_or_else(|| format!("\"{s}\" is not ADDRESS/PREFIX"))?;
-    let a: Ipv4Addr = a.parse().map_err(|_| format!("\"{a}\" is not an IPv4 address"))?;
+    let a: Ipv4Addr = a
+        .parse()
+        .map_err(|_| format!("\"{a}\" is not an IPv4 address"))?;
     let p: u8 = p
         .parse()
         .ok()
@@ -153,13 +155,20 @@ pub struct Built {
 /// Reads, checks and builds a lab.
 pub fn load(text: &str) -> Result<Built, String> {
     if text.len() > 1 << 20 {
-        return Err(format!("lab file is {} bytes; the limit is 1048576", text.len()));
+        return Err(format!(
+            "lab file is {} bytes; the limit is 1048576",
+            text.len()
+        ));
     }
     let v: serde_json::Value =
         serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
     match v.get("version").and_then(|n| n.as_u64()) {
         Some(1) => {}
-        Some(n) => return Err(format!("lab file version {n} is not supported (version 1 is)")),
+        Some(n) => {
+            return Err(format!(
+                "lab file version {n} is not supported (version 1 is)"
+            ))
+        }
         None => return Err("missing \"version\" (use 1)".into()),
     }
     let lab: LabFile = serde_json::from_value(v).map_err(|e| format!("lab file: {e}"))?;
@@ -177,7 +186,10 @@ pub fn load(text: &str) -> Result<Built, String> {
         }
         let hi = world.add_host(&h.name);
         for i in &h.interfaces {
-            let link = i.link.clone().unwrap_or_else(|| format!("{}-{}", h.name, i.name));
+            let link = i
+                .link
+                .clone()
+                .unwrap_or_else(|| format!("{}-{}", h.name, i.name));
             let addr = i.address.clone().unwrap_or_else(|| "0.0.0.0/32".into());
             cidr(&addr).map_err(|e| format!("host {}: {}: {e}", h.name, i.name))?;
             world
@@ -236,13 +248,11 @@ pub fn load(text: &str) -> Result<Built, String> {
     // The name table: host names for their first address, then the lab's names.
     let mut names: Vec<(String, Ipv4Addr)> = Vec::new();
     for h in &world.hosts {
-        if let Some(a) = h.ifaces.iter().find_map(|i| {
-            if i.is_loopback() {
-                None
-            } else {
-                i.primary()
-            }
-        }) {
+        if let Some(a) =
+            h.ifaces
+                .iter()
+                .find_map(|i| if i.is_loopback() { None } else { i.primary() })
+        {
             names.push((h.name.clone(), a));
         }
     }
@@ -290,7 +300,10 @@ mod tests {
             parse_time("2024-05-01T11:00:00+02:00").unwrap(),
             parse_time("2024-05-01T09:00:00Z").unwrap()
         );
-        assert_eq!(parse_time("2024-05-01T09:00:00Z").unwrap() / 1_000_000_000, 1714554000);
+        assert_eq!(
+            parse_time("2024-05-01T09:00:00Z").unwrap() / 1_000_000_000,
+            1714554000
+        );
         assert!(parse_time("yesterday").is_err());
     }
 
@@ -306,7 +319,10 @@ mod tests {
         assert_eq!(b.startup.len(), 1);
         assert_eq!(b.world.hosts[1].routes[0].dev, "eth0");
         assert!(load("{").is_err());
-        assert!(load(r#"{"version":2,"hosts":[]}"#).err().unwrap().contains("version 2"));
+        assert!(load(r#"{"version":2,"hosts":[]}"#)
+            .err()
+            .unwrap()
+            .contains("version 2"));
         assert!(load(r#"{"version":1,"hosts":[]}"#).is_err());
     }
 }

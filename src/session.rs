@@ -94,7 +94,7 @@ impl Term {
     }
     fn remember(&mut self, entry: &str) {
         let e = entry.trim_end_matches('\n');
-        if e.trim().is_empty() || self.history.last().is_some_and(|l| l == e) {
+        if e.trim().is_empty() || e.len() > 10_000 || self.history.last().is_some_and(|l| l == e) {
             return;
         }
         self.history.push(e.to_string());
@@ -125,6 +125,8 @@ pub struct Session {
     /// Packets of the last action, and what the action was.
     pub reports: Vec<Report>,
     pub reports_label: String,
+    /// Bumped whenever the reports are replaced.
+    pub reports_gen: u64,
     /// Bumped on every change of the world.
     pub gen: u64,
 }
@@ -143,8 +145,10 @@ pub fn needs_more(text: &str) -> bool {
     }
     match adapter::parse_script(text) {
         Ok(_) => false,
-        Err(e) => e.msg.starts_with("here-document delimited by end-of-file")
-            || e.msg.starts_with("unexpected end of file"),
+        Err(e) => {
+            e.msg.starts_with("here-document delimited by end-of-file")
+                || e.msg.starts_with("unexpected end of file")
+        }
     }
 }
 
@@ -175,6 +179,7 @@ impl Session {
             open: 0,
             reports: Vec::new(),
             reports_label: String::new(),
+            reports_gen: 0,
             gen: 1,
         })
     }
@@ -256,12 +261,18 @@ impl Session {
         match &a {
             Action::Cmd { h, t } => {
                 let hi = self.host_of(h)?;
-                let p = prompt(h);
-                let term = &mut self.terms[hi];
+                let mut shown = String::new();
                 for (i, l) in t.trim_end_matches('\n').split('\n').enumerate() {
-                    let shown = if i == 0 { format!("{p}{l}") } else { format!("> {l}") };
-                    term.push(LineKind::Input, &shown);
+                    if i == 0 {
+                        shown.push_str(&prompt(h));
+                    } else {
+                        shown.push_str("> ");
+                    }
+                    shown.push_str(l);
+                    shown.push('\n');
                 }
+                let term = &mut self.terms[hi];
+                term.push(LineKind::Input, &shown);
                 term.remember(t);
                 self.run_text(hi, t);
             }
@@ -270,6 +281,7 @@ impl Session {
                 let n = (*n).clamp(1, 100);
                 let reports = adapter::send_packet(&mut self.world, hi, s, n)?;
                 self.reports = reports;
+                self.reports_gen += 1;
                 self.reports_label = format!("{n} packet(s) from {h}");
             }
             Action::ClockSet { ns } => adapter::set_clock(&mut self.world, *ns),
@@ -374,6 +386,7 @@ impl Session {
         }
         if any_packets {
             self.reports = reports;
+            self.reports_gen += 1;
             let first = text.lines().next().unwrap_or("");
             self.reports_label = format!("{}: {first}", self.world.hosts[hi].name);
         }
@@ -388,15 +401,28 @@ impl Session {
         last
     }
 
+    /// Runs a whole command text (a loaded rules file as a here-document …)
+    /// on a host as if typed, logged like typed commands.
+    pub fn command(&mut self, hi: usize, text: &str) -> Result<(), String> {
+        let h = self
+            .world
+            .hosts
+            .get(hi)
+            .map(|h| h.name.clone())
+            .ok_or("no such host")?;
+        self.apply(Action::Cmd {
+            h,
+            t: text.to_string(),
+        })
+    }
+
     /// Sends packets from the packet builder.
     pub fn send(&mut self, host: &str, spec: PacketSpec, count: u32) -> Result<(), String> {
-        self.apply(
-            Action::Packet {
-                h: host.to_string(),
-                s: spec,
-                n: count,
-            },
-        )
+        self.apply(Action::Packet {
+            h: host.to_string(),
+            s: spec,
+            n: count,
+        })
     }
 
     pub fn set_clock(&mut self, ns: u64) {
@@ -450,7 +476,11 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// Parses `YYYY-MM-DD HH:MM:SS` (UTC; a `T` or a trailing `Z`/` UTC` is fine).
 pub fn parse_clock(s: &str) -> Result<u64, String> {
-    let t = s.trim().trim_end_matches(" UTC").trim_end_matches('Z').replace(' ', "T");
+    let t = s
+        .trim()
+        .trim_end_matches(" UTC")
+        .trim_end_matches('Z')
+        .replace(' ', "T");
     crate::labfile::parse_time(&format!("{t}Z"))
         .map_err(|_| format!("\"{s}\" is not a time like 2024-05-01 09:00:00"))
 }
@@ -489,15 +519,27 @@ mod tests {
     #[test]
     fn commands_heredocs_and_replay() {
         let mut s = Session::new(LAB).unwrap();
-        assert_eq!(s.submit_line(0, "iptables -A INPUT -p tcp --dport 22 -j DROP"), Submitted::Done);
-        assert_eq!(s.submit_line(0, "iptables-restore --noflush <<EOF"), Submitted::More);
+        assert_eq!(
+            s.submit_line(0, "iptables -A INPUT -p tcp --dport 22 -j DROP"),
+            Submitted::Done
+        );
+        assert_eq!(
+            s.submit_line(0, "iptables-restore --noflush <<EOF"),
+            Submitted::More
+        );
         assert_eq!(s.submit_line(0, "*filter"), Submitted::More);
-        assert_eq!(s.submit_line(0, "-A INPUT -s 10.9.9.9 -j DROP"), Submitted::More);
+        assert_eq!(
+            s.submit_line(0, "-A INPUT -s 10.9.9.9 -j DROP"),
+            Submitted::More
+        );
         assert_eq!(s.submit_line(0, "COMMIT"), Submitted::More);
         assert_eq!(s.submit_line(0, "EOF"), Submitted::Done);
         s.submit_line(0, "iptables -S INPUT");
         let text: Vec<&str> = s.terms[0].lines.iter().map(|l| l.text.as_str()).collect();
-        assert!(text.contains(&"-A INPUT -s 10.9.9.9/32 -j DROP"), "{text:?}");
+        assert!(
+            text.contains(&"-A INPUT -s 10.9.9.9/32 -j DROP"),
+            "{text:?}"
+        );
         assert!(text.contains(&"root@fw:~# iptables -S INPUT"));
         s.submit_line(0, "iptables -A NOPE -j DROP");
         assert_eq!(s.terms[0].lines.last().unwrap().kind, LineKind::Stderr);
@@ -521,7 +563,13 @@ mod tests {
         .unwrap();
         s.send("fw", spec, 1).unwrap();
         assert!(!s.reports.is_empty());
-        assert!(s.reports.iter().any(|r| r.outcome.contains("dropped on pc in INPUT")), "{:?}", s.reports.iter().map(|r| &r.outcome).collect::<Vec<_>>());
+        assert!(
+            s.reports
+                .iter()
+                .any(|r| r.outcome.contains("dropped on pc in INPUT")),
+            "{:?}",
+            s.reports.iter().map(|r| &r.outcome).collect::<Vec<_>>()
+        );
     }
 
     #[test]

@@ -41,7 +41,11 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 pub fn b64_encode(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
         let chars = chunk.len() + 1;
         for i in 0..chars {
@@ -104,20 +108,29 @@ pub fn decode(fragment: &str) -> Result<Option<Saved>, ShareError> {
         )));
     }
     let Some(body) = f.strip_prefix(PREFIX) else {
-        if f.len() > 1 && f.as_bytes()[0] == b's' && f[1..].split('.').next().is_some_and(|v| v.chars().all(|c| c.is_ascii_digit()) && !v.is_empty()) {
-            return Err(ShareError::Bad("it was made by a newer playground (unknown version)".into()));
+        if f.len() > 1
+            && f.as_bytes()[0] == b's'
+            && f[1..]
+                .split('.')
+                .next()
+                .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit()) && !v.is_empty())
+        {
+            return Err(ShareError::Bad(
+                "it was made by a newer playground (unknown version)".into(),
+            ));
         }
         return Err(ShareError::Bad("it is not a playground link".into()));
     };
     let packed = b64_decode(body).map_err(ShareError::Bad)?;
-    let json = miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, MAX_INFLATED).map_err(|e| {
-        ShareError::Bad(match e.status {
-            miniz_oxide::inflate::TINFLStatus::HasMoreOutput => {
-                format!("its contents are larger than {MAX_INFLATED} bytes")
-            }
-            _ => "it is damaged or cut short (the compressed data does not decode)".to_string(),
-        })
-    })?;
+    let json =
+        miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, MAX_INFLATED).map_err(|e| {
+            ShareError::Bad(match e.status {
+                miniz_oxide::inflate::TINFLStatus::HasMoreOutput => {
+                    format!("its contents are larger than {MAX_INFLATED} bytes")
+                }
+                _ => "it is damaged or cut short (the compressed data does not decode)".to_string(),
+            })
+        })?;
     let saved: Saved = serde_json::from_slice(&json)
         .map_err(|e| ShareError::Bad(format!("its contents are not a playground state ({e})")))?;
     Ok(Some(saved))
@@ -156,7 +169,9 @@ mod tests {
         assert!(decode(&format!("s1.{}", "A".repeat(MAX_FRAGMENT))).is_err());
         // A zip bomb: small link, huge contents.
         let bomb = miniz_oxide::deflate::compress_to_vec(&vec![b' '; MAX_INFLATED + 10], 9);
-        let m = decode(&format!("s1.{}", b64_encode(&bomb))).unwrap_err().to_string();
+        let m = decode(&format!("s1.{}", b64_encode(&bomb)))
+            .unwrap_err()
+            .to_string();
         assert!(m.contains("larger than"), "{m}");
         // Valid JSON, wrong version: the session says so.
         let mut v = s.saved(false);
@@ -173,11 +188,16 @@ mod tests {
         for _ in 0..80 {
             let mut c = String::new();
             for _ in 0..1000 {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 c.push((b'a' + (x >> 59) as u8 % 26) as char);
             }
             s.submit_line(0, &format!("iptables -A INPUT -m comment --comment {c}"));
         }
-        assert!(matches!(encode(&s.saved(false)), Err(ShareError::TooLong(_))));
+        assert!(matches!(
+            encode(&s.saved(false)),
+            Err(ShareError::TooLong(_))
+        ));
     }
 }

@@ -242,7 +242,11 @@ mod tests {
         let host = &s.world.hosts[1];
         let t = host.ruleset.table("filter").unwrap();
         let rows = table_rows(t);
-        let texts: Vec<String> = rows.rows.iter().map(|r| row_text(host, t, &rows, *r)).collect();
+        let texts: Vec<String> = rows
+            .rows
+            .iter()
+            .map(|r| row_text(host, t, &rows, *r))
+            .collect();
         let printed: Vec<String> = s.terms[1]
             .lines
             .iter()

@@ -133,6 +133,7 @@ mod tests {
             "Packets TCP, from 10.0.0.0/8, TCP to port 22: accept them."
         );
         assert_eq!(rule_of("-j DROP"), "Every packet: drop them silently.");
-        assert!(rule_of("! -i eth+ -j DROP").contains("arriving not on an interface whose name starts with eth"));
+        assert!(rule_of("! -i eth+ -j DROP")
+            .contains("arriving not on an interface whose name starts with eth"));
     }
 }
