@@ -248,10 +248,10 @@ pub fn load(text: &str) -> Result<Built, String> {
     // The name table: host names for their first address, then the lab's names.
     let mut names: Vec<(String, Ipv4Addr)> = Vec::new();
     for h in &world.hosts {
-        if let Some(a) =
-            h.ifaces
-                .iter()
-                .find_map(|i| if i.is_loopback() { None } else { i.primary() })
+        if let Some(a) = h
+            .ifaces
+            .iter()
+            .find_map(|i| if i.is_loopback() { None } else { i.primary() })
         {
             names.push((h.name.clone(), a));
         }

@@ -586,7 +586,7 @@ mod tests {
         let ns = crate::labfile::parse_time("2024-05-01T09:00:00Z").unwrap();
         assert_eq!(clock_text(ns), "2024-05-01 09:00:00 UTC");
         assert_eq!(parse_clock("2024-05-01 09:00:00").unwrap(), ns);
-        assert_eq!(parse_duration("2h").unwrap(), 7200_000_000_000);
+        assert_eq!(parse_duration("2h").unwrap(), 7_200_000_000_000);
         assert!(parse_duration("2y").is_err());
         assert!(parse_duration("99999999999d").is_err());
     }

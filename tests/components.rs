@@ -128,7 +128,7 @@ async fn here_document_uses_continuation_prompt() {
 #[wasm_bindgen_test]
 async fn topology_click_opens_host_and_builder_traces() {
     mount().await;
-    let server: HtmlElement = q("g[data-host=server]").dyn_into().unwrap();
+    let server = q("g[data-host=server]");
     server
         .dispatch_event(
             &web_sys::MouseEvent::new_with_mouse_event_init_dict("click", &{
@@ -151,11 +151,18 @@ async fn topology_click_opens_host_and_builder_traces() {
         .dispatch_event(&web_sys::Event::new_with_event_init_dict("change", &init).unwrap())
         .unwrap();
     tick().await;
+    let dst: HtmlInputElement = q("[data-testid=dst]").dyn_into().unwrap();
+    dst.set_value("10.0.0.80");
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    dst.dispatch_event(&web_sys::Event::new_with_event_init_dict("change", &init).unwrap())
+        .unwrap();
+    tick().await;
     let send: HtmlElement = q("[data-testid=send]").dyn_into().unwrap();
     send.click();
     tick().await;
     assert!(
-        text("[data-testid=step-pos]").starts_with("packet 1 of"),
+        text("[data-testid=step-pos]").starts_with("hop 1 of"),
         "{}",
         text(".trace")
     );

@@ -152,10 +152,11 @@ pub fn trace_view(p: &TraceProps) -> Html {
     html! {
         <section class="trace" aria-label="Packet trace">
             <h2>{ format!("Trace: {}", s.reports_label) }</h2>
-            <ol class="packets" aria-label="Packets">{ for packets }</ol>
+            <p class="muted small">{"Each entry is one packet on one host: follow it from host to host."}</p>
+            <ol class="packets" aria-label="Packets, one entry per host crossed">{ for packets }</ol>
             <div class="stepper">
                 <button onclick={prev.1} disabled={prev.0.is_none()} aria-label="Previous step" data-testid="step-prev">{"◀ Back"}</button>
-                <span aria-live="polite" data-testid="step-pos">{ format!("packet {} of {}, step {} of {}", pi + 1, reports.len(), if steps.is_empty() { 0 } else { si + 1 }, steps.len()) }</span>
+                <span aria-live="polite" data-testid="step-pos">{ format!("hop {} of {}, step {} of {}", pi + 1, reports.len(), if steps.is_empty() { 0 } else { si + 1 }, steps.len()) }</span>
                 <button onclick={next.1} disabled={next.0.is_none()} aria-label="Next step" data-testid="step-next">{"Forward ▶"}</button>
             </div>
             <table class="flow" aria-label="Hooks and tables: the current step is marked">
