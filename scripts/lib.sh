@@ -50,18 +50,28 @@ ensure_web_tools() {
     local wbg
     wbg=$(wasm_bindgen_version)
     if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wbg"; then
-        # --locked fails for this crate (its lock names a yanked dependency).
+        # --locked fails for this crate (its lock names a webpki-roots release the registry lacks).
         log "installing wasm-bindgen-cli $wbg (compiles for about 7 minutes)"
         nice cargo install --force "wasm-bindgen-cli@$wbg"
     fi
 }
 
-# Chromium, its driver and node for the browser tests (apt), and
-# playwright-core (npm, no browser download: it drives /usr/bin/chromium).
-ensure_browser_tools() {
-    ensure_packages chromium:chromium chromedriver:chromium-driver node:nodejs npm:npm
-    if [ ! -d node_modules/playwright-core ] && command -v npm >/dev/null 2>&1; then
-        log "installing playwright-core (npm ci)"
+# node and npm (apt), then the npm packages of package.json: binaryen's
+# wasm-opt (Debian's is too old for what Rust emits) and playwright-core
+# (it drives the system Chromium; no browser download).
+ensure_node_modules() {
+    ensure_packages node:nodejs npm:npm
+    if command -v npm >/dev/null 2>&1 &&
+        { [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] ||
+            [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
+        log "installing npm packages (npm ci)"
         PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent
     fi
+    export PATH="$PWD/node_modules/.bin:$PATH"
+}
+
+# Chromium and its driver for the browser tests.
+ensure_browser_tools() {
+    ensure_packages chromium:chromium chromedriver:chromium-driver
+    ensure_node_modules
 }

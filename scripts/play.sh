@@ -8,5 +8,6 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 ensure_web_tools
+ensure_node_modules
 log "building and serving the playground on http://127.0.0.1:8080 (Ctrl-C stops)"
 exec trunk serve --release --offline
