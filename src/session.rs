@@ -25,6 +25,9 @@ pub enum Action {
     /// Packets from the packet builder.
     #[serde(rename = "p")]
     Packet { h: String, s: PacketSpec, n: u32 },
+    /// A file written on a host (an opened rules file), for `< FILE`.
+    #[serde(rename = "w")]
+    File { h: String, p: String, t: String },
     /// The lab clock set to an instant (ns since the epoch).
     #[serde(rename = "k")]
     ClockSet { ns: u64 },
@@ -284,6 +287,10 @@ impl Session {
                 self.reports_gen += 1;
                 self.reports_label = format!("{n} packet(s) from {h}");
             }
+            Action::File { h, p, t } => {
+                let hi = self.host_of(h)?;
+                self.world.hosts[hi].files.insert(p.clone(), t.clone());
+            }
             Action::ClockSet { ns } => adapter::set_clock(&mut self.world, *ns),
             Action::ClockAdvance { ns } => adapter::advance(&mut self.world, *ns),
         }
@@ -412,6 +419,21 @@ impl Session {
             .ok_or("no such host")?;
         self.apply(Action::Cmd {
             h,
+            t: text.to_string(),
+        })
+    }
+
+    /// Puts a file on a host (where `< FILE` finds it).
+    pub fn write_file(&mut self, hi: usize, path: &str, text: &str) -> Result<(), String> {
+        let h = self
+            .world
+            .hosts
+            .get(hi)
+            .map(|h| h.name.clone())
+            .ok_or("no such host")?;
+        self.apply(Action::File {
+            h,
+            p: path.to_string(),
             t: text.to_string(),
         })
     }
@@ -570,6 +592,21 @@ mod tests {
             "{:?}",
             s.reports.iter().map(|r| &r.outcome).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn files_feed_restore() {
+        let mut s = Session::new(LAB).unwrap();
+        s.write_file(
+            0,
+            "x.rules",
+            "*filter\n-A INPUT -s 10.1.1.1 -j DROP\nCOMMIT\n",
+        )
+        .unwrap();
+        s.command(0, "iptables-restore < x.rules").unwrap();
+        let r = Session::restore(&s.saved(false)).unwrap();
+        let t = r.world.hosts[0].ruleset.table("filter").unwrap();
+        assert_eq!(t.chain("INPUT").unwrap().rules.len(), 1);
     }
 
     #[test]

@@ -435,17 +435,21 @@ impl Component for App {
                 } else {
                     // A rules file: iptables-restore on the open host.
                     let hi = self.sess.borrow().open;
-                    let mut delim = "PLAYGROUND_EOF".to_string();
-                    while text.lines().any(|l| l == delim) {
-                        delim.push('_');
-                    }
-                    let body = if text.ends_with('\n') {
-                        text.clone()
-                    } else {
-                        format!("{text}\n")
+                    let file: String = name
+                        .chars()
+                        .map(|c| {
+                            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                                c
+                            } else {
+                                '_'
+                            }
+                        })
+                        .collect();
+                    let r = {
+                        let mut s = self.sess.borrow_mut();
+                        s.write_file(hi, &file, &text)
+                            .and_then(|_| s.command(hi, &format!("iptables-restore < {file}\n")))
                     };
-                    let cmd = format!("iptables-restore <<'{delim}'\n{body}{delim}\n");
-                    let r = self.sess.borrow_mut().command(hi, &cmd);
                     if let Err(e) = r {
                         self.error(e);
                     }
