@@ -245,6 +245,25 @@ impl Session {
         }
     }
 
+    /// About how many bytes the saved state takes (without encoding it).
+    pub fn size_hint(&self) -> usize {
+        self.lab_text.len()
+            + self
+                .actions
+                .iter()
+                .map(|a| match a {
+                    Action::Cmd { t, .. } | Action::File { t, .. } => t.len() + 32,
+                    _ => 64,
+                })
+                .sum::<usize>()
+            + self
+                .terms
+                .iter()
+                .flat_map(|t| t.history.iter())
+                .map(|h| h.len() + 4)
+                .sum::<usize>()
+    }
+
     pub fn host_names(&self) -> Vec<String> {
         self.world.hosts.iter().map(|h| h.name.clone()).collect()
     }

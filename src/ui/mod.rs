@@ -46,6 +46,9 @@ pub struct Notice {
     pub offer_file: bool,
 }
 
+/// Largest saved state kept in local storage (bytes of JSON).
+const AUTOSAVE_MAX: usize = 4 << 20;
+
 pub enum Msg {
     Submit(usize, String),
     Paste(usize, String),
@@ -189,11 +192,13 @@ impl App {
     }
 
     fn autosave(&mut self) {
-        let saved = self.sess.borrow().saved(true);
-        let Ok(text) = serde_json::to_string(&saved) else {
-            return;
+        // Browsers keep about 5 MB per site: skip what cannot fit without
+        // copying and encoding it first.
+        let ok = self.sess.borrow().size_hint() <= AUTOSAVE_MAX && {
+            let saved = self.sess.borrow().saved(true);
+            serde_json::to_string(&saved)
+                .is_ok_and(|text| text.len() <= AUTOSAVE_MAX && dom::store(dom::STATE_KEY, &text))
         };
-        let ok = text.len() <= 4 << 20 && dom::store(dom::STATE_KEY, &text);
         if !ok {
             dom::forget(dom::STATE_KEY);
             if !self.autosave_warned {
