@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 pub const SAVED_VERSION: u32 = 1;
 /// Most actions a saved state may replay.
 pub const MAX_ACTIONS: usize = 5000;
+/// Most builder packets a saved state may replay (links are untrusted).
+pub const MAX_REPLAY_PACKETS: u64 = 10_000;
 /// Terminal lines kept per host.
 pub const MAX_LINES: usize = 5000;
 /// History entries kept per host.
@@ -199,6 +201,19 @@ impl Session {
             return Err(format!(
                 "{} actions; the limit is {MAX_ACTIONS}",
                 saved.actions.len()
+            ));
+        }
+        let packets: u64 = saved
+            .actions
+            .iter()
+            .map(|a| match a {
+                Action::Packet { n, .. } => (*n).clamp(1, 100) as u64,
+                _ => 0,
+            })
+            .sum();
+        if packets > MAX_REPLAY_PACKETS {
+            return Err(format!(
+                "{packets} packets to send; the limit is {MAX_REPLAY_PACKETS}"
             ));
         }
         let mut s = Session::new(&saved.lab)?;
@@ -626,6 +641,32 @@ mod tests {
         let r = Session::restore(&s.saved(false)).unwrap();
         let t = r.world.hosts[0].ruleset.table("filter").unwrap();
         assert_eq!(t.chain("INPUT").unwrap().rules.len(), 1);
+    }
+
+    #[test]
+    fn replay_budgets() {
+        let s = Session::new(LAB).unwrap();
+        let spec: PacketSpec = serde_json::from_str(
+            r#"{"src":"10.0.0.1","dst":"10.0.0.2","proto":"udp","sport":1,"dport":2}"#,
+        )
+        .unwrap();
+        let mut saved = s.saved(false);
+        saved.actions = vec![
+            Action::Packet {
+                h: "fw".into(),
+                s: spec,
+                n: 100
+            };
+            101
+        ];
+        assert!(Session::restore(&saved).err().unwrap().contains("packets"));
+        saved.actions = vec![Action::ClockAdvance { ns: 1 }; MAX_ACTIONS + 1];
+        assert!(Session::restore(&saved).err().unwrap().contains("actions"));
+        saved.actions = vec![Action::Cmd {
+            h: "nobody".into(),
+            t: "iptables -L".into(),
+        }];
+        assert!(Session::restore(&saved).err().unwrap().contains("no host"));
     }
 
     #[test]

@@ -127,42 +127,58 @@ fn unreachable_session() -> Session {
     }
 }
 
-/// Where the playground starts: a share link, else the autosave, else the default lab.
+/// Where the playground starts: a share link, else the autosave, else the
+/// default lab. A bad link says why and leaves the saved lab alone.
 fn initial() -> (Session, Option<Notice>) {
     let frag = dom::fragment();
+    let mut notice = None;
     if !frag.is_empty() && frag != "#" {
         dom::set_fragment("");
-        return match share::decode(&frag) {
+        match share::decode(&frag) {
             Ok(Some(saved)) => match Session::restore(&saved) {
-                Ok(s) => (s, Some(Notice { text: format!("Opened a shared lab: {}", saved_name(&saved)), error: false, offer_file: false })),
-                Err(e) => (default_session(), Some(Notice { text: format!("This share link cannot be opened: {e}. The default lab is open instead."), error: true, offer_file: false })),
+                Ok(s) => {
+                    let text = format!("Opened a shared lab: {}", saved_name(&saved));
+                    return (s, Some(info(text)));
+                }
+                Err(e) => {
+                    notice = Some(err(format!("This share link cannot be opened: {e}.")));
+                }
             },
-            Ok(None) => (default_session(), None),
-            Err(e) => (default_session(), Some(Notice { text: format!("{e} The default lab is open instead."), error: true, offer_file: false })),
-        };
+            Ok(None) => {}
+            Err(e) => notice = Some(err(e.to_string())),
+        }
     }
     if let Some(text) = dom::load(dom::STATE_KEY) {
-        match serde_json::from_str::<Saved>(&text)
+        let restored = serde_json::from_str::<Saved>(&text)
             .map_err(|e| e.to_string())
-            .and_then(|s| Session::restore(&s))
-        {
-            Ok(s) => return (s, None),
+            .and_then(|s| Session::restore(&s));
+        match restored {
+            Ok(s) => return (s, notice),
             Err(e) => {
                 dom::forget(dom::STATE_KEY);
-                return (
-                    default_session(),
-                    Some(Notice {
-                        text: format!(
-                            "The saved lab could not be restored ({e}); the default lab is open."
-                        ),
-                        error: true,
-                        offer_file: false,
-                    }),
-                );
+                let text =
+                    format!("The saved lab could not be restored ({e}); the default lab is open.");
+                return (default_session(), notice.or(Some(err(text))));
             }
         }
     }
-    (default_session(), None)
+    (default_session(), notice)
+}
+
+fn info(text: String) -> Notice {
+    Notice {
+        text,
+        error: false,
+        offer_file: false,
+    }
+}
+
+fn err(text: String) -> Notice {
+    Notice {
+        text,
+        error: true,
+        offer_file: false,
+    }
 }
 
 fn saved_name(s: &Saved) -> String {

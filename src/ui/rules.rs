@@ -96,6 +96,20 @@ pub fn rules_view(p: &RulesProps) -> Html {
         });
     }
 
+    // A new host or table starts at the top; the viewport height is measured.
+    {
+        let list_ref = list_ref.clone();
+        let scroll = scroll.clone();
+        let view_h = view_h.clone();
+        use_effect_with((p.host, p.table.clone()), move |_| {
+            if let Some(el) = list_ref.cast::<HtmlElement>() {
+                el.set_scroll_top(0);
+                view_h.set((el.client_height() as f64).max(ROW_H));
+            }
+            scroll.set(0.0);
+        });
+    }
+
     let onscroll = {
         let scroll = scroll.clone();
         let view_h = view_h.clone();

@@ -10,6 +10,19 @@ use crate::views::{
 use engine::ruleset::Hook;
 use yew::prelude::*;
 
+/// The rule a step is at, as `iptables -S` prints it.
+fn rule_text(world: &crate::adapter::World, st: &engine::sim::trace::Step) -> Option<String> {
+    let n = st.rule?;
+    let host = world.hosts.iter().find(|h| h.name == st.host)?;
+    let chain = host.ruleset.table(&st.table)?.chain(&st.chain)?;
+    let rule = chain.rules.get(n.checked_sub(1)?)?;
+    Some(
+        engine::iptables::save::rule_line(&st.chain, rule, false)
+            .trim_end()
+            .to_string(),
+    )
+}
+
 #[derive(Properties, PartialEq)]
 pub struct TraceProps {
     pub sess: SessRef,
@@ -134,6 +147,9 @@ pub fn trace_view(p: &TraceProps) -> Html {
             html! {
                 <dl class="step" data-testid="step">
                     <dt>{"Where"}</dt><dd data-testid="step-where">{ step_text(st) }</dd>
+                    if let Some(rule) = rule_text(&s.world, st) {
+                        <dt>{"Rule"}</dt><dd><code>{ rule }</code></dd>
+                    }
                     if let Some(f) = &st.failed {
                         <dt>{"Failed"}</dt><dd class="failed" data-testid="step-failed">{ f.clone() }</dd>
                     }
