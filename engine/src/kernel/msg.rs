@@ -141,6 +141,19 @@ pub fn get(kind: u8, family: u8, dump: bool) -> Msg {
     }
 }
 
+/// A dump of the rules of one chain.
+pub fn get_rules(table: &str, chain: &str) -> Msg {
+    let mut a = Attrs::new();
+    a.str(NFTA_RULE_TABLE, table).str(NFTA_RULE_CHAIN, chain);
+    Msg {
+        kind: NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETRULE as u16,
+        flags: NLM_F_REQUEST | NLM_F_DUMP,
+        family: NFPROTO_IPV4,
+        res_id: 0,
+        attrs: a.buf,
+    }
+}
+
 /// The nfnetlink_acct subsystem (nfacct objects, which `-m nfacct` names).
 pub const NFNL_SUBSYS_ACCT: u16 = 7;
 const NFNL_MSG_ACCT_GET: u16 = 1;
@@ -170,6 +183,12 @@ pub fn new_table(name: &str) -> Msg {
     let mut a = Attrs::new();
     a.str(NFTA_TABLE_NAME, name);
     Msg::nft(NFT_MSG_NEWTABLE, NLM_F_CREATE, a)
+}
+
+pub fn del_table(name: &str) -> Msg {
+    let mut a = Attrs::new();
+    a.str(NFTA_TABLE_NAME, name);
+    Msg::nft(NFT_MSG_DELTABLE, 0, a)
 }
 
 /// The hook of a base chain.

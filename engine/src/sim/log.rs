@@ -100,15 +100,16 @@ fn dump_ip(out: &mut String, h: &Headers, data: &[u8], flags: LogFlags, inner: b
                 _ => {}
             }
             if i.is_error() && !inner {
-                if i.icmp_type == 3 && i.code == 4 {
-                    let _ = write!(out, "MTU={} ", u16::from_be_bytes([i.rest[2], i.rest[3]]));
-                }
                 let quoted = data.get(l4_at + 8..).unwrap_or(&[]);
                 if let Ok(ih) = parse(quoted, true) {
                     out.push('[');
                     dump_ip(out, &ih, quoted, flags, true);
                     out.push_str("] ");
                 }
+            }
+            // After the quoted packet, and for a quoted one too (nf_log_syslog).
+            if i.icmp_type == 3 && i.code == 4 {
+                let _ = write!(out, "MTU={} ", u16::from_be_bytes([i.rest[2], i.rest[3]]));
             }
         }
         L4::Fragment => {
