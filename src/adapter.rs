@@ -6,6 +6,7 @@
 pub use engine::command::script::{parse_script, ScriptCmd, ScriptError};
 pub use engine::command::Output;
 pub use engine::packet::spec::{L4Spec, PacketSpec};
+use engine::sim::tools;
 pub use engine::sim::world::{Report, World};
 
 /// A lab made ready to use.
@@ -19,13 +20,25 @@ pub struct Loaded {
 
 /// Reads a lab file and builds its world (start-up commands included).
 pub fn load_lab(text: &str) -> Result<Loaded, String> {
-    let b = crate::labfile::load(text)?;
+    let (mut world, lab, runs) = engine::lab::load(text).map_err(|e| e.to_string())?;
+    // Start-up commands are not the user's: their packets are no trace.
+    let _ = tools::take_journal(&mut world);
     Ok(Loaded {
-        world: b.world,
-        name: b.name,
-        description: b.description,
-        startup: b.startup,
+        world,
+        name: lab.name,
+        description: lab.description,
+        startup: runs
+            .into_iter()
+            .map(|r| (r.host, r.command, r.output))
+            .collect(),
     })
+}
+
+/// `2024-05-01T09:00:00Z` (or with an offset) to ns since the epoch.
+pub fn parse_time(s: &str) -> Result<u64, String> {
+    engine::lab::parse_time(s)
+        .map(|(ns, _)| ns)
+        .map_err(|e| e.to_string())
 }
 
 /// Programs a host offers, for Tab completion and `help`.
@@ -38,24 +51,41 @@ pub const PROGRAMS: &[&str] = &[
     "iptables-nft-restore",
     "ipset",
     "nfacct",
+    "ping",
+    "nc",
+    "curl",
+    "wget",
+    "hping3",
+    "nmap",
+    "tcpdump",
+    "dmesg",
+    "conntrack",
+    "ss",
+    "netstat",
+    "dig",
+    "getent",
+    "ip",
+    "sysctl",
+    "sleep",
+    "echo",
+    "cat",
+    "date",
+    "hostname",
+    "true",
+    "false",
 ];
 
 /// Runs one parsed command (redirections, here-documents) on host `host`.
 /// `< FILE` reads the host's files only: the browser has no disk.
 pub fn run_cmd(world: &mut World, host: usize, cmd: &ScriptCmd) -> Output {
-    if host >= world.hosts.len() {
-        return Output::err("sh: no such host\n", 127);
-    }
-    world.sync_clocks();
-    engine::command::script::run_cmd(&mut world.hosts[host], cmd, &|_| {
+    tools::run_script_cmd(world, host, cmd, &|_| {
         Err("No such file or directory".to_string())
     })
 }
 
-/// Reports of the packets the last command sent (tools that send packets
-/// leave them in the world).
-pub fn take_reports(_world: &mut World) -> Vec<Report> {
-    Vec::new()
+/// Reports of the packets the last command sent.
+pub fn take_reports(world: &mut World) -> Vec<Report> {
+    tools::take_journal(world).0
 }
 
 /// Sends `count` copies of a packet from a host; the reports of every packet

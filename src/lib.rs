@@ -4,7 +4,6 @@
 
 pub mod adapter;
 pub mod complete;
-mod labfile;
 pub mod labs;
 pub mod session;
 pub mod share;

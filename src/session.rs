@@ -537,7 +537,7 @@ pub fn parse_clock(s: &str) -> Result<u64, String> {
         .trim_end_matches(" UTC")
         .trim_end_matches('Z')
         .replace(' ', "T");
-    crate::labfile::parse_time(&format!("{t}Z"))
+    crate::adapter::parse_time(&format!("{t}Z"))
         .map_err(|_| format!("\"{s}\" is not a time like 2024-05-01 09:00:00"))
 }
 
@@ -567,7 +567,7 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
 mod tests {
     use super::*;
 
-    pub const LAB: &str = r#"{"version":1,"name":"t","hosts":[
+    pub const LAB: &str = r#"{"version":1,"name":"t","links":[{"name":"lan"}],"hosts":[
         {"name":"fw","interfaces":[{"name":"eth0","address":"10.0.0.1/24","link":"lan"}]},
         {"name":"pc","interfaces":[{"name":"eth0","address":"10.0.0.2/24","link":"lan"}],
          "services":[{"proto":"tcp","port":22,"service":"ssh"}]}]}"#;
@@ -670,6 +670,26 @@ mod tests {
     }
 
     #[test]
+    fn tools_leave_reports_for_the_trace() {
+        let mut s = Session::new(crate::labs::DEFAULT_LAB).unwrap();
+        s.submit_line(2, "iptables -A INPUT -p icmp -j DROP");
+        s.submit_line(0, "ping -c 1 -W 1 10.0.0.80");
+        let out: Vec<&str> = s.terms[0].lines.iter().map(|l| l.text.as_str()).collect();
+        assert!(
+            out.iter().any(|l| l.contains("100% packet loss")),
+            "{out:?}"
+        );
+        assert_eq!(s.reports_gen, 1);
+        assert!(s
+            .reports
+            .iter()
+            .any(|r| r.outcome.contains("dropped on server in INPUT")));
+        // Replays give the same terminal.
+        let r = Session::restore(&s.saved(false)).unwrap();
+        assert_eq!(r.terms[0].lines, s.terms[0].lines);
+    }
+
+    #[test]
     fn continuation_rules() {
         assert!(needs_more("cat <<EOF\nx\n"));
         assert!(!needs_more("cat <<EOF\nx\nEOF\n"));
@@ -680,7 +700,7 @@ mod tests {
 
     #[test]
     fn clock_texts() {
-        let ns = crate::labfile::parse_time("2024-05-01T09:00:00Z").unwrap();
+        let ns = crate::adapter::parse_time("2024-05-01T09:00:00Z").unwrap();
         assert_eq!(clock_text(ns), "2024-05-01 09:00:00 UTC");
         assert_eq!(parse_clock("2024-05-01 09:00:00").unwrap(), ns);
         assert_eq!(parse_duration("2h").unwrap(), 7_200_000_000_000);

@@ -153,7 +153,7 @@ mod tests {
 
     #[test]
     fn round_trip_and_hostile_links() {
-        let lab = r#"{"version":1,"hosts":[{"name":"a","interfaces":[{"name":"eth0","address":"10.0.0.1/24","link":"l"}]}]}"#;
+        let lab = r#"{"version":1,"links":[{"name":"l"}],"hosts":[{"name":"a","interfaces":[{"name":"eth0","address":"10.0.0.1/24","link":"l"}]}]}"#;
         let mut s = Session::new(lab).unwrap();
         s.submit_line(0, "iptables -A INPUT -j DROP");
         let f = encode(&s.saved(false)).unwrap();

@@ -49,7 +49,12 @@ pub fn trace_view(p: &TraceProps) -> Html {
     let si = si.min(steps.len().saturating_sub(1));
     let step = steps.get(si);
 
-    let packets = reports.iter().enumerate().map(|(i, rep)| {
+    // A long scan leaves thousands of entries: list those around the current one.
+    let window = pi.saturating_sub(100)..(pi + 100).min(reports.len());
+    let hidden_before = window.start;
+    let hidden_after = reports.len() - window.end;
+    let packets = reports[window.clone()].iter().enumerate().map(|(k, rep)| {
+        let i = window.start + k;
         let on_go = p.on_go.clone();
         let label = format!(
             "{}: {} → {}",
@@ -169,7 +174,15 @@ pub fn trace_view(p: &TraceProps) -> Html {
         <section class="trace" aria-label="Packet trace">
             <h2>{ format!("Trace: {}", s.reports_label) }</h2>
             <p class="muted small">{"Each entry is one packet on one host: follow it from host to host."}</p>
-            <ol class="packets" aria-label="Packets, one entry per host crossed">{ for packets }</ol>
+            <ol class="packets" aria-label="Packets, one entry per host crossed" start={(hidden_before + 1).to_string()}>
+                if hidden_before > 0 {
+                    <li class="muted">{ format!("… {hidden_before} earlier") }</li>
+                }
+                { for packets }
+                if hidden_after > 0 {
+                    <li class="muted">{ format!("… {hidden_after} more") }</li>
+                }
+            </ol>
             <div class="stepper">
                 <button onclick={prev.1} disabled={prev.0.is_none()} aria-label="Previous step" data-testid="step-prev">{"◀ Back"}</button>
                 <span aria-live="polite" data-testid="step-pos">{ format!("hop {} of {}, step {} of {}", pi + 1, reports.len(), if steps.is_empty() { 0 } else { si + 1 }, steps.len()) }</span>
