@@ -161,11 +161,10 @@ async fn topology_click_opens_host_and_builder_traces() {
     let send: HtmlElement = q("[data-testid=send]").dyn_into().unwrap();
     send.click();
     tick().await;
-    assert!(
-        text("[data-testid=step-pos]").starts_with("hop 1 of"),
-        "{}",
-        text(".trace")
-    );
+    // The stepper opens on the first hop that met a rule: server's INPUT.
+    assert_eq!(text("[data-testid=step-pos]"), "hop 3 of 3, step 1 of 1");
+    assert!(text("[data-testid=step-where]").starts_with("server filter INPUT rule 1: matched"));
+    assert_eq!(q(".cell.now").text_content().unwrap_or_default(), "●");
     let trace = text(".trace");
     assert!(trace.contains("dropped on server in INPUT"), "{trace}");
 }

@@ -258,6 +258,15 @@ impl App {
         })
     }
 
+    /// The first hop of the last action that met a rule (else the first hop).
+    fn first_hop_with_rules(&self) -> usize {
+        let s = self.sess.borrow();
+        s.reports
+            .iter()
+            .position(|r| !r.trace.steps.is_empty())
+            .unwrap_or(0)
+    }
+
     /// Follows the current trace step in the rules view.
     fn follow_step(&mut self) {
         if let Some(h) = self.hit() {
@@ -335,7 +344,7 @@ impl Component for App {
                 let before = self.sess.borrow().reports_gen;
                 self.sess.borrow_mut().submit_line(h, &line);
                 if self.sess.borrow().reports_gen != before {
-                    self.trace_sel = (0, 0);
+                    self.trace_sel = (self.first_hop_with_rules(), 0);
                 }
                 self.changed();
             }
@@ -361,7 +370,7 @@ impl Component for App {
                 let r = self.sess.borrow_mut().send(&host, spec, n);
                 match r {
                     Ok(()) => {
-                        self.trace_sel = (0, 0);
+                        self.trace_sel = (self.first_hop_with_rules(), 0);
                         self.follow_step();
                     }
                     Err(e) => self.error(format!("The packet was not sent: {e}")),
