@@ -27,7 +27,7 @@ mod oracle;
 #[cfg(target_os = "linux")]
 mod cases {
     use super::common;
-    use super::fuzz::{gen, kernel::Kernel, replay, rng::group_seed, run, shrink};
+    use super::fuzz::{gen, kernel, kernel::Kernel, replay, rng::group_seed, run, shrink};
     use std::time::{Duration, Instant};
 
     fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -68,14 +68,16 @@ mod cases {
         let keep = env("FUZZ_KEEP", 0) != 0;
         let dump = env("FUZZ_DUMP", 0) != 0;
         let gaps = env("FUZZ_GAPS", 0) != 0;
-        let id = std::process::id() % 10000;
-        let tag = format!("fz{id}");
-        let log_tag = format!("FZ{id}:");
+        // Namespaces carry the whole process id (stale ones of killed runs
+        // are removed); LOG prefixes a short form of it.
+        kernel::remove_stale_namespaces();
+        let tag = format!("fz{}", std::process::id());
+        let log_tag = format!("FZ{}:", std::process::id() % 10000);
         // LOG lines of other namespaces reach /dev/kmsg only with this.
         let _ = std::process::Command::new("sysctl")
             .args(["-qw", "net.netfilter.nf_log_all_netns=1"])
             .status();
-        let k = match Kernel::new(&tag) {
+        let mut k = match Kernel::new(&tag) {
             Ok(k) => k,
             Err(e) => {
                 println!("skipped: network namespaces unavailable: {e}");
@@ -85,7 +87,7 @@ mod cases {
         if let Ok(path) = std::env::var("FUZZ_REPLAY") {
             let text = std::fs::read_to_string(&path).expect("replay file");
             let (rs, steps) = replay::read(&text).expect("replay file parses");
-            let out = run::run(&k, &log_tag, &rs, &steps, false);
+            let out = run::run(&mut k, &log_tag, &rs, &steps, false);
             let rerun = format!(
                 "FUZZ_REPLAY={path} cargo test -p engine --test kernel_fuzz -- --nocapture"
             );
@@ -96,6 +98,8 @@ mod cases {
         let started = Instant::now();
         let (mut ncases, mut npackets, mut refused) = (0usize, 0usize, 0usize);
         let mut failures = Vec::new();
+        // Per match or target: (rules that counted a packet, rules).
+        let mut coverage: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
         let mut g = 0u64;
         while groups.map_or(ncases < cases, |n| g < n) {
             let gseed = group_seed(seed, g);
@@ -108,9 +112,28 @@ mod cases {
                     group.ruleset.restore_text(&log_tag)
                 );
             }
-            let out = run::run(&k, &log_tag, &group.ruleset, &group.steps, false);
+            let out = run::run(&mut k, &log_tag, &group.ruleset, &group.steps, false);
             ncases += out.cases;
             npackets += out.packets;
+            let rules = out
+                .last_save
+                .iter()
+                .filter(|l| l.starts_with('[') && !l.contains("needs conntrack"));
+            for l in rules {
+                let hit = !l.starts_with("[0:");
+                let words: Vec<&str> = l.split(' ').collect();
+                let mut kinds: Vec<String> = words
+                    .windows(2)
+                    .filter(|w| w[0] == "-m" || w[0] == "-j" || w[0] == "-g")
+                    .map(|w| format!("{} {}", w[0], w[1]))
+                    .collect();
+                kinds.dedup();
+                for kind in kinds {
+                    let e = coverage.entry(kind).or_default();
+                    e.0 += usize::from(hit);
+                    e.1 += 1;
+                }
+            }
             if let Some(why) = &out.refused {
                 refused += 1;
                 let show: u8 = env("FUZZ_SHOW_REFUSED", 0);
@@ -128,7 +151,7 @@ mod cases {
             }
             // Seen once more? (If not, the harness or the kernel had a
             // timing-dependent moment: reported all the same, marked.)
-            let again = run::run(&k, &log_tag, &group.ruleset, &group.steps, true);
+            let again = run::run(&mut k, &log_tag, &group.ruleset, &group.steps, true);
             let flaky = again.mismatches.is_empty();
             if flaky {
                 println!("FLAKY: the disagreement below did not come back on a rerun");
@@ -140,7 +163,7 @@ mod cases {
             let dir = std::env::temp_dir();
             let text = if do_shrink && !flaky {
                 let s = shrink::shrink(
-                    &k,
+                    &mut k,
                     &log_tag,
                     &group.ruleset,
                     &group.steps,
@@ -177,6 +200,18 @@ mod cases {
             }
         }
         let secs = started.elapsed().as_secs_f64();
+        println!("rules that counted packets, by match and target (kernel side):");
+        let mut line = String::new();
+        for (kind, (hit, all)) in &coverage {
+            line.push_str(&format!("  {kind} {hit}/{all}"));
+            if line.len() > 100 {
+                println!("{line}");
+                line.clear();
+            }
+        }
+        if !line.is_empty() {
+            println!("{line}");
+        }
         println!(
             "kernel fuzz: seed {seed}, {ncases} cases ({npackets} packets) in {} groups \
              ({refused} rulesets refused by both), {secs:.1} s, {} disagreements{}",

@@ -234,3 +234,132 @@ fn unknown_protocols_get_protocol_unreachable() {
         .collect();
     assert_eq!(out, vec![(a("10.1.0.1"), 3, 2, 0xc0)]);
 }
+
+fn seg(src: &str, dst: &str, sport: u16, dport: u16, flags: u8, seq: u32, ack: u32) -> Packet {
+    build_tcp(
+        &IpFields::new(a(src), a(dst)),
+        &TcpFields {
+            sport,
+            dport,
+            seq,
+            ack,
+            flags,
+            window: 64240,
+            options: vec![],
+        },
+        b"",
+    )
+}
+
+/// Client 10.1.0.100 to a server 10.2.0.50 behind r1 (an uplink), each
+/// segment's frames and the FORWARD counter afterwards.
+fn conversation(w: &mut World, segs: &[(bool, u8, u32, u32)], sport: u16) -> Vec<bool> {
+    let mut passed = Vec::new();
+    for &(client, flags, seq, ack) in segs {
+        w.wire.clear();
+        if client {
+            let p = seg("10.1.0.100", "10.2.0.50", sport, 80, flags, seq, ack);
+            w.inject(0, "r0", from_client(p));
+        } else {
+            let p = seg("10.2.0.50", "10.1.0.100", 80, sport, flags, seq, ack);
+            w.inject(0, "r1", p);
+        }
+        passed.push(!w.wire.is_empty());
+    }
+    passed
+}
+
+#[test]
+fn connlimit_drops_the_last_ack_of_an_assured_connection_only() {
+    use tcp_flags::*;
+    let rules = "*filter\n-A FORWARD -m connlimit --connlimit-above 100\nCOMMIT\n";
+    // Handshake and close: the last ACK finds the list emptied of the
+    // now closed connection and is dropped (linux 6.18).
+    let mut w = lab();
+    w.set_outside("right").unwrap();
+    restore(&mut w, rules);
+    let got = conversation(
+        &mut w,
+        &[
+            (true, SYN, 1000, 0),
+            (false, SYN | ACK, 5000, 1001),
+            (true, ACK, 1001, 5001),
+            (true, FIN | ACK, 1001, 5001),
+            (false, FIN | ACK, 5001, 1002),
+            (true, ACK, 1002, 5002),
+        ],
+        40001,
+    );
+    assert_eq!(got, vec![true, true, true, true, true, false]);
+    // Picked up mid-stream (never assured): closes without a drop.
+    let mut w = lab();
+    w.set_outside("right").unwrap();
+    restore(&mut w, rules);
+    let got = conversation(
+        &mut w,
+        &[
+            (true, ACK, 1000, 5000),
+            (true, FIN | ACK, 1000, 5000),
+            (false, FIN | ACK, 5000, 1001),
+            (true, ACK, 1001, 5001),
+        ],
+        40002,
+    );
+    assert_eq!(got, vec![true, true, true, true]);
+}
+
+#[test]
+fn routing_errors_come_from_the_address_towards_the_sender() {
+    // A packet from the server's network arriving on r0 (no rp_filter)
+    // with TTL 1: time exceeded goes back out r1, from r1's address.
+    let mut w = lab();
+    w.set_outside("right").unwrap();
+    let mut ip = IpFields::new(a("10.2.0.2"), a("10.2.0.9"));
+    ip.ttl = 1;
+    w.inject(0, "r0", from_client(build_udp(&ip, 1, 2, b"x")));
+    let errs: Vec<(String, Ipv4Addr)> = w
+        .wire
+        .iter()
+        .map(|e| {
+            (
+                e.iface.clone(),
+                engine::packet::parse(&e.packet, false).unwrap().src,
+            )
+        })
+        .collect();
+    assert_eq!(errs, vec![("r1".into(), a("10.2.0.1"))]);
+}
+
+#[test]
+fn log_lines_of_ipsec_headers_and_frag_needed() {
+    let mut w = lab();
+    restore(
+        &mut w,
+        "*raw\n-A PREROUTING -j LOG --log-prefix \"x \"\nCOMMIT\n",
+    );
+    let mut p = build_udp(
+        &IpFields::new(a("10.1.0.100"), a("10.1.0.1")),
+        0x1234,
+        0x5678,
+        b"abcd",
+    );
+    p.data[9] = 50;
+    p.fix_checksums();
+    w.inject(0, "r0", from_client(p));
+    let orig = build_udp(&IpFields::new(a("10.1.0.1"), a("10.1.0.100")), 1, 2, b"");
+    let err = engine::packet::build_icmp_error(
+        &IpFields::new(a("10.1.0.100"), a("10.1.0.1")),
+        3,
+        4,
+        [0, 0, 0x05, 0x78],
+        &orig.data,
+    );
+    w.inject(0, "r0", from_client(err));
+    let lines: Vec<&str> = w.hosts[0].kmsg.iter().map(|r| r.text.as_str()).collect();
+    assert!(
+        lines[0].ends_with("PROTO=ESP SPI=0x12345678 "),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].ends_with("LEN=8 ] MTU=1400 "), "{}", lines[1]);
+}

@@ -11,6 +11,7 @@
 #![cfg(feature = "cli")]
 
 use super::confirm::{self, Outcome, Pending};
+use super::lab::{self, LabSpec};
 use super::plan::{self, ApplyError, ApplyOpts};
 use super::sock::NfSock;
 use super::sshcheck::{self, Session, Verdict};
@@ -61,8 +62,27 @@ pub enum KernelCmd {
         /// Print the ipsets instead, as `ipset save` prints them.
         #[arg(long)]
         ipsets: bool,
+        /// Print the whole host instead (interfaces, addresses, routes, rules, ipsets) as a
+        /// lab description (JSON) with one host named NAME.
+        #[arg(long, value_name = "NAME")]
+        lab: Option<String>,
         #[arg(long, value_name = "NAME")]
         netns: Option<String>,
+    },
+    /// Build a lab as network namespaces (`up FILE`: the lab description as JSON), or take it down.
+    Lab {
+        #[command(subcommand)]
+        cmd: LabCmd,
+    },
+    /// Run iptables and ipset commands (a script; standard input when `-`) against the kernel,
+    /// printing what the real tools print.
+    Run {
+        script: PathBuf,
+        #[arg(long, value_name = "NAME")]
+        netns: Option<String>,
+        /// Print every change each command made.
+        #[arg(short, long)]
+        verbose: bool,
     },
     /// Show what `apply FILE` would change (exit 1 when something would).
     Diff {
@@ -74,6 +94,15 @@ pub enum KernelCmd {
         #[arg(long, value_name = "NAME")]
         netns: Option<String>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LabCmd {
+    /// Make every host a network namespace (LAB-HOST), links veth pairs or bridges, then
+    /// addresses, routes, sysctls, ipsets and rules.
+    Up { file: PathBuf },
+    /// Remove the namespaces `lab up` made.
+    Down { name: String },
 }
 
 fn read_input(file: &Path) -> Result<String, i32> {
@@ -322,6 +351,15 @@ fn run_inner(cmd: KernelCmd) -> Result<i32, i32> {
             netns.as_deref(),
             verbose,
         ),
+        KernelCmd::Run {
+            script,
+            netns,
+            verbose,
+        } => {
+            let text = read_input(&script)?;
+            let mut sock = open(netns.as_deref())?;
+            Ok(super::run::run_script(&mut sock, &text, verbose))
+        }
         KernelCmd::Confirm { netns } => match confirm::confirm(netns.as_deref()) {
             Ok(()) => Ok(0),
             Err(e) => {
@@ -329,11 +367,52 @@ fn run_inner(cmd: KernelCmd) -> Result<i32, i32> {
                 Err(1)
             }
         },
+        KernelCmd::Lab { cmd } => match cmd {
+            LabCmd::Up { file } => {
+                let text = read_input(&file)?;
+                let spec = LabSpec::from_json(&text).map_err(|e| fail(&e))?;
+                let built = lab::up(&spec).map_err(|e| fail(&e))?;
+                for ns in &built.namespaces {
+                    println!("{ns}");
+                }
+                Ok(0)
+            }
+            LabCmd::Down { name } => {
+                let gone = lab::down(&name).map_err(|e| fail(&e))?;
+                for ns in &gone {
+                    println!("{ns}");
+                }
+                Ok(0)
+            }
+        },
+        KernelCmd::Import {
+            lab: Some(name),
+            netns,
+            ..
+        } => {
+            let (host, notes) = lab::import_host(&name, netns.as_deref()).map_err(|e| fail(&e))?;
+            let spec = LabSpec {
+                name,
+                hosts: vec![host],
+            };
+            match serde_json::to_string_pretty(&spec) {
+                Ok(j) => println!("{j}"),
+                Err(e) => {
+                    eprintln!("iptplay: {e}");
+                    return Err(1);
+                }
+            }
+            for n in &notes {
+                eprintln!("iptplay: not imported: {n}");
+            }
+            Ok(if notes.is_empty() { 0 } else { 3 })
+        }
         KernelCmd::Import {
             table,
             counters,
             ipsets,
             netns,
+            lab: None,
         } => {
             if let Some(t) = &table {
                 if crate::ruleset::table_hooks(t).is_none() {

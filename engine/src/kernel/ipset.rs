@@ -28,6 +28,8 @@ const PROTOCOL: u8 = 7;
 pub const CMD_CREATE: u8 = 2;
 pub const CMD_DESTROY: u8 = 3;
 pub const CMD_FLUSH: u8 = 4;
+pub const CMD_RENAME: u8 = 5;
+pub const CMD_SWAP: u8 = 6;
 pub const CMD_LIST: u8 = 7;
 pub const CMD_SAVE: u8 = 8;
 pub const CMD_ADD: u8 = 9;
@@ -613,6 +615,24 @@ pub fn strerror(errno: i32) -> Option<&'static str> {
         19 => "Skbinfo mapping cannot be used: set was created without skbinfo support",
         _ => return None,
     })
+}
+
+/// IPSET_ERR_BUSY: the set is still referenced.
+const ERR_BUSY: i32 = ERR_PRIVATE + 4;
+
+/// Destroys a set once nothing holds it: nf_tables lets go of the sets of
+/// deleted rules a moment after the commit (its clean-up work runs
+/// later), so a set just freed may still be busy; tries for two seconds.
+pub fn destroy_when_free(sock: &mut NfSock, name: &str) -> Result<()> {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match send_all(sock, &[(destroy(name), format!("ipset destroy {name}"))]) {
+            Err(Error::Kernel(r)) if r.errno == ERR_BUSY && std::time::Instant::now() < until => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Sends `msgs` (ipset requests asking for acks) in as few datagrams as fit

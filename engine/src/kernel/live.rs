@@ -25,8 +25,7 @@ pub struct LiveRule {
     pub handle: u64,
     /// The expressions as dumped (counter included).
     pub exprs: Vec<Expr>,
-    /// What it is compared by.
-    pub identity: Encoded,
+    identity: OnceLock<Encoded>,
     decoded: OnceLock<std::result::Result<Rule, String>>,
 }
 
@@ -36,10 +35,14 @@ impl Clone for LiveRule {
         if let Some(d) = self.decoded.get() {
             let _ = decoded.set(d.clone());
         }
+        let identity = OnceLock::new();
+        if let Some(i) = self.identity.get() {
+            let _ = identity.set(i.clone());
+        }
         LiveRule {
             handle: self.handle,
             exprs: self.exprs.clone(),
-            identity: self.identity.clone(),
+            identity,
             decoded,
         }
     }
@@ -47,25 +50,23 @@ impl Clone for LiveRule {
 
 impl LiveRule {
     pub fn new(handle: u64, exprs: Vec<Expr>) -> LiveRule {
-        let identity = identity_of(&exprs);
         LiveRule {
             handle,
             exprs,
-            identity,
+            identity: OnceLock::new(),
             decoded: OnceLock::new(),
         }
     }
 
+    /// What it is compared by (worked out on first use).
+    pub fn identity(&self) -> &Encoded {
+        self.identity.get_or_init(|| identity_of(&self.exprs))
+    }
+
     /// The rule, or why it cannot be represented (decoded on first use).
     pub fn rule(&self, sets: &SetIndex, table: &str) -> &std::result::Result<Rule, String> {
-        self.decoded.get_or_init(|| {
-            let r = rule::decode_rule(sets, table, &self.exprs).map_err(|e| e.to_string())?;
-            // A rule we would send differently is still shown as
-            // iptables-nft shows it; only one we cannot send is refused.
-            rule::encode_rule(sets, table, &r, false)
-                .map_err(|e| format!("it reads back as a rule that cannot be sent: {e}"))?;
-            Ok(r)
-        })
+        self.decoded
+            .get_or_init(|| rule::decode_rule(sets, table, &self.exprs).map_err(|e| e.to_string()))
     }
 }
 

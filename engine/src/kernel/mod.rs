@@ -21,18 +21,25 @@
 //!   generation-id retries.
 //! - [`sshcheck`]: the calling SSH session walked through new rules.
 //! - [`rollback`]: snapshots before an apply and the way back to them.
+//! - [`run`]: iptables and ipset commands run against the kernel.
+//! - [`rtnl`] and [`lab`]: a lab's topology as real network namespaces
+//!   (veth links, bridges, addresses, routes, sysctls, rules), and a host
+//!   read back into the same description.
 //! - [`cli`]: `iptplay kernel ...`.
 
 pub mod cli;
 pub mod confirm;
 pub mod expr;
 pub mod ipset;
+pub mod lab;
 pub mod live;
 pub mod msg;
 pub mod nla;
 pub mod plan;
 pub mod rollback;
+pub mod rtnl;
 pub mod rule;
+pub mod run;
 pub mod setplan;
 pub mod sock;
 pub mod sshcheck;

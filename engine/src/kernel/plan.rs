@@ -59,6 +59,22 @@ pub enum Op {
         handle: u64,
         text: String,
     },
+    /// The same rule sent again in place (new counters).
+    ReplaceRule {
+        table: String,
+        chain: String,
+        handle: u64,
+        enc: Encoded,
+        text: String,
+    },
+    /// A base chain's policy counters set (`-Z`).
+    ChainCounters {
+        table: String,
+        chain: String,
+        policy: Verdict,
+        packets: u64,
+        bytes: u64,
+    },
     NewRule {
         table: String,
         chain: String,
@@ -101,6 +117,20 @@ impl Op {
                 handle,
                 ..
             } => msg::del_rule(table, chain, *handle),
+            Op::ReplaceRule {
+                table,
+                chain,
+                handle,
+                enc,
+                ..
+            } => msg::replace_rule(table, chain, *handle, &enc.exprs, enc.compat),
+            Op::ChainCounters {
+                table,
+                chain,
+                policy,
+                packets,
+                bytes,
+            } => msg::chain_counters(table, chain, policy_code(*policy), *packets, *bytes),
             Op::NewRule {
                 table,
                 chain,
@@ -142,6 +172,19 @@ impl Op {
                 text,
                 ..
             } => format!("- {table}: {text} (handle {handle})"),
+            Op::ReplaceRule {
+                table,
+                text,
+                handle,
+                ..
+            } => format!("~ {table}: {text} (handle {handle}, counters)"),
+            Op::ChainCounters {
+                table,
+                chain,
+                packets,
+                bytes,
+                ..
+            } => format!("~ chain {table} {chain} counters [{packets}:{bytes}]"),
             Op::NewRule {
                 table, text, pos, ..
             } => match pos {
@@ -159,7 +202,7 @@ impl Op {
             Op::NewTable { .. } => 2,
             Op::NewBaseChain { .. } | Op::SetPolicy { .. } => 3,
             Op::NewUserChain { .. } => 4,
-            Op::NewRule { .. } => 5,
+            Op::NewRule { .. } | Op::ReplaceRule { .. } | Op::ChainCounters { .. } => 5,
         }
     }
 }
@@ -290,9 +333,16 @@ pub fn desired_with_sets(
 
 /// The plan: ops in batch order, or why it cannot be made.
 pub fn plan(live: &Live, want: &Desired, noflush: bool) -> Result<Vec<Op>> {
+    plan_mode(live, want, noflush, false)
+}
+
+/// As [`plan`]; with `counters`, rules and base chains kept whose counters
+/// differ from the wanted ones are sent again with them (what `-Z` and
+/// `-c` need).
+pub fn plan_mode(live: &Live, want: &Desired, noflush: bool, counters: bool) -> Result<Vec<Op>> {
     let mut ops = Vec::new();
     for (table, declared) in &want.tables {
-        plan_table(live, table, declared, noflush, &mut ops)?;
+        plan_table(live, table, declared, noflush, counters, &mut ops)?;
     }
     ops.sort_by_key(Op::rank);
     Ok(ops)
@@ -332,6 +382,7 @@ fn plan_table(
     table: &Table,
     declared: &BTreeSet<String>,
     noflush: bool,
+    counters: bool,
     ops: &mut Vec<Op>,
 ) -> Result<()> {
     let name = table.name;
@@ -413,7 +464,19 @@ fn plan_table(
                     } else {
                         Verdict::Accept
                     };
-                    if live_policy != ch.policy {
+                    let live_counters = c.counters.unwrap_or((0, 0));
+                    if counters
+                        && c.counters.is_some()
+                        && live_counters != (ch.counters.packets, ch.counters.bytes)
+                    {
+                        ops.push(Op::ChainCounters {
+                            table: name.to_string(),
+                            chain: ch.name.clone(),
+                            policy: ch.policy,
+                            packets: ch.counters.packets,
+                            bytes: ch.counters.bytes,
+                        });
+                    } else if live_policy != ch.policy {
                         ops.push(Op::SetPolicy {
                             table: name.to_string(),
                             chain: ch.name.clone(),
@@ -428,7 +491,7 @@ fn plan_table(
                 chain: ch.name.clone(),
             });
         }
-        plan_rules(live, name, ch, lc, ops)?;
+        plan_rules(live, name, ch, lc, counters, ops)?;
     }
     Ok(())
 }
@@ -482,6 +545,7 @@ fn plan_rules(
     table: &str,
     ch: &Chain,
     lc: Option<&LiveChain>,
+    counters: bool,
     ops: &mut Vec<Op>,
 ) -> Result<()> {
     let mut want: Vec<Encoded> = Vec::with_capacity(ch.rules.len());
@@ -494,7 +558,7 @@ fn plan_rules(
     }
     let empty = Vec::new();
     let live_rules = lc.map_or(&empty, |c| &c.rules);
-    let live_ids: Vec<Option<&Encoded>> = live_rules.iter().map(|r| Some(&r.identity)).collect();
+    let live_ids: Vec<Option<&Encoded>> = live_rules.iter().map(|r| Some(r.identity())).collect();
     let pairs = common(&live_ids, &want);
     let kept_live: BTreeSet<usize> = pairs.iter().map(|p| p.0).collect();
     // Only rules that would go need reading: a kept rule equals one we send.
@@ -525,6 +589,25 @@ fn plan_rules(
             handle: r.handle,
             text: delete_text(live, table, &ch.name, r),
         });
+    }
+    if counters {
+        for (li, wi) in &pairs {
+            let r = &live_rules[*li];
+            let have = r.exprs.iter().find_map(|e| match e {
+                super::expr::Expr::Counter { bytes, packets } => Some((*packets, *bytes)),
+                _ => None,
+            });
+            let c = &ch.rules[*wi].counters;
+            if have.is_some_and(|h| h != (c.packets, c.bytes)) {
+                ops.push(Op::ReplaceRule {
+                    table: table.to_string(),
+                    chain: ch.name.clone(),
+                    handle: r.handle,
+                    enc: sent[*wi].clone(),
+                    text: rule_line(&ch.name, &ch.rules[*wi], false),
+                });
+            }
+        }
     }
     // Each run of new rules goes before the next kept rule, or at the end.
     let kept_want: BTreeMap<usize, usize> = pairs.iter().map(|p| (p.1, p.0)).collect();
@@ -592,14 +675,16 @@ impl From<Error> for ApplyError {
 /// Undoes set changes already made, newest first (best effort: what
 /// cannot be undone is named in the error).
 pub fn undo_sets(sock: &mut NfSock, done: &[SetOp]) -> Result<()> {
-    let undo: Vec<(Msg, String)> = done
-        .iter()
-        .rev()
-        .filter_map(|o| o.undo.clone().map(|m| (m, format!("undo of {}", o.text))))
-        .collect();
     let mut first = None;
-    for (m, what) in undo {
-        if let Err(e) = super::ipset::send_all(sock, &[(m, what)]) {
+    for o in done.iter().rev() {
+        let r = match (&o.creates, &o.undo) {
+            (Some(name), _) => super::ipset::destroy_when_free(sock, name),
+            (None, Some(m)) => {
+                super::ipset::send_all(sock, &[(m.clone(), format!("undo of {}", o.text))])
+            }
+            (None, None) => Ok(()),
+        };
+        if let Err(e) = r {
             first.get_or_insert(e);
         }
     }
@@ -771,13 +856,40 @@ pub fn import(
                     out,
                     "# Generated by iptables-save v1.8.9 (nf_tables) on {date}"
                 );
-                crate::iptables::save::save_table(t.name, &t.listing(), counters, &mut out);
+                crate::iptables::save::save_table(t.name, &listing(t), counters, &mut out);
                 let _ = writeln!(out, "# Completed on {date}");
             }
             Err(p) => problems.push(p),
         }
     }
     (out, problems)
+}
+
+/// What [`Table::listing`] gives, without copying the rules: built-in
+/// chains in hook order (absent ones as placeholders), then user chains.
+fn listing(t: Table) -> Vec<Chain> {
+    let hooks = t.hooks();
+    let mut builtins: Vec<Option<Chain>> = vec![None; hooks.len()];
+    let mut users = Vec::new();
+    for c in t.chains {
+        match c.hook.and_then(|h| hooks.iter().position(|x| *x == h)) {
+            Some(i) => builtins[i] = Some(c),
+            None => users.push(c),
+        }
+    }
+    let mut out: Vec<Chain> = builtins
+        .into_iter()
+        .zip(hooks)
+        .map(|(c, h)| {
+            c.unwrap_or_else(|| {
+                let mut f = Chain::builtin(*h);
+                f.fake = true;
+                f
+            })
+        })
+        .collect();
+    out.extend(users);
+    out
 }
 
 /// The kernel's ipsets as `ipset save` prints them.

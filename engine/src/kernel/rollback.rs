@@ -97,8 +97,8 @@ fn plan_chain(
 ) {
     let empty = Vec::new();
     let have = cur.map_or(&empty, |c| &c.rules);
-    let ids: Vec<Option<&Encoded>> = have.iter().map(|r| Some(&r.identity)).collect();
-    let want: Vec<Encoded> = tgt.rules.iter().map(|r| r.identity.clone()).collect();
+    let ids: Vec<Option<&Encoded>> = have.iter().map(|r| Some(r.identity())).collect();
+    let want: Vec<Encoded> = tgt.rules.iter().map(|r| r.identity().clone()).collect();
     let pairs = plan::common(&ids, &want);
     let kept: BTreeSet<usize> = pairs.iter().map(|p| p.0).collect();
     for (i, r) in have.iter().enumerate() {
@@ -254,10 +254,7 @@ pub fn restore(sock: &mut NfSock, snap: &Snapshot) -> Result<Restored> {
     }
     for (name, before) in &snap.sets {
         if before.is_none() && ipset::index_of(sock, name)?.is_some() {
-            ipset::send_all(
-                sock,
-                &[(ipset::destroy(name), format!("ipset destroy {name}"))],
-            )?;
+            ipset::destroy_when_free(sock, name)?;
             out.destroyed.push(name.clone());
         }
     }

@@ -78,12 +78,65 @@ fn members(set: &IpSet) -> BTreeMap<String, (String, &Entry)> {
 /// The changes that make the kernel's sets named in `want` what it holds
 /// (`now`: the clock of `want`'s member timeouts).
 pub fn plan(live: &Live, want: &[IpSet], now: u64) -> Result<Vec<SetOp>> {
+    plan_inner(live, want, now, false)
+}
+
+/// Every set of `store` made so in the kernel, and kernel sets it lacks
+/// destroyed: the changes before the rules, and the destroys (after the
+/// rules, which may have named the sets).
+pub fn plan_sync(
+    live: &Live,
+    store: &crate::ipset::Store,
+    now: u64,
+) -> Result<(Vec<SetOp>, Vec<SetOp>)> {
+    let want: Vec<IpSet> = store.sets().into_iter().cloned().collect();
+    let before = plan_inner(live, &want, now, true)?;
+    let after = live
+        .store
+        .sets()
+        .into_iter()
+        .filter(|l| store.get(&l.name).is_none())
+        .map(|l| SetOp {
+            msg: ipset::destroy(&l.name),
+            undo: None,
+            text: format!("- ipset {}", l.name),
+            creates: None,
+        })
+        .collect();
+    Ok((before, after))
+}
+
+fn plan_inner(live: &Live, want: &[IpSet], now: u64, recreate: bool) -> Result<Vec<SetOp>> {
     let mut creates = Vec::new();
     let mut dels = Vec::new();
     let mut adds = Vec::new();
     for d in want {
         let list = d.kind == Kind::ListSet;
-        match live.store.get(&d.name) {
+        let existing = match live.store.get(&d.name) {
+            Some(l) if l.kind != d.kind || header_key(l) != header_key(d) => {
+                if !recreate {
+                    return Err(Error::Refused(format!(
+                        "ipset {} exists with another header ({}); the input wants {}: \
+                         destroy it first, nothing was changed",
+                        d.name,
+                        create_line(l).trim_end(),
+                        create_line(d).trim_end()
+                    )));
+                }
+                creates.push((
+                    list,
+                    SetOp {
+                        msg: ipset::destroy(&d.name),
+                        undo: None,
+                        text: format!("- ipset {}", d.name),
+                        creates: None,
+                    },
+                ));
+                None
+            }
+            other => other,
+        };
+        match existing {
             None => {
                 creates.push((
                     list,
@@ -99,15 +152,6 @@ pub fn plan(live: &Live, want: &[IpSet], now: u64) -> Result<Vec<SetOp>> {
                 }
             }
             Some(l) => {
-                if l.kind != d.kind || header_key(l) != header_key(d) {
-                    return Err(Error::Refused(format!(
-                        "ipset {} exists with another header ({}); the input wants {}: \
-                         destroy it first, nothing was changed",
-                        d.name,
-                        create_line(l).trim_end(),
-                        create_line(d).trim_end()
-                    )));
-                }
                 let have = members(l);
                 let need = members(d);
                 for (k, (ext, e)) in &have {

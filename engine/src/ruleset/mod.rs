@@ -412,13 +412,14 @@ impl Table {
     /// (made now if the table changed since it was last made).
     pub fn walk_parts(&mut self) -> (&mut [Chain], &walk::WalkIndex) {
         let fresh = matches!(&self.walk.built, Some((g, w))
-            if *g == self.generation && w.chains.len() == self.chains.len());
+            if *g == self.generation && w.chains() == self.chains.len());
         if !fresh {
             self.walk.built = Some((self.generation, walk::WalkIndex::new(self)));
         }
-        static NONE: walk::WalkIndex = walk::WalkIndex { chains: Vec::new() };
-        let index = self.walk.built.as_ref().map_or(&NONE, |(_, w)| w);
-        (&mut self.chains, index)
+        match &mut self.walk.built {
+            Some((_, index)) => (&mut self.chains, index),
+            None => (&mut self.chains, walk::WalkIndex::empty()),
+        }
     }
     /// Adds a chain at its place (built-ins in hook order, user chains by name).
     pub fn add_chain(&mut self, mut chain: Chain) -> usize {

@@ -82,6 +82,11 @@ impl Validator {
         self.est_stale = true;
     }
 
+    /// The rate estimators of the host's other tables.
+    pub fn others(&self) -> &[Estimator] {
+        &self.others
+    }
+
     /// The table was replaced by an empty one.
     pub fn reset(&mut self) {
         *self = Validator::new(std::mem::take(&mut self.others));
@@ -90,6 +95,13 @@ impl Validator {
     /// Match states were reset (`-Z`): rules are checked again.
     pub fn states_reset(&mut self) {
         self.forget_results();
+    }
+
+    /// A rule went into the table (whether or not it is validated).
+    pub fn rule_added(&mut self, rule: &super::Rule) {
+        if crate::ext::rateest_target::estimator_of(rule).is_some() {
+            self.est_stale = true;
+        }
     }
 
     /// A rule left the table (deleted or replaced).
@@ -216,6 +228,7 @@ impl Validator {
     }
 
     /// The kernel's answer after the rule at `pos` of chain `idx` went in
+    /// (and [`Validator::rule_added`] was told)
     /// (`find` is [`Table::chain_index`] or as good):
     /// with `whole`, the full table validation (`check::validate`); else
     /// only that rule's checks with the hooks reaching its chain.
@@ -231,9 +244,6 @@ impl Validator {
         let Some(rule) = chain.rules.get(pos) else {
             return Ok(());
         };
-        if crate::ext::rateest_target::estimator_of(rule).is_some() {
-            self.est_stale = true;
-        }
         let stale = self.reach_stale;
         self.ensure(table, find);
         if !whole {

@@ -376,10 +376,13 @@ impl Conntrack {
 
     /// `conntrack -F`.
     pub fn flush(&mut self) {
-        *self = Conntrack {
-            next_id: self.next_id,
-            ..Default::default()
-        };
+        // As a new table, keeping the memory for the connections to come.
+        self.entries.clear();
+        self.map.clear();
+        self.free.clear();
+        self.holds.clear();
+        self.soonest_ns = 0;
+        self.dying = false;
     }
 
     /// Removes entries whose timeout passed.

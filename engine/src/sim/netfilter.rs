@@ -148,6 +148,7 @@ pub fn run_hook(
                 }
                 parsed = Some(hdr);
             }
+            Stage::Table(name) if !table_exists(host, name) => parsed = Some(hdr),
             Stage::Table(name) => {
                 let (fate, hdr, changed) = run_table(
                     host,
@@ -236,6 +237,11 @@ pub fn run_hook(
         }
     }
     Fate::Accept
+}
+
+/// Whether a table is in the kernel (else a hook passes over it).
+fn table_exists(host: &Host, name: &str) -> bool {
+    host.ruleset.table(name).is_some_and(|t| t.exists)
 }
 
 /// Whether an interface name matches a rule's (`eth+` is a prefix).
@@ -342,35 +348,73 @@ fn ip_why(f: IpFail, ip: &IpSpec, hdr: &Headers, pkt: &Packet) -> String {
 }
 
 /// The bytes of a packet before a target ran, to see whether it rewrote
-/// them (small packets are kept on the stack: the large variant is the point).
-#[allow(clippy::large_enum_variant)]
-enum Snapshot {
-    Small(usize, [u8; 256]),
-    Large(Vec<u8>),
+/// them (small packets are kept on the stack, in one buffer per walk).
+struct Snapshot {
+    small: [u8; 128],
+    len: usize,
+    large: Vec<u8>,
 }
 
 impl Snapshot {
-    fn of(data: &[u8]) -> Snapshot {
-        if data.len() <= 256 {
-            let mut b = [0u8; 256];
-            b[..data.len()].copy_from_slice(data);
-            Snapshot::Small(data.len(), b)
-        } else {
-            Snapshot::Large(data.to_vec())
+    fn new() -> Snapshot {
+        Snapshot {
+            small: [0; 128],
+            len: 0,
+            large: Vec::new(),
+        }
+    }
+    fn take(&mut self, data: &[u8]) {
+        self.len = data.len();
+        match self.small.get_mut(..data.len()) {
+            Some(s) => s.copy_from_slice(data),
+            None => {
+                self.large.clear();
+                self.large.extend_from_slice(data);
+            }
         }
     }
     fn same(&self, data: &[u8]) -> bool {
-        match self {
-            Snapshot::Small(n, b) => &b[..*n] == data,
-            Snapshot::Large(v) => v.as_slice() == data,
-        }
+        data.len() == self.len
+            && match self.small.get(..self.len) {
+                Some(s) => s == data,
+                None => self.large == data,
+            }
     }
 }
 
 /// One frame of the chain walk.
+#[derive(Clone, Copy, Default)]
 struct Frame {
     chain: usize,
     next_rule: usize,
+}
+
+/// The return frames of a walk: jumps nest at most 16 deep in a table the
+/// kernel accepts, so they live on the stack (deeper ones spill over).
+#[derive(Default)]
+struct Frames {
+    inline: [Frame; 16],
+    len: usize,
+    more: Vec<Frame>,
+}
+
+impl Frames {
+    fn push(&mut self, f: Frame) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => {
+                *slot = f;
+                self.len += 1;
+            }
+            None => self.more.push(f),
+        }
+    }
+    fn pop(&mut self) -> Option<Frame> {
+        if let Some(f) = self.more.pop() {
+            return Some(f);
+        }
+        self.len = self.len.checked_sub(1)?;
+        Some(self.inline[self.len])
+    }
 }
 
 /// Runs a packet through one table's chain for the hook. Returns the fate,
@@ -443,7 +487,8 @@ fn run_table(
         hotdrop: false,
     };
     let mut changed = false;
-    let mut stack: Vec<Frame> = Vec::new();
+    let mut before = Snapshot::new();
+    let mut stack = Frames::default();
     let mut cur = Frame {
         chain: base,
         next_rule: 0,
@@ -465,10 +510,7 @@ fn run_table(
     };
     loop {
         let chain = &mut chains[cur.chain];
-        let cw = walk
-            .chains
-            .get(cur.chain)
-            .filter(|w| w.fits(chain.rules.len()));
+        let cw = walk.chain(cur.chain, chain.rules.len());
         if let (true, Some(w)) = (skip, cw) {
             cur.next_rule = w.next(cur.next_rule, cx.hdr.dst);
         }
@@ -643,7 +685,7 @@ fn run_table(
                 };
             }
             RuleTarget::Ext(t) => {
-                let before = Snapshot::of(&cx.pkt.data);
+                before.take(&cx.pkt.data);
                 let verdict = t.fire(&mut cx);
                 let rewritten = if before.same(&cx.pkt.data) {
                     None
@@ -666,7 +708,9 @@ fn run_table(
                     Some(TargetVerdict::Drop) => format!("{name}, DROP"),
                     Some(TargetVerdict::Stolen) => format!("{name}, stolen"),
                 };
-                record(&mut trace, &text, rewritten);
+                if tracing {
+                    record(&mut trace, &text, rewritten);
+                }
                 if let Some(f) = fate {
                     return (f, cx.hdr, changed);
                 }

@@ -100,22 +100,42 @@ pub fn lookup(ifaces: &[Iface], routes: &[Route], dst: Ipv4Addr) -> Decision {
     if is_local(ifaces, dst) {
         return Decision::Local;
     }
-    let all = all_routes(ifaces, routes);
-    let best = all
-        .iter()
-        .filter(|r| r.contains(dst))
-        .filter(|r| ifaces.iter().any(|i| i.name == r.dev && i.up))
-        .max_by_key(|r| (r.prefix, r.connected));
+    // The routes of `all_routes` in order, without making them: the
+    // longest prefix wins, connected before static, the last of equals.
+    type Best<'a> = Option<((u8, bool), &'a str, Option<Ipv4Addr>)>;
+    fn consider<'a>(
+        best: &mut Best<'a>,
+        ifaces: &[Iface],
+        key: (u8, bool),
+        dev: &'a str,
+        via: Option<Ipv4Addr>,
+    ) {
+        if best.is_none_or(|(k, _, _)| key >= k) && ifaces.iter().any(|i| i.name == dev && i.up) {
+            *best = Some((key, dev, via));
+        }
+    }
+    let mut best: Best = None;
+    for i in ifaces.iter().filter(|i| i.up && !i.is_loopback()) {
+        for a in &i.addrs {
+            let m = crate::ext::xtopt::prefix_mask(a.prefix);
+            if u32::from(dst) & m == u32::from(a.network()) & m {
+                consider(&mut best, ifaces, (a.prefix, true), &i.name, None);
+            }
+        }
+    }
+    for r in routes.iter().filter(|r| r.contains(dst)) {
+        consider(&mut best, ifaces, (r.prefix, r.connected), &r.dev, r.via);
+    }
     match best {
         // Multicast goes straight onto the link even when only a default
         // route covers it: no gateway (`__mkroute_output`, prefix < 4).
-        Some(r) if dst.is_multicast() && r.prefix < 4 => Decision::Out {
-            dev: r.dev.clone(),
+        Some(((prefix, _), dev, _)) if dst.is_multicast() && prefix < 4 => Decision::Out {
+            dev: dev.to_string(),
             next_hop: dst,
         },
-        Some(r) => Decision::Out {
-            dev: r.dev.clone(),
-            next_hop: r.via.unwrap_or(dst),
+        Some((_, dev, via)) => Decision::Out {
+            dev: dev.to_string(),
+            next_hop: via.unwrap_or(dst),
         },
         None => Decision::Unreachable,
     }

@@ -9,7 +9,7 @@ use super::route::{self, Decision};
 use super::stack;
 use super::trace::{Event, Trace};
 use crate::packet::pcap::{ethernet, Frame};
-use crate::packet::{build_icmp_error, IpFields, Packet};
+use crate::packet::Packet;
 use crate::ruleset::Hook;
 use std::collections::{BTreeMap, VecDeque};
 use std::net::Ipv4Addr;
@@ -747,24 +747,15 @@ impl World {
         code: u8,
         queue: &mut VecDeque<Job>,
     ) {
-        let Ok(h) = orig.headers() else {
-            return;
-        };
         let host = &mut self.hosts[hi];
-        let in_addr = orig
-            .meta
-            .in_iface
-            .as_deref()
-            .and_then(|i| host.iface(i))
-            .and_then(|i| i.primary());
-        let Some(src) = in_addr.or_else(|| route::source_for(&host.ifaces, &host.routes, h.src))
+        let id = host.take_ip_id();
+        // icmp_send: from the address routing picks towards the sender (not
+        // the inbound interface's); none about an ICMP error or a broadcast.
+        let Some(mut p) =
+            super::reject::icmp_unreach(orig, icmp_type, code, &host.ifaces, &host.routes, id)
         else {
             return;
         };
-        let mut ip = IpFields::new(src, h.src);
-        ip.tos = (h.tos & 0x1e) | 0xc0;
-        ip.id = host.take_ip_id();
-        let mut p = build_icmp_error(&ip, icmp_type, code, [0; 4], &orig.data);
         p.meta.nfct = super::reject::attach(&mut host.conntrack, ct.idx, ct.dir, true);
         queue.push_back(Job::LocalOut { host: hi, pkt: p });
     }

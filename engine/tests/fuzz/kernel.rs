@@ -177,6 +177,65 @@ pub struct Sent {
     pub late: Vec<(Seen, Vec<u8>)>,
 }
 
+/// A global sysctl set for the run and put back afterwards.
+struct GlobalSysctl {
+    path: &'static str,
+    old: Option<String>,
+}
+
+impl GlobalSysctl {
+    /// Sets `path`; the value it had is also written to a file in the temp
+    /// directory, so that a run killed before putting it back is mended by
+    /// the next one.
+    fn set(path: &'static str, value: &str) -> GlobalSysctl {
+        let memo = Self::memo(path);
+        let old = std::fs::read_to_string(&memo)
+            .ok()
+            .or_else(|| std::fs::read_to_string(path).ok());
+        if let Some(v) = &old {
+            let _ = std::fs::write(&memo, v);
+        }
+        let _ = std::fs::write(path, value);
+        GlobalSysctl { path, old }
+    }
+
+    fn memo(path: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("kernel-fuzz-{}.orig", path.replace('/', "_")))
+    }
+}
+
+impl Drop for GlobalSysctl {
+    fn drop(&mut self) {
+        if let Some(v) = &self.old {
+            let _ = std::fs::write(self.path, v.trim());
+        }
+        let _ = std::fs::remove_file(Self::memo(self.path));
+    }
+}
+
+/// Removes the namespaces of fuzz runs whose process is gone (killed runs).
+pub fn remove_stale_namespaces() {
+    let Ok(dir) = std::fs::read_dir("/var/run/netns") else {
+        return;
+    };
+    for e in dir.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix("fz") else {
+            continue;
+        };
+        let Some((pid, part)) = rest.rsplit_once('-') else {
+            continue;
+        };
+        let ours = ["c", "r", "s"].contains(&part) && pid.chars().all(|c| c.is_ascii_digit());
+        if ours && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = Command::new("ip").args(["netns", "del", &name]).status();
+        }
+    }
+}
+
+/// Listening sockets of the kernel side: (on the server?, protocol, port).
+const LISTENERS: [(bool, i32, u16); 3] = [(true, 6, 80), (true, 17, 53), (false, 6, 8080)];
+
 pub struct Kernel {
     pub topo: Topology,
     pub router: NsThread,
@@ -187,8 +246,11 @@ pub struct Kernel {
     server_inject: i32,
     raw_router: i32,
     fds: Vec<i32>,
+    /// The sockets of [`LISTENERS`], reopened by [`Kernel::reset`].
+    listeners: Vec<i32>,
     pub kmsg: Option<Kmsg>,
     wait: Duration,
+    _sysctls: Vec<GlobalSysctl>,
 }
 
 fn close_all(fds: &[i32]) {
@@ -332,9 +394,6 @@ impl Kernel {
         let client = NsThread::new(&format!("{tag}-c"))?;
         let mut fds = Vec::new();
         let made = (|| -> Result<(i32, i32, i32), String> {
-            fds.push(server.run(|| listen(6, 80))?);
-            fds.push(server.run(|| listen(17, 53))?);
-            fds.push(router.run(|| listen(6, 8080))?);
             let inject = server.run(|| packet_socket("s0"))?;
             fds.push(inject);
             let cinject = client.run(|| packet_socket("c0"))?;
@@ -364,7 +423,14 @@ impl Kernel {
             .and_then(|v| v.parse().ok())
             .unwrap_or(4500);
         pin_to_one_cpu();
-        Ok(Kernel {
+        // The "no route" ICMP errors of `ip_error` are rate-limited per
+        // sender (5, then 1 a second) whatever icmp_ratemask says; the
+        // limit is global (not per namespace).
+        let sysctls = vec![GlobalSysctl::set(
+            "/proc/sys/net/ipv4/route/error_cost",
+            "0",
+        )];
+        let mut k = Kernel {
             topo,
             router,
             _server: server,
@@ -375,12 +441,35 @@ impl Kernel {
             fds,
             kmsg: Kmsg::open(),
             wait: Duration::from_micros(wait_us),
-        })
+            listeners: Vec::new(),
+            _sysctls: sysctls,
+        };
+        k.reopen_listeners()?;
+        Ok(k)
+    }
+
+    /// Fresh listening sockets: a previous run's half-open connections
+    /// would take a repeated SYN (and answer it only once in 500 ms).
+    fn reopen_listeners(&mut self) -> Result<(), String> {
+        close_all(&self.listeners);
+        self.listeners.clear();
+        for (on_server, proto, port) in LISTENERS {
+            let ns = if on_server {
+                &self._server
+            } else {
+                &self.router
+            };
+            self.listeners.push(ns.run(move || listen(proto, port))?);
+        }
+        Ok(())
     }
 
     /// Empties the router: rules, sets (and with them recent lists, quota and
     /// limit state), connections.
-    pub fn reset(&self) {
+    pub fn reset(&mut self) {
+        if let Err(e) = self.reopen_listeners() {
+            eprintln!("kernel fuzz: reopening listeners failed: {e}");
+        }
         self.router.cmd(
             &[
                 "sh",
@@ -481,5 +570,6 @@ impl Kernel {
 impl Drop for Kernel {
     fn drop(&mut self) {
         close_all(&self.fds);
+        close_all(&self.listeners);
     }
 }

@@ -59,6 +59,34 @@ pub struct Record {
     /// Counter lines after the step (`FUZZ_WATCH=1` only).
     pub kernel_counters: Vec<String>,
     pub sim_counters: Vec<String>,
+    /// The simulator's trace of the step (`FUZZ_WATCH=1` only).
+    pub sim_trace: Vec<String>,
+}
+
+/// The simulator's traces of the last run, a line per rule step and outcome.
+fn trace_lines(w: &World) -> Vec<String> {
+    let mut v = Vec::new();
+    for r in &w.reports {
+        for st in &r.trace.steps {
+            v.push(format!(
+                "{} {}/{}/{} rule {} {}{}",
+                st.host,
+                st.hook,
+                st.table,
+                st.chain,
+                st.rule.map_or("-".into(), |n| n.to_string()),
+                st.verdict
+                    .as_deref()
+                    .unwrap_or(if st.matched { "matched" } else { "" }),
+                st.failed
+                    .as_deref()
+                    .map(|f| format!(" ({f})"))
+                    .unwrap_or_default()
+            ));
+        }
+        v.push(format!("=> {}", r.outcome));
+    }
+    v
 }
 
 /// `FUZZ_WATCH=1`: record the counters after every packet.
@@ -82,6 +110,8 @@ pub struct Outcome {
     pub refused: Option<String>,
     pub packets: usize,
     pub cases: usize,
+    /// The kernel's last `iptables-save -c` lines (for coverage figures).
+    pub last_save: Vec<String>,
 }
 
 /// Per side: the frame its router sent for each step (by step id).
@@ -92,11 +122,15 @@ fn is_icmp_error(h: &engine::packet::Headers) -> bool {
     matches!(&h.l4, L4::Icmp(i) if i.is_error())
 }
 
-/// The frame the router sent on behalf of a packet: same protocol, not an
-/// ICMP error, preferably on the far side; of several (a TEE clone beside
-/// the original) the smallest bytes, so the choice does not depend on the
-/// order of sending, which differs (the kernel sends a clone first).
-fn outbound(origin: Origin, proto: u8, frames: &[(Seen, Vec<u8>)]) -> Option<(Seen, Vec<u8>)> {
+/// The frame the router sent on behalf of a packet: the packet itself,
+/// forwarded or rewritten (same IP ID: the router's own packets have IDs of
+/// its choosing), same protocol, not an ICMP error, preferably on the far
+/// side; of several (a TEE clone beside the original) the smallest bytes,
+/// so the choice does not depend on the order of sending, which differs
+/// (the kernel sends a clone first).
+fn outbound(origin: Origin, sent: &[u8], frames: &[(Seen, Vec<u8>)]) -> Option<(Seen, Vec<u8>)> {
+    let proto = sent[9];
+    let id = &sent[4..6];
     let order: &[Seen] = match origin {
         Origin::Client => &[Seen::RouterToServer, Seen::RouterToClient],
         Origin::Server => &[Seen::RouterToClient, Seen::RouterToServer],
@@ -106,7 +140,9 @@ fn outbound(origin: Origin, proto: u8, frames: &[(Seen, Vec<u8>)]) -> Option<(Se
         let best = frames
             .iter()
             .filter(|(s, b)| {
-                s == want && parse(b, true).is_ok_and(|h| h.proto == proto && !is_icmp_error(&h))
+                s == want
+                    && b.get(4..6) == Some(id)
+                    && parse(b, true).is_ok_and(|h| h.proto == proto && !is_icmp_error(&h))
             })
             .min_by(|a, b| a.1.cmp(&b.1));
         if let Some((s, b)) = best {
@@ -155,19 +191,13 @@ fn entry_for(seen: Option<Seen>, origin: Origin, src: std::net::Ipv4Addr, fallba
     }
 }
 
-/// The packet of a step as this side sends it.
-fn resolve(step: &Step, sent: &Sent) -> (At, Vec<u8>) {
-    if let Some((k, nominal)) = &step.reply_to {
-        let (seen, base) = match sent.0.get(k) {
-            Some((s, b)) => (Some(*s), b.clone()),
-            None => (None, nominal.clone()),
-        };
-        let Ok(bh) = parse(&base, true) else {
-            return (
-                entry_for(None, step.origin, net::SERVER, step.src_mac),
-                step.pkt.clone(),
-            );
-        };
+/// The packet of a step as this side sends it; `None` for a reply or an
+/// ICMP error about a packet the router never sent on (a real peer could
+/// not answer it).
+fn resolve(step: &Step, sent: &Sent) -> Option<(At, Vec<u8>)> {
+    if let Some((k, _)) = &step.reply_to {
+        let (seen, base) = sent.0.get(k)?;
+        let bh = parse(base, true).ok()?;
         let mut p = Packet::new(step.pkt.clone());
         p.data[12..16].copy_from_slice(&bh.dst.octets());
         p.data[16..20].copy_from_slice(&bh.src.octets());
@@ -181,16 +211,11 @@ fn resolve(step: &Step, sent: &Sent) -> (At, Vec<u8>) {
             _ => {}
         }
         p.fix_checksums();
-        return (entry_for(seen, step.origin, bh.dst, [0; 6]), p.data);
+        return Some((entry_for(Some(*seen), step.origin, bh.dst, [0; 6]), p.data));
     }
-    if let Some((k, nominal, from_dest)) = &step.quote {
-        let (seen, inner) = match sent.0.get(k) {
-            Some((s, b)) => (Some(*s), b.clone()),
-            None => (None, nominal.clone()),
-        };
-        let (Ok(ih), Ok(th)) = (parse(&inner, true), parse(&step.pkt, true)) else {
-            return (At::Server(net::SERVER_MAC), step.pkt.clone());
-        };
+    if let Some((k, _, from_dest)) = &step.quote {
+        let (seen, inner) = sent.0.get(k)?;
+        let (ih, th) = (parse(inner, true).ok()?, parse(&step.pkt, true).ok()?);
         let src = if *from_dest { ih.dst } else { th.src };
         let (t, code, rest) = match &th.l4 {
             L4::Icmp(i) => (i.icmp_type, i.code, i.rest),
@@ -204,15 +229,15 @@ fn resolve(step: &Step, sent: &Sent) -> (At, Vec<u8>) {
             id: th.id,
             df: th.df,
         };
-        let p = build_icmp_error(&ip, t, code, rest, &inner);
-        return (entry_for(seen, step.origin, src, [0; 6]), p.data);
+        let p = build_icmp_error(&ip, t, code, rest, inner);
+        return Some((entry_for(Some(*seen), step.origin, src, [0; 6]), p.data));
     }
     let at = match step.origin {
         Origin::Client => At::Client(step.src_mac),
         Origin::Server => At::Server(step.src_mac),
         Origin::Router => At::Router,
     };
-    (at, step.pkt.clone())
+    Some((at, step.pkt.clone()))
 }
 
 fn words(frames: &[(Seen, Vec<u8>)]) -> Vec<String> {
@@ -229,10 +254,11 @@ fn kernel_cmd(k: &Kernel, argv: &[&str], stdin: Option<&str>) -> (i32, String, S
 }
 
 /// Runs a group (or a shrunk part of one). `stop` ends it at the first mismatch.
-pub fn run(k: &Kernel, tag: &str, rs: &Ruleset, steps: &[Step], stop: bool) -> Outcome {
+pub fn run(k: &mut Kernel, tag: &str, rs: &Ruleset, steps: &[Step], stop: bool) -> Outcome {
     let mut out = Outcome::default();
     k.reset();
     let mut w: World = sim::world();
+    w.tracing = watching();
     let restore = rs.restore_text(tag);
     let sets = rs.ipset_text();
     if !sets.is_empty() {
@@ -266,8 +292,35 @@ pub fn run(k: &Kernel, tag: &str, rs: &Ruleset, steps: &[Step], stop: bool) -> O
     k.log(tag);
     let (mut ks, mut ss) = (Sent::default(), Sent::default());
     for (i, step) in steps.iter().enumerate() {
-        let (kat, kpkt) = resolve(step, &ks);
-        let (sat, spkt) = resolve(step, &ss);
+        let (kat, kpkt, sat, spkt) = match (resolve(step, &ks), resolve(step, &ss)) {
+            (Some((kat, kpkt)), Some((sat, spkt))) => (kat, kpkt, sat, spkt),
+            (None, None) => {
+                out.records.push(Record {
+                    entry: "not sent: it answers a packet the router never sent on".into(),
+                    ..Default::default()
+                });
+                if steps.get(i + 1).is_none_or(|n| n.case != step.case) {
+                    out.cases += 1;
+                    compare_state(k, &mut w, rs, i, &mut out);
+                }
+                continue;
+            }
+            (kr, sr) => {
+                // Only one side sent the packet this one answers: already a
+                // disagreement about that packet's frames.
+                let word = |r: &Option<(At, Vec<u8>)>| match r {
+                    Some((_, p)) => observe::packet(p),
+                    None => "not sent".to_string(),
+                };
+                out.mismatches.push(Mismatch {
+                    kind: Kind::Frames,
+                    step: i,
+                    kernel: vec![format!("answer: {}", word(&kr))],
+                    sim: vec![format!("answer: {}", word(&sr))],
+                });
+                break;
+            }
+        };
         let sent = match kat {
             At::Client(m) => k.send_client(m, &kpkt),
             At::Server(m) => k.send_server(m, &kpkt),
@@ -281,11 +334,10 @@ pub fn run(k: &Kernel, tag: &str, rs: &Ruleset, steps: &[Step], stop: bool) -> O
         };
         let sframes = sim::send(&mut w, entry, &spkt, sent.at_ns);
         out.packets += 1;
-        let proto = step.pkt[9];
-        if let Some(f) = outbound(step.origin, proto, &sent.frames) {
+        if let Some(f) = outbound(step.origin, &kpkt, &sent.frames) {
             ks.0.insert(step.id, f);
         }
-        if let Some(f) = outbound(step.origin, proto, &sframes) {
+        if let Some(f) = outbound(step.origin, &spkt, &sframes) {
             ss.0.insert(step.id, f);
         }
         let mut kf = words(&sent.frames);
@@ -339,6 +391,7 @@ pub fn run(k: &Kernel, tag: &str, rs: &Ruleset, steps: &[Step], stop: bool) -> O
         });
         if watching() {
             let r = out.records.last_mut().expect("just pushed");
+            r.sim_trace = trace_lines(&w);
             r.kernel_counters = counted(&observe::save(
                 &kernel_cmd(k, &["iptables-save", "-c"], None).1,
             ));
@@ -362,6 +415,7 @@ pub fn run(k: &Kernel, tag: &str, rs: &Ruleset, steps: &[Step], stop: bool) -> O
 fn compare_state(k: &Kernel, w: &mut World, rs: &Ruleset, i: usize, out: &mut Outcome) {
     let real = observe::save(&kernel_cmd(k, &["iptables-save", "-c"], None).1);
     let ours = observe::save(&sim::cmd(w, &["iptables-save", "-c"], None).1);
+    out.last_save = real.clone();
     if real != ours {
         out.mismatches.push(Mismatch {
             kind: Kind::Counters,
@@ -450,6 +504,12 @@ pub fn report(rerun: &str, tag: &str, rs: &Ruleset, steps: &[Step], out: &Outcom
         if !r.kernel_log.is_empty() || !r.sim_log.is_empty() {
             let _ = writeln!(s, "#{i} log:");
             s.push_str(&side_by_side(&r.kernel_log, &r.sim_log, true));
+        }
+        if !r.sim_trace.is_empty() {
+            let _ = writeln!(s, "#{i} simulator trace:");
+            for l in &r.sim_trace {
+                let _ = writeln!(s, "      {l}");
+            }
         }
         if !r.kernel_counters.is_empty() || !r.sim_counters.is_empty() {
             let _ = writeln!(s, "#{i} counters:");

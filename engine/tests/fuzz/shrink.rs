@@ -16,7 +16,7 @@ pub struct Shrunk {
 }
 
 struct Shrinker<'a> {
-    k: &'a Kernel,
+    k: &'a mut Kernel,
     tag: &'a str,
     kind: Kind,
     trials: usize,
@@ -108,7 +108,7 @@ fn rule_candidates(rs: &Ruleset) -> Vec<Ruleset> {
 }
 
 pub fn shrink(
-    k: &Kernel,
+    k: &mut Kernel,
     tag: &str,
     rs: &Ruleset,
     steps: &[Step],
@@ -154,18 +154,26 @@ pub fn shrink(
                 progress = true;
             }
         }
-        // Single packets, from the last.
+        // Cases cut short, one packet at a time from their end: a prefix
+        // of a conversation keeps its sequence numbers consistent (the
+        // simulator has no window tracking; a hole would make a different
+        // disagreement).
         let mut i = steps.len();
         while i > 0 && steps.len() > 1 {
             i -= 1;
+            let last_of_case = steps.get(i + 1).is_none_or(|n| n.case != steps[i].case);
+            if !last_of_case {
+                continue;
+            }
             let mut cand = steps.clone();
             cand.remove(i);
             if let Some(o) = sh.fails(&rs, &cand) {
                 steps = cand;
                 best = Some(o);
                 progress = true;
+                // The packet before it may now end its case.
+                i = (i + 1).min(steps.len());
             }
-            i = i.min(steps.len());
         }
         // The ruleset, one simplification at a time (restarting on success).
         'rules: loop {
@@ -192,7 +200,7 @@ pub fn shrink(
     let outcome = match best {
         Some(o) => o,
         None => {
-            let again = run(k, tag, &rs, &steps, true);
+            let again = run(sh.k, tag, &rs, &steps, true);
             if again.mismatches.is_empty() {
                 // It did not come back: show what was seen the first time.
                 first.clone()

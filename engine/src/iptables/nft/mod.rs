@@ -8,6 +8,8 @@
 mod chains;
 mod lists;
 mod rules;
+#[cfg(test)]
+mod tests;
 
 use super::list::{Format, Reverse};
 use super::opts::*;
@@ -79,7 +81,7 @@ pub struct Batch<'a> {
     queue: bool,
     /// The kernel's table validation, kept up to date rule by rule (it
     /// also knows the host's rate estimators for extension checks).
-    validator: Validator,
+    pub(crate) validator: Validator,
     /// The validation refusal every later rule of the batch meets.
     invalid_state: Option<KernelError>,
     /// Where each chain of the cache is, by name.

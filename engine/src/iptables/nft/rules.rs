@@ -1,5 +1,7 @@
 //! Rule commands: -A, -I, -R, -D, -C and the kernel's view of a new rule.
 
+#[cfg(test)]
+use super::tests;
 use super::{bad_rule, msg, no_chain, Batch, Fail, KernelFail};
 use crate::ext::KernelError;
 use crate::iptables::list;
@@ -19,6 +21,11 @@ impl Batch<'_> {
         rule: Rule,
         replace: bool,
     ) {
+        #[cfg(test)]
+        if tests::REFERENCE.with(|r| r.get()) {
+            // The reference reads the estimators afresh for every rule.
+            self.validator.structure_changed();
+        }
         let chain = &self.table.chains[idx];
         let what = |t: &crate::ruleset::Table| format!("rule in chain {}", t.chains[idx].name);
         let own_hook = chain.hook;
@@ -47,6 +54,7 @@ impl Batch<'_> {
         };
         self.kernel_op(op, text, r);
         let jumps = rule.target.chain().is_some();
+        self.validator.rule_added(&rule);
         let rules = &mut self.table.chains[idx].rules;
         let at = match (pos, replace) {
             (Some(p), true) => {
@@ -89,6 +97,14 @@ impl Batch<'_> {
     ) -> Result<(), KernelError> {
         if let Some(err) = &self.invalid_state {
             return Err(err.clone());
+        }
+        #[cfg(test)]
+        if tests::REFERENCE.with(|r| r.get()) {
+            let r = tests::reference_validation(self, idx, pos, whole);
+            if let Err(e) = &r {
+                self.invalid_state = Some(e.clone());
+            }
+            return r;
         }
         let (table, names) = (&self.table, &self.names);
         let find = |n: &str| names.find(table, n);
