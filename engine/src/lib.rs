@@ -10,6 +10,7 @@ pub mod ipset;
 pub mod iptables;
 #[cfg(target_os = "linux")]
 pub mod kernel;
+pub mod lab;
 pub mod netdb;
 pub mod nfacct;
 pub mod packet;

@@ -94,6 +94,9 @@ pub struct Recent {
     /// Test the destination instead of the source.
     pub dest: bool,
     pub mask: Ipv4Addr,
+    /// `--mask` was given: libxt_recent then fills only the IPv4 part of
+    /// the kernel's 16-byte mask, else all of it.
+    pub mask_given: bool,
     /// Why the last packet did not match (kept only while tracing).
     why: String,
 }
@@ -110,6 +113,7 @@ impl Default for Recent {
             name: "DEFAULT".into(),
             dest: false,
             mask: Ipv4Addr::BROADCAST,
+            mask_given: false,
             why: String::new(),
         }
     }
@@ -533,6 +537,7 @@ impl Match for Recent {
                 self.mask = xtopt::parse_ipv4(arg).ok_or_else(|| {
                     XtError::new("getaddrinfo: Temporary failure in name resolution")
                 })?;
+                self.mask_given = true;
             }
         }
         Ok(())

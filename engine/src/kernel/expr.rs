@@ -106,6 +106,11 @@ pub enum Expr {
         dreg: u32,
         data: ImmData,
     },
+    /// `meta set KEY reg` (`-j TRACE` sets nftrace).
+    MetaSet {
+        key: u32,
+        sreg: u32,
+    },
     /// Native limit: `rate` per `unit` seconds.
     Limit {
         rate: u64,
@@ -164,7 +169,7 @@ impl Expr {
     /// The expression's name as the kernel knows it.
     pub fn name(&self) -> &str {
         match self {
-            Expr::Meta { .. } => "meta",
+            Expr::Meta { .. } | Expr::MetaSet { .. } => "meta",
             Expr::Cmp { .. } => "cmp",
             Expr::Payload { .. } => "payload",
             Expr::Bitwise { .. } => "bitwise",
@@ -184,6 +189,9 @@ impl Expr {
         match self {
             Expr::Meta { key, dreg } => {
                 a.u32(2, *key).u32(1, *dreg);
+            }
+            Expr::MetaSet { key, sreg } => {
+                a.u32(2, *key).u32(3, *sreg);
             }
             Expr::Cmp { sreg, op, data } => {
                 a.u32(1, *sreg).u32(2, *op as u32);
@@ -306,10 +314,13 @@ impl Expr {
                 .u64()
         };
         Ok(match name.as_str() {
-            // A meta with a source register sets a key (`meta set`): not modelled.
             "meta" if get(3).is_none() => Expr::Meta {
                 key: u32_of(2)?,
                 dreg: u32_of(1)?,
+            },
+            "meta" => Expr::MetaSet {
+                key: u32_of(2)?,
+                sreg: u32_of(3)?,
             },
             "cmp" => Expr::Cmp {
                 sreg: u32_of(1)?,

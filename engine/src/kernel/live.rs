@@ -1,20 +1,120 @@
 //! The live ruleset: dumped over netlink, decoded into engine tables, with
 //! whatever cannot be represented kept aside (reported, never touched).
+//!
+//! Rules are compared by what the kernel holds (their expressions with the
+//! counter zeroed and the kernel's own part of xt structs blanked), and
+//! decoded into engine rules only when something asks: a plan that keeps a
+//! rule never needs to read it.
 
+use super::expr::Expr;
+use super::ipset::{self, KernelSet};
 use super::msg::{self, BaseHook, ChainObj, RuleObj, TableObj};
 use super::rule::{self, Encoded};
 use super::sock::NfSock;
+use super::xt::{self, SetIndex};
 use super::{Error, Result};
-use crate::ruleset::{Counters, Hook, Rule, Table, Verdict, TABLE_ORDER};
+use crate::ipset::Store;
+use crate::ruleset::{Chain, Counters, Hook, Rule, Table, Verdict, TABLE_ORDER};
+use crate::sim::host::Host;
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// One rule of a live chain.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct LiveRule {
     pub handle: u64,
-    /// The rule, or why it cannot be represented.
-    pub rule: std::result::Result<Rule, String>,
-    /// What it is compared by (our encoding, counter zeroed).
-    pub identity: Option<Encoded>,
+    /// The expressions as dumped (counter included).
+    pub exprs: Vec<Expr>,
+    identity: OnceLock<Encoded>,
+    decoded: OnceLock<std::result::Result<Rule, String>>,
+}
+
+impl Clone for LiveRule {
+    fn clone(&self) -> Self {
+        let decoded = OnceLock::new();
+        if let Some(d) = self.decoded.get() {
+            let _ = decoded.set(d.clone());
+        }
+        let identity = OnceLock::new();
+        if let Some(i) = self.identity.get() {
+            let _ = identity.set(i.clone());
+        }
+        LiveRule {
+            handle: self.handle,
+            exprs: self.exprs.clone(),
+            identity,
+            decoded,
+        }
+    }
+}
+
+impl LiveRule {
+    pub fn new(handle: u64, exprs: Vec<Expr>) -> LiveRule {
+        LiveRule {
+            handle,
+            exprs,
+            identity: OnceLock::new(),
+            decoded: OnceLock::new(),
+        }
+    }
+
+    /// What it is compared by (worked out on first use).
+    pub fn identity(&self) -> &Encoded {
+        self.identity.get_or_init(|| identity_of(&self.exprs))
+    }
+
+    /// The rule, or why it cannot be represented (decoded on first use).
+    pub fn rule(&self, sets: &SetIndex, table: &str) -> &std::result::Result<Rule, String> {
+        self.decoded
+            .get_or_init(|| rule::decode_rule(sets, table, &self.exprs).map_err(|e| e.to_string()))
+    }
+}
+
+/// The kernel's expressions as compared: counter zeroed, the bytes of xt
+/// structs the kernel fills in itself (pointers) blanked. The compat
+/// attribute only serves the kernel's checks when a rule is added; dumps do
+/// not carry it, so it is not compared.
+pub fn identity_of(exprs: &[Expr]) -> Encoded {
+    let exprs = exprs
+        .iter()
+        .map(|x| match x {
+            Expr::Counter { .. } => Expr::Counter {
+                bytes: 0,
+                packets: 0,
+            },
+            Expr::Match { name, rev, info } => {
+                let user = xt::match_codec_xt(name).and_then(|c| c.user_size(name, *rev));
+                Expr::Match {
+                    name: name.clone(),
+                    rev: *rev,
+                    info: blank_tail(info, user),
+                }
+            }
+            Expr::Target { name, rev, info } => {
+                let user = xt::target_codec_xt(name).and_then(|c| c.user_size(name, *rev));
+                Expr::Target {
+                    name: name.clone(),
+                    rev: *rev,
+                    info: blank_tail(info, user),
+                }
+            }
+            other => other.clone(),
+        })
+        .collect();
+    Encoded {
+        exprs,
+        compat: (0, 0),
+    }
+}
+
+fn blank_tail(info: &[u8], user: Option<usize>) -> Vec<u8> {
+    let mut v = info.to_vec();
+    if let Some(n) = user {
+        if n < v.len() {
+            v[n..].fill(0);
+        }
+    }
+    v
 }
 
 #[derive(Debug, Clone)]
@@ -30,21 +130,44 @@ pub struct LiveChain {
 pub struct LiveTable {
     pub name: String,
     pub chains: Vec<LiveChain>,
+    index: HashMap<String, usize>,
 }
 
 impl LiveTable {
+    pub fn new(name: &str, chains: Vec<LiveChain>) -> LiveTable {
+        let index = chains
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.clone(), i))
+            .collect();
+        LiveTable {
+            name: name.to_string(),
+            chains,
+            index,
+        }
+    }
     pub fn chain(&self, name: &str) -> Option<&LiveChain> {
-        self.chains.iter().find(|c| c.name == name)
+        self.index.get(name).map(|i| &self.chains[*i])
     }
 }
 
 /// The `ip` family ruleset at one generation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Live {
     pub genid: u32,
     pub tables: Vec<LiveTable>,
     /// Names of the nfacct objects (`-m nfacct` may name only those).
     pub nfacct: Vec<String>,
+    /// The ipsets rules may name, by kernel index.
+    pub sets: Vec<(u16, crate::ext::SetRef)>,
+    /// The kernel's ipsets as read (index, references, save lines)...
+    pub ipsets: Vec<KernelSet>,
+    /// ...and as the engine models them.
+    pub store: Store,
+    /// The clock the model's member timeouts count from (ns since the epoch).
+    pub now: u64,
+    /// Sets that could not be read into the model (left alone).
+    pub set_problems: Vec<String>,
 }
 
 impl Live {
@@ -81,6 +204,8 @@ fn dump(sock: &mut NfSock, kind: u8) -> Result<Vec<Vec<u8>>> {
 }
 
 /// Reads the ruleset; dumps are repeated if the generation moved meanwhile.
+/// Rules are dumped chain by chain: a whole-ruleset dump makes the kernel
+/// walk every rule already sent again for each buffer it fills.
 pub fn read(sock: &mut NfSock) -> Result<Live> {
     for _ in 0..5 {
         let genid = sock.genid()?;
@@ -92,14 +217,17 @@ pub fn read(sock: &mut NfSock) -> Result<Live> {
             .iter()
             .map(|b| msg::parse_chain(b))
             .collect::<Result<_>>()?;
-        let rules: Vec<RuleObj> = dump(sock, msg::NFT_MSG_GETRULE)?
-            .iter()
-            .map(|b| msg::parse_rule(b))
-            .collect::<Result<_>>()?;
+        let mut rules: Vec<RuleObj> = Vec::new();
+        for c in &chains {
+            for b in sock.request(&msg::get_rules(&c.table, &c.name))? {
+                rules.push(msg::parse_rule(&b)?);
+            }
+        }
         if sock.genid()? != genid {
             continue;
         }
         let mut live = assemble(genid, tables, chains, rules);
+        live.set_sets(ipset::read(sock)?, now_ns());
         // Without nfnetlink_acct there are simply no objects.
         if let Ok(objs) = sock.request(&msg::nfacct_dump()) {
             live.nfacct = objs
@@ -112,23 +240,21 @@ pub fn read(sock: &mut NfSock) -> Result<Live> {
     Err(Error::Busy(5))
 }
 
-/// Puts dumped objects together, decoding every rule.
+/// Puts dumped objects together (rules in dump order within each chain).
 pub fn assemble(
     genid: u32,
     tables: Vec<TableObj>,
     chains: Vec<ChainObj>,
     rules: Vec<RuleObj>,
 ) -> Live {
-    let mut out: Vec<LiveTable> = tables
+    let mut by_table: Vec<(String, Vec<LiveChain>, HashMap<String, usize>)> = tables
         .into_iter()
-        .map(|t| LiveTable {
-            name: t.name,
-            chains: Vec::new(),
-        })
+        .map(|t| (t.name, Vec::new(), HashMap::new()))
         .collect();
     for c in chains {
-        if let Some(t) = out.iter_mut().find(|t| t.name == c.table) {
-            t.chains.push(LiveChain {
+        if let Some((_, list, idx)) = by_table.iter_mut().find(|(n, _, _)| *n == c.table) {
+            idx.insert(c.name.clone(), list.len());
+            list.push(LiveChain {
                 name: c.name,
                 hook: c.hook,
                 policy: c.policy,
@@ -138,32 +264,74 @@ pub fn assemble(
         }
     }
     for r in rules {
-        let Some(t) = out.iter_mut().find(|t| t.name == r.table) else {
+        let Some((_, list, idx)) = by_table.iter_mut().find(|(n, _, _)| *n == r.table) else {
             continue;
         };
-        let table = t.name.clone();
-        let Some(c) = t.chains.iter_mut().find(|c| c.name == r.chain) else {
+        let Some(i) = idx.get(&r.chain) else {
             continue;
         };
-        let decoded = rule::decode_rule(&table, &r.exprs).map_err(|e| e.to_string());
-        let identity = decoded
-            .as_ref()
-            .ok()
-            .and_then(|d| rule::encode_rule(&table, d, false).ok());
-        let rule = match (&decoded, &identity) {
-            (Ok(_), None) => Err("cannot be encoded back".to_string()),
-            _ => decoded,
-        };
-        c.rules.push(LiveRule {
-            handle: r.handle,
-            rule,
-            identity,
-        });
+        list[*i].rules.push(LiveRule::new(r.handle, r.exprs));
     }
     Live {
         genid,
-        tables: out,
+        tables: by_table
+            .into_iter()
+            .map(|(name, chains, _)| LiveTable::new(&name, chains))
+            .collect(),
         nfacct: Vec::new(),
+        sets: Vec::new(),
+        ipsets: Vec::new(),
+        store: Store::default(),
+        now: 0,
+        set_problems: Vec::new(),
+    }
+}
+
+/// The wall clock in nanoseconds since the epoch.
+pub fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+impl Live {
+    /// Takes the kernel's sets: each is read into the model on its own
+    /// (list:sets last, their members must exist); one that cannot be read
+    /// is reported and left out.
+    pub fn set_sets(&mut self, sets: Vec<KernelSet>, now: u64) {
+        let mut store = Store::default();
+        let mut kept = Vec::new();
+        let mut problems = Vec::new();
+        let is_list = |s: &KernelSet| {
+            s.lines
+                .first()
+                .is_some_and(|l| l.split(' ').nth(2) == Some("list:set"))
+        };
+        let (lists, others): (Vec<KernelSet>, Vec<KernelSet>) =
+            sets.into_iter().partition(|s| is_list(s));
+        for s in others.into_iter().chain(lists) {
+            let mut host = Host::new("kernel");
+            host.clock_ns = now;
+            host.ipsets = std::mem::take(&mut store);
+            let before = host.ipsets.clone();
+            match ipset::restore_into(&mut host, std::slice::from_ref(&s)) {
+                Ok(()) => {
+                    store = host.ipsets;
+                    kept.push(s);
+                }
+                Err(e) => {
+                    store = before;
+                    problems.push(format!("ipset {}: {e}", s.name));
+                }
+            }
+        }
+        kept.sort_by_key(|s| s.index);
+        self.sets = ipset::set_index(&kept, &store);
+        self.ipsets = kept;
+        self.store = store;
+        self.now = now;
+        self.set_problems = problems;
     }
 }
 
@@ -196,53 +364,61 @@ fn policy_verdict(p: Option<u32>) -> Verdict {
     }
 }
 
-/// The engine table a live iptables table stands for, and what of it could
-/// not be represented. `Err` when the table as a whole is not one iptables
-/// can use (an unknown name, a base chain with another hook, priority or type).
-pub fn to_table(lt: &LiveTable) -> std::result::Result<(Table, Vec<Problem>), Problem> {
-    let problem = |chain: Option<&str>, what: String| Problem {
+/// Whether the table as a whole is one iptables can use: a known name and
+/// base chains with the hook, priority and type iptables-nft gives them.
+pub fn check_table(lt: &LiveTable) -> std::result::Result<&'static str, Problem> {
+    let problem = |chain: Option<&str>, what: &str| Problem {
         table: lt.name.clone(),
         chain: chain.map(str::to_string),
         handle: None,
-        what,
+        what: what.to_string(),
     };
     let Some(name) = TABLE_ORDER.iter().copied().find(|t| *t == lt.name) else {
-        return Err(problem(None, "not an iptables table".into()));
+        return Err(problem(None, "not an iptables table"));
     };
-    let mut table = Table::new(name);
-    table.exists = true;
-    let mut problems = Vec::new();
     for c in &lt.chains {
         match (&c.hook, expected_hook(name, &c.name)) {
-            (Some(h), Some(want)) if *h == want => {
-                let Some(hook) = crate::ruleset::Hook::from_name(&c.name) else {
-                    continue;
-                };
-                let mut ch = crate::ruleset::Chain::builtin(hook);
+            (Some(h), Some(want)) if *h == want => {}
+            (Some(_), _) => return Err(problem(Some(&c.name), "incompatible base chain")),
+            (None, Some(_)) => {
+                return Err(problem(
+                    Some(&c.name),
+                    "user chain with a built-in chain's name",
+                ))
+            }
+            (None, None) => {}
+        }
+    }
+    Ok(name)
+}
+
+/// The engine table a live iptables table stands for, and what of it could
+/// not be represented. `Err` when the table as a whole is not one iptables
+/// can use (an unknown name, a base chain with another hook, priority or type).
+pub fn to_table(
+    sets: &SetIndex,
+    lt: &LiveTable,
+) -> std::result::Result<(Table, Vec<Problem>), Problem> {
+    let name = check_table(lt)?;
+    let mut builtins: Vec<Chain> = Vec::new();
+    let mut users: Vec<Chain> = Vec::new();
+    let mut problems = Vec::new();
+    for (i, c) in lt.chains.iter().enumerate() {
+        let mut ch = match crate::ruleset::Hook::from_name(&c.name).filter(|_| c.hook.is_some()) {
+            Some(hook) => {
+                let mut ch = Chain::builtin(hook);
                 ch.policy = policy_verdict(c.policy);
                 ch.counted = c.counters.is_some();
                 let (packets, bytes) = c.counters.unwrap_or((0, 0));
                 ch.counters = Counters { packets, bytes };
-                table.add_chain(ch);
+                ch
             }
-            (Some(_), _) => {
-                return Err(problem(Some(&c.name), "incompatible base chain".into()));
-            }
-            (None, Some(_)) => {
-                return Err(problem(
-                    Some(&c.name),
-                    "user chain with a built-in chain's name".into(),
-                ));
-            }
-            (None, None) => table.add_user_chain(&c.name),
-        }
+            None => Chain::user(&c.name),
+        };
+        ch.handle = i as u64 + 1;
         for r in &c.rules {
-            match &r.rule {
-                Ok(rule) => {
-                    if let Some(ch) = table.chain_mut(&c.name) {
-                        ch.rules.push(rule.clone());
-                    }
-                }
+            match r.rule(sets, name) {
+                Ok(rule) => ch.rules.push(rule.clone()),
                 Err(why) => problems.push(Problem {
                     table: lt.name.clone(),
                     chain: Some(c.name.clone()),
@@ -251,6 +427,19 @@ pub fn to_table(lt: &LiveTable) -> std::result::Result<(Table, Vec<Problem>), Pr
                 }),
             }
         }
+        if ch.hook.is_some() {
+            builtins.push(ch);
+        } else {
+            users.push(ch);
+        }
     }
+    // Built-in chains in hook order, then user chains by name (byte order);
+    // handles follow the kernel's creation (dump) order.
+    builtins.sort_by_key(|c| c.hook);
+    users.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    let mut table = Table::new(name);
+    table.exists = true;
+    table.chains = builtins.into_iter().chain(users).collect();
+    table.next_handle = lt.chains.len() as u64 + 1;
     Ok((table, problems))
 }

@@ -10,22 +10,39 @@
 //! - [`sock`]: the socket: requests, dumps, batches with acks, `--netns`.
 //! - [`xt`]: the extension interface (how a match or target is encoded and
 //!   read back) and its registry; [`xt`]'s submodules hold the first encodings.
+//! - [`ipset`]: ipsets over the ipset netlink protocol, read back through
+//!   the engine's `ipset restore`.
 //! - [`rule`]: a whole rule to expressions and back (fixed part, counter,
 //!   verdicts, compat attribute).
 //! - [`live`]: the live ruleset: dump, decode to engine tables, report what
 //!   cannot be represented.
+//! - [`setplan`]: the ipset part of a plan, every change with its undo.
 //! - [`plan`]: diff between live and desired tables, one batch, apply with
 //!   generation-id retries.
+//! - [`sshcheck`]: the calling SSH session walked through new rules.
+//! - [`rollback`]: snapshots before an apply and the way back to them.
+//! - [`run`]: iptables and ipset commands run against the kernel.
+//! - [`rtnl`] and [`lab`]: a lab's topology as real network namespaces
+//!   (veth links, bridges, addresses, routes, sysctls, rules), and a host
+//!   read back into the same description.
 //! - [`cli`]: `iptplay kernel ...`.
 
 pub mod cli;
+pub mod confirm;
 pub mod expr;
+pub mod ipset;
+pub mod lab;
 pub mod live;
 pub mod msg;
 pub mod nla;
 pub mod plan;
+pub mod rollback;
+pub mod rtnl;
 pub mod rule;
+pub mod run;
+pub mod setplan;
 pub mod sock;
+pub mod sshcheck;
 pub mod xt;
 
 #[cfg(test)]
@@ -67,6 +84,10 @@ pub struct KernelRefusal {
 
 impl fmt::Display for KernelRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // ipset's own error numbers (4096 and up) have only its text.
+        if let (true, Some(m)) = (self.errno >= 4096, &self.msg) {
+            return write!(f, "{}: {m}", self.what);
+        }
         let text = std::io::Error::from_raw_os_error(self.errno).to_string();
         // "Invalid argument (os error 22)" -> "Invalid argument".
         let text = text.split(" (os error").next().unwrap_or(&text).to_string();

@@ -26,6 +26,7 @@ pub const NFT_MSG_GETGEN: u8 = 16;
 // Netlink flags.
 pub const NLM_F_REQUEST: u16 = 0x1;
 pub const NLM_F_ACK: u16 = 0x4;
+pub const NLM_F_REPLACE: u16 = 0x100;
 pub const NLM_F_EXCL: u16 = 0x200;
 pub const NLM_F_CREATE: u16 = 0x400;
 pub const NLM_F_APPEND: u16 = 0x800;
@@ -141,6 +142,19 @@ pub fn get(kind: u8, family: u8, dump: bool) -> Msg {
     }
 }
 
+/// A dump of the rules of one chain.
+pub fn get_rules(table: &str, chain: &str) -> Msg {
+    let mut a = Attrs::new();
+    a.str(NFTA_RULE_TABLE, table).str(NFTA_RULE_CHAIN, chain);
+    Msg {
+        kind: NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETRULE as u16,
+        flags: NLM_F_REQUEST | NLM_F_DUMP,
+        family: NFPROTO_IPV4,
+        res_id: 0,
+        attrs: a.buf,
+    }
+}
+
 /// The nfnetlink_acct subsystem (nfacct objects, which `-m nfacct` names).
 pub const NFNL_SUBSYS_ACCT: u16 = 7;
 const NFNL_MSG_ACCT_GET: u16 = 1;
@@ -170,6 +184,12 @@ pub fn new_table(name: &str) -> Msg {
     let mut a = Attrs::new();
     a.str(NFTA_TABLE_NAME, name);
     Msg::nft(NFT_MSG_NEWTABLE, NLM_F_CREATE, a)
+}
+
+pub fn del_table(name: &str) -> Msg {
+    let mut a = Attrs::new();
+    a.str(NFTA_TABLE_NAME, name);
+    Msg::nft(NFT_MSG_DELTABLE, 0, a)
 }
 
 /// The hook of a base chain.
@@ -270,6 +290,42 @@ pub fn new_rule(
             .u32(NFTA_RULE_COMPAT_FLAGS, compat.1);
     });
     Msg::nft(NFT_MSG_NEWRULE, flags, a)
+}
+
+/// NEWRULE replacing the rule with handle `handle` (same place, new content).
+pub fn replace_rule(
+    table: &str,
+    chain: &str,
+    handle: u64,
+    exprs: &[Expr],
+    compat: (u32, u32),
+) -> Msg {
+    let mut a = Attrs::new();
+    a.str(NFTA_RULE_TABLE, table)
+        .str(NFTA_RULE_CHAIN, chain)
+        .u64(NFTA_RULE_HANDLE, handle);
+    a.bytes(
+        NFTA_RULE_EXPRESSIONS | nla::NLA_F_NESTED,
+        &expr::write_list(exprs),
+    );
+    a.nested(NFTA_RULE_COMPAT, |c| {
+        c.u32(NFTA_RULE_COMPAT_PROTO, compat.0)
+            .u32(NFTA_RULE_COMPAT_FLAGS, compat.1);
+    });
+    Msg::nft(NFT_MSG_NEWRULE, NLM_F_REPLACE, a)
+}
+
+/// NEWCHAIN setting a base chain's policy and its counters.
+pub fn chain_counters(table: &str, name: &str, policy: u32, packets: u64, bytes: u64) -> Msg {
+    let mut a = Attrs::new();
+    a.str(NFTA_CHAIN_TABLE, table)
+        .str(NFTA_CHAIN_NAME, name)
+        .u32(NFTA_CHAIN_POLICY, policy);
+    a.nested(NFTA_CHAIN_COUNTERS, |c| {
+        c.u64(NFTA_COUNTER_PACKETS, packets)
+            .u64(NFTA_COUNTER_BYTES, bytes);
+    });
+    Msg::nft(NFT_MSG_NEWCHAIN, NLM_F_CREATE, a)
 }
 
 pub fn del_rule(table: &str, chain: &str, handle: u64) -> Msg {

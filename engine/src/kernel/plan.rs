@@ -4,15 +4,17 @@
 //! as one nf_tables batch; apply sends it against the generation id it was
 //! planned from and starts over when the ruleset moved meanwhile.
 
-use super::live::{self, Live, LiveChain};
+use super::live::{self, Live, LiveChain, LiveRule};
 use super::msg::{self, BaseHook, Msg, Position};
 use super::rule::{self, Encoded};
+use super::setplan::SetOp;
 use super::sock::{Answer, BatchOutcome, NfSock};
 use super::{Error, KernelRefusal, Result};
 use crate::command::Output;
+use crate::ipset::set::IpSet;
 use crate::iptables::restore::run_restore;
 use crate::iptables::save::rule_line;
-use crate::ruleset::{Chain, Rule, Table, Verdict, TABLE_ORDER};
+use crate::ruleset::{Chain, Table, Verdict, TABLE_ORDER};
 use crate::sim::host::Host;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -24,6 +26,11 @@ pub const MAX_ATTEMPTS: u32 = 5;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
     NewTable {
+        table: String,
+    },
+    /// Deletes a table with everything in it (rollback of a table the
+    /// apply created).
+    DelTable {
         table: String,
     },
     NewBaseChain {
@@ -52,6 +59,22 @@ pub enum Op {
         handle: u64,
         text: String,
     },
+    /// The same rule sent again in place (new counters).
+    ReplaceRule {
+        table: String,
+        chain: String,
+        handle: u64,
+        enc: Encoded,
+        text: String,
+    },
+    /// A base chain's policy counters set (`-Z`).
+    ChainCounters {
+        table: String,
+        chain: String,
+        policy: Verdict,
+        packets: u64,
+        bytes: u64,
+    },
     NewRule {
         table: String,
         chain: String,
@@ -73,6 +96,7 @@ impl Op {
     pub fn msg(&self) -> Msg {
         match self {
             Op::NewTable { table } => msg::new_table(table),
+            Op::DelTable { table } => msg::del_table(table),
             Op::NewBaseChain {
                 table,
                 chain,
@@ -93,6 +117,20 @@ impl Op {
                 handle,
                 ..
             } => msg::del_rule(table, chain, *handle),
+            Op::ReplaceRule {
+                table,
+                chain,
+                handle,
+                enc,
+                ..
+            } => msg::replace_rule(table, chain, *handle, &enc.exprs, enc.compat),
+            Op::ChainCounters {
+                table,
+                chain,
+                policy,
+                packets,
+                bytes,
+            } => msg::chain_counters(table, chain, policy_code(*policy), *packets, *bytes),
             Op::NewRule {
                 table,
                 chain,
@@ -107,6 +145,7 @@ impl Op {
     pub fn describe(&self) -> String {
         match self {
             Op::NewTable { table } => format!("+ table {table}"),
+            Op::DelTable { table } => format!("- table {table}"),
             Op::NewBaseChain {
                 table,
                 chain,
@@ -133,6 +172,19 @@ impl Op {
                 text,
                 ..
             } => format!("- {table}: {text} (handle {handle})"),
+            Op::ReplaceRule {
+                table,
+                text,
+                handle,
+                ..
+            } => format!("~ {table}: {text} (handle {handle}, counters)"),
+            Op::ChainCounters {
+                table,
+                chain,
+                packets,
+                bytes,
+                ..
+            } => format!("~ chain {table} {chain} counters [{packets}:{bytes}]"),
             Op::NewRule {
                 table, text, pos, ..
             } => match pos {
@@ -143,14 +195,14 @@ impl Op {
         }
     }
 
-    fn rank(&self) -> u8 {
+    pub(crate) fn rank(&self) -> u8 {
         match self {
             Op::DelRule { .. } => 0,
-            Op::DelChain { .. } => 1,
+            Op::DelChain { .. } | Op::DelTable { .. } => 1,
             Op::NewTable { .. } => 2,
             Op::NewBaseChain { .. } | Op::SetPolicy { .. } => 3,
             Op::NewUserChain { .. } => 4,
-            Op::NewRule { .. } => 5,
+            Op::NewRule { .. } | Op::ReplaceRule { .. } | Op::ChainCounters { .. } => 5,
         }
     }
 }
@@ -160,6 +212,13 @@ impl Op {
 pub struct Desired {
     /// Tables named in the input, with the built-in chains it declares.
     pub tables: Vec<(Table, BTreeSet<String>)>,
+    /// The sets the ipset input names, as it makes them.
+    pub sets: Vec<IpSet>,
+    /// The clock the sets' member timeouts count from.
+    pub now: u64,
+    /// The host the input was run on: its ruleset (tables the input does
+    /// not name are missing without --noflush) and all its sets.
+    pub host: Box<Host>,
 }
 
 /// Tables (`*name`) and the chains each declares (`:NAME ...`), in order.
@@ -181,14 +240,62 @@ fn declarations(text: &str) -> Vec<(String, BTreeSet<String>)> {
 /// The tables `text` (iptables-restore input) leads to, starting from the
 /// live ruleset; `Err` is iptables-restore's own error output.
 pub fn desired(live: &Live, text: &str, noflush: bool) -> std::result::Result<Desired, Output> {
+    desired_with_sets(live, text, None, noflush)
+}
+
+/// Names of the sets an `ipset restore` input creates, in order.
+pub fn set_names(sets: &str) -> Vec<String> {
+    sets.lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            match (w.next(), w.next()) {
+                (Some("create" | "-N" | "-exist"), Some(n)) if n != "create" => Some(n.to_string()),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// As [`desired`], with the sets `sets` (`ipset restore` input) makes:
+/// each set it creates starts over (the kernel's set of that name is
+/// replaced by what the input says); other kernel sets stay as they are.
+/// `Err` is ipset's or iptables-restore's own error output.
+pub fn desired_with_sets(
+    live: &Live,
+    text: &str,
+    sets: Option<&str>,
+    noflush: bool,
+) -> std::result::Result<Desired, Output> {
     let mut host = Host::new("kernel");
+    host.clock_ns = live.now;
+    host.ipsets = live.store.clone();
     for name in &live.nfacct {
         host.nfacct.objects.push(crate::nfacct::Object::new(name));
     }
-    for lt in &live.tables {
-        if let Ok((t, _)) = live::to_table(lt) {
-            if let Some(slot) = host.ruleset.table_mut(t.name) {
-                *slot = t;
+    let mut wanted_sets = Vec::new();
+    if let Some(sets) = sets {
+        let names = set_names(sets);
+        for n in &names {
+            host.ipsets.remove(n);
+        }
+        let argv = ["ipset".to_string(), "restore".to_string()];
+        let out = crate::ipset::cmd::run(&mut host, &argv, Some(sets));
+        if out.exit != 0 {
+            return Err(out);
+        }
+        wanted_sets = names
+            .iter()
+            .filter_map(|n| host.ipsets.get(n).cloned())
+            .collect();
+    }
+    // Without --noflush every table of the input starts empty: the live
+    // rules need not be read at all.
+    if noflush {
+        for lt in &live.tables {
+            if let Ok((t, _)) = live::to_table(&live.sets, lt) {
+                if let Some(slot) = host.ruleset.table_mut(t.name) {
+                    *slot = t;
+                }
             }
         }
     }
@@ -216,34 +323,58 @@ pub fn desired(live: &Live, text: &str, noflush: bool) -> std::result::Result<De
             tables.push((t.clone(), declared));
         }
     }
-    Ok(Desired { tables })
+    Ok(Desired {
+        tables,
+        sets: wanted_sets,
+        now: host.clock_ns,
+        host: Box::new(host),
+    })
 }
 
 /// The plan: ops in batch order, or why it cannot be made.
 pub fn plan(live: &Live, want: &Desired, noflush: bool) -> Result<Vec<Op>> {
+    plan_mode(live, want, noflush, false)
+}
+
+/// As [`plan`]; with `counters`, rules and base chains kept whose counters
+/// differ from the wanted ones are sent again with them (what `-Z` and
+/// `-c` need).
+pub fn plan_mode(live: &Live, want: &Desired, noflush: bool, counters: bool) -> Result<Vec<Op>> {
     let mut ops = Vec::new();
     for (table, declared) in &want.tables {
-        plan_table(live, table, declared, noflush, &mut ops)?;
+        plan_table(live, table, declared, noflush, counters, &mut ops)?;
     }
     ops.sort_by_key(Op::rank);
     Ok(ops)
 }
 
-fn refuse(table: &str, chain: &str, c: &LiveChain, why: &str) -> Error {
-    let handles: Vec<String> = c
-        .rules
-        .iter()
-        .filter(|r| r.rule.is_err())
-        .map(|r| r.handle.to_string())
-        .collect();
+fn refuse(table: &str, chain: &str, unknown: &[u64], why: &str) -> Error {
+    let handles: Vec<String> = unknown.iter().map(u64::to_string).collect();
     Error::Refused(format!(
         "table {table} chain {chain} holds rules iptplay cannot represent (handle {}): {why}, so it is left alone and nothing was changed",
         handles.join(", ")
     ))
 }
 
-fn has_unknown(c: &LiveChain) -> bool {
-    c.rules.iter().any(|r| r.rule.is_err())
+/// Handles of the rules among `rules` that cannot be represented.
+fn unknown<'a>(
+    live: &Live,
+    table: &str,
+    rules: impl IntoIterator<Item = &'a LiveRule>,
+) -> Vec<u64> {
+    rules
+        .into_iter()
+        .filter(|r| r.rule(&live.sets, table).is_err())
+        .map(|r| r.handle)
+        .collect()
+}
+
+/// `-D CHAIN SPEC` of a live rule, for diffs (empty when it cannot be read).
+fn delete_text(live: &Live, table: &str, chain: &str, r: &LiveRule) -> String {
+    match r.rule(&live.sets, table) {
+        Ok(rule) => rule_line(chain, rule, false).replacen("-A ", "-D ", 1),
+        Err(_) => String::new(),
+    }
 }
 
 fn plan_table(
@@ -251,12 +382,13 @@ fn plan_table(
     table: &Table,
     declared: &BTreeSet<String>,
     noflush: bool,
+    counters: bool,
     ops: &mut Vec<Op>,
 ) -> Result<()> {
     let name = table.name;
     let lt = live.table(name);
     if let Some(lt) = lt {
-        if let Err(p) = live::to_table(lt) {
+        if let Err(p) = live::check_table(lt) {
             return Err(Error::Refused(format!(
                 "{p}: iptplay leaves this table alone, nothing was changed"
             )));
@@ -285,16 +417,14 @@ fn plan_table(
                 None => false,
             };
             if !keep {
-                if has_unknown(c) {
-                    return Err(refuse(name, &c.name, c, "the chain would be deleted"));
+                let bad = unknown(live, name, &c.rules);
+                if !bad.is_empty() {
+                    return Err(refuse(name, &c.name, &bad, "the chain would be deleted"));
                 }
                 // Its rules go first: a jump they hold keeps its target
                 // chain busy, and that chain may go away in this batch too.
                 for r in &c.rules {
-                    let text = match &r.rule {
-                        Ok(rule) => rule_line(&c.name, rule, false).replacen("-A ", "-D ", 1),
-                        Err(_) => String::new(),
-                    };
+                    let text = delete_text(live, name, &c.name, r);
                     ops.push(Op::DelRule {
                         table: name.to_string(),
                         chain: c.name.clone(),
@@ -334,7 +464,19 @@ fn plan_table(
                     } else {
                         Verdict::Accept
                     };
-                    if live_policy != ch.policy {
+                    let live_counters = c.counters.unwrap_or((0, 0));
+                    if counters
+                        && c.counters.is_some()
+                        && live_counters != (ch.counters.packets, ch.counters.bytes)
+                    {
+                        ops.push(Op::ChainCounters {
+                            table: name.to_string(),
+                            chain: ch.name.clone(),
+                            policy: ch.policy,
+                            packets: ch.counters.packets,
+                            bytes: ch.counters.bytes,
+                        });
+                    } else if live_policy != ch.policy {
                         ops.push(Op::SetPolicy {
                             table: name.to_string(),
                             chain: ch.name.clone(),
@@ -349,13 +491,13 @@ fn plan_table(
                 chain: ch.name.clone(),
             });
         }
-        plan_rules(name, ch, lc, ops)?;
+        plan_rules(live, name, ch, lc, counters, ops)?;
     }
     Ok(())
 }
 
 /// Index pairs (live, desired) of a longest common subsequence.
-fn common(live: &[Option<&Encoded>], want: &[Encoded]) -> Vec<(usize, usize)> {
+pub(crate) fn common(live: &[Option<&Encoded>], want: &[Encoded]) -> Vec<(usize, usize)> {
     let eq = |i: usize, j: usize| live[i] == Some(&want[j]);
     let (n, m) = (live.len(), want.len());
     let mut pre = 0;
@@ -398,42 +540,78 @@ fn common(live: &[Option<&Encoded>], want: &[Encoded]) -> Vec<(usize, usize)> {
     pairs
 }
 
-fn plan_rules(table: &str, ch: &Chain, lc: Option<&LiveChain>, ops: &mut Vec<Op>) -> Result<()> {
-    let want: Vec<Encoded> = ch
-        .rules
-        .iter()
-        .map(|r| rule::encode_rule(table, r, false).map(|e| rule::identity(&e)))
-        .collect::<Result<_>>()?;
+fn plan_rules(
+    live: &Live,
+    table: &str,
+    ch: &Chain,
+    lc: Option<&LiveChain>,
+    counters: bool,
+    ops: &mut Vec<Op>,
+) -> Result<()> {
+    let mut want: Vec<Encoded> = Vec::with_capacity(ch.rules.len());
+    let mut sent: Vec<Encoded> = Vec::with_capacity(ch.rules.len());
+    for r in &ch.rules {
+        // New rules carry the counters the input gave them (zero without -c).
+        let enc = rule::encode_rule(&live.sets, table, r, true)?;
+        want.push(rule::identity(&enc));
+        sent.push(enc);
+    }
     let empty = Vec::new();
     let live_rules = lc.map_or(&empty, |c| &c.rules);
-    let live_ids: Vec<Option<&Encoded>> = live_rules.iter().map(|r| r.identity.as_ref()).collect();
+    let live_ids: Vec<Option<&Encoded>> = live_rules.iter().map(|r| Some(r.identity())).collect();
     let pairs = common(&live_ids, &want);
     let kept_live: BTreeSet<usize> = pairs.iter().map(|p| p.0).collect();
-    if let Some(c) = lc {
-        if has_unknown(c)
-            && (pairs.len() != want.len() || kept_live.len() + unknown_count(c) != c.rules.len())
-        {
-            return Err(refuse(table, &ch.name, c, "the chain's rules would change"));
-        }
+    // Only rules that would go need reading: a kept rule equals one we send.
+    let gone: Vec<&LiveRule> = live_rules
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !kept_live.contains(i))
+        .map(|(_, r)| r)
+        .collect();
+    let bad = unknown(live, table, gone.iter().copied());
+    if !bad.is_empty()
+        && (pairs.len() != want.len() || kept_live.len() + bad.len() != live_rules.len())
+    {
+        return Err(refuse(
+            table,
+            &ch.name,
+            &bad,
+            "the chain's rules would change",
+        ));
     }
-    for (i, r) in live_rules.iter().enumerate() {
-        if kept_live.contains(&i) || r.rule.is_err() {
+    for r in gone {
+        if bad.contains(&r.handle) {
             continue;
         }
-        let text = match &r.rule {
-            Ok(rule) => rule_line(&ch.name, rule, false).replacen("-A ", "-D ", 1),
-            Err(_) => String::new(),
-        };
         ops.push(Op::DelRule {
             table: table.to_string(),
             chain: ch.name.clone(),
             handle: r.handle,
-            text,
+            text: delete_text(live, table, &ch.name, r),
         });
+    }
+    if counters {
+        for (li, wi) in &pairs {
+            let r = &live_rules[*li];
+            let have = r.exprs.iter().find_map(|e| match e {
+                super::expr::Expr::Counter { bytes, packets } => Some((*packets, *bytes)),
+                _ => None,
+            });
+            let c = &ch.rules[*wi].counters;
+            if have.is_some_and(|h| h != (c.packets, c.bytes)) {
+                ops.push(Op::ReplaceRule {
+                    table: table.to_string(),
+                    chain: ch.name.clone(),
+                    handle: r.handle,
+                    enc: sent[*wi].clone(),
+                    text: rule_line(&ch.name, &ch.rules[*wi], false),
+                });
+            }
+        }
     }
     // Each run of new rules goes before the next kept rule, or at the end.
     let kept_want: BTreeMap<usize, usize> = pairs.iter().map(|p| (p.1, p.0)).collect();
-    for (j, (enc, r)) in want.into_iter().zip(&ch.rules).enumerate() {
+    for (j, (enc, r)) in sent.into_iter().zip(&ch.rules).enumerate() {
         if kept_want.contains_key(&j) {
             continue;
         }
@@ -448,7 +626,7 @@ fn plan_rules(table: &str, ch: &Chain, lc: Option<&LiveChain>, ops: &mut Vec<Op>
         ops.push(Op::NewRule {
             table: table.to_string(),
             chain: ch.name.clone(),
-            enc: new_rule_encoding(table, r, enc),
+            enc,
             pos,
             text: rule_line(&ch.name, r, false),
         });
@@ -456,35 +634,34 @@ fn plan_rules(table: &str, ch: &Chain, lc: Option<&LiveChain>, ops: &mut Vec<Op>
     Ok(())
 }
 
-fn unknown_count(c: &LiveChain) -> usize {
-    c.rules.iter().filter(|r| r.rule.is_err()).count()
-}
-
-/// New rules carry the counters the input gave them (zero without `-c`).
-fn new_rule_encoding(table: &str, r: &Rule, identity: Encoded) -> Encoded {
-    rule::encode_rule(table, r, true).unwrap_or(identity)
-}
-
 /// What apply did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
+    /// Changes to the sets, in the order made (before the rules).
+    pub set_ops: Vec<SetOp>,
     pub ops: Vec<Op>,
     /// Attempts needed (1 unless the ruleset moved while planning).
     pub attempts: u32,
+    /// Whether the kernel checked the rules (a dry run that would create
+    /// sets cannot have rules naming them checked).
+    pub checked: bool,
 }
 
 /// Options of apply.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ApplyOpts {
     pub noflush: bool,
     /// Plan and let the kernel check the batch, but commit nothing.
     pub dry_run: bool,
+    /// `ipset restore` input: the sets it creates are made exactly so,
+    /// before the rules.
+    pub sets: Option<String>,
 }
 
 /// Why apply stopped.
 #[derive(Debug)]
 pub enum ApplyError {
-    /// The input itself is wrong: iptables-restore's output.
+    /// The input itself is wrong: iptables-restore's (or ipset's) output.
     Input(Output),
     Kernel(Error),
 }
@@ -495,41 +672,137 @@ impl From<Error> for ApplyError {
     }
 }
 
-/// Reads, plans, sends one batch; re-reads and re-plans on ERESTART.
+/// Undoes set changes already made, newest first (best effort: what
+/// cannot be undone is named in the error).
+pub fn undo_sets(sock: &mut NfSock, done: &[SetOp]) -> Result<()> {
+    let mut first = None;
+    for o in done.iter().rev() {
+        let r = match (&o.creates, &o.undo) {
+            (Some(name), _) => super::ipset::destroy_when_free(sock, name),
+            (None, Some(m)) => {
+                super::ipset::send_all(sock, &[(m.clone(), format!("undo of {}", o.text))])
+            }
+            (None, None) => Ok(()),
+        };
+        if let Err(e) = r {
+            first.get_or_insert(e);
+        }
+    }
+    match first {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Kernel indexes for sets a dry run would create: after every index in use.
+pub fn provisional(live: &mut Live, set_ops: &[SetOp], want: &Desired) {
+    let mut next = live.sets.iter().map(|(i, _)| *i + 1).max().unwrap_or(0);
+    for o in set_ops {
+        if let Some(name) = &o.creates {
+            if let Some(set) = want.sets.iter().find(|s| &s.name == name) {
+                live.sets.push((
+                    next,
+                    crate::ext::SetRef {
+                        name: name.clone(),
+                        dimensions: set.kind.dimension(),
+                        inet6: false,
+                    },
+                ));
+                next += 1;
+            }
+        }
+    }
+}
+
+/// Reads, plans, changes the sets, sends one batch of rules; re-reads and
+/// re-plans on ERESTART. When the rules cannot go in, the set changes are
+/// undone.
 pub fn apply(
     sock: &mut NfSock,
     text: &str,
     opts: ApplyOpts,
 ) -> std::result::Result<Applied, ApplyError> {
+    let mut done: Vec<SetOp> = Vec::new();
+    let fail = |sock: &mut NfSock, done: &[SetOp], e: Error| -> ApplyError {
+        match undo_sets(sock, done) {
+            Ok(()) => ApplyError::Kernel(e),
+            Err(u) => ApplyError::Kernel(Error::Refused(format!(
+                "{e}; undoing the ipset changes failed too: {u}"
+            ))),
+        }
+    };
     for attempt in 1..=MAX_ATTEMPTS {
-        let live = live::read(sock)?;
-        let want = desired(&live, text, opts.noflush).map_err(ApplyError::Input)?;
-        let ops = plan(&live, &want, opts.noflush)?;
-        if ops.is_empty() {
-            return Ok(Applied {
-                ops,
-                attempts: attempt,
-            });
+        let mut live = match live::read(sock) {
+            Ok(l) => l,
+            Err(e) => return Err(fail(sock, &done, e)),
+        };
+        let want = match desired_with_sets(&live, text, opts.sets.as_deref(), opts.noflush) {
+            Ok(w) => w,
+            Err(out) => {
+                let _ = undo_sets(sock, &done);
+                return Err(ApplyError::Input(out));
+            }
+        };
+        let set_ops = match super::setplan::plan(&live, &want.sets, want.now) {
+            Ok(o) => o,
+            Err(e) => return Err(fail(sock, &done, e)),
+        };
+        let mut checked = true;
+        if !set_ops.is_empty() {
+            if opts.dry_run {
+                checked = !set_ops.iter().any(|o| o.creates.is_some());
+                provisional(&mut live, &set_ops, &want);
+            } else {
+                let msgs: Vec<(Msg, String)> = set_ops
+                    .iter()
+                    .map(|o| (o.msg.clone(), o.text.clone()))
+                    .collect();
+                // Made one by one so that exactly what was made is undone.
+                for (k, m) in msgs.iter().enumerate() {
+                    if let Err(e) = super::ipset::send_all(sock, std::slice::from_ref(m)) {
+                        done.extend(set_ops[..k].iter().cloned());
+                        return Err(fail(sock, &done, e));
+                    }
+                }
+                done.extend(set_ops.iter().cloned());
+                match super::ipset::read(sock) {
+                    Ok(sets) => live.set_sets(sets, live.now),
+                    Err(e) => return Err(fail(sock, &done, e)),
+                }
+            }
+        }
+        let ops = match plan(&live, &want, opts.noflush) {
+            Ok(o) => o,
+            Err(e) => return Err(fail(sock, &done, e)),
+        };
+        let applied = |ops: Vec<Op>, attempts: u32| Applied {
+            set_ops: if opts.dry_run {
+                set_ops.clone()
+            } else {
+                done.clone()
+            },
+            ops,
+            attempts,
+            checked,
+        };
+        if ops.is_empty() || (opts.dry_run && !checked) {
+            return Ok(applied(ops, attempt));
         }
         let msgs: Vec<Msg> = ops.iter().map(Op::msg).collect();
-        match sock.batch(live.genid, &msgs, !opts.dry_run)? {
-            BatchOutcome::Done => {
-                return Ok(Applied {
-                    ops,
-                    attempts: attempt,
-                })
+        match sock.batch(live.genid, &msgs, !opts.dry_run) {
+            Ok(BatchOutcome::Done) => return Ok(applied(ops, attempt)),
+            Ok(BatchOutcome::Restart) => continue,
+            Ok(BatchOutcome::Failed(answers)) => {
+                return Err(fail(sock, &done, refusal(&ops, &answers)));
             }
-            BatchOutcome::Restart => continue,
-            BatchOutcome::Failed(answers) => {
-                return Err(ApplyError::Kernel(refusal(&ops, &answers)));
-            }
+            Err(e) => return Err(fail(sock, &done, e)),
         }
     }
-    Err(ApplyError::Kernel(Error::Busy(MAX_ATTEMPTS)))
+    Err(fail(sock, &done, Error::Busy(MAX_ATTEMPTS)))
 }
 
 /// The first refused message, with every other refusal listed after it.
-fn refusal(ops: &[Op], answers: &[Answer]) -> Error {
+pub(crate) fn refusal(ops: &[Op], answers: &[Answer]) -> Error {
     let mut first: Option<KernelRefusal> = None;
     let mut more = String::new();
     for (op, a) in ops.iter().zip(answers) {
@@ -576,18 +849,59 @@ pub fn import(
         let Some(lt) = live.table(name) else {
             continue;
         };
-        match live::to_table(lt) {
+        match live::to_table(&live.sets, lt) {
             Ok((t, mut p)) => {
                 problems.append(&mut p);
                 let _ = writeln!(
                     out,
                     "# Generated by iptables-save v1.8.9 (nf_tables) on {date}"
                 );
-                crate::iptables::save::save_table(t.name, &t.listing(), counters, &mut out);
+                crate::iptables::save::save_table(t.name, &listing(t), counters, &mut out);
                 let _ = writeln!(out, "# Completed on {date}");
             }
             Err(p) => problems.push(p),
         }
     }
     (out, problems)
+}
+
+/// What [`Table::listing`] gives, without copying the rules: built-in
+/// chains in hook order (absent ones as placeholders), then user chains.
+fn listing(t: Table) -> Vec<Chain> {
+    let hooks = t.hooks();
+    let mut builtins: Vec<Option<Chain>> = vec![None; hooks.len()];
+    let mut users = Vec::new();
+    for c in t.chains {
+        match c.hook.and_then(|h| hooks.iter().position(|x| *x == h)) {
+            Some(i) => builtins[i] = Some(c),
+            None => users.push(c),
+        }
+    }
+    let mut out: Vec<Chain> = builtins
+        .into_iter()
+        .zip(hooks)
+        .map(|(c, h)| {
+            c.unwrap_or_else(|| {
+                let mut f = Chain::builtin(*h);
+                f.fake = true;
+                f
+            })
+        })
+        .collect();
+    out.extend(users);
+    out
+}
+
+/// The kernel's ipsets as `ipset save` prints them.
+pub fn import_sets(live: &Live) -> String {
+    use crate::ipset::print::{list, ListOpts, Mode};
+    let sets = live.store.sets();
+    let o = ListOpts {
+        mode: Mode::Save,
+        terse: false,
+        names_only: false,
+        sorted: false,
+        now: live.now,
+    };
+    list(&sets, &o, &|_| 0)
 }

@@ -8,9 +8,9 @@ use super::expr::{
     NFT_JUMP, NFT_RETURN, NF_ACCEPT, NF_DROP, REG_1, REG_VERDICT,
 };
 use super::msg::COMPAT_F_INV;
-use super::xt::{self, DecodeCx, EncodeCx, XtBlob};
+use super::xt::{self, DecodeCx, EncodeCx, SetIndex, XtBlob};
 use super::{Error, Result};
-use crate::ext::Match;
+use crate::iptables::parse::{parse, ParseEnv};
 use crate::ruleset::{Counters, IpSpec, Net, Rule, RuleTarget, Verdict};
 use std::net::Ipv4Addr;
 
@@ -22,11 +22,19 @@ pub struct Encoded {
     pub compat: (u32, u32),
 }
 
+/// What `! -i +` compares the name with: no interface has it.
+const INVALID_IFACE: &[u8] = b"INVAL/D\0";
+
 fn iface(cx: &mut EncodeCx, key: u32, name: &str, inv: bool) {
     if name.is_empty() {
         return;
     }
     cx.meta(key);
+    if name == "+" && inv {
+        // iptables-nft's stand-in for "no interface at all".
+        cx.cmp(CmpOp::Eq, INVALID_IFACE);
+        return;
+    }
     match name.strip_suffix('+') {
         Some(prefix) => {
             if !prefix.is_empty() {
@@ -67,12 +75,13 @@ fn verdict(code: i32, chain: Option<&str>) -> Expr {
 }
 
 /// The expressions of `rule` in `table`; counters carried only if `counters`.
-pub fn encode_rule(table: &str, rule: &Rule, counters: bool) -> Result<Encoded> {
+pub fn encode_rule(sets: &SetIndex, table: &str, rule: &Rule, counters: bool) -> Result<Encoded> {
     let ip = &rule.ip;
     let mut cx = EncodeCx {
         table,
         ip,
         exprs: Vec::new(),
+        sets,
     };
     iface(&mut cx, META_IIFNAME, &ip.in_iface, ip.in_inv);
     iface(&mut cx, META_OIFNAME, &ip.out_iface, ip.out_inv);
@@ -151,6 +160,7 @@ fn decode_fixed(exprs: &[Expr], i: usize, ip: &mut IpSpec) -> Option<usize> {
     match &exprs[i] {
         Expr::Meta { key, dreg: REG_1 } if *key == META_IIFNAME || *key == META_OIFNAME => {
             let (name, inv, n) = match cmp_at(exprs, i + 1) {
+                Some((CmpOp::Eq, data)) if data == INVALID_IFACE => ("+".to_string(), true, 2),
                 Some((op, data)) => {
                     let inv = eq_or_neq(op)?;
                     let name = match data.split_last() {
@@ -238,18 +248,37 @@ fn decode_fixed(exprs: &[Expr], i: usize, ip: &mut IpSpec) -> Option<usize> {
     }
 }
 
+/// The words of `-p`: what protocol-dependent extensions parse against.
+fn proto_words(ip: &IpSpec, argv: &mut Vec<String>) {
+    if ip.proto != 0 {
+        if ip.proto_inv {
+            argv.push("!".into());
+        }
+        argv.push("-p".into());
+        argv.push(ip.proto.to_string());
+    }
+}
+
 /// The engine rule a kernel rule stands for, as iptables-nft 1.8.9 reads
 /// it; an error names what cannot be represented.
-pub fn decode_rule(table: &str, exprs: &[Expr]) -> Result<Rule> {
+///
+/// The fixed part and the verdict are read directly; every extension's
+/// codec writes the words of an iptables command line, which the engine's
+/// parser turns into the rule's matches and target: a decoded rule is
+/// always one `iptables -A` could have made.
+pub fn decode_rule(sets: &SetIndex, table: &str, exprs: &[Expr]) -> Result<Rule> {
     let mut ip = IpSpec::default();
-    let mut matches: Vec<Box<dyn Match>> = Vec::new();
-    let mut target = RuleTarget::None;
+    let mut words: Vec<String> = Vec::new();
+    let mut target_at: Option<usize> = None;
+    let mut verdict_target = RuleTarget::None;
     let mut counters = Counters::default();
     let mut i = 0;
     while i < exprs.len() {
-        if let Some(n) = decode_fixed(exprs, i, &mut ip) {
-            i += n;
-            continue;
+        if target_at.is_none() {
+            if let Some(n) = decode_fixed(exprs, i, &mut ip) {
+                i += n;
+                continue;
+            }
         }
         match &exprs[i] {
             Expr::Counter { bytes, packets } => {
@@ -264,7 +293,7 @@ pub fn decode_rule(table: &str, exprs: &[Expr]) -> Result<Rule> {
                 dreg: REG_VERDICT,
                 data: ImmData::Verdict { code, chain },
             } => {
-                target = match (*code, chain) {
+                verdict_target = match (*code, chain) {
                     (NF_ACCEPT, None) => RuleTarget::Verdict(Verdict::Accept),
                     (NF_DROP, None) => RuleTarget::Verdict(Verdict::Drop),
                     (NFT_RETURN, None) => RuleTarget::Verdict(Verdict::Return),
@@ -277,37 +306,48 @@ pub fn decode_rule(table: &str, exprs: &[Expr]) -> Result<Rule> {
                 i += 1;
                 continue;
             }
+            _ => {}
+        }
+        if target_at.is_some() {
+            return Err(Error::Unsupported(format!(
+                "expression `{}' after the target",
+                exprs[i].name()
+            )));
+        }
+        let mut cx = DecodeCx {
+            table,
+            ip: &ip,
+            words: &mut words,
+            sets,
+        };
+        match &exprs[i] {
             Expr::Match { name, rev, info } => {
                 let codec = xt::match_codec_xt(name)
                     .ok_or_else(|| Error::Unsupported(format!("match {name}")))?;
-                let blob = XtBlob {
-                    name,
-                    rev: *rev,
-                    info,
-                };
-                let mut cx = DecodeCx {
-                    table,
-                    ip: &ip,
-                    matches: &mut matches,
-                };
-                codec.decode_xt(&blob, &mut cx)?;
+                codec.decode_xt(
+                    &XtBlob {
+                        name,
+                        rev: *rev,
+                        info,
+                    },
+                    &mut cx,
+                )?;
                 i += 1;
                 continue;
             }
             Expr::Target { name, rev, info } => {
                 let codec = xt::target_codec_xt(name)
                     .ok_or_else(|| Error::Unsupported(format!("target {name}")))?;
-                let blob = XtBlob {
-                    name,
-                    rev: *rev,
-                    info,
-                };
-                let cx = DecodeCx {
-                    table,
-                    ip: &ip,
-                    matches: &mut matches,
-                };
-                target = RuleTarget::Ext(codec.decode_xt(&blob, &cx)?);
+                let at = cx.words.len();
+                codec.decode_xt(
+                    &XtBlob {
+                        name,
+                        rev: *rev,
+                        info,
+                    },
+                    &mut cx,
+                )?;
+                target_at = Some(at);
                 i += 1;
                 continue;
             }
@@ -315,26 +355,17 @@ pub fn decode_rule(table: &str, exprs: &[Expr]) -> Result<Rule> {
         }
         let mut used = 0;
         for codec in xt::match_codecs() {
-            let mut cx = DecodeCx {
-                table,
-                ip: &ip,
-                matches: &mut matches,
-            };
             used = codec.decode_native(&exprs[i..], &mut cx)?;
             if used > 0 {
                 break;
             }
         }
         if used == 0 {
+            let at = cx.words.len();
             for codec in xt::target_codecs() {
-                let cx = DecodeCx {
-                    table,
-                    ip: &ip,
-                    matches: &mut matches,
-                };
-                if let Some((n, t)) = codec.decode_native(&exprs[i..], &cx)? {
-                    target = RuleTarget::Ext(t);
-                    used = n;
+                used = codec.decode_native(&exprs[i..], &mut cx)?;
+                if used > 0 {
+                    target_at = Some(at);
                     break;
                 }
             }
@@ -348,15 +379,67 @@ pub fn decode_rule(table: &str, exprs: &[Expr]) -> Result<Rule> {
         }
         i += used;
     }
-    Ok(Rule {
-        ip,
-        matches,
-        target,
-        counters,
-    })
+    let mut rule = if words.is_empty() {
+        Rule {
+            ip,
+            matches: Vec::new(),
+            target: RuleTarget::None,
+            counters,
+        }
+    } else {
+        let mut r = parse_words(sets, table, &ip, &words)?;
+        r.ip = ip;
+        r.counters = counters;
+        r
+    };
+    if target_at.is_none() {
+        rule.target = verdict_target;
+    } else if !matches!(verdict_target, RuleTarget::None) {
+        return Err(Error::Unsupported("a target and a verdict".into()));
+    }
+    Ok(rule)
 }
 
-/// The expressions of a rule with its counter zeroed: what two rules are
+/// Builds the rule's extensions with the engine's parser from the words
+/// the codecs wrote.
+fn parse_words(sets: &SetIndex, table: &str, ip: &IpSpec, words: &[String]) -> Result<Rule> {
+    let mut argv: Vec<String> = vec![
+        "iptables".into(),
+        "-t".into(),
+        table.into(),
+        "-A".into(),
+        "KERNEL".into(),
+    ];
+    proto_words(ip, &mut argv);
+    argv.extend_from_slice(words);
+    let resolve = |_: &str| Vec::new();
+    let set_ref = |name: &str| {
+        sets.iter()
+            .find(|(_, s)| s.name == name)
+            .map(|(_, s)| s.clone())
+    };
+    let nfacct = |_: &str| true;
+    let env = ParseEnv {
+        resolve: &resolve,
+        sets: &set_ref,
+        nfacct: &nfacct,
+        restore: false,
+    };
+    let refused = |msg: String| {
+        Error::Unsupported(format!(
+            "it reads back as `{}', which iptables refuses: {msg}",
+            argv[5..].join(" ")
+        ))
+    };
+    let mut p = parse(&argv, &env, &mut Vec::new()).map_err(|e| refused(e.msg))?;
+    match p.rules.pop() {
+        Some(r) if p.rules.is_empty() => Ok(r),
+        _ => Err(refused("not one rule".into())),
+    }
+}
+
+/// The expressions of a rule with its counter zeroed and without the
+/// compat attribute (which the kernel does not keep): what two rules are
 /// compared by.
 pub fn identity(e: &Encoded) -> Encoded {
     let exprs = e
@@ -372,6 +455,6 @@ pub fn identity(e: &Encoded) -> Encoded {
         .collect();
     Encoded {
         exprs,
-        compat: e.compat,
+        compat: (0, 0),
     }
 }

@@ -267,6 +267,52 @@ impl NfSock {
         }
     }
 
+    /// Sends `msgs` (each asking for an ack) in one datagram, outside any
+    /// batch, and collects one answer per message: the kernel handles them
+    /// one after the other, each on its own.
+    pub fn send_many(&mut self, msgs: &[Msg]) -> Result<Vec<Answer>> {
+        let mut bytes = Vec::new();
+        let mut seqs = Vec::with_capacity(msgs.len());
+        for m in msgs {
+            let seq = self.next_seq();
+            seqs.push(seq);
+            let mut m = m.clone();
+            m.flags |= msg::NLM_F_ACK;
+            bytes.extend(m.to_bytes(seq));
+        }
+        self.send(&bytes)?;
+        let first = seqs.first().copied().unwrap_or(0);
+        let mut answers = vec![Answer::Missing; msgs.len()];
+        let mut got = 0;
+        while got < msgs.len() {
+            let Some(replies) = self.recv(true)? else {
+                break;
+            };
+            for r in replies {
+                if r.kind != NLMSG_ERROR {
+                    continue;
+                }
+                let Some(i) = r.seq.checked_sub(first).map(|d| d as usize) else {
+                    continue;
+                };
+                if i >= answers.len() || answers[i] != Answer::Missing {
+                    continue;
+                }
+                let (errno, text) = parse_error(&r)?;
+                if errno == libc::EPERM {
+                    return Err(Error::Permission);
+                }
+                answers[i] = if errno == 0 {
+                    Answer::Ok
+                } else {
+                    Answer::Err { errno, msg: text }
+                };
+                got += 1;
+            }
+        }
+        Ok(answers)
+    }
+
     /// The current ruleset generation id.
     pub fn genid(&mut self) -> Result<u32> {
         let answers = self.request(&msg::get(msg::NFT_MSG_GETGEN, msg::AF_UNSPEC, false))?;

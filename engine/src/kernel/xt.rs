@@ -26,7 +26,7 @@
 
 use super::expr::{CmpOp, Expr, REG_1};
 use super::{Error, Result};
-use crate::ext::{Match, Target};
+use crate::ext::{Match, SetRef, Target};
 use crate::ruleset::IpSpec;
 
 mod addrtype;
@@ -39,12 +39,17 @@ mod limit;
 mod log;
 mod mark;
 mod mark_target;
+mod misc;
+mod more_targets;
 mod multiport;
 mod nat;
 mod nfacct;
 mod nflog;
+mod packet;
+mod proto;
 mod recent;
 mod reject;
+mod set;
 mod small;
 mod statistic;
 mod tcp;
@@ -58,9 +63,19 @@ pub struct EncodeCx<'a> {
     /// The rule's fixed part (`-p` for port matches, ...).
     pub ip: &'a IpSpec,
     pub exprs: Vec<Expr>,
+    /// The kernel's ipsets (`-m set` and `-j SET` send the set's index).
+    pub sets: &'a SetIndex,
 }
 
 impl EncodeCx<'_> {
+    /// The kernel index of the set named `name`.
+    pub fn set_index(&self, name: &str) -> Result<u16> {
+        self.sets
+            .iter()
+            .find(|(_, s)| s.name == name)
+            .map(|(i, _)| *i)
+            .ok_or_else(|| Error::Refused(format!("ipset {name} does not exist in the kernel")))
+    }
     pub fn push(&mut self, e: Expr) {
         self.exprs.push(e);
     }
@@ -119,13 +134,59 @@ fn pad8(mut v: Vec<u8>) -> Vec<u8> {
     v
 }
 
-/// What a decoder sees: the rule read so far.
+/// The ipsets of the kernel a rule may name: index and what `-m set`
+/// learns about the set.
+pub type SetIndex = [(u16, SetRef)];
+
+/// What a decoder sees and writes: the rule read so far, and the words of
+/// an iptables command line that stand for what was read. A match decoder
+/// pushes `-m NAME OPTIONS...`, a target decoder `-j NAME OPTIONS...`; the
+/// engine's own parser then builds the extensions from those words, so a
+/// decoded extension is always one the parser could have made.
 pub struct DecodeCx<'a> {
     pub table: &'a str,
     /// The fixed part read so far (`-p` comes before any match).
     pub ip: &'a IpSpec,
-    /// Matches read so far, in order; decoders push or merge into them.
-    pub matches: &'a mut Vec<Box<dyn Match>>,
+    pub words: &'a mut Vec<String>,
+    /// The kernel's ipsets (`-m set` and `-j SET` name them by index).
+    pub sets: &'a SetIndex,
+}
+
+impl DecodeCx<'_> {
+    /// Starts a match: `-m NAME`.
+    pub fn m(&mut self, name: &str) -> &mut Self {
+        self.word("-m").word(name)
+    }
+    /// Starts a target: `-j NAME`.
+    pub fn j(&mut self, name: &str) -> &mut Self {
+        self.word("-j").word(name)
+    }
+    pub fn word(&mut self, w: impl Into<String>) -> &mut Self {
+        self.words.push(w.into());
+        self
+    }
+    /// `[!] --NAME VALUE`.
+    pub fn opt(&mut self, inv: bool, name: &str, value: impl std::fmt::Display) -> &mut Self {
+        if inv {
+            self.word("!");
+        }
+        self.word(name).word(value.to_string())
+    }
+    /// `[!] --NAME`.
+    pub fn flag(&mut self, inv: bool, name: &str) -> &mut Self {
+        if inv {
+            self.word("!");
+        }
+        self.word(name)
+    }
+    /// The name of the set with kernel index `index`.
+    pub fn set_name(&self, index: u16) -> Result<String> {
+        self.sets
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map(|(_, s)| s.name.clone())
+            .ok_or_else(|| Error::Unsupported(format!("ipset with index {index} (no such set)")))
+    }
 }
 
 /// An NFT_COMPAT match or target as read from the kernel.
@@ -171,12 +232,18 @@ pub trait MatchCodec: Sync {
     fn xt_names(&self) -> &'static [&'static str] {
         &[]
     }
-    /// Reads an NFT_COMPAT match and pushes what it stands for.
+    /// Reads an NFT_COMPAT match: pushes `-m NAME OPTIONS...`.
     fn decode_xt(&self, _blob: &XtBlob, _cx: &mut DecodeCx) -> Result<()> {
         Err(not_yet("match", self.name()))
     }
-    /// Reads native expressions at the start of `exprs`: the number consumed,
-    /// 0 when they are not this match's.
+    /// How many leading bytes of the xt struct `xt_name` revision `rev`
+    /// are ours; the kernel fills in the rest (pointers to its state), so
+    /// dumps differ there from what was sent. `None`: all of them.
+    fn user_size(&self, _xt_name: &str, _rev: u32) -> Option<usize> {
+        None
+    }
+    /// Reads native expressions at the start of `exprs` and pushes their
+    /// words: the number of expressions used, 0 when they are not this match's.
     fn decode_native(&self, _exprs: &[Expr], _cx: &mut DecodeCx) -> Result<usize> {
         Ok(0)
     }
@@ -191,24 +258,23 @@ pub trait TargetCodec: Sync {
     fn xt_names(&self) -> &'static [&'static str] {
         &[]
     }
-    fn decode_xt(&self, _blob: &XtBlob, _cx: &DecodeCx) -> Result<Box<dyn Target>> {
+    /// Reads an NFT_COMPAT target: pushes `-j NAME OPTIONS...`.
+    fn decode_xt(&self, _blob: &XtBlob, _cx: &mut DecodeCx) -> Result<()> {
         Err(not_yet("target", self.name()))
     }
-    /// Reads a natively encoded target at the start of `exprs`: how many
-    /// expressions it used and the target, `None` when they are not its.
-    fn decode_native(
-        &self,
-        _exprs: &[Expr],
-        _cx: &DecodeCx,
-    ) -> Result<Option<(usize, Box<dyn Target>)>> {
-        Ok(None)
+    /// As [`MatchCodec::user_size`].
+    fn user_size(&self, _xt_name: &str, _rev: u32) -> Option<usize> {
+        None
+    }
+    /// Reads a natively encoded target at the start of `exprs` and pushes
+    /// its words: how many expressions it used, 0 when they are not its.
+    fn decode_native(&self, _exprs: &[Expr], _cx: &mut DecodeCx) -> Result<usize> {
+        Ok(0)
     }
 }
 
-/// Reads an xt struct back into a match.
-pub type DecodeMatch = fn(&[u8], &DecodeCx) -> Result<Box<dyn Match>>;
-/// Reads an xt struct back into a target.
-pub type DecodeTarget = fn(&[u8], &DecodeCx) -> Result<Box<dyn Target>>;
+/// Pushes the option words of an xt struct (after `-m NAME` / `-j NAME`).
+pub type DecodeWords = fn(&[u8], &mut DecodeCx) -> Result<()>;
 
 /// A match kept as one NFT_COMPAT blob: the struct's size and the two
 /// conversions are all an extension provides.
@@ -219,8 +285,15 @@ pub struct XtMatch<T> {
     pub rev: u32,
     /// Size of the xt struct before padding.
     pub size: usize,
+    /// Leading bytes that are ours (`userspacesize`); the kernel owns the rest.
+    pub user: usize,
     pub encode: fn(&T, &EncodeCx) -> Result<Vec<u8>>,
-    pub decode: DecodeMatch,
+    pub decode: DecodeWords,
+}
+
+fn downcast<'a, T: 'static>(x: &'a dyn std::any::Any, kind: &str, name: &str) -> Result<&'a T> {
+    x.downcast_ref::<T>()
+        .ok_or_else(|| Error::Unsupported(format!("{kind} {name}: unexpected type")))
 }
 
 impl<T: Match + 'static> MatchCodec for XtMatch<T> {
@@ -228,10 +301,7 @@ impl<T: Match + 'static> MatchCodec for XtMatch<T> {
         self.name
     }
     fn encode(&self, m: &dyn Match, cx: &mut EncodeCx) -> Result<()> {
-        let m = m
-            .as_any()
-            .downcast_ref::<T>()
-            .ok_or_else(|| Error::Unsupported(format!("match {}: unexpected type", self.name)))?;
+        let m = downcast::<T>(m.as_any(), "match", self.name)?;
         let mut info = (self.encode)(m, cx)?;
         info.resize(self.size, 0);
         cx.xt_match(self.xt_name[0], self.rev, info);
@@ -242,9 +312,11 @@ impl<T: Match + 'static> MatchCodec for XtMatch<T> {
     }
     fn decode_xt(&self, blob: &XtBlob, cx: &mut DecodeCx) -> Result<()> {
         let data = blob.data(self.rev, self.size)?;
-        let m = (self.decode)(data, cx)?;
-        cx.matches.push(m);
-        Ok(())
+        cx.m(self.name);
+        (self.decode)(data, cx)
+    }
+    fn user_size(&self, _xt_name: &str, rev: u32) -> Option<usize> {
+        (rev == self.rev).then_some(self.user)
     }
 }
 
@@ -254,8 +326,10 @@ pub struct XtTarget<T> {
     pub xt_name: &'static [&'static str],
     pub rev: u32,
     pub size: usize,
+    /// Leading bytes that are ours (`userspacesize`); the kernel owns the rest.
+    pub user: usize,
     pub encode: fn(&T, &EncodeCx) -> Result<Vec<u8>>,
-    pub decode: DecodeTarget,
+    pub decode: DecodeWords,
 }
 
 impl<T: Target + 'static> TargetCodec for XtTarget<T> {
@@ -263,10 +337,7 @@ impl<T: Target + 'static> TargetCodec for XtTarget<T> {
         self.name
     }
     fn encode(&self, t: &dyn Target, cx: &mut EncodeCx) -> Result<()> {
-        let t = t
-            .as_any()
-            .downcast_ref::<T>()
-            .ok_or_else(|| Error::Unsupported(format!("target {}: unexpected type", self.name)))?;
+        let t = downcast::<T>(t.as_any(), "target", self.name)?;
         let mut info = (self.encode)(t, cx)?;
         info.resize(self.size, 0);
         cx.xt_target(self.xt_name[0], self.rev, info);
@@ -275,9 +346,13 @@ impl<T: Target + 'static> TargetCodec for XtTarget<T> {
     fn xt_names(&self) -> &'static [&'static str] {
         self.xt_name
     }
-    fn decode_xt(&self, blob: &XtBlob, cx: &DecodeCx) -> Result<Box<dyn Target>> {
+    fn decode_xt(&self, blob: &XtBlob, cx: &mut DecodeCx) -> Result<()> {
         let data = blob.data(self.rev, self.size)?;
+        cx.j(self.name);
         (self.decode)(data, cx)
+    }
+    fn user_size(&self, _xt_name: &str, rev: u32) -> Option<usize> {
+        (rev == self.rev).then_some(self.user)
     }
 }
 
@@ -286,6 +361,36 @@ pub fn match_codecs() -> &'static [&'static dyn MatchCodec] {
     static ALL: &[&dyn MatchCodec] = &[
         &addrtype::CODEC,
         &comment::CODEC,
+        &proto::AH,
+        &proto::DCCP,
+        &proto::ESP,
+        &proto::IPCOMP,
+        &proto::SCTP,
+        &misc::BPF,
+        &misc::CGROUP,
+        &misc::CLUSTER,
+        &misc::CONNBYTES,
+        &misc::CONNLABEL,
+        &misc::CONNLIMIT,
+        &misc::CPU,
+        &misc::IPVS,
+        &misc::OSF,
+        &misc::PHYSDEV,
+        &misc::POLICY,
+        &misc::QUOTA,
+        &misc::REALM,
+        &misc::RPFILTER,
+        &misc::SOCKET,
+        &misc::TIME,
+        &misc::U32M,
+        &packet::DSCP,
+        &packet::ECN,
+        &packet::HASHLIMIT,
+        &packet::RATEEST,
+        &packet::STRING,
+        &packet::TCPMSS,
+        &packet::TOS,
+        &set::MATCH,
         &conntrack::CONNTRACK,
         &conntrack::STATE,
         &small::CONNMARK,
@@ -313,6 +418,27 @@ pub fn match_codecs() -> &'static [&'static dyn MatchCodec] {
 pub fn target_codecs() -> &'static [&'static dyn TargetCodec] {
     static ALL: &[&dyn TargetCodec] = &[
         &connmark_target::CODEC,
+        &packet::CHECKSUM,
+        &packet::CLASSIFY,
+        &packet::DSCP_T,
+        &packet::ECN_T,
+        &packet::HMARK,
+        &packet::RATEEST_T,
+        &packet::TCPOPTSTRIP,
+        &packet::TOS_T,
+        &packet::TTL_T,
+        &more_targets::AUDIT,
+        &more_targets::CONNSECMARK,
+        &more_targets::IDLETIMER,
+        &more_targets::LED,
+        &more_targets::NETMAP,
+        &more_targets::NFQUEUE,
+        &more_targets::SECMARK,
+        &more_targets::SYNPROXY,
+        &more_targets::TEE,
+        &more_targets::TPROXY,
+        &more_targets::TRACE,
+        &set::TARGET,
         &ct::CT,
         &ct::NOTRACK,
         &log::CODEC,

@@ -5,6 +5,7 @@ use crate::ext::{Match, Target};
 use std::net::Ipv4Addr;
 
 pub mod check;
+pub mod explain;
 pub mod validator;
 pub mod walk;
 

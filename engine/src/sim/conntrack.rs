@@ -167,6 +167,26 @@ impl TcpState {
     }
 }
 
+/// `tcp_valid_flags` of `nf_conntrack_proto_tcp.c`: the flag combinations
+/// (ECE, CWR and PSH aside) conntrack accepts at all; any other makes the
+/// packet INVALID before the state table is consulted.
+fn tcp_flags_valid(flags: u8) -> bool {
+    use tcp_flags::*;
+    let f = flags & !(ECE | CWR | PSH);
+    [
+        SYN,
+        SYN | URG,
+        SYN | ACK,
+        RST,
+        RST | ACK,
+        FIN | ACK,
+        FIN | ACK | URG,
+        ACK,
+        ACK | URG,
+    ]
+    .contains(&f)
+}
+
 /// Result of the TCP state table: a new state, ignore, or invalid.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Next {
@@ -338,6 +358,18 @@ impl Conntrack {
         self.map.len() / 2
     }
 
+    /// Indices of the live entries, in creation order (for `conntrack -D`).
+    pub fn indices(&self) -> Vec<usize> {
+        let mut v: Vec<(u32, usize)> = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.as_ref().map(|e| (e.id, i)))
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, i)| i).collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
@@ -463,6 +495,11 @@ impl Conntrack {
                 return self.related_icmp(h, zone);
             }
         }
+        // `tcp_error`: a flag combination no TCP stack sends is INVALID,
+        // for a new connection and an existing one alike.
+        if matches!(&h.l4, L4::Tcp(th) if !tcp_flags_valid(th.flags)) {
+            return invalid;
+        }
         let Some(t) = Tuple::of(h) else {
             return invalid;
         };
@@ -550,9 +587,13 @@ impl Conntrack {
         if let L4::Tcp(th) = &h.l4 {
             match tcp_next(dir, th.flags, e.tcp) {
                 Next::To(s) => {
-                    if e.tcp == TcpState::SynRecv
+                    // `nf_conntrack_tcp_packet`: a valid packet that keeps or
+                    // makes the connection ESTABLISHED after a reply was seen
+                    // (the handshake's last ACK, or any packet of a
+                    // connection picked up mid-stream once answered).
+                    if e.has(status::SEEN_REPLY)
+                        && matches!(e.tcp, TcpState::SynRecv | TcpState::Established)
                         && s == TcpState::Established
-                        && dir == Dir::Original
                     {
                         e.status |= status::ASSURED;
                     }
@@ -780,6 +821,23 @@ mod tests {
     }
 
     #[test]
+    fn impossible_flag_combinations_are_invalid() {
+        use crate::packet::tcp_flags::*;
+        assert!(tcp_flags_valid(SYN) && tcp_flags_valid(SYN | ACK | ECE | CWR));
+        assert!(tcp_flags_valid(FIN | ACK | PSH) && tcp_flags_valid(RST));
+        for bad in [
+            SYN | FIN,
+            FIN,
+            FIN | PSH | URG,
+            0,
+            SYN | RST,
+            SYN | FIN | RST | ACK,
+        ] {
+            assert!(!tcp_flags_valid(bad), "{bad:#x}");
+        }
+    }
+
+    #[test]
     fn tcp_handshake_states() {
         use tcp_flags::*;
         let mut ct = Conntrack::default();
@@ -795,12 +853,25 @@ mod tests {
         let e = ct.get(l.idx.unwrap()).unwrap();
         assert_eq!(e.tcp, TcpState::Established);
         assert!(e.has(status::ASSURED));
+        // Flags conntrack refuses: INVALID, nothing created or moved.
+        for bad in [SYN | FIN, FIN, 0, FIN | PSH | URG, SYN | RST] {
+            let l = ct.track(&tcp(a, b, 1000, 22, bad), 3);
+            assert_eq!(l.state, CtState::Invalid, "{bad:#x}");
+        }
+        assert_eq!(ct.get(0).unwrap().tcp, TcpState::Established);
         // A lone SYN-ACK with no connection is INVALID.
         let l = ct.track(&tcp(a, b, 5, 6, SYN | ACK), 3);
         assert_eq!(l.state, CtState::Invalid);
-        // A lone ACK is picked up as NEW (nf_conntrack_tcp_loose).
+        // A lone ACK is picked up as NEW (nf_conntrack_tcp_loose) ...
         let l = ct.track(&tcp(a, b, 7, 8, ACK), 4);
         assert_eq!(l.state, CtState::New);
+        let i = l.idx.unwrap();
+        ct.confirm(i);
+        // ... and is assured by the first packet after an answer.
+        ct.track(&tcp(b, a, 8, 7, SYN | ACK), 5);
+        assert!(!ct.get(i).unwrap().has(status::ASSURED));
+        ct.track(&tcp(a, b, 7, 8, ACK), 6);
+        assert!(ct.get(i).unwrap().has(status::ASSURED));
     }
 
     #[test]

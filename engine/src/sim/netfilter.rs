@@ -526,6 +526,9 @@ fn run_table(
                     continue;
                 }
                 None => {
+                    // Off the end of the walk (a built-in chain, or a user
+                    // chain reached by goto): the built-in chain's policy.
+                    let chain = &mut chains[base];
                     if chain.counted {
                         chain.counters.packets += 1;
                         chain.counters.bytes += cx.pkt.len() as u64;
@@ -631,15 +634,16 @@ fn run_table(
                 match stack.pop() {
                     Some(f) => cur = f,
                     None => {
-                        let chain = &mut chains[cur.chain];
+                        let chain = &mut chains[base];
                         if chain.counted {
                             chain.counters.packets += 1;
                             chain.counters.bytes += cx.pkt.len() as u64;
                         }
                         let policy = chain.policy;
+                        let base_name = chain.name.clone();
                         if let Some(t) = trace.as_deref_mut() {
                             t.steps.push(step(
-                                &chain_name,
+                                &base_name,
                                 None,
                                 true,
                                 None,

@@ -5,7 +5,8 @@ module's byte-exact tests (engine/src/kernel/tests.rs reads the output).
 Run as root: python3 capture_rule_bytes.py specs.txt > rule_bytes.tsv
 Each line of specs.txt is `TABLE<TAB>iptables arguments`. For each spec the
 script runs `iptables-nft -t TABLE ARGS` under strace in a throwaway network
-namespace and prints TABLE, the spec, the hex of NFTA_RULE_EXPRESSIONS and of
+namespace (with nfacct object ct_x, chain MYCHAIN in filter, and ipsets s1
+hash:ip, s2 hash:ip,port, s3 hash:ip at indexes 0, 1, 2) and prints TABLE, the spec, the hex of NFTA_RULE_EXPRESSIONS and of
 NFTA_RULE_COMPAT as sent, and the rule line of `iptables-nft-save`.
 """
 import re
@@ -31,6 +32,10 @@ def main():
             table, args = line.split("\t", 1)
             sh("ip", "netns", "exec", NS, "nft", "flush", "ruleset")
             sh("ip", "netns", "exec", NS, "sh", "-c", "nfacct add ct_x 2>/dev/null", check=False)
+            # The sets rule specs name, at kernel indexes 0, 1 and 2.
+            sh("ip", "netns", "exec", NS, "sh", "-c",
+               "ipset destroy 2>/dev/null; ipset create s1 hash:ip; "
+               "ipset create s2 hash:ip,port timeout 10; ipset create s3 hash:ip skbinfo")
             if table == "filter":
                 sh("ip", "netns", "exec", NS, "iptables-nft", "-N", "MYCHAIN")
             r = subprocess.run(

@@ -3,8 +3,7 @@
 
 use super::{get_u16, get_u32, put_u16, put_u32, DecodeCx, EncodeCx, XtMatch};
 use crate::ext::addrtype::Addrtype;
-use crate::ext::Match;
-use crate::kernel::Result;
+use crate::kernel::{Error, Result};
 
 const INVERT_SOURCE: u32 = 1;
 const INVERT_DEST: u32 = 2;
@@ -27,14 +26,54 @@ fn encode(m: &Addrtype, _cx: &EncodeCx) -> Result<Vec<u8>> {
     Ok(v)
 }
 
-fn decode(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Match>> {
+/// Address types in bit order (RTN_UNSPEC is bit 0).
+const TYPES: [&str; 12] = [
+    "UNSPEC",
+    "UNICAST",
+    "LOCAL",
+    "BROADCAST",
+    "ANYCAST",
+    "MULTICAST",
+    "BLACKHOLE",
+    "UNREACHABLE",
+    "PROHIBIT",
+    "THROW",
+    "NAT",
+    "XRESOLVE",
+];
+
+fn types(mask: u16) -> Result<String> {
+    if mask >> TYPES.len() != 0 {
+        return Err(Error::Unsupported(format!("address types {mask:#x}")));
+    }
+    let names: Vec<&str> = TYPES
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| mask & (1 << i) != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    Ok(names.join(","))
+}
+
+fn decode(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
     let (src, dst, flags) = (get_u16(d, 0), get_u16(d, 2), get_u32(d, 4));
-    Ok(Box::new(Addrtype {
-        src: (src != 0 || flags & INVERT_SOURCE != 0).then_some((src, flags & INVERT_SOURCE != 0)),
-        dst: (dst != 0 || flags & INVERT_DEST != 0).then_some((dst, flags & INVERT_DEST != 0)),
-        limit_in: flags & LIMIT_IFACE_IN != 0,
-        limit_out: flags & LIMIT_IFACE_OUT != 0,
-    }))
+    for (mask, inv, opt) in [
+        (src, flags & INVERT_SOURCE != 0, "--src-type"),
+        (dst, flags & INVERT_DEST != 0, "--dst-type"),
+    ] {
+        if mask != 0 {
+            cx.opt(inv, opt, types(mask)?);
+        } else if inv {
+            return Err(Error::Unsupported("an inverted empty address type".into()));
+        }
+    }
+    if flags & LIMIT_IFACE_IN != 0 {
+        cx.flag(false, "--limit-iface-in");
+    }
+    if flags & LIMIT_IFACE_OUT != 0 {
+        cx.flag(false, "--limit-iface-out");
+    }
+    Ok(())
 }
 
 pub static CODEC: XtMatch<Addrtype> = XtMatch {
@@ -42,6 +81,7 @@ pub static CODEC: XtMatch<Addrtype> = XtMatch {
     xt_name: &["addrtype"],
     rev: 1,
     size: 8,
+    user: 8,
     encode,
     decode,
 };

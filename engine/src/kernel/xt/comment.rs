@@ -2,17 +2,15 @@
 
 use super::{get_cstr, DecodeCx, EncodeCx, XtMatch};
 use crate::ext::comment::Comment;
-use crate::ext::Match;
 use crate::kernel::Result;
 
 fn encode(c: &Comment, _cx: &EncodeCx) -> Result<Vec<u8>> {
     Ok(c.text.as_bytes().to_vec())
 }
 
-fn decode(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Match>> {
-    Ok(Box::new(Comment {
-        text: get_cstr(&d[..255]),
-    }))
+fn decode(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
+    cx.opt(false, "--comment", get_cstr(&d[..255]));
+    Ok(())
 }
 
 pub static CODEC: XtMatch<Comment> = XtMatch {
@@ -20,6 +18,7 @@ pub static CODEC: XtMatch<Comment> = XtMatch {
     xt_name: &["comment"],
     rev: 0,
     size: 256,
+    user: 256,
     encode,
     decode,
 };

@@ -4,7 +4,6 @@
 
 use super::{get_u32, put_u32, DecodeCx, EncodeCx, XtTarget};
 use crate::ext::connmark_target::{ConnmarkTarget, Mode};
-use crate::ext::Target;
 use crate::kernel::{Error, Result};
 
 fn encode(t: &ConnmarkTarget, _cx: &EncodeCx) -> Result<Vec<u8>> {
@@ -22,21 +21,35 @@ fn encode(t: &ConnmarkTarget, _cx: &EncodeCx) -> Result<Vec<u8>> {
     Ok(v)
 }
 
-fn decode(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Target>> {
-    let mode = match d[14] {
-        0 => Mode::Set,
-        1 => Mode::Save,
-        2 => Mode::Restore,
+fn decode(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
+    let (ctmark, ctmask, nfmask) = (get_u32(d, 0), get_u32(d, 4), get_u32(d, 8));
+    match d[14] {
+        0 => {
+            cx.opt(false, "--set-xmark", format!("{ctmark:#x}/{ctmask:#x}"));
+        }
+        m @ (1 | 2) => {
+            cx.flag(
+                false,
+                if m == 1 {
+                    "--save-mark"
+                } else {
+                    "--restore-mark"
+                },
+            );
+            cx.opt(false, "--nfmask", format!("{nfmask:#x}"));
+            cx.opt(false, "--ctmask", format!("{ctmask:#x}"));
+        }
         m => return Err(Error::Unsupported(format!("CONNMARK mode {m}"))),
-    };
-    Ok(Box::new(ConnmarkTarget {
-        mode,
-        ctmark: get_u32(d, 0),
-        ctmask: get_u32(d, 4),
-        nfmask: get_u32(d, 8),
-        shift_right: d[12] != 0,
-        shift_bits: d[13],
-    }))
+    }
+    if d[13] != 0 {
+        let opt = if d[12] != 0 {
+            "--right-shift-mark"
+        } else {
+            "--left-shift-mark"
+        };
+        cx.opt(false, opt, d[13]);
+    }
+    Ok(())
 }
 
 pub static CODEC: XtTarget<ConnmarkTarget> = XtTarget {
@@ -44,6 +57,7 @@ pub static CODEC: XtTarget<ConnmarkTarget> = XtTarget {
     xt_name: &["CONNMARK"],
     rev: 2,
     size: 15,
+    user: 15,
     encode,
     decode,
 };

@@ -3,7 +3,7 @@
 //! STATE_ALIAS flag so iptables-nft reads it back as `-m state`.
 
 use super::{get_u16, get_u32, put_u16, put_u32, DecodeCx, EncodeCx, MatchCodec, XtBlob};
-use crate::ext::conntrack::{Addr, Conntrack, PortRange, ST_DNAT, ST_SNAT};
+use crate::ext::conntrack::{Conntrack, ST_DNAT, ST_SNAT};
 use crate::ext::state::State;
 use crate::ext::Match;
 use crate::kernel::{Error, Result};
@@ -57,17 +57,6 @@ fn state_to_kernel(m: u16) -> u16 {
         k |= K_DNAT;
     }
     k
-}
-
-fn state_from_kernel(k: u16) -> u16 {
-    let mut m = k & !(K_SNAT | K_DNAT);
-    if k & K_SNAT != 0 {
-        m |= ST_SNAT;
-    }
-    if k & K_DNAT != 0 {
-        m |= ST_DNAT;
-    }
-    m
 }
 
 fn encode_conntrack(c: &Conntrack) -> Vec<u8> {
@@ -133,46 +122,101 @@ fn encode_conntrack(c: &Conntrack) -> Vec<u8> {
     v
 }
 
-fn decode_conntrack(d: &[u8]) -> Conntrack {
+/// Names of the kernel's state bits, in libxt_conntrack's print order.
+const STATES: [(u16, &str); 7] = [
+    (1 << 0, "INVALID"),
+    (1 << 3, "NEW"),
+    (1 << 2, "RELATED"),
+    (1 << 1, "ESTABLISHED"),
+    (1 << 8, "UNTRACKED"),
+    (K_SNAT, "SNAT"),
+    (K_DNAT, "DNAT"),
+];
+const STATUSES: [(u16, &str); 4] = [
+    (1 << 0, "EXPECTED"),
+    (1 << 1, "SEEN_REPLY"),
+    (1 << 2, "ASSURED"),
+    (1 << 3, "CONFIRMED"),
+];
+
+fn names(table: &[(u16, &str)], mask: u16, none: &str, what: &str) -> Result<String> {
+    let known = table.iter().fold(0, |m, (b, _)| m | b);
+    if mask & !known != 0 {
+        return Err(Error::Unsupported(format!("conntrack {what} {mask:#x}")));
+    }
+    if mask == 0 {
+        return Ok(none.to_string());
+    }
+    let list: Vec<&str> = table
+        .iter()
+        .filter(|(b, _)| mask & b != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    Ok(list.join(","))
+}
+
+fn range_text<T: PartialEq + std::fmt::Display>(lo: T, hi: T) -> String {
+    if lo == hi {
+        lo.to_string()
+    } else {
+        format!("{lo}:{hi}")
+    }
+}
+
+/// `--ctstate ... --ctdir ...` in libxt_conntrack's save order.
+fn decode_conntrack(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
     let mf = get_u16(d, OFF_MATCH);
     let inv = get_u16(d, OFF_INVERT);
     let has = |b: u16| mf & b != 0;
     let i = |b: u16| inv & b != 0;
-    let addr = |off: usize, bit: u16| -> Option<Addr> {
-        has(bit).then(|| Addr {
-            addr: Ipv4Addr::new(d[off], d[off + 1], d[off + 2], d[off + 3]),
-            mask: u32::from_be_bytes([d[off + 16], d[off + 17], d[off + 18], d[off + 19]]),
-            inv: i(bit),
-        })
-    };
-    let port = |k: usize, bit: u16| -> Option<PortRange> {
-        has(bit).then(|| PortRange {
-            lo: get_u16(d, OFF_PORTS[k]),
-            hi: get_u16(d, OFF_PORTS_HIGH[k]),
-            inv: i(bit),
-        })
-    };
-    Conntrack {
-        state: has(F_STATE).then(|| (state_from_kernel(get_u16(d, OFF_STATE)), i(F_STATE))),
-        proto: has(F_PROTO).then(|| (get_u16(d, OFF_L4PROTO) as u8, i(F_PROTO))),
-        origsrc: addr(OFF_ADDRS[0], F_ORIGSRC),
-        origdst: addr(OFF_ADDRS[1], F_ORIGDST),
-        replsrc: addr(OFF_ADDRS[2], F_REPLSRC),
-        repldst: addr(OFF_ADDRS[3], F_REPLDST),
-        origsrcport: port(0, F_ORIGSRC_PORT),
-        origdstport: port(1, F_ORIGDST_PORT),
-        replsrcport: port(2, F_REPLSRC_PORT),
-        repldstport: port(3, F_REPLDST_PORT),
-        status: has(F_STATUS).then(|| (get_u16(d, OFF_STATUS) as u32, i(F_STATUS))),
-        expire: has(F_EXPIRES).then(|| {
-            (
-                get_u32(d, OFF_EXPIRES),
-                get_u32(d, OFF_EXPIRES + 4),
-                i(F_EXPIRES),
-            )
-        }),
-        dir_reply: has(F_DIRECTION).then(|| i(F_DIRECTION)),
+    if has(F_STATE) {
+        let text = names(&STATES, get_u16(d, OFF_STATE), "", "state")?;
+        if text.is_empty() {
+            return Err(Error::Unsupported("an empty conntrack state".into()));
+        }
+        cx.opt(i(F_STATE), "--ctstate", text);
     }
+    if has(F_PROTO) {
+        cx.opt(i(F_PROTO), "--ctproto", get_u16(d, OFF_L4PROTO));
+    }
+    let addrs = [
+        (F_ORIGSRC, "--ctorigsrc"),
+        (F_ORIGDST, "--ctorigdst"),
+        (F_REPLSRC, "--ctreplsrc"),
+        (F_REPLDST, "--ctrepldst"),
+    ];
+    for ((bit, opt), off) in addrs.into_iter().zip(OFF_ADDRS) {
+        if has(bit) {
+            let a = Ipv4Addr::new(d[off], d[off + 1], d[off + 2], d[off + 3]);
+            let m = Ipv4Addr::new(d[off + 16], d[off + 17], d[off + 18], d[off + 19]);
+            cx.opt(i(bit), opt, format!("{a}/{m}"));
+        }
+    }
+    let ports = [
+        (F_ORIGSRC_PORT, "--ctorigsrcport"),
+        (F_ORIGDST_PORT, "--ctorigdstport"),
+        (F_REPLSRC_PORT, "--ctreplsrcport"),
+        (F_REPLDST_PORT, "--ctrepldstport"),
+    ];
+    for (k, (bit, opt)) in ports.into_iter().enumerate() {
+        if has(bit) {
+            let (lo, hi) = (get_u16(d, OFF_PORTS[k]), get_u16(d, OFF_PORTS_HIGH[k]));
+            cx.opt(i(bit), opt, range_text(lo, hi));
+        }
+    }
+    if has(F_STATUS) {
+        let text = names(&STATUSES, get_u16(d, OFF_STATUS), "NONE", "status")?;
+        cx.opt(i(F_STATUS), "--ctstatus", text);
+    }
+    if has(F_EXPIRES) {
+        let (lo, hi) = (get_u32(d, OFF_EXPIRES), get_u32(d, OFF_EXPIRES + 4));
+        cx.opt(i(F_EXPIRES), "--ctexpire", range_text(lo, hi));
+    }
+    if has(F_DIRECTION) {
+        let dir = if i(F_DIRECTION) { "REPLY" } else { "ORIGINAL" };
+        cx.opt(false, "--ctdir", dir);
+    }
+    Ok(())
 }
 
 impl MatchCodec for ConntrackCodec {
@@ -193,14 +237,19 @@ impl MatchCodec for ConntrackCodec {
     fn decode_xt(&self, blob: &XtBlob, cx: &mut DecodeCx) -> Result<()> {
         let d = blob.data(REV, SIZE)?;
         let mf = get_u16(d, OFF_MATCH);
-        if mf & F_STATE_ALIAS != 0 {
-            cx.matches.push(Box::new(State {
-                mask: state_from_kernel(get_u16(d, OFF_STATE)),
-                inv: get_u16(d, OFF_INVERT) & F_STATE != 0,
-            }));
-        } else {
-            cx.matches.push(Box::new(decode_conntrack(d)));
+        if mf & F_STATE_ALIAS == 0 {
+            cx.m("conntrack");
+            return decode_conntrack(d, cx);
         }
+        if mf != F_STATE | F_STATE_ALIAS {
+            return Err(Error::Unsupported(format!("state alias flags {mf:#x}")));
+        }
+        let text = names(&STATES[..5], get_u16(d, OFF_STATE), "", "state")?;
+        if text.is_empty() {
+            return Err(Error::Unsupported("an empty state".into()));
+        }
+        cx.m("state")
+            .opt(get_u16(d, OFF_INVERT) & F_STATE != 0, "--state", text);
         Ok(())
     }
 }

@@ -7,7 +7,6 @@ use super::{
     get_cstr, get_u16, get_u32, put_u16, put_u32, DecodeCx, EncodeCx, TargetCodec, XtBlob,
 };
 use crate::ext::ct::Ct;
-use crate::ext::notrack::Notrack;
 use crate::ext::Target;
 use crate::kernel::{Error, Result};
 
@@ -28,6 +27,20 @@ const E_ZONE_MARK: u8 = 1;
 const E_ZONE_DIR_ORIG: u8 = 2;
 const E_ZONE_DIR_REPL: u8 = 4;
 const HELPER: usize = 12;
+/// Event names by bit (`IPCT_*`, `IPEXP_*`).
+const CT_EVENTS: [&str; 10] = [
+    "new",
+    "related",
+    "destroy",
+    "reply",
+    "assured",
+    "protoinfo",
+    "helper",
+    "mark",
+    "natseqinfo",
+    "secmark",
+];
+const EXP_EVENTS: [&str; 1] = ["new"];
 const TIMEOUT: usize = 28;
 
 fn encode_ct(c: &Ct) -> Vec<u8> {
@@ -73,31 +86,69 @@ impl TargetCodec for CtCodec {
     fn xt_names(&self) -> &'static [&'static str] {
         &["CT"]
     }
-    fn decode_xt(&self, blob: &XtBlob, _cx: &DecodeCx) -> Result<Box<dyn Target>> {
+    fn user_size(&self, _xt_name: &str, _rev: u32) -> Option<usize> {
+        // The kernel's template pointer follows the names.
+        Some(64)
+    }
+    fn decode_xt(&self, blob: &XtBlob, cx: &mut DecodeCx) -> Result<()> {
         let d = blob.data(REV, SIZE)?;
         let flags = get_u16(d, 0);
         if flags & F_NOTRACK_ALIAS != 0 {
-            return Ok(Box::new(Notrack));
+            cx.j("NOTRACK");
+            return Ok(());
         }
-        let mut zone_flags = 0;
-        for (e, k) in [
-            (E_ZONE_MARK, F_ZONE_MARK),
-            (E_ZONE_DIR_ORIG, F_ZONE_DIR_ORIG),
-            (E_ZONE_DIR_REPL, F_ZONE_DIR_REPL),
+        let known = F_NOTRACK | F_ZONE_DIR_ORIG | F_ZONE_DIR_REPL | F_ZONE_MARK;
+        if flags & !known != 0 {
+            return Err(Error::Unsupported(format!("CT flags {flags:#x}")));
+        }
+        cx.j("CT");
+        if flags & F_NOTRACK != 0 {
+            cx.flag(false, "--notrack");
+        }
+        let helper = get_cstr(&d[HELPER..HELPER + 16]);
+        if !helper.is_empty() {
+            cx.opt(false, "--helper", helper);
+        }
+        let timeout = get_cstr(&d[TIMEOUT..TIMEOUT + 32]);
+        if !timeout.is_empty() {
+            cx.opt(false, "--timeout", timeout);
+        }
+        for (opt, mask, names) in [
+            ("--ctevents", get_u32(d, 4), &CT_EVENTS[..]),
+            ("--expevents", get_u32(d, 8), &EXP_EVENTS[..]),
         ] {
-            if flags & k != 0 {
-                zone_flags |= e;
+            if mask != 0 {
+                if mask >> names.len() != 0 {
+                    return Err(Error::Unsupported(format!("CT {opt} {mask:#x}")));
+                }
+                let list: Vec<&str> = names
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| mask & (1 << i) != 0)
+                    .map(|(_, n)| *n)
+                    .collect();
+                cx.opt(false, opt, list.join(","));
             }
         }
-        Ok(Box::new(Ct {
-            notrack: flags & F_NOTRACK != 0,
-            helper: get_cstr(&d[HELPER..HELPER + 16]),
-            timeout: get_cstr(&d[TIMEOUT..TIMEOUT + 32]),
-            ct_events: get_u32(d, 4),
-            exp_events: get_u32(d, 8),
-            zone: get_u16(d, 2),
-            zone_flags,
-        }))
+        let zone = get_u16(d, 2);
+        if flags & F_ZONE_MARK != 0 || zone != 0 {
+            let value = if flags & F_ZONE_MARK != 0 {
+                "mark".to_string()
+            } else {
+                zone.to_string()
+            };
+            let (orig, repl) = (flags & F_ZONE_DIR_ORIG != 0, flags & F_ZONE_DIR_REPL != 0);
+            if orig {
+                cx.opt(false, "--zone-orig", &value);
+            }
+            if repl {
+                cx.opt(false, "--zone-reply", &value);
+            }
+            if !orig && !repl {
+                cx.opt(false, "--zone", &value);
+            }
+        }
+        Ok(())
     }
 }
 

@@ -2,19 +2,22 @@
 
 use super::{DecodeCx, EncodeCx, XtMatch};
 use crate::ext::icmp::Icmp;
-use crate::ext::Match;
-use crate::kernel::Result;
+use crate::kernel::{Error, Result};
 
 fn encode(m: &Icmp, _cx: &EncodeCx) -> Result<Vec<u8>> {
     Ok(vec![m.icmp_type, m.code.0, m.code.1, m.inv as u8])
 }
 
-fn decode(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Match>> {
-    Ok(Box::new(Icmp {
-        icmp_type: d[0],
-        code: (d[1], d[2]),
-        inv: d[3] & 1 != 0,
-    }))
+fn decode(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
+    let (t, lo, hi, inv) = (d[0], d[1], d[2], d[3] & 1 != 0);
+    let value = match (t, lo, hi) {
+        (255, 0, 255) => "any".to_string(),
+        (t, 0, 255) => t.to_string(),
+        (t, lo, hi) if lo == hi => format!("{t}/{lo}"),
+        _ => return Err(Error::Unsupported(format!("icmp codes {lo} to {hi}"))),
+    };
+    cx.opt(inv, "--icmp-type", value);
+    Ok(())
 }
 
 pub static CODEC: XtMatch<Icmp> = XtMatch {
@@ -22,6 +25,7 @@ pub static CODEC: XtMatch<Icmp> = XtMatch {
     xt_name: &["icmp"],
     rev: 0,
     size: 4,
+    user: 4,
     encode,
     decode,
 };

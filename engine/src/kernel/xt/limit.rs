@@ -1,7 +1,7 @@
 //! `-m limit`: the native `limit` expression (packets per unit of seconds).
 
 use super::{DecodeCx, EncodeCx, MatchCodec};
-use crate::ext::limit::{Limit, SCALE};
+use crate::ext::limit::Limit;
 use crate::ext::Match;
 use crate::kernel::expr::Expr;
 use crate::kernel::{Error, Result};
@@ -41,15 +41,21 @@ impl MatchCodec for Codec {
         else {
             return Ok(0);
         };
-        // What iptables-nft computes back: the average period in 1/10000 s.
-        let avg = (SCALE as u64 * unit).checked_div(*rate).unwrap_or(0);
-        let avg = u32::try_from(avg)
-            .map_err(|_| Error::Unsupported(format!("limit rate {rate}/{unit}s")))?;
-        cx.matches.push(Box::new(Limit {
-            avg,
-            burst: *burst,
-            ..Limit::default()
-        }));
+        // iptables-nft reads the average period back as SCALE * unit / rate,
+        // which is what `--limit RATE/UNIT` gives.
+        let name = match unit {
+            1 => "second",
+            60 => "minute",
+            3600 => "hour",
+            86400 => "day",
+            _ => return Err(Error::Unsupported(format!("limit unit of {unit} seconds"))),
+        };
+        if *rate == 0 || *rate > u32::MAX as u64 {
+            return Err(Error::Unsupported(format!("limit rate {rate}/{name}")));
+        }
+        cx.m("limit")
+            .opt(false, "--limit", format!("{rate}/{name}"))
+            .opt(false, "--limit-burst", burst);
         Ok(1)
     }
 }

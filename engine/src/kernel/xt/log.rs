@@ -3,8 +3,7 @@
 
 use super::{get_cstr, DecodeCx, EncodeCx, XtTarget};
 use crate::ext::log::Log;
-use crate::ext::Target;
-use crate::kernel::Result;
+use crate::kernel::{Error, Result};
 
 fn encode(t: &Log, _cx: &EncodeCx) -> Result<Vec<u8>> {
     let mut v = vec![0u8; 32];
@@ -16,12 +15,31 @@ fn encode(t: &Log, _cx: &EncodeCx) -> Result<Vec<u8>> {
     Ok(v)
 }
 
-fn decode(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Target>> {
-    Ok(Box::new(Log {
-        level: d[0],
-        flags: d[1],
-        prefix: get_cstr(&d[2..32]),
-    }))
+const FLAGS: [(u8, &str); 5] = [
+    (0x01, "--log-tcp-sequence"),
+    (0x02, "--log-tcp-options"),
+    (0x04, "--log-ip-options"),
+    (0x08, "--log-uid"),
+    (0x20, "--log-macdecode"),
+];
+
+fn decode(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
+    cx.opt(false, "--log-level", d[0]);
+    let prefix = get_cstr(&d[2..32]);
+    if !prefix.is_empty() {
+        cx.opt(false, "--log-prefix", prefix);
+    }
+    let mut rest = d[1];
+    for (bit, opt) in FLAGS {
+        if d[1] & bit != 0 {
+            cx.flag(false, opt);
+            rest &= !bit;
+        }
+    }
+    if rest != 0 {
+        return Err(Error::Unsupported(format!("LOG flags {rest:#x}")));
+    }
+    Ok(())
 }
 
 pub static CODEC: XtTarget<Log> = XtTarget {
@@ -29,6 +47,7 @@ pub static CODEC: XtTarget<Log> = XtTarget {
     xt_name: &["LOG"],
     rev: 0,
     size: 32,
+    user: 32,
     encode,
     decode,
 };

@@ -58,11 +58,8 @@ impl MatchCodec for Codec {
         if !matches!(op, CmpOp::Eq | CmpOp::Neq) {
             return Ok(0);
         }
-        cx.matches.push(Box::new(MarkMatch {
-            mark,
-            mask,
-            inv: *op == CmpOp::Neq,
-        }));
+        cx.m("mark")
+            .opt(*op == CmpOp::Neq, "--mark", format!("{mark:#x}/{mask:#x}"));
         Ok(n)
     }
 }

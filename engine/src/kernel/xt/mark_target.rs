@@ -3,7 +3,6 @@
 
 use super::{get_u32, put_u32, DecodeCx, EncodeCx, XtTarget};
 use crate::ext::mark_target::MarkTarget;
-use crate::ext::Target;
 use crate::kernel::Result;
 
 fn encode(t: &MarkTarget, _cx: &EncodeCx) -> Result<Vec<u8>> {
@@ -13,11 +12,10 @@ fn encode(t: &MarkTarget, _cx: &EncodeCx) -> Result<Vec<u8>> {
     Ok(v)
 }
 
-fn decode(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Target>> {
-    Ok(Box::new(MarkTarget {
-        value: get_u32(d, 0),
-        mask: get_u32(d, 4),
-    }))
+fn decode(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
+    let (value, mask) = (get_u32(d, 0), get_u32(d, 4));
+    cx.opt(false, "--set-xmark", format!("{value:#x}/{mask:#x}"));
+    Ok(())
 }
 
 pub static CODEC: XtTarget<MarkTarget> = XtTarget {
@@ -25,6 +23,7 @@ pub static CODEC: XtTarget<MarkTarget> = XtTarget {
     xt_name: &["MARK"],
     rev: 2,
     size: 8,
+    user: 8,
     encode,
     decode,
 };

@@ -3,7 +3,6 @@
 
 use super::{get_u16, put_u16, DecodeCx, EncodeCx, XtMatch};
 use crate::ext::multiport::{Multiport, Which};
-use crate::ext::Match;
 use crate::kernel::{Error, Result};
 
 const SLOTS: usize = 15;
@@ -37,32 +36,31 @@ fn encode(m: &Multiport, _cx: &EncodeCx) -> Result<Vec<u8>> {
     Ok(v)
 }
 
-fn decode(d: &[u8], cx: &DecodeCx) -> Result<Box<dyn Match>> {
-    let which = match d[0] {
-        0 => Which::Source,
-        1 => Which::Destination,
-        2 => Which::Either,
+fn decode(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
+    let opt = match d[0] {
+        0 => "--sports",
+        1 => "--dports",
+        2 => "--ports",
         f => return Err(Error::Unsupported(format!("multiport flags {f}"))),
     };
-    let count = (d[1] as usize).min(SLOTS);
+    let count = d[1] as usize;
+    if count == 0 || count > SLOTS {
+        return Err(Error::Unsupported(format!("multiport with {count} ports")));
+    }
     let mut ports = Vec::new();
     let mut i = 0;
     while i < count {
         let lo = get_u16(d, OFF_PORTS + 2 * i);
         if d[OFF_PFLAGS + i] != 0 && i + 1 < count {
-            ports.push((lo, Some(get_u16(d, OFF_PORTS + 2 * (i + 1)))));
+            ports.push(format!("{lo}:{}", get_u16(d, OFF_PORTS + 2 * (i + 1))));
             i += 2;
         } else {
-            ports.push((lo, None));
+            ports.push(lo.to_string());
             i += 1;
         }
     }
-    Ok(Box::new(Multiport {
-        which,
-        ports,
-        inv: d[OFF_INVERT] != 0,
-        proto: cx.ip.proto,
-    }))
+    cx.opt(d[OFF_INVERT] != 0, opt, ports.join(","));
+    Ok(())
 }
 
 pub static CODEC: XtMatch<Multiport> = XtMatch {
@@ -70,6 +68,7 @@ pub static CODEC: XtMatch<Multiport> = XtMatch {
     xt_name: &["multiport"],
     rev: 1,
     size: 48,
+    user: 48,
     encode,
     decode,
 };

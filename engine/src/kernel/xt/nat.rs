@@ -7,8 +7,7 @@ use crate::ext::dnat::{Dnat, NatRange};
 use crate::ext::masquerade::Masquerade;
 use crate::ext::redirect::Redirect;
 use crate::ext::snat::Snat;
-use crate::ext::Target;
-use crate::kernel::Result;
+use crate::kernel::{Error, Result};
 use std::net::Ipv4Addr;
 
 const MAP_IPS: u32 = 1 << 0;
@@ -27,20 +26,69 @@ fn flags(r: &NatRange) -> u32 {
         | (r.offset as u32 * PROTO_OFFSET)
 }
 
-fn range_from(f: u32, min: Ipv4Addr, max: Ipv4Addr, pmin: u16, pmax: u16, base: u16) -> NatRange {
-    let map_ips = f & MAP_IPS != 0;
-    NatRange {
-        map_ips,
-        min_ip: map_ips.then_some(min),
-        max_ip: map_ips.then_some(max),
-        ports: f & PROTO_SPECIFIED != 0,
-        min_port: pmin,
-        max_port: pmax,
-        offset: f & PROTO_OFFSET != 0,
-        base_port: base,
-        random: f & PROTO_RANDOM != 0,
-        random_fully: f & PROTO_RANDOM_FULLY != 0,
-        persistent: f & PERSISTENT != 0,
+/// A NAT range as read from the kernel.
+struct Range {
+    flags: u32,
+    min_ip: Ipv4Addr,
+    max_ip: Ipv4Addr,
+    min_port: u16,
+    max_port: u16,
+    base: u16,
+}
+
+const KNOWN: u32 =
+    MAP_IPS | PROTO_SPECIFIED | PROTO_RANDOM | PERSISTENT | PROTO_RANDOM_FULLY | PROTO_OFFSET;
+
+impl Range {
+    /// `IP[-IP][:PORT[-PORT[/BASE]]]`, the form libxt_NAT parses.
+    fn text(&self) -> String {
+        let mut s = String::new();
+        if self.flags & MAP_IPS != 0 {
+            s.push_str(&self.min_ip.to_string());
+            if self.max_ip != self.min_ip {
+                s.push_str(&format!("-{}", self.max_ip));
+            }
+        }
+        if self.flags & PROTO_SPECIFIED != 0 {
+            s.push_str(&format!(":{}", self.min_port));
+            if self.max_port != self.min_port {
+                s.push_str(&format!("-{}", self.max_port));
+            }
+            if self.flags & PROTO_OFFSET != 0 {
+                s.push_str(&format!("/{}", self.base));
+            }
+        }
+        s
+    }
+
+    /// Pushes `OPT RANGE` (ports only when `ports_only`) and the flags.
+    fn words(&self, cx: &mut DecodeCx, opt: &str, ports_only: bool) -> Result<()> {
+        if self.flags & !KNOWN != 0 {
+            return Err(Error::Unsupported(format!("NAT flags {:#x}", self.flags)));
+        }
+        let text = self.text();
+        if ports_only {
+            if self.flags & (MAP_IPS | PROTO_OFFSET) != 0 {
+                return Err(Error::Unsupported(
+                    "an address range for a port-only target".into(),
+                ));
+            }
+            if let Some(ports) = text.strip_prefix(':') {
+                cx.opt(false, opt, ports);
+            }
+        } else if !text.is_empty() {
+            cx.opt(false, opt, text);
+        }
+        for (bit, flag) in [
+            (PROTO_RANDOM, "--random"),
+            (PROTO_RANDOM_FULLY, "--random-fully"),
+            (PERSISTENT, "--persistent"),
+        ] {
+            if self.flags & bit != 0 {
+                cx.flag(false, flag);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -56,36 +104,40 @@ fn encode_v0(r: &NatRange) -> Vec<u8> {
     v
 }
 
-fn decode_v0(d: &[u8]) -> NatRange {
+fn decode_v0(d: &[u8]) -> Result<Range> {
+    if get_u32(d, 0) != 1 {
+        return Err(Error::Unsupported(format!("{} NAT ranges", get_u32(d, 0))));
+    }
     let ip = |o: usize| Ipv4Addr::new(d[o], d[o + 1], d[o + 2], d[o + 3]);
     let port = |o: usize| u16::from_be_bytes([d[o], d[o + 1]]);
-    range_from(get_u32(d, 4), ip(8), ip(12), port(16), port(18), 0)
+    Ok(Range {
+        flags: get_u32(d, 4),
+        min_ip: ip(8),
+        max_ip: ip(12),
+        min_port: port(16),
+        max_port: port(18),
+        base: 0,
+    })
 }
 
 fn enc_masq(t: &Masquerade, _cx: &EncodeCx) -> Result<Vec<u8>> {
     Ok(encode_v0(&t.range))
 }
-fn dec_masq(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Target>> {
-    Ok(Box::new(Masquerade {
-        range: decode_v0(d),
-    }))
+fn dec_masq(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
+    decode_v0(d)?.words(cx, "--to-ports", true)
 }
 fn enc_snat(t: &Snat, _cx: &EncodeCx) -> Result<Vec<u8>> {
     Ok(encode_v0(&t.range))
 }
-fn dec_snat(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Target>> {
-    Ok(Box::new(Snat {
-        range: decode_v0(d),
-    }))
+fn dec_snat(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
+    decode_v0(d)?.words(cx, "--to-source", false)
 }
 
 fn enc_redirect(t: &Redirect, _cx: &EncodeCx) -> Result<Vec<u8>> {
     Ok(encode_v0(&t.range))
 }
-fn dec_redirect(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Target>> {
-    Ok(Box::new(Redirect {
-        range: decode_v0(d),
-    }))
+fn dec_redirect(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
+    decode_v0(d)?.words(cx, "--to-ports", true)
 }
 
 pub static REDIRECT: XtTarget<Redirect> = XtTarget {
@@ -93,6 +145,7 @@ pub static REDIRECT: XtTarget<Redirect> = XtTarget {
     xt_name: &["REDIRECT"],
     rev: 0,
     size: 20,
+    user: 20,
     encode: enc_redirect,
     decode: dec_redirect,
 };
@@ -110,12 +163,18 @@ fn enc_dnat(t: &Dnat, _cx: &EncodeCx) -> Result<Vec<u8>> {
     Ok(v)
 }
 
-fn dec_dnat(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Target>> {
+fn dec_dnat(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
     let ip = |o: usize| Ipv4Addr::new(d[o], d[o + 1], d[o + 2], d[o + 3]);
     let port = |o: usize| u16::from_be_bytes([d[o], d[o + 1]]);
-    Ok(Box::new(Dnat {
-        range: range_from(get_u32(d, 0), ip(4), ip(20), port(36), port(38), port(40)),
-    }))
+    Range {
+        flags: get_u32(d, 0),
+        min_ip: ip(4),
+        max_ip: ip(20),
+        min_port: port(36),
+        max_port: port(38),
+        base: port(40),
+    }
+    .words(cx, "--to-destination", false)
 }
 
 pub static MASQUERADE: XtTarget<Masquerade> = XtTarget {
@@ -123,6 +182,7 @@ pub static MASQUERADE: XtTarget<Masquerade> = XtTarget {
     xt_name: &["MASQUERADE"],
     rev: 0,
     size: 20,
+    user: 20,
     encode: enc_masq,
     decode: dec_masq,
 };
@@ -132,6 +192,7 @@ pub static SNAT: XtTarget<Snat> = XtTarget {
     xt_name: &["SNAT"],
     rev: 0,
     size: 20,
+    user: 20,
     encode: enc_snat,
     decode: dec_snat,
 };
@@ -141,6 +202,7 @@ pub static DNAT: XtTarget<Dnat> = XtTarget {
     xt_name: &["DNAT"],
     rev: 2,
     size: 42,
+    user: 42,
     encode: enc_dnat,
     decode: dec_dnat,
 };

@@ -3,7 +3,6 @@
 
 use super::{get_cstr, DecodeCx, EncodeCx, XtMatch};
 use crate::ext::nfacct::Nfacct;
-use crate::ext::Match;
 use crate::kernel::Result;
 
 fn encode(m: &Nfacct, _cx: &EncodeCx) -> Result<Vec<u8>> {
@@ -13,11 +12,9 @@ fn encode(m: &Nfacct, _cx: &EncodeCx) -> Result<Vec<u8>> {
     Ok(v)
 }
 
-fn decode(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Match>> {
-    Ok(Box::new(Nfacct {
-        name: get_cstr(&d[..32]),
-        found: true,
-    }))
+fn decode(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
+    cx.opt(false, "--nfacct-name", get_cstr(&d[..32]));
+    Ok(())
 }
 
 pub static CODEC: XtMatch<Nfacct> = XtMatch {
@@ -25,6 +22,8 @@ pub static CODEC: XtMatch<Nfacct> = XtMatch {
     xt_name: &["nfacct"],
     rev: 1,
     size: 40,
+    // The kernel keeps a pointer to the object after the name.
+    user: 32,
     encode,
     decode,
 };

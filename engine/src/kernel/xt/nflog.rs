@@ -29,11 +29,7 @@ impl TargetCodec for Codec {
         Ok(())
     }
 
-    fn decode_native(
-        &self,
-        exprs: &[Expr],
-        _cx: &DecodeCx,
-    ) -> Result<Option<(usize, Box<dyn Target>)>> {
+    fn decode_native(&self, exprs: &[Expr], cx: &mut DecodeCx) -> Result<usize> {
         let Some(Expr::Log {
             group: Some(group),
             prefix,
@@ -41,16 +37,18 @@ impl TargetCodec for Codec {
             qthreshold,
         }) = exprs.first()
         else {
-            return Ok(None);
+            return Ok(0);
         };
-        Ok(Some((
-            1,
-            Box::new(Nflog {
-                group: *group,
-                prefix: prefix.clone().unwrap_or_default(),
-                size: *snaplen,
-                threshold: qthreshold.unwrap_or(0),
-            }),
-        )))
+        cx.j("NFLOG").opt(false, "--nflog-group", group);
+        if let Some(p) = prefix {
+            cx.opt(false, "--nflog-prefix", p);
+        }
+        if let Some(s) = snaplen {
+            cx.opt(false, "--nflog-size", s);
+        }
+        if let Some(q) = qthreshold {
+            cx.opt(false, "--nflog-threshold", q);
+        }
+        Ok(1)
     }
 }

@@ -4,7 +4,6 @@
 
 use super::{get_cstr, get_u32, put_u32, DecodeCx, EncodeCx, XtMatch};
 use crate::ext::recent::{Recent, RecentOp};
-use crate::ext::Match;
 use crate::kernel::{Error, Result};
 use std::net::Ipv4Addr;
 
@@ -40,34 +39,50 @@ fn encode(m: &Recent, _cx: &EncodeCx) -> Result<Vec<u8>> {
     v[NAME..NAME + n].copy_from_slice(&name[..n]);
     v[NAME + n] = 0;
     v[SIDE] = m.dest as u8;
-    // An explicit --mask fills the IPv4 part, as restore text (which always
-    // carries --mask) does. (`-m recent --set` typed without --mask gets the
-    // whole address union filled by libxt_recent; the engine's match does
-    // not record whether --mask was given, so restore text wins.)
-    v[MASK..MASK + 4].copy_from_slice(&m.mask.octets());
+    // An explicit --mask fills the IPv4 part; without it libxt_recent
+    // fills the whole address union.
+    if m.mask_given {
+        v[MASK..MASK + 4].copy_from_slice(&m.mask.octets());
+    } else {
+        v[MASK..MASK + 16].fill(0xff);
+    }
     Ok(v)
 }
 
-fn decode(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Match>> {
+fn decode(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
     let f = d[8];
     let op = match f & (CHECK | SET | UPDATE | REMOVE) {
-        SET => RecentOp::Set,
-        CHECK => RecentOp::Check,
-        UPDATE => RecentOp::Update,
-        REMOVE => RecentOp::Remove,
+        SET => "--set",
+        CHECK => "--rcheck",
+        UPDATE => "--update",
+        REMOVE => "--remove",
         x => return Err(Error::Unsupported(format!("recent flags {x:#x}"))),
     };
-    let mut r = Recent::default();
-    r.op = op;
-    r.invert = d[9] != 0;
-    r.seconds = get_u32(d, 0);
-    r.reap = f & REAP != 0;
-    r.hitcount = get_u32(d, 4);
-    r.rttl = f & TTL != 0;
-    r.name = get_cstr(&d[NAME..NAME + NAME_LEN]);
-    r.dest = d[SIDE] != 0;
-    r.mask = Ipv4Addr::new(d[MASK], d[MASK + 1], d[MASK + 2], d[MASK + 3]);
-    Ok(Box::new(r))
+    cx.flag(d[9] != 0, op);
+    let seconds = get_u32(d, 0);
+    if seconds != 0 {
+        cx.opt(false, "--seconds", seconds);
+    }
+    if f & REAP != 0 {
+        cx.flag(false, "--reap");
+    }
+    let hitcount = get_u32(d, 4);
+    if hitcount != 0 {
+        cx.opt(false, "--hitcount", hitcount);
+    }
+    if f & TTL != 0 {
+        cx.flag(false, "--rttl");
+    }
+    cx.opt(false, "--name", get_cstr(&d[NAME..NAME + NAME_LEN]));
+    if d[MASK..MASK + 16].iter().any(|b| *b != 0xff) {
+        if d[MASK + 4..MASK + 16].iter().any(|b| *b != 0) {
+            return Err(Error::Unsupported("an IPv6 recent mask".into()));
+        }
+        let mask = Ipv4Addr::new(d[MASK], d[MASK + 1], d[MASK + 2], d[MASK + 3]);
+        cx.opt(false, "--mask", mask);
+    }
+    cx.flag(false, if d[SIDE] != 0 { "--rdest" } else { "--rsource" });
+    Ok(())
 }
 
 pub static CODEC: XtMatch<Recent> = XtMatch {
@@ -75,6 +90,7 @@ pub static CODEC: XtMatch<Recent> = XtMatch {
     xt_name: &["recent"],
     rev: 1,
     size: 228,
+    user: 228,
     encode,
     decode,
 };

@@ -3,7 +3,6 @@
 
 use super::{get_u32, put_u32, DecodeCx, EncodeCx, XtTarget};
 use crate::ext::reject::{Reject, RejectWith};
-use crate::ext::Target;
 use crate::kernel::{Error, Result};
 
 const KINDS: [(RejectWith, u32); 8] = [
@@ -27,14 +26,27 @@ fn encode(t: &Reject, _cx: &EncodeCx) -> Result<Vec<u8>> {
     Ok(v)
 }
 
-fn decode(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Target>> {
+/// `--reject-with` names by `enum ipt_reject_with`.
+const NAMES: [(u32, &str); 8] = [
+    (0, "icmp-net-unreachable"),
+    (1, "icmp-host-unreachable"),
+    (2, "icmp-proto-unreachable"),
+    (3, "icmp-port-unreachable"),
+    (5, "icmp-net-prohibited"),
+    (6, "icmp-host-prohibited"),
+    (7, "tcp-reset"),
+    (8, "icmp-admin-prohibited"),
+];
+
+fn decode(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
     let k = get_u32(d, 0);
-    let with = KINDS
+    let name = NAMES
         .iter()
-        .find(|(_, n)| *n == k)
-        .map(|(w, _)| *w)
+        .find(|(n, _)| *n == k)
+        .map(|(_, w)| *w)
         .ok_or_else(|| Error::Unsupported(format!("REJECT kind {k}")))?;
-    Ok(Box::new(Reject { with }))
+    cx.opt(false, "--reject-with", name);
+    Ok(())
 }
 
 pub static CODEC: XtTarget<Reject> = XtTarget {
@@ -42,6 +54,7 @@ pub static CODEC: XtTarget<Reject> = XtTarget {
     xt_name: &["REJECT"],
     rev: 0,
     size: 4,
+    user: 4,
     encode,
     decode,
 };

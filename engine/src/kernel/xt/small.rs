@@ -5,13 +5,12 @@
 use super::{get_cstr, get_u16, get_u32, put_u16, put_u32, DecodeCx, EncodeCx, XtMatch};
 use crate::ext::connmark::ConnmarkMatch;
 use crate::ext::helper::Helper;
-use crate::ext::iprange::{Iprange, Range};
+use crate::ext::iprange::Iprange;
 use crate::ext::length::Length;
 use crate::ext::mac::Mac;
-use crate::ext::owner::{IdRange, Owner};
+use crate::ext::owner::Owner;
 use crate::ext::pkttype::Pkttype;
 use crate::ext::ttl::{Mode as TtlMode, Ttl};
-use crate::ext::Match;
 use crate::kernel::{Error, Result};
 use std::net::Ipv4Addr;
 
@@ -22,18 +21,17 @@ fn enc_connmark(m: &ConnmarkMatch, _cx: &EncodeCx) -> Result<Vec<u8>> {
     v[8] = m.inv as u8;
     Ok(v)
 }
-fn dec_connmark(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Match>> {
-    Ok(Box::new(ConnmarkMatch {
-        mark: get_u32(d, 0),
-        mask: get_u32(d, 4),
-        inv: d[8] != 0,
-    }))
+fn dec_connmark(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
+    let (mark, mask) = (get_u32(d, 0), get_u32(d, 4));
+    cx.opt(d[8] != 0, "--mark", format!("{mark:#x}/{mask:#x}"));
+    Ok(())
 }
 pub static CONNMARK: XtMatch<ConnmarkMatch> = XtMatch {
     name: "connmark",
     xt_name: &["connmark"],
     rev: 1,
     size: 9,
+    user: 9,
     encode: enc_connmark,
     decode: dec_connmark,
 };
@@ -69,27 +67,36 @@ fn enc_owner(m: &Owner, _cx: &EncodeCx) -> Result<Vec<u8>> {
     v[17] = inv;
     Ok(v)
 }
-fn dec_owner(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Match>> {
+fn dec_owner(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
     let (flags, inv) = (d[16], d[17]);
-    let range = |off: usize, bit: u8| {
-        (flags & bit != 0).then(|| IdRange {
-            min: get_u32(d, off),
-            max: get_u32(d, off + 4),
-            inv: inv & bit != 0,
-        })
-    };
-    Ok(Box::new(Owner {
-        uid: range(0, OWNER_UID),
-        gid: range(8, OWNER_GID),
-        socket: (flags & OWNER_SOCKET != 0).then_some(inv & OWNER_SOCKET != 0),
-        suppl_groups: flags & OWNER_SUPPL != 0,
-    }))
+    if flags & !(OWNER_UID | OWNER_GID | OWNER_SOCKET | OWNER_SUPPL) != 0 {
+        return Err(Error::Unsupported(format!("owner flags {flags:#x}")));
+    }
+    if flags & OWNER_SOCKET != 0 {
+        cx.flag(inv & OWNER_SOCKET != 0, "--socket-exists");
+    }
+    for (bit, off, opt) in [(OWNER_UID, 0, "--uid-owner"), (OWNER_GID, 8, "--gid-owner")] {
+        if flags & bit != 0 {
+            let (lo, hi) = (get_u32(d, off), get_u32(d, off + 4));
+            let text = if lo == hi {
+                lo.to_string()
+            } else {
+                format!("{lo}-{hi}")
+            };
+            cx.opt(inv & bit != 0, opt, text);
+        }
+    }
+    if flags & OWNER_SUPPL != 0 {
+        cx.flag(false, "--suppl-groups");
+    }
+    Ok(())
 }
 pub static OWNER: XtMatch<Owner> = XtMatch {
     name: "owner",
     xt_name: &["owner"],
     rev: 1,
     size: 18,
+    user: 18,
     encode: enc_owner,
     decode: dec_owner,
 };
@@ -115,27 +122,34 @@ fn enc_iprange(m: &Iprange, _cx: &EncodeCx) -> Result<Vec<u8>> {
     v[64] = flags;
     Ok(v)
 }
-fn dec_iprange(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Match>> {
+fn dec_iprange(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
     let ip = |o: usize| Ipv4Addr::new(d[o], d[o + 1], d[o + 2], d[o + 3]);
     let f = d[64];
-    Ok(Box::new(Iprange {
-        src: (f & RANGE_SRC != 0).then(|| Range {
-            min: ip(0),
-            max: ip(16),
-            inv: f & RANGE_SRC_INV != 0,
-        }),
-        dst: (f & RANGE_DST != 0).then(|| Range {
-            min: ip(32),
-            max: ip(48),
-            inv: f & RANGE_DST_INV != 0,
-        }),
-    }))
+    if f & !(RANGE_SRC | RANGE_DST | RANGE_SRC_INV | RANGE_DST_INV) != 0 {
+        return Err(Error::Unsupported(format!("iprange flags {f:#x}")));
+    }
+    if f & RANGE_SRC != 0 {
+        cx.opt(
+            f & RANGE_SRC_INV != 0,
+            "--src-range",
+            format!("{}-{}", ip(0), ip(16)),
+        );
+    }
+    if f & RANGE_DST != 0 {
+        cx.opt(
+            f & RANGE_DST_INV != 0,
+            "--dst-range",
+            format!("{}-{}", ip(32), ip(48)),
+        );
+    }
+    Ok(())
 }
 pub static IPRANGE: XtMatch<Iprange> = XtMatch {
     name: "iprange",
     xt_name: &["iprange"],
     rev: 1,
     size: 65,
+    user: 65,
     encode: enc_iprange,
     decode: dec_iprange,
 };
@@ -146,19 +160,17 @@ fn enc_mac(m: &Mac, _cx: &EncodeCx) -> Result<Vec<u8>> {
     put_u32(&mut v, 8, m.inv as u32);
     Ok(v)
 }
-fn dec_mac(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Match>> {
-    let mut addr = [0u8; 6];
-    addr.copy_from_slice(&d[..6]);
-    Ok(Box::new(Mac {
-        addr,
-        inv: get_u32(d, 8) != 0,
-    }))
+fn dec_mac(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
+    let text: Vec<String> = d[..6].iter().map(|b| format!("{b:02x}")).collect();
+    cx.opt(get_u32(d, 8) != 0, "--mac-source", text.join(":"));
+    Ok(())
 }
 pub static MAC: XtMatch<Mac> = XtMatch {
     name: "mac",
     xt_name: &["mac"],
     rev: 0,
     size: 12,
+    user: 12,
     encode: enc_mac,
     decode: dec_mac,
 };
@@ -169,18 +181,23 @@ fn enc_pkttype(m: &Pkttype, _cx: &EncodeCx) -> Result<Vec<u8>> {
     put_u32(&mut v, 4, m.inv as u32);
     Ok(v)
 }
-fn dec_pkttype(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Match>> {
-    let t = get_u32(d, 0);
-    Ok(Box::new(Pkttype {
-        pkttype: u8::try_from(t).map_err(|_| Error::Unsupported(format!("pkttype {t}")))?,
-        inv: get_u32(d, 4) != 0,
-    }))
+fn dec_pkttype(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
+    let name = match get_u32(d, 0) {
+        0 => "unicast",
+        1 => "broadcast",
+        2 => "multicast",
+        3 => "otherhost",
+        t => return Err(Error::Unsupported(format!("packet type {t}"))),
+    };
+    cx.opt(get_u32(d, 4) != 0, "--pkt-type", name);
+    Ok(())
 }
 pub static PKTTYPE: XtMatch<Pkttype> = XtMatch {
     name: "pkttype",
     xt_name: &["pkttype"],
     rev: 0,
     size: 8,
+    user: 8,
     encode: enc_pkttype,
     decode: dec_pkttype,
 };
@@ -192,18 +209,22 @@ fn enc_length(m: &Length, _cx: &EncodeCx) -> Result<Vec<u8>> {
     v[4] = m.inv as u8;
     Ok(v)
 }
-fn dec_length(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Match>> {
-    Ok(Box::new(Length {
-        min: get_u16(d, 0),
-        max: get_u16(d, 2),
-        inv: d[4] != 0,
-    }))
+fn dec_length(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
+    let (lo, hi) = (get_u16(d, 0), get_u16(d, 2));
+    let text = if lo == hi {
+        lo.to_string()
+    } else {
+        format!("{lo}:{hi}")
+    };
+    cx.opt(d[4] != 0, "--length", text);
+    Ok(())
 }
 pub static LENGTH: XtMatch<Length> = XtMatch {
     name: "length",
     xt_name: &["length"],
     rev: 0,
     size: 5,
+    user: 5,
     encode: enc_length,
     decode: dec_length,
 };
@@ -217,21 +238,23 @@ fn enc_ttl(m: &Ttl, _cx: &EncodeCx) -> Result<Vec<u8>> {
     };
     Ok(vec![mode, m.value])
 }
-fn dec_ttl(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Match>> {
-    let mode = match d[0] {
-        0 => TtlMode::Eq,
-        1 => TtlMode::Ne,
-        2 => TtlMode::Lt,
-        3 => TtlMode::Gt,
+fn dec_ttl(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
+    let (inv, opt) = match d[0] {
+        0 => (false, "--ttl-eq"),
+        1 => (true, "--ttl-eq"),
+        2 => (false, "--ttl-lt"),
+        3 => (false, "--ttl-gt"),
         m => return Err(Error::Unsupported(format!("ttl mode {m}"))),
     };
-    Ok(Box::new(Ttl { mode, value: d[1] }))
+    cx.opt(inv, opt, d[1]);
+    Ok(())
 }
 pub static TTL: XtMatch<Ttl> = XtMatch {
     name: "ttl",
     xt_name: &["ttl"],
     rev: 0,
     size: 2,
+    user: 2,
     encode: enc_ttl,
     decode: dec_ttl,
 };
@@ -243,17 +266,16 @@ fn enc_helper(m: &Helper, _cx: &EncodeCx) -> Result<Vec<u8>> {
     v[4..4 + n].copy_from_slice(&m.name.as_bytes()[..n]);
     Ok(v)
 }
-fn dec_helper(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Match>> {
-    Ok(Box::new(Helper {
-        name: get_cstr(&d[4..34]),
-        inv: get_u32(d, 0) != 0,
-    }))
+fn dec_helper(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
+    cx.opt(get_u32(d, 0) != 0, "--helper", get_cstr(&d[4..34]));
+    Ok(())
 }
 pub static HELPER: XtMatch<Helper> = XtMatch {
     name: "helper",
     xt_name: &["helper"],
     rev: 0,
     size: 34,
+    user: 34,
     encode: enc_helper,
     decode: dec_helper,
 };

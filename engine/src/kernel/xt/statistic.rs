@@ -3,7 +3,6 @@
 
 use super::{get_u16, get_u32, put_u16, put_u32, DecodeCx, EncodeCx, XtMatch};
 use crate::ext::statistic::{Mode, Statistic};
-use crate::ext::Match;
 use crate::kernel::{Error, Result};
 
 const INVERT: u16 = 1;
@@ -24,25 +23,28 @@ fn encode(m: &Statistic, _cx: &EncodeCx) -> Result<Vec<u8>> {
     Ok(v)
 }
 
-fn decode(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Match>> {
-    let mode = match get_u16(d, 0) {
-        0 => Mode::Random,
-        1 => Mode::Nth,
-        m => return Err(Error::Unsupported(format!("statistic mode {m}"))),
-    };
-    let mut s = Statistic {
-        mode,
-        inv: get_u16(d, 2) & INVERT != 0,
-        ..Statistic::default()
-    };
-    match mode {
-        Mode::Random => s.probability = get_u32(d, 4),
-        Mode::Nth => {
-            s.every = get_u32(d, 4);
-            s.packet = get_u32(d, 8);
+fn decode(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
+    let inv = get_u16(d, 2) & INVERT != 0;
+    match get_u16(d, 0) {
+        0 => {
+            // The probability as libxt_statistic prints it, which parses
+            // back to the same 31-bit fraction.
+            let p = get_u32(d, 4) as f64 / 2147483648.0;
+            cx.opt(false, "--mode", "random")
+                .opt(inv, "--probability", format!("{p:.11}"));
         }
+        1 => {
+            // The kernel keeps `every` minus one.
+            let every = get_u32(d, 4)
+                .checked_add(1)
+                .ok_or_else(|| Error::Unsupported("statistic every 2^32".into()))?;
+            cx.opt(false, "--mode", "nth")
+                .opt(inv, "--every", every)
+                .opt(false, "--packet", get_u32(d, 8));
+        }
+        m => return Err(Error::Unsupported(format!("statistic mode {m}"))),
     }
-    Ok(Box::new(s))
+    Ok(())
 }
 
 pub static CODEC: XtMatch<Statistic> = XtMatch {
@@ -50,6 +52,8 @@ pub static CODEC: XtMatch<Statistic> = XtMatch {
     xt_name: &["statistic"],
     rev: 0,
     size: 24,
+    // The kernel keeps a pointer to its shared counter after the user part.
+    user: 16,
     encode,
     decode,
 };

@@ -3,8 +3,6 @@
 
 use super::{decode_ports, encode_ports, get_u16, put_u16, DecodeCx, EncodeCx, MatchCodec, XtBlob};
 use crate::ext::tcp::Tcp;
-use crate::ext::tcp::{native_port_tests, NativeTest};
-use crate::ext::xtopt::ALL_PORTS;
 use crate::ext::Match;
 use crate::kernel::expr::{CmpOp, Expr, BASE_TRANSPORT, REG_1};
 use crate::kernel::{Error, Result};
@@ -34,25 +32,43 @@ fn xt_bytes(t: &Tcp) -> Vec<u8> {
     v
 }
 
-/// The native tcp match of the rule, created at the end if there is none
-/// yet: iptables-nft folds every native tcp expression into the first one.
-fn with_native(cx: &mut DecodeCx, f: impl FnOnce(&mut Tcp)) {
-    let pos = cx
-        .matches
+/// `FIN,SYN,...` as `--tcp-flags` takes them.
+fn flag_names(f: u8) -> Result<String> {
+    const NAMES: [&str; 6] = ["FIN", "SYN", "RST", "PSH", "ACK", "URG"];
+    if f & 0xc0 != 0 {
+        return Err(Error::Unsupported(format!("tcp flags {f:#x}")));
+    }
+    if f == 0 {
+        return Ok("NONE".into());
+    }
+    let list: Vec<&str> = NAMES
         .iter()
-        .position(|m| m.as_any().downcast_ref::<Tcp>().is_some_and(|t| t.native));
-    let mut t = match pos.and_then(|i| cx.matches[i].as_any().downcast_ref::<Tcp>()) {
-        Some(t) => t.clone(),
-        None => {
-            let mut t = Tcp::default();
-            t.native = true;
-            t
+        .enumerate()
+        .filter(|(i, _)| f & (1 << i) != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    Ok(list.join(","))
+}
+
+/// `LO` or `LO:HI`.
+pub(crate) fn ports_text(lo: u16, hi: u16) -> String {
+    if lo == hi {
+        lo.to_string()
+    } else {
+        format!("{lo}:{hi}")
+    }
+}
+
+/// Port tests read from native expressions as `[!] --sport P [!] --dport P`.
+pub(crate) fn port_words(
+    cx: &mut DecodeCx,
+    s: Option<(u16, u16, bool)>,
+    d: Option<(u16, u16, bool)>,
+) {
+    for (t, opt) in [(s, "--sport"), (d, "--dport")] {
+        if let Some((lo, hi, inv)) = t {
+            cx.opt(inv, opt, ports_text(lo, hi));
         }
-    };
-    f(&mut t);
-    match pos {
-        Some(i) => cx.matches[i] = Box::new(t),
-        None => cx.matches.push(Box::new(t)),
     }
 }
 
@@ -85,17 +101,25 @@ impl MatchCodec for Codec {
 
     fn decode_xt(&self, blob: &XtBlob, cx: &mut DecodeCx) -> Result<()> {
         let d = blob.data(0, SIZE)?;
-        let mut t = Tcp::default();
-        t.sport = (get_u16(d, 0), get_u16(d, 2));
-        t.dport = (get_u16(d, 4), get_u16(d, 6));
-        t.option = d[8];
-        t.flg_mask = d[9];
-        t.flg_cmp = d[10];
-        t.sport_inv = d[11] & INV_SRCPT != 0;
-        t.dport_inv = d[11] & INV_DSTPT != 0;
-        t.flags_inv = d[11] & INV_FLAGS != 0;
-        t.option_inv = d[11] & INV_OPTION != 0;
-        cx.matches.push(Box::new(t));
+        let inv = d[11];
+        if inv & !(INV_SRCPT | INV_DSTPT | INV_FLAGS | INV_OPTION) != 0 {
+            return Err(Error::Unsupported(format!("tcp inversion flags {inv:#x}")));
+        }
+        cx.m("tcp");
+        for (off, bit, opt) in [(0, INV_SRCPT, "--sport"), (4, INV_DSTPT, "--dport")] {
+            let (lo, hi) = (get_u16(d, off), get_u16(d, off + 2));
+            if (lo, hi) != (0, u16::MAX) || inv & bit != 0 {
+                cx.opt(inv & bit != 0, opt, ports_text(lo, hi));
+            }
+        }
+        if d[8] != 0 || inv & INV_OPTION != 0 {
+            cx.opt(inv & INV_OPTION != 0, "--tcp-option", d[8]);
+        }
+        if d[9] != 0 || inv & INV_FLAGS != 0 {
+            cx.flag(inv & INV_FLAGS != 0, "--tcp-flags")
+                .word(flag_names(d[9])?)
+                .word(flag_names(d[10])?);
+        }
         Ok(())
     }
 
@@ -103,20 +127,11 @@ impl MatchCodec for Codec {
         if cx.ip.proto != 6 {
             return Ok(0);
         }
+        // iptables-nft folds every native tcp expression into one match;
+        // the parser does the same with the words of each.
         if let Some((n, s, d)) = decode_ports(exprs) {
-            with_native(cx, |t| {
-                let (sr, si) = s.map_or((ALL_PORTS, false), |(lo, hi, inv)| ((lo, hi), inv));
-                let (dr, di) = d.map_or((ALL_PORTS, false), |(lo, hi, inv)| ((lo, hi), inv));
-                t.tests.extend(native_port_tests(sr, si, dr, di));
-                if let Some((lo, hi, inv)) = s {
-                    t.sport = (lo, hi);
-                    t.sport_inv |= inv;
-                }
-                if let Some((lo, hi, inv)) = d {
-                    t.dport = (lo, hi);
-                    t.dport_inv |= inv;
-                }
-            });
+            cx.m("tcp");
+            port_words(cx, s, d);
             return Ok(n);
         }
         // Flags: payload 1 byte @ 13, bitwise mask, cmp.
@@ -132,17 +147,10 @@ impl MatchCodec for Codec {
                 && xor.iter().all(|b| *b == 0)
                 && matches!(op, CmpOp::Eq | CmpOp::Neq)
             {
-                let (m, c, inv) = (mask[0], data[0], *op == CmpOp::Neq);
-                with_native(cx, |t| {
-                    t.tests.push(NativeTest::Flags {
-                        mask: m,
-                        cmp: c,
-                        inv,
-                    });
-                    t.flg_mask = m;
-                    t.flg_cmp = c;
-                    t.flags_inv |= inv;
-                });
+                cx.m("tcp")
+                    .flag(*op == CmpOp::Neq, "--tcp-flags")
+                    .word(flag_names(mask[0])?)
+                    .word(flag_names(data[0])?);
                 return Ok(3);
             }
         }

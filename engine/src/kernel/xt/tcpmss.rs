@@ -3,7 +3,6 @@
 
 use super::{get_u16, put_u16, DecodeCx, EncodeCx, XtTarget};
 use crate::ext::tcpmss_target::TcpMssTarget;
-use crate::ext::Target;
 use crate::kernel::Result;
 
 fn encode(t: &TcpMssTarget, _cx: &EncodeCx) -> Result<Vec<u8>> {
@@ -12,8 +11,12 @@ fn encode(t: &TcpMssTarget, _cx: &EncodeCx) -> Result<Vec<u8>> {
     Ok(v)
 }
 
-fn decode(d: &[u8], _cx: &DecodeCx) -> Result<Box<dyn Target>> {
-    Ok(Box::new(TcpMssTarget { mss: get_u16(d, 0) }))
+fn decode(d: &[u8], cx: &mut DecodeCx) -> Result<()> {
+    match get_u16(d, 0) {
+        0xffff => cx.flag(false, "--clamp-mss-to-pmtu"),
+        mss => cx.opt(false, "--set-mss", mss),
+    };
+    Ok(())
 }
 
 pub static CODEC: XtTarget<TcpMssTarget> = XtTarget {
@@ -21,6 +24,7 @@ pub static CODEC: XtTarget<TcpMssTarget> = XtTarget {
     xt_name: &["TCPMSS"],
     rev: 0,
     size: 2,
+    user: 2,
     encode,
     decode,
 };

@@ -1,10 +1,9 @@
 //! `-m udp`: ports as native payload expressions; a blank match as the
 //! compat `udp` match (revision 0, struct xt_udp).
 
+use super::tcp::{port_words, ports_text};
 use super::{decode_ports, encode_ports, get_u16, put_u16, DecodeCx, EncodeCx, MatchCodec, XtBlob};
-use crate::ext::tcp::native_port_tests;
 use crate::ext::udp::Udp;
-use crate::ext::xtopt::ALL_PORTS;
 use crate::ext::Match;
 use crate::kernel::expr::Expr;
 use crate::kernel::{Error, Result};
@@ -46,14 +45,17 @@ impl MatchCodec for Codec {
 
     fn decode_xt(&self, blob: &XtBlob, cx: &mut DecodeCx) -> Result<()> {
         let d = blob.data(0, SIZE)?;
-        let u = Udp {
-            sport: (get_u16(d, 0), get_u16(d, 2)),
-            dport: (get_u16(d, 4), get_u16(d, 6)),
-            sport_inv: d[8] & INV_SRCPT != 0,
-            dport_inv: d[8] & INV_DSTPT != 0,
-            ..Udp::default()
-        };
-        cx.matches.push(Box::new(u));
+        let inv = d[8];
+        if inv & !(INV_SRCPT | INV_DSTPT) != 0 {
+            return Err(Error::Unsupported(format!("udp inversion flags {inv:#x}")));
+        }
+        cx.m("udp");
+        for (off, bit, opt) in [(0, INV_SRCPT, "--sport"), (4, INV_DSTPT, "--dport")] {
+            let (lo, hi) = (get_u16(d, off), get_u16(d, off + 2));
+            if (lo, hi) != (0, u16::MAX) || inv & bit != 0 {
+                cx.opt(inv & bit != 0, opt, ports_text(lo, hi));
+            }
+        }
         Ok(())
     }
 
@@ -64,32 +66,8 @@ impl MatchCodec for Codec {
         let Some((n, s, d)) = decode_ports(exprs) else {
             return Ok(0);
         };
-        let pos = cx
-            .matches
-            .iter()
-            .position(|m| m.as_any().downcast_ref::<Udp>().is_some_and(|u| u.native));
-        let mut u = match pos.and_then(|i| cx.matches[i].as_any().downcast_ref::<Udp>()) {
-            Some(u) => u.clone(),
-            None => Udp {
-                native: true,
-                ..Udp::default()
-            },
-        };
-        let (sr, si) = s.map_or((ALL_PORTS, false), |(lo, hi, inv)| ((lo, hi), inv));
-        let (dr, di) = d.map_or((ALL_PORTS, false), |(lo, hi, inv)| ((lo, hi), inv));
-        u.tests.extend(native_port_tests(sr, si, dr, di));
-        if let Some((lo, hi, inv)) = s {
-            u.sport = (lo, hi);
-            u.sport_inv |= inv;
-        }
-        if let Some((lo, hi, inv)) = d {
-            u.dport = (lo, hi);
-            u.dport_inv |= inv;
-        }
-        match pos {
-            Some(i) => cx.matches[i] = Box::new(u),
-            None => cx.matches.push(Box::new(u)),
-        }
+        cx.m("udp");
+        port_words(cx, s, d);
         Ok(n)
     }
 }
