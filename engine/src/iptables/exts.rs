@@ -38,12 +38,10 @@ pub(super) struct MatchSlot {
 
 /// The extension side of the parse: loaded matches, the target, merged options.
 pub(super) struct Exts {
-    /// Options of the loaded extensions, oldest first: (owner, options).
-    /// The table getopt searches is iptables' own options, then these
-    /// newest first (`xtables_merge_options`).
-    ext_opts: Vec<(u32, &'static [crate::ext::OptSpec])>,
-    /// Owner of each extension option range: (name, kind).
-    pub(super) owners: Vec<(&'static str, ExtKind)>,
+    /// Owner of each extension option range, oldest first: (name, kind,
+    /// options). The table getopt searches is iptables' own options, then
+    /// the owners' newest first (`xtables_merge_options`).
+    pub(super) owners: Vec<(&'static str, ExtKind, &'static [crate::ext::OptSpec])>,
     pub(super) matches: Vec<MatchSlot>,
     pub(super) target: Option<(Box<dyn Target>, u64)>,
     /// `-p` as given (lower case), for loading the protocol match.
@@ -69,14 +67,18 @@ impl Longs for Exts {
         if let Some(o) = base.get(name) {
             return Some(*o);
         }
-        self.ext_opts.iter().rev().find_map(|(owner, opts)| {
-            let i = opts.iter().position(|o| o.name == name)?;
-            Some(LongOpt {
-                name: opts[i].name,
-                has_arg: opts[i].has_arg,
-                code: EXT_BASE * (owner + 1) + i as u32,
+        self.owners
+            .iter()
+            .enumerate()
+            .rev()
+            .find_map(|(owner, (_, _, opts))| {
+                let i = opts.iter().position(|o| o.name == name)?;
+                Some(LongOpt {
+                    name: opts[i].name,
+                    has_arg: opts[i].has_arg,
+                    code: EXT_BASE * (owner as u32 + 1) + i as u32,
+                })
             })
-        })
     }
 
     fn each(&self, f: &mut dyn FnMut(LongOpt) -> bool) {
@@ -90,12 +92,12 @@ impl Longs for Exts {
                 return;
             }
         }
-        for (owner, opts) in self.ext_opts.iter().rev() {
+        for (owner, (_, _, opts)) in self.owners.iter().enumerate().rev() {
             for (i, o) in opts.iter().enumerate() {
                 let o = LongOpt {
                     name: o.name,
                     has_arg: o.has_arg,
-                    code: EXT_BASE * (owner + 1) + i as u32,
+                    code: EXT_BASE * (owner as u32 + 1) + i as u32,
                 };
                 if f(o) {
                     return;
@@ -108,7 +110,6 @@ impl Longs for Exts {
 impl Exts {
     pub(super) fn new() -> Exts {
         Exts {
-            ext_opts: Vec::new(),
             owners: Vec::new(),
             matches: Vec::new(),
             target: None,
@@ -120,9 +121,7 @@ impl Exts {
     /// `xtables_merge_options`: the newest extension's options come right
     /// after iptables' own, ahead of older ones.
     pub(super) fn merge_options(&mut self, info: &'static ExtInfo) {
-        let owner = self.owners.len() as u32;
-        self.owners.push((info.name, info.kind));
-        self.ext_opts.push((owner, info.options));
+        self.owners.push((info.name, info.kind, info.options));
     }
 
     pub(super) fn load_match(&mut self, info: &'static ExtInfo) -> XtResult {

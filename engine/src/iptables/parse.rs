@@ -25,7 +25,8 @@ pub struct ParseEnv<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct Parsed {
     pub command: u32,
-    pub table: String,
+    /// The table (`-t`), borrowed when it is one of the five.
+    pub table: std::borrow::Cow<'static, str>,
     pub chain: Option<String>,
     /// Rule number as given (1 = first).
     pub rulenum: Option<u32>,
@@ -193,7 +194,7 @@ pub fn parse(argv: &[String], env: &ParseEnv, warnings: &mut Vec<String>) -> XtR
     let mut st = State {
         env,
         p: Parsed {
-            table: "filter".to_string(),
+            table: "filter".into(),
             ..Default::default()
         },
         ip: IpSpec::default(),
@@ -275,7 +276,7 @@ fn ext_option(
     let argv = g.argv;
     let owner = (code / EXT_BASE - 1) as usize;
     let idx = (code % EXT_BASE) as usize;
-    let (name, kind) = x.owners[owner];
+    let (name, kind, _) = x.owners[owner];
     let rest = &argv[g.optind.min(argv.len())..];
     let mut pcx = parse_cx(st.env, &st.p.table, &st.ip, rest);
     let result = match kind {
@@ -541,7 +542,10 @@ fn base_option<'a>(
                     "The -t option cannot be used in iptables-restore.\n",
                 ));
             }
-            p.table = arg.to_string();
+            p.table = match crate::ruleset::TABLE_ORDER.iter().find(|t| **t == arg) {
+                Some(t) => (*t).into(),
+                None => arg.to_string().into(),
+            };
             st.table_set = true;
         }
         'x' => set_option(&mut p.options, OPT_EXPANDED, invert)?,
@@ -669,14 +673,14 @@ fn finish(
     if invert {
         return Err(XtError::new("nothing appropriate following !"));
     }
-    let any = || vec![Net::ANY];
+    let any: std::borrow::Cow<[Net]> = std::borrow::Cow::Borrowed(&[Net::ANY]);
     let srcs = match &st.shost {
-        Some(s) => addr::ipparse_multiple(s, st.env.resolve)?,
-        None => any(),
+        Some(s) => addr::ipparse_multiple(s, st.env.resolve)?.into(),
+        None => any.clone(),
     };
     let dsts = match &st.dhost {
-        Some(s) => addr::ipparse_multiple(s, st.env.resolve)?,
-        None => any(),
+        Some(s) => addr::ipparse_multiple(s, st.env.resolve)?.into(),
+        None => any,
     };
     if (srcs.len() > 1 || dsts.len() > 1) && (st.ip.src_inv || st.ip.dst_inv) {
         return Err(XtError::new(
