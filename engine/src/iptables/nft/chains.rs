@@ -220,13 +220,9 @@ impl Batch<'_> {
         Ok(())
     }
 
-    /// Restore's `:CHAIN` line for a user chain: create it, or flush it.
-    pub fn restore_chain(&mut self, name: &str) {
-        self.restore_chains(&[name]);
-    }
-
-    /// Restore's `:CHAIN` lines for user chains, one after the other, as
-    /// [`Batch::restore_chain`] for each in turn (new chains go in at once).
+    /// Restore's `:CHAIN` lines for user chains, one after the other: each
+    /// creates its chain, or flushes it if it exists (new chains go in at
+    /// once).
     pub fn restore_chains(&mut self, names: &[&str]) {
         self.table_init();
         let mut new: Vec<&str> = Vec::new();
