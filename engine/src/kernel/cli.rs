@@ -256,6 +256,23 @@ fn apply(
         }
         None => None,
     };
+    // A small change to what the last apply here sent: from the text alone.
+    let simple = !dry_run && !noflush && opts.sets.is_none() && pending.is_none();
+    if simple && Session::from_env().is_none() {
+        match super::fast::try_apply(&mut sock, netns, &text) {
+            Ok(Some(done)) => {
+                if verbose {
+                    for t in &done.ops {
+                        println!("{t}");
+                    }
+                }
+                return Ok(0);
+            }
+            Ok(None) => {}
+            Err(e) => return Err(fail(&e)),
+        }
+    }
+    super::fast::forget(netns);
     let done = match plan::apply(&mut sock, &text, opts) {
         Ok(d) => d,
         Err(ApplyError::Input(out)) => return Err(input_error(&out)),
@@ -283,6 +300,10 @@ fn apply(
         return Ok(0);
     }
     let (Some((pending, window)), Some(snapshot)) = (pending, snapshot) else {
+        if simple {
+            // Best effort: without it the next apply takes the full path.
+            let _ = super::fast::remember(&mut sock, netns, &text);
+        }
         return Ok(0);
     };
     let genid = sock.genid().map_err(|e| fail(&e))?;

@@ -326,6 +326,28 @@ impl NfSock {
     /// asking for an ack. With `commit` false the batch has no BATCH_END:
     /// the kernel checks every message and then aborts (nothing changes).
     pub fn batch(&mut self, genid: u32, msgs: &[Msg], commit: bool) -> Result<BatchOutcome> {
+        self.batch_inner(genid, msgs, commit, None)
+    }
+
+    /// A committed batch whose messages may ask for an echo (NLM_F_ECHO):
+    /// the handle of each rule the kernel echoed back, by message.
+    pub fn batch_echo(
+        &mut self,
+        genid: u32,
+        msgs: &[Msg],
+    ) -> Result<(BatchOutcome, Vec<Option<u64>>)> {
+        let mut handles = vec![None; msgs.len()];
+        let out = self.batch_inner(genid, msgs, true, Some(&mut handles))?;
+        Ok((out, handles))
+    }
+
+    fn batch_inner(
+        &mut self,
+        genid: u32,
+        msgs: &[Msg],
+        commit: bool,
+        mut echo: Option<&mut Vec<Option<u64>>>,
+    ) -> Result<BatchOutcome> {
         let mut bytes = Vec::new();
         let begin_seq = self.next_seq();
         bytes.extend(msg::batch_begin(genid).to_bytes(begin_seq));
@@ -348,12 +370,23 @@ impl NfSock {
         let mut failed = false;
         // The kernel handles the whole batch inside sendmsg: every answer
         // is queued by now. Read until all came or nothing more waits.
-        while got < msgs.len() {
+        // Echoed rules come with the commit, after every ack: read on until
+        // nothing more waits.
+        while got < msgs.len() || echo.is_some() {
             let Some(replies) = self.recv(true)? else {
                 break;
             };
             for r in replies {
                 if r.kind != NLMSG_ERROR {
+                    if let (Some(h), Some(i)) = (echo.as_deref_mut(), r.seq.checked_sub(first)) {
+                        if let (Some(slot), Some(body)) =
+                            (h.get_mut(i as usize), r.payload.get(4..))
+                        {
+                            if let Ok(rule) = msg::parse_rule(body) {
+                                *slot = Some(rule.handle);
+                            }
+                        }
+                    }
                     continue;
                 }
                 let (errno, text) = parse_error(&r)?;
