@@ -273,11 +273,18 @@ impl NfSock {
     pub fn send_many(&mut self, msgs: &[Msg]) -> Result<Vec<Answer>> {
         let mut bytes = Vec::new();
         let mut seqs = Vec::with_capacity(msgs.len());
-        for m in msgs {
+        // Errors always come back; a success ack is asked only of the last
+        // message (one per message would overflow the socket's buffer on
+        // large batches): its ack says the kernel went through them all.
+        for (k, m) in msgs.iter().enumerate() {
             let seq = self.next_seq();
             seqs.push(seq);
             let mut m = m.clone();
-            m.flags |= msg::NLM_F_ACK;
+            if k + 1 == msgs.len() {
+                m.flags |= msg::NLM_F_ACK;
+            } else {
+                m.flags &= !msg::NLM_F_ACK;
+            }
             bytes.extend(m.to_bytes(seq));
         }
         self.send(&bytes)?;
@@ -352,11 +359,18 @@ impl NfSock {
         let begin_seq = self.next_seq();
         bytes.extend(msg::batch_begin(genid).to_bytes(begin_seq));
         let mut seqs = Vec::with_capacity(msgs.len());
-        for m in msgs {
+        // Errors always come back; a success ack is asked only of the last
+        // message (one per message would overflow the socket's buffer on
+        // large batches): its ack says the kernel went through them all.
+        for (k, m) in msgs.iter().enumerate() {
             let seq = self.next_seq();
             seqs.push(seq);
             let mut m = m.clone();
-            m.flags |= msg::NLM_F_ACK;
+            if k + 1 == msgs.len() {
+                m.flags |= msg::NLM_F_ACK;
+            } else {
+                m.flags &= !msg::NLM_F_ACK;
+            }
             bytes.extend(m.to_bytes(seq));
         }
         if commit {
@@ -366,13 +380,13 @@ impl NfSock {
         self.send(&bytes)?;
         let first = seqs.first().copied().unwrap_or(begin_seq);
         let mut answers = vec![Answer::Missing; msgs.len()];
-        let mut got = 0;
+        let mut last_answered = msgs.is_empty();
         let mut failed = false;
         // The kernel handles the whole batch inside sendmsg: every answer
-        // is queued by now. Read until all came or nothing more waits.
-        // Echoed rules come with the commit, after every ack: read on until
-        // nothing more waits.
-        while got < msgs.len() || echo.is_some() {
+        // is queued by now. Read until the last message is answered or
+        // nothing more waits; echoed rules come with the commit, after the
+        // acks: with echoes, read on until nothing more waits.
+        while !last_answered || echo.is_some() {
             let Some(replies) = self.recv(true)? else {
                 break;
             };
@@ -421,10 +435,20 @@ impl NfSock {
                     failed = true;
                     answers[i] = Answer::Err { errno, msg: text };
                 }
-                got += 1;
+                if i + 1 == msgs.len() {
+                    last_answered = true;
+                }
             }
         }
-        if failed || answers.contains(&Answer::Missing) {
+        if failed || !last_answered {
+            // Messages not refused went through (the kernel answers only
+            // errors for them).
+            let n = answers.len();
+            for (k, a) in answers.iter_mut().enumerate() {
+                if *a == Answer::Missing && (k + 1 < n || last_answered) {
+                    *a = Answer::Ok;
+                }
+            }
             return Ok(BatchOutcome::Failed(answers));
         }
         Ok(BatchOutcome::Done)
