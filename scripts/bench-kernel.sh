@@ -21,7 +21,7 @@ awk 'BEGIN{d=0} /-j DNAT/ && !d {sub(/:8080$/, ":9090"); d=1} {print}' "$tmp/rul
 echo "$(grep -c '^-A' "$tmp/rules") rules, $(grep -c '^:' "$tmp/rules") chains"
 ip netns add $ours
 ip netns add $theirs
-t() { /usr/bin/time -f "%e s (user %U, sys %S)" "$@" 2>&1 >/dev/null | tail -1; }
+t() { /usr/bin/time -f "%e s (user %U, sys %S) exit %x" "$@" 2>&1 >/dev/null | tail -1; }
 echo "full load:    iptplay apply         $(t "$bin" kernel apply --netns $ours "$tmp/rules")"
 echo "full load:    iptables-nft-restore  $(t ip netns exec $theirs iptables-nft-restore "$tmp/rules")"
 echo "one rule:     iptplay apply         $(t "$bin" kernel apply --netns $ours "$tmp/changed")"

@@ -19,51 +19,48 @@ use super::sock::{BatchOutcome, NfSock};
 use super::Result;
 use crate::iptables::parse::{parse, ParseEnv};
 use crate::iptables::restore::split_rule_line;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 /// Canonical restore text, taken apart: the lines that are not `-A`
 /// (its shape), and the `-A` lines of each (table, chain) in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Shape {
-    pub frame: Vec<String>,
-    pub rules: BTreeMap<(String, String), Vec<String>>,
+pub struct Shape<'a> {
+    pub frame: Vec<&'a str>,
+    pub rules: HashMap<(&'a str, &'a str), Vec<&'a str>>,
 }
 
 /// `None` when the text is not canonical.
-pub fn shape(text: &str) -> Option<Shape> {
+pub fn shape(text: &str) -> Option<Shape<'_>> {
     let mut frame = Vec::new();
-    let mut rules: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    let mut table: Option<String> = None;
+    let mut rules: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
+    let mut table: Option<&str> = None;
     let mut seen = std::collections::BTreeSet::new();
     for raw in text.lines() {
         let line = raw.trim_end_matches('\r');
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        if let Some(t) = line.strip_prefix('*') {
-            if table.is_some() || !seen.insert(t.to_string()) {
-                return None;
-            }
-            table = Some(t.to_string());
-            frame.push(line.to_string());
-        } else if line == "COMMIT" {
-            table.take()?;
-            frame.push(line.to_string());
-        } else if line.starts_with(':') {
-            table.as_ref()?;
-            frame.push(line.to_string());
-        } else if let Some(rest) = line.strip_prefix("-A ") {
-            let t = table.as_ref()?;
-            let chain = rest.split(' ').next()?.to_string();
+        if let Some(rest) = line.strip_prefix("-A ") {
+            let t = table?;
+            let chain = rest.split(' ').next()?;
             // Counters, sets and nfacct objects need more than the line.
             if line.contains(" -c ") || line.contains("-set ") || line.contains("--nfacct") {
                 return None;
             }
-            rules
-                .entry((t.clone(), chain))
-                .or_default()
-                .push(line.to_string());
+            rules.entry((t, chain)).or_default().push(line);
+        } else if let Some(t) = line.strip_prefix('*') {
+            if table.is_some() || !seen.insert(t) {
+                return None;
+            }
+            table = Some(t);
+            frame.push(line);
+        } else if line == "COMMIT" {
+            table.take()?;
+            frame.push(line);
+        } else if line.starts_with(':') {
+            table?;
+            frame.push(line);
         } else {
             return None;
         }
@@ -130,7 +127,7 @@ pub fn load(netns: Option<&str>) -> Option<State> {
 }
 
 /// Index pairs (old, new) of the lines two runs of lines share.
-fn common(old: &[String], new: &[String]) -> Vec<(usize, usize)> {
+fn common(old: &[&str], new: &[&str]) -> Vec<(usize, usize)> {
     let (n, m) = (old.len(), new.len());
     let mut pre = 0;
     while pre < n && pre < m && old[pre] == new[pre] {
@@ -186,19 +183,20 @@ pub fn try_apply(sock: &mut NfSock, netns: Option<&str>, text: &str) -> Result<O
     if old.frame != new.frame || sock.genid()? != st.genid {
         return Ok(None);
     }
-    let keys: std::collections::BTreeSet<&(String, String)> =
-        old.rules.keys().chain(new.rules.keys()).collect();
-    let empty = Vec::new();
+    let keys: std::collections::BTreeSet<(&str, &str)> =
+        old.rules.keys().chain(new.rules.keys()).copied().collect();
+    let empty: Vec<&str> = Vec::new();
     let no_handles: Vec<u64> = Vec::new();
     let mut msgs: Vec<Msg> = Vec::new();
     let mut texts = Vec::new();
-    // Per new rule: (table, chain, index in the chain's new lines).
+    // Per message: the new rule's (table, chain, index in the chain's lines).
     let mut placed: Vec<Option<(String, String, usize)>> = Vec::new();
     let mut handles: BTreeMap<(String, String), Vec<Option<u64>>> = BTreeMap::new();
     for key in keys {
-        let o = old.rules.get(key).unwrap_or(&empty);
-        let n = new.rules.get(key).unwrap_or(&empty);
-        let hs = st.handles.get(key).unwrap_or(&no_handles);
+        let o = old.rules.get(&key).unwrap_or(&empty);
+        let n = new.rules.get(&key).unwrap_or(&empty);
+        let owned = (key.0.to_string(), key.1.to_string());
+        let hs = st.handles.get(&owned).unwrap_or(&no_handles);
         if hs.len() != o.len() {
             return Ok(None);
         }
@@ -210,7 +208,7 @@ pub fn try_apply(sock: &mut NfSock, netns: Option<&str>, text: &str) -> Result<O
         let kept: std::collections::BTreeSet<usize> = pairs.iter().map(|p| p.0).collect();
         for (oi, line) in o.iter().enumerate() {
             if !kept.contains(&oi) {
-                msgs.push(msg::del_rule(&key.0, &key.1, hs[oi]));
+                msgs.push(msg::del_rule(key.0, key.1, hs[oi]));
                 texts.push(line.replacen("-A ", "- -D ", 1));
                 placed.push(None);
             }
@@ -219,23 +217,23 @@ pub fn try_apply(sock: &mut NfSock, netns: Option<&str>, text: &str) -> Result<O
             if mine[ni].is_some() {
                 continue;
             }
-            let Some(rule) = parse_line(&key.0, line) else {
+            let Some(rule) = parse_line(key.0, line) else {
                 return Ok(None);
             };
-            let Ok(enc) = encode_rule(&[], &key.0, &rule, true) else {
+            let Ok(enc) = encode_rule(&[], key.0, &rule, true) else {
                 return Ok(None);
             };
             let pos = match mine[ni..].iter().flatten().next() {
                 Some(h) => Position::Before(*h),
                 None => Position::Append,
             };
-            let mut m = msg::new_rule(&key.0, &key.1, &enc.exprs, enc.compat, pos);
+            let mut m = msg::new_rule(key.0, key.1, &enc.exprs, enc.compat, pos);
             m.flags |= msg::NLM_F_ECHO;
             msgs.push(m);
             texts.push(format!("+ {line}"));
-            placed.push(Some((key.0.clone(), key.1.clone(), ni)));
+            placed.push(Some((owned.0.clone(), owned.1.clone(), ni)));
         }
-        handles.insert(key.clone(), mine);
+        handles.insert(owned, mine);
     }
     if msgs.is_empty() {
         return Ok(Some(Done { ops: texts }));
@@ -285,7 +283,7 @@ pub fn remember(sock: &mut NfSock, netns: Option<&str>, text: &str) -> Result<()
     let mut handles = BTreeMap::new();
     let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
     for (k, v) in &sh.rules {
-        counts.insert(k.clone(), v.len());
+        counts.insert((k.0.to_string(), k.1.to_string()), v.len());
     }
     // Every chain of the tables named: its rules' handles in order.
     let tables: std::collections::BTreeSet<String> = sh
@@ -335,10 +333,7 @@ mod tests {
         let t = "# x\n*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n";
         let s = shape(t).unwrap();
         assert_eq!(s.frame, vec!["*filter", ":INPUT ACCEPT [0:0]", "COMMIT"]);
-        assert_eq!(
-            s.rules[&("filter".to_string(), "INPUT".to_string())],
-            vec!["-A INPUT -j ACCEPT"]
-        );
+        assert_eq!(s.rules[&("filter", "INPUT")], vec!["-A INPUT -j ACCEPT"]);
         for bad in [
             "*filter\n-I INPUT -j ACCEPT\nCOMMIT\n",
             "*filter\n-A INPUT -j ACCEPT\n",
@@ -379,11 +374,10 @@ mod tests {
 
     #[test]
     fn shared_lines() {
-        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            common(&v(&["a", "b", "c"]), &v(&["a", "x", "c"])),
+            common(&["a", "b", "c"], &["a", "x", "c"]),
             vec![(0, 0), (2, 2)]
         );
-        assert_eq!(common(&v(&["a"]), &v(&["a", "b"])), vec![(0, 0)]);
+        assert_eq!(common(&["a"], &["a", "b"]), vec![(0, 0)]);
     }
 }
