@@ -71,12 +71,26 @@ pub fn shape(text: &str) -> Option<Shape<'_>> {
     Some(Shape { frame, rules })
 }
 
-/// What the last apply left: generation, text, handles per (table, chain).
+/// What the last apply left: the namespace, its generation, the text, the
+/// handles per (table, chain).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
+    /// Inode of the network namespace: a namespace made again under the
+    /// same name starts its generations over.
+    pub ns: u64,
     pub genid: u32,
     pub text: String,
     pub handles: BTreeMap<(String, String), Vec<u64>>,
+}
+
+/// The inode of the namespace `/run/netns/NAME` (ours when `None`).
+pub fn ns_inode(netns: Option<&str>) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let p = match netns {
+        Some(n) => format!("/run/netns/{n}"),
+        None => "/proc/self/ns/net".to_string(),
+    };
+    std::fs::metadata(p).map(|m| m.ino()).unwrap_or(0)
 }
 
 fn path(netns: Option<&str>) -> PathBuf {
@@ -90,7 +104,7 @@ pub fn forget(netns: Option<&str>) {
 
 /// Keeps the state (best effort: without it the next apply is slower).
 pub fn save(netns: Option<&str>, st: &State) {
-    let mut out = format!("{}\n", st.genid);
+    let mut out = format!("{} {}\n", st.ns, st.genid);
     for ((t, c), hs) in &st.handles {
         let list: Vec<String> = hs.iter().map(u64::to_string).collect();
         out.push_str(&format!("{t} {c} {}\n", list.join(" ")));
@@ -108,7 +122,8 @@ pub fn load(netns: Option<&str>) -> Option<State> {
     let data = std::fs::read_to_string(path(netns)).ok()?;
     let (head, text) = data.split_once("\n--\n")?;
     let mut lines = head.lines();
-    let genid = lines.next()?.parse().ok()?;
+    let (ns, genid) = lines.next()?.split_once(' ')?;
+    let (ns, genid) = (ns.parse().ok()?, genid.parse().ok()?);
     let mut handles = BTreeMap::new();
     for l in lines {
         let mut w = l.split(' ');
@@ -120,6 +135,7 @@ pub fn load(netns: Option<&str>) -> Option<State> {
         handles.insert((t.to_string(), c.to_string()), hs);
     }
     Some(State {
+        ns,
         genid,
         text: text.to_string(),
         handles,
@@ -180,7 +196,7 @@ pub fn try_apply(sock: &mut NfSock, netns: Option<&str>, text: &str) -> Result<O
     let (Some(old), Some(new)) = (shape(&st.text), shape(text)) else {
         return Ok(None);
     };
-    if old.frame != new.frame || sock.genid()? != st.genid {
+    if old.frame != new.frame || st.ns != ns_inode(netns) || sock.genid()? != st.genid {
         return Ok(None);
     }
     let keys: std::collections::BTreeSet<(&str, &str)> =
@@ -264,6 +280,7 @@ pub fn try_apply(sock: &mut NfSock, netns: Option<&str>, text: &str) -> Result<O
     save(
         netns,
         &State {
+            ns: ns_inode(netns),
             genid: sock.genid()?,
             text: text.to_string(),
             handles: full,
@@ -316,6 +333,7 @@ pub fn remember(sock: &mut NfSock, netns: Option<&str>, text: &str) -> Result<()
     save(
         netns,
         &State {
+            ns: ns_inode(netns),
             genid,
             text: text.to_string(),
             handles,
@@ -350,26 +368,20 @@ mod tests {
         let mut handles = BTreeMap::new();
         handles.insert(("filter".to_string(), "INPUT".to_string()), vec![4, 9]);
         let st = State {
+            ns: 1,
             genid: 7,
             text: "*filter\n-A INPUT -j ACCEPT\n-A INPUT -j DROP\nCOMMIT\n".into(),
             handles,
         };
-        let dir = std::env::temp_dir().join(format!("iptplay-fast-{}", std::process::id()));
-        let p = dir.join("s");
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut out = format!("{}\n", st.genid);
-        for ((t, c), hs) in &st.handles {
-            let list: Vec<String> = hs.iter().map(u64::to_string).collect();
-            out.push_str(&format!("{t} {c} {}\n", list.join(" ")));
+        let name = format!("unit-test-{}", std::process::id());
+        save(Some(&name), &st);
+        match load(Some(&name)) {
+            Some(back) => assert_eq!(back, st),
+            // /run/iptplay is not writable here (not root).
+            None => assert!(!path(Some(&name)).exists()),
         }
-        out.push_str("--\n");
-        out.push_str(&st.text);
-        std::fs::write(&p, &out).unwrap();
-        let data = std::fs::read_to_string(&p).unwrap();
-        let (head, text) = data.split_once("\n--\n").unwrap();
-        assert_eq!(text, st.text);
-        assert!(head.starts_with("7\nfilter INPUT 4 9"));
-        let _ = std::fs::remove_dir_all(dir);
+        forget(Some(&name));
+        assert_eq!(load(Some(&name)), None);
     }
 
     #[test]
