@@ -292,8 +292,14 @@ impl NfSock {
         let mut answers = vec![Answer::Missing; msgs.len()];
         let mut got = 0;
         while got < msgs.len() {
-            let Some(replies) = self.recv(true)? else {
-                break;
+            // Every message asked for an ack: wait for the ones not there
+            // yet (the socket's receive timeout bounds the wait).
+            let replies = match self.recv(true)? {
+                Some(r) => r,
+                None => match self.recv(false)? {
+                    Some(r) => r,
+                    None => break,
+                },
             };
             for r in replies {
                 if r.kind != NLMSG_ERROR {
