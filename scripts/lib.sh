@@ -27,3 +27,51 @@ ensure_rust_target() {
     log "adding Rust target $1"
     rustup target add "$1"
 }
+
+# --- Web app toolchain (trunk, wasm-bindgen, browser tests) ---------------
+
+TRUNK_VERSION=0.21.14
+export TRUNK_SKIP_VERSION_CHECK=true
+export PATH="$HOME/.cargo/bin:$PATH"
+
+# The wasm-bindgen version pinned in Cargo.lock (trunk offline needs the same CLI).
+wasm_bindgen_version() {
+    awk '$0 == "name = \"wasm-bindgen\"" { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
+}
+
+# trunk and wasm-bindgen-cli at the versions the app needs; compiled once
+# (about 25 minutes on 2 cores), skipped when present.
+ensure_web_tools() {
+    ensure_rust_target wasm32-unknown-unknown
+    if ! trunk --version 2>/dev/null | grep -qx "trunk $TRUNK_VERSION"; then
+        log "installing trunk $TRUNK_VERSION (compiles for about 16 minutes)"
+        nice cargo install --locked "trunk@$TRUNK_VERSION"
+    fi
+    local wbg
+    wbg=$(wasm_bindgen_version)
+    if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wbg"; then
+        # --locked fails for this crate (its lock names a webpki-roots release the registry lacks).
+        log "installing wasm-bindgen-cli $wbg (compiles for about 7 minutes)"
+        nice cargo install --force "wasm-bindgen-cli@$wbg"
+    fi
+}
+
+# node and npm (apt), then the npm packages of package.json: binaryen's
+# wasm-opt (Debian's is too old for what Rust emits) and playwright-core
+# (it drives the system Chromium; no browser download).
+ensure_node_modules() {
+    ensure_packages node:nodejs npm:npm
+    if command -v npm >/dev/null 2>&1 &&
+        { [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] ||
+            [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
+        log "installing npm packages (npm ci)"
+        PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent
+    fi
+    export PATH="$PWD/node_modules/.bin:$PATH"
+}
+
+# Chromium and its driver for the browser tests.
+ensure_browser_tools() {
+    ensure_packages chromium:chromium chromedriver:chromium-driver
+    ensure_node_modules
+}

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Sets everything up and runs the playground. Until the browser app lands,
-# this builds `iptplay` and runs the built-in example lab script on it.
+# Sets everything up and serves the browser playground on
+# http://127.0.0.1:8080 with a built-in lab open. First run on a fresh
+# machine compiles trunk and wasm-bindgen-cli (about 25 minutes); later
+# runs start in about a minute.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-log "building iptplay"
-cargo build --release -p engine --bin iptplay
-log "running static/examples/first-steps.sh"
-exec target/release/iptplay run static/examples/first-steps.sh
+ensure_web_tools
+ensure_node_modules
+log "building and serving the playground on http://127.0.0.1:8080 (Ctrl-C stops)"
+exec trunk serve --release --offline

@@ -1,5 +1,11 @@
-//! Browser playground entry point (the Yew front end grows here).
+//! Browser playground entry point: mounts the Yew app (built by trunk).
 
+#[cfg(target_arch = "wasm32")]
 fn main() {
-    let _ = engine::VERSION;
+    playground::ui::start();
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    eprintln!("the playground runs in a browser: ./scripts/play.sh builds and serves it");
 }

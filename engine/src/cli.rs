@@ -31,6 +31,19 @@ enum Command {
     #[cfg(target_os = "linux")]
     #[command(subcommand)]
     Kernel(crate::kernel::cli::KernelCmd),
+    /// Load a lab file and run a script (or standard input) on its hosts.
+    Lab {
+        /// The lab (JSON).
+        lab: PathBuf,
+        /// Script file; standard input when absent or `-`. `HOST$ COMMAND` picks the host.
+        script: Option<PathBuf>,
+        /// One JSON object per command and per packet (see README).
+        #[arg(long)]
+        json: bool,
+        /// Print each packet's path through the hosts and their rules.
+        #[arg(long)]
+        trace: bool,
+    },
 }
 
 /// Entry point; returns the process exit code.
@@ -40,6 +53,12 @@ pub fn main() -> i32 {
         Command::Run { script, json } => run(script.as_deref(), json),
         #[cfg(target_os = "linux")]
         Command::Kernel(k) => crate::kernel::cli::run(k),
+        Command::Lab {
+            lab,
+            script,
+            json,
+            trace,
+        } => crate::lab::cli::run(&lab, script.as_deref(), json, trace),
     }
 }
 
@@ -96,5 +115,8 @@ fn run(script: Option<&Path>, json: bool) -> i32 {
             let _ = stderr.lock().write_all(out.stderr.as_bytes());
         }
     }
+    // The process ends here: freeing a large ruleset piece by piece would
+    // only delay it.
+    std::mem::forget(host);
     last
 }

@@ -5,10 +5,12 @@
 pub mod cli;
 pub mod command;
 pub mod ext;
+pub mod fasthash;
 pub mod ipset;
 pub mod iptables;
 #[cfg(target_os = "linux")]
 pub mod kernel;
+pub mod lab;
 pub mod netdb;
 pub mod nfacct;
 pub mod packet;

@@ -14,114 +14,13 @@ mod oracle;
 #[cfg(target_os = "linux")]
 mod cases {
     use super::common;
-    use super::oracle::{Seen, Topology, PHANTOM};
+    use super::oracle::mirror::*;
+    use super::oracle::{Topology, PHANTOM};
     use engine::packet::spec::{L4Spec, PacketSpec};
-    use engine::packet::{parse, L4};
+
     use engine::sim::world::World;
-    use std::process::{Child, Command};
+    use std::process::Command;
     use std::time::{SystemTime, UNIX_EPOCH};
-
-    /// The same topology in the simulator (the client side is the phantom address).
-    fn sim_world() -> World {
-        let mut w = World::new();
-        w.tracing = true;
-        let r = w.add_host("router");
-        let s = w.add_host("server");
-        w.plug(r, "r0", "10.1.0.1/24", "left").unwrap();
-        w.plug(r, "r1", "10.2.0.1/24", "right").unwrap();
-        w.plug(s, "s0", "10.2.0.2/24", "right").unwrap();
-        w.hosts[s].routes.push(engine::sim::route::Route {
-            dst: "0.0.0.0".parse().unwrap(),
-            prefix: 0,
-            via: Some("10.2.0.1".parse().unwrap()),
-            dev: "s0".into(),
-            connected: false,
-        });
-        w.hosts[r]
-            .sysctl
-            .insert("net.ipv4.ip_forward".into(), "1".into());
-        w.hosts[s].listeners.push(engine::sim::host::Listener {
-            proto: 6,
-            port: 80,
-            addr: None,
-            service: "http".into(),
-        });
-        w
-    }
-
-    /// A frame in words, without what is legitimately random (IP IDs, ISNs, checksums).
-    fn describe(seen: &str, bytes: &[u8]) -> String {
-        let Ok(h) = parse(bytes, false) else {
-            return format!("{seen} unparsable {} bytes", bytes.len());
-        };
-        let mut s = format!(
-            "{seen} {}>{} ttl={} tos={:#x} len={} df={} ",
-            h.src, h.dst, h.ttl, h.tos, h.total_len, h.df
-        );
-        match &h.l4 {
-            L4::Tcp(t) => {
-                let isn = t.flags & 0x12 == 0x12;
-                s.push_str(&format!(
-                    "tcp {}>{} flags={:#04x} seq={} ack={} win={} opts={:02x?}",
-                    t.sport,
-                    t.dport,
-                    t.flags,
-                    if isn {
-                        "*".to_string()
-                    } else {
-                        t.seq.to_string()
-                    },
-                    t.ack,
-                    t.window,
-                    t.options
-                ));
-            }
-            L4::Udp(u) => s.push_str(&format!("udp {}>{} len={}", u.sport, u.dport, u.len)),
-            L4::Icmp(i) => {
-                s.push_str(&format!(
-                    "icmp {}/{} rest={:02x?}",
-                    i.icmp_type, i.code, i.rest
-                ));
-                if let Some(inner) = &i.inner {
-                    s.push_str(&format!(
-                        " [{}>{} proto={} ttl={} ports={:?}]",
-                        inner.src,
-                        inner.dst,
-                        inner.proto,
-                        inner.ttl,
-                        inner.ports()
-                    ));
-                }
-            }
-            _ => s.push_str(&format!("proto={}", h.proto)),
-        }
-        s
-    }
-
-    fn seen_name(s: Seen) -> &'static str {
-        match s {
-            Seen::RouterToClient => "router->client",
-            Seen::RouterToServer => "router->server",
-            Seen::ServerToRouter => "server->router",
-        }
-    }
-
-    fn sim_frames(w: &World) -> Vec<String> {
-        let mut v: Vec<String> = w
-            .wire
-            .iter()
-            .map(|e| {
-                let seen = match (e.host.as_str(), e.iface.as_str()) {
-                    ("router", "r0") => "router->client",
-                    ("router", "r1") => "router->server",
-                    _ => "server->router",
-                };
-                describe(seen, &e.packet)
-            })
-            .collect();
-        v.sort();
-        v
-    }
 
     /// The counter lines of `iptables-save -c` (`:CHAIN POLICY [p:b]`,
     /// `[p:b] -A ...`), by table.
@@ -149,15 +48,6 @@ mod cases {
             .flatten()
             .find(|t| t.contains("cannot be evaluated") || t.contains("cannot be carried out"))
             .map(String::from)
-    }
-
-    struct Listener(Child);
-
-    impl Drop for Listener {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
     }
 
     fn spec(src: &str, dst: &str, l4: L4Spec, ttl: u8, payload_len: usize) -> PacketSpec {
@@ -556,6 +446,7 @@ mod cases {
                      COMMIT\n";
         topo.load_router_rules(rules).expect("real restore");
         let mut w = sim_world();
+        w.tracing = true;
         let out = common::sh_stdin(&mut w.hosts[0], "iptables-restore", rules);
         assert_eq!(out.exit, 0, "our restore failed: {}", out.stderr);
         let send = "/usr/bin/python3 -c \"import socket; \
@@ -606,14 +497,7 @@ mod cases {
         }
         let tag = format!("kc{}", std::process::id() % 10000);
         let topo = Topology::new(&tag).expect("topology");
-        let _listener = Listener(
-            Command::new("ip")
-                .args(["netns", "exec", &topo.server(), "nc", "-lk", "80"])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .expect("nc listener"),
-        );
+        let _listener = listen(&topo.server(), 80);
         std::thread::sleep(std::time::Duration::from_millis(200));
         let mut mismatches = Vec::new();
         let mut skipped = Vec::new();
@@ -627,6 +511,7 @@ mod cases {
             topo.load_router_rules(&c.rules).expect("real restore");
             let _ = topo.exec(&topo.router(), "conntrack -F 2>/dev/null");
             let mut w = sim_world();
+            w.tracing = true;
             let out = common::sh_stdin(&mut w.hosts[0], "iptables-restore", &c.rules);
             assert_eq!(
                 out.exit, 0,

@@ -13,97 +13,11 @@ mod oracle;
 #[cfg(target_os = "linux")]
 mod cases {
     use super::common;
-    use super::oracle::{Seen, Topology, PHANTOM, PHANTOM_MAC, R0_MAC};
+    use super::oracle::mirror::*;
+    use super::oracle::{Topology, PHANTOM, PHANTOM_MAC, R0_MAC};
     use engine::packet::spec::{L4Spec, PacketSpec};
-    use engine::packet::{parse, Packet, L4};
+    use engine::packet::Packet;
     use engine::sim::world::World;
-    use std::process::{Child, Command};
-
-    /// The client–router–server topology in the simulator.
-    fn sim_world() -> World {
-        let mut w = World::new();
-        w.tracing = true;
-        w.now_ns = 1_700_000_000_000_000_000;
-        let r = w.add_host("router");
-        let s = w.add_host("server");
-        w.plug(r, "r0", "10.1.0.1/24", "left").unwrap();
-        w.plug(r, "r1", "10.2.0.1/24", "right").unwrap();
-        w.plug(s, "s0", "10.2.0.2/24", "right").unwrap();
-        w.hosts[s].routes.push(engine::sim::route::Route {
-            dst: "0.0.0.0".parse().unwrap(),
-            prefix: 0,
-            via: Some("10.2.0.1".parse().unwrap()),
-            dev: "s0".into(),
-            connected: false,
-        });
-        w.hosts[r]
-            .sysctl
-            .insert("net.ipv4.ip_forward".into(), "1".into());
-        w.hosts[s].listeners.push(engine::sim::host::Listener {
-            proto: 6,
-            port: 80,
-            addr: None,
-            service: "http".into(),
-        });
-        w
-    }
-
-    /// A frame in words, without what is legitimately random (IP IDs, ISNs, checksums).
-    fn describe(seen: &str, bytes: &[u8]) -> String {
-        let Ok(h) = parse(bytes, false) else {
-            return format!("{seen} unparsable {} bytes", bytes.len());
-        };
-        let mut s = format!(
-            "{seen} {}>{} ttl={} len={} ",
-            h.src, h.dst, h.ttl, h.total_len
-        );
-        match &h.l4 {
-            L4::Tcp(t) => {
-                let isn = t.flags & 0x12 == 0x12;
-                s.push_str(&format!(
-                    "tcp {}>{} flags={:#04x} seq={} ack={}",
-                    t.sport,
-                    t.dport,
-                    t.flags,
-                    if isn {
-                        "*".to_string()
-                    } else {
-                        t.seq.to_string()
-                    },
-                    t.ack
-                ));
-            }
-            L4::Udp(u) => s.push_str(&format!("udp {}>{}", u.sport, u.dport)),
-            L4::Icmp(i) => s.push_str(&format!("icmp {}/{}", i.icmp_type, i.code)),
-            _ => s.push_str(&format!("proto={}", h.proto)),
-        }
-        s
-    }
-
-    fn seen_name(s: Seen) -> &'static str {
-        match s {
-            Seen::RouterToClient => "router->client",
-            Seen::RouterToServer => "router->server",
-            Seen::ServerToRouter => "server->router",
-        }
-    }
-
-    fn sim_frames(w: &World) -> Vec<String> {
-        let mut v: Vec<String> = w
-            .wire
-            .iter()
-            .map(|e| {
-                let seen = match (e.host.as_str(), e.iface.as_str()) {
-                    ("router", "r0") => "router->client",
-                    ("router", "r1") => "router->server",
-                    _ => "server->router",
-                };
-                describe(seen, &e.packet)
-            })
-            .collect();
-        v.sort();
-        v
-    }
 
     /// The rule counter lines of `iptables-save -c` (policies and tables left out).
     fn rule_counters(save: &str) -> Vec<String> {
@@ -121,15 +35,6 @@ mod cases {
             .unwrap_or_default();
         v.sort();
         v
-    }
-
-    struct Listener(Child);
-
-    impl Drop for Listener {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
     }
 
     fn tcp(src: &str, sport: u16, dst: &str, dport: u16) -> PacketSpec {
@@ -408,6 +313,8 @@ mod cases {
     /// Whether the simulator evaluates a rule (other groups' matches may not act yet).
     fn evaluable(rule: &str) -> bool {
         let mut w = sim_world();
+        w.tracing = true;
+        w.now_ns = 1_700_000_000_000_000_000;
         let restore = format!("*filter\n{rule}\nCOMMIT\n");
         if common::sh_stdin(&mut w.hosts[0], "iptables-restore", &restore).exit != 0 {
             return false;
@@ -439,14 +346,7 @@ mod cases {
         }
         let tag = format!("kis{}", std::process::id() % 10000);
         let topo = Topology::new(&tag).expect("topology");
-        let _listener = Listener(
-            Command::new("ip")
-                .args(["netns", "exec", &topo.server(), "nc", "-lk", "80"])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .expect("nc listener"),
-        );
+        let _listener = listen(&topo.server(), 80);
         std::thread::sleep(std::time::Duration::from_millis(200));
         let mut mismatches = Vec::new();
         let mut compared = 0;
@@ -466,6 +366,8 @@ mod cases {
             .expect("reset");
             let _ = topo.exec(&topo.server(), "conntrack -F 2>/dev/null; true");
             let mut w = sim_world();
+            w.tracing = true;
+            w.now_ns = 1_700_000_000_000_000_000;
             for cmd in &case.ipset {
                 topo.exec(&router, cmd).expect("real ipset");
                 let o = common::sh(&mut w.hosts[0], cmd);

@@ -15,105 +15,17 @@ mod oracle;
 #[cfg(target_os = "linux")]
 mod cases {
     use super::common;
-    use super::oracle::{Seen, Topology, PHANTOM};
+    use super::oracle::mirror::*;
+    use super::oracle::{Topology, PHANTOM};
     use engine::packet::spec::{L4Spec, PacketSpec};
-    use engine::packet::{build_tcp, build_udp, parse, IpFields, Packet, TcpFields, L4};
+    use engine::packet::{build_tcp, build_udp, IpFields, Packet, TcpFields, L4};
     use engine::ruleset::{Hook, RuleTarget};
     use engine::sim::world::World;
-    use std::process::{Child, Command};
+
     use std::time::{Duration, Instant};
 
     /// Lab time of the start of every case.
     const BASE_NS: u64 = 1_700_000_000 * 1_000_000_000;
-
-    fn sim_world() -> World {
-        let mut w = World::new();
-        w.tracing = false;
-        let r = w.add_host("router");
-        let s = w.add_host("server");
-        w.plug(r, "r0", "10.1.0.1/24", "left").unwrap();
-        w.plug(r, "r1", "10.2.0.1/24", "right").unwrap();
-        w.plug(s, "s0", "10.2.0.2/24", "right").unwrap();
-        w.hosts[s].routes.push(engine::sim::route::Route {
-            dst: "0.0.0.0".parse().unwrap(),
-            prefix: 0,
-            via: Some("10.2.0.1".parse().unwrap()),
-            dev: "s0".into(),
-            connected: false,
-        });
-        w.hosts[r]
-            .sysctl
-            .insert("net.ipv4.ip_forward".into(), "1".into());
-        w.hosts[s].listeners.push(engine::sim::host::Listener {
-            proto: 6,
-            port: 80,
-            addr: None,
-            service: "http".into(),
-        });
-        w
-    }
-
-    /// A frame in words, without what is legitimately random (IP IDs, ISNs, checksums).
-    fn describe(seen: &str, bytes: &[u8]) -> String {
-        let Ok(h) = parse(bytes, false) else {
-            return format!("{seen} unparsable {} bytes", bytes.len());
-        };
-        let mut s = format!(
-            "{seen} {}>{} ttl={} tos={:#x} len={} ",
-            h.src, h.dst, h.ttl, h.tos, h.total_len
-        );
-        match &h.l4 {
-            L4::Tcp(t) => {
-                let isn = t.flags & 0x12 == 0x12;
-                s.push_str(&format!(
-                    "tcp {}>{} flags={:#04x} seq={} ack={} win={} opts={:02x?}",
-                    t.sport,
-                    t.dport,
-                    t.flags,
-                    if isn {
-                        "*".to_string()
-                    } else {
-                        t.seq.to_string()
-                    },
-                    if t.flags & 0x04 != 0 && t.flags & 0x10 == 0 {
-                        "*".to_string()
-                    } else {
-                        t.ack.to_string()
-                    },
-                    t.window,
-                    t.options
-                ));
-            }
-            L4::Udp(u) => s.push_str(&format!("udp {}>{} len={}", u.sport, u.dport, u.len)),
-            L4::Icmp(i) => {
-                s.push_str(&format!(
-                    "icmp {}/{} rest={:02x?}",
-                    i.icmp_type, i.code, i.rest
-                ));
-                if let Some(inner) = &i.inner {
-                    s.push_str(&format!(
-                        " [{}>{} proto={} ttl={} tos={:#x} ports={:?}]",
-                        inner.src,
-                        inner.dst,
-                        inner.proto,
-                        inner.ttl,
-                        inner.tos,
-                        inner.ports()
-                    ));
-                }
-            }
-            _ => s.push_str(&format!("proto={}", h.proto)),
-        }
-        s
-    }
-
-    fn seen_name(s: Seen) -> &'static str {
-        match s {
-            Seen::RouterToClient => "router->client",
-            Seen::RouterToServer => "router->server",
-            Seen::ServerToRouter => "server->router",
-        }
-    }
 
     fn ip(dst: &str, ttl: u8, tos: u8) -> IpFields {
         IpFields {
@@ -227,15 +139,6 @@ mod cases {
         out
     }
 
-    struct Listener(Child);
-
-    impl Drop for Listener {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-
     /// One case: the real router and the simulated one with the same rules
     /// and the same timeline.
     struct Case<'a> {
@@ -279,7 +182,9 @@ mod cases {
             if due > now {
                 std::thread::sleep(due - now);
             }
-            self.w.now_ns = BASE_NS + at_ms * 1_000_000;
+            // The time the packet really goes in, so a loaded machine that
+            // sleeps late moves both clocks alike.
+            self.w.now_ns = BASE_NS + self.start.elapsed().as_nanos() as u64;
         }
 
         fn check(&mut self, what: &str, real: String, sim: String) {
@@ -565,14 +470,7 @@ mod cases {
         }
         let tag = format!("kp{}", std::process::id() % 10000);
         let topo = Topology::new(&tag).expect("topology");
-        let _listener = Listener(
-            Command::new("ip")
-                .args(["netns", "exec", &topo.server(), "nc", "-lk", "80"])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .expect("nc listener"),
-        );
+        let _listener = listen(&topo.server(), 80);
         std::thread::sleep(Duration::from_millis(200));
         let mut mismatches = Vec::new();
         let mut compared = 0;

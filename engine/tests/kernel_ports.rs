@@ -13,12 +13,12 @@ mod oracle;
 #[cfg(target_os = "linux")]
 mod cases {
     use super::common;
-    use super::oracle::{Seen, Topology, CLIENT_MAC, PHANTOM, PHANTOM_MAC, R0_MAC};
-    use engine::packet::{build_icmp, build_tcp, build_udp, parse, IpFields, Packet, TcpFields};
-    use engine::packet::{tcp_flags as tf, L4};
-    use engine::sim::world::World;
+    use super::oracle::mirror::*;
+    use super::oracle::{Topology, CLIENT_MAC, PHANTOM, PHANTOM_MAC, R0_MAC};
+    use engine::packet::tcp_flags as tf;
+    use engine::packet::{build_icmp, build_tcp, build_udp, IpFields, Packet, TcpFields};
+
     use std::net::Ipv4Addr;
-    use std::process::{Child, Command};
 
     const BCAST_MAC: [u8; 6] = [0xff; 6];
     const MCAST_MAC: [u8; 6] = [0x01, 0x00, 0x5e, 0x00, 0x00, 0x01];
@@ -241,108 +241,6 @@ mod cases {
         raw(format!("proto {proto} spi {spi}"), proto, 0, &p)
     }
 
-    /// The same topology in the simulator.
-    fn sim_world() -> World {
-        let mut w = World::new();
-        w.tracing = false;
-        let r = w.add_host("router");
-        let s = w.add_host("server");
-        w.plug(r, "r0", "10.1.0.1/24", "left").unwrap();
-        w.plug(r, "r1", "10.2.0.1/24", "right").unwrap();
-        w.plug(s, "s0", "10.2.0.2/24", "right").unwrap();
-        w.hosts[s].routes.push(engine::sim::route::Route {
-            dst: a("0.0.0.0"),
-            prefix: 0,
-            via: Some(a("10.2.0.1")),
-            dev: "s0".into(),
-            connected: false,
-        });
-        w.hosts[r]
-            .sysctl
-            .insert("net.ipv4.ip_forward".into(), "1".into());
-        w.hosts[s].listeners.push(engine::sim::host::Listener {
-            proto: 6,
-            port: 80,
-            addr: None,
-            service: "http".into(),
-        });
-        w
-    }
-
-    /// A frame in words, without what is legitimately random (IP IDs, ISNs, checksums).
-    fn describe(seen: &str, bytes: &[u8]) -> String {
-        let Ok(h) = parse(bytes, false) else {
-            return format!("{seen} unparsable {} bytes", bytes.len());
-        };
-        let mut s = format!(
-            "{seen} {}>{} ttl={} tos={:#x} len={} frag={} ",
-            h.src, h.dst, h.ttl, h.tos, h.total_len, h.frag_offset
-        );
-        match &h.l4 {
-            L4::Tcp(t) => {
-                let isn = t.flags & 0x12 == 0x12;
-                s.push_str(&format!(
-                    "tcp {}>{} flags={:#04x} seq={} ack={} win={} opts={:02x?}",
-                    t.sport,
-                    t.dport,
-                    t.flags,
-                    if isn {
-                        "*".to_string()
-                    } else {
-                        t.seq.to_string()
-                    },
-                    t.ack,
-                    t.window,
-                    t.options
-                ));
-            }
-            L4::Udp(u) => s.push_str(&format!("udp {}>{} len={}", u.sport, u.dport, u.len)),
-            L4::Icmp(i) => {
-                s.push_str(&format!(
-                    "icmp {}/{} rest={:02x?}",
-                    i.icmp_type, i.code, i.rest
-                ));
-                if let Some(inner) = &i.inner {
-                    s.push_str(&format!(
-                        " [{}>{} proto={} ttl={} ports={:?}]",
-                        inner.src,
-                        inner.dst,
-                        inner.proto,
-                        inner.ttl,
-                        inner.ports()
-                    ));
-                }
-            }
-            _ => s.push_str(&format!("proto={}", h.proto)),
-        }
-        s
-    }
-
-    fn seen_name(s: Seen) -> &'static str {
-        match s {
-            Seen::RouterToClient => "router->client",
-            Seen::RouterToServer => "router->server",
-            Seen::ServerToRouter => "server->router",
-        }
-    }
-
-    fn sim_frames(w: &World) -> Vec<String> {
-        let mut v: Vec<String> = w
-            .wire
-            .iter()
-            .map(|e| {
-                let seen = match (e.host.as_str(), e.iface.as_str()) {
-                    ("router", "r0") => "router->client",
-                    ("router", "r1") => "router->server",
-                    _ => "server->router",
-                };
-                describe(seen, &e.packet)
-            })
-            .collect();
-        v.sort();
-        v
-    }
-
     /// Rule counters of `iptables-save -c`, by table (base chain policy
     /// counters are left out: nf_tables keeps none).
     fn rule_counters(text: &str) -> Vec<String> {
@@ -358,15 +256,6 @@ mod cases {
             .collect();
         v.sort();
         v
-    }
-
-    struct Listener(Child);
-
-    impl Drop for Listener {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
     }
 
     struct Case {
@@ -952,14 +841,7 @@ COMMIT
         }
         let tag = format!("kp{}", std::process::id() % 10000);
         let topo = Topology::new(&tag).expect("topology");
-        let _listener = Listener(
-            Command::new("ip")
-                .args(["netns", "exec", &topo.server(), "nc", "-lk", "80"])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .expect("nc listener"),
-        );
+        let _listener = listen(&topo.server(), 80);
         std::thread::sleep(std::time::Duration::from_millis(200));
         let only = std::env::var("PORTS_CASE").ok();
         let mut mismatches = Vec::new();

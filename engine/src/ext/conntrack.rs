@@ -674,6 +674,7 @@ pub(crate) mod lab {
         let mut w = World::new();
         let h = w.add_host("h");
         w.plug(h, "eth0", "10.0.0.1/24", "lan").unwrap();
+        w.set_outside("lan").unwrap();
         w
     }
 

@@ -178,6 +178,8 @@ mod tests {
             "iptables -A FORWARD -j IDLETIMER --timeout 60 --label uplink",
         );
         lab.w.now_ns = 1_000_000_000_000;
+        // Frames take time on the links: the timer starts when the router forwards.
+        let sent_at = lab.w.now_ns;
         lab.send(lab.client, ping("10.0.1.2", "10.0.0.2", 1));
         assert_eq!(lab.got(lab.client).len(), 1);
         let t = lab.w.hosts[r]
@@ -185,11 +187,8 @@ mod tests {
             .get::<IdleTimers>("IDLETIMER")
             .unwrap()
             .clone();
-        assert_eq!(t.seconds_left("uplink", lab.w.now_ns), Some(60));
-        assert_eq!(
-            t.seconds_left("uplink", lab.w.now_ns + 59_000_000_000),
-            Some(1)
-        );
+        assert_eq!(t.seconds_left("uplink", sent_at), Some(60));
+        assert_eq!(t.seconds_left("uplink", sent_at + 59_000_000_000), Some(1));
         assert_eq!(
             t.seconds_left("uplink", lab.w.now_ns + 90_000_000_000),
             Some(0)

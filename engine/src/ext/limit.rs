@@ -281,6 +281,9 @@ pub(crate) mod lab {
         let r = w.add_host("r");
         w.plug(r, "eth0", "10.0.1.1/24", "lan").unwrap();
         w.plug(r, "eth1", "10.0.2.1/24", "wan").unwrap();
+        // Both sides reach machines outside the lab (the packets' sources and destinations).
+        w.set_outside("lan").unwrap();
+        w.set_outside("wan").unwrap();
         w.hosts[r]
             .sysctl
             .insert("net.ipv4.ip_forward".into(), "1".into());

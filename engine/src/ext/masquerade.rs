@@ -48,11 +48,11 @@ pub fn select_addr(iface: &Iface, dst: Ipv4Addr) -> Option<Ipv4Addr> {
             .iter()
             .any(|b| b.prefix == a.prefix && b.contains(a.addr))
     };
-    let prim: Vec<usize> = (0..iface.addrs.len()).filter(|&n| primary(n)).collect();
-    prim.iter()
-        .find(|&&n| iface.addrs[n].contains(dst))
-        .or(prim.first())
-        .map(|&n| iface.addrs[n].addr)
+    let mut prim = (0..iface.addrs.len()).filter(|&n| primary(n));
+    let first = prim.clone().next();
+    prim.find(|&n| iface.addrs[n].contains(dst))
+        .or(first)
+        .map(|n| iface.addrs[n].addr)
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

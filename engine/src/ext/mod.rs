@@ -613,10 +613,20 @@ pub fn after_commit(host: &mut crate::sim::host::Host) {
     // [end: packet]
 }
 
-/// Finds an extension by the name given to `-m` or `-j`.
+/// Finds an extension by the name given to `-m` or `-j` (the first of the
+/// registry with that name or alias).
 pub fn find(name: &str, kind: ExtKind) -> Option<&'static ExtInfo> {
-    registry()
-        .iter()
-        .copied()
-        .find(|e| e.kind == kind && (e.name == name || e.aliases.contains(&name)))
+    type Names = std::collections::HashMap<&'static str, &'static ExtInfo>;
+    static BY_NAME: std::sync::OnceLock<[Names; 2]> = std::sync::OnceLock::new();
+    let maps = BY_NAME.get_or_init(|| {
+        let mut maps = [Names::new(), Names::new()];
+        for e in registry() {
+            let m = &mut maps[(e.kind == ExtKind::Target) as usize];
+            for n in std::iter::once(&e.name).chain(e.aliases) {
+                m.entry(n).or_insert(e);
+            }
+        }
+        maps
+    });
+    maps[(kind == ExtKind::Target) as usize].get(name).copied()
 }

@@ -407,6 +407,7 @@ mod tests {
     fn forwarded_packets_have_no_socket() {
         let mut w = lab::world();
         w.plug(0, "eth1", "10.0.1.1/24", "wan").unwrap();
+        w.set_outside("wan").unwrap();
         w.hosts[0]
             .sysctl
             .insert("net.ipv4.ip_forward".into(), "1".into());

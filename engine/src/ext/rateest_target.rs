@@ -134,21 +134,25 @@ impl RateestTarget {
 
 /// The estimators that the RATEEST rules of a table create.
 pub fn estimators_of(table: &Table) -> Vec<Estimator> {
-    let mut out = Vec::new();
-    for chain in &table.chains {
-        for rule in &chain.rules {
-            if let RuleTarget::Ext(t) = &rule.target {
-                if let Some(r) = t.as_any().downcast_ref::<RateestTarget>() {
-                    out.push(Estimator {
-                        name: r.name.clone(),
-                        interval: r.interval,
-                        ewma_log: r.ewma_log,
-                    });
-                }
-            }
-        }
-    }
-    out
+    table
+        .chains
+        .iter()
+        .flat_map(|c| c.rules.iter())
+        .filter_map(estimator_of)
+        .collect()
+}
+
+/// The estimator a `-j RATEEST` rule creates.
+pub fn estimator_of(rule: &crate::ruleset::Rule) -> Option<Estimator> {
+    let RuleTarget::Ext(t) = &rule.target else {
+        return None;
+    };
+    let r = t.as_any().downcast_ref::<RateestTarget>()?;
+    Some(Estimator {
+        name: r.name.clone(),
+        interval: r.interval,
+        ewma_log: r.ewma_log,
+    })
 }
 
 /// A rate estimator's state (`struct xt_rateest` with its

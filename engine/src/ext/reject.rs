@@ -202,6 +202,15 @@ impl Target for Reject {
         if let Some(mut p) = reply {
             p.meta.nfct = reject::attach(cx.conntrack, cx.ct, cx.ct_dir, true);
             cx.emitted.push(Emit::Local(p));
+            if self.with.icmp_code().is_none() {
+                // nf_send_reset: nf_ct_set_closing, the connection is
+                // closing as if it had seen the RST (state CLOSE, 10 s).
+                let now = cx.now_ns;
+                if let Some(e) = cx.ct_entry_mut().filter(|e| e.orig.proto == 6) {
+                    e.tcp = crate::sim::conntrack::TcpState::Close;
+                    e.expires_ns = now + 10_000_000_000;
+                }
+            }
         }
         Some(TargetVerdict::Drop)
     }

@@ -117,6 +117,8 @@ impl Lab {
         w.plug(router, "eth1", "10.0.0.1/24", "dmz").unwrap();
         w.plug(server, "eth0", "10.0.0.2/24", "dmz").unwrap();
         w.plug(monitor, "eth0", "10.0.0.10/24", "dmz").unwrap();
+        // NAT ranges and TEE gateways may name machines outside the lab.
+        w.set_outside("dmz").unwrap();
         w.hosts[client]
             .routes
             .push(default_route("10.0.1.1", "eth0"));

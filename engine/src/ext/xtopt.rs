@@ -744,6 +744,8 @@ pub mod lab {
         w.plug(r, "eth0", "10.0.0.1/24", "lan").unwrap();
         w.plug(r, "eth1", "192.168.1.1/24", "wan").unwrap();
         w.plug(b, "eth0", "192.168.1.2/24", "wan").unwrap();
+        // The packets come from machines outside the lab on the LAN side.
+        w.set_outside("lan").unwrap();
         w.hosts[r]
             .sysctl
             .insert("net.ipv4.ip_forward".into(), "1".into());

@@ -41,12 +41,11 @@ pub fn numeric_to_ipaddr(s: &str) -> Option<Ipv4Addr> {
 
 /// `xtables_numeric_to_ipmask`: a dotted mask needs all four parts.
 pub fn numeric_to_ipmask(s: &str) -> Option<u32> {
-    let parts: Vec<&str> = s.splitn(4, '.').collect();
-    if parts.len() != 4 {
+    if s.bytes().filter(|b| *b == b'.').count() < 3 {
         return None;
     }
     let mut out = [0u8; 4];
-    for (slot, p) in out.iter_mut().zip(parts) {
+    for (slot, p) in out.iter_mut().zip(s.splitn(4, '.')) {
         *slot = byte(p)?;
     }
     Some(u32::from(Ipv4Addr::from(out)))
@@ -169,6 +168,17 @@ pub fn ipparse_multiple(spec: &str, resolve: &dyn Fn(&str) -> Vec<Ipv4Addr>) -> 
             None => (item, u32::MAX),
         };
         let host = if mask == 0 { "0.0.0.0" } else { host };
+        // The common case first: one address, nothing to allocate.
+        let numeric = numeric_to_ipaddr(host)
+            .or_else(|| network_by_name(host))
+            .or_else(|| inet_aton(host));
+        if let Some(a) = numeric {
+            out.push(Net {
+                addr: Ipv4Addr::from(u32::from(a) & mask),
+                mask,
+            });
+            continue;
+        }
         for a in hostnetwork(host, resolve)? {
             out.push(Net {
                 addr: Ipv4Addr::from(u32::from(a) & mask),

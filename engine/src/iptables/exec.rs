@@ -63,7 +63,7 @@ pub fn run(host: &mut Host, argv: &[String]) -> Output {
         parse::parse(argv, &env, &mut warnings)
     };
     let mut stderr: String = warnings.iter().map(|w| format!("{w}\n")).collect();
-    let p = match parsed {
+    let mut p = match parsed {
         Ok(p) => p,
         Err(e) => {
             stderr.push_str(&format_error("iptables", &e, None));
@@ -111,7 +111,7 @@ pub fn run(host: &mut Host, argv: &[String]) -> Output {
         .filter(|t| t.name != table.name)
         .collect();
     let mut batch = Batch::new(&table, &others, &reverse);
-    let result = batch.run(&p);
+    let result = batch.run(&mut p);
     let (stdout, committed) = batch.finish();
     let mut out = Output {
         stdout,

@@ -1,7 +1,7 @@
 //! The extension side of parsing: loading matches and targets, merging
 //! their options the way libxtables does, and libxtables' guided checks.
 
-use super::getopt::LongOpt;
+use super::getopt::{LongOpt, Longs};
 use super::opts::BASE_LONGOPTS;
 use super::parse::ParseEnv;
 use crate::ext::xtopt::strtoul_all;
@@ -38,7 +38,10 @@ pub(super) struct MatchSlot {
 
 /// The extension side of the parse: loaded matches, the target, merged options.
 pub(super) struct Exts {
-    pub(super) longopts: Vec<LongOpt>,
+    /// Options of the loaded extensions, oldest first: (owner, options).
+    /// The table getopt searches is iptables' own options, then these
+    /// newest first (`xtables_merge_options`).
+    ext_opts: Vec<(u32, &'static [crate::ext::OptSpec])>,
     /// Owner of each extension option range: (name, kind).
     pub(super) owners: Vec<(&'static str, ExtKind)>,
     pub(super) matches: Vec<MatchSlot>,
@@ -48,17 +51,37 @@ pub(super) struct Exts {
     pub(super) proto_used: bool,
 }
 
+impl Longs for Exts {
+    fn each(&self, f: &mut dyn FnMut(LongOpt) -> bool) {
+        for (n, h, c) in BASE_LONGOPTS {
+            let o = LongOpt {
+                name: n,
+                has_arg: *h,
+                code: *c as u32,
+            };
+            if f(o) {
+                return;
+            }
+        }
+        for (owner, opts) in self.ext_opts.iter().rev() {
+            for (i, o) in opts.iter().enumerate() {
+                let o = LongOpt {
+                    name: o.name,
+                    has_arg: o.has_arg,
+                    code: EXT_BASE * (owner + 1) + i as u32,
+                };
+                if f(o) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
 impl Exts {
     pub(super) fn new() -> Exts {
         Exts {
-            longopts: BASE_LONGOPTS
-                .iter()
-                .map(|(n, h, c)| LongOpt {
-                    name: n.to_string(),
-                    has_arg: *h,
-                    code: *c as u32,
-                })
-                .collect(),
+            ext_opts: Vec::new(),
             owners: Vec::new(),
             matches: Vec::new(),
             target: None,
@@ -72,18 +95,7 @@ impl Exts {
     pub(super) fn merge_options(&mut self, info: &'static ExtInfo) {
         let owner = self.owners.len() as u32;
         self.owners.push((info.name, info.kind));
-        let new: Vec<LongOpt> = info
-            .options
-            .iter()
-            .enumerate()
-            .map(|(i, o)| LongOpt {
-                name: o.name.to_string(),
-                has_arg: o.has_arg,
-                code: EXT_BASE * (owner + 1) + i as u32,
-            })
-            .collect();
-        let at = BASE_LONGOPTS.len();
-        self.longopts.splice(at..at, new);
+        self.ext_opts.push((owner, info.options));
     }
 
     pub(super) fn load_match(&mut self, info: &'static ExtInfo) -> XtResult {
@@ -202,10 +214,11 @@ pub fn guided_final(info: &ExtInfo, seen: u64) -> XtResult {
         if seen & b == 0 {
             continue;
         }
-        for id in 0..64u8 {
-            if id == o.id {
-                continue;
-            }
+        // Only the ids named by `also` or `excl` can fail, in id order.
+        let mut named = (o.also | o.excl) & !b;
+        while named != 0 {
+            let id = named.trailing_zeros() as u8;
+            named &= named - 1;
             let Some(other) = info.options.iter().find(|x| x.id == id) else {
                 continue;
             };

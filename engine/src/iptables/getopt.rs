@@ -5,21 +5,37 @@
 use crate::ext::HasArg;
 
 /// One entry of the long option table.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct LongOpt {
-    pub name: String,
+    pub name: &'static str,
     pub has_arg: HasArg,
     /// Opaque code returned for this option.
     pub code: u32,
 }
 
+/// A long option table, searched in order (glibc's `longopts` array).
+pub trait Longs {
+    /// Calls `f` with each option in table order until it returns `true`.
+    fn each(&self, f: &mut dyn FnMut(LongOpt) -> bool);
+}
+
+impl Longs for [LongOpt] {
+    fn each(&self, f: &mut dyn FnMut(LongOpt) -> bool) {
+        for o in self {
+            if f(*o) {
+                return;
+            }
+        }
+    }
+}
+
 /// What one call returns.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Got {
+pub enum Got<'a> {
     /// A short option char, or a long option's code.
-    Opt { code: u32, arg: Option<String> },
+    Opt { code: u32, arg: Option<&'a str> },
     /// A non-option word (code 1).
-    Word(String),
+    Word(&'a str),
     /// Unknown option (`?`); `optopt` is set for an unknown short char.
     Unknown { optopt: Option<char> },
     /// Missing required argument (`:`).
@@ -67,12 +83,13 @@ impl<'a> Getopt<'a> {
         })
     }
 
-    pub fn next(&mut self, longs: &[LongOpt]) -> Got {
+    pub fn next<L: Longs + ?Sized>(&mut self, longs: &L) -> Got<'a> {
+        let argv = self.argv;
         if self.nextchar == 0 {
             if self.optind >= self.argv.len() {
                 return Got::End;
             }
-            let arg = &self.argv[self.optind];
+            let arg = &argv[self.optind];
             if arg == "--" {
                 // glibc leaves optind at the first word after `--`.
                 self.optind += 1;
@@ -80,7 +97,7 @@ impl<'a> Getopt<'a> {
             }
             if !arg.starts_with('-') || arg.len() == 1 {
                 self.optind += 1;
-                return Got::Word(arg.clone());
+                return Got::Word(arg);
             }
             if let Some(body) = arg.strip_prefix("--") {
                 self.optind += 1;
@@ -88,7 +105,7 @@ impl<'a> Getopt<'a> {
             }
             self.nextchar = 1;
         }
-        let arg = &self.argv[self.optind];
+        let arg = &argv[self.optind];
         let c = arg[self.nextchar..].chars().next().unwrap_or('?');
         self.nextchar += c.len_utf8();
         let at_end = self.nextchar >= arg.len();
@@ -115,7 +132,7 @@ impl<'a> Getopt<'a> {
                 let optarg = if at_end {
                     None
                 } else {
-                    Some(arg[self.nextchar..].to_string())
+                    Some(&arg[self.nextchar..])
                 };
                 self.optind += 1;
                 self.nextchar = 0;
@@ -126,11 +143,11 @@ impl<'a> Getopt<'a> {
             }
             Some(HasArg::Required) => {
                 let optarg = if !at_end {
-                    let v = arg[self.nextchar..].to_string();
+                    let v = &arg[self.nextchar..];
                     self.optind += 1;
                     Some(v)
-                } else if self.optind + 1 < self.argv.len() {
-                    let v = self.argv[self.optind + 1].clone();
+                } else if self.optind + 1 < argv.len() {
+                    let v = argv[self.optind + 1].as_str();
                     self.optind += 2;
                     Some(v)
                 } else {
@@ -149,23 +166,34 @@ impl<'a> Getopt<'a> {
         }
     }
 
-    fn long(&mut self, body: &str, longs: &[LongOpt]) -> Got {
+    fn long<L: Longs + ?Sized>(&mut self, body: &'a str, longs: &L) -> Got<'a> {
         let (name, inline) = match body.split_once('=') {
-            Some((n, v)) => (n, Some(v.to_string())),
+            Some((n, v)) => (n, Some(v)),
             None => (body, None),
         };
-        let found = longs.iter().find(|o| o.name == name).or_else(|| {
-            let cands: Vec<&LongOpt> = longs.iter().filter(|o| o.name.starts_with(name)).collect();
-            let first = *cands.first()?;
-            let ambiguous = cands
-                .iter()
-                .any(|o| o.has_arg != first.has_arg || o.code != first.code);
-            if ambiguous {
-                None
-            } else {
-                Some(first)
+        let mut found = None;
+        longs.each(&mut |o| {
+            let hit = o.name == name;
+            if hit {
+                found = Some(o);
             }
+            hit
         });
+        if found.is_none() {
+            // An unambiguous prefix: every option it starts behaves alike.
+            let mut first: Option<LongOpt> = None;
+            let mut ambiguous = false;
+            longs.each(&mut |o| {
+                if o.name.starts_with(name) {
+                    match first {
+                        None => first = Some(o),
+                        Some(f) => ambiguous |= o.has_arg != f.has_arg || o.code != f.code,
+                    }
+                }
+                false
+            });
+            found = first.filter(|_| !ambiguous);
+        }
         let Some(opt) = found else {
             return Got::Unknown { optopt: None };
         };
@@ -191,7 +219,7 @@ impl<'a> Getopt<'a> {
                     };
                 }
                 if self.optind < self.argv.len() {
-                    let v = self.argv[self.optind].clone();
+                    let v = self.argv[self.optind].as_str();
                     self.optind += 1;
                     Got::Opt {
                         code: opt.code,
@@ -413,6 +441,8 @@ impl<'a> Permute<'a> {
 mod tests {
     use super::*;
 
+    const NO_LONGS: &[LongOpt] = &[];
+
     fn argv(s: &str) -> Vec<String> {
         std::iter::once("iptables")
             .chain(s.split(' '))
@@ -425,41 +455,41 @@ mod tests {
         let a = argv("-Lvn");
         let mut g = Getopt::new(&a, "-:A:L::vn");
         assert_eq!(
-            g.next(&[]),
+            g.next(NO_LONGS),
             Got::Opt {
                 code: 'L' as u32,
-                arg: Some("vn".into())
+                arg: Some("vn")
             }
         );
-        assert_eq!(g.next(&[]), Got::End);
+        assert_eq!(g.next(NO_LONGS), Got::End);
     }
 
     #[test]
     fn bundled_flags_then_required() {
         let a = argv("-vnA INPUT x");
         let mut g = Getopt::new(&a, "-:A:vn");
-        assert!(matches!(g.next(&[]), Got::Opt { code, .. } if code == 'v' as u32));
-        assert!(matches!(g.next(&[]), Got::Opt { code, .. } if code == 'n' as u32));
+        assert!(matches!(g.next(NO_LONGS), Got::Opt { code, .. } if code == 'v' as u32));
+        assert!(matches!(g.next(NO_LONGS), Got::Opt { code, .. } if code == 'n' as u32));
         assert_eq!(
-            g.next(&[]),
+            g.next(NO_LONGS),
             Got::Opt {
                 code: 'A' as u32,
-                arg: Some("INPUT".into())
+                arg: Some("INPUT")
             }
         );
-        assert_eq!(g.next(&[]), Got::Word("x".into()));
+        assert_eq!(g.next(NO_LONGS), Got::Word("x"));
     }
 
     #[test]
     fn long_prefixes() {
-        let longs = vec![
+        let longs = [
             LongOpt {
-                name: "dport".into(),
+                name: "dport",
                 has_arg: HasArg::Required,
                 code: 100,
             },
             LongOpt {
-                name: "dports".into(),
+                name: "dports",
                 has_arg: HasArg::Required,
                 code: 101,
             },
@@ -467,19 +497,19 @@ mod tests {
         let a = argv("--dport 22 --dpo 1 --dports 1,2");
         let mut g = Getopt::new(&a, "-");
         assert_eq!(
-            g.next(&longs),
+            g.next(&longs[..]),
             Got::Opt {
                 code: 100,
-                arg: Some("22".into())
+                arg: Some("22")
             }
         );
-        assert_eq!(g.next(&longs), Got::Unknown { optopt: None });
-        assert_eq!(g.next(&longs), Got::Word("1".into()));
+        assert_eq!(g.next(&longs[..]), Got::Unknown { optopt: None });
+        assert_eq!(g.next(&longs[..]), Got::Word("1"));
         assert_eq!(
-            g.next(&longs),
+            g.next(&longs[..]),
             Got::Opt {
                 code: 101,
-                arg: Some("1,2".into())
+                arg: Some("1,2")
             }
         );
     }

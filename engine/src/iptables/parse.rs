@@ -35,7 +35,8 @@ pub struct Parsed {
     pub verbose: u32,
     /// The rules of a rule command: one per source × destination address.
     pub rules: Vec<Rule>,
-    /// `-j` / `-g` naming a chain (not a target extension nor a verdict).
+    /// `-j` / `-g` as given; a rule command moves a chain name into its
+    /// rules' targets (and leaves this empty).
     pub jumpto: Option<String>,
     pub goto: bool,
     pub counters: Option<(u64, u64)>,
@@ -174,12 +175,12 @@ pub fn assert_valid_chain_name(name: &str) -> XtResult {
     Ok(())
 }
 /// Parser state beyond the extensions.
-struct State<'e> {
+struct State<'e, 'a> {
     env: &'e ParseEnv<'e>,
     p: Parsed,
     ip: IpSpec,
-    shost: Option<String>,
-    dhost: Option<String>,
+    shost: Option<&'a str>,
+    dhost: Option<&'a str>,
     table_set: bool,
     /// `-w` seconds (`-1`: wait forever); 0 when not given.
     wait: i64,
@@ -206,7 +207,7 @@ pub fn parse(argv: &[String], env: &ParseEnv, warnings: &mut Vec<String>) -> XtR
     let mut invert = false;
     let mut g = Getopt::new(argv, OPTSTRING);
     loop {
-        let (code, optarg) = match g.next(&x.longopts) {
+        let (code, optarg) = match g.next(&x) {
             Got::End => break,
             Got::Word(w) => {
                 if w == "!" {
@@ -249,9 +250,8 @@ pub fn parse(argv: &[String], env: &ParseEnv, warnings: &mut Vec<String>) -> XtR
         let c = char::from_u32(code).unwrap_or('?');
         // The word holding the option's value, attached form included
         // (1.8.9 reads `-s`, `-d`, `-p`, `-i`, `-o` and `-j` values from it).
-        let word = argv[g.optind.saturating_sub(1).max(1).min(argv.len() - 1)].clone();
-        if let Some(done) =
-            base_option(&mut st, &mut x, &mut g, c, optarg, &word, invert, warnings)?
+        let word = argv[g.optind.saturating_sub(1).max(1).min(argv.len() - 1)].as_str();
+        if let Some(done) = base_option(&mut st, &mut x, &mut g, c, optarg, word, invert, warnings)?
         {
             return Ok(done);
         }
@@ -262,11 +262,11 @@ pub fn parse(argv: &[String], env: &ParseEnv, warnings: &mut Vec<String>) -> XtR
 
 /// One extension option: the target's, else the newest unfinished match's.
 fn ext_option(
-    st: &mut State,
+    st: &mut State<'_, '_>,
     x: &mut Exts,
     g: &mut Getopt,
     code: u32,
-    optarg: Option<String>,
+    optarg: Option<&str>,
     invert: bool,
     warnings: &mut Vec<String>,
 ) -> XtResult {
@@ -280,9 +280,9 @@ fn ext_option(
         ExtKind::Target => match x.target.as_mut() {
             Some((t, seen)) => {
                 let info = t.info();
-                guided_pre(info, idx, *seen, invert, optarg.as_deref()).and_then(|()| {
+                guided_pre(info, idx, *seen, invert, optarg).and_then(|()| {
                     let id = info.options[idx].id;
-                    t.parse(id, optarg.as_deref(), invert, &mut pcx)?;
+                    t.parse(id, optarg, invert, &mut pcx)?;
                     *seen |= 1 << id;
                     Ok(())
                 })
@@ -300,9 +300,9 @@ fn ext_option(
             match slot {
                 Some(slot) => {
                     let info = slot.ext.info();
-                    guided_pre(info, idx, slot.seen, invert, optarg.as_deref()).and_then(|()| {
+                    guided_pre(info, idx, slot.seen, invert, optarg).and_then(|()| {
                         let id = info.options[idx].id;
-                        slot.ext.parse(id, optarg.as_deref(), invert, &mut pcx)?;
+                        slot.ext.parse(id, optarg, invert, &mut pcx)?;
                         slot.seen |= 1 << id;
                         Ok(())
                     })
@@ -323,28 +323,28 @@ fn ext_option(
 
 /// One of iptables' own options. `Some` ends the parse (`-h`, `-V`, restore's `-6`).
 #[allow(clippy::too_many_arguments)]
-fn base_option(
-    st: &mut State,
+fn base_option<'a>(
+    st: &mut State<'_, 'a>,
     x: &mut Exts,
-    g: &mut Getopt,
+    g: &mut Getopt<'a>,
     c: char,
-    optarg: Option<String>,
-    word: &str,
+    optarg: Option<&'a str>,
+    word: &'a str,
     invert: bool,
     warnings: &mut Vec<String>,
 ) -> XtResult<Option<Parsed>> {
     let argv = g.argv;
     let p = &mut st.p;
-    let arg = optarg.clone().unwrap_or_default();
+    let arg = optarg.unwrap_or_default();
     match c {
         'A' | 'C' => {
             let cmd = if c == 'A' { CMD_APPEND } else { CMD_CHECK };
             add_command(&mut p.command, cmd, 0, invert)?;
-            p.chain = Some(arg);
+            p.chain = Some(arg.to_string());
         }
         'D' => {
             add_command(&mut p.command, CMD_DELETE, 0, invert)?;
-            p.chain = Some(arg);
+            p.chain = Some(arg.to_string());
             if has_arg(argv, g.optind) {
                 p.rulenum = Some(parse_rulenumber(&argv[g.optind])?);
                 g.optind += 1;
@@ -353,7 +353,7 @@ fn base_option(
         }
         'R' => {
             add_command(&mut p.command, CMD_REPLACE, 0, invert)?;
-            p.chain = Some(arg);
+            p.chain = Some(arg.to_string());
             if !has_arg(argv, g.optind) {
                 return Err(XtError::new("-R requires a rule number"));
             }
@@ -362,7 +362,7 @@ fn base_option(
         }
         'I' => {
             add_command(&mut p.command, CMD_INSERT, 0, invert)?;
-            p.chain = Some(arg);
+            p.chain = Some(arg.to_string());
             p.rulenum = Some(1);
             if has_arg(argv, g.optind) {
                 p.rulenum = Some(parse_rulenumber(&argv[g.optind])?);
@@ -377,7 +377,7 @@ fn base_option(
             };
             add_command(&mut p.command, cmd, others, invert)?;
             if let Some(a) = optarg {
-                p.chain = Some(a);
+                p.chain = Some(a.to_string());
             } else if has_arg(argv, g.optind) {
                 p.chain = Some(argv[g.optind].clone());
                 g.optind += 1;
@@ -398,20 +398,20 @@ fn base_option(
             };
             add_command(&mut p.command, cmd, 0, invert)?;
             if let Some(a) = optarg {
-                p.chain = Some(a);
+                p.chain = Some(a.to_string());
             } else if has_arg(argv, g.optind) {
                 p.chain = Some(argv[g.optind].clone());
                 g.optind += 1;
             }
         }
         'N' => {
-            assert_valid_chain_name(&arg)?;
+            assert_valid_chain_name(arg)?;
             add_command(&mut p.command, CMD_NEW_CHAIN, 0, invert)?;
-            p.chain = Some(arg);
+            p.chain = Some(arg.to_string());
         }
         'E' => {
             add_command(&mut p.command, CMD_RENAME_CHAIN, 0, invert)?;
-            p.chain = Some(arg);
+            p.chain = Some(arg.to_string());
             if !has_arg(argv, g.optind) {
                 return Err(XtError::new(
                     "-E requires old-chain-name and new-chain-name",
@@ -425,7 +425,7 @@ fn base_option(
             if !has_arg(argv, g.optind) {
                 return Err(XtError::new("-P requires a chain and a policy"));
             }
-            p.chain = Some(arg);
+            p.chain = Some(arg.to_string());
             p.policy = Some(argv[g.optind].clone());
             g.optind += 1;
         }
@@ -464,17 +464,17 @@ fn base_option(
         's' => {
             set_option(&mut p.options, OPT_SOURCE, invert)?;
             st.ip.src_inv = invert;
-            st.shost = Some(word.to_string());
+            st.shost = Some(word);
         }
         'd' => {
             set_option(&mut p.options, OPT_DESTINATION, invert)?;
             st.ip.dst_inv = invert;
-            st.dhost = Some(word.to_string());
+            st.dhost = Some(word);
         }
         'g' => {
             set_option(&mut p.options, OPT_JUMP, invert)?;
             p.goto = true;
-            p.jumpto = Some(parse_target_name(&arg)?.to_string());
+            p.jumpto = Some(parse_target_name(arg)?.to_string());
         }
         'j' => {
             set_option(&mut p.options, OPT_JUMP, invert)?;
@@ -520,7 +520,7 @@ fn base_option(
             if invert {
                 return Err(XtError::new("unexpected ! flag before --match"));
             }
-            match ext::find(&arg, ExtKind::Match) {
+            match ext::find(arg, ExtKind::Match) {
                 Some(info) => x.load_match(info)?,
                 None => {
                     return Err(XtError::new(format!(
@@ -539,7 +539,7 @@ fn base_option(
                     "The -t option cannot be used in iptables-restore.\n",
                 ));
             }
-            p.table = arg;
+            p.table = arg.to_string();
             st.table_set = true;
         }
         'x' => set_option(&mut p.options, OPT_EXPANDED, invert)?,
@@ -559,12 +559,12 @@ fn base_option(
                 Some(a) => Some(a),
                 None if has_arg(argv, g.optind) => {
                     g.optind += 1;
-                    Some(argv[g.optind - 1].clone())
+                    Some(argv[g.optind - 1].as_str())
                 }
                 None => None,
             };
             st.wait = match value {
-                Some(v) => scan_int(&v).ok_or_else(|| XtError::new("wait seconds not numeric"))?,
+                Some(v) => scan_int(v).ok_or_else(|| XtError::new("wait seconds not numeric"))?,
                 None => -1,
             };
         }
@@ -576,12 +576,11 @@ fn base_option(
                 Some(a) => a,
                 None if has_arg(argv, g.optind) => {
                     g.optind += 1;
-                    argv[g.optind - 1].clone()
+                    argv[g.optind - 1].as_str()
                 }
                 None => return Err(XtError::new("wait interval value required")),
             };
-            let usec =
-                scan_uint(&value).ok_or_else(|| XtError::new("wait interval not numeric"))?;
+            let usec = scan_uint(value).ok_or_else(|| XtError::new("wait interval not numeric"))?;
             if usec > 999_999 {
                 return Err(XtError::new(format!(
                     "too long usec wait {usec} > 999999 usec"
@@ -595,18 +594,18 @@ fn base_option(
         'c' => {
             set_option(&mut p.options, OPT_COUNTERS, invert)?;
             let (pc, bc) = match arg.get(1..).and_then(|t| t.find(',')) {
-                Some(i) => (arg[..i + 1].to_string(), Some(arg[i + 2..].to_string())),
+                Some(i) => (&arg[..i + 1], Some(&arg[i + 2..])),
                 None if has_arg(argv, g.optind) => {
                     g.optind += 1;
-                    (arg.clone(), Some(argv[g.optind - 1].clone()))
+                    (arg, Some(argv[g.optind - 1].as_str()))
                 }
-                None => (arg.clone(), None),
+                None => (arg, None),
             };
             let Some(bc) = bc else {
                 return Err(XtError::new("-c requires packet and byte counter"));
             };
-            let pn = scan_llu(&pc).ok_or_else(|| XtError::new("-c packet counter not numeric"))?;
-            let bn = scan_llu(&bc).ok_or_else(|| XtError::new("-c byte counter not numeric"))?;
+            let pn = scan_llu(pc).ok_or_else(|| XtError::new("-c packet counter not numeric"))?;
+            let bn = scan_llu(bc).ok_or_else(|| XtError::new("-c byte counter not numeric"))?;
             p.counters = Some((pn, bn));
         }
         '4' => {}
@@ -624,7 +623,7 @@ fn base_option(
 
 /// The checks after the getopt loop, and the rules built from the options.
 fn finish(
-    mut st: State,
+    mut st: State<'_, '_>,
     mut x: Exts,
     optind: usize,
     argc: usize,
@@ -715,7 +714,6 @@ fn finish(
             (None, Some(name)) => match Verdict::from_name(&name) {
                 Some(v) if !p.goto => RuleTarget::Verdict(v),
                 _ => {
-                    p.jumpto = Some(name.clone());
                     if p.goto {
                         RuleTarget::Goto(name)
                     } else {
@@ -736,18 +734,28 @@ fn finish(
             }
         }
         let (packets, bytes) = p.counters.unwrap_or((0, 0));
-        for s in &srcs {
-            for d in &dsts {
-                let mut ip = st.ip.clone();
-                ip.src = *s;
-                ip.dst = *d;
-                p.rules.push(Rule {
-                    ip,
-                    matches: matches.clone(),
-                    target: target.clone(),
-                    counters: Counters { packets, bytes },
-                });
-            }
+        let last = srcs.len() * dsts.len();
+        let mut target = Some(target);
+        for (i, (s, d)) in srcs
+            .iter()
+            .flat_map(|s| dsts.iter().map(move |d| (s, d)))
+            .enumerate()
+        {
+            let mut ip = st.ip.clone();
+            ip.src = *s;
+            ip.dst = *d;
+            // The last rule takes the matches and target, the others copies.
+            let (matches, target) = if i + 1 == last {
+                (std::mem::take(&mut matches), target.take())
+            } else {
+                (matches.clone(), target.clone())
+            };
+            p.rules.push(Rule {
+                ip,
+                matches,
+                target: target.unwrap_or(RuleTarget::None),
+                counters: Counters { packets, bytes },
+            });
         }
     } else if x.target.is_some() {
         p.jumpto = None;
@@ -781,7 +789,7 @@ mod tests {
         let e = env_parse("-A FORWARD -ptcp").unwrap_err();
         assert_eq!(e.msg, "unknown protocol \"-ptcp\" specified");
         let p = env_parse("-A INPUT -jACCEPT").unwrap();
-        assert_eq!(p.jumpto.as_deref(), Some("-jACCEPT"));
+        assert_eq!(p.rules[0].target.chain(), Some("-jACCEPT"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! they come (parse errors stop at their line) and run at `COMMIT`, where a
 //! refusal leaves that table as it was; blocks committed before stay.
 
-use super::exec::{fail_text, reverse_name};
+use super::exec::fail_text;
 use super::getopt::{Item, Permute};
 use super::nft::{Batch, Fail};
 use super::opts::{CMD_IDRAC, OPT_VERBOSE};
@@ -107,46 +107,92 @@ fn parse_opts(argv: &[String]) -> Result<Opts, Output> {
 /// `add_param_to_argv`: splits a rule line into words; double quotes group,
 /// a backslash escapes inside them.
 pub fn split_rule_line(line: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
+    let mut words = Words::default();
+    split_rule_line_into(line, &mut words);
+    words.as_slice().to_vec()
+}
+
+/// Words of a command line, reused from line to line (the strings keep
+/// their buffers).
+#[derive(Debug, Default)]
+struct Words {
+    words: Vec<String>,
+    len: usize,
+    /// The word being put together.
+    cur: String,
+}
+
+impl Words {
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+    fn push(&mut self, w: &str) {
+        match self.words.get_mut(self.len) {
+            Some(slot) => {
+                slot.clear();
+                slot.push_str(w);
+            }
+            None => self.words.push(w.to_string()),
+        }
+        self.len += 1;
+    }
+    /// Ends the word being put together.
+    fn push_cur(&mut self) {
+        let cur = std::mem::take(&mut self.cur);
+        self.push(&cur);
+        self.cur = cur;
+        self.cur.clear();
+    }
+    fn as_slice(&self) -> &[String] {
+        &self.words[..self.len]
+    }
+}
+
+/// [`split_rule_line`] into `out` (after the words already there). The
+/// characters that matter are ASCII: the text between them is copied in runs.
+fn split_rule_line_into(line: &str, out: &mut Words) {
+    out.cur.clear();
     let mut quote = false;
     let mut escaped = false;
-    for c in line.chars() {
+    // Start of the run of plain characters not yet copied.
+    let mut start = 0;
+    for (i, &b) in line.as_bytes().iter().enumerate() {
         if quote {
             if escaped {
-                cur.push(c);
                 escaped = false;
-                continue;
-            } else if c == '\\' {
+            } else if b == b'\\' {
+                out.cur.push_str(&line[start..i]);
+                start = i + 1;
                 escaped = true;
-                continue;
-            } else if c != '"' {
-                cur.push(c);
-                continue;
+            } else if b == b'"' {
+                // The closing quote ends the word, even an empty one.
+                out.cur.push_str(&line[start..i]);
+                start = i + 1;
+                quote = false;
+                out.push_cur();
             }
-            quote = false;
-        } else if c == '"' {
-            quote = true;
             continue;
         }
-        match c {
-            '"' => {}
-            ' ' | '\t' | '\n' => {
-                if cur.is_empty() {
-                    continue;
+        match b {
+            b'"' => {
+                out.cur.push_str(&line[start..i]);
+                start = i + 1;
+                quote = true;
+            }
+            b' ' | b'\t' | b'\n' => {
+                out.cur.push_str(&line[start..i]);
+                start = i + 1;
+                if !out.cur.is_empty() {
+                    out.push_cur();
                 }
             }
-            _ => {
-                cur.push(c);
-                continue;
-            }
+            _ => {}
         }
-        words.push(std::mem::take(&mut cur));
     }
-    if !cur.is_empty() {
-        words.push(cur);
+    out.cur.push_str(&line[start..]);
+    if !out.cur.is_empty() {
+        out.push_cur();
     }
-    words
 }
 
 /// C `strtok` over a string: the next token not made of `delims`, and the rest.
@@ -193,13 +239,66 @@ enum Queued {
     /// `:CHAIN - [0:0]`.
     UserChain(String),
     /// A command line.
-    Command(Box<Parsed>),
+    Command(Parsed),
 }
 
-/// The block being read.
-struct Block {
+/// The block being read. Its lines run on the batch as they come (unless
+/// `--test`); the batch's first refusal stops the rest and is reported at
+/// `COMMIT`, after every line parsed (a later parse error wins, as when the
+/// batch only runs at `COMMIT`).
+struct Block<'r> {
     table: &'static str,
-    queue: Vec<(usize, Queued)>,
+    batch: Option<Batch<'r>>,
+    /// A run of `:CHAIN` lines not yet run (they go in at once).
+    chains: Vec<(usize, String)>,
+    failure: Option<(usize, Fail)>,
+}
+
+impl Block<'_> {
+    fn apply(&mut self, line: usize, q: Queued) {
+        if self.batch.is_none() || self.failure.is_some() {
+            return;
+        }
+        if let Queued::UserChain(name) = q {
+            self.chains.push((line, name));
+            return;
+        }
+        self.run_chains();
+        let Some(batch) = self.batch.as_mut() else {
+            return;
+        };
+        batch.line = line;
+        let r = match q {
+            Queued::Flush { verbose: true } => batch
+                .flush(None, true)
+                .and_then(|()| batch.delete_chain(None, true)),
+            Queued::Flush { verbose: false } => {
+                batch.table_flush();
+                Ok(())
+            }
+            Queued::Policy {
+                chain,
+                policy,
+                counters,
+            } => batch.policy(&chain, &policy, Some(counters)),
+            Queued::UserChain(_) => Ok(()),
+            Queued::Command(mut p) => batch.run(&mut p),
+        };
+        if let Err(f) = r {
+            self.failure = Some((line, f));
+        }
+    }
+
+    /// Runs the pending `:CHAIN` lines.
+    fn run_chains(&mut self) {
+        let (Some(batch), Some((last, _))) = (self.batch.as_mut(), self.chains.last()) else {
+            return;
+        };
+        batch.line = *last;
+        let names: Vec<&str> = self.chains.iter().map(|(_, n)| n.as_str()).collect();
+        batch.restore_chains(&names);
+        self.chains.clear();
+    }
 }
 
 fn fail(stdout: String, stderr: String, exit: i32) -> Output {
@@ -216,9 +315,9 @@ pub fn run_restore(host: &mut Host, argv: &[String], stdin: &str) -> Output {
         Ok(o) => o,
         Err(out) => return out,
     };
-    let text = match &o.file {
+    let text: std::borrow::Cow<str> = match &o.file {
         Some(f) => match host.files.get(f) {
-            Some(t) => t.clone(),
+            Some(t) => t.clone().into(),
             None => {
                 return fail(
                     String::new(),
@@ -227,7 +326,7 @@ pub fn run_restore(host: &mut Host, argv: &[String], stdin: &str) -> Output {
                 )
             }
         },
-        None => stdin.to_string(),
+        None => stdin.into(),
     };
     let out = restore_text(host, &o, &text);
     if o.notes.is_empty() {
@@ -242,10 +341,18 @@ pub fn run_restore(host: &mut Host, argv: &[String], stdin: &str) -> Output {
 fn restore_text(host: &mut Host, o: &Opts, text: &str) -> Output {
     let mut stdout = String::new();
     let mut stderr = String::new();
+    let names = host.names.clone();
+    let reverse = move |a: std::net::Ipv4Addr| {
+        names
+            .iter()
+            .find(|(_, addrs)| addrs.contains(&a))
+            .map(|(n, _)| n.clone())
+    };
     let mut block: Option<Block> = None;
     // The table of the current or last block (`-T` skips others silently).
     let mut curtable: Option<&'static str> = None;
     let mut lineno = 0;
+    let mut words = Words::default();
     for raw in text.split_inclusive('\n') {
         lineno += 1;
         if raw.starts_with('\n') {
@@ -282,12 +389,27 @@ fn restore_text(host: &mut Host, o: &Opts, text: &str) -> Output {
             if o.table.as_deref().is_some_and(|t| t != name) {
                 continue;
             }
+            let batch = (!o.test).then(|| {
+                let kernel = host
+                    .ruleset
+                    .table(table)
+                    .expect("every known table is present");
+                let others: Vec<&Table> = host
+                    .ruleset
+                    .tables
+                    .iter()
+                    .filter(|t| t.name != *table)
+                    .collect();
+                Batch::new(kernel, &others, &reverse)
+            });
             let mut b = Block {
                 table,
-                queue: Vec::new(),
+                batch,
+                chains: Vec::new(),
+                failure: None,
             };
             if !o.noflush {
-                b.queue.push((lineno, Queued::Flush { verbose: o.verbose }));
+                b.apply(lineno, Queued::Flush { verbose: o.verbose });
             }
             block = Some(b);
             continue;
@@ -305,10 +427,10 @@ fn restore_text(host: &mut Host, o: &Opts, text: &str) -> Output {
         let queued = if let Some(decl) = raw.strip_prefix(':') {
             chain_line(b.table, decl, lineno, o.counters)
         } else {
-            rule_line(host, b.table, raw, lineno, o, &mut stderr)
+            rule_line(host, b.table, raw, lineno, o, &mut stderr, &mut words)
         };
         match queued {
-            Ok(Some(q)) => b.queue.push((lineno, q)),
+            Ok(Some(q)) => b.apply(lineno, q),
             Ok(None) => {}
             Err(out) => {
                 let mut out = out;
@@ -400,6 +522,7 @@ fn rule_line(
     lineno: usize,
     o: &Opts,
     stderr: &mut String,
+    argv: &mut Words,
 ) -> Result<Option<Queued>, Output> {
     let perr = |e: XtError, warnings: &[String]| {
         let mut s: String = warnings.iter().map(|w| format!("{w}\n")).collect();
@@ -407,11 +530,17 @@ fn rule_line(
         fail(String::new(), s, e.exit)
     };
     let (counters, body) = rule_counters(raw, lineno).map_err(|e| perr(e, &[]))?;
-    let mut argv = vec![PROG.to_string(), "-t".to_string(), table.to_string()];
-    argv.extend(split_rule_line(body));
-    if let (true, Some((p, b))) = (o.counters, counters) {
-        argv.extend(["--set-counters".to_string(), p, b]);
+    argv.clear();
+    for w in [PROG, "-t", table] {
+        argv.push(w);
     }
+    split_rule_line_into(body, argv);
+    if let (true, Some((p, b))) = (o.counters, counters) {
+        for w in ["--set-counters", &p, &b] {
+            argv.push(w);
+        }
+    }
+    let argv = argv.as_slice();
     let mut warnings = Vec::new();
     let parsed = {
         let resolve = |n: &str| host.resolve(n);
@@ -423,7 +552,7 @@ fn rule_line(
             nfacct: &nfacct,
             restore: true,
         };
-        parse::parse(&argv, &env, &mut warnings)
+        parse::parse(argv, &env, &mut warnings)
     };
     let mut p = parsed.map_err(|e| perr(e, &warnings))?;
     if let Some(text) = p.output {
@@ -437,56 +566,21 @@ fn rule_line(
     if o.verbose && !o.noflush && p.command & CMD_IDRAC != 0 {
         p.options |= OPT_VERBOSE;
     }
-    Ok(Some(Queued::Command(Box::new(p))))
+    Ok(Some(Queued::Command(p)))
 }
 
-/// Runs a block's queue as one batch; commits the table or reports why not.
+/// Ends a block's batch: commits the table or reports why not.
 fn commit(
     host: &mut Host,
-    b: Block,
+    mut b: Block,
     commit_line: usize,
     stdout: &mut String,
 ) -> Result<(), Output> {
-    let kernel: Table = host
-        .ruleset
-        .table(b.table)
-        .expect("every known table is present")
-        .clone();
-    let reverse = |a| reverse_name(host, a);
-    let others: Vec<&Table> = host
-        .ruleset
-        .tables
-        .iter()
-        .filter(|t| t.name != b.table)
-        .collect();
-    let mut batch = Batch::new(&kernel, &others, &reverse);
-    let mut failure: Option<(usize, Fail)> = None;
-    for (line, q) in &b.queue {
-        batch.line = *line;
-        let r = match q {
-            Queued::Flush { verbose: true } => batch
-                .flush(None, true)
-                .and_then(|()| batch.delete_chain(None, true)),
-            Queued::Flush { verbose: false } => {
-                batch.table_flush();
-                Ok(())
-            }
-            Queued::Policy {
-                chain,
-                policy,
-                counters,
-            } => batch.policy(chain, policy, Some(*counters)),
-            Queued::UserChain(name) => {
-                batch.restore_chain(name);
-                Ok(())
-            }
-            Queued::Command(p) => batch.run(p),
-        };
-        if let Err(f) = r {
-            failure = Some((*line, f));
-            break;
-        }
-    }
+    b.run_chains();
+    let Some(batch) = b.batch else {
+        return Ok(());
+    };
+    let failure = b.failure;
     let (out, committed) = batch.finish();
     stdout.push_str(&out);
     if let Some((line, f)) = failure {

@@ -333,13 +333,36 @@ impl Packet {
     }
 
     fn set_port(&mut self, at: usize, port: u16) {
+        if self.put_port(at, port) {
+            self.fix_checksums();
+        }
+    }
+
+    /// Writes a TCP/UDP port without fixing checksums; whether it did.
+    fn put_port(&mut self, at: usize, port: u16) -> bool {
         let ihl = self.ihl();
         let proto = self.data[9];
         let frag = u16::from_be_bytes([self.data[6], self.data[7]]) & 0x1fff;
-        if (proto == PROTO_TCP || proto == PROTO_UDP) && frag == 0 && self.data.len() >= ihl + 4 {
+        let ok =
+            (proto == PROTO_TCP || proto == PROTO_UDP) && frag == 0 && self.data.len() >= ihl + 4;
+        if ok {
             self.data[ihl + at..ihl + at + 2].copy_from_slice(&port.to_be_bytes());
-            self.fix_checksums();
         }
+        ok
+    }
+
+    /// [`Packet::set_src`] then [`Packet::set_sport`], checksums fixed once.
+    pub fn set_src_port(&mut self, a: Ipv4Addr, port: u16) {
+        self.data[12..16].copy_from_slice(&a.octets());
+        self.put_port(0, port);
+        self.fix_checksums();
+    }
+
+    /// [`Packet::set_dst`] then [`Packet::set_dport`], checksums fixed once.
+    pub fn set_dst_port(&mut self, a: Ipv4Addr, port: u16) {
+        self.data[16..20].copy_from_slice(&a.octets());
+        self.put_port(2, port);
+        self.fix_checksums();
     }
 
     pub fn set_ttl(&mut self, ttl: u8) {
@@ -429,18 +452,30 @@ impl Packet {
     }
 }
 
-fn ones_sum(data: &[u8], mut acc: u32) -> u32 {
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        acc += u16::from_be_bytes([c[0], c[1]]) as u32;
+/// The ones' complement sum of `data` as 16-bit words, added to `acc`, not
+/// yet folded to 16 bits. Four bytes at a time: a 32-bit word is worth its
+/// two halves modulo 0xffff, which is all the folded sum keeps.
+fn ones_sum(data: &[u8], acc: u32) -> u32 {
+    let mut sum = acc as u64;
+    let mut words = data.chunks_exact(4);
+    for w in &mut words {
+        sum += u32::from_be_bytes([w[0], w[1], w[2], w[3]]) as u64;
     }
-    if let [last] = chunks.remainder() {
-        acc += (*last as u32) << 8;
+    let mut halves = words.remainder().chunks_exact(2);
+    for h in &mut halves {
+        sum += u16::from_be_bytes([h[0], h[1]]) as u64;
     }
-    acc
+    if let [last] = halves.remainder() {
+        sum += (*last as u64) << 8;
+    }
+    while sum > u32::MAX as u64 {
+        sum = (sum & 0xffff_ffff) + (sum >> 32);
+    }
+    sum as u32
 }
 
-fn fold(mut acc: u32) -> u16 {
+fn fold(acc: u32) -> u16 {
+    let mut acc = acc as u64;
     while acc > 0xffff {
         acc = (acc & 0xffff) + (acc >> 16);
     }
@@ -461,8 +496,10 @@ fn ip_checksum(hdr: &[u8], at: usize) -> u16 {
 fn transport_checksum(src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]) -> u16 {
     let mut acc = ones_sum(&src, 0);
     acc = ones_sum(&dst, acc);
-    acc += proto as u32;
-    acc += l4.len() as u32;
+    // The pseudo header's protocol and length, as one word (the length of
+    // an IPv4 packet's transport part fits 16 bits).
+    let len = l4.len().min(0xffff) as u16;
+    acc = ones_sum(&[0, proto, (len >> 8) as u8, len as u8], acc);
     ones_complement(l4, acc)
 }
 
@@ -633,5 +670,64 @@ mod tests {
         assert!(parse(&[0x45, 0, 0], false).is_err());
         assert!(parse(&[0x46; 40], false).is_err());
         assert!(parse(&[0x4f; 10], true).is_err());
+    }
+}
+
+#[cfg(test)]
+mod checksum_tests {
+    use super::*;
+
+    /// The 16-bit word sum of RFC 1071, as the reference.
+    fn reference(data: &[u8], mut acc: u32) -> u16 {
+        let mut chunks = data.chunks_exact(2);
+        for c in &mut chunks {
+            acc += u16::from_be_bytes([c[0], c[1]]) as u32;
+        }
+        if let [last] = chunks.remainder() {
+            acc += (*last as u32) << 8;
+        }
+        while acc > 0xffff {
+            acc = (acc & 0xffff) + (acc >> 16);
+        }
+        !(acc as u16)
+    }
+
+    #[test]
+    fn word_sums_agree_with_rfc_1071() {
+        let mut x: u64 = 0x1234_5678_9abc_def1;
+        for len in 0..200usize {
+            for fill in [0x00u8, 0xff, 0x80, 0x01] {
+                let data: Vec<u8> = (0..len)
+                    .map(|i| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        if i % 3 == 0 {
+                            fill
+                        } else {
+                            x as u8
+                        }
+                    })
+                    .collect();
+                for acc in [0u32, 1, 0xffff, 0x1_0000] {
+                    assert_eq!(
+                        ones_complement(&data, acc),
+                        reference(&data, acc),
+                        "{data:?}"
+                    );
+                }
+            }
+        }
+        let tcp: Vec<u8> = (0..40u8).collect();
+        let mut acc = 0u32;
+        for w in [[10u8, 0, 0, 1], [10, 0, 0, 2]] {
+            acc +=
+                u16::from_be_bytes([w[0], w[1]]) as u32 + u16::from_be_bytes([w[2], w[3]]) as u32;
+        }
+        acc += 6 + 40;
+        assert_eq!(
+            transport_checksum([10, 0, 0, 1], [10, 0, 0, 2], 6, &tcp),
+            reference(&tcp, acc)
+        );
     }
 }

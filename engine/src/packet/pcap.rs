@@ -45,6 +45,25 @@ pub fn ethernet(dst: [u8; 6], src: [u8; 6], ip: &[u8]) -> Vec<u8> {
     f
 }
 
+/// An ARP request (`who-has target tell sender`) as Linux sends it: 42 bytes, no padding.
+pub fn arp_request(
+    src_mac: [u8; 6],
+    sender: std::net::Ipv4Addr,
+    target: std::net::Ipv4Addr,
+) -> Vec<u8> {
+    let mut f = Vec::with_capacity(42);
+    f.extend_from_slice(&[0xff; 6]);
+    f.extend_from_slice(&src_mac);
+    f.extend_from_slice(&[0x08, 0x06]);
+    // Ethernet, IPv4, address lengths 6 and 4, operation 1 (request).
+    f.extend_from_slice(&[0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01]);
+    f.extend_from_slice(&src_mac);
+    f.extend_from_slice(&sender.octets());
+    f.extend_from_slice(&[0; 6]);
+    f.extend_from_slice(&target.octets());
+    f
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

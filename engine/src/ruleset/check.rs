@@ -40,7 +40,12 @@ pub fn hook_masks(table: &Table) -> HashMap<&str, u8> {
 
 /// The checks made when a rule jumping to `target` is created.
 pub fn check_jump(table: &Table, target: &str) -> Result<(), KernelError> {
-    match table.chain(target) {
+    check_jump_to(table.chain(target))
+}
+
+/// [`check_jump`] with the target chain found (or not) already.
+pub fn check_jump_to(target: Option<&Chain>) -> Result<(), KernelError> {
+    match target {
         Some(c) if c.fake => Err(KernelError::NoEntry),
         Some(c) if c.is_builtin() => Err(KernelError::NotSupported),
         Some(_) => Ok(()),

@@ -5,6 +5,9 @@ use crate::ext::{Match, Target};
 use std::net::Ipv4Addr;
 
 pub mod check;
+pub mod explain;
+pub mod validator;
+pub mod walk;
 
 /// Netfilter hooks, in the order iptables lists built-in chains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -191,14 +194,32 @@ impl Rule {
     }
     /// Whether two rules are the same rule (`-D` / `-C` by specification).
     pub fn same_as(&self, other: &Rule) -> bool {
-        self.spec_text() == other.spec_text()
-            && self.matches.len() == other.matches.len()
+        other.has_key(&self.same_key())
+    }
+    /// What [`Rule::same_as`] compares, made once to look for a rule.
+    pub fn same_key(&self) -> RuleKey {
+        RuleKey {
+            text: self.spec_text(),
+            data: self.matches.iter().map(|m| m.data_key()).collect(),
+        }
+    }
+    /// Whether this rule is the one `key` was made from (or the same).
+    pub fn has_key(&self, key: &RuleKey) -> bool {
+        self.matches.len() == key.data.len()
+            && self.spec_text() == key.text
             && self
                 .matches
                 .iter()
-                .zip(&other.matches)
-                .all(|(a, b)| a.data_key() == b.data_key())
+                .zip(&key.data)
+                .all(|(a, b)| a.data_key() == *b)
     }
+}
+
+/// A rule's identity for `-D` and `-C`: its save text and its matches' data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleKey {
+    text: String,
+    data: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -264,6 +285,48 @@ pub struct Table {
     pub chains: Vec<Chain>,
     /// The next chain handle.
     pub next_handle: u64,
+    /// Positions of chains looked up lately.
+    found: Found,
+    /// Changes with every change of chains or rules made through the
+    /// table's methods and every commit; code that changes `chains` in
+    /// place must call [`Table::bump`].
+    generation: u64,
+    /// What the simulator's walk needs, made for one generation.
+    walk: walk::WalkCache,
+}
+
+/// The last few positions [`Table::chain_index`] found. Each is checked
+/// against the chain now there before use, so a changed table only makes
+/// them miss. Atomics keep the table `Sync`; the order of updates does not
+/// matter.
+#[derive(Debug, Default)]
+struct Found {
+    slots: [std::sync::atomic::AtomicU32; 4],
+    next: std::sync::atomic::AtomicU32,
+}
+
+impl Clone for Found {
+    fn clone(&self) -> Found {
+        Found::default()
+    }
+}
+
+impl Found {
+    fn get(&self, chains: &[Chain], name: &str) -> Option<usize> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.slots.iter().find_map(|s| {
+            let i = s.load(Relaxed) as usize;
+            chains
+                .get(i)
+                .is_some_and(|c| c.name.len() == name.len() && c.name == name)
+                .then_some(i)
+        })
+    }
+    fn put(&self, i: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let slot = self.next.fetch_add(1, Relaxed) as usize % self.slots.len();
+        self.slots[slot].store(i as u32, Relaxed);
+    }
 }
 
 impl Table {
@@ -274,6 +337,9 @@ impl Table {
             exists: false,
             chains: Vec::new(),
             next_handle: 1,
+            found: Found::default(),
+            generation: 0,
+            walk: walk::WalkCache::default(),
         }
     }
     /// Built-in chain names of this table.
@@ -285,13 +351,38 @@ impl Table {
         self.hooks().iter().copied().find(|h| h.name() == name)
     }
     pub fn chain(&self, name: &str) -> Option<&Chain> {
-        self.chains.iter().find(|c| c.name == name)
+        self.chain_index(name).map(|i| &self.chains[i])
     }
     pub fn chain_mut(&mut self, name: &str) -> Option<&mut Chain> {
-        self.chains.iter_mut().find(|c| c.name == name)
+        self.chain_index(name).map(move |i| &mut self.chains[i])
     }
+    /// Where the user chains start in [`Table::chains`] (after the built-ins).
+    fn user_start(&self) -> usize {
+        self.chains
+            .iter()
+            .position(|c| c.hook.is_none())
+            .unwrap_or(self.chains.len())
+    }
+    /// The position of a chain: one of the last few found, else a scan of
+    /// the few built-in chains, then a binary search of the user chains
+    /// (kept sorted by name). Chain names are unique in a table, so a
+    /// remembered position holding the name is the answer.
     pub fn chain_index(&self, name: &str) -> Option<usize> {
-        self.chains.iter().position(|c| c.name == name)
+        if let Some(i) = self.found.get(&self.chains, name) {
+            return Some(i);
+        }
+        let start = self.user_start();
+        let i = match self.chains[..start].iter().position(|c| c.name == name) {
+            Some(i) => i,
+            None => {
+                start
+                    + self.chains[start..]
+                        .binary_search_by(|c| c.name.as_str().cmp(name))
+                        .ok()?
+            }
+        };
+        self.found.put(i);
+        Some(i)
     }
     /// Where a chain belongs in [`Table::chains`].
     fn insert_pos(&self, chain: &Chain) -> usize {
@@ -308,8 +399,31 @@ impl Table {
                 .unwrap_or(self.chains.len()),
         }
     }
+    /// The table's generation: equal generations of one table mean the same
+    /// chains and rules (counters and match state aside).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+    /// Records a change of chains or rules.
+    pub fn bump(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+    }
+    /// The chains, and the simulator's walk index for them as they are
+    /// (made now if the table changed since it was last made).
+    pub fn walk_parts(&mut self) -> (&mut [Chain], &walk::WalkIndex) {
+        let fresh = matches!(&self.walk.built, Some((g, w))
+            if *g == self.generation && w.chains() == self.chains.len());
+        if !fresh {
+            self.walk.built = Some((self.generation, walk::WalkIndex::new(self)));
+        }
+        match &mut self.walk.built {
+            Some((_, index)) => (&mut self.chains, index),
+            None => (&mut self.chains, walk::WalkIndex::empty()),
+        }
+    }
     /// Adds a chain at its place (built-ins in hook order, user chains by name).
     pub fn add_chain(&mut self, mut chain: Chain) -> usize {
+        self.bump();
         chain.handle = self.next_handle;
         self.next_handle += 1;
         let pos = self.insert_pos(&chain);
@@ -319,6 +433,38 @@ impl Table {
     /// Adds an empty user chain.
     pub fn add_user_chain(&mut self, name: &str) {
         self.add_chain(Chain::user(name));
+    }
+    /// Adds empty user chains as one [`Table::add_user_chain`] per name in
+    /// turn would (same handles, same places), in one merge instead of one
+    /// insertion per chain.
+    pub fn add_user_chains<'n>(&mut self, names: impl IntoIterator<Item = &'n str>) {
+        let mut new: Vec<Chain> = names
+            .into_iter()
+            .map(|n| {
+                let mut c = Chain::user(n);
+                c.handle = self.next_handle;
+                self.next_handle += 1;
+                c
+            })
+            .collect();
+        if new.is_empty() {
+            return;
+        }
+        self.bump();
+        // Stable: of equal names the one added later goes after, as
+        // `insert_pos` places it after the chains not greater than it.
+        new.sort_by(|a, b| a.name.cmp(&b.name));
+        let start = self.user_start();
+        let old: Vec<Chain> = self.chains.drain(start..).collect();
+        self.chains.reserve(old.len() + new.len());
+        let mut new = new.into_iter().peekable();
+        for c in old {
+            while let Some(n) = new.next_if(|n| n.name < c.name) {
+                self.chains.push(n);
+            }
+            self.chains.push(c);
+        }
+        self.chains.extend(new);
     }
     /// Number of rules that jump or go to `name` (a chain's use count).
     pub fn references(&self, name: &str) -> usize {

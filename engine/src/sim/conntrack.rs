@@ -2,9 +2,9 @@
 //! and reply directions, the ctinfo states rules see, TCP state tracking,
 //! timeouts on the lab clock, NAT bindings, and `conntrack -L` text.
 
+use crate::fasthash::FastMap;
 use crate::packet::{tcp_flags, Headers, L4};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 const SEC: u64 = 1_000_000_000;
@@ -167,6 +167,26 @@ impl TcpState {
     }
 }
 
+/// `tcp_valid_flags` of `nf_conntrack_proto_tcp.c`: the flag combinations
+/// (ECE, CWR and PSH aside) conntrack accepts at all; any other makes the
+/// packet INVALID before the state table is consulted.
+fn tcp_flags_valid(flags: u8) -> bool {
+    use tcp_flags::*;
+    let f = flags & !(ECE | CWR | PSH);
+    [
+        SYN,
+        SYN | URG,
+        SYN | ACK,
+        RST,
+        RST | ACK,
+        FIN | ACK,
+        FIN | ACK | URG,
+        ACK,
+        ACK | URG,
+    ]
+    .contains(&f)
+}
+
 /// Result of the TCP state table: a new state, ignore, or invalid.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Next {
@@ -246,6 +266,8 @@ pub struct Entry {
     pub orig: Tuple,
     pub reply: Tuple,
     pub status: u32,
+    /// When the entry times out; set by [`Conntrack`] only (it keeps a
+    /// bound on the soonest timeout to sweep only when one passed).
     pub expires_ns: u64,
     pub tcp: TcpState,
     pub mark: u32,
@@ -297,13 +319,18 @@ pub struct Lookup {
 pub struct Conntrack {
     entries: Vec<Option<Entry>>,
     /// Both tuples of every live entry, by zone.
-    map: HashMap<(u16, Tuple), (usize, Dir)>,
+    map: FastMap<(u16, Tuple), (usize, Dir)>,
     next_id: u32,
     free: Vec<usize>,
     /// References that attached replies hold on entries (`nf_conntrack_get`):
     /// an unconfirmed entry whose packet died lives on, unhashed (DYING),
     /// until the last reply attached to it is through.
-    holds: HashMap<usize, u32>,
+    holds: FastMap<usize, u32>,
+    /// No entry expires before this time (a bound kept as timeouts are
+    /// set, made exact by each sweep), so most lookups need no sweep.
+    soonest_ns: u64,
+    /// Some entry may be dying (swept on every lookup).
+    dying: bool,
 }
 
 impl Conntrack {
@@ -331,20 +358,38 @@ impl Conntrack {
         self.map.len() / 2
     }
 
+    /// Indices of the live entries, in creation order (for `conntrack -D`).
+    pub fn indices(&self) -> Vec<usize> {
+        let mut v: Vec<(u32, usize)> = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.as_ref().map(|e| (e.id, i)))
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, i)| i).collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
 
     /// `conntrack -F`.
     pub fn flush(&mut self) {
-        *self = Conntrack {
-            next_id: self.next_id,
-            ..Default::default()
-        };
+        // As a new table, keeping the memory for the connections to come.
+        self.entries.clear();
+        self.map.clear();
+        self.free.clear();
+        self.holds.clear();
+        self.soonest_ns = 0;
+        self.dying = false;
     }
 
     /// Removes entries whose timeout passed.
     pub fn expire(&mut self, now_ns: u64) {
+        if !self.dying && now_ns < self.soonest_ns {
+            return;
+        }
         let dead: Vec<usize> = self
             .entries
             .iter()
@@ -358,6 +403,20 @@ impl Conntrack {
         for i in dead {
             self.remove(i);
         }
+        self.soonest_ns = u64::MAX;
+        self.dying = false;
+        for e in self.entries.iter().flatten() {
+            if e.has(status::DYING) {
+                self.dying = true;
+            } else {
+                self.soonest_ns = self.soonest_ns.min(e.expires_ns);
+            }
+        }
+    }
+
+    /// An entry's timeout was set to `expires_ns`.
+    fn timed(&mut self, expires_ns: u64) {
+        self.soonest_ns = self.soonest_ns.min(expires_ns);
     }
 
     pub fn remove(&mut self, idx: usize) {
@@ -378,6 +437,7 @@ impl Conntrack {
         if self.holds.contains_key(&idx) {
             if let Some(e) = self.entries[idx].as_mut() {
                 e.status |= status::DYING;
+                self.dying = true;
             }
         } else {
             self.entries[idx] = None;
@@ -434,6 +494,11 @@ impl Conntrack {
             if i.is_error() {
                 return self.related_icmp(h, zone);
             }
+        }
+        // `tcp_error`: a flag combination no TCP stack sends is INVALID,
+        // for a new connection and an existing one alike.
+        if matches!(&h.l4, L4::Tcp(th) if !tcp_flags_valid(th.flags)) {
+            return invalid;
         }
         let Some(t) = Tuple::of(h) else {
             return invalid;
@@ -496,6 +561,7 @@ impl Conntrack {
         };
         self.map.insert((zone, t), (idx, Dir::Original));
         self.map.insert((zone, reply), (idx, Dir::Reply));
+        self.timed(now_ns + timeout * SEC);
         Lookup {
             idx: Some(idx),
             dir: Dir::Original,
@@ -521,9 +587,13 @@ impl Conntrack {
         if let L4::Tcp(th) = &h.l4 {
             match tcp_next(dir, th.flags, e.tcp) {
                 Next::To(s) => {
-                    if e.tcp == TcpState::SynRecv
+                    // `nf_conntrack_tcp_packet`: a valid packet that keeps or
+                    // makes the connection ESTABLISHED after a reply was seen
+                    // (the handshake's last ACK, or any packet of a
+                    // connection picked up mid-stream once answered).
+                    if e.has(status::SEEN_REPLY)
+                        && matches!(e.tcp, TcpState::SynRecv | TcpState::Established)
                         && s == TcpState::Established
-                        && dir == Dir::Original
                     {
                         e.status |= status::ASSURED;
                     }
@@ -552,6 +622,7 @@ impl Conntrack {
             e.status |= status::SEEN_REPLY;
         }
         e.expires_ns = now_ns + timeout * SEC;
+        let expires_ns = e.expires_ns;
         let state = if e.master.is_some() && !e.has(status::SEEN_REPLY) {
             CtState::Related
         } else if dir == Dir::Reply || e.has(status::SEEN_REPLY) {
@@ -559,6 +630,7 @@ impl Conntrack {
         } else {
             CtState::New
         };
+        self.timed(expires_ns);
         if killed {
             self.kill(idx);
         }
@@ -580,6 +652,7 @@ impl Conntrack {
         self.unmap(idx, zone, &reply);
         if let Some(e) = self.get_mut(idx) {
             e.status |= status::DYING;
+            self.dying = true;
         }
     }
 
@@ -748,6 +821,23 @@ mod tests {
     }
 
     #[test]
+    fn impossible_flag_combinations_are_invalid() {
+        use crate::packet::tcp_flags::*;
+        assert!(tcp_flags_valid(SYN) && tcp_flags_valid(SYN | ACK | ECE | CWR));
+        assert!(tcp_flags_valid(FIN | ACK | PSH) && tcp_flags_valid(RST));
+        for bad in [
+            SYN | FIN,
+            FIN,
+            FIN | PSH | URG,
+            0,
+            SYN | RST,
+            SYN | FIN | RST | ACK,
+        ] {
+            assert!(!tcp_flags_valid(bad), "{bad:#x}");
+        }
+    }
+
+    #[test]
     fn tcp_handshake_states() {
         use tcp_flags::*;
         let mut ct = Conntrack::default();
@@ -763,12 +853,25 @@ mod tests {
         let e = ct.get(l.idx.unwrap()).unwrap();
         assert_eq!(e.tcp, TcpState::Established);
         assert!(e.has(status::ASSURED));
+        // Flags conntrack refuses: INVALID, nothing created or moved.
+        for bad in [SYN | FIN, FIN, 0, FIN | PSH | URG, SYN | RST] {
+            let l = ct.track(&tcp(a, b, 1000, 22, bad), 3);
+            assert_eq!(l.state, CtState::Invalid, "{bad:#x}");
+        }
+        assert_eq!(ct.get(0).unwrap().tcp, TcpState::Established);
         // A lone SYN-ACK with no connection is INVALID.
         let l = ct.track(&tcp(a, b, 5, 6, SYN | ACK), 3);
         assert_eq!(l.state, CtState::Invalid);
-        // A lone ACK is picked up as NEW (nf_conntrack_tcp_loose).
+        // A lone ACK is picked up as NEW (nf_conntrack_tcp_loose) ...
         let l = ct.track(&tcp(a, b, 7, 8, ACK), 4);
         assert_eq!(l.state, CtState::New);
+        let i = l.idx.unwrap();
+        ct.confirm(i);
+        // ... and is assured by the first packet after an answer.
+        ct.track(&tcp(b, a, 8, 7, SYN | ACK), 5);
+        assert!(!ct.get(i).unwrap().has(status::ASSURED));
+        ct.track(&tcp(a, b, 7, 8, ACK), 6);
+        assert!(ct.get(i).unwrap().has(status::ASSURED));
     }
 
     #[test]

@@ -50,6 +50,10 @@ pub struct Host {
     pub next_ip_id: u16,
     /// TCP connections the stack answered: (local port, remote address, remote port).
     pub tcp_conns: std::collections::BTreeSet<(u16, Ipv4Addr, u16)>,
+    /// Walk every rule of every chain even without a trace, as the kernel
+    /// does (the simulator otherwise skips rules for another destination
+    /// address in long chains, with the same results).
+    pub linear_walk: bool,
 }
 
 impl Host {

@@ -100,15 +100,16 @@ fn dump_ip(out: &mut String, h: &Headers, data: &[u8], flags: LogFlags, inner: b
                 _ => {}
             }
             if i.is_error() && !inner {
-                if i.icmp_type == 3 && i.code == 4 {
-                    let _ = write!(out, "MTU={} ", u16::from_be_bytes([i.rest[2], i.rest[3]]));
-                }
                 let quoted = data.get(l4_at + 8..).unwrap_or(&[]);
                 if let Ok(ih) = parse(quoted, true) {
                     out.push('[');
                     dump_ip(out, &ih, quoted, flags, true);
                     out.push_str("] ");
                 }
+            }
+            // After the quoted packet, and for a quoted one too (nf_log_syslog).
+            if i.icmp_type == 3 && i.code == 4 {
+                let _ = write!(out, "MTU={} ", u16::from_be_bytes([i.rest[2], i.rest[3]]));
             }
         }
         L4::Fragment => {
@@ -119,6 +120,23 @@ fn dump_ip(out: &mut String, h: &Headers, data: &[u8], flags: LogFlags, inner: b
                 p => p.to_string(),
             };
             let _ = write!(out, "PROTO={name} ");
+        }
+        // IPsec headers: their SPI (struct ip_esp_hdr is 8 bytes with the
+        // SPI first, struct ip_auth_hdr 12 with the SPI at 4).
+        L4::Other if h.proto == 50 || h.proto == 51 => {
+            let (name, need, at) = if h.proto == 50 {
+                ("ESP", 8, 0)
+            } else {
+                ("AH", 12, 4)
+            };
+            let rest = data.get(l4_at..).unwrap_or(&[]);
+            let _ = write!(out, "PROTO={name} ");
+            if rest.len() < need {
+                let _ = write!(out, "INCOMPLETE [{} bytes] ", rest.len());
+            } else {
+                let spi = u32::from_be_bytes([rest[at], rest[at + 1], rest[at + 2], rest[at + 3]]);
+                let _ = write!(out, "SPI=0x{spi:x} ");
+            }
         }
         L4::Other => {
             let _ = write!(out, "PROTO={} ", h.proto);

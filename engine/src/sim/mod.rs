@@ -11,5 +11,6 @@ pub mod netfilter;
 pub mod reject;
 pub mod route;
 pub mod stack;
+pub mod tools;
 pub mod trace;
 pub mod world;

@@ -388,19 +388,17 @@ pub fn apply(
         }
     }
     match manip {
+        Manip::Src if has_ports(hdr.proto) => pkt.set_src_port(target.src, target.sport),
+        Manip::Dst if has_ports(hdr.proto) => pkt.set_dst_port(target.dst, target.dport),
         Manip::Src => {
             pkt.set_src(target.src);
-            if has_ports(hdr.proto) {
-                pkt.set_sport(target.sport);
-            } else if hdr.proto == 1 {
+            if hdr.proto == 1 {
                 pkt.set_icmp_id(target.sport);
             }
         }
         Manip::Dst => {
             pkt.set_dst(target.dst);
-            if has_ports(hdr.proto) {
-                pkt.set_dport(target.dport);
-            } else if hdr.proto == 1 {
+            if hdr.proto == 1 {
                 pkt.set_icmp_id(target.sport);
             }
         }

@@ -9,7 +9,7 @@ use super::nat;
 use super::trace::{Event, Step, Trace};
 use crate::ext::xtopt::fmt_net;
 use crate::packet::{Headers, Packet};
-use crate::ruleset::{Hook, IpSpec, Net, Rule, RuleTarget, Verdict};
+use crate::ruleset::{Hook, IpSpec, Rule, RuleTarget, Verdict};
 
 /// What became of the packet at a hook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,37 +100,45 @@ pub fn run_hook(
     emitted: &mut Vec<Emit>,
     mut trace: Option<&mut Trace>,
 ) -> Fate {
+    // The headers, parsed again only after the bytes changed.
+    let mut parsed: Option<Headers> = None;
     for stage in stages(hook) {
-        let Ok(hdr) = pkt.headers() else {
-            return Fate::Drop;
+        let hdr = match parsed.take() {
+            Some(h) => h,
+            None => match pkt.headers() {
+                Ok(h) => h,
+                Err(_) => return Fate::Drop,
+            },
         };
         match *stage {
             Stage::Conntrack => {
-                if ct.seen {
-                    continue;
-                }
-                ct.seen = true;
-                if pkt.meta.untracked || pkt.meta.tee_clone {
-                    ct.state = CtState::Untracked;
-                    ct.idx = None;
-                    continue;
-                }
-                let l = host
-                    .conntrack
-                    .track_in(&hdr, pkt.meta.ct_template.unwrap_or(0), now_ns);
-                ct.idx = l.idx;
-                ct.dir = l.dir;
-                ct.state = l.state;
-                if let (Some(t), Some(i)) = (trace.as_deref_mut(), l.idx) {
-                    if l.state == CtState::New {
-                        if let Some(e) = host.conntrack.get(i) {
-                            t.events.push(Event::Conntrack {
-                                host: host.name.clone(),
-                                entry: super::conntrack::entry_line(e, now_ns),
-                            });
+                if !ct.seen {
+                    ct.seen = true;
+                    if pkt.meta.untracked || pkt.meta.tee_clone {
+                        ct.state = CtState::Untracked;
+                        ct.idx = None;
+                    } else {
+                        let l = host.conntrack.track_in(
+                            &hdr,
+                            pkt.meta.ct_template.unwrap_or(0),
+                            now_ns,
+                        );
+                        ct.idx = l.idx;
+                        ct.dir = l.dir;
+                        ct.state = l.state;
+                        if let (Some(t), Some(i)) = (trace.as_deref_mut(), l.idx) {
+                            if l.state == CtState::New {
+                                if let Some(e) = host.conntrack.get(i) {
+                                    t.events.push(Event::Conntrack {
+                                        host: host.name.clone(),
+                                        entry: super::conntrack::entry_line(e, now_ns),
+                                    });
+                                }
+                            }
                         }
                     }
                 }
+                parsed = Some(hdr);
             }
             Stage::Confirm => {
                 // Only a packet of the original direction confirms
@@ -138,9 +146,11 @@ pub fn run_hook(
                 if let (Some(i), Dir::Original) = (ct.idx, ct.dir) {
                     host.conntrack.confirm(i);
                 }
+                parsed = Some(hdr);
             }
+            Stage::Table(name) if !table_exists(host, name) => parsed = Some(hdr),
             Stage::Table(name) => {
-                let fate = run_table(
+                let (fate, hdr, changed) = run_table(
                     host,
                     name,
                     hook,
@@ -157,9 +167,13 @@ pub fn run_hook(
                     }
                     return fate;
                 }
+                if !changed {
+                    parsed = Some(hdr);
+                }
             }
             Stage::Nat(manip) => {
                 let Some(idx) = ct.idx else {
+                    parsed = Some(hdr);
                     continue;
                 };
                 // `nf_nat_inet_fn`: the nat chains see the first packet of a
@@ -171,13 +185,13 @@ pub fn run_hook(
                         .conntrack
                         .get(idx)
                         .is_some_and(|e| !e.has(nat::done_bit(manip)));
-                if first {
-                    let fate = run_table(
+                let hdr = if first {
+                    let (fate, hdr, changed) = run_table(
                         host,
                         "nat",
                         hook,
                         pkt,
-                        hdr.clone(),
+                        hdr,
                         ct,
                         now_ns,
                         emitted,
@@ -188,32 +202,46 @@ pub fn run_hook(
                         return fate;
                     }
                     nat::null_binding(&mut host.conntrack, idx, manip);
-                }
-                let Ok(hdr) = pkt.headers() else {
-                    return Fate::Drop;
-                };
-                if nat::apply(&host.conntrack, idx, ct.dir, manip, pkt, &hdr) {
-                    if let Some(t) = trace.as_deref_mut() {
-                        t.steps.push(Step {
-                            host: host.name.clone(),
-                            hook: hook.name().into(),
-                            table: "nat".into(),
-                            chain: hook.name().into(),
-                            rule: None,
-                            matched: true,
-                            failed: None,
-                            verdict: Some(match manip {
-                                Manip::Src => "conntrack rewrites the source".into(),
-                                Manip::Dst => "conntrack rewrites the destination".into(),
-                            }),
-                            rewritten: pkt.headers().ok(),
-                        });
+                    if changed {
+                        match pkt.headers() {
+                            Ok(h) => h,
+                            Err(_) => return Fate::Drop,
+                        }
+                    } else {
+                        hdr
                     }
+                } else {
+                    hdr
+                };
+                if !nat::apply(&host.conntrack, idx, ct.dir, manip, pkt, &hdr) {
+                    parsed = Some(hdr);
+                    continue;
+                }
+                if let Some(t) = trace.as_deref_mut() {
+                    t.steps.push(Step {
+                        host: host.name.clone(),
+                        hook: hook.name().into(),
+                        table: "nat".into(),
+                        chain: hook.name().into(),
+                        rule: None,
+                        matched: true,
+                        failed: None,
+                        verdict: Some(match manip {
+                            Manip::Src => "conntrack rewrites the source".into(),
+                            Manip::Dst => "conntrack rewrites the destination".into(),
+                        }),
+                        rewritten: pkt.headers().ok(),
+                    });
                 }
             }
         }
     }
     Fate::Accept
+}
+
+/// Whether a table is in the kernel (else a hook passes over it).
+fn table_exists(host: &Host, name: &str) -> bool {
+    host.ruleset.table(name).is_some_and(|t| t.exists)
 }
 
 /// Whether an interface name matches a rule's (`eth+` is a prefix).
@@ -228,77 +256,169 @@ pub fn iface_matches(rule: &str, actual: Option<&str>) -> bool {
     }
 }
 
-/// The fixed part of a rule; `Err` says which condition failed (when tracing).
-fn ip_matches(ip: &IpSpec, hdr: &Headers, pkt: &Packet, tracing: bool) -> Result<(), String> {
-    let why = |s: String| if tracing { s } else { String::new() };
-    let addr = |net: Net, a| net.contains(a);
-    if addr(ip.src, hdr.src) == ip.src_inv {
-        return Err(why(format!(
-            "{}-s {} did not match: source is {}",
-            if ip.src_inv { "! " } else { "" },
-            fmt_net(ip.src.addr, ip.src.mask),
-            hdr.src
-        )));
+/// The condition of a rule's fixed part that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IpFail {
+    Src,
+    Dst,
+    In,
+    Out,
+    Proto,
+    Frag,
+}
+
+/// The fixed part of a rule: the first condition that fails, if any.
+fn ip_fails(ip: &IpSpec, hdr: &Headers, pkt: &Packet) -> Option<IpFail> {
+    if ip.src.contains(hdr.src) == ip.src_inv {
+        return Some(IpFail::Src);
     }
-    if addr(ip.dst, hdr.dst) == ip.dst_inv {
-        return Err(why(format!(
-            "{}-d {} did not match: destination is {}",
-            if ip.dst_inv { "! " } else { "" },
-            fmt_net(ip.dst.addr, ip.dst.mask),
-            hdr.dst
-        )));
+    if ip.dst.contains(hdr.dst) == ip.dst_inv {
+        return Some(IpFail::Dst);
     }
-    let inif = pkt.meta.in_iface.as_deref();
-    if !ip.in_iface.is_empty() && iface_matches(&ip.in_iface, inif) == ip.in_inv {
-        return Err(why(format!(
-            "{}-i {} did not match: came in on {}",
-            if ip.in_inv { "! " } else { "" },
-            ip.in_iface,
-            inif.unwrap_or("no interface")
-        )));
+    if !ip.in_iface.is_empty()
+        && iface_matches(&ip.in_iface, pkt.meta.in_iface.as_deref()) == ip.in_inv
+    {
+        return Some(IpFail::In);
     }
-    let outif = pkt.meta.out_iface.as_deref();
-    if !ip.out_iface.is_empty() && iface_matches(&ip.out_iface, outif) == ip.out_inv {
-        return Err(why(format!(
-            "{}-o {} did not match: goes out on {}",
-            if ip.out_inv { "! " } else { "" },
-            ip.out_iface,
-            outif.unwrap_or("no interface")
-        )));
+    if !ip.out_iface.is_empty()
+        && iface_matches(&ip.out_iface, pkt.meta.out_iface.as_deref()) == ip.out_inv
+    {
+        return Some(IpFail::Out);
     }
     if ip.proto != 0 && (hdr.proto == ip.proto) == ip.proto_inv {
-        let name = |p: u8| {
-            crate::iptables::save::proto_save_name(p)
-                .map(String::from)
-                .unwrap_or_else(|| p.to_string())
-        };
-        return Err(why(format!(
-            "{}-p {} did not match: protocol is {}",
-            if ip.proto_inv { "! " } else { "" },
-            name(ip.proto),
-            name(hdr.proto)
-        )));
+        return Some(IpFail::Proto);
     }
     if ip.frag && hdr.is_later_fragment() == ip.frag_inv {
-        return Err(why(format!(
+        return Some(IpFail::Frag);
+    }
+    None
+}
+
+/// Why the fixed part of a rule did not match, in words (for traces).
+fn ip_why(f: IpFail, ip: &IpSpec, hdr: &Headers, pkt: &Packet) -> String {
+    let not = |inv: bool| if inv { "! " } else { "" };
+    match f {
+        IpFail::Src => format!(
+            "{}-s {} did not match: source is {}",
+            not(ip.src_inv),
+            fmt_net(ip.src.addr, ip.src.mask),
+            hdr.src
+        ),
+        IpFail::Dst => format!(
+            "{}-d {} did not match: destination is {}",
+            not(ip.dst_inv),
+            fmt_net(ip.dst.addr, ip.dst.mask),
+            hdr.dst
+        ),
+        IpFail::In => format!(
+            "{}-i {} did not match: came in on {}",
+            not(ip.in_inv),
+            ip.in_iface,
+            pkt.meta.in_iface.as_deref().unwrap_or("no interface")
+        ),
+        IpFail::Out => format!(
+            "{}-o {} did not match: goes out on {}",
+            not(ip.out_inv),
+            ip.out_iface,
+            pkt.meta.out_iface.as_deref().unwrap_or("no interface")
+        ),
+        IpFail::Proto => {
+            let name = |p: u8| {
+                crate::iptables::save::proto_save_name(p)
+                    .map(String::from)
+                    .unwrap_or_else(|| p.to_string())
+            };
+            format!(
+                "{}-p {} did not match: protocol is {}",
+                not(ip.proto_inv),
+                name(ip.proto),
+                name(hdr.proto)
+            )
+        }
+        IpFail::Frag => format!(
             "{}-f did not match: {}",
-            if ip.frag_inv { "! " } else { "" },
+            not(ip.frag_inv),
             if hdr.is_later_fragment() {
                 "a later fragment"
             } else {
                 "not a later fragment"
             }
-        )));
+        ),
     }
-    Ok(())
+}
+
+/// The bytes of a packet before a target ran, to see whether it rewrote
+/// them (small packets are kept on the stack, in one buffer per walk).
+struct Snapshot {
+    small: [u8; 128],
+    len: usize,
+    large: Vec<u8>,
+}
+
+impl Snapshot {
+    fn new() -> Snapshot {
+        Snapshot {
+            small: [0; 128],
+            len: 0,
+            large: Vec::new(),
+        }
+    }
+    fn take(&mut self, data: &[u8]) {
+        self.len = data.len();
+        match self.small.get_mut(..data.len()) {
+            Some(s) => s.copy_from_slice(data),
+            None => {
+                self.large.clear();
+                self.large.extend_from_slice(data);
+            }
+        }
+    }
+    fn same(&self, data: &[u8]) -> bool {
+        data.len() == self.len
+            && match self.small.get(..self.len) {
+                Some(s) => s == data,
+                None => self.large == data,
+            }
+    }
 }
 
 /// One frame of the chain walk.
+#[derive(Clone, Copy, Default)]
 struct Frame {
     chain: usize,
     next_rule: usize,
 }
 
+/// The return frames of a walk: jumps nest at most 16 deep in a table the
+/// kernel accepts, so they live on the stack (deeper ones spill over).
+#[derive(Default)]
+struct Frames {
+    inline: [Frame; 16],
+    len: usize,
+    more: Vec<Frame>,
+}
+
+impl Frames {
+    fn push(&mut self, f: Frame) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => {
+                *slot = f;
+                self.len += 1;
+            }
+            None => self.more.push(f),
+        }
+    }
+    fn pop(&mut self) -> Option<Frame> {
+        if let Some(f) = self.more.pop() {
+            return Some(f);
+        }
+        self.len = self.len.checked_sub(1)?;
+        Some(self.inline[self.len])
+    }
+}
+
+/// Runs a packet through one table's chain for the hook. Returns the fate,
+/// the headers as they are now, and whether a target rewrote the bytes.
 #[allow(clippy::too_many_arguments)]
 fn run_table(
     host: &mut Host,
@@ -310,7 +430,7 @@ fn run_table(
     now_ns: u64,
     emitted: &mut Vec<Emit>,
     mut trace: Option<&mut Trace>,
-) -> Fate {
+) -> (Fate, Headers, bool) {
     let Host {
         name,
         ruleset,
@@ -325,18 +445,22 @@ fn run_table(
         tz_minutes,
         listeners,
         tcp_conns,
+        linear_walk,
         ..
     } = host;
     let Some(table) = ruleset.table_mut(table_name) else {
-        return Fate::Accept;
+        return (Fate::Accept, hdr, false);
     };
     let Some(base) = table.chain_index(hook.name()) else {
-        return Fate::Accept;
+        return (Fate::Accept, hdr, false);
     };
     if !table.exists {
-        return Fate::Accept;
+        return (Fate::Accept, hdr, false);
     }
     let tracing = trace.is_some();
+    // Untraced, long chains go straight to the rules the packet may match.
+    let skip = !tracing && !*linear_walk;
+    let (chains, walk) = table.walk_parts();
     let mut cx = EvalCx {
         host: name,
         hook,
@@ -362,7 +486,9 @@ fn run_table(
         tracing,
         hotdrop: false,
     };
-    let mut stack: Vec<Frame> = Vec::new();
+    let mut changed = false;
+    let mut before = Snapshot::new();
+    let mut stack = Frames::default();
     let mut cur = Frame {
         chain: base,
         next_rule: 0,
@@ -383,7 +509,11 @@ fn run_table(
         rewritten: None,
     };
     loop {
-        let chain = &mut table.chains[cur.chain];
+        let chain = &mut chains[cur.chain];
+        let cw = walk.chain(cur.chain, chain.rules.len());
+        if let (true, Some(w)) = (skip, cw) {
+            cur.next_rule = w.next(cur.next_rule, cx.hdr.dst);
+        }
         if cur.next_rule >= chain.rules.len() {
             // End of chain: return to the caller, or the policy of a built-in chain.
             match stack.pop() {
@@ -396,6 +526,9 @@ fn run_table(
                     continue;
                 }
                 None => {
+                    // Off the end of the walk (a built-in chain, or a user
+                    // chain reached by goto): the built-in chain's policy.
+                    let chain = &mut chains[base];
                     if chain.counted {
                         chain.counters.packets += 1;
                         chain.counters.bytes += cx.pkt.len() as u64;
@@ -410,18 +543,20 @@ fn run_table(
                             Some(format!("policy {}", policy.name())),
                         ));
                     }
-                    return match policy {
+                    let fate = match policy {
                         Verdict::Drop => Fate::Drop,
                         _ => Fate::Accept,
                     };
+                    return (fate, cx.hdr, changed);
                 }
             }
         }
         let rule_no = cur.next_rule;
         cur.next_rule += 1;
         let rule: &mut Rule = &mut chain.rules[rule_no];
-        if let Err(why) = ip_matches(&rule.ip, &cx.hdr, cx.pkt, tracing) {
+        if let Some(f) = ip_fails(&rule.ip, &cx.hdr, cx.pkt) {
             if let Some(t) = trace.as_deref_mut() {
+                let why = ip_why(f, &rule.ip, &cx.hdr, cx.pkt);
                 t.steps
                     .push(step(&chain.name, Some(rule_no + 1), false, Some(why), None));
             }
@@ -440,10 +575,11 @@ fn run_table(
                     break;
                 }
                 None => {
-                    failed = Some(format!(
-                        "-m {} cannot be evaluated by the simulator",
-                        m.save_name()
-                    ));
+                    failed = Some(if tracing {
+                        format!("-m {} cannot be evaluated by the simulator", m.save_name())
+                    } else {
+                        String::new()
+                    });
                     break;
                 }
             }
@@ -461,68 +597,81 @@ fn run_table(
                 ));
             }
             if hotdrop {
-                return Fate::Drop;
+                return (Fate::Drop, cx.hdr, changed);
             }
             continue;
         }
         rule.counters.packets += 1;
         rule.counters.bytes += cx.pkt.len() as u64;
-        let chain_name = chain.name.clone();
-        let record = |trace: &mut Option<&mut Trace>, verdict: String, rewritten| {
+        // Words only for a trace.
+        let chain_name = if tracing {
+            chain.name.clone()
+        } else {
+            String::new()
+        };
+        let record = |trace: &mut Option<&mut Trace>,
+                      verdict: &dyn Fn() -> String,
+                      rewritten: Option<Headers>| {
             if let Some(t) = trace.as_deref_mut() {
-                let mut s = step(&chain_name, Some(rule_no + 1), true, None, Some(verdict));
+                let mut s = step(&chain_name, Some(rule_no + 1), true, None, Some(verdict()));
                 s.rewritten = rewritten;
                 t.steps.push(s);
             }
         };
         let is_goto = matches!(rule.target, RuleTarget::Goto(_));
         match &mut rule.target {
-            RuleTarget::None => record(&mut trace, "continue".into(), None),
+            RuleTarget::None => record(&mut trace, &|| "continue".into(), None),
             RuleTarget::Verdict(Verdict::Accept) => {
-                record(&mut trace, "ACCEPT".into(), None);
-                return Fate::Accept;
+                record(&mut trace, &|| "ACCEPT".into(), None);
+                return (Fate::Accept, cx.hdr, changed);
             }
             RuleTarget::Verdict(Verdict::Drop) => {
-                record(&mut trace, "DROP".into(), None);
-                return Fate::Drop;
+                record(&mut trace, &|| "DROP".into(), None);
+                return (Fate::Drop, cx.hdr, changed);
             }
             RuleTarget::Verdict(Verdict::Return) => {
-                record(&mut trace, "RETURN".into(), None);
+                record(&mut trace, &|| "RETURN".into(), None);
                 match stack.pop() {
                     Some(f) => cur = f,
                     None => {
-                        let chain = &mut table.chains[cur.chain];
+                        let chain = &mut chains[base];
                         if chain.counted {
                             chain.counters.packets += 1;
                             chain.counters.bytes += cx.pkt.len() as u64;
                         }
                         let policy = chain.policy;
+                        let base_name = chain.name.clone();
                         if let Some(t) = trace.as_deref_mut() {
                             t.steps.push(step(
-                                &chain_name,
+                                &base_name,
                                 None,
                                 true,
                                 None,
                                 Some(format!("policy {}", policy.name())),
                             ));
                         }
-                        return if policy == Verdict::Drop {
+                        let fate = if policy == Verdict::Drop {
                             Fate::Drop
                         } else {
                             Fate::Accept
                         };
+                        return (fate, cx.hdr, changed);
                     }
                 }
             }
             RuleTarget::Jump(to) | RuleTarget::Goto(to) => {
-                let to = to.clone();
                 record(
                     &mut trace,
-                    format!("{} {to}", if is_goto { "goto" } else { "jump" }),
+                    &|| format!("{} {to}", if is_goto { "goto" } else { "jump" }),
                     None,
                 );
-                let Some(ti) = table.chain_index(&to) else {
-                    return Fate::Drop;
+                let target = match cw {
+                    Some(w) => Ok(w.target(rule_no)),
+                    None => Err(to.clone()),
+                };
+                let target = target.unwrap_or_else(|to| chains.iter().position(|c| c.name == to));
+                let Some(ti) = target else {
+                    return (Fate::Drop, cx.hdr, changed);
                 };
                 if !is_goto {
                     stack.push(Frame {
@@ -536,28 +685,34 @@ fn run_table(
                 };
             }
             RuleTarget::Ext(t) => {
-                let before = cx.pkt.data.clone();
+                before.take(&cx.pkt.data);
                 let verdict = t.fire(&mut cx);
-                let name = t.save_name();
-                let rewritten = if cx.pkt.data != before {
-                    cx.refresh();
-                    Some(cx.hdr.clone())
-                } else {
+                let rewritten = if before.same(&cx.pkt.data) {
                     None
+                } else {
+                    changed = true;
+                    cx.refresh();
+                    tracing.then(|| cx.hdr.clone())
                 };
-                let (text, fate) = match verdict {
-                    None => (
-                        format!("-j {name} cannot be carried out by the simulator"),
-                        None,
-                    ),
-                    Some(TargetVerdict::Continue) => (format!("{name}, continue"), None),
-                    Some(TargetVerdict::Accept) => (format!("{name}, ACCEPT"), Some(Fate::Accept)),
-                    Some(TargetVerdict::Drop) => (format!("{name}, DROP"), Some(Fate::Drop)),
-                    Some(TargetVerdict::Stolen) => (format!("{name}, stolen"), Some(Fate::Stolen)),
+                let fate = match verdict {
+                    Some(TargetVerdict::Accept) => Some(Fate::Accept),
+                    Some(TargetVerdict::Drop) => Some(Fate::Drop),
+                    Some(TargetVerdict::Stolen) => Some(Fate::Stolen),
+                    None | Some(TargetVerdict::Continue) => None,
                 };
-                record(&mut trace, text, rewritten);
+                let name = t.save_name();
+                let text = || match verdict {
+                    None => format!("-j {name} cannot be carried out by the simulator"),
+                    Some(TargetVerdict::Continue) => format!("{name}, continue"),
+                    Some(TargetVerdict::Accept) => format!("{name}, ACCEPT"),
+                    Some(TargetVerdict::Drop) => format!("{name}, DROP"),
+                    Some(TargetVerdict::Stolen) => format!("{name}, stolen"),
+                };
+                if tracing {
+                    record(&mut trace, &text, rewritten);
+                }
                 if let Some(f) = fate {
-                    return f;
+                    return (f, cx.hdr, changed);
                 }
             }
         }

@@ -68,21 +68,74 @@ pub fn is_broadcast(ifaces: &[Iface], a: Ipv4Addr) -> bool {
         })
 }
 
+/// Why `ip_route_input` drops a packet that arrived on a wire before any
+/// routing (`martian source` / `martian destination`), with the default
+/// `route_localnet=0` and `accept_local=0`: a multicast, limited broadcast,
+/// `0.0.0.0/8`, loopback or own address as source; `0.0.0.0/8` or
+/// loopback as destination. Only `0.0.0.0 -> 255.255.255.255` style
+/// limited broadcasts may come from nowhere.
+pub fn martian(ifaces: &[Iface], src: Ipv4Addr, dst: Ipv4Addr) -> Option<&'static str> {
+    let zeronet = |a: Ipv4Addr| a.octets()[0] == 0;
+    if src.is_multicast() || src.is_broadcast() {
+        return Some("martian source");
+    }
+    if dst.is_broadcast() || (src.is_unspecified() && dst.is_unspecified()) {
+        // Limited broadcast: only a source of our own is refused.
+        return (!src.is_unspecified() && is_local(ifaces, src)).then_some("martian source");
+    }
+    if zeronet(src) {
+        return Some("martian source");
+    }
+    if zeronet(dst) || dst.is_loopback() {
+        return Some("martian destination");
+    }
+    if is_local(ifaces, src) {
+        return Some("martian source");
+    }
+    None
+}
+
 /// Looks up the route for a destination.
 pub fn lookup(ifaces: &[Iface], routes: &[Route], dst: Ipv4Addr) -> Decision {
     if is_local(ifaces, dst) {
         return Decision::Local;
     }
-    let all = all_routes(ifaces, routes);
-    let best = all
-        .iter()
-        .filter(|r| r.contains(dst))
-        .filter(|r| ifaces.iter().any(|i| i.name == r.dev && i.up))
-        .max_by_key(|r| (r.prefix, r.connected));
+    // The routes of `all_routes` in order, without making them: the
+    // longest prefix wins, connected before static, the last of equals.
+    type Best<'a> = Option<((u8, bool), &'a str, Option<Ipv4Addr>)>;
+    fn consider<'a>(
+        best: &mut Best<'a>,
+        ifaces: &[Iface],
+        key: (u8, bool),
+        dev: &'a str,
+        via: Option<Ipv4Addr>,
+    ) {
+        if best.is_none_or(|(k, _, _)| key >= k) && ifaces.iter().any(|i| i.name == dev && i.up) {
+            *best = Some((key, dev, via));
+        }
+    }
+    let mut best: Best = None;
+    for i in ifaces.iter().filter(|i| i.up && !i.is_loopback()) {
+        for a in &i.addrs {
+            let m = crate::ext::xtopt::prefix_mask(a.prefix);
+            if u32::from(dst) & m == u32::from(a.network()) & m {
+                consider(&mut best, ifaces, (a.prefix, true), &i.name, None);
+            }
+        }
+    }
+    for r in routes.iter().filter(|r| r.contains(dst)) {
+        consider(&mut best, ifaces, (r.prefix, r.connected), &r.dev, r.via);
+    }
     match best {
-        Some(r) => Decision::Out {
-            dev: r.dev.clone(),
-            next_hop: r.via.unwrap_or(dst),
+        // Multicast goes straight onto the link even when only a default
+        // route covers it: no gateway (`__mkroute_output`, prefix < 4).
+        Some(((prefix, _), dev, _)) if dst.is_multicast() && prefix < 4 => Decision::Out {
+            dev: dev.to_string(),
+            next_hop: dst,
+        },
+        Some((_, dev, via)) => Decision::Out {
+            dev: dev.to_string(),
+            next_hop: via.unwrap_or(dst),
         },
         None => Decision::Unreachable,
     }
@@ -129,6 +182,42 @@ mod tests {
     }
 
     #[test]
+    fn martians_are_refused_before_routing() {
+        let ifs = vec![Iface::loopback(), eth("eth0", [10, 0, 0, 1], 24)];
+        let a = |x: [u8; 4]| Ipv4Addr::from(x);
+        let ok = a([10, 0, 0, 9]);
+        assert_eq!(martian(&ifs, ok, a([10, 0, 0, 1])), None);
+        assert_eq!(martian(&ifs, ok, a([10, 0, 0, 255])), None);
+        for src in [
+            [0, 0, 0, 0],
+            [127, 0, 0, 1],
+            [10, 0, 0, 1],
+            [224, 0, 0, 5],
+            [255; 4],
+        ] {
+            assert_eq!(
+                martian(&ifs, a(src), a([10, 0, 0, 1])),
+                Some("martian source"),
+                "{src:?}"
+            );
+        }
+        assert_eq!(
+            martian(&ifs, ok, a([127, 0, 0, 1])),
+            Some("martian destination")
+        );
+        assert_eq!(
+            martian(&ifs, ok, a([0, 1, 2, 3])),
+            Some("martian destination")
+        );
+        // DHCP-style limited broadcast from nowhere is fine.
+        assert_eq!(martian(&ifs, a([0, 0, 0, 0]), a([255; 4])), None);
+        assert_eq!(
+            martian(&ifs, a([10, 0, 0, 1]), a([255; 4])),
+            Some("martian source")
+        );
+    }
+
+    #[test]
     fn longest_prefix_and_default() {
         let ifs = vec![
             Iface::loopback(),
@@ -167,6 +256,14 @@ mod tests {
         assert_eq!(
             source_for(&ifs, &routes, Ipv4Addr::new(8, 8, 8, 8)),
             Some(Ipv4Addr::new(192, 168, 1, 1))
+        );
+        // A multicast group leaves by the default route's device, to no gateway.
+        assert_eq!(
+            lookup(&ifs, &routes, Ipv4Addr::new(224, 0, 0, 1)),
+            Decision::Out {
+                dev: "eth1".into(),
+                next_hop: Ipv4Addr::new(224, 0, 0, 1)
+            }
         );
     }
 }

@@ -26,6 +26,61 @@ fn isn(h: &crate::packet::Headers, sport: u16, dport: u16) -> u32 {
     x
 }
 
+/// The options and window of a SYN-ACK, as `tcp_synack_options` and
+/// `tcp_options_write` lay them out: MSS always; SACK, timestamps and window
+/// scaling only when the SYN offered them. With timestamps the usable MSS
+/// is 12 bytes smaller, so the initial window is 45 * 1448 instead of 44 * 1460.
+pub fn syn_ack_options(syn_opts: &[u8], clock_secs: u64) -> (Vec<u8>, u16) {
+    let (mut sack, mut ts_ecr, mut wscale) = (false, None, false);
+    let mut i = 0;
+    while i < syn_opts.len() {
+        match syn_opts[i] {
+            0 => break,
+            1 => i += 1,
+            kind => {
+                let len = syn_opts.get(i + 1).copied().unwrap_or(0) as usize;
+                if len < 2 || i + len > syn_opts.len() {
+                    break;
+                }
+                match kind {
+                    3 => wscale = true,
+                    4 => sack = true,
+                    8 if len == 10 => {
+                        ts_ecr = Some([
+                            syn_opts[i + 2],
+                            syn_opts[i + 3],
+                            syn_opts[i + 4],
+                            syn_opts[i + 5],
+                        ])
+                    }
+                    _ => {}
+                }
+                i += len;
+            }
+        }
+    }
+    let mut o = vec![2, 4, 0x05, 0xb4];
+    match (ts_ecr, sack) {
+        (Some(ecr), sack) => {
+            if sack {
+                o.extend_from_slice(&[4, 2]);
+            } else {
+                o.extend_from_slice(&[1, 1]);
+            }
+            let val = (clock_secs.wrapping_mul(1000) as u32).wrapping_add(0x3c1f_0a00);
+            o.extend_from_slice(&[8, 10]);
+            o.extend_from_slice(&val.to_be_bytes());
+            o.extend_from_slice(&ecr);
+        }
+        (None, true) => o.extend_from_slice(&[1, 1, 4, 2]),
+        (None, false) => {}
+    }
+    if wscale {
+        o.extend_from_slice(&[1, 3, 3, 7]);
+    }
+    (o, if ts_ecr.is_some() { 65160 } else { 64240 })
+}
+
 pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
     let Ok(h) = pkt.headers() else {
         return Answer {
@@ -38,11 +93,46 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
             .iter()
             .any(|l| l.proto == proto && l.port == port && l.addr.is_none_or(|a| a == h.dst))
     };
+    // Sent to a broadcast or network address: no TCP answers, echo only
+    // when icmp_echo_ignore_broadcasts is 0.
+    let broadcast = route_is_broadcast(host, &h);
     match &h.l4 {
+        L4::Tcp(t) if broadcast => Answer {
+            to: format!("tcp port {} (broadcast, dropped)", t.dport),
+            replies: vec![],
+        },
+        L4::Icmp(i)
+            if broadcast
+                && matches!(i.icmp_type, 8 | 13)
+                && host.sysctl_num("net.ipv4.icmp_echo_ignore_broadcasts") == 1 =>
+        {
+            Answer {
+                to: "echo request to a broadcast address (ignored)".into(),
+                replies: vec![],
+            }
+        }
         L4::Tcp(t) => {
-            let open = listening(6, t.dport);
-            let syn = t.flags & tcp_flags::SYN != 0 && t.flags & tcp_flags::ACK == 0;
+            // Listening sockets, and the connected sockets tools hold open
+            // (service "\0client" for any peer, "\0conn ADDR:PORT" for one).
+            let peer = format!("\0conn {}:{}", h.src, t.sport);
+            let bound = |l: &&crate::sim::host::Listener| {
+                l.proto == 6 && l.port == t.dport && l.addr.is_none_or(|a| a == h.dst)
+            };
+            let connected = host
+                .listeners
+                .iter()
+                .filter(bound)
+                .any(|l| l.service == "\0client" || l.service == peer);
+            let open = host
+                .listeners
+                .iter()
+                .filter(bound)
+                .any(|l| !l.service.starts_with('\0'));
+            // A connection request: SYN without ACK (a SYN with FIN is dropped).
+            let syn =
+                t.flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::FIN) == tcp_flags::SYN;
             if t.flags & tcp_flags::RST != 0 {
+                host.tcp_conns.remove(&(t.dport, h.src, t.sport));
                 return Answer {
                     to: format!("tcp port {} (reset)", t.dport),
                     replies: vec![],
@@ -50,38 +140,53 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
             }
             let mut ip = IpFields::new(h.dst, h.src);
             ip.df = true;
+            // Connections this stack accepted (SYN answered) stay open until FIN or RST.
             let key = (t.dport, h.src, t.sport);
-            if open && (syn || host.tcp_conns.contains(&key)) {
-                if t.flags & (tcp_flags::FIN | tcp_flags::RST) != 0 {
+            if open && host.tcp_conns.contains(&key) && !syn {
+                if t.flags & tcp_flags::FIN != 0 {
                     host.tcp_conns.remove(&key);
-                }
-                if syn {
-                    host.tcp_conns.insert(key);
-                    let reply_opts = synack_options(&t.options);
-                    let reply = build_tcp(
-                        &ip,
-                        &TcpFields {
-                            sport: t.dport,
-                            dport: t.sport,
-                            seq: isn(&h, t.sport, t.dport),
-                            ack: t.seq.wrapping_add(1),
-                            flags: tcp_flags::SYN | tcp_flags::ACK,
-                            window: synack_window(&reply_opts),
-                            options: reply_opts,
-                        },
-                        b"",
-                    );
-                    return Answer {
-                        to: format!("tcp port {} (listening)", t.dport),
-                        replies: vec![reply],
-                    };
                 }
                 return Answer {
                     to: format!("tcp port {} (connection)", t.dport),
                     replies: vec![],
                 };
             }
-            // Closed port: RST as tcp_v4_send_reset builds it.
+            if connected {
+                return Answer {
+                    to: format!("tcp port {} (connection)", t.dport),
+                    replies: vec![],
+                };
+            }
+            // A listener resets segments with ACK and ignores the rest
+            // (tcp_rcv_state_process in LISTEN).
+            if open && !syn && t.flags & tcp_flags::ACK == 0 {
+                return Answer {
+                    to: format!("tcp port {} (listening, segment ignored)", t.dport),
+                    replies: vec![],
+                };
+            }
+            if open && syn {
+                host.tcp_conns.insert(key);
+                let (options, window) = syn_ack_options(&t.options, host.clock_secs());
+                let reply = build_tcp(
+                    &ip,
+                    &TcpFields {
+                        sport: t.dport,
+                        dport: t.sport,
+                        seq: isn(&h, t.sport, t.dport),
+                        ack: t.seq.wrapping_add(1),
+                        flags: tcp_flags::SYN | tcp_flags::ACK,
+                        window,
+                        options,
+                    },
+                    b"",
+                );
+                return Answer {
+                    to: format!("tcp port {} (listening)", t.dport),
+                    replies: vec![reply],
+                };
+            }
+            // Closed port, or ACK to a listener: RST as tcp_v4_send_reset builds it.
             let seg_len = t.payload_len as u32
                 + (t.flags & tcp_flags::SYN != 0) as u32
                 + (t.flags & tcp_flags::FIN != 0) as u32;
@@ -110,7 +215,11 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
                 b"",
             );
             Answer {
-                to: format!("closed tcp port {}", t.dport),
+                to: if open {
+                    format!("tcp port {} (listening, reset: no connection)", t.dport)
+                } else {
+                    format!("closed tcp port {}", t.dport)
+                },
                 replies: vec![rst],
             }
         }
@@ -121,7 +230,7 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
                     replies: vec![],
                 };
             }
-            if route_is_broadcast(host, &h) {
+            if broadcast {
                 return Answer {
                     to: "broadcast".into(),
                     replies: vec![],
@@ -137,7 +246,9 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
             }
         }
         L4::Icmp(i) if i.icmp_type == 8 => {
-            if host.sysctl_num("net.ipv4.icmp_echo_ignore_all") == 1 {
+            if host.sysctl_num("net.ipv4.icmp_echo_ignore_all") == 1
+                || (broadcast && host.sysctl_num("net.ipv4.icmp_echo_ignore_broadcasts") == 1)
+            {
                 return Answer {
                     to: "echo request (ignored)".into(),
                     replies: vec![],
@@ -153,59 +264,41 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
                 replies: vec![build_icmp(&ip, 0, 0, i.rest, payload)],
             }
         }
+        L4::Icmp(i) if i.icmp_type == 13 && pkt.data.len() >= h.header_len + 20 => {
+            // Timestamp reply: originate copied, receive and transmit in ms since midnight UTC.
+            let mut ip = IpFields::new(h.dst, h.src);
+            ip.id = host.take_ip_id();
+            let ms = ((host.clock_secs() % 86_400) * 1000) as u32;
+            let mut body = pkt.data[h.header_len + 8..h.header_len + 12].to_vec();
+            body.extend_from_slice(&ms.to_be_bytes());
+            body.extend_from_slice(&ms.to_be_bytes());
+            Answer {
+                to: "timestamp request".into(),
+                replies: vec![build_icmp(&ip, 14, 0, i.rest, &body)],
+            }
+        }
         L4::Icmp(i) => Answer {
             to: format!("icmp type {} code {}", i.icmp_type, i.code),
             replies: vec![],
         },
-        _ => Answer {
+        // IGMP has a handler; any other protocol (GRE, ESP, SCTP... on a
+        // kernel without their modules) gets protocol unreachable.
+        _ if matches!(h.proto, 1 | 2 | 6 | 17) || broadcast => Answer {
             to: format!("protocol {}", h.proto),
             replies: vec![],
         },
+        _ => {
+            let mut ip = IpFields::new(h.dst, h.src);
+            ip.tos = (h.tos & 0x1e) | 0xc0;
+            ip.id = host.take_ip_id();
+            Answer {
+                to: format!("protocol {} (no handler)", h.proto),
+                replies: vec![build_icmp_error(&ip, 3, 2, [0; 4], &pkt.data)],
+            }
+        }
     }
 }
 
 fn route_is_broadcast(host: &Host, h: &crate::packet::Headers) -> bool {
     super::route::is_broadcast(&host.ifaces, h.dst)
-}
-
-/// Options of Linux's SYN-ACK: MSS always, SACK permitted, timestamps and
-/// window scaling only when the SYN offered them.
-fn synack_options(syn: &[u8]) -> Vec<u8> {
-    let mut has = [false; 9];
-    let mut i = 0;
-    while i < syn.len() {
-        match syn[i] {
-            0 => break,
-            1 => i += 1,
-            kind => {
-                let len = syn.get(i + 1).copied().unwrap_or(0) as usize;
-                if (kind as usize) < has.len() {
-                    has[kind as usize] = true;
-                }
-                if len < 2 {
-                    break;
-                }
-                i += len;
-            }
-        }
-    }
-    let mut o = vec![2, 4, 0x05, 0xb4];
-    match (has[4], has[8]) {
-        (true, true) => o.extend_from_slice(&[4, 2, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0]),
-        (true, false) => o.extend_from_slice(&[1, 1, 4, 2]),
-        (false, true) => o.extend_from_slice(&[1, 1, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0]),
-        (false, false) => {}
-    }
-    if has[3] {
-        o.extend_from_slice(&[1, 3, 3, 7]);
-    }
-    o
-}
-
-/// Linux's initial receive window: 65535 rounded down to a multiple of the
-/// MSS less the timestamp option when it is used.
-fn synack_window(opts: &[u8]) -> u16 {
-    let ts = opts.windows(2).any(|w| w == [8, 10]);
-    let mss = if ts { 1448 } else { 1460 };
-    (65535 / mss * mss) as u16
 }

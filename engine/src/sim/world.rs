@@ -9,7 +9,7 @@ use super::route::{self, Decision};
 use super::stack;
 use super::trace::{Event, Trace};
 use crate::packet::pcap::{ethernet, Frame};
-use crate::packet::{build_icmp_error, IpFields, Packet};
+use crate::packet::Packet;
 use crate::ruleset::Hook;
 use std::collections::{BTreeMap, VecDeque};
 use std::net::Ipv4Addr;
@@ -19,6 +19,9 @@ use std::net::Ipv4Addr;
 pub struct Link {
     pub name: String,
     pub ends: Vec<(usize, String)>,
+    /// The link also reaches machines outside the lab (an uplink): every
+    /// address no lab host owns answers ARP there, and frames to it leave.
+    pub outside: bool,
 }
 
 /// What happened to one packet, and why.
@@ -65,7 +68,19 @@ enum Job {
 pub struct Delivery {
     pub host: usize,
     pub pkt: Packet,
+    /// Lab clock when the stack got it.
+    pub time_ns: u64,
 }
+
+/// Time a frame takes to cross a link (wire and driver), so replies come
+/// after requests on the lab clock.
+pub const LINK_DELAY_NS: u64 = 20_000;
+
+/// The MAC that answers for machines outside the lab on an uplink.
+pub const OUTSIDE_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0xff, 0xfe];
+
+/// How long ARP tries before the kernel gives up on a neighbour (3 probes, 1 s apart).
+pub const ARP_TIMEOUT_NS: u64 = 3_000_000_000;
 
 #[derive(Debug, Clone, Default)]
 pub struct World {
@@ -85,6 +100,12 @@ pub struct World {
     pub delivered: Vec<Delivery>,
     /// Limit on packets per run, so loops (TEE, routing) always end.
     pub max_packets: usize,
+    /// What the tools (`ping`, `nmap`, `tcpdump` …) keep about the lab.
+    pub tools: super::tools::ToolEnv,
+    /// Time the current run has spent waiting on failed ARP: later frames and
+    /// deliveries of the run are stamped this much after the lab clock,
+    /// which itself stays put (tools decide how their time passes).
+    pub run_delay_ns: u64,
 }
 
 impl World {
@@ -119,8 +140,12 @@ impl World {
     /// Sets every host's clock to the lab clock. Packets are evaluated at
     /// `now_ns`; commands run on a host read its clock (`ipset list` shows
     /// timeouts left), so both must agree.
+    /// A world whose clock was never set (0) leaves the hosts' own clocks.
     pub fn sync_clocks(&mut self) {
         let now = self.now_ns;
+        if now == 0 {
+            return;
+        }
         for h in &mut self.hosts {
             h.clock_ns = now;
         }
@@ -136,6 +161,7 @@ impl World {
         self.sync_clocks();
         self.reports.clear();
         self.delivered.clear();
+        self.run_delay_ns = 0;
         let mut queue = VecDeque::new();
         queue.push_back(first);
         let mut count = 0;
@@ -325,7 +351,10 @@ impl World {
                 iface: dev.clone(),
             });
         }
-        self.transmit(hi, &dev, next_hop, pkt, queue);
+        let copy = pkt.clone();
+        if !self.transmit(hi, &dev, next_hop, pkt, queue) {
+            return self.neighbour_failed(hi, &dev, next_hop, &copy, trace, queue);
+        }
         let name = self.hosts[hi].name.clone();
         self.finish(hi, trace, format!("sent by {name} out {dev}"))
     }
@@ -376,7 +405,44 @@ impl World {
         self.deliver(hi, pkt, ct, trace, queue)
     }
 
-    /// Puts a packet on the wire of `dev`, addressed to the host owning `next_hop` on that link.
+    /// No host answered ARP for the next hop: after the ARP timeout the
+    /// kernel drops the packet and reports host unreachable to its sender
+    /// (`ipv4_link_failure`), also when the sender is this host.
+    fn neighbour_failed(
+        &mut self,
+        hi: usize,
+        dev: &str,
+        next_hop: Ipv4Addr,
+        pkt: &Packet,
+        mut trace: Option<Trace>,
+        queue: &mut VecDeque<Job>,
+    ) -> Report {
+        let name = self.hosts[hi].name.clone();
+        if let Some(t) = trace.as_mut() {
+            t.events.push(Event::Dropped {
+                host: name.clone(),
+                reason: format!("no ARP reply from {next_hop} on {dev}"),
+            });
+        }
+        self.run_delay_ns += ARP_TIMEOUT_NS;
+        let about_error = pkt
+            .headers()
+            .ok()
+            .and_then(|h| h.icmp().map(|i| i.is_error()))
+            .unwrap_or(false);
+        if !about_error {
+            self.icmp_error(hi, pkt, &CtRef::default(), 3, 1, queue);
+        }
+        self.finish(
+            hi,
+            trace,
+            format!("dropped on {name}: {next_hop} does not answer ARP on {dev}"),
+        )
+    }
+
+    /// Puts a packet on the wire of `dev`, addressed to the host owning
+    /// `next_hop` on that link. Returns false when no host on the link owns
+    /// `next_hop` (ARP fails) and the destination is not a broadcast.
     fn transmit(
         &mut self,
         hi: usize,
@@ -384,13 +450,14 @@ impl World {
         next_hop: Ipv4Addr,
         mut pkt: Packet,
         queue: &mut VecDeque<Job>,
-    ) {
+    ) -> bool {
         let Some(iface) = self.hosts[hi].iface(dev).cloned() else {
-            return;
+            return true;
         };
         let Some(link) = iface.link else {
-            return;
+            return true;
         };
+        self.now_ns += LINK_DELAY_NS;
         // ARP: the interface on this link that owns the next hop.
         let peer = self.links.get(link).and_then(|l| {
             l.ends.iter().find(|(h, i)| {
@@ -400,11 +467,49 @@ impl World {
                         .is_some_and(|x| x.up && x.addrs.iter().any(|a| a.addr == next_hop))
             })
         });
-        let dst_mac = peer
-            .and_then(|(h, i)| self.hosts[*h].iface(i).map(|x| x.mac))
-            .unwrap_or([0xff; 6]);
+        let broadcast =
+            next_hop.is_broadcast() || route::is_broadcast(std::slice::from_ref(&iface), next_hop);
+        let multicast = next_hop.is_multicast();
+        let outside = self.links.get(link).is_some_and(|l| l.outside);
+        if peer.is_none() && !broadcast && !multicast && !outside {
+            // Nobody answers: the wire sees only the ARP requests, one a second.
+            let arp = crate::packet::pcap::arp_request(
+                iface.mac,
+                iface.primary().unwrap_or(Ipv4Addr::UNSPECIFIED),
+                next_hop,
+            );
+            let ends = self
+                .links
+                .get(link)
+                .map(|l| l.ends.clone())
+                .unwrap_or_default();
+            for k in 0..3u64 {
+                for (h, i) in &ends {
+                    if self.hosts[*h].iface(i).is_some_and(|x| x.up) {
+                        self.captures
+                            .entry((self.hosts[*h].name.clone(), i.clone()))
+                            .or_default()
+                            .push(Frame {
+                                time_ns: self.now_ns + self.run_delay_ns + k * 1_000_000_000,
+                                bytes: arp.clone(),
+                            });
+                    }
+                }
+            }
+            return false;
+        }
+        let dst_mac = match peer {
+            Some((h, i)) => self.hosts[*h].iface(i).map_or([0xff; 6], |x| x.mac),
+            // 01:00:5e and the group's low 23 bits (`ip_eth_mc_map`).
+            None if multicast => {
+                let o = next_hop.octets();
+                [0x01, 0x00, 0x5e, o[1] & 0x7f, o[2], o[3]]
+            }
+            None if outside && !broadcast => OUTSIDE_MAC,
+            None => [0xff; 6],
+        };
         let frame = Frame {
-            time_ns: self.now_ns,
+            time_ns: self.now_ns + self.run_delay_ns,
             bytes: ethernet(dst_mac, iface.mac, &pkt.data),
         };
         self.wire.push(WireEvent {
@@ -416,6 +521,23 @@ impl World {
             .entry((self.hosts[hi].name.clone(), dev.to_string()))
             .or_default()
             .push(frame.clone());
+        if peer.is_none() && (broadcast || multicast) {
+            // Every other interface on the link sees a broadcast or
+            // multicast frame (its stack is not modelled receiving it).
+            let ends = self
+                .links
+                .get(link)
+                .map(|l| l.ends.clone())
+                .unwrap_or_default();
+            for (h, i) in ends {
+                if h != hi && self.hosts[h].iface(&i).is_some_and(|x| x.up) {
+                    self.captures
+                        .entry((self.hosts[h].name.clone(), i))
+                        .or_default()
+                        .push(frame.clone());
+                }
+            }
+        }
         if let Some((ph, pif)) = peer.cloned() {
             self.captures
                 .entry((self.hosts[ph].name.clone(), pif.clone()))
@@ -438,6 +560,7 @@ impl World {
                 pkt,
             });
         }
+        true
     }
 
     fn receive(
@@ -486,6 +609,16 @@ impl World {
             return self.finish(hi, trace, "malformed packet".into());
         };
         let host = &self.hosts[hi];
+        if let Some(why) = route::martian(&host.ifaces, hdr.src, hdr.dst) {
+            if let Some(t) = trace.as_mut() {
+                t.events.push(Event::Dropped {
+                    host: name.clone(),
+                    reason: format!("{why} (routing refuses it)"),
+                });
+            }
+            self.discard(hi, &ct);
+            return self.finish(hi, trace, format!("dropped on {name}: {why}"));
+        }
         let decision = if route::is_broadcast(&host.ifaces, hdr.dst) {
             Decision::Local
         } else {
@@ -521,6 +654,7 @@ impl World {
                 self.finish(hi, trace, outcome)
             }
             Decision::Unreachable => {
+                // No route: ip_error answers ENETUNREACH with net unreachable.
                 if self.hosts[hi].forwarding() {
                     self.icmp_error(hi, &pkt, &ct, 3, 0, queue);
                 }
@@ -593,7 +727,10 @@ impl World {
                         iface: dev.clone(),
                     });
                 }
-                self.transmit(hi, &dev, next_hop, pkt, queue);
+                let copy = pkt.clone();
+                if !self.transmit(hi, &dev, next_hop, pkt, queue) {
+                    return self.neighbour_failed(hi, &dev, next_hop, &copy, trace, queue);
+                }
                 self.finish(hi, trace, format!("forwarded by {name} out {dev}"))
             }
         }
@@ -610,24 +747,15 @@ impl World {
         code: u8,
         queue: &mut VecDeque<Job>,
     ) {
-        let Ok(h) = orig.headers() else {
-            return;
-        };
         let host = &mut self.hosts[hi];
-        let in_addr = orig
-            .meta
-            .in_iface
-            .as_deref()
-            .and_then(|i| host.iface(i))
-            .and_then(|i| i.primary());
-        let Some(src) = in_addr.or_else(|| route::source_for(&host.ifaces, &host.routes, h.src))
+        let id = host.take_ip_id();
+        // icmp_send: from the address routing picks towards the sender (not
+        // the inbound interface's); none about an ICMP error or a broadcast.
+        let Some(mut p) =
+            super::reject::icmp_unreach(orig, icmp_type, code, &host.ifaces, &host.routes, id)
         else {
             return;
         };
-        let mut ip = IpFields::new(src, h.src);
-        ip.tos = (h.tos & 0x1e) | 0xc0;
-        ip.id = host.take_ip_id();
-        let mut p = build_icmp_error(&ip, icmp_type, code, [0; 4], &orig.data);
         p.meta.nfct = super::reject::attach(&mut host.conntrack, ct.idx, ct.dir, true);
         queue.push_back(Job::LocalOut { host: hi, pkt: p });
     }
@@ -652,7 +780,11 @@ impl World {
         for p in answer.replies {
             queue.push_back(Job::LocalOut { host: hi, pkt: p });
         }
-        self.delivered.push(Delivery { host: hi, pkt });
+        self.delivered.push(Delivery {
+            host: hi,
+            pkt,
+            time_ns: self.now_ns + self.run_delay_ns,
+        });
         format!("delivered to {name} ({})", answer.to)
     }
 }
@@ -665,6 +797,17 @@ impl World {
         h.clock_ns = self.now_ns;
         self.hosts.push(h);
         self.hosts.len() - 1
+    }
+
+    /// Marks a link as an uplink to machines outside the lab (see [`Link::outside`]).
+    pub fn set_outside(&mut self, link: &str) -> Result<(), String> {
+        let l = self
+            .links
+            .iter_mut()
+            .find(|l| l.name == link)
+            .ok_or_else(|| format!("no link {link}"))?;
+        l.outside = true;
+        Ok(())
     }
 
     /// Adds an interface with an address (`10.0.0.1/24`) to a host and plugs it into link `link`
@@ -685,6 +828,7 @@ impl World {
                 self.links.push(Link {
                     name: link.to_string(),
                     ends: vec![],
+                    outside: false,
                 });
                 self.links.len() - 1
             }

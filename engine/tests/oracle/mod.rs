@@ -4,6 +4,8 @@
 //! the veth peers and every transmission captured.
 #![allow(dead_code)]
 
+pub mod mirror;
+
 use std::ffi::CString;
 use std::process::Command;
 use std::time::{Duration, Instant};

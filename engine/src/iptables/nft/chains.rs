@@ -9,7 +9,7 @@ impl Batch<'_> {
 
     /// `-F [chain]`.
     pub fn flush(&mut self, chain: Option<&str>, verbose: bool) -> Result<(), Fail> {
-        self.masks = None;
+        self.validator.structure_changed();
         if chain.is_some() || verbose {
             self.builtin_init(chain);
         } else if !self.table.exists {
@@ -54,6 +54,8 @@ impl Batch<'_> {
 
     /// `-Z [chain]`.
     pub(super) fn zero(&mut self, chain: Option<&str>, verbose: bool) -> Result<(), Fail> {
+        self.validator.structure_changed();
+        self.validator.states_reset();
         match chain {
             Some(name) => {
                 let idx = self.find(name).ok_or_else(no_chain)?;
@@ -73,6 +75,7 @@ impl Batch<'_> {
         let idx = self.find(chain).ok_or_else(bad_rule)?;
         if let Some(r) = self.table.chains[idx].rules.get_mut(num as usize - 1) {
             zero_rule(r);
+            self.validator.states_reset();
         }
         Ok(())
     }
@@ -83,13 +86,13 @@ impl Batch<'_> {
         if self.chain_exists(name) {
             return Err(msg("Chain already exists"));
         }
-        self.table.add_user_chain(name);
+        self.add_chain(crate::ruleset::Chain::user(name));
         Ok(())
     }
 
     /// Deletes one chain; the kernel refuses while it has rules or users.
     pub(super) fn chain_del(&mut self, idx: usize) {
-        let c = self.table.chains.remove(idx);
+        let c = self.remove_chain(idx);
         let what = format!("chain {}", c.name);
         let zombie_refs = self
             .zombies
@@ -114,7 +117,7 @@ impl Batch<'_> {
     /// `-X [chain]`. Without a name: every user chain, and every built-in
     /// chain left empty with policy ACCEPT.
     pub fn delete_chain(&mut self, chain: Option<&str>, verbose: bool) -> Result<(), Fail> {
-        self.masks = None;
+        self.validator.structure_changed();
         if let Some(name) = chain {
             let idx = self.find(name).ok_or_else(no_chain)?;
             let c = &self.table.chains[idx];
@@ -136,7 +139,7 @@ impl Batch<'_> {
             let c = &self.table.chains[idx];
             if c.is_builtin() {
                 if c.policy == Verdict::Accept && c.rules.is_empty() && !c.fake {
-                    self.table.chains.remove(idx);
+                    self.remove_chain(idx);
                 }
                 continue;
             }
@@ -187,6 +190,7 @@ impl Batch<'_> {
             return Err(msg("Bad built-in chain name"));
         }
         self.builtin_init(Some(chain));
+        self.validator.structure_changed();
         let idx = self.find(chain).ok_or_else(no_chain)?;
         let c = &mut self.table.chains[idx];
         c.policy = v;
@@ -218,18 +222,42 @@ impl Batch<'_> {
 
     /// Restore's `:CHAIN` line for a user chain: create it, or flush it.
     pub fn restore_chain(&mut self, name: &str) {
-        self.masks = None;
+        self.restore_chains(&[name]);
+    }
+
+    /// Restore's `:CHAIN` lines for user chains, one after the other, as
+    /// [`Batch::restore_chain`] for each in turn (new chains go in at once).
+    pub fn restore_chains(&mut self, names: &[&str]) {
         self.table_init();
-        match self.find(name) {
-            Some(idx) => self.table.chains[idx].rules.clear(),
-            None => self.table.add_user_chain(name),
+        let mut new: Vec<&str> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for name in names {
+            match self.find(name) {
+                Some(idx) => {
+                    let c = &mut self.table.chains[idx];
+                    if !c.rules.is_empty() {
+                        c.rules.clear();
+                        self.validator.structure_changed();
+                    }
+                }
+                None => {
+                    if seen.insert(*name) {
+                        new.push(name);
+                    }
+                }
+            }
+        }
+        if !new.is_empty() {
+            self.table.add_user_chains(new);
+            self.names.stale();
         }
     }
 
     /// The table flush at the start of a restore block: the table goes away.
     pub fn table_flush(&mut self) {
-        self.masks = None;
+        self.validator.reset();
         self.table = Table::new(self.table.name);
+        self.names.stale();
     }
 }
 

@@ -8,11 +8,14 @@
 mod chains;
 mod lists;
 mod rules;
+#[cfg(test)]
+mod tests;
 
 use super::list::{Format, Reverse};
 use super::opts::*;
 use super::parse::Parsed;
-use crate::ext::{Estimator, KernelError, XtError};
+use crate::ext::{KernelError, XtError};
+use crate::ruleset::validator::Validator;
 use crate::ruleset::{check, Chain, Hook, RuleTarget, Table};
 
 /// A command refused in userspace.
@@ -74,14 +77,15 @@ pub struct Batch<'a> {
     renames: Vec<(String, String, bool)>,
     /// Chains with a handle from here on were created by this batch.
     first_handle: u64,
-    /// Rate estimators of the host's other tables (for extension checks).
-    estimators: Vec<Estimator>,
     /// The command being run is a `-j QUEUE` rule.
     queue: bool,
-    /// Hooks reaching each chain, while no jump changed since computed.
-    masks: Option<std::collections::HashMap<String, u8>>,
+    /// The kernel's table validation, kept up to date rule by rule (it
+    /// also knows the host's rate estimators for extension checks).
+    pub(crate) validator: Validator,
     /// The validation refusal every later rule of the batch meets.
     invalid_state: Option<KernelError>,
+    /// Where each chain of the cache is, by name.
+    names: ChainNames,
     reverse: Reverse<'a>,
 }
 
@@ -98,10 +102,10 @@ impl<'a> Batch<'a> {
             zombies: Vec::new(),
             renames: Vec::new(),
             first_handle: table.next_handle,
-            estimators: check::estimators_in(others.iter().copied()),
             queue: false,
-            masks: None,
+            validator: Validator::new(check::estimators_in(others.iter().copied())),
             invalid_state: None,
+            names: ChainNames::default(),
             reverse,
         }
     }
@@ -117,6 +121,7 @@ impl<'a> Batch<'a> {
             };
             self.kernel_op("CHAIN_RENAME", format!("chain {new}"), r);
             if let Some(idx) = self.find(&old) {
+                self.names.stale();
                 let mut c = self.table.chains.remove(idx);
                 c.name = new.clone();
                 let handle = c.handle;
@@ -148,6 +153,7 @@ impl<'a> Batch<'a> {
         }
         let mut t = self.table;
         t.chains.retain(|c| !c.fake);
+        t.bump();
         (self.out, Ok(t))
     }
 
@@ -181,7 +187,22 @@ impl<'a> Batch<'a> {
     // --- the cache -------------------------------------------------------
 
     fn find(&self, name: &str) -> Option<usize> {
-        self.table.chain_index(name)
+        self.names.find(&self.table, name)
+    }
+
+    /// Puts a chain into the cache at its place.
+    fn add_chain(&mut self, c: Chain) -> usize {
+        let name = c.name.clone();
+        let pos = self.table.add_chain(c);
+        self.names.added(pos, name);
+        pos
+    }
+
+    /// Takes a chain out of the cache.
+    fn remove_chain(&mut self, idx: usize) -> Chain {
+        let c = self.table.chains.remove(idx);
+        self.names.removed(idx, &c.name);
+        c
     }
 
     /// `nft_chain_exists`: a built-in chain name of the table, or a chain in the cache.
@@ -203,8 +224,8 @@ impl<'a> Batch<'a> {
         };
         for h in hooks {
             if !self.table.chains.iter().any(|c| c.hook == Some(h)) {
-                self.table.add_chain(Chain::builtin(h));
-                self.masks = None;
+                self.add_chain(Chain::builtin(h));
+                self.validator.structure_changed();
             }
         }
     }
@@ -218,18 +239,19 @@ impl<'a> Batch<'a> {
             if !self.table.chains.iter().any(|c| c.hook == Some(h)) {
                 let mut c = Chain::builtin(h);
                 c.fake = true;
-                self.table.add_chain(c);
+                self.add_chain(c);
             }
         }
     }
 
     // --- one command -----------------------------------------------------
 
-    /// Runs one parsed command against the cache.
-    pub fn run(&mut self, p: &Parsed) -> Result<(), Fail> {
+    /// Runs one parsed command against the cache; its rules move into the
+    /// cache (`p.rules` is left empty).
+    pub fn run(&mut self, p: &mut Parsed) -> Result<(), Fail> {
         let cmd = p.command;
         if cmd & CMD_IDRAC != 0 {
-            if let Some(j) = &p.jumpto {
+            if let Some(j) = p.rules.first().and_then(|r| r.target.chain()) {
                 if !self.chain_exists(j) {
                     return Err(Fail::Param(XtError::new(format!(
                         "Chain '{j}' does not exist"
@@ -238,35 +260,38 @@ impl<'a> Batch<'a> {
             }
         }
         self.queue = p.queue;
-        if cmd & (CMD_APPEND | CMD_INSERT) == 0 {
-            // Anything but adding rules may change which hooks reach a chain.
-            self.masks = None;
+        // What may change which hooks reach a chain, and whether built-in
+        // chains are real; rule commands report what they remove themselves.
+        let keeps = CMD_APPEND
+            | CMD_INSERT
+            | CMD_REPLACE
+            | CMD_DELETE
+            | CMD_DELETE_NUM
+            | CMD_CHECK
+            | CMD_NEW_CHAIN
+            | CMD_LIST
+            | CMD_LIST_RULES;
+        if cmd & !keeps != 0 {
+            self.validator.structure_changed();
         }
+        let rules = std::mem::take(&mut p.rules);
         let chain = p.chain.as_deref();
         let name = chain.unwrap_or("");
         let num = p.rulenum.unwrap_or(1);
         let verbose = p.has(OPT_VERBOSE);
         match cmd {
-            CMD_APPEND => p
-                .rules
-                .iter()
+            CMD_APPEND => rules
+                .into_iter()
                 .try_for_each(|r| self.append(name, r, verbose)),
-            CMD_INSERT => p
-                .rules
-                .iter()
+            CMD_INSERT => rules
+                .into_iter()
                 .try_for_each(|r| self.insert(name, num, r, verbose)),
-            CMD_REPLACE => match p.rules.first() {
+            CMD_REPLACE => match rules.into_iter().next() {
                 Some(r) => self.replace(name, num, r, verbose),
                 None => Ok(()),
             },
-            CMD_DELETE => p
-                .rules
-                .iter()
-                .try_for_each(|r| self.delete(name, r, verbose)),
-            CMD_CHECK => p
-                .rules
-                .iter()
-                .try_for_each(|r| self.check(name, r, verbose)),
+            CMD_DELETE => rules.iter().try_for_each(|r| self.delete(name, r, verbose)),
+            CMD_CHECK => rules.iter().try_for_each(|r| self.check(name, r, verbose)),
             CMD_DELETE_NUM => self.delete_num(name, num),
             CMD_FLUSH => self.flush(chain, verbose),
             CMD_ZERO => self.zero(chain, verbose),
@@ -296,6 +321,53 @@ impl<'a> Batch<'a> {
                 Ok(())
             }
             _ => Ok(()),
+        }
+    }
+}
+
+/// Positions of the cache's chains by name: [`Table::chain_index`] with a
+/// hash, kept up to date as chains come and go one by one, rebuilt after
+/// bulk changes.
+#[derive(Debug, Default)]
+struct ChainNames(std::cell::RefCell<Option<crate::fasthash::FastMap<String, usize>>>);
+
+impl ChainNames {
+    fn find(&self, table: &Table, name: &str) -> Option<usize> {
+        let mut map = self.0.borrow_mut();
+        let map = map.get_or_insert_with(|| {
+            table
+                .chains
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.name.clone(), i))
+                .collect()
+        });
+        map.get(name).copied()
+    }
+    /// Chains came or went in bulk.
+    fn stale(&mut self) {
+        *self.0.get_mut() = None;
+    }
+    /// A chain went in at `pos`.
+    fn added(&mut self, pos: usize, name: String) {
+        if let Some(map) = self.0.get_mut() {
+            for v in map.values_mut() {
+                if *v >= pos {
+                    *v += 1;
+                }
+            }
+            map.insert(name, pos);
+        }
+    }
+    /// The chain at `pos` went.
+    fn removed(&mut self, pos: usize, name: &str) {
+        if let Some(map) = self.0.get_mut() {
+            map.remove(name);
+            for v in map.values_mut() {
+                if *v > pos {
+                    *v -= 1;
+                }
+            }
         }
     }
 }

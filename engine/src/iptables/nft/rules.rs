@@ -1,5 +1,7 @@
 //! Rule commands: -A, -I, -R, -D, -C and the kernel's view of a new rule.
 
+#[cfg(test)]
+use super::tests;
 use super::{bad_rule, msg, no_chain, Batch, Fail, KernelFail};
 use crate::ext::KernelError;
 use crate::iptables::list;
@@ -16,41 +18,65 @@ impl Batch<'_> {
         op: &'static str,
         idx: usize,
         pos: Option<usize>,
-        rule: &Rule,
+        rule: Rule,
         replace: bool,
     ) {
+        #[cfg(test)]
+        if tests::REFERENCE.with(|r| r.get()) {
+            // The reference reads the estimators afresh for every rule.
+            self.validator.structure_changed();
+        }
         let chain = &self.table.chains[idx];
-        let what = format!("rule in chain {}", chain.name);
+        let what = |t: &crate::ruleset::Table| format!("rule in chain {}", t.chains[idx].name);
         let own_hook = chain.hook;
         let r = if chain.fake {
             Err(KernelError::NoEntry)
         } else {
             match &rule.target {
-                RuleTarget::Jump(t) | RuleTarget::Goto(t) => check::check_jump(&self.table, t),
+                RuleTarget::Jump(t) | RuleTarget::Goto(t) => {
+                    check::check_jump_to(self.find(t).map(|i| &self.table.chains[i]))
+                }
                 _ if self.queue => Err(KernelError::NoEntry),
                 _ => Ok(()),
             }
             .and_then(|()| {
-                let mut est = self.estimators.clone();
-                est.extend(crate::ext::rateest_target::estimators_of(&self.table));
+                let est = self.validator.estimators(&self.table);
                 let hooks = own_hook.map(Hook::bit).unwrap_or(0);
-                check::check_rule(self.table.name, hooks, own_hook, &est, rule)
+                check::check_rule(self.table.name, hooks, own_hook, est, &rule)
             })
         };
         let failed_now = r.is_err();
-        self.kernel_op(op, what.clone(), r);
+        // Only a refusal needs the words.
+        let text = if failed_now {
+            what(&self.table)
+        } else {
+            String::new()
+        };
+        self.kernel_op(op, text, r);
+        let jumps = rule.target.chain().is_some();
+        self.validator.rule_added(&rule);
         let rules = &mut self.table.chains[idx].rules;
-        match (pos, replace) {
-            (Some(p), true) => rules[p] = rule.clone(),
-            (Some(p), false) => rules.insert(p, rule.clone()),
-            (None, _) => rules.push(rule.clone()),
-        }
+        let at = match (pos, replace) {
+            (Some(p), true) => {
+                let old = std::mem::replace(&mut rules[p], rule);
+                self.validator.rule_removed(&old);
+                p
+            }
+            (Some(p), false) => {
+                rules.insert(p, rule);
+                p
+            }
+            (None, _) => {
+                rules.push(rule);
+                rules.len() - 1
+            }
+        };
         if !failed_now {
-            if let Err(err) = self.validate_after(idx, rule, replace) {
+            if let Err(err) = self.validate_after(idx, at, jumps || replace) {
                 self.invalid.push(KernelFail {
                     op,
                     err,
-                    what,
+                    what: what(&self.table),
                     line: self.line,
                     key: (self.line, self.ops),
                 });
@@ -58,38 +84,31 @@ impl Batch<'_> {
         }
     }
 
-    /// The table validation after a rule went into chain `idx`. A rule
-    /// without a jump changes no reachability: only it needs checking, with
-    /// the hooks that reach its chain. Once validation failed, the bad rule
-    /// stays in the batch and every later rule fails the same way.
+    /// The table validation after the rule at `pos` went into chain `idx`.
+    /// A rule without a jump changes no reachability: only it needs
+    /// checking, with the hooks that reach its chain (`whole` false). Once
+    /// validation failed, the bad rule stays in the batch and every later
+    /// rule fails the same way.
     pub(super) fn validate_after(
         &mut self,
         idx: usize,
-        rule: &Rule,
-        replace: bool,
+        pos: usize,
+        whole: bool,
     ) -> Result<(), KernelError> {
         if let Some(err) = &self.invalid_state {
             return Err(err.clone());
         }
-        let r = if rule.target.chain().is_some() || replace {
-            self.masks = None;
-            check::validate(&self.table, &self.estimators)
-        } else {
-            let masks = match &self.masks {
-                Some(m) => m,
-                None => self.masks.insert(
-                    check::hook_masks(&self.table)
-                        .into_iter()
-                        .map(|(k, v)| (k.to_string(), v))
-                        .collect(),
-                ),
-            };
-            let chain = &self.table.chains[idx];
-            let hooks = masks.get(&chain.name).copied().unwrap_or(0);
-            let mut est = self.estimators.clone();
-            est.extend(crate::ext::rateest_target::estimators_of(&self.table));
-            check::check_rule(self.table.name, hooks, chain.hook, &est, rule)
-        };
+        #[cfg(test)]
+        if tests::REFERENCE.with(|r| r.get()) {
+            let r = tests::reference_validation(self, idx, pos, whole);
+            if let Err(e) = &r {
+                self.invalid_state = Some(e.clone());
+            }
+            return r;
+        }
+        let (table, names) = (&self.table, &self.names);
+        let find = |n: &str| names.find(table, n);
+        let r = self.validator.added(table, &find, idx, pos, whole);
         if let Err(e) = &r {
             self.invalid_state = Some(e.clone());
         }
@@ -102,9 +121,9 @@ impl Batch<'_> {
         }
     }
 
-    pub(super) fn append(&mut self, chain: &str, rule: &Rule, verbose: bool) -> Result<(), Fail> {
+    pub(super) fn append(&mut self, chain: &str, rule: Rule, verbose: bool) -> Result<(), Fail> {
         self.builtin_init(Some(chain));
-        self.print_rule(verbose, rule);
+        self.print_rule(verbose, &rule);
         let idx = self.find(chain).ok_or_else(no_chain)?;
         self.rule_op("RULE_APPEND", idx, None, rule, false);
         Ok(())
@@ -114,7 +133,7 @@ impl Batch<'_> {
         &mut self,
         chain: &str,
         num: u32,
-        rule: &Rule,
+        rule: Rule,
         verbose: bool,
     ) -> Result<(), Fail> {
         self.builtin_init(Some(chain));
@@ -124,7 +143,7 @@ impl Batch<'_> {
         if pos > len {
             return Err(msg("Index of insertion too big"));
         }
-        self.print_rule(verbose, rule);
+        self.print_rule(verbose, &rule);
         if pos == len && pos > 0 {
             self.rule_op("RULE_APPEND", idx, None, rule, false);
         } else {
@@ -137,7 +156,7 @@ impl Batch<'_> {
         &mut self,
         chain: &str,
         num: u32,
-        rule: &Rule,
+        rule: Rule,
         verbose: bool,
     ) -> Result<(), Fail> {
         let idx = self.find(chain).ok_or_else(no_chain)?;
@@ -145,17 +164,18 @@ impl Batch<'_> {
         if pos >= self.table.chains[idx].rules.len() {
             return Err(msg("Index of replacement too big"));
         }
-        self.print_rule(verbose, rule);
+        self.print_rule(verbose, &rule);
         self.rule_op("RULE_REPLACE", idx, Some(pos), rule, true);
         Ok(())
     }
 
     pub(super) fn find_rule(&self, chain: &str, rule: &Rule) -> Result<(usize, usize), Fail> {
         let idx = self.find(chain).ok_or_else(bad_rule)?;
+        let key = rule.same_key();
         let pos = self.table.chains[idx]
             .rules
             .iter()
-            .position(|r| r.same_as(rule))
+            .position(|r| r.has_key(&key))
             .ok_or_else(bad_rule)?;
         Ok((idx, pos))
     }
@@ -163,7 +183,8 @@ impl Batch<'_> {
     pub(super) fn delete(&mut self, chain: &str, rule: &Rule, verbose: bool) -> Result<(), Fail> {
         let (idx, pos) = self.find_rule(chain, rule)?;
         self.print_rule(verbose, rule);
-        self.table.chains[idx].rules.remove(pos);
+        let old = self.table.chains[idx].rules.remove(pos);
+        self.validator.rule_removed(&old);
         Ok(())
     }
 
@@ -179,7 +200,8 @@ impl Batch<'_> {
         if pos >= self.table.chains[idx].rules.len() {
             return Err(msg("Index of deletion too big"));
         }
-        self.table.chains[idx].rules.remove(pos);
+        let old = self.table.chains[idx].rules.remove(pos);
+        self.validator.rule_removed(&old);
         Ok(())
     }
 }

@@ -1,0 +1,219 @@
+//! `iptplay lab LAB.json [SCRIPT]`: loads a lab, runs its start-up
+//! commands, then a script (or standard input) where `HOST$ COMMAND` runs
+//! COMMAND on HOST and other lines run on the host last named. `--trace`
+//! prints each packet's path; `--json` prints commands and packets as JSON
+//! lines (see README.md, "iptplay lab --json").
+
+use super::trace_text;
+use crate::command::script::{parse_script, ScriptCmd};
+use crate::command::Output;
+use crate::sim::tools;
+use crate::sim::world::{Report, World};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+/// Where the output goes and how.
+struct Sink {
+    json: bool,
+    trace: bool,
+    packets: usize,
+}
+
+impl Sink {
+    fn command(&mut self, host: &str, text: &str, out: &Output, startup: bool, index: usize) {
+        let stdout = std::io::stdout();
+        let stderr = std::io::stderr();
+        if self.json {
+            let obj = serde_json::json!({
+                "type": "command",
+                "index": index,
+                "startup": startup,
+                "host": host,
+                "command": text,
+                "exit": out.exit,
+                "stdout": out.stdout,
+                "stderr": out.stderr,
+            });
+            let _ = writeln!(stdout.lock(), "{obj}");
+        } else if startup {
+            // Start-up commands are quiet unless they fail.
+            if out.exit != 0 {
+                let _ = write!(
+                    stderr.lock(),
+                    "iptplay: start-up of {host}: `{text}' exited {}\n{}",
+                    out.exit,
+                    out.stderr
+                );
+            }
+        } else {
+            let _ = stdout.lock().write_all(out.stdout.as_bytes());
+            let _ = stdout.lock().flush();
+            let _ = stderr.lock().write_all(out.stderr.as_bytes());
+        }
+    }
+
+    fn packets(&mut self, world: &mut World, index: usize) {
+        let (reports, dropped): (Vec<Report>, usize) = tools::take_journal(world);
+        world.reports.clear();
+        if !self.json && !self.trace {
+            return;
+        }
+        let stdout = std::io::stdout();
+        let mut lock = stdout.lock();
+        for r in &reports {
+            self.packets += 1;
+            if self.json {
+                let mut obj = serde_json::json!({
+                    "type": "packet",
+                    "command": index,
+                    "number": self.packets,
+                    "host": r.host,
+                    "outcome": r.outcome,
+                });
+                if let (Some(map), Ok(serde_json::Value::Object(t))) =
+                    (obj.as_object_mut(), serde_json::to_value(&r.trace))
+                {
+                    map.extend(t);
+                }
+                let _ = writeln!(lock, "{obj}");
+            } else {
+                let _ = lock.write_all(trace_text::render(r, self.packets).as_bytes());
+            }
+        }
+        if dropped > 0 {
+            if self.json {
+                let obj = serde_json::json!({
+                    "type": "note",
+                    "command": index,
+                    "text": format!("{dropped} more packets were not recorded"),
+                });
+                let _ = writeln!(lock, "{obj}");
+            } else {
+                let _ = writeln!(lock, "({dropped} more packets were not recorded)");
+            }
+        }
+    }
+}
+
+/// Splits a `HOST$` prefix off a command; `Err` names an unknown host.
+fn host_prefix(world: &World, cmd: &ScriptCmd) -> Result<Option<(usize, ScriptCmd)>, String> {
+    let Some(first) = cmd.argv.first() else {
+        return Ok(None);
+    };
+    let Some(name) = first.strip_suffix('$') else {
+        return Ok(None);
+    };
+    let Some(h) = world.host_index(name) else {
+        return Err(format!(
+            "line {}: no host \"{name}\" in the lab (hosts: {})",
+            cmd.line,
+            world
+                .hosts
+                .iter()
+                .map(|h| h.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    };
+    let mut rest = cmd.clone();
+    rest.argv.remove(0);
+    rest.text = cmd
+        .text
+        .split_once('$')
+        .map(|(_, t)| t.trim().to_string())
+        .unwrap_or_default();
+    Ok(Some((h, rest)))
+}
+
+/// Runs `iptplay lab`; returns the exit status (the last command's).
+pub fn run(lab_path: &Path, script: Option<&Path>, json: bool, trace: bool) -> i32 {
+    let text = match std::fs::read_to_string(lab_path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("iptplay: {}: {e}", lab_path.display());
+            return 2;
+        }
+    };
+    let lab = match super::parse(&text) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("iptplay: {}: {e}", lab_path.display());
+            return 2;
+        }
+    };
+    let mut world = match super::build(&lab) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("iptplay: {}: {e}", lab_path.display());
+            return 2;
+        }
+    };
+    world.tracing = json || trace;
+    let mut sink = Sink {
+        json,
+        trace,
+        packets: 0,
+    };
+    let runs = super::startup(&mut world, &lab);
+    for (k, r) in runs.iter().enumerate() {
+        sink.command(&r.host, &r.command, &r.output, true, k);
+    }
+    sink.packets(&mut world, 0);
+    let (script_text, base) = match script {
+        Some(p) if p != Path::new("-") => match std::fs::read_to_string(p) {
+            Ok(t) => (t, p.parent().map(Path::to_path_buf).unwrap_or_default()),
+            Err(e) => {
+                eprintln!("iptplay: {}: {e}", p.display());
+                return 2;
+            }
+        },
+        _ => {
+            let mut t = String::new();
+            if let Err(e) = std::io::stdin().read_to_string(&mut t) {
+                eprintln!("iptplay: standard input: {e}");
+                return 2;
+            }
+            (t, PathBuf::from("."))
+        }
+    };
+    let cmds = match parse_script(&script_text) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("iptplay: line {}: {}", e.line, e.msg);
+            return 2;
+        }
+    };
+    let read_file = |name: &str| -> Result<String, String> {
+        std::fs::read_to_string(base.join(name)).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => "No such file or directory".to_string(),
+            _ => e.to_string(),
+        })
+    };
+    let mut current = 0usize;
+    let mut last = 0;
+    for (k, cmd) in cmds.iter().enumerate() {
+        let index = runs.len() + k;
+        let cmd = match host_prefix(&world, cmd) {
+            Ok(Some((h, rest))) => {
+                current = h;
+                rest
+            }
+            Ok(None) => cmd.clone(),
+            Err(e) => {
+                let out = Output::err(format!("iptplay: {e}\n"), 2);
+                sink.command("", &cmd.text, &out, false, index);
+                last = 2;
+                continue;
+            }
+        };
+        if cmd.argv.is_empty() {
+            continue;
+        }
+        let out = tools::run_script_cmd(&mut world, current, &cmd, &read_file);
+        last = out.exit;
+        let host = world.hosts[current].name.clone();
+        sink.command(&host, &cmd.text, &out, false, index);
+        sink.packets(&mut world, index);
+    }
+    last
+}

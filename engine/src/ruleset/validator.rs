@@ -1,0 +1,309 @@
+//! The kernel's table validation ([`super::check::validate`]) kept up to
+//! date rule by rule within one batch, with exactly its answers.
+//!
+//! A full validation walks every chain: the jump depth from the base chains,
+//! the hooks reaching each chain, every rule's checks with those hooks. Run
+//! after every rule of a large restore file, that is quadratic. This keeps
+//! what it would find:
+//!
+//! - the hooks reaching each chain and the longest jump path to it (capped
+//!   at [`JUMP_STACK_SIZE`]), grown along each new jump; anything that may
+//!   shrink them (deleted jumps, flushed or deleted chains, built-in chains
+//!   appearing) has them recomputed from the table;
+//! - for each chain, the hooks with which all its rules are known to pass
+//!   their checks. A full validation only checks the chains whose hooks
+//!   changed since (all their rules, in table order) and the new rule, and
+//!   returns the first refusal in table order, as the whole walk would: the
+//!   rules it skips pass.
+//!
+//! The checks of a rule depend on its table, its chain's hook, the hooks
+//! reaching the chain and the rate estimators of the host; a change of the
+//! estimators (a `-j RATEEST` rule added or removed) or of match state (`-Z`)
+//! forgets every known result.
+
+use super::check::{check_rule, JUMP_STACK_SIZE};
+use super::{Chain, Table};
+use crate::ext::{Estimator, KernelError};
+use crate::fasthash::FastMap;
+
+/// Finds a chain of the table by name (its position).
+pub type Find<'f> = &'f dyn Fn(&str) -> Option<usize>;
+
+/// What is known about one chain.
+#[derive(Debug, Clone, Copy, Default)]
+struct Node {
+    /// Hooks reaching the chain (0: not reached).
+    mask: u8,
+    /// Longest jump path from a base chain, capped at [`JUMP_STACK_SIZE`].
+    depth: Option<u8>,
+    /// Every rule of the chain passes its checks with these hooks.
+    ok: Option<u8>,
+}
+
+/// Incremental table validation for one batch on one table.
+#[derive(Debug, Clone)]
+pub struct Validator {
+    /// Rate estimators of the host's other tables.
+    others: Vec<Estimator>,
+    /// `others` and the estimators of the table, as `validate` lists them.
+    est: Vec<Estimator>,
+    est_stale: bool,
+    nodes: FastMap<String, Node>,
+    /// Hooks and depths must be recomputed from the table.
+    reach_stale: bool,
+    /// Some chain is reached [`JUMP_STACK_SIZE`] jumps deep.
+    deep: bool,
+    /// Chains whose hooks changed since their rules were checked.
+    suspects: Vec<String>,
+    /// Every chain must be looked at (known results may be out of date).
+    all_suspect: bool,
+}
+
+impl Validator {
+    /// A validator knowing nothing yet; `others` are the rate estimators of
+    /// the host's other tables.
+    pub fn new(others: Vec<Estimator>) -> Validator {
+        Validator {
+            est: others.clone(),
+            others,
+            est_stale: true,
+            nodes: FastMap::default(),
+            reach_stale: true,
+            deep: false,
+            suspects: Vec::new(),
+            all_suspect: true,
+        }
+    }
+
+    /// The table changed in a way that may shrink what reaches a chain or
+    /// remove estimators (flushes, deleted chains, new or real built-in chains).
+    pub fn structure_changed(&mut self) {
+        self.reach_stale = true;
+        self.est_stale = true;
+    }
+
+    /// The rate estimators of the host's other tables.
+    pub fn others(&self) -> &[Estimator] {
+        &self.others
+    }
+
+    /// The table was replaced by an empty one.
+    pub fn reset(&mut self) {
+        *self = Validator::new(std::mem::take(&mut self.others));
+    }
+
+    /// Match states were reset (`-Z`): rules are checked again.
+    pub fn states_reset(&mut self) {
+        self.forget_results();
+    }
+
+    /// A rule went into the table (whether or not it is validated).
+    pub fn rule_added(&mut self, rule: &super::Rule) {
+        if crate::ext::rateest_target::estimator_of(rule).is_some() {
+            self.est_stale = true;
+        }
+    }
+
+    /// A rule left the table (deleted or replaced).
+    pub fn rule_removed(&mut self, rule: &super::Rule) {
+        if rule.target.chain().is_some() {
+            self.reach_stale = true;
+        }
+        if crate::ext::rateest_target::estimator_of(rule).is_some() {
+            self.est_stale = true;
+        }
+    }
+
+    fn forget_results(&mut self) {
+        for n in self.nodes.values_mut() {
+            n.ok = None;
+        }
+        self.all_suspect = true;
+        self.suspects.clear();
+    }
+
+    /// The rate estimators the kernel knows: the other tables' and this one's.
+    pub fn estimators(&mut self, table: &Table) -> &[Estimator] {
+        if self.est_stale {
+            let mut est = self.others.clone();
+            est.extend(crate::ext::rateest_target::estimators_of(table));
+            if est != self.est {
+                self.est = est;
+                self.forget_results();
+            }
+            self.est_stale = false;
+        }
+        &self.est
+    }
+
+    /// Recomputes hooks and depths from the table (`hook_masks` and the
+    /// level walk of `too_deep`), keeping known results of existing chains.
+    fn recompute(&mut self, table: &Table, find: Find) {
+        self.nodes.retain(|name, n| {
+            n.mask = 0;
+            n.depth = None;
+            n.ok.is_some() && find(name).is_some()
+        });
+        self.deep = false;
+        for c in table.chains.iter().filter(|c| !c.fake) {
+            if let Some(h) = c.hook {
+                self.reach(table, find, c, h.bit(), 0);
+            }
+        }
+        self.reach_stale = false;
+        self.all_suspect = true;
+        self.suspects.clear();
+    }
+
+    /// Chain `c` is reached with hooks `mask` at jump depth `depth`: grows
+    /// what is known and follows the chain's jumps while anything grew.
+    fn reach<'t>(&mut self, table: &'t Table, find: Find, c: &'t Chain, mask: u8, depth: usize) {
+        let mut work: Vec<(&Chain, u8, usize)> = vec![(c, mask, depth)];
+        while let Some((c, mask, depth)) = work.pop() {
+            let depth = depth.min(JUMP_STACK_SIZE) as u8;
+            let old = self.nodes.get(c.name.as_str()).copied().unwrap_or_default();
+            let node = Node {
+                mask: old.mask | mask,
+                depth: old.depth.max(Some(depth)),
+                ok: old.ok,
+            };
+            if node.mask == old.mask && node.depth == old.depth {
+                continue;
+            }
+            if node.mask != old.mask && !c.rules.is_empty() {
+                self.suspects.push(c.name.clone());
+            }
+            match self.nodes.get_mut(c.name.as_str()) {
+                Some(n) => *n = node,
+                None => {
+                    self.nodes.insert(c.name.clone(), node);
+                }
+            }
+            if depth as usize >= JUMP_STACK_SIZE {
+                self.deep = true;
+            }
+            let next = depth as usize + 1;
+            for r in &c.rules {
+                if let Some(t) = r.target.chain().and_then(find) {
+                    work.push((&table.chains[t], node.mask, next));
+                }
+            }
+        }
+    }
+
+    /// Records that every rule of chain `name` passes with hooks `mask`.
+    fn set_ok(&mut self, name: &str, mask: u8) {
+        match self.nodes.get_mut(name) {
+            Some(n) => n.ok = Some(mask),
+            None => {
+                self.nodes.insert(
+                    name.to_string(),
+                    Node {
+                        ok: Some(mask),
+                        ..Node::default()
+                    },
+                );
+            }
+        }
+    }
+
+    /// A rule went into chain `name` checked with its hooks only: the
+    /// others of the chain may not have been.
+    fn suspect(&mut self, name: &str) {
+        if !self.all_suspect && self.suspects.last().is_none_or(|l| l != name) {
+            self.suspects.push(name.to_string());
+        }
+    }
+
+    fn ensure(&mut self, table: &Table, find: Find) {
+        self.estimators(table);
+        if self.reach_stale {
+            self.recompute(table, find);
+        }
+    }
+
+    /// The hooks reaching a chain.
+    fn mask(&self, name: &str) -> u8 {
+        self.nodes.get(name).map_or(0, |n| n.mask)
+    }
+
+    /// The kernel's answer after the rule at `pos` of chain `idx` went in
+    /// (and [`Validator::rule_added`] was told)
+    /// (`find` is [`Table::chain_index`] or as good):
+    /// with `whole`, the full table validation (`check::validate`); else
+    /// only that rule's checks with the hooks reaching its chain.
+    pub fn added(
+        &mut self,
+        table: &Table,
+        find: Find,
+        idx: usize,
+        pos: usize,
+        whole: bool,
+    ) -> Result<(), KernelError> {
+        let chain = &table.chains[idx];
+        let Some(rule) = chain.rules.get(pos) else {
+            return Ok(());
+        };
+        let stale = self.reach_stale;
+        self.ensure(table, find);
+        if !whole {
+            let mask = self.mask(&chain.name);
+            check_rule(table.name, mask, chain.hook, &self.est, rule)?;
+            if self.known(&chain.name) != Some(mask) {
+                if chain.rules.len() == 1 {
+                    self.set_ok(&chain.name, mask);
+                } else {
+                    self.suspect(&chain.name);
+                }
+            }
+            return Ok(());
+        }
+        if let (false, Some(target)) = (stale, rule.target.chain()) {
+            let from = self.nodes.get(&chain.name).copied().unwrap_or_default();
+            if let (Some(d), Some(t)) = (from.depth, find(target)) {
+                self.reach(table, find, &table.chains[t], from.mask, d as usize + 1);
+            }
+        }
+        if self.deep {
+            return Err(KernelError::TooManyLinks);
+        }
+        let order: Vec<usize> = if self.all_suspect {
+            (0..table.chains.len()).collect()
+        } else {
+            let mut v: Vec<usize> = self
+                .suspects
+                .iter()
+                .filter_map(|n| find(n))
+                .chain(std::iter::once(idx))
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        for i in order {
+            let c = &table.chains[i];
+            if c.fake || c.rules.is_empty() {
+                continue;
+            }
+            let mask = self.mask(&c.name);
+            if self.known(&c.name) == Some(mask) {
+                if i == idx {
+                    check_rule(table.name, mask, c.hook, &self.est, rule)?;
+                }
+                continue;
+            }
+            for r in &c.rules {
+                check_rule(table.name, mask, c.hook, &self.est, r)?;
+            }
+            self.set_ok(&c.name, mask);
+        }
+        self.suspects.clear();
+        self.all_suspect = false;
+        Ok(())
+    }
+
+    /// The hooks with which every rule of a chain is known to pass.
+    fn known(&self, name: &str) -> Option<u8> {
+        self.nodes.get(name).and_then(|n| n.ok)
+    }
+}

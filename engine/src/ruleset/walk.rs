@@ -1,0 +1,181 @@
+//! What the simulator needs to walk a table fast, built from the table once
+//! per change ([`super::Table::generation`]): the chain each rule jumps or
+//! goes to, and for long chains an index of the rules that ask for one exact
+//! destination address (`-d A/32`, not inverted).
+//!
+//! The kernel walks a chain rule by rule; a rule asking for destination A
+//! fails its first address test for every packet to another address, so it
+//! matches nothing, counts nothing and runs no match. Skipping it changes no
+//! verdict, counter, rewrite or match state. Only a trace shows the rules a
+//! packet passed, so a traced walk looks at every rule.
+
+use super::{Chain, Table};
+use crate::fasthash::FastMap;
+use std::net::Ipv4Addr;
+
+/// Chains shorter than this are walked rule by rule.
+const MIN_RULES: usize = 16;
+
+/// No jump target, or a target chain that does not exist.
+const NONE: u32 = u32::MAX;
+
+/// The rules of one long chain by exact destination.
+#[derive(Debug, Clone, Default)]
+struct Dispatch {
+    /// Where the rule numbers asking for each destination address are in
+    /// `keyed`: (start, count).
+    exact: FastMap<u32, (u32, u32)>,
+    /// Rule numbers by destination address, each address's in rule order.
+    keyed: Vec<u32>,
+    /// The other rules, in rule order.
+    wild: Vec<u32>,
+}
+
+impl Dispatch {
+    /// The dispatch of a long chain whose rules mostly ask for one
+    /// destination each.
+    fn of(chain: &Chain) -> Option<Dispatch> {
+        let exact_dst = |r: &super::Rule| r.ip.dst.mask == u32::MAX && !r.ip.dst_inv;
+        let n = chain.rules.len();
+        let keyed = chain.rules.iter().filter(|r| exact_dst(r)).count();
+        if n < MIN_RULES || keyed * 2 < n {
+            return None;
+        }
+        let mut d = Dispatch::default();
+        let mut by_addr: Vec<(u32, u32)> = Vec::with_capacity(keyed);
+        for (i, r) in chain.rules.iter().enumerate() {
+            if exact_dst(r) {
+                by_addr.push((u32::from(r.ip.dst.addr), i as u32));
+            } else {
+                d.wild.push(i as u32);
+            }
+        }
+        by_addr.sort_unstable();
+        d.keyed = by_addr.iter().map(|(_, r)| *r).collect();
+        let mut start = 0;
+        for run in by_addr.chunk_by(|a, b| a.0 == b.0) {
+            d.exact.insert(run[0].0, (start as u32, run.len() as u32));
+            start += run.len();
+        }
+        Some(d)
+    }
+
+    /// The first rule from `from` on that a packet to `dst` may match.
+    fn next(&self, from: usize, dst: Ipv4Addr) -> usize {
+        let first_from = |v: &[u32]| {
+            let i = v.partition_point(|r| (*r as usize) < from);
+            v.get(i).map_or(usize::MAX, |r| *r as usize)
+        };
+        let wild = first_from(&self.wild);
+        let exact = self
+            .exact
+            .get(&u32::from(dst))
+            .and_then(|(s, n)| self.keyed.get(*s as usize..(*s + *n) as usize))
+            .map_or(usize::MAX, first_from);
+        wild.min(exact)
+    }
+}
+
+/// The walk of every chain of a table, in table order, in flat arrays (a
+/// packet crossing many chains touches little memory).
+#[derive(Debug, Default)]
+pub struct WalkIndex {
+    /// Where each chain's rules start in `targets`, and the end.
+    first: Vec<u32>,
+    /// Position in the table of the chain each rule jumps or goes to.
+    targets: Vec<u32>,
+    /// Chains with a dispatch on destination.
+    dispatch: FastMap<u32, Dispatch>,
+}
+
+impl WalkIndex {
+    pub fn new(table: &Table) -> WalkIndex {
+        let mut w = WalkIndex {
+            first: Vec::with_capacity(table.chains.len() + 1),
+            ..WalkIndex::default()
+        };
+        for (ci, c) in table.chains.iter().enumerate() {
+            w.first.push(w.targets.len() as u32);
+            w.targets.extend(c.rules.iter().map(|r| {
+                r.target
+                    .chain()
+                    .and_then(|t| table.chain_index(t))
+                    .map_or(NONE, |i| i as u32)
+            }));
+            if let Some(d) = Dispatch::of(c) {
+                w.dispatch.insert(ci as u32, d);
+            }
+        }
+        w.first.push(w.targets.len() as u32);
+        w
+    }
+
+    /// An index of no chains (every chain is walked rule by rule).
+    pub fn empty() -> &'static WalkIndex {
+        static EMPTY: std::sync::OnceLock<WalkIndex> = std::sync::OnceLock::new();
+        EMPTY.get_or_init(WalkIndex::default)
+    }
+
+    /// The walk of chain `chain` if it was made for `rules` rules.
+    pub fn chain(&self, chain: usize, rules: usize) -> Option<ChainWalk<'_>> {
+        let start = *self.first.get(chain)? as usize;
+        let end = *self.first.get(chain + 1)? as usize;
+        (end - start == rules).then_some(ChainWalk {
+            index: self,
+            chain,
+            start,
+            rules,
+        })
+    }
+
+    /// The number of chains the index was made for.
+    pub fn chains(&self) -> usize {
+        self.first.len().saturating_sub(1)
+    }
+}
+
+/// One chain of a [`WalkIndex`].
+#[derive(Debug, Clone, Copy)]
+pub struct ChainWalk<'w> {
+    index: &'w WalkIndex,
+    chain: usize,
+    start: usize,
+    rules: usize,
+}
+
+impl ChainWalk<'_> {
+    /// The chain rule `rule` jumps or goes to (`None`: no such chain).
+    pub fn target(&self, rule: usize) -> Option<usize> {
+        if rule >= self.rules {
+            return None;
+        }
+        self.index
+            .targets
+            .get(self.start + rule)
+            .filter(|t| **t != NONE)
+            .map(|t| *t as usize)
+    }
+
+    /// The first rule from `from` on that a packet to `dst` may match; the
+    /// number of rules when none may.
+    pub fn next(&self, from: usize, dst: Ipv4Addr) -> usize {
+        match self.index.dispatch.get(&(self.chain as u32)) {
+            Some(d) => d.next(from, dst).min(self.rules),
+            None => from,
+        }
+    }
+}
+
+/// The walk index of a table, made on first use after each change. A copy
+/// of the table starts without one.
+#[derive(Debug, Default)]
+pub(super) struct WalkCache {
+    /// The index and the generation of the table it was made for.
+    pub(super) built: Option<(u64, WalkIndex)>,
+}
+
+impl Clone for WalkCache {
+    fn clone(&self) -> WalkCache {
+        WalkCache::default()
+    }
+}

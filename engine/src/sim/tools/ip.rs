@@ -1,0 +1,694 @@
+//! `ip` (iproute2 6.1): `ip addr` (show, add, del, flush), `ip link` (show,
+//! set up/down/mtu) and `ip route` (show, add, del, replace, get), with
+//! `-4`, `-br` and iproute2's messages and exit codes.
+
+use super::net;
+use crate::command::Output;
+use crate::sim::host::Host;
+use crate::sim::iface::{mac_text, IfAddr, Iface};
+use crate::sim::route::{self, Route};
+use crate::sim::world::World;
+use std::net::Ipv4Addr;
+
+fn flags(i: &Iface) -> String {
+    if i.is_loopback() {
+        return if i.up {
+            "<LOOPBACK,UP,LOWER_UP>".into()
+        } else {
+            "<LOOPBACK>".into()
+        };
+    }
+    match (i.up, i.link.is_some()) {
+        (true, true) => "<BROADCAST,MULTICAST,UP,LOWER_UP>".into(),
+        (true, false) => "<NO-CARRIER,BROADCAST,MULTICAST,UP>".into(),
+        (false, _) => "<BROADCAST,MULTICAST>".into(),
+    }
+}
+
+fn state(i: &Iface) -> &'static str {
+    if i.is_loopback() {
+        if i.up {
+            "UNKNOWN"
+        } else {
+            "DOWN"
+        }
+    } else if i.up && i.link.is_some() {
+        "UP"
+    } else {
+        "DOWN"
+    }
+}
+
+fn head_line(idx: usize, i: &Iface, link_mode: bool) -> String {
+    format!(
+        "{idx}: {}: {} mtu {} qdisc {} state {}{} group default qlen 1000\n",
+        i.name,
+        flags(i),
+        if i.is_loopback() { 65536 } else { i.mtu as u32 },
+        if i.is_loopback() {
+            "noqueue"
+        } else {
+            "fq_codel"
+        },
+        state(i),
+        if link_mode { " mode DEFAULT" } else { "" }
+    )
+}
+
+fn link_line(i: &Iface) -> String {
+    if i.is_loopback() {
+        "    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n".into()
+    } else {
+        format!(
+            "    link/ether {} brd ff:ff:ff:ff:ff:ff\n",
+            mac_text(&i.mac)
+        )
+    }
+}
+
+/// The IPv6 link-local address Linux derives from a MAC (EUI-64).
+fn link_local(mac: &[u8; 6]) -> String {
+    let g = [
+        u16::from_be_bytes([mac[0] ^ 0x02, mac[1]]),
+        u16::from_be_bytes([mac[2], 0xff]),
+        u16::from_be_bytes([0xfe, mac[3]]),
+        u16::from_be_bytes([mac[4], mac[5]]),
+    ];
+    let groups: Vec<String> = g.iter().map(|x| format!("{x:x}")).collect();
+    // Leading zero groups collapse into "::".
+    let first = groups.iter().position(|x| x != "0").unwrap_or(4);
+    format!("fe80::{}", groups[first..].join(":"))
+}
+
+fn inet_lines(i: &Iface, v4_only: bool) -> String {
+    let mut s = String::new();
+    for (k, a) in i.addrs.iter().enumerate() {
+        let secondary = i.addrs[..k]
+            .iter()
+            .any(|p| p.prefix == a.prefix && p.contains(a.addr));
+        let scope = if a.addr.is_loopback() {
+            "host"
+        } else {
+            "global"
+        };
+        s.push_str(&format!(
+            "    inet {}/{} scope {scope} {}{}\n       valid_lft forever preferred_lft forever\n",
+            a.addr,
+            a.prefix,
+            if secondary { "secondary " } else { "" },
+            i.name
+        ));
+    }
+    if !v4_only && i.up {
+        if i.is_loopback() {
+            s.push_str(
+                "    inet6 ::1/128 scope host \n       valid_lft forever preferred_lft forever\n",
+            );
+        } else if i.link.is_some() {
+            s.push_str(&format!(
+                "    inet6 {}/64 scope link \n       valid_lft forever preferred_lft forever\n",
+                link_local(&i.mac)
+            ));
+        }
+    }
+    s
+}
+
+struct Flags {
+    v4: bool,
+    brief: bool,
+}
+
+fn no_dev(d: &str) -> Output {
+    Output::err(format!("Cannot find device \"{d}\"\n"), 1)
+}
+
+pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
+    let mut f = Flags {
+        v4: false,
+        brief: false,
+    };
+    let mut i = 1;
+    while i < argv.len() && argv[i].starts_with('-') {
+        match argv[i].as_str() {
+            "-4" => f.v4 = true,
+            "-br" | "-brief" | "--brief" => f.brief = true,
+            "-c" | "-color" | "--color" | "-d" | "-s" | "-o" | "-oneline" => {}
+            "-6" => return Output::default(),
+            o => {
+                return Output::err(
+                    format!("Option \"{o}\" is unknown, try \"ip -help\".\n"),
+                    255,
+                )
+            }
+        }
+        i += 1;
+    }
+    let args: Vec<&str> = argv[i..].iter().map(|s| s.as_str()).collect();
+    let Some((obj, rest)) = args.split_first() else {
+        return Output::err("Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }\n", 255);
+    };
+    let matches = |word: &str, full: &str, min: usize| word.len() >= min && full.starts_with(word);
+    if matches(obj, "address", 1) {
+        addr(world, host, rest, &f)
+    } else if matches(obj, "link", 1) {
+        link(world, host, rest, &f)
+    } else if matches(obj, "route", 1) {
+        route_cmd(world, host, rest)
+    } else {
+        Output::err(
+            format!("Object \"{obj}\" is unknown, try \"ip help\".\n"),
+            1,
+        )
+    }
+}
+
+fn dev_arg(rest: &[&str]) -> Option<String> {
+    let mut it = rest.iter();
+    while let Some(w) = it.next() {
+        match *w {
+            "dev" => return it.next().map(|s| s.to_string()),
+            "show" | "list" | "lst" | "sh" | "ls" | "up" => {}
+            other => return Some(other.to_string()),
+        }
+    }
+    None
+}
+
+fn addr(world: &mut World, host: usize, rest: &[&str], f: &Flags) -> Output {
+    let cmd = rest.first().copied().unwrap_or("show");
+    let h = &mut world.hosts[host];
+    match cmd {
+        "show" | "list" | "lst" | "sh" | "ls" | "s" | "l" => {
+            let dev = dev_arg(rest.get(1..).unwrap_or(&[]));
+            if let Some(d) = &dev {
+                if h.iface(d).is_none() {
+                    return Output::err(format!("Device \"{d}\" does not exist.\n"), 1);
+                }
+            }
+            let mut s = String::new();
+            for (k, i) in h.ifaces.iter().enumerate() {
+                if dev.as_ref().is_some_and(|d| *d != i.name) {
+                    continue;
+                }
+                if f.brief {
+                    let mut line = format!("{:<16} {:<14} ", i.name, state(i));
+                    for a in &i.addrs {
+                        line.push_str(&format!("{}/{} ", a.addr, a.prefix));
+                    }
+                    if !f.v4 && i.up {
+                        if i.is_loopback() {
+                            line.push_str("::1/128 ");
+                        } else if i.link.is_some() {
+                            line.push_str(&format!("{}/64 ", link_local(&i.mac)));
+                        }
+                    }
+                    s.push_str(&line);
+                    s.push('\n');
+                    continue;
+                }
+                if f.v4 && i.addrs.is_empty() {
+                    continue;
+                }
+                s.push_str(&head_line(k + 1, i, false));
+                if !f.v4 {
+                    s.push_str(&link_line(i));
+                }
+                s.push_str(&inet_lines(i, f.v4));
+            }
+            Output::ok(s)
+        }
+        "add" | "a" | "del" | "delete" | "d" => {
+            let add = cmd.starts_with('a');
+            let mut local = None;
+            let mut dev = None;
+            let mut k = 1;
+            while k < rest.len() {
+                match rest[k] {
+                    "dev" => {
+                        dev = rest.get(k + 1).map(|s| s.to_string());
+                        k += 1;
+                    }
+                    "local" => {
+                        local = rest.get(k + 1).map(|s| s.to_string());
+                        k += 1;
+                    }
+                    "brd" | "broadcast" | "label" | "scope" | "valid_lft" | "preferred_lft" => {
+                        k += 1
+                    }
+                    w => {
+                        if local.is_none() {
+                            local = Some(w.to_string())
+                        }
+                    }
+                }
+                k += 1;
+            }
+            let Some(local) = local else {
+                return Output::err("RTNETLINK answers: Operation not supported\n", 2);
+            };
+            let (a, explicit_len) = match local.split_once('/') {
+                Some((a, l)) => (a, l.parse::<u8>().ok().filter(|l| *l <= 32)),
+                None => (local.as_str(), Some(32)),
+            };
+            let (Ok(addr), Some(prefix)) = (a.parse::<Ipv4Addr>(), explicit_len) else {
+                return Output::err(
+                    format!("Error: any valid prefix is expected rather than \"{local}\".\n"),
+                    1,
+                );
+            };
+            let Some(dev) = dev else {
+                return Output::err("Not enough information: \"dev\" argument is required.\n", 1);
+            };
+            let Some(ix) = h.ifaces.iter().position(|i| i.name == dev) else {
+                return no_dev(&dev);
+            };
+            let mut out = Output::default();
+            if add {
+                if h.ifaces[ix]
+                    .addrs
+                    .iter()
+                    .any(|x| x.addr == addr && x.prefix == prefix)
+                {
+                    return Output::err("Error: ipv4: Address already assigned.\n", 2);
+                }
+                h.ifaces[ix].addrs.push(IfAddr { addr, prefix });
+            } else {
+                let wildcard = !local.contains('/');
+                let pos = h.ifaces[ix]
+                    .addrs
+                    .iter()
+                    .position(|x| x.addr == addr && (wildcard || x.prefix == prefix));
+                let Some(p) = pos else {
+                    return Output::err("Error: ipv4: Address not found.\n", 2);
+                };
+                if wildcard {
+                    out.stderr = format!(
+                        "Warning: Executing wildcard deletion to stay compatible with old scripts.\n         Explicitly specify the prefix length ({}/{}) to avoid this warning.\n         This special behaviour is likely to disappear in further releases,\n         fix your scripts!\n",
+                        addr, h.ifaces[ix].addrs[p].prefix
+                    );
+                }
+                h.ifaces[ix].addrs.remove(p);
+                prune_routes(h);
+            }
+            out
+        }
+        "flush" | "f" => {
+            let Some(dev) = dev_arg(rest.get(1..).unwrap_or(&[])) else {
+                return Output::err("Flush requires arguments.\n", 1);
+            };
+            let Some(ix) = h.ifaces.iter().position(|i| i.name == dev) else {
+                return no_dev(&dev);
+            };
+            h.ifaces[ix].addrs.clear();
+            prune_routes(h);
+            Output::default()
+        }
+        other => Output::err(
+            format!("Command \"{other}\" is unknown, try \"ip address help\".\n"),
+            1,
+        ),
+    }
+}
+
+/// Static routes whose device is down or whose gateway is no longer on a
+/// link go away, as the kernel flushes them.
+fn prune_routes(h: &mut Host) {
+    let ifaces = h.ifaces.clone();
+    h.routes.retain(|r| {
+        let Some(i) = ifaces.iter().find(|i| i.name == r.dev) else {
+            return false;
+        };
+        if !i.up {
+            return false;
+        }
+        match r.via {
+            Some(gw) => i.addrs.iter().any(|a| a.contains(gw)),
+            None => true,
+        }
+    });
+}
+
+fn link(world: &mut World, host: usize, rest: &[&str], f: &Flags) -> Output {
+    let cmd = rest.first().copied().unwrap_or("show");
+    let h = &mut world.hosts[host];
+    match cmd {
+        "show" | "list" | "lst" | "sh" | "ls" | "s" | "l" => {
+            let dev = dev_arg(rest.get(1..).unwrap_or(&[]));
+            if let Some(d) = &dev {
+                if h.iface(d).is_none() {
+                    return Output::err(format!("Device \"{d}\" does not exist.\n"), 1);
+                }
+            }
+            let mut s = String::new();
+            for (k, i) in h.ifaces.iter().enumerate() {
+                if dev.as_ref().is_some_and(|d| *d != i.name) {
+                    continue;
+                }
+                if f.brief {
+                    s.push_str(&format!(
+                        "{:<16} {:<14} {} {} \n",
+                        i.name,
+                        state(i),
+                        mac_text(&i.mac),
+                        flags(i)
+                    ));
+                    continue;
+                }
+                s.push_str(&head_line(k + 1, i, true));
+                s.push_str(&link_line(i));
+            }
+            Output::ok(s)
+        }
+        "set" => {
+            let mut dev = None;
+            let mut up = None;
+            let mut mtu = None;
+            let mut k = 1;
+            while k < rest.len() {
+                match rest[k] {
+                    "dev" => {
+                        dev = rest.get(k + 1).map(|s| s.to_string());
+                        k += 1;
+                    }
+                    "up" => up = Some(true),
+                    "down" => up = Some(false),
+                    "mtu" => {
+                        mtu = rest.get(k + 1).and_then(|m| m.parse::<u16>().ok());
+                        if mtu.is_none() {
+                            return Output::err(
+                                format!(
+                                    "Error: argument \"{}\" is wrong: Invalid \"mtu\" value\n\n",
+                                    rest.get(k + 1).unwrap_or(&"")
+                                ),
+                                255,
+                            );
+                        }
+                        k += 1;
+                    }
+                    w if dev.is_none() => dev = Some(w.to_string()),
+                    w => {
+                        return Output::err(
+                            format!(
+                                "Error: either \"dev\" is duplicate, or \"{w}\" is a garbage.\n"
+                            ),
+                            255,
+                        )
+                    }
+                }
+                k += 1;
+            }
+            let Some(dev) = dev else {
+                return Output::err(
+                    "Not enough information: \"dev\" argument is required.\n",
+                    255,
+                );
+            };
+            let Some(ix) = h.ifaces.iter().position(|i| i.name == dev) else {
+                return no_dev(&dev);
+            };
+            if let Some(u) = up {
+                h.ifaces[ix].up = u;
+                if !u {
+                    prune_routes(h);
+                }
+            }
+            if let Some(m) = mtu {
+                h.ifaces[ix].mtu = m;
+            }
+            Output::default()
+        }
+        other => Output::err(
+            format!("Command \"{other}\" is unknown, try \"ip link help\".\n"),
+            1,
+        ),
+    }
+}
+
+fn prefix_text(r: &Route) -> String {
+    if r.prefix == 0 && r.dst.is_unspecified() {
+        "default".into()
+    } else if r.prefix == 32 {
+        r.dst.to_string()
+    } else {
+        format!("{}/{}", r.dst, r.prefix)
+    }
+}
+
+fn route_text(r: &Route, h: &Host) -> String {
+    let mut s = prefix_text(r);
+    if let Some(gw) = r.via {
+        s.push_str(&format!(" via {gw}"));
+    }
+    s.push_str(&format!(" dev {}", r.dev));
+    if r.connected {
+        let src = h
+            .iface(&r.dev)
+            .and_then(|i| {
+                i.addrs
+                    .iter()
+                    .find(|a| a.network() == r.dst && a.prefix == r.prefix)
+            })
+            .map(|a| a.addr);
+        s.push_str(" proto kernel scope link");
+        if let Some(src) = src {
+            s.push_str(&format!(" src {src}"));
+        }
+    } else if r.via.is_none() {
+        s.push_str(" scope link");
+    }
+    s.push_str(" \n");
+    s
+}
+
+/// `10.0.0.0/24`, `default`, `10.0.0.1` (a /32).
+fn parse_prefix(s: &str) -> Result<(Ipv4Addr, u8), Output> {
+    if s == "default" || s == "all" {
+        return Ok((Ipv4Addr::UNSPECIFIED, 0));
+    }
+    let bad = || {
+        Output::err(
+            format!("Error: any valid prefix is expected rather than \"{s}\".\n"),
+            1,
+        )
+    };
+    let (a, l) = match s.split_once('/') {
+        Some((a, l)) => (a, l.parse::<u8>().map_err(|_| bad())?),
+        None => (s, 32),
+    };
+    if l > 32 {
+        return Err(bad());
+    }
+    let addr: Ipv4Addr = a.parse().map_err(|_| bad())?;
+    Ok((addr, l))
+}
+
+fn route_cmd(world: &mut World, host: usize, rest: &[&str]) -> Output {
+    let cmd = rest.first().copied().unwrap_or("show");
+    match cmd {
+        "show" | "list" | "lst" | "sh" | "ls" | "s" | "l" => {
+            let h = &world.hosts[host];
+            let mut all = route::all_routes(&h.ifaces, &h.routes);
+            all.sort_by(|a, b| {
+                u32::from(a.dst)
+                    .cmp(&u32::from(b.dst))
+                    .then(b.prefix.cmp(&a.prefix))
+            });
+            let mut s = String::new();
+            for r in &all {
+                s.push_str(&route_text(r, h));
+            }
+            Output::ok(s)
+        }
+        "get" | "g" => {
+            let Some(target) = rest.get(1) else {
+                return Output::err("need at least a destination address\n", 1);
+            };
+            let (dst, _) = match parse_prefix(target) {
+                Ok(x) => x,
+                Err(e) => return e,
+            };
+            let Some(p) = net::path(world, host, dst) else {
+                return Output::err("RTNETLINK answers: Network is unreachable\n", 2);
+            };
+            if p.local {
+                return Output::ok(format!(
+                    "local {dst} dev lo src {} uid 0 \n    cache <local> \n",
+                    p.src
+                ));
+            }
+            let via = if p.next_hop != dst {
+                format!(" via {}", p.next_hop)
+            } else {
+                String::new()
+            };
+            Output::ok(format!(
+                "{dst}{via} dev {} src {} uid 0 \n    cache \n",
+                p.dev, p.src
+            ))
+        }
+        "add" | "a" | "del" | "delete" | "d" | "replace" | "change" | "append" => {
+            let mut dst = None;
+            let mut via = None;
+            let mut dev = None;
+            let mut k = 1;
+            while k < rest.len() {
+                match rest[k] {
+                    "via" | "gw" => {
+                        via = rest.get(k + 1).copied();
+                        k += 1;
+                    }
+                    "dev" | "oif" => {
+                        dev = rest.get(k + 1).map(|s| s.to_string());
+                        k += 1;
+                    }
+                    "metric" | "proto" | "scope" | "src" | "table" | "mtu" | "onlink"
+                    | "preference" | "priority" => {
+                        if rest[k] != "onlink" {
+                            k += 1;
+                        }
+                    }
+                    "to" => {
+                        dst = rest.get(k + 1).copied();
+                        k += 1;
+                    }
+                    w if dst.is_none() => dst = Some(w),
+                    w => {
+                        return Output::err(
+                            format!(
+                                "Error: either \"to\" is duplicate, or \"{w}\" is a garbage.\n"
+                            ),
+                            255,
+                        )
+                    }
+                }
+                k += 1;
+            }
+            let Some(dst_text) = dst else {
+                return Output::err("RTNETLINK answers: No such device\n", 2);
+            };
+            let (addr, prefix) = match parse_prefix(dst_text) {
+                Ok(x) => x,
+                Err(e) => return e,
+            };
+            let mask = crate::ext::xtopt::prefix_mask(prefix);
+            if u32::from(addr) & !mask != 0 {
+                return Output::err("Error: Invalid prefix for given prefix length.\n", 2);
+            }
+            let gw = match via {
+                Some(v) => match v.parse::<Ipv4Addr>() {
+                    Ok(g) => Some(g),
+                    Err(_) => {
+                        return Output::err(
+                            format!("Error: inet prefix is expected rather than \"{v}\".\n"),
+                            1,
+                        )
+                    }
+                },
+                None => None,
+            };
+            let h = &mut world.hosts[host];
+            if let Some(d) = &dev {
+                if h.iface(d).is_none() {
+                    return no_dev(d);
+                }
+            }
+            let deleting = cmd.starts_with('d');
+            if deleting {
+                let pos = h.routes.iter().position(|r| {
+                    r.dst == addr
+                        && r.prefix == prefix
+                        && gw.is_none_or(|g| r.via == Some(g))
+                        && dev.as_ref().is_none_or(|d| *d == r.dev)
+                });
+                return match pos {
+                    Some(p) => {
+                        h.routes.remove(p);
+                        Output::default()
+                    }
+                    None => Output::err("RTNETLINK answers: No such process\n", 2),
+                };
+            }
+            // The gateway must be on a link of the device.
+            let dev = match (dev, gw) {
+                (Some(d), Some(g)) => {
+                    let ok = h
+                        .iface(&d)
+                        .is_some_and(|i| i.up && i.addrs.iter().any(|a| a.contains(g)));
+                    if !ok {
+                        return Output::err("Error: Nexthop has invalid gateway.\n", 2);
+                    }
+                    d
+                }
+                (None, Some(g)) => {
+                    let found = h.ifaces.iter().find(|i| {
+                        i.up && !i.is_loopback() && i.addrs.iter().any(|a| a.contains(g))
+                    });
+                    match found {
+                        Some(i) => i.name.clone(),
+                        None => return Output::err("Error: Nexthop has invalid gateway.\n", 2),
+                    }
+                }
+                (Some(d), None) => d,
+                (None, None) => return Output::err("RTNETLINK answers: No such device\n", 2),
+            };
+            let existing = h
+                .routes
+                .iter()
+                .position(|r| r.dst == addr && r.prefix == prefix);
+            let new = Route {
+                dst: addr,
+                prefix,
+                via: gw,
+                dev,
+                connected: false,
+            };
+            match (cmd, existing) {
+                ("replace" | "change", Some(p)) => h.routes[p] = new,
+                ("change", None) => {
+                    return Output::err("RTNETLINK answers: No such file or directory\n", 2)
+                }
+                (_, Some(_)) if cmd != "append" => {
+                    return Output::err("RTNETLINK answers: File exists\n", 2)
+                }
+                _ => h.routes.push(new),
+            }
+            Output::default()
+        }
+        "flush" => {
+            if rest.len() < 2 {
+                return Output::err("\"ip route flush\" requires arguments.\n", 1);
+            }
+            let h = &mut world.hosts[host];
+            match rest[1] {
+                "dev" => {
+                    let d = rest.get(2).copied().unwrap_or("");
+                    if h.iface(d).is_none() {
+                        return no_dev(d);
+                    }
+                    h.routes.retain(|r| r.dev != d);
+                }
+                _ => h.routes.clear(),
+            }
+            Output::default()
+        }
+        other => Output::err(
+            format!("Command \"{other}\" is unknown, try \"ip route help\".\n"),
+            1,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::link_local;
+
+    #[test]
+    fn eui64() {
+        assert_eq!(
+            link_local(&[0xb2, 0xcd, 0xcc, 0x98, 0x5d, 0x08]),
+            "fe80::b0cd:ccff:fe98:5d08"
+        );
+        assert_eq!(link_local(&[2, 0, 0, 1, 0, 1]), "fe80::ff:fe01:1");
+    }
+}

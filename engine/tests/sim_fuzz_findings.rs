@@ -1,0 +1,365 @@
+//! Simulator behaviours the kernel fuzzer (`kernel_fuzz.rs`) found wrong,
+//! pinned down as the kernel showed them, without needing the kernel:
+//! martian packets, policies after a goto, TCP flags conntrack refuses,
+//! when a picked-up connection is assured, what a listener and a broadcast
+//! destination answer, unknown protocols.
+
+mod common;
+
+use engine::packet::{build_icmp, build_tcp, build_udp, tcp_flags, IpFields, Packet, TcpFields};
+use engine::sim::conntrack::status;
+use engine::sim::world::World;
+use std::net::Ipv4Addr;
+
+const R0_MAC: [u8; 6] = [2, 0, 0, 1, 0, 1];
+const CLIENT_MAC: [u8; 6] = [2, 0, 0, 1, 0, 0x64];
+
+/// A router (r0 10.1.0.1/24, r1 10.2.0.1/24, forwarding, a listener on
+/// tcp/8080) and a server 10.2.0.2 behind it.
+fn lab() -> World {
+    let mut w = World::new();
+    let r = w.add_host("router");
+    let s = w.add_host("server");
+    w.plug(r, "r0", "10.1.0.1/24", "left").unwrap();
+    w.plug(r, "r1", "10.2.0.1/24", "right").unwrap();
+    w.plug(s, "s0", "10.2.0.2/24", "right").unwrap();
+    // The client side is the phantom address (a permanent neighbour in the kernel).
+    w.set_outside("left").unwrap();
+    w.hosts[r].ifaces[1].mac = R0_MAC;
+    w.hosts[r]
+        .sysctl
+        .insert("net.ipv4.ip_forward".into(), "1".into());
+    w.hosts[r].listeners.push(engine::sim::host::Listener {
+        proto: 6,
+        port: 8080,
+        addr: None,
+        service: "http-alt".into(),
+    });
+    w
+}
+
+fn a(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+
+fn from_client(mut p: Packet) -> Packet {
+    p.meta.src_mac = Some(CLIENT_MAC);
+    p.meta.dst_mac = Some(R0_MAC);
+    p
+}
+
+fn tcp(src: &str, dst: &str, dport: u16, flags: u8) -> Packet {
+    from_client(build_tcp(
+        &IpFields::new(a(src), a(dst)),
+        &TcpFields {
+            sport: 40000,
+            dport,
+            seq: 1000,
+            ack: if flags & tcp_flags::ACK != 0 { 77 } else { 0 },
+            flags,
+            window: 64240,
+            options: vec![],
+        },
+        b"",
+    ))
+}
+
+fn udp(src: &str, dst: &str) -> Packet {
+    from_client(build_udp(&IpFields::new(a(src), a(dst)), 4000, 53, b"q"))
+}
+
+fn restore(w: &mut World, rules: &str) {
+    let out = common::sh_stdin(&mut w.hosts[0], "iptables-restore", rules);
+    assert_eq!(out.exit, 0, "{}", out.stderr);
+}
+
+fn save(w: &mut World) -> String {
+    common::sh(&mut w.hosts[0], "iptables-save -c").stdout
+}
+
+/// (host, interface) of every frame put on a wire.
+fn wire(w: &World) -> Vec<(String, String)> {
+    w.wire
+        .iter()
+        .map(|e| (e.host.clone(), e.iface.clone()))
+        .collect()
+}
+
+#[test]
+fn martian_sources_and_destinations_die_after_prerouting() {
+    for (src, dst) in [
+        ("0.0.0.0", "10.2.0.2"),
+        ("127.0.0.1", "10.2.0.2"),
+        ("10.1.0.1", "10.2.0.2"),
+        ("10.2.0.1", "10.1.0.1"),
+        ("224.0.0.5", "10.2.0.2"),
+        ("10.1.0.100", "127.0.0.1"),
+    ] {
+        let mut w = lab();
+        restore(&mut w, "*raw\n-A PREROUTING\nCOMMIT\n");
+        w.wire.clear();
+        w.inject(0, "r0", udp(src, dst));
+        assert!(wire(&w).is_empty(), "{src} -> {dst}: {:?}", wire(&w));
+        assert!(
+            save(&mut w).contains("[1:29] -A PREROUTING"),
+            "{src} -> {dst} passes PREROUTING first"
+        );
+        assert!(w.hosts[0].conntrack.is_empty(), "{src} -> {dst}");
+    }
+    // An ordinary spoofed source (rp_filter off) is forwarded.
+    let mut w = lab();
+    w.inject(0, "r0", udp("10.9.9.9", "10.2.0.2"));
+    assert_eq!(wire(&w)[0], ("router".into(), "r1".into()));
+}
+
+#[test]
+fn the_builtin_policy_applies_after_a_goto() {
+    let mut w = lab();
+    restore(
+        &mut w,
+        "*filter\n:FORWARD DROP [0:0]\n:U - [0:0]\n-A FORWARD -g U\n-A U -p tcp\nCOMMIT\n",
+    );
+    w.inject(0, "r0", udp("10.1.0.100", "10.2.0.2"));
+    assert!(wire(&w).is_empty(), "FORWARD's DROP policy: {:?}", wire(&w));
+    assert!(save(&mut w).contains(":FORWARD DROP [1:29]"));
+    // RETURN at the top of a chain reached by goto: the same.
+    let mut w = lab();
+    restore(
+        &mut w,
+        "*filter\n:FORWARD DROP [0:0]\n:U - [0:0]\n-A FORWARD -g U\n-A U -j RETURN\nCOMMIT\n",
+    );
+    w.inject(0, "r0", udp("10.1.0.100", "10.2.0.2"));
+    assert!(wire(&w).is_empty());
+    assert!(save(&mut w).contains(":FORWARD DROP [1:29]"));
+}
+
+#[test]
+fn tcp_flags_conntrack_refuses_are_invalid() {
+    use tcp_flags::*;
+    for flags in [SYN | FIN, FIN, 0, FIN | PSH | URG] {
+        let mut w = lab();
+        restore(
+            &mut w,
+            "*filter\n-A FORWARD -m conntrack --ctstate INVALID\nCOMMIT\n",
+        );
+        w.inject(0, "r0", tcp("10.1.0.100", "10.2.0.50", 80, flags));
+        assert!(save(&mut w).contains("[1:40] -A FORWARD -m conntrack --ctstate INVALID"));
+        assert!(w.hosts[0].conntrack.is_empty(), "{flags:#x}");
+    }
+}
+
+#[test]
+fn a_picked_up_connection_is_assured_once_answered() {
+    use tcp_flags::*;
+    let mut w = lab();
+    restore(&mut w, "*filter\n-A FORWARD -m state --state NEW\nCOMMIT\n");
+    w.inject(0, "r0", tcp("10.1.0.100", "10.2.0.50", 9000, ACK));
+    let mut reply = build_tcp(
+        &IpFields::new(a("10.2.0.50"), a("10.1.0.100")),
+        &TcpFields {
+            sport: 9000,
+            dport: 40000,
+            seq: 77,
+            ack: 1000,
+            flags: ACK,
+            window: 64240,
+            options: vec![],
+        },
+        b"",
+    );
+    reply.meta.dst_mac = None;
+    w.inject(0, "r1", reply);
+    let e = w.hosts[0].conntrack.iter().next().unwrap().clone();
+    assert!(!e.has(status::ASSURED));
+    w.inject(0, "r0", tcp("10.1.0.100", "10.2.0.50", 9000, ACK));
+    let e = w.hosts[0].conntrack.iter().next().unwrap().clone();
+    assert!(e.has(status::ASSURED));
+}
+
+#[test]
+fn a_listener_drops_segments_without_ack_that_are_not_a_syn() {
+    use tcp_flags::*;
+    for flags in [FIN, 0, SYN | FIN, URG] {
+        let mut w = lab();
+        w.inject(0, "r0", tcp("10.1.0.100", "10.1.0.1", 8080, flags));
+        assert!(wire(&w).is_empty(), "{flags:#x}: {:?}", wire(&w));
+    }
+    // A closed port answers them with a RST; an ACK to a listener too.
+    for (port, flags) in [(8081, FIN), (8081, 0), (8080, ACK), (8080, FIN | ACK)] {
+        let mut w = lab();
+        w.inject(0, "r0", tcp("10.1.0.100", "10.1.0.1", port, flags));
+        assert_eq!(wire(&w).len(), 1, "{port} {flags:#x}");
+    }
+}
+
+#[test]
+fn broadcast_destinations_get_no_rst_no_echo_reply_no_error() {
+    for dst in ["10.1.0.255", "255.255.255.255"] {
+        let mut w = lab();
+        w.inject(0, "r0", tcp("10.1.0.100", dst, 81, tcp_flags::SYN));
+        w.inject(0, "r0", tcp("10.1.0.100", dst, 8080, tcp_flags::SYN));
+        let ping = build_icmp(
+            &IpFields::new(a("10.1.0.100"), a(dst)),
+            8,
+            0,
+            [0, 1, 0, 1],
+            b"abcd",
+        );
+        w.inject(0, "r0", from_client(ping));
+        w.inject(0, "r0", udp("10.1.0.100", dst));
+        assert!(wire(&w).is_empty(), "{dst}: {:?}", wire(&w));
+    }
+}
+
+#[test]
+fn unknown_protocols_get_protocol_unreachable() {
+    let mut w = lab();
+    let mut p = build_udp(
+        &IpFields::new(a("10.1.0.100"), a("10.1.0.1")),
+        0,
+        0,
+        b"gre!",
+    );
+    p.data[9] = 47;
+    p.fix_checksums();
+    w.inject(0, "r0", from_client(p));
+    let out: Vec<_> = w
+        .wire
+        .iter()
+        .map(|e| {
+            let h = engine::packet::parse(&e.packet, false).unwrap();
+            let i = h.icmp().unwrap();
+            (h.src, i.icmp_type, i.code, h.tos)
+        })
+        .collect();
+    assert_eq!(out, vec![(a("10.1.0.1"), 3, 2, 0xc0)]);
+}
+
+fn seg(src: &str, dst: &str, sport: u16, dport: u16, flags: u8, seq: u32, ack: u32) -> Packet {
+    build_tcp(
+        &IpFields::new(a(src), a(dst)),
+        &TcpFields {
+            sport,
+            dport,
+            seq,
+            ack,
+            flags,
+            window: 64240,
+            options: vec![],
+        },
+        b"",
+    )
+}
+
+/// Client 10.1.0.100 to a server 10.2.0.50 behind r1 (an uplink), each
+/// segment's frames and the FORWARD counter afterwards.
+fn conversation(w: &mut World, segs: &[(bool, u8, u32, u32)], sport: u16) -> Vec<bool> {
+    let mut passed = Vec::new();
+    for &(client, flags, seq, ack) in segs {
+        w.wire.clear();
+        if client {
+            let p = seg("10.1.0.100", "10.2.0.50", sport, 80, flags, seq, ack);
+            w.inject(0, "r0", from_client(p));
+        } else {
+            let p = seg("10.2.0.50", "10.1.0.100", 80, sport, flags, seq, ack);
+            w.inject(0, "r1", p);
+        }
+        passed.push(!w.wire.is_empty());
+    }
+    passed
+}
+
+#[test]
+fn connlimit_drops_the_last_ack_of_an_assured_connection_only() {
+    use tcp_flags::*;
+    let rules = "*filter\n-A FORWARD -m connlimit --connlimit-above 100\nCOMMIT\n";
+    // Handshake and close: the last ACK finds the list emptied of the
+    // now closed connection and is dropped (linux 6.18).
+    let mut w = lab();
+    w.set_outside("right").unwrap();
+    restore(&mut w, rules);
+    let got = conversation(
+        &mut w,
+        &[
+            (true, SYN, 1000, 0),
+            (false, SYN | ACK, 5000, 1001),
+            (true, ACK, 1001, 5001),
+            (true, FIN | ACK, 1001, 5001),
+            (false, FIN | ACK, 5001, 1002),
+            (true, ACK, 1002, 5002),
+        ],
+        40001,
+    );
+    assert_eq!(got, vec![true, true, true, true, true, false]);
+    // Picked up mid-stream (never assured): closes without a drop.
+    let mut w = lab();
+    w.set_outside("right").unwrap();
+    restore(&mut w, rules);
+    let got = conversation(
+        &mut w,
+        &[
+            (true, ACK, 1000, 5000),
+            (true, FIN | ACK, 1000, 5000),
+            (false, FIN | ACK, 5000, 1001),
+            (true, ACK, 1001, 5001),
+        ],
+        40002,
+    );
+    assert_eq!(got, vec![true, true, true, true]);
+}
+
+#[test]
+fn routing_errors_come_from_the_address_towards_the_sender() {
+    // A packet from the server's network arriving on r0 (no rp_filter)
+    // with TTL 1: time exceeded goes back out r1, from r1's address.
+    let mut w = lab();
+    w.set_outside("right").unwrap();
+    let mut ip = IpFields::new(a("10.2.0.2"), a("10.2.0.9"));
+    ip.ttl = 1;
+    w.inject(0, "r0", from_client(build_udp(&ip, 1, 2, b"x")));
+    let errs: Vec<(String, Ipv4Addr)> = w
+        .wire
+        .iter()
+        .map(|e| {
+            (
+                e.iface.clone(),
+                engine::packet::parse(&e.packet, false).unwrap().src,
+            )
+        })
+        .collect();
+    assert_eq!(errs, vec![("r1".into(), a("10.2.0.1"))]);
+}
+
+#[test]
+fn log_lines_of_ipsec_headers_and_frag_needed() {
+    let mut w = lab();
+    restore(
+        &mut w,
+        "*raw\n-A PREROUTING -j LOG --log-prefix \"x \"\nCOMMIT\n",
+    );
+    let mut p = build_udp(
+        &IpFields::new(a("10.1.0.100"), a("10.1.0.1")),
+        0x1234,
+        0x5678,
+        b"abcd",
+    );
+    p.data[9] = 50;
+    p.fix_checksums();
+    w.inject(0, "r0", from_client(p));
+    let orig = build_udp(&IpFields::new(a("10.1.0.1"), a("10.1.0.100")), 1, 2, b"");
+    let err = engine::packet::build_icmp_error(
+        &IpFields::new(a("10.1.0.100"), a("10.1.0.1")),
+        3,
+        4,
+        [0, 0, 0x05, 0x78],
+        &orig.data,
+    );
+    w.inject(0, "r0", from_client(err));
+    let lines: Vec<&str> = w.hosts[0].kmsg.iter().map(|r| r.text.as_str()).collect();
+    assert!(
+        lines[0].ends_with("PROTO=ESP SPI=0x12345678 "),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].ends_with("LEN=8 ] MTU=1400 "), "{}", lines[1]);
+}

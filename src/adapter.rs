@@ -1,0 +1,138 @@
+//! The one place the web app meets the engine's lab and command API: loading
+//! a lab, running a command on a host, sending a packet, the lab clock and
+//! the packet reports of the last action. Everything netfilter is the
+//! engine's; this file only forwards.
+
+pub use engine::command::script::{parse_script, ScriptCmd, ScriptError};
+pub use engine::command::Output;
+pub use engine::packet::spec::{L4Spec, PacketSpec};
+use engine::sim::tools;
+pub use engine::sim::world::{Report, World};
+
+/// A lab made ready to use.
+pub struct Loaded {
+    pub world: World,
+    pub name: String,
+    pub description: String,
+    /// (host, command, output) of the lab's start-up commands.
+    pub startup: Vec<(String, String, Output)>,
+}
+
+/// Reads a lab file and builds its world (start-up commands included).
+pub fn load_lab(text: &str) -> Result<Loaded, String> {
+    let (mut world, lab, runs) = engine::lab::load(text).map_err(|e| e.to_string())?;
+    // Start-up commands are not the user's: their packets are no trace.
+    let _ = tools::take_journal(&mut world);
+    Ok(Loaded {
+        world,
+        name: lab.name,
+        description: lab.description,
+        startup: runs
+            .into_iter()
+            .map(|r| (r.host, r.command, r.output))
+            .collect(),
+    })
+}
+
+/// `2024-05-01T09:00:00Z` (or with an offset) to ns since the epoch.
+pub fn parse_time(s: &str) -> Result<u64, String> {
+    engine::lab::parse_time(s)
+        .map(|(ns, _)| ns)
+        .map_err(|e| e.to_string())
+}
+
+/// Programs a host offers, for Tab completion and `help`.
+pub const PROGRAMS: &[&str] = &[
+    "iptables",
+    "iptables-save",
+    "iptables-restore",
+    "iptables-nft",
+    "iptables-nft-save",
+    "iptables-nft-restore",
+    "ipset",
+    "nfacct",
+    "ping",
+    "nc",
+    "curl",
+    "wget",
+    "hping3",
+    "nmap",
+    "tcpdump",
+    "dmesg",
+    "conntrack",
+    "ss",
+    "netstat",
+    "dig",
+    "getent",
+    "ip",
+    "sysctl",
+    "sleep",
+    "echo",
+    "cat",
+    "date",
+    "hostname",
+    "true",
+    "false",
+];
+
+/// Runs one parsed command (redirections, here-documents) on host `host`.
+/// `< FILE` reads the host's files only: the browser has no disk.
+pub fn run_cmd(world: &mut World, host: usize, cmd: &ScriptCmd) -> Output {
+    tools::run_script_cmd(world, host, cmd, &|_| {
+        Err("No such file or directory".to_string())
+    })
+}
+
+/// Reports of the packets the last command sent.
+pub fn take_reports(world: &mut World) -> Vec<Report> {
+    tools::take_journal(world).0
+}
+
+/// Sends `count` copies of a packet from a host; the reports of every packet
+/// each one caused, in order.
+pub fn send_packet(
+    world: &mut World,
+    host: usize,
+    spec: &PacketSpec,
+    count: u32,
+) -> Result<Vec<Report>, String> {
+    if host >= world.hosts.len() {
+        return Err("no such host".into());
+    }
+    let mut all = Vec::new();
+    for i in 0..count {
+        let mut spec = spec.clone();
+        if let L4Spec::Icmp { seq, .. } = &mut spec.l4 {
+            *seq = seq.wrapping_add(i as u16);
+        }
+        let pkt = spec.build()?;
+        all.extend(world.send(host, pkt).iter().cloned());
+    }
+    Ok(all)
+}
+
+/// The lab clock, nanoseconds since the Unix epoch.
+pub fn clock(world: &World) -> u64 {
+    world.now_ns
+}
+
+/// Sets the lab clock (hosts follow).
+pub fn set_clock(world: &mut World, ns: u64) {
+    world.now_ns = ns;
+    world.sync_clocks();
+}
+
+/// Moves the lab clock forward (timeouts, limits and quotas see the time pass).
+pub fn advance(world: &mut World, ns: u64) {
+    world.advance(ns);
+}
+
+/// pcap bytes of everything seen on a host's interface.
+pub fn pcap(world: &World, host: &str, iface: &str) -> Vec<u8> {
+    let frames = world
+        .captures
+        .get(&(host.to_string(), iface.to_string()))
+        .map(|v| v.as_slice())
+        .unwrap_or(&[]);
+    engine::packet::pcap::write(frames)
+}
