@@ -495,3 +495,52 @@ fn run_inner(cmd: KernelCmd) -> Result<i32, i32> {
         }
     }
 }
+
+/// `iptplay lab up LAB.json` (a lab file, as `iptplay lab` loads it: the
+/// hosts as the simulator builds and starts them) and `iptplay lab down
+/// NAME`: the lab as network namespaces NAME-HOST, NAME the file's name.
+pub fn lab_command(verb: &str, arg: Option<&Path>) -> i32 {
+    let Some(arg) = arg else {
+        eprintln!("iptplay: lab {verb}: which lab?");
+        return 2;
+    };
+    match verb {
+        "up" => {
+            let text = match read_input(arg) {
+                Ok(t) => t,
+                Err(code) => return code,
+            };
+            let (world, _, runs) = match crate::lab::load(&text) {
+                Ok(x) => x,
+                Err(e) => {
+                    eprintln!("iptplay: {}: {e}", arg.display());
+                    return 2;
+                }
+            };
+            for r in &runs {
+                if r.output.exit != 0 {
+                    eprint!("{}", r.output.stderr);
+                }
+            }
+            let spec = lab::from_world(&lab::name_from_path(arg), &world);
+            match lab::up(&spec) {
+                Ok(built) => {
+                    for ns in &built.namespaces {
+                        println!("{ns}");
+                    }
+                    0
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        _ => match lab::down(&arg.to_string_lossy()) {
+            Ok(gone) => {
+                for ns in &gone {
+                    println!("{ns}");
+                }
+                0
+            }
+            Err(e) => fail(&e),
+        },
+    }
+}
