@@ -321,6 +321,7 @@ pub fn down(name: &str) -> Result<Vec<String>> {
         if rtnl::netns_del(ns).is_ok() {
             gone.push(ns.to_string());
         }
+        super::fast::forget(Some(ns));
     }
     std::fs::remove_file(&path).map_err(|e| Error::Io(path.display().to_string(), e))?;
     Ok(gone)
