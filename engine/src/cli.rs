@@ -31,7 +31,8 @@ enum Command {
     #[cfg(target_os = "linux")]
     #[command(subcommand)]
     Kernel(crate::kernel::cli::KernelCmd),
-    /// Load a lab file and run a script (or standard input) on its hosts.
+    /// Load a lab file and run a script (or standard input) on its hosts;
+    /// `lab up LAB.json` / `lab down NAME` build it as network namespaces (Linux, root).
     Lab {
         /// The lab (JSON).
         lab: PathBuf,
@@ -53,6 +54,14 @@ pub fn main() -> i32 {
         Command::Run { script, json } => run(script.as_deref(), json),
         #[cfg(target_os = "linux")]
         Command::Kernel(k) => crate::kernel::cli::run(k),
+        // `iptplay lab up LAB.json` / `iptplay lab down NAME`: the lab as
+        // real network namespaces (kernel mode), unless a file is named so.
+        #[cfg(target_os = "linux")]
+        Command::Lab { lab, script, .. }
+            if (lab == Path::new("up") || lab == Path::new("down")) && !lab.exists() =>
+        {
+            crate::kernel::cli::lab_command(&lab.to_string_lossy(), script.as_deref())
+        }
         Command::Lab {
             lab,
             script,

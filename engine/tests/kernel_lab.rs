@@ -265,3 +265,46 @@ mod cases {
         let _ = std::fs::remove_file(path);
     }
 }
+
+#[cfg(target_os = "linux")]
+mod lab_files {
+    use super::kernel_common::{run_iptplay, skip, text_of};
+    use std::process::Command;
+
+    fn ping(ns: &str, to: &str) -> bool {
+        Command::new("ip")
+            .args(["netns", "exec", ns, "ping", "-c1", "-W1", to])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    }
+
+    /// `iptplay lab up LAB.json` builds a lab file as the simulator loads
+    /// it; its pings go as the lab says (forwarding off on the router).
+    #[test]
+    fn lab_files_come_up_and_go_down() {
+        if skip(&["ping"]) {
+            return;
+        }
+        let src =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../static/labs/router.json");
+        let text = std::fs::read_to_string(&src).expect("lab");
+        let name = format!("lf{}", std::process::id() % 100000);
+        let path = std::env::temp_dir().join(format!("{name}.json"));
+        std::fs::write(&path, &text).expect("write");
+        let up = run_iptplay(&["lab", "up", &path.to_string_lossy()], "");
+        assert!(up.status.success(), "{}", text_of(&up));
+        assert!(ping(&format!("{name}-client"), "192.168.1.1"));
+        assert!(!ping(&format!("{name}-client"), "10.10.0.80"));
+        let fwd = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap_or_default();
+        // The host's own setting is untouched.
+        assert_eq!(
+            std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap_or_default(),
+            fwd
+        );
+        let down = run_iptplay(&["lab", "down", &name], "");
+        assert!(down.status.success(), "{}", text_of(&down));
+        assert!(!std::path::Path::new(&format!("/run/netns/{name}-client")).exists());
+        let _ = std::fs::remove_file(path);
+    }
+}

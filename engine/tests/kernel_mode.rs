@@ -526,3 +526,63 @@ COMMIT
         );
     }
 }
+
+#[cfg(target_os = "linux")]
+mod fast {
+    use super::kernel_common::{skip, text_of, Ns};
+
+    fn big(n: usize, port: u16) -> String {
+        let mut t = String::from("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:SVC - [0:0]\n");
+        for i in 0..n {
+            t.push_str(&format!(
+                "-A SVC -d 10.96.{}.{}/32 -p tcp -m comment --comment \"svc{i}\" -m tcp --dport {} -j ACCEPT\n",
+                i / 250,
+                i % 250 + 1,
+                if i == n / 2 { port } else { 80 }
+            ));
+        }
+        t.push_str("-A INPUT -j SVC\nCOMMIT\n*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o eth0 -j MASQUERADE\nCOMMIT\n");
+        t
+    }
+
+    #[test]
+    fn a_small_change_goes_from_the_text_alone_and_ends_like_restore() {
+        if skip(&["nft"]) {
+            return;
+        }
+        let ns = Ns::new("fast");
+        let theirs = Ns::new("fastref");
+        let first = big(400, 80);
+        assert!(ns.apply(&first, &[]).status.success());
+        // One rule changed, one added at the end of a chain, one removed.
+        let next = big(400, 8080)
+            .replace("-A INPUT -j SVC\n", "-A INPUT -j SVC\n-A INPUT -j DROP\n")
+            .replace("-A POSTROUTING -o eth0 -j MASQUERADE\n", "");
+        let o = ns.apply(&next, &["-v"]);
+        assert!(o.status.success(), "{}", text_of(&o));
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains("+ -A SVC -d 10.96.0.201/32 -p tcp -m comment --comment \"svc200\" -m tcp --dport 8080 -j ACCEPT"), "{out}");
+        assert!(out.contains("+ -A INPUT -j DROP"), "{out}");
+        assert!(
+            out.contains("- -D POSTROUTING -o eth0 -j MASQUERADE"),
+            "{out}"
+        );
+        assert_eq!(out.lines().count(), 4, "{out}");
+        theirs.restore(&next, "");
+        assert_eq!(ns.save(), theirs.save());
+        // Someone else writes: the next apply reads the kernel again.
+        ns.ok("iptables-nft -A SVC -j RETURN");
+        let o = ns.apply(&first, &["-v"]);
+        assert!(o.status.success(), "{}", text_of(&o));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("- filter: -D SVC -j RETURN"));
+        theirs.restore(&first, "");
+        assert_eq!(ns.save(), theirs.save());
+        // A changed line the kernel refuses goes the full way, with
+        // iptables-restore's own error; nothing changes.
+        let before = ns.snapshot();
+        let bad = first.replace("-A INPUT -j SVC\n", "-A INPUT -j NOSUCH\n");
+        let o = ns.apply(&bad, &[]);
+        assert_eq!(o.status.code(), Some(2), "{}", text_of(&o));
+        assert_eq!(ns.snapshot(), before);
+    }
+}

@@ -4,8 +4,8 @@
 //! of `ipset save` (`create ...`, `add ...`), which the engine's own
 //! `ipset restore` reads into a [`Store`]: a set read from the kernel is
 //! always one `ipset` could have made. Sets are written from the engine's
-//! model: CREATE with the whole header, ADD/DEL per member (sent many to a
-//! datagram, one ack each), DESTROY, FLUSH, and GET_BYNAME for the index
+//! model: CREATE with the whole header, ADD/DEL per member (one ack each),
+//! DESTROY, FLUSH, and GET_BYNAME for the index
 //! `-m set` and `-j SET` carry.
 
 use super::msg::{Msg, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST};
@@ -635,10 +635,11 @@ pub fn destroy_when_free(sock: &mut NfSock, name: &str) -> Result<()> {
     }
 }
 
-/// Sends `msgs` (ipset requests asking for acks) in as few datagrams as fit
-/// and fails with the first refusal.
+/// Sends `msgs` (ipset requests asking for acks), one datagram each (the
+/// kernel answers only the first request of a datagram holding several
+/// ipset messages), and fails with the first refusal.
 pub fn send_all(sock: &mut NfSock, msgs: &[(Msg, String)]) -> Result<()> {
-    for chunk in msgs.chunks(256) {
+    for chunk in msgs.chunks(1) {
         let only: Vec<Msg> = chunk.iter().map(|(m, _)| m.clone()).collect();
         let answers = sock.send_many(&only)?;
         for ((_, what), a) in chunk.iter().zip(answers) {

@@ -321,6 +321,7 @@ pub fn down(name: &str) -> Result<Vec<String>> {
         if rtnl::netns_del(ns).is_ok() {
             gone.push(ns.to_string());
         }
+        super::fast::forget(Some(ns));
     }
     std::fs::remove_file(&path).map_err(|e| Error::Io(path.display().to_string(), e))?;
     Ok(gone)
@@ -492,4 +493,109 @@ pub fn to_world(spec: &LabSpec) -> Result<crate::sim::world::World> {
         }
     }
     Ok(w)
+}
+
+/// The description of a lab the simulator built (a lab file loaded and
+/// started): each host's interfaces as the lab gave them (addresses, MACs,
+/// MTUs, the links they plug into), its own routes and sysctls, and its
+/// rules and ipsets as its start-up commands left them. `name` prefixes
+/// the namespaces.
+pub fn from_world(name: &str, w: &crate::sim::world::World) -> LabSpec {
+    let mut hosts = Vec::new();
+    for h in &w.hosts {
+        let interfaces = h
+            .ifaces
+            .iter()
+            .filter(|i| i.name != "lo")
+            .map(|i| IfaceSpec {
+                name: i.name.clone(),
+                addresses: i
+                    .addrs
+                    .iter()
+                    .map(|a| format!("{}/{}", a.addr, a.prefix))
+                    .collect(),
+                mac: Some(mac_text(&i.mac)),
+                mtu: (i.mtu != 1500).then_some(i.mtu as u32),
+                link: i.link.and_then(|l| w.links.get(l)).map(|l| l.name.clone()),
+                up: i.up,
+            })
+            .collect();
+        let routes = h
+            .routes
+            .iter()
+            .filter(|r| !r.connected)
+            .map(|r| RouteSpec {
+                to: if r.prefix == 0 {
+                    "default".to_string()
+                } else {
+                    format!("{}/{}", r.dst, r.prefix)
+                },
+                via: r.via,
+                dev: Some(r.dev.clone()),
+            })
+            .collect();
+        let mut host = h.clone();
+        let saved = crate::iptables::save_cmd::run_save(&mut host, &["iptables-save".to_string()]);
+        let rules: String = saved
+            .stdout
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let sets = {
+            use crate::ipset::print::{list, ListOpts, Mode};
+            let o = ListOpts {
+                mode: Mode::Save,
+                terse: false,
+                names_only: false,
+                sorted: false,
+                now: h.clock_ns,
+            };
+            list(&h.ipsets.sets(), &o, &|_| 0)
+        };
+        // Only what the lab set: the rest is every namespace's default.
+        let defaults = crate::sim::host::Host::new("defaults").sysctl;
+        let sysctls = h
+            .sysctl
+            .iter()
+            .filter(|(k, v)| defaults.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        hosts.push(HostSpec {
+            name: h.name.clone(),
+            interfaces,
+            routes,
+            sysctls,
+            rules: (!rules.is_empty()).then_some(rules),
+            ipsets: (!sets.is_empty()).then_some(sets),
+        });
+    }
+    LabSpec {
+        name: name.to_string(),
+        hosts,
+    }
+}
+
+/// A lab name for namespaces from a lab file's name (`dmz-lab.json` ->
+/// `dmz-lab`), letters, digits, `-`, `_` and `.` only, at most 20.
+pub fn name_from_path(path: &std::path::Path) -> String {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut n: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(20)
+        .collect();
+    if n.is_empty() {
+        n = "lab".into();
+    }
+    n
 }

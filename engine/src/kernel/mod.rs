@@ -17,6 +17,8 @@
 //! - [`live`]: the live ruleset: dump, decode to engine tables, report what
 //!   cannot be represented.
 //! - [`setplan`]: the ipset part of a plan, every change with its undo.
+//! - [`fast`]: a small change to a large ruleset applied from the text
+//!   alone, when nobody wrote since the last apply.
 //! - [`plan`]: diff between live and desired tables, one batch, apply with
 //!   generation-id retries.
 //! - [`sshcheck`]: the calling SSH session walked through new rules.
@@ -30,6 +32,7 @@
 pub mod cli;
 pub mod confirm;
 pub mod expr;
+pub mod fast;
 pub mod ipset;
 pub mod lab;
 pub mod live;

@@ -26,6 +26,7 @@ pub const NFT_MSG_GETGEN: u8 = 16;
 // Netlink flags.
 pub const NLM_F_REQUEST: u16 = 0x1;
 pub const NLM_F_ACK: u16 = 0x4;
+pub const NLM_F_ECHO: u16 = 0x8;
 pub const NLM_F_REPLACE: u16 = 0x100;
 pub const NLM_F_EXCL: u16 = 0x200;
 pub const NLM_F_CREATE: u16 = 0x400;

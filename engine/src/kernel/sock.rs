@@ -273,11 +273,18 @@ impl NfSock {
     pub fn send_many(&mut self, msgs: &[Msg]) -> Result<Vec<Answer>> {
         let mut bytes = Vec::new();
         let mut seqs = Vec::with_capacity(msgs.len());
-        for m in msgs {
+        // Errors always come back; a success ack is asked only of the last
+        // message (one per message would overflow the socket's buffer on
+        // large batches): its ack says the kernel went through them all.
+        for (k, m) in msgs.iter().enumerate() {
             let seq = self.next_seq();
             seqs.push(seq);
             let mut m = m.clone();
-            m.flags |= msg::NLM_F_ACK;
+            if k + 1 == msgs.len() {
+                m.flags |= msg::NLM_F_ACK;
+            } else {
+                m.flags &= !msg::NLM_F_ACK;
+            }
             bytes.extend(m.to_bytes(seq));
         }
         self.send(&bytes)?;
@@ -285,8 +292,14 @@ impl NfSock {
         let mut answers = vec![Answer::Missing; msgs.len()];
         let mut got = 0;
         while got < msgs.len() {
-            let Some(replies) = self.recv(true)? else {
-                break;
+            // Every message asked for an ack: wait for the ones not there
+            // yet (the socket's receive timeout bounds the wait).
+            let replies = match self.recv(true)? {
+                Some(r) => r,
+                None => match self.recv(false)? {
+                    Some(r) => r,
+                    None => break,
+                },
             };
             for r in replies {
                 if r.kind != NLMSG_ERROR {
@@ -326,15 +339,44 @@ impl NfSock {
     /// asking for an ack. With `commit` false the batch has no BATCH_END:
     /// the kernel checks every message and then aborts (nothing changes).
     pub fn batch(&mut self, genid: u32, msgs: &[Msg], commit: bool) -> Result<BatchOutcome> {
+        self.batch_inner(genid, msgs, commit, None)
+    }
+
+    /// A committed batch whose messages may ask for an echo (NLM_F_ECHO):
+    /// the handle of each rule the kernel echoed back, by message.
+    pub fn batch_echo(
+        &mut self,
+        genid: u32,
+        msgs: &[Msg],
+    ) -> Result<(BatchOutcome, Vec<Option<u64>>)> {
+        let mut handles = vec![None; msgs.len()];
+        let out = self.batch_inner(genid, msgs, true, Some(&mut handles))?;
+        Ok((out, handles))
+    }
+
+    fn batch_inner(
+        &mut self,
+        genid: u32,
+        msgs: &[Msg],
+        commit: bool,
+        mut echo: Option<&mut Vec<Option<u64>>>,
+    ) -> Result<BatchOutcome> {
         let mut bytes = Vec::new();
         let begin_seq = self.next_seq();
         bytes.extend(msg::batch_begin(genid).to_bytes(begin_seq));
         let mut seqs = Vec::with_capacity(msgs.len());
-        for m in msgs {
+        // Errors always come back; a success ack is asked only of the last
+        // message (one per message would overflow the socket's buffer on
+        // large batches): its ack says the kernel went through them all.
+        for (k, m) in msgs.iter().enumerate() {
             let seq = self.next_seq();
             seqs.push(seq);
             let mut m = m.clone();
-            m.flags |= msg::NLM_F_ACK;
+            if k + 1 == msgs.len() {
+                m.flags |= msg::NLM_F_ACK;
+            } else {
+                m.flags &= !msg::NLM_F_ACK;
+            }
             bytes.extend(m.to_bytes(seq));
         }
         if commit {
@@ -344,16 +386,27 @@ impl NfSock {
         self.send(&bytes)?;
         let first = seqs.first().copied().unwrap_or(begin_seq);
         let mut answers = vec![Answer::Missing; msgs.len()];
-        let mut got = 0;
+        let mut last_answered = msgs.is_empty();
         let mut failed = false;
         // The kernel handles the whole batch inside sendmsg: every answer
-        // is queued by now. Read until all came or nothing more waits.
-        while got < msgs.len() {
+        // is queued by now. Read until the last message is answered or
+        // nothing more waits; echoed rules come with the commit, after the
+        // acks: with echoes, read on until nothing more waits.
+        while !last_answered || echo.is_some() {
             let Some(replies) = self.recv(true)? else {
                 break;
             };
             for r in replies {
                 if r.kind != NLMSG_ERROR {
+                    if let (Some(h), Some(i)) = (echo.as_deref_mut(), r.seq.checked_sub(first)) {
+                        if let (Some(slot), Some(body)) =
+                            (h.get_mut(i as usize), r.payload.get(4..))
+                        {
+                            if let Ok(rule) = msg::parse_rule(body) {
+                                *slot = Some(rule.handle);
+                            }
+                        }
+                    }
                     continue;
                 }
                 let (errno, text) = parse_error(&r)?;
@@ -388,10 +441,20 @@ impl NfSock {
                     failed = true;
                     answers[i] = Answer::Err { errno, msg: text };
                 }
-                got += 1;
+                if i + 1 == msgs.len() {
+                    last_answered = true;
+                }
             }
         }
-        if failed || answers.contains(&Answer::Missing) {
+        if failed || !last_answered {
+            // Messages not refused went through (the kernel answers only
+            // errors for them).
+            let n = answers.len();
+            for (k, a) in answers.iter_mut().enumerate() {
+                if *a == Answer::Missing && (k + 1 < n || last_answered) {
+                    *a = Answer::Ok;
+                }
+            }
             return Ok(BatchOutcome::Failed(answers));
         }
         Ok(BatchOutcome::Done)

@@ -74,6 +74,8 @@ impl Ns {
 impl Drop for Ns {
     fn drop(&mut self) {
         let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        // What the fast path of apply kept about the namespace.
+        let _ = std::fs::remove_file(format!("/run/iptplay/state-{}", self.0));
     }
 }
 
