@@ -262,9 +262,23 @@ test("keyboard only: reach a host, open it, type a command, leave the terminal",
   assert.equal(await page.inputValue("[data-testid=cmd]"), "iptables -S INPUT ");
   await page.keyboard.press("Enter");
   assert.match(await screen(page), /-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT/);
+  await page.keyboard.type("nmap -Pn -p 80 10.0.0.80");
+  await page.keyboard.press("Enter");
   await page.keyboard.press("Escape");
   await page.keyboard.press("Tab");
   assert.notEqual(await focused(), "cmd");
+  // On to the trace stepper; the arrows step.
+  found = false;
+  for (let i = 0; i < 80; i++) {
+    if ((await focused()) === "step-next") { found = true; break; }
+    await page.keyboard.press("Tab");
+  }
+  assert.ok(found, "Tab reaches the trace stepper");
+  const pos = await page.textContent("[data-testid=step-pos]");
+  await page.keyboard.press("ArrowRight");
+  assert.notEqual(await page.textContent("[data-testid=step-pos]"), pos);
+  await page.keyboard.press("ArrowLeft");
+  assert.equal(await page.textContent("[data-testid=step-pos]"), pos);
   await shot(page, "06-keyboard");
   await ctx.close();
 });
