@@ -1418,7 +1418,7 @@ pub fn ruleset(rng: &mut Rng, models: &[Model], gaps: bool) -> Ruleset {
             let marks = target("-j MARK") || target("-j CONNMARK");
             let output = r.chain == "OUTPUT" || out_users.contains(&(r.table, r.chain.clone()));
             let post = r.chain == "POSTROUTING" || post_users.contains(&(r.table, r.chain.clone()));
-            !(r.table == "mangle" && marks && output) && !(target("-j LOG") && post)
+            !((r.table == "mangle" && marks && output) || (target("-j LOG") && post))
         });
     }
     rs.rules.push(Rule {
