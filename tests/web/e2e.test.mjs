@@ -157,6 +157,36 @@ test("packet builder: step a trace forward and back and read the failing conditi
   await ctx.close();
 });
 
+test("terminal: multi-line paste with a here-document, Ctrl-R, Ctrl-C", async () => {
+  const { ctx, page } = await fresh();
+  await page.click("g[data-host=fw]");
+  await page.focus("[data-testid=cmd]");
+  const before = await page.getAttribute("body", "data-tick");
+  await page.evaluate(() => {
+    const dt = new DataTransfer();
+    dt.setData("text/plain", "iptables -N WEB\niptables-restore --noflush <<EOF\n*filter\n-A WEB -p tcp --dport 443 -j ACCEPT\nCOMMIT\nEOF\niptables -S WEB\niptables -L WE");
+    document.querySelector("[data-testid=cmd]").dispatchEvent(new ClipboardEvent("paste", { clipboardData: dt, bubbles: true, cancelable: true }));
+  });
+  await page.waitForFunction((t) => document.body.dataset.tick !== t, before);
+  assert.match(await screen(page), /-N WEB\n?-A WEB -p tcp -m tcp --dport 443 -j ACCEPT/);
+  // The unfinished last line stays typed.
+  assert.equal(await page.inputValue("[data-testid=cmd]"), "iptables -L WE");
+  await page.press("[data-testid=cmd]", "Control+c");
+  assert.equal(await page.inputValue("[data-testid=cmd]"), "");
+  assert.match(await screen(page), /iptables -L WE\^C/);
+  // Ctrl-R finds the restore by a word in it and runs it again.
+  await page.press("[data-testid=cmd]", "Control+r");
+  await page.keyboard.type("-S W");
+  assert.match(await page.textContent(".prompt"), /reverse-i-search.*iptables -S WEB/);
+  const t = await page.getAttribute("body", "data-tick");
+  await page.press("[data-testid=cmd]", "Enter");
+  await page.waitForFunction((x) => document.body.dataset.tick !== x, t);
+  const lines = (await screen(page)).split("root@fw:~# iptables -S WEB").length - 1;
+  assert.equal(lines, 2);
+  await shot(page, "08-terminal");
+  await ctx.close();
+});
+
 async function labState(page) {
   return {
     rules: await page.textContent("[data-testid=rule-list]"),
