@@ -97,7 +97,7 @@ pub struct App {
     dragging: bool,
     readers: Vec<FileReader>,
     /// Hides an information notice after a while (errors stay).
-    notice_timer: Option<gloo::timers::callback::Timeout>,
+    notice_timer: Option<(String, gloo::timers::callback::Timeout)>,
     _hash: Option<EventListener>,
 }
 
@@ -335,17 +335,18 @@ impl Component for App {
     }
 
     fn rendered(&mut self, ctx: &Context<Self>, first_render: bool) {
-        let info = self
-            .notice
-            .as_ref()
-            .is_some_and(|n| !n.error && !n.offer_file);
-        if info && self.notice_timer.is_none() {
-            let link = ctx.link().clone();
-            self.notice_timer = Some(gloo::timers::callback::Timeout::new(8000, move || {
-                link.send_message(Msg::NoticeTimeout)
-            }));
-        } else if !info {
-            self.notice_timer = None;
+        // An information notice fades after 8 s; a new one starts its own wait.
+        match &self.notice {
+            Some(n) if !n.error && !n.offer_file => {
+                if self.notice_timer.as_ref().is_none_or(|(t, _)| *t != n.text) {
+                    let link = ctx.link().clone();
+                    let timer = gloo::timers::callback::Timeout::new(8000, move || {
+                        link.send_message(Msg::NoticeTimeout)
+                    });
+                    self.notice_timer = Some((n.text.clone(), timer));
+                }
+            }
+            _ => self.notice_timer = None,
         }
         if first_render {
             dom::mark_body("ready-ms", &format!("{:.0}", dom::now_ms()));
