@@ -131,8 +131,9 @@ pub fn packet_builder(p: &BuilderProps) -> Html {
             .find_map(|x| x.primary())
     };
     let src_default = primary(hi);
-    // Another host's address as the default destination.
+    // Another host's address (the last one's: usually the far end) as the default destination.
     let dst_default = (0..hosts.len())
+        .rev()
         .filter(|i| *i != hi)
         .find_map(primary)
         .map(|a| a.to_string())

@@ -76,6 +76,7 @@ pub enum Msg {
     PcapIface(String),
     Theme,
     Dismiss,
+    NoticeTimeout,
     HashChanged,
     Drag(bool),
 }
@@ -95,6 +96,8 @@ pub struct App {
     pcap_iface: String,
     dragging: bool,
     readers: Vec<FileReader>,
+    /// Hides an information notice after a while (errors stay).
+    notice_timer: Option<(String, gloo::timers::callback::Timeout)>,
     _hash: Option<EventListener>,
 }
 
@@ -324,13 +327,27 @@ impl Component for App {
             pcap_iface: String::new(),
             dragging: false,
             readers: Vec::new(),
+            notice_timer: None,
             _hash: Some(hash),
         };
         app.autosave();
         app
     }
 
-    fn rendered(&mut self, _ctx: &Context<Self>, first_render: bool) {
+    fn rendered(&mut self, ctx: &Context<Self>, first_render: bool) {
+        // An information notice fades after 8 s; a new one starts its own wait.
+        match &self.notice {
+            Some(n) if !n.error && !n.offer_file => {
+                if self.notice_timer.as_ref().is_none_or(|(t, _)| *t != n.text) {
+                    let link = ctx.link().clone();
+                    let timer = gloo::timers::callback::Timeout::new(8000, move || {
+                        link.send_message(Msg::NoticeTimeout)
+                    });
+                    self.notice_timer = Some((n.text.clone(), timer));
+                }
+            }
+            _ => self.notice_timer = None,
+        }
         if first_render {
             dom::mark_body("ready-ms", &format!("{:.0}", dom::now_ms()));
             dom::mark_body("ready", "1");
@@ -582,6 +599,18 @@ impl Component for App {
             Msg::Dismiss => {
                 self.notice = None;
                 self.share_url = None;
+            }
+            Msg::NoticeTimeout => {
+                self.notice_timer = None;
+                if self
+                    .notice
+                    .as_ref()
+                    .is_some_and(|n| !n.error && !n.offer_file)
+                {
+                    self.notice = None;
+                } else {
+                    return false;
+                }
             }
             Msg::HashChanged => {
                 let frag = dom::fragment();

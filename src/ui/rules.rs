@@ -210,7 +210,7 @@ pub fn rules_view(p: &RulesProps) -> Html {
             <div class="rules-head">
                 <h2>{ format!("Rules on {}", host.name) }</h2>
                 <div role="tablist" aria-label="Table" class="tabs">{ for tabs }</div>
-                <span class="muted" data-testid="rule-count">{ format!("{rule_count} rules") }</span>
+                <span class="muted" data-testid="rule-count">{ format!("{rule_count} {}", if rule_count == 1 { "rule" } else { "rules" }) }</span>
             </div>
             <div class="rule-list" ref={list_ref} {onscroll} data-testid="rule-list" data-rows={total.to_string()}>
                 <div class="rule-canvas" style={format!("height:{}px", total as f64 * ROW_H)}>

@@ -170,8 +170,24 @@ pub fn trace_view(p: &TraceProps) -> Html {
         }
     };
 
+    // Left and right arrows step while the focus is in the trace.
+    let onkeydown = {
+        let on_go = p.on_go.clone();
+        let (back, fwd) = (prev.0, next.0);
+        Callback::from(move |e: KeyboardEvent| {
+            let target = match e.key().as_str() {
+                "ArrowLeft" => back,
+                "ArrowRight" => fwd,
+                _ => return,
+            };
+            e.prevent_default();
+            if let Some(t) = target {
+                on_go.emit(t);
+            }
+        })
+    };
     html! {
-        <section class="trace" aria-label="Packet trace">
+        <section class="trace" aria-label="Packet trace (left and right arrows step)" {onkeydown}>
             <h2>{ format!("Trace: {}", s.reports_label) }</h2>
             <p class="muted small">{"Each entry is one packet on one host: follow it from host to host."}</p>
             <ol class="packets" aria-label="Packets, one entry per host crossed" start={(hidden_before + 1).to_string()}>

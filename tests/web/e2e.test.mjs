@@ -157,6 +157,36 @@ test("packet builder: step a trace forward and back and read the failing conditi
   await ctx.close();
 });
 
+test("terminal: multi-line paste with a here-document, Ctrl-R, Ctrl-C", async () => {
+  const { ctx, page } = await fresh();
+  await page.click("g[data-host=fw]");
+  await page.focus("[data-testid=cmd]");
+  const before = await page.getAttribute("body", "data-tick");
+  await page.evaluate(() => {
+    const dt = new DataTransfer();
+    dt.setData("text/plain", "iptables -N WEB\niptables-restore --noflush <<EOF\n*filter\n-A WEB -p tcp --dport 443 -j ACCEPT\nCOMMIT\nEOF\niptables -S WEB\niptables -L WE");
+    document.querySelector("[data-testid=cmd]").dispatchEvent(new ClipboardEvent("paste", { clipboardData: dt, bubbles: true, cancelable: true }));
+  });
+  await page.waitForFunction((t) => document.body.dataset.tick !== t, before);
+  assert.match(await screen(page), /-N WEB\n?-A WEB -p tcp -m tcp --dport 443 -j ACCEPT/);
+  // The unfinished last line stays typed.
+  assert.equal(await page.inputValue("[data-testid=cmd]"), "iptables -L WE");
+  await page.press("[data-testid=cmd]", "Control+c");
+  assert.equal(await page.inputValue("[data-testid=cmd]"), "");
+  assert.match(await screen(page), /iptables -L WE\^C/);
+  // Ctrl-R finds the restore by a word in it and runs it again.
+  await page.press("[data-testid=cmd]", "Control+r");
+  await page.keyboard.type("-S W");
+  assert.match(await page.textContent(".prompt"), /reverse-i-search.*iptables -S WEB/);
+  const t = await page.getAttribute("body", "data-tick");
+  await page.press("[data-testid=cmd]", "Enter");
+  await page.waitForFunction((x) => document.body.dataset.tick !== x, t);
+  const lines = (await screen(page)).split("root@fw:~# iptables -S WEB").length - 1;
+  assert.equal(lines, 2);
+  await shot(page, "08-terminal");
+  await ctx.close();
+});
+
 async function labState(page) {
   return {
     rules: await page.textContent("[data-testid=rule-list]"),
@@ -262,15 +292,74 @@ test("keyboard only: reach a host, open it, type a command, leave the terminal",
   assert.equal(await page.inputValue("[data-testid=cmd]"), "iptables -S INPUT ");
   await page.keyboard.press("Enter");
   assert.match(await screen(page), /-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT/);
+  await page.keyboard.type("nmap -Pn -p 80 10.0.0.80");
+  await page.keyboard.press("Enter");
   await page.keyboard.press("Escape");
   await page.keyboard.press("Tab");
   assert.notEqual(await focused(), "cmd");
+  // On to the trace stepper; the arrows step.
+  found = false;
+  for (let i = 0; i < 80; i++) {
+    if ((await focused()) === "step-next") { found = true; break; }
+    await page.keyboard.press("Tab");
+  }
+  assert.ok(found, "Tab reaches the trace stepper");
+  const pos = await page.textContent("[data-testid=step-pos]");
+  await page.keyboard.press("ArrowRight");
+  assert.notEqual(await page.textContent("[data-testid=step-pos]"), pos);
+  await page.keyboard.press("ArrowLeft");
+  assert.equal(await page.textContent("[data-testid=step-pos]"), pos);
   await shot(page, "06-keyboard");
   await ctx.close();
 });
 
 // Loads a rules file into the open host: [ms in the app (read text to
 // rules in place), ms from choosing the file to the rules view drawn].
+async function download(page, click) {
+  const [d] = await Promise.all([page.waitForEvent("download"), click()]);
+  return { name: d.suggestedFilename(), bytes: fs.readFileSync(await d.path()) };
+}
+
+test("exports: lab file, iptables-save and ipset save of a host, pcap of an interface", async () => {
+  const { ctx, page } = await fresh();
+  await page.click("g[data-host=server]");
+  await run(page, "ipset create blocked hash:ip");
+  await run(page, "ipset add blocked 192.0.2.7");
+  await run(page, "iptables -A INPUT -m set --match-set blocked src -j DROP");
+  await page.click("g[data-host=client]");
+  await run(page, "ping -c 2 10.0.0.80");
+  await page.click("g[data-host=server]");
+  const openMenu = () => page.click("details.menu summary");
+  await openMenu();
+  const save = await download(page, () => page.click("text=iptables-save of server"));
+  assert.equal(save.name, "server.rules");
+  assert.match(save.bytes.toString(), /\*filter[\s\S]*-A INPUT -m set --match-set blocked src -j DROP[\s\S]*COMMIT/);
+  const sets = await download(page, () => page.click("text=ipset save of server"));
+  assert.match(sets.bytes.toString(), /create blocked hash:ip[\s\S]*add blocked 192.0.2.7/);
+  await page.selectOption("[aria-label='Interface for pcap']", "eth0");
+  const pcap = await download(page, () => page.click("text=Download pcap"));
+  assert.equal(pcap.name, "server-eth0.pcap");
+  assert.equal(pcap.bytes.readUInt32LE(0), 0xa1b2c3d4);
+  assert.ok(pcap.bytes.length >= 24 + 4 * (16 + 14 + 84), `${pcap.bytes.length} bytes`);
+  const lab = await download(page, () => page.click("[data-testid=export-lab]"));
+  const state = JSON.parse(lab.bytes.toString());
+  assert.equal(state.v, 1);
+  assert.equal(state.actions.length, 4);
+  // The lab file opens again, with everything done in it.
+  const file = path.join(ART, "exported.lab.json");
+  fs.writeFileSync(file, lab.bytes);
+  const other = await fresh();
+  await other.page.setInputFiles("[data-testid=file-input]", file);
+  await other.page.waitForSelector("[data-testid=notice]");
+  await other.page.click("g[data-host=server]");
+  assert.match(await other.page.textContent("[data-testid=rule-list]"), /match-set blocked src/);
+  await other.page.click("g[data-host=client]");
+  assert.match(await screen(other.page), /2 packets transmitted, 2 received/);
+  fs.rmSync(file);
+  await other.ctx.close();
+  await ctx.close();
+});
+
 async function loadRules(page, file) {
   await page.evaluate(() => document.body.removeAttribute("data-load-ms"));
   const t0 = Date.now();
@@ -315,6 +404,12 @@ test("kube-proxy rulesets load into a host; the rules view draws only what is in
     const big = make(10000);
     [metrics.load_10k_services_ms, metrics.load_10k_services_wall_ms] = await loadRules(page, big);
     fs.rmSync(big);
+    // Too big for a link: the page says so and offers the lab file.
+    await page.click("[data-testid=share]");
+    assert.match(await page.textContent("[data-testid=notice]"), /too big for a link/);
+    const lab = await download(page, () => page.click("[data-testid=notice] >> text=Download lab file"));
+    assert.match(lab.name, /\.lab\.json$/);
+    assert.ok(lab.bytes.length > 5e6, `${lab.bytes.length} bytes`);
     await page.click("[role=tab]:has-text('nat')");
     count = Number((await page.textContent("[data-testid=rule-count]")).split(" ")[0]);
     assert.ok(count > 50000, `${count} rules`);
