@@ -126,6 +126,8 @@ fn world(s: Session, local: &Local, host: &Host) -> Result<(World, usize), Strin
     w.now_ns = host.clock_ns;
     let hi = w.add_host(&host.name);
     w.plug(hi, &local.0, &format!("{}/{}", s.server, local.1), "ssh")?;
+    // The SSH client is a machine outside the lab: it answers ARP.
+    w.set_outside("ssh")?;
     let h = &mut w.hosts[hi];
     h.ipsets = host.ipsets.clone();
     h.nfacct = host.nfacct.clone();

@@ -1418,7 +1418,9 @@ pub fn ruleset(rng: &mut Rng, models: &[Model], gaps: bool) -> Ruleset {
             let marks = target("-j MARK") || target("-j CONNMARK");
             let output = r.chain == "OUTPUT" || out_users.contains(&(r.table, r.chain.clone()));
             let post = r.chain == "POSTROUTING" || post_users.contains(&(r.table, r.chain.clone()));
-            !(r.table == "mangle" && marks && output) && !(target("-j LOG") && post)
+            let remark = r.table == "mangle" && marks && output;
+            let log_clone = target("-j LOG") && post;
+            !(remark || log_clone)
         });
     }
     rs.rules.push(Rule {
