@@ -287,10 +287,12 @@ fn connlimit_drops_the_last_ack_of_an_assured_connection_only() {
             (true, FIN | ACK, 1001, 5001),
             (false, FIN | ACK, 5001, 1002),
             (true, ACK, 1002, 5002),
+            (true, RST, 1002, 0),
         ],
         40001,
     );
-    assert_eq!(got, vec![true, true, true, true, true, false]);
+    // The emptied list's node stays: the RST after it counts 0 as well.
+    assert_eq!(got, vec![true, true, true, true, true, false, false]);
     // Picked up mid-stream (never assured): closes without a drop.
     let mut w = lab();
     w.set_outside("right").unwrap();

@@ -956,7 +956,9 @@ fn match_part(rng: &mut Rng, cx: &RuleCx, proto: Proto, used: &mut Vec<u64>) -> 
             }
             Some(Part::new(&c))
         }
-        22 => {
+        // Not in a user chain reached from two hooks: a packet met twice in
+        // one journey skips conncount's duplicate check within the jiffy.
+        22 if cx.hooks.count_ones() == 1 => {
             let mut c = vec![format!(
                 "-m connlimit --connlimit-{} {}",
                 rng.pick(&["above", "upto"]),
@@ -1413,6 +1415,11 @@ pub fn ruleset(rng: &mut Rng, models: &[Model], gaps: bool) -> Ruleset {
     // The kernel logs a TEE clone in POSTROUTING with IN= its output device
     // and MAC= bytes left from elsewhere (different every run): no LOG there.
     if tee {
+        // A clone meets the same connlimit rule as its original in the same
+        // jiffy, which skips conncount's duplicate check: not both.
+        for r in rs.rules.iter_mut() {
+            r.parts.retain(|p| !p.chunks[0].starts_with("-m connlimit"));
+        }
         rs.rules.retain(|r| {
             let target = |name: &str| r.target.as_ref().is_some_and(|t| t.chunks[0] == name);
             let marks = target("-j MARK") || target("-j CONNMARK");
