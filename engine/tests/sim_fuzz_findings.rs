@@ -365,3 +365,25 @@ fn log_lines_of_ipsec_headers_and_frag_needed() {
     );
     assert!(lines[1].ends_with("LEN=8 ] MTU=1400 "), "{}", lines[1]);
 }
+
+#[test]
+fn masquerade_out_of_lo_takes_the_first_interface_address() {
+    // The router's own datagram DNATed to itself leaves through lo;
+    // MASQUERADE cannot use 127.0.0.1 (host scope) and takes r0's address.
+    let mut w = lab();
+    restore(
+        &mut w,
+        "*nat\n-A OUTPUT -j DNAT --to-destination 10.1.0.1\n-A POSTROUTING -j MASQUERADE\nCOMMIT\n",
+    );
+    w.send(
+        0,
+        build_udp(
+            &IpFields::new(a("10.1.0.1"), a("10.1.0.100")),
+            41253,
+            80,
+            b"q",
+        ),
+    );
+    let e = w.hosts[0].conntrack.iter().next().unwrap().clone();
+    assert_eq!((e.reply.src, e.reply.dst), (a("10.1.0.1"), a("10.1.0.1")));
+}
