@@ -44,7 +44,10 @@
 //! mark changes in mangle OUTPUT (the kernel re-routes, losing the
 //! gateway) or LOG in POSTROUTING (uninitialised MAC bytes), conversations
 //! past the SYN with a real listener (the simulator's stack does not check
-//! ACK numbers), fragments, martian addresses in sets.
+//! ACK numbers), connlimit where one packet journey meets the rule twice
+//! with the same group (TEE, user chains of two hooks, mask 0: conncount
+//! skips its duplicate check within a jiffy), fragments, martian addresses
+//! in sets. Open findings are replay files in `tests/fuzz/findings/`.
 
 #[cfg(target_os = "linux")]
 mod common;
