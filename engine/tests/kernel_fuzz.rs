@@ -36,7 +36,7 @@
 //! Kept out unless `FUZZ_GAPS=1` (the simulator does not model them; about
 //! 6% of groups disagree with them): TCP window tracking (inexact sequence
 //! numbers, odd flags inside a conversation, SYN-ACKs acknowledging
-//! nothing, NOTRACK on TCP, which leaves conntrack one side of a
+//! nothing, NOTRACK or raw-table drops on TCP, which leave conntrack one side of a
 //! conversation), and off-net sources (an answer un-NATed to an unroutable
 //! address dies right after nat OUTPUT in the kernel, after all of OUTPUT
 //! in the simulator). Also kept out: `--log-uid` (no user sockets in the

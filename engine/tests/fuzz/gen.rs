@@ -1028,7 +1028,17 @@ fn target_part(rng: &mut Rng, cx: &RuleCx, proto: Proto, builtin: bool) -> Optio
             0..=3 => return None,
             4..=7 => s("-j ACCEPT".into()),
             // iptables-nft refuses DROP in nat ("not intended for filtering").
-            8..=10 if cx.table != "nat" => s("-j DROP".into()),
+            // Not in raw for TCP (but with FUZZ_GAPS=1): dropped before
+            // conntrack, one side of a conversation leaves conntrack to
+            // judge the other's sequence numbers alone (window tracking).
+            8..=10
+                if cx.table != "nat"
+                    && (cx.table != "raw"
+                        || cx.gaps
+                        || matches!(proto, Proto::Udp | Proto::Icmp)) =>
+            {
+                s("-j DROP".into())
+            }
             11 if !builtin || rng.pct(30) => s("-j RETURN".into()),
             12..=14 if !cx.jumps.is_empty() => s(format!(
                 "-{} {}",
@@ -1321,6 +1331,8 @@ pub fn ruleset(rng: &mut Rng, models: &[Model], gaps: bool) -> Ruleset {
             let drop = match table {
                 "filter" => rng.pct(25),
                 "nat" => false,
+                // raw DROP policies only with FUZZ_GAPS=1 (see the DROP target).
+                "raw" => gaps && rng.pct(4),
                 _ => rng.pct(4),
             };
             rs.chains.push(Chain {
