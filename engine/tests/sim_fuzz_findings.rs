@@ -287,10 +287,12 @@ fn connlimit_drops_the_last_ack_of_an_assured_connection_only() {
             (true, FIN | ACK, 1001, 5001),
             (false, FIN | ACK, 5001, 1002),
             (true, ACK, 1002, 5002),
+            (true, RST, 1002, 0),
         ],
         40001,
     );
-    assert_eq!(got, vec![true, true, true, true, true, false]);
+    // The emptied list's node stays: the RST after it counts 0 as well.
+    assert_eq!(got, vec![true, true, true, true, true, false, false]);
     // Picked up mid-stream (never assured): closes without a drop.
     let mut w = lab();
     w.set_outside("right").unwrap();
@@ -362,4 +364,26 @@ fn log_lines_of_ipsec_headers_and_frag_needed() {
         lines[0]
     );
     assert!(lines[1].ends_with("LEN=8 ] MTU=1400 "), "{}", lines[1]);
+}
+
+#[test]
+fn masquerade_out_of_lo_takes_the_first_interface_address() {
+    // The router's own datagram DNATed to itself leaves through lo;
+    // MASQUERADE cannot use 127.0.0.1 (host scope) and takes r0's address.
+    let mut w = lab();
+    restore(
+        &mut w,
+        "*nat\n-A OUTPUT -j DNAT --to-destination 10.1.0.1\n-A POSTROUTING -j MASQUERADE\nCOMMIT\n",
+    );
+    w.send(
+        0,
+        build_udp(
+            &IpFields::new(a("10.1.0.1"), a("10.1.0.100")),
+            41253,
+            80,
+            b"q",
+        ),
+    );
+    let e = w.hosts[0].conntrack.iter().next().unwrap().clone();
+    assert_eq!((e.reply.src, e.reply.dst), (a("10.1.0.1"), a("10.1.0.1")));
 }

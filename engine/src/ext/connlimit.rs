@@ -56,6 +56,9 @@ pub struct Connlimit {
     /// The connections this rule has counted (nf_conncount's lists, kept
     /// beside the rule): masked address, zone, original tuple.
     pub seen: Vec<(u32, u16, Tuple)>,
+    /// Groups whose list a clean-up emptied: the kernel keeps their (empty)
+    /// tree node, where a packet of an assured connection counts 0.
+    pub emptied: Vec<(u32, u16)>,
     /// The count of the last packet (for the trace).
     pub last: usize,
 }
@@ -69,6 +72,7 @@ impl Default for Connlimit {
             mask_given: false,
             daddr: false,
             seen: Vec::new(),
+            emptied: Vec::new(),
             last: 0,
         }
     }
@@ -143,8 +147,17 @@ impl Connlimit {
             self.seen.retain(|(k, z, t)| {
                 (*k, *z) != (key, zone) || live.get(t).is_some_and(|e| !closed(e))
             });
-            return Some(listed(&self.seen));
+            let n = listed(&self.seen);
+            if n == 0 {
+                self.emptied.push((key, zone));
+            }
+            return Some(n);
         }
+        if assured && self.emptied.contains(&(key, zone)) {
+            // The emptied node is still there: nothing added, 0 (hotdrop).
+            return Some(0);
+        }
+        self.emptied.retain(|g| *g != (key, zone));
         let mut collected = 0;
         let mut known = false;
         let mut i = 0;
@@ -234,6 +247,7 @@ impl Match for Connlimit {
 
     fn reset(&mut self) {
         self.seen.clear();
+        self.emptied.clear();
     }
 
     fn why_not(&self, cx: &EvalCx) -> String {

@@ -37,16 +37,18 @@ pub static INFO: ExtInfo = ExtInfo {
     new_target: Some(|| Box::new(Masquerade::default())),
 };
 
-/// `inet_select_addr(dev, dst, RT_SCOPE_UNIVERSE)`: the first primary
-/// address of the interface on the destination's subnet, else its first
-/// primary address. An address is secondary when an earlier one has the
-/// same prefix and subnet.
+/// `inet_select_addr(dev, dst, RT_SCOPE_UNIVERSE)` on one interface: the
+/// first primary address of the interface on the destination's subnet,
+/// else its first primary address. An address is secondary when an earlier
+/// one has the same prefix and subnet; 127/8 addresses have host scope and
+/// do not count.
 pub fn select_addr(iface: &Iface, dst: Ipv4Addr) -> Option<Ipv4Addr> {
     let primary = |n: usize| {
         let a = &iface.addrs[n];
-        !iface.addrs[..n]
-            .iter()
-            .any(|b| b.prefix == a.prefix && b.contains(a.addr))
+        !a.addr.is_loopback()
+            && !iface.addrs[..n]
+                .iter()
+                .any(|b| b.prefix == a.prefix && b.contains(a.addr))
     };
     let mut prim = (0..iface.addrs.len()).filter(|&n| primary(n));
     let first = prim.clone().next();
@@ -104,7 +106,13 @@ impl Target for Masquerade {
         let iface = cx
             .out_iface()
             .and_then(|o| cx.ifaces.iter().find(|i| i.name == o));
-        let Some(src) = iface.and_then(|i| select_addr(i, next_hop)) else {
+        // With none on the interface (lo), the first interface's that has
+        // one (`inet_select_addr` walks every device then).
+        let Some(src) = iface.and_then(|i| select_addr(i, next_hop)).or_else(|| {
+            cx.ifaces
+                .iter()
+                .find_map(|i| select_addr(i, Ipv4Addr::UNSPECIFIED))
+        }) else {
             return Some(TargetVerdict::Drop);
         };
         Some(nat::setup(cx, Manip::Src, self.range.to_sim(Some(src))))

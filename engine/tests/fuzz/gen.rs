@@ -956,16 +956,21 @@ fn match_part(rng: &mut Rng, cx: &RuleCx, proto: Proto, used: &mut Vec<u64>) -> 
             }
             Some(Part::new(&c))
         }
-        22 => {
+        // Not in a user chain reached from two hooks: a packet met twice in
+        // one journey skips conncount's duplicate check within the jiffy.
+        22 if cx.hooks.count_ones() == 1 => {
             let mut c = vec![format!(
                 "-m connlimit --connlimit-{} {}",
                 rng.pick(&["above", "upto"]),
                 rng.range(0, 3)
             )];
+            // Not 0 (or 8): one group for both sides, and a real stack's
+            // answer meets the rule in the same jiffy as the packet
+            // (conncount then skips its duplicate check).
             if rng.pct(40) {
                 c.push(format!(
                     "--connlimit-mask {}",
-                    rng.pick(&["24", "16", "32", "0"])
+                    rng.pick(&["24", "16", "32"])
                 ));
             }
             if rng.pct(30) {
@@ -1023,7 +1028,17 @@ fn target_part(rng: &mut Rng, cx: &RuleCx, proto: Proto, builtin: bool) -> Optio
             0..=3 => return None,
             4..=7 => s("-j ACCEPT".into()),
             // iptables-nft refuses DROP in nat ("not intended for filtering").
-            8..=10 if cx.table != "nat" => s("-j DROP".into()),
+            // Not in raw for TCP (but with FUZZ_GAPS=1): dropped before
+            // conntrack, one side of a conversation leaves conntrack to
+            // judge the other's sequence numbers alone (window tracking).
+            8..=10
+                if cx.table != "nat"
+                    && (cx.table != "raw"
+                        || cx.gaps
+                        || matches!(proto, Proto::Udp | Proto::Icmp)) =>
+            {
+                s("-j DROP".into())
+            }
             11 if !builtin || rng.pct(30) => s("-j RETURN".into()),
             12..=14 if !cx.jumps.is_empty() => s(format!(
                 "-{} {}",
@@ -1316,6 +1331,8 @@ pub fn ruleset(rng: &mut Rng, models: &[Model], gaps: bool) -> Ruleset {
             let drop = match table {
                 "filter" => rng.pct(25),
                 "nat" => false,
+                // raw DROP policies only with FUZZ_GAPS=1 (see the DROP target).
+                "raw" => gaps && rng.pct(4),
                 _ => rng.pct(4),
             };
             rs.chains.push(Chain {
@@ -1413,12 +1430,19 @@ pub fn ruleset(rng: &mut Rng, models: &[Model], gaps: bool) -> Ruleset {
     // The kernel logs a TEE clone in POSTROUTING with IN= its output device
     // and MAC= bytes left from elsewhere (different every run): no LOG there.
     if tee {
+        // A clone meets the same connlimit rule as its original in the same
+        // jiffy, which skips conncount's duplicate check: not both.
+        for r in rs.rules.iter_mut() {
+            r.parts.retain(|p| !p.chunks[0].starts_with("-m connlimit"));
+        }
         rs.rules.retain(|r| {
             let target = |name: &str| r.target.as_ref().is_some_and(|t| t.chunks[0] == name);
             let marks = target("-j MARK") || target("-j CONNMARK");
             let output = r.chain == "OUTPUT" || out_users.contains(&(r.table, r.chain.clone()));
             let post = r.chain == "POSTROUTING" || post_users.contains(&(r.table, r.chain.clone()));
-            !((r.table == "mangle" && marks && output) || (target("-j LOG") && post))
+            let remark = r.table == "mangle" && marks && output;
+            let log_clone = target("-j LOG") && post;
+            !(remark || log_clone)
         });
     }
     rs.rules.push(Rule {

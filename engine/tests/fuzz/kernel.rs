@@ -180,6 +180,7 @@ pub struct Sent {
 /// A global sysctl set for the run and put back afterwards.
 struct GlobalSysctl {
     path: &'static str,
+    value: &'static str,
     old: Option<String>,
 }
 
@@ -187,7 +188,7 @@ impl GlobalSysctl {
     /// Sets `path`; the value it had is also written to a file in the temp
     /// directory, so that a run killed before putting it back is mended by
     /// the next one.
-    fn set(path: &'static str, value: &str) -> GlobalSysctl {
+    fn set(path: &'static str, value: &'static str) -> GlobalSysctl {
         let memo = Self::memo(path);
         let old = std::fs::read_to_string(&memo)
             .ok()
@@ -196,7 +197,7 @@ impl GlobalSysctl {
             let _ = std::fs::write(&memo, v);
         }
         let _ = std::fs::write(path, value);
-        GlobalSysctl { path, old }
+        GlobalSysctl { path, value, old }
     }
 
     fn memo(path: &str) -> std::path::PathBuf {
@@ -467,6 +468,10 @@ impl Kernel {
     /// Empties the router: rules, sets (and with them recent lists, quota and
     /// limit state), connections.
     pub fn reset(&mut self) {
+        // Set again: another run that ended meanwhile may have put it back.
+        for g in &self._sysctls {
+            let _ = std::fs::write(g.path, g.value);
+        }
         if let Err(e) = self.reopen_listeners() {
             eprintln!("kernel fuzz: reopening listeners failed: {e}");
         }
