@@ -42,7 +42,10 @@
 //! in the simulator). Also kept out: `--log-uid` (no user sockets in the
 //! simulator), source NAT to port ranges (random in the kernel), TEE with
 //! mark changes in mangle OUTPUT (the kernel re-routes, losing the
-//! gateway) or LOG in POSTROUTING (uninitialised MAC bytes), conversations
+//! gateway) or LOG in POSTROUTING (uninitialised MAC bytes) or SET and
+//! `recent` on the clone's way out (the kernel sends the clone through
+//! OUTPUT and POSTROUTING while its original is still in the TEE rule's
+//! chain, the simulator once the original's hook is done), conversations
 //! past the SYN with a real listener (the simulator's stack does not check
 //! ACK numbers), connlimit where one packet journey meets the rule twice
 //! with the same group (TEE, user chains of two hooks, mask 0: conncount

@@ -1432,8 +1432,17 @@ pub fn ruleset(rng: &mut Rng, models: &[Model], gaps: bool) -> Ruleset {
     if tee {
         // A clone meets the same connlimit rule as its original in the same
         // jiffy, which skips conncount's duplicate check: not both.
+        // The kernel sends a clone through OUTPUT and POSTROUTING while
+        // its original is still inside the TEE rule's chain; the simulator
+        // after the original's hook. Set and recent-list changes made on
+        // the clone's way out would be seen in a different order: not both.
         for r in rs.rules.iter_mut() {
-            r.parts.retain(|p| !p.chunks[0].starts_with("-m connlimit"));
+            let output = r.chain == "OUTPUT" || out_users.contains(&(r.table, r.chain.clone()));
+            let post = r.chain == "POSTROUTING" || post_users.contains(&(r.table, r.chain.clone()));
+            r.parts.retain(|p| {
+                !(p.chunks[0].starts_with("-m connlimit")
+                    || ((output || post) && p.chunks[0].starts_with("-m recent")))
+            });
         }
         rs.rules.retain(|r| {
             let target = |name: &str| r.target.as_ref().is_some_and(|t| t.chunks[0] == name);
@@ -1442,7 +1451,8 @@ pub fn ruleset(rng: &mut Rng, models: &[Model], gaps: bool) -> Ruleset {
             let post = r.chain == "POSTROUTING" || post_users.contains(&(r.table, r.chain.clone()));
             let remark = r.table == "mangle" && marks && output;
             let log_clone = target("-j LOG") && post;
-            !(remark || log_clone)
+            let set_on_way_out = target("-j SET") && (output || post);
+            !(remark || log_clone || set_on_way_out)
         });
     }
     rs.rules.push(Rule {
