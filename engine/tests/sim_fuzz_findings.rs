@@ -2,7 +2,8 @@
 //! pinned down as the kernel showed them, without needing the kernel:
 //! martian packets, policies after a goto, TCP flags conntrack refuses,
 //! when a picked-up connection is assured, what a listener and a broadcast
-//! destination answer, unknown protocols.
+//! destination answer, unknown protocols, the stack's ICMP errors, NAT
+//! tuples taken over from closing connections.
 
 mod common;
 
@@ -386,4 +387,85 @@ fn masquerade_out_of_lo_takes_the_first_interface_address() {
     );
     let e = w.hosts[0].conntrack.iter().next().unwrap().clone();
     assert_eq!((e.reply.src, e.reply.dst), (a("10.1.0.1"), a("10.1.0.1")));
+}
+
+#[test]
+fn the_stacks_icmp_errors_carry_their_packets_connection() {
+    // A protocol the router has no handler for: its "protocol unreachable"
+    // is RELATED already in raw OUTPUT, before conntrack would look it up.
+    let mut w = lab();
+    restore(
+        &mut w,
+        "*raw\n-A OUTPUT -m state --state RELATED,ESTABLISHED\nCOMMIT\n",
+    );
+    let mut ip = vec![0x45u8, 0xb8, 0, 58, 0x65, 0x31, 0x40, 0, 64, 47, 0, 0];
+    ip.extend([10, 1, 0, 100, 10, 1, 0, 1]);
+    ip.extend([0u8; 38]);
+    let mut p = Packet::new(ip);
+    p.fix_checksums();
+    w.inject(0, "r0", from_client(p));
+    assert_eq!(wire(&w), vec![("router".into(), "r0".into())]);
+    assert!(
+        save(&mut w).contains("[1:86] -A OUTPUT -m state --state RELATED,ESTABLISHED"),
+        "{}",
+        save(&mut w)
+    );
+}
+
+#[test]
+fn a_closing_snat_connection_gives_its_tuple_to_a_new_syn() {
+    use tcp_flags::*;
+    let mut w = lab();
+    restore(
+        &mut w,
+        "*nat\n-A POSTROUTING -p tcp -j SNAT --to-source 10.2.1.1:1000\nCOMMIT\n",
+    );
+    let syn = |src: &str, sport: u16, seq: u32, flags: u8| {
+        from_client(build_tcp(
+            &IpFields::new(a(src), a("10.2.0.2")),
+            &TcpFields {
+                sport,
+                dport: 80,
+                seq,
+                ack: 0,
+                flags,
+                window: 64240,
+                options: vec![],
+            },
+            b"",
+        ))
+    };
+    // The server listens on 80: the first connection is answered, then reset.
+    w.hosts[1].listeners.push(engine::sim::host::Listener {
+        proto: 6,
+        port: 80,
+        addr: None,
+        service: "http".into(),
+    });
+    w.hosts[1].routes.push(engine::sim::route::Route {
+        dst: a("0.0.0.0"),
+        prefix: 0,
+        via: Some(a("10.2.0.1")),
+        dev: "s0".into(),
+        connected: false,
+    });
+    w.inject(0, "r0", syn("10.1.0.101", 55267, 3_817_692_070, SYN));
+    w.inject(0, "r0", syn("10.1.0.101", 55267, 3_817_692_071, RST));
+    let states: Vec<String> = w.hosts[0]
+        .conntrack
+        .iter()
+        .map(|e| e.tcp.name().to_string())
+        .collect();
+    assert_eq!(states, ["CLOSE"]);
+    // Another client's SYN needs the same tuple (one port): the closing
+    // connection is evicted, since its sequence numbers are behind.
+    w.wire.clear();
+    w.inject(0, "r0", syn("10.1.0.100", 40513, 185_673_473, SYN));
+    assert!(
+        wire(&w).contains(&("router".into(), "r1".into())),
+        "{:?}",
+        wire(&w)
+    );
+    let left: Vec<Ipv4Addr> = w.hosts[0].conntrack.iter().map(|e| e.orig.src).collect();
+    assert_eq!(left, [a("10.1.0.100")]);
 }

@@ -170,6 +170,16 @@ impl TcpState {
 /// `tcp_valid_flags` of `nf_conntrack_proto_tcp.c`: the flag combinations
 /// (ECE, CWR and PSH aside) conntrack accepts at all; any other makes the
 /// packet INVALID before the state table is consulted.
+/// Where a segment's sequence space ends: its data plus one each for SYN
+/// and FIN (`segment_seq_plus_len`).
+fn segment_end(th: &crate::packet::TcpInfo) -> u32 {
+    let syn = (th.flags & tcp_flags::SYN != 0) as u32;
+    let fin = (th.flags & tcp_flags::FIN != 0) as u32;
+    th.seq
+        .wrapping_add(th.payload_len as u32)
+        .wrapping_add(syn + fin)
+}
+
 fn tcp_flags_valid(flags: u8) -> bool {
     use tcp_flags::*;
     let f = flags & !(ECE | CWR | PSH);
@@ -286,6 +296,10 @@ pub struct Entry {
     /// When the first packet was seen (UDP streams start 2 s later).
     #[serde(default)]
     pub created_ns: u64,
+    /// TCP: the sequence number just past the furthest segment seen in the
+    /// original direction (the kernel's `seen[0].td_end`).
+    #[serde(default)]
+    pub orig_end: u32,
 }
 
 impl Entry {
@@ -548,6 +562,10 @@ impl Conntrack {
             helper: None,
             labels: [0; 2],
             created_ns: now_ns,
+            orig_end: match &h.l4 {
+                L4::Tcp(th) => segment_end(th),
+                _ => 0,
+            },
         };
         let idx = match self.free.pop() {
             Some(i) => {
@@ -599,6 +617,10 @@ impl Conntrack {
                     }
                     e.tcp = s;
                     timeout = s.timeout();
+                    let end = segment_end(th);
+                    if dir == Dir::Original && (end.wrapping_sub(e.orig_end) as i32) > 0 {
+                        e.orig_end = end;
+                    }
                 }
                 Next::Ignore => {}
                 Next::Invalid => {
@@ -643,7 +665,7 @@ impl Conntrack {
 
     /// Takes an entry out of the table while the packet that ended it is
     /// still on its way (`nf_ct_kill`): the next lookup frees it.
-    fn kill(&mut self, idx: usize) {
+    pub(crate) fn kill(&mut self, idx: usize) {
         let Some(e) = self.get(idx) else {
             return;
         };

@@ -2,7 +2,7 @@
 //! packet, by rewriting the reply tuple; every later packet of the connection
 //! (both directions, and ICMP errors about it) is rewritten from the tuples.
 
-use super::conntrack::{status, Conntrack, Dir, Tuple};
+use super::conntrack::{status, Conntrack, Dir, TcpState, Tuple};
 use super::eval::{EvalCx, Manip, NatRange, TargetVerdict};
 use crate::packet::{Headers, Packet, L4};
 use std::net::Ipv4Addr;
@@ -62,6 +62,37 @@ fn used(ct: &Conntrack, idx: usize, zone: u16, t: &Tuple) -> bool {
         Some((i, _)) => i != idx && ct.get(i).is_some_and(|e| e.has(status::CONFIRMED)),
         None => false,
     }
+}
+
+/// `nf_nat_used_tuple_harder`: in the last attempts for a new TCP
+/// connection, a source-NATed connection that is closing (TIME_WAIT or
+/// CLOSE) and holds the tuple is evicted when the new connection's
+/// sequence numbers are past the old one's: the tuple is free then.
+fn used_harder(ct: &mut Conntrack, idx: usize, zone: u16, t: &Tuple, attempts_left: u32) -> bool {
+    const HARDER_THRESHOLD: u32 = 128 / 4;
+    let Some(new) = ct.get(idx) else {
+        return used(ct, idx, zone, t);
+    };
+    if attempts_left > HARDER_THRESHOLD || t.proto != 6 || new.tcp != TcpState::SynSent {
+        return used(ct, idx, zone, t);
+    }
+    let new_end = new.orig_end;
+    let Some((other, dir)) = ct.tuple_owner(zone, &t.inverted()) else {
+        return false;
+    };
+    if dir != Dir::Reply || other == idx {
+        return true;
+    }
+    let Some(old) = ct.get(other).filter(|e| e.has(status::CONFIRMED)) else {
+        return false;
+    };
+    let closing = matches!(old.tcp, TcpState::TimeWait | TcpState::Close);
+    let may_kill = closing && old.has(status::SRC_NAT) && !old.has(status::DYING);
+    if !may_kill || (new_end.wrapping_sub(old.orig_end) as i32) <= 0 {
+        return true;
+    }
+    ct.kill(other);
+    false
 }
 
 /// The port (ICMP: echo id) a manip changes.
@@ -222,9 +253,9 @@ fn l4_unique(
     };
     let mut attempts = size.min(128);
     loop {
-        for _ in 0..attempts {
+        for i in 0..attempts {
             set_key(&mut t, manip, (min + off as u32 % size) as u16);
-            if !used(cx.conntrack, idx, zone, &t) {
+            if !used_harder(cx.conntrack, idx, zone, &t, attempts - i) {
                 return Some(t);
             }
             off = off.wrapping_add(1);

@@ -765,7 +765,7 @@ impl World {
         &mut self,
         hi: usize,
         pkt: Packet,
-        _ct: CtRef,
+        ct: CtRef,
         trace: Option<&mut Trace>,
         queue: &mut VecDeque<Job>,
     ) -> String {
@@ -777,7 +777,17 @@ impl World {
                 to: answer.to.clone(),
             });
         }
-        for p in answer.replies {
+        for mut p in answer.replies {
+            // The stack's ICMP errors (port and protocol unreachable) go
+            // through `icmp_send`, which attaches the packet's connection
+            // as RELATED: even the raw table sees that state.
+            let icmp_error = p
+                .headers()
+                .is_ok_and(|h| h.icmp().is_some_and(|i| i.is_error()));
+            if icmp_error {
+                let host = &mut self.hosts[hi];
+                p.meta.nfct = super::reject::attach(&mut host.conntrack, ct.idx, ct.dir, true);
+            }
             queue.push_back(Job::LocalOut { host: hi, pkt: p });
         }
         self.delivered.push(Delivery {
