@@ -18,6 +18,8 @@
 //! }
 //! ```
 
+#[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
+pub mod check_cli;
 pub mod checks;
 #[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
 pub mod cli;
