@@ -70,27 +70,6 @@ fn run_script(world: &mut World, path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs every step's commands on the step's host.
-pub fn run_steps(world: &mut World, lab: &LabFile) -> Result<(), String> {
-    for (k, step) in lab.steps.iter().enumerate() {
-        if step.commands.is_empty() {
-            continue;
-        }
-        let Some(h) = world.host_index(&step.host) else {
-            return Err(format!("step {}: no host \"{}\"", k + 1, step.host));
-        };
-        for line in &step.commands {
-            let cmds =
-                parse_script(line).map_err(|e| format!("step {}: `{line}': {}", k + 1, e.msg))?;
-            for c in cmds.iter().filter(|c| !c.argv.is_empty()) {
-                tools::run_script_cmd(world, h, c, &|_| Err("No such file or directory".into()));
-                forget_packets(world);
-            }
-        }
-    }
-    Ok(())
-}
-
 /// `PASS id: title` / `FAIL id: title: detail` (detail lines after the
 /// first indented, the hint on its own line), then the summary.
 pub fn render(results: &[CheckResult], lab: &LabFile) -> String {
@@ -166,7 +145,11 @@ pub fn run(lab_path: &Path, before: Before, json: bool) -> i32 {
     let ran = match before {
         Before::Nothing => Ok(()),
         Before::Script(p) => run_script(&mut world, p),
-        Before::Steps => run_steps(&mut world, &lab),
+        Before::Steps => {
+            super::run_steps(&mut world, &lab);
+            forget_packets(&mut world);
+            Ok(())
+        }
     };
     if let Err(e) = ran {
         return bad(e);

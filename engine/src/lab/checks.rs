@@ -129,7 +129,17 @@ fn chain_rules<'w>(world: &'w World, host: usize, table: &str, chain: &str) -> &
 fn host_fragment(world: &World, host: usize, text: &str, table: &str) -> Result<Fragment, String> {
     let h = &world.hosts[host];
     let resolve = |n: &str| h.resolve(n);
-    let sets = |n: &str| h.ipsets.set_ref(n);
+    // A set the host does not have (yet) reads as any set would: the rule
+    // text names it either way, and no rule can use it.
+    let sets = |n: &str| {
+        h.ipsets.set_ref(n).or_else(|| {
+            Some(crate::ext::SetRef {
+                name: n.to_string(),
+                dimensions: 6,
+                inet6: false,
+            })
+        })
+    };
     fragment_with(
         text,
         table,
@@ -540,6 +550,16 @@ mod tests {
             scan.contains("lacks \"22/tcp filtered\" and has \"22/tcp open\"; it was:"),
             "{scan}"
         );
+        // A rule for a set the host does not have is simply absent.
+        let c = r#"[{ "id": "s", "title": "t", "rule": { "host": "fw", "chain": "INPUT",
+            "has": "-m set --match-set badguys src -j DROP", "present": false } },
+            { "id": "g", "title": "t", "rule": { "host": "fw", "chain": "INPUT", "has": "-j BLOCK" } }]"#;
+        let (world, lab) = lab_after(
+            c,
+            "fw$ iptables -N BLOCK\nfw$ iptables -A INPUT -s 10.0.0.1 -j BLOCK",
+        );
+        let res = evaluate(&world, &lab);
+        assert!(res[0].pass && res[1].pass, "{res:#?}");
         // A telnet rule makes no-telnet fail.
         let (world, lab) = lab_after(RULES, "fw$ iptables -A INPUT -p tcp --dport 23 -j ACCEPT");
         let r = &evaluate(&world, &lab)[2];
@@ -694,5 +714,30 @@ fw$ iptables -A INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT";
         let r = routed("10.1.0.99", 80, "dropped", "");
         assert!(!r.pass);
         assert!(r.detail.contains("ICMP host unreachable"), "{}", r.detail);
+    }
+
+    #[test]
+    fn steps_run_then_checks_pass() {
+        let mut v: serde_json::Value = serde_json::from_str(LAB).unwrap();
+        v["steps"] = serde_json::json!([
+            { "title": "Drop SSH", "host": "fw",
+              "commands": ["iptables -A INPUT -p tcp --dport 22 -j DROP", "iptables -L INPUT -n"] },
+            { "title": "Look", "text": "Nothing to run." }
+        ]);
+        v["checks"] =
+            serde_json::from_str(&format!("[{}]", reach("tcp", Some(22), "dropped"))).unwrap();
+        let (mut world, lab, _) = crate::lab::load(&v.to_string()).unwrap();
+        assert!(!evaluate(&world, &lab)[0].pass);
+        let runs = crate::lab::run_steps(&mut world, &lab);
+        assert_eq!(runs.len(), 2);
+        assert!(
+            runs[1].output.stdout.contains(
+                "DROP       6    --  0.0.0.0/0            0.0.0.0/0            tcp dpt:22"
+            ),
+            "{:?}",
+            runs[1]
+        );
+        assert!(world.reports.is_empty() && world.tools.journal.is_empty());
+        assert!(evaluate(&world, &lab)[0].pass);
     }
 }
