@@ -10,8 +10,9 @@ use super::teaching::{
     RuleRef,
 };
 use super::LabFile;
+use crate::command::shell::world::run_on_host;
+use crate::command::shell::{Mode, Script};
 use crate::ruleset::Rule;
-use crate::sim::tools;
 use crate::sim::world::World;
 use serde::Serialize;
 
@@ -267,22 +268,20 @@ const QUOTE_MAX: usize = 400;
 
 fn output(world: &World, o: &OutputCheck) -> Verdict {
     let h = host_index(world, &o.host)?;
-    let cmds = crate::command::script::parse_script(&o.command)
-        .map_err(|e| format!("`{}`: {}", o.command, e.msg))?;
-    let tcpdump = cmds
-        .iter()
-        .any(|c| c.argv.first().is_some_and(|p| p.ends_with("tcpdump")));
+    let script = Script::parse(&o.command).map_err(|e| format!("`{}`: {}", o.command, e.msg))?;
+    // Only tcpdump reads the frames seen so far: copy them only for it.
+    let tcpdump = o.command.contains("tcpdump");
     let mut w = probe::scratch(world, tcpdump);
     w.tracing = false;
     let mut text = String::new();
-    let no_files = |_: &str| -> Result<String, String> { Err("No such file or directory".into()) };
-    for c in &cmds {
-        if c.argv.is_empty() {
-            continue;
+    for item in &script.items {
+        let r = run_on_host(&mut w, h, item, None, Mode::Terminal);
+        for (_, piece) in &r.pieces {
+            text.push_str(piece);
         }
-        let out = tools::run_script_cmd(&mut w, h, c, &no_files);
-        text.push_str(&out.stdout);
-        text.push_str(&out.stderr);
+        if r.stop {
+            break;
+        }
     }
     let missing: Vec<&String> = o.contains.iter().filter(|s| !text.contains(*s)).collect();
     let extra: Vec<&String> = o.lacks.iter().filter(|s| text.contains(*s)).collect();
@@ -341,7 +340,16 @@ fn log(world: &World, l: &LogCheck) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::command::script::parse_script;
+    use crate::sim::tools;
+
+    /// Runs a command line on a host through its shell; returns the exit status.
+    fn sh(world: &mut World, host: usize, line: &str) -> i32 {
+        let mut exit = 0;
+        for item in &Script::parse(line).unwrap().items {
+            exit = run_on_host(world, host, item, None, Mode::Script).exit;
+        }
+        exit
+    }
 
     /// client 10.0.0.1 and fw 10.0.0.2 (ssh on 22, dns on udp 53) on one LAN.
     const LAB: &str = r#"{ "version": 1,
@@ -360,13 +368,11 @@ mod tests {
         for line in script.lines().filter(|l| !l.trim().is_empty()) {
             let (host, cmd) = line.split_once("$ ").unwrap();
             let h = world.host_index(host.trim()).unwrap();
-            for c in parse_script(cmd).unwrap() {
-                let out = tools::run_script_cmd(&mut world, h, &c, &|_| Err("no".into()));
-                assert!(
-                    out.exit == 0 || cmd.contains("nmap") || cmd.contains("ping"),
-                    "{cmd}: {out:?}"
-                );
-            }
+            let exit = sh(&mut world, h, cmd);
+            assert!(
+                exit == 0 || cmd.contains("nmap") || cmd.contains("ping"),
+                "{cmd}: {exit}"
+            );
         }
         tools::take_journal(&mut world);
         world.reports.clear();
@@ -668,10 +674,7 @@ fw$ iptables -A INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT";
         for line in script.lines() {
             let (host, cmd) = line.split_once("$ ").unwrap();
             let h = world.host_index(host).unwrap();
-            for c in parse_script(cmd).unwrap() {
-                let out = tools::run_script_cmd(&mut world, h, &c, &|_| Err("no".into()));
-                assert_eq!(out.exit, 0, "{cmd}: {out:?}");
-            }
+            assert_eq!(sh(&mut world, h, cmd), 0, "{cmd}");
         }
         evaluate(&world, &lab).remove(0)
     }
@@ -739,5 +742,22 @@ fw$ iptables -A INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT";
         );
         assert!(world.reports.is_empty() && world.tools.journal.is_empty());
         assert!(evaluate(&world, &lab)[0].pass);
+    }
+
+    #[test]
+    fn output_checks_run_through_the_shell() {
+        let c = r#"[{ "id": "o", "title": "t", "output": { "host": "fw",
+            "command": "for c in INPUT OUTPUT; do iptables -S $c; done | grep -c DROP",
+            "contains": ["2"], "lacks": ["command not found"] } }]"#;
+        let (world, lab) = lab_after(c, "fw$ iptables -A INPUT -j DROP");
+        let r = evaluate(&world, &lab).remove(0);
+        assert!(!r.pass);
+        assert!(r.detail.contains("lacks \"2\"; it was:\n1"), "{}", r.detail);
+        let (world, lab) = lab_after(
+            c,
+            "fw$ iptables -A INPUT -j DROP\nfw$ iptables -A OUTPUT -j DROP",
+        );
+        let r = evaluate(&world, &lab).remove(0);
+        assert!(r.pass, "{}", r.detail);
     }
 }

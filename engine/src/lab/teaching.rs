@@ -393,7 +393,7 @@ pub fn validate(lab: &LabFile) -> Result<(), LabError> {
                 if o.command.trim().is_empty() {
                     return Err(LabError(format!("{what}: \"command\" is empty")));
                 }
-                crate::command::script::parse_script(&o.command)
+                crate::command::shell::Script::parse(&o.command)
                     .map_err(|e| LabError(format!("{what}: \"command\": {}", e.msg)))?;
                 if o.contains.is_empty() && o.lacks.is_empty() {
                     return Err(LabError(format!("{what}: needs \"contains\" or \"lacks\"")));
