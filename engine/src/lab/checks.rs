@@ -308,10 +308,15 @@ fn output(world: &World, o: &OutputCheck) -> Verdict {
     if shown.len() < text.trim_end().len() {
         shown.push_str(" …");
     }
+    let printed = if shown.is_empty() {
+        "it printed nothing".to_string()
+    } else {
+        format!("it was:\n{shown}")
+    };
     Ok((
         false,
         format!(
-            "the output of `{}` on {} {}; it was:\n{shown}",
+            "the output of `{}` on {} {}; {printed}",
             o.command,
             o.host,
             why.join(" and ")
@@ -759,5 +764,16 @@ fw$ iptables -A INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT";
         );
         let r = evaluate(&world, &lab).remove(0);
         assert!(r.pass, "{}", r.detail);
+    }
+
+    #[test]
+    fn empty_output_is_said_so() {
+        let c = r#"[{ "id": "o", "title": "t", "output": { "host": "fw", "command": "iptables -S INPUT | grep DROP", "contains": ["DROP"] } }]"#;
+        let (world, lab) = lab_after(c, "");
+        let r = evaluate(&world, &lab).remove(0);
+        assert_eq!(
+            r.detail,
+            "the output of `iptables -S INPUT | grep DROP` on fw lacks \"DROP\"; it printed nothing"
+        );
     }
 }
