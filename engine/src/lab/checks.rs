@@ -116,14 +116,26 @@ fn policy(world: &World, p: &PolicyCheck) -> Verdict {
     }
 }
 
-/// The rules of a chain (none when the table or chain does not exist).
-fn chain_rules<'w>(world: &'w World, host: usize, table: &str, chain: &str) -> &'w [Rule] {
-    world.hosts[host]
+/// The rules of a chain: `None` for a user chain the host does not have
+/// (a built-in chain the kernel has not made yet has no rules).
+fn chain_rules<'w>(world: &'w World, host: usize, table: &str, chain: &str) -> Option<&'w [Rule]> {
+    match world.hosts[host]
         .ruleset
         .table(table)
         .and_then(|t| t.chain(chain))
-        .map(|c| c.rules.as_slice())
-        .unwrap_or(&[])
+    {
+        Some(c) => Some(c.rules.as_slice()),
+        None if crate::ruleset::table_hooks(table)
+            .is_some_and(|hooks| hooks.iter().any(|h| h.name() == chain)) =>
+        {
+            Some(&[])
+        }
+        None => None,
+    }
+}
+
+fn no_chain(host: &str, table: &str, chain: &str) -> String {
+    format!("{host} has no chain {chain} in the {table} table")
 }
 
 /// Reads a fragment with the names and sets of a host.
@@ -161,8 +173,11 @@ fn rule_words(chain: &str, n: usize, rule: &Rule) -> String {
 fn rule(world: &World, r: &RuleCheck) -> Verdict {
     let h = host_index(world, &r.host)?;
     let has = host_fragment(world, h, &r.has, &r.table)?;
-    let rules = chain_rules(world, h, &r.table, &r.chain);
     let place = format!("{} {} {}", r.host, r.table, r.chain);
+    let Some(rules) = chain_rules(world, h, &r.table, &r.chain) else {
+        // No chain, no rule in it.
+        return Ok((!r.present, no_chain(&r.host, &r.table, &r.chain)));
+    };
     let found = rules.iter().position(|x| has.matches(x));
     if !r.present {
         return Ok(match found {
@@ -220,7 +235,9 @@ fn rule(world: &World, r: &RuleCheck) -> Verdict {
 
 fn counter(world: &World, c: &CounterCheck) -> Verdict {
     let h = host_index(world, &c.host)?;
-    let rules = chain_rules(world, h, &c.table, &c.chain);
+    let Some(rules) = chain_rules(world, h, &c.table, &c.chain) else {
+        return Ok((false, no_chain(&c.host, &c.table, &c.chain)));
+    };
     let place = format!("{} {} {}", c.host, c.table, c.chain);
     let n = match &c.rule {
         RuleRef::Number(n) => {
@@ -456,6 +473,19 @@ mod tests {
             "{}",
             res[0].detail
         );
+        let (pass, res) = outcomes(
+            "tcp",
+            Some(22),
+            "client$ iptables -A OUTPUT -d 10.0.0.2 -j DROP",
+        );
+        assert_eq!(pass, ["dropped"]);
+        assert!(
+            res[4]
+                .detail
+                .ends_with("dropped by client filter OUTPUT rule 1 (-d 10.0.0.2/32 -j DROP)"),
+            "{}",
+            res[4].detail
+        );
         let (pass, res) = outcomes("tcp", Some(22), "fw$ iptables -P INPUT DROP");
         assert_eq!(pass, ["dropped"]);
         assert!(
@@ -571,6 +601,18 @@ mod tests {
         );
         let res = evaluate(&world, &lab);
         assert!(res[0].pass && res[1].pass, "{res:#?}");
+        // A user chain the host does not have.
+        let c = r#"[{ "id": "u", "title": "t", "rule": { "host": "fw", "chain": "LOGDROP", "has": "-j DROP" } },
+            { "id": "v", "title": "t", "rule": { "host": "fw", "chain": "LOGDROP", "has": "-j DROP", "present": false } },
+            { "id": "w", "title": "t", "counter": { "host": "fw", "table": "nat", "chain": "PREROUTING", "rule": 1, "min": 0 } }]"#;
+        let (world, lab) = lab_after(c, "");
+        let res = evaluate(&world, &lab);
+        assert_eq!(
+            (res[0].pass, res[1].pass, res[2].pass),
+            (false, true, false)
+        );
+        assert_eq!(res[0].detail, "fw has no chain LOGDROP in the filter table");
+        assert_eq!(res[2].detail, "fw nat PREROUTING has no rule 1 (0 rules)");
         // A telnet rule makes no-telnet fail.
         let (world, lab) = lab_after(RULES, "fw$ iptables -A INPUT -p tcp --dport 23 -j ACCEPT");
         let r = &evaluate(&world, &lab)[2];
