@@ -1,6 +1,9 @@
 //! Lab files: a versioned JSON description of a lab (hosts, interfaces,
 //! links, routes, sysctls, services, the name table, the clock and start-up
 //! commands), checked with clear messages and loaded into a [`World`].
+//! A lab may also teach: an `intro`, numbered `steps` and `checks`
+//! ([`teaching`] for the format, [`checks::evaluate`] to evaluate them,
+//! [`run_steps`] to follow the steps).
 //!
 //! ```json
 //! {
