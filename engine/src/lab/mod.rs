@@ -1,6 +1,9 @@
 //! Lab files: a versioned JSON description of a lab (hosts, interfaces,
 //! links, routes, sysctls, services, the name table, the clock and start-up
 //! commands), checked with clear messages and loaded into a [`World`].
+//! A lab may also teach: an `intro`, numbered `steps` and `checks`
+//! ([`teaching`] for the format, [`checks::evaluate`] to evaluate them,
+//! [`run_steps`] to follow the steps).
 //!
 //! ```json
 //! {
@@ -19,10 +22,23 @@
 //! ```
 
 #[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
+pub mod check_cli;
+pub mod checks;
+#[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
 pub mod cli;
+pub mod fragment;
+pub mod probe;
+pub mod teaching;
 pub mod trace_text;
 
-use crate::command::script::parse_script;
+pub use checks::{evaluate, CheckResult, Summary};
+pub use teaching::{
+    Check, CheckKind, CounterCheck, Expect, LogCheck, OutputCheck, PolicyCheck, ReachCheck,
+    RuleCheck, RuleRef, Step,
+};
+
+use crate::command::shell::world::run_on_host;
+use crate::command::shell::{Mode, Script};
 use crate::command::Output;
 use crate::sim::host::Listener;
 use crate::sim::iface::{IfAddr, Iface};
@@ -64,6 +80,15 @@ pub struct LabFile {
     /// Resolver address `dig` reports (default 127.0.0.53).
     #[serde(default)]
     pub resolver: Option<String>,
+    /// The lab's introduction: paragraphs separated by blank lines, `code` in backquotes.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub intro: String,
+    /// Numbered steps: what to do, the commands to try, what to look at.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
+    /// Facts the engine checks after every command (see [`checks`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Check>,
 }
 
 fn yes() -> bool {
@@ -112,6 +137,9 @@ pub struct HostSpec {
     /// Commands run on the host when the lab starts (iptables rules …).
     #[serde(default)]
     pub startup: Vec<String>,
+    /// Files on the host by path (a web server serves `/var/www/html/...`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub files: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -216,7 +244,9 @@ pub fn parse(text: &str) -> Result<LabFile, LabError> {
         Some(_) => return err("\"version\" must be a number"),
         None => return err(format!("missing \"version\" (use {VERSION})")),
     }
-    serde_json::from_value(v).map_err(|e| LabError(format!("lab file: {e}")))
+    let lab: LabFile = serde_json::from_value(v).map_err(|e| LabError(format!("lab file: {e}")))?;
+    teaching::validate(&lab)?;
+    Ok(lab)
 }
 
 fn valid_name(s: &str) -> bool {
@@ -332,6 +362,7 @@ pub fn build(lab: &LabFile) -> Result<World, LabError> {
     if lab.hosts.is_empty() {
         return err("a lab needs at least one host");
     }
+    teaching::validate(lab)?;
     if lab.hosts.len() > MAX_HOSTS {
         return err(format!(
             "{} hosts; the limit is {MAX_HOSTS}",
@@ -573,6 +604,15 @@ pub fn build(lab: &LabFile) -> Result<World, LabError> {
                 connected: false,
             });
         }
+        for (path, text) in &h.files {
+            if path.is_empty() || path.ends_with('/') || h.files.len() > MAX_ITEMS {
+                return err(format!(
+                    "host {}: file \"{path}\" needs a file name",
+                    h.name
+                ));
+            }
+            world.hosts[idx].files.insert(path.clone(), text.clone());
+        }
         for (k, v) in &h.sysctl {
             match tools::sysctl::set(&mut world.hosts[idx], k, v) {
                 Ok(_) => {}
@@ -708,7 +748,7 @@ pub fn startup(world: &mut World, lab: &LabFile) -> Vec<StartupRun> {
     let mut runs = Vec::new();
     for (idx, h) in lab.hosts.iter().enumerate() {
         for line in &h.startup {
-            let cmds = match parse_script(line) {
+            let script = match Script::parse(line) {
                 Ok(c) => c,
                 Err(e) => {
                     runs.push(StartupRun {
@@ -719,14 +759,58 @@ pub fn startup(world: &mut World, lab: &LabFile) -> Vec<StartupRun> {
                     continue;
                 }
             };
-            for c in cmds {
-                let out = tools::run_script_cmd(world, idx, &c, &|_| {
-                    Err("No such file or directory".into())
-                });
+            for item in &script.items {
+                let r = run_on_host(world, idx, item, None, Mode::Script);
                 runs.push(StartupRun {
                     host: h.name.clone(),
-                    command: c.text.clone(),
-                    output: out,
+                    command: item.text.clone(),
+                    output: r.output(),
+                });
+                if r.stop {
+                    break;
+                }
+            }
+        }
+    }
+    runs
+}
+
+/// Runs the lab's steps: each step's commands on its host, in order, as
+/// typed in the host's terminal, and returns what each command printed
+/// (`host` is the step's host). No packet reports are kept.
+pub fn run_steps(world: &mut World, lab: &LabFile) -> Vec<StartupRun> {
+    let mut runs = Vec::new();
+    for step in &lab.steps {
+        let Some(idx) = world.host_index(&step.host) else {
+            for line in &step.commands {
+                runs.push(StartupRun {
+                    host: step.host.clone(),
+                    command: line.clone(),
+                    output: Output::err(format!("iptplay: no host \"{}\"\n", step.host), 2),
+                });
+            }
+            continue;
+        };
+        for line in &step.commands {
+            let script = match Script::parse(line) {
+                Ok(c) => c,
+                Err(e) => {
+                    runs.push(StartupRun {
+                        host: step.host.clone(),
+                        command: line.clone(),
+                        output: Output::err(format!("-bash: {}\n", e.msg), 2),
+                    });
+                    continue;
+                }
+            };
+            for item in &script.items {
+                let r = run_on_host(world, idx, item, None, Mode::Terminal);
+                tools::take_journal(world);
+                world.reports.clear();
+                runs.push(StartupRun {
+                    host: step.host.clone(),
+                    command: item.text.clone(),
+                    output: r.output(),
                 });
             }
         }
