@@ -32,7 +32,8 @@ pub use teaching::{
     RuleCheck, RuleRef, Step,
 };
 
-use crate::command::script::parse_script;
+use crate::command::shell::world::run_on_host;
+use crate::command::shell::{Mode, Script};
 use crate::command::Output;
 use crate::sim::host::Listener;
 use crate::sim::iface::{IfAddr, Iface};
@@ -131,6 +132,9 @@ pub struct HostSpec {
     /// Commands run on the host when the lab starts (iptables rules …).
     #[serde(default)]
     pub startup: Vec<String>,
+    /// Files on the host by path (a web server serves `/var/www/html/...`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub files: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -595,6 +599,12 @@ pub fn build(lab: &LabFile) -> Result<World, LabError> {
                 connected: false,
             });
         }
+        for (path, text) in &h.files {
+            if path.is_empty() || path.ends_with('/') || h.files.len() > MAX_ITEMS {
+                return err(format!("host {}: file \"{path}\" needs a file name", h.name));
+            }
+            world.hosts[idx].files.insert(path.clone(), text.clone());
+        }
         for (k, v) in &h.sysctl {
             match tools::sysctl::set(&mut world.hosts[idx], k, v) {
                 Ok(_) => {}
@@ -730,7 +740,7 @@ pub fn startup(world: &mut World, lab: &LabFile) -> Vec<StartupRun> {
     let mut runs = Vec::new();
     for (idx, h) in lab.hosts.iter().enumerate() {
         for line in &h.startup {
-            let cmds = match parse_script(line) {
+            let script = match Script::parse(line) {
                 Ok(c) => c,
                 Err(e) => {
                     runs.push(StartupRun {
@@ -741,15 +751,16 @@ pub fn startup(world: &mut World, lab: &LabFile) -> Vec<StartupRun> {
                     continue;
                 }
             };
-            for c in cmds {
-                let out = tools::run_script_cmd(world, idx, &c, &|_| {
-                    Err("No such file or directory".into())
-                });
+            for item in &script.items {
+                let r = run_on_host(world, idx, item, None, Mode::Script);
                 runs.push(StartupRun {
                     host: h.name.clone(),
-                    command: c.text.clone(),
-                    output: out,
+                    command: item.text.clone(),
+                    output: r.output(),
                 });
+                if r.stop {
+                    break;
+                }
             }
         }
     }

@@ -124,8 +124,13 @@ impl Item {
 
 impl Script {
     pub fn parse(text: &str) -> Result<Script, ShellError> {
+        Script::parse_from(text, 1)
+    }
+
+    /// Parses text whose first line is line `first_line` of a larger script.
+    pub fn parse_from(text: &str, first_line: usize) -> Result<Script, ShellError> {
         let src: Vec<char> = text.chars().collect();
-        let list = parse::parse(&src, 1, 0)?;
+        let list = parse::parse(&src, first_line, 0)?;
         let items = list
             .into_iter()
             .map(|body| {
