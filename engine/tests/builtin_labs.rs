@@ -19,7 +19,8 @@
 //! The test is generic: any lab file added to `static/labs` with checks is
 //! held to the same rules.
 
-use engine::command::script::parse_script;
+use engine::command::shell::world::run_on_host;
+use engine::command::shell::{Mode, Script};
 use engine::lab::{self, LabFile, Step};
 use engine::sim::tools;
 use engine::sim::world::World;
@@ -55,14 +56,13 @@ fn follow_steps(world: &mut World, lab: &LabFile) -> Result<Vec<Ran>, String> {
             .host_index(&step.host)
             .ok_or_else(|| format!("step {}: no host \"{}\"", k + 1, step.host))?;
         for line in &step.commands {
-            let cmds = parse_script(line)
+            // As typed (or pasted) in the host's terminal: through the shell.
+            let script = Script::parse(line)
                 .map_err(|e| format!("step {}: `{line}` does not parse: {}", k + 1, e.msg))?;
             let mut exit = 0;
             let mut stderr = String::new();
-            for c in &cmds {
-                let out = tools::run_script_cmd(world, host, c, &|_| {
-                    Err("No such file or directory".into())
-                });
+            for item in &script.items {
+                let out = run_on_host(world, host, item, None, Mode::Terminal).output();
                 exit = out.exit;
                 stderr.push_str(&out.stderr);
                 // What the page and `iptplay lab` do after each command.
