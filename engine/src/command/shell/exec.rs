@@ -1,7 +1,7 @@
 //! Running parsed commands: lists, `&&`/`||`, pipelines (each stage's
 //! output is the next one's input), `for`, `if`, groups, redirections and
 //! the built-ins (`exit`, `export`, `unset`, `[`/`test`, `echo`, `cat`,
-//! `rm`, `grep`, `wc`, `head`, `tail`, `true`, `false`, `:`).
+//! `rm`, `ls`, `grep`, `wc`, `head`, `tail`, `true`, `false`, `:`).
 
 use super::parse::{AndOr, Cmd, CmdKind, Pipeline, RedirKind, Simple};
 use super::{utils, ItemResult, Mode, Stream, System, Vars, MAX_ITERATIONS, MAX_TEXT};
@@ -466,7 +466,7 @@ impl<'a> Shell<'a> {
                     Err(e) => Output::err(format!("{p}{name}: {e}\n"), 2),
                 }
             }
-            "cat" | "rm" | "grep" | "egrep" | "fgrep" | "wc" | "head" | "tail" => {
+            "cat" | "rm" | "ls" | "grep" | "egrep" | "fgrep" | "wc" | "head" | "tail" => {
                 let stdin = self.stdin.take();
                 utils::run(self.sys, argv, stdin.as_deref())
             }

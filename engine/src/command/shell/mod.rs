@@ -56,6 +56,10 @@ pub trait System {
     fn kind(&mut self, path: &str) -> Option<FileKind>;
     /// Removes a file; the error is the reason.
     fn remove(&mut self, path: &str) -> Result<(), String>;
+    /// Names in a directory (`None`: no such directory).
+    fn list(&mut self, _dir: &str) -> Option<Vec<String>> {
+        None
+    }
 }
 
 /// How errors name the shell: a script (`bash: line 3: `) or a terminal (`-bash: `).

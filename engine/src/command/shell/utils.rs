@@ -1,5 +1,5 @@
 //! The small programs scripts lean on, over the host's files: `test`/`[`,
-//! `cat`, `rm`, `grep` (fixed strings, `^`/`$` anchors, `-E` alternatives
+//! `cat`, `rm`, `ls`, `grep` (fixed strings, `^`/`$` anchors, `-E` alternatives
 //! with `|`; no other regular expressions), `wc`, `head` and `tail`.
 
 use super::{FileKind, System};
@@ -71,6 +71,7 @@ pub fn run(sys: &mut dyn System, argv: &[String], stdin: Option<&str>) -> Output
     match argv[0].as_str() {
         "cat" => cat(sys, argv, stdin),
         "rm" => rm(sys, argv),
+        "ls" => ls(sys, argv),
         "grep" | "egrep" | "fgrep" => grep(sys, argv, stdin),
         "wc" => wc(sys, argv, stdin),
         _ => head_tail(sys, argv, stdin),
@@ -167,6 +168,51 @@ fn rm(sys: &mut dyn System, argv: &[String]) -> Output {
                         .push_str(&format!("rm: cannot remove '{f}': {e}\n"));
                     out.exit = 1;
                 }
+            }
+        }
+    }
+    out
+}
+
+/// `ls [-1] [-a] [PATH...]`: names, one a line.
+fn ls(sys: &mut dyn System, argv: &[String]) -> Output {
+    let mut paths = Vec::new();
+    for a in &argv[1..] {
+        if a.starts_with('-') && a.len() > 1 {
+            if let Some(c) = a[1..].chars().find(|c| !matches!(c, '1' | 'a' | 'A')) {
+                return Output::err(
+                    format!("ls: option -{c} is not supported here (try ls or ls -1)\n"),
+                    2,
+                );
+            }
+        } else {
+            paths.push(a.clone());
+        }
+    }
+    if paths.is_empty() {
+        paths.push(".".into());
+    }
+    let many = paths.len() > 1;
+    let mut out = Output::default();
+    for (k, p) in paths.iter().enumerate() {
+        match sys.kind(p) {
+            Some(FileKind::File) => out.stdout.push_str(&format!("{p}\n")),
+            Some(FileKind::Dir) => {
+                if many {
+                    if k > 0 {
+                        out.stdout.push('\n');
+                    }
+                    out.stdout.push_str(&format!("{p}:\n"));
+                }
+                for n in sys.list(p).unwrap_or_default() {
+                    out.stdout.push_str(&format!("{n}\n"));
+                }
+            }
+            None => {
+                out.stderr.push_str(&format!(
+                    "ls: cannot access '{p}': No such file or directory\n"
+                ));
+                out.exit = 2;
             }
         }
     }

@@ -133,6 +133,26 @@ impl System for HostSystem<'_> {
         None
     }
 
+    fn list(&mut self, dir: &str) -> Option<Vec<String>> {
+        let d = key(dir).trim_end_matches('/');
+        let here = matches!(d, "." | "" | "/root");
+        let prefix = format!("{d}/");
+        let mut names: Vec<String> = self.world.hosts[self.host]
+            .files
+            .keys()
+            .filter_map(|k| {
+                let rest = if here && !k.starts_with('/') {
+                    k.as_str()
+                } else {
+                    k.strip_prefix(&prefix)?
+                };
+                Some(rest.split('/').next().unwrap_or(rest).to_string())
+            })
+            .collect();
+        names.dedup();
+        Some(names)
+    }
+
     fn remove(&mut self, path: &str) -> Result<(), String> {
         if path.starts_with("/proc/") {
             return Err("Operation not permitted".into());
