@@ -469,3 +469,26 @@ fn a_closing_snat_connection_gives_its_tuple_to_a_new_syn() {
     let left: Vec<Ipv4Addr> = w.hosts[0].conntrack.iter().map(|e| e.orig.src).collect();
     assert_eq!(left, [a("10.1.0.100")]);
 }
+
+#[test]
+fn a_udp_port_unreachable_is_looked_up_by_conntrack_after_raw() {
+    // UDP lets go of the datagram's connection before answering: in raw
+    // OUTPUT the error has no state yet (it is RELATED from conntrack on).
+    let mut w = lab();
+    restore(
+        &mut w,
+        "*raw\n-A OUTPUT -m state --state NEW,RELATED,ESTABLISHED\nCOMMIT\n\
+         *filter\n-A OUTPUT -m state --state RELATED\nCOMMIT\n",
+    );
+    w.inject(0, "r0", udp("10.1.0.100", "10.1.0.1"));
+    assert_eq!(wire(&w), vec![("router".into(), "r0".into())]);
+    let saved = save(&mut w);
+    assert!(
+        saved.contains("[0:0] -A OUTPUT -m state --state NEW,RELATED,ESTABLISHED"),
+        "{saved}"
+    );
+    assert!(
+        saved.contains("[1:57] -A OUTPUT -m state --state RELATED"),
+        "{saved}"
+    );
+}

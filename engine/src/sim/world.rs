@@ -778,13 +778,14 @@ impl World {
             });
         }
         for mut p in answer.replies {
-            // The stack's ICMP errors (port and protocol unreachable) go
-            // through `icmp_send`, which attaches the packet's connection
-            // as RELATED: even the raw table sees that state.
-            let icmp_error = p
+            // A protocol unreachable goes through `icmp_send` with the
+            // packet's connection still on it, which attaches it as RELATED:
+            // even the raw table sees that state. UDP drops the connection
+            // (`nf_reset_ct`) before its port unreachable.
+            let protocol_unreachable = p
                 .headers()
-                .is_ok_and(|h| h.icmp().is_some_and(|i| i.is_error()));
-            if icmp_error {
+                .is_ok_and(|h| h.icmp().is_some_and(|i| i.icmp_type == 3 && i.code == 2));
+            if protocol_unreachable {
                 let host = &mut self.hosts[hi];
                 p.meta.nfct = super::reject::attach(&mut host.conntrack, ct.idx, ct.dir, true);
             }
