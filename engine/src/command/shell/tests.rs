@@ -198,3 +198,24 @@ fn incomplete_input_is_marked() {
     assert_eq!(texts, ["iptables -A X -m comment --comment 'a b'", "ls   -l", "echo x"]);
     assert_eq!(s.items[2].line, 3);
 }
+
+#[test]
+fn random_text_never_panics() {
+    let atoms = [
+        "for ", "in ", "do ", "done", "if ", "then ", "else ", "fi", "; ", "\n", "|", "&&", "||",
+        "!", "$", "${", "}", "$(", ")", "`", "'", "\"", "\\", "<", ">", ">>", "2>&1", "<<E\n",
+        "E\n", "x", "A=", "$A", "echo ", "cat ", "[ ", " ]", "-f ", "-eq ", "exit ", "#", "{ ",
+        "prog ", "grep ", "wc -l", "rm ", "1", "(",
+    ];
+    let mut seed: u64 = 0x1234_5678;
+    for _ in 0..3000 {
+        let mut text = String::new();
+        let n = (seed >> 33) % 24;
+        for _ in 0..n {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            text.push_str(atoms[((seed >> 33) % atoms.len() as u64) as usize]);
+        }
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+        let _ = sh(&text);
+    }
+}
