@@ -723,7 +723,10 @@ mod tests {
         assert_eq!(text.last(), Some(&"2"), "{text:?}");
         // A replay of the actions gives the same state.
         let r = Session::restore(&s.saved(false)).unwrap();
-        assert_eq!(r.world.hosts[0].shell_vars.get("ISP1").map(String::as_str), Some("22 80"));
+        assert_eq!(
+            r.world.hosts[0].shell_vars.get("ISP1").map(String::as_str),
+            Some("22 80")
+        );
     }
 
     #[test]

@@ -141,7 +141,11 @@ fn run(script: Option<&Path>, json: bool) -> i32 {
 }
 
 /// Writes a command's output to the terminal, each piece on its stream, in order.
-pub fn write_pieces(pieces: &[(Stream, String)], stdout: &std::io::Stdout, stderr: &std::io::Stderr) {
+pub fn write_pieces(
+    pieces: &[(Stream, String)],
+    stdout: &std::io::Stdout,
+    stderr: &std::io::Stderr,
+) {
     for (s, t) in pieces {
         match s {
             Stream::Out => {

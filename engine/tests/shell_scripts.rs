@@ -103,7 +103,10 @@ fn scripts_are_the_guides_text() {
     };
     let guide = std::fs::read_to_string(dir.join("seed-iptables-notes.txt")).expect("guide");
     for f in ["country-block.sh", "isp-balance.sh"] {
-        assert!(guide.contains(read(f).trim_end()), "{f} is not the guide's text");
+        assert!(
+            guide.contains(read(f).trim_end()),
+            "{f} is not the guide's text"
+        );
     }
     for l in read("reset-firewall.sh").lines() {
         assert!(guide.contains(&format!("# {l}\n")), "{l}");
@@ -121,7 +124,8 @@ fn country_script_runs_verbatim_on_a_lab() {
         "### BLOCKING CHINA ###\nDownload Finished!\nAdding Networks to set...\nBlocking CN with iptables ... Done\n"
     );
     assert!(
-        r.stderr.contains("HTTP request sent, awaiting response... 200 OK\n"),
+        r.stderr
+            .contains("HTTP request sent, awaiting response... 200 OK\n"),
         "{}",
         r.stderr
     );
@@ -179,8 +183,7 @@ fn country_script_stops_when_the_download_fails() {
     );
     assert_eq!(r.code, 1);
     assert_eq!(
-        r.stdout,
-        "### BLOCKING CHINA ###\nDownload Failed! Exiting ...\n",
+        r.stdout, "### BLOCKING CHINA ###\nDownload Failed! Exiting ...\n",
         "nothing runs after exit 1"
     );
     assert!(
@@ -200,7 +203,9 @@ fn isp_script_runs_verbatim_on_the_router() {
     );
     let n = objs.len();
     assert_eq!(code, 0, "{objs:?}");
-    let mut want = String::from("-P PREROUTING ACCEPT\n-P INPUT ACCEPT\n-P OUTPUT ACCEPT\n-P POSTROUTING ACCEPT\n");
+    let mut want = String::from(
+        "-P PREROUTING ACCEPT\n-P INPUT ACCEPT\n-P OUTPUT ACCEPT\n-P POSTROUTING ACCEPT\n",
+    );
     for p in [22, 25, 80, 110, 143, 443, 465, 993, 995] {
         want.push_str(&format!(
             "-A POSTROUTING -o eth1 -p tcp -m tcp --dport {p} -j MASQUERADE\n"
@@ -212,9 +217,14 @@ fn isp_script_runs_verbatim_on_the_router() {
     // Through `iptplay run` too (one host).
     let r = iptplay(
         &["run"],
-        &format!("{script}iptables -t nat -S | grep -c MASQUERADE\ncat /proc/sys/net/ipv4/ip_forward\n"),
+        &format!(
+            "{script}iptables -t nat -S | grep -c MASQUERADE\ncat /proc/sys/net/ipv4/ip_forward\n"
+        ),
     );
-    assert_eq!((r.code, r.stdout.as_str(), r.stderr.as_str()), (0, "10\n1\n", ""));
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (0, "10\n1\n", "")
+    );
 }
 
 #[test]
@@ -285,7 +295,10 @@ fn country_and_reset_scripts_match_the_kernel() {
         ),
     )
     .expect("wget shim");
-    let _ = Command::new("chmod").arg("+x").arg(shim.join("wget")).status();
+    let _ = Command::new("chmod")
+        .arg("+x")
+        .arg(shim.join("wget"))
+        .status();
     let ns = Namespace::new("shell-country");
     let script = read("country-block.sh");
     let save = "iptables-save\nipset save\n";
@@ -327,12 +340,16 @@ fn country_and_reset_scripts_match_the_kernel() {
         )
     };
     let split_real = |o: &engine::command::Output| {
-        let (ipt, set) = o.stdout.split_at(o.stdout.find("create ").unwrap_or(o.stdout.len()));
+        let (ipt, set) = o
+            .stdout
+            .split_at(o.stdout.find("create ").unwrap_or(o.stdout.len()));
         (rules(ipt), sets(set))
     };
     assert!(
         real_state.stdout.contains("add china 1.0.32.0/19")
-            && real_state.stdout.contains("-A INPUT -m set --match-set china src -j DROP"),
+            && real_state
+                .stdout
+                .contains("-A INPUT -m set --match-set china src -j DROP"),
         "the real run did its work: {real_state:?}"
     );
     assert_eq!(state(&s1[0], &s1[1]), split_real(&real_state));
@@ -357,16 +374,27 @@ fn isp_script_matches_the_kernel() {
     let shim = std::env::temp_dir();
     let script = read("isp-balance.sh");
     let real = real_run(&ns, &shim, &script);
-    let real_state = real_run(&ns, &shim, "iptables-save\ncat /proc/sys/net/ipv4/ip_forward\n");
+    let real_state = real_run(
+        &ns,
+        &shim,
+        "iptables-save\ncat /proc/sys/net/ipv4/ip_forward\n",
+    );
     drop(ns);
     let r = iptplay(
         &["run"],
         &format!("{script}iptables-save\ncat /proc/sys/net/ipv4/ip_forward\n"),
     );
-    assert_eq!((r.code, real.exit), (0, 0), "{} / {}", r.stderr, real.stderr);
+    assert_eq!(
+        (r.code, real.exit),
+        (0, 0),
+        "{} / {}",
+        r.stderr,
+        real.stderr
+    );
     assert_eq!(r.stderr, real.stderr);
     assert!(
-        real_state.stdout.contains("--dport 995 -j MASQUERADE") && real_state.stdout.ends_with("\n1\n"),
+        real_state.stdout.contains("--dport 995 -j MASQUERADE")
+            && real_state.stdout.ends_with("\n1\n"),
         "{real_state:?}"
     );
     assert_eq!(rules(&r.stdout), rules(&real_state.stdout));

@@ -579,7 +579,10 @@ pub fn build(lab: &LabFile) -> Result<World, LabError> {
         }
         for (path, text) in &h.files {
             if path.is_empty() || path.ends_with('/') || h.files.len() > MAX_ITEMS {
-                return err(format!("host {}: file \"{path}\" needs a file name", h.name));
+                return err(format!(
+                    "host {}: file \"{path}\" needs a file name",
+                    h.name
+                ));
             }
             world.hosts[idx].files.insert(path.clone(), text.clone());
         }

@@ -218,9 +218,9 @@ impl<'a> Shell<'a> {
                 for it in items {
                     self.iterations += 1;
                     if self.iterations > MAX_ITERATIONS {
-                        return Err(self.limit(&format!(
-                            "loops ran more than {MAX_ITERATIONS} times"
-                        )));
+                        return Err(
+                            self.limit(&format!("loops ran more than {MAX_ITERATIONS} times"))
+                        );
                     }
                     self.vars.insert(var.clone(), it);
                     status = self.run_list(body)?;

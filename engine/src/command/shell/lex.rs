@@ -535,7 +535,9 @@ impl Lexer<'_> {
             }
             Some(c) if c == '_' || c.is_ascii_alphabetic() => {
                 let mut name = String::new();
-                while let Some(c) = self.peek(0).filter(|c| *c == '_' || c.is_ascii_alphanumeric())
+                while let Some(c) = self
+                    .peek(0)
+                    .filter(|c| *c == '_' || c.is_ascii_alphanumeric())
                 {
                     name.push(c);
                     self.pos += 1;
@@ -701,22 +703,46 @@ mod tests {
             }
             o => panic!("{o:?}"),
         }
-        assert!(matches!(&t[3], Tok::Word(p) if matches!(&p[0], LexPart::Sub { source, .. } if source == "cat f")));
-        assert!(matches!(&t[4], Tok::Word(p) if matches!(&p[0], LexPart::Sub { source, .. } if source == "cat g")));
+        assert!(
+            matches!(&t[3], Tok::Word(p) if matches!(&p[0], LexPart::Sub { source, .. } if source == "cat f"))
+        );
+        assert!(
+            matches!(&t[4], Tok::Word(p) if matches!(&p[0], LexPart::Sub { source, .. } if source == "cat g"))
+        );
         assert_eq!(t[5], Tok::Op(Op::Newline));
     }
 
     #[test]
     fn redirections_and_heredocs() {
         let t = toks("cat <<EOF 2>&1 >>f\n$A\nEOF\n");
-        assert!(matches!(&t[1], Tok::Redir { op: RedirOp::Heredoc { body, expand: true }, .. } if body == "$A\n"));
-        assert!(matches!(&t[2], Tok::Redir { fd: Some(2), op: RedirOp::Dup }));
-        assert!(matches!(&t[4], Tok::Redir { fd: None, op: RedirOp::Out(true) }));
+        assert!(
+            matches!(&t[1], Tok::Redir { op: RedirOp::Heredoc { body, expand: true }, .. } if body == "$A\n")
+        );
+        assert!(matches!(
+            &t[2],
+            Tok::Redir {
+                fd: Some(2),
+                op: RedirOp::Dup
+            }
+        ));
+        assert!(matches!(
+            &t[4],
+            Tok::Redir {
+                fd: None,
+                op: RedirOp::Out(true)
+            }
+        ));
     }
 
     #[test]
     fn unfinished_input_is_incomplete() {
-        for s in ["echo 'a", "echo \"a", "cat <<EOF\nx\n", "echo $(cat", "echo `cat"] {
+        for s in [
+            "echo 'a",
+            "echo \"a",
+            "cat <<EOF\nx\n",
+            "echo $(cat",
+            "echo `cat",
+        ] {
             let c: Vec<char> = s.chars().collect();
             assert!(lex(&c, 1).unwrap_err().incomplete, "{s}");
         }

@@ -97,10 +97,7 @@ impl Item {
     /// The words of a plain command (one simple command, literal words, no
     /// redirections): what a terminal checks for its own commands (`clear`).
     pub fn plain_words(&self) -> Option<Vec<String>> {
-        if !self.body.rest.is_empty()
-            || self.body.first.bang
-            || self.body.first.cmds.len() != 1
-        {
+        if !self.body.rest.is_empty() || self.body.first.bang || self.body.first.cmds.len() != 1 {
             return None;
         }
         let cmd = &self.body.first.cmds[0];

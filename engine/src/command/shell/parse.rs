@@ -25,7 +25,10 @@ pub enum RedirKind {
     Out(Word, bool),
     /// `N>&M`: descriptor M (`-` closes: treated as /dev/null).
     Dup(Word),
-    Heredoc { body: String, expand: bool },
+    Heredoc {
+        body: String,
+        expand: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,8 +90,8 @@ struct Parser<'a> {
 }
 
 const RESERVED: &[&str] = &[
-    "if", "then", "elif", "else", "fi", "for", "in", "do", "done", "{", "}", "!", "while",
-    "until", "case", "esac", "function", "select",
+    "if", "then", "elif", "else", "fi", "for", "in", "do", "done", "{", "}", "!", "while", "until",
+    "case", "esac", "function", "select",
 ];
 
 /// Parses source text (lines numbered from `first_line`) into and-or lists.
@@ -121,7 +124,13 @@ impl Parser<'_> {
 
     fn eof_line(&self) -> usize {
         self.toks.last().map(|t| t.line).unwrap_or(1)
-            + self.src.iter().rev().take_while(|c| **c == '\n').count().max(1)
+            + self
+                .src
+                .iter()
+                .rev()
+                .take_while(|c| **c == '\n')
+                .count()
+                .max(1)
     }
 
     fn eof(&self) -> ShellError {
@@ -135,10 +144,7 @@ impl Parser<'_> {
     fn unexpected(&self, t: &Token) -> ShellError {
         ShellError {
             line: t.line,
-            msg: format!(
-                "syntax error near unexpected token `{}'",
-                t.shown(self.src)
-            ),
+            msg: format!("syntax error near unexpected token `{}'", t.shown(self.src)),
             incomplete: false,
         }
     }
@@ -596,8 +602,12 @@ mod tests {
     fn for_if_and_lists() {
         let l = p("for i in a $X; do echo $i; done\nif [ -f x ]\nthen\nrm x\nelif true; then :; else echo no; fi\na && b || c | d\n").unwrap();
         assert_eq!(l.len(), 3);
-        assert!(matches!(&l[0].first.cmds[0].kind, CmdKind::For { var, words: Some(w), body } if var == "i" && w.len() == 2 && body.len() == 1));
-        assert!(matches!(&l[1].first.cmds[0].kind, CmdKind::If { arms, otherwise: Some(_) } if arms.len() == 2));
+        assert!(
+            matches!(&l[0].first.cmds[0].kind, CmdKind::For { var, words: Some(w), body } if var == "i" && w.len() == 2 && body.len() == 1)
+        );
+        assert!(
+            matches!(&l[1].first.cmds[0].kind, CmdKind::If { arms, otherwise: Some(_) } if arms.len() == 2)
+        );
         assert_eq!(l[2].rest.len(), 2);
         assert_eq!(l[2].rest[1].1.cmds.len(), 2);
     }
@@ -613,7 +623,12 @@ mod tests {
         assert_eq!(e.msg, "syntax error near unexpected token `;'");
         let e = p("if then fi").unwrap_err();
         assert_eq!(e.msg, "syntax error near unexpected token `then'");
-        for s in ["for i in a b\ndo\necho $i\n", "if true\nthen\n", "echo a |\n", "echo a &&\n"] {
+        for s in [
+            "for i in a b\ndo\necho $i\n",
+            "if true\nthen\n",
+            "echo a |\n",
+            "echo a &&\n",
+        ] {
             let e = p(s).unwrap_err();
             assert!(e.incomplete, "{s}: {e:?}");
             assert_eq!(e.msg, "syntax error: unexpected end of file");

@@ -89,10 +89,13 @@ fn variables_and_field_splitting() {
 
 #[test]
 fn for_loops_every_form() {
-    let (o, _, _) = sh("for i in a b; do echo -n $i; done; echo\nL=\"1 2\n3\"\nfor x in $L\ndo\necho $x\ndone\n");
+    let (o, _, _) = sh(
+        "for i in a b; do echo -n $i; done; echo\nL=\"1 2\n3\"\nfor x in $L\ndo\necho $x\ndone\n",
+    );
     assert_eq!(o, "ab\n1\n2\n3\n");
     let mut m = Mem::default();
-    m.files.insert("nets".into(), "10.0.0.0/8\n192.168.0.0/16\n".into());
+    m.files
+        .insert("nets".into(), "10.0.0.0/8\n192.168.0.0/16\n".into());
     let (o, _, _) = sh_with(
         &mut m,
         &mut Vars::new(),
@@ -115,14 +118,19 @@ fn if_elif_else_and_test() {
 
 #[test]
 fn status_exit_and_negation() {
-    let (o, _, s) = sh("fail 3\necho $?\n! fail\necho $?\nfail || echo or\ntrue && echo and\nexit 4\necho never\n");
+    let (o, _, s) = sh(
+        "fail 3\necho $?\n! fail\necho $?\nfail || echo or\ntrue && echo and\nexit 4\necho never\n",
+    );
     assert_eq!(o, "3\n0\nor\nand\n");
     assert_eq!(s, 4);
     let (_, e, s) = sh("exit abc\necho never\n");
     assert_eq!(e, "bash: line 1: exit: abc: numeric argument required\n");
     assert_eq!(s, 2);
     let (o, e, s) = sh("exit 1 2\necho still\n");
-    assert_eq!((o.as_str(), e.as_str(), s), ("still\n", "bash: line 1: exit: too many arguments\n", 0));
+    assert_eq!(
+        (o.as_str(), e.as_str(), s),
+        ("still\n", "bash: line 1: exit: too many arguments\n", 0)
+    );
     let (_, _, s) = sh("fail 5\nexit\n");
     assert_eq!(s, 5);
 }
@@ -130,9 +138,15 @@ fn status_exit_and_negation() {
 #[test]
 fn bash_error_texts() {
     let (_, e, s) = sh("echo a\nfoo bar\n");
-    assert_eq!((e.as_str(), s), ("bash: line 2: foo: command not found\n", 127));
+    assert_eq!(
+        (e.as_str(), s),
+        ("bash: line 2: foo: command not found\n", 127)
+    );
     let (_, e, s) = sh("[ 1 -eq abc ]\n");
-    assert_eq!((e.as_str(), s), ("bash: line 1: [: abc: integer expression expected\n", 2));
+    assert_eq!(
+        (e.as_str(), s),
+        ("bash: line 1: [: abc: integer expression expected\n", 2)
+    );
     let (_, e, _) = sh("[ -f x\n");
     assert_eq!(e, "bash: line 1: [: missing `]'\n");
     let (_, e, _) = sh("[ a b c ]\n");
@@ -164,7 +178,9 @@ fn pipes_redirections_and_heredocs() {
 
 #[test]
 fn command_substitution_is_a_subshell() {
-    let (o, _, _) = sh("X=1\nY=$(X=2; echo $X; echo)\necho \"$X $Y\"\nZ=$(fail 3)\necho $?\necho $(exit 4) $?\n");
+    let (o, _, _) = sh(
+        "X=1\nY=$(X=2; echo $X; echo)\necho \"$X $Y\"\nZ=$(fail 3)\necho $?\necho $(exit 4) $?\n",
+    );
     assert_eq!(o, "1 2\n3\n4\n");
 }
 
@@ -189,13 +205,27 @@ fn loops_and_expansions_are_capped() {
 
 #[test]
 fn incomplete_input_is_marked() {
-    for s in ["for i in a\ndo\n", "if true; then", "echo 'x", "cat <<EOF\n", "a &&"] {
+    for s in [
+        "for i in a\ndo\n",
+        "if true; then",
+        "echo 'x",
+        "cat <<EOF\n",
+        "a &&",
+    ] {
         assert!(Script::parse(s).unwrap_err().incomplete, "{s}");
     }
     assert!(!Script::parse("done").unwrap_err().incomplete);
-    let s = Script::parse("iptables -A X -m comment --comment 'a b' # c\nls \\\n  -l; echo x").unwrap();
+    let s =
+        Script::parse("iptables -A X -m comment --comment 'a b' # c\nls \\\n  -l; echo x").unwrap();
     let texts: Vec<&str> = s.items.iter().map(|i| i.text.as_str()).collect();
-    assert_eq!(texts, ["iptables -A X -m comment --comment 'a b'", "ls   -l", "echo x"]);
+    assert_eq!(
+        texts,
+        [
+            "iptables -A X -m comment --comment 'a b'",
+            "ls   -l",
+            "echo x"
+        ]
+    );
     assert_eq!(s.items[2].line, 3);
 }
 
@@ -212,7 +242,9 @@ fn random_text_never_panics() {
         let mut text = String::new();
         let n = (seed >> 33) % 24;
         for _ in 0..n {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             text.push_str(atoms[((seed >> 33) % atoms.len() as u64) as usize]);
         }
         seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);

@@ -79,12 +79,7 @@ pub fn run(sys: &mut dyn System, argv: &[String], stdin: Option<&str>) -> Output
 }
 
 /// Reads an operand (`-` is standard input) for `prog`, or says why not.
-fn input(
-    sys: &mut dyn System,
-    prog: &str,
-    f: &str,
-    stdin: Option<&str>,
-) -> Result<String, String> {
+fn input(sys: &mut dyn System, prog: &str, f: &str, stdin: Option<&str>) -> Result<String, String> {
     if f == "-" {
         return Ok(stdin.unwrap_or("").to_string());
     }
@@ -275,8 +270,10 @@ impl Pattern {
 }
 
 fn grep(sys: &mut dyn System, argv: &[String], stdin: Option<&str>) -> Output {
-    let usage = "Usage: grep [OPTION]... PATTERNS [FILE]...\nTry 'grep --help' for more information.\n";
-    let (mut invert, mut count, mut icase, mut quiet, mut number) = (false, false, false, false, false);
+    let usage =
+        "Usage: grep [OPTION]... PATTERNS [FILE]...\nTry 'grep --help' for more information.\n";
+    let (mut invert, mut count, mut icase, mut quiet, mut number) =
+        (false, false, false, false, false);
     let mut extended = argv[0] == "egrep";
     let mut fixed = argv[0] == "fgrep";
     let mut pats: Vec<String> = Vec::new();
@@ -309,12 +306,7 @@ fn grep(sys: &mut dyn System, argv: &[String], stdin: Option<&str>) -> Output {
                     'E' => extended = true,
                     'F' => fixed = true,
                     'G' | 's' | 'h' => {}
-                    _ => {
-                        return Output::err(
-                            format!("grep: invalid option -- '{c}'\n{usage}"),
-                            2,
-                        )
-                    }
+                    _ => return Output::err(format!("grep: invalid option -- '{c}'\n{usage}"), 2),
                 }
             }
         } else {
@@ -497,10 +489,7 @@ fn head_tail(sys: &mut dyn System, argv: &[String], stdin: Option<&str>) -> Outp
             match v.parse() {
                 Ok(k) => n = k,
                 Err(_) => {
-                    return Output::err(
-                        format!("{prog}: invalid number of lines: ‘{v}’\n"),
-                        1,
-                    )
+                    return Output::err(format!("{prog}: invalid number of lines: ‘{v}’\n"), 1)
                 }
             }
         }

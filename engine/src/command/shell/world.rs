@@ -28,7 +28,16 @@ fn key(path: &str) -> &str {
 
 /// Directories every host has.
 const DIRS: &[&str] = &[
-    "/", ".", "/root", "/tmp", "/etc", "/proc", "/proc/sys", "/proc/net", "/var", "/var/www",
+    "/",
+    ".",
+    "/root",
+    "/tmp",
+    "/etc",
+    "/proc",
+    "/proc/sys",
+    "/proc/net",
+    "/var",
+    "/var/www",
     "/dev",
 ];
 

@@ -43,7 +43,11 @@ pub const DOC_ROOT: &str = "/var/www/html";
 
 /// The media type a web server (nginx's defaults) gives a file by its name.
 fn content_type(path: &str) -> &'static str {
-    let ext = path.rsplit('/').next().and_then(|n| n.rsplit_once('.')).map(|x| x.1);
+    let ext = path
+        .rsplit('/')
+        .next()
+        .and_then(|n| n.rsplit_once('.'))
+        .map(|x| x.1);
     match ext {
         Some("html" | "htm") => "text/html",
         Some("txt") => "text/plain",
