@@ -1,7 +1,7 @@
 //! Running parsed commands: lists, `&&`/`||`, pipelines (each stage's
 //! output is the next one's input), `for`, `if`, groups, redirections and
 //! the built-ins (`exit`, `export`, `unset`, `[`/`test`, `echo`, `cat`,
-//! `rm`, `ls`, `grep`, `wc`, `head`, `tail`, `true`, `false`, `:`).
+//! `printf`, `rm`, `ls`, `grep`, `wc`, `head`, `tail`, `true`, `false`, `:`).
 
 use super::parse::{AndOr, Cmd, CmdKind, Pipeline, RedirKind, Simple};
 use super::{utils, ItemResult, Mode, Stream, System, Vars, MAX_ITERATIONS, MAX_TEXT};
@@ -451,6 +451,7 @@ impl<'a> Shell<'a> {
             "true" | ":" => Output::default(),
             "false" => Output::err("", 1),
             "echo" => crate::sim::tools::shell::echo(argv),
+            "printf" => utils::printf(argv),
             "[" | "test" => {
                 let args: &[String] = if name == "[" {
                     if argv.last().map(String::as_str) != Some("]") {

@@ -177,6 +177,12 @@ fn pipes_redirections_and_heredocs() {
 }
 
 #[test]
+fn printf_formats() {
+    let (o, _, _) = sh("printf '%s-%d\\n' a 1 b 2\nprintf x\nprintf '%%\\t%s\\n'\n");
+    assert_eq!(o, "a-1\nb-2\nx%\t\n");
+}
+
+#[test]
 fn command_substitution_is_a_subshell() {
     let (o, _, _) = sh(
         "X=1\nY=$(X=2; echo $X; echo)\necho \"$X $Y\"\nZ=$(fail 3)\necho $?\necho $(exit 4) $?\n",
