@@ -198,7 +198,10 @@ impl<'a> Shell<'a> {
                         stderr: f.err.unwrap_or_default(),
                         exit: 0,
                     };
-                    self.route(out, &targets);
+                    if !self.route(out, &targets) {
+                        r?;
+                        return Ok(1);
+                    }
                 }
                 r?
             }
@@ -346,8 +349,9 @@ impl<'a> Shell<'a> {
     }
 
     /// Sends a command's output to its targets (files are appended after the
-    /// truncation the redirection did).
-    fn route(&mut self, out: Output, targets: &[Target; 2]) {
+    /// truncation the redirection did); `false` when a write failed.
+    fn route(&mut self, out: Output, targets: &[Target; 2]) -> bool {
+        let mut ok = true;
         for (text, t) in [(out.stdout, &targets[0]), (out.stderr, &targets[1])] {
             match t {
                 Target::Up(s) => self.emit(*s, &text),
@@ -355,11 +359,12 @@ impl<'a> Shell<'a> {
                 Target::File(p, _) => {
                     if !text.is_empty() {
                         let p = p.clone();
-                        let _ = self.write_target(&p, &text, true);
+                        ok &= self.write_target(&p, &text, true).is_ok();
                     }
                 }
             }
         }
+        ok
     }
 
     fn simple(&mut self, s: &Simple, c: &Cmd) -> Result<i32, Exit> {
@@ -390,7 +395,9 @@ impl<'a> Shell<'a> {
         let out = self.program(&argv)?;
         self.stdin = None;
         let exit = out.exit;
-        self.route(out, &targets);
+        if !self.route(out, &targets) {
+            return Ok(1);
+        }
         Ok(exit)
     }
 
