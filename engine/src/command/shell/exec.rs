@@ -44,6 +44,8 @@ pub struct Shell<'a> {
     pieces: Vec<(Stream, String)>,
     iterations: u64,
     pub subst_depth: usize,
+    /// Bytes expanded so far (see [`super::MAX_WORK`]).
+    pub work: u64,
     /// Standard input handed down (a pipe, `< FILE` on a compound command).
     pub stdin: Option<String>,
 }
@@ -62,6 +64,7 @@ impl<'a> Shell<'a> {
             pieces: Vec::new(),
             iterations: 0,
             subst_depth: 0,
+            work: 0,
             stdin: None,
         }
     }
