@@ -482,3 +482,80 @@ fn shell_agrees_with_bash() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// `iptplay kernel run` is the same shell: the load-balancing script's
+/// loop and its `/proc/sys` write reach the namespace named by `--netns`
+/// (and only it); the country script stops at its download, as wget is
+/// not a kernel command.
+#[test]
+fn kernel_run_takes_the_guides_scripts() {
+    if let Err(why) = real_tools() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let host_forward =
+        || std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap_or_default();
+    let before = host_forward();
+    let ns = Namespace::new("shell-krun");
+    let dir = std::env::temp_dir().join(format!("shell-krun-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let isp = dir.join("isp.sh");
+    std::fs::write(&isp, read("isp-balance.sh")).expect("script");
+    let r = iptplay(
+        &[
+            "kernel",
+            "run",
+            isp.to_str().unwrap(),
+            "--netns",
+            "shell-krun",
+        ],
+        "",
+    );
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""), "{}", r.stdout);
+    let nat = ns.run(
+        &["iptables-save".into(), "-t".into(), "nat".into()],
+        None,
+        None,
+    );
+    let sim = iptplay(
+        &["run"],
+        &format!("{}iptables-save -t nat\n", read("isp-balance.sh")),
+    );
+    assert_eq!(rules(&nat.stdout), rules(&sim.stdout));
+    assert!(
+        nat.stdout.contains("--dport 995 -j MASQUERADE"),
+        "{}",
+        nat.stdout
+    );
+    let fwd = ns.run(
+        &["cat".into(), "/proc/sys/net/ipv4/ip_forward".into()],
+        None,
+        None,
+    );
+    assert_eq!(fwd.stdout, "1\n");
+    assert_eq!(host_forward(), before, "the host's own sysctl is untouched");
+
+    let country = dir.join("country.sh");
+    std::fs::write(&country, read("country-block.sh")).expect("script");
+    let r = iptplay(
+        &[
+            "kernel",
+            "run",
+            country.to_str().unwrap(),
+            "--netns",
+            "shell-krun",
+        ],
+        "",
+    );
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stdout,
+        "### BLOCKING CHINA ###\nDownload Failed! Exiting ...\n"
+    );
+    assert_eq!(
+        r.stderr,
+        "iptplay: wget: only iptables and ipset commands run against the kernel\n"
+    );
+    drop(ns);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -398,10 +398,11 @@ impl<'a> Shell<'a> {
         let out = self.program(&argv)?;
         self.stdin = None;
         let exit = out.exit;
-        if !self.route(out, &targets) {
-            return Ok(1);
+        let written = self.route(out, &targets);
+        if let Some(code) = self.sys.abort() {
+            return Err(Exit::Limit(code));
         }
-        Ok(exit)
+        Ok(if written { exit } else { 1 })
     }
 
     /// Runs a built-in or a program of the system.

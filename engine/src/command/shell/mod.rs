@@ -63,6 +63,11 @@ pub trait System {
     fn list(&mut self, _dir: &str) -> Option<Vec<String>> {
         None
     }
+    /// `Some(status)`: the machine refused to go on (the kernel refused a
+    /// change); the script stops with that status after the command.
+    fn abort(&self) -> Option<i32> {
+        None
+    }
 }
 
 /// How errors name the shell: a script (`bash: line 3: `) or a terminal (`-bash: `).
