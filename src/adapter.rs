@@ -74,6 +74,15 @@ pub const PROGRAMS: &[&str] = &[
     "hostname",
     "true",
     "false",
+    "rm",
+    "ls",
+    "grep",
+    "wc",
+    "head",
+    "tail",
+    "test",
+    "export",
+    "exit",
 ];
 
 /// Runs one parsed command (redirections, here-documents) on host `host`.

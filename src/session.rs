@@ -712,6 +712,34 @@ mod tests {
     }
 
     #[test]
+    fn pasted_country_script_runs() {
+        let lab = include_str!("../engine/tests/labs/country-block.json");
+        let script = include_str!("../engine/tests/labs/country-block.sh");
+        let mut s = Session::new(lab).unwrap();
+        assert_eq!(s.paste(0, script), Submitted::Done);
+        let out: Vec<&str> = s.terms[0]
+            .lines
+            .iter()
+            .filter(|l| l.kind == LineKind::Stdout)
+            .map(|l| l.text.as_str())
+            .collect();
+        assert_eq!(
+            out,
+            [
+                "### BLOCKING CHINA ###",
+                "Download Finished!",
+                "Adding Networks to set...",
+                "Blocking CN with iptables ... ",
+                "Done"
+            ]
+        );
+        // The `for` loop was one entry, run when `done` came.
+        assert!(s.terms[0].lines.iter().any(|l| l.text == "> done"));
+        s.submit_line(0, "ipset list china | grep -c /");
+        assert_eq!(s.terms[0].lines.last().map(|l| l.text.as_str()), Some("4"));
+    }
+
+    #[test]
     fn shell_variables_live_between_entries() {
         let mut s = Session::new(LAB).unwrap();
         s.submit_line(0, "ISP1=\"22 80\"");

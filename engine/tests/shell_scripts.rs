@@ -399,3 +399,163 @@ fn isp_script_matches_the_kernel() {
     );
     assert_eq!(rules(&r.stdout), rules(&real_state.stdout));
 }
+
+/// Snippets run by the real bash and by `iptplay run` print the same
+/// (bash names the script file where we say `bash`).
+#[test]
+fn shell_agrees_with_bash() {
+    if Command::new("bash").arg("-c").arg("true").status().is_err() {
+        eprintln!("skipped: no bash");
+        return;
+    }
+    let cases = [
+        "A=\"a  b\"; echo $A \"$A\"; echo ${A}x\n",
+        "for i in 1 2 3; do echo -n \"$i \"; done; echo\n",
+        "X=$(echo hi; echo there); echo \"$X\"; echo $X\n",
+        "if [ -f nofile ]; then echo yes; elif [ -z \"\" ]; then echo empty; else echo no; fi\n",
+        "false; echo $?; ! false; echo $?; true && echo t || echo f; false && echo t || echo f\n",
+        "echo one > f; echo two >> f; cat f | grep -c o; grep -v one f; wc -l < f; cat f | wc -l\n",
+        "echo 1 > f; for n in `cat f`; do echo \"[$n]\"; done; rm f; rm f; echo $?; rm -f f; echo $?\n",
+        "[ 1 -eq 1 ] && [ 2 -ne 1 ] && [ 1 -lt 2 ] && [ 2 -le 2 ] && [ 3 -gt 2 ] && echo nums\n",
+        "[ a = a ]; echo $?; [ a != a ]; echo $?; test -n \"x\"; echo $?; [ ! -e nope ]; echo $?\n",
+        "echo a | grep b; echo $?; grep; echo $?\n",
+        "exit 3\necho after\n",
+        "for x in; do echo never; done; echo ok\n",
+        "echo \"a;b\" 'c|d' \\$HOME x\\ y\n",
+        "{ echo g1; echo g2; } > g; cat g; head -n 1 g; tail -n 1 g; rm g\n",
+        "echo err 1>&2; echo out 2>&1\n",
+        "[ 1 -eq x ]; echo $?\n[ -f x\n[ a b c ]\n",
+        "echo $(echo a; exit 3) $?\n",
+        "echo a\nnosuch\necho $?\n",
+        "cat nope; echo $?; cat < nope; echo $?\n",
+        "for i in a b; do for j in 1 2; do echo $i$j; done; done\n",
+        "if true; then if false; then echo in; else echo inelse; fi; fi\n",
+        "echo \"$(echo \"nested $(echo deep)\")\"\n",
+        "exit 300\n",
+        "exit abc\necho no\n",
+        "exit 1 2\necho yes\n",
+        "printf '%s-%d\\n' a 1 b 2\n",
+        "N=7\ncat <<EOF\nn=$N \\$N\nEOF\ncat <<'EOF'\nn=$N\nEOF\n",
+        "L=\"22 80\n443\"\nfor p in $L\ndo\n  echo port $p\ndone\n",
+        "if [ -f \"x\" ]\nthen\nrm x\nfi\necho > x\nif [ -f \"x\" ]\nthen\nrm x\nelse\necho no\nfi\nls x\necho $?\n",
+        "echo a\nfi\necho b\n",
+        "echo a\nfor i in 1\necho $i\ndone\n",
+    ];
+    let dir = std::env::temp_dir().join(format!("shell-vs-bash-{}", std::process::id()));
+    let mut failures = Vec::new();
+    for (k, case) in cases.iter().enumerate() {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(dir.join("s.sh"), case).expect("script");
+        let o = Command::new("bash")
+            .arg("s.sh")
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .output()
+            .expect("bash runs");
+        let real = (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).replace("s.sh: line", "bash: line"),
+        );
+        let r = iptplay(&["run"], case);
+        let mut ours = (r.code, r.stdout, r.stderr);
+        // A script that does not parse: bash runs the lines before the
+        // error, iptplay runs nothing; the message is the same.
+        if ours.0 == 2 && ours.2.starts_with("iptplay: line ") {
+            ours.2 = ours.2.replacen("iptplay: line ", "bash: line ", 1);
+            let cut = real.2.find("bash: line ").unwrap_or(0);
+            let msg_line = real.2[cut..].lines().next().unwrap_or("").to_string();
+            if (ours.0, ours.2.trim_end()) != (real.0, msg_line.as_str()) {
+                failures.push(format!(
+                    "case {k}: {case:?}\n  real: {real:?}\n  ours: {ours:?}"
+                ));
+            }
+            continue;
+        }
+        if ours != real {
+            failures.push(format!(
+                "case {k}: {case:?}\n  real: {real:?}\n  ours: {ours:?}"
+            ));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// `iptplay kernel run` is the same shell: the load-balancing script's
+/// loop and its `/proc/sys` write reach the namespace named by `--netns`
+/// (and only it); the country script stops at its download, as wget is
+/// not a kernel command.
+#[test]
+fn kernel_run_takes_the_guides_scripts() {
+    if let Err(why) = real_tools() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let host_forward =
+        || std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap_or_default();
+    let before = host_forward();
+    let ns = Namespace::new("shell-krun");
+    let dir = std::env::temp_dir().join(format!("shell-krun-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let isp = dir.join("isp.sh");
+    std::fs::write(&isp, read("isp-balance.sh")).expect("script");
+    let r = iptplay(
+        &[
+            "kernel",
+            "run",
+            isp.to_str().unwrap(),
+            "--netns",
+            "shell-krun",
+        ],
+        "",
+    );
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""), "{}", r.stdout);
+    let nat = ns.run(
+        &["iptables-save".into(), "-t".into(), "nat".into()],
+        None,
+        None,
+    );
+    let sim = iptplay(
+        &["run"],
+        &format!("{}iptables-save -t nat\n", read("isp-balance.sh")),
+    );
+    assert_eq!(rules(&nat.stdout), rules(&sim.stdout));
+    assert!(
+        nat.stdout.contains("--dport 995 -j MASQUERADE"),
+        "{}",
+        nat.stdout
+    );
+    let fwd = ns.run(
+        &["cat".into(), "/proc/sys/net/ipv4/ip_forward".into()],
+        None,
+        None,
+    );
+    assert_eq!(fwd.stdout, "1\n");
+    assert_eq!(host_forward(), before, "the host's own sysctl is untouched");
+
+    let country = dir.join("country.sh");
+    std::fs::write(&country, read("country-block.sh")).expect("script");
+    let r = iptplay(
+        &[
+            "kernel",
+            "run",
+            country.to_str().unwrap(),
+            "--netns",
+            "shell-krun",
+        ],
+        "",
+    );
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stdout,
+        "### BLOCKING CHINA ###\nDownload Failed! Exiting ...\n"
+    );
+    assert_eq!(
+        r.stderr,
+        "iptplay: wget: only iptables and ipset commands run against the kernel\n"
+    );
+    drop(ns);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -379,7 +379,12 @@ fn run_inner(cmd: KernelCmd) -> Result<i32, i32> {
         } => {
             let text = read_input(&script)?;
             let mut sock = open(netns.as_deref())?;
-            Ok(super::run::run_script(&mut sock, &text, verbose))
+            Ok(super::run::run_script(
+                &mut sock,
+                netns.as_deref(),
+                &text,
+                verbose,
+            ))
         }
         KernelCmd::Confirm { netns } => match confirm::confirm(netns.as_deref()) {
             Ok(()) => Ok(0),

@@ -1,7 +1,7 @@
-//! `iptplay kernel run SCRIPT`: iptables and ipset commands run against the
-//! kernel. Each command runs on a host loaded from the live state with the
-//! engine's own front end (so it prints and exits exactly like the real
-//! tool), and whatever it changed becomes a plan against that live state:
+//! `iptplay kernel run SCRIPT`: a shell script (`command::shell`) whose
+//! iptables and ipset commands run against the kernel. Each command runs
+//! on a host loaded from the live state with the engine's own front end
+//! (so it prints and exits exactly like the real tool), and whatever it changed becomes a plan against that live state:
 //! sets made before the rules, one nf_tables batch for the rules, sets
 //! destroyed after them. A write racing the command makes it run again on
 //! the new state.
@@ -14,7 +14,8 @@ use super::plan::{self, Desired, Op};
 use super::setplan;
 use super::sock::{BatchOutcome, NfSock};
 use super::{Error, Result};
-use crate::command::script::{parse_script, Input, ScriptCmd};
+use crate::command::script::{Input, ScriptCmd};
+use crate::command::shell::{run_item, FileKind, Mode, Script, Stream, System, Vars};
 use crate::command::{run_argv, Output};
 use crate::sim::host::Host;
 use std::collections::BTreeSet;
@@ -178,65 +179,172 @@ fn redirect(path: &str, append: bool, text: &str) -> std::io::Result<()> {
     f.write_all(text.as_bytes())
 }
 
-/// Runs a script; returns the exit code of its last command (as `sh`),
-/// 2 when the script cannot be read, 1 when the kernel refuses a change
-/// (the script stops there).
-pub fn run_script(sock: &mut NfSock, text: &str, verbose: bool) -> i32 {
-    let cmds = match parse_script(text) {
+/// The shell's machine in kernel mode: iptables and ipset go to the
+/// kernel, files are the real ones.
+struct KernelSystem<'a> {
+    sock: &'a mut NfSock,
+    /// `--netns NAME`: `/proc` files are read and written inside it.
+    netns: Option<String>,
+    verbose: bool,
+    /// The kernel refused a change (or was out of reach): the script's status.
+    fatal: Option<i32>,
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "No such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "Permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+impl KernelSystem<'_> {
+    /// Runs file work on `/proc` in the namespace the rules go to.
+    fn proc<T: Send + 'static>(
+        &self,
+        path: &str,
+        f: impl FnOnce(String) -> T + Send + 'static,
+    ) -> std::result::Result<T, String> {
+        let p = path.to_string();
+        match (&self.netns, path.starts_with("/proc/")) {
+            (Some(ns), true) => {
+                super::rtnl::in_netns(ns, move || Ok(f(p))).map_err(|e| e.to_string())
+            }
+            _ => Ok(f(p)),
+        }
+    }
+}
+
+impl System for KernelSystem<'_> {
+    fn run(&mut self, argv: &[String], stdin: Option<&str>) -> Option<Output> {
+        let prog = argv[0].rsplit('/').next().unwrap_or(&argv[0]);
+        if !PROGRAMS.contains(&prog) {
+            return Some(Output::err(
+                format!(
+                    "iptplay: {prog}: only iptables and ipset commands run against the kernel\n"
+                ),
+                127,
+            ));
+        }
+        let cmd = ScriptCmd {
+            line: 0,
+            text: argv.join(" "),
+            argv: argv.to_vec(),
+            stdin: stdin.map(|t| Input::Text(t.to_string())),
+            stdout_to: None,
+            stderr_to: None,
+            stderr_to_stdout: false,
+        };
+        match run_command(self.sock, &cmd) {
+            Ok((mut out, changed)) => {
+                if self.verbose {
+                    let mut notes = String::new();
+                    for l in changed.set_ops.iter().chain(&changed.ops) {
+                        notes.push_str(&format!("iptplay: {l}\n"));
+                    }
+                    out.stderr.insert_str(0, &notes);
+                }
+                Some(out)
+            }
+            Err(e) => {
+                let code = match e {
+                    Error::Permission => 4,
+                    _ => 1,
+                };
+                self.fatal = Some(code);
+                Some(Output::err(format!("iptplay: {e}\n"), code))
+            }
+        }
+    }
+
+    fn read(&mut self, path: &str) -> std::result::Result<String, String> {
+        self.proc(path, |p| {
+            std::fs::read_to_string(p).map_err(|e| io_reason(&e))
+        })?
+    }
+
+    fn write(&mut self, path: &str, text: &str, append: bool) -> std::result::Result<(), String> {
+        if path.starts_with("/proc/") && text.is_empty() {
+            return Ok(());
+        }
+        let text = text.to_string();
+        self.proc(path, move |p| {
+            redirect(&p, append, &text).map_err(|e| match e.raw_os_error() {
+                Some(libc::EINVAL) => "echo: write error: Invalid argument".to_string(),
+                _ => format!("{p}: {}", io_reason(&e)),
+            })
+        })?
+    }
+
+    fn kind(&mut self, path: &str) -> Option<FileKind> {
+        let m = self.proc(path, |p| std::fs::metadata(p).ok()).ok()??;
+        Some(if m.is_dir() {
+            FileKind::Dir
+        } else {
+            FileKind::File
+        })
+    }
+
+    fn remove(&mut self, path: &str) -> std::result::Result<(), String> {
+        let r = if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+            std::fs::remove_dir_all(path)
+        } else {
+            std::fs::remove_file(path)
+        };
+        r.map_err(|e| io_reason(&e))
+    }
+
+    fn list(&mut self, dir: &str) -> Option<Vec<String>> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .ok()?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+        names.sort();
+        Some(names)
+    }
+
+    fn abort(&self) -> Option<i32> {
+        self.fatal
+    }
+}
+
+/// Runs a script with the shell (variables, `for`, `if`, pipes …): its
+/// iptables and ipset commands go to the kernel. Returns the exit code of
+/// its last command (as `sh`), 2 when the script cannot be read, 1 when
+/// the kernel refuses a change (the script stops there).
+pub fn run_script(sock: &mut NfSock, netns: Option<&str>, text: &str, verbose: bool) -> i32 {
+    let script = match Script::parse(text) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("iptplay: line {}: {}", e.line, e.msg);
             return 2;
         }
     };
+    let mut sys = KernelSystem {
+        sock,
+        netns: netns.map(str::to_string),
+        verbose,
+        fatal: None,
+    };
+    let mut vars = Vars::new();
     let mut last = 0;
-    for cmd in &cmds {
-        let Some(prog) = cmd.argv.first() else {
-            continue;
-        };
-        let prog = prog.rsplit('/').next().unwrap_or(prog);
-        if !PROGRAMS.contains(&prog) {
-            eprintln!(
-                "iptplay: line {}: {prog}: only iptables and ipset commands run against the kernel",
-                cmd.line
-            );
-            last = 127;
-            continue;
-        }
-        let (mut out, changed) = match run_command(sock, cmd) {
-            Ok(x) => x,
-            Err(e) => {
-                eprintln!("iptplay: line {}: {e}", cmd.line);
-                return match e {
-                    Error::Permission => 4,
-                    _ => 1,
-                };
-            }
-        };
-        if verbose {
-            for l in changed.set_ops.iter().chain(&changed.ops) {
-                eprintln!("iptplay: {l}");
-            }
-        }
-        if cmd.stderr_to_stdout {
-            let e = std::mem::take(&mut out.stderr);
-            out.stdout.push_str(&e);
-        }
-        for (to, text) in [
-            (&cmd.stdout_to, &mut out.stdout),
-            (&cmd.stderr_to, &mut out.stderr),
-        ] {
-            if let Some((path, append)) = to {
-                if let Err(e) = redirect(path, *append, text) {
-                    eprintln!("sh: {path}: {e}");
+    for item in &script.items {
+        let r = run_item(&mut sys, &mut vars, item, Mode::Script);
+        for (stream, t) in &r.pieces {
+            match stream {
+                Stream::Out => {
+                    print!("{t}");
+                    let _ = std::io::stdout().flush();
                 }
-                text.clear();
+                Stream::Err => eprint!("{t}"),
             }
         }
-        print!("{}", out.stdout);
-        eprint!("{}", out.stderr);
-        let _ = std::io::stdout().flush();
-        last = out.exit;
+        last = r.exit;
+        if r.stop {
+            break;
+        }
     }
     last
 }

@@ -1,7 +1,7 @@
 //! Running parsed commands: lists, `&&`/`||`, pipelines (each stage's
 //! output is the next one's input), `for`, `if`, groups, redirections and
 //! the built-ins (`exit`, `export`, `unset`, `[`/`test`, `echo`, `cat`,
-//! `rm`, `ls`, `grep`, `wc`, `head`, `tail`, `true`, `false`, `:`).
+//! `printf`, `rm`, `ls`, `grep`, `wc`, `head`, `tail`, `true`, `false`, `:`).
 
 use super::parse::{AndOr, Cmd, CmdKind, Pipeline, RedirKind, Simple};
 use super::{utils, ItemResult, Mode, Stream, System, Vars, MAX_ITERATIONS, MAX_TEXT};
@@ -44,6 +44,8 @@ pub struct Shell<'a> {
     pieces: Vec<(Stream, String)>,
     iterations: u64,
     pub subst_depth: usize,
+    /// Bytes expanded so far (see [`super::MAX_WORK`]).
+    pub work: u64,
     /// Standard input handed down (a pipe, `< FILE` on a compound command).
     pub stdin: Option<String>,
 }
@@ -62,6 +64,7 @@ impl<'a> Shell<'a> {
             pieces: Vec::new(),
             iterations: 0,
             subst_depth: 0,
+            work: 0,
             stdin: None,
         }
     }
@@ -198,7 +201,10 @@ impl<'a> Shell<'a> {
                         stderr: f.err.unwrap_or_default(),
                         exit: 0,
                     };
-                    self.route(out, &targets);
+                    if !self.route(out, &targets) {
+                        r?;
+                        return Ok(1);
+                    }
                 }
                 r?
             }
@@ -346,8 +352,9 @@ impl<'a> Shell<'a> {
     }
 
     /// Sends a command's output to its targets (files are appended after the
-    /// truncation the redirection did).
-    fn route(&mut self, out: Output, targets: &[Target; 2]) {
+    /// truncation the redirection did); `false` when a write failed.
+    fn route(&mut self, out: Output, targets: &[Target; 2]) -> bool {
+        let mut ok = true;
         for (text, t) in [(out.stdout, &targets[0]), (out.stderr, &targets[1])] {
             match t {
                 Target::Up(s) => self.emit(*s, &text),
@@ -355,11 +362,12 @@ impl<'a> Shell<'a> {
                 Target::File(p, _) => {
                     if !text.is_empty() {
                         let p = p.clone();
-                        let _ = self.write_target(&p, &text, true);
+                        ok &= self.write_target(&p, &text, true).is_ok();
                     }
                 }
             }
         }
+        ok
     }
 
     fn simple(&mut self, s: &Simple, c: &Cmd) -> Result<i32, Exit> {
@@ -390,8 +398,11 @@ impl<'a> Shell<'a> {
         let out = self.program(&argv)?;
         self.stdin = None;
         let exit = out.exit;
-        self.route(out, &targets);
-        Ok(exit)
+        let written = self.route(out, &targets);
+        if let Some(code) = self.sys.abort() {
+            return Err(Exit::Limit(code));
+        }
+        Ok(if written { exit } else { 1 })
     }
 
     /// Runs a built-in or a program of the system.
@@ -451,6 +462,7 @@ impl<'a> Shell<'a> {
             "true" | ":" => Output::default(),
             "false" => Output::err("", 1),
             "echo" => crate::sim::tools::shell::echo(argv),
+            "printf" => utils::printf(argv),
             "[" | "test" => {
                 let args: &[String] = if name == "[" {
                     if argv.last().map(String::as_str) != Some("]") {

@@ -4,7 +4,7 @@
 
 use super::exec::{Exit, Shell};
 use super::parse::{AndOr, Part, Word};
-use super::{Stream, MAX_FIELDS, MAX_SUBST_DEPTH, MAX_TEXT};
+use super::{Stream, MAX_FIELDS, MAX_SUBST_DEPTH, MAX_TEXT, MAX_WORK};
 
 fn is_ifs(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n')
@@ -38,6 +38,7 @@ impl Shell<'_> {
                 Part::Var { name, quoted } => (self.param(name), *quoted),
                 Part::Sub { list, quoted } => (self.substitute(list)?, *quoted),
             };
+            self.count_work(value.len())?;
             if quoted {
                 cur.push_str(&value);
                 has = true;
@@ -90,6 +91,9 @@ impl Shell<'_> {
             }
             if out.len() > MAX_TEXT {
                 return Err(self.limit("a value is too large"));
+            }
+            if !matches!(p, Part::Lit { .. }) {
+                self.count_work(out.len())?;
             }
         }
         Ok(out)
@@ -174,6 +178,15 @@ impl Shell<'_> {
             i += 1;
         }
         out
+    }
+
+    /// Counts expanded bytes against [`MAX_WORK`].
+    fn count_work(&mut self, n: usize) -> Result<(), Exit> {
+        self.work += n as u64;
+        if self.work > MAX_WORK {
+            return Err(self.limit("the command expands too much text"));
+        }
+        Ok(())
     }
 
     /// Reports a limit and stops the script.

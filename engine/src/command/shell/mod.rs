@@ -23,6 +23,9 @@ pub const MAX_ITERATIONS: u64 = 100_000;
 pub const MAX_TEXT: usize = 4 << 20;
 /// Most words one expansion may make.
 pub const MAX_FIELDS: usize = 100_000;
+/// Most bytes one top-level command may expand in all (a loop copying a
+/// large value many times stops instead of running for minutes).
+pub const MAX_WORK: u64 = 1 << 28;
 /// Deepest nesting of command substitutions at run time.
 pub const MAX_SUBST_DEPTH: usize = 16;
 
@@ -58,6 +61,11 @@ pub trait System {
     fn remove(&mut self, path: &str) -> Result<(), String>;
     /// Names in a directory (`None`: no such directory).
     fn list(&mut self, _dir: &str) -> Option<Vec<String>> {
+        None
+    }
+    /// `Some(status)`: the machine refused to go on (the kernel refused a
+    /// change); the script stops with that status after the command.
+    fn abort(&self) -> Option<i32> {
         None
     }
 }

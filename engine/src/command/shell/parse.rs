@@ -177,8 +177,7 @@ impl Parser<'_> {
         self.skip_newlines();
         match self.peek() {
             None => Err(self.eof()),
-            Some(t) if self.keyword() == Some(k_static(k)) => {
-                let _ = t;
+            Some(_) if self.keyword() == Some(k) => {
                 self.pos += 1;
                 Ok(())
             }
@@ -204,9 +203,6 @@ impl Parser<'_> {
                     }
                     return Ok(out);
                 }
-            }
-            if !stop.is_empty() || self.is_op(Op::RParen) {
-                // inside a compound command
             }
             out.push(self.and_or()?);
             match self.peek() {
@@ -326,7 +322,6 @@ impl Parser<'_> {
                     incomplete: false,
                 })
             }
-            Some("!") => return Err(self.unexpected(t)),
             Some(_) => return Err(self.unexpected(t)),
             None => return self.simple(line),
         };
@@ -552,10 +547,6 @@ impl Parser<'_> {
             })
             .collect()
     }
-}
-
-fn k_static(k: &str) -> &'static str {
-    RESERVED.iter().copied().find(|r| *r == k).unwrap_or("")
 }
 
 /// A shell variable name.

@@ -177,6 +177,12 @@ fn pipes_redirections_and_heredocs() {
 }
 
 #[test]
+fn printf_formats() {
+    let (o, _, _) = sh("printf '%s-%d\\n' a 1 b 2\nprintf x\nprintf '%%\\t%s\\n'\n");
+    assert_eq!(o, "a-1\nb-2\nx%\t\n");
+}
+
+#[test]
 fn command_substitution_is_a_subshell() {
     let (o, _, _) = sh(
         "X=1\nY=$(X=2; echo $X; echo)\necho \"$X $Y\"\nZ=$(fail 3)\necho $?\necho $(exit 4) $?\n",
@@ -227,4 +233,37 @@ fn incomplete_input_is_marked() {
         ]
     );
     assert_eq!(s.items[2].line, 3);
+}
+
+#[test]
+fn random_text_never_panics() {
+    let atoms = [
+        "for ", "in ", "do ", "done", "if ", "then ", "else ", "fi", "; ", "\n", "|", "&&", "||",
+        "!", "$", "${", "}", "$(", ")", "`", "'", "\"", "\\", "<", ">", ">>", "2>&1", "<<E\n",
+        "E\n", "x", "A=", "$A", "echo ", "cat ", "[ ", " ]", "-f ", "-eq ", "exit ", "#", "{ ",
+        "prog ", "grep ", "wc -l", "rm ", "1", "(",
+    ];
+    let mut seed: u64 = 0x1234_5678;
+    for _ in 0..3000 {
+        let mut text = String::new();
+        let n = (seed >> 33) % 24;
+        for _ in 0..n {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            text.push_str(atoms[((seed >> 33) % atoms.len() as u64) as usize]);
+        }
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+        let _ = sh(&text);
+    }
+}
+
+#[test]
+fn large_values_stop_instead_of_crawling() {
+    // 2^40 bytes if nothing stopped it.
+    let (_, e, s) = sh("A=x\nfor i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40; do A=\"$A$A\"; done\necho never\n");
+    assert!(e.contains("a value is too large"), "{e}");
+    assert_eq!(s, 1);
+    let (_, e, _) = sh("A=x\nfor i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21; do A=\"$A$A\"; done\nfor i in $(prog) 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63 64 65 66 67 68 69 70 71 72 73 74 75 76 77 78 79 80 81 82 83 84 85 86 87 88 89 90 91 92 93 94 95 96 97 98 99 100 101 102 103 104 105 106 107 108 109 110 111 112 113 114 115 116 117 118 119 120 121 122 123 124 125 126 127 128 129 130; do B=$A; done\n");
+    assert!(e.contains("expands too much text"), "{e}");
 }

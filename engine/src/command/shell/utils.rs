@@ -169,6 +169,71 @@ fn rm(sys: &mut dyn System, argv: &[String]) -> Output {
     out
 }
 
+/// `printf FORMAT [ARGS...]`: `%s`, `%d`, `%%`, `\n`, `\t`, `\\`; the format
+/// repeats while arguments are left, as bash's does.
+pub fn printf(argv: &[String]) -> Output {
+    let Some(fmt) = argv.get(1) else {
+        return Output::err("printf: usage: printf [-v var] format [arguments]\n", 2);
+    };
+    let args = &argv[2..];
+    let mut out = Output::default();
+    let mut next = 0;
+    loop {
+        let mut used = false;
+        let mut chars = fmt.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some('n') => out.stdout.push('\n'),
+                    Some('t') => out.stdout.push('\t'),
+                    Some('\\') => out.stdout.push('\\'),
+                    Some(o) => {
+                        out.stdout.push('\\');
+                        out.stdout.push(o);
+                    }
+                    None => out.stdout.push('\\'),
+                },
+                '%' => {
+                    let conv = chars.next();
+                    if conv == Some('%') {
+                        out.stdout.push('%');
+                        continue;
+                    }
+                    let arg = args.get(next).cloned().unwrap_or_default();
+                    if next < args.len() {
+                        next += 1;
+                        used = true;
+                    }
+                    match conv {
+                        Some('d' | 'i') => {
+                            if arg.is_empty() {
+                                out.stdout.push('0');
+                            } else {
+                                match arg.trim().parse::<i64>() {
+                                    Ok(n) => out.stdout.push_str(&n.to_string()),
+                                    Err(_) => {
+                                        out.stdout.push('0');
+                                        out.stderr
+                                            .push_str(&format!("printf: {arg}: invalid number\n"));
+                                        out.exit = 1;
+                                    }
+                                }
+                            }
+                        }
+                        Some(_) => out.stdout.push_str(&arg),
+                        None => out.stdout.push('%'),
+                    }
+                }
+                _ => out.stdout.push(c),
+            }
+        }
+        if !used || next >= args.len() || out.stdout.len() > super::MAX_TEXT {
+            break;
+        }
+    }
+    out
+}
+
 /// `ls [-1] [-a] [PATH...]`: names, one a line.
 fn ls(sys: &mut dyn System, argv: &[String]) -> Output {
     let mut paths = Vec::new();
