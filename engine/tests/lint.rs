@@ -451,3 +451,159 @@ fn lint_and_explain_commands() {
     assert_eq!(out.exit, 0);
     assert_eq!(sh(&mut h, "explain -t bogus").exit, 3);
 }
+
+/// Objects some corpus files need before their restore.
+fn corpus_setup(name: &str) -> &'static [&'static str] {
+    if name.starts_with("docker-03") {
+        &["ipset create docker-ext-bridges-v4 hash:net"]
+    } else if name.starts_with("kube-proxy-01") || name.starts_with("kube-proxy-04") {
+        &[
+            "nfacct add ct_state_invalid_dropped_pkts",
+            "nfacct add localhost_nps_accepted_pkts",
+        ]
+    } else {
+        &[]
+    }
+}
+
+/// Every corpus file loaded on a fresh host (loopback only), with its
+/// warnings, by file name.
+fn corpus() -> Option<Vec<(String, Host, Vec<Warning>)>> {
+    let dir = common::shared_dir()?.join("data/corpus/expected");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("corpus dir")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".nft-1.8.9.save"))
+        .collect();
+    names.sort();
+    let mut out = Vec::new();
+    for name in names {
+        let text = std::fs::read_to_string(dir.join(&name)).expect("corpus file");
+        let mut h = Host::new("corpus");
+        run_all(&mut h, &corpus_setup(&name).join("\n"));
+        let restored = common::sh_stdin(&mut h, "iptables-restore", &text);
+        assert_eq!(restored.exit, 0, "{name}: {}", restored.stderr);
+        let ws = warnings(&h);
+        out.push((name, h, ws));
+    }
+    Some(out)
+}
+
+/// The corpus rule sets are real and mostly sound. What the linter finds
+/// in them is checked here against the rules themselves:
+/// - `shadowed`: one real duplicate, docker-06's second `-i docker0 -j
+///   RETURN` in nat DOCKER (that old Docker added the rule twice).
+/// - `unreachable-chain`: partial dumps (kube-proxy-04*, ufw-03 are
+///   restore inputs without the base chains' jumps) and chains whose only
+///   callers are empty placeholders (ufw's user chains): each is checked
+///   to have rules and no caller that packets reach, and every other chain
+///   with rules to have one.
+/// - `empty-jump`: placeholder chains (ufw, OpenWrt, kube-proxy): each is
+///   checked to jump to a chain with no rules, and every such jump to be
+///   reported.
+/// - `nat-unused-iface`: the corpus host has only `lo`, so MASQUERADE on
+///   eth1 / tun0 really never applies here.
+/// - nothing else: no DROP policy without ESTABLISHED, no SSH cut, no DNAT
+///   without FORWARD.
+#[test]
+fn corpus_has_no_false_alarms() {
+    let Some(all) = corpus() else { return };
+    assert!(all.len() >= 20, "corpus files: {}", all.len());
+    let mut seen = Vec::new();
+    for (name, h, ws) in &all {
+        for w in ws {
+            match w.kind {
+                "shadowed" | "nat-unused-iface" => seen.push((
+                    name.split('.').next().unwrap_or_default().to_string(),
+                    w.kind,
+                    w.table.clone(),
+                    w.chain.clone(),
+                    w.rule,
+                )),
+                "unreachable-chain" | "empty-jump" => {}
+                other => panic!("{name}: unexpected {other}: {}", w.message),
+            }
+        }
+        for table in h.ruleset.tables.iter().filter(|t| t.exists) {
+            let unreachable: Vec<&str> = ws
+                .iter()
+                .filter(|w| w.kind == "unreachable-chain" && w.table == table.name)
+                .map(|w| w.chain.as_str())
+                .collect();
+            for c in &table.chains {
+                if c.is_builtin() || c.rules.is_empty() {
+                    assert!(!unreachable.contains(&c.name.as_str()), "{name} {}", c.name);
+                    continue;
+                }
+                let callers: Vec<&str> = table
+                    .chains
+                    .iter()
+                    .filter(|k| k.rules.iter().any(|r| r.target.chain() == Some(&c.name)))
+                    .map(|k| k.name.as_str())
+                    .collect();
+                let reached = callers.iter().any(|k| !unreachable.contains(k));
+                assert_eq!(
+                    reached,
+                    !unreachable.contains(&c.name.as_str()),
+                    "{name}: {} {} (callers {callers:?})",
+                    table.name,
+                    c.name
+                );
+            }
+            let mut empty_jumps = 0;
+            for c in &table.chains {
+                for (i, r) in c.rules.iter().enumerate() {
+                    let Some(t) = r.target.chain() else { continue };
+                    let empty = table.chain(t).is_some_and(|k| k.rules.is_empty());
+                    let warned = ws.iter().any(|w| {
+                        w.kind == "empty-jump"
+                            && w.table == table.name
+                            && w.chain == c.name
+                            && w.rule == Some(i + 1)
+                    });
+                    assert_eq!(empty, warned, "{name}: {} {} rule {}", table.name, c.name, i + 1);
+                    empty_jumps += usize::from(empty);
+                }
+            }
+            let reported = ws
+                .iter()
+                .filter(|w| w.kind == "empty-jump" && w.table == table.name)
+                .count();
+            assert_eq!(reported, empty_jumps, "{name} {}", table.name);
+        }
+    }
+    let want: Vec<(String, &str, String, String, Option<usize>)> = vec![
+        (
+            "docker-06-real-2018-legacy-nat-quirks".into(),
+            "shadowed",
+            "nat".into(),
+            "DOCKER".into(),
+            Some(2),
+        ),
+        (
+            "fail2ban-01-ubuntu1404-router-legacy-chains".into(),
+            "nat-unused-iface",
+            "nat".into(),
+            "POSTROUTING".into(),
+            Some(1),
+        ),
+        (
+            "openwrt-01-fw3-lede-2017".into(),
+            "nat-unused-iface",
+            "nat".into(),
+            "POSTROUTING".into(),
+            Some(1),
+        ),
+    ];
+    assert_eq!(seen, want);
+    let total = |kind: &str| -> usize {
+        all.iter()
+            .map(|(_, _, ws)| ws.iter().filter(|w| w.kind == kind).count())
+            .sum()
+    };
+    println!(
+        "corpus: {} unreachable chains, {} jumps to empty chains",
+        total("unreachable-chain"),
+        total("empty-jump")
+    );
+}
