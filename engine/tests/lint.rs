@@ -179,6 +179,11 @@ fn no_shadowing_alarm_when_unsure() {
         // States apart.
         "iptables -A INPUT -m state --state NEW -j DROP
          iptables -A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT",
+        // The conntrack state changes between the two rules.
+        // (before `CT --notrack` no packet is UNTRACKED yet).
+        "iptables -t raw -A PREROUTING -p tcp -m state --state UNTRACKED -j DROP
+         iptables -t raw -A PREROUTING -p tcp -j CT --notrack
+         iptables -t raw -A PREROUTING -p tcp -m state --state UNTRACKED -j ACCEPT",
         // A jump is not a verdict.
         "iptables -N SSH
          iptables -A SSH -j ACCEPT

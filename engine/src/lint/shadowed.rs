@@ -1,7 +1,7 @@
 //! `shadowed`: a rule that can never match because an earlier rule of the
 //! same chain ends the chain for every packet it would match.
 
-use super::cover::covers;
+use super::cover::{covers, Barrier};
 use super::probe::{effect, Effect};
 use super::{rule_ref, Warning};
 use crate::ruleset::{Rule, Table};
@@ -14,16 +14,24 @@ fn terminates(r: &Rule) -> bool {
     )
 }
 
-/// A rule after which an earlier rule's view of the packet may differ
-/// (marks, sets, header fields; a jump may do any of these).
-fn changes_packet(r: &Rule) -> bool {
+/// What a rule may change for the rules after it (marks, sets, header
+/// fields, the conntrack entry; a jump may do any of these).
+fn changes(r: &Rule) -> Barrier {
+    let all = Barrier {
+        packet: true,
+        conntrack: true,
+    };
     match effect(&r.target) {
-        Effect::Accept | Effect::Drop | Effect::Reject | Effect::Return => false,
-        Effect::GoOn => !matches!(
-            r.target.list_name(),
-            "" | "LOG" | "NFLOG" | "ULOG" | "TRACE" | "AUDIT"
-        ),
-        Effect::Jump(_) | Effect::Goto(_) | Effect::Other => true,
+        Effect::Accept | Effect::Drop | Effect::Reject | Effect::Return => Barrier::default(),
+        Effect::GoOn => match r.target.list_name() {
+            "" | "LOG" | "NFLOG" | "ULOG" | "TRACE" | "AUDIT" => Barrier::default(),
+            "CT" | "NOTRACK" => all,
+            _ => Barrier {
+                packet: true,
+                conntrack: false,
+            },
+        },
+        Effect::Jump(_) | Effect::Goto(_) | Effect::Other => all,
     }
 }
 
@@ -35,14 +43,16 @@ const LOOKBACK: usize = 500;
 pub fn check(table: &Table, out: &mut Vec<Warning>) {
     for chain in &table.chains {
         for (j, later) in chain.rules.iter().enumerate() {
-            let mut barrier = false;
+            let mut barrier = Barrier::default();
             let mut found = None;
             for i in (j.saturating_sub(LOOKBACK)..j).rev() {
                 let earlier = &chain.rules[i];
                 if terminates(earlier) && covers(earlier, later, barrier) {
                     found = Some(i);
                 }
-                barrier |= changes_packet(earlier);
+                let c = changes(earlier);
+                barrier.packet |= c.packet;
+                barrier.conntrack |= c.conntrack;
             }
             if let Some(i) = found {
                 out.push(Warning {
