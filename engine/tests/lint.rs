@@ -490,6 +490,13 @@ fn lint_and_explain_commands() {
         "explain iptables -I INPUT 2 -p udp --dport 53 -j ACCEPT",
     );
     assert_eq!(out.stdout, "Accepts UDP packets to port 53.\n");
+    let out = sh(
+        &mut h,
+        "explain 'iptables -A INPUT -p tcp --dport 22 -j DROP'",
+    );
+    assert_eq!(out.stdout, "Drops TCP packets to port 22.\n");
+    let out = engine::lint::cmd::explain_line(&h, "-A INPUT -p icmp -j ACCEPT");
+    assert_eq!(out.stdout, "Accepts all ICMP packets.\n");
     let out = sh(&mut h, "explain iptables -P INPUT DROP");
     assert!(out.stdout.contains("are dropped"), "{}", out.stdout);
     // Errors are iptables' own.
