@@ -753,3 +753,48 @@ fn many_paths_do_not_hang() {
     // and the (true) ssh-cut is not claimed.
     assert!(ws.iter().all(|w| w.kind != "ssh-cut"), "{ws:#?}");
 }
+
+/// Without an admin address, the peers of the SSH sessions the host has
+/// now are the ones not to cut.
+#[test]
+fn ssh_cut_for_a_connected_session() {
+    use engine::sim::tools::net::connect;
+    use engine::sim::world::World;
+    let mut w = World::new();
+    let c = w.add_host("admin");
+    let s = w.add_host("server");
+    w.plug(c, "eth0", "10.0.0.5/24", "lan")
+        .unwrap_or_else(|e| panic!("{e}"));
+    w.plug(s, "eth0", "10.0.0.1/24", "lan")
+        .unwrap_or_else(|e| panic!("{e}"));
+    w.hosts[s].listeners.push(Listener {
+        proto: 6,
+        port: 22,
+        addr: None,
+        service: "ssh".into(),
+    });
+    // An open session from 10.0.0.5 (handshake done, not closed).
+    let session = connect(&mut w, c, Ipv4Addr::new(10, 0, 0, 1), 22, None);
+    assert!(session.is_ok());
+    // Closed to everyone but 10.0.0.7: the session from 10.0.0.5 is cut.
+    run_all(
+        &mut w.hosts[s],
+        "iptables -A INPUT -p udp -m state --state ESTABLISHED -j ACCEPT
+         iptables -A INPUT -s 10.0.0.7 -p tcp --dport 22 -j ACCEPT
+         iptables -P INPUT DROP",
+    );
+    let w1 = only(warnings(&w.hosts[s]));
+    assert_eq!(at(&w1), ("ssh-cut", "filter", "INPUT", None));
+    assert!(
+        w1.message
+            .starts_with("SSH from 10.0.0.5 (connected now) would be cut"),
+        "{}",
+        w1.message
+    );
+    // Fixed: the connected admin may go on.
+    run_all(
+        &mut w.hosts[s],
+        "iptables -I INPUT -s 10.0.0.5 -p tcp --dport 22 -j ACCEPT",
+    );
+    assert_eq!(warnings(&w.hosts[s]), vec![]);
+}
