@@ -523,6 +523,22 @@ fn lint_and_explain_commands() {
     );
     let out = sh(&mut h, "explain iptables -A NOPE -j DROP");
     assert_eq!(out.exit, 1, "{}", out.stderr);
+    // Other commands: a sentence, or iptables' refusal (`-Lvn` is `-L vn`).
+    let out = sh(&mut h, "explain iptables -F");
+    assert_eq!(
+        out.stdout,
+        "Deletes every rule of every chain of table filter; the policies stay as they are.\n"
+    );
+    let out = sh(&mut h, "explain iptables -D INPUT 1");
+    assert_eq!(out.stdout, "Deletes rule 1 of INPUT: Drops all packets.\n");
+    let out = sh(&mut h, "explain iptables -Lvn");
+    assert_eq!(out.exit, 1);
+    assert!(
+        out.stderr
+            .contains("chain `vn' in table `filter' is incompatible"),
+        "{}",
+        out.stderr
+    );
     // Nothing changed.
     assert_eq!(sh(&mut h, "iptables-save").stdout, before);
     // The whole table, by number.
