@@ -4,7 +4,9 @@
 //!   line without `iptables`, as in a restore file: `-A INPUT ...`) prints
 //!   the rule in plain English without changing the host's rules; a rule
 //!   iptables would refuse gets iptables' own error and exit code.
-//!   `explain -P INPUT DROP` explains a policy.
+//!   `explain -P INPUT DROP` explains a policy; `-F`, `-X`, `-N`, `-E`,
+//!   `-Z`, `-L`, `-S` and `-D NUM` get a sentence too, once the command
+//!   works on a scratch copy (`explain iptables -Lvn` shows the refusal).
 //! - `explain [-t TABLE]` explains every rule of a table (filter by
 //!   default), chain by chain, by number.
 //! - `lint [--admin ADDR] [--json]` prints the linter's warnings; exit 0
