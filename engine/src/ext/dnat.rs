@@ -334,14 +334,26 @@ impl Target for Dnat {
     }
 
     fn explain(&self) -> String {
-        let mut s = "rewrite the destination of the connection".to_string();
-        if let Some(a) = self.range.addrs_text() {
-            s.push_str(&format!(" to {a}"));
+        let mut s = "Forwards".to_string();
+        match self.range.addrs_text() {
+            Some(a) if a.starts_with("an address in ") => s.push_str(&format!(
+                " to a new destination in {}",
+                &a["an address in ".len()..]
+            )),
+            Some(a) => s.push_str(&format!(" to new destination {a}")),
+            None => {}
         }
         if let Some(p) = self.range.ports_text() {
             s.push_str(&format!(
                 "{} {p}",
-                if self.range.map_ips { ", " } else { " to" }
+                match (
+                    self.range.map_ips,
+                    self.range.min_port == self.range.max_port
+                ) {
+                    (true, true) => "",
+                    (true, false) => ",",
+                    (false, _) => " to",
+                }
             ));
             if self.range.offset {
                 s.push_str(&format!(
@@ -351,6 +363,9 @@ impl Target for Dnat {
             }
         }
         s.push_str(&self.range.flags_text());
+        s.push_str(
+            " (DNAT: the connection's destination is rewritten, replies are translated back)",
+        );
         s
     }
 }

@@ -581,7 +581,7 @@ impl Match for Tcp {
     }
 
     fn explain(&self) -> String {
-        let mut parts = vec!["TCP".to_string()];
+        let mut parts = Vec::new();
         let but = |inv: bool| if inv { "any but " } else { "" };
         if self.sport != ALL_PORTS {
             parts.push(format!(
@@ -606,25 +606,28 @@ impl Match for Tcp {
         }
         if self.flg_mask == SYN | RST | ACK | FIN && self.flg_cmp == SYN {
             parts.push(if self.flags_inv {
-                "that is not a connection-opening SYN".into()
+                "that are not a connection-opening SYN".into()
             } else {
-                "that opens a connection (SYN)".into()
+                "that open a connection (SYN set; ACK, RST and FIN clear)".into()
             });
         } else if self.flg_mask != 0 {
-            parts.push(format!(
-                "whose flags {} are {}{}",
-                flags_text(self.flg_mask),
-                if self.flags_inv {
-                    "not exactly "
-                } else {
-                    "exactly "
-                },
-                if self.flg_cmp & self.flg_mask == 0 {
-                    "all clear".to_string()
-                } else {
-                    format!("{} set", flags_text(self.flg_cmp & self.flg_mask))
-                }
-            ));
+            let set = self.flg_cmp & self.flg_mask;
+            let clear = self.flg_mask & !self.flg_cmp;
+            let with = match (set, clear) {
+                (0, 0x3f) => "no TCP flag set".to_string(),
+                (0x3f, 0) => "every TCP flag set".to_string(),
+                (0, c) => format!("{} clear", flags_text(c)),
+                (s, 0) => format!("{} set", flags_text(s)),
+                (s, c) => format!("{} set and {} clear", flags_text(s), flags_text(c)),
+            };
+            parts.push(if self.flags_inv {
+                format!("with any TCP flags but {with}")
+            } else {
+                format!("with {with}")
+            });
+        }
+        if parts.is_empty() {
+            return "of any TCP ports".to_string();
         }
         parts.join(" ")
     }
