@@ -486,6 +486,11 @@ impl<'a> Shell<'a> {
                 let stdin = self.stdin.take();
                 match self.sys.run(argv, stdin.as_deref()) {
                     Some(o) => o,
+                    // A word with a slash is a path: bash runs that file
+                    // or says it is missing, it never searches PATH.
+                    None if name.contains('/') => {
+                        Output::err(format!("{p}{name}: No such file or directory\n"), 127)
+                    }
                     None => Output::err(format!("{p}{name}: command not found\n"), 127),
                 }
             }

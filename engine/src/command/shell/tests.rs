@@ -142,6 +142,15 @@ fn bash_error_texts() {
         (e.as_str(), s),
         ("bash: line 2: foo: command not found\n", 127)
     );
+    let (_, e, s) = sh("!/bin/bash\n/usr/bin/nosuch x\n");
+    assert_eq!(
+        (e.as_str(), s),
+        (
+            "bash: line 1: !/bin/bash: No such file or directory\n\
+             bash: line 2: /usr/bin/nosuch: No such file or directory\n",
+            127
+        )
+    );
     let (_, e, s) = sh("[ 1 -eq abc ]\n");
     assert_eq!(
         (e.as_str(), s),
