@@ -454,15 +454,12 @@ mod cases {
         b.finish();
     }
 
-    /// A known difference, kept as a probe (`cargo test -- --ignored`):
     /// nmap scans 22 and 123 from one source port while 123 is redirected
-    /// to 22. The two connections then want the same reply tuple; the
-    /// kernel's nat INPUT null binding gives the second one another source
-    /// port and both ports are open. The lab's NAT drops the second
-    /// connection instead (`nat::l4_unique` gives up where the kernel's
-    /// `nf_nat_l4proto_unique_tuple` keeps the last tuple tried).
+    /// to 22. The two connections then want the same reply tuple: the
+    /// REDIRECT keeps the taken tuple (no other port in its range) and the
+    /// nat INPUT null binding gives the second connection another source
+    /// port, so both ports are open.
     #[test]
-    #[ignore]
     fn redirect_onto_a_scanned_port() {
         if let Some(why) = missing_tools() {
             println!("skipped: {why}");

@@ -492,3 +492,27 @@ fn a_udp_port_unreachable_is_looked_up_by_conntrack_after_raw() {
         "{saved}"
     );
 }
+
+#[test]
+fn a_redirect_onto_a_used_reply_tuple_gets_another_source_port() {
+    use tcp_flags::*;
+    // The router listens on 8080; 8081 is redirected there. Two SYNs from
+    // one source port, to 8080 and to 8081, want the same reply tuple: the
+    // second connection's nat INPUT null binding moves its source port.
+    let mut w = lab();
+    restore(
+        &mut w,
+        "*nat\n-A PREROUTING -p tcp --dport 8081 -j REDIRECT --to-ports 8080\nCOMMIT\n",
+    );
+    w.inject(0, "r0", tcp("10.1.0.100", "10.1.0.1", 8080, SYN));
+    w.inject(0, "r0", tcp("10.1.0.100", "10.1.0.1", 8081, SYN));
+    let out = ("router".to_string(), "r0".to_string());
+    assert_eq!(wire(&w), [out.clone(), out], "both answered");
+    let reply_ports: Vec<u16> = w.hosts[0].conntrack.iter().map(|e| e.reply.dport).collect();
+    assert_eq!(reply_ports.len(), 2);
+    assert_eq!(reply_ports[0], 40000);
+    assert_ne!(
+        reply_ports[1], 40000,
+        "the second connection got another port"
+    );
+}

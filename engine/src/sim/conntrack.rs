@@ -21,6 +21,10 @@ pub mod status {
     pub const SRC_NAT_DONE: u32 = 1 << 7;
     pub const DST_NAT_DONE: u32 = 1 << 8;
     pub const DYING: u32 = 1 << 9;
+    /// The simulator's own bit: NAT gave the connection a reply tuple
+    /// another connection holds; inserting it at confirm fails
+    /// (`__nf_conntrack_confirm` finds the clash and drops the packet).
+    pub const REPLY_CLASH: u32 = 1 << 31;
 }
 
 /// A connection's identity in one direction. For ICMP, `sport` is the echo
@@ -705,10 +709,16 @@ impl Conntrack {
     }
 
     /// Marks an entry confirmed (the packet left netfilter alive).
-    pub fn confirm(&mut self, idx: usize) {
+    /// False when the entry's reply tuple clashes with another
+    /// connection's: the packet is dropped and the entry with it.
+    pub fn confirm(&mut self, idx: usize) -> bool {
         if let Some(e) = self.get_mut(idx) {
+            if e.has(status::REPLY_CLASH) {
+                return false;
+            }
             e.status |= status::CONFIRMED;
         }
+        true
     }
 
     /// Drops an entry the packet created if it never got confirmed (the
@@ -729,6 +739,15 @@ impl Conntrack {
         e.status |= bit;
         if !dying {
             self.unmap(idx, zone, &old);
+            let taken = self.map.get(&(zone, reply)).is_some_and(|(i, _)| *i != idx);
+            let Some(e) = self.entries.get_mut(idx).and_then(|e| e.as_mut()) else {
+                return;
+            };
+            if taken {
+                e.status |= status::REPLY_CLASH;
+                return;
+            }
+            e.status &= !status::REPLY_CLASH;
             self.map.insert((zone, reply), (idx, Dir::Reply));
         }
     }

@@ -3,7 +3,7 @@
 //! (both directions, and ICMP errors about it) is rewritten from the tuples.
 
 use super::conntrack::{status, Conntrack, Dir, TcpState, Tuple};
-use super::eval::{EvalCx, Manip, NatRange, TargetVerdict};
+use super::eval::{EvalCx, Manip, NatRange, Rng, TargetVerdict};
 use crate::packet::{Headers, Packet, L4};
 use std::net::Ipv4Addr;
 
@@ -27,32 +27,35 @@ fn has_ports(proto: u8) -> bool {
 }
 
 /// Binds the packet's (new) connection as the NAT target asks, as
-/// `nf_nat_setup_info` does. Returns ACCEPT, the verdict of NAT targets, or
-/// DROP when no free tuple is left (the kernel's insert would clash).
+/// `nf_nat_setup_info` does. Returns ACCEPT, the verdict of NAT targets.
 pub fn setup(cx: &mut EvalCx, manip: Manip, range: NatRange) -> TargetVerdict {
     let Some(idx) = cx.ct else {
         return TargetVerdict::Accept;
     };
-    let Some(entry) = cx.conntrack.get(idx) else {
-        return TargetVerdict::Accept;
+    bind(cx.conntrack, cx.rng, idx, manip, &range);
+    TargetVerdict::Accept
+}
+
+/// `nf_nat_setup_info` on connection `idx`. A tuple that stays taken (no
+/// free one in the range) makes the insert fail at confirm.
+fn bind(ct: &mut Conntrack, rng: &mut Rng, idx: usize, manip: Manip, range: &NatRange) {
+    let Some(entry) = ct.get(idx) else {
+        return;
     };
     // No NAT setup for a confirmed connection; a manip is set up once.
     if entry.has(status::CONFIRMED) || entry.has(done_bit(manip)) {
-        return TargetVerdict::Accept;
+        return;
     }
     // The tuple of the original direction as it will look after every manip so far.
     let curr = entry.reply.inverted();
     let zone = entry.zone;
-    let Some(new) = unique_tuple(cx, idx, zone, &curr, &range, manip) else {
-        return TargetVerdict::Drop;
-    };
+    let new = unique_tuple(ct, rng, idx, zone, &curr, range, manip);
     if new != curr {
-        cx.conntrack.set_reply(idx, new.inverted(), nat_bit(manip));
+        ct.set_reply(idx, new.inverted(), nat_bit(manip));
     }
-    if let Some(e) = cx.conntrack.get_mut(idx) {
+    if let Some(e) = ct.get_mut(idx) {
         e.status |= done_bit(manip);
     }
-    TargetVerdict::Accept
 }
 
 /// Whether another (confirmed) connection already uses the tuple's reply
@@ -165,25 +168,27 @@ fn appropriate_src(
 }
 
 /// `get_unique_tuple`: the tuple the connection will have after the manip.
+#[allow(clippy::too_many_arguments)]
 fn unique_tuple(
-    cx: &mut EvalCx,
+    ct: &mut Conntrack,
+    rng: &mut Rng,
     idx: usize,
     zone: u16,
     orig: &Tuple,
     r: &NatRange,
     manip: Manip,
-) -> Option<Tuple> {
+) -> Tuple {
     let random_all = r.random || r.random_fully;
     // 1) A source manip keeps the tuple when it is in range and free, or
     //    reuses the mapping of an earlier connection from the same source.
     if manip == Manip::Src && !random_all {
         if src_in_range(orig, r) {
-            if !used(cx.conntrack, idx, zone, orig) {
-                return Some(*orig);
+            if !used(ct, idx, zone, orig) {
+                return *orig;
             }
-        } else if let Some(t) = appropriate_src(cx.conntrack, idx, zone, orig, r) {
-            if !used(cx.conntrack, idx, zone, &t) {
-                return Some(t);
+        } else if let Some(t) = appropriate_src(ct, idx, zone, orig, r) {
+            if !used(ct, idx, zone, &t) {
+                return t;
             }
         }
     }
@@ -196,26 +201,28 @@ fn unique_tuple(
         if r.proto_specified {
             if !r.offset
                 && l4_in_range(&t, manip, r)
-                && (r.min_port == r.max_port || !used(cx.conntrack, idx, zone, &t))
+                && (r.min_port == r.max_port || !used(ct, idx, zone, &t))
             {
-                return Some(t);
+                return t;
             }
-        } else if !used(cx.conntrack, idx, zone, &t) {
-            return Some(t);
+        } else if !used(ct, idx, zone, &t) {
+            return t;
         }
     }
-    l4_unique(cx, idx, zone, t, r, manip)
+    l4_unique(ct, rng, idx, zone, t, r, manip)
 }
 
 /// `nf_nat_l4proto_unique_tuple`: searches the port range for a free tuple.
+#[allow(clippy::too_many_arguments)]
 fn l4_unique(
-    cx: &mut EvalCx,
+    ct: &mut Conntrack,
+    rng: &mut Rng,
     idx: usize,
     zone: u16,
     mut t: Tuple,
     r: &NatRange,
     manip: Manip,
-) -> Option<Tuple> {
+) -> Tuple {
     let (lo, hi) = if r.max_port < r.min_port {
         (r.max_port as u32, r.min_port as u32)
     } else {
@@ -232,7 +239,7 @@ fn l4_unique(
             (lo, hi - lo + 1)
         } else if manip == Manip::Dst {
             // A destination manip without ports keeps the port.
-            return (!used(cx.conntrack, idx, zone, &t)).then_some(t);
+            return t;
         } else {
             match key(&t, manip) {
                 p if p < 512 => (1, 511),
@@ -241,13 +248,13 @@ fn l4_unique(
             }
         }
     } else {
-        return (!used(cx.conntrack, idx, zone, &t)).then_some(t);
+        return t;
     };
     let random_all = r.random || r.random_fully;
     let mut off: u16 = if r.offset {
         key(&t, manip).wrapping_sub(r.base_port)
     } else if random_all || manip != Manip::Dst {
-        cx.rng.next_u32() as u16
+        rng.next_u32() as u16
     } else {
         0
     };
@@ -255,16 +262,18 @@ fn l4_unique(
     loop {
         for i in 0..attempts {
             set_key(&mut t, manip, (min + off as u32 % size) as u16);
-            if !used_harder(cx.conntrack, idx, zone, &t, attempts - i) {
-                return Some(t);
+            if !used_harder(ct, idx, zone, &t, attempts - i) {
+                return t;
             }
             off = off.wrapping_add(1);
         }
+        // Out of attempts: the last tuple tried stays, taken; the
+        // connection's insert fails at confirm.
         if attempts >= size || attempts < 16 {
-            return None;
+            return t;
         }
         attempts /= 2;
-        off = cx.rng.next_u32() as u16;
+        off = rng.next_u32() as u16;
     }
 }
 
@@ -356,11 +365,35 @@ pub fn jhash2(k: &[u32], initval: u32) -> u32 {
     c
 }
 
-/// Sets up a binding that changes nothing (no NAT rule matched).
-pub fn null_binding(conntrack: &mut super::conntrack::Conntrack, idx: usize, manip: Manip) {
-    if let Some(e) = conntrack.get_mut(idx) {
-        e.status |= done_bit(manip);
+/// The binding of a new connection no NAT rule bound
+/// (`nf_nat_alloc_null_binding`): the addresses stay, but a port another
+/// connection's reply already uses is changed like a NAT rule would (a
+/// source port for the source manip).
+pub fn null_binding(ct: &mut Conntrack, rng: &mut Rng, idx: usize, manip: Manip) {
+    let Some(e) = ct.get(idx) else {
+        return;
+    };
+    if e.has(done_bit(manip)) {
+        return;
     }
+    let addr = match manip {
+        Manip::Src => e.reply.dst,
+        Manip::Dst => e.reply.src,
+    };
+    let range = NatRange {
+        min_addr: addr,
+        max_addr: addr,
+        map_ips: true,
+        proto_specified: false,
+        min_port: 0,
+        max_port: 0,
+        random: false,
+        random_fully: false,
+        persistent: false,
+        offset: false,
+        base_port: 0,
+    };
+    bind(ct, rng, idx, manip, &range);
 }
 
 /// Rewrites a packet of a NATed connection at a hook (`nf_nat_packet`), also

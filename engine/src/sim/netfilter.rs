@@ -144,7 +144,11 @@ pub fn run_hook(
                 // Only a packet of the original direction confirms
                 // (`__nf_conntrack_confirm`): replies attached by REJECT do not.
                 if let (Some(i), Dir::Original) = (ct.idx, ct.dir) {
-                    host.conntrack.confirm(i);
+                    if !host.conntrack.confirm(i) {
+                        host.conntrack.drop_unconfirmed(i);
+                        ct.idx = None;
+                        return Fate::Drop;
+                    }
                 }
                 parsed = Some(hdr);
             }
@@ -201,7 +205,7 @@ pub fn run_hook(
                         host.conntrack.drop_unconfirmed(idx);
                         return fate;
                     }
-                    nat::null_binding(&mut host.conntrack, idx, manip);
+                    nat::null_binding(&mut host.conntrack, &mut host.rng, idx, manip);
                     if changed {
                         match pkt.headers() {
                             Ok(h) => h,
