@@ -7,11 +7,15 @@ pub use engine::command::script::{parse_script, ScriptCmd, ScriptError};
 pub use engine::command::Output;
 pub use engine::packet::spec::{L4Spec, PacketSpec};
 use engine::sim::tools;
+pub use engine::lab::LabFile;
 pub use engine::sim::world::{Report, World};
+use crate::teach::CheckState;
 
 /// A lab made ready to use.
 pub struct Loaded {
     pub world: World,
+    /// The lab file as read (steps and checks included).
+    pub lab: LabFile,
     pub name: String,
     pub description: String,
     /// (host, command, output) of the lab's start-up commands.
@@ -25,13 +29,50 @@ pub fn load_lab(text: &str) -> Result<Loaded, String> {
     let _ = tools::take_journal(&mut world);
     Ok(Loaded {
         world,
-        name: lab.name,
-        description: lab.description,
+        name: lab.name.clone(),
+        description: lab.description.clone(),
+        lab,
         startup: runs
             .into_iter()
             .map(|r| (r.host, r.command, r.output))
             .collect(),
     })
+}
+
+/// A lab text checked as Apply would start it: `Ok` with a short summary
+/// (hosts, steps, checks), or the reason it cannot start.
+pub fn validate_lab(text: &str) -> Result<String, String> {
+    let lab = engine::lab::parse(text).map_err(|e| e.to_string())?;
+    engine::lab::build(&lab).map_err(|e| e.to_string())?;
+    let n = |k: usize, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
+    Ok(format!(
+        "{}, {}, {}",
+        n(lab.hosts.len(), "host", "hosts"),
+        n(lab.steps.len(), "step", "steps"),
+        n(lab.checks.len(), "check", "checks")
+    ))
+}
+
+/// Every check of the lab evaluated on the world (probes run on copies).
+pub fn evaluate_checks(world: &World, lab: &LabFile) -> Vec<CheckState> {
+    if lab.checks.is_empty() {
+        return Vec::new();
+    }
+    engine::lab::checks::evaluate(world, lab)
+        .into_iter()
+        .map(|r| CheckState {
+            hint: lab
+                .checks
+                .iter()
+                .find(|c| c.id == r.id)
+                .map(|c| c.hint.clone())
+                .unwrap_or_default(),
+            id: r.id,
+            title: r.title,
+            pass: r.pass,
+            detail: r.detail,
+        })
+        .collect()
 }
 
 /// `2024-05-01T09:00:00Z` (or with an offset) to ns since the epoch.

@@ -2,7 +2,8 @@
 //! everything done (commands, packets, clock changes) that share links and
 //! autosave replay, and the packet reports of the last action.
 
-use crate::adapter::{self, Output, PacketSpec, Report, World};
+use crate::adapter::{self, LabFile, Output, PacketSpec, Report, World};
+use crate::teach::CheckState;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -120,6 +121,12 @@ pub enum Submitted {
 
 pub struct Session {
     pub lab_text: String,
+    /// The lab file as read: intro, steps and checks (`None` only for the
+    /// empty session shown when no lab loads at all).
+    pub lab: Option<LabFile>,
+    /// The checks' states as of `checks_gen`.
+    pub checks: Vec<CheckState>,
+    pub checks_gen: u64,
     pub lab_name: String,
     pub lab_description: String,
     pub world: World,
@@ -174,8 +181,11 @@ impl Session {
                 }
             }
         }
-        Ok(Session {
+        let mut s = Session {
             lab_text: lab_text.to_string(),
+            lab: Some(loaded.lab),
+            checks: Vec::new(),
+            checks_gen: 0,
             lab_name: loaded.name,
             lab_description: loaded.description,
             world: loaded.world,
@@ -186,7 +196,21 @@ impl Session {
             reports_label: String::new(),
             reports_gen: 0,
             gen: 1,
-        })
+        };
+        s.refresh_checks();
+        Ok(s)
+    }
+
+    /// Evaluates the lab's checks again when the world changed since.
+    pub fn refresh_checks(&mut self) {
+        if self.checks_gen == self.gen {
+            return;
+        }
+        self.checks = match &self.lab {
+            Some(lab) => adapter::evaluate_checks(&self.world, lab),
+            None => Vec::new(),
+        };
+        self.checks_gen = self.gen;
     }
 
     /// Rebuilds a session from a saved state: the lab, then every action in order.
@@ -220,6 +244,7 @@ impl Session {
         for a in &saved.actions {
             s.apply(a.clone())?;
         }
+        s.refresh_checks();
         if let Some(i) = s.world.host_index(&saved.host) {
             s.open = i;
         }

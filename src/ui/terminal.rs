@@ -22,6 +22,9 @@ pub struct TermProps {
     pub on_paste: Callback<(usize, String)>,
     pub on_interrupt: Callback<(usize, String)>,
     pub on_clear: Callback<usize>,
+    /// Text to put on the command line (a step's command), with a generation.
+    #[prop_or_default]
+    pub typed: (u64, AttrValue),
 }
 
 /// Ctrl-R state: the query and how many older matches to skip.
@@ -70,6 +73,20 @@ pub fn terminal(p: &TermProps) -> Html {
         use_effect_with((term_gen, host, listing.len()), move |_| {
             if let Some(el) = screen_ref.cast::<HtmlElement>() {
                 el.set_scroll_top(el.scroll_height());
+            }
+        });
+    }
+    // A step's command chip: typed, not run; the cursor waits after it.
+    {
+        let input = input.clone();
+        let input_ref = input_ref.clone();
+        let typed = p.typed.clone();
+        use_effect_with(typed.0, move |g| {
+            if *g > 0 {
+                input.set(typed.1.to_string());
+                if let Some(el) = input_ref.cast::<HtmlInputElement>() {
+                    let _ = el.focus();
+                }
             }
         });
     }
