@@ -20,7 +20,14 @@
 
 #[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
 pub mod cli;
+pub mod fragment;
+pub mod teaching;
 pub mod trace_text;
+
+pub use teaching::{
+    Check, CheckKind, CounterCheck, Expect, LogCheck, OutputCheck, PolicyCheck, ReachCheck,
+    RuleCheck, RuleRef, Step,
+};
 
 use crate::command::script::parse_script;
 use crate::command::Output;
@@ -64,6 +71,15 @@ pub struct LabFile {
     /// Resolver address `dig` reports (default 127.0.0.53).
     #[serde(default)]
     pub resolver: Option<String>,
+    /// The lab's introduction: paragraphs separated by blank lines, `code` in backquotes.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub intro: String,
+    /// Numbered steps: what to do, the commands to try, what to look at.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
+    /// Facts the engine checks after every command (see [`checks`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Check>,
 }
 
 fn yes() -> bool {
@@ -216,7 +232,9 @@ pub fn parse(text: &str) -> Result<LabFile, LabError> {
         Some(_) => return err("\"version\" must be a number"),
         None => return err(format!("missing \"version\" (use {VERSION})")),
     }
-    serde_json::from_value(v).map_err(|e| LabError(format!("lab file: {e}")))
+    let lab: LabFile = serde_json::from_value(v).map_err(|e| LabError(format!("lab file: {e}")))?;
+    teaching::validate(&lab)?;
+    Ok(lab)
 }
 
 fn valid_name(s: &str) -> bool {
@@ -332,6 +350,7 @@ pub fn build(lab: &LabFile) -> Result<World, LabError> {
     if lab.hosts.is_empty() {
         return err("a lab needs at least one host");
     }
+    teaching::validate(lab)?;
     if lab.hosts.len() > MAX_HOSTS {
         return err(format!(
             "{} hosts; the limit is {MAX_HOSTS}",
