@@ -329,8 +329,11 @@ pub fn step_json(step: &NewStep) -> Result<String, String> {
     serde_json::to_string_pretty(step).map_err(|e| e.to_string())
 }
 
-/// Byte ranges of a JSON object's top-level members: (key, value start, value end).
-fn members(text: &str) -> Option<(usize, usize, Vec<(String, usize, usize)>)> {
+/// A top-level member of a JSON object: its key and its value's byte range.
+type Member = (String, usize, usize);
+
+/// The byte offsets of a JSON object's `{` and `}` and its top-level members.
+fn members(text: &str) -> Option<(usize, usize, Vec<Member>)> {
     let b = text.as_bytes();
     let open = text.find('{')?;
     let mut depth = 0usize;
