@@ -3,13 +3,13 @@
 //! the packet reports of the last action. Everything netfilter is the
 //! engine's; this file only forwards.
 
+use crate::teach::CheckState;
 pub use engine::command::script::{parse_script, ScriptCmd, ScriptError};
 pub use engine::command::Output;
+pub use engine::lab::LabFile;
 pub use engine::packet::spec::{L4Spec, PacketSpec};
 use engine::sim::tools;
-pub use engine::lab::LabFile;
 pub use engine::sim::world::{Report, World};
-use crate::teach::CheckState;
 
 /// A lab made ready to use.
 pub struct Loaded {
@@ -197,7 +197,10 @@ fn pending_engine_evaluate(world: &World, lab: &LabFile) -> Vec<TmpResult> {
                         .and_then(|t| t.chains.iter().find(|ch| ch.name == p.chain))
                         .map(|ch| format!("{:?}", ch.policy))
                         .unwrap_or_default();
-                    (pol.to_uppercase().contains(&p.is.to_uppercase()), format!("policy {pol}"))
+                    (
+                        pol.to_uppercase().contains(&p.is.to_uppercase()),
+                        format!("policy {pol}"),
+                    )
                 }
                 None => (false, "not evaluated yet".into()),
             };

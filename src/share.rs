@@ -223,7 +223,11 @@ mod tests {
             student.submit_line(1, c);
         }
         student.refresh_checks();
-        assert!(student.checks.iter().all(|c| c.pass), "{:?}", student.checks);
+        assert!(
+            student.checks.iter().all(|c| c.pass),
+            "{:?}",
+            student.checks
+        );
         let link = encode(&student.saved(false)).unwrap();
         let proof = Session::restore(&decode(&link).unwrap().unwrap()).unwrap();
         assert!(proof.checks.iter().all(|c| c.pass), "{:?}", proof.checks);

@@ -306,9 +306,7 @@ pub fn check_json(
             let contains = lines_of(contains);
             let lacks = lines_of(lacks);
             if contains.is_empty() && lacks.is_empty() {
-                return Err(
-                    "an output check needs a text the output contains or lacks".into(),
-                );
+                return Err("an output check needs a text the output contains or lacks".into());
             }
             out.output = Some(OutputOut {
                 host: need(host, "a host")?,
@@ -518,7 +516,8 @@ mod tests {
         assert_eq!(check_id("!!", &[]), "check");
     }
 
-    const LAB: &str = "{\n  \"version\": 1,\n  \"name\": \"x\",\n  \"hosts\": [ { \"name\": \"a\" } ]\n}\n";
+    const LAB: &str =
+        "{\n  \"version\": 1,\n  \"name\": \"x\",\n  \"hosts\": [ { \"name\": \"a\" } ]\n}\n";
 
     #[test]
     fn appends_keep_the_text_and_its_order() {
@@ -530,7 +529,10 @@ mod tests {
         })
         .unwrap();
         let one = append_item(LAB, "steps", &step).unwrap();
-        assert!(one.starts_with("{\n  \"version\": 1,\n  \"name\": \"x\""), "{one}");
+        assert!(
+            one.starts_with("{\n  \"version\": 1,\n  \"name\": \"x\""),
+            "{one}"
+        );
         let v: serde_json::Value = serde_json::from_str(&one).unwrap();
         assert_eq!(v["steps"][0]["commands"][0], "iptables -L");
         assert_eq!(v["hosts"][0]["name"], "a");

@@ -153,6 +153,8 @@ pub fn rules_view(p: &RulesProps) -> Html {
                 let x1 = ex.clone();
                 let e2 = explained.clone();
                 let x2 = ex.clone();
+                let e3 = explained.clone();
+                let x3 = ex.clone();
                 let label = match row {
                     Row::Rule(c, n) => format!(
                         "{} rule {}: {}",
@@ -166,7 +168,8 @@ pub fn rules_view(p: &RulesProps) -> Html {
                     <div class={class} {style} tabindex="0" title={ex.clone()}
                          aria-label={label} aria-description={ex}
                          onmouseenter={Callback::from(move |_| e1.set(Some(x1.clone())))}
-                         onfocus={Callback::from(move |_| e2.set(Some(x2.clone())))}>
+                         onfocus={Callback::from(move |_| e2.set(Some(x2.clone())))}
+                         onclick={Callback::from(move |_| e3.set(Some(x3.clone())))}>
                         { text }
                     </div>
                 }

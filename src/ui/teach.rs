@@ -215,7 +215,10 @@ impl CheckFields {
 fn input_value(e: InputEvent) -> String {
     e.target_dyn_into::<HtmlInputElement>()
         .map(|i| i.value())
-        .or_else(|| e.target_dyn_into::<HtmlTextAreaElement>().map(|t| t.value()))
+        .or_else(|| {
+            e.target_dyn_into::<HtmlTextAreaElement>()
+                .map(|t| t.value())
+        })
         .unwrap_or_default()
 }
 
