@@ -228,6 +228,46 @@ fn select_value(e: Event) -> String {
         .unwrap_or_default()
 }
 
+#[derive(Properties, PartialEq)]
+pub struct ChoiceProps {
+    /// (value, label) of each option.
+    pub options: Vec<(String, String)>,
+    pub value: String,
+    pub onchange: Callback<String>,
+    #[prop_or_default]
+    pub testid: Option<AttrValue>,
+}
+
+/// A select whose shown choice always follows `value` (a form reset or a
+/// default that changes moves it too).
+#[function_component(Choice)]
+pub fn choice(p: &ChoiceProps) -> Html {
+    let node = use_node_ref();
+    {
+        let node = node.clone();
+        let value = p.value.clone();
+        use_effect(move || {
+            if let Some(sel) = node.cast::<HtmlSelectElement>() {
+                if sel.value() != value {
+                    sel.set_value(&value);
+                }
+            }
+        });
+    }
+    let cb = p.onchange.clone();
+    html! {
+        <select ref={node} data-testid={p.testid.clone()} onchange={Callback::from(move |e: Event| cb.emit(select_value(e)))}>
+            { for p.options.iter().map(|(v, l)| html! { <option value={v.clone()}>{ l.clone() }</option> }) }
+        </select>
+    }
+}
+
+fn opts(list: &[&str]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|v| (v.to_string(), v.to_string()))
+        .collect()
+}
+
 /// The teacher's lab editor.
 #[function_component(LabEditor)]
 pub fn lab_editor(p: &EditorProps) -> Html {
@@ -346,9 +386,9 @@ pub fn lab_editor(p: &EditorProps) -> Html {
     macro_rules! choice {
         ($name:ident) => {{
             let fields = fields.clone();
-            Callback::from(move |e: Event| {
+            Callback::from(move |v: String| {
                 let mut f = (*fields).clone();
-                f.$name = select_value(e);
+                f.$name = v;
                 fields.set(f);
             })
         }};
@@ -363,12 +403,7 @@ pub fn lab_editor(p: &EditorProps) -> Html {
             })
         }};
     }
-    let host_options = |sel: &str| {
-        hosts
-            .iter()
-            .map(|h| html! { <option value={h.clone()} selected={h == sel}>{ h.clone() }</option> })
-            .collect::<Html>()
-    };
+    let host_opts: Vec<(String, String)> = hosts.iter().map(|h| (h.clone(), h.clone())).collect();
     let f = (*fields).clone();
     let check_host = if f.host.is_empty() {
         open_host.clone()
@@ -378,19 +413,15 @@ pub fn lab_editor(p: &EditorProps) -> Html {
     let kind_fields = match f.kind.as_str() {
         "policy" => html! {
             <>
-                <label>{"Host"}<select onchange={choice!(host)} data-testid="check-host">{ host_options(&check_host) }</select></label>
-                <label>{"Table"}<select onchange={choice!(table)}>
-                    { for ["filter", "nat", "mangle", "raw", "security"].iter().map(|t| html! { <option selected={f.table == *t}>{ *t }</option> }) }
-                </select></label>
+                <label>{"Host"}<Choice options={host_opts.clone()} value={check_host.clone()} onchange={choice!(host)} testid="check-host" /></label>
+                <label>{"Table"}<Choice options={opts(&["filter", "nat", "mangle", "raw", "security"])} value={f.table.clone()} onchange={choice!(table)} /></label>
                 <label>{"Chain"}<input value={f.chain.clone()} oninput={field!(chain)} data-testid="check-chain" /></label>
-                <label>{"Policy is"}<select onchange={choice!(policy)} data-testid="check-policy">
-                    { for ["DROP", "ACCEPT"].iter().map(|t| html! { <option selected={f.policy == *t}>{ *t }</option> }) }
-                </select></label>
+                <label>{"Policy is"}<Choice options={opts(&["DROP", "ACCEPT"])} value={f.policy.clone()} onchange={choice!(policy)} testid="check-policy" /></label>
             </>
         },
         "output" => html! {
             <>
-                <label>{"Host"}<select onchange={choice!(host)} data-testid="check-host">{ host_options(&check_host) }</select></label>
+                <label>{"Host"}<Choice options={host_opts.clone()} value={check_host.clone()} onchange={choice!(host)} testid="check-host" /></label>
                 <label>{"Command"}<input value={f.command.clone()} oninput={field!(command)} placeholder="nmap -p 22 fw" data-testid="check-command" /></label>
                 <label>{"Output contains (one a line)"}<textarea rows="2" value={f.contains.clone()} oninput={field!(contains)} data-testid="check-contains" /></label>
                 <label>{"Output lacks (one a line)"}<textarea rows="2" value={f.lacks.clone()} oninput={field!(lacks)} /></label>
@@ -398,15 +429,11 @@ pub fn lab_editor(p: &EditorProps) -> Html {
         },
         _ => html! {
             <>
-                <label>{"From host"}<select onchange={choice!(host)} data-testid="check-host">{ host_options(&check_host) }</select></label>
+                <label>{"From host"}<Choice options={host_opts.clone()} value={check_host.clone()} onchange={choice!(host)} testid="check-host" /></label>
                 <label>{"To (host or address)"}<input value={f.to.clone()} oninput={field!(to)} data-testid="check-to" /></label>
-                <label>{"Protocol"}<select onchange={choice!(proto)}>
-                    { for ["tcp", "udp", "icmp"].iter().map(|t| html! { <option selected={f.proto == *t}>{ *t }</option> }) }
-                </select></label>
+                <label>{"Protocol"}<Choice options={opts(&["tcp", "udp", "icmp"])} value={f.proto.clone()} onchange={choice!(proto)} /></label>
                 <label>{"Port"}<input value={f.port.clone()} oninput={field!(port)} size="5" data-testid="check-port" /></label>
-                <label>{"Expect"}<select onchange={choice!(expect)} data-testid="check-expect">
-                    { for ["delivered", "answered", "refused", "rejected", "dropped"].iter().map(|t| html! { <option selected={f.expect == *t}>{ *t }</option> }) }
-                </select></label>
+                <label>{"Expect"}<Choice options={opts(&["delivered", "answered", "refused", "rejected", "dropped"])} value={f.expect.clone()} onchange={choice!(expect)} testid="check-expect" /></label>
             </>
         },
     };
@@ -429,7 +456,7 @@ pub fn lab_editor(p: &EditorProps) -> Html {
     let valid = validation.is_ok();
     let step_hosts = {
         let step_host = step_host.clone();
-        Callback::from(move |e: Event| step_host.set(select_value(e)))
+        Callback::from(move |v: String| step_host.set(v))
     };
     let st = (*step).clone();
     html! {
@@ -455,7 +482,7 @@ pub fn lab_editor(p: &EditorProps) -> Html {
             <details class="helper">
                 <summary>{"Add a step from my commands"}</summary>
                 <form class="grid-form" onsubmit={add_step}>
-                    <label>{"Host"}<select onchange={step_hosts} data-testid="step-host">{ host_options(&shost) }</select></label>
+                    <label>{"Host"}<Choice options={host_opts.clone()} value={shost.clone()} onchange={step_hosts} testid="step-host" /></label>
                     <label>{"Title"}<input value={st.title.clone()} oninput={step_field!(title)} data-testid="step-title" /></label>
                     <label class="wide">{"What to do and why"}<textarea rows="2" value={st.text.clone()} oninput={step_field!(text)} /></label>
                     <label class="wide">{"What to look at"}<input value={st.look.clone()} oninput={step_field!(look)} /></label>
@@ -469,11 +496,7 @@ pub fn lab_editor(p: &EditorProps) -> Html {
             <details class="helper">
                 <summary>{"Add a check"}</summary>
                 <form class="grid-form" onsubmit={add_check}>
-                    <label>{"Kind"}<select onchange={choice!(kind)} data-testid="check-kind">
-                        <option value="reach" selected={f.kind == "reach"}>{"reachability"}</option>
-                        <option value="policy" selected={f.kind == "policy"}>{"chain policy"}</option>
-                        <option value="output" selected={f.kind == "output"}>{"command output"}</option>
-                    </select></label>
+                    <label>{"Kind"}<Choice options={vec![("reach".to_string(), "reachability".to_string()), ("policy".into(), "chain policy".into()), ("output".into(), "command output".into())]} value={f.kind.clone()} onchange={choice!(kind)} testid="check-kind" /></label>
                     <label>{"Title"}<input value={f.title.clone()} oninput={field!(title)} data-testid="check-title" /></label>
                     { kind_fields }
                     <label class="wide">{"Hint (shown while it fails)"}<input value={f.hint.clone()} oninput={field!(hint)} /></label>
