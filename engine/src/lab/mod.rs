@@ -18,12 +18,15 @@
 //! }
 //! ```
 
+pub mod checks;
 #[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
 pub mod cli;
 pub mod fragment;
+pub mod probe;
 pub mod teaching;
 pub mod trace_text;
 
+pub use checks::{evaluate, CheckResult, Summary};
 pub use teaching::{
     Check, CheckKind, CounterCheck, Expect, LogCheck, OutputCheck, PolicyCheck, ReachCheck,
     RuleCheck, RuleRef, Step,
