@@ -58,7 +58,7 @@ pub fn evaluate_checks(world: &World, lab: &LabFile) -> Vec<CheckState> {
     if lab.checks.is_empty() {
         return Vec::new();
     }
-    pending_engine_evaluate(world, lab)
+    engine::lab::checks::evaluate(world, lab)
         .into_iter()
         .map(|r| CheckState {
             hint: lab
@@ -176,40 +176,4 @@ pub fn pcap(world: &World, host: &str, iface: &str) -> Vec<u8> {
         .map(|v| v.as_slice())
         .unwrap_or(&[]);
     engine::packet::pcap::write(frames)
-}
-
-// TEMPORARY until engine::lab::checks::evaluate is merged: policies only.
-struct TmpResult {
-    id: String,
-    title: String,
-    pass: bool,
-    detail: String,
-}
-fn pending_engine_evaluate(world: &World, lab: &LabFile) -> Vec<TmpResult> {
-    lab.checks
-        .iter()
-        .map(|c| {
-            let (pass, detail) = match &c.policy {
-                Some(p) => {
-                    let pol = world
-                        .host_index(&p.host)
-                        .and_then(|i| world.hosts[i].ruleset.table(&p.table))
-                        .and_then(|t| t.chains.iter().find(|ch| ch.name == p.chain))
-                        .map(|ch| format!("{:?}", ch.policy))
-                        .unwrap_or_default();
-                    (
-                        pol.to_uppercase().contains(&p.is.to_uppercase()),
-                        format!("policy {pol}"),
-                    )
-                }
-                None => (false, "not evaluated yet".into()),
-            };
-            TmpResult {
-                id: c.id.clone(),
-                title: c.title.clone(),
-                pass,
-                detail,
-            }
-        })
-        .collect()
 }
