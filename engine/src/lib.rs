@@ -11,6 +11,7 @@ pub mod iptables;
 #[cfg(target_os = "linux")]
 pub mod kernel;
 pub mod lab;
+pub mod lint;
 pub mod netdb;
 pub mod nfacct;
 pub mod packet;

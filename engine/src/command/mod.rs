@@ -44,6 +44,7 @@ pub fn run_argv(host: &mut Host, argv: &[String], stdin: Option<&str>) -> Output
         }
         "ipset" => crate::ipset::cmd::run(host, argv, stdin),
         "nfacct" => crate::nfacct::run_stdin(host, argv, stdin),
+        "explain" | "lint" => crate::lint::cmd::run(host, argv),
         _ => Output::err(format!("{prog}: command not found\n"), 127),
     }
 }

@@ -186,7 +186,7 @@ impl Match for Addrtype {
         for (what, t) in [("source", self.src), ("destination", self.dst)] {
             if let Some((mask, inv)) = t {
                 parts.push(format!(
-                    "the {what} address is {}{}",
+                    "whose {what} address is {}of type {}",
                     if inv { "not " } else { "" },
                     types_text(mask).replace(',', " or ")
                 ));

@@ -184,6 +184,34 @@ pub fn states_words(mask: u16) -> String {
     names.join(" or ")
 }
 
+/// A relative clause for packets in these states, as a rule's explanation
+/// reads it after "packets": `that start a new connection`.
+pub fn states_clause(mask: u16, inv: bool) -> String {
+    if inv || mask & (ST_SNAT | ST_DNAT) != 0 {
+        return format!(
+            "whose connection state is {}{}",
+            if inv { "not " } else { "" },
+            states_words(mask)
+        );
+    }
+    let verbs: Vec<&str> = [
+        (ST_NEW, "start a new connection"),
+        (ST_ESTABLISHED, "belong to an established connection"),
+        (ST_RELATED, "are related to a known connection"),
+        (ST_INVALID, "are invalid (no known connection fits them)"),
+        (ST_UNTRACKED, "are not tracked"),
+    ]
+    .iter()
+    .filter(|(b, _)| mask & b != 0)
+    .map(|(_, v)| *v)
+    .collect();
+    match verbs.split_last() {
+        None => "in no connection state at all".to_string(),
+        Some((last, [])) => format!("that {last}"),
+        Some((last, rest)) => format!("that {} or {last}", rest.join(", ")),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Addr {
     pub addr: Ipv4Addr,
@@ -604,8 +632,9 @@ impl Match for Conntrack {
     fn explain(&self) -> String {
         let not = |i: bool| if i { "not " } else { "" };
         let mut parts = Vec::new();
+        let mut clause = None;
         if let Some((m, i)) = self.state {
-            parts.push(format!("connection state is {}{}", not(i), states_words(m)));
+            clause = Some(states_clause(m, i));
         }
         if let Some((p, i)) = self.proto {
             let name = crate::iptables::save::proto_save_name(p)
@@ -656,7 +685,11 @@ impl Match for Conntrack {
                 if reply { "reply" } else { "original" }
             ));
         }
-        format!("Matches when {}", parts.join(" and "))
+        match (clause, parts.is_empty()) {
+            (Some(c), true) => c,
+            (Some(c), false) => format!("{c}, when the {}", parts.join(" and the ")),
+            (None, _) => format!("when the {}", parts.join(" and the ")),
+        }
     }
 }
 

@@ -334,14 +334,14 @@ impl Target for Dnat {
     }
 
     fn explain(&self) -> String {
-        let mut s = "rewrite the destination of the connection".to_string();
+        let mut s = "Forwards".to_string();
         if let Some(a) = self.range.addrs_text() {
-            s.push_str(&format!(" to {a}"));
+            s.push_str(&format!(" to new destination {a}"));
         }
         if let Some(p) = self.range.ports_text() {
             s.push_str(&format!(
                 "{} {p}",
-                if self.range.map_ips { ", " } else { " to" }
+                if self.range.map_ips { "," } else { " to" }
             ));
             if self.range.offset {
                 s.push_str(&format!(
@@ -351,6 +351,7 @@ impl Target for Dnat {
             }
         }
         s.push_str(&self.range.flags_text());
+        s.push_str(" (DNAT: the connection's destination is rewritten, replies are translated back)");
         s
     }
 }

@@ -238,21 +238,23 @@ impl Match for Icmp {
 
     fn explain(&self) -> String {
         let what = match self.name() {
-            Some("any") => "any ICMP message".to_string(),
-            Some(n) => format!("ICMP {n}"),
-            None if self.code == (0, 0xff) => format!("ICMP type {}", self.icmp_type),
+            Some("any") => "any type".to_string(),
+            Some(n) => n.to_string(),
+            None if self.code == (0, 0xff) => format!("type {}", self.icmp_type),
             None if self.code.0 == self.code.1 => {
-                format!("ICMP type {} code {}", self.icmp_type, self.code.0)
+                format!("type {} code {}", self.icmp_type, self.code.0)
             }
             None => format!(
-                "ICMP type {} codes {}-{}",
+                "type {} codes {}-{}",
                 self.icmp_type, self.code.0, self.code.1
             ),
         };
         if self.inv {
-            format!("anything but {what}")
+            format!("of any ICMP type but {what}")
+        } else if self.name() == Some("any") {
+            "of any ICMP type".to_string()
         } else {
-            what
+            format!("of ICMP type {what}")
         }
     }
 

@@ -121,14 +121,14 @@ impl Match for Iprange {
         for (what, r) in [("source", &self.src), ("destination", &self.dst)] {
             if let Some(r) = r {
                 parts.push(format!(
-                    "{what} address {}within {} to {}",
+                    "{what} address is {}in the range {}-{}",
                     if r.inv { "not " } else { "" },
                     r.min,
                     r.max
                 ));
             }
         }
-        parts.join(" and ")
+        format!("whose {}", parts.join(" and whose "))
     }
     fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
         Some(self.eval(cx).is_ok())

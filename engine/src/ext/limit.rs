@@ -228,7 +228,7 @@ impl Match for Limit {
     fn explain(&self) -> String {
         let (rate, _) = rate_text(self.shown_avg(), SCALE as u64);
         format!(
-            "at most{rate} on average (bursts of up to {} packets)",
+            "while they arrive at most{rate} on average (after a first burst of {})",
             self.burst
         )
     }

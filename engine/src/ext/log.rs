@@ -252,12 +252,13 @@ impl Target for Log {
 
     fn explain(&self) -> String {
         let mut s = format!(
-            "write a kernel log line at level {}",
+            "Logs to the kernel log (level {}",
             level_name(self.level).unwrap_or("?")
         );
         if !self.prefix.is_empty() {
-            s.push_str(&format!(" starting with \"{}\"", self.prefix));
+            s.push_str(&format!(", prefix \"{}\"", self.prefix));
         }
+        s.push(')');
         let mut extra = Vec::new();
         for (bit, what) in [
             (F_TCPSEQ, "TCP sequence numbers"),
@@ -273,7 +274,7 @@ impl Target for Log {
         if !extra.is_empty() {
             s.push_str(&format!(", including {}", extra.join(", ")));
         }
-        s.push_str(", then continue with the next rule");
+        s.push_str(" and lets them go on to the next rule");
         s
     }
 }

@@ -118,8 +118,8 @@ impl Match for Mac {
 
     fn explain(&self) -> String {
         format!(
-            "sent from an Ethernet address {}{}",
-            if self.inv { "other than " } else { "" },
+            "sent from {}MAC address {}",
+            if self.inv { "any but " } else { "" },
             mac_text(&self.addr)
         )
     }

@@ -140,7 +140,7 @@ impl Target for MarkTarget {
 
     fn explain(&self) -> String {
         format!(
-            "{}, then continue with the next rule",
+            "Marks : {} (then they go on to the next rule)",
             xmark_explain("packet mark", self.value, self.mask)
         )
     }

@@ -119,12 +119,13 @@ impl Target for Masquerade {
     }
 
     fn explain(&self) -> String {
-        let mut s = "rewrite the source of the connection to the address of the outgoing interface"
+        let mut s = "Masquerades , giving them the address of the outgoing interface as source"
             .to_string();
         if let Some(p) = self.range.ports_text() {
             s.push_str(&format!(", source {p}"));
         }
         s.push_str(&self.range.flags_text());
+        s.push_str(" (replies are translated back)");
         s
     }
 }

@@ -187,14 +187,16 @@ impl Match for Multiport {
 
     fn explain(&self) -> String {
         let dir = match self.which {
-            Which::Source => "source port",
-            Which::Destination => "destination port",
-            Which::Either => "source or destination port",
+            Which::Source => "from",
+            Which::Destination => "to",
+            Which::Either => "from or to",
         };
+        let one = self.ports.len() == 1 && self.ports[0].1.is_none();
         format!(
-            "{dir} {}one of {}",
-            if self.inv { "not " } else { "" },
-            self.list(true).replace(':', "-")
+            "{dir} {}{} {}",
+            if self.inv { "any but " } else { "" },
+            if one { "port" } else { "ports" },
+            self.list(true).replace(':', "-").replace(',', ", ")
         )
     }
 

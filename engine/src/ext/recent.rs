@@ -744,19 +744,22 @@ impl Match for Recent {
         let side = if self.dest { "destination" } else { "source" };
         let mut s = match self.op {
             RecentOp::Set => format!(
-                "add the {side} address to list {} (always matches)",
+                "(all of them, after their {side} address is added to the recent list \"{}\")",
                 self.name
             ),
-            RecentOp::Check => format!("{side} address is on list {}", self.name),
+            RecentOp::Check => format!("whose {side} address is on the recent list \"{}\"", self.name),
             RecentOp::Update => format!(
-                "{side} address is on list {} (and refresh its time)",
+                "whose {side} address is on the recent list \"{}\" (its last-seen time is refreshed)",
                 self.name
             ),
-            RecentOp::Remove => format!("{side} address is on list {} (and remove it)", self.name),
+            RecentOp::Remove => format!(
+                "whose {side} address is on the recent list \"{}\" (it is then removed)",
+                self.name
+            ),
             RecentOp::None => String::new(),
         };
         if self.seconds != 0 {
-            s.push_str(&format!(", seen in the last {} s", self.seconds));
+            s.push_str(&format!(", seen in the last {} seconds", self.seconds));
         }
         if self.hitcount != 0 {
             s.push_str(&format!(", at least {} times", self.hitcount));

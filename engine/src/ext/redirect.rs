@@ -89,10 +89,11 @@ impl Target for Redirect {
     }
 
     fn explain(&self) -> String {
-        let mut s = "send the connection to this host itself".to_string();
+        let mut s = "Redirects to this host itself".to_string();
         if let Some(p) = self.range.ports_text() {
-            s.push_str(&format!(", to {p}"));
+            s.push_str(&format!(", {p}"));
         }
+        s.push_str(" (the connection's destination is rewritten)");
         s.push_str(&self.range.flags_text());
         s
     }

@@ -223,7 +223,7 @@ impl Target for Reject {
                 w.name().trim_start_matches("icmp-").replace('-', " ")
             ),
         };
-        format!("drop the packet and answer the sender with {reply}")
+        format!("Rejects , answering the sender with {reply}")
     }
 }
 

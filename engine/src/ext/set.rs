@@ -327,13 +327,18 @@ impl Match for SetMatch {
 
     fn explain(&self) -> String {
         let mut s = format!(
-            "the packet's {} {} in ipset \"{}\"",
+            "whose {} {} in ipset \"{}\"",
             self.flags
                 .iter()
                 .map(|s| if *s { "source" } else { "destination" })
                 .collect::<Vec<_>>()
                 .join("/"),
-            if self.invert { "is not" } else { "is" },
+            match (self.invert, self.flags.len() > 1) {
+                (false, false) => "address is",
+                (true, false) => "address is not",
+                (false, true) => "pair is",
+                (true, true) => "pair is not",
+            },
             self.set
         );
         if self.return_nomatch {

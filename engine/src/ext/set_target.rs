@@ -282,7 +282,7 @@ impl Target for SetTarget {
         };
         let mut parts = Vec::new();
         if let Some(a) = &self.add {
-            let mut s = format!("adds the packet's {} to ipset \"{}\"", side(a), a.name);
+            let mut s = format!("their {} to ipset \"{}\"", side(a), a.name);
             if let Some(t) = self.timeout {
                 s.push_str(&format!(" for {t} seconds"));
             }
@@ -293,20 +293,24 @@ impl Target for SetTarget {
         }
         if let Some(d) = &self.del {
             parts.push(format!(
-                "deletes the packet's {} from ipset \"{}\"",
+                "removes their {} from ipset \"{}\"",
                 side(d),
                 d.name
             ));
         }
         if let Some(m) = &self.map {
             parts.push(format!(
-                "copies the mark/priority/queue stored for the packet's {} in ipset \"{}\"",
+                "copies the mark/priority/queue stored for their {} in ipset \"{}\"",
                 side(m),
                 m.name
             ));
         }
-        let mut s = parts.join(", then ");
-        s.push_str("; the packet continues to the next rule");
+        let mut s = if self.add.is_some() {
+            format!("Takes , adds {}", parts.join(", then "))
+        } else {
+            format!("Takes , {}", parts.join(", then "))
+        };
+        s.push_str(", and lets them go on to the next rule");
         s
     }
 }

@@ -77,17 +77,18 @@ impl Target for Snat {
     }
 
     fn explain(&self) -> String {
-        let mut s = "rewrite the source of the connection".to_string();
+        let mut s = "Translates , giving them source".to_string();
         if let Some(a) = self.range.addrs_text() {
-            s.push_str(&format!(" to {a}"));
+            s.push_str(&format!(" {a}"));
         }
         if let Some(p) = self.range.ports_text() {
             s.push_str(&format!(
                 "{} {p}",
-                if self.range.map_ips { ", " } else { " to" }
+                if self.range.map_ips { "," } else { " with" }
             ));
         }
         s.push_str(&self.range.flags_text());
+        s.push_str(" (SNAT: the connection's source is rewritten, replies are translated back)");
         s
     }
 }

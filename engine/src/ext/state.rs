@@ -1,7 +1,7 @@
 //! `-m state --state LIST`: the older form of `-m conntrack --ctstate`
 //! (connection tracking state); iptables-nft 1.8.9 keeps it as `-m state`.
 
-use super::conntrack::{ct_view, state_bit, states_text, states_words, ST_INVALID, ST_NEW};
+use super::conntrack::{ct_view, state_bit, states_clause, states_text, ST_INVALID, ST_NEW};
 use super::conntrack::{ST_ESTABLISHED, ST_RELATED, ST_UNTRACKED};
 use super::{EvalCx, ExtInfo, ExtKind, Match, OptSpec, ParseCx, XtError, XtResult};
 use crate::ext_boilerplate;
@@ -111,11 +111,7 @@ impl Match for State {
     }
 
     fn explain(&self) -> String {
-        format!(
-            "Matches when the connection state is {}{}",
-            if self.inv { "not " } else { "" },
-            states_words(self.mask)
-        )
+        states_clause(self.mask, self.inv)
     }
 }
 

@@ -581,7 +581,7 @@ impl Match for Tcp {
     }
 
     fn explain(&self) -> String {
-        let mut parts = vec!["TCP".to_string()];
+        let mut parts = Vec::new();
         let but = |inv: bool| if inv { "any but " } else { "" };
         if self.sport != ALL_PORTS {
             parts.push(format!(
@@ -606,13 +606,13 @@ impl Match for Tcp {
         }
         if self.flg_mask == SYN | RST | ACK | FIN && self.flg_cmp == SYN {
             parts.push(if self.flags_inv {
-                "that is not a connection-opening SYN".into()
+                "that are not a connection-opening SYN".into()
             } else {
-                "that opens a connection (SYN)".into()
+                "that open a connection (SYN set; ACK, RST and FIN clear)".into()
             });
         } else if self.flg_mask != 0 {
             parts.push(format!(
-                "whose flags {} are {}{}",
+                "whose TCP flags {} are {}{}",
                 flags_text(self.flg_mask),
                 if self.flags_inv {
                     "not exactly "
@@ -625,6 +625,9 @@ impl Match for Tcp {
                     format!("{} set", flags_text(self.flg_cmp & self.flg_mask))
                 }
             ));
+        }
+        if parts.is_empty() {
+            return "of any TCP ports".to_string();
         }
         parts.join(" ")
     }

@@ -109,11 +109,11 @@ impl Target for Tee {
     }
 
     fn explain(&self) -> String {
-        let mut s = format!("send a copy of the packet to {}", self.gateway);
+        let mut s = format!("Copies to gateway {}", self.gateway);
         if !self.oif.is_empty() {
             s.push_str(&format!(" through {}", self.oif));
         }
-        s.push_str(", then continue with the next rule");
+        s.push_str(" (the originals go on to the next rule)");
         s
     }
 }

@@ -144,7 +144,7 @@ impl Match for Udp {
     }
 
     fn explain(&self) -> String {
-        let mut parts = vec!["UDP".to_string()];
+        let mut parts = Vec::new();
         let but = |inv: bool| if inv { "any but " } else { "" };
         if self.sport != ALL_PORTS {
             parts.push(format!(
@@ -159,6 +159,9 @@ impl Match for Udp {
                 but(self.dport_inv),
                 xtopt::explain_ports(self.dport)
             ));
+        }
+        if parts.is_empty() {
+            return "of any UDP ports".to_string();
         }
         parts.join(" ")
     }
