@@ -7,6 +7,7 @@ use crate::teach::CheckState;
 pub use engine::command::script::{parse_script, ScriptCmd, ScriptError};
 pub use engine::command::Output;
 pub use engine::lab::LabFile;
+pub use engine::lint::Warning;
 pub use engine::packet::spec::{L4Spec, PacketSpec};
 use engine::sim::tools;
 pub use engine::sim::world::{Report, World};
@@ -166,6 +167,27 @@ pub fn set_clock(world: &mut World, ns: u64) {
 /// Moves the lab clock forward (timeouts, limits and quotas see the time pass).
 pub fn advance(world: &mut World, ns: u64) {
     world.advance(ns);
+}
+
+/// Most rules a host may have for the linter to run on every change (it
+/// compares rules pairwise; a 100 000-rule table would stall the page).
+pub const LINT_MAX_RULES: usize = 3000;
+
+/// The linter's warnings for a host's rules; `None` when the host has too
+/// many rules to lint on every change.
+pub fn lint(world: &World, host: usize) -> Option<Vec<Warning>> {
+    let h = world.hosts.get(host)?;
+    let rules: usize = h
+        .ruleset
+        .tables
+        .iter()
+        .flat_map(|t| t.chains.iter())
+        .map(|c| c.rules.len())
+        .sum();
+    if rules > LINT_MAX_RULES {
+        return None;
+    }
+    Some(engine::lint::lint(h, &engine::lint::LintContext::default()))
 }
 
 /// pcap bytes of everything seen on a host's interface.

@@ -202,7 +202,11 @@ fn unreachable_chain() {
          iptables -A INPUT -p tcp --dport 23 -j DROP",
     )));
     assert_eq!(at(&w), ("unreachable-chain", "filter", "LOGDROP", None));
-    assert!(w.message.contains("no rule jumps or goes to it"), "{}", w.message);
+    assert!(
+        w.message.contains("no rule jumps or goes to it"),
+        "{}",
+        w.message
+    );
     // Reached only from a chain nothing reaches.
     let ws = warnings(&host(
         "iptables -N A
@@ -212,7 +216,11 @@ fn unreachable_chain() {
     ));
     let chains: Vec<&str> = ws.iter().map(|w| w.chain.as_str()).collect();
     assert_eq!(chains, ["A", "B"], "{ws:#?}");
-    assert!(ws[1].message.contains("only chain A jumps to it"), "{}", ws[1].message);
+    assert!(
+        ws[1].message.contains("only chain A jumps to it"),
+        "{}",
+        ws[1].message
+    );
     // Fixed.
     assert_eq!(
         warnings(&host(
@@ -257,7 +265,9 @@ fn drop_policy_without_established() {
          iptables -P INPUT DROP",
     )));
     assert_eq!(at(&w), ("no-established", "filter", "INPUT", None));
-    assert!(w.message.starts_with("INPUT drops by default (its policy DROP)"));
+    assert!(w
+        .message
+        .starts_with("INPUT drops by default (its policy DROP)"));
     // A REJECT-everything rule at the end.
     let w = only(warnings(&host(
         "iptables -A OUTPUT -p udp --dport 53 -j ACCEPT
@@ -313,10 +323,16 @@ fn ssh_cut_from_the_admin_host() {
          is dropped by the INPUT policy DROP"
     );
     // A rule that drops it, from the admin's network.
-    let h = server("iptables -A INPUT -s 10.0.0.0/24 -p tcp --dport 22 -j REJECT --reject-with tcp-reset");
+    let h = server(
+        "iptables -A INPUT -s 10.0.0.0/24 -p tcp --dport 22 -j REJECT --reject-with tcp-reset",
+    );
     let w = only(lint(&h, &admin));
     assert_eq!(at(&w), ("ssh-cut", "filter", "INPUT", Some(1)));
-    assert!(w.message.contains("is rejected by INPUT rule 1"), "{}", w.message);
+    assert!(
+        w.message.contains("is rejected by INPUT rule 1"),
+        "{}",
+        w.message
+    );
     // Established sessions cut: only NEW is accepted.
     let h = server(
         "iptables -A INPUT -p tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT
@@ -325,7 +341,11 @@ fn ssh_cut_from_the_admin_host() {
     );
     let w = only(lint(&h, &admin));
     assert_eq!(w.kind, "ssh-cut");
-    assert!(w.message.contains("the packets of an established session"), "{}", w.message);
+    assert!(
+        w.message.contains("the packets of an established session"),
+        "{}",
+        w.message
+    );
     // Fixed: the admin may connect.
     let h = server(
         "iptables -A INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT
@@ -354,9 +374,14 @@ fn ssh_cut_from_everyone_without_an_admin_host() {
     });
     let w = only(warnings(&h));
     assert_eq!(at(&w), ("ssh-cut", "filter", "INPUT", Some(2)));
-    assert!(w.message.starts_with("SSH from every other host would be cut"));
+    assert!(w
+        .message
+        .starts_with("SSH from every other host would be cut"));
     // Allowed from one network: not cut for everyone.
-    run_all(&mut h, "iptables -I INPUT -s 10.0.0.0/24 -p tcp --dport 22 -j ACCEPT");
+    run_all(
+        &mut h,
+        "iptables -I INPUT -s 10.0.0.0/24 -p tcp --dport 22 -j ACCEPT",
+    );
     assert_eq!(warnings(&h), vec![]);
 }
 
@@ -369,32 +394,52 @@ fn dnat_without_forward_accept() {
     let w = only(warnings(&router(base)));
     assert_eq!(at(&w), ("dnat-no-forward", "nat", "PREROUTING", Some(1)));
     assert!(
-        w.message.contains("sends connections to 192.168.1.10 port 80, but no FORWARD rule accepts them"),
+        w.message.contains(
+            "sends connections to 192.168.1.10 port 80, but no FORWARD rule accepts them"
+        ),
         "{}",
         w.message
     );
     let mut h = router(base);
-    run_all(&mut h, "iptables -A FORWARD -d 192.168.1.10 -p tcp --dport 80 -j ACCEPT");
+    run_all(
+        &mut h,
+        "iptables -A FORWARD -d 192.168.1.10 -p tcp --dport 80 -j ACCEPT",
+    );
     assert_eq!(warnings(&h), vec![]);
     // Accepting another port does not help.
     let mut h = router(base);
-    run_all(&mut h, "iptables -A FORWARD -d 192.168.1.10 -p tcp --dport 8080 -j ACCEPT");
+    run_all(
+        &mut h,
+        "iptables -A FORWARD -d 192.168.1.10 -p tcp --dport 8080 -j ACCEPT",
+    );
     assert_eq!(only(warnings(&h)).kind, "dnat-no-forward");
 }
 
 #[test]
 fn masquerade_on_an_interface_no_route_uses() {
-    let w = only(warnings(&router("iptables -t nat -A POSTROUTING -o eth2 -j MASQUERADE")));
+    let w = only(warnings(&router(
+        "iptables -t nat -A POSTROUTING -o eth2 -j MASQUERADE",
+    )));
     assert_eq!(at(&w), ("nat-unused-iface", "nat", "POSTROUTING", Some(1)));
-    assert!(w.message.contains("this host has no interface eth2"), "{}", w.message);
+    assert!(
+        w.message.contains("this host has no interface eth2"),
+        "{}",
+        w.message
+    );
     let mut h = router("iptables -t nat -A POSTROUTING -o eth2 -j SNAT --to-source 198.51.100.1");
     let mut down = iface("eth2", [0, 0, 0, 0], 0);
     down.addrs.clear();
     h.ifaces.push(down);
     let w = only(warnings(&h));
-    assert!(w.message.contains("no route of this host uses eth2"), "{}", w.message);
+    assert!(
+        w.message.contains("no route of this host uses eth2"),
+        "{}",
+        w.message
+    );
     assert_eq!(
-        warnings(&router("iptables -t nat -A POSTROUTING -s 192.168.1.0/24 -o eth0 -j MASQUERADE")),
+        warnings(&router(
+            "iptables -t nat -A POSTROUTING -s 192.168.1.0/24 -o eth0 -j MASQUERADE"
+        )),
         vec![]
     );
 }
@@ -410,7 +455,11 @@ fn lint_and_explain_commands() {
          catches all its packets [shadowed]\n"
     );
     let json = sh(&mut h, "lint --json");
-    assert!(json.stdout.contains("\"kind\": \"shadowed\""), "{}", json.stdout);
+    assert!(
+        json.stdout.contains("\"kind\": \"shadowed\""),
+        "{}",
+        json.stdout
+    );
     let mut clean = host("iptables -A INPUT -p tcp --dport 22 -j ACCEPT");
     let out = sh(&mut clean, "lint");
     assert_eq!((out.exit, out.stdout.as_str()), (0, "no warnings\n"));
@@ -431,22 +480,40 @@ fn lint_and_explain_commands() {
         out.stdout,
         "Accepts packets arriving on any interface whose name starts with wlan.\n"
     );
-    let out = sh(&mut h, "explain iptables -I INPUT 2 -p udp --dport 53 -j ACCEPT");
+    let out = sh(
+        &mut h,
+        "explain iptables -I INPUT 2 -p udp --dport 53 -j ACCEPT",
+    );
     assert_eq!(out.stdout, "Accepts UDP packets to port 53.\n");
     let out = sh(&mut h, "explain iptables -P INPUT DROP");
     assert!(out.stdout.contains("are dropped"), "{}", out.stdout);
     // Errors are iptables' own.
     let out = sh(&mut h, "explain iptables -A INPUT -p tcp --dport -j DROP");
     assert_eq!(out.exit, 2);
-    assert!(out.stderr.starts_with("iptables v1.8.9 (nf_tables): "), "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with("iptables v1.8.9 (nf_tables): "),
+        "{}",
+        out.stderr
+    );
     let out = sh(&mut h, "explain iptables -A NOPE -j DROP");
     assert_eq!(out.exit, 1, "{}", out.stderr);
     // Nothing changed.
     assert_eq!(sh(&mut h, "iptables-save").stdout, before);
     // The whole table, by number.
     let out = sh(&mut h, "explain");
-    assert!(out.stdout.contains("Chain INPUT (policy ACCEPT):\n   1  -A INPUT -j DROP\n      Drops all packets.\n"), "{}", out.stdout);
-    assert!(out.stdout.contains("   2  -A INPUT -p tcp -j ACCEPT\n      Accepts all TCP packets.\n"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            "Chain INPUT (policy ACCEPT):\n   1  -A INPUT -j DROP\n      Drops all packets.\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("   2  -A INPUT -p tcp -j ACCEPT\n      Accepts all TCP packets.\n"),
+        "{}",
+        out.stdout
+    );
     let out = sh(&mut h, "explain -t nat");
     assert_eq!(out.exit, 0);
     assert_eq!(sh(&mut h, "explain -t bogus").exit, 3);
@@ -561,7 +628,14 @@ fn corpus_has_no_false_alarms() {
                             && w.chain == c.name
                             && w.rule == Some(i + 1)
                     });
-                    assert_eq!(empty, warned, "{name}: {} {} rule {}", table.name, c.name, i + 1);
+                    assert_eq!(
+                        empty,
+                        warned,
+                        "{name}: {} {} rule {}",
+                        table.name,
+                        c.name,
+                        i + 1
+                    );
                     empty_jumps += usize::from(empty);
                 }
             }

@@ -351,7 +351,9 @@ impl Target for Dnat {
             }
         }
         s.push_str(&self.range.flags_text());
-        s.push_str(" (DNAT: the connection's destination is rewritten, replies are translated back)");
+        s.push_str(
+            " (DNAT: the connection's destination is rewritten, replies are translated back)",
+        );
         s
     }
 }

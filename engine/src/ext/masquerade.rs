@@ -119,8 +119,8 @@ impl Target for Masquerade {
     }
 
     fn explain(&self) -> String {
-        let mut s = "Masquerades , giving them the address of the outgoing interface as source"
-            .to_string();
+        let mut s =
+            "Masquerades , giving them the address of the outgoing interface as source".to_string();
         if let Some(p) = self.range.ports_text() {
             s.push_str(&format!(", source {p}"));
         }

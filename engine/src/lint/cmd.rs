@@ -44,7 +44,9 @@ fn run_lint(host: &Host, args: &[String]) -> Output {
             },
             other => {
                 return Output::err(
-                    format!("lint: unknown option `{other}'\nUsage: lint [--admin ADDR] [--json]\n"),
+                    format!(
+                        "lint: unknown option `{other}'\nUsage: lint [--admin ADDR] [--json]\n"
+                    ),
                     2,
                 )
             }
@@ -78,7 +80,11 @@ pub fn line(w: &Warning) -> String {
 
 fn run_explain(host: &Host, args: &[String]) -> Output {
     let rest: Vec<&String> = match args.first() {
-        Some(a) if a.rsplit('/').next().is_some_and(|p| p.starts_with("iptables")) => {
+        Some(a)
+            if a.rsplit('/')
+                .next()
+                .is_some_and(|p| p.starts_with("iptables")) =>
+        {
             args[1..].iter().collect()
         }
         _ => args.iter().collect(),

@@ -115,7 +115,9 @@ fn ip_covers(a: &IpSpec, b: &IpSpec) -> bool {
         (0, false) => true,
         (0, true) => false,
         (p, false) => !b.proto_inv && b.proto == p,
-        (p, true) => (!b.proto_inv && b.proto != 0 && b.proto != p) || (b.proto_inv && b.proto == p),
+        (p, true) => {
+            (!b.proto_inv && b.proto != 0 && b.proto != p) || (b.proto_inv && b.proto == p)
+        }
     };
     let frag = !a.frag || (b.frag && b.frag_inv == a.frag_inv);
     proto
@@ -162,7 +164,9 @@ fn port_conditions(b: &Rule, side: Side) -> Vec<(Ranges, bool)> {
     for m in &b.matches {
         let any = m.as_any();
         let pair = |r: (u16, u16), inv: bool, tests: &[NativeTest]| {
-            let odd = tests.iter().any(|t| matches!(t, NativeTest::Pair(_, _, true)));
+            let odd = tests
+                .iter()
+                .any(|t| matches!(t, NativeTest::Pair(_, _, true)));
             (!odd && (r != (0, u16::MAX) || inv)).then(|| (vec![r], inv))
         };
         if let Some(t) = any.downcast_ref::<Tcp>() {
@@ -191,7 +195,10 @@ fn port_conditions(b: &Rule, side: Side) -> Vec<(Ranges, bool)> {
 }
 
 fn multiport_ranges(mp: &Multiport) -> Ranges {
-    mp.ports.iter().map(|(lo, hi)| (*lo, hi.unwrap_or(*lo))).collect()
+    mp.ports
+        .iter()
+        .map(|(lo, hi)| (*lo, hi.unwrap_or(*lo)))
+        .collect()
 }
 
 fn range_in(x: (u16, u16), ys: &Ranges) -> bool {
@@ -205,12 +212,14 @@ fn range_apart(x: (u16, u16), ys: &Ranges) -> bool {
 /// Whether port condition `a` (ranges, inversion) holds for every packet
 /// of `b` on that side.
 fn ports_implied(a: &Ranges, ainv: bool, b: &Rule, side: Side) -> bool {
-    port_conditions(b, side).iter().any(|(bs, binv)| match (ainv, *binv) {
-        (false, false) => bs.iter().all(|x| range_in(*x, a)),
-        (true, false) => bs.iter().all(|x| range_apart(*x, a)),
-        (true, true) => a.iter().all(|x| range_in(*x, bs)),
-        (false, true) => false,
-    })
+    port_conditions(b, side)
+        .iter()
+        .any(|(bs, binv)| match (ainv, *binv) {
+            (false, false) => bs.iter().all(|x| range_in(*x, a)),
+            (true, false) => bs.iter().all(|x| range_apart(*x, a)),
+            (true, true) => a.iter().all(|x| range_in(*x, bs)),
+            (false, true) => false,
+        })
 }
 
 fn one_side(a: (u16, u16), ainv: bool, b: &Rule, side: Side) -> bool {
@@ -247,7 +256,9 @@ fn rule_states(b: &Rule) -> u16 {
 }
 
 fn find<'a, T: 'static>(b: &'a Rule) -> impl Iterator<Item = &'a T> {
-    b.matches.iter().filter_map(|m| m.as_any().downcast_ref::<T>())
+    b.matches
+        .iter()
+        .filter_map(|m| m.as_any().downcast_ref::<T>())
 }
 
 /// The source or destination addresses of `b` as inclusive ranges.
@@ -277,12 +288,21 @@ fn addr_ranges(b: &Rule, src: bool) -> Vec<(u32, u32)> {
 fn implied(m: &dyn Match, b: &Rule) -> bool {
     let any = m.as_any();
     if let Some(t) = any.downcast_ref::<Tcp>() {
-        if t.option != 0 || t.tests.iter().any(|x| matches!(x, NativeTest::Pair(_, _, true))) {
+        if t.option != 0
+            || t.tests
+                .iter()
+                .any(|x| matches!(x, NativeTest::Pair(_, _, true)))
+        {
             return false;
         }
         let flags = t.flg_mask == 0
             || find::<Tcp>(b).any(|u| {
-                let (am, ac, bm, bc) = (t.flg_mask, t.flg_cmp & t.flg_mask, u.flg_mask, u.flg_cmp & u.flg_mask);
+                let (am, ac, bm, bc) = (
+                    t.flg_mask,
+                    t.flg_cmp & t.flg_mask,
+                    u.flg_mask,
+                    u.flg_cmp & u.flg_mask,
+                );
                 match (t.flags_inv, u.flags_inv) {
                     (false, false) => am & !bm == 0 && bc & am == ac,
                     (true, false) => am & !bm == 0 && bc & am != ac,
@@ -295,7 +315,10 @@ fn implied(m: &dyn Match, b: &Rule) -> bool {
             && one_side(t.dport, t.dport_inv, b, Side::Dst);
     }
     if let Some(u) = any.downcast_ref::<Udp>() {
-        if u.tests.iter().any(|x| matches!(x, NativeTest::Pair(_, _, true))) {
+        if u.tests
+            .iter()
+            .any(|x| matches!(x, NativeTest::Pair(_, _, true)))
+        {
             return false;
         }
         return one_side(u.sport, u.sport_inv, b, Side::Src)
@@ -369,7 +392,10 @@ fn implied(m: &dyn Match, b: &Rule) -> bool {
     if let Some(mk) = any.downcast_ref::<MarkMatch>() {
         return find::<MarkMatch>(b).any(|o| {
             o == mk
-                || (!mk.inv && !o.inv && mk.mask & !o.mask == 0 && o.mark & mk.mask == mk.mark & mk.mask)
+                || (!mk.inv
+                    && !o.inv
+                    && mk.mask & !o.mask == 0
+                    && o.mark & mk.mask == mk.mark & mk.mask)
         });
     }
     let name = m.info().name;
@@ -404,10 +430,35 @@ mod tests {
             addr: a.into(),
             mask: if p == 0 { 0 } else { u32::MAX << (32 - p) },
         };
-        assert!(net_covers(n([10, 0, 0, 0], 8), false, n([10, 1, 0, 0], 16), false));
-        assert!(!net_covers(n([10, 1, 0, 0], 16), false, n([10, 0, 0, 0], 8), false));
-        assert!(net_covers(n([10, 0, 0, 0], 8), true, n([192, 168, 0, 0], 16), false));
-        assert!(!net_covers(n([10, 0, 0, 0], 8), true, n([10, 1, 0, 0], 16), false));
-        assert!(net_covers(n([10, 1, 0, 0], 16), true, n([10, 0, 0, 0], 8), true));
+        assert!(net_covers(
+            n([10, 0, 0, 0], 8),
+            false,
+            n([10, 1, 0, 0], 16),
+            false
+        ));
+        assert!(!net_covers(
+            n([10, 1, 0, 0], 16),
+            false,
+            n([10, 0, 0, 0], 8),
+            false
+        ));
+        assert!(net_covers(
+            n([10, 0, 0, 0], 8),
+            true,
+            n([192, 168, 0, 0], 16),
+            false
+        ));
+        assert!(!net_covers(
+            n([10, 0, 0, 0], 8),
+            true,
+            n([10, 1, 0, 0], 16),
+            false
+        ));
+        assert!(net_covers(
+            n([10, 1, 0, 0], 16),
+            true,
+            n([10, 0, 0, 0], 8),
+            true
+        ));
     }
 }

@@ -3,7 +3,7 @@
 //! for sure, surely not, or maybe, and the walk collects every verdict the
 //! packet might get. The SSH, ESTABLISHED and DNAT checks ask it questions.
 
-use crate::ext::conntrack::{Conntrack, ST_SNAT, ST_DNAT};
+use crate::ext::conntrack::{Conntrack, ST_DNAT, ST_SNAT};
 use crate::ext::iprange::Iprange;
 use crate::ext::multiport::{Multiport, Which};
 use crate::ext::state::State;
@@ -138,7 +138,9 @@ fn state_tri(mask: u16, inv: bool, s: Option<u16>) -> Tri {
 }
 
 fn has_inverted_pair(tests: &[NativeTest]) -> bool {
-    tests.iter().any(|t| matches!(t, NativeTest::Pair(_, _, true)))
+    tests
+        .iter()
+        .any(|t| matches!(t, NativeTest::Pair(_, _, true)))
 }
 
 /// Whether a match matches the probe.
@@ -167,7 +169,11 @@ pub fn match_tri(m: &dyn Match, p: &Probe) -> Tri {
         if p.proto != Some(17) || has_inverted_pair(&u.tests) {
             return Tri::Maybe;
         }
-        return port_tri(u.sport, u.sport_inv, p.sport).and(port_tri(u.dport, u.dport_inv, p.dport));
+        return port_tri(u.sport, u.sport_inv, p.sport).and(port_tri(
+            u.dport,
+            u.dport_inv,
+            p.dport,
+        ));
     }
     if let Some(mp) = any.downcast_ref::<Multiport>() {
         let within = |port: Option<u16>| -> Option<bool> {
@@ -207,12 +213,12 @@ pub fn match_tri(m: &dyn Match, p: &Probe) -> Tri {
         };
     }
     if let Some(r) = any.downcast_ref::<Iprange>() {
-        let side = |range: &Option<crate::ext::iprange::Range>, a: Option<Ipv4Addr>| match (range, a)
-        {
-            (None, _) => Tri::Yes,
-            (Some(r), Some(a)) => Tri::of((r.min <= a && a <= r.max) != r.inv),
-            (Some(_), None) => Tri::Maybe,
-        };
+        let side =
+            |range: &Option<crate::ext::iprange::Range>, a: Option<Ipv4Addr>| match (range, a) {
+                (None, _) => Tri::Yes,
+                (Some(r), Some(a)) => Tri::of((r.min <= a && a <= r.max) != r.inv),
+                (Some(_), None) => Tri::Maybe,
+            };
         return side(&r.src, p.src).and(side(&r.dst, p.dst));
     }
     Tri::Maybe
@@ -262,9 +268,31 @@ fn names_state(rule: &Rule, p: &Probe) -> bool {
 
 /// Targets that let the packet go on to the next rule.
 const GOES_ON: &[&str] = &[
-    "LOG", "NFLOG", "ULOG", "MARK", "CONNMARK", "SET", "TEE", "AUDIT", "CLASSIFY", "DSCP", "TOS",
-    "TTL", "ECN", "TCPMSS", "CT", "NOTRACK", "TRACE", "CHECKSUM", "CONNSECMARK", "SECMARK",
-    "IDLETIMER", "LED", "RATEEST", "HMARK", "TCPOPTSTRIP",
+    "LOG",
+    "NFLOG",
+    "ULOG",
+    "MARK",
+    "CONNMARK",
+    "SET",
+    "TEE",
+    "AUDIT",
+    "CLASSIFY",
+    "DSCP",
+    "TOS",
+    "TTL",
+    "ECN",
+    "TCPMSS",
+    "CT",
+    "NOTRACK",
+    "TRACE",
+    "CHECKSUM",
+    "CONNSECMARK",
+    "SECMARK",
+    "IDLETIMER",
+    "LED",
+    "RATEEST",
+    "HMARK",
+    "TCPOPTSTRIP",
 ];
 
 /// What a target does to the walk.

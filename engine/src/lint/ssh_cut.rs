@@ -33,10 +33,7 @@ pub fn check(host: &Host, ctx: &LintContext, out: &mut Vec<Warning>) {
             format!("the admin host {a}")
         }
         None => {
-            let listens = host
-                .listeners
-                .iter()
-                .any(|l| l.proto == 6 && l.port == 22);
+            let listens = host.listeners.iter().any(|l| l.proto == 6 && l.port == 22);
             if !listens {
                 return;
             }

@@ -13,7 +13,11 @@ pub fn check(table: &Table, out: &mut Vec<Warning>) {
         let callers: Vec<&str> = table
             .chains
             .iter()
-            .filter(|c| c.rules.iter().any(|r| r.target.chain() == Some(&chain.name)))
+            .filter(|c| {
+                c.rules
+                    .iter()
+                    .any(|r| r.target.chain() == Some(&chain.name))
+            })
             .map(|c| c.name.as_str())
             .collect();
         let why = if callers.is_empty() {
@@ -21,7 +25,11 @@ pub fn check(table: &Table, out: &mut Vec<Warning>) {
         } else {
             format!(
                 "only {} {} jump{} to it, and no packet reaches {}",
-                if callers.len() == 1 { "chain" } else { "chains" },
+                if callers.len() == 1 {
+                    "chain"
+                } else {
+                    "chains"
+                },
                 callers.join(", "),
                 if callers.len() == 1 { "s" } else { "" },
                 if callers.len() == 1 { "it" } else { "them" },
