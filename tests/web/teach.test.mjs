@@ -206,3 +206,33 @@ test("lab editor: change the JSON, apply, add a check and a step, share", async 
   await other.ctx.close();
   assert.deepEqual(errors, []);
 });
+
+test("rules view: explanations on hover and click, lint warnings on their rules", async () => {
+  const { ctx, page, errors } = await fresh();
+  await page.click("g[data-host=server]");
+  for (const line of ["iptables -A INPUT -j ACCEPT", "iptables -A INPUT -p tcp --dport 22 -j DROP"]) {
+    await page.fill("[data-testid=cmd]", line);
+    await enter(page);
+  }
+  const drop = page.locator(".row.rule", { hasText: "DROP" });
+  // The shadowed DROP is marked and its tooltip says why.
+  assert.match(await drop.getAttribute("class"), /\bwarn\b/);
+  const title = await drop.getAttribute("title");
+  assert.match(title, /22/);
+  assert.match(title, /⚠/);
+  assert.doesNotMatch(await page.locator(".row.rule", { hasText: "ACCEPT" }).getAttribute("class"), /\bwarn\b/);
+  // Clicking the rule shows its explanation below the list.
+  await drop.click();
+  assert.match(await page.textContent("[data-testid=explain]"), /22/);
+  // The warnings list names the rule.
+  const lint = await page.textContent("[data-testid=lint]");
+  assert.match(lint, /filter INPUT rule 2/);
+  assert.equal(await page.locator("[data-lint=shadowed]").count(), 1);
+  await shot(page, "23-lint");
+  // Fixed: the warning goes.
+  await page.fill("[data-testid=cmd]", "iptables -D INPUT 1");
+  await enter(page);
+  assert.equal(await page.locator("[data-lint=shadowed]").count(), 0);
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
