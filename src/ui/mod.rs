@@ -108,6 +108,8 @@ pub struct App {
     /// Text a chip typed into the open terminal, with a generation.
     typed: (u64, String),
     editing: bool,
+    /// Whether every check passed after the last change.
+    solved: bool,
     /// Bumped whenever a new lab starts.
     started: u64,
     _hash: Option<EventListener>,
@@ -223,6 +225,13 @@ impl App {
     fn changed(&mut self) {
         self.tick += 1;
         self.sess.borrow_mut().refresh_checks();
+        let solved = crate::teach::all_pass(&self.sess.borrow().checks);
+        if solved && !self.solved {
+            self.notice = Some(info(
+                "✓ Every check passes: this lab is solved. A share link proves it.".into(),
+            ));
+        }
+        self.solved = solved;
         self.autosave();
     }
 
@@ -247,8 +256,11 @@ impl App {
         }
     }
 
-    fn replace(&mut self, s: Session) {
+    fn replace(&mut self, mut s: Session) {
         self.rules_host = s.open;
+        s.refresh_checks();
+        // A lab that opens solved is no news.
+        self.solved = crate::teach::all_pass(&s.checks);
         *self.sess.borrow_mut() = s;
         self.trace_sel = (0, 0);
         self.share_url = None;
@@ -329,6 +341,7 @@ impl Component for App {
             link.send_message(Msg::HashChanged)
         });
         let open = s.open;
+        let solved = crate::teach::all_pass(&s.checks);
         let mut app = App {
             sess: Rc::new(RefCell::new(s)),
             tick: 1,
@@ -347,6 +360,7 @@ impl Component for App {
             notice_timer: None,
             typed: (0, String::new()),
             editing: false,
+            solved,
             started: 0,
             _hash: Some(hash),
         };
@@ -834,13 +848,12 @@ impl Component for App {
                             on_clear={link.callback(Msg::Clear)}
                             typed={(self.typed.0, AttrValue::from(self.typed.1.clone()))} />
                     </section>
-                    if self.editing {
-                        <div class="editor-drawer">
-                            <LabEditor sess={sref.clone()} started={self.started}
-                                on_apply={link.callback(Msg::ApplyLab)} on_share={link.callback(Msg::ShareLab)}
-                                on_close={link.callback(|_| Msg::ToggleEditor)} />
-                        </div>
-                    }
+                    // Kept mounted while closed: the draft and its helpers' state stay.
+                    <div class="editor-drawer" hidden={!self.editing}>
+                        <LabEditor sess={sref.clone()} started={self.started}
+                            on_apply={link.callback(Msg::ApplyLab)} on_share={link.callback(Msg::ShareLab)}
+                            on_close={link.callback(|_| Msg::ToggleEditor)} />
+                    </div>
                     <section class="right">
                         <RulesView sess={sref.clone()} host={rules_host} table={AttrValue::from(self.rules_table.clone())}
                             on_table={link.callback(Msg::Table)} hit={self.hit()} />

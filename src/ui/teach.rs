@@ -278,15 +278,16 @@ pub fn lab_editor(p: &EditorProps) -> Html {
     let fields = use_state(CheckFields::default);
     let form_msg = use_state(|| None::<(bool, String)>);
 
-    // A new lab: show its text; commands count from its start.
+    // A lab started: commands count from its start.
+    {
+        let mark = mark.clone();
+        use_effect_with(p.started, move |_| mark.set(0));
+    }
+    // Another lab's text: the editor shows it (a reset of the same lab keeps the draft).
     {
         let text = text.clone();
-        let mark = mark.clone();
-        let rc = p.sess.rc.clone();
-        use_effect_with(p.started, move |_| {
-            text.set(rc.borrow().lab_text.clone());
-            mark.set(0);
-        });
+        let lab_text = p.sess.rc.borrow().lab_text.clone();
+        use_effect_with(lab_text, move |t| text.set(t.clone()));
     }
     let validation = {
         let t = (*text).clone();

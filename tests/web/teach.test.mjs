@@ -131,6 +131,7 @@ test("a lab link with checks: they fail, the steps are followed, they pass", asy
   assert.deepEqual(await checkStates(page), { ssh: true, pol: true });
   assert.equal(await page.textContent("[data-testid=checks-summary]"), "All 2 checks pass");
   assert.match(await page.textContent("[data-testid=all-pass]"), /Every check passes/);
+  assert.match(await page.textContent("[data-testid=notice]"), /this lab is solved/);
   await shot(page, "21-lab-checks-passing");
 
   // The student's link proves it on a fresh page.
@@ -176,6 +177,10 @@ test("lab editor: change the JSON, apply, add a check and a step, share", async 
   await page.selectOption("[data-testid=check-policy]", "ACCEPT");
   await page.click("[data-testid=add-check]");
   assert.match(await page.textContent("[data-testid=editor-msg]"), /added/);
+  // Closing the editor keeps the draft.
+  await page.click("[aria-label='Close the editor']");
+  assert.ok(!(await page.isVisible("[data-testid=editor]")));
+  await page.click("[data-testid=edit-lab]");
   const withCheck = JSON.parse(await page.inputValue("[data-testid=lab-json]"));
   assert.deepEqual(withCheck.checks[1], { id: "input-still-accepts", title: "INPUT still accepts",
     policy: { host: "fw", table: "filter", chain: "INPUT", is: "ACCEPT" } });
