@@ -32,18 +32,30 @@ enum Command {
     #[command(subcommand)]
     Kernel(crate::kernel::cli::KernelCmd),
     /// Load a lab file and run a script (or standard input) on its hosts;
+    /// `lab check LAB.json [--script S | --steps]` evaluates the lab's checks
+    /// (exit 0: all pass, 1: one fails, 2: bad lab or script);
     /// `lab up LAB.json` / `lab down NAME` build it as network namespaces (Linux, root).
     Lab {
         /// The lab (JSON).
         lab: PathBuf,
         /// Script file; standard input when absent or `-`. `HOST$ COMMAND` picks the host.
         script: Option<PathBuf>,
-        /// One JSON object per command and per packet (see README).
+        /// One JSON object per command and per packet (see README); with
+        /// `lab check`, one JSON object with the results and a summary.
         #[arg(long)]
         json: bool,
         /// Print each packet's path through the hosts and their rules.
         #[arg(long)]
         trace: bool,
+        /// Evaluate the lab's checks after the script and print their state.
+        #[arg(long)]
+        checks: bool,
+        /// `lab check`: the script to run before the checks (`-`: standard input).
+        #[arg(long = "script", value_name = "SCRIPT", conflicts_with = "steps")]
+        check_script: Option<PathBuf>,
+        /// `lab check`: run the lab's own steps before the checks.
+        #[arg(long)]
+        steps: bool,
     },
 }
 
@@ -62,12 +74,51 @@ pub fn main() -> i32 {
         {
             crate::kernel::cli::lab_command(&lab.to_string_lossy(), script.as_deref())
         }
+        // `iptplay lab check LAB.json [--script S | --steps] [--json]`.
+        Command::Lab {
+            lab,
+            script: Some(file),
+            json,
+            trace: false,
+            checks: false,
+            check_script,
+            steps,
+        } if lab == Path::new("check") && !lab.exists() => {
+            use crate::lab::check_cli::{run, Before};
+            let before = match (&check_script, steps) {
+                (Some(s), _) => Before::Script(s),
+                (None, true) => Before::Steps,
+                (None, false) => Before::Nothing,
+            };
+            run(&file, before, json)
+        }
+        Command::Lab { lab, script, .. } if lab == Path::new("check") && !lab.exists() => {
+            eprintln!(
+                "iptplay: usage: iptplay lab check LAB.json [--script SCRIPT | --steps] [--json]{}",
+                if script.is_some() {
+                    " (--trace and --checks do not go with `lab check')"
+                } else {
+                    ""
+                }
+            );
+            2
+        }
+        Command::Lab {
+            check_script: Some(_),
+            ..
+        }
+        | Command::Lab { steps: true, .. } => {
+            eprintln!("iptplay: --script and --steps go with `iptplay lab check LAB.json'");
+            2
+        }
         Command::Lab {
             lab,
             script,
             json,
             trace,
-        } => crate::lab::cli::run(&lab, script.as_deref(), json, trace),
+            checks,
+            ..
+        } => crate::lab::cli::run(&lab, script.as_deref(), json, trace, checks),
     }
 }
 

@@ -129,7 +129,17 @@ fn chain_rules<'w>(world: &'w World, host: usize, table: &str, chain: &str) -> &
 fn host_fragment(world: &World, host: usize, text: &str, table: &str) -> Result<Fragment, String> {
     let h = &world.hosts[host];
     let resolve = |n: &str| h.resolve(n);
-    let sets = |n: &str| h.ipsets.set_ref(n);
+    // A set the host does not have (yet) reads as any set would: the rule
+    // text names it either way, and no rule can use it.
+    let sets = |n: &str| {
+        h.ipsets.set_ref(n).or_else(|| {
+            Some(crate::ext::SetRef {
+                name: n.to_string(),
+                dimensions: 6,
+                inet6: false,
+            })
+        })
+    };
     fragment_with(
         text,
         table,
@@ -259,7 +269,10 @@ fn output(world: &World, o: &OutputCheck) -> Verdict {
     let h = host_index(world, &o.host)?;
     let cmds = crate::command::script::parse_script(&o.command)
         .map_err(|e| format!("`{}`: {}", o.command, e.msg))?;
-    let mut w = probe::scratch(world, true);
+    let tcpdump = cmds
+        .iter()
+        .any(|c| c.argv.first().is_some_and(|p| p.ends_with("tcpdump")));
+    let mut w = probe::scratch(world, tcpdump);
     w.tracing = false;
     let mut text = String::new();
     let no_files = |_: &str| -> Result<String, String> { Err("No such file or directory".into()) };
@@ -537,6 +550,16 @@ mod tests {
             scan.contains("lacks \"22/tcp filtered\" and has \"22/tcp open\"; it was:"),
             "{scan}"
         );
+        // A rule for a set the host does not have is simply absent.
+        let c = r#"[{ "id": "s", "title": "t", "rule": { "host": "fw", "chain": "INPUT",
+            "has": "-m set --match-set badguys src -j DROP", "present": false } },
+            { "id": "g", "title": "t", "rule": { "host": "fw", "chain": "INPUT", "has": "-j BLOCK" } }]"#;
+        let (world, lab) = lab_after(
+            c,
+            "fw$ iptables -N BLOCK\nfw$ iptables -A INPUT -s 10.0.0.1 -j BLOCK",
+        );
+        let res = evaluate(&world, &lab);
+        assert!(res[0].pass && res[1].pass, "{res:#?}");
         // A telnet rule makes no-telnet fail.
         let (world, lab) = lab_after(RULES, "fw$ iptables -A INPUT -p tcp --dport 23 -j ACCEPT");
         let r = &evaluate(&world, &lab)[2];
@@ -621,5 +644,100 @@ fw$ iptables -A INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT";
         assert_eq!(look(&world), before);
         assert!(world.reports.is_empty() && world.tools.journal.is_empty());
         assert!(world.delivered.is_empty());
+    }
+
+    /// client 10.1.0.10 -- router (10.1.0.1 | 203.0.113.1, forwarding) -- server 203.0.113.80.
+    const ROUTED: &str = r#"{ "version": 1,
+      "links": [ { "name": "lan" }, { "name": "dmz" } ],
+      "hosts": [
+        { "name": "client", "interfaces": [ { "name": "eth0", "address": "10.1.0.10/24", "link": "lan" } ],
+          "routes": [ { "to": "default", "via": "10.1.0.1" } ] },
+        { "name": "router", "sysctl": { "net.ipv4.ip_forward": "1" },
+          "interfaces": [ { "name": "eth0", "address": "10.1.0.1/24", "link": "lan" },
+                          { "name": "eth1", "address": "203.0.113.1/24", "link": "dmz" } ] },
+        { "name": "server", "interfaces": [ { "name": "eth0", "address": "203.0.113.80/24", "link": "dmz" } ],
+          "routes": [ { "to": "default", "via": "203.0.113.1" } ],
+          "services": [ { "proto": "tcp", "port": 80 } ] }
+      ] }"#;
+
+    fn routed(to: &str, port: u16, expect: &str, script: &str) -> CheckResult {
+        let mut v: serde_json::Value = serde_json::from_str(ROUTED).unwrap();
+        v["checks"] = serde_json::json!([{ "id": "r", "title": "t",
+            "reach": { "from": "client", "to": to, "port": port, "expect": expect } }]);
+        let (mut world, lab, _) = crate::lab::load(&v.to_string()).unwrap();
+        for line in script.lines() {
+            let (host, cmd) = line.split_once("$ ").unwrap();
+            let h = world.host_index(host).unwrap();
+            for c in parse_script(cmd).unwrap() {
+                let out = tools::run_script_cmd(&mut world, h, &c, &|_| Err("no".into()));
+                assert_eq!(out.exit, 0, "{cmd}: {out:?}");
+            }
+        }
+        evaluate(&world, &lab).remove(0)
+    }
+
+    #[test]
+    fn reach_through_a_router() {
+        let r = routed("server", 80, "answered", "");
+        assert!(r.pass, "{}", r.detail);
+        // DNAT on the router: the probe to the router's port lands on the server.
+        let dnat = "router$ iptables -t nat -A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination 203.0.113.80:80";
+        let r = routed("10.1.0.1", 8080, "answered", dnat);
+        assert!(r.pass, "{}", r.detail);
+        assert!(r.detail.contains("was delivered to server"), "{}", r.detail);
+        // A REJECT in FORWARD answers for the server.
+        let r = routed(
+            "server",
+            80,
+            "rejected",
+            "router$ iptables -A FORWARD -p tcp -j REJECT",
+        );
+        assert!(r.pass, "{}", r.detail);
+        assert_eq!(
+            r.detail,
+            "tcp 10.1.0.10 -> 203.0.113.80:80 was rejected by router filter FORWARD rule 1 (-p tcp -j REJECT --reject-with icmp-port-unreachable)"
+        );
+        // Forwarding off: dropped by routing, not by a rule.
+        let r = routed(
+            "server",
+            80,
+            "dropped",
+            "router$ sysctl -w net.ipv4.ip_forward=0",
+        );
+        assert!(r.pass, "{}", r.detail);
+        assert!(
+            r.detail.ends_with("dropped on router: forwarding is off"),
+            "{}",
+            r.detail
+        );
+        // Nobody has the address: host unreachable is neither dropped nor refused.
+        let r = routed("10.1.0.99", 80, "dropped", "");
+        assert!(!r.pass);
+        assert!(r.detail.contains("ICMP host unreachable"), "{}", r.detail);
+    }
+
+    #[test]
+    fn steps_run_then_checks_pass() {
+        let mut v: serde_json::Value = serde_json::from_str(LAB).unwrap();
+        v["steps"] = serde_json::json!([
+            { "title": "Drop SSH", "host": "fw",
+              "commands": ["iptables -A INPUT -p tcp --dport 22 -j DROP", "iptables -L INPUT -n"] },
+            { "title": "Look", "text": "Nothing to run." }
+        ]);
+        v["checks"] =
+            serde_json::from_str(&format!("[{}]", reach("tcp", Some(22), "dropped"))).unwrap();
+        let (mut world, lab, _) = crate::lab::load(&v.to_string()).unwrap();
+        assert!(!evaluate(&world, &lab)[0].pass);
+        let runs = crate::lab::run_steps(&mut world, &lab);
+        assert_eq!(runs.len(), 2);
+        assert!(
+            runs[1].output.stdout.contains(
+                "DROP       6    --  0.0.0.0/0            0.0.0.0/0            tcp dpt:22"
+            ),
+            "{:?}",
+            runs[1]
+        );
+        assert!(world.reports.is_empty() && world.tools.journal.is_empty());
+        assert!(evaluate(&world, &lab)[0].pass);
     }
 }

@@ -2,7 +2,8 @@
 //! commands, then a script (or standard input) where `HOST$ COMMAND` runs
 //! COMMAND on HOST and other lines run on the host last named. `--trace`
 //! prints each packet's path; `--json` prints commands and packets as JSON
-//! lines (see README.md, "iptplay lab --json").
+//! lines (see README.md, "iptplay lab --json"); `--checks` evaluates the
+//! lab's checks at the end.
 
 use super::trace_text;
 use crate::command::script::{parse_script, ScriptCmd};
@@ -96,7 +97,10 @@ impl Sink {
 }
 
 /// Splits a `HOST$` prefix off a command; `Err` names an unknown host.
-fn host_prefix(world: &World, cmd: &ScriptCmd) -> Result<Option<(usize, ScriptCmd)>, String> {
+pub(super) fn host_prefix(
+    world: &World,
+    cmd: &ScriptCmd,
+) -> Result<Option<(usize, ScriptCmd)>, String> {
     let Some(first) = cmd.argv.first() else {
         return Ok(None);
     };
@@ -126,7 +130,7 @@ fn host_prefix(world: &World, cmd: &ScriptCmd) -> Result<Option<(usize, ScriptCm
 }
 
 /// Runs `iptplay lab`; returns the exit status (the last command's).
-pub fn run(lab_path: &Path, script: Option<&Path>, json: bool, trace: bool) -> i32 {
+pub fn run(lab_path: &Path, script: Option<&Path>, json: bool, trace: bool, checks: bool) -> i32 {
     let text = match std::fs::read_to_string(lab_path) {
         Ok(t) => t,
         Err(e) => {
@@ -215,5 +219,37 @@ pub fn run(lab_path: &Path, script: Option<&Path>, json: bool, trace: bool) -> i
         sink.command(&host, &cmd.text, &out, false, index);
         sink.packets(&mut world, index);
     }
+    if checks {
+        print_checks(&world, &lab, json);
+    }
     last
+}
+
+/// The checks' state after the script: `PASS`/`FAIL` lines, or one JSON
+/// line per check and a summary line.
+fn print_checks(world: &World, lab: &super::LabFile, json: bool) {
+    let results = super::checks::evaluate(world, lab);
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    if json {
+        for r in &results {
+            let mut obj = serde_json::json!({ "type": "check" });
+            if let (Some(map), Ok(serde_json::Value::Object(t))) =
+                (obj.as_object_mut(), serde_json::to_value(r))
+            {
+                map.extend(t);
+            }
+            let _ = writeln!(lock, "{obj}");
+        }
+        let sum = super::checks::Summary::of(&results);
+        let mut obj = serde_json::json!({ "type": "summary" });
+        if let (Some(map), Ok(serde_json::Value::Object(t))) =
+            (obj.as_object_mut(), serde_json::to_value(sum))
+        {
+            map.extend(t);
+        }
+        let _ = writeln!(lock, "{obj}");
+    } else {
+        let _ = lock.write_all(super::check_cli::render(&results, lab).as_bytes());
+    }
 }

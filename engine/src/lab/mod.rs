@@ -18,6 +18,8 @@
 //! }
 //! ```
 
+#[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
+pub mod check_cli;
 pub mod checks;
 #[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
 pub mod cli;
@@ -747,6 +749,51 @@ pub fn startup(world: &mut World, lab: &LabFile) -> Vec<StartupRun> {
                 });
                 runs.push(StartupRun {
                     host: h.name.clone(),
+                    command: c.text.clone(),
+                    output: out,
+                });
+            }
+        }
+    }
+    runs
+}
+
+/// Runs the lab's steps: each step's commands on its host, in order, and
+/// returns what each command printed (`host` is the step's host).
+pub fn run_steps(world: &mut World, lab: &LabFile) -> Vec<StartupRun> {
+    let mut runs = Vec::new();
+    for step in &lab.steps {
+        let Some(idx) = world.host_index(&step.host) else {
+            for line in &step.commands {
+                runs.push(StartupRun {
+                    host: step.host.clone(),
+                    command: line.clone(),
+                    output: Output::err(format!("iptplay: no host \"{}\"\n", step.host), 2),
+                });
+            }
+            continue;
+        };
+        for line in &step.commands {
+            let cmds = match parse_script(line) {
+                Ok(c) => c,
+                Err(e) => {
+                    runs.push(StartupRun {
+                        host: step.host.clone(),
+                        command: line.clone(),
+                        output: Output::err(format!("iptplay: {}\n", e.msg), 2),
+                    });
+                    continue;
+                }
+            };
+            for c in cmds.iter().filter(|c| !c.argv.is_empty()) {
+                let out = tools::run_script_cmd(world, idx, c, &|_| {
+                    Err("No such file or directory".into())
+                });
+                // Keep no packet reports between commands.
+                tools::take_journal(world);
+                world.reports.clear();
+                runs.push(StartupRun {
+                    host: step.host.clone(),
                     command: c.text.clone(),
                     output: out,
                 });

@@ -11,8 +11,9 @@ use crate::sim::world::{Report, World};
 use std::net::Ipv4Addr;
 
 /// A copy of the world to try things on: hosts, links, clock and tool
-/// facts, without the reports and journal of earlier commands (and without
-/// the captured frames unless `captures`). Tracing is on.
+/// facts, without the reports, journal and wire log of earlier commands
+/// (and without the captured frames unless `captures`: only `tcpdump`
+/// reads them). Tracing is on.
 pub fn scratch(world: &World, captures: bool) -> World {
     let t = &world.tools;
     World {
@@ -24,11 +25,7 @@ pub fn scratch(world: &World, captures: bool) -> World {
         } else {
             Default::default()
         },
-        wire: if captures {
-            world.wire.clone()
-        } else {
-            Vec::new()
-        },
+        wire: Vec::new(),
         tracing: true,
         reports: Vec::new(),
         delivered: Vec::new(),
@@ -126,8 +123,17 @@ pub fn probe(world: &World, r: &ReachCheck) -> Result<Probe, String> {
             delivered: false,
             back: Back::Unreachable(3, 0, Ipv4Addr::UNSPECIFIED),
             story: format!(
-                "{} could not be sent: {} has no route to {dst}",
-                what(Ipv4Addr::UNSPECIFIED).replacen("0.0.0.0 ", "", 1),
+                "{} to {dst}{} could not be sent: {} has no route to {dst}",
+                if proto == 1 {
+                    "icmp echo"
+                } else {
+                    r.proto.as_str()
+                },
+                if proto == 1 {
+                    String::new()
+                } else {
+                    format!(":{dport}")
+                },
                 r.from
             ),
         });
@@ -271,12 +277,22 @@ pub fn probe(world: &World, r: &ReachCheck) -> Result<Probe, String> {
             }
             Back::Nothing => {
                 story.push_str(", but nothing came back");
+                let ok = |o: &str| {
+                    ["delivered to", "sent by", "forwarded by"]
+                        .iter()
+                        .any(|p| o.starts_with(p))
+                };
                 if let Some(d) = reports
                     .iter()
                     .filter(|r| !r.trace.headers.as_ref().is_some_and(is_probe))
-                    .find(|r| r.outcome.starts_with("dropped"))
+                    .find(|r| !ok(&r.outcome))
                 {
-                    story.push_str(&format!(" (the answer was {})", drop_words(&w, d)));
+                    let fate = drop_words(&w, d);
+                    if fate.starts_with("dropped") {
+                        story.push_str(&format!(" (the answer was {fate})"));
+                    } else {
+                        story.push_str(&format!(" (the answer: {fate})"));
+                    }
                 }
             }
         }
