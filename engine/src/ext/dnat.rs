@@ -341,7 +341,14 @@ impl Target for Dnat {
         if let Some(p) = self.range.ports_text() {
             s.push_str(&format!(
                 "{} {p}",
-                if self.range.map_ips { "," } else { " to" }
+                match (
+                    self.range.map_ips,
+                    self.range.min_port == self.range.max_port
+                ) {
+                    (true, true) => "",
+                    (true, false) => ",",
+                    (false, _) => " to",
+                }
             ));
             if self.range.offset {
                 s.push_str(&format!(

@@ -250,11 +250,11 @@ impl Match for Icmp {
             ),
         };
         if self.inv {
-            format!("of any ICMP type but {what}")
+            format!("of any type but {what}")
         } else if self.name() == Some("any") {
-            "of any ICMP type".to_string()
+            "of any type".to_string()
         } else {
-            format!("of ICMP type {what}")
+            format!("of type {what}")
         }
     }
 

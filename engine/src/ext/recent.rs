@@ -743,26 +743,28 @@ impl Match for Recent {
     fn explain(&self) -> String {
         let side = if self.dest { "destination" } else { "source" };
         let mut s = match self.op {
-            RecentOp::Set => format!(
-                "(all of them, after their {side} address is added to the recent list \"{}\")",
-                self.name
-            ),
-            RecentOp::Check => format!("whose {side} address is on the recent list \"{}\"", self.name),
-            RecentOp::Update => format!(
-                "whose {side} address is on the recent list \"{}\" (its last-seen time is refreshed)",
-                self.name
-            ),
-            RecentOp::Remove => format!(
-                "whose {side} address is on the recent list \"{}\" (it is then removed)",
-                self.name
-            ),
+            RecentOp::Set => {
+                return format!(
+                    "(adding their {side} address to the recent list \"{}\")",
+                    self.name
+                )
+            }
             RecentOp::None => String::new(),
+            _ => format!(
+                "whose {side} address is on the recent list \"{}\"",
+                self.name
+            ),
         };
         if self.seconds != 0 {
             s.push_str(&format!(", seen in the last {} seconds", self.seconds));
         }
         if self.hitcount != 0 {
             s.push_str(&format!(", at least {} times", self.hitcount));
+        }
+        match self.op {
+            RecentOp::Update => s.push_str(" (its last-seen time is then refreshed)"),
+            RecentOp::Remove => s.push_str(" (it is then removed from the list)"),
+            _ => {}
         }
         if self.invert {
             format!("not: {s}")

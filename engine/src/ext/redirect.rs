@@ -89,10 +89,10 @@ impl Target for Redirect {
     }
 
     fn explain(&self) -> String {
-        let mut s = "Redirects to this host itself".to_string();
-        if let Some(p) = self.range.ports_text() {
-            s.push_str(&format!(", {p}"));
-        }
+        let mut s = match self.range.ports_text() {
+            Some(p) => format!("Redirects to {p} of this host itself"),
+            None => "Redirects to this host itself".to_string(),
+        };
         s.push_str(" (the connection's destination is rewritten)");
         s.push_str(&self.range.flags_text());
         s

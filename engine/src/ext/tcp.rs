@@ -611,20 +611,18 @@ impl Match for Tcp {
                 "that open a connection (SYN set; ACK, RST and FIN clear)".into()
             });
         } else if self.flg_mask != 0 {
-            parts.push(format!(
-                "whose TCP flags {} are {}{}",
-                flags_text(self.flg_mask),
-                if self.flags_inv {
-                    "not exactly "
-                } else {
-                    "exactly "
-                },
-                if self.flg_cmp & self.flg_mask == 0 {
-                    "all clear".to_string()
-                } else {
-                    format!("{} set", flags_text(self.flg_cmp & self.flg_mask))
-                }
-            ));
+            let set = self.flg_cmp & self.flg_mask;
+            let clear = self.flg_mask & !self.flg_cmp;
+            let with = match (set, clear) {
+                (0, c) => format!("{} clear", flags_text(c)),
+                (s, 0) => format!("{} set", flags_text(s)),
+                (s, c) => format!("{} set and {} clear", flags_text(s), flags_text(c)),
+            };
+            parts.push(if self.flags_inv {
+                format!("with any TCP flags but {with}")
+            } else {
+                format!("with {with}")
+            });
         }
         if parts.is_empty() {
             return "of any TCP ports".to_string();

@@ -53,6 +53,29 @@ fn target_parts(text: &str) -> Result<(String, String), String> {
     }
 }
 
+/// Adds a condition; a port after the address on the same side joins it
+/// ("to 10.0.0.1" and "to port 80" make "to 10.0.0.1 port 80").
+fn add_condition(conds: &mut Vec<String>, phrase: String) {
+    for side in ["from ", "to "] {
+        let Some(port) = phrase.strip_prefix(side) else {
+            continue;
+        };
+        if !(port.starts_with("port ") || port.starts_with("ports ")) {
+            continue;
+        }
+        if let Some(addr) = conds.iter_mut().find(|c| {
+            c.starts_with(side)
+                && !c.contains(" port")
+                && c.as_bytes().get(side.len()).is_some_and(u8::is_ascii_digit)
+        }) {
+            addr.push(' ');
+            addr.push_str(port);
+            return;
+        }
+    }
+    conds.push(phrase);
+}
+
 impl Rule {
     /// The rule as one plain-English sentence: the action, the packets it
     /// applies to, and what else the target does. `-s 192.168.1.0/24 -p tcp
@@ -82,19 +105,43 @@ impl Rule {
         if ip.dst.mask != 0 || ip.dst_inv {
             conds.push(format!("{}to {}", not(ip.dst_inv), net_text(ip.dst)));
         }
+        // Relative clauses ("that ...") after the others, joined by "and".
+        // Conditions in time or rate ("while ...", "when ...") last.
+        let mut clauses: Vec<String> = Vec::new();
+        let mut last: Vec<String> = Vec::new();
+        for m in &self.matches {
+            let phrase = match_phrase(&m.explain());
+            if phrase.is_empty() {
+                continue;
+            }
+            if phrase.starts_with("that ") || phrase.starts_with("whose ") {
+                clauses.push(phrase);
+            } else if phrase.starts_with("while ")
+                || phrase.starts_with("when ")
+                || phrase.starts_with('(')
+            {
+                last.push(phrase);
+            } else {
+                add_condition(&mut conds, phrase);
+            }
+        }
+        let mut via: Vec<String> = Vec::new();
         if !ip.in_iface.is_empty() {
-            conds.push(format!(
+            via.push(format!(
                 "arriving {}on {}",
                 not(ip.in_inv),
                 iface_text(&ip.in_iface)
             ));
         }
         if !ip.out_iface.is_empty() {
-            conds.push(format!(
+            via.push(format!(
                 "leaving {}through {}",
                 not(ip.out_inv),
                 iface_text(&ip.out_iface)
             ));
+        }
+        if !via.is_empty() {
+            conds.push(via.join(" and "));
         }
         if ip.frag {
             conds.push(if ip.frag_inv {
@@ -103,21 +150,11 @@ impl Rule {
                 "(second and later fragments only)".to_string()
             });
         }
-        // Relative clauses ("that ...") after the others, joined by "and".
-        let mut clauses: Vec<String> = Vec::new();
-        for m in &self.matches {
-            let phrase = match_phrase(&m.explain());
-            if phrase.is_empty() {
-                continue;
-            }
-            if phrase.starts_with("that ") || phrase.starts_with("whose ") {
-                clauses.push(phrase);
-            } else {
-                conds.push(phrase);
-            }
-        }
         if !clauses.is_empty() {
             conds.push(clauses.join(" and "));
+        }
+        if !last.is_empty() {
+            conds.push(last.join(", "));
         }
         let packets = if conds.is_empty() {
             if noun == "packets" {
@@ -189,15 +226,21 @@ mod tests {
     use crate::sim::host::Host;
 
     fn rule_of(args: &str) -> String {
+        // FORWARD has both interfaces; INPUT none out.
+        let chain = if args.contains("-o ") {
+            "FORWARD"
+        } else {
+            "INPUT"
+        };
         let mut h = Host::new("t");
-        let argv: Vec<String> = format!("iptables -A INPUT {args}")
+        let argv: Vec<String> = format!("iptables -A {chain} {args}")
             .split_whitespace()
             .map(String::from)
             .collect();
         let out = run_argv(&mut h, &argv, None);
         assert_eq!(out.exit, 0, "{}", out.stderr);
         let t = h.ruleset.table("filter").unwrap();
-        let c = t.chain("INPUT").unwrap();
+        let c = t.chain(chain).unwrap();
         c.rules[0].explain()
     }
 
@@ -214,5 +257,78 @@ mod tests {
         assert_eq!(rule_of("-j DROP"), "Drops all packets.");
         assert!(rule_of("! -i eth+ -j DROP")
             .contains("arriving not on any interface whose name starts with eth"));
+    }
+
+    /// The field guide's examples read as sentences.
+    #[test]
+    fn guide_examples() {
+        for (args, want) in [
+            (
+                "-i eth0 -p tcp --syn -s 192.168.10.1 -j ACCEPT",
+                "Accepts TCP packets from 192.168.10.1 arriving on eth0 that open a connection \
+                 (SYN set; ACK, RST and FIN clear).",
+            ),
+            (
+                "-p tcp --tcp-flags syn,ack,rst,fin syn,ack -j LOG",
+                "Logs TCP packets with SYN,ACK set and FIN,RST clear to the kernel log \
+                 (level warn) and lets them go on to the next rule.",
+            ),
+            (
+                "-p icmp --icmp-type echo-request -m limit --limit 1/sec --limit-burst 7 -j ACCEPT",
+                "Accepts ICMP packets of type echo-request while they arrive at most 1/sec on \
+                 average (after a first burst of 7).",
+            ),
+            (
+                "! -s 192.168.1.50 -p tcp --dport 443 -j DROP",
+                "Drops TCP packets not from 192.168.1.50 to port 443.",
+            ),
+            (
+                "-d 80.0.0.1 -p tcp --dport 80 -j DROP",
+                "Drops TCP packets to 80.0.0.1 port 80.",
+            ),
+            (
+                "-p tcp -m multiport --dports 80,443 -j ACCEPT",
+                "Accepts TCP packets to ports 80, 443.",
+            ),
+            (
+                "-m state --state ESTABLISHED,RELATED -j ACCEPT",
+                "Accepts packets that belong to an established connection or are related to a \
+                 known connection.",
+            ),
+            (
+                "-m conntrack --ctstate INVALID -j DROP",
+                "Drops packets that are invalid (no known connection fits them).",
+            ),
+            (
+                "-p tcp --dport 22 -s 192.168.0.20 -j REJECT",
+                "Rejects TCP packets from 192.168.0.20 to port 22, answering the sender with an \
+                 ICMP \"port unreachable\" error.",
+            ),
+            (
+                "-p tcp --dport 22 --syn -j LOG --log-prefix incoming-ssh: --log-level info",
+                "Logs TCP packets to port 22 that open a connection (SYN set; ACK, RST and FIN \
+                 clear) to the kernel log (level info, prefix \"incoming-ssh:\") and lets them \
+                 go on to the next rule.",
+            ),
+            (
+                "-i eth0 -o eth1 -p tcp -d 80.0.0.1 -j TEE --gateway 10.0.0.10",
+                "Copies TCP packets to 80.0.0.1 arriving on eth0 and leaving through eth1 to \
+                 gateway 10.0.0.10 (the originals go on to the next rule).",
+            ),
+            (
+                "-m recent --name badguys --update --seconds 60 -j DROP",
+                "Drops packets whose source address is on the recent list \"badguys\", seen in \
+                 the last 60 seconds (its last-seen time is then refreshed).",
+            ),
+            (
+                "-p tcp --dport 22 -m time --timestart 10:00 --timestop 15:00 -j ACCEPT",
+                "Accepts TCP packets to port 22 between 10:00:00 and 15:00:00 (UTC).",
+            ),
+            ("-p tcp -j RETURN", "Returns all TCP packets to the calling chain (a built-in chain applies its policy)."),
+            ("-p udp", "Counts all UDP packets (no target: they go on to the next rule)."),
+            ("-f -j DROP", "Drops packets (second and later fragments only)."),
+        ] {
+            assert_eq!(rule_of(args), want, "{args}");
+        }
     }
 }
