@@ -93,6 +93,8 @@ pub const PROGRAMS: &[&str] = &[
     "iptables-nft-restore",
     "ipset",
     "nfacct",
+    "explain",
+    "lint",
     "ping",
     "nc",
     "curl",

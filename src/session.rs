@@ -715,6 +715,59 @@ mod tests {
     }
 
     #[test]
+    fn checks_follow_commands_packets_and_the_clock() {
+        let lab = LAB.replace(
+            "]}]}",
+            r#"]}],
+            "checks":[
+              {"id":"cnt","title":"the DROP rule counted a packet",
+               "counter":{"host":"pc","chain":"INPUT","rule":"-j DROP","min":1}},
+              {"id":"clock","title":"date shows 2030","output":{"host":"pc","command":"date","contains":["2030"]}}]}"#,
+        );
+        let mut s = Session::new(&lab).unwrap();
+        assert_eq!(s.checks.len(), 2, "{lab}");
+        assert!(s.checks.iter().all(|c| !c.pass));
+        // A command: the rule is there but has counted nothing yet.
+        s.submit_line(1, "iptables -A INPUT -p tcp --dport 22 -j DROP");
+        s.refresh_checks();
+        assert!(!s.checks[0].pass, "{:?}", s.checks[0]);
+        // A packet from the builder: counted.
+        let spec: PacketSpec = serde_json::from_str(
+            r#"{"src":"10.0.0.1","dst":"10.0.0.2","proto":"tcp","sport":40000,"dport":22}"#,
+        )
+        .unwrap();
+        s.send("fw", spec, 1).unwrap();
+        s.refresh_checks();
+        assert!(s.checks[0].pass, "{:?}", s.checks[0]);
+        assert!(!s.checks[1].pass);
+        // The clock.
+        s.set_clock(crate::adapter::parse_time("2030-01-01T00:00:00Z").unwrap());
+        s.refresh_checks();
+        assert!(s.checks[1].pass, "{:?}", s.checks[1]);
+        // Nothing changed: nothing evaluated again.
+        let gen = s.checks_gen;
+        s.refresh_checks();
+        assert_eq!(s.checks_gen, gen);
+    }
+
+    #[test]
+    fn explain_and_lint_run_in_the_terminal() {
+        let mut s = Session::new(crate::labs::DEFAULT_LAB).unwrap();
+        s.submit_line(1, "iptables -A INPUT -j ACCEPT");
+        s.submit_line(1, "iptables -A INPUT -p tcp --dport 22 -j DROP");
+        s.submit_line(1, "lint");
+        s.submit_line(1, "explain iptables -A INPUT -p tcp --dport 22 -j DROP");
+        let out: Vec<&str> = s.terms[1].lines.iter().map(|l| l.text.as_str()).collect();
+        assert!(out.iter().any(|l| l.contains("can never match")), "{out:?}");
+        assert!(
+            out.iter()
+                .any(|l| l.contains("Drops TCP packets to port 22")),
+            "{out:?}"
+        );
+        assert!(crate::adapter::PROGRAMS.contains(&"lint"));
+    }
+
+    #[test]
     fn continuation_rules() {
         assert!(needs_more("cat <<EOF\nx\n"));
         assert!(!needs_more("cat <<EOF\nx\nEOF\n"));
