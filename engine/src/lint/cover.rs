@@ -255,7 +255,7 @@ fn rule_states(b: &Rule) -> u16 {
     set
 }
 
-fn find<'a, T: 'static>(b: &'a Rule) -> impl Iterator<Item = &'a T> {
+fn find<T: 'static>(b: &Rule) -> impl Iterator<Item = &T> {
     b.matches
         .iter()
         .filter_map(|m| m.as_any().downcast_ref::<T>())

@@ -370,10 +370,16 @@ impl Outcome {
 
 const MAX_DEPTH: usize = 32;
 
+/// Rules one walk may look at: chains jumped to from many places are walked
+/// once per jump, and a rule set made to multiply that must not hang the
+/// linter (past the budget the verdict is unknown).
+const MAX_STEPS: usize = 200_000;
+
 struct Walk<'a> {
     table: &'a Table,
     probe: &'a Probe,
     out: Outcome,
+    steps: usize,
 }
 
 impl Walk<'_> {
@@ -389,6 +395,11 @@ impl Walk<'_> {
         }
         let mut falls = false;
         for (i, rule) in chain.rules.iter().enumerate() {
+            self.steps += 1;
+            if self.steps > MAX_STEPS {
+                self.out.unknown = true;
+                return false;
+            }
             let t = rule_tri(rule, self.probe);
             if t == Tri::No {
                 continue;
@@ -469,6 +480,7 @@ pub fn walk(table: &Table, chain: &str, probe: &Probe) -> Outcome {
         table,
         probe,
         out: Outcome::default(),
+        steps: 0,
     };
     if w.chain(chain, 0, false) {
         let cause = Cause {

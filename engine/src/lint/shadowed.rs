@@ -27,12 +27,17 @@ fn changes_packet(r: &Rule) -> bool {
     }
 }
 
+/// How many earlier rules each rule is compared with: enough for any
+/// hand-written chain, and a bound on the work for generated ones (a rule
+/// shadowed from further back is not reported).
+const LOOKBACK: usize = 500;
+
 pub fn check(table: &Table, out: &mut Vec<Warning>) {
     for chain in &table.chains {
         for (j, later) in chain.rules.iter().enumerate() {
             let mut barrier = false;
             let mut found = None;
-            for i in (0..j).rev() {
+            for i in (j.saturating_sub(LOOKBACK)..j).rev() {
                 let earlier = &chain.rules[i];
                 if terminates(earlier) && covers(earlier, later, barrier) {
                     found = Some(i);
