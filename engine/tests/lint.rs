@@ -693,7 +693,10 @@ fn many_paths_do_not_hang() {
     cmds.push_str("iptables -A C11 -p udp -j ACCEPT\n");
     for i in (0..11).rev() {
         for port in 1..=4 {
-            cmds.push_str(&format!("iptables -A C{i} -p tcp --sport {port} -j C{}\n", i + 1));
+            cmds.push_str(&format!(
+                "iptables -A C{i} -p tcp --sport {port} -j C{}\n",
+                i + 1
+            ));
         }
     }
     cmds.push_str("iptables -A INPUT -j C0\niptables -P INPUT DROP\n");
