@@ -171,6 +171,43 @@ pub fn advance(world: &mut World, ns: u64) {
     world.advance(ns);
 }
 
+/// Whether a typed line is an iptables rule or policy command that
+/// `explain` can put in words (cheap: no parsing).
+pub fn is_rule_command(line: &str) -> bool {
+    let mut w = line.split_whitespace();
+    matches!(w.next(), Some("iptables" | "iptables-nft"))
+        && w.any(|a| {
+            matches!(
+                a,
+                "-A" | "-I"
+                    | "-R"
+                    | "-D"
+                    | "-P"
+                    | "--append"
+                    | "--insert"
+                    | "--replace"
+                    | "--delete"
+                    | "--policy"
+            )
+        })
+}
+
+/// The plain-English meaning of a typed iptables command (`explain` on the
+/// host, which changes nothing); `None` when it has none (not a rule
+/// command, or iptables would refuse it).
+pub fn explain_command(world: &mut World, host: usize, line: &str) -> Option<String> {
+    if !is_rule_command(line) {
+        return None;
+    }
+    let cmds = parse_script(line).ok()?;
+    let c = cmds.first()?;
+    let mut argv = vec!["explain".to_string()];
+    argv.extend(c.argv.iter().cloned());
+    let out = engine::lint::cmd::run(world.hosts.get_mut(host)?, &argv);
+    let text = out.stdout.trim();
+    (out.exit == 0 && !text.is_empty()).then(|| text.to_string())
+}
+
 /// Most rules a host may have for the linter to run on every change (it
 /// compares rules pairwise; a 100 000-rule table would stall the page).
 pub const LINT_MAX_RULES: usize = 3000;

@@ -751,6 +751,30 @@ mod tests {
     }
 
     #[test]
+    fn typed_rule_commands_explain_themselves() {
+        let mut s = Session::new(crate::labs::DEFAULT_LAB).unwrap();
+        let line = "iptables -A INPUT -p tcp --dport 22 -j DROP";
+        let ex = crate::adapter::explain_command(&mut s.world, 1, line).unwrap();
+        assert!(ex.contains("Drops TCP packets to port 22"), "{ex}");
+        // Nothing changed on the host.
+        assert!(s.world.hosts[1]
+            .ruleset
+            .table("filter")
+            .unwrap()
+            .chains
+            .iter()
+            .all(|c| c.rules.is_empty()));
+        assert!(crate::adapter::explain_command(&mut s.world, 1, "iptables -L").is_none());
+        assert!(crate::adapter::explain_command(&mut s.world, 1, "ping -A x").is_none());
+        assert!(
+            crate::adapter::explain_command(&mut s.world, 1, "iptables -A NOPE -j DROP").is_none()
+        );
+        assert!(crate::adapter::is_rule_command(
+            "iptables -t nat -I PREROUTING 1 -j ACCEPT"
+        ));
+    }
+
+    #[test]
     fn explain_and_lint_run_in_the_terminal() {
         let mut s = Session::new(crate::labs::DEFAULT_LAB).unwrap();
         s.submit_line(1, "iptables -A INPUT -j ACCEPT");

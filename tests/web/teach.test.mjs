@@ -219,6 +219,10 @@ test("rules view: explanations on hover and click, lint warnings on their rules"
     await page.fill("[data-testid=cmd]", line);
     await enter(page);
   }
+  // A typed rule command explains itself on hover in the terminal.
+  const typed = page.locator(".ln.rule-cmd", { hasText: "--dport 22" });
+  await typed.hover();
+  assert.match(await typed.getAttribute("title"), /Drops TCP packets to port 22/);
   const drop = page.locator(".row.rule", { hasText: "DROP" });
   // The shadowed DROP is marked and its tooltip says why.
   assert.match(await drop.getAttribute("class"), /\bwarn\b/);
