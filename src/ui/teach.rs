@@ -102,7 +102,7 @@ pub fn checks_panel(p: &ChecksProps) -> Html {
     let items = s.checks.iter().map(|c| {
         html! {
             <li class={if c.pass { "check pass" } else { "check fail" }} data-check={c.id.clone()}
-                data-pass={c.pass.to_string()}>
+                data-pass={c.pass.to_string()} title={c.detail.clone()}>
                 <span class="mark" aria-hidden="true">{ if c.pass { "✓" } else { "✗" } }</span>
                 <div>
                     <div class="check-title">{ c.title.clone() }<span class="sr-only">{ if c.pass { " (passes)" } else { " (fails)" } }</span></div>
