@@ -5,6 +5,7 @@
 
 use crate::teach::CheckState;
 pub use engine::command::script::{parse_script, ScriptCmd, ScriptError};
+pub use engine::command::shell::{Item, ItemResult, Script, ShellError, Stream};
 pub use engine::command::Output;
 pub use engine::lab::LabFile;
 pub use engine::lint::Warning;
@@ -125,6 +126,18 @@ pub fn run_cmd(world: &mut World, host: usize, cmd: &ScriptCmd) -> Output {
     tools::run_script_cmd(world, host, cmd, &|_| {
         Err("No such file or directory".to_string())
     })
+}
+
+/// Runs one typed top-level command (variables, `for`, `if`, pipes …) on
+/// host `host` with the host's shell variables.
+pub fn run_item(world: &mut World, host: usize, item: &Item) -> ItemResult {
+    engine::command::shell::world::run_on_host(
+        world,
+        host,
+        item,
+        None,
+        engine::command::shell::Mode::Terminal,
+    )
 }
 
 /// Reports of the packets the last command sent.

@@ -2,7 +2,7 @@
 //! everything done (commands, packets, clock changes) that share links and
 //! autosave replay, and the packet reports of the last action.
 
-use crate::adapter::{self, LabFile, Output, PacketSpec, Report, World};
+use crate::adapter::{self, LabFile, PacketSpec, Report, World};
 use crate::teach::CheckState;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -155,12 +155,9 @@ pub fn needs_more(text: &str) -> bool {
     if trailing % 2 == 1 {
         return true;
     }
-    match adapter::parse_script(text) {
+    match adapter::Script::parse(text) {
         Ok(_) => false,
-        Err(e) => {
-            e.msg.starts_with("here-document delimited by end-of-file")
-                || e.msg.starts_with("unexpected end of file")
-        }
+        Err(e) => e.incomplete,
     }
 }
 
@@ -408,7 +405,7 @@ impl Session {
 
     /// Runs a complete command text on a host and writes the output to its terminal.
     fn run_text(&mut self, hi: usize, text: &str) {
-        let cmds = match adapter::parse_script(text) {
+        let script = match adapter::Script::parse(text) {
             Ok(c) => c,
             Err(e) => {
                 self.terms[hi].push(LineKind::Stderr, &format!("-bash: {}", e.msg));
@@ -417,25 +414,32 @@ impl Session {
         };
         let mut reports = Vec::new();
         let mut any_packets = false;
-        for c in cmds {
-            let out = match c.argv.first().map(String::as_str) {
-                Some("clear") => {
+        for item in &script.items {
+            let own = match item.plain_words().as_deref().and_then(|w| w.first().cloned()) {
+                Some(w) if w == "clear" => {
                     self.terms[hi].lines.clear();
                     self.terms[hi].gen += 1;
                     continue;
                 }
-                Some("history") => {
+                Some(w) if w == "history" => {
                     let mut s = String::new();
                     for (i, h) in self.terms[hi].history.iter().enumerate() {
                         s.push_str(&format!("{:>5}  {h}\n", i + 1));
                     }
-                    Output::ok(s)
+                    Some(s)
                 }
-                Some("help") => Output::ok(format!(
-                    "Programs on this host: {}\nTerminal: Tab completes, Up/Down walk the history, Ctrl-R searches it,\nCtrl-L clears the screen, Ctrl-C drops the line. Here-documents (<<EOF) work.\n",
+                Some(w) if w == "help" => Some(format!(
+                    "Programs on this host: {}\nTerminal: Tab completes, Up/Down walk the history, Ctrl-R searches it,\nCtrl-L clears the screen, Ctrl-C drops the line. Here-documents (<<EOF) work,\nand so do shell variables, for/if, pipes and $(...).\n",
                     adapter::PROGRAMS.join(" ")
                 )),
-                _ => adapter::run_cmd(&mut self.world, hi, &c),
+                _ => None,
+            };
+            let (pieces, stop) = match own {
+                Some(s) => (vec![(adapter::Stream::Out, s)], false),
+                None => {
+                    let r = adapter::run_item(&mut self.world, hi, item);
+                    (r.pieces, r.stop)
+                }
             };
             let r = adapter::take_reports(&mut self.world);
             if !r.is_empty() {
@@ -443,11 +447,15 @@ impl Session {
                 reports.extend(r);
             }
             let t = &mut self.terms[hi];
-            if !out.stdout.is_empty() {
-                t.push(LineKind::Stdout, &out.stdout);
+            for (stream, text) in &pieces {
+                let kind = match stream {
+                    adapter::Stream::Out => LineKind::Stdout,
+                    adapter::Stream::Err => LineKind::Stderr,
+                };
+                t.push(kind, text);
             }
-            if !out.stderr.is_empty() {
-                t.push(LineKind::Stderr, &out.stderr);
+            if stop {
+                break;
             }
         }
         if any_packets {
@@ -798,6 +806,29 @@ mod tests {
         assert!(needs_more("iptables -A INPUT \\\n"));
         assert!(needs_more("echo 'abc\n"));
         assert!(!needs_more("iptables -L\n"));
+        assert!(needs_more("for p in 22 80\n"));
+        assert!(needs_more("for p in 22 80\ndo\necho $p\n"));
+        assert!(!needs_more("for p in 22 80\ndo\necho $p\ndone\n"));
+        assert!(needs_more("if [ -f x ]\n"));
+        assert!(!needs_more("done\n"));
+    }
+
+    #[test]
+    fn shell_variables_live_between_entries() {
+        let mut s = Session::new(LAB).unwrap();
+        s.submit_line(0, "ISP1=\"22 80\"");
+        s.submit_line(0, "for p in $ISP1; do");
+        s.submit_line(0, "iptables -A INPUT -p tcp --dport $p -j ACCEPT");
+        assert_eq!(s.submit_line(0, "done"), Submitted::Done);
+        s.submit_line(0, "iptables -S INPUT | grep -c -e '-j ACCEPT'");
+        let text: Vec<&str> = s.terms[0].lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(text.last(), Some(&"2"), "{text:?}");
+        // A replay of the actions gives the same state.
+        let r = Session::restore(&s.saved(false)).unwrap();
+        assert_eq!(
+            r.world.hosts[0].shell_vars.get("ISP1").map(String::as_str),
+            Some("22 80")
+        );
     }
 
     #[test]

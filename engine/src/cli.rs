@@ -1,7 +1,9 @@
 //! The `iptplay` command line (native only).
 
-use crate::command::script::{parse_script, run_cmd};
+use crate::command::shell::world::run_on_host;
+use crate::command::shell::{Mode, Script, Stream};
 use crate::sim::host::Host;
+use crate::sim::world::World;
 use clap::{Parser, Subcommand};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -140,7 +142,7 @@ fn run(script: Option<&Path>, json: bool) -> i32 {
             (t, PathBuf::from("."))
         }
     };
-    let cmds = match parse_script(&text) {
+    let script = match Script::parse(&text) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("iptplay: line {}: {}", e.line, e.msg);
@@ -154,29 +156,56 @@ fn run(script: Option<&Path>, json: bool) -> i32 {
             _ => e.to_string(),
         })
     };
-    let mut host = Host::new("host");
+    // One host alone in a world: the shell, its files and /proc/sys.
+    let mut world = World::new();
+    world.tracing = false;
+    world.now_ns = Host::new("host").clock_ns;
+    let host = world.add_host("host");
     let mut last = 0;
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
-    for cmd in &cmds {
-        let out = run_cmd(&mut host, cmd, &read_file);
-        last = out.exit;
+    for item in &script.items {
+        let r = run_on_host(&mut world, host, item, Some(&read_file), Mode::Script);
+        let _ = crate::sim::tools::take_journal(&mut world);
+        world.reports.clear();
+        last = r.exit;
         if json {
+            let out = r.output();
             let obj = serde_json::json!({
-                "command": cmd.text,
+                "command": item.text,
                 "exit": out.exit,
                 "stdout": out.stdout,
                 "stderr": out.stderr,
             });
             let _ = writeln!(stdout.lock(), "{obj}");
         } else {
-            let _ = stdout.lock().write_all(out.stdout.as_bytes());
-            let _ = stdout.lock().flush();
-            let _ = stderr.lock().write_all(out.stderr.as_bytes());
+            write_pieces(&r.pieces, &stdout, &stderr);
+        }
+        if r.stop {
+            break;
         }
     }
     // The process ends here: freeing a large ruleset piece by piece would
     // only delay it.
-    std::mem::forget(host);
+    std::mem::forget(world);
     last
+}
+
+/// Writes a command's output to the terminal, each piece on its stream, in order.
+pub fn write_pieces(
+    pieces: &[(Stream, String)],
+    stdout: &std::io::Stdout,
+    stderr: &std::io::Stderr,
+) {
+    for (s, t) in pieces {
+        match s {
+            Stream::Out => {
+                let _ = stdout.lock().write_all(t.as_bytes());
+                let _ = stdout.lock().flush();
+            }
+            Stream::Err => {
+                let _ = stderr.lock().write_all(t.as_bytes());
+            }
+        }
+    }
 }

@@ -100,6 +100,16 @@ PASS log: a LOG line with prefix SSH
 6 checks: 6 passed, 0 failed
 "
     );
+    // The script runs through the hosts' shell.
+    let looped = "fw$ iptables -A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT
+for t in LOG DROP; do
+  if [ $t = LOG ]; then iptables -A INPUT -p tcp --dport 22 -j LOG --log-prefix \"SSH: \"; else iptables -A INPUT -p tcp --dport 22 -j $t; fi
+done
+client$ nmap -p 22 fw
+";
+    let script = file("solution", "looped.sh", looped);
+    let (code, out, err) = iptplay(&["lab", "check", &lab, "--script", &script], "");
+    assert_eq!(code, 0, "{out}{err}");
     // The script from standard input does the same.
     let (code, _, err) = iptplay(&["lab", "check", &lab, "--script", "-"], SOLUTION);
     assert_eq!(code, 0, "{err}");

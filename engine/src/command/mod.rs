@@ -2,6 +2,7 @@
 //! programs a host offers.
 
 pub mod script;
+pub mod shell;
 
 use crate::sim::host::Host;
 use serde::Serialize;

@@ -6,9 +6,10 @@
 //! fails, 2 when the lab or the script cannot be used.
 
 use super::checks::{evaluate, CheckResult, Summary};
-use super::cli::host_prefix;
+use super::cli::chunks;
 use super::LabFile;
-use crate::command::script::parse_script;
+use crate::command::shell::world::run_on_host;
+use crate::command::shell::{Mode, Script};
 use crate::sim::tools;
 use crate::sim::world::World;
 use std::io::{Read, Write};
@@ -31,7 +32,8 @@ fn forget_packets(world: &mut World) {
     world.delivered.clear();
 }
 
-/// Runs the script's commands; `Err` is a bad script (exit 2).
+/// Runs the script's commands (`HOST$ ` lines switch hosts, as for
+/// `iptplay lab`); `Err` is a bad script (exit 2).
 fn run_script(world: &mut World, path: &Path) -> Result<(), String> {
     let (text, base) = if path == Path::new("-") {
         let mut t = String::new();
@@ -43,8 +45,29 @@ fn run_script(world: &mut World, path: &Path) -> Result<(), String> {
         let t = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         (t, path.parent().map(Path::to_path_buf).unwrap_or_default())
     };
-    let cmds = parse_script(&text)
-        .map_err(|e| format!("{}: line {}: {}", path.display(), e.line, e.msg))?;
+    // The whole script is read, and its hosts known, before anything runs.
+    let mut parsed = Vec::new();
+    for c in chunks(&text) {
+        let script = Script::parse_from(&c.text, c.first_line)
+            .map_err(|e| format!("{}: line {}: {}", path.display(), e.line, e.msg))?;
+        let host = match &c.host {
+            None => None,
+            Some(name) => Some(world.host_index(name).ok_or_else(|| {
+                format!(
+                    "{}: line {}: no host \"{name}\" in the lab (hosts: {})",
+                    path.display(),
+                    c.first_line,
+                    world
+                        .hosts
+                        .iter()
+                        .map(|h| h.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?),
+        };
+        parsed.push((host, script));
+    }
     let read_file = |name: &str| -> Result<String, String> {
         std::fs::read_to_string(base.join(name)).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => "No such file or directory".to_string(),
@@ -52,20 +75,17 @@ fn run_script(world: &mut World, path: &Path) -> Result<(), String> {
         })
     };
     let mut current = 0usize;
-    for cmd in &cmds {
-        let cmd = match host_prefix(world, cmd) {
-            Ok(Some((h, rest))) => {
-                current = h;
-                rest
-            }
-            Ok(None) => cmd.clone(),
-            Err(e) => return Err(format!("{}: {e}", path.display())),
-        };
-        if cmd.argv.is_empty() {
-            continue;
+    for (host, script) in &parsed {
+        if let Some(h) = host {
+            current = *h;
         }
-        tools::run_script_cmd(world, current, &cmd, &read_file);
-        forget_packets(world);
+        for item in &script.items {
+            let r = run_on_host(world, current, item, Some(&read_file), Mode::Script);
+            forget_packets(world);
+            if r.stop {
+                return Ok(());
+            }
+        }
     }
     Ok(())
 }

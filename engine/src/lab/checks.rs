@@ -10,8 +10,9 @@ use super::teaching::{
     RuleRef,
 };
 use super::LabFile;
+use crate::command::shell::world::run_on_host;
+use crate::command::shell::{Mode, Script};
 use crate::ruleset::Rule;
-use crate::sim::tools;
 use crate::sim::world::World;
 use serde::Serialize;
 
@@ -115,14 +116,26 @@ fn policy(world: &World, p: &PolicyCheck) -> Verdict {
     }
 }
 
-/// The rules of a chain (none when the table or chain does not exist).
-fn chain_rules<'w>(world: &'w World, host: usize, table: &str, chain: &str) -> &'w [Rule] {
-    world.hosts[host]
+/// The rules of a chain: `None` for a user chain the host does not have
+/// (a built-in chain the kernel has not made yet has no rules).
+fn chain_rules<'w>(world: &'w World, host: usize, table: &str, chain: &str) -> Option<&'w [Rule]> {
+    match world.hosts[host]
         .ruleset
         .table(table)
         .and_then(|t| t.chain(chain))
-        .map(|c| c.rules.as_slice())
-        .unwrap_or(&[])
+    {
+        Some(c) => Some(c.rules.as_slice()),
+        None if crate::ruleset::table_hooks(table)
+            .is_some_and(|hooks| hooks.iter().any(|h| h.name() == chain)) =>
+        {
+            Some(&[])
+        }
+        None => None,
+    }
+}
+
+fn no_chain(host: &str, table: &str, chain: &str) -> String {
+    format!("{host} has no chain {chain} in the {table} table")
 }
 
 /// Reads a fragment with the names and sets of a host.
@@ -160,8 +173,11 @@ fn rule_words(chain: &str, n: usize, rule: &Rule) -> String {
 fn rule(world: &World, r: &RuleCheck) -> Verdict {
     let h = host_index(world, &r.host)?;
     let has = host_fragment(world, h, &r.has, &r.table)?;
-    let rules = chain_rules(world, h, &r.table, &r.chain);
     let place = format!("{} {} {}", r.host, r.table, r.chain);
+    let Some(rules) = chain_rules(world, h, &r.table, &r.chain) else {
+        // No chain, no rule in it.
+        return Ok((!r.present, no_chain(&r.host, &r.table, &r.chain)));
+    };
     let found = rules.iter().position(|x| has.matches(x));
     if !r.present {
         return Ok(match found {
@@ -219,7 +235,9 @@ fn rule(world: &World, r: &RuleCheck) -> Verdict {
 
 fn counter(world: &World, c: &CounterCheck) -> Verdict {
     let h = host_index(world, &c.host)?;
-    let rules = chain_rules(world, h, &c.table, &c.chain);
+    let Some(rules) = chain_rules(world, h, &c.table, &c.chain) else {
+        return Ok((false, no_chain(&c.host, &c.table, &c.chain)));
+    };
     let place = format!("{} {} {}", c.host, c.table, c.chain);
     let n = match &c.rule {
         RuleRef::Number(n) => {
@@ -267,22 +285,20 @@ const QUOTE_MAX: usize = 400;
 
 fn output(world: &World, o: &OutputCheck) -> Verdict {
     let h = host_index(world, &o.host)?;
-    let cmds = crate::command::script::parse_script(&o.command)
-        .map_err(|e| format!("`{}`: {}", o.command, e.msg))?;
-    let tcpdump = cmds
-        .iter()
-        .any(|c| c.argv.first().is_some_and(|p| p.ends_with("tcpdump")));
+    let script = Script::parse(&o.command).map_err(|e| format!("`{}`: {}", o.command, e.msg))?;
+    // Only tcpdump reads the frames seen so far: copy them only for it.
+    let tcpdump = o.command.contains("tcpdump");
     let mut w = probe::scratch(world, tcpdump);
     w.tracing = false;
     let mut text = String::new();
-    let no_files = |_: &str| -> Result<String, String> { Err("No such file or directory".into()) };
-    for c in &cmds {
-        if c.argv.is_empty() {
-            continue;
+    for item in &script.items {
+        let r = run_on_host(&mut w, h, item, None, Mode::Terminal);
+        for (_, piece) in &r.pieces {
+            text.push_str(piece);
         }
-        let out = tools::run_script_cmd(&mut w, h, c, &no_files);
-        text.push_str(&out.stdout);
-        text.push_str(&out.stderr);
+        if r.stop {
+            break;
+        }
     }
     let missing: Vec<&String> = o.contains.iter().filter(|s| !text.contains(*s)).collect();
     let extra: Vec<&String> = o.lacks.iter().filter(|s| text.contains(*s)).collect();
@@ -309,10 +325,15 @@ fn output(world: &World, o: &OutputCheck) -> Verdict {
     if shown.len() < text.trim_end().len() {
         shown.push_str(" …");
     }
+    let printed = if shown.is_empty() {
+        "it printed nothing".to_string()
+    } else {
+        format!("it was:\n{shown}")
+    };
     Ok((
         false,
         format!(
-            "the output of `{}` on {} {}; it was:\n{shown}",
+            "the output of `{}` on {} {}; {printed}",
             o.command,
             o.host,
             why.join(" and ")
@@ -341,7 +362,16 @@ fn log(world: &World, l: &LogCheck) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::command::script::parse_script;
+    use crate::sim::tools;
+
+    /// Runs a command line on a host through its shell; returns the exit status.
+    fn sh(world: &mut World, host: usize, line: &str) -> i32 {
+        let mut exit = 0;
+        for item in &Script::parse(line).unwrap().items {
+            exit = run_on_host(world, host, item, None, Mode::Script).exit;
+        }
+        exit
+    }
 
     /// client 10.0.0.1 and fw 10.0.0.2 (ssh on 22, dns on udp 53) on one LAN.
     const LAB: &str = r#"{ "version": 1,
@@ -360,13 +390,11 @@ mod tests {
         for line in script.lines().filter(|l| !l.trim().is_empty()) {
             let (host, cmd) = line.split_once("$ ").unwrap();
             let h = world.host_index(host.trim()).unwrap();
-            for c in parse_script(cmd).unwrap() {
-                let out = tools::run_script_cmd(&mut world, h, &c, &|_| Err("no".into()));
-                assert!(
-                    out.exit == 0 || cmd.contains("nmap") || cmd.contains("ping"),
-                    "{cmd}: {out:?}"
-                );
-            }
+            let exit = sh(&mut world, h, cmd);
+            assert!(
+                exit == 0 || cmd.contains("nmap") || cmd.contains("ping"),
+                "{cmd}: {exit}"
+            );
         }
         tools::take_journal(&mut world);
         world.reports.clear();
@@ -444,6 +472,19 @@ mod tests {
             res[0].detail.starts_with("expected delivered, but "),
             "{}",
             res[0].detail
+        );
+        let (pass, res) = outcomes(
+            "tcp",
+            Some(22),
+            "client$ iptables -A OUTPUT -d 10.0.0.2 -j DROP",
+        );
+        assert_eq!(pass, ["dropped"]);
+        assert!(
+            res[4]
+                .detail
+                .ends_with("dropped by client filter OUTPUT rule 1 (-d 10.0.0.2/32 -j DROP)"),
+            "{}",
+            res[4].detail
         );
         let (pass, res) = outcomes("tcp", Some(22), "fw$ iptables -P INPUT DROP");
         assert_eq!(pass, ["dropped"]);
@@ -560,6 +601,18 @@ mod tests {
         );
         let res = evaluate(&world, &lab);
         assert!(res[0].pass && res[1].pass, "{res:#?}");
+        // A user chain the host does not have.
+        let c = r#"[{ "id": "u", "title": "t", "rule": { "host": "fw", "chain": "LOGDROP", "has": "-j DROP" } },
+            { "id": "v", "title": "t", "rule": { "host": "fw", "chain": "LOGDROP", "has": "-j DROP", "present": false } },
+            { "id": "w", "title": "t", "counter": { "host": "fw", "table": "nat", "chain": "PREROUTING", "rule": 1, "min": 0 } }]"#;
+        let (world, lab) = lab_after(c, "");
+        let res = evaluate(&world, &lab);
+        assert_eq!(
+            (res[0].pass, res[1].pass, res[2].pass),
+            (false, true, false)
+        );
+        assert_eq!(res[0].detail, "fw has no chain LOGDROP in the filter table");
+        assert_eq!(res[2].detail, "fw nat PREROUTING has no rule 1 (0 rules)");
         // A telnet rule makes no-telnet fail.
         let (world, lab) = lab_after(RULES, "fw$ iptables -A INPUT -p tcp --dport 23 -j ACCEPT");
         let r = &evaluate(&world, &lab)[2];
@@ -668,10 +721,7 @@ fw$ iptables -A INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT";
         for line in script.lines() {
             let (host, cmd) = line.split_once("$ ").unwrap();
             let h = world.host_index(host).unwrap();
-            for c in parse_script(cmd).unwrap() {
-                let out = tools::run_script_cmd(&mut world, h, &c, &|_| Err("no".into()));
-                assert_eq!(out.exit, 0, "{cmd}: {out:?}");
-            }
+            assert_eq!(sh(&mut world, h, cmd), 0, "{cmd}");
         }
         evaluate(&world, &lab).remove(0)
     }
@@ -739,5 +789,33 @@ fw$ iptables -A INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT";
         );
         assert!(world.reports.is_empty() && world.tools.journal.is_empty());
         assert!(evaluate(&world, &lab)[0].pass);
+    }
+
+    #[test]
+    fn output_checks_run_through_the_shell() {
+        let c = r#"[{ "id": "o", "title": "t", "output": { "host": "fw",
+            "command": "for c in INPUT OUTPUT; do iptables -S $c; done | grep -c DROP",
+            "contains": ["2"], "lacks": ["command not found"] } }]"#;
+        let (world, lab) = lab_after(c, "fw$ iptables -A INPUT -j DROP");
+        let r = evaluate(&world, &lab).remove(0);
+        assert!(!r.pass);
+        assert!(r.detail.contains("lacks \"2\"; it was:\n1"), "{}", r.detail);
+        let (world, lab) = lab_after(
+            c,
+            "fw$ iptables -A INPUT -j DROP\nfw$ iptables -A OUTPUT -j DROP",
+        );
+        let r = evaluate(&world, &lab).remove(0);
+        assert!(r.pass, "{}", r.detail);
+    }
+
+    #[test]
+    fn empty_output_is_said_so() {
+        let c = r#"[{ "id": "o", "title": "t", "output": { "host": "fw", "command": "iptables -S INPUT | grep DROP", "contains": ["DROP"] } }]"#;
+        let (world, lab) = lab_after(c, "");
+        let r = evaluate(&world, &lab).remove(0);
+        assert_eq!(
+            r.detail,
+            "the output of `iptables -S INPUT | grep DROP` on fw lacks \"DROP\"; it printed nothing"
+        );
     }
 }

@@ -6,7 +6,8 @@
 //! lab's checks at the end.
 
 use super::trace_text;
-use crate::command::script::{parse_script, ScriptCmd};
+use crate::command::shell::world::run_on_host;
+use crate::command::shell::{ItemResult, Mode, Script};
 use crate::command::Output;
 use crate::sim::tools;
 use crate::sim::world::{Report, World};
@@ -53,6 +54,15 @@ impl Sink {
         }
     }
 
+    /// A script command: pieces in order on a terminal, one object with `--json`.
+    fn result(&mut self, host: &str, text: &str, r: &ItemResult, index: usize) {
+        if self.json {
+            self.command(host, text, &r.output(), false, index);
+        } else {
+            crate::cli::write_pieces(&r.pieces, &std::io::stdout(), &std::io::stderr());
+        }
+    }
+
     fn packets(&mut self, world: &mut World, index: usize) {
         let (reports, dropped): (Vec<Report>, usize) = tools::take_journal(world);
         world.reports.clear();
@@ -96,37 +106,55 @@ impl Sink {
     }
 }
 
-/// Splits a `HOST$` prefix off a command; `Err` names an unknown host.
-pub(super) fn host_prefix(
-    world: &World,
-    cmd: &ScriptCmd,
-) -> Result<Option<(usize, ScriptCmd)>, String> {
-    let Some(first) = cmd.argv.first() else {
-        return Ok(None);
+/// A run of script lines for one host: `HOST$ ` at the start of a line
+/// switches to HOST until the next such line.
+pub(super) struct Chunk {
+    /// The host named by the `HOST$` line that starts it (`None`: the current host).
+    pub(super) host: Option<String>,
+    pub(super) first_line: usize,
+    pub(super) text: String,
+}
+
+/// The host name of a `HOST$ ...` line and the rest of the line.
+fn host_prefix(line: &str) -> Option<(&str, &str)> {
+    let t = line.trim_start();
+    let (first, rest) = match t.find([' ', '\t']) {
+        Some(i) => (&t[..i], &t[i..]),
+        None => (t, ""),
     };
-    let Some(name) = first.strip_suffix('$') else {
-        return Ok(None);
-    };
-    let Some(h) = world.host_index(name) else {
-        return Err(format!(
-            "line {}: no host \"{name}\" in the lab (hosts: {})",
-            cmd.line,
-            world
-                .hosts
-                .iter()
-                .map(|h| h.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    };
-    let mut rest = cmd.clone();
-    rest.argv.remove(0);
-    rest.text = cmd
-        .text
-        .split_once('$')
-        .map(|(_, t)| t.trim().to_string())
-        .unwrap_or_default();
-    Ok(Some((h, rest)))
+    let name = first.strip_suffix('$')?;
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    ok.then_some((name, rest.trim_start()))
+}
+
+pub(super) fn chunks(text: &str) -> Vec<Chunk> {
+    let mut out: Vec<Chunk> = Vec::new();
+    for (k, line) in text.split('\n').enumerate() {
+        match host_prefix(line) {
+            Some((name, rest)) => out.push(Chunk {
+                host: Some(name.to_string()),
+                first_line: k + 1,
+                text: format!("{rest}\n"),
+            }),
+            None => {
+                if out.is_empty() {
+                    out.push(Chunk {
+                        host: None,
+                        first_line: 1,
+                        text: String::new(),
+                    });
+                }
+                if let Some(c) = out.last_mut() {
+                    c.text.push_str(line);
+                    c.text.push('\n');
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Runs `iptplay lab`; returns the exit status (the last command's).
@@ -180,13 +208,17 @@ pub fn run(lab_path: &Path, script: Option<&Path>, json: bool, trace: bool, chec
             (t, PathBuf::from("."))
         }
     };
-    let cmds = match parse_script(&script_text) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("iptplay: line {}: {}", e.line, e.msg);
-            return 2;
+    // The whole script is read before anything runs.
+    let mut parsed = Vec::new();
+    for c in chunks(&script_text) {
+        match Script::parse_from(&c.text, c.first_line) {
+            Ok(s) => parsed.push((c, s)),
+            Err(e) => {
+                eprintln!("iptplay: line {}: {}", e.line, e.msg);
+                return 2;
+            }
         }
-    };
+    }
     let read_file = |name: &str| -> Result<String, String> {
         std::fs::read_to_string(base.join(name)).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => "No such file or directory".to_string(),
@@ -195,29 +227,42 @@ pub fn run(lab_path: &Path, script: Option<&Path>, json: bool, trace: bool, chec
     };
     let mut current = 0usize;
     let mut last = 0;
-    for (k, cmd) in cmds.iter().enumerate() {
-        let index = runs.len() + k;
-        let cmd = match host_prefix(&world, cmd) {
-            Ok(Some((h, rest))) => {
-                current = h;
-                rest
+    let mut index = runs.len();
+    'script: for (chunk, script) in &parsed {
+        if let Some(name) = &chunk.host {
+            match world.host_index(name) {
+                Some(h) => current = h,
+                None => {
+                    let e = format!(
+                        "line {}: no host \"{name}\" in the lab (hosts: {})",
+                        chunk.first_line,
+                        world
+                            .hosts
+                            .iter()
+                            .map(|h| h.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                    let out = Output::err(format!("iptplay: {e}\n"), 2);
+                    let text = chunk.text.lines().next().unwrap_or("").to_string();
+                    sink.command("", &text, &out, false, index);
+                    index += 1;
+                    last = 2;
+                    continue;
+                }
             }
-            Ok(None) => cmd.clone(),
-            Err(e) => {
-                let out = Output::err(format!("iptplay: {e}\n"), 2);
-                sink.command("", &cmd.text, &out, false, index);
-                last = 2;
-                continue;
-            }
-        };
-        if cmd.argv.is_empty() {
-            continue;
         }
-        let out = tools::run_script_cmd(&mut world, current, &cmd, &read_file);
-        last = out.exit;
-        let host = world.hosts[current].name.clone();
-        sink.command(&host, &cmd.text, &out, false, index);
-        sink.packets(&mut world, index);
+        for item in &script.items {
+            let r = run_on_host(&mut world, current, item, Some(&read_file), Mode::Script);
+            last = r.exit;
+            let host = world.hosts[current].name.clone();
+            sink.result(&host, &item.text, &r, index);
+            sink.packets(&mut world, index);
+            index += 1;
+            if r.stop {
+                break 'script;
+            }
+        }
     }
     if checks {
         print_checks(&world, &lab, json);

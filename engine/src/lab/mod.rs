@@ -1,6 +1,9 @@
 //! Lab files: a versioned JSON description of a lab (hosts, interfaces,
 //! links, routes, sysctls, services, the name table, the clock and start-up
 //! commands), checked with clear messages and loaded into a [`World`].
+//! A lab may also teach: an `intro`, numbered `steps` and `checks`
+//! ([`teaching`] for the format, [`checks::evaluate`] to evaluate them,
+//! [`run_steps`] to follow the steps).
 //!
 //! ```json
 //! {
@@ -34,7 +37,8 @@ pub use teaching::{
     RuleCheck, RuleRef, Step,
 };
 
-use crate::command::script::parse_script;
+use crate::command::shell::world::run_on_host;
+use crate::command::shell::{Mode, Script};
 use crate::command::Output;
 use crate::sim::host::Listener;
 use crate::sim::iface::{IfAddr, Iface};
@@ -133,6 +137,9 @@ pub struct HostSpec {
     /// Commands run on the host when the lab starts (iptables rules …).
     #[serde(default)]
     pub startup: Vec<String>,
+    /// Files on the host by path (a web server serves `/var/www/html/...`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub files: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -597,6 +604,15 @@ pub fn build(lab: &LabFile) -> Result<World, LabError> {
                 connected: false,
             });
         }
+        for (path, text) in &h.files {
+            if path.is_empty() || path.ends_with('/') || h.files.len() > MAX_ITEMS {
+                return err(format!(
+                    "host {}: file \"{path}\" needs a file name",
+                    h.name
+                ));
+            }
+            world.hosts[idx].files.insert(path.clone(), text.clone());
+        }
         for (k, v) in &h.sysctl {
             match tools::sysctl::set(&mut world.hosts[idx], k, v) {
                 Ok(_) => {}
@@ -732,7 +748,7 @@ pub fn startup(world: &mut World, lab: &LabFile) -> Vec<StartupRun> {
     let mut runs = Vec::new();
     for (idx, h) in lab.hosts.iter().enumerate() {
         for line in &h.startup {
-            let cmds = match parse_script(line) {
+            let script = match Script::parse(line) {
                 Ok(c) => c,
                 Err(e) => {
                     runs.push(StartupRun {
@@ -743,23 +759,25 @@ pub fn startup(world: &mut World, lab: &LabFile) -> Vec<StartupRun> {
                     continue;
                 }
             };
-            for c in cmds {
-                let out = tools::run_script_cmd(world, idx, &c, &|_| {
-                    Err("No such file or directory".into())
-                });
+            for item in &script.items {
+                let r = run_on_host(world, idx, item, None, Mode::Script);
                 runs.push(StartupRun {
                     host: h.name.clone(),
-                    command: c.text.clone(),
-                    output: out,
+                    command: item.text.clone(),
+                    output: r.output(),
                 });
+                if r.stop {
+                    break;
+                }
             }
         }
     }
     runs
 }
 
-/// Runs the lab's steps: each step's commands on its host, in order, and
-/// returns what each command printed (`host` is the step's host).
+/// Runs the lab's steps: each step's commands on its host, in order, as
+/// typed in the host's terminal, and returns what each command printed
+/// (`host` is the step's host). No packet reports are kept.
 pub fn run_steps(world: &mut World, lab: &LabFile) -> Vec<StartupRun> {
     let mut runs = Vec::new();
     for step in &lab.steps {
@@ -774,28 +792,25 @@ pub fn run_steps(world: &mut World, lab: &LabFile) -> Vec<StartupRun> {
             continue;
         };
         for line in &step.commands {
-            let cmds = match parse_script(line) {
+            let script = match Script::parse(line) {
                 Ok(c) => c,
                 Err(e) => {
                     runs.push(StartupRun {
                         host: step.host.clone(),
                         command: line.clone(),
-                        output: Output::err(format!("iptplay: {}\n", e.msg), 2),
+                        output: Output::err(format!("-bash: {}\n", e.msg), 2),
                     });
                     continue;
                 }
             };
-            for c in cmds.iter().filter(|c| !c.argv.is_empty()) {
-                let out = tools::run_script_cmd(world, idx, c, &|_| {
-                    Err("No such file or directory".into())
-                });
-                // Keep no packet reports between commands.
+            for item in &script.items {
+                let r = run_on_host(world, idx, item, None, Mode::Terminal);
                 tools::take_journal(world);
                 world.reports.clear();
                 runs.push(StartupRun {
                     host: step.host.clone(),
-                    command: c.text.clone(),
-                    output: out,
+                    command: item.text.clone(),
+                    output: r.output(),
                 });
             }
         }

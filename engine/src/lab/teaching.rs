@@ -323,6 +323,9 @@ pub fn validate(lab: &LabFile) -> Result<(), LabError> {
             )));
         }
         let what = format!("check \"{}\"", c.id);
+        if c.title.trim().is_empty() {
+            return Err(LabError(format!("{what}: \"title\" is empty")));
+        }
         let kinds = c.kinds();
         let kind = match kinds.as_slice() {
             [one] => *one,
@@ -393,7 +396,7 @@ pub fn validate(lab: &LabFile) -> Result<(), LabError> {
                 if o.command.trim().is_empty() {
                     return Err(LabError(format!("{what}: \"command\" is empty")));
                 }
-                crate::command::script::parse_script(&o.command)
+                crate::command::shell::Script::parse(&o.command)
                     .map_err(|e| LabError(format!("{what}: \"command\": {}", e.msg)))?;
                 if o.contains.is_empty() && o.lacks.is_empty() {
                     return Err(LabError(format!("{what}: needs \"contains\" or \"lacks\"")));
@@ -604,6 +607,10 @@ mod tests {
             r#""checks": [ { "id": "x", "title": "t", "log": { "host": "fw", "contains": "x", "extra": 1 } } ]"#,
         );
         assert!(e.contains("unknown field `extra`"), "{e}");
+        let e = error(
+            r#""checks": [ { "id": "t", "title": " ", "log": { "host": "fw", "contains": "x" } } ]"#,
+        );
+        assert!(e.contains("check \"t\": \"title\" is empty"), "{e}");
         let e = error(r#""steps": [ { "title": "s", "commands": ["iptables -L"] } ]"#);
         assert!(
             e.contains("step 1 (s): has commands but no \"host\""),

@@ -31,6 +31,8 @@ pub struct Host {
     pub names: BTreeMap<String, Vec<Ipv4Addr>>,
     /// Files written by commands (`iptables-save > f`).
     pub files: BTreeMap<String, String>,
+    /// Shell variables set in the host's terminal or scripts (`?` is the last exit status).
+    pub shell_vars: BTreeMap<String, String>,
     /// The host clock: the lab clock as this host reads it, nanoseconds
     /// since the Unix epoch (UTC). The world keeps it on `World::now_ns`.
     pub clock_ns: u64,

@@ -38,6 +38,25 @@ fn http_date(ns: u64) -> String {
     )
 }
 
+/// Where a web host's files live: `/var/www/html` + the URL path.
+pub const DOC_ROOT: &str = "/var/www/html";
+
+/// The media type a web server (nginx's defaults) gives a file by its name.
+fn content_type(path: &str) -> &'static str {
+    let ext = path
+        .rsplit('/')
+        .next()
+        .and_then(|n| n.rsplit_once('.'))
+        .map(|x| x.1);
+    match ext {
+        Some("html" | "htm") => "text/html",
+        Some("txt") => "text/plain",
+        Some("json") => "application/json",
+        Some("css") => "text/css",
+        _ => "application/octet-stream",
+    }
+}
+
 /// What a host's web server on `port` answers to a request, if it is one.
 pub fn respond(world: &World, server: usize, port: u16, request: &str) -> Option<Vec<u8>> {
     let l = net::listener(world, server, 6, port)?;
@@ -61,17 +80,33 @@ pub fn respond(world: &World, server: usize, port: u16, request: &str) -> Option
     ) {
         return None;
     }
-    let (status, body) = if path == "/" || path == "/index.html" {
+    // Files under the document root first, then the default page.
+    let file_path = path.split(['?', '#']).next().unwrap_or("/");
+    let served = if file_path.starts_with('/') && !file_path.contains("/../") {
+        let file = if file_path.ends_with('/') {
+            format!("{DOC_ROOT}{file_path}index.html")
+        } else {
+            format!("{DOC_ROOT}{file_path}")
+        };
+        world.hosts[server].files.get(&file).cloned()
+    } else {
+        None
+    };
+    let (status, body, content_type) = if let Some(body) = served {
+        ("200 OK", body, content_type(file_path))
+    } else if file_path == "/" || file_path == "/index.html" {
         (
             "200 OK",
             info.body
                 .clone()
                 .unwrap_or_else(|| format!("<h1>Hello from {host_name}</h1>\n")),
+            "text/html",
         )
     } else {
         (
             "404 Not Found",
             "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n</body>\r\n</html>\r\n".to_string(),
+            "text/html",
         )
     };
     let mut head = format!("HTTP/1.1 {status}\r\n");
@@ -79,7 +114,7 @@ pub fn respond(world: &World, server: usize, port: u16, request: &str) -> Option
         head.push_str(&format!("Server: {}\r\n", info.version));
     }
     head.push_str(&format!("Date: {}\r\n", http_date(world.now_ns)));
-    head.push_str("Content-Type: text/html\r\n");
+    head.push_str(&format!("Content-Type: {content_type}\r\n"));
     head.push_str(&format!("Content-Length: {}\r\n", body.len()));
     if status.starts_with("200") {
         head.push_str(&format!(
@@ -585,7 +620,7 @@ pub fn wget(world: &mut World, host: usize, argv: &[String]) -> Output {
     };
     let took = world.now_ns - sent_at;
     net::close(world, conn);
-    let (status, _headers, body) = split_response(&resp);
+    let (status, headers, body) = split_response(&resp);
     let code_text = status
         .split_once(' ')
         .map(|x| x.1)
@@ -603,7 +638,17 @@ pub fn wget(world: &mut World, host: usize, argv: &[String]) -> Output {
         return out;
     }
     let len = body.len() as u64;
-    log.push_str(&format!("Length: {len} [text/html]\n"));
+    let ctype = headers
+        .iter()
+        .find_map(|l| l.strip_prefix("Content-Type: "))
+        .unwrap_or("text/html")
+        .trim()
+        .to_string();
+    if len >= 1024 {
+        log.push_str(&format!("Length: {len} ({}) [{ctype}]\n", human_size(len)));
+    } else {
+        log.push_str(&format!("Length: {len} [{ctype}]\n"));
+    }
     let to_stdout = out_doc.as_deref() == Some("-");
     let file = match &out_doc {
         Some(f) => f.clone(),
@@ -659,6 +704,22 @@ pub fn wget(world: &mut World, host: usize, argv: &[String]) -> Output {
     }
     out.stderr = if quiet { String::new() } else { log };
     out
+}
+
+/// wget's short sizes: `1.2K`, `11K`, `3.4M`.
+fn human_size(n: u64) -> String {
+    let mut v = n as f64;
+    for unit in ["K", "M", "G", "T"] {
+        v /= 1024.0;
+        if v < 1024.0 || unit == "T" {
+            return if v < 10.0 {
+                format!("{:.1}{unit}", (v * 10.0).round() / 10.0)
+            } else {
+                format!("{}{unit}", v.round() as u64)
+            };
+        }
+    }
+    n.to_string()
 }
 
 #[cfg(test)]
