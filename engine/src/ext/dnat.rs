@@ -335,8 +335,13 @@ impl Target for Dnat {
 
     fn explain(&self) -> String {
         let mut s = "Forwards".to_string();
-        if let Some(a) = self.range.addrs_text() {
-            s.push_str(&format!(" to new destination {a}"));
+        match self.range.addrs_text() {
+            Some(a) if a.starts_with("an address in ") => s.push_str(&format!(
+                " to a new destination in {}",
+                &a["an address in ".len()..]
+            )),
+            Some(a) => s.push_str(&format!(" to new destination {a}")),
+            None => {}
         }
         if let Some(p) = self.range.ports_text() {
             s.push_str(&format!(

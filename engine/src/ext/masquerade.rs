@@ -122,7 +122,7 @@ impl Target for Masquerade {
         let mut s =
             "Masquerades , giving them the address of the outgoing interface as source".to_string();
         if let Some(p) = self.range.ports_text() {
-            s.push_str(&format!(", source {p}"));
+            s.push_str(&format!(" and {p} as source port"));
         }
         s.push_str(&self.range.flags_text());
         s.push_str(" (replies are translated back)");

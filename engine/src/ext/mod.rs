@@ -393,7 +393,10 @@ pub trait Match: Debug + Send + Sync + Any {
     }
     /// `iptables -L` text, with a leading space (` tcp dpt:22`).
     fn print(&self, out: &mut String, numeric: bool);
-    /// Plain-English meaning.
+    /// Plain-English meaning, as a phrase that follows "packets" in the
+    /// rule's sentence ([`crate::ruleset::Rule::explain`]): `to port 22`,
+    /// `that start a new connection`, `whose source address is in ipset "x"`,
+    /// `while they arrive at most 1/sec ...`.
     fn explain(&self) -> String;
     /// Whether the packet matches; `None` when the simulator cannot evaluate
     /// this extension (the trace says so and the rule does not match).
@@ -431,6 +434,11 @@ pub trait Target: Debug + Send + Sync + Any {
     fn save(&self, out: &mut String);
     /// `iptables -L` text after the match texts, with a leading space.
     fn print(&self, out: &mut String, numeric: bool);
+    /// Plain-English meaning: "Verb rest", where the verb acts on the
+    /// packets the rule describes and the rest follows them (`Rejects ,
+    /// answering the sender with a TCP reset` reads "Rejects TCP packets to
+    /// port 22, answering ..."). A text starting in lower case is an action
+    /// said after the packets: "TCP packets to port 80: set the DSCP ...".
     fn explain(&self) -> String;
     /// Acts on the packet; `None` when the simulator cannot carry this target
     /// out (the trace says so and the packet goes on as if it did nothing).

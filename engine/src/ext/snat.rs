@@ -77,15 +77,12 @@ impl Target for Snat {
     }
 
     fn explain(&self) -> String {
-        let mut s = "Translates , giving them source".to_string();
-        if let Some(a) = self.range.addrs_text() {
-            s.push_str(&format!(" {a}"));
-        }
-        if let Some(p) = self.range.ports_text() {
-            s.push_str(&format!(
-                "{} {p}",
-                if self.range.map_ips { "," } else { " with" }
-            ));
+        let mut s = "Translates , giving them".to_string();
+        match (self.range.addrs_text(), self.range.ports_text()) {
+            (Some(a), Some(p)) => s.push_str(&format!(" source {a}, {p}")),
+            (Some(a), None) => s.push_str(&format!(" source {a}")),
+            (None, Some(p)) => s.push_str(&format!(" source {p}")),
+            (None, None) => s.push_str(" a new source"),
         }
         s.push_str(&self.range.flags_text());
         s.push_str(" (SNAT: the connection's source is rewritten, replies are translated back)");

@@ -614,6 +614,8 @@ impl Match for Tcp {
             let set = self.flg_cmp & self.flg_mask;
             let clear = self.flg_mask & !self.flg_cmp;
             let with = match (set, clear) {
+                (0, 0x3f) => "no TCP flag set".to_string(),
+                (0x3f, 0) => "every TCP flag set".to_string(),
                 (0, c) => format!("{} clear", flags_text(c)),
                 (s, 0) => format!("{} set", flags_text(s)),
                 (s, c) => format!("{} set and {} clear", flags_text(s), flags_text(c)),

@@ -16,6 +16,7 @@ use crate::iptables::opts::{
     CMD_APPEND, CMD_CHECK, CMD_DELETE, CMD_DELETE_NUM, CMD_INSERT, CMD_REPLACE, CMD_SET_POLICY,
 };
 use crate::iptables::parse::{self, ParseEnv};
+use crate::iptables::restore::split_rule_line;
 use crate::iptables::{format_error, VERSION};
 use crate::ruleset::{table_hooks, Rule};
 use crate::sim::host::Host;
@@ -78,7 +79,23 @@ pub fn line(w: &Warning) -> String {
     format!("{at}: {} [{}]", w.message, w.kind)
 }
 
+/// The sentence(s) for one command line as typed (`iptables -A INPUT -p
+/// tcp --dport 22 -j DROP`, or `-A INPUT ...`), for a hover over a line in
+/// the terminal: what `explain LINE` prints, without changing the host.
+pub fn explain_line(host: &Host, line: &str) -> Output {
+    run_explain(host, &split_rule_line(line))
+}
+
 fn run_explain(host: &Host, args: &[String]) -> Output {
+    // The whole rule given as one quoted word.
+    let split;
+    let args = match args {
+        [one] if one.trim().contains(char::is_whitespace) => {
+            split = split_rule_line(one);
+            &split[..]
+        }
+        _ => args,
+    };
     let rest: Vec<&String> = match args.first() {
         Some(a)
             if a.rsplit('/')

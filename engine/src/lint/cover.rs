@@ -42,10 +42,19 @@ const PURE: &[&str] = &[
     "ecn",
 ];
 
-/// Whether `a` matches every packet `b` matches. `barrier`: a rule between
-/// them may change the packet's mark, sets or other state, so only
-/// [`STABLE`] conditions of `a` may be relied on.
-pub fn covers(a: &Rule, b: &Rule, barrier: bool) -> bool {
+/// What the rules between two rules may change about a packet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Barrier {
+    /// Marks, sets, header fields: only [`STABLE`] conditions still hold.
+    pub packet: bool,
+    /// The conntrack entry too (`-j CT`, `-j NOTRACK`, jumps): not even
+    /// the state conditions.
+    pub conntrack: bool,
+}
+
+/// Whether `a` matches every packet `b` matches, with `barrier` saying
+/// what the rules between them may have changed.
+pub fn covers(a: &Rule, b: &Rule, barrier: Barrier) -> bool {
     if !ip_covers(&a.ip, &b.ip)
         || !net_implied(a.ip.src, a.ip.src_inv, b, true)
         || !net_implied(a.ip.dst, a.ip.dst_inv, b, false)
@@ -54,7 +63,10 @@ pub fn covers(a: &Rule, b: &Rule, barrier: bool) -> bool {
     }
     a.matches.iter().all(|m| {
         let name = m.info().name;
-        if barrier && !STABLE.contains(&name) {
+        if barrier.packet && !STABLE.contains(&name) {
+            return false;
+        }
+        if barrier.conntrack && matches!(name, "state" | "conntrack") {
             return false;
         }
         name == "comment" || implied(m.as_ref(), b)

@@ -31,6 +31,11 @@ pub fn check(host: &Host, out: &mut Vec<Warning>) {
             None => "its policy DROP".to_string(),
             Some(n) => format!("rule {n} ({})", default.text),
         };
+        let lost = match chain {
+            "INPUT" => "answers to the connections this host opens",
+            "OUTPUT" => "this host's answers to the connections it accepts",
+            _ => "answers to the connections it forwards",
+        };
         out.push(Warning {
             kind: "no-established",
             table: "filter".into(),
@@ -38,8 +43,8 @@ pub fn check(host: &Host, out: &mut Vec<Warning>) {
             rule: default.rule,
             message: format!(
                 "{chain} drops by default ({how}) and no rule accepts packets of ESTABLISHED \
-                 connections before that: replies to the connections it lets through are \
-                 dropped too (add e.g. `-I {chain} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT`)"
+                 connections before that: {lost} are dropped unless another rule happens to \
+                 accept them (add e.g. `-I {chain} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT`)"
             ),
         });
     }

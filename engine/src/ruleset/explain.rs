@@ -29,14 +29,18 @@ fn not(inv: bool) -> &'static str {
     }
 }
 
-/// A match's own phrase as it follows "packets": older texts that start
-/// with "Matches" lose that word.
+/// A match's own phrase as it follows "packets". Texts written as a
+/// statement are made to fit: "Matches when X" and "packets that X" lose
+/// their first words, "the packet is X" becomes "when the packet is X".
 fn match_phrase(text: &str) -> String {
     let t = text.trim();
-    for lead in ["Matches packets ", "Matches "] {
+    for lead in ["Matches packets ", "Matches ", "packets "] {
         if let Some(rest) = t.strip_prefix(lead) {
             return rest.to_string();
         }
+    }
+    if t.starts_with("the ") {
+        return format!("when {t}");
     }
     t.to_string()
 }
@@ -151,7 +155,17 @@ impl Rule {
             });
         }
         if !clauses.is_empty() {
-            conds.push(clauses.join(" and "));
+            // "that A and B": one "that" for all.
+            let first_that = clauses[0].starts_with("that ");
+            let joined: Vec<&str> = clauses
+                .iter()
+                .enumerate()
+                .map(|(i, c)| match c.strip_prefix("that ") {
+                    Some(rest) if i > 0 && first_that => rest,
+                    _ => c.as_str(),
+                })
+                .collect();
+            conds.push(joined.join(" and "));
         }
         if !last.is_empty() {
             conds.push(last.join(", "));
