@@ -143,7 +143,8 @@ fn every_lab_with_checks_passes_with_its_steps_and_fails_without() {
             ));
         }
         // (3) Without the steps, something must fail.
-        if failing(&fresh, &file).is_empty() {
+        let before = failing(&fresh, &file).len();
+        if before == 0 {
             problems.push(format!(
                 "{name}: every check passes before any step is followed"
             ));
@@ -169,6 +170,12 @@ fn every_lab_with_checks_passes_with_its_steps_and_fails_without() {
             }
         }
         let fails = failing(&world, &file);
+        eprintln!(
+            "{name}: {} checks, {before} failing before the steps, {} after; {} step commands",
+            file.checks.len(),
+            fails.len(),
+            ran.len()
+        );
         if !fails.is_empty() {
             problems.push(format!(
                 "{name}: with the steps followed, checks fail:\n    {}",
