@@ -245,3 +245,40 @@ test("rules view: explanations on hover and click, lint warnings on their rules"
   assert.deepEqual(errors, []);
   await ctx.close();
 });
+
+test("every built-in lab with checks is solved by following its steps in the page", async () => {
+  const { ctx, page, errors } = await fresh();
+  const ids = await page.$$eval("[data-testid=lab-select] option", (os) => os.map((o) => o.value));
+  let solved = 0;
+  for (const id of ids) {
+    await page.selectOption("[data-testid=lab-select]", id);
+    const t0 = await page.getAttribute("body", "data-tick");
+    await page.click("[data-testid=load-lab]");
+    await page.waitForFunction((t) => document.body.dataset.tick !== t, t0);
+    if ((await page.locator("[data-check]").count()) === 0) continue;
+    assert.ok(!(await page.isVisible("[data-testid=all-pass]")), `${id}: solved at the start`);
+    await page.evaluate(() => document.querySelectorAll("[data-testid=guide] details").forEach((d) => (d.open = true)));
+    const chips = page.locator("[data-testid=chip]");
+    const n = await chips.count();
+    for (let i = 0; i < n; i++) {
+      const cmd = await chips.nth(i).textContent();
+      const before = await page.getAttribute("body", "data-tick");
+      await chips.nth(i).click();
+      if (cmd.includes("\n")) {
+        // A multi-line command (a script) runs as pasted.
+        await page.waitForFunction((t) => document.body.dataset.tick !== t, before);
+      } else {
+        assert.equal(await page.inputValue("[data-testid=cmd]"), cmd, `${id}: chip ${i}`);
+        await enter(page);
+      }
+    }
+    const failing = await page.$$eval("[data-check][data-pass=false]", (els) => els.map((e) => e.textContent));
+    assert.deepEqual(failing, [], id);
+    assert.ok(await page.isVisible("[data-testid=all-pass]"), id);
+    if (solved === 0) await shot(page, "24-builtin-lab-solved");
+    solved++;
+  }
+  assert.ok(solved >= 1, "no built-in lab has checks");
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
