@@ -60,7 +60,11 @@ mod tests {
             if lab.checks.is_empty() {
                 continue;
             }
-            assert!(!crate::teach::all_pass(&s.checks), "{}: solved at the start", l.id);
+            assert!(
+                !crate::teach::all_pass(&s.checks),
+                "{}: solved at the start",
+                l.id
+            );
             for st in &lab.steps {
                 let hi = s.world.host_index(&st.host);
                 for c in &st.commands {
