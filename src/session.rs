@@ -164,6 +164,13 @@ pub fn needs_more(text: &str) -> bool {
 impl Session {
     /// A fresh session on a lab file.
     pub fn new(lab_text: &str) -> Result<Session, String> {
+        let mut s = Session::started(lab_text)?;
+        s.refresh_checks();
+        Ok(s)
+    }
+
+    /// A fresh session whose checks are not evaluated yet.
+    fn started(lab_text: &str) -> Result<Session, String> {
         let loaded = adapter::load_lab(lab_text)?;
         let mut terms: Vec<Term> = loaded.world.hosts.iter().map(|_| Term::default()).collect();
         for (host, cmd, out) in &loaded.startup {
@@ -178,7 +185,7 @@ impl Session {
                 }
             }
         }
-        let mut s = Session {
+        Ok(Session {
             lab_text: lab_text.to_string(),
             lab: Some(loaded.lab),
             checks: Vec::new(),
@@ -193,9 +200,7 @@ impl Session {
             reports_label: String::new(),
             reports_gen: 0,
             gen: 1,
-        };
-        s.refresh_checks();
-        Ok(s)
+        })
     }
 
     /// Evaluates the lab's checks again when the world changed since.
@@ -237,7 +242,8 @@ impl Session {
                 "{packets} packets to send; the limit is {MAX_REPLAY_PACKETS}"
             ));
         }
-        let mut s = Session::new(&saved.lab)?;
+        // Checks are evaluated once, after the replay.
+        let mut s = Session::started(&saved.lab)?;
         for a in &saved.actions {
             s.apply(a.clone())?;
         }
