@@ -523,6 +523,22 @@ fn lint_and_explain_commands() {
     );
     let out = sh(&mut h, "explain iptables -A NOPE -j DROP");
     assert_eq!(out.exit, 1, "{}", out.stderr);
+    // Other commands: a sentence, or iptables' refusal (`-Lvn` is `-L vn`).
+    let out = sh(&mut h, "explain iptables -F");
+    assert_eq!(
+        out.stdout,
+        "Deletes every rule of every chain of table filter; the policies stay as they are.\n"
+    );
+    let out = sh(&mut h, "explain iptables -D INPUT 1");
+    assert_eq!(out.stdout, "Deletes rule 1 of INPUT: Drops all packets.\n");
+    let out = sh(&mut h, "explain iptables -Lvn");
+    assert_eq!(out.exit, 1);
+    assert!(
+        out.stderr
+            .contains("chain `vn' in table `filter' is incompatible"),
+        "{}",
+        out.stderr
+    );
     // Nothing changed.
     assert_eq!(sh(&mut h, "iptables-save").stdout, before);
     // The whole table, by number.
@@ -752,4 +768,49 @@ fn many_paths_do_not_hang() {
     // 4^11 paths: the walk stops at its budget, so its verdict is unknown
     // and the (true) ssh-cut is not claimed.
     assert!(ws.iter().all(|w| w.kind != "ssh-cut"), "{ws:#?}");
+}
+
+/// Without an admin address, the peers of the SSH sessions the host has
+/// now are the ones not to cut.
+#[test]
+fn ssh_cut_for_a_connected_session() {
+    use engine::sim::tools::net::connect;
+    use engine::sim::world::World;
+    let mut w = World::new();
+    let c = w.add_host("admin");
+    let s = w.add_host("server");
+    w.plug(c, "eth0", "10.0.0.5/24", "lan")
+        .unwrap_or_else(|e| panic!("{e}"));
+    w.plug(s, "eth0", "10.0.0.1/24", "lan")
+        .unwrap_or_else(|e| panic!("{e}"));
+    w.hosts[s].listeners.push(Listener {
+        proto: 6,
+        port: 22,
+        addr: None,
+        service: "ssh".into(),
+    });
+    // An open session from 10.0.0.5 (handshake done, not closed).
+    let session = connect(&mut w, c, Ipv4Addr::new(10, 0, 0, 1), 22, None);
+    assert!(session.is_ok());
+    // Closed to everyone but 10.0.0.7: the session from 10.0.0.5 is cut.
+    run_all(
+        &mut w.hosts[s],
+        "iptables -A INPUT -p udp -m state --state ESTABLISHED -j ACCEPT
+         iptables -A INPUT -s 10.0.0.7 -p tcp --dport 22 -j ACCEPT
+         iptables -P INPUT DROP",
+    );
+    let w1 = only(warnings(&w.hosts[s]));
+    assert_eq!(at(&w1), ("ssh-cut", "filter", "INPUT", None));
+    assert!(
+        w1.message
+            .starts_with("SSH from 10.0.0.5 (connected now) would be cut"),
+        "{}",
+        w1.message
+    );
+    // Fixed: the connected admin may go on.
+    run_all(
+        &mut w.hosts[s],
+        "iptables -I INPUT -s 10.0.0.5 -p tcp --dport 22 -j ACCEPT",
+    );
+    assert_eq!(warnings(&w.hosts[s]), vec![]);
 }

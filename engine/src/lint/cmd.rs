@@ -4,7 +4,9 @@
 //!   line without `iptables`, as in a restore file: `-A INPUT ...`) prints
 //!   the rule in plain English without changing the host's rules; a rule
 //!   iptables would refuse gets iptables' own error and exit code.
-//!   `explain -P INPUT DROP` explains a policy.
+//!   `explain -P INPUT DROP` explains a policy; `-F`, `-X`, `-N`, `-E`,
+//!   `-Z`, `-L`, `-S` and `-D NUM` get a sentence too, once the command
+//!   works on a scratch copy (`explain iptables -Lvn` shows the refusal).
 //! - `explain [-t TABLE]` explains every rule of a table (filter by
 //!   default), chain by chain, by number.
 //! - `lint [--admin ADDR] [--json]` prints the linter's warnings; exit 0
@@ -13,7 +15,9 @@
 use super::{lint, LintContext, Warning};
 use crate::command::Output;
 use crate::iptables::opts::{
-    CMD_APPEND, CMD_CHECK, CMD_DELETE, CMD_DELETE_NUM, CMD_INSERT, CMD_REPLACE, CMD_SET_POLICY,
+    CMD_APPEND, CMD_CHECK, CMD_DELETE, CMD_DELETE_CHAIN, CMD_DELETE_NUM, CMD_FLUSH, CMD_INSERT,
+    CMD_LIST, CMD_LIST_RULES, CMD_NEW_CHAIN, CMD_RENAME_CHAIN, CMD_REPLACE, CMD_SET_POLICY,
+    CMD_ZERO, CMD_ZERO_NUM,
 };
 use crate::iptables::parse::{self, ParseEnv};
 use crate::iptables::restore::split_rule_line;
@@ -189,14 +193,14 @@ fn explain_command(host: &Host, argv: &[String]) -> Output {
         return Output::ok(text);
     }
     let chain = p.chain.clone().unwrap_or_default();
+    // Commands run on a scratch copy of the host's objects: the same
+    // checks, errors and rewrites as the real command, and nothing changes.
+    let mut scratch = Host::new(&host.name);
+    scratch.ruleset = host.ruleset.clone();
+    scratch.ipsets = host.ipsets.clone();
+    scratch.nfacct = host.nfacct.clone();
+    scratch.names = host.names.clone();
     if p.command & (CMD_APPEND | CMD_INSERT | CMD_REPLACE) != 0 {
-        // Made on a scratch copy of the host's objects: the same checks,
-        // errors and rewrites as the real command, and nothing changes.
-        let mut scratch = Host::new(&host.name);
-        scratch.ruleset = host.ruleset.clone();
-        scratch.ipsets = host.ipsets.clone();
-        scratch.nfacct = host.nfacct.clone();
-        scratch.names = host.names.clone();
         let before = scratch
             .ruleset
             .table(&p.table)
@@ -231,6 +235,12 @@ fn explain_command(host: &Host, argv: &[String]) -> Output {
     if p.command & (CMD_DELETE | CMD_CHECK) != 0 && !p.rules.is_empty() {
         return Output::ok(sentences(&p.rules));
     }
+    // Anything else must work as a command first (`-Lvn` lists a chain
+    // `vn`, which iptables refuses).
+    let out = crate::iptables::run(&mut scratch, argv);
+    if out.exit != 0 {
+        return out;
+    }
     if p.command & CMD_DELETE_NUM != 0 {
         let n = p.rulenum.unwrap_or(0) as usize;
         let rule = host
@@ -238,10 +248,9 @@ fn explain_command(host: &Host, argv: &[String]) -> Output {
             .table(&p.table)
             .and_then(|t| t.chain(&chain))
             .and_then(|c| c.rules.get(n.wrapping_sub(1)));
-        return match rule {
-            Some(r) => Output::ok(sentences(std::slice::from_ref(r))),
-            None => Output::err("iptables: Index of deletion too big.\n", 1),
-        };
+        if let Some(r) = rule {
+            return Output::ok(format!("Deletes rule {n} of {chain}: {}\n", r.explain()));
+        }
     }
     if p.command & CMD_SET_POLICY != 0 {
         let policy = p.policy.clone().unwrap_or_default();
@@ -253,9 +262,49 @@ fn explain_command(host: &Host, argv: &[String]) -> Output {
             "Sets the policy of {chain}: packets no rule of {chain} decides are {what}.\n"
         ));
     }
-    Output::err(
-        "explain: give a rule (iptables -A/-I/-R/-D/-C ...) or a policy (-P); \
-         `explain [-t TABLE]` explains a whole table\n",
-        2,
-    )
+    match other_command(p.command, &p.table, p.chain.as_deref(), p.newname.as_deref()) {
+        Some(text) => Output::ok(format!("{text}\n")),
+        None => Output::err(
+            "explain: give an iptables command (-A/-I/-R/-D/-C a rule, -P, -N, -X, -F, -Z, -E, -L, -S); \
+             `explain [-t TABLE]` explains a whole table\n",
+            2,
+        ),
+    }
+}
+
+/// A sentence for the commands that are not about one rule.
+fn other_command(
+    cmd: u32,
+    table: &str,
+    chain: Option<&str>,
+    newname: Option<&str>,
+) -> Option<String> {
+    let of = |what: &str| match chain {
+        Some(c) => format!("{what} chain {c} of table {table}"),
+        None => format!("{what} every chain of table {table}"),
+    };
+    Some(match cmd {
+        CMD_NEW_CHAIN => format!(
+            "Creates the empty user chain {} in table {table}; rules reach it only through -j or -g.",
+            chain.unwrap_or_default()
+        ),
+        CMD_DELETE_CHAIN => match chain {
+            Some(c) => format!(
+                "Deletes the user chain {c} of table {table} (it must be empty and no rule may jump to it)."
+            ),
+            None => format!(
+                "Deletes every user chain of table {table} (each must be empty and no rule may jump to it)."
+            ),
+        },
+        CMD_FLUSH => format!("{}; the policies stay as they are.", of("Deletes every rule of")),
+        CMD_ZERO | CMD_ZERO_NUM => format!("{}.", of("Sets the packet and byte counters to zero in")),
+        CMD_RENAME_CHAIN => format!(
+            "Renames the user chain {} of table {table} to {}; the rules that jump to it follow.",
+            chain.unwrap_or_default(),
+            newname.unwrap_or_default()
+        ),
+        CMD_LIST => format!("{} (-n: numbers, -v: counters and interfaces).", of("Lists the rules of")),
+        CMD_LIST_RULES => format!("{} as iptables commands.", of("Prints the rules of")),
+        _ => return None,
+    })
 }

@@ -41,8 +41,9 @@ pub struct Warning {
 #[derive(Debug, Clone, Default)]
 pub struct LintContext {
     /// The address the host is administered from (a lab's admin host, or
-    /// given by the caller). `None`: the SSH check asks whether SSH is cut
-    /// from every source, and only on a host that listens on tcp port 22.
+    /// given by the caller). `None`: the SSH check asks about the peers of
+    /// the host's current SSH sessions (conntrack), else, on a host that
+    /// listens on tcp port 22, about every other host.
     pub admin: Option<Ipv4Addr>,
 }
 
