@@ -184,8 +184,8 @@ pub fn advance(world: &mut World, ns: u64) {
     world.advance(ns);
 }
 
-/// Whether a typed line is an iptables rule or policy command that
-/// `explain` can put in words (cheap: no parsing).
+/// Whether a typed line is an iptables command that changes rules, chains,
+/// policies or counters, which `explain` can put in words (cheap: no parsing).
 pub fn is_rule_command(line: &str) -> bool {
     let mut w = line.split_whitespace();
     matches!(w.next(), Some("iptables" | "iptables-nft"))
@@ -196,11 +196,21 @@ pub fn is_rule_command(line: &str) -> bool {
                     | "-R"
                     | "-D"
                     | "-P"
+                    | "-F"
+                    | "-X"
+                    | "-N"
+                    | "-E"
+                    | "-Z"
                     | "--append"
                     | "--insert"
                     | "--replace"
                     | "--delete"
                     | "--policy"
+                    | "--flush"
+                    | "--delete-chain"
+                    | "--new-chain"
+                    | "--rename-chain"
+                    | "--zero"
             )
         })
 }
