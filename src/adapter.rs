@@ -3,9 +3,12 @@
 //! the packet reports of the last action. Everything netfilter is the
 //! engine's; this file only forwards.
 
+use crate::teach::CheckState;
 pub use engine::command::script::{parse_script, ScriptCmd, ScriptError};
 pub use engine::command::shell::{Item, ItemResult, Script, ShellError, Stream};
 pub use engine::command::Output;
+pub use engine::lab::LabFile;
+pub use engine::lint::Warning;
 pub use engine::packet::spec::{L4Spec, PacketSpec};
 use engine::sim::tools;
 pub use engine::sim::world::{Report, World};
@@ -13,6 +16,8 @@ pub use engine::sim::world::{Report, World};
 /// A lab made ready to use.
 pub struct Loaded {
     pub world: World,
+    /// The lab file as read (steps and checks included).
+    pub lab: LabFile,
     pub name: String,
     pub description: String,
     /// (host, command, output) of the lab's start-up commands.
@@ -26,13 +31,50 @@ pub fn load_lab(text: &str) -> Result<Loaded, String> {
     let _ = tools::take_journal(&mut world);
     Ok(Loaded {
         world,
-        name: lab.name,
-        description: lab.description,
+        name: lab.name.clone(),
+        description: lab.description.clone(),
+        lab,
         startup: runs
             .into_iter()
             .map(|r| (r.host, r.command, r.output))
             .collect(),
     })
+}
+
+/// A lab text checked as Apply would start it: `Ok` with a short summary
+/// (hosts, steps, checks), or the reason it cannot start.
+pub fn validate_lab(text: &str) -> Result<String, String> {
+    let lab = engine::lab::parse(text).map_err(|e| e.to_string())?;
+    engine::lab::build(&lab).map_err(|e| e.to_string())?;
+    let n = |k: usize, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
+    Ok(format!(
+        "{}, {}, {}",
+        n(lab.hosts.len(), "host", "hosts"),
+        n(lab.steps.len(), "step", "steps"),
+        n(lab.checks.len(), "check", "checks")
+    ))
+}
+
+/// Every check of the lab evaluated on the world (probes run on copies).
+pub fn evaluate_checks(world: &World, lab: &LabFile) -> Vec<CheckState> {
+    if lab.checks.is_empty() {
+        return Vec::new();
+    }
+    engine::lab::checks::evaluate(world, lab)
+        .into_iter()
+        .map(|r| CheckState {
+            hint: lab
+                .checks
+                .iter()
+                .find(|c| c.id == r.id)
+                .map(|c| c.hint.clone())
+                .unwrap_or_default(),
+            id: r.id,
+            title: r.title,
+            pass: r.pass,
+            detail: r.detail,
+        })
+        .collect()
 }
 
 /// `2024-05-01T09:00:00Z` (or with an offset) to ns since the epoch.
@@ -52,6 +94,8 @@ pub const PROGRAMS: &[&str] = &[
     "iptables-nft-restore",
     "ipset",
     "nfacct",
+    "explain",
+    "lint",
     "ping",
     "nc",
     "curl",
@@ -147,6 +191,74 @@ pub fn set_clock(world: &mut World, ns: u64) {
 /// Moves the lab clock forward (timeouts, limits and quotas see the time pass).
 pub fn advance(world: &mut World, ns: u64) {
     world.advance(ns);
+}
+
+/// Whether a typed line is an iptables command that changes rules, chains,
+/// policies or counters, which `explain` can put in words (cheap: no parsing).
+pub fn is_rule_command(line: &str) -> bool {
+    let mut w = line.split_whitespace();
+    matches!(w.next(), Some("iptables" | "iptables-nft"))
+        && w.any(|a| {
+            matches!(
+                a,
+                "-A" | "-I"
+                    | "-R"
+                    | "-D"
+                    | "-P"
+                    | "-F"
+                    | "-X"
+                    | "-N"
+                    | "-E"
+                    | "-Z"
+                    | "--append"
+                    | "--insert"
+                    | "--replace"
+                    | "--delete"
+                    | "--policy"
+                    | "--flush"
+                    | "--delete-chain"
+                    | "--new-chain"
+                    | "--rename-chain"
+                    | "--zero"
+            )
+        })
+}
+
+/// The plain-English meaning of a typed iptables command (`explain` on the
+/// host, which changes nothing); `None` when it has none (not a rule
+/// command, or iptables would refuse it).
+pub fn explain_command(world: &mut World, host: usize, line: &str) -> Option<String> {
+    if !is_rule_command(line) {
+        return None;
+    }
+    let cmds = parse_script(line).ok()?;
+    let c = cmds.first()?;
+    let mut argv = vec!["explain".to_string()];
+    argv.extend(c.argv.iter().cloned());
+    let out = engine::lint::cmd::run(world.hosts.get_mut(host)?, &argv);
+    let text = out.stdout.trim();
+    (out.exit == 0 && !text.is_empty()).then(|| text.to_string())
+}
+
+/// Most rules a host may have for the linter to run on every change (it
+/// compares rules pairwise; a 100 000-rule table would stall the page).
+pub const LINT_MAX_RULES: usize = 3000;
+
+/// The linter's warnings for a host's rules; `None` when the host has too
+/// many rules to lint on every change.
+pub fn lint(world: &World, host: usize) -> Option<Vec<Warning>> {
+    let h = world.hosts.get(host)?;
+    let rules: usize = h
+        .ruleset
+        .tables
+        .iter()
+        .flat_map(|t| t.chains.iter())
+        .map(|c| c.rules.len())
+        .sum();
+    if rules > LINT_MAX_RULES {
+        return None;
+    }
+    Some(engine::lint::lint(h, &engine::lint::LintContext::default()))
 }
 
 /// pcap bytes of everything seen on a host's interface.

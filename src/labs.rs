@@ -48,4 +48,35 @@ mod tests {
             assert!(s.is_ok(), "{}: {:?}", l.id, s.err());
         }
     }
+
+    /// The page's way through a lab: each step's commands typed (pasted) into
+    /// the step's host terminal; every built-in lab with checks is solved so.
+    #[test]
+    fn following_the_steps_in_the_page_solves_every_lab() {
+        let mut solved = 0;
+        for l in super::builtin() {
+            let mut s = crate::session::Session::new(l.text).unwrap();
+            let lab = s.lab.clone().unwrap();
+            if lab.checks.is_empty() {
+                continue;
+            }
+            assert!(
+                !crate::teach::all_pass(&s.checks),
+                "{}: solved at the start",
+                l.id
+            );
+            for st in &lab.steps {
+                let hi = s.world.host_index(&st.host);
+                for c in &st.commands {
+                    let hi = hi.unwrap_or_else(|| panic!("{}: no host {}", l.id, st.host));
+                    s.paste(hi, c);
+                }
+            }
+            s.refresh_checks();
+            let failing: Vec<_> = s.checks.iter().filter(|c| !c.pass).collect();
+            assert!(failing.is_empty(), "{}: {failing:?}", l.id);
+            solved += 1;
+        }
+        assert!(solved > 0, "no built-in lab has checks");
+    }
 }

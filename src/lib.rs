@@ -7,6 +7,7 @@ pub mod complete;
 pub mod labs;
 pub mod session;
 pub mod share;
+pub mod teach;
 pub mod views;
 
 #[cfg(target_arch = "wasm32")]

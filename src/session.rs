@@ -2,7 +2,8 @@
 //! everything done (commands, packets, clock changes) that share links and
 //! autosave replay, and the packet reports of the last action.
 
-use crate::adapter::{self, PacketSpec, Report, World};
+use crate::adapter::{self, LabFile, PacketSpec, Report, World};
+use crate::teach::CheckState;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -120,6 +121,12 @@ pub enum Submitted {
 
 pub struct Session {
     pub lab_text: String,
+    /// The lab file as read: intro, steps and checks (`None` only for the
+    /// empty session shown when no lab loads at all).
+    pub lab: Option<LabFile>,
+    /// The checks' states as of `checks_gen`.
+    pub checks: Vec<CheckState>,
+    pub checks_gen: u64,
     pub lab_name: String,
     pub lab_description: String,
     pub world: World,
@@ -157,6 +164,13 @@ pub fn needs_more(text: &str) -> bool {
 impl Session {
     /// A fresh session on a lab file.
     pub fn new(lab_text: &str) -> Result<Session, String> {
+        let mut s = Session::started(lab_text)?;
+        s.refresh_checks();
+        Ok(s)
+    }
+
+    /// A fresh session whose checks are not evaluated yet.
+    fn started(lab_text: &str) -> Result<Session, String> {
         let loaded = adapter::load_lab(lab_text)?;
         let mut terms: Vec<Term> = loaded.world.hosts.iter().map(|_| Term::default()).collect();
         for (host, cmd, out) in &loaded.startup {
@@ -173,6 +187,9 @@ impl Session {
         }
         Ok(Session {
             lab_text: lab_text.to_string(),
+            lab: Some(loaded.lab),
+            checks: Vec::new(),
+            checks_gen: 0,
             lab_name: loaded.name,
             lab_description: loaded.description,
             world: loaded.world,
@@ -184,6 +201,18 @@ impl Session {
             reports_gen: 0,
             gen: 1,
         })
+    }
+
+    /// Evaluates the lab's checks again when the world changed since.
+    pub fn refresh_checks(&mut self) {
+        if self.checks_gen == self.gen {
+            return;
+        }
+        self.checks = match &self.lab {
+            Some(lab) => adapter::evaluate_checks(&self.world, lab),
+            None => Vec::new(),
+        };
+        self.checks_gen = self.gen;
     }
 
     /// Rebuilds a session from a saved state: the lab, then every action in order.
@@ -213,10 +242,12 @@ impl Session {
                 "{packets} packets to send; the limit is {MAX_REPLAY_PACKETS}"
             ));
         }
-        let mut s = Session::new(&saved.lab)?;
+        // Checks are evaluated once, after the replay.
+        let mut s = Session::started(&saved.lab)?;
         for a in &saved.actions {
             s.apply(a.clone())?;
         }
+        s.refresh_checks();
         if let Some(i) = s.world.host_index(&saved.host) {
             s.open = i;
         }
@@ -695,6 +726,83 @@ mod tests {
         // Replays give the same terminal.
         let r = Session::restore(&s.saved(false)).unwrap();
         assert_eq!(r.terms[0].lines, s.terms[0].lines);
+    }
+
+    #[test]
+    fn checks_follow_commands_packets_and_the_clock() {
+        let lab = LAB.replace(
+            "]}]}",
+            r#"]}],
+            "checks":[
+              {"id":"cnt","title":"the DROP rule counted a packet",
+               "counter":{"host":"pc","chain":"INPUT","rule":"-j DROP","min":1}},
+              {"id":"clock","title":"date shows 2030","output":{"host":"pc","command":"date","contains":["2030"]}}]}"#,
+        );
+        let mut s = Session::new(&lab).unwrap();
+        assert_eq!(s.checks.len(), 2, "{lab}");
+        assert!(s.checks.iter().all(|c| !c.pass));
+        // A command: the rule is there but has counted nothing yet.
+        s.submit_line(1, "iptables -A INPUT -p tcp --dport 22 -j DROP");
+        s.refresh_checks();
+        assert!(!s.checks[0].pass, "{:?}", s.checks[0]);
+        // A packet from the builder: counted.
+        let spec: PacketSpec = serde_json::from_str(
+            r#"{"src":"10.0.0.1","dst":"10.0.0.2","proto":"tcp","sport":40000,"dport":22}"#,
+        )
+        .unwrap();
+        s.send("fw", spec, 1).unwrap();
+        s.refresh_checks();
+        assert!(s.checks[0].pass, "{:?}", s.checks[0]);
+        assert!(!s.checks[1].pass);
+        // The clock.
+        s.set_clock(crate::adapter::parse_time("2030-01-01T00:00:00Z").unwrap());
+        s.refresh_checks();
+        assert!(s.checks[1].pass, "{:?}", s.checks[1]);
+        // Nothing changed: nothing evaluated again.
+        let gen = s.checks_gen;
+        s.refresh_checks();
+        assert_eq!(s.checks_gen, gen);
+    }
+
+    #[test]
+    fn typed_rule_commands_explain_themselves() {
+        let mut s = Session::new(crate::labs::DEFAULT_LAB).unwrap();
+        let line = "iptables -A INPUT -p tcp --dport 22 -j DROP";
+        let ex = crate::adapter::explain_command(&mut s.world, 1, line).unwrap();
+        assert!(ex.contains("Drops TCP packets to port 22"), "{ex}");
+        // Nothing changed on the host.
+        assert!(s.world.hosts[1]
+            .ruleset
+            .table("filter")
+            .unwrap()
+            .chains
+            .iter()
+            .all(|c| c.rules.is_empty()));
+        assert!(crate::adapter::explain_command(&mut s.world, 1, "iptables -L").is_none());
+        assert!(crate::adapter::explain_command(&mut s.world, 1, "ping -A x").is_none());
+        assert!(
+            crate::adapter::explain_command(&mut s.world, 1, "iptables -A NOPE -j DROP").is_none()
+        );
+        assert!(crate::adapter::is_rule_command(
+            "iptables -t nat -I PREROUTING 1 -j ACCEPT"
+        ));
+    }
+
+    #[test]
+    fn explain_and_lint_run_in_the_terminal() {
+        let mut s = Session::new(crate::labs::DEFAULT_LAB).unwrap();
+        s.submit_line(1, "iptables -A INPUT -j ACCEPT");
+        s.submit_line(1, "iptables -A INPUT -p tcp --dport 22 -j DROP");
+        s.submit_line(1, "lint");
+        s.submit_line(1, "explain iptables -A INPUT -p tcp --dport 22 -j DROP");
+        let out: Vec<&str> = s.terms[1].lines.iter().map(|l| l.text.as_str()).collect();
+        assert!(out.iter().any(|l| l.contains("can never match")), "{out:?}");
+        assert!(
+            out.iter()
+                .any(|l| l.contains("Drops TCP packets to port 22")),
+            "{out:?}"
+        );
+        assert!(crate::adapter::PROGRAMS.contains(&"lint"));
     }
 
     #[test]

@@ -179,6 +179,61 @@ mod tests {
         assert!(Session::restore(&v).is_err());
     }
 
+    /// A teacher's lab: intro, steps and checks, as a share link carries it.
+    pub const TEACH_LAB: &str = r#"{
+  "version": 1,
+  "name": "Close SSH",
+  "intro": "A firewall `fw` and a `client`.\n\nClose SSH.",
+  "hosts": [
+    { "name": "client", "interfaces": [ { "name": "eth0", "address": "10.0.0.1/24", "link": "l" } ] },
+    { "name": "fw", "interfaces": [ { "name": "eth0", "address": "10.0.0.2/24", "link": "l" } ],
+      "services": [ { "proto": "tcp", "port": 22, "service": "ssh" } ] }
+  ],
+  "links": [ { "name": "l" } ],
+  "steps": [
+    { "title": "Drop SSH", "text": "Append a DROP rule.", "host": "fw",
+      "commands": ["iptables -A INPUT -p tcp --dport 22 -j DROP", "iptables -P INPUT DROP"],
+      "look": "The policy line." }
+  ],
+  "checks": [
+    { "id": "pol", "title": "INPUT policy is DROP", "hint": "`iptables -P`",
+      "policy": { "host": "fw", "chain": "INPUT", "is": "DROP" } },
+    { "id": "ssh", "title": "SSH from client is dropped",
+      "reach": { "from": "client", "to": "fw", "proto": "tcp", "port": 22, "expect": "dropped" } }
+  ]
+}"#;
+
+    #[test]
+    fn checks_travel_in_links_teacher_fails_student_passes() {
+        // The teacher's link: the lab alone; its checks fail.
+        let teacher = Session::new(TEACH_LAB).unwrap();
+        let link = encode(&teacher.saved(false)).unwrap();
+        let opened = Session::restore(&decode(&link).unwrap().unwrap()).unwrap();
+        let lab = opened.lab.as_ref().unwrap();
+        assert_eq!(lab.steps.len(), 1);
+        assert_eq!(lab.steps[0].commands.len(), 2);
+        assert_eq!(lab.checks.len(), 2);
+        assert!(lab.intro.contains("Close SSH"));
+        assert_eq!(opened.checks.len(), 2);
+        assert!(opened.checks.iter().all(|c| !c.pass), "{:?}", opened.checks);
+        assert_eq!(opened.checks[0].hint, "`iptables -P`");
+        // The student follows the steps and shares: the link proves it.
+        let mut student = opened;
+        for c in student.lab.clone().unwrap().steps[0].commands.iter() {
+            student.submit_line(1, c);
+        }
+        student.refresh_checks();
+        assert!(
+            student.checks.iter().all(|c| c.pass),
+            "{:?}",
+            student.checks
+        );
+        let link = encode(&student.saved(false)).unwrap();
+        let proof = Session::restore(&decode(&link).unwrap().unwrap()).unwrap();
+        assert!(proof.checks.iter().all(|c| c.pass), "{:?}", proof.checks);
+        assert_eq!(proof.lab_text, TEACH_LAB);
+    }
+
     #[test]
     fn too_long_says_so() {
         let lab = r#"{"version":1,"hosts":[{"name":"a"}]}"#;

@@ -139,6 +139,33 @@ pub fn row_explain(table: &Table, row: Row) -> Option<String> {
     }
 }
 
+/// The lint warnings about a row: a rule's (by table, chain and number) or a
+/// chain title's (warnings about the chain or its policy).
+pub fn row_warnings<'a>(
+    table: &Table,
+    row: Row,
+    warnings: &'a [engine::lint::Warning],
+) -> Vec<&'a engine::lint::Warning> {
+    let (c, rule) = match row {
+        Row::Rule(c, n) => (c, Some(n + 1)),
+        Row::Title(c) => (c, None),
+        _ => return Vec::new(),
+    };
+    let chain = chain_of(table, c);
+    warnings
+        .iter()
+        .filter(|w| w.table == table.name && w.chain == chain.name && w.rule == rule)
+        .collect()
+}
+
+/// Where a warning is: `filter INPUT rule 3`, `nat POSTROUTING`.
+pub fn warning_place(w: &engine::lint::Warning) -> String {
+    match w.rule {
+        Some(n) => format!("{} {} rule {n}", w.table, w.chain),
+        None => format!("{} {}", w.table, w.chain),
+    }
+}
+
 /// Whether the table has a chain at this hook.
 pub fn table_at_hook(table: &str, hook: Hook) -> bool {
     table_hooks(table).is_some_and(|h| h.contains(&hook))
@@ -256,5 +283,35 @@ mod tests {
             .collect();
         assert_eq!(texts, printed);
         assert!(row_explain(t, rows.rows[2]).unwrap().contains("LOGDROP"));
+    }
+
+    #[test]
+    fn lint_warnings_land_on_their_rows() {
+        let mut s = Session::new(crate::labs::DEFAULT_LAB).unwrap();
+        s.submit_line(1, "iptables -A INPUT -j ACCEPT");
+        s.submit_line(1, "iptables -A INPUT -p tcp --dport 22 -j DROP");
+        s.submit_line(1, "iptables -N UNUSED");
+        s.submit_line(1, "iptables -A UNUSED -j ACCEPT");
+        let warnings = crate::adapter::lint(&s.world, 1).unwrap();
+        let host = &s.world.hosts[1];
+        let t = host.ruleset.table("filter").unwrap();
+        let rows = table_rows(t);
+        let on = |want: &str| -> Vec<String> {
+            rows.rows
+                .iter()
+                .filter(|r| row_text(host, t, &rows, **r).contains(want))
+                .flat_map(|r| row_warnings(t, *r, &warnings))
+                .map(|w| w.kind.to_string())
+                .collect()
+        };
+        // The DROP after an ACCEPT of everything is shadowed; the ACCEPT is fine.
+        assert_eq!(on("DROP       tcp"), vec!["shadowed"], "{warnings:?}");
+        assert!(on("ACCEPT     all").iter().all(|k| k != "shadowed"));
+        assert!(
+            on("Chain UNUSED").contains(&"unreachable-chain".to_string()),
+            "{warnings:?}"
+        );
+        let sh = warnings.iter().find(|w| w.kind == "shadowed").unwrap();
+        assert_eq!(warning_place(sh), "filter INPUT rule 2");
     }
 }

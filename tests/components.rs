@@ -88,7 +88,8 @@ async fn terminal_runs_commands_and_rules_view_follows() {
     assert!(row
         .get_attribute("title")
         .unwrap_or_default()
-        .contains("drop"));
+        .to_lowercase()
+        .contains("drops tcp packets to port 22"));
     // Errors print as iptables prints them.
     run("iptables -A NOPE -j DROP").await;
     assert!(text("[data-testid=screen]").contains("iptables: No chain/target/match by that name."));
@@ -167,4 +168,39 @@ async fn topology_click_opens_host_and_builder_traces() {
     assert_eq!(q(".cell.now").text_content().unwrap_or_default(), "●");
     let trace = text(".trace");
     assert!(trace.contains("dropped on server in INPUT"), "{trace}");
+}
+
+#[wasm_bindgen_test]
+async fn lab_steps_type_commands_and_checks_turn_green() {
+    let lab = r#"{"version":1,"name":"policy","links":[{"name":"l"}],
+        "intro":"Make `DROP` the policy.",
+        "hosts":[{"name":"pc","interfaces":[{"name":"eth0","address":"10.0.0.2/24","link":"l"}]},
+                 {"name":"fw","interfaces":[{"name":"eth0","address":"10.0.0.1/24","link":"l"}]}],
+        "steps":[{"title":"Policy","host":"fw","commands":["iptables -P INPUT DROP"]}],
+        "checks":[{"id":"pol","title":"INPUT policy is DROP","hint":"use -P",
+                   "policy":{"host":"fw","chain":"INPUT","is":"DROP"}}]}"#;
+    let s = playground::session::Session::new(lab).unwrap();
+    let frag = playground::share::encode(&s.saved(false)).unwrap();
+    playground::ui::dom::set_fragment(&frag);
+    mount().await;
+    assert_eq!(text("[data-testid=checks-summary]"), "0/1 checks pass");
+    assert!(text("[data-check=pol]").contains("Hint: use -P"));
+    assert_eq!(text("[data-testid=guide] .intro code"), "DROP");
+    // The chip types the command into fw's terminal; Enter runs it.
+    q("[data-testid=chip]")
+        .dyn_into::<HtmlElement>()
+        .unwrap()
+        .click();
+    tick().await;
+    let input: HtmlInputElement = q("[data-testid=cmd]").dyn_into().unwrap();
+    assert_eq!(input.value(), "iptables -P INPUT DROP");
+    assert!(text(".prompt").starts_with("root@fw"));
+    assert_eq!(text("[data-testid=checks-summary]"), "0/1 checks pass");
+    key(&q("[data-testid=cmd]"), "Enter", false);
+    tick().await;
+    assert_eq!(text("[data-testid=checks-summary]"), "The check passes");
+    assert_eq!(
+        q("[data-check=pol]").get_attribute("data-pass").as_deref(),
+        Some("true")
+    );
 }

@@ -4,6 +4,7 @@
 pub mod builder;
 pub mod dom;
 pub mod rules;
+pub mod teach;
 pub mod terminal;
 pub mod topology;
 pub mod trace;
@@ -18,6 +19,7 @@ use gloo::file::callbacks::FileReader;
 use rules::{Hit, RulesView};
 use std::cell::RefCell;
 use std::rc::Rc;
+use teach::{ChecksPanel, LabEditor, LabGuide};
 use terminal::Terminal;
 use topology::Topology;
 use trace::TraceView;
@@ -79,6 +81,11 @@ pub enum Msg {
     NoticeTimeout,
     HashChanged,
     Drag(bool),
+    /// A step's command chip: (host, command) typed into that host's terminal.
+    TypeCmd(String, String),
+    ToggleEditor,
+    ApplyLab(String),
+    ShareLab(String),
 }
 
 pub struct App {
@@ -98,6 +105,13 @@ pub struct App {
     readers: Vec<FileReader>,
     /// Hides an information notice after a while (errors stay).
     notice_timer: Option<(String, gloo::timers::callback::Timeout)>,
+    /// Text a chip typed into the open terminal, with a generation.
+    typed: (u64, String),
+    editing: bool,
+    /// Whether every check passed after the last change.
+    solved: bool,
+    /// Bumped whenever a new lab starts.
+    started: u64,
     _hash: Option<EventListener>,
 }
 
@@ -117,6 +131,9 @@ fn default_session() -> Session {
 fn unreachable_session() -> Session {
     Session {
         lab_text: String::new(),
+        lab: None,
+        checks: Vec::new(),
+        checks_gen: 0,
         lab_name: "empty".into(),
         lab_description: String::new(),
         world: adapter::World::new(),
@@ -207,6 +224,14 @@ impl App {
 
     fn changed(&mut self) {
         self.tick += 1;
+        self.sess.borrow_mut().refresh_checks();
+        let solved = crate::teach::all_pass(&self.sess.borrow().checks);
+        if solved && !self.solved {
+            self.notice = Some(info(
+                "✓ Every check passes: this lab is solved. A share link proves it.".into(),
+            ));
+        }
+        self.solved = solved;
         self.autosave();
     }
 
@@ -231,12 +256,16 @@ impl App {
         }
     }
 
-    fn replace(&mut self, s: Session) {
+    fn replace(&mut self, mut s: Session) {
         self.rules_host = s.open;
+        s.refresh_checks();
+        // A lab that opens solved is no news.
+        self.solved = crate::teach::all_pass(&s.checks);
         *self.sess.borrow_mut() = s;
         self.trace_sel = (0, 0);
         self.share_url = None;
         self.autosave_warned = false;
+        self.started += 1;
         self.changed();
     }
 
@@ -312,6 +341,7 @@ impl Component for App {
             link.send_message(Msg::HashChanged)
         });
         let open = s.open;
+        let solved = crate::teach::all_pass(&s.checks);
         let mut app = App {
             sess: Rc::new(RefCell::new(s)),
             tick: 1,
@@ -328,6 +358,10 @@ impl Component for App {
             dragging: false,
             readers: Vec::new(),
             notice_timer: None,
+            typed: (0, String::new()),
+            editing: false,
+            solved,
+            started: 0,
             _hash: Some(hash),
         };
         app.autosave();
@@ -635,6 +669,42 @@ impl Component for App {
                 }
             }
             Msg::Drag(on) => self.dragging = on,
+            Msg::TypeCmd(host, cmd) => {
+                let Some(i) = self.sess.borrow().world.host_index(&host) else {
+                    self.error(format!("This step's host \"{host}\" is not in the lab"));
+                    return true;
+                };
+                self.sess.borrow_mut().open = i;
+                self.rules_host = i;
+                if cmd.contains('\n') {
+                    // A multi-line command (a here-document) runs as pasted.
+                    self.sess.borrow_mut().paste(i, &cmd);
+                    self.changed();
+                } else {
+                    self.typed = (self.typed.0 + 1, cmd);
+                }
+            }
+            Msg::ToggleEditor => self.editing = !self.editing,
+            Msg::ApplyLab(text) => match Session::new(&text) {
+                Ok(s) => {
+                    self.replace(s);
+                    self.notice = Some(info("The lab was started from the editor.".into()));
+                }
+                Err(e) => self.error(format!("The lab cannot start: {e}")),
+            },
+            Msg::ShareLab(text) => match Session::new(&text) {
+                Ok(s) => match share::encode(&s.saved(false)) {
+                    Ok(frag) => self.share_url = Some(format!("{}#{frag}", dom::page_url())),
+                    Err(e) => {
+                        self.notice = Some(Notice {
+                            text: e.to_string(),
+                            error: matches!(e, ShareError::Bad(_)),
+                            offer_file: false,
+                        })
+                    }
+                },
+                Err(e) => self.error(format!("The lab cannot start: {e}")),
+            },
         }
         true
     }
@@ -705,6 +775,7 @@ impl Component for App {
                         <label class="button" for="file-input">{"Open file…"}</label>
                         <input id="file-input" class="sr-only" type="file" accept=".json,.rules,.txt,.v4,.save" onchange={onfile} data-testid="file-input" />
                         <button onclick={link.callback(|_| Msg::Reset)} title="Start this lab again" data-testid="reset">{"Reset"}</button>
+                        <button onclick={link.callback(|_| Msg::ToggleEditor)} aria-pressed={self.editing.to_string()} title="Write or change this lab: steps, checks, topology" data-testid="edit-lab">{"Edit lab"}</button>
                     </div>
                     <div class="group clock" role="group" aria-label="Lab clock">
                         <span class="clock-now" data-testid="clock" aria-label="Lab clock">{ clock }</span>
@@ -763,6 +834,8 @@ impl Component for App {
                             <h2 data-testid="lab-name">{ s.lab_name.clone() }</h2>
                             <p class="muted">{ s.lab_description.clone() }</p>
                         </section>
+                        <ChecksPanel sess={sref.clone()} />
+                        <LabGuide sess={sref.clone()} on_type={link.callback(|(h, c)| Msg::TypeCmd(h, c))} />
                         <Topology sess={sref.clone()} open={open} on_open={link.callback(Msg::Open)} />
                         <PacketBuilder sess={sref.clone()} open={open} on_send={link.callback(|(h, p, n)| Msg::Send(h, p, n))} />
                     </aside>
@@ -772,8 +845,15 @@ impl Component for App {
                             on_submit={link.callback(|(h, l)| Msg::Submit(h, l))}
                             on_paste={link.callback(|(h, t)| Msg::Paste(h, t))}
                             on_interrupt={link.callback(|(h, l)| Msg::Interrupt(h, l))}
-                            on_clear={link.callback(Msg::Clear)} />
+                            on_clear={link.callback(Msg::Clear)}
+                            typed={(self.typed.0, AttrValue::from(self.typed.1.clone()))} />
                     </section>
+                    // Kept mounted while closed: the draft and its helpers' state stay.
+                    <div class="editor-drawer" hidden={!self.editing}>
+                        <LabEditor sess={sref.clone()} started={self.started}
+                            on_apply={link.callback(Msg::ApplyLab)} on_share={link.callback(Msg::ShareLab)}
+                            on_close={link.callback(|_| Msg::ToggleEditor)} />
+                    </div>
                     <section class="right">
                         <RulesView sess={sref.clone()} host={rules_host} table={AttrValue::from(self.rules_table.clone())}
                             on_table={link.callback(Msg::Table)} hit={self.hit()} />

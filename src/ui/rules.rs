@@ -5,7 +5,8 @@
 //! 100 000 rules scrolls as lightly as one of ten.
 
 use super::SessRef;
-use crate::views::{chain_of, row_explain, row_text, table_rows, Row};
+use crate::adapter;
+use crate::views::{chain_of, row_explain, row_text, row_warnings, table_rows, warning_place, Row};
 use engine::ipset::print::{list, ListOpts, Mode};
 use web_sys::HtmlElement;
 use yew::prelude::*;
@@ -55,6 +56,16 @@ pub fn rules_view(p: &RulesProps) -> Html {
                 .map(table_rows)
         })
     };
+
+    let warnings = {
+        let rc = p.sess.rc.clone();
+        let host = p.host;
+        use_memo((p.sess.gen, host), move |_| {
+            adapter::lint(&rc.borrow().world, host)
+        })
+    };
+    let no_warnings = Vec::new();
+    let warns: &[adapter::Warning] = warnings.as_ref().as_ref().unwrap_or(&no_warnings);
 
     let s = p.sess.rc.borrow();
     let Some(host) = s.world.hosts.get(p.host) else {
@@ -132,13 +143,22 @@ pub fn rules_view(p: &RulesProps) -> Html {
     let drawn = (first..last).map(|i| {
         let row = rows.rows[i];
         let text = row_text(host, table, rows, row);
-        let explain = row_explain(table, row);
+        let mut explain = row_explain(table, row);
+        let row_warns = row_warnings(table, row, warns);
+        if let (Some(ex), false) = (&mut explain, row_warns.is_empty()) {
+            for w in &row_warns {
+                ex.push_str(&format!("\n⚠ {}", w.message));
+            }
+        }
         let mut class = match row {
             Row::Title(_) => "row title".to_string(),
             Row::Columns(_) => "row cols".to_string(),
             Row::Rule(..) => "row rule".to_string(),
             Row::Blank => "row blank".to_string(),
         };
+        if !row_warns.is_empty() {
+            class.push_str(" warn");
+        }
         if hit_row == Some(i) {
             class.push_str(if p.hit.as_ref().is_some_and(|h| h.matched) {
                 " hit matched"
@@ -153,6 +173,8 @@ pub fn rules_view(p: &RulesProps) -> Html {
                 let x1 = ex.clone();
                 let e2 = explained.clone();
                 let x2 = ex.clone();
+                let e3 = explained.clone();
+                let x3 = ex.clone();
                 let label = match row {
                     Row::Rule(c, n) => format!(
                         "{} rule {}: {}",
@@ -166,7 +188,8 @@ pub fn rules_view(p: &RulesProps) -> Html {
                     <div class={class} {style} tabindex="0" title={ex.clone()}
                          aria-label={label} aria-description={ex}
                          onmouseenter={Callback::from(move |_| e1.set(Some(x1.clone())))}
-                         onfocus={Callback::from(move |_| e2.set(Some(x2.clone())))}>
+                         onfocus={Callback::from(move |_| e2.set(Some(x2.clone())))}
+                         onclick={Callback::from(move |_| e3.set(Some(x3.clone())))}>
                         { text }
                     </div>
                 }
@@ -220,6 +243,23 @@ pub fn rules_view(p: &RulesProps) -> Html {
             <p class="explain" aria-live="polite" data-testid="explain">
                 { (*explained).clone().unwrap_or_else(|| "Hover or focus a rule to read what it does.".into()) }
             </p>
+            if warnings.is_none() {
+                <p class="lint muted small">{ format!("Lint is off on hosts with more than {} rules.", adapter::LINT_MAX_RULES) }</p>
+            } else if !warns.is_empty() {
+                <details class="lint" open=true data-testid="lint">
+                    <summary>{ format!("⚠ {} lint {} on {}", warns.len(), if warns.len() == 1 { "warning" } else { "warnings" }, host.name) }</summary>
+                    <ul>{ for warns.iter().map(|w| {
+                        let on_table = p.on_table.clone();
+                        let t = w.table.clone();
+                        html! {
+                            <li data-lint={w.kind}>
+                                <button class="linklike" onclick={Callback::from(move |_| on_table.emit(t.clone()))}>{ warning_place(w) }</button>
+                                { ": " }{ w.message.clone() }
+                            </li>
+                        }
+                    }) }</ul>
+                </details>
+            }
             if !sets_text.is_empty() {
                 <details class="ipsets" open=true>
                     <summary>{ format!("ipsets ({})", sets.len()) }</summary>

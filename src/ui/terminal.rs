@@ -22,6 +22,9 @@ pub struct TermProps {
     pub on_paste: Callback<(usize, String)>,
     pub on_interrupt: Callback<(usize, String)>,
     pub on_clear: Callback<usize>,
+    /// Text to put on the command line (a step's command), with a generation.
+    #[prop_or_default]
+    pub typed: (u64, AttrValue),
 }
 
 /// Ctrl-R state: the query and how many older matches to skip.
@@ -70,6 +73,20 @@ pub fn terminal(p: &TermProps) -> Html {
         use_effect_with((term_gen, host, listing.len()), move |_| {
             if let Some(el) = screen_ref.cast::<HtmlElement>() {
                 el.set_scroll_top(el.scroll_height());
+            }
+        });
+    }
+    // A step's command chip: typed, not run; the cursor waits after it.
+    {
+        let input = input.clone();
+        let input_ref = input_ref.clone();
+        let typed = p.typed.clone();
+        use_effect_with(typed.0, move |g| {
+            if *g > 0 {
+                input.set(typed.1.to_string());
+                if let Some(el) = input_ref.cast::<HtmlInputElement>() {
+                    let _ = el.focus();
+                }
             }
         });
     }
@@ -302,6 +319,44 @@ pub fn terminal(p: &TermProps) -> Html {
         })
     };
 
+    // A typed rule command explains itself on hover (computed then, once).
+    let onmouseover = {
+        let sess_rc = p.sess.rc.clone();
+        let prompt_text = prompt(&name);
+        Callback::from(move |e: MouseEvent| {
+            let Some(el) = e
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            else {
+                return;
+            };
+            if !el
+                .get_attribute("class")
+                .is_some_and(|c| c.contains("rule-cmd"))
+            {
+                if el.has_attribute("data-explained") {
+                    let _ = el.remove_attribute("title");
+                    let _ = el.remove_attribute("data-explained");
+                }
+                return;
+            }
+            let text = el.text_content().unwrap_or_default();
+            // Drawn lines are reused for other lines: the title says which it explains.
+            if el.get_attribute("data-explained").as_deref() == Some(text.as_str()) {
+                return;
+            }
+            let line = text.strip_prefix(&prompt_text).unwrap_or(&text);
+            let Ok(mut s) = sess_rc.try_borrow_mut() else {
+                return;
+            };
+            let ex =
+                crate::adapter::explain_command(&mut s.world, host, line).unwrap_or_else(|| {
+                    "No explanation: iptables would not accept this rule now.".into()
+                });
+            let _ = el.set_attribute("title", &ex);
+            let _ = el.set_attribute("data-explained", &text);
+        })
+    };
     let lines = &term.lines[term.lines.len().saturating_sub(DRAWN)..];
     let prompt_text = if let Some(s) = &*search {
         let m = find_match(&history, s).unwrap_or_default();
@@ -319,9 +374,10 @@ pub fn terminal(p: &TermProps) -> Html {
     html! {
         <section class="terminal" aria-label={format!("Terminal of {name}")} onclick={focus_input}>
             <div class="screen" ref={screen_ref} role="log" aria-live="polite"
-                 aria-label={format!("Output of {name}")} data-testid="screen">
+                 aria-label={format!("Output of {name}")} data-testid="screen" {onmouseover}>
                 { for lines.iter().map(|l| {
                     let class = match l.kind {
+                        LineKind::Input if crate::adapter::is_rule_command(&l.text[l.text.find("# ").map_or(0, |i| i + 2)..]) => "ln in rule-cmd",
                         LineKind::Input => "ln in",
                         LineKind::Stdout => "ln out",
                         LineKind::Stderr => "ln err",
