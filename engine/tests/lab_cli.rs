@@ -98,7 +98,9 @@ fn trace_shows_the_path() {
 
 #[test]
 fn json_lines() {
-    let script = "client$ ping -c 1 server\nsleep 5\nserver$ conntrack -L\n";
+    // A state rule makes the server track connections.
+    let script = "server$ iptables -A INPUT -m state --state INVALID -j DROP\n\
+                  client$ ping -c 1 server\nsleep 5\nserver$ conntrack -L\n";
     let (code, out, _) = iptplay(&["lab", "--json", &lab_path("lan.json")], script);
     assert_eq!(code, 0);
     let objs: Vec<serde_json::Value> = out
@@ -107,7 +109,8 @@ fn json_lines() {
         .collect();
     let commands: Vec<&serde_json::Value> =
         objs.iter().filter(|o| o["type"] == "command").collect();
-    assert_eq!(commands.len(), 3);
+    assert_eq!(commands.len(), 4);
+    let commands = &commands[1..];
     assert_eq!(commands[0]["host"], "client");
     assert_eq!(commands[0]["command"], "ping -c 1 server");
     assert_eq!(commands[0]["exit"], 0);

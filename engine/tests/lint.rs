@@ -789,7 +789,12 @@ fn ssh_cut_for_a_connected_session() {
         addr: None,
         service: "ssh".into(),
     });
-    // An open session from 10.0.0.5 (handshake done, not closed).
+    // The server tracks connections (a state rule), then an open session
+    // from 10.0.0.5 (handshake done, not closed).
+    run_all(
+        &mut w.hosts[s],
+        "iptables -A INPUT -m state --state INVALID -j DROP",
+    );
     let session = connect(&mut w, c, Ipv4Addr::new(10, 0, 0, 1), 22, None);
     assert!(session.is_ok());
     // Closed to everyone but 10.0.0.7: the session from 10.0.0.5 is cut.

@@ -9,6 +9,12 @@ use labkit::{lab, sh, ROUTED};
 #[test]
 fn forwarding_off_then_on() {
     let mut w = lab(ROUTED);
+    // A state rule makes the router track connections.
+    sh(
+        &mut w,
+        "router",
+        "iptables -A FORWARD -m state --state INVALID -j DROP",
+    );
     let out = sh(&mut w, "client", "ping -c 2 -W 1 10.2.0.2");
     assert_eq!(out.exit, 1);
     assert_eq!(

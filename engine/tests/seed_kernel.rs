@@ -429,13 +429,10 @@ mod cases {
         b.finish();
     }
 
-    /// A known difference, kept as a probe (`cargo test -- --ignored`):
-    /// the kernel starts tracking connections in a namespace only when a
-    /// rule needs conntrack (state/conntrack matches, NAT targets,
-    /// connlimit...); before that `conntrack -L` is empty and nat chains
-    /// are never walked. The lab tracks every connection from the start.
+    /// The kernel starts tracking connections in a namespace only when a
+    /// rule needs conntrack (state/conntrack matches, NAT chains,
+    /// connlimit...); before that `conntrack -L` is empty. So does the lab.
     #[test]
-    #[ignore]
     fn conntrack_before_any_rule_needs_it() {
         if let Some(why) = missing_tools() {
             println!("skipped: {why}");

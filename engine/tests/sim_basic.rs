@@ -134,6 +134,15 @@ fn forwarding_needs_ip_forward() {
             connected: false,
         });
     }
+    // A state rule makes the router track connections.
+    let rule: Vec<String> = "iptables -A FORWARD -m state --state INVALID -j DROP"
+        .split(' ')
+        .map(String::from)
+        .collect();
+    assert_eq!(
+        engine::command::run_argv(&mut w.hosts[r], &rule, None).exit,
+        0
+    );
     let ping = PacketSpec {
         src: "10.1.0.2".parse().unwrap(),
         dst: "10.2.0.2".parse().unwrap(),

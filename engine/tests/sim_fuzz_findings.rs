@@ -516,3 +516,28 @@ fn a_redirect_onto_a_used_reply_tuple_gets_another_source_port() {
         "the second connection got another port"
     );
 }
+
+#[test]
+fn conntrack_runs_only_once_a_rule_needs_it() {
+    // No rule, a NOTRACK rule, a LOG rule: nothing is tracked.
+    let mut w = lab();
+    w.inject(0, "r0", udp("10.1.0.100", "10.2.0.2"));
+    restore(
+        &mut w,
+        "*raw\n-A PREROUTING -p tcp -j NOTRACK\nCOMMIT\n*filter\n-A FORWARD -j LOG\nCOMMIT\n",
+    );
+    w.inject(0, "r0", udp("10.1.0.100", "10.2.0.2"));
+    assert!(w.hosts[0].conntrack.is_empty());
+    // A nat chain registers NAT, and NAT needs conntrack.
+    restore(&mut w, "*nat\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n");
+    w.inject(0, "r0", udp("10.1.0.100", "10.2.0.2"));
+    assert_eq!(w.hosts[0].conntrack.len(), 1);
+    // Without it, and with a state match instead: tracked too.
+    let mut w = lab();
+    restore(
+        &mut w,
+        "*filter\n-A INPUT -m state --state INVALID -j DROP\nCOMMIT\n",
+    );
+    w.inject(0, "r0", udp("10.1.0.100", "10.2.0.2"));
+    assert_eq!(w.hosts[0].conntrack.len(), 1);
+}

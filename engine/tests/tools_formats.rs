@@ -431,6 +431,18 @@ server.\t\t\t0\tIN\tA\t10.0.0.2
 #[test]
 fn conntrack_tool() {
     let mut w = lab(LAN);
+    // No rule needs conntrack yet: the server tracks nothing.
+    sh(&mut w, "client", "ping -c 1 server");
+    let out = sh(&mut w, "server", "conntrack -L");
+    assert_eq!(
+        out.stderr,
+        "conntrack v1.4.7 (conntrack-tools): 0 flow entries have been shown.\n"
+    );
+    sh(
+        &mut w,
+        "server",
+        "iptables -A INPUT -m state --state INVALID -j DROP",
+    );
     sh(&mut w, "client", "ping -c 1 server");
     sh(&mut w, "client", "nc -zu server 5000");
     let out = sh(&mut w, "server", "conntrack -L");

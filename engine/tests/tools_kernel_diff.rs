@@ -108,7 +108,8 @@ const LAB: &str = r#"{
   "links": [ { "name": "lan" } ],
   "hosts": [
     { "name": "client", "interfaces": [ { "name": "eth0", "address": "10.0.0.1/24", "link": "lan" } ] },
-    { "name": "server", "interfaces": [ { "name": "eth0", "address": "10.0.0.2/24", "link": "lan" } ] }
+    { "name": "server", "interfaces": [ { "name": "eth0", "address": "10.0.0.2/24", "link": "lan" } ],
+      "startup": [ "iptables -A INPUT -m conntrack --ctstate INVALID -j DROP" ] }
   ]
 }"#;
 

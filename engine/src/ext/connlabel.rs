@@ -50,6 +50,9 @@ fn label_number(s: &str) -> Option<u32> {
 }
 
 impl Match for Connlabel {
+    fn needs_conntrack(&self) -> bool {
+        true
+    }
     ext_boilerplate!(INFO, Match);
 
     fn parse(&mut self, id: u8, arg: Option<&str>, inv: bool, _cx: &mut ParseCx) -> XtResult {

@@ -199,6 +199,9 @@ impl Connlimit {
 }
 
 impl Match for Connlimit {
+    fn needs_conntrack(&self) -> bool {
+        true
+    }
     ext_boilerplate!(INFO, Match);
 
     fn parse(&mut self, id: u8, arg: Option<&str>, inv: bool, _cx: &mut ParseCx) -> XtResult {

@@ -44,6 +44,9 @@ impl ConnmarkMatch {
 }
 
 impl Match for ConnmarkMatch {
+    fn needs_conntrack(&self) -> bool {
+        true
+    }
     ext_boilerplate!(INFO, Match);
 
     fn parse(&mut self, _id: u8, arg: Option<&str>, inv: bool, _cx: &mut ParseCx) -> XtResult {

@@ -108,6 +108,9 @@ impl ConnmarkTarget {
 }
 
 impl Target for ConnmarkTarget {
+    fn needs_conntrack(&self) -> bool {
+        true
+    }
     ext_boilerplate!(INFO, Target);
 
     fn parse(&mut self, id: u8, arg: Option<&str>, _inv: bool, _cx: &mut ParseCx) -> XtResult {

@@ -33,6 +33,9 @@ pub struct Connsecmark {
 }
 
 impl Target for Connsecmark {
+    fn needs_conntrack(&self) -> bool {
+        true
+    }
     ext_boilerplate!(INFO, Target);
 
     fn parse(&mut self, id: u8, _arg: Option<&str>, _inv: bool, _cx: &mut ParseCx) -> XtResult {

@@ -501,6 +501,9 @@ fn status_words(bits: u32) -> String {
 }
 
 impl Match for Conntrack {
+    fn needs_conntrack(&self) -> bool {
+        true
+    }
     ext_boilerplate!(INFO, Match);
 
     fn parse(&mut self, id: u8, arg: Option<&str>, i: bool, _cx: &mut ParseCx) -> XtResult {

@@ -164,6 +164,9 @@ impl Ct {
 }
 
 impl Target for Ct {
+    fn needs_conntrack(&self) -> bool {
+        !self.notrack
+    }
     ext_boilerplate!(INFO, Target);
 
     fn parse(&mut self, id: u8, arg: Option<&str>, _inv: bool, _cx: &mut ParseCx) -> XtResult {

@@ -301,6 +301,9 @@ pub struct Dnat {
 }
 
 impl Target for Dnat {
+    fn needs_conntrack(&self) -> bool {
+        true
+    }
     ext_boilerplate!(INFO, Target);
 
     fn parse(&mut self, id: u8, arg: Option<&str>, _inv: bool, cx: &mut ParseCx) -> XtResult {

@@ -39,6 +39,9 @@ pub struct Helper {
 }
 
 impl Match for Helper {
+    fn needs_conntrack(&self) -> bool {
+        true
+    }
     ext_boilerplate!(INFO, Match);
 
     fn parse(&mut self, _id: u8, arg: Option<&str>, inv: bool, _cx: &mut ParseCx) -> XtResult {

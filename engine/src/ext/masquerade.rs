@@ -63,6 +63,9 @@ pub struct Masquerade {
 }
 
 impl Target for Masquerade {
+    fn needs_conntrack(&self) -> bool {
+        true
+    }
     ext_boilerplate!(INFO, Target);
 
     fn parse(&mut self, id: u8, arg: Option<&str>, _inv: bool, cx: &mut ParseCx) -> XtResult {

@@ -361,6 +361,12 @@ impl KernelError {
 /// A match extension instance (`-m NAME ...`).
 pub trait Match: Debug + Send + Sync + Any {
     fn info(&self) -> &'static ExtInfo;
+    /// Whether a rule with this extension makes the kernel track
+    /// connections (its check takes a conntrack reference:
+    /// `nf_ct_netns_get`); until one does, a namespace tracks nothing.
+    fn needs_conntrack(&self) -> bool {
+        false
+    }
     /// One option of this extension. `id` is the [`OptSpec::id`] that getopt found.
     fn parse(&mut self, id: u8, arg: Option<&str>, invert: bool, cx: &mut ParseCx) -> XtResult;
     /// After all options: `seen` has a bit per option id given.
@@ -423,6 +429,12 @@ pub trait Match: Debug + Send + Sync + Any {
 /// A target extension instance (`-j NAME ...`).
 pub trait Target: Debug + Send + Sync + Any {
     fn info(&self) -> &'static ExtInfo;
+    /// Whether a rule with this extension makes the kernel track
+    /// connections (its check takes a conntrack reference:
+    /// `nf_ct_netns_get`); until one does, a namespace tracks nothing.
+    fn needs_conntrack(&self) -> bool {
+        false
+    }
     fn parse(&mut self, id: u8, arg: Option<&str>, invert: bool, cx: &mut ParseCx) -> XtResult;
     fn final_check(&mut self, _seen: u64, _cx: &mut ParseCx) -> XtResult {
         Ok(())
@@ -617,6 +629,10 @@ pub fn after_commit(host: &mut crate::sim::host::Host) {
     // One look at the rules for the extensions that keep objects: one
     // that no rule uses and that never made any has nothing to do.
     let (mut recent, mut hashlimit, mut rateest) = (false, false, false);
+    // A nat base chain registers NAT, which needs conntrack.
+    let mut conntrack = host.ruleset.tables.iter().any(|t| {
+        t.name == "nat" && t.exists && t.chains.iter().any(|c| c.hook.is_some() && !c.fake)
+    });
     for r in host
         .ruleset
         .tables
@@ -629,11 +645,14 @@ pub fn after_commit(host: &mut crate::sim::host::Host) {
             recent |= std::ptr::eq(i, &recent::INFO);
             hashlimit |= std::ptr::eq(i, &hashlimit::INFO);
             rateest |= std::ptr::eq(i, &rateest::INFO);
+            conntrack |= m.needs_conntrack();
         }
         if let crate::ruleset::RuleTarget::Ext(t) = &r.target {
             rateest |= std::ptr::eq(t.info(), &rateest_target::INFO);
+            conntrack |= t.needs_conntrack();
         }
     }
+    host.conntrack_hooks = conntrack;
     let st = &host.ext_state;
     let recent = recent || st.contains(recent::STATE);
     let hashlimit = hashlimit || st.contains(hashlimit::STATE);

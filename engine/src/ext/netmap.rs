@@ -59,6 +59,9 @@ fn parse_plen(s: &str) -> XtResult<u8> {
 }
 
 impl Target for Netmap {
+    fn needs_conntrack(&self) -> bool {
+        true
+    }
     ext_boilerplate!(INFO, Target);
 
     fn parse(&mut self, _id: u8, arg: Option<&str>, _inv: bool, _cx: &mut ParseCx) -> XtResult {

@@ -37,6 +37,9 @@ pub struct Redirect {
 }
 
 impl Target for Redirect {
+    fn needs_conntrack(&self) -> bool {
+        true
+    }
     ext_boilerplate!(INFO, Target);
 
     fn parse(&mut self, id: u8, arg: Option<&str>, _inv: bool, cx: &mut ParseCx) -> XtResult {

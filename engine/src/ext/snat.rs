@@ -39,6 +39,9 @@ pub struct Snat {
 }
 
 impl Target for Snat {
+    fn needs_conntrack(&self) -> bool {
+        true
+    }
     ext_boilerplate!(INFO, Target);
 
     fn parse(&mut self, id: u8, arg: Option<&str>, _inv: bool, cx: &mut ParseCx) -> XtResult {

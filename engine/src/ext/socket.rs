@@ -231,6 +231,9 @@ mod tests {
         };
         w.hosts[0].listeners.push(listen(80, None));
         w.hosts[0].listeners.push(listen(443, Some("10.0.0.1")));
+        // The simulator knows a UDP socket's sent queries from conntrack,
+        // which runs once a rule needs it.
+        sh(&mut w, 0, "iptables -A INPUT -m state --state INVALID");
         sh(&mut w, 0, "iptables -t mangle -A PREROUTING -m socket");
         sh(
             &mut w,

@@ -70,6 +70,9 @@ fn lookup(word: &str) -> Option<u16> {
 }
 
 impl Match for State {
+    fn needs_conntrack(&self) -> bool {
+        true
+    }
     ext_boilerplate!(INFO, Match);
 
     fn parse(&mut self, _id: u8, arg: Option<&str>, inv: bool, _cx: &mut ParseCx) -> XtResult {

@@ -165,10 +165,12 @@ pub fn check(s: Session, local: &Local, host: &Host) -> Verdict {
     };
     let iface = local.0.clone();
     // The session as it is now: set up with no rules, so that conntrack
-    // knows it as established.
+    // knows it as established (a machine one manages over SSH tracks).
+    w.hosts[hi].conntrack_hooks = true;
     w.inject(hi, &iface, tcp(s, true, None, tcp_flags::SYN, 0));
     w.inject(hi, &iface, tcp(s, true, None, tcp_flags::ACK, 1));
     w.hosts[hi].ruleset = host.ruleset.clone();
+    w.hosts[hi].conntrack_hooks = true;
     let mut warnings = Vec::new();
     let cut = |r: &Report| r.outcome.starts_with("dropped");
     let data = tcp(s, true, None, tcp_flags::ACK | tcp_flags::PSH, 1);

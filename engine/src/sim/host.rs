@@ -56,6 +56,10 @@ pub struct Host {
     /// does (the simulator otherwise skips rules for another destination
     /// address in long chains, with the same results).
     pub linear_walk: bool,
+    /// Whether the namespace tracks connections: the kernel registers its
+    /// conntrack hooks only once a rule needs them (a state match, a NAT
+    /// chain...). Kept by `ext::after_commit`.
+    pub conntrack_hooks: bool,
 }
 
 impl Host {

@@ -114,7 +114,12 @@ pub fn run_hook(
             Stage::Conntrack => {
                 if !ct.seen {
                     ct.seen = true;
-                    if pkt.meta.untracked || pkt.meta.tee_clone {
+                    if !host.conntrack_hooks {
+                        // No conntrack in this namespace yet: the packet
+                        // carries no connection at all.
+                        ct.state = CtState::Invalid;
+                        ct.idx = None;
+                    } else if pkt.meta.untracked || pkt.meta.tee_clone {
                         ct.state = CtState::Untracked;
                         ct.idx = None;
                     } else {
