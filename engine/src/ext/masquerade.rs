@@ -99,8 +99,11 @@ impl Target for Masquerade {
         if cx.ct_entry().is_some_and(|e| e.orig.src.is_unspecified()) {
             return Some(TargetVerdict::Accept);
         }
+        // The kernel takes the gateway of the route the packet got; the
+        // main-table route gives it unless policy routing chose another
+        // interface, where the destination stands in for it.
         let next_hop = match route::lookup(cx.ifaces, cx.routes, cx.hdr.dst) {
-            Decision::Out { next_hop, .. } => next_hop,
+            Decision::Out { next_hop, dev } if cx.out_iface() == Some(dev.as_str()) => next_hop,
             _ => cx.hdr.dst,
         };
         let iface = cx

@@ -155,6 +155,8 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
         link(world, host, rest, &f)
     } else if matches(obj, "route", 1) {
         route_cmd(world, host, rest)
+    } else if matches(obj, "rule", 2) {
+        super::iprule::run(&mut world.hosts[host], rest)
     } else {
         Output::err(
             format!("Object \"{obj}\" is unknown, try \"ip help\".\n"),
