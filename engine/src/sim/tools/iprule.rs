@@ -55,7 +55,7 @@ struct Parsed {
     any: bool,
 }
 
-fn parse(h: &Host, names: &TableNames, args: &[&str]) -> Result<Parsed, Output> {
+fn parse(names: &TableNames, args: &[&str]) -> Result<Parsed, Output> {
     let mut rule = Rule::lookup(0, TABLE_MAIN);
     let mut filter = RuleFilter::default();
     let mut k = 0;
@@ -139,17 +139,18 @@ fn parse(h: &Host, names: &TableNames, args: &[&str]) -> Result<Parsed, Output> 
             | "dport"
             | "l3mdev"
             | "protocol"
-            | "proto" => return Err(Output::err(
-                format!(
+            | "proto" => {
+                return Err(Output::err(
+                    format!(
                     "ip rule: \"{word}\" is not simulated here (rules that look up a table are)\n"
                 ),
-                255,
-            )),
+                    255,
+                ))
+            }
             other => return Err(invalid(other, "Failed to parse rule type")),
         }
         k += 2;
     }
-    let _ = h;
     Ok(Parsed {
         rule,
         filter,
@@ -172,13 +173,13 @@ pub fn run(h: &mut Host, rest: &[&str]) -> Output {
     let cmd = rest.first().copied().unwrap_or("list");
     let args = rest.get(1..).unwrap_or(&[]);
     match cmd {
-        "list" | "show" | "lst" | "sh" | "ls" | "s" | "l" => match parse(h, &names, args) {
+        "list" | "show" | "lst" | "sh" | "ls" | "s" | "l" => match parse(&names, args) {
             Ok(p) => Output::ok(list(h, &names, &p.filter)),
             Err(e) => e,
         },
         "add" | "a" | "delete" | "del" | "d" => {
             let adding = cmd.starts_with('a');
-            let p = match parse(h, &names, args) {
+            let p = match parse(&names, args) {
                 Ok(p) => p,
                 Err(e) => return e,
             };
