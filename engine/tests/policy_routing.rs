@@ -129,3 +129,58 @@ fn a_source_rule_picks_the_table_for_the_hosts_own_address() {
         (2, "RTNETLINK answers: Network is unreachable\n")
     );
 }
+
+/// The two-ISP lab with gw's policy routing in the lab file itself.
+fn two_isps_json_with(routes_and_rules: &str) -> String {
+    let path = format!(
+        "{}/../static/labs/two-isps.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(path).expect("lab file");
+    let gw_routes = r#""routes": [ { "to": "default", "via": "203.0.113.1" } ],
+      "sysctl""#;
+    assert!(text.contains(gw_routes));
+    text.replacen(
+        gw_routes,
+        &format!("{routes_and_rules},\n      \"sysctl\""),
+        1,
+    )
+}
+
+#[test]
+fn lab_files_carry_tables_and_rules() {
+    let json = two_isps_json_with(
+        r#""routes": [ { "to": "default", "via": "203.0.113.1" },
+                   { "to": "default", "via": "198.51.100.1", "table": 2 } ],
+      "rules": [ "fwmark 2 lookup 2", "from 198.51.100.2 table 2 pref 100" ]"#,
+    );
+    let mut w = lab(&json);
+    assert_eq!(
+        ok(&mut w, "gw", "ip rule"),
+        "0:\tfrom all lookup local\n\
+         100:\tfrom 198.51.100.2 lookup 2\n\
+         32765:\tfrom all fwmark 0x2 lookup 2\n\
+         32766:\tfrom all lookup main\n\
+         32767:\tfrom all lookup default\n"
+    );
+    assert_eq!(
+        ok(&mut w, "gw", "ip route show table 2"),
+        "default via 198.51.100.1 dev wan-b \n"
+    );
+    // The lab file round-trips with the new fields.
+    let lab_file = engine::lab::parse(&json).expect("parses");
+    let again = serde_json::to_string(&lab_file).expect("serializes");
+    assert!(
+        again.contains(r#""rules":["fwmark 2 lookup 2","#),
+        "{again}"
+    );
+    assert!(again.contains(r#""table":2"#), "{again}");
+    assert!(!again.contains(r#""table":null"#), "{again}");
+
+    let bad = two_isps_json_with(r#""rules": [ "fwmark two lookup 2" ]"#);
+    let e = engine::lab::load(&bad).err().expect("refused").to_string();
+    assert!(
+        e.contains(r#"host gw rule "fwmark two lookup 2": Error: argument "two" is wrong: fwmark value is invalid"#),
+        "{e}"
+    );
+}

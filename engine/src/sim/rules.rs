@@ -64,6 +64,35 @@ impl Rule {
         hit != self.invert
     }
 
+    /// The words of `ip rule add` that make this rule again (table by number).
+    pub fn args(&self) -> String {
+        let prefix = |(a, l): (Ipv4Addr, u8)| format!("{a}/{l}");
+        let mut w = Vec::new();
+        if self.invert {
+            w.push("not".to_string());
+        }
+        if let Some(f) = self.from {
+            w.push(format!("from {}", prefix(f)));
+        }
+        if let Some(t) = self.to {
+            w.push(format!("to {}", prefix(t)));
+        }
+        if self.tos != 0 {
+            w.push(format!("tos 0x{:02x}", self.tos));
+        }
+        if self.mark != 0 || self.mask != 0 {
+            w.push(format!("fwmark 0x{:x}/0x{:x}", self.mark, self.mask));
+        }
+        if let Some(i) = &self.iif {
+            w.push(format!("iif {i}"));
+        }
+        if let Some(o) = &self.oif {
+            w.push(format!("oif {o}"));
+        }
+        w.push(format!("pref {} lookup {}", self.pref, self.table));
+        w.join(" ")
+    }
+
     /// The line `ip rule list` prints (without the newline).
     pub fn text(&self, names: &TableNames, has_dev: &dyn Fn(&str) -> bool) -> String {
         let prefix = |(a, l): (Ipv4Addr, u8)| {

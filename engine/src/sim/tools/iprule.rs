@@ -168,6 +168,19 @@ fn list(h: &Host, names: &TableNames, filter: &RuleFilter) -> String {
     s
 }
 
+/// `ip rule add WORDS` on a host (lab files, namespaces read back): the
+/// error text when iproute2 would refuse it.
+pub fn add_rule(h: &mut Host, words: &str) -> Result<(), String> {
+    let mut argv = vec!["add"];
+    argv.extend(words.split_whitespace());
+    let out = run(h, &argv);
+    if out.exit == 0 {
+        Ok(())
+    } else {
+        Err(out.stderr.trim_end().to_string())
+    }
+}
+
 pub fn run(h: &mut Host, rest: &[&str]) -> Output {
     let names = TableNames::of(&h.files);
     let cmd = rest.first().copied().unwrap_or("list");
@@ -370,6 +383,29 @@ mod tests {
             assert_eq!((o.exit, o.stderr.as_str()), (code, err), "{c}");
         }
         assert_eq!(h.policy.rules.len(), 3);
+        // A rule's own words make it again.
+        let mut other = Host::new("o");
+        other.policy.rules.clear();
+        for r in &h.policy.rules {
+            add_rule(&mut other, &r.args()).unwrap();
+        }
+        assert_eq!(other.policy.rules, h.policy.rules);
+        let odd = Rule {
+            invert: true,
+            from: Some(([10, 0, 0, 5].into(), 24)),
+            tos: 0x10,
+            mark: 2,
+            mask: 0xff,
+            iif: Some("eth0".into()),
+            oif: Some("eth1".into()),
+            ..Rule::lookup(77, 1000)
+        };
+        add_rule(&mut other, &odd.args()).unwrap();
+        assert!(other.policy.rules.contains(&odd), "{}", odd.args());
+        assert_eq!(
+            add_rule(&mut other, "fwmark x"),
+            Err("Error: argument \"x\" is wrong: fwmark value is invalid".into())
+        );
         // Table 0 makes the first free table.
         assert_eq!(ip(&mut h, "add table 0").exit, 0);
         assert_eq!(
