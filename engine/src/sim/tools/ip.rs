@@ -861,10 +861,11 @@ fn route_get(world: &World, host: usize, args: &[&str]) -> Output {
     } else {
         format!(" table {}", names.name(table))
     };
-    let mark_text = if mark != 0 {
-        format!(" mark {mark}")
-    } else {
-        String::new()
+    // iproute2 prints small marks in decimal, the others in hex.
+    let mark_text = match mark {
+        0 => String::new(),
+        1..=15 => format!(" mark {mark}"),
+        _ => format!(" mark 0x{mark:x}"),
     };
     let unreachable = || Output::err("RTNETLINK answers: Network is unreachable\n", 2);
     if let Some(iif) = iif {

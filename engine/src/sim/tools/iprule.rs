@@ -147,7 +147,13 @@ fn parse(names: &TableNames, args: &[&str]) -> Result<Parsed, Output> {
                     255,
                 ))
             }
-            other => return Err(invalid(other, "Failed to parse rule type")),
+            // iproute2 prints this one without the blank line.
+            other => {
+                return Err(Output::err(
+                    format!("Error: argument \"{other}\" is wrong: Failed to parse rule type\n"),
+                    255,
+                ))
+            }
         }
         k += 2;
     }
@@ -371,7 +377,7 @@ mod tests {
             (
                 "add blah table 9",
                 255,
-                "Error: argument \"blah\" is wrong: Failed to parse rule type\n\n",
+                "Error: argument \"blah\" is wrong: Failed to parse rule type\n",
             ),
             (
                 "foo",
