@@ -178,7 +178,10 @@ fn lab_files_carry_tables_and_rules() {
     assert!(!again.contains(r#""table":null"#), "{again}");
 
     let bad = two_isps_json_with(r#""rules": [ "fwmark two lookup 2" ]"#);
-    let e = engine::lab::load(&bad).err().expect("refused").to_string();
+    let Err(e) = engine::lab::load(&bad) else {
+        panic!("a bad rule is refused");
+    };
+    let e = e.to_string();
     assert!(
         e.contains(r#"host gw rule "fwmark two lookup 2": Error: argument "two" is wrong: fwmark value is invalid"#),
         "{e}"

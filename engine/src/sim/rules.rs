@@ -209,11 +209,11 @@ impl Policy {
         }
     }
 
-    /// Adds a rule after every rule of lower or equal preference; `Err` when
-    /// the same rule is there already (`File exists`).
-    pub fn add(&mut self, rule: Rule) -> Result<(), ()> {
+    /// Adds a rule after every rule of lower or equal preference; false
+    /// when the same rule is there already (`File exists`).
+    pub fn add(&mut self, rule: Rule) -> bool {
         if self.rules.contains(&rule) {
-            return Err(());
+            return false;
         }
         let at = self
             .rules
@@ -222,7 +222,7 @@ impl Policy {
             .unwrap_or(self.rules.len());
         self.rules.insert(at, rule);
         self.custom = true;
-        Ok(())
+        true
     }
 
     /// Whether a table exists (main always does).
@@ -347,17 +347,17 @@ mod tests {
     fn preferences_follow_the_kernel() {
         let mut p = Policy::default();
         assert_eq!(p.default_pref(), 32765);
-        p.add(Rule::lookup(p.default_pref(), 2)).unwrap();
+        assert!(p.add(Rule::lookup(p.default_pref(), 2)));
         assert_eq!(p.default_pref(), 32764);
         let mut r = Rule::lookup(10, 7);
         r.mark = 2;
         r.mask = u32::MAX;
-        p.add(r.clone()).unwrap();
+        assert!(p.add(r.clone()));
         // The same rule again: File exists.
-        assert!(p.add(r).is_err());
+        assert!(!p.add(r));
         assert_eq!(p.default_pref(), 9);
         // An equal preference goes after the ones there.
-        p.add(Rule::lookup(32766, 3)).unwrap();
+        assert!(p.add(Rule::lookup(32766, 3)));
         let prefs: Vec<(u32, u32)> = p.rules.iter().map(|r| (r.pref, r.table)).collect();
         assert_eq!(
             prefs,

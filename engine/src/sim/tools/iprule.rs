@@ -225,9 +225,10 @@ pub fn run(h: &mut Host, rest: &[&str]) -> Output {
                     h.policy.tables.insert(t, Vec::new());
                     rule.table = t;
                 }
-                match h.policy.add(rule) {
-                    Ok(()) => Output::default(),
-                    Err(()) => Output::err("RTNETLINK answers: File exists\n", 2),
+                if h.policy.add(rule) {
+                    Output::default()
+                } else {
+                    Output::err("RTNETLINK answers: File exists\n", 2)
                 }
             } else {
                 match h.policy.rules.iter().position(|r| p.filter.selects(r)) {
