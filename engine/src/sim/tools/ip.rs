@@ -498,7 +498,11 @@ fn route_cmd(world: &mut World, host: usize, rest: &[&str]) -> Output {
         "show" | "list" | "lst" | "sh" | "ls" | "s" | "l" => {
             let h = &world.hosts[host];
             let names = TableNames::of(&h.files);
-            let table = match table_arg(&rest[1..], &names, "table id value is invalid") {
+            let table = match table_arg(
+                rest.get(1..).unwrap_or(&[]),
+                &names,
+                "table id value is invalid",
+            ) {
                 Ok(t) => t.unwrap_or(TABLE_MAIN),
                 Err(e) => return e,
             };
