@@ -39,7 +39,10 @@ mod cases {
         "iptables -t mangle -A POSTROUTING -o wan-a -p tcp --syn",
         "iptables -t mangle -A POSTROUTING -o wan-b -p tcp --syn",
         "iptables -t nat -A POSTROUTING -o wan-a -j MASQUERADE",
-        "iptables -t nat -A POSTROUTING -o wan-b -j MASQUERADE""#;
+        "iptables -t nat -A POSTROUTING -o wan-b -j MASQUERADE",
+        "iptables -t mangle -A PREROUTING -i wan-b -p tcp --dport 22 -j MARK --set-mark 2",
+        "iptables -t mangle -A PREROUTING -i wan-b -p tcp --dport 22 --syn -m rpfilter",
+        "iptables -t mangle -A PREROUTING -i wan-b -p tcp --dport 22 --syn -m rpfilter --validmark""#;
         assert!(text.contains(start));
         text.replacen(gw, ours, 1).replacen(start, more, 1)
     }
@@ -179,16 +182,37 @@ mod cases {
             real(host, &cmd);
             sim(&mut w, host, &cmd);
         }
+        // In by wan-b: the way back (from 198.51.100.2) takes table 2 by the
+        // source rule; without it, only with the mark (--validmark).
+        let probe = "nc -z -w 2 198.51.100.2 22";
+        real("web", probe);
+        sim(&mut w, "web", probe);
+        real("gw", "ip rule del pref 100");
+        sim(&mut w, "gw", "ip rule del pref 100");
+        real("web", probe);
+        sim(&mut w, "web", probe);
         let listing = "iptables -t mangle -L POSTROUTING -v -n -x";
         let (k, _) = real("gw", listing);
         let (s, _) = sim(&mut w, "gw", listing);
         let counts = (syns(&k), syns(&s));
+        let rpf = |listing: &str| -> Vec<String> {
+            listing
+                .lines()
+                .filter(|l| l.contains("rpfilter"))
+                .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
+                .collect()
+        };
+        let pre = "iptables -t mangle -L PREROUTING -v -n -x";
+        let (kp, _) = real("gw", pre);
+        let (sp, _) = sim(&mut w, "gw", pre);
         for cmd in CHANGES {
             compare(&mut w, "gw", cmd);
         }
         let _ = engine::kernel::lab::down(LAB);
         assert_eq!(counts.0, (2, 2), "kernel SYNs by wan-a, wan-b:\n{k}");
         assert_eq!(counts.1, counts.0, "simulator:\n{s}");
+        assert_eq!(rpf(&kp), ["1", "2"], "kernel:\n{kp}");
+        assert_eq!(rpf(&sp), rpf(&kp), "simulator:\n{sp}");
         assert!(diffs.is_empty(), "{}", diffs.join("\n"));
     }
 }

@@ -187,3 +187,32 @@ fn lab_files_carry_tables_and_rules() {
         "{e}"
     );
 }
+
+#[test]
+fn rpfilter_looks_the_way_back_up_through_the_rules() {
+    let mut w = two_isps();
+    for c in [
+        "ip route add default via 198.51.100.1 dev wan-b table 2",
+        "ip rule add fwmark 2 table 2",
+        "iptables -t mangle -A PREROUTING -i wan-b -p tcp --dport 22 -j MARK --set-mark 2",
+        "iptables -t mangle -A PREROUTING -i wan-b -p tcp --syn -m rpfilter",
+        "iptables -t mangle -A PREROUTING -i wan-b -p tcp --syn -m rpfilter --validmark",
+    ] {
+        ok(&mut w, "gw", c);
+    }
+    let counts = |w: &mut engine::sim::world::World| -> Vec<String> {
+        ok(w, "gw", "iptables -t mangle -L PREROUTING -v -n -x")
+            .lines()
+            .filter(|l| l.contains("rpfilter"))
+            .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
+            .collect()
+    };
+    // web reaches gw's wan-b address through isp-b: the main table's way
+    // back leaves by wan-a, table 2's (with the mark) by wan-b.
+    sh(&mut w, "web", "nc -z -w 1 198.51.100.2 22");
+    assert_eq!(counts(&mut w), ["0", "1"]);
+    // The source rule of a two-ISP setup sends the way back by wan-b too.
+    ok(&mut w, "gw", "ip rule add from 198.51.100.2 table 2");
+    sh(&mut w, "web", "nc -z -w 1 198.51.100.2 22");
+    assert_eq!(counts(&mut w), ["1", "2"]);
+}
