@@ -100,6 +100,11 @@ mod cases {
         "ip route get 192.168.10.1",
         "ip route get 192.168.10.1 from 192.168.10.50 iif lan0",
         "ip route get 100.64.0.80 from 1.2.3.4",
+        "ip route get 192.168.10.1 oif wan-a",
+        "ip route get 100.64.0.80 oif wan-b",
+        "ip route get 192.168.10.255",
+        "ip route show table 255",
+        "ip route show table 0x2",
     ];
 
     const CHANGES: &[&str] = &[
@@ -114,6 +119,12 @@ mod cases {
         "ip rule add tos 0x03 table 3",
         "ip rule add from 10.0.0.0/33 table 3",
         "ip rule add blah table 3",
+        "ip rule add fwmark 0/0xff table 2 pref 13",
+        "ip rule add iif lo oif wan-b table 2 pref 14",
+        "ip rule add table 0",
+        "ip route replace default via 198.51.100.1 table 2",
+        "ip route change 10.1.0.0/16 via 198.51.100.1 table 2",
+        "ip route add 10.7.0.0/16 via 10.0.0.1 table 9",
         "ip rule add",
         "ip rule",
         "ip rule del table 99",

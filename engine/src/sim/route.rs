@@ -177,7 +177,17 @@ pub fn lookup_table(
     let dst = flow.dst;
     match table {
         rules::TABLE_MAIN => best_route(ifaces, true, routes, dst, flow.oif),
-        rules::TABLE_LOCAL if is_local(ifaces, dst) => Some(Decision::Local),
+        // Bound to an interface, only its own addresses are local.
+        rules::TABLE_LOCAL
+            if is_local(ifaces, dst)
+                && flow.oif.is_none_or(|o| {
+                    ifaces
+                        .iter()
+                        .any(|i| i.name == o && (i.addrs.iter().any(|a| a.addr == dst)))
+                }) =>
+        {
+            Some(Decision::Local)
+        }
         t => best_route(ifaces, false, policy.tables.get(&t)?, dst, flow.oif),
     }
 }

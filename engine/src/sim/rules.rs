@@ -115,10 +115,17 @@ impl Rule {
             s.push_str(&format!(" tos 0x{:02x}", self.tos));
         }
         if self.mark != 0 || self.mask != 0 {
-            if self.mask == u32::MAX {
-                s.push_str(&format!(" fwmark 0x{:x}", self.mark));
-            } else {
-                s.push_str(&format!(" fwmark 0x{:x}/0x{:x}", self.mark, self.mask));
+            // printf's `%#x`: 0 has no 0x.
+            let hex = |v: u32| {
+                if v == 0 {
+                    "0".to_string()
+                } else {
+                    format!("{v:#x}")
+                }
+            };
+            s.push_str(&format!(" fwmark {}", hex(self.mark)));
+            if self.mask != u32::MAX {
+                s.push_str(&format!("/{}", hex(self.mask)));
             }
         }
         for (word, dev) in [("iif", &self.iif), ("oif", &self.oif)] {
@@ -460,6 +467,15 @@ mod tests {
         assert_eq!(
             r.text(&names, &some),
             "100:\tfrom 10.0.0.2 to 8.8.8.0/24 fwmark 0x10/0xf0 lookup 8"
+        );
+        let r = Rule {
+            mark: 0,
+            mask: 0xff,
+            ..Rule::lookup(13, 2)
+        };
+        assert_eq!(
+            r.text(&names, &some),
+            "13:\tfrom all fwmark 0/0xff lookup isp2"
         );
         assert_eq!(names.id("isp2"), Some(2));
         assert_eq!(names.id("0x10"), Some(16));

@@ -929,6 +929,29 @@ fn route_get(world: &World, host: usize, args: &[&str]) -> Output {
             ))
         }
         Decision::Out { dev, next_hop } => {
+            // A broadcast address: the local table's broadcast route (of
+            // the interface with that network) or the limited broadcast.
+            let net_bcast = h.ifaces.iter().find(|i| {
+                i.up && i
+                    .addrs
+                    .iter()
+                    .any(|a| a.prefix < 31 && a.broadcast() == dst)
+            });
+            if dst.is_broadcast() || net_bcast.is_some() {
+                let dev = net_bcast.map_or(dev, |i| i.name.clone());
+                let tw = match net_bcast {
+                    Some(_) if h.policy.custom => " table local".to_string(),
+                    Some(_) => String::new(),
+                    None => tw,
+                };
+                let src_text = match (src, route::source_on(&h.ifaces, &dev, dst)) {
+                    (None, Some(s)) => format!(" src {s}"),
+                    _ => String::new(),
+                };
+                return Output::ok(format!(
+                    "broadcast {dst}{from_text} dev {dev}{tw}{src_text}{mark_text} uid 0 \n    cache <local,brd> \n"
+                ));
+            }
             let via = if next_hop != dst {
                 format!(" via {next_hop}")
             } else {
