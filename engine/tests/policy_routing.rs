@@ -216,3 +216,49 @@ fn rpfilter_looks_the_way_back_up_through_the_rules() {
     sh(&mut w, "web", "nc -z -w 1 198.51.100.2 22");
     assert_eq!(counts(&mut w), ["1", "2"]);
 }
+
+#[test]
+fn the_trace_names_the_table_a_rule_chose() {
+    let lab = format!(
+        "{}/../static/labs/two-isps.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let script = std::env::temp_dir().join(format!("policy-trace-{}.txt", std::process::id()));
+    std::fs::write(
+        &script,
+        "gw$ ip rule add fwmark 2 table 2\n\
+         gw$ ip route add default via 198.51.100.1 dev wan-b table 2\n\
+         gw$ iptables -t mangle -A PREROUTING -i lan0 -p tcp --dport 80 -j MARK --set-mark 2\n\
+         laptop$ nc -z -w 1 web 80\n",
+    )
+    .expect("script written");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_iptplay"))
+        .args(["lab", &lab, &script.to_string_lossy(), "--trace"])
+        .output()
+        .expect("iptplay runs");
+    let _ = std::fs::remove_file(&script);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("routing: forward via 198.51.100.1 dev wan-b (table 2)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn table_names_come_from_the_hosts_rt_tables() {
+    let mut w = two_isps();
+    ok(&mut w, "gw", "echo '2 isp-b' > /etc/iproute2/rt_tables");
+    ok(&mut w, "gw", "ip rule add fwmark 2 table isp-b");
+    ok(
+        &mut w,
+        "gw",
+        "ip route add default via 198.51.100.1 table isp-b",
+    );
+    assert!(ok(&mut w, "gw", "ip rule").contains("32765:\tfrom all fwmark 0x2 lookup isp-b\n"));
+    assert!(ok(&mut w, "gw", "ip route show table all")
+        .starts_with("default via 198.51.100.1 dev wan-b table isp-b \n"));
+    assert_eq!(
+        ok(&mut w, "gw", "ip route show table isp-b"),
+        "default via 198.51.100.1 dev wan-b \n"
+    );
+}

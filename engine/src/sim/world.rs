@@ -6,7 +6,7 @@ use super::eval::Emit;
 use super::host::Host;
 use super::netfilter::{run_hook, CtRef, Fate};
 use super::route::{self, Decision};
-use super::rules::Flow;
+use super::rules::{self, Flow};
 use super::stack;
 use super::trace::{Event, Trace};
 use crate::packet::pcap::{ethernet, Frame};
@@ -645,8 +645,8 @@ impl World {
             self.discard(hi, &ct);
             return self.finish(hi, trace, format!("dropped on {name}: {why}"));
         }
-        let decision = if route::is_broadcast(&host.ifaces, hdr.dst) {
-            Decision::Local
+        let (decision, table) = if route::is_broadcast(&host.ifaces, hdr.dst) {
+            (Decision::Local, rules::TABLE_LOCAL)
         } else {
             // Routing after PREROUTING: a mark set there steers the packet.
             let flow = Flow {
@@ -657,13 +657,21 @@ impl World {
                 iif: iface,
                 oif: None,
             };
-            route::lookup_flow(&host.ifaces, &host.routes, &host.policy, &flow).0
+            route::lookup_flow(&host.ifaces, &host.routes, &host.policy, &flow)
         };
         if let Some(t) = trace.as_mut() {
             t.events.push(Event::Routed {
                 host: name.clone(),
                 decision: match &decision {
                     Decision::Local => "local delivery (INPUT)".into(),
+                    // A table other than main was chosen by a policy rule.
+                    Decision::Out { dev, next_hop } if table != rules::TABLE_MAIN => {
+                        let names = rules::TableNames::of(&host.files);
+                        format!(
+                            "forward via {next_hop} dev {dev} (table {})",
+                            names.name(table)
+                        )
+                    }
                     Decision::Out { dev, next_hop } => format!("forward via {next_hop} dev {dev}"),
                     Decision::Unreachable => "no route".into(),
                 },
