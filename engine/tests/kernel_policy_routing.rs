@@ -38,6 +38,8 @@ mod cases {
         "iptables -t mangle -A OUTPUT -p tcp --dport 80 -j MARK --set-mark 2",
         "iptables -t mangle -A POSTROUTING -o wan-a -p tcp --syn",
         "iptables -t mangle -A POSTROUTING -o wan-b -p tcp --syn",
+        "iptables -A OUTPUT -o wan-a -p tcp --syn",
+        "iptables -A OUTPUT -o wan-b -p tcp --syn",
         "iptables -t nat -A POSTROUTING -o wan-a -j MASQUERADE",
         "iptables -t nat -A POSTROUTING -o wan-b -j MASQUERADE",
         "iptables -t mangle -A PREROUTING -i wan-b -p tcp --dport 22 -j MARK --set-mark 2",
@@ -213,6 +215,11 @@ mod cases {
                 .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
                 .collect()
         };
+        // filter OUTPUT still sees the interface OUTPUT began with (the
+        // hook's device), though the mark re-routed the packet to wan-b.
+        let out = "iptables -L OUTPUT -v -n -x";
+        let (ko, _) = real("gw", out);
+        let (so, _) = sim(&mut w, "gw", out);
         let pre = "iptables -t mangle -L PREROUTING -v -n -x";
         let (kp, _) = real("gw", pre);
         let (sp, _) = sim(&mut w, "gw", pre);
@@ -222,6 +229,8 @@ mod cases {
         let _ = engine::kernel::lab::down(LAB);
         assert_eq!(counts.0, (2, 2), "kernel SYNs by wan-a, wan-b:\n{k}");
         assert_eq!(counts.1, counts.0, "simulator:\n{s}");
+        assert_eq!(syns(&ko), (2, 0), "kernel:\n{ko}");
+        assert_eq!(syns(&so), syns(&ko), "simulator:\n{so}");
         assert_eq!(rpf(&kp), ["1", "2"], "kernel:\n{kp}");
         assert_eq!(rpf(&sp), rpf(&kp), "simulator:\n{sp}");
         assert!(diffs.is_empty(), "{}", diffs.join("\n"));

@@ -84,6 +84,9 @@ fn an_output_mark_reroutes_the_hosts_own_packets() {
         "gw",
         "iptables -t mangle -A OUTPUT -p tcp --dport 80 -j MARK --set-mark 2",
     );
+    // The hook's output device is fixed when OUTPUT starts: filter OUTPUT
+    // still sees wan-a, POSTROUTING the new wan-b (as the kernel does).
+    ok(&mut w, "gw", "iptables -A OUTPUT -o wan-a -p tcp --syn");
     // The source was chosen for wan-a; the re-route after OUTPUT keeps it,
     // MASQUERADE on wan-b then gives the connection wan-b's address.
     assert_eq!(
@@ -91,6 +94,13 @@ fn an_output_mark_reroutes_the_hosts_own_packets() {
         "<h1>example web site</h1>\n"
     );
     assert_eq!(masq_counts(&mut w), (0, 1));
+    let filter = ok(&mut w, "gw", "iptables -L OUTPUT -v -n -x");
+    assert!(
+        filter
+            .lines()
+            .any(|l| l.trim_start().starts_with("1 ") && l.contains("wan-a")),
+        "{filter}"
+    );
     let ct = ok(&mut w, "gw", "conntrack -L");
     assert!(
         ct.contains("src=203.0.113.2 dst=100.64.0.80 sport=")
