@@ -170,6 +170,18 @@ mod cases {
         let _ = engine::kernel::lab::down(LAB);
         let spec = engine::kernel::lab::from_world(LAB, &w);
         engine::kernel::lab::up(&spec).expect("lab up");
+        // The router reads back with its rules and its table 2 route.
+        let gw = spec.hosts.iter().find(|h| h.name == "gw").expect("gw");
+        let (back, notes) =
+            engine::kernel::lab::import_host("gw", Some(&format!("{LAB}-gw"))).expect("import");
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(back.ip_rules, gw.ip_rules);
+        assert!(gw.ip_rules.as_ref().is_some_and(|r| r.len() == 5));
+        let mut routes = back.routes.clone();
+        let mut want = gw.routes.clone();
+        routes.sort_by(|a, b| (a.table, &a.to).cmp(&(b.table, &b.to)));
+        want.sort_by(|a, b| (a.table, &a.to).cmp(&(b.table, &b.to)));
+        assert_eq!(routes, want);
         let mut diffs = Vec::new();
         let mut compare = |w: &mut World, host: &str, cmd: &str| {
             let (k, kc) = real(host, cmd);

@@ -374,7 +374,8 @@ pub fn import_host(name: &str, netns: Option<&str>) -> Result<(HostSpec, Vec<Str
     let mut rt = RtSock::open_in(netns)?;
     let links = rt.links()?;
     let addrs = rt.addrs()?;
-    let routes = rt.routes()?;
+    let routes = rt.routes_in_tables()?;
+    let (rules, other_rules) = rt.rules()?;
     let by_index = |i: i32| links.iter().find(|l| l.index == i).map(|l| l.name.clone());
     let mut interfaces = Vec::new();
     for l in &links {
@@ -396,7 +397,7 @@ pub fn import_host(name: &str, netns: Option<&str>) -> Result<(HostSpec, Vec<Str
     }
     let routes = routes
         .into_iter()
-        .map(|(dst, prefix, via, oif)| RouteSpec {
+        .map(|(table, (dst, prefix, via, oif))| RouteSpec {
             to: if prefix == 0 {
                 "default".to_string()
             } else {
@@ -404,9 +405,12 @@ pub fn import_host(name: &str, netns: Option<&str>) -> Result<(HostSpec, Vec<Str
             },
             via,
             dev: oif.and_then(by_index),
-            table: None,
+            table: (table != crate::sim::rules::TABLE_MAIN).then_some(table),
         })
         .collect();
+    // The rule list when it is not Linux's default one.
+    let ip_rules = (rules != crate::sim::rules::Policy::default().rules)
+        .then(|| rules.iter().map(|r| r.args()).collect());
     let mut sysctls = BTreeMap::new();
     let fwd = rtnl::get_sysctl(netns, "net.ipv4.ip_forward")?;
     if fwd != "0" {
@@ -422,13 +426,18 @@ pub fn import_host(name: &str, netns: Option<&str>) -> Result<(HostSpec, Vec<Str
         .collect();
     let sets = plan::import_sets(&lv);
     let mut notes: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    if other_rules > 0 {
+        notes.push(format!(
+            "{other_rules} policy rule(s) that do not look up a table (unreachable, goto ...)"
+        ));
+    }
     notes.extend(lv.set_problems.iter().cloned());
     Ok((
         HostSpec {
             name: name.to_string(),
             interfaces,
             routes,
-            ip_rules: None,
+            ip_rules,
             sysctls,
             rules: (!rules.is_empty()).then_some(rules),
             ipsets: (!sets.is_empty()).then_some(sets),

@@ -1,7 +1,6 @@
 //! rtnetlink, as much as a lab needs: links (veth pairs across namespaces,
 //! bridges), link settings (up, MAC, MTU, master), IPv4 addresses and
-//! routes (in any table), policy routing rules, and dumps of the links,
-//! addresses and main routes; plus named network namespaces made
+//! routes (in any table), policy routing rules, and dumps of all of those; plus named network namespaces made
 //! and removed the way `ip netns` does (a bind mount under /run/netns).
 
 use super::nla::{self, Attrs};
@@ -19,6 +18,7 @@ const RTM_NEWROUTE: u16 = 24;
 const RTM_GETROUTE: u16 = 26;
 const RTM_NEWRULE: u16 = 32;
 const RTM_DELRULE: u16 = 33;
+const RTM_GETRULE: u16 = 34;
 
 const NLM_F_REQUEST: u16 = 0x1;
 const NLM_F_ACK: u16 = 0x4;
@@ -432,9 +432,73 @@ impl RtSock {
         Ok(out)
     }
 
+    /// The policy rules that look up a table, in the kernel's order; the
+    /// count of the others (unreachable, goto ...), which a lab cannot hold.
+    pub fn rules(&mut self) -> Result<(Vec<crate::sim::rules::Rule>, usize)> {
+        let p = vec![AF_INET, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        let answers = self.request(RTM_GETRULE, NLM_F_DUMP, &p, "rule dump")?;
+        let mut out = Vec::new();
+        let mut others = 0;
+        for a in answers {
+            if a.len() < 12 || a[0] != AF_INET {
+                continue;
+            }
+            let (dst_len, src_len, tos, table, action) = (a[1], a[2], a[3], a[4], a[7]);
+            let flags = u32::from_ne_bytes([a[8], a[9], a[10], a[11]]);
+            let attrs = nla::parse(&a[12..])?;
+            let u32_of = |k: u16| {
+                nla::find(&attrs, k)
+                    .and_then(|x| Some(u32::from_ne_bytes(x.value.get(..4)?.try_into().ok()?)))
+            };
+            let ip = |k: u16| {
+                nla::find(&attrs, k)
+                    .filter(|v| v.value.len() == 4)
+                    .map(|v| Ipv4Addr::new(v.value[0], v.value[1], v.value[2], v.value[3]))
+            };
+            let name = |k: u16| {
+                nla::find(&attrs, k).map(|v| {
+                    String::from_utf8_lossy(v.value)
+                        .trim_end_matches('\0')
+                        .to_string()
+                })
+            };
+            if action != FR_ACT_TO_TBL {
+                others += 1;
+                continue;
+            }
+            let prefix =
+                |k: u16, len: u8| (len > 0).then(|| (ip(k).unwrap_or(Ipv4Addr::UNSPECIFIED), len));
+            let mut r = crate::sim::rules::Rule::lookup(
+                u32_of(FRA_PRIORITY).unwrap_or(0),
+                u32_of(FRA_TABLE).unwrap_or(table as u32),
+            );
+            r.invert = flags & FIB_RULE_INVERT != 0;
+            r.from = prefix(FRA_SRC, src_len);
+            r.to = prefix(FRA_DST, dst_len);
+            r.tos = tos;
+            r.mark = u32_of(FRA_FWMARK).unwrap_or(0);
+            r.mask = u32_of(FRA_FWMASK).unwrap_or(0);
+            r.iif = name(FRA_IIFNAME);
+            r.oif = name(FRA_OIFNAME);
+            out.push(r);
+        }
+        Ok((out, others))
+    }
+
     /// Routes of the main table a user made (not the ones addresses
     /// bring): (destination, prefix, gateway, link index).
     pub fn routes(&mut self) -> Result<Vec<RouteInfo>> {
+        Ok(self
+            .routes_in_tables()?
+            .into_iter()
+            .filter(|(t, _)| *t == RT_TABLE_MAIN as u32)
+            .map(|(_, r)| r)
+            .collect())
+    }
+
+    /// The unicast routes a user made in every table, with their table
+    /// (the local table's own entries and the addresses' routes left out).
+    pub fn routes_in_tables(&mut self) -> Result<Vec<(u32, RouteInfo)>> {
         let p = vec![AF_INET, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
         let answers = self.request(RTM_GETROUTE, NLM_F_DUMP, &p, "route dump")?;
         let mut out = Vec::new();
@@ -448,8 +512,7 @@ impl RtSock {
                 .and_then(|x| Some(u32::from_ne_bytes(x.value.get(..4)?.try_into().ok()?)))
                 .unwrap_or(table as u32);
             // The kernel's own routes (proto kernel) come with the addresses.
-            if table != RT_TABLE_MAIN as u32
-                || kind != RTN_UNICAST
+            if kind != RTN_UNICAST
                 || !(proto == RTPROT_BOOT || proto == RTPROT_STATIC || proto > RTPROT_STATIC)
             {
                 continue;
@@ -462,10 +525,13 @@ impl RtSock {
             let oif = nla::find(&attrs, RTA_OIF)
                 .and_then(|x| Some(u32::from_ne_bytes(x.value.get(..4)?.try_into().ok()?) as i32));
             out.push((
-                ip(RTA_DST).unwrap_or(Ipv4Addr::UNSPECIFIED),
-                dst_len,
-                ip(RTA_GATEWAY),
-                oif,
+                table,
+                (
+                    ip(RTA_DST).unwrap_or(Ipv4Addr::UNSPECIFIED),
+                    dst_len,
+                    ip(RTA_GATEWAY),
+                    oif,
+                ),
             ));
         }
         Ok(out)
