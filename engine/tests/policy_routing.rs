@@ -272,3 +272,36 @@ fn table_names_come_from_the_hosts_rt_tables() {
         "default via 198.51.100.1 dev wan-b \n"
     );
 }
+
+#[test]
+fn the_local_table_lists_what_the_kernel_adds_for_addresses() {
+    // Compared with Linux 6.x: a secondary address takes its primary as
+    // source and adds no broadcast; a down interface's address is local
+    // with no broadcast; /31 and /32 have none; a /32 has no prefix route.
+    let mut w = lab(
+        r#"{"version":1,"links":[{"name":"l"},{"name":"m"}],"hosts":[{"name":"a",
+      "interfaces":[
+        {"name":"eth0","address":"10.0.0.2/24","addresses":["10.0.0.3/24","10.5.0.1/16","10.9.9.9/32","10.8.0.1/31"],"link":"l"},
+        {"name":"eth1","address":"10.6.0.1/24","link":"m","down":true}]}]}"#,
+    );
+    assert_eq!(
+        ok(&mut w, "a", "ip route show table local"),
+        "local 10.0.0.2 dev eth0 proto kernel scope host src 10.0.0.2 \n\
+         local 10.0.0.3 dev eth0 proto kernel scope host src 10.0.0.2 \n\
+         broadcast 10.0.0.255 dev eth0 proto kernel scope link src 10.0.0.2 \n\
+         local 10.5.0.1 dev eth0 proto kernel scope host src 10.5.0.1 \n\
+         broadcast 10.5.255.255 dev eth0 proto kernel scope link src 10.5.0.1 \n\
+         local 10.6.0.1 dev eth1 proto kernel scope host src 10.6.0.1 \n\
+         local 10.8.0.1 dev eth0 proto kernel scope host src 10.8.0.1 \n\
+         local 10.9.9.9 dev eth0 proto kernel scope host src 10.9.9.9 \n\
+         local 127.0.0.0/8 dev lo proto kernel scope host src 127.0.0.1 \n\
+         local 127.0.0.1 dev lo proto kernel scope host src 127.0.0.1 \n\
+         broadcast 127.255.255.255 dev lo proto kernel scope link src 127.0.0.1 \n"
+    );
+    assert_eq!(
+        ok(&mut w, "a", "ip route show"),
+        "10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.2 \n\
+         10.5.0.0/16 dev eth0 proto kernel scope link src 10.5.0.1 \n\
+         10.8.0.0/31 dev eth0 proto kernel scope link src 10.8.0.1 \n"
+    );
+}

@@ -747,21 +747,30 @@ fn table_routes(h: &mut Host, table: u32) -> &mut Vec<Route> {
 fn table_listing(h: &Host, table: u32, word: &str) -> String {
     let mut lines: Vec<((u32, u8), String)> = Vec::new();
     let routes: Vec<Route> = match table {
-        TABLE_MAIN => route::all_routes(&h.ifaces, &h.routes),
+        // No prefix route for a /32 address (`fib_add_ifaddr`).
+        TABLE_MAIN => route::all_routes(&h.ifaces, &h.routes)
+            .into_iter()
+            .filter(|r| !(r.connected && r.prefix == 32))
+            .collect(),
         t => h.policy.tables.get(&t).cloned().unwrap_or_default(),
     };
     for r in &routes {
         lines.push(((u32::from(r.dst), r.prefix), route_text(r, h, word)));
     }
     if table == TABLE_LOCAL {
-        // The kernel's own entries: each address, the network of a
-        // loopback address, each broadcast address.
-        for i in h.ifaces.iter().filter(|i| i.up) {
-            for a in &i.addrs {
+        // The kernel's own entries: each address (a secondary one with its
+        // primary as source), the network of a loopback address, and the
+        // broadcast address of each primary one on an interface that is up.
+        for i in &h.ifaces {
+            for (k, a) in i.addrs.iter().enumerate() {
+                let primary = i.addrs[..k]
+                    .iter()
+                    .find(|p| p.prefix == a.prefix && p.contains(a.addr));
+                let src = primary.map_or(a.addr, |p| p.addr);
                 let tail = |kind: &str, what: String, scope: &str| {
                     format!(
-                        "{kind} {what} dev {}{word} proto kernel scope {scope} src {} \n",
-                        i.name, a.addr
+                        "{kind} {what} dev {}{word} proto kernel scope {scope} src {src} \n",
+                        i.name
                     )
                 };
                 if i.is_loopback() && a.prefix < 32 {
@@ -774,7 +783,7 @@ fn table_listing(h: &Host, table: u32, word: &str) -> String {
                     (u32::from(a.addr), 32),
                     tail("local", a.addr.to_string(), "host"),
                 ));
-                if a.prefix < 31 {
+                if a.prefix < 31 && i.up && primary.is_none() {
                     lines.push((
                         (u32::from(a.broadcast()), 32),
                         tail("broadcast", a.broadcast().to_string(), "link"),
