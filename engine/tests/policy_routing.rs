@@ -305,3 +305,56 @@ fn the_local_table_lists_what_the_kernel_adds_for_addresses() {
          10.8.0.0/31 dev eth0 proto kernel scope link src 10.8.0.1 \n"
     );
 }
+
+/// The field guide's two-ISP script (per-port MASQUERADE on eth1, the rest
+/// on eth2) works once policy routing sends the other ports to ISP 2: a
+/// PREROUTING mark, `ip rule add fwmark 2 table 2` and a default route in
+/// table 2. Without it (seed_scenarios) port 5000 and ping go out eth1
+/// unmasqueraded and die.
+#[test]
+fn the_field_guides_two_isp_script_works_with_policy_routing() {
+    let path = format!(
+        "{}/tests/labs/seed-two-isps.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut w = lab(&std::fs::read_to_string(path).expect("lab file"));
+    ok(&mut w, "gw", "iptables -t nat -F POSTROUTING");
+    ok(&mut w, "gw", "sysctl -w net.ipv4.ip_forward=1");
+    let isp1 = "22,25,80,110,143,443,465,993,995";
+    for port in isp1.split(',') {
+        ok(
+            &mut w,
+            "gw",
+            &format!("iptables -t nat -A POSTROUTING -p tcp --dport {port} -o eth1 -j MASQUERADE"),
+        );
+    }
+    ok(
+        &mut w,
+        "gw",
+        "iptables -t nat -A POSTROUTING -o eth2 -j MASQUERADE",
+    );
+    for c in [
+        "iptables -t mangle -A PREROUTING -i eth0 -j MARK --set-mark 2".to_string(),
+        format!(
+            "iptables -t mangle -A PREROUTING -i eth0 -p tcp -m multiport --dports {isp1} -j MARK --set-mark 0"
+        ),
+        "ip rule add fwmark 2 table 2".to_string(),
+        "ip route add default via 198.51.100.1 dev eth2 table 2".to_string(),
+    ] {
+        ok(&mut w, "gw", &c);
+    }
+    assert_eq!(
+        ok(&mut w, "laptop", "curl -s http://www.example.net/"),
+        "<h1>somewhere on the internet</h1>\n"
+    );
+    let nc = sh(&mut w, "laptop", "nc -zv -w 2 www.example.net 5000");
+    assert!(nc.stderr.contains(" 5000 port [tcp/"), "{}", nc.stderr);
+    assert!(nc.stderr.ends_with("succeeded!\n"), "{}", nc.stderr);
+    assert!(ok(&mut w, "laptop", "ping -c 1 -W 1 www.example.net").contains(" 1 received"));
+    let eth2 = ok(&mut w, "gw", "tcpdump -n -i eth2");
+    assert!(eth2.contains("IP 198.51.100.2."), "{eth2}");
+    assert!(!eth2.contains("192.168.0.50"), "{eth2}");
+    let eth1 = ok(&mut w, "gw", "tcpdump -n -i eth1");
+    assert!(eth1.contains("IP 203.0.113.2."), "{eth1}");
+    assert!(!eth1.contains(".5000:") && !eth1.contains("ICMP"), "{eth1}");
+}
