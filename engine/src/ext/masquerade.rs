@@ -10,6 +10,7 @@ use crate::sim::eval::Manip;
 use crate::sim::iface::Iface;
 use crate::sim::nat;
 use crate::sim::route::{self, Decision};
+use crate::sim::rules::Flow;
 use std::net::Ipv4Addr;
 
 const O_TO_PORTS: u8 = 2;
@@ -102,8 +103,19 @@ impl Target for Masquerade {
         if cx.ct_entry().is_some_and(|e| e.orig.src.is_unspecified()) {
             return Some(TargetVerdict::Accept);
         }
-        let next_hop = match route::lookup(cx.ifaces, cx.routes, cx.hdr.dst) {
-            Decision::Out { next_hop, .. } => next_hop,
+        // The gateway of the route the packet got: looked up again the way
+        // routing did (rules with its mark and input interface); when that
+        // leaves by another interface the destination stands in for it.
+        let flow = Flow {
+            dst: cx.hdr.dst,
+            src: cx.hdr.src,
+            mark: cx.pkt.meta.mark,
+            tos: cx.hdr.tos,
+            iif: cx.in_iface().unwrap_or("lo"),
+            oif: None,
+        };
+        let next_hop = match route::lookup_flow(cx.ifaces, cx.routes, cx.policy, &flow).0 {
+            Decision::Out { next_hop, dev } if cx.out_iface() == Some(dev.as_str()) => next_hop,
             _ => cx.hdr.dst,
         };
         let iface = cx

@@ -6,6 +6,8 @@ use super::{CheckCx, ExtInfo, ExtKind, KernelError, Match, OptSpec, ParseCx, XtR
 use crate::ext_boilerplate;
 use crate::ruleset::{check::hooks_outside, Hook};
 use crate::sim::route;
+use crate::sim::rules::Flow;
+use std::net::Ipv4Addr;
 
 const O_LOOSE: u8 = 0;
 const O_VALIDMARK: u8 = 1;
@@ -96,7 +98,18 @@ impl Rpfilter {
         }) {
             return (false, format!("{src} is a broadcast address"));
         } else {
-            match route::lookup(cx.ifaces, cx.routes, src) {
+            // Through the policy rules as from lo, with the packet's mark
+            // only under --validmark (`rpfilter_lookup_reverse`).
+            let dst_ok = !(dst.is_multicast() || dst.is_broadcast() || dst.octets()[0] == 0);
+            let flow = Flow {
+                dst: src,
+                src: if dst_ok { dst } else { Ipv4Addr::UNSPECIFIED },
+                mark: if self.validmark { cx.pkt.meta.mark } else { 0 },
+                tos: cx.hdr.tos,
+                iif: "lo",
+                oif: None,
+            };
+            match route::lookup_flow(cx.ifaces, cx.routes, cx.policy, &flow).0 {
                 route::Decision::Out { dev, .. } => dev,
                 _ => return (false, format!("there is no route back to {src}")),
             }

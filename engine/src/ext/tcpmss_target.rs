@@ -9,6 +9,7 @@ use crate::ext_boilerplate;
 use crate::ruleset::Hook;
 use crate::sim::iface::Iface;
 use crate::sim::route::{self, Decision};
+use crate::sim::rules::Flow;
 
 const O_SET: u8 = 0;
 const O_CLAMP: u8 = 1;
@@ -74,7 +75,9 @@ impl TcpMssTarget {
         let newmss = if self.mss == CLAMP_PMTU {
             // The smaller of the route out and the route back to the source.
             let out = cx.out_iface().map_or(u32::MAX, |o| mtu_of(cx.ifaces, o));
-            let back = match route::lookup(cx.ifaces, cx.routes, cx.hdr.src) {
+            // `tcpmss_reverse_mtu`: an output route to the source, unmarked.
+            let flow = Flow::output(cx.hdr.src);
+            let back = match route::lookup_flow(cx.ifaces, cx.routes, cx.policy, &flow).0 {
                 Decision::Local => 65536,
                 Decision::Out { dev, .. } => mtu_of(cx.ifaces, &dev),
                 Decision::Unreachable => u32::MAX,

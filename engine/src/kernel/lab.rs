@@ -4,7 +4,8 @@
 //!
 //! [`LabSpec`] is the small description the namespace builder works from:
 //! hosts with interfaces (addresses, MAC, MTU, the link they plug into),
-//! routes, sysctls, and their iptables rules and ipsets as restore text.
+//! routes (in any table), policy routing rules, sysctls, and their
+//! iptables rules and ipsets as restore text.
 //! Lab files convert into it. A link with two ends is a veth pair between
 //! the two hosts; a link with one end or more than two is a bridge in a
 //! namespace of its own, each end a veth to it.
@@ -34,6 +35,10 @@ pub struct HostSpec {
     pub interfaces: Vec<IfaceSpec>,
     #[serde(default)]
     pub routes: Vec<RouteSpec>,
+    /// The whole policy rule list as `ip rule add` words (the default
+    /// rules are replaced by it); none: Linux's default rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_rules: Option<Vec<String>>,
     /// `"net.ipv4.ip_forward": "1"`.
     #[serde(default)]
     pub sysctls: BTreeMap<String, String>,
@@ -76,6 +81,21 @@ pub struct RouteSpec {
     pub via: Option<Ipv4Addr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dev: Option<String>,
+    /// The routing table; none: main.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<u32>,
+}
+
+/// The rules of `ip_rules` as the simulator reads them (its `ip rule`
+/// parser, on an empty rule list).
+fn policy_rules(host: &str, words: &[String]) -> Result<Vec<crate::sim::rules::Rule>> {
+    let mut scratch = crate::sim::host::Host::new(host);
+    scratch.policy.rules.clear();
+    for w in words {
+        crate::sim::tools::iprule::add_rule(&mut scratch, w)
+            .map_err(|e| bad(format!("{host}: rule \"{w}\": {e}")))?;
+    }
+    Ok(scratch.policy.rules)
 }
 
 fn bad(msg: String) -> Error {
@@ -151,6 +171,9 @@ impl LabSpec {
                 if let Some(m) = &i.mac {
                     parse_mac(m)?;
                 }
+            }
+            if let Some(words) = &h.ip_rules {
+                policy_rules(&h.name, words)?;
             }
             for r in &h.routes {
                 if r.to != "default" {
@@ -287,7 +310,17 @@ fn build(spec: &LabSpec, built: &mut Built) -> Result<()> {
             } else {
                 parse_cidr(&r.to)?
             };
-            rt.add_route(dst, prefix, r.via, r.dev.as_deref())?;
+            let table = r.table.unwrap_or(crate::sim::rules::TABLE_MAIN);
+            rt.add_route_in(table, dst, prefix, r.via, r.dev.as_deref())?;
+        }
+        if let Some(words) = &h.ip_rules {
+            // Linux's default rules make way for the lab's whole list.
+            for r in crate::sim::rules::Policy::default().rules {
+                rt.rule(&r, true)?;
+            }
+            for r in policy_rules(&h.name, words)? {
+                rt.rule(&r, false)?;
+            }
         }
         if h.rules.is_some() || h.ipsets.is_some() {
             let mut sock = NfSock::open_in_netns(&ns)?;
@@ -341,7 +374,8 @@ pub fn import_host(name: &str, netns: Option<&str>) -> Result<(HostSpec, Vec<Str
     let mut rt = RtSock::open_in(netns)?;
     let links = rt.links()?;
     let addrs = rt.addrs()?;
-    let routes = rt.routes()?;
+    let routes = rt.routes_in_tables()?;
+    let (rules, other_rules) = rt.rules()?;
     let by_index = |i: i32| links.iter().find(|l| l.index == i).map(|l| l.name.clone());
     let mut interfaces = Vec::new();
     for l in &links {
@@ -363,7 +397,7 @@ pub fn import_host(name: &str, netns: Option<&str>) -> Result<(HostSpec, Vec<Str
     }
     let routes = routes
         .into_iter()
-        .map(|(dst, prefix, via, oif)| RouteSpec {
+        .map(|(table, (dst, prefix, via, oif))| RouteSpec {
             to: if prefix == 0 {
                 "default".to_string()
             } else {
@@ -371,8 +405,12 @@ pub fn import_host(name: &str, netns: Option<&str>) -> Result<(HostSpec, Vec<Str
             },
             via,
             dev: oif.and_then(by_index),
+            table: (table != crate::sim::rules::TABLE_MAIN).then_some(table),
         })
         .collect();
+    // The rule list when it is not Linux's default one.
+    let ip_rules = (rules != crate::sim::rules::Policy::default().rules)
+        .then(|| rules.iter().map(|r| r.args()).collect());
     let mut sysctls = BTreeMap::new();
     let fwd = rtnl::get_sysctl(netns, "net.ipv4.ip_forward")?;
     if fwd != "0" {
@@ -388,12 +426,18 @@ pub fn import_host(name: &str, netns: Option<&str>) -> Result<(HostSpec, Vec<Str
         .collect();
     let sets = plan::import_sets(&lv);
     let mut notes: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    if other_rules > 0 {
+        notes.push(format!(
+            "{other_rules} policy rule(s) that do not look up a table (unreachable, goto ...)"
+        ));
+    }
     notes.extend(lv.set_problems.iter().cloned());
     Ok((
         HostSpec {
             name: name.to_string(),
             interfaces,
             routes,
+            ip_rules,
             sysctls,
             rules: (!rules.is_empty()).then_some(rules),
             ipsets: (!sets.is_empty()).then_some(sets),
@@ -463,13 +507,21 @@ pub fn to_world(spec: &LabSpec) -> Result<crate::sim::world::World> {
                     .ok_or_else(|| bad(format!("{}: no interface reaches {g}", h.name)))?,
                 (None, None) => return Err(bad(format!("{}: route without via or dev", h.name))),
             };
-            host.routes.push(Route {
+            let route = Route {
                 dst,
                 prefix,
                 via: r.via,
                 dev,
                 connected: false,
-            });
+            };
+            match r.table.filter(|t| *t != crate::sim::rules::TABLE_MAIN) {
+                Some(t) => host.policy.tables.entry(t).or_default().push(route),
+                None => host.routes.push(route),
+            }
+        }
+        if let Some(words) = &h.ip_rules {
+            host.policy.rules = policy_rules(&h.name, words)?;
+            host.policy.custom = true;
         }
         for (k, v) in &h.sysctls {
             host.sysctl.insert(k.clone(), v.clone());
@@ -520,11 +572,16 @@ pub fn from_world(name: &str, w: &crate::sim::world::World) -> LabSpec {
                 up: i.up,
             })
             .collect();
-        let routes = h
-            .routes
+        let main = h.routes.iter().map(|r| (None, r));
+        let others = h
+            .policy
+            .tables
             .iter()
-            .filter(|r| !r.connected)
-            .map(|r| RouteSpec {
+            .flat_map(|(t, rs)| rs.iter().map(move |r| (Some(*t), r)));
+        let routes = main
+            .chain(others)
+            .filter(|(_, r)| !r.connected)
+            .map(|(table, r)| RouteSpec {
                 to: if r.prefix == 0 {
                     "default".to_string()
                 } else {
@@ -532,8 +589,13 @@ pub fn from_world(name: &str, w: &crate::sim::world::World) -> LabSpec {
                 },
                 via: r.via,
                 dev: Some(r.dev.clone()),
+                table,
             })
             .collect();
+        let ip_rules = h
+            .policy
+            .custom
+            .then(|| h.policy.rules.iter().map(|r| r.args()).collect());
         let mut host = h.clone();
         let saved = crate::iptables::save_cmd::run_save(&mut host, &["iptables-save".to_string()]);
         let rules: String = saved
@@ -565,6 +627,7 @@ pub fn from_world(name: &str, w: &crate::sim::world::World) -> LabSpec {
             name: h.name.clone(),
             interfaces,
             routes,
+            ip_rules,
             sysctls,
             rules: (!rules.is_empty()).then_some(rules),
             ipsets: (!sets.is_empty()).then_some(sets),

@@ -1,6 +1,6 @@
 //! rtnetlink, as much as a lab needs: links (veth pairs across namespaces,
 //! bridges), link settings (up, MAC, MTU, master), IPv4 addresses and
-//! routes, and dumps of all of those; plus named network namespaces made
+//! routes (in any table), policy routing rules, and dumps of all of those; plus named network namespaces made
 //! and removed the way `ip netns` does (a bind mount under /run/netns).
 
 use super::nla::{self, Attrs};
@@ -16,6 +16,9 @@ const RTM_NEWADDR: u16 = 20;
 const RTM_GETADDR: u16 = 22;
 const RTM_NEWROUTE: u16 = 24;
 const RTM_GETROUTE: u16 = 26;
+const RTM_NEWRULE: u16 = 32;
+const RTM_DELRULE: u16 = 33;
+const RTM_GETRULE: u16 = 34;
 
 const NLM_F_REQUEST: u16 = 0x1;
 const NLM_F_ACK: u16 = 0x4;
@@ -38,6 +41,16 @@ const RTA_DST: u16 = 1;
 const RTA_OIF: u16 = 4;
 const RTA_GATEWAY: u16 = 5;
 const RTA_TABLE: u16 = 15;
+const FRA_DST: u16 = 1;
+const FRA_SRC: u16 = 2;
+const FRA_IIFNAME: u16 = 3;
+const FRA_PRIORITY: u16 = 6;
+const FRA_FWMARK: u16 = 10;
+const FRA_TABLE: u16 = 15;
+const FRA_FWMASK: u16 = 16;
+const FRA_OIFNAME: u16 = 17;
+const FR_ACT_TO_TBL: u8 = 1;
+const FIB_RULE_INVERT: u32 = 2;
 
 const IFF_UP: u32 = 1;
 const AF_INET: u8 = 2;
@@ -252,6 +265,63 @@ impl RtSock {
         via: Option<Ipv4Addr>,
         dev: Option<&str>,
     ) -> Result<()> {
+        self.add_route_in(RT_TABLE_MAIN as u32, dst, prefix, via, dev)
+    }
+
+    /// A policy routing rule (`ip rule add`): the same message iproute2
+    /// sends; `delete` removes the rule with these fields instead.
+    pub fn rule(&mut self, r: &crate::sim::rules::Rule, delete: bool) -> Result<()> {
+        let len = |p: Option<(Ipv4Addr, u8)>| p.map_or(0, |(_, l)| l);
+        let table = r.table;
+        let mut p = vec![
+            AF_INET,
+            len(r.to),
+            len(r.from),
+            r.tos,
+            if table < 256 { table as u8 } else { 0 },
+            0,
+            0,
+            FR_ACT_TO_TBL,
+        ];
+        let flags = if r.invert { FIB_RULE_INVERT } else { 0 };
+        p.extend_from_slice(&flags.to_ne_bytes());
+        let mut at = Attrs::new();
+        ne32(&mut at, FRA_PRIORITY, r.pref);
+        ne32(&mut at, FRA_TABLE, table);
+        if let Some((a, _)) = r.to {
+            at.bytes(FRA_DST, &a.octets());
+        }
+        if let Some((a, _)) = r.from {
+            at.bytes(FRA_SRC, &a.octets());
+        }
+        if r.mark != 0 || r.mask != 0 {
+            ne32(&mut at, FRA_FWMARK, r.mark);
+            ne32(&mut at, FRA_FWMASK, r.mask);
+        }
+        if let Some(i) = &r.iif {
+            at.str(FRA_IIFNAME, i);
+        }
+        if let Some(o) = &r.oif {
+            at.str(FRA_OIFNAME, o);
+        }
+        p.extend_from_slice(&at.buf);
+        let what = format!("rule {}", r.args());
+        if delete {
+            self.request(RTM_DELRULE, NLM_F_ACK, &p, &what).map(|_| ())
+        } else {
+            self.create(RTM_NEWRULE, p, &what)
+        }
+    }
+
+    /// A route in table `table` (`ip route add ... table N`).
+    pub fn add_route_in(
+        &mut self,
+        table: u32,
+        dst: Ipv4Addr,
+        prefix: u8,
+        via: Option<Ipv4Addr>,
+        dev: Option<&str>,
+    ) -> Result<()> {
         let scope = if via.is_some() {
             RT_SCOPE_UNIVERSE
         } else {
@@ -262,13 +332,16 @@ impl RtSock {
             prefix,
             0,
             0,
-            RT_TABLE_MAIN,
+            if table < 256 { table as u8 } else { 0 },
             RTPROT_BOOT,
             scope,
             RTN_UNICAST,
         ];
         p.extend_from_slice(&0u32.to_ne_bytes());
         let mut at = Attrs::new();
+        if table != RT_TABLE_MAIN as u32 {
+            ne32(&mut at, RTA_TABLE, table);
+        }
         if prefix > 0 {
             at.bytes(RTA_DST, &dst.octets());
         }
@@ -359,9 +432,73 @@ impl RtSock {
         Ok(out)
     }
 
+    /// The policy rules that look up a table, in the kernel's order; the
+    /// count of the others (unreachable, goto ...), which a lab cannot hold.
+    pub fn rules(&mut self) -> Result<(Vec<crate::sim::rules::Rule>, usize)> {
+        let p = vec![AF_INET, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        let answers = self.request(RTM_GETRULE, NLM_F_DUMP, &p, "rule dump")?;
+        let mut out = Vec::new();
+        let mut others = 0;
+        for a in answers {
+            if a.len() < 12 || a[0] != AF_INET {
+                continue;
+            }
+            let (dst_len, src_len, tos, table, action) = (a[1], a[2], a[3], a[4], a[7]);
+            let flags = u32::from_ne_bytes([a[8], a[9], a[10], a[11]]);
+            let attrs = nla::parse(&a[12..])?;
+            let u32_of = |k: u16| {
+                nla::find(&attrs, k)
+                    .and_then(|x| Some(u32::from_ne_bytes(x.value.get(..4)?.try_into().ok()?)))
+            };
+            let ip = |k: u16| {
+                nla::find(&attrs, k)
+                    .filter(|v| v.value.len() == 4)
+                    .map(|v| Ipv4Addr::new(v.value[0], v.value[1], v.value[2], v.value[3]))
+            };
+            let name = |k: u16| {
+                nla::find(&attrs, k).map(|v| {
+                    String::from_utf8_lossy(v.value)
+                        .trim_end_matches('\0')
+                        .to_string()
+                })
+            };
+            if action != FR_ACT_TO_TBL {
+                others += 1;
+                continue;
+            }
+            let prefix =
+                |k: u16, len: u8| (len > 0).then(|| (ip(k).unwrap_or(Ipv4Addr::UNSPECIFIED), len));
+            let mut r = crate::sim::rules::Rule::lookup(
+                u32_of(FRA_PRIORITY).unwrap_or(0),
+                u32_of(FRA_TABLE).unwrap_or(table as u32),
+            );
+            r.invert = flags & FIB_RULE_INVERT != 0;
+            r.from = prefix(FRA_SRC, src_len);
+            r.to = prefix(FRA_DST, dst_len);
+            r.tos = tos;
+            r.mark = u32_of(FRA_FWMARK).unwrap_or(0);
+            r.mask = u32_of(FRA_FWMASK).unwrap_or(0);
+            r.iif = name(FRA_IIFNAME);
+            r.oif = name(FRA_OIFNAME);
+            out.push(r);
+        }
+        Ok((out, others))
+    }
+
     /// Routes of the main table a user made (not the ones addresses
     /// bring): (destination, prefix, gateway, link index).
     pub fn routes(&mut self) -> Result<Vec<RouteInfo>> {
+        Ok(self
+            .routes_in_tables()?
+            .into_iter()
+            .filter(|(t, _)| *t == RT_TABLE_MAIN as u32)
+            .map(|(_, r)| r)
+            .collect())
+    }
+
+    /// The unicast routes a user made in every table, with their table
+    /// (the local table's own entries and the addresses' routes left out).
+    pub fn routes_in_tables(&mut self) -> Result<Vec<(u32, RouteInfo)>> {
         let p = vec![AF_INET, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
         let answers = self.request(RTM_GETROUTE, NLM_F_DUMP, &p, "route dump")?;
         let mut out = Vec::new();
@@ -375,8 +512,7 @@ impl RtSock {
                 .and_then(|x| Some(u32::from_ne_bytes(x.value.get(..4)?.try_into().ok()?)))
                 .unwrap_or(table as u32);
             // The kernel's own routes (proto kernel) come with the addresses.
-            if table != RT_TABLE_MAIN as u32
-                || kind != RTN_UNICAST
+            if kind != RTN_UNICAST
                 || !(proto == RTPROT_BOOT || proto == RTPROT_STATIC || proto > RTPROT_STATIC)
             {
                 continue;
@@ -389,10 +525,13 @@ impl RtSock {
             let oif = nla::find(&attrs, RTA_OIF)
                 .and_then(|x| Some(u32::from_ne_bytes(x.value.get(..4)?.try_into().ok()?) as i32));
             out.push((
-                ip(RTA_DST).unwrap_or(Ipv4Addr::UNSPECIFIED),
-                dst_len,
-                ip(RTA_GATEWAY),
-                oif,
+                table,
+                (
+                    ip(RTA_DST).unwrap_or(Ipv4Addr::UNSPECIFIED),
+                    dst_len,
+                    ip(RTA_GATEWAY),
+                    oif,
+                ),
             ));
         }
         Ok(out)

@@ -43,6 +43,7 @@ use crate::command::Output;
 use crate::sim::host::Listener;
 use crate::sim::iface::{IfAddr, Iface};
 use crate::sim::route::Route;
+use crate::sim::rules::TABLE_MAIN;
 use crate::sim::tools::{self, ServiceInfo};
 use crate::sim::world::World;
 use serde::{Deserialize, Serialize};
@@ -129,6 +130,10 @@ pub struct HostSpec {
     pub interfaces: Vec<IfaceSpec>,
     #[serde(default)]
     pub routes: Vec<RouteSpec>,
+    /// Policy routing rules added at boot, as `ip rule add` takes them
+    /// (`"fwmark 2 lookup 2"`), after Linux's three default rules.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
     /// sysctl settings (`"net.ipv4.ip_forward": "1"`).
     #[serde(default)]
     pub sysctl: std::collections::BTreeMap<String, String>,
@@ -174,6 +179,9 @@ pub struct RouteSpec {
     pub via: Option<String>,
     #[serde(default)]
     pub dev: Option<String>,
+    /// The routing table (default: main, 254).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -589,14 +597,17 @@ pub fn build(lab: &LabFile) -> Result<World, LabError> {
                     return err(format!("{what}: gateway {g} is not on a network of {dev}"));
                 }
             }
-            if host
-                .routes
-                .iter()
-                .any(|x| x.dst == dst && x.prefix == prefix)
-            {
+            let table = r.table.filter(|t| *t != 0).unwrap_or(TABLE_MAIN);
+            let h_mut = &mut world.hosts[idx];
+            let list = if table == TABLE_MAIN {
+                &mut h_mut.routes
+            } else {
+                h_mut.policy.tables.entry(table).or_default()
+            };
+            if list.iter().any(|x| x.dst == dst && x.prefix == prefix) {
                 return err(format!("{what}: declared twice"));
             }
-            world.hosts[idx].routes.push(Route {
+            list.push(Route {
                 dst,
                 prefix,
                 via,
@@ -612,6 +623,13 @@ pub fn build(lab: &LabFile) -> Result<World, LabError> {
                 ));
             }
             world.hosts[idx].files.insert(path.clone(), text.clone());
+        }
+        if h.rules.len() > MAX_ITEMS {
+            return err(format!("host {}: too many rules", h.name));
+        }
+        for r in &h.rules {
+            tools::iprule::add_rule(&mut world.hosts[idx], r)
+                .map_err(|e| LabError(format!("host {} rule \"{r}\": {e}", h.name)))?;
         }
         for (k, v) in &h.sysctl {
             match tools::sysctl::set(&mut world.hosts[idx], k, v) {

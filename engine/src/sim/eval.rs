@@ -180,6 +180,8 @@ pub struct EvalCx<'a> {
     pub rng: &'a mut Rng,
     pub ifaces: &'a [Iface],
     pub routes: &'a [Route],
+    /// Policy routing rules and tables (for the lookups targets make).
+    pub policy: &'a super::rules::Policy,
     /// The host's listening sockets and the TCP connections its stack
     /// accepted (local port, remote address, remote port), for `-m socket`.
     pub listeners: &'a [super::host::Listener],
@@ -216,6 +218,7 @@ impl<'a> EvalCx<'a> {
             rng,
             ifaces,
             routes,
+            policy,
             listeners,
             tcp_conns,
             tz_minutes,
@@ -239,6 +242,7 @@ impl<'a> EvalCx<'a> {
             rng,
             ifaces,
             routes,
+            policy,
             listeners,
             tcp_conns,
             emitted,

@@ -37,7 +37,10 @@ pub struct Host {
     /// since the Unix epoch (UTC). The world keeps it on `World::now_ns`.
     pub clock_ns: u64,
     pub ifaces: Vec<Iface>,
+    /// The main table's static routes.
     pub routes: Vec<Route>,
+    /// Policy routing: `ip rule` and the tables other than main.
+    pub policy: super::rules::Policy,
     /// `sysctl` values by dotted name.
     pub sysctl: BTreeMap<String, String>,
     pub listeners: Vec<Listener>,

@@ -10,6 +10,7 @@ pub mod nat;
 pub mod netfilter;
 pub mod reject;
 pub mod route;
+pub mod rules;
 pub mod stack;
 pub mod tools;
 pub mod trace;

@@ -1,7 +1,9 @@
-//! Routing: the local table (the host's own addresses) and the main table
-//! (connected, static and default routes), longest prefix first.
+//! Routing: the local table (the host's own addresses), the main table
+//! (connected, static and default routes) and, through the policy rules of
+//! [`super::rules`], any other table; longest prefix first within a table.
 
 use super::iface::Iface;
+use super::rules::{self, Flow, Policy};
 use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
 
@@ -34,7 +36,8 @@ pub enum Decision {
     Unreachable,
 }
 
-/// Routes including the connected ones derived from the interfaces' addresses.
+/// The main table: routes including the connected ones derived from the
+/// interfaces' addresses.
 pub fn all_routes(ifaces: &[Iface], routes: &[Route]) -> Vec<Route> {
     let mut v: Vec<Route> = ifaces
         .iter()
@@ -95,11 +98,26 @@ pub fn martian(ifaces: &[Iface], src: Ipv4Addr, dst: Ipv4Addr) -> Option<&'stati
     None
 }
 
-/// Looks up the route for a destination.
+/// Looks up the route for a destination in the local and main tables
+/// only, ignoring policy rules (for lookups that model the kernel's own
+/// main-table view, and hosts whose rules were never changed).
 pub fn lookup(ifaces: &[Iface], routes: &[Route], dst: Ipv4Addr) -> Decision {
     if is_local(ifaces, dst) {
         return Decision::Local;
     }
+    best_route(ifaces, true, routes, dst, None).unwrap_or(Decision::Unreachable)
+}
+
+/// The longest-prefix route of one table to `dst` (with the connected
+/// routes of the interfaces for main), `None` when the table has none;
+/// with `oif`, only the routes out of that interface count.
+fn best_route(
+    ifaces: &[Iface],
+    connected: bool,
+    routes: &[Route],
+    dst: Ipv4Addr,
+    oif: Option<&str>,
+) -> Option<Decision> {
     // The routes of `all_routes` in order, without making them: the
     // longest prefix wins, connected before static, the last of equals.
     type Best<'a> = Option<((u8, bool), &'a str, Option<Ipv4Addr>)>;
@@ -114,31 +132,114 @@ pub fn lookup(ifaces: &[Iface], routes: &[Route], dst: Ipv4Addr) -> Decision {
             *best = Some((key, dev, via));
         }
     }
+    let wanted = |dev: &str| oif.is_none_or(|o| o == dev);
     let mut best: Best = None;
-    for i in ifaces.iter().filter(|i| i.up && !i.is_loopback()) {
-        for a in &i.addrs {
-            let m = crate::ext::xtopt::prefix_mask(a.prefix);
-            if u32::from(dst) & m == u32::from(a.network()) & m {
-                consider(&mut best, ifaces, (a.prefix, true), &i.name, None);
+    if connected {
+        for i in ifaces
+            .iter()
+            .filter(|i| i.up && !i.is_loopback() && wanted(&i.name))
+        {
+            for a in &i.addrs {
+                let m = crate::ext::xtopt::prefix_mask(a.prefix);
+                if u32::from(dst) & m == u32::from(a.network()) & m {
+                    consider(&mut best, ifaces, (a.prefix, true), &i.name, None);
+                }
             }
         }
     }
-    for r in routes.iter().filter(|r| r.contains(dst)) {
+    for r in routes.iter().filter(|r| r.contains(dst) && wanted(&r.dev)) {
         consider(&mut best, ifaces, (r.prefix, r.connected), &r.dev, r.via);
     }
     match best {
         // Multicast goes straight onto the link even when only a default
         // route covers it: no gateway (`__mkroute_output`, prefix < 4).
-        Some(((prefix, _), dev, _)) if dst.is_multicast() && prefix < 4 => Decision::Out {
+        Some(((prefix, _), dev, _)) if dst.is_multicast() && prefix < 4 => Some(Decision::Out {
             dev: dev.to_string(),
             next_hop: dst,
-        },
-        Some((_, dev, via)) => Decision::Out {
+        }),
+        Some((_, dev, via)) => Some(Decision::Out {
             dev: dev.to_string(),
             next_hop: via.unwrap_or(dst),
-        },
-        None => Decision::Unreachable,
+        }),
+        None => None,
     }
+}
+
+/// The route of one table (`None`: the table has none, the lookup goes on
+/// with the next rule).
+pub fn lookup_table(
+    ifaces: &[Iface],
+    routes: &[Route],
+    policy: &Policy,
+    table: u32,
+    flow: &Flow,
+) -> Option<Decision> {
+    let dst = flow.dst;
+    match table {
+        rules::TABLE_MAIN => best_route(ifaces, true, routes, dst, flow.oif),
+        // Bound to an interface, only its own addresses are local.
+        rules::TABLE_LOCAL
+            if is_local(ifaces, dst)
+                && flow.oif.is_none_or(|o| {
+                    ifaces
+                        .iter()
+                        .any(|i| i.name == o && (i.addrs.iter().any(|a| a.addr == dst)))
+                }) =>
+        {
+            Some(Decision::Local)
+        }
+        t => best_route(ifaces, false, policy.tables.get(&t)?, dst, flow.oif),
+    }
+}
+
+/// `fib_lookup` with policy rules: walks the rules in order and takes the
+/// first table that has a route. Returns the decision and its table
+/// (0 when unreachable). With the rules never changed and nothing in the
+/// default table this is the plain local + main lookup.
+pub fn lookup_flow(
+    ifaces: &[Iface],
+    routes: &[Route],
+    policy: &Policy,
+    flow: &Flow,
+) -> (Decision, u32) {
+    if policy.is_plain() && flow.oif.is_none() {
+        let d = lookup(ifaces, routes, flow.dst);
+        let table = match d {
+            Decision::Local => rules::TABLE_LOCAL,
+            Decision::Out { .. } => rules::TABLE_MAIN,
+            Decision::Unreachable => 0,
+        };
+        return (d, table);
+    }
+    for r in policy.rules.iter().filter(|r| r.matches(flow)) {
+        if let Some(d) = lookup_table(ifaces, routes, policy, r.table, flow) {
+            return (d, r.table);
+        }
+    }
+    // Bound to an interface with no route out of it: assume the
+    // destination is on its link.
+    match flow.oif {
+        Some(o) if ifaces.iter().any(|i| i.name == o && i.up) => (
+            Decision::Out {
+                dev: o.to_string(),
+                next_hop: flow.dst,
+            },
+            rules::TABLE_MAIN,
+        ),
+        _ => (Decision::Unreachable, 0),
+    }
+}
+
+/// `inet_select_addr`: the address of `dev` on the next hop's network, else
+/// its first address.
+pub fn source_on(ifaces: &[Iface], dev: &str, next_hop: Ipv4Addr) -> Option<Ipv4Addr> {
+    let iface = ifaces.iter().find(|i| i.name == dev)?;
+    iface
+        .addrs
+        .iter()
+        .find(|a| a.contains(next_hop))
+        .or(iface.addrs.first())
+        .map(|a| a.addr)
 }
 
 /// The source address the host picks for a destination (`ip route get`).

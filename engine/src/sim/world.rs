@@ -6,6 +6,7 @@ use super::eval::Emit;
 use super::host::Host;
 use super::netfilter::{run_hook, CtRef, Fate};
 use super::route::{self, Decision};
+use super::rules::{self, Flow};
 use super::stack;
 use super::trace::{Event, Trace};
 use crate::packet::pcap::{ethernet, Frame};
@@ -259,8 +260,20 @@ impl World {
             return self.finish(hi, trace, "malformed packet".into());
         };
         let host = &self.hosts[hi];
+        // The route by the policy rules, with the packet's source and mark.
+        let mark = pkt.meta.mark;
         let decision = match &via {
-            None => route::lookup(&host.ifaces, &host.routes, hdr.dst),
+            None => {
+                let flow = Flow {
+                    dst: hdr.dst,
+                    src: hdr.src,
+                    mark,
+                    tos: hdr.tos,
+                    iif: "lo",
+                    oif: None,
+                };
+                route::lookup_flow(&host.ifaces, &host.routes, &host.policy, &flow).0
+            }
             // The route to the gateway, the gateway as next hop when it is
             // on the link (`FLOWI_FLAG_KNOWN_NH`).
             Some((gw, oif)) => match (route::lookup(&host.ifaces, &host.routes, *gw), oif) {
@@ -301,12 +314,24 @@ impl World {
             let name = self.hosts[hi].name.clone();
             return self.finish(hi, trace, format!("dropped on {name} in OUTPUT"));
         }
-        // DNAT in OUTPUT re-routes.
+        // A new destination (DNAT), mark or TOS from OUTPUT re-routes
+        // (`ip_route_me_harder`); the source address stays.
         let mut dev = dev;
         if let Ok(h2) = pkt.headers() {
-            if h2.dst != hdr.dst && via.is_none() {
+            let dnat = h2.dst != hdr.dst;
+            let steered =
+                (pkt.meta.mark != mark || h2.tos != hdr.tos) && !self.hosts[hi].policy.is_plain();
+            if (dnat || steered) && via.is_none() {
                 let host = &self.hosts[hi];
-                match route::lookup(&host.ifaces, &host.routes, h2.dst) {
+                let flow = Flow {
+                    dst: h2.dst,
+                    src: h2.src,
+                    mark: pkt.meta.mark,
+                    tos: h2.tos,
+                    iif: "lo",
+                    oif: None,
+                };
+                match route::lookup_flow(&host.ifaces, &host.routes, &host.policy, &flow).0 {
                     Decision::Local => {
                         dev = "lo".into();
                         next_hop = h2.dst;
@@ -319,7 +344,8 @@ impl World {
                         next_hop = n;
                     }
                     Decision::Unreachable => {
-                        return self.finish(hi, trace, "no route to host after DNAT".into())
+                        let why = if dnat { "DNAT" } else { "OUTPUT" };
+                        return self.finish(hi, trace, format!("no route to host after {why}"));
                     }
                 }
                 pkt.meta.out_iface = Some(dev.clone());
@@ -619,16 +645,33 @@ impl World {
             self.discard(hi, &ct);
             return self.finish(hi, trace, format!("dropped on {name}: {why}"));
         }
-        let decision = if route::is_broadcast(&host.ifaces, hdr.dst) {
-            Decision::Local
+        let (decision, table) = if route::is_broadcast(&host.ifaces, hdr.dst) {
+            (Decision::Local, rules::TABLE_LOCAL)
         } else {
-            route::lookup(&host.ifaces, &host.routes, hdr.dst)
+            // Routing after PREROUTING: a mark set there steers the packet.
+            let flow = Flow {
+                dst: hdr.dst,
+                src: hdr.src,
+                mark: pkt.meta.mark,
+                tos: hdr.tos,
+                iif: iface,
+                oif: None,
+            };
+            route::lookup_flow(&host.ifaces, &host.routes, &host.policy, &flow)
         };
         if let Some(t) = trace.as_mut() {
             t.events.push(Event::Routed {
                 host: name.clone(),
                 decision: match &decision {
                     Decision::Local => "local delivery (INPUT)".into(),
+                    // A table other than main was chosen by a policy rule.
+                    Decision::Out { dev, next_hop } if table != rules::TABLE_MAIN => {
+                        let names = rules::TableNames::of(&host.files);
+                        format!(
+                            "forward via {next_hop} dev {dev} (table {})",
+                            names.name(table)
+                        )
+                    }
                     Decision::Out { dev, next_hop } => format!("forward via {next_hop} dev {dev}"),
                     Decision::Unreachable => "no route".into(),
                 },

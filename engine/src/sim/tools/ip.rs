@@ -1,12 +1,13 @@
 //! `ip` (iproute2 6.1): `ip addr` (show, add, del, flush), `ip link` (show,
-//! set up/down/mtu) and `ip route` (show, add, del, replace, get), with
-//! `-4`, `-br` and iproute2's messages and exit codes.
+//! set up/down/mtu), `ip route` (show, add, del, replace, flush, get, in any
+//! table) and `ip rule` ([`super::iprule`]), with `-4`, `-br` and iproute2's
+//! messages and exit codes.
 
-use super::net;
 use crate::command::Output;
 use crate::sim::host::Host;
 use crate::sim::iface::{mac_text, IfAddr, Iface};
-use crate::sim::route::{self, Route};
+use crate::sim::route::{self, Decision, Route};
+use crate::sim::rules::{Flow, TableNames, TABLE_LOCAL, TABLE_MAIN};
 use crate::sim::world::World;
 use std::net::Ipv4Addr;
 
@@ -155,6 +156,8 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
         link(world, host, rest, &f)
     } else if matches(obj, "route", 1) {
         route_cmd(world, host, rest)
+    } else if matches(obj, "rule", 2) {
+        super::iprule::run(&mut world.hosts[host], rest)
     } else {
         Output::err(
             format!("Object \"{obj}\" is unknown, try \"ip help\".\n"),
@@ -315,7 +318,7 @@ fn addr(world: &mut World, host: usize, rest: &[&str], f: &Flags) -> Output {
 /// link go away, as the kernel flushes them.
 fn prune_routes(h: &mut Host) {
     let ifaces = h.ifaces.clone();
-    h.routes.retain(|r| {
+    let keep = |r: &Route| {
         let Some(i) = ifaces.iter().find(|i| i.name == r.dev) else {
             return false;
         };
@@ -326,7 +329,11 @@ fn prune_routes(h: &mut Host) {
             Some(gw) => i.addrs.iter().any(|a| a.contains(gw)),
             None => true,
         }
-    });
+    };
+    h.routes.retain(keep);
+    for t in h.policy.tables.values_mut() {
+        t.retain(keep);
+    }
 }
 
 fn link(world: &mut World, host: usize, rest: &[&str], f: &Flags) -> Output {
@@ -435,12 +442,14 @@ fn prefix_text(r: &Route) -> String {
     }
 }
 
-fn route_text(r: &Route, h: &Host) -> String {
+/// A route as `ip route show` prints it; `table` is ` table NAME` in a
+/// listing of every table (empty for main and a one-table listing).
+fn route_text(r: &Route, h: &Host, table: &str) -> String {
     let mut s = prefix_text(r);
     if let Some(gw) = r.via {
         s.push_str(&format!(" via {gw}"));
     }
-    s.push_str(&format!(" dev {}", r.dev));
+    s.push_str(&format!(" dev {}{table}", r.dev));
     if r.connected {
         let src = h
             .iface(&r.dev)
@@ -488,49 +497,45 @@ fn route_cmd(world: &mut World, host: usize, rest: &[&str]) -> Output {
     match cmd {
         "show" | "list" | "lst" | "sh" | "ls" | "s" | "l" => {
             let h = &world.hosts[host];
-            let mut all = route::all_routes(&h.ifaces, &h.routes);
-            all.sort_by(|a, b| {
-                u32::from(a.dst)
-                    .cmp(&u32::from(b.dst))
-                    .then(b.prefix.cmp(&a.prefix))
-            });
+            let names = TableNames::of(&h.files);
+            let table = match table_arg(
+                rest.get(1..).unwrap_or(&[]),
+                &names,
+                "table id value is invalid",
+            ) {
+                Ok(t) => t.unwrap_or(TABLE_MAIN),
+                Err(e) => return e,
+            };
+            if table != 0 && !h.policy.has_table(table) {
+                return Output::err(
+                    "Error: ipv4: FIB table does not exist.\nDump terminated\n",
+                    2,
+                );
+            }
+            if table != 0 {
+                return Output::ok(table_listing(h, table, ""));
+            }
+            // Every table, in the kernel's hash order.
+            let mut ids: Vec<u32> = h.policy.tables.keys().copied().collect();
+            ids.push(TABLE_MAIN);
+            ids.sort_by_key(|t| (t & 255, *t));
             let mut s = String::new();
-            for r in &all {
-                s.push_str(&route_text(r, h));
+            for t in ids {
+                let word = if t == TABLE_MAIN {
+                    String::new()
+                } else {
+                    format!(" table {}", names.name(t))
+                };
+                s.push_str(&table_listing(h, t, &word));
             }
             Output::ok(s)
         }
-        "get" | "g" => {
-            let Some(target) = rest.get(1) else {
-                return Output::err("need at least a destination address\n", 1);
-            };
-            let (dst, _) = match parse_prefix(target) {
-                Ok(x) => x,
-                Err(e) => return e,
-            };
-            let Some(p) = net::path(world, host, dst) else {
-                return Output::err("RTNETLINK answers: Network is unreachable\n", 2);
-            };
-            if p.local {
-                return Output::ok(format!(
-                    "local {dst} dev lo src {} uid 0 \n    cache <local> \n",
-                    p.src
-                ));
-            }
-            let via = if p.next_hop != dst {
-                format!(" via {}", p.next_hop)
-            } else {
-                String::new()
-            };
-            Output::ok(format!(
-                "{dst}{via} dev {} src {} uid 0 \n    cache \n",
-                p.dev, p.src
-            ))
-        }
+        "get" | "g" => route_get(world, host, &rest[1..]),
         "add" | "a" | "del" | "delete" | "d" | "replace" | "change" | "append" => {
             let mut dst = None;
             let mut via = None;
             let mut dev = None;
+            let mut table = TABLE_MAIN;
             let mut k = 1;
             while k < rest.len() {
                 match rest[k] {
@@ -542,8 +547,16 @@ fn route_cmd(world: &mut World, host: usize, rest: &[&str]) -> Output {
                         dev = rest.get(k + 1).map(|s| s.to_string());
                         k += 1;
                     }
-                    "metric" | "proto" | "scope" | "src" | "table" | "mtu" | "onlink"
-                    | "preference" | "priority" => {
+                    "table" => {
+                        let names = TableNames::of(&world.hosts[host].files);
+                        match table_arg(&rest[k..], &names, "\"table\" value is invalid") {
+                            Ok(t) => table = t.filter(|t| *t != 0).unwrap_or(TABLE_MAIN),
+                            Err(e) => return e,
+                        }
+                        k += 1;
+                    }
+                    "metric" | "proto" | "scope" | "src" | "mtu" | "onlink" | "preference"
+                    | "priority" => {
                         if rest[k] != "onlink" {
                             k += 1;
                         }
@@ -595,7 +608,11 @@ fn route_cmd(world: &mut World, host: usize, rest: &[&str]) -> Output {
             }
             let deleting = cmd.starts_with('d');
             if deleting {
-                let pos = h.routes.iter().position(|r| {
+                if !h.policy.has_table(table) {
+                    return Output::err("Error: FIB table does not exist.\n", 2);
+                }
+                let list = table_routes(h, table);
+                let pos = list.iter().position(|r| {
                     r.dst == addr
                         && r.prefix == prefix
                         && gw.is_none_or(|g| r.via == Some(g))
@@ -603,7 +620,7 @@ fn route_cmd(world: &mut World, host: usize, rest: &[&str]) -> Output {
                 });
                 return match pos {
                     Some(p) => {
-                        h.routes.remove(p);
+                        list.remove(p);
                         Output::default()
                     }
                     None => Output::err("RTNETLINK answers: No such process\n", 2),
@@ -632,8 +649,8 @@ fn route_cmd(world: &mut World, host: usize, rest: &[&str]) -> Output {
                 (Some(d), None) => d,
                 (None, None) => return Output::err("RTNETLINK answers: No such device\n", 2),
             };
-            let existing = h
-                .routes
+            let list = table_routes(h, table);
+            let existing = list
                 .iter()
                 .position(|r| r.dst == addr && r.prefix == prefix);
             let new = Route {
@@ -644,14 +661,14 @@ fn route_cmd(world: &mut World, host: usize, rest: &[&str]) -> Output {
                 connected: false,
             };
             match (cmd, existing) {
-                ("replace" | "change", Some(p)) => h.routes[p] = new,
+                ("replace" | "change", Some(p)) => list[p] = new,
                 ("change", None) => {
                     return Output::err("RTNETLINK answers: No such file or directory\n", 2)
                 }
                 (_, Some(_)) if cmd != "append" => {
                     return Output::err("RTNETLINK answers: File exists\n", 2)
                 }
-                _ => h.routes.push(new),
+                _ => list.push(new),
             }
             Output::default()
         }
@@ -668,6 +685,24 @@ fn route_cmd(world: &mut World, host: usize, rest: &[&str]) -> Output {
                     }
                     h.routes.retain(|r| r.dev != d);
                 }
+                "table" => {
+                    let names = TableNames::of(&h.files);
+                    let t = match table_arg(&rest[1..], &names, "table id value is invalid") {
+                        Ok(t) => t.unwrap_or(TABLE_MAIN),
+                        Err(e) => return e,
+                    };
+                    if t == 0 {
+                        h.routes.clear();
+                        h.policy.tables.values_mut().for_each(Vec::clear);
+                    } else if !h.policy.has_table(t) {
+                        return Output::err(
+                            "Error: ipv4: FIB table does not exist.\nFlush terminated\n",
+                            2,
+                        );
+                    } else {
+                        table_routes(h, t).clear();
+                    }
+                }
                 _ => h.routes.clear(),
             }
             Output::default()
@@ -676,6 +711,271 @@ fn route_cmd(world: &mut World, host: usize, rest: &[&str]) -> Output {
             format!("Command \"{other}\" is unknown, try \"ip route help\".\n"),
             1,
         ),
+    }
+}
+
+/// The table of `table T` in `args` (`all` is 0); `None` without one.
+fn table_arg(args: &[&str], names: &TableNames, what: &str) -> Result<Option<u32>, Output> {
+    let Some(k) = args.iter().position(|w| *w == "table") else {
+        return Ok(None);
+    };
+    let Some(v) = args.get(k + 1) else {
+        return Err(Output::err(
+            "Command line is not complete. Try option \"help\"\n",
+            255,
+        ));
+    };
+    if *v == "all" {
+        return Ok(Some(0));
+    }
+    names
+        .id(v)
+        .map(Some)
+        .ok_or_else(|| Output::err(format!("Error: argument \"{v}\" is wrong: {what}\n\n"), 255))
+}
+
+/// The static routes of a table, made when missing (main: `Host::routes`).
+fn table_routes(h: &mut Host, table: u32) -> &mut Vec<Route> {
+    if table == TABLE_MAIN {
+        &mut h.routes
+    } else {
+        h.policy.tables.entry(table).or_default()
+    }
+}
+
+/// One table as `ip route show table T` lists it, `word` after each device.
+fn table_listing(h: &Host, table: u32, word: &str) -> String {
+    let mut lines: Vec<((u32, u8), String)> = Vec::new();
+    let routes: Vec<Route> = match table {
+        // No prefix route for a /32 address (`fib_add_ifaddr`).
+        TABLE_MAIN => route::all_routes(&h.ifaces, &h.routes)
+            .into_iter()
+            .filter(|r| !(r.connected && r.prefix == 32))
+            .collect(),
+        t => h.policy.tables.get(&t).cloned().unwrap_or_default(),
+    };
+    for r in &routes {
+        lines.push(((u32::from(r.dst), r.prefix), route_text(r, h, word)));
+    }
+    if table == TABLE_LOCAL {
+        // The kernel's own entries: each address (a secondary one with its
+        // primary as source), the network of a loopback address, and the
+        // broadcast address of each primary one on an interface that is up.
+        for i in &h.ifaces {
+            for (k, a) in i.addrs.iter().enumerate() {
+                let primary = i.addrs[..k]
+                    .iter()
+                    .find(|p| p.prefix == a.prefix && p.contains(a.addr));
+                let src = primary.map_or(a.addr, |p| p.addr);
+                let tail = |kind: &str, what: String, scope: &str| {
+                    format!(
+                        "{kind} {what} dev {}{word} proto kernel scope {scope} src {src} \n",
+                        i.name
+                    )
+                };
+                if i.is_loopback() && a.prefix < 32 {
+                    lines.push((
+                        (u32::from(a.network()), a.prefix),
+                        tail("local", format!("{}/{}", a.network(), a.prefix), "host"),
+                    ));
+                }
+                lines.push((
+                    (u32::from(a.addr), 32),
+                    tail("local", a.addr.to_string(), "host"),
+                ));
+                if a.prefix < 31 && i.up && primary.is_none() {
+                    lines.push((
+                        (u32::from(a.broadcast()), 32),
+                        tail("broadcast", a.broadcast().to_string(), "link"),
+                    ));
+                }
+            }
+        }
+    }
+    lines.sort_by(|a, b| a.0 .0.cmp(&b.0 .0).then(b.0 .1.cmp(&a.0 .1)));
+    lines.dedup_by(|a, b| a.1 == b.1);
+    lines.into_iter().map(|(_, l)| l).collect()
+}
+
+/// `ip route get ADDR [from ADDR] [iif IF] [oif IF] [mark M] [tos T]`:
+/// the route the host's rules and tables give, printed as iproute2 does.
+fn route_get(world: &World, host: usize, args: &[&str]) -> Output {
+    let h = &world.hosts[host];
+    let (mut dst, mut from, mut iif, mut oif, mut mark, mut tos) =
+        (None, None, None, None, 0u32, 0u8);
+    let mut k = 0;
+    while k < args.len() {
+        let w = args[k];
+        let Some(v) = args.get(k + 1).copied() else {
+            if dst.is_none() && !matches!(w, "from" | "iif" | "oif" | "mark" | "to" | "tos") {
+                dst = Some(w);
+                break;
+            }
+            return Output::err("Command line is not complete. Try option \"help\"\n", 255);
+        };
+        match w {
+            "from" => from = Some(v),
+            "iif" => iif = Some(v),
+            "oif" => oif = Some(v),
+            "to" => dst = Some(v),
+            "mark" => match crate::sim::rules::parse_u32(v) {
+                Some(m) => mark = m,
+                None => {
+                    return Output::err(format!("Error: argument \"{v}\" is wrong: mark\n\n"), 255)
+                }
+            },
+            "tos" | "dsfield" => match u8::from_str_radix(v.trim_start_matches("0x"), 16) {
+                Ok(t) => tos = t,
+                Err(_) => {
+                    return Output::err(
+                        format!("Error: argument \"{v}\" is wrong: TOS value is invalid\n\n"),
+                        255,
+                    )
+                }
+            },
+            _ => {
+                dst = Some(w);
+                k += 1;
+                continue;
+            }
+        }
+        k += 2;
+    }
+    let Some(target) = dst else {
+        return Output::err("need at least a destination address\n", 1);
+    };
+    let dst = match parse_prefix(target) {
+        Ok((a, _)) => a,
+        Err(e) => return e,
+    };
+    let src = match from.map(parse_prefix) {
+        Some(Ok((a, _))) => Some(a),
+        Some(Err(e)) => return e,
+        None => None,
+    };
+    for d in [iif, oif].into_iter().flatten() {
+        if h.iface(d).is_none() {
+            return no_dev(d);
+        }
+    }
+    let flow = Flow {
+        dst,
+        src: src.unwrap_or(Ipv4Addr::UNSPECIFIED),
+        mark,
+        tos,
+        iif: iif.unwrap_or("lo"),
+        oif,
+    };
+    let (decision, table) = route::lookup_flow(&h.ifaces, &h.routes, &h.policy, &flow);
+    let names = TableNames::of(&h.files);
+    // `table local` once the rules split it from main.
+    let tw = if table == TABLE_MAIN || (table == TABLE_LOCAL && !h.policy.custom) {
+        String::new()
+    } else {
+        format!(" table {}", names.name(table))
+    };
+    // iproute2 prints small marks in decimal, the others in hex.
+    let mark_text = match mark {
+        0 => String::new(),
+        1..=15 => format!(" mark {mark}"),
+        _ => format!(" mark 0x{mark:x}"),
+    };
+    let unreachable = || Output::err("RTNETLINK answers: Network is unreachable\n", 2);
+    if let Some(iif) = iif {
+        // A packet arriving on `iif` (ip_route_input).
+        let Some(src) = src.filter(|s| route::martian(&h.ifaces, *s, dst).is_none()) else {
+            return Output::err("RTNETLINK answers: Invalid argument\n", 2);
+        };
+        return match decision {
+            Decision::Local => Output::ok(format!(
+                "local {dst} from {src} dev lo{tw}{mark_text} \n    cache <local> iif {iif} \n"
+            )),
+            Decision::Out { .. } if !h.forwarding() => {
+                Output::err("RTNETLINK answers: No route to host\n", 2)
+            }
+            Decision::Out { dev, next_hop } => {
+                let via = if next_hop != dst {
+                    format!(" via {next_hop}")
+                } else {
+                    String::new()
+                };
+                // Back out of the interface it came in by, between two
+                // neighbours on that link: the kernel would send a redirect.
+                let on_link = |a: Ipv4Addr| {
+                    h.iface(&dev)
+                        .is_some_and(|i| i.addrs.iter().any(|x| x.contains(a)))
+                };
+                let redirect = if dev == iif && on_link(src) && on_link(next_hop) {
+                    "<redirect> "
+                } else {
+                    ""
+                };
+                Output::ok(format!(
+                    "{dst} from {src}{via} dev {dev}{tw}{mark_text} \n    cache {redirect}iif {iif} \n"
+                ))
+            }
+            Decision::Unreachable => unreachable(),
+        };
+    }
+    if src.is_some_and(|s| !route::is_local(&h.ifaces, s)) {
+        return unreachable();
+    }
+    let from_text = src.map_or(String::new(), |s| format!(" from {s}"));
+    match decision {
+        Decision::Local => {
+            let chosen = if dst.is_loopback() {
+                Ipv4Addr::LOCALHOST
+            } else {
+                dst
+            };
+            let src_text = if src.is_some() {
+                String::new()
+            } else {
+                format!(" src {chosen}")
+            };
+            Output::ok(format!(
+                "local {dst}{from_text} dev lo{tw}{src_text}{mark_text} uid 0 \n    cache <local> \n"
+            ))
+        }
+        Decision::Out { dev, next_hop } => {
+            // A broadcast address: the local table's broadcast route (of
+            // the interface with that network) or the limited broadcast.
+            let net_bcast = h.ifaces.iter().find(|i| {
+                i.up && i
+                    .addrs
+                    .iter()
+                    .any(|a| a.prefix < 31 && a.broadcast() == dst)
+            });
+            if dst.is_broadcast() || net_bcast.is_some() {
+                let dev = net_bcast.map_or(dev, |i| i.name.clone());
+                let tw = match net_bcast {
+                    Some(_) if h.policy.custom => " table local".to_string(),
+                    Some(_) => String::new(),
+                    None => tw,
+                };
+                let src_text = match (src, route::source_on(&h.ifaces, &dev, dst)) {
+                    (None, Some(s)) => format!(" src {s}"),
+                    _ => String::new(),
+                };
+                return Output::ok(format!(
+                    "broadcast {dst}{from_text} dev {dev}{tw}{src_text}{mark_text} uid 0 \n    cache <local,brd> \n"
+                ));
+            }
+            let via = if next_hop != dst {
+                format!(" via {next_hop}")
+            } else {
+                String::new()
+            };
+            let src_text = match (src, route::source_on(&h.ifaces, &dev, next_hop)) {
+                (None, Some(s)) => format!(" src {s}"),
+                (None, None) => return unreachable(),
+                (Some(_), _) => String::new(),
+            };
+            Output::ok(format!(
+                "{dst}{from_text}{via} dev {dev}{tw}{src_text}{mark_text} uid 0 \n    cache \n"
+            ))
+        }
+        Decision::Unreachable => unreachable(),
     }
 }
 

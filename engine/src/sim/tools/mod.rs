@@ -11,6 +11,7 @@ pub mod dns;
 pub mod hping;
 pub mod http;
 pub mod ip;
+pub mod iprule;
 pub mod nc;
 pub mod net;
 pub mod nmap;

@@ -9,6 +9,7 @@ use crate::packet::{
 };
 use crate::sim::host::Listener;
 use crate::sim::route::{self, Decision};
+use crate::sim::rules::Flow;
 use crate::sim::world::{Delivery, World};
 use std::net::Ipv4Addr;
 
@@ -33,8 +34,15 @@ impl Path {
 
 /// The route a host takes to `dst` (`None`: network unreachable).
 pub fn path(world: &World, host: usize, dst: Ipv4Addr) -> Option<Path> {
+    path_for(world, host, &Flow::output(dst))
+}
+
+/// The route a host takes for a flow, through its policy rules, and the
+/// source address it picks on the way out.
+pub fn path_for(world: &World, host: usize, flow: &Flow) -> Option<Path> {
     let h = &world.hosts[host];
-    match route::lookup(&h.ifaces, &h.routes, dst) {
+    let dst = flow.dst;
+    match route::lookup_flow(&h.ifaces, &h.routes, &h.policy, flow).0 {
         Decision::Local => Some(Path {
             dev: "lo".into(),
             src: if dst.is_loopback() {
@@ -46,7 +54,7 @@ pub fn path(world: &World, host: usize, dst: Ipv4Addr) -> Option<Path> {
             local: true,
         }),
         Decision::Out { dev, next_hop } => {
-            let src = route::source_for(&h.ifaces, &h.routes, dst)?;
+            let src = route::source_on(&h.ifaces, &dev, next_hop)?;
             Some(Path {
                 dev,
                 src,
