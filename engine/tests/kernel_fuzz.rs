@@ -119,7 +119,12 @@ mod cases {
                 return;
             }
         };
+        // 2 (default): every other group compares the trace path (the
+        // others run the simulator untraced, where it skips rules that
+        // cannot match); 1: every group; 0: none.
+        let trace_mode: u8 = env("FUZZ_TRACE", 2);
         if let Ok(path) = std::env::var("FUZZ_REPLAY") {
+            k.trace_path = trace_mode != 0;
             let text = std::fs::read_to_string(&path).expect("replay file");
             let (rs, steps) = replay::read(&text).expect("replay file parses");
             let out = run::run(&mut k, &log_tag, &rs, &steps, false);
@@ -138,6 +143,7 @@ mod cases {
         let mut g = 0u64;
         while groups.map_or(ncases < cases, |n| g < n) {
             let gseed = group_seed(seed, g);
+            k.trace_path = trace_mode == 1 || (trace_mode == 2 && g.is_multiple_of(2));
             g += 1;
             let group = gen::group(gseed, per_group, gaps);
             if dump {
