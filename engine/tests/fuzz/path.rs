@@ -277,10 +277,12 @@ pub fn kernel(events: &[Event], handles: &Handles) -> Vec<String> {
         }
         let what = match e.kind {
             1 => format!("policy {}", verdict_word(e.policy.or(e.verdict), &e.target)),
-            2 => "return".into(),
+            // A chain's end without a verdict (Linux 6.18 sends none: an
+            // implicit return is left out on both sides).
+            2 if e.handle.is_none() => "return".into(),
             // A rule event without a handle: the packet entering the chain.
             3 if e.handle.is_none() => continue,
-            3 => {
+            2 | 3 => {
                 let n = e
                     .handle
                     .and_then(|h| handles.0.get(&(e.table.clone(), h)))
