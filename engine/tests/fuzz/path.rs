@@ -364,3 +364,77 @@ pub fn sim(w: &World, host: &str) -> Vec<String> {
     }
     lines(passes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LISTING: &str = "table ip fuzztrace { # handle 1
+\tchain pre { # handle 1
+\t\ttype filter hook prerouting priority -500; policy accept;
+\t\tmeta nftrace set 1 # handle 3
+\t}
+}
+table ip filter { # handle 2
+\tchain U { # handle 1
+\t\tmeta l4proto icmp counter packets 0 bytes 0 # handle 6
+\t\tmeta l4proto icmp counter packets 0 bytes 0 return # handle 7
+\t}
+
+\tchain FORWARD { # handle 2
+\t\ttype filter hook forward priority filter; policy drop;
+\t\tmeta l4proto icmp counter packets 0 bytes 0 jump U # handle 3
+\t\t counter packets 0 bytes 0 # handle 4
+\t}
+}
+";
+
+    fn ev(id: u32, table: &str, chain: &str, handle: Option<u64>, kind: u32, v: i32) -> Event {
+        Event {
+            id,
+            table: table.into(),
+            chain: chain.into(),
+            handle,
+            kind,
+            verdict: Some(v),
+            target: (v == -3).then(|| "U".to_string()),
+            policy: (kind == 1).then_some(v),
+        }
+    }
+
+    #[test]
+    fn kernel_events_become_numbered_rules_per_packet_and_hook() {
+        let h = Handles::parse(LISTING);
+        let events = [
+            ev(7, "fuzztrace", "pre", Some(3), 3, -1),
+            ev(7, "fuzztrace", "pre", None, 1, 1),
+            ev(7, "filter", "FORWARD", None, 3, -1),
+            ev(7, "filter", "FORWARD", Some(3), 3, -3),
+            ev(7, "filter", "U", Some(6), 3, -1),
+            ev(7, "filter", "U", Some(7), 3, -5),
+            ev(7, "filter", "FORWARD", Some(4), 3, -1),
+            ev(7, "filter", "FORWARD", None, 1, 0),
+            // Another packet (an answer) with its own id.
+            ev(9, "fuzztrace", "out", Some(4), 3, -1),
+        ];
+        assert_eq!(
+            kernel(&events, &h),
+            vec![
+                "FORWARD: filter/FORWARD 1 jump U, filter/U 1 continue, filter/U 2 return, \
+                 filter/FORWARD 2 continue, filter/FORWARD policy drop"
+                    .to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn simulator_verdicts_read_as_the_kernel_reports_them() {
+        assert_eq!(sim_verdict("LOG, continue"), "continue");
+        assert_eq!(sim_verdict("SNAT, ACCEPT"), "accept");
+        assert_eq!(sim_verdict("REJECT, DROP"), "drop");
+        assert_eq!(sim_verdict("RETURN"), "return");
+        assert_eq!(sim_verdict("policy DROP"), "policy drop");
+        assert_eq!(sim_verdict("jump U1"), "jump U1");
+        assert_eq!(sim_verdict("DROP (the match dropped the packet)"), "drop");
+    }
+}
