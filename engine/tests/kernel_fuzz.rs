@@ -7,11 +7,29 @@
 //! and martian sources, TTL 1, the router's own packets, other protocols),
 //! loaded with the real `iptables-restore`/`ipset restore` and ours, and
 //! injected into both. Compared: the restore results; per packet, every
-//! frame the router and the server send and the LOG lines; per case, the
-//! counters of `iptables-save -c`, the connections (`nf_conntrack`) and
-//! the set members. A disagreement is shrunk (cases, packets, rules,
-//! options, policies, set members) and printed with both observations side
-//! by side, a one-line rerun and a replay file.
+//! frame the router and the server send, the LOG lines and the trace path;
+//! per case, the counters of `iptables-save -c`, the connections
+//! (`nf_conntrack`) and the set members. A disagreement is shrunk (cases,
+//! packets, rules, options, policies, set members) and printed with both
+//! observations side by side, a one-line rerun and a replay file.
+//!
+//! The trace path (`fuzz/path.rs`): the kernel's from nf_tables trace
+//! events (a `fuzztrace` table, recreated after each `nft flush ruleset`,
+//! whose prerouting and output chains at priority -500 set `meta nftrace`;
+//! a NETLINK_NETFILTER socket of the router in the NFNLGRP_NFTRACE group;
+//! rule handles mapped to rule numbers from `nft -a list ruleset` after
+//! each load), the simulator's from its reports' steps. Per packet (and the
+//! packets it caused: the server's answers, REJECT replies, ICMP errors,
+//! TEE clones) one line per packet and hook: the tables' chains in order,
+//! an entry for every rule that matched (`N continue` for rules without a
+//! terminal verdict, LOG, MARK and counter-only rules included; `N jump X`,
+//! `N goto X`, `N accept`, `N drop`, `N return`; a match that drops, as
+//! `N drop`) and `policy accept|drop` at a base chain's end. Left out on
+//! both sides: rules that did not match, a user chain's implicit return
+//! (Linux 6.18 sends no event for it), conntrack's own NAT rewrites, the
+//! fuzztrace table. Lines are compared as sorted lists (the two sides
+//! interleave a packet and what it causes differently). NAT chains see only
+//! a connection's first packet on both sides, so nothing is normalised.
 //!
 //! Running: `FUZZ_CASES` (default 2000) cases in groups of
 //! `FUZZ_CASES_PER_GROUP` (default 8) sharing one ruleset, from `FUZZ_SEED`
@@ -21,6 +39,9 @@
 //! prints every ruleset; `FUZZ_SHOW_REFUSED=1|2` the rulesets both sides
 //! refuse; `FUZZ_REPLAY=FILE` reruns a replay file exactly, `FUZZ_WATCH=1`
 //! adds the counters and the simulator's trace after each packet;
+//! `FUZZ_TRACE` 2 (default) compares the trace path in every other group
+//! (the others run the simulator untraced, where it skips rules that cannot
+//! match), 1 in every group, 0 never (replays compare it unless 0);
 //! `FUZZ_WAIT_US` (4500) is the wait after each injection. Skips with a
 //! reason when not root or namespaces are unavailable.
 //!
@@ -119,7 +140,12 @@ mod cases {
                 return;
             }
         };
+        // 2 (default): every other group compares the trace path (the
+        // others run the simulator untraced, where it skips rules that
+        // cannot match); 1: every group; 0: none.
+        let trace_mode: u8 = env("FUZZ_TRACE", 2);
         if let Ok(path) = std::env::var("FUZZ_REPLAY") {
+            k.trace_path = trace_mode != 0;
             let text = std::fs::read_to_string(&path).expect("replay file");
             let (rs, steps) = replay::read(&text).expect("replay file parses");
             let out = run::run(&mut k, &log_tag, &rs, &steps, false);
@@ -138,6 +164,7 @@ mod cases {
         let mut g = 0u64;
         while groups.map_or(ncases < cases, |n| g < n) {
             let gseed = group_seed(seed, g);
+            k.trace_path = trace_mode == 1 || (trace_mode == 2 && g.is_multiple_of(2));
             g += 1;
             let group = gen::group(gseed, per_group, gaps);
             if dump {

@@ -250,6 +250,10 @@ pub struct Kernel {
     /// The sockets of [`LISTENERS`], reopened by [`Kernel::reset`].
     listeners: Vec<i32>,
     pub kmsg: Option<Kmsg>,
+    /// The nf_tables trace events of the router (see `path`).
+    trace: Option<super::path::TraceSock>,
+    /// Whether runs compare the trace path (the simulator then traces too).
+    pub trace_path: bool,
     wait: Duration,
     _sysctls: Vec<GlobalSysctl>,
 }
@@ -427,6 +431,13 @@ impl Kernel {
         // The "no route" ICMP errors of `ip_error` are rate-limited per
         // sender (5, then 1 a second) whatever icmp_ratemask says; the
         // limit is global (not per namespace).
+        let trace = match router.run(super::path::TraceSock::open) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("kernel fuzz: no trace events ({e}): trace paths not compared");
+                None
+            }
+        };
         let sysctls = vec![GlobalSysctl::set(
             "/proc/sys/net/ipv4/route/error_cost",
             "0",
@@ -441,6 +452,8 @@ impl Kernel {
             raw_router,
             fds,
             kmsg: Kmsg::open(),
+            trace_path: false,
+            trace,
             wait: Duration::from_micros(wait_us),
             listeners: Vec::new(),
             _sysctls: sysctls,
@@ -475,14 +488,29 @@ impl Kernel {
         if let Err(e) = self.reopen_listeners() {
             eprintln!("kernel fuzz: reopening listeners failed: {e}");
         }
-        self.router.cmd(
-            &[
-                "sh",
-                "-c",
-                "nft flush ruleset; ipset destroy 2>/dev/null; conntrack -F 2>/dev/null; true",
-            ],
-            None,
+        // The trace table comes back with the flush (one nft call) when the
+        // trace path is compared: its chains run at priority -500, before
+        // raw (-300) and conntrack (-200), and only set `nftrace`.
+        let trace_table = if self.trace_path && self.trace.is_some() {
+            format!("; {}", super::path::TRACE_TABLE)
+        } else {
+            String::new()
+        };
+        let script = format!(
+            "nft 'flush ruleset{trace_table}'; ipset destroy 2>/dev/null; conntrack -F 2>/dev/null; true"
         );
+        self.router.cmd(&["sh", "-c", &script], None);
+        let _ = self.trace_events();
+    }
+
+    /// Whether trace events are read (the socket opened).
+    pub fn traces(&self) -> bool {
+        self.trace.is_some()
+    }
+
+    /// The trace events since the last call; `Err` when the kernel lost some.
+    pub fn trace_events(&self) -> Result<Vec<super::path::Event>, Vec<super::path::Event>> {
+        self.trace.as_ref().map_or(Ok(Vec::new()), |t| t.read())
     }
 
     /// Frames that arrived since the last look.

@@ -5,6 +5,7 @@
 pub mod gen;
 pub mod kernel;
 pub mod observe;
+pub mod path;
 pub mod replay;
 pub mod rng;
 pub mod run;

@@ -7,6 +7,7 @@
 use super::gen::{net, Origin, Ruleset, Step};
 use super::kernel::Kernel;
 use super::observe;
+use super::path;
 use super::sim;
 use crate::oracle::Seen;
 use engine::packet::{build_icmp_error, parse, IpFields, Packet, L4};
@@ -22,6 +23,7 @@ pub enum Kind {
     Counters,
     Conntrack,
     Sets,
+    TracePath,
 }
 
 impl Kind {
@@ -33,6 +35,7 @@ impl Kind {
             Kind::Counters => "counters (iptables-save -c)",
             Kind::Conntrack => "connections",
             Kind::Sets => "set members",
+            Kind::TracePath => "trace path (rules met, per packet and hook)",
         }
     }
 }
@@ -61,6 +64,9 @@ pub struct Record {
     pub sim_counters: Vec<String>,
     /// The simulator's trace of the step (`FUZZ_WATCH=1` only).
     pub sim_trace: Vec<String>,
+    /// The rule-by-rule paths (see `path`), when compared.
+    pub kernel_path: Vec<String>,
+    pub sim_path: Vec<String>,
 }
 
 /// The simulator's traces of the last run, a line per rule step and outcome.
@@ -258,7 +264,8 @@ pub fn run(k: &mut Kernel, tag: &str, rs: &Ruleset, steps: &[Step], stop: bool) 
     let mut out = Outcome::default();
     k.reset();
     let mut w: World = sim::world();
-    w.tracing = watching();
+    let tracing = k.trace_path && k.traces();
+    w.tracing = watching() || tracing;
     let restore = rs.restore_text(tag);
     let sets = rs.ipset_text();
     if !sets.is_empty() {
@@ -290,6 +297,11 @@ pub fn run(k: &mut Kernel, tag: &str, rs: &Ruleset, steps: &[Step], stop: bool) 
         return out;
     }
     k.log(tag);
+    let handles = if tracing {
+        path::Handles::parse(&kernel_cmd(k, &["nft", "-a", "list", "ruleset"], None).1)
+    } else {
+        path::Handles::default()
+    };
     let (mut ks, mut ss) = (Sent::default(), Sent::default());
     for (i, step) in steps.iter().enumerate() {
         let (kat, kpkt, sat, spkt) = match (resolve(step, &ks), resolve(step, &ss)) {
@@ -321,6 +333,7 @@ pub fn run(k: &mut Kernel, tag: &str, rs: &Ruleset, steps: &[Step], stop: bool) 
                 break;
             }
         };
+        let _ = k.trace_events();
         let sent = match kat {
             At::Client(m) => k.send_client(m, &kpkt),
             At::Server(m) => k.send_server(m, &kpkt),
@@ -375,6 +388,27 @@ pub fn run(k: &mut Kernel, tag: &str, rs: &Ruleset, steps: &[Step], stop: bool) 
                 sim: sl.clone(),
             });
         }
+        let (kp, sp) = if tracing {
+            let kp = match k.trace_events() {
+                Ok(ev) => path::kernel(&ev, &handles),
+                Err(ev) => {
+                    let mut v = path::kernel(&ev, &handles);
+                    v.push("(the kernel lost trace events)".into());
+                    v
+                }
+            };
+            (kp, path::sim(&w, "router"))
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        if kp != sp {
+            out.mismatches.push(Mismatch {
+                kind: Kind::TracePath,
+                step: i,
+                kernel: kp.clone(),
+                sim: sp.clone(),
+            });
+        }
         out.records.push(Record {
             entry: if kat == sat {
                 at_words(kat)
@@ -387,6 +421,8 @@ pub fn run(k: &mut Kernel, tag: &str, rs: &Ruleset, steps: &[Step], stop: bool) 
             sim_frames: sf,
             kernel_log: kl,
             sim_log: sl,
+            kernel_path: kp,
+            sim_path: sp,
             ..Default::default()
         });
         if watching() {
@@ -505,6 +541,10 @@ pub fn report(rerun: &str, tag: &str, rs: &Ruleset, steps: &[Step], out: &Outcom
             let _ = writeln!(s, "#{i} log:");
             s.push_str(&side_by_side(&r.kernel_log, &r.sim_log, true));
         }
+        if !r.kernel_path.is_empty() || !r.sim_path.is_empty() {
+            let _ = writeln!(s, "#{i} trace path:");
+            s.push_str(&side_by_side(&r.kernel_path, &r.sim_path, true));
+        }
         if !r.sim_trace.is_empty() {
             let _ = writeln!(s, "#{i} simulator trace:");
             for l in &r.sim_trace {
@@ -517,7 +557,7 @@ pub fn report(rerun: &str, tag: &str, rs: &Ruleset, steps: &[Step], out: &Outcom
         }
     }
     for m in &out.mismatches {
-        if matches!(m.kind, Kind::Frames | Kind::Log) {
+        if matches!(m.kind, Kind::Frames | Kind::Log | Kind::TracePath) {
             continue;
         }
         let _ = writeln!(
