@@ -103,7 +103,13 @@ pub fn mark_body(name: &str, value: &str) {
 
 /// The text of a file served beside the page (a relative URL), or why not.
 pub async fn fetch_text(url: &str) -> Result<String, String> {
-    let why = |e: wasm_bindgen::JsValue| e.as_string().unwrap_or_else(|| format!("{e:?}"));
+    // A rejected fetch() gives a TypeError ("Failed to fetch"): say its message.
+    let why = |e: wasm_bindgen::JsValue| match e.dyn_ref::<js_sys::Error>() {
+        Some(err) => String::from(err.message()),
+        None => e
+            .as_string()
+            .unwrap_or_else(|| "the browser refused".to_string()),
+    };
     let resp = wasm_bindgen_futures::JsFuture::from(gloo::utils::window().fetch_with_str(url))
         .await
         .map_err(why)?;
