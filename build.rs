@@ -1,5 +1,7 @@
-//! Embeds the built-in labs (`static/labs/*.json`) in the web app, so they
-//! open offline with no fetch.
+//! Indexes the built-in labs (`static/labs/*.json`) for the web app: each
+//! lab's id (file name) and title. The labs themselves are served beside the
+//! page (trunk copies `static/labs` to `dist/labs`) and fetched when opened,
+//! so they do not weigh on the first load.
 
 use std::fmt::Write;
 
@@ -15,16 +17,22 @@ fn main() {
         .unwrap_or_default();
     files.sort();
     let mut out = String::from(
-        "/// Built-in labs: (file name, text).\npub const STATIC_LABS: &[(&str, &str)] = &[\n",
+        "/// Built-in labs served as `labs/ID.json`: (id, title).\npub const STATIC_LABS: &[(&str, &str)] = &[\n",
     );
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
-        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("lab.json");
-        let _ = writeln!(
-            out,
-            "    ({name:?}, include_str!({:?})),",
-            f.display().to_string()
-        );
+        let id = f
+            .file_stem()
+            .and_then(|n| n.to_str())
+            .unwrap_or("lab")
+            .to_string();
+        let text = std::fs::read_to_string(f).unwrap_or_default();
+        let title = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v.get("name").and_then(|n| n.as_str()).map(String::from))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| format!("{id}.json"));
+        let _ = writeln!(out, "    ({id:?}, {title:?}),");
     }
     out.push_str("];\n");
     let dest = std::path::Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("labs.rs");

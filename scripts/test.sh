@@ -28,6 +28,8 @@ log "web app: component tests in headless Chromium"
 CHROMEDRIVER=/usr/bin/chromedriver cargo test -p playground --target wasm32-unknown-unknown
 log "web app: release build (trunk)"
 trunk build --release --offline
+log "web app: page weight (gzip)"
+node scripts/page-weight.mjs
 log "web app: end-to-end tests in Chromium (screenshots in test-artifacts/)"
 node --test tests/web/
 log "all tests passed"

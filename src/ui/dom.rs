@@ -100,3 +100,25 @@ pub fn theme() -> String {
 pub fn mark_body(name: &str, value: &str) {
     let _ = gloo::utils::body().set_attribute(&format!("data-{name}"), value);
 }
+
+/// The text of a file served beside the page (a relative URL), or why not.
+pub async fn fetch_text(url: &str) -> Result<String, String> {
+    // A rejected fetch() gives a TypeError ("Failed to fetch"): say its message.
+    let why = |e: wasm_bindgen::JsValue| match e.dyn_ref::<js_sys::Error>() {
+        Some(err) => String::from(err.message()),
+        None => e
+            .as_string()
+            .unwrap_or_else(|| "the browser refused".to_string()),
+    };
+    let resp = wasm_bindgen_futures::JsFuture::from(gloo::utils::window().fetch_with_str(url))
+        .await
+        .map_err(why)?;
+    let resp: web_sys::Response = resp.dyn_into().map_err(why)?;
+    if !resp.ok() {
+        return Err(format!("HTTP {}", resp.status()));
+    }
+    let text = wasm_bindgen_futures::JsFuture::from(resp.text().map_err(why)?)
+        .await
+        .map_err(why)?;
+    text.as_string().ok_or_else(|| "not text".to_string())
+}

@@ -67,6 +67,8 @@ pub enum Msg {
     DurationInput(String),
     LabChoice(String),
     LoadBuiltin,
+    /// A served built-in lab arrived (id, text or why not).
+    BuiltinFetched(String, Result<String, String>),
     Files(Vec<web_sys::File>),
     FileLoaded(String, Result<String, String>),
     Reset,
@@ -98,6 +100,9 @@ pub struct App {
     share_url: Option<String>,
     autosave_warned: bool,
     lab_choice: String,
+    /// The served built-in lab being fetched, if any (a later choice or
+    /// another lab opened meanwhile wins).
+    lab_fetching: Option<String>,
     clock_input: String,
     duration_input: String,
     pcap_iface: String,
@@ -266,7 +271,18 @@ impl App {
         self.share_url = None;
         self.autosave_warned = false;
         self.started += 1;
+        self.lab_fetching = None;
         self.changed();
+    }
+
+    fn open_builtin(&mut self, id: &str, text: &str) {
+        match Session::new(text) {
+            Ok(s) => {
+                self.replace(s);
+                self.notice = None;
+            }
+            Err(e) => self.error(format!("Lab {id} did not load: {e}")),
+        }
     }
 
     fn error(&mut self, text: impl Into<String>) {
@@ -351,7 +367,8 @@ impl Component for App {
             notice,
             share_url: None,
             autosave_warned: false,
-            lab_choice: "default".into(),
+            lab_choice: labs::DEFAULT_ID.into(),
+            lab_fetching: None,
             clock_input: String::new(),
             duration_input: "1m".into(),
             pcap_iface: String::new(),
@@ -455,17 +472,27 @@ impl Component for App {
             },
             Msg::LabChoice(id) => self.lab_choice = id,
             Msg::LoadBuiltin => {
-                if let Some(l) = labs::builtin()
-                    .into_iter()
-                    .find(|l| l.id == self.lab_choice)
-                {
-                    match Session::new(l.text) {
-                        Ok(s) => {
-                            self.replace(s);
-                            self.notice = None;
-                        }
-                        Err(e) => self.error(format!("Lab {} did not load: {e}", l.id)),
-                    }
+                let id = self.lab_choice.clone();
+                if id == labs::DEFAULT_ID {
+                    self.lab_fetching = None;
+                    self.open_builtin(&id, labs::DEFAULT_LAB);
+                } else if let Some(url) = labs::url_of(&id) {
+                    self.lab_fetching = Some(id.clone());
+                    let link = ctx.link().clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let r = dom::fetch_text(&url).await;
+                        link.send_message(Msg::BuiltinFetched(id, r));
+                    });
+                }
+            }
+            Msg::BuiltinFetched(id, r) => {
+                if self.lab_fetching.as_deref() != Some(id.as_str()) {
+                    return false;
+                }
+                self.lab_fetching = None;
+                match r {
+                    Ok(text) => self.open_builtin(&id, &text),
+                    Err(e) => self.error(format!("Lab {id} could not be fetched: {e}")),
                 }
             }
             Msg::Files(files) => {
@@ -715,7 +742,8 @@ impl Component for App {
         let s = self.sess.borrow();
         let open = s.open.min(s.terms.len().saturating_sub(1));
         let rules_host = self.rules_host.min(s.world.hosts.len().saturating_sub(1));
-        let labs = labs::builtin();
+        let lab_options = std::iter::once((labs::DEFAULT_ID, labs::default_title()))
+            .chain(labs::served().map(|l| (l.id, l.title.to_string())));
         let clock = clock_text(s.clock());
         let host_tabs = s.world.hosts.iter().enumerate().map(|(i, h)| {
             let onclick = link.callback(move |_| Msg::Open(i));
@@ -769,7 +797,7 @@ impl Component for App {
                     <div class="group" role="group" aria-label="Labs">
                         <label class="sr-only" for="lab-select">{"Built-in lab"}</label>
                         <select id="lab-select" data-testid="lab-select" onchange={link.callback(|e: Event| Msg::LabChoice(e.target_dyn_into::<HtmlSelectElement>().map(|s| s.value()).unwrap_or_default()))}>
-                            { for labs.iter().map(|l| html! { <option value={l.id.clone()} selected={l.id == self.lab_choice}>{ l.title.clone() }</option> }) }
+                            { for lab_options.map(|(id, title)| html! { <option value={id} selected={id == self.lab_choice}>{ title }</option> }) }
                         </select>
                         <button onclick={link.callback(|_| Msg::LoadBuiltin)} data-testid="load-lab">{"Open lab"}</button>
                         <label class="button" for="file-input">{"Open file…"}</label>

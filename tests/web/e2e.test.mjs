@@ -43,10 +43,11 @@ before(async () => {
 after(async () => {
   await browser?.close();
   server?.close();
-  // Page weight: what the browser downloads, gzip-compressed.
+  // Page weight: what the browser downloads to open the page, gzip-compressed
+  // (as scripts/page-weight.mjs prints it; labs in dist/labs/ come on demand).
   let raw = 0, gz = 0;
   for (const f of fs.readdirSync(DIST)) {
-    if (/\.(wasm|js|css)$/.test(f)) {
+    if (/\.(wasm|js|css|html)$/.test(f)) {
       const b = fs.readFileSync(path.join(DIST, f));
       raw += b.length;
       gz += zlib.gzipSync(b, { level: 9 }).length;
@@ -416,5 +417,41 @@ test("kube-proxy rulesets load into a host; the rules view draws only what is in
     assert.ok((await page.locator(".row").count()) < 200);
   }
   await shot(page, "07-kube");
+  await ctx.close();
+});
+
+test("built-in labs come on demand: the page does not fetch them, opening one does, a failed fetch says so", async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await ctx.newPage();
+  const fetched = [];
+  page.on("request", (r) => { if (/\/labs\//.test(r.url())) fetched.push(r.url()); });
+  await page.goto(base);
+  await page.waitForSelector("body[data-ready='1']");
+  assert.deepEqual(fetched, [], "no lab fetched at start");
+  // The picker lists every lab file by its title.
+  const files = fs.readdirSync(path.join(DIST, "labs")).filter((f) => f.endsWith(".json")).sort();
+  const ids = await page.$$eval("[data-testid=lab-select] option", (os) => os.map((o) => o.value));
+  assert.deepEqual(ids, ["default", ...files.map((f) => f.replace(/\.json$/, ""))]);
+  const title = JSON.parse(fs.readFileSync(path.join(DIST, "labs", "02-allow.json"), "utf8")).name;
+  assert.equal(await page.textContent("[data-testid=lab-select] option[value='02-allow']"), title);
+  // Opening one fetches it and opens it.
+  await page.selectOption("[data-testid=lab-select]", "02-allow");
+  let t0 = await page.getAttribute("body", "data-tick");
+  await page.click("[data-testid=load-lab]");
+  await page.waitForFunction((t) => document.body.dataset.tick !== t, t0);
+  assert.equal(await page.textContent("[data-testid=lab-name]"), title);
+  assert.deepEqual(fetched.map((u) => new URL(u).pathname), ["/labs/02-allow.json"]);
+  // A fetch that fails: a message, the open lab stays, the page works.
+  await page.route("**/labs/03-drop.json", (r) => r.abort());
+  await page.selectOption("[data-testid=lab-select]", "03-drop");
+  await page.click("[data-testid=load-lab]");
+  await page.waitForSelector("[data-testid=notice]");
+  assert.match(await page.textContent("[data-testid=notice]"), /Lab 03-drop could not be fetched: /);
+  assert.equal(await page.textContent("[data-testid=lab-name]"), title);
+  await page.selectOption("[data-testid=lab-select]", "default");
+  t0 = await page.getAttribute("body", "data-tick");
+  await page.click("[data-testid=load-lab]");
+  await page.waitForFunction((t) => document.body.dataset.tick !== t, t0);
+  assert.equal(await page.textContent("[data-testid=lab-name]"), "Firewall between two networks");
   await ctx.close();
 });
