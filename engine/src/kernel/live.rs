@@ -204,8 +204,6 @@ fn dump(sock: &mut NfSock, kind: u8) -> Result<Vec<Vec<u8>>> {
 }
 
 /// Reads the ruleset; dumps are repeated if the generation moved meanwhile.
-/// Rules are dumped chain by chain: a whole-ruleset dump makes the kernel
-/// walk every rule already sent again for each buffer it fills.
 pub fn read(sock: &mut NfSock) -> Result<Live> {
     for _ in 0..5 {
         let genid = sock.genid()?;
@@ -218,11 +216,10 @@ pub fn read(sock: &mut NfSock) -> Result<Live> {
             .map(|b| msg::parse_chain(b))
             .collect::<Result<_>>()?;
         let mut rules: Vec<RuleObj> = Vec::new();
-        for c in &chains {
-            for b in sock.request(&msg::get_rules(&c.table, &c.name))? {
-                rules.push(msg::parse_rule(&b)?);
-            }
-        }
+        sock.dump_each(&msg::get_all_rules(), |b| {
+            rules.push(msg::parse_rule(b)?);
+            Ok(())
+        })?;
         if sock.genid()? != genid {
             continue;
         }

@@ -430,6 +430,23 @@ pub fn parse_chain(attrs: &[u8]) -> Result<ChainObj> {
     })
 }
 
+/// Where a dumped rule is and its handle, without reading its
+/// expressions: (table, chain, handle).
+pub fn parse_rule_head(attrs: &[u8]) -> Result<(String, String, u64)> {
+    let a = nla::parse(attrs)?;
+    let s = |k| nla::find(&a, k).map(|x| x.str()).unwrap_or_default();
+    let handle = nla::find(&a, NFTA_RULE_HANDLE)
+        .map(|x| x.u64())
+        .transpose()?
+        .unwrap_or(0);
+    Ok((s(NFTA_RULE_TABLE), s(NFTA_RULE_CHAIN), handle))
+}
+
+/// A dump of every rule of the family (every table, every chain).
+pub fn get_all_rules() -> Msg {
+    get(NFT_MSG_GETRULE, NFPROTO_IPV4, true)
+}
+
 pub fn parse_rule(attrs: &[u8]) -> Result<RuleObj> {
     let a = nla::parse(attrs)?;
     let s = |k| nla::find(&a, k).map(|x| x.str()).unwrap_or_default();

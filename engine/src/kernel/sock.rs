@@ -224,6 +224,71 @@ impl NfSock {
         Ok(Some(out))
     }
 
+    /// Sends a dump request and hands the attribute block of every answer
+    /// (after the nfgenmsg header) to `each`, straight from the receive
+    /// buffer: a dump of a large ruleset is read without a copy per message.
+    pub fn dump_each(&mut self, m: &Msg, mut each: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        let seq = self.next_seq();
+        self.send(&m.to_bytes(seq))?;
+        loop {
+            self.buf.clear();
+            match self.sock.recv(&mut self.buf, 0) {
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Err(Error::Io(
+                        "netlink receive".into(),
+                        std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "no answer from the kernel",
+                        ),
+                    ))
+                }
+                Err(e) => return Err(io_err("netlink receive", e)),
+            }
+            let mut off = 0;
+            while off + 16 <= self.buf.len() {
+                let nl = NetlinkBuffer::new_checked(&self.buf[off..])
+                    .map_err(|e| Error::Decode(e.to_string()))?;
+                let len = nl.length() as usize;
+                if nl.sequence_number() == seq {
+                    match nl.message_type() {
+                        NLMSG_DONE => return Ok(()),
+                        NLMSG_ERROR => {
+                            let r = Reply {
+                                kind: NLMSG_ERROR,
+                                flags: nl.flags(),
+                                seq,
+                                payload: nl.payload().to_vec(),
+                            };
+                            let (errno, text) = parse_error(&r)?;
+                            if errno == 0 {
+                                return Ok(());
+                            }
+                            if errno == libc::EPERM {
+                                return Err(Error::Permission);
+                            }
+                            return Err(Error::Kernel(KernelRefusal {
+                                errno,
+                                msg: text,
+                                what: format!("request {}", m.nft_type()),
+                            }));
+                        }
+                        _ => each(nl.payload().get(4..).unwrap_or_default())?,
+                    }
+                }
+                off += (len + 3) & !3;
+                if len == 0 {
+                    break;
+                }
+            }
+        }
+    }
+
     /// Sends a GET request and collects the attribute blocks of every answer
     /// (all parts of a dump).
     pub fn request(&mut self, m: &Msg) -> Result<Vec<Vec<u8>>> {
