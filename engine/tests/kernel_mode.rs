@@ -570,6 +570,28 @@ mod fast {
         assert_eq!(out.lines().count(), 4, "{out}");
         theirs.restore(&next, "");
         assert_eq!(ns.save(), theirs.save());
+        // Another change on top: a rule inserted in the middle of a chain
+        // goes right before the next unchanged one.
+        let next2 = next.replace(
+            "-A SVC -d 10.96.0.101/32",
+            "-A SVC -s 192.0.2.1/32 -j DROP\n-A SVC -d 10.96.0.101/32",
+        );
+        let o = ns.apply(&next2, &["-v"]);
+        assert!(o.status.success(), "{}", text_of(&o));
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            "+ -A SVC -s 192.0.2.1/32 -j DROP\n"
+        );
+        theirs.restore(&next2, "");
+        assert_eq!(ns.save(), theirs.save());
+        // Back to the first change: the rule goes by its handle.
+        let o = ns.apply(&next, &["-v"]);
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            "- -D SVC -s 192.0.2.1/32 -j DROP\n"
+        );
+        theirs.restore(&next, "");
+        assert_eq!(ns.save(), theirs.save());
         // Someone else writes: the next apply reads the kernel again.
         ns.ok("iptables-nft -A SVC -j RETURN");
         let o = ns.apply(&first, &["-v"]);

@@ -302,7 +302,7 @@ fn apply(
     let (Some((pending, window)), Some(snapshot)) = (pending, snapshot) else {
         if simple {
             // Best effort: without it the next apply takes the full path.
-            let _ = super::fast::remember(&mut sock, netns, &text);
+            let _ = super::fast::remember(&mut sock, netns, &text, done.genid);
         }
         return Ok(0);
     };

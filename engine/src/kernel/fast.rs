@@ -72,12 +72,11 @@ fn classify(raw: &str) -> Option<Line<'_>> {
 
 /// The text taken apart, for [`remember`]: per line (the pieces between
 /// `\n`s) where it starts and the table it is in (1-based index in
-/// `tables`, 0 outside), and the `-A` lines of each (table, chain).
+/// `tables`, 0 outside).
 struct Layout<'a> {
     tables: Vec<&'a str>,
     offsets: Vec<u32>,
     ctx: Vec<u8>,
-    rules: HashMap<(u8, &'a str), Vec<usize>>,
 }
 
 /// `None` when the text is not canonical.
@@ -89,11 +88,10 @@ fn layout(text: &str) -> Option<Layout<'_>> {
         tables: Vec::new(),
         offsets: Vec::new(),
         ctx: Vec::new(),
-        rules: HashMap::new(),
     };
     let mut cur: u8 = 0;
     let mut off = 0usize;
-    for (i, raw) in text.split('\n').enumerate() {
+    for raw in text.split('\n') {
         out.offsets.push(off as u32);
         off += raw.len() + 1;
         match classify(raw)? {
@@ -116,11 +114,10 @@ fn layout(text: &str) -> Option<Layout<'_>> {
                     return None;
                 }
             }
-            Line::Rule(_, chain) => {
+            Line::Rule(..) => {
                 if cur == 0 {
                     return None;
                 }
-                out.rules.entry((cur, chain)).or_default().push(i);
             }
         }
         out.ctx.push(cur);
@@ -141,7 +138,8 @@ pub struct State {
     /// The tables the text names, in order.
     pub tables: Vec<String>,
     /// Per line of `text` (the pieces between `\n`s): the handle of the
-    /// rule an `-A` line made (0 for other lines)...
+    /// rule an `-A` line made (0 for other lines, and until known: a full
+    /// apply does not read them back, the first change to a chain does)...
     pub handles: Vec<u64>,
     /// ...the byte where it starts...
     pub offsets: Vec<u32>,
@@ -479,6 +477,53 @@ pub fn try_apply(sock: &mut NfSock, netns: Option<&str>, text: &str) -> Result<O
     for (t, c, i, l) in &n.rules {
         chains.entry((*t, *c)).or_default().1.push((*i, *l));
     }
+    // Every line of the old text in a chain the change touches, in order.
+    let mut lines_of: HashMap<(u8, &[u8]), Vec<usize>> = chains
+        .keys()
+        .map(|(t, c)| ((*t, c.as_bytes()), Vec::new()))
+        .collect();
+    for i in 0..nlines {
+        let t = st.ctx[i];
+        if t == 0 {
+            continue;
+        }
+        let Some(line) = old.get(st.offsets[i] as usize..) else {
+            return Ok(None);
+        };
+        let Some(rest) = line.strip_prefix(b"-A ") else {
+            continue;
+        };
+        let end = rest
+            .iter()
+            .position(|b| *b == b' ' || *b == b'\n' || *b == b'\r')
+            .unwrap_or(rest.len());
+        if let Some(v) = lines_of.get_mut(&(t, &rest[..end])) {
+            v.push(i);
+        }
+    }
+    // Their rules' handles: a chain with one not known yet is read from
+    // the kernel (one small dump), and must hold as many rules as lines.
+    let mut handles = st.handles;
+    for ((t, c), lines) in &lines_of {
+        if lines.iter().all(|i| handles[*i] != 0) {
+            continue;
+        }
+        let (Some(table), Ok(chain)) = (st.tables.get(*t as usize - 1), std::str::from_utf8(c))
+        else {
+            return Ok(None);
+        };
+        let mut hs = Vec::with_capacity(lines.len());
+        sock.dump_each(&msg::get_rules(table, chain), |b| {
+            hs.push(msg::parse_rule_head(b)?.2);
+            Ok(())
+        })?;
+        if hs.len() != lines.len() || hs.contains(&0) {
+            return Ok(None);
+        }
+        for (i, h) in lines.iter().zip(hs) {
+            handles[*i] = h;
+        }
+    }
     // Handles of the new part's lines (None: inserted, known after the
     // batch), the messages, what they do, and where inserted rules go.
     let mut mine: Vec<Option<u64>> = vec![Some(0); new_lines.len()];
@@ -497,12 +542,12 @@ pub fn try_apply(sock: &mut NfSock, netns: Option<&str>, text: &str) -> Result<O
         let pairs = common(&otexts, &ntexts);
         let mut kept: Vec<Option<u64>> = vec![None; nl.len()];
         for (oi, ni) in &pairs {
-            kept[*ni] = Some(st.handles[ol[*oi].0]);
+            kept[*ni] = Some(handles[ol[*oi].0]);
         }
         let old_kept: std::collections::BTreeSet<usize> = pairs.iter().map(|p| p.0).collect();
         for (oi, (line, l)) in ol.iter().enumerate() {
             if !old_kept.contains(&oi) {
-                let h = st.handles[*line];
+                let h = handles[*line];
                 if h == 0 {
                     return Ok(None);
                 }
@@ -540,47 +585,18 @@ pub fn try_apply(sock: &mut NfSock, netns: Option<&str>, text: &str) -> Result<O
     if msgs.is_empty() {
         return Ok(Some(Done { ops: texts }));
     }
-    if !after.is_empty() {
-        // The first rule of each such chain in the common end, if any.
-        let mut want: HashMap<(u8, &str), Option<u64>> =
-            after.iter().map(|(_, t, c, _)| ((*t, *c), None)).collect();
-        let mut left = want.len();
-        for i in last..nlines {
-            if left == 0 {
-                break;
-            }
-            let h = st.handles[i];
-            if h == 0 {
-                continue;
-            }
-            let from = st.offsets[i] as usize + 3;
-            let Some(line) = old.get(from..) else {
-                return Ok(None);
-            };
-            let end = line
-                .iter()
-                .position(|b| *b == b' ' || *b == b'\n' || *b == b'\r')
-                .unwrap_or(line.len());
-            let Ok(chain) = std::str::from_utf8(&line[..end]) else {
-                continue;
-            };
-            if let Some(slot) = want.get_mut(&(st.ctx[i], chain)) {
-                if slot.is_none() {
-                    *slot = Some(h);
-                    left -= 1;
-                }
-            }
-        }
-        for (k, t, chain, enc) in &after {
-            let (Some(Some(h)), Some(table)) =
-                (want.get(&(*t, *chain)), st.tables.get(*t as usize - 1))
-            else {
-                continue;
-            };
-            let mut m = msg::new_rule(table, chain, &enc.exprs, enc.compat, Position::Before(*h));
-            m.flags |= msg::NLM_F_ECHO;
-            msgs[*k] = m;
-        }
+    // Those go before the first rule of their chain in the common end.
+    for (k, t, chain, enc) in &after {
+        let first_after = lines_of
+            .get(&(*t, chain.as_bytes()))
+            .and_then(|v| v.iter().find(|i| **i >= last))
+            .map(|i| handles[*i]);
+        let (Some(h), Some(table)) = (first_after, st.tables.get(*t as usize - 1)) else {
+            continue;
+        };
+        let mut m = msg::new_rule(table, chain, &enc.exprs, enc.compat, Position::Before(h));
+        m.flags |= msg::NLM_F_ECHO;
+        msgs[*k] = m;
     }
     let (outcome, echoed) = sock.batch_echo(st.genid, &msgs)?;
     if outcome != BatchOutcome::Done {
@@ -618,10 +634,10 @@ pub fn try_apply(sock: &mut NfSock, netns: Option<&str>, text: &str) -> Result<O
             }
         }
     }
-    let mut handles = Vec::with_capacity(offsets.len());
-    handles.extend_from_slice(&st.handles[..first]);
-    handles.extend_from_slice(&mine);
-    handles.extend_from_slice(&st.handles[last..]);
+    let mut all = Vec::with_capacity(offsets.len());
+    all.extend_from_slice(&handles[..first]);
+    all.extend_from_slice(&mine);
+    all.extend_from_slice(&handles[last..]);
     let mut ctx = Vec::with_capacity(offsets.len());
     ctx.extend_from_slice(&st.ctx[..first]);
     ctx.extend_from_slice(&n.ctx);
@@ -633,7 +649,7 @@ pub fn try_apply(sock: &mut NfSock, netns: Option<&str>, text: &str) -> Result<O
             ns: st.ns,
             genid,
             tables: st.tables,
-            handles,
+            handles: all,
             offsets,
             ctx,
         },
@@ -642,40 +658,16 @@ pub fn try_apply(sock: &mut NfSock, netns: Option<&str>, text: &str) -> Result<O
     Ok(Some(Done { ops: texts }))
 }
 
-/// After a full apply of `text`: keeps the state when the text is
-/// canonical and the kernel's chains of the tables it names hold exactly
-/// its rules (one dump of the rules' handles, no expression read).
-pub fn remember(sock: &mut NfSock, netns: Option<&str>, text: &str) -> Result<()> {
+/// After a full apply of `text` that left the kernel at generation
+/// `genid`: keeps the state when the text is canonical and nobody wrote
+/// since. The rules' handles are not read back here: each chain's are
+/// read (and its rules counted) when a change first touches it.
+pub fn remember(sock: &mut NfSock, netns: Option<&str>, text: &str, genid: u32) -> Result<()> {
     forget(netns);
     let Some(lay) = layout(text) else {
         return Ok(());
     };
-    let genid = sock.genid()?;
-    // (table index, chain) -> handles in order, for the tables named.
-    let mut dumped: HashMap<(u8, String), Vec<u64>> = HashMap::new();
-    sock.dump_each(&msg::get_all_rules(), |b| {
-        let (t, c, h) = msg::parse_rule_head(b)?;
-        if let Some(k) = lay.tables.iter().position(|x| *x == t) {
-            dumped.entry(((k + 1) as u8, c)).or_default().push(h);
-        }
-        Ok(())
-    })?;
-    let mut handles = vec![0u64; lay.offsets.len()];
-    let mut matched = 0;
-    for ((t, c), lines) in &lay.rules {
-        let Some(hs) = dumped.get(&(*t, c.to_string())) else {
-            return Ok(());
-        };
-        if hs.len() != lines.len() {
-            return Ok(());
-        }
-        for (i, h) in lines.iter().zip(hs) {
-            handles[*i] = *h;
-        }
-        matched += 1;
-    }
-    // No rules in chains the text leaves empty.
-    if matched != dumped.len() || sock.genid()? != genid {
+    if sock.genid()? != genid {
         return Ok(());
     }
     save(
@@ -684,7 +676,7 @@ pub fn remember(sock: &mut NfSock, netns: Option<&str>, text: &str) -> Result<()
             ns: ns_inode(netns),
             genid,
             tables: lay.tables.iter().map(|t| t.to_string()).collect(),
-            handles,
+            handles: vec![0; lay.offsets.len()],
             offsets: lay.offsets,
             ctx: lay.ctx,
         },
@@ -704,7 +696,6 @@ mod tests {
         assert_eq!(l.tables, vec!["filter"]);
         assert_eq!(l.offsets, vec![0, 4, 12, 32, 51, 58]);
         assert_eq!(l.ctx, vec![0, 1, 1, 1, 0, 0]);
-        assert_eq!(l.rules[&(1, "INPUT")], vec![3]);
         for bad in [
             "*filter\n-I INPUT -j ACCEPT\nCOMMIT\n",
             "*filter\n-A INPUT -j ACCEPT\n",

@@ -442,11 +442,6 @@ pub fn parse_rule_head(attrs: &[u8]) -> Result<(String, String, u64)> {
     Ok((s(NFTA_RULE_TABLE), s(NFTA_RULE_CHAIN), handle))
 }
 
-/// A dump of every rule of the family (every table, every chain).
-pub fn get_all_rules() -> Msg {
-    get(NFT_MSG_GETRULE, NFPROTO_IPV4, true)
-}
-
 pub fn parse_rule(attrs: &[u8]) -> Result<RuleObj> {
     let a = nla::parse(attrs)?;
     let s = |k| nla::find(&a, k).map(|x| x.str()).unwrap_or_default();

@@ -645,6 +645,9 @@ pub struct Applied {
     /// Whether the kernel checked the rules (a dry run that would create
     /// sets cannot have rules naming them checked).
     pub checked: bool,
+    /// The generation the kernel is at after our batch, if nobody else
+    /// wrote meanwhile (ours committed against the one before it).
+    pub genid: u32,
 }
 
 /// Options of apply.
@@ -775,7 +778,7 @@ pub fn apply(
             Ok(o) => o,
             Err(e) => return Err(fail(sock, &done, e)),
         };
-        let applied = |ops: Vec<Op>, attempts: u32| Applied {
+        let applied = |ops: Vec<Op>, attempts: u32, genid: u32| Applied {
             set_ops: if opts.dry_run {
                 set_ops.clone()
             } else {
@@ -784,13 +787,22 @@ pub fn apply(
             ops,
             attempts,
             checked,
+            genid,
         };
         if ops.is_empty() || (opts.dry_run && !checked) {
-            return Ok(applied(ops, attempt));
+            return Ok(applied(ops, attempt, live.genid));
         }
         let msgs: Vec<Msg> = ops.iter().map(Op::msg).collect();
         match sock.batch(live.genid, &msgs, !opts.dry_run) {
-            Ok(BatchOutcome::Done) => return Ok(applied(ops, attempt)),
+            // Each commit moves the generation on by one.
+            Ok(BatchOutcome::Done) => {
+                let after = if opts.dry_run {
+                    live.genid
+                } else {
+                    live.genid.wrapping_add(1)
+                };
+                return Ok(applied(ops, attempt, after));
+            }
             Ok(BatchOutcome::Restart) => continue,
             Ok(BatchOutcome::Failed(answers)) => {
                 return Err(fail(sock, &done, refusal(&ops, &answers)));

@@ -463,12 +463,19 @@ impl NfSock {
             };
             for r in replies {
                 if r.kind != NLMSG_ERROR {
-                    if let (Some(h), Some(i)) = (echo.as_deref_mut(), r.seq.checked_sub(first)) {
-                        if let (Some(slot), Some(body)) =
+                    // Only the rules echoed: the commit's NEWGEN comes
+                    // with the last message's sequence number too.
+                    let rule = msg::NFNL_SUBSYS_NFTABLES << 8 | msg::NFT_MSG_NEWRULE as u16;
+                    if let (Some(h), Some(i), true) = (
+                        echo.as_deref_mut(),
+                        r.seq.checked_sub(first),
+                        r.kind == rule,
+                    ) {
+                        if let (Some(slot @ None), Some(body)) =
                             (h.get_mut(i as usize), r.payload.get(4..))
                         {
-                            if let Ok(rule) = msg::parse_rule(body) {
-                                *slot = Some(rule.handle);
+                            if let Ok((_, _, handle)) = msg::parse_rule_head(body) {
+                                *slot = Some(handle);
                             }
                         }
                     }
