@@ -304,6 +304,9 @@ fn apply(
             // Best effort: without it the next apply takes the full path.
             let _ = super::fast::remember(&mut sock, netns, &text, done.genid);
         }
+        // The process ends here: freeing every planned rule one by one
+        // would only cost time.
+        std::mem::forget(done);
         return Ok(0);
     };
     let genid = sock.genid().map_err(|e| fail(&e))?;
@@ -455,6 +458,9 @@ fn run_inner(cmd: KernelCmd) -> Result<i32, i32> {
             for p in &problems {
                 eprintln!("iptplay: not imported: {p}");
             }
+            // The process ends here: freeing every rule read one by one
+            // would only cost time.
+            std::mem::forget(live);
             Ok(if problems.is_empty() { 0 } else { 3 })
         }
         KernelCmd::Diff {

@@ -426,7 +426,8 @@ impl NfSock {
         commit: bool,
         mut echo: Option<&mut Vec<Option<u64>>>,
     ) -> Result<BatchOutcome> {
-        let mut bytes = Vec::new();
+        let size: usize = msgs.iter().map(Msg::wire_len).sum();
+        let mut bytes = Vec::with_capacity(size + 64);
         let begin_seq = self.next_seq();
         bytes.extend(msg::batch_begin(genid).to_bytes(begin_seq));
         let mut seqs = Vec::with_capacity(msgs.len());
@@ -436,13 +437,12 @@ impl NfSock {
         for (k, m) in msgs.iter().enumerate() {
             let seq = self.next_seq();
             seqs.push(seq);
-            let mut m = m.clone();
-            if k + 1 == msgs.len() {
-                m.flags |= msg::NLM_F_ACK;
+            let flags = if k + 1 == msgs.len() {
+                m.flags | msg::NLM_F_ACK
             } else {
-                m.flags &= !msg::NLM_F_ACK;
-            }
-            bytes.extend(m.to_bytes(seq));
+                m.flags & !msg::NLM_F_ACK
+            };
+            m.write_to(&mut bytes, seq, flags);
         }
         if commit {
             let seq = self.next_seq();
