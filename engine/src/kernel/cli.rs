@@ -175,6 +175,11 @@ fn ssh_warning(sock: &mut NfSock, netns: Option<&str>, text: &str, opts: &ApplyO
         return;
     };
     let mut host = *want.host;
+    for (t, _) in &want.tables {
+        if let Some(slot) = host.ruleset.table_mut(t.name) {
+            *slot = t.clone();
+        }
+    }
     // Tables the input does not name stay as they are.
     for lt in &live.tables {
         if want.tables.iter().any(|(t, _)| t.name == lt.name) {

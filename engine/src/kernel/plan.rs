@@ -217,7 +217,8 @@ pub struct Desired {
     /// The clock the sets' member timeouts count from.
     pub now: u64,
     /// The host the input was run on: its ruleset (tables the input does
-    /// not name are missing without --noflush) and all its sets.
+    /// not name are missing without --noflush; those it names are empty
+    /// here, moved to `tables`) and all its sets.
     pub host: Box<Host>,
 }
 
@@ -319,8 +320,10 @@ pub fn desired_with_sets(
             }
             continue;
         }
-        if let Some(t) = host.ruleset.table(&name) {
-            tables.push((t.clone(), declared));
+        // Moved out, not copied: 80,000 rules are worth it.
+        if let Some(t) = host.ruleset.table_mut(&name) {
+            let empty = Table::new(t.name);
+            tables.push((std::mem::replace(t, empty), declared));
         }
     }
     Ok(Desired {
