@@ -19,6 +19,8 @@ pub struct NfSock {
     sock: Socket,
     seq: u32,
     buf: Vec<u8>,
+    /// The namespace it was opened in (`--netns`), for [`NfSock::sibling`].
+    netns: Option<String>,
 }
 
 /// What the kernel answered to one message of a batch.
@@ -105,6 +107,7 @@ impl NfSock {
             sock,
             seq,
             buf: Vec::with_capacity(RECV_BUF),
+            netns: None,
         })
     }
 
@@ -130,7 +133,10 @@ impl NfSock {
                 }
                 return Err(Error::Netns(owned, e));
             }
-            NfSock::open()
+            NfSock::open().map(|mut s| {
+                s.netns = Some(owned);
+                s
+            })
         })
         .join()
         .map_err(|_| {
@@ -147,6 +153,11 @@ impl NfSock {
             Some(n) => NfSock::open_in_netns(n),
             None => NfSock::open(),
         }
+    }
+
+    /// Another socket in the same namespace (for dumps made side by side).
+    pub fn sibling(&self) -> Result<NfSock> {
+        NfSock::open_at(self.netns.as_deref())
     }
 
     fn next_seq(&mut self) -> u32 {
