@@ -238,6 +238,7 @@ fn apply(
         noflush,
         dry_run,
         sets,
+        quiet: !dry_run && !verbose,
     };
     ssh_warning(&mut sock, netns, &text, &opts);
     let pending = match window {

@@ -280,7 +280,7 @@ pub fn new_rule(
     pos: Position,
 ) -> Msg {
     let mut a = Attrs {
-        buf: Vec::with_capacity(256),
+        buf: Vec::with_capacity(512),
     };
     a.str(NFTA_RULE_TABLE, table).str(NFTA_RULE_CHAIN, chain);
     let flags = match pos {

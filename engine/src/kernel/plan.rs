@@ -343,9 +343,22 @@ pub fn plan(live: &Live, want: &Desired, noflush: bool) -> Result<Vec<Op>> {
 /// differ from the wanted ones are sent again with them (what `-Z` and
 /// `-c` need).
 pub fn plan_mode(live: &Live, want: &Desired, noflush: bool, counters: bool) -> Result<Vec<Op>> {
+    plan_with(live, want, noflush, counters, true)
+}
+
+/// As [`plan_mode`]; without `texts` the rules added or replaced carry no
+/// text (what [`Op::describe`] prints for them is then empty): printing
+/// 80,000 rules costs time nobody needs when nothing is shown.
+fn plan_with(
+    live: &Live,
+    want: &Desired,
+    noflush: bool,
+    counters: bool,
+    texts: bool,
+) -> Result<Vec<Op>> {
     let mut ops = Vec::new();
     for (table, declared) in &want.tables {
-        plan_table(live, table, declared, noflush, counters, &mut ops)?;
+        plan_table(live, table, declared, noflush, counters, texts, &mut ops)?;
     }
     ops.sort_by_key(Op::rank);
     Ok(ops)
@@ -386,6 +399,7 @@ fn plan_table(
     declared: &BTreeSet<String>,
     noflush: bool,
     counters: bool,
+    texts: bool,
     ops: &mut Vec<Op>,
 ) -> Result<()> {
     let name = table.name;
@@ -494,7 +508,7 @@ fn plan_table(
                 chain: ch.name.clone(),
             });
         }
-        plan_rules(live, name, ch, lc, counters, ops)?;
+        plan_rules(live, name, ch, lc, counters, texts, ops)?;
     }
     Ok(())
 }
@@ -549,18 +563,29 @@ fn plan_rules(
     ch: &Chain,
     lc: Option<&LiveChain>,
     counters: bool,
+    texts: bool,
     ops: &mut Vec<Op>,
 ) -> Result<()> {
+    let empty = Vec::new();
+    let live_rules = lc.map_or(&empty, |c| &c.rules);
+    let text = |r: &crate::ruleset::Rule| {
+        if texts {
+            rule_line(&ch.name, r, false)
+        } else {
+            String::new()
+        }
+    };
     let mut want: Vec<Encoded> = Vec::with_capacity(ch.rules.len());
     let mut sent: Vec<Encoded> = Vec::with_capacity(ch.rules.len());
     for r in &ch.rules {
         // New rules carry the counters the input gave them (zero without -c).
         let enc = rule::encode_rule(&live.sets, table, r, true)?;
-        want.push(rule::identity(&enc));
+        // Compared with the live rules only (a new chain has none).
+        if !live_rules.is_empty() {
+            want.push(rule::identity(&enc));
+        }
         sent.push(enc);
     }
-    let empty = Vec::new();
-    let live_rules = lc.map_or(&empty, |c| &c.rules);
     let live_ids: Vec<Option<&Encoded>> = live_rules.iter().map(|r| Some(r.identity())).collect();
     let pairs = common(&live_ids, &want);
     let kept_live: BTreeSet<usize> = pairs.iter().map(|p| p.0).collect();
@@ -607,7 +632,7 @@ fn plan_rules(
                     chain: ch.name.clone(),
                     handle: r.handle,
                     enc: sent[*wi].clone(),
-                    text: rule_line(&ch.name, &ch.rules[*wi], false),
+                    text: text(&ch.rules[*wi]),
                 });
             }
         }
@@ -631,7 +656,7 @@ fn plan_rules(
             chain: ch.name.clone(),
             enc,
             pos,
-            text: rule_line(&ch.name, r, false),
+            text: text(r),
         });
     }
     Ok(())
@@ -662,6 +687,9 @@ pub struct ApplyOpts {
     /// `ipset restore` input: the sets it creates are made exactly so,
     /// before the rules.
     pub sets: Option<String>,
+    /// Nothing will print the plan: rules added go without their text
+    /// (a refusal by the kernel is still described in full).
+    pub quiet: bool,
 }
 
 /// Why apply stopped.
@@ -777,7 +805,7 @@ pub fn apply(
                 }
             }
         }
-        let ops = match plan(&live, &want, opts.noflush) {
+        let ops = match plan_with(&live, &want, opts.noflush, false, !opts.quiet) {
             Ok(o) => o,
             Err(e) => return Err(fail(sock, &done, e)),
         };
@@ -808,6 +836,11 @@ pub fn apply(
             }
             Ok(BatchOutcome::Restart) => continue,
             Ok(BatchOutcome::Failed(answers)) => {
+                // The same plan again, with its texts, to say what failed.
+                let ops = match opts.quiet {
+                    true => plan_with(&live, &want, opts.noflush, false, true).unwrap_or(ops),
+                    false => ops,
+                };
                 return Err(fail(sock, &done, refusal(&ops, &answers)));
             }
             Err(e) => return Err(fail(sock, &done, e)),
