@@ -953,3 +953,38 @@ pub fn import_sets(live: &Live) -> String {
     };
     list(&sets, &o, &|_| 0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quiet_plan_is_the_same_plan_without_texts() {
+        let live = Live::default();
+        let text = "*filter\n:INPUT DROP [0:0]\n:X - [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\n-A INPUT -j X\n-A X -s 10.0.0.0/8 -j DROP\nCOMMIT\n";
+        let want = desired(&live, text, false).expect("desired");
+        let loud = plan_with(&live, &want, false, false, true).expect("plan");
+        let quiet = plan_with(&live, &want, false, false, false).expect("plan");
+        assert_eq!(loud.len(), quiet.len());
+        let bytes = |ops: &[Op]| ops.iter().map(|o| o.msg().to_bytes(1)).collect::<Vec<_>>();
+        assert_eq!(bytes(&loud), bytes(&quiet));
+        let texts: Vec<String> = loud
+            .iter()
+            .filter_map(|o| match o {
+                Op::NewRule { text, .. } => Some(text.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            vec![
+                "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
+                "-A INPUT -j X",
+                "-A X -s 10.0.0.0/8 -j DROP"
+            ]
+        );
+        assert!(quiet
+            .iter()
+            .all(|o| !matches!(o, Op::NewRule { text, .. } if !text.is_empty())));
+    }
+}
