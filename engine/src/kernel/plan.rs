@@ -456,7 +456,14 @@ fn plan_table(
             }
         }
     }
-    for ch in &table.chains {
+    // Chains made in the order iptables-nft-restore makes them (the
+    // engine's handles follow it): the kernel lists chains in the order
+    // they were made, and iptables-nft reads a table whose chains come
+    // sorted by name (as the engine keeps them) about 20 times slower
+    // (5 s instead of 0.25 s for 30,000 chains: its chain cache).
+    let mut made: Vec<&Chain> = table.chains.iter().collect();
+    made.sort_by_key(|c| c.handle);
+    for ch in made {
         let lc = live_chain(&ch.name);
         if let Some(hook) = ch.hook {
             if !base_needed(ch) {
