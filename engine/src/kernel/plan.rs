@@ -897,6 +897,7 @@ pub fn import(
 ) -> (String, Vec<live::Problem>) {
     let mut out = String::new();
     let mut problems = Vec::new();
+    decode_side_by_side(live, only);
     for name in TABLE_ORDER {
         if only.is_some_and(|t| t != name) {
             continue;
@@ -918,6 +919,37 @@ pub fn import(
         }
     }
     (out, problems)
+}
+
+/// Decodes many rules in two threads at once (each rule keeps what it
+/// decoded to): the import then finds them decoded.
+fn decode_side_by_side(live: &Live, only: Option<&str>) {
+    const SPLIT_FROM: usize = 4000;
+    let rules: Vec<(&LiveRule, &str)> = live
+        .tables
+        .iter()
+        .filter(|t| TABLE_ORDER.contains(&t.name.as_str()) && !only.is_some_and(|o| o != t.name))
+        .flat_map(|t| {
+            t.chains
+                .iter()
+                .flat_map(move |c| c.rules.iter().map(move |r| (r, t.name.as_str())))
+        })
+        .collect();
+    if rules.len() < SPLIT_FROM {
+        return;
+    }
+    let (first, second) = rules.split_at(rules.len() / 2);
+    let sets = &live.sets;
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            for (r, t) in second {
+                let _ = r.rule(sets, t);
+            }
+        });
+        for (r, t) in first {
+            let _ = r.rule(sets, t);
+        }
+    });
 }
 
 /// What [`Table::listing`] gives, without copying the rules: built-in
