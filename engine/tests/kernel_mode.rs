@@ -555,6 +555,39 @@ mod fast {
     }
 
     #[test]
+    fn a_large_ruleset_imports_like_save() {
+        if skip(&["nft"]) {
+            return;
+        }
+        // Enough chains and rules to be read and decoded in two threads.
+        let mut t = String::from("*filter\n:INPUT ACCEPT [0:0]\n");
+        for i in 0..2100 {
+            t.push_str(&format!(":C{i:04} - [0:0]\n"));
+        }
+        for i in 0..2100 {
+            t.push_str(&format!(
+                "-A INPUT -s 10.{}.{}.0/24 -j C{i:04}\n-A C{i:04} -p tcp -m tcp --dport {} -j ACCEPT\n",
+                i / 250,
+                i % 250,
+                1000 + i
+            ));
+        }
+        t.push_str("COMMIT\n");
+        let ns = Ns::new("large");
+        let o = ns.apply(&t, &[]);
+        assert!(o.status.success(), "{}", text_of(&o));
+        let imported = ns.iptplay(&["import"], "");
+        assert!(imported.status.success(), "{}", text_of(&imported));
+        let saved = ns.save();
+        // *filter, three built-in chains, ours, the rules, COMMIT.
+        assert_eq!(saved.lines().count(), 1 + 3 + 2100 + 4200 + 1, "{saved}");
+        assert_eq!(
+            super::kernel_common::strip(&String::from_utf8_lossy(&imported.stdout)),
+            saved
+        );
+    }
+
+    #[test]
     fn chains_are_made_in_the_order_restore_makes_them() {
         if skip(&["nft"]) {
             return;
