@@ -928,7 +928,7 @@ fn decode_side_by_side(live: &Live, only: Option<&str>) {
     let rules: Vec<(&LiveRule, &str)> = live
         .tables
         .iter()
-        .filter(|t| TABLE_ORDER.contains(&t.name.as_str()) && !only.is_some_and(|o| o != t.name))
+        .filter(|t| TABLE_ORDER.contains(&t.name.as_str()) && only.is_none_or(|o| o == t.name))
         .flat_map(|t| {
             t.chains
                 .iter()
