@@ -239,6 +239,7 @@ fn apply(
         dry_run,
         sets,
         quiet: !dry_run && !verbose,
+        then_exit: window.is_none(),
     };
     ssh_warning(&mut sock, netns, &text, &opts);
     let pending = match window {

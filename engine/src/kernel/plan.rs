@@ -697,6 +697,9 @@ pub struct ApplyOpts {
     /// Nothing will print the plan: rules added go without their text
     /// (a refusal by the kernel is still described in full).
     pub quiet: bool,
+    /// The process ends soon after a successful apply: what was read and
+    /// planned is not freed rule by rule (a tenth of a second for 80,000).
+    pub then_exit: bool,
 }
 
 /// Why apply stopped.
@@ -839,7 +842,11 @@ pub fn apply(
                 } else {
                     live.genid.wrapping_add(1)
                 };
-                return Ok(applied(ops, attempt, after));
+                let out = applied(ops, attempt, after);
+                if opts.then_exit {
+                    std::mem::forget((want, live, msgs));
+                }
+                return Ok(out);
             }
             Ok(BatchOutcome::Restart) => continue,
             Ok(BatchOutcome::Failed(answers)) => {
