@@ -4,7 +4,7 @@
 #   1. apply of the whole ruleset vs iptables-nft-restore (fresh namespaces)
 #   2. a one-rule change: apply of the changed file vs a full
 #      iptables-nft-restore of it (both on the loaded ruleset)
-#   3. import vs iptables-nft-save
+#   3. import vs iptables-nft-save, and iptables-nft-save of what we wrote
 # Usage: scripts/bench-kernel.sh [IPTPLAY] [N]   (default: the release build, 10000)
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,6 +28,8 @@ echo "one rule:     iptplay apply         $(t "$bin" kernel apply --netns $ours 
 echo "one rule:     iptables-nft-restore  $(t ip netns exec $theirs iptables-nft-restore "$tmp/changed")"
 echo "read back:    iptplay import        $(t "$bin" kernel import --netns $ours)"
 echo "read back:    iptables-nft-save     $(t ip netns exec $theirs iptables-nft-save)"
+# What the real tools pay to read what we wrote (kube-proxy reads it back).
+echo "read ours:    iptables-nft-save     $(t ip netns exec $ours iptables-nft-save)"
 "$bin" kernel import --netns $ours | grep -v '^#' > "$tmp/a"
 ip netns exec $theirs iptables-nft-save | grep -v '^#' > "$tmp/b"
 if cmp -s "$tmp/a" "$tmp/b"; then echo "same rules in both namespaces"; else echo "RULES DIFFER"; exit 1; fi

@@ -545,6 +545,66 @@ mod fast {
         t
     }
 
+    /// The chains' names in the order the kernel lists them.
+    fn chain_order(ns: &Ns) -> Vec<String> {
+        ns.ok("nft list table ip filter")
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("chain "))
+            .map(|l| l.trim_end_matches(" {").to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_large_ruleset_imports_like_save() {
+        if skip(&["nft"]) {
+            return;
+        }
+        // Enough chains and rules to be read and decoded in two threads.
+        let mut t = String::from("*filter\n:INPUT ACCEPT [0:0]\n");
+        for i in 0..2100 {
+            t.push_str(&format!(":C{i:04} - [0:0]\n"));
+        }
+        for i in 0..2100 {
+            t.push_str(&format!(
+                "-A INPUT -s 10.{}.{}.0/24 -j C{i:04}\n-A C{i:04} -p tcp -m tcp --dport {} -j ACCEPT\n",
+                i / 250,
+                i % 250,
+                1000 + i
+            ));
+        }
+        t.push_str("COMMIT\n");
+        let ns = Ns::new("large");
+        let o = ns.apply(&t, &[]);
+        assert!(o.status.success(), "{}", text_of(&o));
+        let imported = ns.iptplay(&["import"], "");
+        assert!(imported.status.success(), "{}", text_of(&imported));
+        let saved = ns.save();
+        // *filter, three built-in chains, ours, the rules, COMMIT.
+        assert_eq!(saved.lines().count(), 1 + 3 + 2100 + 4200 + 1, "{saved}");
+        assert_eq!(
+            super::kernel_common::strip(&String::from_utf8_lossy(&imported.stdout)),
+            saved
+        );
+    }
+
+    #[test]
+    fn chains_are_made_in_the_order_restore_makes_them() {
+        if skip(&["nft"]) {
+            return;
+        }
+        let (ns, theirs) = (Ns::new("order"), Ns::new("orderref"));
+        // Declared out of name order: iptables-nft reads chains made in
+        // name order many times slower (its chain cache).
+        let text = "*filter\n:INPUT ACCEPT [0:0]\n:ZED - [0:0]\n:ALPHA - [0:0]\n:MID - [0:0]\n\
+                    -A INPUT -j ZED\n-A ZED -j MID\n-A MID -j ALPHA\n-A ALPHA -j ACCEPT\nCOMMIT\n";
+        assert!(ns.apply(text, &[]).status.success());
+        theirs.restore(text, "");
+        let ours = chain_order(&ns);
+        assert_eq!(ours, vec!["INPUT", "ZED", "ALPHA", "MID"]);
+        assert_eq!(ours, chain_order(&theirs));
+        assert_eq!(ns.save(), theirs.save());
+    }
+
     #[test]
     fn a_small_change_goes_from_the_text_alone_and_ends_like_restore() {
         if skip(&["nft"]) {
@@ -568,6 +628,28 @@ mod fast {
             "{out}"
         );
         assert_eq!(out.lines().count(), 4, "{out}");
+        theirs.restore(&next, "");
+        assert_eq!(ns.save(), theirs.save());
+        // Another change on top: a rule inserted in the middle of a chain
+        // goes right before the next unchanged one.
+        let next2 = next.replace(
+            "-A SVC -d 10.96.0.101/32",
+            "-A SVC -s 192.0.2.1/32 -j DROP\n-A SVC -d 10.96.0.101/32",
+        );
+        let o = ns.apply(&next2, &["-v"]);
+        assert!(o.status.success(), "{}", text_of(&o));
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            "+ -A SVC -s 192.0.2.1/32 -j DROP\n"
+        );
+        theirs.restore(&next2, "");
+        assert_eq!(ns.save(), theirs.save());
+        // Back to the first change: the rule goes by its handle.
+        let o = ns.apply(&next, &["-v"]);
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            "- -D SVC -s 192.0.2.1/32 -j DROP\n"
+        );
         theirs.restore(&next, "");
         assert_eq!(ns.save(), theirs.save());
         // Someone else writes: the next apply reads the kernel again.

@@ -175,6 +175,11 @@ fn ssh_warning(sock: &mut NfSock, netns: Option<&str>, text: &str, opts: &ApplyO
         return;
     };
     let mut host = *want.host;
+    for (t, _) in &want.tables {
+        if let Some(slot) = host.ruleset.table_mut(t.name) {
+            *slot = t.clone();
+        }
+    }
     // Tables the input does not name stay as they are.
     for lt in &live.tables {
         if want.tables.iter().any(|(t, _)| t.name == lt.name) {
@@ -233,6 +238,8 @@ fn apply(
         noflush,
         dry_run,
         sets,
+        quiet: !dry_run && !verbose,
+        then_exit: window.is_none(),
     };
     ssh_warning(&mut sock, netns, &text, &opts);
     let pending = match window {
@@ -302,8 +309,11 @@ fn apply(
     let (Some((pending, window)), Some(snapshot)) = (pending, snapshot) else {
         if simple {
             // Best effort: without it the next apply takes the full path.
-            let _ = super::fast::remember(&mut sock, netns, &text);
+            let _ = super::fast::remember(&mut sock, netns, &text, done.genid);
         }
+        // The process ends here: freeing every planned rule one by one
+        // would only cost time.
+        std::mem::forget(done);
         return Ok(0);
     };
     let genid = sock.genid().map_err(|e| fail(&e))?;
@@ -460,6 +470,9 @@ fn run_inner(cmd: KernelCmd) -> Result<i32, i32> {
             for p in &problems {
                 eprintln!("iptplay: not imported: {p}");
             }
+            // The process ends here: freeing every rule read one by one
+            // would only cost time.
+            std::mem::forget(live);
             Ok(if problems.is_empty() { 0 } else { 3 })
         }
         KernelCmd::Diff {

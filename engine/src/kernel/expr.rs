@@ -425,10 +425,15 @@ impl Expr {
 /// The `NFTA_RULE_EXPRESSIONS` content of a list of expressions.
 pub fn write_list(exprs: &[Expr]) -> Vec<u8> {
     let mut a = Attrs::new();
-    for e in exprs {
-        e.write(&mut a);
-    }
+    write_list_into(exprs, &mut a);
     a.buf
+}
+
+/// Writes the expressions as the content of the attribute being written.
+pub fn write_list_into(exprs: &[Expr], a: &mut Attrs) {
+    for e in exprs {
+        e.write(a);
+    }
 }
 
 /// Reads a `NFTA_RULE_EXPRESSIONS` content.

@@ -94,18 +94,28 @@ impl Msg {
 
     /// Bytes on the wire: nlmsghdr, nfgenmsg, attributes.
     pub fn to_bytes(&self, seq: u32) -> Vec<u8> {
-        let len = 16 + 4 + self.attrs.len();
-        let mut b = Vec::with_capacity(len);
+        let mut b = Vec::with_capacity(self.wire_len());
+        self.write_to(&mut b, seq, self.flags);
+        b
+    }
+
+    /// Length on the wire.
+    pub fn wire_len(&self) -> usize {
+        16 + 4 + self.attrs.len()
+    }
+
+    /// Appends the bytes on the wire, with these netlink flags.
+    pub fn write_to(&self, b: &mut Vec<u8>, seq: u32, flags: u16) {
+        let len = self.wire_len();
         b.extend_from_slice(&(len as u32).to_ne_bytes());
         b.extend_from_slice(&self.kind.to_ne_bytes());
-        b.extend_from_slice(&self.flags.to_ne_bytes());
+        b.extend_from_slice(&flags.to_ne_bytes());
         b.extend_from_slice(&seq.to_ne_bytes());
         b.extend_from_slice(&0u32.to_ne_bytes());
         b.push(self.family);
         b.push(0); // NFNETLINK_V0
         b.extend_from_slice(&self.res_id.to_be_bytes());
         b.extend_from_slice(&self.attrs);
-        b
     }
 }
 
@@ -269,7 +279,9 @@ pub fn new_rule(
     compat: (u32, u32),
     pos: Position,
 ) -> Msg {
-    let mut a = Attrs::new();
+    let mut a = Attrs {
+        buf: Vec::with_capacity(512),
+    };
     a.str(NFTA_RULE_TABLE, table).str(NFTA_RULE_CHAIN, chain);
     let flags = match pos {
         Position::Append => NLM_F_CREATE | NLM_F_APPEND,
@@ -282,10 +294,7 @@ pub fn new_rule(
             NLM_F_CREATE
         }
     };
-    a.bytes(
-        NFTA_RULE_EXPRESSIONS | nla::NLA_F_NESTED,
-        &expr::write_list(exprs),
-    );
+    a.nested(NFTA_RULE_EXPRESSIONS, |l| expr::write_list_into(exprs, l));
     a.nested(NFTA_RULE_COMPAT, |c| {
         c.u32(NFTA_RULE_COMPAT_PROTO, compat.0)
             .u32(NFTA_RULE_COMPAT_FLAGS, compat.1);
@@ -305,10 +314,7 @@ pub fn replace_rule(
     a.str(NFTA_RULE_TABLE, table)
         .str(NFTA_RULE_CHAIN, chain)
         .u64(NFTA_RULE_HANDLE, handle);
-    a.bytes(
-        NFTA_RULE_EXPRESSIONS | nla::NLA_F_NESTED,
-        &expr::write_list(exprs),
-    );
+    a.nested(NFTA_RULE_EXPRESSIONS, |l| expr::write_list_into(exprs, l));
     a.nested(NFTA_RULE_COMPAT, |c| {
         c.u32(NFTA_RULE_COMPAT_PROTO, compat.0)
             .u32(NFTA_RULE_COMPAT_FLAGS, compat.1);
@@ -428,6 +434,18 @@ pub fn parse_chain(attrs: &[u8]) -> Result<ChainObj> {
             .transpose()?,
         counters,
     })
+}
+
+/// Where a dumped rule is and its handle, without reading its
+/// expressions: (table, chain, handle).
+pub fn parse_rule_head(attrs: &[u8]) -> Result<(String, String, u64)> {
+    let a = nla::parse(attrs)?;
+    let s = |k| nla::find(&a, k).map(|x| x.str()).unwrap_or_default();
+    let handle = nla::find(&a, NFTA_RULE_HANDLE)
+        .map(|x| x.u64())
+        .transpose()?
+        .unwrap_or(0);
+    Ok((s(NFTA_RULE_TABLE), s(NFTA_RULE_CHAIN), handle))
 }
 
 pub fn parse_rule(attrs: &[u8]) -> Result<RuleObj> {

@@ -32,9 +32,13 @@ impl Attrs {
 
     /// A NUL-terminated string.
     pub fn str(&mut self, kind: u16, s: &str) -> &mut Self {
-        let mut v = s.as_bytes().to_vec();
-        v.push(0);
-        self.bytes(kind, &v)
+        let len = 4 + s.len() + 1;
+        self.buf.extend_from_slice(&(len as u16).to_ne_bytes());
+        self.buf.extend_from_slice(&kind.to_ne_bytes());
+        self.buf.extend_from_slice(s.as_bytes());
+        self.buf.push(0);
+        self.pad();
+        self
     }
 
     /// A 32-bit number in network byte order.
@@ -47,11 +51,18 @@ impl Attrs {
         self.bytes(kind, &v.to_be_bytes())
     }
 
-    /// A nested attribute whose content `f` writes.
+    /// A nested attribute whose content `f` writes (in place: the
+    /// header's length is filled in afterwards).
     pub fn nested(&mut self, kind: u16, f: impl FnOnce(&mut Attrs)) -> &mut Self {
-        let mut inner = Attrs::new();
-        f(&mut inner);
-        self.bytes(kind | NLA_F_NESTED, &inner.buf)
+        let at = self.buf.len();
+        self.buf.extend_from_slice(&[0, 0]);
+        self.buf
+            .extend_from_slice(&(kind | NLA_F_NESTED).to_ne_bytes());
+        f(self);
+        let len = (self.buf.len() - at) as u16;
+        self.buf[at..at + 2].copy_from_slice(&len.to_ne_bytes());
+        self.pad();
+        self
     }
 
     fn pad(&mut self) {

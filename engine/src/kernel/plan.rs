@@ -217,7 +217,8 @@ pub struct Desired {
     /// The clock the sets' member timeouts count from.
     pub now: u64,
     /// The host the input was run on: its ruleset (tables the input does
-    /// not name are missing without --noflush) and all its sets.
+    /// not name are missing without --noflush; those it names are empty
+    /// here, moved to `tables`) and all its sets.
     pub host: Box<Host>,
 }
 
@@ -319,8 +320,10 @@ pub fn desired_with_sets(
             }
             continue;
         }
-        if let Some(t) = host.ruleset.table(&name) {
-            tables.push((t.clone(), declared));
+        // Moved out, not copied: 80,000 rules are worth it.
+        if let Some(t) = host.ruleset.table_mut(&name) {
+            let empty = Table::new(t.name);
+            tables.push((std::mem::replace(t, empty), declared));
         }
     }
     Ok(Desired {
@@ -340,9 +343,22 @@ pub fn plan(live: &Live, want: &Desired, noflush: bool) -> Result<Vec<Op>> {
 /// differ from the wanted ones are sent again with them (what `-Z` and
 /// `-c` need).
 pub fn plan_mode(live: &Live, want: &Desired, noflush: bool, counters: bool) -> Result<Vec<Op>> {
+    plan_with(live, want, noflush, counters, true)
+}
+
+/// As [`plan_mode`]; without `texts` the rules added or replaced carry no
+/// text (what [`Op::describe`] prints for them is then empty): printing
+/// 80,000 rules costs time nobody needs when nothing is shown.
+fn plan_with(
+    live: &Live,
+    want: &Desired,
+    noflush: bool,
+    counters: bool,
+    texts: bool,
+) -> Result<Vec<Op>> {
     let mut ops = Vec::new();
     for (table, declared) in &want.tables {
-        plan_table(live, table, declared, noflush, counters, &mut ops)?;
+        plan_table(live, table, declared, noflush, counters, texts, &mut ops)?;
     }
     ops.sort_by_key(Op::rank);
     Ok(ops)
@@ -383,6 +399,7 @@ fn plan_table(
     declared: &BTreeSet<String>,
     noflush: bool,
     counters: bool,
+    texts: bool,
     ops: &mut Vec<Op>,
 ) -> Result<()> {
     let name = table.name;
@@ -439,7 +456,14 @@ fn plan_table(
             }
         }
     }
-    for ch in &table.chains {
+    // Chains made in the order iptables-nft-restore makes them (the
+    // engine's handles follow it): the kernel lists chains in the order
+    // they were made, and iptables-nft reads a table whose chains come
+    // sorted by name (as the engine keeps them) about 20 times slower
+    // (5 s instead of 0.25 s for 30,000 chains: its chain cache).
+    let mut made: Vec<&Chain> = table.chains.iter().collect();
+    made.sort_by_key(|c| c.handle);
+    for ch in made {
         let lc = live_chain(&ch.name);
         if let Some(hook) = ch.hook {
             if !base_needed(ch) {
@@ -491,7 +515,7 @@ fn plan_table(
                 chain: ch.name.clone(),
             });
         }
-        plan_rules(live, name, ch, lc, counters, ops)?;
+        plan_rules(live, name, ch, lc, counters, texts, ops)?;
     }
     Ok(())
 }
@@ -546,18 +570,29 @@ fn plan_rules(
     ch: &Chain,
     lc: Option<&LiveChain>,
     counters: bool,
+    texts: bool,
     ops: &mut Vec<Op>,
 ) -> Result<()> {
+    let empty = Vec::new();
+    let live_rules = lc.map_or(&empty, |c| &c.rules);
+    let text = |r: &crate::ruleset::Rule| {
+        if texts {
+            rule_line(&ch.name, r, false)
+        } else {
+            String::new()
+        }
+    };
     let mut want: Vec<Encoded> = Vec::with_capacity(ch.rules.len());
     let mut sent: Vec<Encoded> = Vec::with_capacity(ch.rules.len());
     for r in &ch.rules {
         // New rules carry the counters the input gave them (zero without -c).
         let enc = rule::encode_rule(&live.sets, table, r, true)?;
-        want.push(rule::identity(&enc));
+        // Compared with the live rules only (a new chain has none).
+        if !live_rules.is_empty() {
+            want.push(rule::identity(&enc));
+        }
         sent.push(enc);
     }
-    let empty = Vec::new();
-    let live_rules = lc.map_or(&empty, |c| &c.rules);
     let live_ids: Vec<Option<&Encoded>> = live_rules.iter().map(|r| Some(r.identity())).collect();
     let pairs = common(&live_ids, &want);
     let kept_live: BTreeSet<usize> = pairs.iter().map(|p| p.0).collect();
@@ -604,7 +639,7 @@ fn plan_rules(
                     chain: ch.name.clone(),
                     handle: r.handle,
                     enc: sent[*wi].clone(),
-                    text: rule_line(&ch.name, &ch.rules[*wi], false),
+                    text: text(&ch.rules[*wi]),
                 });
             }
         }
@@ -628,7 +663,7 @@ fn plan_rules(
             chain: ch.name.clone(),
             enc,
             pos,
-            text: rule_line(&ch.name, r, false),
+            text: text(r),
         });
     }
     Ok(())
@@ -645,6 +680,9 @@ pub struct Applied {
     /// Whether the kernel checked the rules (a dry run that would create
     /// sets cannot have rules naming them checked).
     pub checked: bool,
+    /// The generation the kernel is at after our batch, if nobody else
+    /// wrote meanwhile (ours committed against the one before it).
+    pub genid: u32,
 }
 
 /// Options of apply.
@@ -656,6 +694,12 @@ pub struct ApplyOpts {
     /// `ipset restore` input: the sets it creates are made exactly so,
     /// before the rules.
     pub sets: Option<String>,
+    /// Nothing will print the plan: rules added go without their text
+    /// (a refusal by the kernel is still described in full).
+    pub quiet: bool,
+    /// The process ends soon after a successful apply: what was read and
+    /// planned is not freed rule by rule (a tenth of a second for 80,000).
+    pub then_exit: bool,
 }
 
 /// Why apply stopped.
@@ -771,11 +815,11 @@ pub fn apply(
                 }
             }
         }
-        let ops = match plan(&live, &want, opts.noflush) {
+        let ops = match plan_with(&live, &want, opts.noflush, false, !opts.quiet) {
             Ok(o) => o,
             Err(e) => return Err(fail(sock, &done, e)),
         };
-        let applied = |ops: Vec<Op>, attempts: u32| Applied {
+        let applied = |ops: Vec<Op>, attempts: u32, genid: u32| Applied {
             set_ops: if opts.dry_run {
                 set_ops.clone()
             } else {
@@ -784,15 +828,33 @@ pub fn apply(
             ops,
             attempts,
             checked,
+            genid,
         };
         if ops.is_empty() || (opts.dry_run && !checked) {
-            return Ok(applied(ops, attempt));
+            return Ok(applied(ops, attempt, live.genid));
         }
         let msgs: Vec<Msg> = ops.iter().map(Op::msg).collect();
         match sock.batch(live.genid, &msgs, !opts.dry_run) {
-            Ok(BatchOutcome::Done) => return Ok(applied(ops, attempt)),
+            // Each commit moves the generation on by one.
+            Ok(BatchOutcome::Done) => {
+                let after = if opts.dry_run {
+                    live.genid
+                } else {
+                    live.genid.wrapping_add(1)
+                };
+                let out = applied(ops, attempt, after);
+                if opts.then_exit {
+                    std::mem::forget((want, live, msgs));
+                }
+                return Ok(out);
+            }
             Ok(BatchOutcome::Restart) => continue,
             Ok(BatchOutcome::Failed(answers)) => {
+                // The same plan again, with its texts, to say what failed.
+                let ops = match opts.quiet {
+                    true => plan_with(&live, &want, opts.noflush, false, true).unwrap_or(ops),
+                    false => ops,
+                };
                 return Err(fail(sock, &done, refusal(&ops, &answers)));
             }
             Err(e) => return Err(fail(sock, &done, e)),
@@ -842,6 +904,7 @@ pub fn import(
 ) -> (String, Vec<live::Problem>) {
     let mut out = String::new();
     let mut problems = Vec::new();
+    decode_side_by_side(live, only);
     for name in TABLE_ORDER {
         if only.is_some_and(|t| t != name) {
             continue;
@@ -863,6 +926,37 @@ pub fn import(
         }
     }
     (out, problems)
+}
+
+/// Decodes many rules in two threads at once (each rule keeps what it
+/// decoded to): the import then finds them decoded.
+fn decode_side_by_side(live: &Live, only: Option<&str>) {
+    const SPLIT_FROM: usize = 4000;
+    let rules: Vec<(&LiveRule, &str)> = live
+        .tables
+        .iter()
+        .filter(|t| TABLE_ORDER.contains(&t.name.as_str()) && only.is_none_or(|o| o == t.name))
+        .flat_map(|t| {
+            t.chains
+                .iter()
+                .flat_map(move |c| c.rules.iter().map(move |r| (r, t.name.as_str())))
+        })
+        .collect();
+    if rules.len() < SPLIT_FROM {
+        return;
+    }
+    let (first, second) = rules.split_at(rules.len() / 2);
+    let sets = &live.sets;
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            for (r, t) in second {
+                let _ = r.rule(sets, t);
+            }
+        });
+        for (r, t) in first {
+            let _ = r.rule(sets, t);
+        }
+    });
 }
 
 /// What [`Table::listing`] gives, without copying the rules: built-in
@@ -904,4 +998,39 @@ pub fn import_sets(live: &Live) -> String {
         now: live.now,
     };
     list(&sets, &o, &|_| 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quiet_plan_is_the_same_plan_without_texts() {
+        let live = Live::default();
+        let text = "*filter\n:INPUT DROP [0:0]\n:X - [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\n-A INPUT -j X\n-A X -s 10.0.0.0/8 -j DROP\nCOMMIT\n";
+        let want = desired(&live, text, false).expect("desired");
+        let loud = plan_with(&live, &want, false, false, true).expect("plan");
+        let quiet = plan_with(&live, &want, false, false, false).expect("plan");
+        assert_eq!(loud.len(), quiet.len());
+        let bytes = |ops: &[Op]| ops.iter().map(|o| o.msg().to_bytes(1)).collect::<Vec<_>>();
+        assert_eq!(bytes(&loud), bytes(&quiet));
+        let texts: Vec<String> = loud
+            .iter()
+            .filter_map(|o| match o {
+                Op::NewRule { text, .. } => Some(text.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            vec![
+                "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
+                "-A INPUT -j X",
+                "-A X -s 10.0.0.0/8 -j DROP"
+            ]
+        );
+        assert!(quiet
+            .iter()
+            .all(|o| !matches!(o, Op::NewRule { text, .. } if !text.is_empty())));
+    }
 }

@@ -19,6 +19,8 @@ pub struct NfSock {
     sock: Socket,
     seq: u32,
     buf: Vec<u8>,
+    /// The namespace it was opened in (`--netns`), for [`NfSock::sibling`].
+    netns: Option<String>,
 }
 
 /// What the kernel answered to one message of a batch.
@@ -105,6 +107,7 @@ impl NfSock {
             sock,
             seq,
             buf: Vec::with_capacity(RECV_BUF),
+            netns: None,
         })
     }
 
@@ -130,7 +133,10 @@ impl NfSock {
                 }
                 return Err(Error::Netns(owned, e));
             }
-            NfSock::open()
+            NfSock::open().map(|mut s| {
+                s.netns = Some(owned);
+                s
+            })
         })
         .join()
         .map_err(|_| {
@@ -147,6 +153,11 @@ impl NfSock {
             Some(n) => NfSock::open_in_netns(n),
             None => NfSock::open(),
         }
+    }
+
+    /// Another socket in the same namespace (for dumps made side by side).
+    pub fn sibling(&self) -> Result<NfSock> {
+        NfSock::open_at(self.netns.as_deref())
     }
 
     fn next_seq(&mut self) -> u32 {
@@ -222,6 +233,71 @@ impl NfSock {
             }
         }
         Ok(Some(out))
+    }
+
+    /// Sends a dump request and hands the attribute block of every answer
+    /// (after the nfgenmsg header) to `each`, straight from the receive
+    /// buffer: a dump of a large ruleset is read without a copy per message.
+    pub fn dump_each(&mut self, m: &Msg, mut each: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        let seq = self.next_seq();
+        self.send(&m.to_bytes(seq))?;
+        loop {
+            self.buf.clear();
+            match self.sock.recv(&mut self.buf, 0) {
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Err(Error::Io(
+                        "netlink receive".into(),
+                        std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "no answer from the kernel",
+                        ),
+                    ))
+                }
+                Err(e) => return Err(io_err("netlink receive", e)),
+            }
+            let mut off = 0;
+            while off + 16 <= self.buf.len() {
+                let nl = NetlinkBuffer::new_checked(&self.buf[off..])
+                    .map_err(|e| Error::Decode(e.to_string()))?;
+                let len = nl.length() as usize;
+                if nl.sequence_number() == seq {
+                    match nl.message_type() {
+                        NLMSG_DONE => return Ok(()),
+                        NLMSG_ERROR => {
+                            let r = Reply {
+                                kind: NLMSG_ERROR,
+                                flags: nl.flags(),
+                                seq,
+                                payload: nl.payload().to_vec(),
+                            };
+                            let (errno, text) = parse_error(&r)?;
+                            if errno == 0 {
+                                return Ok(());
+                            }
+                            if errno == libc::EPERM {
+                                return Err(Error::Permission);
+                            }
+                            return Err(Error::Kernel(KernelRefusal {
+                                errno,
+                                msg: text,
+                                what: format!("request {}", m.nft_type()),
+                            }));
+                        }
+                        _ => each(nl.payload().get(4..).unwrap_or_default())?,
+                    }
+                }
+                off += (len + 3) & !3;
+                if len == 0 {
+                    break;
+                }
+            }
+        }
     }
 
     /// Sends a GET request and collects the attribute blocks of every answer
@@ -361,7 +437,8 @@ impl NfSock {
         commit: bool,
         mut echo: Option<&mut Vec<Option<u64>>>,
     ) -> Result<BatchOutcome> {
-        let mut bytes = Vec::new();
+        let size: usize = msgs.iter().map(Msg::wire_len).sum();
+        let mut bytes = Vec::with_capacity(size + 64);
         let begin_seq = self.next_seq();
         bytes.extend(msg::batch_begin(genid).to_bytes(begin_seq));
         let mut seqs = Vec::with_capacity(msgs.len());
@@ -371,13 +448,12 @@ impl NfSock {
         for (k, m) in msgs.iter().enumerate() {
             let seq = self.next_seq();
             seqs.push(seq);
-            let mut m = m.clone();
-            if k + 1 == msgs.len() {
-                m.flags |= msg::NLM_F_ACK;
+            let flags = if k + 1 == msgs.len() {
+                m.flags | msg::NLM_F_ACK
             } else {
-                m.flags &= !msg::NLM_F_ACK;
-            }
-            bytes.extend(m.to_bytes(seq));
+                m.flags & !msg::NLM_F_ACK
+            };
+            m.write_to(&mut bytes, seq, flags);
         }
         if commit {
             let seq = self.next_seq();
@@ -398,12 +474,19 @@ impl NfSock {
             };
             for r in replies {
                 if r.kind != NLMSG_ERROR {
-                    if let (Some(h), Some(i)) = (echo.as_deref_mut(), r.seq.checked_sub(first)) {
-                        if let (Some(slot), Some(body)) =
+                    // Only the rules echoed: the commit's NEWGEN comes
+                    // with the last message's sequence number too.
+                    let rule = msg::NFNL_SUBSYS_NFTABLES << 8 | msg::NFT_MSG_NEWRULE as u16;
+                    if let (Some(h), Some(i), true) = (
+                        echo.as_deref_mut(),
+                        r.seq.checked_sub(first),
+                        r.kind == rule,
+                    ) {
+                        if let (Some(slot @ None), Some(body)) =
                             (h.get_mut(i as usize), r.payload.get(4..))
                         {
-                            if let Ok(rule) = msg::parse_rule(body) {
-                                *slot = Some(rule.handle);
+                            if let Ok((_, _, handle)) = msg::parse_rule_head(body) {
+                                *slot = Some(handle);
                             }
                         }
                     }
