@@ -69,11 +69,15 @@ pub fn log_in_namespaces() -> bool {
 
 /// Runs `cmd` with `sh -c` in namespace `ns`.
 pub fn real(ns: &str, cmd: &str) -> (i32, String, String) {
+    let started = std::time::Instant::now();
     let out = Command::new("ip")
         .args(["netns", "exec", ns, "sh", "-c", cmd])
         .stdin(Stdio::null())
         .output()
         .expect("ip netns exec runs");
+    if std::env::var("SEED_SLOW").is_ok() && started.elapsed().as_millis() > 900 {
+        println!("{:>6} ms  {ns}$ {cmd}", started.elapsed().as_millis());
+    }
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into(),
@@ -208,6 +212,18 @@ impl Both {
             .replace("{CLOCK}", &now)
             .replace("{NAMES}", &format!("[{}]", table.join(",")));
         let topo = Topology::new(tag)?;
+        // A new namespace sizes tcp_rmem from the machine's memory; the
+        // window scale of every connection follows it. The lab's is
+        // Debian's default on a few gigabytes (scale 7).
+        for part in ["c", "r", "s"] {
+            let (code, _, err) = real(
+                &format!("{tag}-{part}"),
+                "sysctl -qw net.ipv4.tcp_rmem='4096 131072 6291456'",
+            );
+            if code != 0 {
+                return Err(format!("tcp_rmem: {err}"));
+            }
+        }
         let mut etc = Vec::new();
         if !names.is_empty() {
             let mut hosts = String::from("127.0.0.1 localhost\n");
@@ -400,34 +416,42 @@ impl Both {
     }
 
     /// Empties rules (every table), user chains, sets, counters and
-    /// conntrack on both sides; policies back to ACCEPT.
+    /// conntrack on both sides; filter policies back to ACCEPT. (Other
+    /// tables' policies are left alone: setting one creates the table's
+    /// base chains in the kernel, and a chain that exists is a hook that
+    /// runs.)
     pub fn reset(&mut self) {
-        for host in ["client", "router", "server"] {
-            for table in ["filter", "nat", "mangle", "raw"] {
-                let chains: &[&str] = match table {
-                    "filter" => &["INPUT", "FORWARD", "OUTPUT"],
-                    "nat" => &["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"],
-                    "mangle" => &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
-                    _ => &["PREROUTING", "OUTPUT"],
-                };
-                // Policies of the filter table only: setting one creates
-                // the table's base chains in the kernel, and a chain that
-                // exists is a hook that runs.
-                if table == "filter" {
-                    for c in chains {
-                        self.both(host, &format!("iptables -t {table} -P {c} ACCEPT"));
-                    }
-                }
-                self.both(host, &format!("iptables -t {table} -F"));
-                self.both(host, &format!("iptables -t {table} -X"));
-                self.both(host, &format!("iptables -t {table} -Z"));
+        let mut cmds = vec![
+            "iptables -P INPUT ACCEPT".to_string(),
+            "iptables -P FORWARD ACCEPT".to_string(),
+            "iptables -P OUTPUT ACCEPT".to_string(),
+        ];
+        for table in ["filter", "nat", "mangle", "raw"] {
+            for op in ["-F", "-X", "-Z"] {
+                cmds.push(format!("iptables -t {table} {op}"));
             }
-            self.both(host, "ipset destroy");
+        }
+        cmds.push("ipset destroy".into());
+        for host in ["client", "router", "server"] {
+            // One shell for the kernel side: spawning is what costs.
             let ns = self.ns(host);
+            let r = real(&ns, &cmds.join(" && "));
+            assert_eq!(r.0, 0, "real reset on {host}: {}", r.2);
+            for c in &cmds {
+                let s = self.sim(host, c);
+                assert_eq!(s.0, 0, "lab `{c}`: {}", s.2);
+            }
             real(&ns, "conntrack -F 2>/dev/null");
             let h = self.world.host_index(host).unwrap();
             self.world.hosts[h].conntrack = Default::default();
         }
+    }
+
+    /// Lets the kernel side's TCP finish what it still has in flight (a
+    /// listener's late FIN, its retransmissions): the lab's TCP closes at
+    /// once and never retransmits.
+    pub fn quiet(&self) {
+        std::thread::sleep(std::time::Duration::from_millis(500));
     }
 
     /// Prints the figures; fails with every difference.
