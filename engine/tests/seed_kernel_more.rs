@@ -634,7 +634,10 @@ mod cases {
     }
 
     /// "Drop OUTGOING traffic by QUOTA": the guide's `quota` typo; a
-    /// 200-byte quota spent by three connections to the server.
+    /// 250-byte quota spent by three connections to the server: two get
+    /// their SYN-ACK, the third not, however the real listener closes
+    /// (see `known_differences`: its FIN on the ACK of the client's or
+    /// after it, 112 or 164 bytes a connection).
     fn drop_outgoing_after_quota(b: &mut Both, full: bool) {
         b.reset();
         b.cmp(
@@ -649,7 +652,7 @@ mod cases {
         b.ok(
             "server",
             "iptables -F OUTPUT
-            iptables -A OUTPUT -d 10.1.0.2 -p tcp --sport 80 -m quota --quota 200 -j ACCEPT
+            iptables -A OUTPUT -d 10.1.0.2 -p tcp --sport 80 -m quota --quota 250 -j ACCEPT
             iptables -A OUTPUT -d 10.1.0.2 -p tcp --sport 80 -j DROP",
         );
         // (`-w 2`: once the quota is spent the SYN-ACK is dropped and
@@ -903,6 +906,10 @@ mod cases {
             iptables -A FORWARD -p tcp -i r0 --dport 8080 -m recent --name badguys --set -j DROP",
         );
         b.cmp("client", "nc -zv -w 2 10.2.0.2 80");
+        // (Before a source is listed its connections must be over: the
+        // listed client's ACK of a late FIN would be dropped, again and
+        // again as the server retransmits.)
+        b.quiet();
         b.cmp("router", "cat /proc/net/xt_recent/badguys");
         b.cmp("client", "nc -zv -w 2 10.2.0.2 8080");
         b.cmp("router", "cat /proc/net/xt_recent/badguys");
@@ -911,6 +918,7 @@ mod cases {
         b.cmp("router", "echo / > /proc/net/xt_recent/badguys");
         b.cmp("router", "cat /proc/net/xt_recent/badguys");
         b.cmp("client", "nc -zv -w 2 10.2.0.2 80");
+        b.quiet();
         b.cmp("router", "echo +10.1.0.2 > /proc/net/xt_recent/badguys");
         b.cmp("router", "cat /proc/net/xt_recent/badguys");
         b.cmp("client", "nc -zv -w 2 10.2.0.2 80");
