@@ -44,7 +44,15 @@ pub fn missing_tools() -> Option<String> {
     if let Err(why) = common::can_use_kernel() {
         return Some(why);
     }
-    for t in ["nmap", "nc", "hping3", "ping", "conntrack", "dmesg"] {
+    for t in [
+        "nmap",
+        "nc",
+        "hping3",
+        "ping",
+        "conntrack",
+        "dmesg",
+        "tcpdump",
+    ] {
         let found = Command::new("sh")
             .arg("-c")
             .arg(format!("command -v {t}"))
