@@ -1114,9 +1114,11 @@ mod cases {
     ///   went out on its own, sometimes in time to put its FIN on it (a
     ///   race with the delayed ACK); the lab's server always does the
     ///   latter. Not deterministic on the kernel side.
-    /// - quota: once the quota is spent, the kernel's DROP counts the
-    ///   server's retransmissions (dozens of packets within seconds); the
-    ///   lab's TCP never retransmits, its DROP counts one per connection.
+    /// - quota: once the quota is spent, the kernel's DROP counts what the
+    ///   server retransmitted before the listing (its FIN, its SYN-ACK
+    ///   when the client retries: 59 packets against the lab's 8 after an
+    ///   `nc` without `-w`; within `-w 2` usually as many as the lab's);
+    ///   the lab's TCP never retransmits.
     /// - multicast: the router's raw PREROUTING counts the client's echo
     ///   request to 224.0.0.1 (1 packet, 84 bytes): every host joins
     ///   224.0.0.1 and receives the frame; the lab puts multicast frames
