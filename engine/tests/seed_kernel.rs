@@ -11,244 +11,12 @@
 mod common;
 #[cfg(target_os = "linux")]
 mod oracle;
+#[cfg(target_os = "linux")]
+mod seed_harness;
 
 #[cfg(target_os = "linux")]
 mod cases {
-    use super::common;
-    use super::oracle::mirror::listen;
-    use super::oracle::Topology;
-    use engine::command::script::parse_script;
-    use engine::sim::tools;
-    use engine::sim::world::World;
-    use std::process::Command;
-
-    const LAB: &str = r#"{
-      "version": 1,
-      "clock": { "start": "2024-05-01T09:00:00Z" },
-      "links": [ { "name": "left" }, { "name": "right" } ],
-      "hosts": [
-        { "name": "client",
-          "interfaces": [ { "name": "c0", "address": "10.1.0.2/24", "mac": "02:00:00:01:00:02", "link": "left" } ],
-          "routes": [ { "to": "default", "via": "10.1.0.1" } ] },
-        { "name": "router",
-          "interfaces": [
-            { "name": "r0", "address": "10.1.0.1/24", "mac": "02:00:00:01:00:01", "link": "left" },
-            { "name": "r1", "address": "10.2.0.1/24", "mac": "02:00:00:02:00:01", "link": "right" } ],
-          "sysctl": { "net.ipv4.ip_forward": "1" } },
-        { "name": "server",
-          "interfaces": [ { "name": "s0", "address": "10.2.0.2/24", "mac": "02:00:00:02:00:02", "link": "right" } ],
-          "routes": [ { "to": "default", "via": "10.2.0.1" } ],
-          "services": [ { "proto": "tcp", "port": 22 }, { "proto": "tcp", "port": 80 } ] }
-      ],
-      "auto_names": false
-    }"#;
-
-    fn missing_tools() -> Option<String> {
-        if let Err(why) = common::can_use_kernel() {
-            return Some(why);
-        }
-        for t in ["nmap", "nc", "hping3", "ping", "conntrack"] {
-            let found = Command::new("sh")
-                .arg("-c")
-                .arg(format!("command -v {t}"))
-                .output()
-                .map(|o| o.status.success())
-                .unwrap_or(false);
-            if !found {
-                return Some(format!("{t} not installed"));
-            }
-        }
-        None
-    }
-
-    /// The namespaces and the lab, side by side.
-    struct Both {
-        topo: Topology,
-        world: World,
-        failures: Vec<String>,
-        compared: usize,
-    }
-
-    fn real(ns: &str, cmd: &str) -> (i32, String, String) {
-        let out = Command::new("ip")
-            .args(["netns", "exec", ns, "sh", "-c", cmd])
-            .output()
-            .expect("ip netns exec runs");
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into(),
-            String::from_utf8_lossy(&out.stderr).into(),
-        )
-    }
-
-    /// Port numbers the scenarios chose; every other is ephemeral.
-    const KNOWN_PORTS: &[&str] = &["22", "23", "69", "80", "81", "8080"];
-
-    /// Masks times, latencies, ephemeral ports, ids, sequence numbers and
-    /// conntrack timeouts.
-    fn mask(text: &str) -> String {
-        let mut out = Vec::new();
-        for line in text.lines() {
-            if line.starts_with("Starting Nmap") {
-                out.push("Starting Nmap".to_string());
-                continue;
-            }
-            if line.starts_with("rtt ") || line.starts_with("round-trip ") {
-                out.push(line.split(" = ").next().unwrap_or("").to_string());
-                continue;
-            }
-            if line.starts_with("Host is up") {
-                out.push("Host is up".to_string());
-                continue;
-            }
-            if let Some(done) = line.strip_prefix("Nmap done: ") {
-                out.push(format!(
-                    "Nmap done: {}",
-                    done.split(" scanned in").next().unwrap_or("")
-                ));
-                continue;
-            }
-            // Words, not spaces: conntrack pads the protocol name.
-            let words: Vec<String> = line
-                .split_whitespace()
-                .enumerate()
-                .map(|(k, w)| {
-                    if let Some((key, val)) = w.split_once('=') {
-                        let masked = match key {
-                            "sport" | "dport" if !KNOWN_PORTS.contains(&val) => true,
-                            "id" | "seq" | "rtt" | "time" => true,
-                            _ => false,
-                        };
-                        if masked {
-                            return format!("{key}=#");
-                        }
-                    }
-                    // ping's statistics: `time 505ms`.
-                    if w.ends_with("ms") && w[..w.len() - 2].chars().all(|c| c.is_ascii_digit()) {
-                        return "#ms".into();
-                    }
-                    // conntrack -L: the third word is the seconds left.
-                    if k == 2
-                        && (line.starts_with("tcp ")
-                            || line.starts_with("icmp ")
-                            || line.starts_with("udp "))
-                    {
-                        return "#".into();
-                    }
-                    w.to_string()
-                })
-                .collect();
-            out.push(words.join(" "));
-        }
-        out.join("\n")
-    }
-
-    fn sorted_lines(text: &str) -> String {
-        let mut v: Vec<&str> = text.lines().collect();
-        v.sort();
-        v.join("\n")
-    }
-
-    impl Both {
-        fn new(tag: &str) -> Result<Both, String> {
-            let topo = Topology::new(tag)?;
-            let (world, _, runs) = engine::lab::load(LAB).map_err(|e| e.0)?;
-            assert!(runs.is_empty());
-            Ok(Both {
-                topo,
-                world,
-                failures: Vec::new(),
-                compared: 0,
-            })
-        }
-
-        fn ns(&self, host: &str) -> String {
-            match host {
-                "client" => format!("{}-c", self.topo.tag),
-                "router" => self.topo.router(),
-                _ => self.topo.server(),
-            }
-        }
-
-        fn sim(&mut self, host: &str, cmd: &str) -> (i32, String, String) {
-            let h = self.world.host_index(host).expect("host");
-            let mut out = engine::command::Output::default();
-            for c in parse_script(cmd).expect("command parses") {
-                out = tools::run_script_cmd(&mut self.world, h, &c, &|_| {
-                    Err("No such file or directory".into())
-                });
-            }
-            tools::take_journal(&mut self.world);
-            (out.exit, out.stdout, out.stderr)
-        }
-
-        /// Runs a command on both sides without comparing (set-up).
-        fn both(&mut self, host: &str, cmd: &str) {
-            let ns = self.ns(host);
-            let r = real(&ns, cmd);
-            let s = self.sim(host, cmd);
-            assert_eq!(r.0, 0, "real `{cmd}`: {}", r.2);
-            assert_eq!(s.0, 0, "lab `{cmd}`: {}", s.2);
-        }
-
-        /// Runs a command on both sides and compares exit, stdout and
-        /// stderr (masked; `sort`: line order aside).
-        fn compare(&mut self, host: &str, cmd: &str, sort: bool) {
-            let ns = self.ns(host);
-            let r = real(&ns, cmd);
-            let s = self.sim(host, cmd);
-            let prep = |t: &str| {
-                let m = mask(t);
-                if sort {
-                    sorted_lines(&m)
-                } else {
-                    m
-                }
-            };
-            let (r1, r2, s1, s2) = (prep(&r.1), prep(&r.2), prep(&s.1), prep(&s.2));
-            self.compared += 1;
-            if std::env::var("SEED_SHOW").is_ok() {
-                println!("{host}$ {cmd}\n{}{}", r.1, r.2);
-            }
-            if r.0 != s.0 || r1 != s1 || r2 != s2 {
-                self.failures.push(format!(
-                    "{host}$ {cmd}\n--- kernel ({}):\n{r1}\n{r2}\n--- lab ({}):\n{s1}\n{s2}",
-                    r.0, s.0
-                ));
-            }
-        }
-
-        /// Empties rules, counters and conntrack on both sides.
-        fn reset(&mut self) {
-            for host in ["client", "router", "server"] {
-                let cmds = [
-                    "iptables -F",
-                    "iptables -t nat -F",
-                    "iptables -P INPUT ACCEPT",
-                    "iptables -P OUTPUT ACCEPT",
-                    "iptables -P FORWARD ACCEPT",
-                    "iptables -Z",
-                    "iptables -t nat -Z",
-                ];
-                for c in cmds {
-                    self.both(host, c);
-                }
-                let ns = self.ns(host);
-                real(&ns, "conntrack -F 2>/dev/null");
-                let h = self.world.host_index(host).unwrap();
-                self.world.hosts[h].conntrack = Default::default();
-            }
-        }
-
-        fn finish(self) {
-            println!(
-                "kernel vs lab: {} comparisons, {} differ",
-                self.compared,
-                self.failures.len()
-            );
-            assert!(self.failures.is_empty(), "\n{}", self.failures.join("\n\n"));
-        }
-    }
+    use super::seed_harness::{missing_tools, real, Both};
 
     #[test]
     fn seed_scenarios_agree_with_the_kernel() {
@@ -264,12 +32,9 @@ mod cases {
                 return;
             }
         };
-        let server = b.ns("server");
-        let _l22 = listen(&server, 22);
-        let _l80 = listen(&server, 80);
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        // Warm the neighbour caches the oracle does not make permanent.
-        real(&b.ns("router"), "ping -c 1 -W 1 10.1.0.2 >/dev/null");
+        b.listen("server", 6, 22);
+        b.listen("server", 6, 80);
+        b.settle();
 
         // REJECT vs DROP, seen with nmap: port unreachable and silence are
         // both `filtered`, a RST `closed`.
@@ -470,18 +235,8 @@ mod cases {
                 return;
             }
         };
-        let router = b.ns("router");
-        let _l22 = listen(&router, 22);
-        let r = b.world.host_index("router").unwrap();
-        b.world.hosts[r]
-            .listeners
-            .push(engine::sim::host::Listener {
-                proto: 6,
-                port: 22,
-                addr: None,
-                service: "ssh".into(),
-            });
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        b.listen("router", 6, 22);
+        b.settle();
         b.reset();
         b.both(
             "router",

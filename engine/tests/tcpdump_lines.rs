@@ -190,3 +190,25 @@ fn http_payloads_are_named() {
         lines[5]
     );
 }
+
+/// An ICMP timestamp reply shows the three times it carries, as tcpdump
+/// 4.99 does (`org`, `recv`, `xmit`, ms since midnight UTC): seen against
+/// the kernel in seed_kernel_more.rs (nmap's host discovery).
+#[test]
+fn timestamp_reply_shows_its_times() {
+    let mut w = lab(LAN);
+    sh(&mut w, "client", "hping3 -c 1 --icmp-ts server");
+    let out = sh(&mut w, "server", "tcpdump -n -t -i eth0 icmp");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", out.stdout);
+    assert!(
+        lines[0].contains(": ICMP time stamp query id "),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains(": org 00:00:00.000, recv 09:00:00.000, xmit 09:00:00.000, length 20"),
+        "{}",
+        lines[1]
+    );
+}

@@ -128,6 +128,13 @@ pub fn sim_frames(w: &World) -> Vec<String> {
 /// A process that lives as long as the guard (a listener in a namespace).
 pub struct Background(Child);
 
+impl Background {
+    /// Keeps `child` running until the guard is dropped.
+    pub fn spawn(child: Child) -> Background {
+        Background(child)
+    }
+}
+
 impl Drop for Background {
     fn drop(&mut self) {
         let _ = self.0.kill();

@@ -459,7 +459,15 @@ impl Namer<'_> {
     }
 }
 
-fn icmp_text(h: &Headers, n: &Namer) -> String {
+/// An ICMP timestamp (ms since midnight UTC) as tcpdump's
+/// `icmp_tstamp_print` writes it.
+fn tstamp(ms: u32) -> String {
+    let (msec, sec) = (ms % 1000, ms / 1000);
+    let (min, sec) = (sec / 60, sec % 60);
+    format!("{:02}:{:02}:{:02}.{:03}", min / 60, min % 60, sec, msec)
+}
+
+fn icmp_text(h: &Headers, payload: &[u8], n: &Namer) -> String {
     let Some(i) = h.icmp() else {
         return String::new();
     };
@@ -470,6 +478,24 @@ fn icmp_text(h: &Headers, n: &Namer) -> String {
         (0, _) => format!("echo reply, id {}, seq {}", i.id(), i.seq()),
         (8, _) => format!("echo request, id {}, seq {}", i.id(), i.seq()),
         (13, _) => format!("time stamp query id {} seq {}", i.id(), i.seq()),
+        (14, _) if payload.len() >= 12 => {
+            let t = |k: usize| {
+                tstamp(u32::from_be_bytes([
+                    payload[k],
+                    payload[k + 1],
+                    payload[k + 2],
+                    payload[k + 3],
+                ]))
+            };
+            format!(
+                "time stamp reply id {} seq {}: org {}, recv {}, xmit {}",
+                i.id(),
+                i.seq(),
+                t(0),
+                t(4),
+                t(8)
+            )
+        }
         (14, _) => format!("time stamp reply id {} seq {}", i.id(), i.seq()),
         (3, 3) => match inner.map(|x| (x, &x.l4)) {
             Some((x, L4::Tcp(t))) => format!(
@@ -655,7 +681,12 @@ fn line(d: &Decoded, n: &Namer, seqs: &mut SeqTable, o: &Opts) -> String {
                 n.port(u.dport, "udp"),
             )
         }
-        L4::Icmp(_) => format!("{} > {}: {}", n.addr(h.src), n.addr(h.dst), icmp_text(h, n)),
+        L4::Icmp(_) => format!(
+            "{} > {}: {}",
+            n.addr(h.src),
+            n.addr(h.dst),
+            icmp_text(h, &d.payload, n)
+        ),
         _ => format!(
             "{} > {}: ip-proto-{} {}",
             n.addr(h.src),
