@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-ensure_packages iptables:iptables ipset:ipset nft:nftables conntrack:conntrack ip:iproute2 python3:python3 nfacct:nfacct
+ensure_packages iptables:iptables ipset:ipset nft:nftables conntrack:conntrack ip:iproute2 python3:python3 nfacct:nfacct \
+    nmap:nmap hping3:hping3 tcpdump:tcpdump nc:netcat-openbsd
 ensure_rust_target wasm32-unknown-unknown
 ensure_web_tools
 ensure_browser_tools
