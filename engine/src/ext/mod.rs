@@ -400,6 +400,11 @@ pub trait Match: Debug + Send + Sync + Any {
     fn matches(&mut self, _cx: &mut EvalCx) -> Option<bool> {
         None
     }
+    /// Whether [`Match::matches`] is `Some(true)` for every packet, changing
+    /// nothing (`-m comment`): an untraced walk need not ask it.
+    fn always_matches(&self) -> bool {
+        false
+    }
     /// Forgets per-rule state (quota left, nth counter, connlimit list) as the
     /// kernel does when iptables-nft replaces the rule to zero its counters (`-Z`).
     fn reset(&mut self) {}
@@ -602,34 +607,73 @@ pub fn registry() -> &'static [&'static ExtInfo] {
     ALL
 }
 
+/// Which of the extensions that keep named per-host objects (recent
+/// lists, hashlimit tables, rate estimators) some rules use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StateUse {
+    pub recent: bool,
+    pub hashlimit: bool,
+    pub rateest: bool,
+}
+
+impl StateUse {
+    /// What one rule uses.
+    pub fn of_rule(r: &crate::ruleset::Rule) -> StateUse {
+        let mut u = StateUse::default();
+        for m in &r.matches {
+            let i = m.info();
+            u.recent |= std::ptr::eq(i, &recent::INFO);
+            u.hashlimit |= std::ptr::eq(i, &hashlimit::INFO);
+            u.rateest |= std::ptr::eq(i, &rateest::INFO);
+        }
+        if let crate::ruleset::RuleTarget::Ext(t) = &r.target {
+            u.rateest |= std::ptr::eq(t.info(), &rateest_target::INFO);
+        }
+        u
+    }
+
+    /// Whether any of them is used.
+    pub fn any(self) -> bool {
+        self.recent || self.hashlimit || self.rateest
+    }
+
+    /// What either uses.
+    pub fn or(self, o: StateUse) -> StateUse {
+        StateUse {
+            recent: self.recent || o.recent,
+            hashlimit: self.hashlimit || o.hashlimit,
+            rateest: self.rateest || o.rateest,
+        }
+    }
+}
+
 /// Called after every committed ruleset change: extensions that keep named
 /// per-host objects (recent lists, hashlimit tables, rate estimators) make
 /// them match the rules, as the kernel's checkentry and destroy do.
 pub fn after_commit(host: &mut crate::sim::host::Host) {
+    after_commit_known(host, None);
+}
+
+/// [`after_commit`] when what the rules of one table use is known already
+/// (`Some((table, use))`: that table's rules are not looked at again).
+pub fn after_commit_known(host: &mut crate::sim::host::Host, known: Option<(&str, StateUse)>) {
     // One look at the rules for the extensions that keep objects: one
     // that no rule uses and that never made any has nothing to do.
-    let (mut recent, mut hashlimit, mut rateest) = (false, false, false);
+    let mut used = known.map(|(_, u)| u).unwrap_or_default();
     for r in host
         .ruleset
         .tables
         .iter()
+        .filter(|t| known.map_or(true, |(name, _)| t.name != name))
         .flat_map(|t| t.chains.iter())
         .flat_map(|c| c.rules.iter())
     {
-        for m in &r.matches {
-            let i = m.info();
-            recent |= std::ptr::eq(i, &recent::INFO);
-            hashlimit |= std::ptr::eq(i, &hashlimit::INFO);
-            rateest |= std::ptr::eq(i, &rateest::INFO);
-        }
-        if let crate::ruleset::RuleTarget::Ext(t) = &r.target {
-            rateest |= std::ptr::eq(t.info(), &rateest_target::INFO);
-        }
+        used = used.or(StateUse::of_rule(r));
     }
     let st = &host.ext_state;
-    let recent = recent || st.contains(recent::STATE);
-    let hashlimit = hashlimit || st.contains(hashlimit::STATE);
-    let rateest = rateest || st.contains(rateest_target::STATE);
+    let recent = used.recent || st.contains(recent::STATE);
+    let hashlimit = used.hashlimit || st.contains(hashlimit::STATE);
+    let rateest = used.rateest || st.contains(rateest_target::STATE);
     // [group: packet]
     if recent {
         recent::after_commit(host);

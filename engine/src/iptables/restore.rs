@@ -605,6 +605,7 @@ fn commit(
         return Ok(());
     };
     let failure = b.failure;
+    let state_use = batch.known_state_use();
     let (out, committed) = batch.finish();
     stdout.push_str(&out);
     if let Some((line, f)) = failure {
@@ -618,7 +619,7 @@ fn commit(
     match committed {
         Ok(t) => {
             *host.ruleset.table_mut(b.table).expect("known table") = t;
-            crate::ext::after_commit(host);
+            crate::ext::after_commit_known(host, state_use.map(|u| (b.table, u)));
             Ok(())
         }
         Err(ks) => {

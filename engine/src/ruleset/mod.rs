@@ -356,6 +356,15 @@ impl Table {
     pub fn chain_mut(&mut self, name: &str) -> Option<&mut Chain> {
         self.chain_index(name).map(move |i| &mut self.chains[i])
     }
+    /// The position of the built-in chain of `hook`: the same as
+    /// [`Table::chain_index`] of its name, without comparing names.
+    pub fn hook_chain(&self, hook: Hook) -> Option<usize> {
+        self.chains
+            .iter()
+            .take_while(|c| c.hook.is_some())
+            .position(|c| c.hook == Some(hook))
+            .or_else(|| self.chain_index(hook.name()))
+    }
     /// Where the user chains start in [`Table::chains`] (after the built-ins).
     fn user_start(&self) -> usize {
         self.chains

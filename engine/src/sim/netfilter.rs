@@ -9,6 +9,7 @@ use super::nat;
 use super::trace::{Event, Step, Trace};
 use crate::ext::xtopt::fmt_net;
 use crate::packet::{Headers, Packet};
+use crate::ruleset::walk::Precheck;
 use crate::ruleset::{Hook, IpSpec, Rule, RuleTarget, Verdict};
 
 /// What became of the packet at a hook.
@@ -451,7 +452,7 @@ fn run_table(
     let Some(table) = ruleset.table_mut(table_name) else {
         return (Fate::Accept, hdr, false);
     };
-    let Some(base) = table.chain_index(hook.name()) else {
+    let Some(base) = table.hook_chain(hook) else {
         return (Fate::Accept, hdr, false);
     };
     if !table.exists {
@@ -553,8 +554,25 @@ fn run_table(
         }
         let rule_no = cur.next_rule;
         cur.next_rule += 1;
+        // Untraced, the index answers the address and protocol tests and
+        // knows the rules whose matches are all always true.
+        let pre = match (skip, cw) {
+            (true, Some(w)) => w.precheck(rule_no, cx.hdr.src, cx.hdr.dst, cx.hdr.proto),
+            _ => None,
+        };
+        let (check_ip, check_matches) = match pre {
+            Some(Precheck::Fails) => continue,
+            Some(Precheck::Passes {
+                rest_of_ip,
+                matches_always,
+            }) => (rest_of_ip, !matches_always),
+            None => (true, true),
+        };
         let rule: &mut Rule = &mut chain.rules[rule_no];
-        if let Some(f) = ip_fails(&rule.ip, &cx.hdr, cx.pkt) {
+        if let Some(f) = check_ip
+            .then(|| ip_fails(&rule.ip, &cx.hdr, cx.pkt))
+            .flatten()
+        {
             if let Some(t) = trace.as_deref_mut() {
                 let why = ip_why(f, &rule.ip, &cx.hdr, cx.pkt);
                 t.steps
@@ -563,7 +581,12 @@ fn run_table(
             continue;
         }
         let mut failed = None;
-        for m in rule.matches.iter_mut() {
+        let matches = if check_matches {
+            &mut rule.matches[..]
+        } else {
+            &mut []
+        };
+        for m in matches.iter_mut() {
             match m.matches(&mut cx) {
                 Some(true) => {}
                 Some(false) => {
