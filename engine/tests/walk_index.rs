@@ -62,9 +62,19 @@ fn conditions(r: &mut Rng, nat: bool) -> String {
     if r.chance(20) {
         write!(s, " -m comment --comment \"c{}\"", r.below(3)).unwrap();
     }
-    match r.below(9) {
+    match r.below(12) {
         0 => write!(s, " -p tcp --dport {}", 20 + r.below(5)).unwrap(),
         1 => s.push_str(" -p udp"),
+        // One native test (kept in the index), or two.
+        9 => write!(s, " -p udp -m udp ! --dport {}", 20 + r.below(5)).unwrap(),
+        10 => write!(
+            s,
+            " -p tcp -m comment --comment x -m tcp --dport {}:{}",
+            20 + r.below(3),
+            22 + r.below(3)
+        )
+        .unwrap(),
+        11 => write!(s, " -p tcp --sport 1000:1020 --dport {}", 20 + r.below(5)).unwrap(),
         // Matches that are always true, alone or before one that is not.
         6 => s.push_str(" -p tcp -m tcp -m comment --comment always"),
         7 => write!(s, " -p tcp -m tcp --sport {}", 1000 + r.below(40)).unwrap(),

@@ -405,6 +405,12 @@ pub trait Match: Debug + Send + Sync + Any {
     fn always_matches(&self) -> bool {
         false
     }
+    /// The one test of a native tcp or udp match (`--dport 80`): when
+    /// `Some(t)`, [`Match::matches`] is `Some(t.eval(transport).0)`,
+    /// changing nothing, so a walk may run the test from its own copy.
+    fn native_test(&self) -> Option<tcp::NativeTest> {
+        None
+    }
     /// Forgets per-rule state (quota left, nth counter, connlimit list) as the
     /// kernel does when iptables-nft replaces the rule to zero its counters (`-Z`).
     fn reset(&mut self) {}
@@ -691,16 +697,34 @@ pub fn after_commit_known(host: &mut crate::sim::host::Host, known: Option<(&str
 /// registry with that name or alias).
 pub fn find(name: &str, kind: ExtKind) -> Option<&'static ExtInfo> {
     type Names = crate::fasthash::FastMap<&'static str, &'static ExtInfo>;
-    static BY_NAME: std::sync::OnceLock<[Names; 2]> = std::sync::OnceLock::new();
-    let maps = BY_NAME.get_or_init(|| {
-        let mut maps = [Names::default(), Names::default()];
+    /// The names of one kind, and for each first byte the lengths (bit
+    /// `min(len, 31)`) of the names starting with it: most words that are
+    /// no extension (a user chain after `-j`) are told at once.
+    struct Kind {
+        names: Names,
+        shapes: [u32; 256],
+    }
+    static BY_NAME: std::sync::OnceLock<[Kind; 2]> = std::sync::OnceLock::new();
+    let kinds = BY_NAME.get_or_init(|| {
+        let mut kinds = [(); 2].map(|()| Kind {
+            names: Names::default(),
+            shapes: [0; 256],
+        });
         for e in registry() {
-            let m = &mut maps[(e.kind == ExtKind::Target) as usize];
+            let k = &mut kinds[(e.kind == ExtKind::Target) as usize];
             for n in std::iter::once(&e.name).chain(e.aliases) {
-                m.entry(n).or_insert(e);
+                k.names.entry(n).or_insert(e);
+                if let Some(b) = n.as_bytes().first() {
+                    k.shapes[*b as usize] |= 1 << n.len().min(31);
+                }
             }
         }
-        maps
+        kinds
     });
-    maps[(kind == ExtKind::Target) as usize].get(name).copied()
+    let k = &kinds[(kind == ExtKind::Target) as usize];
+    let first = *name.as_bytes().first()?;
+    if k.shapes[first as usize] & (1 << name.len().min(31)) == 0 {
+        return None;
+    }
+    k.names.get(name).copied()
 }

@@ -648,6 +648,13 @@ impl Match for Tcp {
         self.native && self.tests.is_empty()
     }
 
+    fn native_test(&self) -> Option<NativeTest> {
+        match self.tests[..] {
+            [t] if self.native => Some(t),
+            _ => None,
+        }
+    }
+
     fn why_not(&self, cx: &EvalCx) -> String {
         if self.native {
             let l4 = cx.transport();

@@ -10,6 +10,7 @@
 //! packet passed, so a traced walk looks at every rule.
 
 use super::{Chain, Table};
+use crate::ext::tcp::NativeTest;
 use crate::fasthash::FastMap;
 use std::net::Ipv4Addr;
 
@@ -88,6 +89,9 @@ struct Hot {
     dst_mask: u32,
     /// Position in the table of the chain the rule jumps or goes to.
     target: u32,
+    /// The one test of the rule's matches, the others being always true
+    /// (with [`ONE_TEST`]).
+    test: Option<NativeTest>,
     proto: u8,
     flags: u8,
 }
@@ -102,6 +106,9 @@ const PROTO_INV: u8 = 4;
 const MORE_IP: u8 = 8;
 /// Every match of the rule is true for any packet ([`crate::ext::Match::always_matches`]).
 const MATCHES_ALWAYS: u8 = 16;
+/// Every match of the rule is always true but one, which is one native
+/// test ([`crate::ext::Match::native_test`]) kept in [`Hot::test`].
+const ONE_TEST: u8 = 32;
 
 impl Hot {
     fn of(r: &super::Rule, target: u32) -> Hot {
@@ -121,12 +128,22 @@ impl Hot {
                 flags |= bit;
             }
         }
+        // The one match that is not always true, if it is one native test.
+        let mut asked = r.matches.iter().filter(|m| !m.always_matches());
+        let test = match (asked.next(), asked.next()) {
+            (Some(m), None) => m.native_test(),
+            _ => None,
+        };
+        if test.is_some() {
+            flags |= ONE_TEST;
+        }
         Hot {
             src: u32::from(ip.src.addr) & ip.src.mask,
             src_mask: ip.src.mask,
             dst: u32::from(ip.dst.addr) & ip.dst.mask,
             dst_mask: ip.dst.mask,
             target,
+            test,
             proto: ip.proto,
             flags,
         }
@@ -139,11 +156,19 @@ pub enum Precheck {
     /// Its source, destination or protocol test fails: it does not match.
     Fails,
     /// Those pass. `rest_of_ip`: the rule's interfaces or `-f` still need
-    /// checking; `matches_always`: its matches need not be asked.
-    Passes {
-        rest_of_ip: bool,
-        matches_always: bool,
-    },
+    /// checking; `matches`: what its matches come to.
+    Passes { rest_of_ip: bool, matches: Known },
+}
+
+/// What the index knows of a rule's matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Known {
+    /// They are all true, whatever the packet.
+    Always,
+    /// They are true when this test of the transport header passes.
+    Test(NativeTest),
+    /// They must be asked.
+    Ask,
 }
 
 /// The walk of every chain of a table, in table order, in flat arrays (a
@@ -250,7 +275,11 @@ impl ChainWalk<'_> {
         } else {
             Precheck::Passes {
                 rest_of_ip: inv(MORE_IP),
-                matches_always: inv(MATCHES_ALWAYS),
+                matches: match h.test {
+                    _ if inv(MATCHES_ALWAYS) => Known::Always,
+                    Some(t) if inv(ONE_TEST) => Known::Test(t),
+                    _ => Known::Ask,
+                },
             }
         })
     }

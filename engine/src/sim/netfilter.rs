@@ -9,7 +9,7 @@ use super::nat;
 use super::trace::{Event, Step, Trace};
 use crate::ext::xtopt::fmt_net;
 use crate::packet::{Headers, Packet};
-use crate::ruleset::walk::Precheck;
+use crate::ruleset::walk::{Known, Precheck};
 use crate::ruleset::{Hook, IpSpec, Rule, RuleTarget, Verdict};
 
 /// What became of the packet at a hook.
@@ -560,14 +560,21 @@ fn run_table(
             (true, Some(w)) => w.precheck(rule_no, cx.hdr.src, cx.hdr.dst, cx.hdr.proto),
             _ => None,
         };
-        let (check_ip, check_matches) = match pre {
+        let (check_ip, known) = match pre {
             Some(Precheck::Fails) => continue,
             Some(Precheck::Passes {
                 rest_of_ip,
-                matches_always,
-            }) => (rest_of_ip, !matches_always),
-            None => (true, true),
+                matches,
+            }) => (rest_of_ip, matches),
+            None => (true, Known::Ask),
         };
+        // A rule whose one test fails is passed over without reading it
+        // (when its fixed part is known to pass).
+        if let (false, Known::Test(t)) = (check_ip, known) {
+            if !t.eval(cx.transport()).0 {
+                continue;
+            }
+        }
         let rule: &mut Rule = &mut chain.rules[rule_no];
         if let Some(f) = check_ip
             .then(|| ip_fails(&rule.ip, &cx.hdr, cx.pkt))
@@ -581,10 +588,12 @@ fn run_table(
             continue;
         }
         let mut failed = None;
-        let matches = if check_matches {
-            &mut rule.matches[..]
-        } else {
-            &mut []
+        let matches = match known {
+            Known::Ask => &mut rule.matches[..],
+            Known::Always => &mut [],
+            // Asked only when the fixed part needed the rule.
+            Known::Test(_) if check_ip => &mut rule.matches[..],
+            Known::Test(_) => &mut [],
         };
         for m in matches.iter_mut() {
             match m.matches(&mut cx) {
