@@ -657,25 +657,14 @@ impl StateUse {
 /// per-host objects (recent lists, hashlimit tables, rate estimators) make
 /// them match the rules, as the kernel's checkentry and destroy do.
 pub fn after_commit(host: &mut crate::sim::host::Host) {
-    after_commit_known(host, None);
-}
-
-/// [`after_commit`] when what the rules of one table use is known already
-/// (`Some((table, use))`: that table's rules are not looked at again).
-pub fn after_commit_known(host: &mut crate::sim::host::Host, known: Option<(&str, StateUse)>) {
-    // One look at the rules for the extensions that keep objects: one
-    // that no rule uses and that never made any has nothing to do.
-    let mut used = known.map(|(_, u)| u).unwrap_or_default();
-    for r in host
+    // What the rules use, from each table's own record when it has not
+    // changed since: an extension that no rule uses and that never made
+    // any object has nothing to do.
+    let used = host
         .ruleset
         .tables
-        .iter()
-        .filter(|t| known.map_or(true, |(name, _)| t.name != name))
-        .flat_map(|t| t.chains.iter())
-        .flat_map(|c| c.rules.iter())
-    {
-        used = used.or(StateUse::of_rule(r));
-    }
+        .iter_mut()
+        .fold(StateUse::default(), |u, t| u.or(t.state_use()));
     let st = &host.ext_state;
     let recent = used.recent || st.contains(recent::STATE);
     let hashlimit = used.hashlimit || st.contains(hashlimit::STATE);

@@ -617,9 +617,12 @@ fn commit(
         return Err(fail(std::mem::take(stdout), stderr, exit));
     }
     match committed {
-        Ok(t) => {
+        Ok(mut t) => {
+            if let Some(u) = state_use {
+                t.set_state_use(u);
+            }
             *host.ruleset.table_mut(b.table).expect("known table") = t;
-            crate::ext::after_commit_known(host, state_use.map(|u| (b.table, u)));
+            crate::ext::after_commit(host);
             Ok(())
         }
         Err(ks) => {

@@ -24,8 +24,9 @@ const NONE: u32 = u32::MAX;
 #[derive(Debug, Clone, Default)]
 struct Dispatch {
     /// Where the rule numbers asking for each destination address are in
-    /// `keyed`: (start, count).
-    exact: FastMap<u32, (u32, u32)>,
+    /// `keyed`: (start, count), and the first of them (most addresses
+    /// have one rule: `keyed` is then not read).
+    exact: FastMap<u32, (u32, u32, u32)>,
     /// Rule numbers by destination address, each address's in rule order.
     keyed: Vec<u32>,
     /// The other rules, in rule order.
@@ -55,7 +56,8 @@ impl Dispatch {
         d.keyed = by_addr.iter().map(|(_, r)| *r).collect();
         let mut start = 0;
         for run in by_addr.chunk_by(|a, b| a.0 == b.0) {
-            d.exact.insert(run[0].0, (start as u32, run.len() as u32));
+            d.exact
+                .insert(run[0].0, (start as u32, run.len() as u32, run[0].1));
             start += run.len();
         }
         Some(d)
@@ -68,11 +70,14 @@ impl Dispatch {
             v.get(i).map_or(usize::MAX, |r| *r as usize)
         };
         let wild = first_from(&self.wild);
-        let exact = self
-            .exact
-            .get(&u32::from(dst))
-            .and_then(|(s, n)| self.keyed.get(*s as usize..(*s + *n) as usize))
-            .map_or(usize::MAX, first_from);
+        let exact = match self.exact.get(&u32::from(dst)) {
+            None => usize::MAX,
+            Some((_, _, first)) if *first as usize >= from => *first as usize,
+            Some((s, n, _)) => self
+                .keyed
+                .get(*s as usize..(*s + *n) as usize)
+                .map_or(usize::MAX, first_from),
+        };
         wild.min(exact)
     }
 }

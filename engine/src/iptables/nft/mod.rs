@@ -119,7 +119,7 @@ impl<'a> Batch<'a> {
 
     /// What the rules of the table this batch leaves use of the extensions
     /// that keep per-host objects, when known without looking at every
-    /// rule again (for [`crate::ext::after_commit_known`]).
+    /// rule again (for [`Table::set_state_use`]).
     pub fn known_state_use(&self) -> Option<crate::ext::StateUse> {
         (self.fresh && !self.state_use.any()).then_some(self.state_use)
     }
