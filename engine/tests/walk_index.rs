@@ -49,12 +49,36 @@ fn conditions(r: &mut Rng, nat: bool) -> String {
         7 => s.push_str(" -d 10.9.0.0/28"),
         _ => {}
     }
-    if r.chance(15) {
-        write!(s, " -s 10.1.0.{}/31", r.below(8) * 2).unwrap();
+    match r.below(20) {
+        0..=2 => write!(s, " -s 10.1.0.{}/31", r.below(8) * 2).unwrap(),
+        3 => write!(s, " ! -s 10.1.0.{}/29", r.below(2) * 8).unwrap(),
+        // The fixed part beyond addresses and protocol: checked on the rule.
+        4 if !nat => s.push_str(" -o eth1"),
+        5 => s.push_str(" ! -i eth+"),
+        6 => s.push_str(" -f"),
+        7 => s.push_str(" ! -f"),
+        _ => {}
     }
-    match r.below(6) {
+    if r.chance(20) {
+        write!(s, " -m comment --comment \"c{}\"", r.below(3)).unwrap();
+    }
+    match r.below(12) {
         0 => write!(s, " -p tcp --dport {}", 20 + r.below(5)).unwrap(),
         1 => s.push_str(" -p udp"),
+        // One native test (kept in the index), or two.
+        9 => write!(s, " -p udp -m udp ! --dport {}", 20 + r.below(5)).unwrap(),
+        10 => write!(
+            s,
+            " -p tcp -m comment --comment x -m tcp --dport {}:{}",
+            20 + r.below(3),
+            22 + r.below(3)
+        )
+        .unwrap(),
+        11 => write!(s, " -p tcp --sport 1000:1020 --dport {}", 20 + r.below(5)).unwrap(),
+        // Matches that are always true, alone or before one that is not.
+        6 => s.push_str(" -p tcp -m tcp -m comment --comment always"),
+        7 => write!(s, " -p tcp -m tcp --sport {}", 1000 + r.below(40)).unwrap(),
+        8 if !nat => s.push_str(" ! -p udp -m comment --comment no-udp"),
         2 if !nat => write!(
             s,
             " -m statistic --mode nth --every {} --packet 0",

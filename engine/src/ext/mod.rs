@@ -409,6 +409,17 @@ pub trait Match: Debug + Send + Sync + Any {
     fn matches(&mut self, _cx: &mut EvalCx) -> Option<bool> {
         None
     }
+    /// Whether [`Match::matches`] is `Some(true)` for every packet, changing
+    /// nothing (`-m comment`): an untraced walk need not ask it.
+    fn always_matches(&self) -> bool {
+        false
+    }
+    /// The one test of a native tcp or udp match (`--dport 80`): when
+    /// `Some(t)`, [`Match::matches`] is `Some(t.eval(transport).0)`,
+    /// changing nothing, so a walk may run the test from its own copy.
+    fn native_test(&self) -> Option<tcp::NativeTest> {
+        None
+    }
     /// Forgets per-rule state (quota left, nth counter, connlimit list) as the
     /// kernel does when iptables-nft replaces the rule to zero its counters (`-Z`).
     fn reset(&mut self) {}
@@ -622,41 +633,73 @@ pub fn registry() -> &'static [&'static ExtInfo] {
     ALL
 }
 
+/// Which of the extensions that keep named per-host objects (recent
+/// lists, hashlimit tables, rate estimators) some rules use, and whether
+/// one needs conntrack.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StateUse {
+    pub recent: bool,
+    pub hashlimit: bool,
+    pub rateest: bool,
+    /// A rule needs conntrack (the namespace tracks connections).
+    pub conntrack: bool,
+}
+
+impl StateUse {
+    /// What one rule uses.
+    pub fn of_rule(r: &crate::ruleset::Rule) -> StateUse {
+        let mut u = StateUse::default();
+        for m in &r.matches {
+            let i = m.info();
+            u.recent |= std::ptr::eq(i, &recent::INFO);
+            u.hashlimit |= std::ptr::eq(i, &hashlimit::INFO);
+            u.rateest |= std::ptr::eq(i, &rateest::INFO);
+            u.conntrack |= m.needs_conntrack();
+        }
+        if let crate::ruleset::RuleTarget::Ext(t) = &r.target {
+            u.rateest |= std::ptr::eq(t.info(), &rateest_target::INFO);
+            u.conntrack |= t.needs_conntrack();
+        }
+        u
+    }
+
+    /// Whether any extension keeping objects is used.
+    pub fn any(self) -> bool {
+        self.recent || self.hashlimit || self.rateest
+    }
+
+    /// What either uses.
+    pub fn or(self, o: StateUse) -> StateUse {
+        StateUse {
+            recent: self.recent || o.recent,
+            hashlimit: self.hashlimit || o.hashlimit,
+            rateest: self.rateest || o.rateest,
+            conntrack: self.conntrack || o.conntrack,
+        }
+    }
+}
+
 /// Called after every committed ruleset change: extensions that keep named
 /// per-host objects (recent lists, hashlimit tables, rate estimators) make
 /// them match the rules, as the kernel's checkentry and destroy do.
 pub fn after_commit(host: &mut crate::sim::host::Host) {
-    // One look at the rules for the extensions that keep objects: one
-    // that no rule uses and that never made any has nothing to do.
-    let (mut recent, mut hashlimit, mut rateest) = (false, false, false);
-    // A nat base chain registers NAT, which needs conntrack.
-    let mut conntrack = host.ruleset.tables.iter().any(|t| {
-        t.name == "nat" && t.exists && t.chains.iter().any(|c| c.hook.is_some() && !c.fake)
-    });
-    for r in host
+    // What the rules use, from each table's own record when it has not
+    // changed since: an extension that no rule uses and that never made
+    // any object has nothing to do.
+    let used = host
         .ruleset
         .tables
-        .iter()
-        .flat_map(|t| t.chains.iter())
-        .flat_map(|c| c.rules.iter())
-    {
-        for m in &r.matches {
-            let i = m.info();
-            recent |= std::ptr::eq(i, &recent::INFO);
-            hashlimit |= std::ptr::eq(i, &hashlimit::INFO);
-            rateest |= std::ptr::eq(i, &rateest::INFO);
-            conntrack |= m.needs_conntrack();
-        }
-        if let crate::ruleset::RuleTarget::Ext(t) = &r.target {
-            rateest |= std::ptr::eq(t.info(), &rateest_target::INFO);
-            conntrack |= t.needs_conntrack();
-        }
-    }
-    host.conntrack_hooks = conntrack;
+        .iter_mut()
+        .fold(StateUse::default(), |u, t| u.or(t.state_use()));
+    // A nat base chain registers NAT, which needs conntrack.
+    let nat_chain = host.ruleset.tables.iter().any(|t| {
+        t.name == "nat" && t.exists && t.chains.iter().any(|c| c.hook.is_some() && !c.fake)
+    });
+    host.conntrack_hooks = used.conntrack || nat_chain;
     let st = &host.ext_state;
-    let recent = recent || st.contains(recent::STATE);
-    let hashlimit = hashlimit || st.contains(hashlimit::STATE);
-    let rateest = rateest || st.contains(rateest_target::STATE);
+    let recent = used.recent || st.contains(recent::STATE);
+    let hashlimit = used.hashlimit || st.contains(hashlimit::STATE);
+    let rateest = used.rateest || st.contains(rateest_target::STATE);
     // [group: packet]
     if recent {
         recent::after_commit(host);
@@ -674,16 +717,34 @@ pub fn after_commit(host: &mut crate::sim::host::Host) {
 /// registry with that name or alias).
 pub fn find(name: &str, kind: ExtKind) -> Option<&'static ExtInfo> {
     type Names = crate::fasthash::FastMap<&'static str, &'static ExtInfo>;
-    static BY_NAME: std::sync::OnceLock<[Names; 2]> = std::sync::OnceLock::new();
-    let maps = BY_NAME.get_or_init(|| {
-        let mut maps = [Names::default(), Names::default()];
+    /// The names of one kind, and for each first byte the lengths (bit
+    /// `min(len, 31)`) of the names starting with it: most words that are
+    /// no extension (a user chain after `-j`) are told at once.
+    struct Kind {
+        names: Names,
+        shapes: [u32; 256],
+    }
+    static BY_NAME: std::sync::OnceLock<[Kind; 2]> = std::sync::OnceLock::new();
+    let kinds = BY_NAME.get_or_init(|| {
+        let mut kinds = [(); 2].map(|()| Kind {
+            names: Names::default(),
+            shapes: [0; 256],
+        });
         for e in registry() {
-            let m = &mut maps[(e.kind == ExtKind::Target) as usize];
+            let k = &mut kinds[(e.kind == ExtKind::Target) as usize];
             for n in std::iter::once(&e.name).chain(e.aliases) {
-                m.entry(n).or_insert(e);
+                k.names.entry(n).or_insert(e);
+                if let Some(b) = n.as_bytes().first() {
+                    k.shapes[*b as usize] |= 1 << n.len().min(31);
+                }
             }
         }
-        maps
+        kinds
     });
-    maps[(kind == ExtKind::Target) as usize].get(name).copied()
+    let k = &kinds[(kind == ExtKind::Target) as usize];
+    let first = *name.as_bytes().first()?;
+    if k.shapes[first as usize] & (1 << name.len().min(31)) == 0 {
+        return None;
+    }
+    k.names.get(name).copied()
 }

@@ -646,6 +646,18 @@ impl Match for Tcp {
         }
     }
 
+    fn always_matches(&self) -> bool {
+        // A native match with no test (`-p tcp -m tcp`) is no expression at all.
+        self.native && self.tests.is_empty()
+    }
+
+    fn native_test(&self) -> Option<NativeTest> {
+        match self.tests[..] {
+            [t] if self.native => Some(t),
+            _ => None,
+        }
+    }
+
     fn why_not(&self, cx: &EvalCx) -> String {
         if self.native {
             let l4 = cx.transport();

@@ -166,6 +166,18 @@ impl Match for Udp {
         parts.join(" ")
     }
 
+    fn always_matches(&self) -> bool {
+        // A native match with no test (`-p udp -m udp`) is no expression at all.
+        self.native && self.tests.is_empty()
+    }
+
+    fn native_test(&self) -> Option<NativeTest> {
+        match self.tests[..] {
+            [t] if self.native => Some(t),
+            _ => None,
+        }
+    }
+
     fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
         if self.native {
             let l4 = cx.transport();

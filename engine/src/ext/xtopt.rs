@@ -58,6 +58,17 @@ pub fn strtoul(s: &str, min: u64, max: u64) -> Option<(u64, &str)> {
 
 /// Whole-string unsigned number in range, or `None`.
 pub fn strtoul_all(s: &str, min: u64, max: u64) -> Option<u64> {
+    // Plain decimal (no blank, sign, `0x` or leading zero) of at most 19
+    // digits, which cannot overflow: what `strtoul` would read, read at once.
+    let b = s.as_bytes();
+    if !b.is_empty()
+        && b.len() <= 19
+        && (b[0] != b'0' || b.len() == 1)
+        && b.iter().all(u8::is_ascii_digit)
+    {
+        let v = b.iter().fold(0u64, |v, d| v * 10 + u64::from(d - b'0'));
+        return (v >= min && (max == 0 || v <= max)).then_some(v);
+    }
     match strtoul(s, min, max) {
         Some((v, "")) => Some(v),
         _ => None,
@@ -623,6 +634,40 @@ pub fn miss(opt: &str, why: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn whole_numbers_fast_and_slow_agree() {
+        let words = [
+            "0",
+            "7",
+            "07",
+            "08",
+            "255",
+            "256",
+            "0x1f",
+            "+5",
+            " 5",
+            "5 ",
+            "",
+            "-1",
+            "00",
+            "18446744073709551615",
+            "18446744073709551616",
+            "9999999999999999999",
+            "99999999999999999999",
+            "1.2",
+            "12a",
+        ];
+        for w in words {
+            for (min, max) in [(0, 0), (0, 255), (1, 65535), (6, 6), (10, 20)] {
+                let slow = match super::strtoul(w, min, max) {
+                    Some((v, "")) => Some(v),
+                    _ => None,
+                };
+                assert_eq!(super::strtoul_all(w, min, max), slow, "{w:?} {min}-{max}");
+            }
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -605,6 +605,7 @@ fn commit(
         return Ok(());
     };
     let failure = b.failure;
+    let state_use = batch.known_state_use();
     let (out, committed) = batch.finish();
     stdout.push_str(&out);
     if let Some((line, f)) = failure {
@@ -616,7 +617,10 @@ fn commit(
         return Err(fail(std::mem::take(stdout), stderr, exit));
     }
     match committed {
-        Ok(t) => {
+        Ok(mut t) => {
+            if let Some(u) = state_use {
+                t.set_state_use(u);
+            }
             *host.ruleset.table_mut(b.table).expect("known table") = t;
             crate::ext::after_commit(host);
             Ok(())

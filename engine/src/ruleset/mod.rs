@@ -293,6 +293,9 @@ pub struct Table {
     generation: u64,
     /// What the simulator's walk needs, made for one generation.
     walk: walk::WalkCache,
+    /// What the rules use of the extensions that keep per-host objects,
+    /// known for one generation.
+    state_use: Option<(u64, crate::ext::StateUse)>,
 }
 
 /// The last few positions [`Table::chain_index`] found. Each is checked
@@ -340,6 +343,7 @@ impl Table {
             found: Found::default(),
             generation: 0,
             walk: walk::WalkCache::default(),
+            state_use: None,
         }
     }
     /// Built-in chain names of this table.
@@ -355,6 +359,15 @@ impl Table {
     }
     pub fn chain_mut(&mut self, name: &str) -> Option<&mut Chain> {
         self.chain_index(name).map(move |i| &mut self.chains[i])
+    }
+    /// The position of the built-in chain of `hook`: the same as
+    /// [`Table::chain_index`] of its name, without comparing names.
+    pub fn hook_chain(&self, hook: Hook) -> Option<usize> {
+        self.chains
+            .iter()
+            .take_while(|c| c.hook.is_some())
+            .position(|c| c.hook == Some(hook))
+            .or_else(|| self.chain_index(hook.name()))
     }
     /// Where the user chains start in [`Table::chains`] (after the built-ins).
     fn user_start(&self) -> usize {
@@ -407,6 +420,28 @@ impl Table {
     /// Records a change of chains or rules.
     pub fn bump(&mut self) {
         self.generation = self.generation.wrapping_add(1);
+    }
+    /// What the rules use of the extensions that keep per-host objects
+    /// (recent, hashlimit, rate estimators), looked at once per change.
+    pub fn state_use(&mut self) -> crate::ext::StateUse {
+        if let Some((g, u)) = self.state_use {
+            if g == self.generation {
+                return u;
+            }
+        }
+        let u = self
+            .chains
+            .iter()
+            .flat_map(|c| c.rules.iter())
+            .fold(crate::ext::StateUse::default(), |u, r| {
+                u.or(crate::ext::StateUse::of_rule(r))
+            });
+        self.set_state_use(u);
+        u
+    }
+    /// Tells the table what its rules use (known by whoever built them).
+    pub fn set_state_use(&mut self, u: crate::ext::StateUse) {
+        self.state_use = Some((self.generation, u));
     }
     /// The chains, and the simulator's walk index for them as they are
     /// (made now if the table changed since it was last made).

@@ -10,6 +10,7 @@
 //! packet passed, so a traced walk looks at every rule.
 
 use super::{Chain, Table};
+use crate::ext::tcp::NativeTest;
 use crate::fasthash::FastMap;
 use std::net::Ipv4Addr;
 
@@ -23,8 +24,9 @@ const NONE: u32 = u32::MAX;
 #[derive(Debug, Clone, Default)]
 struct Dispatch {
     /// Where the rule numbers asking for each destination address are in
-    /// `keyed`: (start, count).
-    exact: FastMap<u32, (u32, u32)>,
+    /// `keyed`: (start, count), and the first of them (most addresses
+    /// have one rule: `keyed` is then not read).
+    exact: FastMap<u32, (u32, u32, u32)>,
     /// Rule numbers by destination address, each address's in rule order.
     keyed: Vec<u32>,
     /// The other rules, in rule order.
@@ -54,7 +56,8 @@ impl Dispatch {
         d.keyed = by_addr.iter().map(|(_, r)| *r).collect();
         let mut start = 0;
         for run in by_addr.chunk_by(|a, b| a.0 == b.0) {
-            d.exact.insert(run[0].0, (start as u32, run.len() as u32));
+            d.exact
+                .insert(run[0].0, (start as u32, run.len() as u32, run[0].1));
             start += run.len();
         }
         Some(d)
@@ -67,23 +70,120 @@ impl Dispatch {
             v.get(i).map_or(usize::MAX, |r| *r as usize)
         };
         let wild = first_from(&self.wild);
-        let exact = self
-            .exact
-            .get(&u32::from(dst))
-            .and_then(|(s, n)| self.keyed.get(*s as usize..(*s + *n) as usize))
-            .map_or(usize::MAX, first_from);
+        let exact = match self.exact.get(&u32::from(dst)) {
+            None => usize::MAX,
+            Some((_, _, first)) if *first as usize >= from => *first as usize,
+            Some((s, n, _)) => self
+                .keyed
+                .get(*s as usize..(*s + *n) as usize)
+                .map_or(usize::MAX, first_from),
+        };
         wild.min(exact)
     }
+}
+
+/// What an untraced walk reads of a rule before it needs the rule itself:
+/// its addresses and protocol, where it jumps, and whether its matches can
+/// fail at all. A rule whose addresses fail is passed over without touching
+/// it; one whose matches are all always true is not asked.
+#[derive(Debug, Clone, Copy)]
+struct Hot {
+    src: u32,
+    src_mask: u32,
+    dst: u32,
+    dst_mask: u32,
+    /// Position in the table of the chain the rule jumps or goes to.
+    target: u32,
+    /// The one test of the rule's matches, the others being always true
+    /// (with [`ONE_TEST`]).
+    test: Option<NativeTest>,
+    proto: u8,
+    flags: u8,
+}
+
+/// `! -s`.
+const SRC_INV: u8 = 1;
+/// `! -d`.
+const DST_INV: u8 = 2;
+/// `! -p`.
+const PROTO_INV: u8 = 4;
+/// Interfaces or `-f`: the rest of the fixed part is checked on the rule.
+const MORE_IP: u8 = 8;
+/// Every match of the rule is true for any packet ([`crate::ext::Match::always_matches`]).
+const MATCHES_ALWAYS: u8 = 16;
+/// Every match of the rule is always true but one, which is one native
+/// test ([`crate::ext::Match::native_test`]) kept in [`Hot::test`].
+const ONE_TEST: u8 = 32;
+
+impl Hot {
+    fn of(r: &super::Rule, target: u32) -> Hot {
+        let ip = &r.ip;
+        let mut flags = 0;
+        for (on, bit) in [
+            (ip.src_inv, SRC_INV),
+            (ip.dst_inv, DST_INV),
+            (ip.proto_inv, PROTO_INV),
+            (
+                !ip.in_iface.is_empty() || !ip.out_iface.is_empty() || ip.frag,
+                MORE_IP,
+            ),
+            (r.matches.iter().all(|m| m.always_matches()), MATCHES_ALWAYS),
+        ] {
+            if on {
+                flags |= bit;
+            }
+        }
+        // The one match that is not always true, if it is one native test.
+        let mut asked = r.matches.iter().filter(|m| !m.always_matches());
+        let test = match (asked.next(), asked.next()) {
+            (Some(m), None) => m.native_test(),
+            _ => None,
+        };
+        if test.is_some() {
+            flags |= ONE_TEST;
+        }
+        Hot {
+            src: u32::from(ip.src.addr) & ip.src.mask,
+            src_mask: ip.src.mask,
+            dst: u32::from(ip.dst.addr) & ip.dst.mask,
+            dst_mask: ip.dst.mask,
+            target,
+            test,
+            proto: ip.proto,
+            flags,
+        }
+    }
+}
+
+/// What the index knows of a rule before the walk looks at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precheck {
+    /// Its source, destination or protocol test fails: it does not match.
+    Fails,
+    /// Those pass. `rest_of_ip`: the rule's interfaces or `-f` still need
+    /// checking; `matches`: what its matches come to.
+    Passes { rest_of_ip: bool, matches: Known },
+}
+
+/// What the index knows of a rule's matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Known {
+    /// They are all true, whatever the packet.
+    Always,
+    /// They are true when this test of the transport header passes.
+    Test(NativeTest),
+    /// They must be asked.
+    Ask,
 }
 
 /// The walk of every chain of a table, in table order, in flat arrays (a
 /// packet crossing many chains touches little memory).
 #[derive(Debug, Default)]
 pub struct WalkIndex {
-    /// Where each chain's rules start in `targets`, and the end.
+    /// Where each chain's rules start in `hot`, and the end.
     first: Vec<u32>,
-    /// Position in the table of the chain each rule jumps or goes to.
-    targets: Vec<u32>,
+    /// What the walk reads first of every rule, chain after chain.
+    hot: Vec<Hot>,
     /// Chains with a dispatch on destination.
     dispatch: FastMap<u32, Dispatch>,
 }
@@ -95,18 +195,20 @@ impl WalkIndex {
             ..WalkIndex::default()
         };
         for (ci, c) in table.chains.iter().enumerate() {
-            w.first.push(w.targets.len() as u32);
-            w.targets.extend(c.rules.iter().map(|r| {
-                r.target
+            w.first.push(w.hot.len() as u32);
+            w.hot.extend(c.rules.iter().map(|r| {
+                let target = r
+                    .target
                     .chain()
                     .and_then(|t| table.chain_index(t))
-                    .map_or(NONE, |i| i as u32)
+                    .map_or(NONE, |i| i as u32);
+                Hot::of(r, target)
             }));
             if let Some(d) = Dispatch::of(c) {
                 w.dispatch.insert(ci as u32, d);
             }
         }
-        w.first.push(w.targets.len() as u32);
+        w.first.push(w.hot.len() as u32);
         w
     }
 
@@ -150,10 +252,41 @@ impl ChainWalk<'_> {
             return None;
         }
         self.index
-            .targets
+            .hot
             .get(self.start + rule)
-            .filter(|t| **t != NONE)
-            .map(|t| *t as usize)
+            .filter(|h| h.target != NONE)
+            .map(|h| h.target as usize)
+    }
+
+    /// The source, destination and protocol tests of rule `rule` for a
+    /// packet, from the index (`None`: no such rule).
+    pub fn precheck(
+        &self,
+        rule: usize,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        proto: u8,
+    ) -> Option<Precheck> {
+        if rule >= self.rules {
+            return None;
+        }
+        let h = self.index.hot.get(self.start + rule)?;
+        let inv = |bit: u8| h.flags & bit != 0;
+        let fails = (u32::from(src) & h.src_mask == h.src) == inv(SRC_INV)
+            || (u32::from(dst) & h.dst_mask == h.dst) == inv(DST_INV)
+            || (h.proto != 0 && (proto == h.proto) == inv(PROTO_INV));
+        Some(if fails {
+            Precheck::Fails
+        } else {
+            Precheck::Passes {
+                rest_of_ip: inv(MORE_IP),
+                matches: match h.test {
+                    _ if inv(MATCHES_ALWAYS) => Known::Always,
+                    Some(t) if inv(ONE_TEST) => Known::Test(t),
+                    _ => Known::Ask,
+                },
+            }
+        })
     }
 
     /// The first rule from `from` on that a packet to `dst` may match; the

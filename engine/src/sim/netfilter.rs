@@ -9,6 +9,7 @@ use super::nat;
 use super::trace::{Event, Step, Trace};
 use crate::ext::xtopt::fmt_net;
 use crate::packet::{Headers, Packet};
+use crate::ruleset::walk::{Known, Precheck};
 use crate::ruleset::{Hook, IpSpec, Rule, RuleTarget, Verdict};
 
 /// What became of the packet at a hook.
@@ -461,7 +462,7 @@ fn run_table(
     let Some(table) = ruleset.table_mut(table_name) else {
         return (Fate::Accept, hdr, false);
     };
-    let Some(base) = table.chain_index(hook.name()) else {
+    let Some(base) = table.hook_chain(hook) else {
         return (Fate::Accept, hdr, false);
     };
     if !table.exists {
@@ -522,8 +523,20 @@ fn run_table(
     loop {
         let chain = &mut chains[cur.chain];
         let cw = walk.chain(cur.chain, chain.rules.len());
-        if let (true, Some(w)) = (skip, cw) {
-            cur.next_rule = w.next(cur.next_rule, cx.hdr.dst);
+        match (skip, cw) {
+            (true, Some(w)) => cur.next_rule = w.next(cur.next_rule, cx.hdr.dst),
+            // Rule by rule, untraced: a rule whose fixed part fails does
+            // nothing, so such rules are passed in a tight loop.
+            _ if !tracing => {
+                while chain
+                    .rules
+                    .get(cur.next_rule)
+                    .is_some_and(|r| ip_fails(&r.ip, &cx.hdr, cx.pkt).is_some())
+                {
+                    cur.next_rule += 1;
+                }
+            }
+            _ => {}
         }
         if cur.next_rule >= chain.rules.len() {
             // End of chain: return to the caller, or the policy of a built-in chain.
@@ -564,17 +577,48 @@ fn run_table(
         }
         let rule_no = cur.next_rule;
         cur.next_rule += 1;
-        let rule: &mut Rule = &mut chain.rules[rule_no];
-        if let Some(f) = ip_fails(&rule.ip, &cx.hdr, cx.pkt) {
-            if let Some(t) = trace.as_deref_mut() {
-                let why = ip_why(f, &rule.ip, &cx.hdr, cx.pkt);
-                t.steps
-                    .push(step(&chain.name, Some(rule_no + 1), false, Some(why), None));
+        // Untraced, the index answers the address and protocol tests, and
+        // what the matches come to when it knows; else the rule is read.
+        let mut check_ip = true;
+        let mut known = Known::Ask;
+        if let (true, Some(w)) = (skip, cw) {
+            match w.precheck(rule_no, cx.hdr.src, cx.hdr.dst, cx.hdr.proto) {
+                Some(Precheck::Fails) => continue,
+                Some(Precheck::Passes {
+                    rest_of_ip: false,
+                    matches,
+                }) => {
+                    // A rule whose one test fails is passed over unread.
+                    if let Known::Test(t) = matches {
+                        if !t.eval(cx.transport()).0 {
+                            continue;
+                        }
+                    }
+                    check_ip = false;
+                    known = matches;
+                }
+                // The rest of the fixed part needs the rule: so do the matches.
+                Some(Precheck::Passes { .. }) | None => {}
             }
-            continue;
+        }
+        let rule: &mut Rule = &mut chain.rules[rule_no];
+        if check_ip {
+            if let Some(f) = ip_fails(&rule.ip, &cx.hdr, cx.pkt) {
+                if let Some(t) = trace.as_deref_mut() {
+                    let why = ip_why(f, &rule.ip, &cx.hdr, cx.pkt);
+                    t.steps
+                        .push(step(&chain.name, Some(rule_no + 1), false, Some(why), None));
+                }
+                continue;
+            }
         }
         let mut failed = None;
-        for m in rule.matches.iter_mut() {
+        // Matches known true (always, or by the test above) are not asked.
+        let matches = match known {
+            Known::Ask => &mut rule.matches[..],
+            Known::Always | Known::Test(_) => &mut [],
+        };
+        for m in matches.iter_mut() {
             match m.matches(&mut cx) {
                 Some(true) => {}
                 Some(false) => {

@@ -254,6 +254,8 @@ impl Batch<'_> {
         self.validator.reset();
         self.table = Table::new(self.table.name);
         self.names.stale();
+        self.fresh = true;
+        self.state_use = crate::ext::StateUse::default();
     }
 }
 

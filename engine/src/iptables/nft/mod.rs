@@ -86,6 +86,11 @@ pub struct Batch<'a> {
     invalid_state: Option<KernelError>,
     /// Where each chain of the cache is, by name.
     names: ChainNames,
+    /// Every rule of the cache came through this batch (it started empty
+    /// or with the table's flush), and what they use of the extensions
+    /// that keep per-host objects (an added rule may have gone since).
+    fresh: bool,
+    state_use: crate::ext::StateUse,
     reverse: Reverse<'a>,
 }
 
@@ -106,8 +111,17 @@ impl<'a> Batch<'a> {
             validator: Validator::new(check::estimators_in(others.iter().copied())),
             invalid_state: None,
             names: ChainNames::default(),
+            fresh: table.chains.iter().all(|c| c.rules.is_empty()),
+            state_use: crate::ext::StateUse::default(),
             reverse,
         }
+    }
+
+    /// What the rules of the table this batch leaves use of the extensions
+    /// that keep per-host objects, when known without looking at every
+    /// rule again (for [`Table::set_state_use`]).
+    pub fn known_state_use(&self) -> Option<crate::ext::StateUse> {
+        (self.fresh && !self.state_use.any()).then_some(self.state_use)
     }
 
     /// Ends the batch: the table to commit, or the kernel's refusals in the
@@ -192,9 +206,8 @@ impl<'a> Batch<'a> {
 
     /// Puts a chain into the cache at its place.
     fn add_chain(&mut self, c: Chain) -> usize {
-        let name = c.name.clone();
         let pos = self.table.add_chain(c);
-        self.names.added(pos, name);
+        self.names.added(pos, &self.table.chains[pos].name);
         pos
     }
 
@@ -343,10 +356,10 @@ impl ChainNames {
         *self.0.get_mut() = None;
     }
     /// A chain went in at `pos`.
-    fn added(&mut self, pos: usize, name: String) {
+    fn added(&mut self, pos: usize, name: &str) {
         if let Some(s) = self.0.get_mut() {
             s.shift(pos, true);
-            s.insert(name_hash(&name), pos);
+            s.insert(Slot::new(name_hash(name), pos, name));
         }
     }
     /// The chain at `pos` went.
@@ -366,12 +379,65 @@ fn name_hash(name: &str) -> u32 {
     (v ^ (v >> 32)) as u32
 }
 
+/// Longest chain name a slot keeps a copy of (iptables' own limit is 28).
+const INLINE_NAME: usize = 30;
+
+/// One slot of [`Slots`]: a name's hash, its position plus one (0: empty)
+/// and a copy of the name, so that a lookup reads one slot and no chain.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    hash: u32,
+    pos: u32,
+    /// Length of the copied name; `u8::MAX`: too long to copy (the table's
+    /// chain is compared instead).
+    len: u8,
+    name: [u8; INLINE_NAME],
+}
+
+impl Slot {
+    const EMPTY: Slot = Slot {
+        hash: 0,
+        pos: 0,
+        len: 0,
+        name: [0; INLINE_NAME],
+    };
+
+    fn new(hash: u32, pos: usize, name: &str) -> Slot {
+        let mut s = Slot {
+            hash,
+            pos: pos as u32 + 1,
+            len: u8::MAX,
+            name: [0; INLINE_NAME],
+        };
+        if let Some(dst) = s.name.get_mut(..name.len()) {
+            dst.copy_from_slice(name.as_bytes());
+            s.len = name.len() as u8;
+        }
+        s
+    }
+
+    /// Whether this slot holds `name` (at its position in `table`).
+    fn holds(&self, table: &Table, name: &str) -> bool {
+        match self.name.get(..self.len as usize) {
+            Some(copy) => copy == name.as_bytes(),
+            None => table
+                .chains
+                .get(self.pos as usize - 1)
+                .is_some_and(|c| c.name == name),
+        }
+    }
+}
+
 /// An open-addressing table of chain positions: each slot holds a name's
-/// hash and its position plus one (0: empty); the names are the table's.
+/// hash, its position plus one (0: empty) and (short names) the name.
+/// The last few names found are kept aside: a rule line asks for its
+/// chain and its jump's target several times.
 #[derive(Debug, Default)]
 struct Slots {
-    slots: Vec<(u32, u32)>,
+    slots: Vec<Slot>,
     len: usize,
+    recent: [Option<Slot>; 4],
+    next_recent: usize,
 }
 
 impl Slots {
@@ -379,7 +445,7 @@ impl Slots {
         let mut s = Slots::default();
         s.grow(table.chains.len());
         for (i, c) in table.chains.iter().enumerate() {
-            s.insert(name_hash(&c.name), i);
+            s.insert(Slot::new(name_hash(&c.name), i, &c.name));
         }
         s
     }
@@ -392,37 +458,46 @@ impl Slots {
         if want <= self.slots.len() {
             return;
         }
-        let old = std::mem::replace(&mut self.slots, vec![(0, 0); want]);
+        let old = std::mem::replace(&mut self.slots, vec![Slot::EMPTY; want]);
         self.len = 0;
-        for (h, p) in old.into_iter().filter(|(_, p)| *p != 0) {
-            self.insert(h, p as usize - 1);
+        for s in old.into_iter().filter(|s| s.pos != 0) {
+            self.insert(s);
         }
     }
-    fn insert(&mut self, h: u32, pos: usize) {
+    fn insert(&mut self, slot: Slot) {
         self.grow(self.len + 1);
         let mask = self.mask();
-        let mut i = h as usize & mask;
-        while self.slots[i].1 != 0 {
+        let mut i = slot.hash as usize & mask;
+        while self.slots[i].pos != 0 {
             i = (i + 1) & mask;
         }
-        self.slots[i] = (h, pos as u32 + 1);
+        self.slots[i] = slot;
         self.len += 1;
     }
-    fn find(&self, table: &Table, name: &str) -> Option<usize> {
+    fn find(&mut self, table: &Table, name: &str) -> Option<usize> {
         if self.slots.is_empty() {
             return None;
+        }
+        let known = self.recent.iter().flatten().find(|s| {
+            s.len as usize == name.len() && s.name.get(..name.len()) == Some(name.as_bytes())
+        });
+        if let Some(s) = known {
+            return Some(s.pos as usize - 1);
         }
         let h = name_hash(name);
         let mask = self.mask();
         let mut i = h as usize & mask;
         loop {
-            let (sh, p) = self.slots[i];
-            if p == 0 {
+            let s = self.slots[i];
+            if s.pos == 0 {
                 return None;
             }
-            let pos = p as usize - 1;
-            if sh == h && table.chains.get(pos).is_some_and(|c| c.name == name) {
-                return Some(pos);
+            if s.hash == h && s.holds(table, name) {
+                if s.len != u8::MAX {
+                    self.recent[self.next_recent] = Some(s);
+                    self.next_recent = (self.next_recent + 1) % self.recent.len();
+                }
+                return Some(s.pos as usize - 1);
             }
             i = (i + 1) & mask;
         }
@@ -435,7 +510,7 @@ impl Slots {
         let mask = self.mask();
         let mut i = h as usize & mask;
         loop {
-            let (_, p) = self.slots[i];
+            let p = self.slots[i].pos;
             if p == 0 {
                 return;
             }
@@ -444,16 +519,17 @@ impl Slots {
             }
             i = (i + 1) & mask;
         }
-        self.slots[i] = (0, 0);
+        self.slots[i] = Slot::EMPTY;
         self.len -= 1;
+        self.recent = [None; 4];
         let mut j = i;
         loop {
             j = (j + 1) & mask;
-            let (hj, pj) = self.slots[j];
-            if pj == 0 {
+            let sj = self.slots[j];
+            if sj.pos == 0 {
                 return;
             }
-            let home = hj as usize & mask;
+            let home = sj.hash as usize & mask;
             // Move back unless its home lies cyclically in (i, j].
             let stays = if i <= j {
                 i < home && home <= j
@@ -461,20 +537,21 @@ impl Slots {
                 i < home || home <= j
             };
             if !stays {
-                self.slots[i] = self.slots[j];
-                self.slots[j] = (0, 0);
+                self.slots[i] = sj;
+                self.slots[j] = Slot::EMPTY;
                 i = j;
             }
         }
     }
     /// Positions from `pos` on move up (a chain went in) or down (one went).
     fn shift(&mut self, pos: usize, up: bool) {
+        self.recent = [None; 4];
         let pos = pos as u32 + 1;
-        for (_, p) in self.slots.iter_mut() {
-            if up && *p >= pos {
-                *p += 1;
-            } else if !up && *p > pos {
-                *p -= 1;
+        for s in self.slots.iter_mut() {
+            if up && s.pos >= pos {
+                s.pos += 1;
+            } else if !up && s.pos > pos {
+                s.pos -= 1;
             }
         }
     }

@@ -54,6 +54,7 @@ impl Batch<'_> {
         };
         self.kernel_op(op, text, r);
         let jumps = rule.target.chain().is_some();
+        self.state_use = self.state_use.or(crate::ext::StateUse::of_rule(&rule));
         self.validator.rule_added(&rule);
         let rules = &mut self.table.chains[idx].rules;
         let at = match (pos, replace) {

@@ -295,11 +295,15 @@ fn chain_positions_follow_chains_coming_and_going() {
     let mut t = Table::new("filter");
     let mut names = super::ChainNames::default();
     for step in 0..3000 {
-        let name = format!("c{}", r.below(300));
+        let name = if r.below(4) == 0 {
+            format!("a-chain-name-longer-than-thirty-bytes-{}", r.below(300))
+        } else {
+            format!("c{}", r.below(300))
+        };
         match (r.below(3), t.chain_index(&name)) {
             (0 | 1, None) => {
                 let pos = t.add_chain(Chain::user(&name));
-                names.added(pos, name.clone());
+                names.added(pos, &name);
             }
             (2, Some(i)) => {
                 let c = t.chains.remove(i);
@@ -311,8 +315,12 @@ fn chain_positions_follow_chains_coming_and_going() {
             names.stale();
         }
         for k in 0..300 {
-            let n = format!("c{k}");
-            assert_eq!(names.find(&t, &n), t.chain_index(&n), "step {step} {n}");
+            for n in [
+                format!("c{k}"),
+                format!("a-chain-name-longer-than-thirty-bytes-{k}"),
+            ] {
+                assert_eq!(names.find(&t, &n), t.chain_index(&n), "step {step} {n}");
+            }
         }
     }
 }
