@@ -1,30 +1,8 @@
 //! `iptplay lab` end to end: start-up, `HOST$` prefixes, the clock,
 //! `--trace` and `--json`.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-fn iptplay(args: &[&str], stdin: &str) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_iptplay"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("iptplay runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("iptplay finishes");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
+mod binkit;
+use binkit::iptplay;
 
 fn lab_path(name: &str) -> String {
     format!("{}/../static/labs/{name}", env!("CARGO_MANIFEST_DIR"))

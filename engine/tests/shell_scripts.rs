@@ -7,7 +7,6 @@
 mod common;
 
 use common::real::Namespace;
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
@@ -19,6 +18,8 @@ fn read(name: &str) -> String {
     std::fs::read_to_string(labs().join(name)).expect("test file")
 }
 
+mod binkit;
+
 struct Run {
     code: i32,
     stdout: String,
@@ -26,24 +27,11 @@ struct Run {
 }
 
 fn iptplay(args: &[&str], stdin: &str) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_iptplay"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("iptplay runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write");
-    let o = child.wait_with_output().expect("wait");
+    let (code, stdout, stderr) = binkit::iptplay(args, stdin);
     Run {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        code,
+        stdout,
+        stderr,
     }
 }
 

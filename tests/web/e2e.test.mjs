@@ -3,46 +3,21 @@
 // /usr/bin/chromium). Screenshots and measured numbers go to test-artifacts/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import { execFileSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { ROOT, DIST, ART, start, stop } from "./harness.mjs";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const DIST = path.join(ROOT, "dist");
-const ART = path.join(ROOT, "test-artifacts");
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const metrics = {};
 let server, base, browser;
 
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css", ".svg": "image/svg+xml", ".json": "application/json" };
-
 before(async () => {
-  assert.ok(fs.existsSync(path.join(DIST, "index.html")), "dist/ is missing: run trunk build --release first");
-  fs.mkdirSync(ART, { recursive: true });
-  server = http.createServer((req, res) => {
-    const url = decodeURIComponent(req.url.split("?")[0].split("#")[0]);
-    let file = path.join(DIST, url === "/" ? "index.html" : url);
-    if (!file.startsWith(DIST) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) file = path.join(DIST, "index.html");
-    res.writeHead(200, { "content-type": TYPES[path.extname(file)] || "application/octet-stream" });
-    fs.createReadStream(file).pipe(res);
-  });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  base = `http://127.0.0.1:${server.address().port}/`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
-  });
+  ({ server, base, browser } = await start());
 });
 
 after(async () => {
-  await browser?.close();
-  server?.close();
+  await stop(server, browser);
   // Page weight: what the browser downloads to open the page, gzip-compressed
   // (as scripts/page-weight.mjs prints it; labs in dist/labs/ come on demand).
   let raw = 0, gz = 0;
