@@ -130,6 +130,23 @@ impl Lexer<'_> {
         self.s.get(self.pos + k).copied()
     }
 
+    /// The text up to `close` (consumed, not returned), counting lines;
+    /// `None` at the end of the input.
+    fn take_until(&mut self, close: char) -> Option<String> {
+        let mut text = String::new();
+        loop {
+            let c = self.peek(0)?;
+            self.pos += 1;
+            if c == close {
+                return Some(text);
+            }
+            if c == '\n' {
+                self.line += 1;
+            }
+            text.push(c);
+        }
+    }
+
     fn push(&mut self, tok: Tok, start: usize, line: usize) {
         self.toks.push(Token {
             tok,
@@ -393,29 +410,9 @@ impl Lexer<'_> {
                 '\'' => {
                     let qline = self.line;
                     self.pos += 1;
-                    let mut text = String::new();
-                    loop {
-                        match self.peek(0) {
-                            None => {
-                                return Err(err(
-                                    qline,
-                                    "unexpected EOF while looking for matching `''",
-                                    true,
-                                ))
-                            }
-                            Some('\'') => {
-                                self.pos += 1;
-                                break;
-                            }
-                            Some(d) => {
-                                if d == '\n' {
-                                    self.line += 1;
-                                }
-                                text.push(d);
-                                self.pos += 1;
-                            }
-                        }
-                    }
+                    let text = self.take_until('\'').ok_or_else(|| {
+                        err(qline, "unexpected EOF while looking for matching `''", true)
+                    })?;
                     parts.push(LexPart::Lit { text, quoted: true });
                 }
                 '"' => {
@@ -501,26 +498,9 @@ impl Lexer<'_> {
             }
             Some('{') => {
                 self.pos += 1;
-                let mut name = String::new();
-                loop {
-                    match self.peek(0) {
-                        None => {
-                            return Err(err(
-                                line,
-                                "unexpected EOF while looking for matching `}'",
-                                true,
-                            ))
-                        }
-                        Some('}') => {
-                            self.pos += 1;
-                            break;
-                        }
-                        Some(c) => {
-                            name.push(c);
-                            self.pos += 1;
-                        }
-                    }
-                }
+                let name = self.take_until('}').ok_or_else(|| {
+                    err(line, "unexpected EOF while looking for matching `}'", true)
+                })?;
                 if !valid_param(&name) {
                     return Err(err(line, format!("${{{name}}}: bad substitution"), false));
                 }
