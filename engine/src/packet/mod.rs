@@ -59,6 +59,10 @@ pub struct Meta {
     /// answers, as `nf_ct_attach` does: conntrack does not look it up again.
     #[serde(default)]
     pub nfct: Option<crate::sim::conntrack::Attached>,
+    /// The sender's own copy of a broadcast or multicast it sent, looped
+    /// back to its stack (`dev_loopback_xmit`): it has no link-layer header.
+    #[serde(default)]
+    pub looped: bool,
 }
 
 /// An IPv4 packet: the bytes from the IP header on, and its metadata.

@@ -71,6 +71,23 @@ pub fn is_broadcast(ifaces: &[Iface], a: Ipv4Addr) -> bool {
         })
 }
 
+/// The all-hosts group every multicast-capable interface joins.
+pub const ALL_HOSTS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 1);
+
+/// Whether the host's interface `dev` is a member of multicast group
+/// `group` (`ip_check_mc_rcu`): every interface but `lo` joins 224.0.0.1,
+/// and no socket of the lab joins any other group.
+pub fn is_member(ifaces: &[Iface], dev: &str, group: Ipv4Addr) -> bool {
+    group == ALL_HOSTS && ifaces.iter().any(|i| i.name == dev && !i.is_loopback())
+}
+
+/// Whether a packet to `dst` is for all hosts of the segment it crosses
+/// (a broadcast, or multicast to a group `dev` joined): routing gives it
+/// a local type (`RTN_BROADCAST`, `RTN_MULTICAST` with `RTCF_LOCAL`).
+pub fn is_for_all(ifaces: &[Iface], dev: &str, dst: Ipv4Addr) -> bool {
+    is_broadcast(ifaces, dst) || (dst.is_multicast() && is_member(ifaces, dev, dst))
+}
+
 /// Why `ip_route_input` drops a packet that arrived on a wire before any
 /// routing (`martian source` / `martian destination`), with the default
 /// `route_localnet=0` and `accept_local=0`: a multicast, limited broadcast,

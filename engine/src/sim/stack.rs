@@ -93,9 +93,21 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
             .iter()
             .any(|l| l.proto == proto && l.port == port && l.addr.is_none_or(|a| a == h.dst))
     };
-    // Sent to a broadcast or network address: no TCP answers, echo only
-    // when icmp_echo_ignore_broadcasts is 0.
-    let broadcast = route_is_broadcast(host, &h);
+    // Sent to a broadcast, network or multicast address: no TCP answers,
+    // no ICMP errors, echo only when icmp_echo_ignore_broadcasts is 0.
+    let broadcast = super::route::is_broadcast(&host.ifaces, h.dst) || h.dst.is_multicast();
+    // The reply's source: the packet's destination, or for a broadcast or
+    // multicast the address of the interface it came in on towards the
+    // sender (`fib_compute_spec_dst`).
+    let own = if broadcast {
+        pkt.meta
+            .in_iface
+            .as_deref()
+            .and_then(|dev| super::route::source_on(&host.ifaces, dev, h.src))
+            .unwrap_or(h.dst)
+    } else {
+        h.dst
+    };
     match &h.l4 {
         L4::Tcp(t) if broadcast => Answer {
             to: format!("tcp port {} (broadcast, dropped)", t.dport),
@@ -254,7 +266,7 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
                     replies: vec![],
                 };
             }
-            let mut ip = IpFields::new(h.dst, h.src);
+            let mut ip = IpFields::new(own, h.src);
             // icmp_reply keeps the request's TOS byte.
             ip.tos = h.tos;
             ip.id = host.take_ip_id();
@@ -266,7 +278,7 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
         }
         L4::Icmp(i) if i.icmp_type == 13 && pkt.data.len() >= h.header_len + 20 => {
             // Timestamp reply: originate copied, receive and transmit in ms since midnight UTC.
-            let mut ip = IpFields::new(h.dst, h.src);
+            let mut ip = IpFields::new(own, h.src);
             ip.id = host.take_ip_id();
             let ms = ((host.clock_secs() % 86_400) * 1000) as u32;
             let mut body = pkt.data[h.header_len + 8..h.header_len + 12].to_vec();
@@ -297,8 +309,4 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
             }
         }
     }
-}
-
-fn route_is_broadcast(host: &Host, h: &crate::packet::Headers) -> bool {
-    super::route::is_broadcast(&host.ifaces, h.dst)
 }

@@ -56,6 +56,15 @@ enum Job {
         gateway: Ipv4Addr,
         oif: Option<String>,
     },
+    /// The sender's own copy of a broadcast or multicast it sent out of
+    /// `iface` (`ip_mc_output`): through POSTROUTING, then back in on
+    /// `iface` with the original's connection (`dev_loopback_xmit`).
+    Looped {
+        host: usize,
+        iface: String,
+        pkt: Packet,
+        ct: CtRef,
+    },
     /// Arrived on an interface.
     Receive {
         host: usize,
@@ -186,6 +195,12 @@ impl World {
                     gateway,
                     oif,
                 } => self.local_out(host, pkt, Some((gateway, oif)), &mut queue),
+                Job::Looped {
+                    host,
+                    iface,
+                    pkt,
+                    ct,
+                } => self.looped(host, &iface, pkt, ct, &mut queue),
                 Job::Receive { host, iface, pkt } => self.receive(host, &iface, pkt, &mut queue),
             };
             self.reports.push(report);
@@ -290,6 +305,10 @@ impl World {
         };
         let (dev, mut next_hop) = match decision {
             Decision::Local => ("lo".to_string(), hdr.dst),
+            // A broadcast goes onto the link, to no gateway.
+            Decision::Out { dev, .. } if route::is_broadcast(&host.ifaces, hdr.dst) => {
+                (dev, hdr.dst)
+            }
             Decision::Out { dev, next_hop } => (dev, next_hop),
             Decision::Unreachable => {
                 return self.finish(hi, trace, format!("{}: no route to host", host.name));
@@ -351,6 +370,16 @@ impl World {
                 pkt.meta.out_iface = Some(dev.clone());
             }
         }
+        // A broadcast, or multicast to a group the device joined, comes
+        // back to the sender too. The kernel's copy passes POSTROUTING just
+        // before the original; here just after, so that the original
+        // confirms the connection both share.
+        let own_copy = (dev != "lo"
+            && !pkt.meta.tee_clone
+            && pkt
+                .headers()
+                .is_ok_and(|h| route::is_for_all(&self.hosts[hi].ifaces, &dev, h.dst)))
+        .then(|| (pkt.clone(), ct));
         let host = &mut self.hosts[hi];
         let fate = run_hook(
             host,
@@ -365,6 +394,14 @@ impl World {
         if fate != Fate::Accept {
             let name = self.hosts[hi].name.clone();
             return self.finish(hi, trace, format!("dropped on {name} in POSTROUTING"));
+        }
+        if let Some((pkt, ct)) = own_copy {
+            queue.push_back(Job::Looped {
+                host: hi,
+                iface: dev.clone(),
+                pkt,
+                ct,
+            });
         }
         if dev == "lo" {
             // Loopback: the packet comes back in on lo, keeping its connection.
@@ -385,20 +422,67 @@ impl World {
         self.finish(hi, trace, format!("sent by {name} out {dev}"))
     }
 
+    /// The sender's copy of its broadcast or multicast: POSTROUTING, then
+    /// back in on the device it left by, without a link-layer header.
+    fn looped(
+        &mut self,
+        hi: usize,
+        dev: &str,
+        mut pkt: Packet,
+        mut ct: CtRef,
+        queue: &mut VecDeque<Job>,
+    ) -> Report {
+        let mut trace = self.new_trace(&pkt);
+        let mut emitted = Vec::new();
+        let fate = run_hook(
+            &mut self.hosts[hi],
+            Hook::Postrouting,
+            &mut pkt,
+            &mut ct,
+            self.now_ns,
+            &mut emitted,
+            trace.as_mut(),
+        );
+        self.queue_emitted(hi, emitted, queue);
+        if fate != Fate::Accept {
+            let name = self.hosts[hi].name.clone();
+            return self.finish(hi, trace, format!("dropped on {name} in POSTROUTING"));
+        }
+        pkt.meta.src_mac = None;
+        pkt.meta.dst_mac = None;
+        pkt.meta.looped = true;
+        let outcome = self.back_in(hi, dev, pkt, ct, trace.as_mut(), queue);
+        self.finish(hi, trace, outcome)
+    }
+
     fn loopback_in(
         &mut self,
         hi: usize,
+        mut pkt: Packet,
+        ct: CtRef,
+        trace: Option<&mut Trace>,
+        queue: &mut VecDeque<Job>,
+    ) -> String {
+        // The loopback device's all-zero Ethernet header.
+        pkt.meta.src_mac = Some([0; 6]);
+        pkt.meta.dst_mac = Some([0; 6]);
+        self.back_in(hi, "lo", pkt, ct, trace, queue)
+    }
+
+    /// A packet of the host's own comes in on `dev` keeping its connection:
+    /// PREROUTING, INPUT, the stack.
+    fn back_in(
+        &mut self,
+        hi: usize,
+        dev: &str,
         mut pkt: Packet,
         mut ct: CtRef,
         mut trace: Option<&mut Trace>,
         queue: &mut VecDeque<Job>,
     ) -> String {
         let now = self.now_ns;
-        pkt.meta.in_iface = Some("lo".into());
+        pkt.meta.in_iface = Some(dev.into());
         pkt.meta.out_iface = None;
-        // The loopback device's all-zero Ethernet header.
-        pkt.meta.src_mac = Some([0; 6]);
-        pkt.meta.dst_mac = Some([0; 6]);
         let mut emitted = Vec::new();
         let host = &mut self.hosts[hi];
         let fate = run_hook(
@@ -547,43 +631,38 @@ impl World {
             .entry((self.hosts[hi].name.clone(), dev.to_string()))
             .or_default()
             .push(frame.clone());
-        if peer.is_none() && (broadcast || multicast) {
-            // Every other interface on the link sees a broadcast or
-            // multicast frame (its stack is not modelled receiving it).
-            let ends = self
+        // The frame leaves the host: nothing of its netfilter state goes along.
+        let on_wire = Packet {
+            data: std::mem::take(&mut pkt.data),
+            meta: crate::packet::Meta {
+                src_mac: Some(iface.mac),
+                dst_mac: Some(dst_mac),
+                ..Default::default()
+            },
+        };
+        // A broadcast or multicast frame reaches every other interface on
+        // the link, and each of those hosts receives it.
+        let receivers: Vec<(usize, String)> = match peer {
+            Some(p) => vec![p.clone()],
+            None if broadcast || multicast => self
                 .links
                 .get(link)
                 .map(|l| l.ends.clone())
-                .unwrap_or_default();
-            for (h, i) in ends {
-                if h != hi && self.hosts[h].iface(&i).is_some_and(|x| x.up) {
-                    self.captures
-                        .entry((self.hosts[h].name.clone(), i))
-                        .or_default()
-                        .push(frame.clone());
-                }
-            }
-        }
-        if let Some((ph, pif)) = peer.cloned() {
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(h, i)| *h != hi && self.hosts[*h].iface(i).is_some_and(|x| x.up))
+                .collect(),
+            None => vec![],
+        };
+        for (h, i) in receivers {
             self.captures
-                .entry((self.hosts[ph].name.clone(), pif.clone()))
+                .entry((self.hosts[h].name.clone(), i.clone()))
                 .or_default()
-                .push(frame);
-            pkt.meta.src_mac = Some(iface.mac);
-            pkt.meta.dst_mac = Some(dst_mac);
-            // The frame leaves the host: nothing of its netfilter state goes along.
-            pkt.meta.in_iface = None;
-            pkt.meta.out_iface = None;
-            pkt.meta.mark = 0;
-            pkt.meta.untracked = false;
-            pkt.meta.priority = 0;
-            pkt.meta.tee_clone = false;
-            pkt.meta.ct_template = None;
-            pkt.meta.nfct = None;
+                .push(frame.clone());
             queue.push_back(Job::Receive {
-                host: ph,
-                iface: pif,
-                pkt,
+                host: h,
+                iface: i,
+                pkt: on_wire.clone(),
             });
         }
         true
@@ -645,7 +724,23 @@ impl World {
             self.discard(hi, &ct);
             return self.finish(hi, trace, format!("dropped on {name}: {why}"));
         }
-        let (decision, table) = if route::is_broadcast(&host.ifaces, hdr.dst) {
+        if hdr.dst.is_multicast() && !route::is_member(&host.ifaces, iface, hdr.dst) {
+            // A group this interface did not join: no multicast routing
+            // here, so `ip_route_input` refuses it.
+            if let Some(t) = trace.as_mut() {
+                t.events.push(Event::Dropped {
+                    host: name.clone(),
+                    reason: format!("{iface} is not a member of group {}", hdr.dst),
+                });
+            }
+            self.discard(hi, &ct);
+            return self.finish(
+                hi,
+                trace,
+                format!("dropped on {name}: not a member of {}", hdr.dst),
+            );
+        }
+        let (decision, table) = if route::is_for_all(&host.ifaces, iface, hdr.dst) {
             (Decision::Local, rules::TABLE_LOCAL)
         } else {
             // Routing after PREROUTING: a mark set there steers the packet.

@@ -570,7 +570,11 @@ pub fn udp(
     dport: u16,
     payload: &[u8],
 ) -> Vec<Delivery> {
-    let ip = ip_fields(world, host, src, dst);
+    let mut ip = ip_fields(world, host, src, dst);
+    if dst.is_multicast() {
+        // IP_MULTICAST_TTL's default.
+        ip.ttl = 1;
+    }
     let pkt = build_udp(&ip, sport, dport, payload);
     open_socket(world, host, 17, sport, src);
     let dels = send(world, host, pkt);

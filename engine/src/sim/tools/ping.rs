@@ -20,6 +20,8 @@ struct Opts {
     size: usize,
     quiet: bool,
     numeric: bool,
+    /// `-b`: broadcast targets are allowed.
+    broadcast: bool,
     target: String,
 }
 
@@ -42,6 +44,7 @@ fn parse(argv: &[String]) -> Result<Opts, Output> {
         size: 56,
         quiet: false,
         numeric: false,
+        broadcast: false,
         target: String::new(),
     };
     let mut i = 1;
@@ -60,6 +63,7 @@ fn parse(argv: &[String]) -> Result<Opts, Output> {
                 match flag {
                     "-q" => o.quiet = true,
                     "-n" => o.numeric = true,
+                    "-b" => o.broadcast = true,
                     _ => {}
                 }
                 i += 1;
@@ -175,6 +179,9 @@ fn unreach_text(t: u8, code: u8) -> String {
 enum Fate {
     Reply {
         ttl: u8,
+        /// Who answered: the target, or for a broadcast or multicast
+        /// target the first host to answer.
+        from: Ipv4Addr,
         at_ns: u64,
     },
     Error {
@@ -228,6 +235,23 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
     let Some(path) = path else {
         return Output::err("ping: connect: Network is unreachable\n", 2);
     };
+    // The limited broadcast, or the broadcast of one of the host's networks.
+    let broadcast = dst.is_broadcast()
+        || world.hosts[host].ifaces.iter().any(|i| {
+            i.addrs
+                .iter()
+                .any(|a| a.prefix < 31 && a.broadcast() == dst)
+        });
+    let mut err = String::new();
+    if broadcast {
+        if !o.broadcast {
+            return Output::err(
+                "ping: Do you want to ping broadcast? Then -b. If not, check your local firewall rules\n",
+                2,
+            );
+        }
+        err.push_str("WARNING: pinging broadcast address\n");
+    }
     let mut out = String::new();
     let head = match &from_text {
         Some(f) => format!(
@@ -279,6 +303,12 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
         sends.push(sent_at);
         let mut ip: IpFields = net::ip_fields(world, host, path.src, dst);
         ip.df = true;
+        if dst.is_multicast() {
+            // IP_MULTICAST_TTL's default; an unconnected socket's DF
+            // packet carries IP ID 0 (`ip_select_ident_segs`).
+            ip.ttl = 1;
+            ip.id = 0;
+        }
         if let Some(t) = o.ttl {
             ip.ttl = t;
         }
@@ -299,6 +329,7 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
                 if i.icmp_type == 0 && i.id() == id && i.seq() == seq16 {
                     fate = Fate::Reply {
                         ttl: h.ttl,
+                        from: h.src,
                         at_ns: d.time_ns,
                     };
                     break;
@@ -346,7 +377,7 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
         let sent_by_then = sends.iter().filter(|&&t| t <= at).count();
         pipe = pipe.max(sent_by_then.saturating_sub(k));
         match &fates[k] {
-            Fate::Reply { ttl, .. } => {
+            Fate::Reply { ttl, from, .. } => {
                 received += 1;
                 let us = (at - sent) / 1000;
                 rtts.push(us);
@@ -354,7 +385,7 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
                     out.push_str(&format!(
                         "{} bytes from {}: icmp_seq={} ttl={ttl} time={} ms\n",
                         o.size + 8,
-                        who(world, dst),
+                        who(world, *from),
                         k + 1,
                         rtt_text(us)
                     ));
@@ -421,7 +452,7 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
     out.push('\n');
     Output {
         stdout: out,
-        stderr: String::new(),
+        stderr: err,
         exit: if received > 0 { 0 } else { 1 },
     }
 }
