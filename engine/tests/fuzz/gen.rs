@@ -1946,7 +1946,10 @@ fn case(rng: &mut Rng, st: &mut Steps) {
                 Ipv4Addr::new(0, 0, 0, 0),
                 Ipv4Addr::new(10, 2, 0, 100),
                 Ipv4Addr::new(224, 0, 0, 5),
+                Ipv4Addr::new(10, 1, 0, 255),
             ]);
+            // Broadcasts and groups too: the all-hosts group is received,
+            // another group is not.
             let dst = *rng.pick(&[
                 net::SERVER,
                 ps,
@@ -1955,6 +1958,8 @@ fn case(rng: &mut Rng, st: &mut Steps) {
                 Ipv4Addr::new(10, 1, 0, 255),
                 Ipv4Addr::new(255, 255, 255, 255),
                 Ipv4Addr::new(127, 0, 0, 1),
+                Ipv4Addr::new(224, 0, 0, 1),
+                Ipv4Addr::new(224, 0, 0, 5),
             ]);
             let i = ip(rng, src, dst);
             let pkt = match rng.below(3) {
