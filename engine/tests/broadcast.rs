@@ -44,8 +44,12 @@ fn lab() -> World {
 }
 
 fn packet(dst: &str, l4: L4Spec, ttl: u8) -> Packet {
+    packet_from("10.0.0.1", dst, l4, ttl)
+}
+
+fn packet_from(src: &str, dst: &str, l4: L4Spec, ttl: u8) -> Packet {
     PacketSpec {
-        src: "10.0.0.1".parse().unwrap(),
+        src: src.parse().unwrap(),
         dst: dst.parse().unwrap(),
         l4,
         ttl,
@@ -58,13 +62,17 @@ fn packet(dst: &str, l4: L4Spec, ttl: u8) -> Packet {
 }
 
 fn echo(dst: &str) -> Packet {
+    echo_from("10.0.0.1", dst)
+}
+
+fn echo_from(src: &str, dst: &str) -> Packet {
     let icmp = L4Spec::Icmp {
         icmp_type: 8,
         code: 0,
         id: 7,
         seq: 1,
     };
-    packet(dst, icmp, 1)
+    packet_from(src, dst, icmp, 1)
 }
 
 /// The hosts that got a packet to `dst`, in order, with the interface.
@@ -183,4 +191,27 @@ fn udp_broadcast_reaches_listeners_and_closed_ports_stay_silent() {
         assert_eq!(to.len(), 3, "{to:?}");
         assert!(to.iter().all(|(_, d)| d == "10.0.0.255"), "{to:?}");
     }
+}
+
+#[test]
+fn a_host_without_an_address_may_send_to_the_all_hosts_group() {
+    let mut w = lab();
+    let mut p = echo_from("0.0.0.0", "224.0.0.1");
+    let mut q = echo_from("0.0.0.0", "239.1.1.1");
+    for pkt in [&mut p, &mut q] {
+        pkt.meta.src_mac = Some([0x02, 0, 0, 0, 0, 0x99]);
+        pkt.meta.dst_mac = Some([0x01, 0, 0x5e, 0, 0, 1]);
+    }
+    w.inject(1, "eth0", p);
+    assert_eq!(
+        receivers(&w, "224.0.0.1"),
+        vec![("b".into(), "eth0".into())]
+    );
+    // Not a link-local group: a martian source.
+    w.inject(1, "eth0", q);
+    assert!(
+        w.reports[0].outcome.contains("martian source"),
+        "{}",
+        w.reports[0].outcome
+    );
 }

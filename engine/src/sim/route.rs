@@ -95,9 +95,30 @@ pub fn is_for_all(ifaces: &[Iface], dev: &str, dst: Ipv4Addr) -> bool {
 /// loopback as destination. Only `0.0.0.0 -> 255.255.255.255` style
 /// limited broadcasts may come from nowhere.
 pub fn martian(ifaces: &[Iface], src: Ipv4Addr, dst: Ipv4Addr) -> Option<&'static str> {
+    martian_of(ifaces, src, dst, 0)
+}
+
+/// [`martian`] for a packet of IP protocol `proto`. To a multicast group
+/// (`ip_route_input_mc`) a source in `0.0.0.0/8` is fine for a
+/// link-local group (224.0.0.0/24) or IGMP.
+pub fn martian_of(
+    ifaces: &[Iface],
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    proto: u8,
+) -> Option<&'static str> {
     let zeronet = |a: Ipv4Addr| a.octets()[0] == 0;
     if src.is_multicast() || src.is_broadcast() {
         return Some("martian source");
+    }
+    if dst.is_multicast() {
+        let link_local = dst.octets()[..3] == [224, 0, 0];
+        let refused = if zeronet(src) {
+            !link_local && proto != 2
+        } else {
+            src.is_loopback() || is_local(ifaces, src)
+        };
+        return refused.then_some("martian source");
     }
     if dst.is_broadcast() || (src.is_unspecified() && dst.is_unspecified()) {
         // Limited broadcast: only a source of our own is refused.
@@ -326,6 +347,20 @@ mod tests {
         assert_eq!(
             martian(&ifs, ok, a([0, 1, 2, 3])),
             Some("martian destination")
+        );
+        // To the all-hosts group from nowhere (a host without an address yet).
+        assert_eq!(martian(&ifs, a([0, 0, 0, 0]), ALL_HOSTS), None);
+        assert_eq!(
+            martian(&ifs, a([0, 0, 0, 0]), a([239, 1, 1, 1])),
+            Some("martian source")
+        );
+        assert_eq!(
+            martian_of(&ifs, a([0, 0, 0, 0]), a([239, 1, 1, 1]), 2),
+            None
+        );
+        assert_eq!(
+            martian(&ifs, a([10, 0, 0, 1]), ALL_HOSTS),
+            Some("martian source")
         );
         // DHCP-style limited broadcast from nowhere is fine.
         assert_eq!(martian(&ifs, a([0, 0, 0, 0]), a([255; 4])), None);

@@ -714,7 +714,7 @@ impl World {
             return self.finish(hi, trace, "malformed packet".into());
         };
         let host = &self.hosts[hi];
-        if let Some(why) = route::martian(&host.ifaces, hdr.src, hdr.dst) {
+        if let Some(why) = route::martian_of(&host.ifaces, hdr.src, hdr.dst, hdr.proto) {
             if let Some(t) = trace.as_mut() {
                 t.events.push(Event::Dropped {
                     host: name.clone(),
