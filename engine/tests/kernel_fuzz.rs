@@ -4,12 +4,15 @@
 //! evaluates, ipsets) and random packet sequences (TCP conversations and
 //! UDP/ICMP flows with scripted replies from the far side, SYNs to real
 //! listeners, odd flags, ICMP errors quoting what the router sent, spoofed
-//! and martian sources, TTL 1, the router's own packets, other protocols),
+//! and martian sources, broadcast and multicast destinations, TTL 1, the
+//! router's own packets, other protocols),
 //! loaded with the real `iptables-restore`/`ipset restore` and ours, and
 //! injected into both. Compared: the restore results; per packet, every
 //! frame the router and the server send, the LOG lines and the trace path;
 //! per case, the counters of `iptables-save -c`, the connections
-//! (`nf_conntrack`) and the set members. A disagreement is shrunk (cases,
+//! (`nf_conntrack`) and the set members. A source port NAT had to move is
+//! random in the kernel: its port is renamed to the simulator's, one to one
+//! (`fuzz/nat_ports.rs`). A disagreement is shrunk (cases,
 //! packets, rules, options, policies, set members) and printed with both
 //! observations side by side, a one-line rerun and a replay file.
 //!
@@ -158,6 +161,7 @@ mod cases {
         }
         let started = Instant::now();
         let (mut ncases, mut npackets, mut refused) = (0usize, 0usize, 0usize);
+        let mut nrenamed = 0usize;
         let mut failures = Vec::new();
         // Per match or target: (rules that counted a packet, rules).
         let mut coverage: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
@@ -177,6 +181,7 @@ mod cases {
             let out = run::run(&mut k, &log_tag, &group.ruleset, &group.steps, false);
             ncases += out.cases;
             npackets += out.packets;
+            nrenamed += out.nat_ports.words().len();
             let rules = out
                 .last_save
                 .iter()
@@ -276,7 +281,8 @@ mod cases {
         }
         println!(
             "kernel fuzz: seed {seed}, {ncases} cases ({npackets} packets) in {} groups \
-             ({refused} rulesets refused by both), {secs:.1} s, {} disagreements{}",
+             ({refused} rulesets refused by both), {secs:.1} s, {} disagreements \
+             ({nrenamed} random NAT source ports renamed){}",
             g,
             failures.len(),
             if k.kmsg.is_none() {

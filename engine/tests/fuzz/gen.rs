@@ -1162,16 +1162,20 @@ fn target_part(rng: &mut Rng, cx: &RuleCx, proto: Proto, builtin: bool) -> Optio
             25..=27 if cx.table == "nat" && cx.only(POST | IN) => {
                 if cx.only(POST) && rng.pct(35) {
                     // A port range for source NAT is entered at a random
-                    // offset (get_random_u16): one port only.
+                    // offset (get_random_u16): the comparison renames the
+                    // kernel's port (fuzz/nat_ports.rs).
                     let mut c = vec!["-j MASQUERADE".to_string()];
                     if ports && rng.pct(40) {
-                        c.push("--to-ports 30000".into());
+                        c.push(
+                            rng.pick(&["--to-ports 30000", "--to-ports 30000-30009"])
+                                .to_string(),
+                        );
                     }
                     Some(Part::new(&c))
                 } else {
                     let mut srcs = vec!["10.2.0.1", "10.2.1.1", "10.2.0.1-10.2.0.1", "10.9.9.9"];
                     if ports {
-                        srcs.extend(["10.2.0.1:40000", "10.2.1.1:1000"]);
+                        srcs.extend(["10.2.0.1:40000", "10.2.1.1:1000", "10.2.0.1:40000-40009"]);
                     }
                     let mut c = vec![format!("-j SNAT --to-source {}", rng.pick(&srcs))];
                     if rng.pct(10) {

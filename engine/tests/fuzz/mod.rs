@@ -4,6 +4,7 @@
 
 pub mod gen;
 pub mod kernel;
+pub mod nat_ports;
 pub mod observe;
 pub mod path;
 pub mod replay;

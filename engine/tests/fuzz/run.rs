@@ -6,6 +6,7 @@
 
 use super::gen::{net, Origin, Ruleset, Step};
 use super::kernel::Kernel;
+use super::nat_ports::NatPorts;
 use super::observe;
 use super::path;
 use super::sim;
@@ -118,6 +119,8 @@ pub struct Outcome {
     pub cases: usize,
     /// The kernel's last `iptables-save -c` lines (for coverage figures).
     pub last_save: Vec<String>,
+    /// The kernel's random NAT source ports, renamed to the simulator's.
+    pub nat_ports: NatPorts,
 }
 
 /// Per side: the frame its router sent for each step (by step id).
@@ -296,6 +299,7 @@ pub fn run(k: &mut Kernel, tag: &str, rs: &Ruleset, steps: &[Step], stop: bool) 
         out.refused = Some(real.2);
         return out;
     }
+    out.nat_ports = NatPorts::for_rules(&restore);
     k.log(tag);
     let handles = if tracing {
         path::Handles::parse(&kernel_cmd(k, &["nft", "-a", "list", "ruleset"], None).1)
@@ -372,6 +376,15 @@ pub fn run(k: &mut Kernel, tag: &str, rs: &Ruleset, steps: &[Step], stop: bool) 
             .map(|r| observe::mask_log(r.level, &r.text))
             .collect();
         sl.sort();
+        let (mut kf, mut kl) = (out.nat_ports.apply_all(&kf), out.nat_ports.apply_all(&kl));
+        if kf != sf || kl != sl {
+            // A source port NAT moved at random shows first in frames and LOG lines.
+            let kct = out.nat_ports.apply_all(&observe::conntrack(&k.conntrack()));
+            out.nat_ports
+                .learn(&kct, &observe::conntrack(&sim::conntrack(&w)));
+            kf = out.nat_ports.apply_all(&kf);
+            kl = out.nat_ports.apply_all(&kl);
+        }
         if kf != sf {
             out.mismatches.push(Mismatch {
                 kind: Kind::Frames,
@@ -460,8 +473,14 @@ fn compare_state(k: &Kernel, w: &mut World, rs: &Ruleset, i: usize, out: &mut Ou
             sim: ours,
         });
     }
-    let real = observe::conntrack(&k.conntrack());
+    let real = out.nat_ports.apply_all(&observe::conntrack(&k.conntrack()));
     let ours = observe::conntrack(&sim::conntrack(w));
+    let real = if real != ours {
+        out.nat_ports.learn(&real, &ours);
+        out.nat_ports.apply_all(&real)
+    } else {
+        real
+    };
     if real != ours {
         out.mismatches.push(Mismatch {
             kind: Kind::Conntrack,
@@ -519,6 +538,13 @@ pub fn report(rerun: &str, tag: &str, rs: &Ruleset, steps: &[Step], out: &Outcom
         first.map(|m| m.kind.name()).unwrap_or("nothing")
     );
     let _ = writeln!(s, "rerun: {rerun}");
+    if !out.nat_ports.is_empty() {
+        let _ = writeln!(
+            s,
+            "(the kernel's random NAT source ports renamed to the simulator's: {})",
+            out.nat_ports.words().join(" ")
+        );
+    }
     if !rs.sets.is_empty() {
         let _ = writeln!(s, "--- ipset restore <<EOF\n{}EOF", rs.ipset_text());
     }

@@ -1,0 +1,204 @@
+//! Source ports NAT picks at random: when a source manip must move a port
+//! (its tuple is taken), the kernel adds a random offset
+//! (`nf_nat_l4proto_unique_tuple`, `get_random_u16` for every source
+//! manip), where the simulator picks another free port. Such a port is a
+//! random value: each of the kernel's is renamed to the simulator's, one to
+//! one for the whole group, and only when both sides moved the source port
+//! of the same connection and the kernel's lies in the range the kernel
+//! draws from.
+
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Default)]
+pub struct NatPorts {
+    kernel_to_sim: HashMap<u16, u16>,
+    sim_to_kernel: HashMap<u16, u16>,
+    /// The source port ranges of the ruleset's SNAT and MASQUERADE rules.
+    ranges: Vec<(u16, u16)>,
+}
+
+/// The ports the kernel draws a moved source port from when the rule gave
+/// no range: below 512 from 1-511, below 1024 from 600-1023, else above 1023.
+fn default_range(orig: u16) -> (u16, u16) {
+    match orig {
+        0..=511 => (1, 511),
+        512..=1023 => (600, 1023),
+        _ => (1024, 65535),
+    }
+}
+
+fn within(p: u16, (lo, hi): (u16, u16)) -> bool {
+    (lo..=hi).contains(&p)
+}
+
+/// A connection line of `observe::conntrack`: the original tuple (the
+/// key), its source port and the reply tuple's destination port.
+fn source_ports(line: &str) -> Option<(&str, u16, u16)> {
+    let (orig, reply) = line.split_once(" reply ")?;
+    let port = |part: &str, key: &str| {
+        part.split(' ')
+            .find_map(|w| w.strip_prefix(key))
+            .and_then(|v| v.parse::<u16>().ok())
+    };
+    Some((orig, port(orig, "sport=")?, port(reply, "dport=")?))
+}
+
+/// `A` or `A-B` as a range.
+fn range(text: &str) -> Option<(u16, u16)> {
+    let (a, b) = text.split_once('-').unwrap_or((text, text));
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+impl NatPorts {
+    /// For a ruleset (`iptables-restore` text): the port ranges its source
+    /// NAT rules give (`--to-source ADDR:PORTS`, MASQUERADE `--to-ports`).
+    pub fn for_rules(restore: &str) -> NatPorts {
+        let mut ranges = Vec::new();
+        for line in restore.lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            for pair in words.windows(2) {
+                let ports = match pair[0] {
+                    "--to-source" => pair[1].split_once(':').map(|(_, p)| p),
+                    "--to-ports" if line.contains("-j MASQUERADE") => Some(pair[1]),
+                    _ => None,
+                };
+                ranges.extend(ports.and_then(range));
+            }
+        }
+        NatPorts {
+            ranges,
+            ..Default::default()
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.kernel_to_sim.is_empty()
+    }
+
+    /// The renames so far, `kernel>simulator`, sorted.
+    pub fn words(&self) -> Vec<String> {
+        let mut v: Vec<(u16, u16)> = self.kernel_to_sim.iter().map(|(k, s)| (*k, *s)).collect();
+        v.sort();
+        v.iter().map(|(k, s)| format!("{k}>{s}")).collect()
+    }
+
+    /// Learns renames from both sides' connections (lines of
+    /// `observe::conntrack`, the kernel's with the renames so far applied).
+    pub fn learn(&mut self, kernel: &[String], sim: &[String]) {
+        let ours: HashMap<&str, (u16, u16)> = sim
+            .iter()
+            .filter_map(|l| source_ports(l))
+            .map(|(key, o, r)| (key, (o, r)))
+            .collect();
+        for (key, orig, kport) in kernel.iter().filter_map(|l| source_ports(l)) {
+            let Some(&(sorig, sport)) = ours.get(key) else {
+                continue;
+            };
+            let both_moved = orig == sorig && kport != orig && sport != sorig;
+            if !both_moved || kport == sport {
+                continue;
+            }
+            // The kernel's port lies in the default range or a rule's.
+            let allowed =
+                within(kport, default_range(orig)) || self.ranges.iter().any(|r| within(kport, *r));
+            let free = self.kernel_to_sim.get(&kport).is_none_or(|s| *s == sport)
+                && self.sim_to_kernel.get(&sport).is_none_or(|k| *k == kport);
+            if allowed && free {
+                self.kernel_to_sim.insert(kport, sport);
+                self.sim_to_kernel.insert(sport, kport);
+            }
+        }
+    }
+
+    fn port(&self, p: &str) -> Option<String> {
+        let n: u16 = p.parse().ok()?;
+        self.kernel_to_sim.get(&n).map(|s| s.to_string())
+    }
+
+    /// A kernel line with its renamed ports: `sport=`/`dport=` of
+    /// connections, `SPT=`/`DPT=` of LOG lines, `SPORT>DPORT` of frames.
+    pub fn apply(&self, line: &str) -> String {
+        if self.is_empty() {
+            return line.to_string();
+        }
+        let words: Vec<String> = line
+            .split(' ')
+            .map(|w| {
+                for key in ["sport=", "dport=", "SPT=", "DPT="] {
+                    if let Some(v) = w.strip_prefix(key) {
+                        return match self.port(v) {
+                            Some(p) => format!("{key}{p}"),
+                            None => w.to_string(),
+                        };
+                    }
+                }
+                match w.split_once('>') {
+                    Some((a, b))
+                        if !a.is_empty()
+                            && !b.is_empty()
+                            && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit()) =>
+                    {
+                        let a = self.port(a).unwrap_or_else(|| a.to_string());
+                        let b = self.port(b).unwrap_or_else(|| b.to_string());
+                        format!("{a}>{b}")
+                    }
+                    _ => w.to_string(),
+                }
+            })
+            .collect();
+        words.join(" ")
+    }
+
+    /// [`NatPorts::apply`] on every line, sorted again.
+    pub fn apply_all(&self, lines: &[String]) -> Vec<String> {
+        let mut v: Vec<String> = lines.iter().map(|l| self.apply(l)).collect();
+        v.sort();
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ct(orig_sport: u16, reply_dport: u16) -> String {
+        format!(
+            "tcp ESTABLISHED orig src=10.2.0.2 dst=10.1.0.100 sport={orig_sport} dport=56236 reply src=10.2.0.2 dst=10.2.0.2 sport=81 dport={reply_dport} UNREPLIED mark=0 zone=0"
+        )
+    }
+
+    #[test]
+    fn a_port_both_sides_moved_is_renamed_one_to_one() {
+        let mut n = NatPorts::default();
+        n.learn(&[ct(81, 105)], &[ct(81, 24)]);
+        assert_eq!(n.words(), vec!["105>24"]);
+        assert_eq!(
+            n.apply("r1> 10.2.0.2>10.2.0.2 ttl=63 tcp 105>81 A SPT=105 dport=105"),
+            "r1> 10.2.0.2>10.2.0.2 ttl=63 tcp 24>81 A SPT=24 dport=24"
+        );
+        // Another kernel port for the same simulator port is not a rename.
+        n.learn(&[ct(80, 106)], &[ct(80, 24)]);
+        assert_eq!(n.words(), vec!["105>24"]);
+    }
+
+    #[test]
+    fn a_rule_range_allows_its_ports() {
+        let rules = "-A POSTROUTING -j SNAT --to-source 10.2.0.1:40000-40009\n\
+                     -A POSTROUTING -o r1 -j MASQUERADE --to-ports 30000-30009\n";
+        let mut n = NatPorts::for_rules(rules);
+        n.learn(&[ct(81, 40007)], &[ct(81, 40000)]);
+        n.learn(&[ct(82, 30003)], &[ct(82, 30000)]);
+        n.learn(&[ct(83, 50000)], &[ct(83, 30001)]);
+        assert_eq!(n.words(), vec!["30003>30000", "40007>40000"]);
+    }
+
+    #[test]
+    fn unmoved_or_out_of_range_ports_stay_differences() {
+        let mut n = NatPorts::default();
+        // The simulator kept the port: a real difference.
+        n.learn(&[ct(81, 105)], &[ct(81, 81)]);
+        // The kernel's port outside the range it draws from.
+        n.learn(&[ct(81, 700)], &[ct(81, 24)]);
+        assert!(n.is_empty());
+    }
+}
