@@ -215,3 +215,37 @@ fn a_host_without_an_address_may_send_to_the_all_hosts_group() {
         w.reports[0].outcome
     );
 }
+
+#[test]
+fn ping_to_a_group_shows_every_answer_until_the_last_probe_is_answered() {
+    let mut w = lab();
+    for h in 0..3 {
+        w.hosts[h]
+            .sysctl
+            .insert("net.ipv4.icmp_echo_ignore_broadcasts".into(), "0".into());
+    }
+    let argv: Vec<String> = "ping -c 2 -i 0.2 -W 1 224.0.0.1"
+        .split(' ')
+        .map(String::from)
+        .collect();
+    let out = engine::sim::tools::run_in_world(&mut w, 0, &argv, None).stdout;
+    let from: Vec<String> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("64 bytes from "))
+        .map(|l| l.split(' ').take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        from,
+        vec![
+            "10.0.0.1: icmp_seq=1",
+            "10.0.0.2: icmp_seq=1",
+            "10.0.0.254: icmp_seq=1",
+            "10.0.0.1: icmp_seq=2"
+        ],
+        "{out}"
+    );
+    assert!(
+        out.contains("2 packets transmitted, 2 received, +2 duplicates, 0% packet loss"),
+        "{out}"
+    );
+}

@@ -525,6 +525,9 @@ mod cases {
             b.cmp_log("router", "router", "ping -b -c 1 -W 1 10.1.0.255", &tr);
             b.cmp_log("client", "client", "ping -b -c 1 -W 1 255.255.255.255", &tc);
             b.cmp("client", "ping -c 1 -W 1 10.1.0.255");
+            // Every answer to the first probe before the second's.
+            b.cmp("client", "ping -c 2 -i 0.2 -W 1 224.0.0.1");
+            b.cmp("router", "ping -b -c 2 -i 0.2 -W 1 10.1.0.255");
             b.cmp_sorted("router", "conntrack -L");
             b.cmp_sorted("client", "conntrack -L");
             for host in ["client", "router"] {

@@ -291,6 +291,10 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
     let start = world.now_ns;
     let mut sends: Vec<u64> = Vec::new();
     let mut fates: Vec<Fate> = Vec::new();
+    // A broadcast or group target answers from many hosts: the answers
+    // after the first (probe index, from, ttl, arrival).
+    let many = broadcast || dst.is_multicast();
+    let mut dups: Vec<(usize, Ipv4Addr, u8, u64)> = Vec::new();
     for seq in 1..=count {
         let at = start + (seq - 1) * interval_ns;
         if deadline_ns.is_some_and(|d| at - start >= d) {
@@ -327,12 +331,22 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
         for (h, d) in net::arrived(&dels, host) {
             if let Some(i) = h.icmp() {
                 if i.icmp_type == 0 && i.id() == id && i.seq() == seq16 {
+                    if matches!(fate, Fate::Reply { .. }) {
+                        dups.push((fates.len(), h.src, h.ttl, d.time_ns));
+                        continue;
+                    }
                     fate = Fate::Reply {
                         ttl: h.ttl,
                         from: h.src,
                         at_ns: d.time_ns,
                     };
+                    if many {
+                        continue;
+                    }
                     break;
+                }
+                if matches!(fate, Fate::Reply { .. }) {
+                    continue;
                 }
                 if let Some((t, c, from)) = net::icmp_error_about(&h, 1, path.src, dst, id, 0) {
                     fate = Fate::Error {
@@ -364,12 +378,51 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
     let mut errors = 0u64;
     let mut rtts: Vec<u64> = Vec::new();
     let mut pipe = 1usize;
-    // Lines come out in the order the answers arrive.
-    let mut order: Vec<usize> = (0..fates.len())
-        .filter(|&k| arrival(&fates[k]).is_some())
+    // ping stops once every probe is answered: later duplicates go unseen.
+    let all_answered = fates
+        .iter()
+        .all(|f| matches!(f, Fate::Reply { .. }) && arrival(f).is_some());
+    let cutoff = if all_answered {
+        fates
+            .iter()
+            .filter_map(arrival)
+            .max()
+            .unwrap_or(pending_end)
+    } else {
+        pending_end
+    };
+    let mut repeats = 0u64;
+    // Lines come out in the order the answers arrive (a probe's first
+    // answer: `None`; a duplicate: its index).
+    let mut order: Vec<(u64, usize, Option<usize>)> = (0..fates.len())
+        .filter_map(|k| arrival(&fates[k]).map(|at| (at, k, None)))
+        .chain(
+            dups.iter()
+                .enumerate()
+                .filter(|(_, d)| d.3 <= cutoff)
+                .map(|(j, d)| (d.3, d.0, Some(j))),
+        )
         .collect();
-    order.sort_by_key(|&k| arrival(&fates[k]));
-    for k in order {
+    order.sort();
+    for (at, k, dup) in order {
+        if let Some(j) = dup {
+            // No `(DUP!)` mark for a broadcast or group target.
+            let (_, from, ttl, _) = dups[j];
+            repeats += 1;
+            let us = (at - sends[k]) / 1000;
+            rtts.push(us);
+            end = end.max(at);
+            if !o.quiet {
+                out.push_str(&format!(
+                    "{} bytes from {}: icmp_seq={} ttl={ttl} time={} ms\n",
+                    o.size + 8,
+                    who(world, from),
+                    k + 1,
+                    rtt_text(us)
+                ));
+            }
+            continue;
+        }
         let sent = sends[k];
         let at = arrival(&fates[k]).unwrap_or(sent);
         end = end.max(at);
@@ -421,6 +474,9 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
         "\n--- {} ping statistics ---\n{transmitted} packets transmitted, {received} received, ",
         target.canon
     ));
+    if repeats > 0 {
+        out.push_str(&format!("+{repeats} duplicates, "));
+    }
     if errors > 0 {
         out.push_str(&format!("+{errors} errors, "));
     }
