@@ -49,6 +49,30 @@ fn range(text: &str) -> Option<(u16, u16)> {
     Some((a.parse().ok()?, b.parse().ok()?))
 }
 
+/// Two frame lines that differ only in the source port of their TCP or
+/// UDP header (`tcp SPORT>DPORT`): both source ports.
+fn source_port_pair(kernel: &str, sim: &str) -> Option<(u16, u16)> {
+    let (kw, sw): (Vec<&str>, Vec<&str>) = (kernel.split(' ').collect(), sim.split(' ').collect());
+    if kw.len() != sw.len() {
+        return None;
+    }
+    let mut pair = None;
+    for (i, (k, s)) in kw.iter().zip(&sw).enumerate() {
+        if k == s {
+            continue;
+        }
+        let header = i > 0 && matches!(kw[i - 1], "tcp" | "udp");
+        let (Some((ka, kb)), Some((sa, sb))) = (k.split_once('>'), s.split_once('>')) else {
+            return None;
+        };
+        if !header || kb != sb || pair.is_some() {
+            return None;
+        }
+        pair = Some((ka.parse().ok()?, sa.parse().ok()?));
+    }
+    pair
+}
+
 impl NatPorts {
     /// For a ruleset (`iptables-restore` text): the port ranges its source
     /// NAT rules give (`--to-source ADDR:PORTS`, MASQUERADE `--to-ports`).
@@ -95,18 +119,37 @@ impl NatPorts {
                 continue;
             };
             let both_moved = orig == sorig && kport != orig && sport != sorig;
-            if !both_moved || kport == sport {
-                continue;
+            if both_moved && kport != sport {
+                self.add(kport, sport, orig);
             }
-            // The kernel's port lies in the default range or a rule's.
-            let allowed =
-                within(kport, default_range(orig)) || self.ranges.iter().any(|r| within(kport, *r));
-            let free = self.kernel_to_sim.get(&kport).is_none_or(|s| *s == sport)
-                && self.sim_to_kernel.get(&sport).is_none_or(|k| *k == kport);
-            if allowed && free {
-                self.kernel_to_sim.insert(kport, sport);
-                self.sim_to_kernel.insert(sport, kport);
+        }
+    }
+
+    /// Learns renames from the frames of one injected packet whose source
+    /// port was `sent`, for connections gone before they could be read (a
+    /// SYN answered by a RST): a kernel and a simulator frame alike but for
+    /// their source ports, both moved away from `sent`.
+    pub fn learn_frames(&mut self, kernel: &[String], sim: &[String], sent: u16) {
+        for k in kernel.iter().filter(|l| !sim.contains(l)) {
+            for s in sim.iter().filter(|l| !kernel.contains(l)) {
+                if let Some((kport, sport)) = source_port_pair(k, s) {
+                    if kport != sent && sport != sent {
+                        self.add(kport, sport, sent);
+                    }
+                }
             }
+        }
+    }
+
+    fn add(&mut self, kport: u16, sport: u16, orig: u16) {
+        // The kernel's port lies in the default range or a rule's.
+        let allowed =
+            within(kport, default_range(orig)) || self.ranges.iter().any(|r| within(kport, *r));
+        let free = self.kernel_to_sim.get(&kport).is_none_or(|s| *s == sport)
+            && self.sim_to_kernel.get(&sport).is_none_or(|k| *k == kport);
+        if allowed && free {
+            self.kernel_to_sim.insert(kport, sport);
+            self.sim_to_kernel.insert(sport, kport);
         }
     }
 
@@ -190,6 +233,24 @@ mod tests {
         n.learn(&[ct(82, 30003)], &[ct(82, 30000)]);
         n.learn(&[ct(83, 50000)], &[ct(83, 30001)]);
         assert_eq!(n.words(), vec!["30003>30000", "40007>40000"]);
+    }
+
+    #[test]
+    fn frames_alike_but_for_a_moved_source_port_rename_it() {
+        let mut n =
+            NatPorts::for_rules("-A POSTROUTING -j SNAT --to-source 10.2.0.1:40000-40009\n");
+        let k = "r1> 10.2.0.1>10.2.0.2 ttl=63 len=40 DF tcp 40002>22 S seq=1 ack=0".to_string();
+        let s = "r1> 10.2.0.1>10.2.0.2 ttl=63 len=40 DF tcp 40003>22 S seq=1 ack=0".to_string();
+        // Kept by the simulator: a real difference.
+        let kept = "r1> 10.2.0.1>10.2.0.2 ttl=63 len=40 DF tcp 55003>22 S seq=1 ack=0".to_string();
+        n.learn_frames(&[k.clone()], &[kept], 55003);
+        assert!(n.is_empty());
+        // Another field differs too: not only the port.
+        let ttl = s.replace("ttl=63", "ttl=64");
+        n.learn_frames(&[k.clone()], &[ttl], 55003);
+        assert!(n.is_empty());
+        n.learn_frames(&[k], &[s], 55003);
+        assert_eq!(n.words(), vec!["40002>40003"]);
     }
 
     #[test]

@@ -258,6 +258,15 @@ fn words(frames: &[(Seen, Vec<u8>)]) -> Vec<String> {
     v
 }
 
+/// The TCP or UDP source port of an injected packet.
+fn source_port(bytes: &[u8]) -> Option<u16> {
+    match parse(bytes, true).ok()?.l4 {
+        L4::Tcp(t) => Some(t.sport),
+        L4::Udp(u) => Some(u.sport),
+        _ => None,
+    }
+}
+
 fn kernel_cmd(k: &Kernel, argv: &[&str], stdin: Option<&str>) -> (i32, String, String) {
     k.router.cmd(argv, stdin)
 }
@@ -382,6 +391,9 @@ pub fn run(k: &mut Kernel, tag: &str, rs: &Ruleset, steps: &[Step], stop: bool) 
             let kct = out.nat_ports.apply_all(&observe::conntrack(&k.conntrack()));
             out.nat_ports
                 .learn(&kct, &observe::conntrack(&sim::conntrack(&w)));
+            if let Some(sent) = source_port(&kpkt).filter(|_| kpkt == spkt) {
+                out.nat_ports.learn_frames(&kf, &sf, sent);
+            }
             kf = out.nat_ports.apply_all(&kf);
             kl = out.nat_ports.apply_all(&kl);
         }
