@@ -243,11 +243,11 @@ mod tests {
         let s = "r1> 10.2.0.1>10.2.0.2 ttl=63 len=40 DF tcp 40003>22 S seq=1 ack=0".to_string();
         // Kept by the simulator: a real difference.
         let kept = "r1> 10.2.0.1>10.2.0.2 ttl=63 len=40 DF tcp 55003>22 S seq=1 ack=0".to_string();
-        n.learn_frames(&[k.clone()], &[kept], 55003);
+        n.learn_frames(std::slice::from_ref(&k), &[kept], 55003);
         assert!(n.is_empty());
         // Another field differs too: not only the port.
         let ttl = s.replace("ttl=63", "ttl=64");
-        n.learn_frames(&[k.clone()], &[ttl], 55003);
+        n.learn_frames(std::slice::from_ref(&k), &[ttl], 55003);
         assert!(n.is_empty());
         n.learn_frames(&[k], &[s], 55003);
         assert_eq!(n.words(), vec!["40002>40003"]);
