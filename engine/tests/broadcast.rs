@@ -249,3 +249,30 @@ fn ping_to_a_group_shows_every_answer_until_the_last_probe_is_answered() {
         "{out}"
     );
 }
+
+/// The network's own address (10.0.0.0) has no broadcast route on Linux
+/// 6.x (`ip route get 10.0.0.0` answers with the connected unicast route):
+/// a packet to it asks for a neighbour that never answers and reaches
+/// nobody.
+#[test]
+fn the_network_address_is_not_a_broadcast() {
+    let mut w = lab();
+    let udp = L4Spec::Udp {
+        sport: 40000,
+        dport: 9,
+    };
+    w.send(0, packet("10.0.0.0", udp, 64));
+    assert!(receivers(&w, "10.0.0.0").is_empty());
+    for h in 1..3 {
+        assert!(
+            counted(&mut w, h, "raw").contains("-A PREROUTING -c 0 0"),
+            "host {h}"
+        );
+    }
+    let argv: Vec<String> = ["ip", "route", "get", "10.0.0.0"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let out = engine::sim::tools::run_in_world(&mut w, 0, &argv, None).stdout;
+    assert!(out.starts_with("10.0.0.0 dev eth0 src 10.0.0.1 "), "{out}");
+}

@@ -105,6 +105,8 @@ mod cases {
         "ip route get 192.168.10.1 oif wan-a",
         "ip route get 100.64.0.80 oif wan-b",
         "ip route get 192.168.10.255",
+        "ip route get 192.168.10.0",
+        "ip route get 192.168.10.0 from 192.168.10.50 iif lan0",
         "ip route show table 255",
         "ip route show table 0x2",
     ];

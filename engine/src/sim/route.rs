@@ -61,14 +61,14 @@ pub fn is_local(ifaces: &[Iface], a: Ipv4Addr) -> bool {
     a.is_loopback() || ifaces.iter().any(|i| i.addrs.iter().any(|x| x.addr == a))
 }
 
-/// Whether `a` is a broadcast address of one of the host's networks.
+/// Whether `a` is a broadcast address of one of the host's networks. The
+/// network's own address is not one: Linux 6.x keeps no broadcast route for
+/// it in the local table, so it is routed as unicast.
 pub fn is_broadcast(ifaces: &[Iface], a: Ipv4Addr) -> bool {
     a.is_broadcast()
-        || ifaces.iter().any(|i| {
-            i.addrs
-                .iter()
-                .any(|x| x.prefix < 31 && (x.broadcast() == a || x.network() == a))
-        })
+        || ifaces
+            .iter()
+            .any(|i| i.addrs.iter().any(|x| x.prefix < 31 && x.broadcast() == a))
 }
 
 /// The all-hosts group every multicast-capable interface joins.
