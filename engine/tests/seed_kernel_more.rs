@@ -553,6 +553,14 @@ mod cases {
         );
         b.cmp_sorted("router", "conntrack -L");
         b.cmp("router", "iptables -L -v -n -x");
+        // The network's own address is routed as unicast (6.x has no
+        // broadcast route for it) and, like an address nobody holds, gets
+        // no ARP answer; the host unreachable the client sends itself 3 s
+        // later comes in by lo, unseen by hping's capture on c0.
+        b.cmp("client", "ip route get 10.1.0.0");
+        b.cmp("client", "hping3 --udp -c 1 -p 9999 10.1.0.0");
+        b.cmp("client", "hping3 --udp -c 2 -p 9 10.1.0.99");
+        b.cmp("router", "iptables -L INPUT -v -n -x");
     }
 
     #[test]

@@ -267,6 +267,7 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
         dev.as_deref().unwrap_or("lo"),
         o.data
     ));
+    let listen_dev = dev.clone().unwrap_or_else(|| "lo".to_string());
     let Some(path) = path else {
         out.stderr
             .push_str("[send_ip] sendto: Network is unreachable\n");
@@ -296,6 +297,12 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
     let mut rtts: Vec<f64> = Vec::new();
     let mut dport = o.dport;
     let start = world.now_ns;
+    // Answers count until a second after the last probe; later ones (the
+    // host unreachable of a neighbour that never answers ARP comes 3 s
+    // after its probe) find hping gone.
+    let deadline = start
+        .saturating_add(count.saturating_sub(1).saturating_mul(o.interval_ns))
+        .saturating_add(1_000_000_000);
     for k in 0..count {
         let at = start + k * o.interval_ns;
         if world.now_ns < at {
@@ -351,7 +358,12 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
         }
         let mut got_reply = false;
         for (h, d) in net::arrived(&dels, host) {
-            if h.dst != src {
+            // hping reads what comes in on its interface (pcap): an error
+            // this host sends itself arrives by lo and goes unseen.
+            if h.dst != src
+                || d.time_ns > deadline
+                || d.pkt.meta.in_iface.as_deref() != Some(listen_dev.as_str())
+            {
                 continue;
             }
             let rtt = (d.time_ns.saturating_sub(sent_at)) as f64 / 1e6;
