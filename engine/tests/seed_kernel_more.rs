@@ -978,6 +978,14 @@ mod cases {
         );
         b.cmp("server", "iptables -t raw -L PREROUTING -v -n -x");
         b.cmp("router", "iptables -L INPUT -v -n -x");
+        // A copy of each probe to the target itself: two answers, the
+        // second marked (DUP!) unless ping is done by then.
+        b.ok(
+            "client",
+            "iptables -t mangle -A POSTROUTING -p icmp --icmp-type echo-request -j TEE --gateway 10.1.0.1",
+        );
+        b.cmp("client", "ping -c 2 -i 0.2 10.1.0.1");
+        b.cmp("client", "ping -c 1 10.1.0.1");
     }
 
     /// Forwarding off, on, then MASQUERADE: the server sees the router's

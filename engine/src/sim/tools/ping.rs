@@ -291,8 +291,9 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
     let start = world.now_ns;
     let mut sends: Vec<u64> = Vec::new();
     let mut fates: Vec<Fate> = Vec::new();
-    // A broadcast or group target answers from many hosts: the answers
-    // after the first (probe index, from, ttl, arrival).
+    // The answers after a probe's first (probe index, from, ttl, arrival):
+    // a broadcast or group target answers from many hosts, a unicast one
+    // twice when a copy of the probe (TEE) reached it too.
     let many = broadcast || dst.is_multicast();
     let mut dups: Vec<(usize, Ipv4Addr, u8, u64)> = Vec::new();
     for seq in 1..=count {
@@ -340,10 +341,7 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
                         from: h.src,
                         at_ns: d.time_ns,
                     };
-                    if many {
-                        continue;
-                    }
-                    break;
+                    continue;
                 }
                 if matches!(fate, Fate::Reply { .. }) {
                     continue;
@@ -399,7 +397,9 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
         .chain(
             dups.iter()
                 .enumerate()
-                .filter(|(_, d)| d.3 <= cutoff)
+                // Once every probe is answered ping is gone: a duplicate
+                // arriving with the last answer is not read.
+                .filter(|(_, d)| d.3 < cutoff || (!all_answered && d.3 == cutoff))
                 .map(|(j, d)| (d.3, d.0, Some(j))),
         )
         .collect();
@@ -408,13 +408,14 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
         if let Some(j) = dup {
             // No `(DUP!)` mark for a broadcast or group target.
             let (_, from, ttl, _) = dups[j];
+            let mark = if many { "" } else { " (DUP!)" };
             repeats += 1;
             let us = (at - sends[k]) / 1000;
             rtts.push(us);
             end = end.max(at);
             if !o.quiet {
                 out.push_str(&format!(
-                    "{} bytes from {}: icmp_seq={} ttl={ttl} time={} ms\n",
+                    "{} bytes from {}: icmp_seq={} ttl={ttl} time={} ms{mark}\n",
                     o.size + 8,
                     who(world, from),
                     k + 1,
