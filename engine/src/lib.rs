@@ -17,6 +17,7 @@ pub mod nfacct;
 pub mod packet;
 pub mod ruleset;
 pub mod sim;
+pub mod sort;
 
 /// Engine version, as shown by `iptplay --version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

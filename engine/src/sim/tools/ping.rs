@@ -337,7 +337,7 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
     let mut order: Vec<usize> = (0..fates.len())
         .filter(|&k| arrival(&fates[k]).is_some())
         .collect();
-    order.sort_by_key(|&k| arrival(&fates[k]));
+    crate::sort::sort_by_key(&mut order, |&k| arrival(&fates[k]));
     for k in order {
         let sent = sends[k];
         let at = arrival(&fates[k]).unwrap_or(sent);
