@@ -4,6 +4,7 @@
 #[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
 pub mod cli;
 pub mod command;
+pub mod decimal;
 pub mod ext;
 pub mod fasthash;
 pub mod ipset;

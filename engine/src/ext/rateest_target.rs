@@ -75,7 +75,7 @@ pub fn strtod(s: &str) -> Option<(f64, &str)> {
             i = j;
         }
     }
-    let v: f64 = t[..i].parse().ok()?;
+    let v = crate::decimal::parse_f64(&t[..i])?;
     Some((v, &s[skipped + i..]))
 }
 

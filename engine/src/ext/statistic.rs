@@ -104,7 +104,7 @@ fn parse_probability(s: &str) -> XtResult<f64> {
     let t = s.trim_start_matches(|c: char| c.is_ascii_whitespace());
     let v = match hex_float(t) {
         Some(v) => v,
-        None => t.parse::<f64>().map_err(|_| bad())?,
+        None => crate::decimal::parse_f64(t).ok_or_else(bad)?,
     };
     // Like strtod's NaN, which passes the C range test.
     if !v.is_nan() && !(0.0..=1.0).contains(&v) {

@@ -1,0 +1,175 @@
+//! Decimal numbers with a fraction and an exponent ("0.25", "1e-3", "inf")
+//! read as `f64` without the standard library's float parser: its tables
+//! for exact rounding of any input weigh about 10 KB in the web page, and
+//! the options that take such numbers (`sleep`, `ping -i`, `--probability`,
+//! rate estimator times) see short values.
+
+/// Parses what `str::parse::<f64>` accepts: an optional sign, then `inf`,
+/// `infinity` or `nan` (any case), or digits with an optional point and an
+/// optional exponent (`e`/`E`, optional sign, digits). The result is the
+/// correctly rounded value when the significant digits fit in 2^53 and the
+/// exponent is within ±22 (every ordinary input); beyond that it may differ
+/// from the nearest double in the last bits.
+pub fn parse_f64(s: &str) -> Option<f64> {
+    let (negative, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let magnitude = if body.eq_ignore_ascii_case("inf") || body.eq_ignore_ascii_case("infinity") {
+        f64::INFINITY
+    } else if body.eq_ignore_ascii_case("nan") {
+        f64::NAN
+    } else {
+        parse_digits(body.as_bytes())?
+    };
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+fn parse_digits(b: &[u8]) -> Option<f64> {
+    let mut mantissa: u64 = 0;
+    let mut exponent: i64 = 0;
+    let mut digits = 0usize;
+    let mut i = 0;
+    let mut seen_point = false;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'0'..=b'9' => {
+                digits += 1;
+                if mantissa < (u64::MAX - 9) / 10 {
+                    mantissa = mantissa * 10 + u64::from(c - b'0');
+                    if seen_point {
+                        exponent -= 1;
+                    }
+                } else if !seen_point {
+                    // Digits past what a u64 holds only scale the value.
+                    exponent += 1;
+                }
+            }
+            b'.' if !seen_point => seen_point = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    if digits == 0 {
+        return None;
+    }
+    if let Some(b'e' | b'E') = b.get(i) {
+        i += 1;
+        let negative = match b.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let start = i;
+        let mut e: i64 = 0;
+        while let Some(&c @ b'0'..=b'9') = b.get(i) {
+            e = (e * 10 + i64::from(c - b'0')).min(100_000);
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        exponent += if negative { -e } else { e };
+    }
+    if i != b.len() {
+        return None;
+    }
+    Some(scale(mantissa, exponent))
+}
+
+/// `mantissa × 10^exponent`; exact powers of ten (up to 1e22) and a mantissa
+/// within 2^53 make one correctly rounded multiplication or division.
+fn scale(mantissa: u64, exponent: i64) -> f64 {
+    if mantissa == 0 {
+        return 0.0;
+    }
+    let m = mantissa as f64;
+    let exponent = exponent.clamp(-1000, 1000) as i32;
+    if exponent >= 0 {
+        if exponent <= 22 {
+            m * 10f64.powi(exponent)
+        } else {
+            m * 1e22 * 10f64.powi(exponent - 22)
+        }
+    } else if exponent >= -22 {
+        m / 10f64.powi(-exponent)
+    } else {
+        // Two steps, so a very small result is not lost to a power of ten
+        // that underflows or overflows on its own.
+        m / 1e22 / 10f64.powi(-exponent - 22)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_what_the_standard_parser_reads_with_the_same_value() {
+        for s in [
+            "0",
+            "1",
+            "0.5",
+            ".5",
+            "5.",
+            "0.25",
+            "1e-3",
+            "1E3",
+            "2.5e+2",
+            "-0.75",
+            "+3",
+            "0.1",
+            "0.3",
+            "0.0001",
+            "123456789012345",
+            "0.999999999",
+            "1.5e-7",
+            "007",
+            "1e22",
+            "3.14159",
+            "0.000000001",
+            "4294967295",
+            "0.1234567890123",
+        ] {
+            assert_eq!(parse_f64(s), s.parse::<f64>().ok(), "{s}");
+        }
+    }
+
+    #[test]
+    fn reads_infinities_and_nan_in_any_case() {
+        assert_eq!(parse_f64("inf"), Some(f64::INFINITY));
+        assert_eq!(parse_f64("-Infinity"), Some(f64::NEG_INFINITY));
+        assert!(parse_f64("NaN").is_some_and(f64::is_nan));
+    }
+
+    #[test]
+    fn refuses_what_the_standard_parser_refuses() {
+        for s in [
+            "", ".", "-", "e5", "1e", "1e+", "1.2.3", "1 ", " 1", "0x10", "1,5", "infinit", "--1",
+            "1e5x",
+        ] {
+            assert_eq!(parse_f64(s), None, "{s}");
+            assert!(s.parse::<f64>().is_err(), "{s}");
+        }
+    }
+
+    #[test]
+    fn very_long_and_very_large_values_stay_close() {
+        let long = "3.14159265358979323846264338327950288";
+        let v = parse_f64(long).unwrap();
+        assert!((v - std::f64::consts::PI).abs() < 1e-15);
+        assert_eq!(parse_f64("1e400"), Some(f64::INFINITY));
+        assert_eq!(parse_f64("1e-400"), Some(0.0));
+        let big = parse_f64("1.5e300").unwrap();
+        assert!((big / 1.5e300 - 1.0).abs() < 1e-12);
+        let small = parse_f64("2.5e-300").unwrap();
+        assert!((small / 2.5e-300 - 1.0).abs() < 1e-12);
+    }
+}
