@@ -400,7 +400,7 @@ impl Component for App {
             _ => self.notice_timer = None,
         }
         if first_render {
-            dom::mark_body("ready-ms", &format!("{:.0}", dom::now_ms()));
+            dom::mark_body("ready-ms", &engine::decimal::fixed(dom::now_ms(), 0));
             dom::mark_body("ready", "1");
         }
         dom::mark_body("tick", &self.tick.to_string());
@@ -570,7 +570,7 @@ impl Component for App {
                     });
                     self.changed();
                 }
-                dom::mark_body("load-ms", &format!("{:.0}", dom::now_ms() - t0));
+                dom::mark_body("load-ms", &engine::decimal::fixed(dom::now_ms() - t0, 0));
             }
             Msg::Reset => {
                 let text = self.sess.borrow().lab_text.clone();

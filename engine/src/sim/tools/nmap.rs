@@ -376,7 +376,7 @@ fn sig2(x: f64) -> String {
         return "0.00".into();
     }
     let prec = (1 - x.log10().floor() as i32).max(0) as usize;
-    format!("{x:.prec$}")
+    crate::decimal::fixed(x, prec)
 }
 
 struct PortResult {
@@ -907,9 +907,10 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
     }
     let secs = (world.now_ns - start) as f64 / SEC as f64;
     out.stdout.push_str(&format!(
-        "Nmap done: {n_targets} IP address{} ({up} host{} up) scanned in {secs:.2} seconds\n",
+        "Nmap done: {n_targets} IP address{} ({up} host{} up) scanned in {} seconds\n",
         if n_targets == 1 { "" } else { "es" },
-        if up == 1 { "" } else { "s" }
+        if up == 1 { "" } else { "s" },
+        crate::decimal::fixed(secs, 2)
     ));
     out
 }
