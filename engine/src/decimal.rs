@@ -130,7 +130,7 @@ pub fn fixed(v: f64, prec: usize) -> String {
     let digits = if exp2 >= 0 {
         // An integer: its digits, then zeros after the point.
         let mut s = integer_digits(mantissa, exp2 as u32);
-        s.extend(std::iter::repeat('0').take(prec));
+        s.push_str(&"0".repeat(prec));
         s
     } else {
         // mantissa × 10^prec < 2^110, shifted right with exact rounding.
