@@ -600,7 +600,7 @@ impl Component for App {
                 let saved = self.sess.borrow().saved(true);
                 if let Ok(text) = serde_json::to_string_pretty(&saved) {
                     let name = saved_name(&saved)
-                        .to_lowercase()
+                        .to_ascii_lowercase()
                         .replace(|c: char| !c.is_ascii_alphanumeric(), "-");
                     dom::download(
                         &format!("{name}.lab.json"),

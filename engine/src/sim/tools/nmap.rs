@@ -665,7 +665,7 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
             if let Some(m) = mac {
                 report.push_str(&format!(
                     "MAC Address: {} (Unknown)\n",
-                    mac_text(&m).to_uppercase()
+                    mac_text(&m).to_ascii_uppercase()
                 ));
             }
             out.stdout.push_str(&report);
@@ -890,7 +890,7 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
         if let Some(m) = mac {
             report.push_str(&format!(
                 "MAC Address: {} (Unknown)\n",
-                mac_text(&m).to_uppercase()
+                mac_text(&m).to_ascii_uppercase()
             ));
         }
         report.push('\n');
