@@ -127,30 +127,42 @@ pub fn fixed(v: f64, prec: usize) -> String {
     } else {
         (fraction | 1 << 52, biased - 1075)
     };
-    let digits = if exp2 >= 0 {
+    let (int, frac) = if exp2 >= 0 {
         // An integer: its digits, then zeros after the point.
-        let mut s = integer_digits(mantissa, exp2 as u32);
-        s.push_str(&"0".repeat(prec));
-        s
+        (integer_digits(mantissa, exp2 as u32), "0".repeat(prec))
     } else {
-        // mantissa × 10^prec < 2^110, shifted right with exact rounding.
-        let scaled = u128::from(mantissa) * 10u128.pow(prec as u32);
+        // The integer part, and the fraction's bits over 2^shift times
+        // 10^prec (below 2^110) shifted back with exact rounding: both
+        // results fit a u64.
         let shift = exp2.unsigned_abs();
-        let rounded = if shift >= 120 {
-            0
+        let (mut int, fraction) = if shift < 64 {
+            (mantissa >> shift, mantissa & ((1u64 << shift) - 1))
         } else {
-            let quotient = scaled >> shift;
+            (0, mantissa)
+        };
+        let unit = 10u64.pow(prec as u32);
+        let mut digits = 0u64;
+        if shift < 120 {
+            let scaled = u128::from(fraction) * u128::from(unit);
+            let quotient = (scaled >> shift) as u64;
             let rest = scaled & ((1u128 << shift) - 1);
             let half = 1u128 << (shift - 1);
-            if rest > half || (rest == half && quotient & 1 == 1) {
-                quotient + 1
+            let odd = if prec == 0 {
+                int & 1 == 1
             } else {
-                quotient
+                quotient & 1 == 1
+            };
+            digits = quotient;
+            if rest > half || (rest == half && odd) {
+                digits += 1;
             }
-        };
-        format!("{rounded:0>width$}", width = prec + 1)
+            if digits == unit {
+                int += 1;
+                digits = 0;
+            }
+        }
+        (int.to_string(), format!("{digits:0>prec$}"))
     };
-    let (int, frac) = digits.split_at(digits.len() - prec);
     if prec == 0 {
         format!("{sign}{int}")
     } else {
