@@ -74,7 +74,7 @@ fn ext_names(kind: ExtKind) -> Vec<String> {
         .flat_map(|e| std::iter::once(e.name).chain(e.aliases.iter().copied()))
         .map(String::from)
         .collect();
-    v.sort();
+    engine::sort::sort(&mut v);
     v.dedup();
     v
 }
@@ -215,7 +215,7 @@ pub fn complete(host: &Host, programs: &[&str], line: &str) -> Completion {
         }
     }
     let mut options: Vec<String> = cands.into_iter().filter(|c| c.starts_with(cur)).collect();
-    options.sort();
+    engine::sort::sort(&mut options);
     options.dedup();
     Completion { start, options }
 }

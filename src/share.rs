@@ -84,11 +84,24 @@ pub fn b64_decode(s: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// The fragment (without `#`) for a saved state.
+/// The fragment (without `#`) for a saved state. The page compresses with
+/// the browser's own DEFLATE instead ([`state_json`], then [`fragment`]): no
+/// compressor in the wasm.
 pub fn encode(saved: &Saved) -> Result<String, ShareError> {
-    let json = serde_json::to_vec(saved).map_err(|e| ShareError::Bad(e.to_string()))?;
-    let packed = miniz_oxide::deflate::compress_to_vec(&json, 9);
-    let frag = format!("{PREFIX}{}", b64_encode(&packed));
+    fragment(&miniz_oxide::deflate::compress_to_vec(
+        &state_json(saved)?,
+        9,
+    ))
+}
+
+/// The JSON a link holds, before compression.
+pub fn state_json(saved: &Saved) -> Result<Vec<u8>, ShareError> {
+    serde_json::to_vec(saved).map_err(|e| ShareError::Bad(e.to_string()))
+}
+
+/// The fragment (without `#`) for the raw DEFLATE of [`state_json`].
+pub fn fragment(packed: &[u8]) -> Result<String, ShareError> {
+    let frag = format!("{PREFIX}{}", b64_encode(packed));
     if frag.len() > MAX_LINK {
         return Err(ShareError::TooLong(frag.len()));
     }

@@ -259,7 +259,7 @@ pub fn check_json(
             let proto = if proto.trim().is_empty() {
                 "tcp".to_string()
             } else {
-                proto.trim().to_lowercase()
+                proto.trim().to_ascii_lowercase()
             };
             let port = match port.trim() {
                 "" => None,
@@ -294,7 +294,7 @@ pub fn check_json(
                     table.trim().to_string()
                 },
                 chain: need(chain, "a chain")?,
-                is: need(is, "the policy (ACCEPT or DROP)")?.to_uppercase(),
+                is: need(is, "the policy (ACCEPT or DROP)")?.to_ascii_uppercase(),
             });
         }
         CheckForm::Output {

@@ -4,6 +4,7 @@
 #[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
 pub mod cli;
 pub mod command;
+pub mod decimal;
 pub mod ext;
 pub mod fasthash;
 pub mod ipset;
@@ -17,6 +18,7 @@ pub mod nfacct;
 pub mod packet;
 pub mod ruleset;
 pub mod sim;
+pub mod sort;
 
 /// Engine version, as shown by `iptplay --version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,7 +1,17 @@
 //! Small browser helpers: local storage, the URL fragment, downloads, time.
 
 use gloo::storage::{LocalStorage, Storage};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsCast;
+
+#[wasm_bindgen]
+extern "C" {
+    // web-sys has it only behind its unstable APIs.
+    #[wasm_bindgen(js_name = CompressionStream)]
+    type CompressionStream;
+    #[wasm_bindgen(constructor, js_class = "CompressionStream", catch)]
+    fn new(format: &str) -> Result<CompressionStream, wasm_bindgen::JsValue>;
+}
 
 pub const STATE_KEY: &str = "iptplay.state.v1";
 pub const THEME_KEY: &str = "iptplay.theme";
@@ -101,15 +111,34 @@ pub fn mark_body(name: &str, value: &str) {
     let _ = gloo::utils::body().set_attribute(&format!("data-{name}"), value);
 }
 
-/// The text of a file served beside the page (a relative URL), or why not.
-pub async fn fetch_text(url: &str) -> Result<String, String> {
-    // A rejected fetch() gives a TypeError ("Failed to fetch"): say its message.
-    let why = |e: wasm_bindgen::JsValue| match e.dyn_ref::<js_sys::Error>() {
+/// What a rejected browser call says (a TypeError's message, say).
+fn why(e: wasm_bindgen::JsValue) -> String {
+    match e.dyn_ref::<js_sys::Error>() {
         Some(err) => String::from(err.message()),
         None => e
             .as_string()
             .unwrap_or_else(|| "the browser refused".to_string()),
-    };
+    }
+}
+
+/// Raw DEFLATE of `data` by the browser (`CompressionStream("deflate-raw")`).
+pub async fn deflate_raw(data: &[u8]) -> Result<Vec<u8>, String> {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(data));
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).map_err(why)?;
+    let compressor = CompressionStream::new("deflate-raw").map_err(why)?;
+    let packed = blob
+        .stream()
+        .pipe_through(compressor.unchecked_ref::<web_sys::ReadableWritablePair>());
+    let resp = web_sys::Response::new_with_opt_readable_stream(Some(&packed)).map_err(why)?;
+    let buf = wasm_bindgen_futures::JsFuture::from(resp.array_buffer().map_err(why)?)
+        .await
+        .map_err(why)?;
+    Ok(js_sys::Uint8Array::new(&buf).to_vec())
+}
+
+/// The text of a file served beside the page (a relative URL), or why not.
+pub async fn fetch_text(url: &str) -> Result<String, String> {
+    // A rejected fetch() gives a TypeError ("Failed to fetch"): say its message.
     let resp = wasm_bindgen_futures::JsFuture::from(gloo::utils::window().fetch_with_str(url))
         .await
         .map_err(why)?;

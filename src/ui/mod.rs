@@ -88,6 +88,9 @@ pub enum Msg {
     ToggleEditor,
     ApplyLab(String),
     ShareLab(String),
+    /// A share link was made (from the lab editor?): its fragment, why not,
+    /// or why the browser could not compress the state.
+    Shared(Result<Result<String, ShareError>, String>, bool),
 }
 
 pub struct App {
@@ -285,6 +288,22 @@ impl App {
         }
     }
 
+    /// Makes a share link: the state's JSON compressed by the browser, then
+    /// `Msg::Shared`.
+    fn share(&mut self, ctx: &Context<Self>, saved: &Saved, from_editor: bool) {
+        let link = ctx.link().clone();
+        let json = match share::state_json(saved) {
+            Ok(json) => json,
+            Err(e) => return link.send_message(Msg::Shared(Ok(Err(e)), from_editor)),
+        };
+        wasm_bindgen_futures::spawn_local(async move {
+            let made = dom::deflate_raw(&json)
+                .await
+                .map(|packed| share::fragment(&packed));
+            link.send_message(Msg::Shared(made, from_editor));
+        });
+    }
+
     fn error(&mut self, text: impl Into<String>) {
         self.notice = Some(Notice {
             text: text.into(),
@@ -400,7 +419,7 @@ impl Component for App {
             _ => self.notice_timer = None,
         }
         if first_render {
-            dom::mark_body("ready-ms", &format!("{:.0}", dom::now_ms()));
+            dom::mark_body("ready-ms", &engine::decimal::fixed(dom::now_ms(), 0));
             dom::mark_body("ready", "1");
         }
         dom::mark_body("tick", &self.tick.to_string());
@@ -570,7 +589,7 @@ impl Component for App {
                     });
                     self.changed();
                 }
-                dom::mark_body("load-ms", &format!("{:.0}", dom::now_ms() - t0));
+                dom::mark_body("load-ms", &engine::decimal::fixed(dom::now_ms() - t0, 0));
             }
             Msg::Reset => {
                 let text = self.sess.borrow().lab_text.clone();
@@ -581,26 +600,13 @@ impl Component for App {
             }
             Msg::Share => {
                 let saved = self.sess.borrow().saved(false);
-                match share::encode(&saved) {
-                    Ok(frag) => {
-                        self.share_url = Some(format!("{}#{frag}", dom::page_url()));
-                    }
-                    Err(e @ ShareError::TooLong(_)) => {
-                        self.share_url = None;
-                        self.notice = Some(Notice {
-                            text: e.to_string(),
-                            error: false,
-                            offer_file: true,
-                        });
-                    }
-                    Err(e) => self.error(e.to_string()),
-                }
+                self.share(ctx, &saved, false);
             }
             Msg::DownloadState => {
                 let saved = self.sess.borrow().saved(true);
                 if let Ok(text) = serde_json::to_string_pretty(&saved) {
                     let name = saved_name(&saved)
-                        .to_lowercase()
+                        .to_ascii_lowercase()
                         .replace(|c: char| !c.is_ascii_alphanumeric(), "-");
                     dom::download(
                         &format!("{name}.lab.json"),
@@ -720,18 +726,37 @@ impl Component for App {
                 Err(e) => self.error(format!("The lab cannot start: {e}")),
             },
             Msg::ShareLab(text) => match Session::new(&text) {
-                Ok(s) => match share::encode(&s.saved(false)) {
-                    Ok(frag) => self.share_url = Some(format!("{}#{frag}", dom::page_url())),
-                    Err(e) => {
+                Ok(s) => self.share(ctx, &s.saved(false), true),
+                Err(e) => self.error(format!("The lab cannot start: {e}")),
+            },
+            Msg::Shared(Err(e), _) => self.error(format!(
+                "The browser could not compress the lab for a link: {e}"
+            )),
+            Msg::Shared(Ok(Ok(frag)), _) => {
+                self.share_url = Some(format!("{}#{frag}", dom::page_url()));
+            }
+            Msg::Shared(Ok(Err(e)), from_editor) => {
+                if !from_editor {
+                    self.share_url = None;
+                }
+                match e {
+                    ShareError::TooLong(_) => {
                         self.notice = Some(Notice {
                             text: e.to_string(),
-                            error: matches!(e, ShareError::Bad(_)),
+                            error: false,
+                            offer_file: !from_editor,
+                        })
+                    }
+                    ShareError::Bad(_) if from_editor => {
+                        self.notice = Some(Notice {
+                            text: e.to_string(),
+                            error: true,
                             offer_file: false,
                         })
                     }
-                },
-                Err(e) => self.error(format!("The lab cannot start: {e}")),
-            },
+                    ShareError::Bad(_) => self.error(e.to_string()),
+                }
+            }
         }
         true
     }

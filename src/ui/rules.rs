@@ -166,7 +166,7 @@ pub fn rules_view(p: &RulesProps) -> Html {
                 " hit"
             });
         }
-        let style = format!("top:{}px", i as f64 * ROW_H);
+        let style = format!("top:{}px", engine::decimal::fixed(i as f64 * ROW_H, 0));
         match explain {
             Some(ex) => {
                 let e1 = explained.clone();
@@ -236,7 +236,7 @@ pub fn rules_view(p: &RulesProps) -> Html {
                 <span class="muted" data-testid="rule-count">{ format!("{rule_count} {}", if rule_count == 1 { "rule" } else { "rules" }) }</span>
             </div>
             <div class="rule-list" ref={list_ref} {onscroll} data-testid="rule-list" data-rows={total.to_string()}>
-                <div class="rule-canvas" style={format!("height:{}px", total as f64 * ROW_H)}>
+                <div class="rule-canvas" style={format!("height:{}px", engine::decimal::fixed(total as f64 * ROW_H, 0))}>
                     { for drawn }
                 </div>
             </div>

@@ -5,6 +5,16 @@
 use super::SessRef;
 use yew::prelude::*;
 
+/// An SVG coordinate: whole, or to a tenth (not through f64's `Display`,
+/// which would bring the float formatter into the page for this alone).
+fn coord(v: f64) -> String {
+    let s = engine::decimal::fixed(v, 1);
+    match s.strip_suffix(".0") {
+        Some(whole) => whole.to_string(),
+        None => s,
+    }
+}
+
 #[derive(Properties, PartialEq)]
 pub struct TopoProps {
     pub sess: SessRef,
@@ -61,8 +71,8 @@ pub fn topology(p: &TopoProps) -> Html {
             let (mx, my) = ((x1 + x2) / 2.0, (y1 + y2) / 2.0);
             edges.push(html! {
                 <g class="edge">
-                    <line x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} />
-                    <text x={mx.to_string()} y={(my + 4.0).to_string()} class="if-label" text-anchor="middle">{ ifname.clone() }</text>
+                    <line x1={coord(x1)} y1={coord(y1)} x2={coord(x2)} y2={coord(y2)} />
+                    <text x={coord(mx)} y={coord(my + 4.0)} class="if-label" text-anchor="middle">{ ifname.clone() }</text>
                 </g>
             });
         }
@@ -72,8 +82,8 @@ pub fn topology(p: &TopoProps) -> Html {
         html! {
             <g class="link">
                 <title>{ format!("link {}", l.name) }</title>
-                <rect x={(x - 42.0).to_string()} y={(link_y - 11.0).to_string()} width="84" height="22" rx="11" />
-                <text x={x.to_string()} y={(link_y + 4.0).to_string()} text-anchor="middle">{ l.name.clone() }</text>
+                <rect x={coord(x - 42.0)} y={coord(link_y - 11.0)} width="84" height="22" rx="11" />
+                <text x={coord(x)} y={coord(link_y + 4.0)} text-anchor="middle">{ l.name.clone() }</text>
             </g>
         }
     });
@@ -105,16 +115,16 @@ pub fn topology(p: &TopoProps) -> Html {
                aria-pressed={(i == p.open).to_string()}
                aria-label={format!("host {}: {}", h.name, lines.join(", "))}
                {onclick} {onkeydown}>
-                <rect x={(x - HOST_W / 2.0).to_string()} y={host_y.to_string()} width={HOST_W.to_string()} height={host_h.to_string()} rx="6" />
-                <text x={x.to_string()} y={(host_y + 18.0).to_string()} text-anchor="middle" class="host-name">{ h.name.clone() }</text>
+                <rect x={coord(x - HOST_W / 2.0)} y={coord(host_y)} width={coord(HOST_W)} height={coord(host_h)} rx="6" />
+                <text x={coord(x)} y={coord(host_y + 18.0)} text-anchor="middle" class="host-name">{ h.name.clone() }</text>
                 { for lines.iter().enumerate().map(|(k, l)| html! {
-                    <text x={x.to_string()} y={(host_y + 18.0 + LINE * (k as f64 + 1.0)).to_string()} text-anchor="middle" class="host-if">{ l.clone() }</text>
+                    <text x={coord(x)} y={coord(host_y + 18.0 + LINE * (k as f64 + 1.0))} text-anchor="middle" class="host-if">{ l.clone() }</text>
                 }) }
             </g>
         }
     });
     html! {
-        <svg class="topology" viewBox={format!("0 0 {width} {height}")} role="group"
+        <svg class="topology" viewBox={format!("0 0 {} {}", coord(width), coord(height))} role="group"
              aria-label="Lab topology: hosts and links" preserveAspectRatio="xMidYMin meet">
             { for edges }
             { for links }

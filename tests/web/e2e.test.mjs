@@ -380,8 +380,10 @@ test("kube-proxy rulesets load into a host; the rules view draws only what is in
     const big = make(10000);
     [metrics.load_10k_services_ms, metrics.load_10k_services_wall_ms] = await loadRules(page, big);
     fs.rmSync(big);
-    // Too big for a link: the page says so and offers the lab file.
+    // Too big for a link: the page says so (once the browser has compressed
+    // the state) and offers the lab file.
     await page.click("[data-testid=share]");
+    await page.locator("[data-testid=notice]", { hasText: "too big for a link" }).waitFor();
     assert.match(await page.textContent("[data-testid=notice]"), /too big for a link/);
     const lab = await download(page, () => page.click("[data-testid=notice] >> text=Download lab file"));
     assert.match(lab.name, /\.lab\.json$/);

@@ -179,7 +179,7 @@ pub fn states_words(mask: u16) -> String {
     let names: Vec<String> = STATE_PRINT
         .iter()
         .filter(|(_, b)| mask & b != 0)
-        .map(|(n, _)| n.to_lowercase())
+        .map(|(n, _)| n.to_ascii_lowercase())
         .collect();
     names.join(" or ")
 }

@@ -359,7 +359,7 @@ impl KernelError {
 }
 
 /// A match extension instance (`-m NAME ...`).
-pub trait Match: Debug + Send + Sync + Any {
+pub trait Match: Send + Sync + Any {
     fn info(&self) -> &'static ExtInfo;
     /// Whether a rule with this extension makes the kernel track
     /// connections (its check takes a conntrack reference:
@@ -438,7 +438,7 @@ pub trait Match: Debug + Send + Sync + Any {
 }
 
 /// A target extension instance (`-j NAME ...`).
-pub trait Target: Debug + Send + Sync + Any {
+pub trait Target: Send + Sync + Any {
     fn info(&self) -> &'static ExtInfo;
     /// Whether a rule with this extension makes the kernel track
     /// connections (its check takes a conntrack reference:
@@ -494,6 +494,25 @@ impl Clone for Box<dyn Match> {
 impl Clone for Box<dyn Target> {
     fn clone(&self) -> Self {
         self.box_clone()
+    }
+}
+
+// An extension shows as its name and iptables-save options. Not a
+// supertrait: through the vtables every extension's derived `Debug` would
+// be linked into the web page.
+impl Debug for dyn Match {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut options = String::new();
+        self.save(&mut options);
+        write!(f, "-m {}{options}", self.save_name())
+    }
+}
+
+impl Debug for dyn Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut options = String::new();
+        self.save(&mut options);
+        write!(f, "-j {}{options}", self.save_name())
     }
 }
 

@@ -217,7 +217,9 @@ impl Match for Multiport {
             self.opt_name(),
             self.list(true)
         );
-        let proto = proto_name(self.proto).unwrap_or("transport").to_uppercase();
+        let proto = proto_name(self.proto)
+            .unwrap_or("transport")
+            .to_ascii_uppercase();
         match self.eval(cx) {
             Ok(()) => "-m multiport matched".into(),
             Err(Miss::Header(h)) => xtopt::miss(&opt, &h.text(&proto)),

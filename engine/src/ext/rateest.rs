@@ -94,11 +94,11 @@ fn rate_text(rate: u32, numeric: bool) -> String {
     if numeric {
         format!(" {rate}")
     } else if bits >= 1e9 {
-        format!(" {:.0}Mbit", bits / 1e6)
+        format!(" {}Mbit", crate::decimal::fixed(bits / 1e6, 0))
     } else if bits >= 1e6 {
-        format!(" {:.0}Kbit", bits / 1e3)
+        format!(" {}Kbit", crate::decimal::fixed(bits / 1e3, 0))
     } else {
-        format!(" {bits:.0}bit")
+        format!(" {}bit", crate::decimal::fixed(bits, 0))
     }
 }
 

@@ -75,7 +75,7 @@ pub fn strtod(s: &str) -> Option<(f64, &str)> {
             i = j;
         }
     }
-    let v: f64 = t[..i].parse().ok()?;
+    let v = crate::decimal::parse_f64(&t[..i])?;
     Some((v, &s[skipped + i..]))
 }
 
@@ -108,9 +108,9 @@ fn parse_time(s: &str) -> Option<u32> {
 fn time_text(us: u32) -> String {
     let t = us as f64;
     if t >= US_PER_SEC {
-        format!(" {:.1}s", t / US_PER_SEC)
+        format!(" {}s", crate::decimal::fixed(t / US_PER_SEC, 1))
     } else if t >= 1000.0 {
-        format!(" {:.1}ms", t / 1000.0)
+        format!(" {}ms", crate::decimal::fixed(t / 1000.0, 1))
     } else {
         format!(" {us}us")
     }

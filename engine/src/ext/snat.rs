@@ -187,7 +187,7 @@ Try `iptables -h' or 'iptables --help' for more information.\n"
             n.send(n.client, udp("192.168.1.2", "9.9.9.9", sport, 53));
             ports.extend(n.got(n.isp2).iter().map(|h| h.ports().unwrap().0));
         }
-        ports.sort();
+        crate::sort::sort(&mut ports);
         assert_eq!(ports, vec![2000, 2001]);
         assert!(n
             .w

@@ -104,7 +104,7 @@ fn parse_probability(s: &str) -> XtResult<f64> {
     let t = s.trim_start_matches(|c: char| c.is_ascii_whitespace());
     let v = match hex_float(t) {
         Some(v) => v,
-        None => t.parse::<f64>().map_err(|_| bad())?,
+        None => crate::decimal::parse_f64(t).ok_or_else(bad)?,
     };
     // Like strtod's NaN, which passes the C range test.
     if !v.is_nan() && !(0.0..=1.0).contains(&v) {
@@ -125,8 +125,8 @@ impl Statistic {
         let inv = if self.inv { " !" } else { "" };
         match self.mode {
             Mode::Random => format!(
-                " {p}mode random{inv} {p}probability {:.11}",
-                self.probability as f64 / 2147483648.0
+                " {p}mode random{inv} {p}probability {}",
+                crate::decimal::fixed(self.probability as f64 / 2147483648.0, 11)
             ),
             Mode::Nth => {
                 let mut s = format!(" {p}mode nth{inv} {p}every {}", self.every.wrapping_add(1));
@@ -219,14 +219,14 @@ impl Match for Statistic {
         let opt = opt.trim_start();
         match (self.mode, self.inv) {
             (Mode::Random, false) => format!(
-                "`{opt}` did not match: the random draw {:.4} was not below {:.4}",
-                self.last_draw as f64 / 2147483648.0,
-                self.probability as f64 / 2147483648.0
+                "`{opt}` did not match: the random draw {} was not below {}",
+                crate::decimal::fixed(self.last_draw as f64 / 2147483648.0, 4),
+                crate::decimal::fixed(self.probability as f64 / 2147483648.0, 4)
             ),
             (Mode::Random, true) => format!(
-                "`{opt}` did not match: the random draw {:.4} was below {:.4}",
-                self.last_draw as f64 / 2147483648.0,
-                self.probability as f64 / 2147483648.0
+                "`{opt}` did not match: the random draw {} was below {}",
+                crate::decimal::fixed(self.last_draw as f64 / 2147483648.0, 4),
+                crate::decimal::fixed(self.probability as f64 / 2147483648.0, 4)
             ),
             (Mode::Nth, false) => format!(
                 "`{opt}` did not match: this is packet {} of every {}",
@@ -254,9 +254,15 @@ impl Match for Statistic {
             Mode::Random => {
                 let p = self.probability as f64 / 2147483648.0 * 100.0;
                 if self.inv {
-                    format!("Matches a random {:.2}% of packets", 100.0 - p)
+                    format!(
+                        "Matches a random {}% of packets",
+                        crate::decimal::fixed(100.0 - p, 2)
+                    )
                 } else {
-                    format!("Matches a random {p:.2}% of packets")
+                    format!(
+                        "Matches a random {}% of packets",
+                        crate::decimal::fixed(p, 2)
+                    )
                 }
             }
             Mode::Nth => {

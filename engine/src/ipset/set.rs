@@ -233,9 +233,9 @@ impl IpSet {
         }
         let mut v: Vec<&Entry> = self.entries.values().collect();
         if self.kind.is_bitmap() {
-            v.sort_by_key(|e| (e.key.ip, e.key.port));
+            crate::sort::sort_by_key(&mut v, |e| (e.key.ip, e.key.port));
         } else {
-            v.sort_by_key(|e| e.seq);
+            crate::sort::sort_by_key(&mut v, |e| e.seq);
         }
         v
     }
@@ -244,7 +244,7 @@ impl IpSet {
     pub fn sorted_members(&self) -> Vec<&Entry> {
         let mut v = self.members();
         if self.kind != Kind::ListSet {
-            v.sort_by(|a, b| {
+            crate::sort::sort_by(&mut v, |a, b| {
                 let ka = (
                     &a.key.ip,
                     std::cmp::Reverse(a.key.cidr),
@@ -541,7 +541,7 @@ impl IpSet {
                         .values()
                         .filter(|e| e.key.ip == k.ip && e.key.cidr == k.cidr)
                         .collect();
-                    v.sort_by_key(|e| e.seq);
+                    crate::sort::sort_by_key(&mut v, |e| e.seq);
                     let level = v
                         .into_iter()
                         .map(|e| {

@@ -457,7 +457,7 @@ fn base_option<'a>(
         'p' => {
             set_option(&mut p.options, OPT_PROTOCOL, invert)?;
             st.ip.proto_inv = invert;
-            let lower = word.to_lowercase();
+            let lower = word.to_ascii_lowercase();
             st.ip.proto = parse_protocol(&lower)?;
             if st.ip.proto == 0 && invert {
                 return Err(XtError::new("rule would never match protocol"));

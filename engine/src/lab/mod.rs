@@ -239,22 +239,33 @@ pub fn parse(text: &str) -> Result<LabFile, LabError> {
             text.len()
         ));
     }
-    // The version first, so a newer file says so instead of failing on a new field.
+    // Straight from the text: deserializing through a `serde_json::Value`
+    // would bring a second copy of every lab type's deserializer into the
+    // web page. On failure the version is looked at first, so a newer file
+    // says so instead of failing on a new field.
+    let lab = match serde_json::from_str::<LabFile>(text) {
+        Ok(lab) if lab.version == VERSION => lab,
+        parsed => {
+            version_problem(text)?;
+            parsed.map_err(|e| LabError(format!("lab file: {e}")))?
+        }
+    };
+    teaching::validate(&lab)?;
+    Ok(lab)
+}
+
+/// Why a lab file that did not deserialize is not of this version, if it is not.
+fn version_problem(text: &str) -> Result<(), LabError> {
     let v: serde_json::Value =
         serde_json::from_str(text).map_err(|e| LabError(format!("not valid JSON: {e}")))?;
     match v.get("version") {
-        Some(serde_json::Value::Number(n)) if n.as_u64() == Some(VERSION as u64) => {}
-        Some(serde_json::Value::Number(n)) => {
-            return err(format!(
-                "lab file version {n} is not supported (this iptplay reads version {VERSION})"
-            ))
-        }
-        Some(_) => return err("\"version\" must be a number"),
-        None => return err(format!("missing \"version\" (use {VERSION})")),
+        Some(serde_json::Value::Number(n)) if n.as_u64() == Some(VERSION as u64) => Ok(()),
+        Some(serde_json::Value::Number(n)) => err(format!(
+            "lab file version {n} is not supported (this iptplay reads version {VERSION})"
+        )),
+        Some(_) => err("\"version\" must be a number"),
+        None => err(format!("missing \"version\" (use {VERSION})")),
     }
-    let lab: LabFile = serde_json::from_value(v).map_err(|e| LabError(format!("lab file: {e}")))?;
-    teaching::validate(&lab)?;
-    Ok(lab)
 }
 
 fn valid_name(s: &str) -> bool {

@@ -248,7 +248,10 @@ const MAX_CHECKS: usize = 256;
 /// host, every check has a unique id and exactly one kind whose fields make
 /// sense.
 pub fn validate(lab: &LabFile) -> Result<(), LabError> {
-    let hosts: BTreeSet<&str> = lab.hosts.iter().map(|h| h.name.as_str()).collect();
+    // Inserted one by one: collecting into a BTreeSet sorts a Vec first,
+    // one more copy of the standard sort in the web page.
+    let mut hosts: BTreeSet<&str> = BTreeSet::new();
+    hosts.extend(lab.hosts.iter().map(|h| h.name.as_str()));
     let known = || hosts.iter().copied().collect::<Vec<_>>().join(", ");
     let host = |what: &str, name: &str| -> Result<(), LabError> {
         if hosts.contains(name) {

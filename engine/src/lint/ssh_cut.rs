@@ -30,18 +30,21 @@ pub fn check(host: &Host, ctx: &LintContext, out: &mut Vec<Warning>) {
         ));
         return;
     }
-    let peers: BTreeSet<Ipv4Addr> = host
-        .conntrack
-        .iter()
-        .filter(|e| {
-            e.orig.proto == 6
-                && e.orig.dport == 22
-                && e.tcp == TcpState::Established
-                && !e.orig.src.is_loopback()
-                && is_local(&host.ifaces, e.orig.dst)
-        })
-        .map(|e| e.orig.src)
-        .collect();
+    // Inserted one by one: collecting into a BTreeSet sorts a Vec first,
+    // one more copy of the standard sort in the web page.
+    let mut peers: BTreeSet<Ipv4Addr> = BTreeSet::new();
+    peers.extend(
+        host.conntrack
+            .iter()
+            .filter(|e| {
+                e.orig.proto == 6
+                    && e.orig.dport == 22
+                    && e.tcp == TcpState::Established
+                    && !e.orig.src.is_loopback()
+                    && is_local(&host.ifaces, e.orig.dst)
+            })
+            .map(|e| e.orig.src),
+    );
     for a in &peers {
         if let Some(w) = cut_from(host, table, Some(*a), &format!("{a} (connected now)")) {
             out.push(w);

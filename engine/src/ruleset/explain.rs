@@ -92,7 +92,7 @@ impl Rule {
             "packets".to_string()
         } else {
             let p = proto_name(ip.proto)
-                .map(|n| n.to_uppercase())
+                .map(|n| n.to_ascii_uppercase())
                 .unwrap_or_else(|| format!("protocol {}", ip.proto));
             if ip.proto_inv {
                 format!("non-{p} packets")
@@ -212,7 +212,7 @@ impl Rule {
             Err(text) => {
                 let mut p = packets;
                 if let Some(first) = p.get(..1) {
-                    p = format!("{}{}", first.to_uppercase(), &p[1..]);
+                    p = format!("{}{}", first.to_ascii_uppercase(), &p[1..]);
                 }
                 format!("{p}: {text}.")
             }

@@ -486,7 +486,7 @@ impl Table {
         self.bump();
         // Stable: of equal names the one added later goes after, as
         // `insert_pos` places it after the chains not greater than it.
-        named.sort_by(|a, b| a.0.cmp(b.0));
+        crate::sort::sort_by(&mut named, |a, b| a.0.cmp(b.0));
         let new: Vec<Chain> = named
             .into_iter()
             .map(|(n, handle)| {

@@ -262,7 +262,7 @@ impl Validator {
                 .filter_map(|n| find(n))
                 .chain(std::iter::once(idx))
                 .collect();
-            v.sort_unstable();
+            crate::sort::sort(&mut v);
             v.dedup();
             v
         };

@@ -52,7 +52,7 @@ impl Dispatch {
                 d.wild.push(i as u32);
             }
         }
-        by_addr.sort_unstable();
+        crate::sort::sort(&mut by_addr);
         d.keyed = by_addr.iter().map(|(_, r)| *r).collect();
         let mut start = 0;
         for run in by_addr.chunk_by(|a, b| a.0 == b.0) {

@@ -368,7 +368,7 @@ impl Conntrack {
             .flatten()
             .filter(|e| !e.has(status::DYING))
             .collect();
-        v.sort_by_key(|e| e.id);
+        crate::sort::sort_by_key(&mut v, |e| e.id);
         v.into_iter()
     }
 
@@ -384,7 +384,7 @@ impl Conntrack {
             .enumerate()
             .filter_map(|(i, e)| e.as_ref().map(|e| (e.id, i)))
             .collect();
-        v.sort();
+        crate::sort::sort(&mut v);
         v.into_iter().map(|(_, i)| i).collect()
     }
 

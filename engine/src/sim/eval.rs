@@ -13,13 +13,13 @@ use std::fmt::Debug;
 
 /// Per-host state an extension keeps outside its rules (recent lists,
 /// hashlimit buckets, …), owned by the extension's own file.
-pub trait ExtState: Any + Debug + Send + Sync {
+pub trait ExtState: Any + Send + Sync {
     fn box_clone(&self) -> Box<dyn ExtState>;
     fn as_any_mut(&mut self) -> &mut dyn Any;
     fn as_any(&self) -> &dyn Any;
 }
 
-impl<T: Any + Debug + Clone + Send + Sync> ExtState for T {
+impl<T: Any + Clone + Send + Sync> ExtState for T {
     fn box_clone(&self) -> Box<dyn ExtState> {
         Box::new(self.clone())
     }
@@ -28,6 +28,14 @@ impl<T: Any + Debug + Clone + Send + Sync> ExtState for T {
     }
     fn as_any(&self) -> &dyn Any {
         self
+    }
+}
+
+// Not a supertrait of `ExtState`: through the vtable every state's derived
+// `Debug` would be linked into the web page.
+impl Debug for dyn ExtState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ExtState")
     }
 }
 

@@ -309,8 +309,10 @@ impl Pattern {
                         }
                         s = s.replace("\\.", ".").replace("\\$", "$");
                     }
+                    // ASCII case folding, as grep -i in the C locale (and no
+                    // Unicode case tables in the web page).
                     if icase {
-                        s = s.to_lowercase();
+                        s = s.to_ascii_lowercase();
                     }
                     alts.push((start, s, end));
                 }
@@ -321,7 +323,7 @@ impl Pattern {
 
     fn matches(&self, line: &str) -> bool {
         let l = if self.icase {
-            line.to_lowercase()
+            line.to_ascii_lowercase()
         } else {
             line.to_string()
         };

@@ -162,7 +162,7 @@ impl<'a> Batch<'a> {
             self.kernel
         };
         if !errors.is_empty() {
-            errors.sort_by_key(|k| k.key);
+            crate::sort::sort_by_key(&mut errors, |k| k.key);
             return (self.out, Err(errors));
         }
         let mut t = self.table;

@@ -367,6 +367,7 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
                 continue;
             }
             let rtt = (d.time_ns.saturating_sub(sent_at)) as f64 / 1e6;
+            let rtt_text = crate::decimal::fixed(rtt, 1);
             let df = if h.df || h.mf || h.frag_offset != 0 {
                 "DF "
             } else {
@@ -376,7 +377,7 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
                 L4::Tcp(t) if o.mode == Mode::Tcp && h.src == dst && t.dport == sport => {
                     rtts.push(rtt);
                     format!(
-                        "len={} ip={} ttl={} {df}id={} sport={} flags={} seq={k} win={} rtt={rtt:.1} ms\n",
+                        "len={} ip={} ttl={} {df}id={} sport={} flags={} seq={k} win={} rtt={rtt_text} ms\n",
                         h.total_len,
                         h.src,
                         h.ttl,
@@ -389,7 +390,7 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
                 L4::Udp(u) if o.mode == Mode::Udp && h.src == dst && u.dport == sport => {
                     rtts.push(rtt);
                     format!(
-                        "len={} ip={} ttl={} {df}id={} seq={k} rtt={rtt:.1} ms\n",
+                        "len={} ip={} ttl={} {df}id={} seq={k} rtt={rtt_text} ms\n",
                         h.total_len, h.src, h.ttl, h.id
                     )
                 }
@@ -401,7 +402,7 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
                 {
                     rtts.push(rtt);
                     format!(
-                        "len={} ip={} ttl={} {df}id={} icmp_seq={} rtt={rtt:.1} ms\n",
+                        "len={} ip={} ttl={} {df}id={} icmp_seq={} rtt={rtt_text} ms\n",
                         h.total_len,
                         h.src,
                         h.ttl,
@@ -469,7 +470,10 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
         (min, rtts.iter().sum::<f64>() / rtts.len() as f64, max)
     };
     out.stderr.push_str(&format!(
-        "\n--- {target_text} hping statistic ---\n{count} packets transmitted, {received} packets received, {loss}% packet loss\nround-trip min/avg/max = {min:.1}/{avg:.1}/{max:.1} ms\n"
+        "\n--- {target_text} hping statistic ---\n{count} packets transmitted, {received} packets received, {loss}% packet loss\nround-trip min/avg/max = {}/{}/{} ms\n",
+        crate::decimal::fixed(min, 1),
+        crate::decimal::fixed(avg, 1),
+        crate::decimal::fixed(max, 1)
     ));
     out.exit = if received > 0 { 0 } else { 1 };
     out

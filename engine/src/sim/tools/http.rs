@@ -445,9 +445,9 @@ fn rate(bytes: u64, ns: u64, short: bool) -> String {
         2
     };
     if short {
-        format!("{r:.prec$}{}", units[u])
+        format!("{}{}", crate::decimal::fixed(r, prec), units[u])
     } else {
-        format!("{r:.prec$} {}", units[u])
+        format!("{} {}", crate::decimal::fixed(r, prec), units[u])
     }
 }
 
@@ -713,7 +713,10 @@ fn human_size(n: u64) -> String {
         v /= 1024.0;
         if v < 1024.0 || unit == "T" {
             return if v < 10.0 {
-                format!("{:.1}{unit}", (v * 10.0).round() / 10.0)
+                format!(
+                    "{}{unit}",
+                    crate::decimal::fixed((v * 10.0).round() / 10.0, 1)
+                )
             } else {
                 format!("{}{unit}", v.round() as u64)
             };

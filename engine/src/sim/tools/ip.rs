@@ -518,7 +518,7 @@ fn route_cmd(world: &mut World, host: usize, rest: &[&str]) -> Output {
             // Every table, in the kernel's hash order.
             let mut ids: Vec<u32> = h.policy.tables.keys().copied().collect();
             ids.push(TABLE_MAIN);
-            ids.sort_by_key(|t| (t & 255, *t));
+            crate::sort::sort_by_key(&mut ids, |t| (t & 255, *t));
             let mut s = String::new();
             for t in ids {
                 let word = if t == TABLE_MAIN {
@@ -792,7 +792,9 @@ fn table_listing(h: &Host, table: u32, word: &str) -> String {
             }
         }
     }
-    lines.sort_by(|a, b| a.0 .0.cmp(&b.0 .0).then(b.0 .1.cmp(&a.0 .1)));
+    crate::sort::sort_by(&mut lines, |a, b| {
+        a.0 .0.cmp(&b.0 .0).then(b.0 .1.cmp(&a.0 .1))
+    });
     lines.dedup_by(|a, b| a.1 == b.1);
     lines.into_iter().map(|(_, l)| l).collect()
 }

@@ -333,7 +333,7 @@ fn parse(argv: &[String]) -> Result<Opts, Output> {
     if o.scans.is_empty() && !o.ping_only {
         o.scans.push(Scan::Syn);
     }
-    o.scans.sort();
+    crate::sort::sort(&mut o.scans);
     o.scans.dedup();
     Ok(o)
 }
@@ -376,7 +376,7 @@ fn sig2(x: f64) -> String {
         return "0.00".into();
     }
     let prec = (1 - x.log10().floor() as i32).max(0) as usize;
-    format!("{x:.prec$}")
+    crate::decimal::fixed(x, prec)
 }
 
 struct PortResult {
@@ -665,7 +665,7 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
             if let Some(m) = mac {
                 report.push_str(&format!(
                     "MAC Address: {} (Unknown)\n",
-                    mac_text(&m).to_uppercase()
+                    mac_text(&m).to_ascii_uppercase()
                 ));
             }
             out.stdout.push_str(&report);
@@ -793,7 +793,9 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
             .filter(|(s, _)| ignored(**s))
             .map(|(s, n)| (*s, *n))
             .collect();
-        ignored_states.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        crate::sort::sort_by(&mut ignored_states, |a, b| {
+            b.1.cmp(&a.1).then(a.0.cmp(&b.0))
+        });
         let mut summary = Vec::new();
         for (s, _) in &ignored_states {
             let mut by: BTreeMap<(&str, &str), usize> = BTreeMap::new();
@@ -801,7 +803,7 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
                 *by.entry((r.proto, r.reason)).or_default() += 1;
             }
             let mut groups: Vec<_> = by.into_iter().collect();
-            groups.sort_by_key(|g| std::cmp::Reverse(g.1));
+            crate::sort::sort_by_key(&mut groups, |g| std::cmp::Reverse(g.1));
             for ((proto, reason), n) in groups {
                 summary.push(format!(
                     "{n} {} {proto} port{} ({reason})",
@@ -829,7 +831,7 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
                 header.push("VERSION".into());
             }
             let mut sorted = shown.clone();
-            sorted.sort_by_key(|r| (r.proto != "tcp", r.port));
+            crate::sort::sort_by_key(&mut sorted, |r| (r.proto != "tcp", r.port));
             let target_host = world.hosts.iter().position(|h| {
                 h.ifaces
                     .iter()
@@ -888,7 +890,7 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
         if let Some(m) = mac {
             report.push_str(&format!(
                 "MAC Address: {} (Unknown)\n",
-                mac_text(&m).to_uppercase()
+                mac_text(&m).to_ascii_uppercase()
             ));
         }
         report.push('\n');
@@ -905,9 +907,10 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
     }
     let secs = (world.now_ns - start) as f64 / SEC as f64;
     out.stdout.push_str(&format!(
-        "Nmap done: {n_targets} IP address{} ({up} host{} up) scanned in {secs:.2} seconds\n",
+        "Nmap done: {n_targets} IP address{} ({up} host{} up) scanned in {} seconds\n",
         if n_targets == 1 { "" } else { "es" },
-        if up == 1 { "" } else { "s" }
+        if up == 1 { "" } else { "s" },
+        crate::decimal::fixed(secs, 2)
     ));
     out
 }

@@ -403,7 +403,7 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
                 .map(|(j, d)| (d.3, d.0, Some(j))),
         )
         .collect();
-    order.sort();
+    crate::sort::sort(&mut order);
     for (at, k, dup) in order {
         if let Some(j) = dup {
             // No `(DUP!)` mark for a broadcast or group target.

@@ -66,7 +66,7 @@ pub fn keys(host: &Host) -> Vec<String> {
             v.push(format!("net.ipv4.conf.{i}.{k}"));
         }
     }
-    v.sort();
+    crate::sort::sort(&mut v);
     v.dedup();
     v
 }

@@ -818,7 +818,7 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
             frames.push((ifn.as_str(), f.time_ns, &f.bytes));
         }
     }
-    frames.sort_by_key(|f| f.1);
+    crate::sort::sort_by_key(&mut frames, |f| f.1);
     let my_macs: Vec<[u8; 6]> = world.hosts[host].ifaces.iter().map(|i| i.mac).collect();
     let namer = Namer {
         world,

@@ -213,7 +213,7 @@ pub fn opt_value<'a>(argv: &'a [String], i: usize, flag: &str) -> Option<(&'a st
 
 /// A duration in seconds as `sleep`, `ping -W` and `nc -w` read it (fractions allowed).
 pub fn parse_secs(s: &str) -> Option<f64> {
-    let v: f64 = s.parse().ok()?;
+    let v = crate::decimal::parse_f64(s)?;
     (v.is_finite() && v >= 0.0).then_some(v)
 }
 
