@@ -266,6 +266,21 @@ pub fn run(k: &mut Kernel, tag: &str, rs: &Ruleset, steps: &[Step], stop: bool) 
     let mut w: World = sim::world();
     let tracing = k.trace_path && k.traces();
     w.tracing = watching() || tracing;
+    // Window tracking's switches: the group's values, the defaults otherwise
+    // (the kernel's router keeps what the last group set).
+    for (key, default) in [
+        ("net.netfilter.nf_conntrack_tcp_be_liberal", "0"),
+        ("net.netfilter.nf_conntrack_tcp_loose", "1"),
+    ] {
+        let value = rs
+            .sysctls
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or(default, |(_, v)| v.as_str());
+        kernel_cmd(k, &["sysctl", "-qw", &format!("{key}={value}")], None);
+        let set = engine::sim::tools::sysctl::set(&mut w.hosts[sim::ROUTER], key, value);
+        assert!(set.is_ok(), "the simulator refuses {key}={value}");
+    }
     let restore = rs.restore_text(tag);
     let sets = rs.ipset_text();
     if !sets.is_empty() {
@@ -519,6 +534,9 @@ pub fn report(rerun: &str, tag: &str, rs: &Ruleset, steps: &[Step], out: &Outcom
         first.map(|m| m.kind.name()).unwrap_or("nothing")
     );
     let _ = writeln!(s, "rerun: {rerun}");
+    for (k, v) in &rs.sysctls {
+        let _ = writeln!(s, "--- sysctl -w {k}={v}");
+    }
     if !rs.sets.is_empty() {
         let _ = writeln!(s, "--- ipset restore <<EOF\n{}EOF", rs.ipset_text());
     }

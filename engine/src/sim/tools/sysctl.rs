@@ -372,3 +372,23 @@ pub fn run(world: &mut World, host: usize, argv: &[String], _stdin: Option<&str>
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::sim::host::Host;
+
+    #[test]
+    fn window_tracking_switches_reach_conntrack() {
+        let mut h = Host::new("h");
+        assert!(h.conntrack.tcp_policy.loose && !h.conntrack.tcp_policy.liberal);
+        for (key, value) in [
+            ("net.netfilter.nf_conntrack_tcp_loose", "0"),
+            ("net.netfilter.nf_conntrack_tcp_be_liberal", "1"),
+            ("net.netfilter.nf_conntrack_tcp_max_retrans", "5"),
+        ] {
+            assert!(super::set(&mut h, key, value).is_ok(), "{key}");
+        }
+        let p = h.conntrack.tcp_policy;
+        assert_eq!((p.loose, p.liberal, p.max_retrans), (false, true, 5));
+    }
+}
