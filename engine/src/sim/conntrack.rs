@@ -13,6 +13,8 @@ use std::net::Ipv4Addr;
 use tcp_window::{Judged, Segment};
 
 const SEC: u64 = 1_000_000_000;
+/// IP protocol number of GRE (tracked with its own timeouts).
+const GRE: u8 = 47;
 
 /// Status bits (`enum ip_conntrack_status`).
 pub mod status {
@@ -539,8 +541,7 @@ impl Conntrack {
         let mut tcp = TcpState::None;
         let mut window = Window::default();
         let mut timeout = match h.proto {
-            17 => 30,
-            1 => 30,
+            17 | 1 | GRE => 30,
             _ => 600,
         };
         match &h.l4 {
@@ -621,8 +622,7 @@ impl Conntrack {
         };
         // The new timeout in seconds (None: the old one stays).
         let mut refresh = Some(match h.proto {
-            17 => 30,
-            1 => 30,
+            17 | 1 | GRE => 30,
             _ => 600,
         });
         let mut killed = false;
@@ -679,6 +679,11 @@ impl Conntrack {
         // SEEN_REPLY is set).
         if h.proto == 17 && e.has(status::SEEN_REPLY) && now_ns > e.created_ns + 2 * SEC {
             refresh = Some(120);
+            e.status |= status::ASSURED;
+        }
+        // GRE answered is a stream (`gre_packet`): 180 s, ASSURED.
+        if h.proto == GRE && e.has(status::SEEN_REPLY) {
+            refresh = Some(180);
             e.status |= status::ASSURED;
         }
         if dir == Dir::Reply {
@@ -1053,6 +1058,30 @@ mod tests {
         assert!(summary.contains("1 flow entries"));
         ct.expire(31 * SEC);
         assert!(ct.is_empty());
+    }
+
+    #[test]
+    fn gre_lives_30_seconds_unanswered_then_180_as_a_stream() {
+        let gre = |src: [u8; 4], dst: [u8; 4]| {
+            let ip = IpFields::new(Ipv4Addr::from(src), Ipv4Addr::from(dst));
+            let mut p = build_udp(&ip, 0, 0, b"gre!");
+            p.data[9] = GRE;
+            p.fix_checksums();
+            p.headers().unwrap()
+        };
+        let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+        let mut ct = Conntrack::default();
+        let l = ct.track(&gre(a, b), 0);
+        ct.confirm(l.idx.unwrap());
+        let ttl = |ct: &Conntrack| ct.iter().next().map(|e| e.expires_ns / SEC);
+        assert_eq!(ttl(&ct), Some(30));
+        // The first answer is still unreplied when judged ...
+        ct.track(&gre(b, a), SEC);
+        assert_eq!(ttl(&ct), Some(31));
+        // ... the next packet makes it a stream.
+        ct.track(&gre(a, b), 2 * SEC);
+        assert_eq!(ttl(&ct), Some(182));
+        assert!(ct.iter().next().unwrap().has(status::ASSURED));
     }
 
     #[test]

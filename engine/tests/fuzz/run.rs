@@ -22,6 +22,7 @@ pub enum Kind {
     Log,
     Counters,
     Conntrack,
+    Timeouts,
     Sets,
     TracePath,
 }
@@ -34,6 +35,7 @@ impl Kind {
             Kind::Log => "LOG lines",
             Kind::Counters => "counters (iptables-save -c)",
             Kind::Conntrack => "connections",
+            Kind::Timeouts => "connection timeouts (seconds to live)",
             Kind::Sets => "set members",
             Kind::TracePath => "trace path (rules met, per packet and hook)",
         }
@@ -119,6 +121,9 @@ pub struct Outcome {
     /// The kernel's last `iptables-save -c` lines (for coverage figures).
     pub last_save: Vec<String>,
 }
+
+/// How far the two sides' seconds to live of a connection may be apart.
+const TIMEOUT_SLACK_SECS: u64 = 2;
 
 /// Per side: the frame its router sent for each step (by step id).
 #[derive(Default)]
@@ -475,8 +480,9 @@ fn compare_state(k: &Kernel, w: &mut World, rs: &Ruleset, i: usize, out: &mut Ou
             sim: ours,
         });
     }
-    let real = observe::conntrack(&k.conntrack());
-    let ours = observe::conntrack(&sim::conntrack(w));
+    let (real_text, our_text) = (k.conntrack(), sim::conntrack(w));
+    let real = observe::conntrack(&real_text);
+    let ours = observe::conntrack(&our_text);
     if real != ours {
         out.mismatches.push(Mismatch {
             kind: Kind::Conntrack,
@@ -484,6 +490,24 @@ fn compare_state(k: &Kernel, w: &mut World, rs: &Ruleset, i: usize, out: &mut Ou
             kernel: real,
             sim: ours,
         });
+    } else {
+        // The same connections: each with the same time to live (the
+        // kernel's clock ran on while the simulator's waited).
+        let ours = observe::conntrack_timeouts(&our_text);
+        let differ = |(c, t): &(String, u64)| {
+            ours.iter()
+                .any(|(oc, ot)| oc == c && t.abs_diff(*ot) > TIMEOUT_SLACK_SECS)
+        };
+        let real = observe::conntrack_timeouts(&real_text);
+        if real.iter().any(differ) {
+            let words = |v: &[(String, u64)]| v.iter().map(|(c, t)| format!("{t}s {c}")).collect();
+            out.mismatches.push(Mismatch {
+                kind: Kind::Timeouts,
+                step: i,
+                kernel: words(&real),
+                sim: words(&ours),
+            });
+        }
     }
     if !rs.ipset_text().is_empty() {
         let real = observe::ipset(&kernel_cmd(k, &["ipset", "save"], None).1);
