@@ -489,8 +489,11 @@ fn check_rst(w: &Window, old: TcpState, new: &mut TcpState, seg: &Segment) -> Rs
         // Inexact: the state stays, awaiting a challenge ACK.
         *new = old;
     }
-    let answers_let_through = (seg.seen_reply && w.last_index == Index::Syn)
-        || (!seg.assured && w.last_index == Index::Ack);
+    // A RST answering a SYN let through must come from the SYN's peer
+    // (Linux 6.18: "do not force CLOSE on invalid-seq RST without
+    // direction check").
+    let answers_syn = seg.seen_reply && w.last_index == Index::Syn && w.last_dir != seg.dir as u8;
+    let answers_let_through = answers_syn || (!seg.assured && w.last_index == Index::Ack);
     if answers_let_through && th.ack == w.last_end {
         return RstCheck::Skip;
     }
@@ -730,6 +733,7 @@ mod tests {
     }
 
     const INVALID: Judged = Judged::Invalid { shorten: false };
+    const WIN: u16 = 64240;
 
     #[test]
     fn the_handshake_sets_both_directions_bounds() {
@@ -886,6 +890,33 @@ mod tests {
             refreshed(c.feed(Dir::Reply, &seg(RST, 5001, 0, 0, 0, &[]))),
             Some(10)
         );
+        assert_eq!(c.state, TcpState::Close);
+    }
+
+    #[test]
+    fn only_the_peer_of_a_syn_let_through_may_reset_without_the_window() {
+        // A SYN-ACK acknowledging far below the SYN is ignored; the SYN's
+        // own side then resets at the number it was given: out of the
+        // window, ignored, still SYN_SENT (Linux 6.18).
+        let mut c = Conn::open(&seg(SYN, 1_000_000, 0, WIN, 0, &[]), TcpPolicy::default());
+        assert_eq!(
+            c.feed(Dir::Reply, &seg(SYN | ACK, 5000, 1, WIN, 0, &[])),
+            Judged::Ignore
+        );
+        assert!(c.seen_reply);
+        assert_eq!(
+            c.feed(Dir::Original, &seg(RST, 1, 0, 0, 0, &[])),
+            Judged::Ignore
+        );
+        assert_eq!(c.state, TcpState::SynSent);
+        // A restarted client's SYN: the server's RST answering it closes
+        // whatever its sequence number.
+        let mut c = Conn::handshake(TcpPolicy::default());
+        c.feed(Dir::Original, &seg(SYN, 90_000, 0, WIN, 0, &[]));
+        assert!(matches!(
+            c.feed(Dir::Reply, &seg(RST, 500_000, 90_001, 0, 0, &[])),
+            Judged::Accept { .. }
+        ));
         assert_eq!(c.state, TcpState::Close);
     }
 
