@@ -9,7 +9,8 @@
 //! injected into both. Compared: the restore results; per packet, every
 //! frame the router and the server send, the LOG lines and the trace path;
 //! per case, the counters of `iptables-save -c`, the connections
-//! (`nf_conntrack`) and the set members. A disagreement is shrunk (cases,
+//! (`nf_conntrack`) with their seconds to live (2 s apart at most) and the
+//! set members. A disagreement is shrunk (cases,
 //! packets, rules, options, policies, set members) and printed with both
 //! observations side by side, a one-line rerun and a replay file.
 //!
