@@ -565,6 +565,23 @@ fn window_tracking_judges_sequence_and_acknowledgement_numbers() {
     );
     assert_eq!(got, vec![true, false]);
     assert_eq!(tcp_state(&w), "SYN_SENT");
+    // A SYN-ACK acknowledging far below the SYN is ignored (it passes);
+    // the SYN's own side resetting at that number does not close the
+    // connection: only the SYN's peer may (Linux 6.18).
+    let mut w = lab();
+    w.set_outside("right").unwrap();
+    restore(&mut w, rules);
+    let got = conversation(
+        &mut w,
+        &[
+            (false, SYN, 1_175_094_855, 0),
+            (true, SYN | ACK, 777, 1),
+            (false, RST, 1, 0),
+        ],
+        40012,
+    );
+    assert_eq!(got, vec![true, true, true]);
+    assert_eq!(tcp_state(&w), "SYN_SENT");
     // Picked up mid-stream with 20 bytes, acknowledged; a RST at the
     // sequence number before them keeps the connection ESTABLISHED
     // (tcp-window-inexact-rst).
