@@ -3,7 +3,7 @@
 //! martian packets, policies after a goto, TCP flags conntrack refuses,
 //! when a picked-up connection is assured, what a listener and a broadcast
 //! destination answer, unknown protocols, the stack's ICMP errors, NAT
-//! tuples taken over from closing connections.
+//! tuples taken over from closing connections, window tracking's verdicts.
 
 mod common;
 
@@ -540,4 +540,91 @@ fn conntrack_runs_only_once_a_rule_needs_it() {
     );
     w.inject(0, "r0", udp("10.1.0.100", "10.2.0.2"));
     assert_eq!(w.hosts[0].conntrack.len(), 1);
+}
+
+/// The connection's line in the router's `conntrack -L` (one connection).
+fn tcp_state(w: &World) -> String {
+    let out = w.hosts[0].conntrack.list(w.now_ns).0;
+    let words: Vec<&str> = out.split_whitespace().collect();
+    words.get(3).map(|s| s.to_string()).unwrap_or_default()
+}
+
+#[test]
+fn window_tracking_judges_sequence_and_acknowledgement_numbers() {
+    use tcp_flags::*;
+    let rules = "*filter\n-A FORWARD -m conntrack --ctstate INVALID -j DROP\nCOMMIT\n";
+    // A SYN-ACK acknowledging nothing the SYN sent: INVALID, the
+    // connection stays SYN_SENT (tcp-window-synack-bad-ack).
+    let mut w = lab();
+    w.set_outside("right").unwrap();
+    restore(&mut w, rules);
+    let got = conversation(
+        &mut w,
+        &[(false, SYN, 0xf1a2_927e, 0), (true, SYN | ACK, 0x309, 1)],
+        40010,
+    );
+    assert_eq!(got, vec![true, false]);
+    assert_eq!(tcp_state(&w), "SYN_SENT");
+    // A SYN-ACK acknowledging far below the SYN is ignored (it passes);
+    // the SYN's own side resetting at that number does not close the
+    // connection: only the SYN's peer may (Linux 6.18).
+    let mut w = lab();
+    w.set_outside("right").unwrap();
+    restore(&mut w, rules);
+    let got = conversation(
+        &mut w,
+        &[
+            (false, SYN, 1_175_094_855, 0),
+            (true, SYN | ACK, 777, 1),
+            (false, RST, 1, 0),
+        ],
+        40012,
+    );
+    assert_eq!(got, vec![true, true, true]);
+    assert_eq!(tcp_state(&w), "SYN_SENT");
+    // Picked up mid-stream with 20 bytes, acknowledged; a RST at the
+    // sequence number before them keeps the connection ESTABLISHED
+    // (tcp-window-inexact-rst).
+    let mut w = lab();
+    w.set_outside("right").unwrap();
+    restore(&mut w, rules);
+    let (client, server) = (a("10.1.0.100"), a("10.2.0.101"));
+    let segment = |src, dst, ports: (u16, u16), flags, seq, ack, data: &[u8]| {
+        let fields = TcpFields {
+            sport: ports.0,
+            dport: ports.1,
+            seq,
+            ack,
+            flags,
+            window: 64240,
+            options: vec![],
+        };
+        build_tcp(&IpFields::new(src, dst), &fields, data)
+    };
+    let data = [0x78u8; 20];
+    let first = segment(
+        client,
+        server,
+        (22, 9000),
+        PSH | ACK,
+        0x8199_a2f4,
+        0xfd4e_508d,
+        &data,
+    );
+    w.inject(0, "r0", from_client(first));
+    let answer = segment(
+        server,
+        client,
+        (9000, 22),
+        ACK,
+        0xfd4e_508d,
+        0x8199_a308,
+        b"",
+    );
+    w.inject(0, "r1", answer);
+    w.wire.clear();
+    let rst = segment(client, server, (22, 9000), RST, 0x8199_a2f4, 0, b"");
+    w.inject(0, "r0", from_client(rst));
+    assert!(w.wire.is_empty());
+    assert_eq!(tcp_state(&w), "ESTABLISHED");
 }

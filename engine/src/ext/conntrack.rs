@@ -752,6 +752,25 @@ pub(crate) mod lab {
         spec(src, dst, l4, 0)
     }
 
+    /// A TCP segment with the given sequence and acknowledgement numbers.
+    pub fn tcp_at(
+        (src, sport): (&str, u16),
+        (dst, dport): (&str, u16),
+        flags: &str,
+        seq: u32,
+        ack: u32,
+    ) -> Packet {
+        let l4 = L4Spec::Tcp {
+            sport,
+            dport,
+            flags: flags.into(),
+            seq,
+            ack,
+            window: 64240,
+        };
+        spec(src, dst, l4, 0)
+    }
+
     pub fn udp(src: &str, sport: u16, dst: &str, dport: u16, payload: usize) -> Packet {
         spec(src, dst, L4Spec::Udp { sport, dport }, payload)
     }

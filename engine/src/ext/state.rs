@@ -123,7 +123,7 @@ mod tests {
     use crate::command::run_argv;
     use crate::sim::host::Host;
 
-    use crate::ext::conntrack::lab::{self, inject, sh, tcp, udp, why};
+    use crate::ext::conntrack::lab::{self, inject, sh, tcp, tcp_at, udp, why};
 
     /// The seed's stateful firewall: replies to h's own connections pass,
     /// new connections from outside do not, a lone SYN-ACK is INVALID.
@@ -153,12 +153,14 @@ mod tests {
             "iptables -A OUTPUT -m state --state NEW,ESTABLISHED,RELATED -j ACCEPT",
         );
         sh(&mut w, 0, "iptables -A OUTPUT -j DROP");
-        // h connects out; the server's SYN-ACK and data come back in.
+        // h connects out; the server's SYN-ACK and data come back in
+        // (acknowledging h's SYN: window tracking checks the numbers).
         w.send(0, tcp("10.0.0.1", 40000, "10.0.0.2", 80, "S"));
         assert_eq!(lab::outcome(&w), "sent by h out eth0");
-        let back = inject(&mut w, tcp("10.0.0.2", 80, "10.0.0.1", 40000, "SA"));
+        let (h, server) = (("10.0.0.1", 40000), ("10.0.0.2", 80));
+        let back = inject(&mut w, tcp_at(server, h, "SA", 5000, 1001));
         assert!(back.starts_with("delivered to h"), "{back}");
-        let back = inject(&mut w, tcp("10.0.0.2", 80, "10.0.0.1", 40000, "PA"));
+        let back = inject(&mut w, tcp_at(server, h, "PA", 5001, 1001));
         assert!(back.starts_with("delivered to h"), "{back}");
         // Nobody may connect in, even to the listening ssh port.
         let new = inject(&mut w, tcp("10.0.0.2", 5555, "10.0.0.1", 22, "S"));

@@ -2,12 +2,19 @@
 //! and reply directions, the ctinfo states rules see, TCP state tracking,
 //! timeouts on the lab clock, NAT bindings, and `conntrack -L` text.
 
+mod tcp_window;
+
+pub use tcp_window::{TcpPolicy, Window};
+
 use crate::fasthash::FastMap;
 use crate::packet::{tcp_flags, Headers, L4};
 use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
+use tcp_window::{Judged, Segment};
 
 const SEC: u64 = 1_000_000_000;
+/// IP protocol number of GRE (tracked with its own timeouts).
+const GRE: u8 = 47;
 
 /// Status bits (`enum ip_conntrack_status`).
 pub mod status {
@@ -304,6 +311,9 @@ pub struct Entry {
     /// original direction (the kernel's `seen[0].td_end`).
     #[serde(default)]
     pub orig_end: u32,
+    /// TCP: both directions' sequence bounds and what the last segments were.
+    #[serde(default)]
+    pub window: Window,
 }
 
 impl Entry {
@@ -349,6 +359,8 @@ pub struct Conntrack {
     soonest_ns: u64,
     /// Some entry may be dying (swept on every lookup).
     dying: bool,
+    /// The host's `nf_conntrack_tcp_*` settings.
+    pub tcp_policy: TcpPolicy,
 }
 
 impl Conntrack {
@@ -527,30 +539,41 @@ impl Conntrack {
         }
         // A new connection.
         let mut tcp = TcpState::None;
-        let mut state = CtState::New;
+        let mut window = Window::default();
+        let mut timeout = match h.proto {
+            17 | 1 | GRE => 30,
+            _ => 600,
+        };
         match &h.l4 {
-            L4::Tcp(th) => match tcp_next(Dir::Original, th.flags, TcpState::None) {
-                Next::To(s) => tcp = s,
-                _ => return invalid,
-            },
+            L4::Tcp(th) => {
+                // Mid-stream segments start one only with nf_conntrack_tcp_loose.
+                let Some(w) = tcp_window::start(th, self.tcp_policy) else {
+                    return invalid;
+                };
+                window = w;
+                let seg = Segment {
+                    dir: Dir::Original,
+                    th,
+                    seen_reply: false,
+                    assured: false,
+                    policy: self.tcp_policy,
+                };
+                match tcp_window::judge(&mut tcp, &mut window, &seg) {
+                    Judged::Accept { refresh, .. } => {
+                        timeout = refresh.unwrap_or_else(|| tcp.timeout());
+                    }
+                    Judged::Ignore => timeout = tcp.timeout(),
+                    Judged::Invalid { .. } | Judged::Reopen => return invalid,
+                }
+            }
             L4::Icmp(i) if icmp_reply_type(i.icmp_type).is_none() => return invalid,
             _ => {}
-        }
-        if tcp == TcpState::Established {
-            // Picked up mid-stream (nf_conntrack_tcp_loose).
-            state = CtState::New;
         }
         let reply = t.inverted();
         if self.map.contains_key(&(zone, reply)) {
             return invalid;
         }
         self.next_id = self.next_id.wrapping_add(1);
-        let timeout = match h.proto {
-            6 => tcp.timeout(),
-            17 => 30,
-            1 => 30,
-            _ => 600,
-        };
         let e = Entry {
             id: self.next_id,
             orig: t,
@@ -566,10 +589,8 @@ impl Conntrack {
             helper: None,
             labels: [0; 2],
             created_ns: now_ns,
-            orig_end: match &h.l4 {
-                L4::Tcp(th) => segment_end(th),
-                _ => 0,
-            },
+            orig_end: window.seen[0].end,
+            window,
         };
         let idx = match self.free.pop() {
             Some(i) => {
@@ -587,67 +608,90 @@ impl Conntrack {
         Lookup {
             idx: Some(idx),
             dir: Dir::Original,
-            state,
+            state: CtState::New,
         }
     }
 
     fn update(&mut self, idx: usize, dir: Dir, h: &Headers, now_ns: u64) -> Lookup {
-        let e = self.entries[idx].as_mut().expect("mapped entry exists");
-        // A RST before any reply ends the connection at once
-        // (`nf_conntrack_tcp_packet`); the RST itself still belongs to it.
-        let killed = !e.has(status::SEEN_REPLY)
-            && matches!(&h.l4, L4::Tcp(th) if th.flags & tcp_flags::RST != 0);
-        let d = dir as usize;
-        e.packets[d] += 1;
-        e.bytes[d] += h.total_len as u64;
-        let mut timeout = match h.proto {
-            17 => 30,
-            1 => 30,
-            6 => e.tcp.timeout(),
-            _ => 600,
+        let Some(e) = self.entries.get_mut(idx).and_then(|e| e.as_mut()) else {
+            return Lookup {
+                idx: None,
+                dir,
+                state: CtState::Invalid,
+            };
         };
+        // The new timeout in seconds (None: the old one stays).
+        let mut refresh = Some(match h.proto {
+            17 | 1 | GRE => 30,
+            _ => 600,
+        });
+        let mut killed = false;
         if let L4::Tcp(th) = &h.l4 {
-            match tcp_next(dir, th.flags, e.tcp) {
-                Next::To(s) => {
-                    // `nf_conntrack_tcp_packet`: a valid packet that keeps or
-                    // makes the connection ESTABLISHED after a reply was seen
-                    // (the handshake's last ACK, or any packet of a
-                    // connection picked up mid-stream once answered).
-                    if e.has(status::SEEN_REPLY)
-                        && matches!(e.tcp, TcpState::SynRecv | TcpState::Established)
-                        && s == TcpState::Established
-                    {
+            let seg = Segment {
+                dir,
+                th,
+                seen_reply: e.has(status::SEEN_REPLY),
+                assured: e.has(status::ASSURED),
+                policy: self.tcp_policy,
+            };
+            match tcp_window::judge(&mut e.tcp, &mut e.window, &seg) {
+                Judged::Accept {
+                    refresh: r,
+                    assure,
+                    kill,
+                } => {
+                    refresh = r;
+                    killed = kill;
+                    if assure {
                         e.status |= status::ASSURED;
                     }
-                    e.tcp = s;
-                    timeout = s.timeout();
-                    let end = segment_end(th);
-                    if dir == Dir::Original && (end.wrapping_sub(e.orig_end) as i32) > 0 {
-                        e.orig_end = end;
-                    }
                 }
-                Next::Ignore => {}
-                Next::Invalid => {
+                // Part of the connection, but nothing counted or refreshed.
+                Judged::Ignore => refresh = None,
+                Judged::Invalid { shorten } => {
+                    let left = e.expires_ns.saturating_sub(now_ns);
+                    if shorten && left >= 120 * SEC && left > 300 * SEC {
+                        e.expires_ns = now_ns + 300 * SEC;
+                    }
                     return Lookup {
                         idx: None,
                         dir,
                         state: CtState::Invalid,
-                    }
+                    };
+                }
+                Judged::Reopen => {
+                    // The old connection goes; the SYN is looked up again.
+                    let zone = e.zone;
+                    self.kill(idx);
+                    return self.track_in(h, zone, now_ns);
                 }
             }
+            e.orig_end = e.window.seen[0].end;
+        }
+        if refresh.is_some() || killed {
+            let d = dir as usize;
+            e.packets[d] += 1;
+            e.bytes[d] += h.total_len as u64;
         }
         // UDP seen both ways becomes a stream (120 s, ASSURED) only once
         // 2 s have passed since the first packet; the first reply itself
         // still counts as unreplied (`nf_conntrack_udp_packet` runs before
         // SEEN_REPLY is set).
         if h.proto == 17 && e.has(status::SEEN_REPLY) && now_ns > e.created_ns + 2 * SEC {
-            timeout = 120;
+            refresh = Some(120);
+            e.status |= status::ASSURED;
+        }
+        // GRE answered is a stream (`gre_packet`): 180 s, ASSURED.
+        if h.proto == GRE && e.has(status::SEEN_REPLY) {
+            refresh = Some(180);
             e.status |= status::ASSURED;
         }
         if dir == Dir::Reply {
             e.status |= status::SEEN_REPLY;
         }
-        e.expires_ns = now_ns + timeout * SEC;
+        if let Some(secs) = refresh {
+            e.expires_ns = now_ns + secs * SEC;
+        }
         let expires_ns = e.expires_ns;
         let state = if e.master.is_some() && !e.has(status::SEEN_REPLY) {
             CtState::Related
@@ -915,6 +959,90 @@ mod tests {
         assert!(ct.get(i).unwrap().has(status::ASSURED));
     }
 
+    fn tcp_at(
+        src: [u8; 4],
+        dst: [u8; 4],
+        ports: (u16, u16),
+        flags: u8,
+        seq: u32,
+        ack: u32,
+    ) -> Headers {
+        let ip = IpFields::new(Ipv4Addr::from(src), Ipv4Addr::from(dst));
+        build_tcp(
+            &ip,
+            &TcpFields {
+                sport: ports.0,
+                dport: ports.1,
+                flags,
+                seq,
+                ack,
+                window: 1000,
+                ..Default::default()
+            },
+            b"",
+        )
+        .headers()
+        .unwrap()
+    }
+
+    #[test]
+    fn out_of_window_segments_are_invalid_and_leave_the_entry_alone() {
+        use tcp_flags::*;
+        let mut ct = Conntrack::default();
+        let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+        let l = ct.track(&tcp_at(a, b, (1000, 22), SYN, 100, 0), 0);
+        ct.confirm(l.idx.unwrap());
+        ct.track(&tcp_at(b, a, (22, 1000), SYN | ACK, 5000, 101), SEC);
+        ct.track(&tcp_at(a, b, (1000, 22), ACK, 101, 5001), 2 * SEC);
+        let listed = ct.list(3 * SEC).0;
+        let e = ct.iter().next().unwrap().clone();
+        // A spoofed RST and a far-off ACK: INVALID, nothing refreshed or counted.
+        for h in [
+            tcp_at(b, a, (22, 1000), RST, 4000, 0),
+            tcp_at(a, b, (1000, 22), ACK, 90_000, 5001),
+        ] {
+            assert_eq!(ct.track(&h, 100 * SEC).state, CtState::Invalid);
+        }
+        assert_eq!(ct.iter().next().unwrap(), &e);
+        assert_eq!(ct.list(3 * SEC).0, listed);
+        assert!(
+            listed.starts_with("tcp      6 431999 ESTABLISHED "),
+            "{listed}"
+        );
+        // Turning be_liberal on lets the ACK through.
+        ct.tcp_policy.liberal = true;
+        let l = ct.track(&tcp_at(a, b, (1000, 22), ACK, 90_000, 5001), 100 * SEC);
+        assert_eq!(l.state, CtState::Established);
+    }
+
+    #[test]
+    fn a_syn_reopening_a_closed_connection_is_new() {
+        use tcp_flags::*;
+        let mut ct = Conntrack::default();
+        let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+        let l = ct.track(&tcp_at(a, b, (1000, 22), SYN, 100, 0), 0);
+        ct.confirm(l.idx.unwrap());
+        ct.track(&tcp_at(b, a, (22, 1000), SYN | ACK, 5000, 101), 0);
+        ct.track(&tcp_at(a, b, (1000, 22), ACK, 101, 5001), 0);
+        ct.track(&tcp_at(a, b, (1000, 22), FIN | ACK, 101, 5001), 0);
+        ct.track(&tcp_at(b, a, (22, 1000), FIN | ACK, 5001, 102), 0);
+        ct.track(&tcp_at(a, b, (1000, 22), ACK, 102, 5002), 0);
+        assert_eq!(ct.iter().next().unwrap().tcp, TcpState::TimeWait);
+        let l = ct.track(&tcp_at(a, b, (1000, 22), SYN, 300, 0), SEC);
+        assert_eq!(l.state, CtState::New);
+        ct.confirm(l.idx.unwrap());
+        let e = ct.iter().next().unwrap();
+        assert_eq!(
+            (e.tcp, e.has(status::SEEN_REPLY)),
+            (TcpState::SynSent, false)
+        );
+        assert_eq!(ct.iter().count(), 1);
+        // Loose off: a mid-stream ACK starts nothing.
+        ct.tcp_policy.loose = false;
+        let l = ct.track(&tcp_at(a, b, (2000, 22), ACK, 1, 1), SEC);
+        assert_eq!((l.state, l.idx), (CtState::Invalid, None));
+    }
+
     #[test]
     fn udp_timeout_and_list() {
         let mut ct = Conntrack::default();
@@ -930,6 +1058,30 @@ mod tests {
         assert!(summary.contains("1 flow entries"));
         ct.expire(31 * SEC);
         assert!(ct.is_empty());
+    }
+
+    #[test]
+    fn gre_lives_30_seconds_unanswered_then_180_as_a_stream() {
+        let gre = |src: [u8; 4], dst: [u8; 4]| {
+            let ip = IpFields::new(Ipv4Addr::from(src), Ipv4Addr::from(dst));
+            let mut p = build_udp(&ip, 0, 0, b"gre!");
+            p.data[9] = GRE;
+            p.fix_checksums();
+            p.headers().unwrap()
+        };
+        let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+        let mut ct = Conntrack::default();
+        let l = ct.track(&gre(a, b), 0);
+        ct.confirm(l.idx.unwrap());
+        let ttl = |ct: &Conntrack| ct.iter().next().map(|e| e.expires_ns / SEC);
+        assert_eq!(ttl(&ct), Some(30));
+        // The first answer is still unreplied when judged ...
+        ct.track(&gre(b, a), SEC);
+        assert_eq!(ttl(&ct), Some(31));
+        // ... the next packet makes it a stream.
+        ct.track(&gre(a, b), 2 * SEC);
+        assert_eq!(ttl(&ct), Some(182));
+        assert!(ct.iter().next().unwrap().has(status::ASSURED));
     }
 
     #[test]

@@ -170,6 +170,9 @@ pub struct Ruleset {
     /// Read from a replay file: (`ipset restore` text, `iptables-restore`
     /// text with [`TAG`]) used as they are.
     pub verbatim: Option<(String, String)>,
+    /// Conntrack settings of the router other than the defaults
+    /// (`nf_conntrack_tcp_be_liberal`, `nf_conntrack_tcp_loose`).
+    pub sysctls: Vec<(String, String)>,
 }
 
 impl Ruleset {
@@ -303,8 +306,6 @@ struct RuleCx<'a> {
     hooks: u8,
     jumps: Vec<String>,
     sets: &'a [SetDef],
-    /// Also what the simulator is known not to model.
-    gaps: bool,
 }
 
 impl RuleCx<'_> {
@@ -1028,17 +1029,7 @@ fn target_part(rng: &mut Rng, cx: &RuleCx, proto: Proto, builtin: bool) -> Optio
             0..=3 => return None,
             4..=7 => s("-j ACCEPT".into()),
             // iptables-nft refuses DROP in nat ("not intended for filtering").
-            // Not in raw for TCP (but with FUZZ_GAPS=1): dropped before
-            // conntrack, one side of a conversation leaves conntrack to
-            // judge the other's sequence numbers alone (window tracking).
-            8..=10
-                if cx.table != "nat"
-                    && (cx.table != "raw"
-                        || cx.gaps
-                        || matches!(proto, Proto::Udp | Proto::Icmp)) =>
-            {
-                s("-j DROP".into())
-            }
+            8..=10 if cx.table != "nat" => s("-j DROP".into()),
             11 if !builtin || rng.pct(30) => s("-j RETURN".into()),
             12..=14 if !cx.jumps.is_empty() => s(format!(
                 "-{} {}",
@@ -1184,12 +1175,9 @@ fn target_part(rng: &mut Rng, cx: &RuleCx, proto: Proto, builtin: bool) -> Optio
                     Some(Part::new(&c))
                 }
             }
-            // Not for TCP (but with FUZZ_GAPS=1): a conversation tracked one
-            // way only meets the kernel's window tracking (its later
-            // segments look out of window), which the simulator lacks.
-            28 if cx.table == "raw" && (cx.gaps || matches!(proto, Proto::Udp | Proto::Icmp)) => {
-                s(rng.pick(&["-j NOTRACK", "-j CT --notrack"]).to_string())
-            }
+            // A conversation tracked one way only meets window tracking:
+            // its later segments may look out of window.
+            28 if cx.table == "raw" => s(rng.pick(&["-j NOTRACK", "-j CT --notrack"]).to_string()),
             29 if cx.table == "mangle" => s(format!(
                 "-j TEE --gateway {}",
                 rng.pick(&["10.2.0.100", "10.1.0.101", "10.2.0.2"])
@@ -1311,7 +1299,7 @@ fn gen_sets(rng: &mut Rng, models: &[Model]) -> Vec<SetDef> {
 }
 
 /// A ruleset; most rules are built around one of `models` (three in four).
-pub fn ruleset(rng: &mut Rng, models: &[Model], gaps: bool) -> Ruleset {
+pub fn ruleset(rng: &mut Rng, models: &[Model]) -> Ruleset {
     let mut rs = Ruleset {
         sets: gen_sets(rng, models),
         ..Default::default()
@@ -1335,8 +1323,6 @@ pub fn ruleset(rng: &mut Rng, models: &[Model], gaps: bool) -> Ruleset {
             let drop = match table {
                 "filter" => rng.pct(25),
                 "nat" => false,
-                // raw DROP policies only with FUZZ_GAPS=1 (see the DROP target).
-                "raw" => gaps && rng.pct(4),
                 _ => rng.pct(4),
             };
             rs.chains.push(Chain {
@@ -1391,7 +1377,6 @@ pub fn ruleset(rng: &mut Rng, models: &[Model], gaps: bool) -> Ruleset {
                 hooks: *hooks,
                 jumps,
                 sets: &rs.sets,
-                gaps,
             };
             for _ in 0..n {
                 let fitting: Vec<&Model> = models.iter().filter(|m| m.fits(*hooks)).collect();
@@ -1656,9 +1641,8 @@ fn case(rng: &mut Rng, st: &mut Steps) {
     let (ps, _) = *rng.pick(&net::PSERVERS);
     let sp = port(rng);
     match rng.below(13) {
-        // A scripted TCP conversation with a phantom server: every sequence
-        // and acknowledgement number exact (the simulator has no window
-        // tracking; FUZZ_GAPS=1 adds odd flags and inexact numbers).
+        // A scripted TCP conversation with a phantom server, now and then
+        // with odd flags and inexact numbers (window tracking judges them).
         0..=2 => {
             let dst = if rng.pct(85) { ps } else { net::BEHIND };
             // Never a port a real stack listens on (80 on the server, 8080
@@ -1673,9 +1657,8 @@ fn case(rng: &mut Rng, st: &mut Steps) {
             let first = if rng.pct(15) { 2 } else { 0 };
             let last = rng.range(first + 1, 8);
             let data = rng.range(1, 40) as usize;
-            let gaps = st.gaps;
             let odd = |rng: &mut Rng, f: u8| {
-                if gaps && rng.pct(10) {
+                if rng.pct(10) {
                     *rng.pick(&[0, F, S | F, R, A, S | A, F | P | U, R | A])
                 } else {
                     f
@@ -1731,8 +1714,8 @@ fn case(rng: &mut Rng, st: &mut Steps) {
                 }
             }
             if rng.pct(15) {
-                // Reset by one side, at the exact sequence number (inexact with FUZZ_GAPS=1).
-                let slack = if gaps && rng.pct(50) { 1 } else { 0 };
+                // Reset by one side, at the exact sequence number or one below.
+                let slack = if rng.pct(50) { 1 } else { 0 };
                 if rng.pct(50) || syn.is_none() {
                     let pkt = tcp(
                         &again(rng, &i),
@@ -1874,11 +1857,7 @@ fn case(rng: &mut Rng, st: &mut Steps) {
             let q = st.push(Origin::Server, smac, first);
             if dst == c && rng.pct(60) {
                 let b = back(rng, &i);
-                let ack = if st.gaps && rng.pct(30) {
-                    1
-                } else {
-                    isn.wrapping_add(1)
-                };
+                let ack = if rng.pct(30) { 1 } else { isn.wrapping_add(1) };
                 let r = match proto {
                     17 => udp(&b, dport, sp, 4),
                     6 => tcp(&b, dport, sp, S | A, 777, ack, 0, &[]),
@@ -1991,11 +1970,7 @@ fn case(rng: &mut Rng, st: &mut Steps) {
                 let q = st.push(Origin::Router, [0; 6], first);
                 if (dst == ps || dst == c) && rng.pct(60) {
                     let b = back(rng, &i);
-                    let ack = if st.gaps && rng.pct(30) {
-                        1
-                    } else {
-                        isn.wrapping_add(1)
-                    };
+                    let ack = if rng.pct(30) { 1 } else { isn.wrapping_add(1) };
                     let r = match proto {
                         17 => udp(&b, dport, sp, 4),
                         6 => tcp(&b, dport, sp, S | A, 4242, ack, 0, &[]),
@@ -2026,9 +2001,8 @@ fn case(rng: &mut Rng, st: &mut Steps) {
 }
 
 /// A group: a ruleset and `cases` cases of packets. `gaps` also sends
-/// what the simulator is known not to model (TCP window tracking: odd
-/// flags inside a conversation, inexact sequence and acknowledgement
-/// numbers), to measure those gaps.
+/// what the simulator is known not to model (off-net sources answered
+/// through nat INPUT), to measure those gaps.
 pub fn group(seed: u64, cases: usize, gaps: bool) -> Group {
     let mut rng = Rng::new(seed);
     let mut st = Steps {
@@ -2040,7 +2014,19 @@ pub fn group(seed: u64, cases: usize, gaps: bool) -> Group {
         st.case = c;
         case(&mut rng, &mut st);
     }
-    let ruleset = ruleset(&mut rng, &models(&st.steps), gaps);
+    let mut ruleset = ruleset(&mut rng, &models(&st.steps));
+    // Window tracking's two switches, each off its default in one group of four.
+    if rng.pct(25) {
+        ruleset.sysctls.push((
+            "net.netfilter.nf_conntrack_tcp_be_liberal".into(),
+            "1".into(),
+        ));
+    }
+    if rng.pct(25) {
+        ruleset
+            .sysctls
+            .push(("net.netfilter.nf_conntrack_tcp_loose".into(), "0".into()));
+    }
     Group {
         ruleset,
         steps: st.steps,

@@ -255,6 +255,18 @@ pub fn conntrack(text: &str) -> Vec<String> {
     out
 }
 
+/// Each connection (as [`conntrack`] words it) with its seconds to live.
+pub fn conntrack_timeouts(text: &str) -> Vec<(String, u64)> {
+    text.lines()
+        .filter_map(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            let skip = if words.first() == Some(&"ipv4") { 2 } else { 0 };
+            let secs = words.get(skip + 2)?.parse().ok()?;
+            Some((conntrack(l).pop()?, secs))
+        })
+        .collect()
+}
+
 /// Members of every set (`ipset save`), sorted, timeouts left masked.
 pub fn ipset(text: &str) -> Vec<String> {
     let mut out: Vec<String> = text

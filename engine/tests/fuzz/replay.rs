@@ -8,9 +8,14 @@
 //! == restore
 //! *filter
 //! ...
+//! == sysctl
+//! net.netfilter.nf_conntrack_tcp_be_liberal=1
 //! == steps
 //! ID CASE ORIGIN MAC HEX [r=ID:HEX] [q=ID:HEX:FROM_DEST]
 //! ```
+//!
+//! The `sysctl` section is there only when the router's settings differ
+//! from the defaults.
 
 use super::gen::{Origin, Ruleset, Step, TAG};
 
@@ -40,6 +45,12 @@ pub fn write(rs: &Ruleset, steps: &[Step], log_tag: &str) -> String {
     s.push_str(&rs.ipset_text());
     s.push_str("== restore\n");
     s.push_str(&rs.restore_text(log_tag).replace(log_tag, TAG));
+    if !rs.sysctls.is_empty() {
+        s.push_str("== sysctl\n");
+        for (k, v) in &rs.sysctls {
+            s.push_str(&format!("{k}={v}\n"));
+        }
+    }
     s.push_str("== steps\n");
     for st in steps {
         let origin = match st.origin {
@@ -67,6 +78,7 @@ pub fn write(rs: &Ruleset, steps: &[Step], log_tag: &str) -> String {
 
 pub fn read(text: &str) -> Result<(Ruleset, Vec<Step>), String> {
     let (mut ipset, mut restore, mut steps) = (String::new(), String::new(), Vec::new());
+    let mut sysctls = Vec::new();
     let mut section = "";
     for line in text.lines() {
         if line.starts_with('#') && section != "restore" {
@@ -77,6 +89,7 @@ pub fn read(text: &str) -> Result<(Ruleset, Vec<Step>), String> {
                 "ipset" => "ipset",
                 "restore" => "restore",
                 "steps" => "steps",
+                "sysctl" => "sysctl",
                 other => return Err(format!("unknown section {other}")),
             };
             continue;
@@ -89,6 +102,12 @@ pub fn read(text: &str) -> Result<(Ruleset, Vec<Step>), String> {
             "restore" => {
                 restore.push_str(line);
                 restore.push('\n');
+            }
+            "sysctl" if !line.trim().is_empty() => {
+                let (k, v) = line
+                    .split_once('=')
+                    .ok_or_else(|| format!("not KEY=VALUE: {line}"))?;
+                sysctls.push((k.trim().to_string(), v.trim().to_string()));
             }
             "steps" if !line.trim().is_empty() => {
                 let w: Vec<&str> = line.split_whitespace().collect();
@@ -135,6 +154,7 @@ pub fn read(text: &str) -> Result<(Ruleset, Vec<Step>), String> {
     Ok((
         Ruleset {
             verbatim: Some((ipset, restore)),
+            sysctls,
             ..Default::default()
         },
         steps,

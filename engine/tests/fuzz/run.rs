@@ -23,6 +23,7 @@ pub enum Kind {
     Log,
     Counters,
     Conntrack,
+    Timeouts,
     Sets,
     TracePath,
 }
@@ -35,6 +36,7 @@ impl Kind {
             Kind::Log => "LOG lines",
             Kind::Counters => "counters (iptables-save -c)",
             Kind::Conntrack => "connections",
+            Kind::Timeouts => "connection timeouts (seconds to live)",
             Kind::Sets => "set members",
             Kind::TracePath => "trace path (rules met, per packet and hook)",
         }
@@ -122,6 +124,9 @@ pub struct Outcome {
     /// The kernel's random NAT source ports, renamed to the simulator's.
     pub nat_ports: NatPorts,
 }
+
+/// How far the two sides' seconds to live of a connection may be apart.
+const TIMEOUT_SLACK_SECS: u64 = 2;
 
 /// Per side: the frame its router sent for each step (by step id).
 #[derive(Default)]
@@ -278,6 +283,21 @@ pub fn run(k: &mut Kernel, tag: &str, rs: &Ruleset, steps: &[Step], stop: bool) 
     let mut w: World = sim::world();
     let tracing = k.trace_path && k.traces();
     w.tracing = watching() || tracing;
+    // Window tracking's switches: the group's values, the defaults otherwise
+    // (the kernel's router keeps what the last group set).
+    for (key, default) in [
+        ("net.netfilter.nf_conntrack_tcp_be_liberal", "0"),
+        ("net.netfilter.nf_conntrack_tcp_loose", "1"),
+    ] {
+        let value = rs
+            .sysctls
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or(default, |(_, v)| v.as_str());
+        kernel_cmd(k, &["sysctl", "-qw", &format!("{key}={value}")], None);
+        let set = engine::sim::tools::sysctl::set(&mut w.hosts[sim::ROUTER], key, value);
+        assert!(set.is_ok(), "the simulator refuses {key}={value}");
+    }
     let restore = rs.restore_text(tag);
     let sets = rs.ipset_text();
     if !sets.is_empty() {
@@ -485,8 +505,9 @@ fn compare_state(k: &Kernel, w: &mut World, rs: &Ruleset, i: usize, out: &mut Ou
             sim: ours,
         });
     }
-    let real = out.nat_ports.apply_all(&observe::conntrack(&k.conntrack()));
-    let ours = observe::conntrack(&sim::conntrack(w));
+    let (real_text, our_text) = (k.conntrack(), sim::conntrack(w));
+    let real = out.nat_ports.apply_all(&observe::conntrack(&real_text));
+    let ours = observe::conntrack(&our_text);
     let real = if real != ours {
         out.nat_ports.learn(&real, &ours);
         out.nat_ports.apply_all(&real)
@@ -500,6 +521,27 @@ fn compare_state(k: &Kernel, w: &mut World, rs: &Ruleset, i: usize, out: &mut Ou
             kernel: real,
             sim: ours,
         });
+    } else {
+        // The same connections: each with the same time to live (the
+        // kernel's clock ran on while the simulator's waited).
+        let ours = observe::conntrack_timeouts(&our_text);
+        let differ = |(c, t): &(String, u64)| {
+            ours.iter()
+                .any(|(oc, ot)| oc == c && t.abs_diff(*ot) > TIMEOUT_SLACK_SECS)
+        };
+        let real: Vec<(String, u64)> = observe::conntrack_timeouts(&real_text)
+            .into_iter()
+            .map(|(c, t)| (out.nat_ports.apply(&c), t))
+            .collect();
+        if real.iter().any(differ) {
+            let words = |v: &[(String, u64)]| v.iter().map(|(c, t)| format!("{t}s {c}")).collect();
+            out.mismatches.push(Mismatch {
+                kind: Kind::Timeouts,
+                step: i,
+                kernel: words(&real),
+                sim: words(&ours),
+            });
+        }
     }
     if !rs.ipset_text().is_empty() {
         let real = observe::ipset(&kernel_cmd(k, &["ipset", "save"], None).1);
@@ -556,6 +598,9 @@ pub fn report(rerun: &str, tag: &str, rs: &Ruleset, steps: &[Step], out: &Outcom
             "(the kernel's random NAT source ports renamed to the simulator's: {})",
             out.nat_ports.words().join(" ")
         );
+    }
+    for (k, v) in &rs.sysctls {
+        let _ = writeln!(s, "--- sysctl -w {k}={v}");
     }
     if !rs.sets.is_empty() {
         let _ = writeln!(s, "--- ipset restore <<EOF\n{}EOF", rs.ipset_text());

@@ -4,6 +4,7 @@
 //! usual neighbours, with Linux defaults.
 
 use crate::command::Output;
+use crate::sim::conntrack::TcpPolicy;
 use crate::sim::host::Host;
 use crate::sim::world::World;
 
@@ -28,7 +29,10 @@ const GLOBAL: &[(&str, &str)] = &[
     ("net.netfilter.nf_conntrack_icmp_timeout", "30"),
     ("net.netfilter.nf_conntrack_log_invalid", "0"),
     ("net.netfilter.nf_conntrack_max", "262144"),
+    ("net.netfilter.nf_conntrack_tcp_be_liberal", "0"),
+    ("net.netfilter.nf_conntrack_tcp_ignore_invalid_rst", "0"),
     ("net.netfilter.nf_conntrack_tcp_loose", "1"),
+    ("net.netfilter.nf_conntrack_tcp_max_retrans", "3"),
     (
         "net.netfilter.nf_conntrack_tcp_timeout_established",
         "432000",
@@ -137,6 +141,9 @@ pub fn set(host: &mut Host, key: &str, value: &str) -> Result<String, SetError> 
         n.to_string()
     };
     host.sysctl.insert(key.to_string(), stored.clone());
+    if key.starts_with("net.netfilter.nf_conntrack_tcp_") {
+        host.conntrack.tcp_policy = tcp_policy(host);
+    }
     // ip_forward and conf.all.forwarding are one switch; both reach every interface.
     if key == "net.ipv4.ip_forward" || key == "net.ipv4.conf.all.forwarding" {
         let on = if stored == "0" { "0" } else { "1" };
@@ -151,6 +158,22 @@ pub fn set(host: &mut Host, key: &str, value: &str) -> Result<String, SetError> 
         }
     }
     Ok(stored)
+}
+
+/// The window tracking settings of a host's sysctls (defaults for unset keys).
+pub fn tcp_policy(host: &Host) -> TcpPolicy {
+    let num = |key: &str, default: i64| {
+        host.sysctl
+            .get(&format!("net.netfilter.nf_conntrack_tcp_{key}"))
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .unwrap_or(default)
+    };
+    TcpPolicy {
+        loose: num("loose", 1) != 0,
+        liberal: num("be_liberal", 0) != 0,
+        ignore_invalid_rst: num("ignore_invalid_rst", 0) != 0,
+        max_retrans: num("max_retrans", 3).clamp(0, u32::MAX as i64) as u32,
+    }
 }
 
 /// A path under `/proc/sys` as a key (`/proc/sys/net/ipv4/ip_forward`).
@@ -348,4 +371,24 @@ pub fn run(world: &mut World, host: usize, argv: &[String], _stdin: Option<&str>
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::sim::host::Host;
+
+    #[test]
+    fn window_tracking_switches_reach_conntrack() {
+        let mut h = Host::new("h");
+        assert!(h.conntrack.tcp_policy.loose && !h.conntrack.tcp_policy.liberal);
+        for (key, value) in [
+            ("net.netfilter.nf_conntrack_tcp_loose", "0"),
+            ("net.netfilter.nf_conntrack_tcp_be_liberal", "1"),
+            ("net.netfilter.nf_conntrack_tcp_max_retrans", "5"),
+        ] {
+            assert!(super::set(&mut h, key, value).is_ok(), "{key}");
+        }
+        let p = h.conntrack.tcp_policy;
+        assert_eq!((p.loose, p.liberal, p.max_retrans), (false, true, 5));
+    }
 }
