@@ -199,6 +199,8 @@ pub struct WalkIndex {
     hot: Vec<Hot>,
     /// Chains with a dispatch on destination.
     dispatch: FastMap<u32, Dispatch>,
+    /// Whether each chain has a dispatch (looked at before the map).
+    dispatched: Vec<bool>,
 }
 
 impl WalkIndex {
@@ -217,7 +219,9 @@ impl WalkIndex {
                     .map_or(NONE, |i| i as u32);
                 Hot::of(r, target)
             }));
-            if let Some(d) = Dispatch::of(c) {
+            let d = Dispatch::of(c);
+            w.dispatched.push(d.is_some());
+            if let Some(d) = d {
                 w.dispatch.insert(ci as u32, d);
             }
         }
@@ -240,6 +244,7 @@ impl WalkIndex {
             chain,
             start,
             rules,
+            dispatched: self.dispatched(chain),
         })
     }
 
@@ -272,7 +277,7 @@ impl WalkIndex {
     /// Whether chain `chain` is dispatched on destination (a walk of it
     /// goes straight to the rules a packet may match).
     pub fn dispatched(&self, chain: usize) -> bool {
-        self.dispatch.contains_key(&(chain as u32))
+        self.dispatched.get(chain).copied().unwrap_or(false)
     }
 
     /// The chains the first `max` rules of chain `chain` jump or go to.
@@ -292,6 +297,7 @@ pub struct ChainWalk<'w> {
     chain: usize,
     start: usize,
     rules: usize,
+    dispatched: bool,
 }
 
 impl ChainWalk<'_> {
@@ -341,6 +347,9 @@ impl ChainWalk<'_> {
     /// The first rule from `from` on that a packet to `dst` may match; the
     /// number of rules when none may.
     pub fn next(&self, from: usize, dst: Ipv4Addr) -> usize {
+        if !self.dispatched {
+            return from;
+        }
         match self.index.dispatch.get(&(self.chain as u32)) {
             Some(d) => d.next(from, dst).min(self.rules),
             None => from,

@@ -430,15 +430,16 @@ impl Frames {
 /// Rules of a chain [`prefetch_walk`] loads ahead of the walk.
 const AHEAD: usize = 8;
 
-/// Starts loading what the walk of chain `ci` reads: the chain, its index
-/// entries and its first rules, and the chains and index entries those
-/// rules jump to. In a large table most of these are cache misses; asked
-/// for together, they overlap.
+/// Starts loading what the walk of chain `ci` reads: where its rules are,
+/// its index entries and what its first rules count and do, and for the
+/// chains those rules jump to, where their rules are and their index
+/// entries. In a large table most of these are cache misses; asked for
+/// together, they overlap.
 fn prefetch_walk(chains: &[crate::ruleset::Chain], walk: &WalkIndex, ci: usize) {
     let Some(chain) = chains.get(ci) else {
         return;
     };
-    crate::prefetch::value(chain);
+    crate::prefetch::value(&chain.rules);
     if walk.dispatched(ci) {
         // Its walk starts where the dispatch says.
         return;
@@ -446,13 +447,19 @@ fn prefetch_walk(chains: &[crate::ruleset::Chain], walk: &WalkIndex, ci: usize) 
     walk.prefetch_chain(ci, AHEAD);
     for t in walk.targets(ci, AHEAD) {
         if let Some(c) = chains.get(t) {
-            crate::prefetch::value(c);
+            crate::prefetch::value(&c.rules);
             walk.prefetch_chain(t, AHEAD);
         }
     }
     for r in chain.rules.iter().take(AHEAD) {
-        crate::prefetch::value(r);
+        prefetch_rule(r);
     }
+}
+
+/// Starts loading what a walk reads of a rule that passed the index.
+fn prefetch_rule(r: &Rule) {
+    crate::prefetch::value(&r.counters);
+    crate::prefetch::value(&r.target);
 }
 
 /// Runs a packet through one table's chain for the hook. Returns the fate,
@@ -559,7 +566,7 @@ fn run_table(
                 // read: load it while its index entry is looked at.
                 if cur.next_rule != from {
                     if let Some(r) = chain.rules.get(cur.next_rule) {
-                        crate::prefetch::value(r);
+                        prefetch_rule(r);
                     }
                 }
             }
