@@ -344,6 +344,11 @@ impl ChainWalk<'_> {
         })
     }
 
+    /// Whether the chain is dispatched on destination.
+    pub fn is_dispatched(&self) -> bool {
+        self.dispatched
+    }
+
     /// The first rule from `from` on that a packet to `dst` may match; the
     /// number of rules when none may.
     pub fn next(&self, from: usize, dst: Ipv4Addr) -> usize {

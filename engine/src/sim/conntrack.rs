@@ -536,11 +536,7 @@ impl Conntrack {
     /// this zone, protocol, source address and port, newest first (dying
     /// ones included).
     pub fn by_source(&self, zone: u16, t: &Tuple) -> impl Iterator<Item = &Entry> + '_ {
-        let mut at = self
-            .bysource
-            .get(&src_key(zone, t))
-            .copied()
-            .unwrap_or(END);
+        let mut at = self.bysource.get(&src_key(zone, t)).copied().unwrap_or(END);
         std::iter::from_fn(move || {
             let e = self.get(at)?;
             at = self.src_next.get(at).copied().unwrap_or(END);

@@ -778,7 +778,9 @@ fn run_table(
                 let Some(ti) = target else {
                     return (Fate::Drop, cx.hdr, changed);
                 };
-                if skip {
+                // A chain reached through a dispatch is far from where
+                // recent packets went (the chains it reaches are not).
+                if skip && cw.is_some_and(|w| w.is_dispatched()) {
                     prefetch_walk(chains, walk, ti);
                 }
                 if !is_goto {
