@@ -16,6 +16,7 @@ pub mod lint;
 pub mod netdb;
 pub mod nfacct;
 pub mod packet;
+pub mod prefetch;
 pub mod ruleset;
 pub mod sim;
 pub mod sort;

@@ -8,6 +8,7 @@
 use engine::command::run_argv;
 use engine::packet::spec::{L4Spec, PacketSpec};
 use engine::packet::Packet;
+use engine::ruleset::walk::{Known, OneTest, Precheck};
 use engine::ruleset::Hook;
 use engine::sim::host::Host;
 use engine::sim::netfilter::{run_hook, CtRef, Fate};
@@ -311,5 +312,58 @@ fn jump_targets_follow_table_changes() {
         assert_eq!(run_argv(&mut h, &argv, None).exit, 0, "{cmd}");
         let mut p = packet(&mut r);
         assert_eq!(forward(&mut h, &mut p, None).last(), Some(&want), "{cmd}");
+    }
+}
+
+#[test]
+fn random_draws_from_the_index_match_the_rules_draws() {
+    // Statistic rules the index answers with its own draw (alone, after
+    // matches that are always true, inverted), between rules that draw
+    // through the match (with a mark test) and an nth rule: each host's
+    // generator must be drawn the same number of times in the same order.
+    let rules = "*filter\n:FORWARD ACCEPT [0:0]\n:SVC - [0:0]\n:EP - [0:0]\n\
+        -A FORWARD -p tcp -j SVC\n\
+        -A SVC -m statistic --mode random --probability 0.3 -j MARK --set-xmark 1/0xff\n\
+        -A SVC -m comment --comment x -m statistic --mode random ! --probability 0.6 -j EP\n\
+        -A SVC -m mark --mark 1 -m statistic --mode random --probability 0.5 -j DROP\n\
+        -A SVC -m statistic --mode nth --every 3 --packet 1 -j EP\n\
+        -A SVC -m statistic --mode random --probability 0.25 -j ACCEPT\n\
+        -A EP -m statistic --mode random --probability 0.5 -j DROP\n\
+        -A EP -j MARK --set-xmark 2/0xff\n\
+        COMMIT\n";
+    let mut fast = host(rules);
+    let mut linear = host(rules);
+    linear.linear_walk = true;
+    let mut traced = host(rules);
+    let mut r = Rng(99);
+    for i in 0..600 {
+        let mut p = packet(&mut r);
+        p.meta.mark = 0;
+        let (mut a, mut b, mut c) = (p.clone(), p.clone(), p);
+        let fa = forward(&mut fast, &mut a, None);
+        assert_eq!(fa, forward(&mut linear, &mut b, None), "packet {i}");
+        let mut t = Trace::default();
+        assert_eq!(fa, forward(&mut traced, &mut c, Some(&mut t)), "packet {i}");
+        assert_eq!((&a, &a), (&b, &c), "packet {i}");
+    }
+    let s = state(&mut fast);
+    assert_eq!(s, state(&mut linear));
+    assert_eq!(s, state(&mut traced));
+    // The index does answer the plain random rules itself.
+    let t = fast.ruleset.table_mut("filter").unwrap();
+    let i = t.chain_index("SVC").unwrap();
+    let (_, walk) = t.walk_parts();
+    let w = walk.chain(i, 5).unwrap();
+    let any = Ipv4Addr::new(10, 9, 0, 1);
+    for (rule, answered) in [(0, true), (1, true), (2, false), (3, false), (4, true)] {
+        let known = match w.precheck(rule, any, any, 6) {
+            Some(Precheck::Passes { matches, .. }) => matches,
+            other => panic!("rule {rule}: {other:?}"),
+        };
+        assert_eq!(
+            matches!(known, Known::Test(OneTest::Random { .. })),
+            answered,
+            "rule {rule}: {known:?}"
+        );
     }
 }

@@ -420,6 +420,13 @@ pub trait Match: Send + Sync + Any {
     fn native_test(&self) -> Option<tcp::NativeTest> {
         None
     }
+    /// The one random draw of `-m statistic --mode random`: when
+    /// `Some((p, inv))`, [`Match::matches`] is `Some((statistic::draw(rng) <
+    /// p) != inv)` and keeps the draw for a trace only, so an untraced walk
+    /// may make the draw from its own copy.
+    fn random_test(&self) -> Option<(u32, bool)> {
+        None
+    }
     /// Forgets per-rule state (quota left, nth counter, connlimit list) as the
     /// kernel does when iptables-nft replaces the rule to zero its counters (`-Z`).
     fn reset(&mut self) {}

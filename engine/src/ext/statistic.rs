@@ -64,6 +64,12 @@ pub struct Statistic {
     pub last_draw: u32,
 }
 
+/// A random draw of `--mode random`, compared with the probability
+/// (`get_random_u32() & 0x7FFFFFFF`).
+pub fn draw(rng: &mut crate::sim::eval::Rng) -> u32 {
+    rng.next_u32() & 0x7fff_ffff
+}
+
 /// A C99 hexadecimal float (`0x1.8p-1`), as `strtod` also reads them.
 fn hex_float(s: &str) -> Option<f64> {
     let (neg, t) = match s.as_bytes().first() {
@@ -192,7 +198,7 @@ impl Match for Statistic {
     fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
         let hit = match self.mode {
             Mode::Random => {
-                self.last_draw = cx.rng.next_u32() & 0x7fff_ffff;
+                self.last_draw = draw(cx.rng);
                 self.last_draw < self.probability
             }
             Mode::Nth => {
@@ -211,6 +217,10 @@ impl Match for Statistic {
 
     fn reset(&mut self) {
         self.count = None;
+    }
+
+    fn random_test(&self) -> Option<(u32, bool)> {
+        (self.mode == Mode::Random).then_some((self.probability, self.inv))
     }
 
     fn why_not(&self, _cx: &EvalCx) -> String {

@@ -350,7 +350,12 @@ impl Packet {
         let ok =
             (proto == PROTO_TCP || proto == PROTO_UDP) && frag == 0 && self.data.len() >= ihl + 4;
         if ok {
-            self.data[ihl + at..ihl + at + 2].copy_from_slice(&port.to_be_bytes());
+            // Both ports rewritten as one word: the checksum that follows
+            // reads them as one (a narrower store would stall that load).
+            let mut ports = [0u8; 4];
+            ports.copy_from_slice(&self.data[ihl..ihl + 4]);
+            ports[at..at + 2].copy_from_slice(&port.to_be_bytes());
+            self.data[ihl..ihl + 4].copy_from_slice(&ports);
         }
         ok
     }
@@ -429,26 +434,22 @@ impl Packet {
         }
         let proto = self.data[9];
         let (_, l4) = self.data[..total].split_at_mut(ihl);
+        // Each sum skips the checksum field (as if it were zero) rather
+        // than zeroing it first: reading bytes just stored narrower stalls.
         match proto {
             PROTO_TCP if l4.len() >= 20 => {
-                l4[16] = 0;
-                l4[17] = 0;
-                let sum = transport_checksum(src, dst, PROTO_TCP, l4);
+                let sum = transport_checksum(src, dst, PROTO_TCP, l4, 16);
                 l4[16..18].copy_from_slice(&sum.to_be_bytes());
             }
             PROTO_UDP if l4.len() >= 8 => {
-                l4[6] = 0;
-                l4[7] = 0;
-                let mut sum = transport_checksum(src, dst, PROTO_UDP, l4);
+                let mut sum = transport_checksum(src, dst, PROTO_UDP, l4, 6);
                 if sum == 0 {
                     sum = 0xffff;
                 }
                 l4[6..8].copy_from_slice(&sum.to_be_bytes());
             }
             PROTO_ICMP if l4.len() >= 4 => {
-                l4[2] = 0;
-                l4[3] = 0;
-                let sum = ones_complement(l4, 0);
+                let sum = ones_complement(&l4[4..], ones_sum(&l4[..2], 0));
                 l4[2..4].copy_from_slice(&sum.to_be_bytes());
             }
             _ => {}
@@ -497,14 +498,17 @@ fn ip_checksum(hdr: &[u8], at: usize) -> u16 {
     fold(acc)
 }
 
-fn transport_checksum(src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]) -> u16 {
+/// The transport checksum of `l4` (its checksum field at `at` counted as
+/// zero) with the pseudo header.
+fn transport_checksum(src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8], at: usize) -> u16 {
     let mut acc = ones_sum(&src, 0);
     acc = ones_sum(&dst, acc);
     // The pseudo header's protocol and length, as one word (the length of
     // an IPv4 packet's transport part fits 16 bits).
     let len = l4.len().min(0xffff) as u16;
     acc = ones_sum(&[0, proto, (len >> 8) as u8, len as u8], acc);
-    ones_complement(l4, acc)
+    acc = ones_sum(&l4[..at], acc);
+    fold(ones_sum(&l4[at + 2..], acc))
 }
 
 /// IP header fields of a packet being built.
@@ -696,6 +700,74 @@ mod checksum_tests {
         !(acc as u16)
     }
 
+    /// Packets of every transport, length and fill get the checksums the
+    /// RFC 1071 sum gives with the checksum fields zeroed, whatever the
+    /// fields held; a port rewrite changes only the port and checksums.
+    #[test]
+    fn rewrites_fix_checksums_as_rfc_1071() {
+        let mut x: u64 = 0x0bad_cafe_1234_5678;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for proto in [PROTO_TCP, PROTO_UDP, PROTO_ICMP, 47] {
+            for l4_len in 0..70usize {
+                let mut data: Vec<u8> = (0..20 + l4_len).map(|_| next() as u8).collect();
+                data[0] = 0x45;
+                let total = data.len() as u16;
+                data[2..4].copy_from_slice(&total.to_be_bytes());
+                data[6] = 0x40;
+                data[7] = 0;
+                data[9] = proto;
+                let mut p = Packet::new(data.clone());
+                let port = next() as u16;
+                p.set_dport(port);
+                let mut want = data.clone();
+                let l4_ok = match proto {
+                    PROTO_TCP => l4_len >= 20,
+                    PROTO_UDP => l4_len >= 8,
+                    PROTO_ICMP => l4_len >= 4,
+                    _ => false,
+                };
+                let ported = (proto == PROTO_TCP || proto == PROTO_UDP) && l4_len >= 4;
+                if ported {
+                    want[22..24].copy_from_slice(&port.to_be_bytes());
+                }
+                if ported {
+                    want[10..12].fill(0);
+                    let ip = reference(&want[..20], 0);
+                    want[10..12].copy_from_slice(&ip.to_be_bytes());
+                    if l4_ok {
+                        let at = 20 + if proto == PROTO_TCP { 16 } else { 6 };
+                        want[at..at + 2].fill(0);
+                        let mut acc = 0u32;
+                        for w in want[12..20].chunks(2) {
+                            acc += u16::from_be_bytes([w[0], w[1]]) as u32;
+                        }
+                        acc += proto as u32 + l4_len as u32;
+                        let mut sum = reference(&want[20..], acc);
+                        if proto == PROTO_UDP && sum == 0 {
+                            sum = 0xffff;
+                        }
+                        want[at..at + 2].copy_from_slice(&sum.to_be_bytes());
+                    }
+                }
+                assert_eq!(p.data, want, "proto {proto} length {l4_len}");
+                if proto == PROTO_ICMP && l4_ok {
+                    p.fix_checksums();
+                    let mut z = p.data[20..].to_vec();
+                    z[2..4].fill(0);
+                    assert_eq!(
+                        u16::from_be_bytes([p.data[22], p.data[23]]),
+                        reference(&z, 0)
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn word_sums_agree_with_rfc_1071() {
         let mut x: u64 = 0x1234_5678_9abc_def1;
@@ -729,9 +801,18 @@ mod checksum_tests {
                 u16::from_be_bytes([w[0], w[1]]) as u32 + u16::from_be_bytes([w[2], w[3]]) as u32;
         }
         acc += 6 + 40;
+        // The checksum field counts as zero, whatever it holds.
+        let mut zeroed = tcp.clone();
+        zeroed[16..18].fill(0);
         assert_eq!(
-            transport_checksum([10, 0, 0, 1], [10, 0, 0, 2], 6, &tcp),
-            reference(&tcp, acc)
+            transport_checksum([10, 0, 0, 1], [10, 0, 0, 2], 6, &tcp, 16),
+            reference(&zeroed, acc)
+        );
+        let mut zeroed = tcp.clone();
+        zeroed[6..8].fill(0);
+        assert_eq!(
+            transport_checksum([10, 0, 0, 1], [10, 0, 0, 2], 6, &tcp, 6),
+            reference(&zeroed, acc)
         );
     }
 }

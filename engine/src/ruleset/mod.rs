@@ -548,6 +548,13 @@ impl HookOrder for Option<Hook> {
     }
 }
 
+/// Whether two table names are the same; the five tables' names differ in
+/// their first letter, so most others are told apart without comparing
+/// whole strings (the walk of every packet looks tables up by name).
+fn same_name(a: &str, b: &str) -> bool {
+    a.as_bytes().first() == b.as_bytes().first() && a == b
+}
+
 /// All tables of one host.
 #[derive(Debug, Clone)]
 pub struct Ruleset {
@@ -565,10 +572,10 @@ impl Default for Ruleset {
 
 impl Ruleset {
     pub fn table(&self, name: &str) -> Option<&Table> {
-        self.tables.iter().find(|t| t.name == name)
+        self.tables.iter().find(|t| same_name(t.name, name))
     }
     pub fn table_mut(&mut self, name: &str) -> Option<&mut Table> {
-        self.tables.iter_mut().find(|t| t.name == name)
+        self.tables.iter_mut().find(|t| same_name(t.name, name))
     }
 }
 

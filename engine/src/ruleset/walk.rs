@@ -96,7 +96,7 @@ struct Hot {
     target: u32,
     /// The one test of the rule's matches, the others being always true
     /// (with [`ONE_TEST`]).
-    test: Option<NativeTest>,
+    test: Option<OneTest>,
     proto: u8,
     flags: u8,
 }
@@ -136,7 +136,10 @@ impl Hot {
         // The one match that is not always true, if it is one native test.
         let mut asked = r.matches.iter().filter(|m| !m.always_matches());
         let test = match (asked.next(), asked.next()) {
-            (Some(m), None) => m.native_test(),
+            (Some(m), None) => m.native_test().map(OneTest::Native).or_else(|| {
+                m.random_test()
+                    .map(|(below, inv)| OneTest::Random { below, inv })
+            }),
             _ => None,
         };
         if test.is_some() {
@@ -165,13 +168,23 @@ pub enum Precheck {
     Passes { rest_of_ip: bool, matches: Known },
 }
 
+/// The one test a rule's matches come to, which the walk runs from the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OneTest {
+    /// A test of the transport header ([`crate::ext::Match::native_test`]).
+    Native(NativeTest),
+    /// A random draw below `below`, inverted or not
+    /// ([`crate::ext::Match::random_test`]).
+    Random { below: u32, inv: bool },
+}
+
 /// What the index knows of a rule's matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Known {
     /// They are all true, whatever the packet.
     Always,
     /// They are true when this test of the transport header passes.
-    Test(NativeTest),
+    Test(OneTest),
     /// They must be asked.
     Ask,
 }
@@ -186,6 +199,8 @@ pub struct WalkIndex {
     hot: Vec<Hot>,
     /// Chains with a dispatch on destination.
     dispatch: FastMap<u32, Dispatch>,
+    /// Whether each chain has a dispatch (looked at before the map).
+    dispatched: Vec<bool>,
 }
 
 impl WalkIndex {
@@ -204,7 +219,9 @@ impl WalkIndex {
                     .map_or(NONE, |i| i as u32);
                 Hot::of(r, target)
             }));
-            if let Some(d) = Dispatch::of(c) {
+            let d = Dispatch::of(c);
+            w.dispatched.push(d.is_some());
+            if let Some(d) = d {
                 w.dispatch.insert(ci as u32, d);
             }
         }
@@ -227,12 +244,49 @@ impl WalkIndex {
             chain,
             start,
             rules,
+            dispatched: self.dispatched(chain),
         })
     }
 
     /// The number of chains the index was made for.
     pub fn chains(&self) -> usize {
         self.first.len().saturating_sub(1)
+    }
+
+    /// The index entries of chain `chain` (empty for no such chain).
+    fn hot_of(&self, chain: usize) -> &[Hot] {
+        match (self.first.get(chain), self.first.get(chain + 1)) {
+            (Some(&a), Some(&b)) => self.hot.get(a as usize..b as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    /// Starts loading the index entries of the first `max` rules of chain
+    /// `chain` into the cache.
+    pub fn prefetch_chain(&self, chain: usize, max: usize) {
+        let hot = self.hot_of(chain);
+        let hot = &hot[..hot.len().min(max)];
+        for line in (0..std::mem::size_of_val(hot)).step_by(64) {
+            crate::prefetch::bytes(hot.as_ptr(), line);
+        }
+        if let Some(last) = hot.last() {
+            crate::prefetch::value(last);
+        }
+    }
+
+    /// Whether chain `chain` is dispatched on destination (a walk of it
+    /// goes straight to the rules a packet may match).
+    pub fn dispatched(&self, chain: usize) -> bool {
+        self.dispatched.get(chain).copied().unwrap_or(false)
+    }
+
+    /// The chains the first `max` rules of chain `chain` jump or go to.
+    pub fn targets(&self, chain: usize, max: usize) -> impl Iterator<Item = usize> + '_ {
+        self.hot_of(chain)
+            .iter()
+            .take(max)
+            .filter(|h| h.target != NONE)
+            .map(|h| h.target as usize)
     }
 }
 
@@ -243,6 +297,7 @@ pub struct ChainWalk<'w> {
     chain: usize,
     start: usize,
     rules: usize,
+    dispatched: bool,
 }
 
 impl ChainWalk<'_> {
@@ -289,9 +344,17 @@ impl ChainWalk<'_> {
         })
     }
 
+    /// Whether the chain is dispatched on destination.
+    pub fn is_dispatched(&self) -> bool {
+        self.dispatched
+    }
+
     /// The first rule from `from` on that a packet to `dst` may match; the
     /// number of rules when none may.
     pub fn next(&self, from: usize, dst: Ipv4Addr) -> usize {
+        if !self.dispatched {
+            return from;
+        }
         match self.index.dispatch.get(&(self.chain as u32)) {
             Some(d) => d.next(from, dst).min(self.rules),
             None => from,

@@ -361,6 +361,22 @@ pub struct Conntrack {
     dying: bool,
     /// The host's `nf_conntrack_tcp_*` settings.
     pub tcp_policy: TcpPolicy,
+    /// Entries whose source manip is set up, by the source of their
+    /// original tuple (the kernel's `nf_nat_bysource`): the newest of each
+    /// source, then each entry's next older one in `src_next`.
+    bysource: FastMap<SrcKey, usize>,
+    src_next: Vec<usize>,
+}
+
+/// What `nf_nat_bysource` hashes an entry by: zone, protocol and the
+/// original direction's source address and port.
+type SrcKey = (u16, u8, Ipv4Addr, u16);
+
+/// No next entry in a `bysource` list.
+const END: usize = usize::MAX;
+
+fn src_key(zone: u16, t: &Tuple) -> SrcKey {
+    (zone, t.proto, t.src, t.sport)
 }
 
 impl Conntrack {
@@ -413,6 +429,8 @@ impl Conntrack {
         self.holds.clear();
         self.soonest_ns = 0;
         self.dying = false;
+        self.bysource.clear();
+        self.src_next.clear();
     }
 
     /// Removes entries whose timeout passed.
@@ -456,8 +474,7 @@ impl Conntrack {
         if e.has(status::DYING) {
             // Already unhashed: only the last reference frees it.
             if !self.holds.contains_key(&idx) {
-                self.entries[idx] = None;
-                self.free.push(idx);
+                self.free_slot(idx);
             }
             return;
         }
@@ -470,9 +487,73 @@ impl Conntrack {
                 self.dying = true;
             }
         } else {
-            self.entries[idx] = None;
-            self.free.push(idx);
+            self.free_slot(idx);
         }
+    }
+
+    /// Frees an entry's slot for a new connection.
+    fn free_slot(&mut self, idx: usize) {
+        self.unlink_source(idx);
+        self.entries[idx] = None;
+        self.free.push(idx);
+    }
+
+    /// Files an entry under its source once its source manip is set up
+    /// (`nf_nat_setup_info` adds it to `nf_nat_bysource`), newest first.
+    pub fn mark_src_done(&mut self, idx: usize) {
+        let Some(e) = self.entries.get_mut(idx).and_then(|e| e.as_mut()) else {
+            return;
+        };
+        if e.has(status::SRC_NAT_DONE) {
+            return;
+        }
+        e.status |= status::SRC_NAT_DONE;
+        let key = src_key(e.zone, &e.orig);
+        if self.src_next.len() < self.entries.len() {
+            self.src_next.resize(self.entries.len(), END);
+        }
+        let older = self.bysource.insert(key, idx).unwrap_or(END);
+        self.src_next[idx] = older;
+    }
+
+    /// Takes a freed entry out of its source's list.
+    fn unlink_source(&mut self, idx: usize) {
+        let Some(e) = self.get(idx).filter(|e| e.has(status::SRC_NAT_DONE)) else {
+            return;
+        };
+        let key = src_key(e.zone, &e.orig);
+        let next = self.src_next.get(idx).copied().unwrap_or(END);
+        let Some(head) = self.bysource.get_mut(&key) else {
+            return;
+        };
+        if *head == idx {
+            if next == END {
+                self.bysource.remove(&key);
+            } else {
+                *head = next;
+            }
+            return;
+        }
+        let mut at = *head;
+        while let Some(&n) = self.src_next.get(at) {
+            if n == idx {
+                self.src_next[at] = next;
+                return;
+            }
+            at = n;
+        }
+    }
+
+    /// Entries whose source manip is set up and whose original tuple has
+    /// this zone, protocol, source address and port, newest first (dying
+    /// ones included).
+    pub fn by_source(&self, zone: u16, t: &Tuple) -> impl Iterator<Item = &Entry> + '_ {
+        let mut at = self.bysource.get(&src_key(zone, t)).copied().unwrap_or(END);
+        std::iter::from_fn(move || {
+            let e = self.get(at)?;
+            at = self.src_next.get(at).copied().unwrap_or(END);
+            Some(e)
+        })
     }
 
     /// Removes a tuple from the map if it still points at entry `idx`.

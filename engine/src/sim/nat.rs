@@ -53,8 +53,13 @@ fn bind(ct: &mut Conntrack, rng: &mut Rng, idx: usize, manip: Manip, range: &Nat
     if new != curr {
         ct.set_reply(idx, new.inverted(), nat_bit(manip));
     }
-    if let Some(e) = ct.get_mut(idx) {
-        e.status |= done_bit(manip);
+    match manip {
+        Manip::Src => ct.mark_src_done(idx),
+        Manip::Dst => {
+            if let Some(e) = ct.get_mut(idx) {
+                e.status |= status::DST_NAT_DONE;
+            }
+        }
     }
 }
 
@@ -135,7 +140,8 @@ fn src_in_range(t: &Tuple, r: &NatRange) -> bool {
 }
 
 /// `find_appropriate_src`: the mapping an earlier connection from the same
-/// source address and port got, if it fits the range.
+/// source address and port got, if it fits the range (the newest such
+/// connection whose mapping fits, as the kernel walks its `bysource` list).
 fn appropriate_src(
     ct: &Conntrack,
     idx: usize,
@@ -143,19 +149,13 @@ fn appropriate_src(
     t: &Tuple,
     r: &NatRange,
 ) -> Option<Tuple> {
+    let me = ct.get(idx).map(|e| e.id);
     let mut same: Vec<&super::conntrack::Entry> = ct
-        .iter()
-        .filter(|e| {
-            ct.get(idx).is_none_or(|me| me.id != e.id)
-                && e.has(status::SRC_NAT_DONE)
-                && e.zone == zone
-                && e.orig.proto == t.proto
-                && e.orig.src == t.src
-                && e.orig.sport == t.sport
-        })
+        .by_source(zone, t)
+        .filter(|e| Some(e.id) != me && !e.has(status::DYING))
         .collect();
-    // The kernel's list is newest first.
-    same.reverse();
+    // Newest (latest created) first.
+    same.sort_by_key(|e| std::cmp::Reverse(e.id));
     same.into_iter().find_map(|e| {
         let mapped = e.reply.inverted();
         let cand = Tuple {
@@ -503,6 +503,110 @@ mod tests {
             Manip::Src => t.src,
             Manip::Dst => t.dst,
         }
+    }
+
+    /// `find_appropriate_src` as a scan of every connection, newest first
+    /// (what the `bysource` lists must agree with).
+    fn appropriate_src_by_scan(
+        ct: &Conntrack,
+        idx: usize,
+        zone: u16,
+        t: &Tuple,
+        r: &NatRange,
+    ) -> Option<Tuple> {
+        let mut same: Vec<&crate::sim::conntrack::Entry> = ct
+            .iter()
+            .filter(|e| {
+                ct.get(idx).is_none_or(|me| me.id != e.id)
+                    && e.has(status::SRC_NAT_DONE)
+                    && e.zone == zone
+                    && e.orig.proto == t.proto
+                    && e.orig.src == t.src
+                    && e.orig.sport == t.sport
+            })
+            .collect();
+        same.reverse();
+        same.into_iter().find_map(|e| {
+            let mapped = e.reply.inverted();
+            let cand = Tuple {
+                src: mapped.src,
+                sport: mapped.sport,
+                ..*t
+            };
+            src_in_range(&cand, r).then_some(cand)
+        })
+    }
+
+    /// Many connections from few sources, bound, confirmed, killed,
+    /// removed and flushed: the lookup by source finds what a scan of all
+    /// connections finds, and new connections get the binding they got
+    /// when every connection was scanned.
+    #[test]
+    fn bysource_lookup_chooses_like_a_scan() {
+        use crate::packet::{build_tcp, IpFields, TcpFields};
+        let mut ct = Conntrack::default();
+        let mut rng = Rng::seeded(3);
+        let mut pick = Rng::seeded(11);
+        let ranges = [
+            range("10.7.0.1", "10.7.0.4", false),
+            range("10.7.0.3", "10.7.0.3", false),
+            NatRange {
+                proto_specified: true,
+                min_port: 2000,
+                max_port: 2003,
+                ..range("10.7.0.1", "10.7.0.2", false)
+            },
+        ];
+        let mut reused = 0;
+        for i in 0..3000u32 {
+            let n = pick.next_u32();
+            let src = Ipv4Addr::new(10, 1, 0, (n % 5) as u8);
+            let dst = Ipv4Addr::new(10, 9, 0, (n >> 8) as u8 % 50);
+            let sport = 1000 + (n >> 16) as u16 % 3;
+            let h = build_tcp(
+                &IpFields::new(src, dst),
+                &TcpFields {
+                    sport,
+                    dport: 80,
+                    flags: crate::packet::tcp_flags::SYN,
+                    window: 100,
+                    ..Default::default()
+                },
+                b"",
+            )
+            .headers()
+            .unwrap();
+            let now = i as u64 * 1_000_000;
+            let l = ct.track(&h, now);
+            let Some(idx) = l.idx else { continue };
+            if ct.get(idx).unwrap().has(status::SRC_NAT_DONE) {
+                continue;
+            }
+            let r = &ranges[(n >> 24) as usize % ranges.len()];
+            let t = ct.get(idx).unwrap().reply.inverted();
+            let want = appropriate_src_by_scan(&ct, idx, 0, &t, r);
+            assert_eq!(appropriate_src(&ct, idx, 0, &t, r), want, "connection {i}");
+            reused += want.is_some() as u32;
+            bind(&mut ct, &mut rng, idx, Manip::Src, r);
+            match n % 23 {
+                0 => ct.drop_unconfirmed(idx),
+                1 => {
+                    ct.confirm(idx);
+                    ct.kill(idx);
+                }
+                2 => {
+                    ct.confirm(idx);
+                    ct.remove(idx);
+                }
+                _ => {
+                    ct.confirm(idx);
+                }
+            }
+            if i % 1000 == 999 {
+                ct.flush();
+            }
+        }
+        assert!(reused > 500, "only {reused} connections reused a mapping");
     }
 
     /// Addresses the reference kernel picked from ranges (kernel_targets).

@@ -9,7 +9,7 @@ use super::nat;
 use super::trace::{Event, Step, Trace};
 use crate::ext::xtopt::fmt_net;
 use crate::packet::{Headers, Packet};
-use crate::ruleset::walk::{Known, Precheck};
+use crate::ruleset::walk::{Known, OneTest, Precheck, WalkIndex};
 use crate::ruleset::{Hook, IpSpec, Rule, RuleTarget, Verdict};
 
 /// What became of the packet at a hook.
@@ -427,6 +427,41 @@ impl Frames {
     }
 }
 
+/// Rules of a chain [`prefetch_walk`] loads ahead of the walk.
+const AHEAD: usize = 8;
+
+/// Starts loading what the walk of chain `ci` reads: where its rules are,
+/// its index entries and what its first rules count and do, and for the
+/// chains those rules jump to, where their rules are and their index
+/// entries. In a large table most of these are cache misses; asked for
+/// together, they overlap.
+fn prefetch_walk(chains: &[crate::ruleset::Chain], walk: &WalkIndex, ci: usize) {
+    let Some(chain) = chains.get(ci) else {
+        return;
+    };
+    crate::prefetch::value(&chain.rules);
+    if walk.dispatched(ci) {
+        // Its walk starts where the dispatch says.
+        return;
+    }
+    walk.prefetch_chain(ci, AHEAD);
+    for t in walk.targets(ci, AHEAD) {
+        if let Some(c) = chains.get(t) {
+            crate::prefetch::value(&c.rules);
+            walk.prefetch_chain(t, AHEAD);
+        }
+    }
+    for r in chain.rules.iter().take(AHEAD) {
+        prefetch_rule(r);
+    }
+}
+
+/// Starts loading what a walk reads of a rule that passed the index.
+fn prefetch_rule(r: &Rule) {
+    crate::prefetch::value(&r.counters);
+    crate::prefetch::value(&r.target);
+}
+
 /// Runs a packet through one table's chain for the hook. Returns the fate,
 /// the headers as they are now, and whether a target rewrote the bytes.
 #[allow(clippy::too_many_arguments)]
@@ -524,7 +559,17 @@ fn run_table(
         let chain = &mut chains[cur.chain];
         let cw = walk.chain(cur.chain, chain.rules.len());
         match (skip, cw) {
-            (true, Some(w)) => cur.next_rule = w.next(cur.next_rule, cx.hdr.dst),
+            (true, Some(w)) => {
+                let from = cur.next_rule;
+                cur.next_rule = w.next(from, cx.hdr.dst);
+                // A rule the dispatch skipped to is far from the last one
+                // read: load it while its index entry is looked at.
+                if cur.next_rule != from {
+                    if let Some(r) = chain.rules.get(cur.next_rule) {
+                        prefetch_rule(r);
+                    }
+                }
+            }
             // Rule by rule, untraced: a rule whose fixed part fails does
             // nothing, so such rules are passed in a tight loop.
             _ if !tracing => {
@@ -589,10 +634,15 @@ fn run_table(
                     matches,
                 }) => {
                     // A rule whose one test fails is passed over unread.
-                    if let Known::Test(t) = matches {
-                        if !t.eval(cx.transport()).0 {
-                            continue;
+                    let pass = match matches {
+                        Known::Test(OneTest::Native(t)) => t.eval(cx.transport()).0,
+                        Known::Test(OneTest::Random { below, inv }) => {
+                            (crate::ext::statistic::draw(cx.rng) < below) != inv
                         }
+                        Known::Always | Known::Ask => true,
+                    };
+                    if !pass {
+                        continue;
                     }
                     check_ip = false;
                     known = matches;
@@ -728,6 +778,11 @@ fn run_table(
                 let Some(ti) = target else {
                     return (Fate::Drop, cx.hdr, changed);
                 };
+                // A chain reached through a dispatch is far from where
+                // recent packets went (the chains it reaches are not).
+                if skip && cw.is_some_and(|w| w.is_dispatched()) {
+                    prefetch_walk(chains, walk, ti);
+                }
                 if !is_goto {
                     stack.push(Frame {
                         chain: cur.chain,
