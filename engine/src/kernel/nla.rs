@@ -79,10 +79,9 @@ pub struct Attr<'a> {
     pub value: &'a [u8],
 }
 
-/// The attributes of a buffer.
-pub fn parse(buf: &[u8]) -> Result<Vec<Attr<'_>>, Error> {
-    let mut out = Vec::new();
-    for nla in NlasIterator::new(buf) {
+/// The attributes of a buffer, one by one.
+pub fn iter(buf: &[u8]) -> impl Iterator<Item = Result<Attr<'_>, Error>> {
+    NlasIterator::new(buf).map(|nla| {
         let nla = nla.map_err(|e| Error::Decode(format!("bad attribute: {e}")))?;
         let kind = nla.kind() & NLA_TYPE_MASK;
         let len = nla.value_length();
@@ -90,7 +89,25 @@ pub fn parse(buf: &[u8]) -> Result<Vec<Attr<'_>>, Error> {
         let value = inner
             .get(4..4 + len)
             .ok_or_else(|| Error::Decode("attribute past the end".into()))?;
-        out.push(Attr { kind, value });
+        Ok(Attr { kind, value })
+    })
+}
+
+/// The attributes of a buffer.
+pub fn parse(buf: &[u8]) -> Result<Vec<Attr<'_>>, Error> {
+    iter(buf).collect()
+}
+
+/// The attributes of a buffer by type, for the types below `N`: the first
+/// of each, as [`find`] gives it, read without allocating (dumps of many
+/// rules read millions of attributes).
+pub fn index<const N: usize>(buf: &[u8]) -> Result<[Option<Attr<'_>>; N], Error> {
+    let mut out = [None; N];
+    for a in iter(buf) {
+        let a = a?;
+        if let Some(slot @ None) = out.get_mut(a.kind as usize) {
+            *slot = Some(a);
+        }
     }
     Ok(out)
 }
@@ -119,12 +136,16 @@ impl<'a> Attr<'a> {
     }
     /// A string, up to its first NUL.
     pub fn str(&self) -> String {
+        String::from_utf8_lossy(self.bytes_to_nul()).into_owned()
+    }
+    /// The bytes up to the first NUL.
+    pub fn bytes_to_nul(&self) -> &'a [u8] {
         let end = self
             .value
             .iter()
             .position(|b| *b == 0)
             .unwrap_or(self.value.len());
-        String::from_utf8_lossy(&self.value[..end]).into_owned()
+        &self.value[..end]
     }
     pub fn nested(&self) -> Result<Vec<Attr<'a>>, Error> {
         parse(self.value)
@@ -149,5 +170,9 @@ mod tests {
         assert_eq!(attrs[1].u32().unwrap(), 7);
         assert_eq!(attrs[2].kind, 4);
         assert_eq!(attrs[2].nested().unwrap()[0].u64().unwrap(), 9);
+        let by_kind = index::<3>(&a.buf).unwrap();
+        assert_eq!(by_kind[1].map(|x| x.str()).as_deref(), Some("filter"));
+        assert_eq!(by_kind[2].map(|x| x.u32().unwrap()), Some(7));
+        assert!(by_kind[0].is_none(), "kind 4 is beyond the index");
     }
 }

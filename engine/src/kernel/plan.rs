@@ -895,9 +895,9 @@ pub(crate) fn refusal(ops: &[Op], answers: &[Answer]) -> Error {
 }
 
 /// `iptables-save` text of the live ruleset (only `table` if given), and
-/// what could not be represented.
+/// what could not be represented. The decoded rules are taken out of `live`.
 pub fn import(
-    live: &Live,
+    live: &mut Live,
     only: Option<&str>,
     counters: bool,
     date: &str,
@@ -909,10 +909,10 @@ pub fn import(
         if only.is_some_and(|t| t != name) {
             continue;
         }
-        let Some(lt) = live.table(name) else {
+        let Some(lt) = live.tables.iter_mut().find(|t| t.name == name) else {
             continue;
         };
-        match live::to_table(&live.sets, lt) {
+        match live::take_table(&live.sets, lt) {
             Ok((t, mut p)) => {
                 problems.append(&mut p);
                 let _ = writeln!(

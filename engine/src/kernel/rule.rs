@@ -387,7 +387,7 @@ pub fn decode_rule(sets: &SetIndex, table: &str, exprs: &[Expr]) -> Result<Rule>
             counters,
         }
     } else {
-        let mut r = parse_words(sets, table, &ip, &words)?;
+        let mut r = parse_words(sets, table, &ip, words)?;
         r.ip = ip;
         r.counters = counters;
         r
@@ -402,16 +402,11 @@ pub fn decode_rule(sets: &SetIndex, table: &str, exprs: &[Expr]) -> Result<Rule>
 
 /// Builds the rule's extensions with the engine's parser from the words
 /// the codecs wrote.
-fn parse_words(sets: &SetIndex, table: &str, ip: &IpSpec, words: &[String]) -> Result<Rule> {
-    let mut argv: Vec<String> = vec![
-        "iptables".into(),
-        "-t".into(),
-        table.into(),
-        "-A".into(),
-        "KERNEL".into(),
-    ];
+fn parse_words(sets: &SetIndex, table: &str, ip: &IpSpec, words: Vec<String>) -> Result<Rule> {
+    let mut argv: Vec<String> = Vec::with_capacity(words.len() + 8);
+    argv.extend(["iptables", "-t", table, "-A", "KERNEL"].map(String::from));
     proto_words(ip, &mut argv);
-    argv.extend_from_slice(words);
+    argv.extend(words);
     let resolve = |_: &str| Vec::new();
     let set_ref = |name: &str| {
         sets.iter()
