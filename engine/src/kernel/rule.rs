@@ -156,7 +156,7 @@ fn eq_or_neq(op: CmpOp) -> Option<bool> {
 }
 
 /// Reads the fixed part at `exprs[i..]`: the number of expressions used.
-fn decode_fixed(exprs: &[Expr], i: usize, ip: &mut IpSpec) -> Option<usize> {
+pub(super) fn decode_fixed(exprs: &[Expr], i: usize, ip: &mut IpSpec) -> Option<usize> {
     match &exprs[i] {
         Expr::Meta { key, dreg: REG_1 } if *key == META_IIFNAME || *key == META_OIFNAME => {
             let (name, inv, n) = match cmp_at(exprs, i + 1) {
@@ -267,6 +267,14 @@ fn proto_words(ip: &IpSpec, argv: &mut Vec<String>) {
 /// parser turns into the rule's matches and target: a decoded rule is
 /// always one `iptables -A` could have made.
 pub fn decode_rule(sets: &SetIndex, table: &str, exprs: &[Expr]) -> Result<Rule> {
+    match super::plain::decode_plain(table, exprs) {
+        Some(rule) => Ok(rule),
+        None => decode_general(sets, table, exprs),
+    }
+}
+
+/// [`decode_rule`] for any rule: the codecs' words through the parser.
+pub fn decode_general(sets: &SetIndex, table: &str, exprs: &[Expr]) -> Result<Rule> {
     let mut ip = IpSpec::default();
     let mut words: Vec<String> = Vec::new();
     let mut target_at: Option<usize> = None;
