@@ -914,7 +914,14 @@ pub fn import_keeping(
     date: &str,
     kept: &mut Vec<Vec<Chain>>,
 ) -> (String, Vec<live::Problem>) {
-    let mut out = String::new();
+    // About a hundred bytes a rule: the text is built without regrowing.
+    let rules: usize = live
+        .tables
+        .iter()
+        .flat_map(|t| &t.chains)
+        .map(|c| c.rules.len())
+        .sum();
+    let mut out = String::with_capacity(rules * 112 + 4096);
     let mut problems = Vec::new();
     decode_side_by_side(live, only);
     for name in TABLE_ORDER {
