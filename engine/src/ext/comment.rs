@@ -40,7 +40,7 @@ impl Match for Comment {
 
     fn save(&self, out: &mut String) {
         out.push_str(" --comment ");
-        out.push_str(&xtopt::save_string(&self.text));
+        xtopt::push_save_string(&self.text, out);
     }
 
     fn print(&self, out: &mut String, _numeric: bool) {

@@ -158,13 +158,20 @@ pub fn fmt_mark(value: u32, mask: u32) -> String {
 /// `xtables_save_string`: quoted unless made only of `[A-Za-z0-9_-]`
 /// (and not empty); `"`, `'` and `\` escaped with a backslash.
 pub fn save_string(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return s.to_string();
-    }
     let mut out = String::with_capacity(s.len() + 2);
+    push_save_string(s, &mut out);
+    out
+}
+
+/// [`save_string`] appended to `out`.
+pub fn push_save_string(s: &str, out: &mut String) {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+    {
+        out.push_str(s);
+        return;
+    }
     out.push('"');
     for c in s.chars() {
         if c == '"' || c == '\'' || c == '\\' {
@@ -173,7 +180,6 @@ pub fn save_string(s: &str) -> String {
         out.push(c);
     }
     out.push('"');
-    out
 }
 
 /// A dotted IPv4 address as `inet_aton` accepts it in iptables (`xtables_numeric_to_ipaddr`:

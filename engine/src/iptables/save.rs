@@ -125,7 +125,8 @@ fn save_target(rule: &Rule, out: &mut String) {
 pub fn rule_body_with(rule: &Rule, counters: bool, out: &mut String) {
     save_ip(rule, out);
     for m in &rule.matches {
-        let _ = write!(out, " -m {}", m.save_name());
+        out.push_str(" -m ");
+        out.push_str(m.save_name());
         m.save(out);
     }
     if counters {
@@ -182,7 +183,9 @@ pub fn save_table(name: &str, chains: &[Chain], counters: bool, out: &mut String
             if counters {
                 let _ = write!(out, "[{}:{}] ", r.counters.packets, r.counters.bytes);
             }
-            out.push_str(&rule_line(&c.name, r, false));
+            out.push_str("-A ");
+            out.push_str(&c.name);
+            rule_body_with(r, false, out);
             out.push('\n');
         }
     }

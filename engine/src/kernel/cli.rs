@@ -457,7 +457,7 @@ fn run_inner(cmd: KernelCmd) -> Result<i32, i32> {
                 }
             }
             let mut sock = open(netns.as_deref())?;
-            let live = live::read(&mut sock).map_err(|e| fail(&e))?;
+            let mut live = live::read(&mut sock).map_err(|e| fail(&e))?;
             if ipsets {
                 print!("{}", plan::import_sets(&live));
                 for p in &live.set_problems {
@@ -465,7 +465,9 @@ fn run_inner(cmd: KernelCmd) -> Result<i32, i32> {
                 }
                 return Ok(if live.set_problems.is_empty() { 0 } else { 3 });
             }
-            let (text, problems) = plan::import(&live, table.as_deref(), counters, &now());
+            let mut tables = Vec::new();
+            let (text, problems) =
+                plan::import_keeping(&mut live, table.as_deref(), counters, &now(), &mut tables);
             print!("{text}");
             for p in &problems {
                 eprintln!("iptplay: not imported: {p}");
@@ -473,6 +475,7 @@ fn run_inner(cmd: KernelCmd) -> Result<i32, i32> {
             // The process ends here: freeing every rule read one by one
             // would only cost time.
             std::mem::forget(live);
+            std::mem::forget(tables);
             Ok(if problems.is_empty() { 0 } else { 3 })
         }
         KernelCmd::Diff {

@@ -159,10 +159,8 @@ fn data_value(a: &mut Attrs, kind: u16, v: &[u8]) {
 
 fn read_value(a: Option<Attr>) -> Result<Vec<u8>, Error> {
     let a = a.ok_or_else(|| Error::Decode("missing data".into()))?;
-    let inner = a.nested()?;
-    Ok(nla::find(&inner, NFTA_DATA_VALUE)
-        .map(|v| v.value.to_vec())
-        .unwrap_or_default())
+    let [_, value, ..] = nla::index::<{ NFTA_DATA_VALUE as usize + 1 }>(a.value)?;
+    Ok(value.map(|v| v.value.to_vec()).unwrap_or_default())
 }
 
 impl Expr {
@@ -294,15 +292,15 @@ impl Expr {
 
     /// Reads one `NFTA_LIST_ELEM`.
     pub fn read(elem: &Attr) -> Result<Expr, Error> {
-        let attrs = elem.nested()?;
-        let name = nla::find(&attrs, NFTA_EXPR_NAME)
-            .map(|a| a.str())
+        let attrs = nla::index::<{ NFTA_EXPR_DATA as usize + 1 }>(elem.value)?;
+        let name = attrs[NFTA_EXPR_NAME as usize]
+            .map(|a| String::from_utf8_lossy(a.bytes_to_nul()))
             .ok_or_else(|| Error::Decode("expression without a name".into()))?;
-        let data = match nla::find(&attrs, NFTA_EXPR_DATA) {
-            Some(d) => d.nested()?,
-            None => Vec::new(),
+        let data = match attrs[NFTA_EXPR_DATA as usize] {
+            Some(d) => nla::index::<8>(d.value)?,
+            None => [None; 8],
         };
-        let get = |k: u16| nla::find(&data, k);
+        let get = |k: u16| data.get(k as usize).copied().flatten();
         let u32_of = |k: u16| -> Result<u32, Error> {
             get(k)
                 .ok_or_else(|| Error::Decode(format!("{name}: attribute {k} missing")))?
@@ -313,7 +311,7 @@ impl Expr {
                 .ok_or_else(|| Error::Decode(format!("{name}: attribute {k} missing")))?
                 .u64()
         };
-        Ok(match name.as_str() {
+        Ok(match &*name {
             "meta" if get(3).is_none() => Expr::Meta {
                 key: u32_of(2)?,
                 dreg: u32_of(1)?,
@@ -354,19 +352,18 @@ impl Expr {
             },
             "immediate" => {
                 let dreg = u32_of(1)?;
-                let d = get(2)
-                    .ok_or_else(|| Error::Decode("immediate without data".into()))?
-                    .nested()?;
-                let data = if let Some(v) = nla::find(&d, NFTA_DATA_VERDICT) {
-                    let v = v.nested()?;
-                    let code = nla::find(&v, NFTA_VERDICT_CODE)
+                let d = get(2).ok_or_else(|| Error::Decode("immediate without data".into()))?;
+                let d = nla::index::<{ NFTA_DATA_VERDICT as usize + 1 }>(d.value)?;
+                let data = if let Some(v) = d[NFTA_DATA_VERDICT as usize] {
+                    let v = nla::index::<{ NFTA_VERDICT_CHAIN as usize + 1 }>(v.value)?;
+                    let code = v[NFTA_VERDICT_CODE as usize]
                         .ok_or_else(|| Error::Decode("verdict without code".into()))?
                         .u32()? as i32;
-                    let chain = nla::find(&v, NFTA_VERDICT_CHAIN).map(|c| c.str());
+                    let chain = v[NFTA_VERDICT_CHAIN as usize].map(|c| c.str());
                     ImmData::Verdict { code, chain }
                 } else {
                     ImmData::Value(
-                        nla::find(&d, NFTA_DATA_VALUE)
+                        d[NFTA_DATA_VALUE as usize]
                             .map(|v| v.value.to_vec())
                             .unwrap_or_default(),
                     )
@@ -387,7 +384,9 @@ impl Expr {
                 };
                 // LEVEL / FLAGS belong to the kernel-log form, which iptables never makes.
                 if get(5).is_some() || get(6).is_some() {
-                    Expr::Other { name }
+                    Expr::Other {
+                        name: name.into_owned(),
+                    }
                 } else {
                     Expr::Log {
                         group: u16_of(1),
@@ -417,7 +416,9 @@ impl Expr {
                     }
                 }
             }
-            _ => Expr::Other { name },
+            _ => Expr::Other {
+                name: name.into_owned(),
+            },
         })
     }
 }
@@ -438,5 +439,5 @@ pub fn write_list_into(exprs: &[Expr], a: &mut Attrs) {
 
 /// Reads a `NFTA_RULE_EXPRESSIONS` content.
 pub fn read_list(buf: &[u8]) -> Result<Vec<Expr>, Error> {
-    nla::parse(buf)?.iter().map(Expr::read).collect()
+    nla::iter(buf).map(|a| Expr::read(&a?)).collect()
 }

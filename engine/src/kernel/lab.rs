@@ -417,8 +417,8 @@ pub fn import_host(name: &str, netns: Option<&str>) -> Result<(HostSpec, Vec<Str
         sysctls.insert("net.ipv4.ip_forward".to_string(), fwd);
     }
     let mut sock = NfSock::open_at(netns)?;
-    let lv = live::read(&mut sock)?;
-    let (rules, problems) = plan::import(&lv, None, false, "");
+    let mut lv = live::read(&mut sock)?;
+    let (rules, problems) = plan::import(&mut lv, None, false, "");
     let rules: String = rules
         .lines()
         .filter(|l| !l.starts_with('#'))

@@ -8,7 +8,7 @@
 
 use super::expr::Expr;
 use super::ipset::{self, KernelSet};
-use super::msg::{self, BaseHook, ChainObj, RuleObj, TableObj};
+use super::msg::{self, BaseHook, ChainObj, TableObj};
 use super::rule::{self, Encoded};
 use super::sock::NfSock;
 use super::xt::{self, SetIndex};
@@ -236,19 +236,23 @@ pub fn read(sock: &mut NfSock) -> Result<Live> {
     Err(Error::Busy(5))
 }
 
-/// The rules of `chains`, chain by chain. Many chains are split between
-/// this socket and a second one in another thread: the kernel fills one's
-/// dumps while the other's are read and decoded.
-fn dump_rules(sock: &mut NfSock, chains: &[ChainObj]) -> Result<Vec<RuleObj>> {
-    fn some(sock: &mut NfSock, chains: &[ChainObj]) -> Result<Vec<RuleObj>> {
-        let mut rules: Vec<RuleObj> = Vec::new();
+/// The rules of `chains`, chain by chain (one list per chain, in the same
+/// order). Many chains are split between this socket and a second one in
+/// another thread: the kernel fills one's dumps while the other's are read
+/// and decoded.
+fn dump_rules(sock: &mut NfSock, chains: &[ChainObj]) -> Result<Vec<Vec<LiveRule>>> {
+    fn some(sock: &mut NfSock, chains: &[ChainObj]) -> Result<Vec<Vec<LiveRule>>> {
+        let mut all = Vec::with_capacity(chains.len());
         for c in chains {
+            let mut rules = Vec::new();
             sock.dump_each(&msg::get_rules(&c.table, &c.name), |b| {
-                rules.push(msg::parse_rule(b)?);
+                let (handle, exprs) = msg::parse_chain_rule(b)?;
+                rules.push(LiveRule::new(handle, exprs));
                 Ok(())
             })?;
+            all.push(rules);
         }
-        Ok(rules)
+        Ok(all)
     }
     const SPLIT_FROM: usize = 2000;
     if chains.len() < SPLIT_FROM {
@@ -269,43 +273,32 @@ fn dump_rules(sock: &mut NfSock, chains: &[ChainObj]) -> Result<Vec<RuleObj>> {
     })
 }
 
-/// Puts dumped objects together (rules in dump order within each chain).
+/// Puts dumped objects together: `rules` holds each chain's rules in dump
+/// order, one list per chain of `chains`.
 pub fn assemble(
     genid: u32,
     tables: Vec<TableObj>,
     chains: Vec<ChainObj>,
-    rules: Vec<RuleObj>,
+    rules: Vec<Vec<LiveRule>>,
 ) -> Live {
-    let mut by_table: Vec<(String, Vec<LiveChain>, HashMap<String, usize>)> = tables
-        .into_iter()
-        .map(|t| (t.name, Vec::new(), HashMap::new()))
-        .collect();
-    for c in chains {
-        if let Some((_, list, idx)) = by_table.iter_mut().find(|(n, _, _)| *n == c.table) {
-            idx.insert(c.name.clone(), list.len());
+    let mut by_table: Vec<(String, Vec<LiveChain>)> =
+        tables.into_iter().map(|t| (t.name, Vec::new())).collect();
+    for (c, rules) in chains.into_iter().zip(rules) {
+        if let Some((_, list)) = by_table.iter_mut().find(|(n, _)| *n == c.table) {
             list.push(LiveChain {
                 name: c.name,
                 hook: c.hook,
                 policy: c.policy,
                 counters: c.counters,
-                rules: Vec::new(),
+                rules,
             });
         }
-    }
-    for r in rules {
-        let Some((_, list, idx)) = by_table.iter_mut().find(|(n, _, _)| *n == r.table) else {
-            continue;
-        };
-        let Some(i) = idx.get(&r.chain) else {
-            continue;
-        };
-        list[*i].rules.push(LiveRule::new(r.handle, r.exprs));
     }
     Live {
         genid,
         tables: by_table
             .into_iter()
-            .map(|(name, chains, _)| LiveTable::new(&name, chains))
+            .map(|(name, chains)| LiveTable::new(&name, chains))
             .collect(),
         nfacct: Vec::new(),
         sets: Vec::new(),
@@ -429,6 +422,46 @@ pub fn to_table(
     lt: &LiveTable,
 ) -> std::result::Result<(Table, Vec<Problem>), Problem> {
     let name = check_table(lt)?;
+    Ok(table_with(lt, name, |_, r| r.rule(sets, name).clone()))
+}
+
+/// As [`to_table`], but the decoded rules are taken out of `lt` rather
+/// than copied (a rule asked for again is decoded again).
+pub fn take_table(
+    sets: &SetIndex,
+    lt: &mut LiveTable,
+) -> std::result::Result<(Table, Vec<Problem>), Problem> {
+    let name = check_table(lt)?;
+    let mut taken: Vec<_> = lt
+        .chains
+        .iter_mut()
+        .map(|c| {
+            c.rules
+                .iter_mut()
+                .map(|r| {
+                    let _ = r.rule(sets, name);
+                    r.decoded
+                        .take()
+                        .unwrap_or_else(|| Err("not decoded".into()))
+                })
+                .collect::<Vec<_>>()
+                .into_iter()
+        })
+        .collect();
+    Ok(table_with(lt, name, |chain, _| {
+        taken[chain]
+            .next()
+            .unwrap_or_else(|| Err("not decoded".into()))
+    }))
+}
+
+/// The engine table of `lt` (already checked to be iptables table `name`),
+/// each rule given by `rule_of(chain index, rule)`.
+fn table_with(
+    lt: &LiveTable,
+    name: &'static str,
+    mut rule_of: impl FnMut(usize, &LiveRule) -> std::result::Result<Rule, String>,
+) -> (Table, Vec<Problem>) {
     let mut builtins: Vec<Chain> = Vec::new();
     let mut users: Vec<Chain> = Vec::new();
     let mut problems = Vec::new();
@@ -446,8 +479,8 @@ pub fn to_table(
         };
         ch.handle = i as u64 + 1;
         for r in &c.rules {
-            match r.rule(sets, name) {
-                Ok(rule) => ch.rules.push(rule.clone()),
+            match rule_of(i, r) {
+                Ok(rule) => ch.rules.push(rule),
                 Err(why) => problems.push(Problem {
                     table: lt.name.clone(),
                     chain: Some(c.name.clone()),
@@ -470,5 +503,5 @@ pub fn to_table(
     table.exists = true;
     table.chains = builtins.into_iter().chain(users).collect();
     table.next_handle = lt.chains.len() as u64 + 1;
-    Ok((table, problems))
+    (table, problems)
 }

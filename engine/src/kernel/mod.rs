@@ -38,6 +38,7 @@ pub mod lab;
 pub mod live;
 pub mod msg;
 pub mod nla;
+pub mod plain;
 pub mod plan;
 pub mod rollback;
 pub mod rtnl;

@@ -448,6 +448,21 @@ pub fn parse_rule_head(attrs: &[u8]) -> Result<(String, String, u64)> {
     Ok((s(NFTA_RULE_TABLE), s(NFTA_RULE_CHAIN), handle))
 }
 
+/// A rule's handle and expressions, when its table and chain are known
+/// (a dump of one chain).
+pub fn parse_chain_rule(attrs: &[u8]) -> Result<(u64, Vec<Expr>)> {
+    let a = nla::index::<{ NFTA_RULE_EXPRESSIONS as usize + 1 }>(attrs)?;
+    let handle = a[NFTA_RULE_HANDLE as usize]
+        .map(|x| x.u64())
+        .transpose()?
+        .unwrap_or(0);
+    let exprs = match a[NFTA_RULE_EXPRESSIONS as usize] {
+        Some(e) => expr::read_list(e.value)?,
+        None => Vec::new(),
+    };
+    Ok((handle, exprs))
+}
+
 pub fn parse_rule(attrs: &[u8]) -> Result<RuleObj> {
     let a = nla::parse(attrs)?;
     let s = |k| nla::find(&a, k).map(|x| x.str()).unwrap_or_default();

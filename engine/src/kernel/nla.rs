@@ -3,7 +3,6 @@
 //! attribute iterator for what the kernel sends back.
 
 use super::Error;
-use netlink_packet_core::NlasIterator;
 
 /// Attribute type flag of a nested attribute.
 pub const NLA_F_NESTED: u16 = 0x8000;
@@ -79,18 +78,59 @@ pub struct Attr<'a> {
     pub value: &'a [u8],
 }
 
+/// The attributes of a buffer, one by one; reading stops at the first
+/// malformed one (too short, or longer than what is left).
+pub fn iter(buf: &[u8]) -> AttrIter<'_> {
+    AttrIter { buf, pos: 0 }
+}
+
+/// See [`iter`].
+pub struct AttrIter<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Iterator for AttrIter<'a> {
+    type Item = Result<Attr<'a>, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rest = self.buf.get(self.pos..).filter(|r| !r.is_empty())?;
+        let at = self.pos;
+        let bad = |what: String| {
+            Some(Err(Error::Decode(format!(
+                "bad attribute at byte {at}: {what}"
+            ))))
+        };
+        let Some(head) = rest.get(..4) else {
+            self.pos = self.buf.len();
+            return bad(format!("{} bytes left, a header needs 4", rest.len()));
+        };
+        let len = u16::from_ne_bytes([head[0], head[1]]) as usize;
+        let kind = u16::from_ne_bytes([head[2], head[3]]) & NLA_TYPE_MASK;
+        let Some(value) = rest.get(4..len).filter(|_| len >= 4) else {
+            self.pos = self.buf.len();
+            return bad(format!("length {len} with {} bytes left", rest.len()));
+        };
+        self.pos += (len + 3) & !3;
+        Some(Ok(Attr { kind, value }))
+    }
+}
+
 /// The attributes of a buffer.
 pub fn parse(buf: &[u8]) -> Result<Vec<Attr<'_>>, Error> {
-    let mut out = Vec::new();
-    for nla in NlasIterator::new(buf) {
-        let nla = nla.map_err(|e| Error::Decode(format!("bad attribute: {e}")))?;
-        let kind = nla.kind() & NLA_TYPE_MASK;
-        let len = nla.value_length();
-        let inner = nla.into_inner();
-        let value = inner
-            .get(4..4 + len)
-            .ok_or_else(|| Error::Decode("attribute past the end".into()))?;
-        out.push(Attr { kind, value });
+    iter(buf).collect()
+}
+
+/// The attributes of a buffer by type, for the types below `N`: the first
+/// of each, as [`find`] gives it, read without allocating (dumps of many
+/// rules read millions of attributes).
+pub fn index<const N: usize>(buf: &[u8]) -> Result<[Option<Attr<'_>>; N], Error> {
+    let mut out = [None; N];
+    for a in iter(buf) {
+        let a = a?;
+        if let Some(slot @ None) = out.get_mut(a.kind as usize) {
+            *slot = Some(a);
+        }
     }
     Ok(out)
 }
@@ -119,12 +159,16 @@ impl<'a> Attr<'a> {
     }
     /// A string, up to its first NUL.
     pub fn str(&self) -> String {
+        String::from_utf8_lossy(self.bytes_to_nul()).into_owned()
+    }
+    /// The bytes up to the first NUL.
+    pub fn bytes_to_nul(&self) -> &'a [u8] {
         let end = self
             .value
             .iter()
             .position(|b| *b == 0)
             .unwrap_or(self.value.len());
-        String::from_utf8_lossy(&self.value[..end]).into_owned()
+        &self.value[..end]
     }
     pub fn nested(&self) -> Result<Vec<Attr<'a>>, Error> {
         parse(self.value)
@@ -149,5 +193,20 @@ mod tests {
         assert_eq!(attrs[1].u32().unwrap(), 7);
         assert_eq!(attrs[2].kind, 4);
         assert_eq!(attrs[2].nested().unwrap()[0].u64().unwrap(), 9);
+        let by_kind = index::<3>(&a.buf).unwrap();
+        assert_eq!(by_kind[1].map(|x| x.str()).as_deref(), Some("filter"));
+        assert_eq!(by_kind[2].map(|x| x.u32().unwrap()), Some(7));
+        assert!(by_kind[0].is_none(), "kind 4 is beyond the index");
+    }
+
+    #[test]
+    fn malformed_attributes_are_errors() {
+        // A header cut short, a length past the end, a length below the header.
+        for bad in [&[8u8, 0, 1][..], &[12, 0, 1, 0, 0, 0, 0, 0], &[2, 0, 1, 0]] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+        // The last attribute need not be padded.
+        let a = parse(&[5, 0, 1, 0, 7]).unwrap();
+        assert_eq!((a[0].kind, a[0].value), (1, &[7u8][..]));
     }
 }

@@ -156,7 +156,7 @@ fn eq_or_neq(op: CmpOp) -> Option<bool> {
 }
 
 /// Reads the fixed part at `exprs[i..]`: the number of expressions used.
-fn decode_fixed(exprs: &[Expr], i: usize, ip: &mut IpSpec) -> Option<usize> {
+pub(super) fn decode_fixed(exprs: &[Expr], i: usize, ip: &mut IpSpec) -> Option<usize> {
     match &exprs[i] {
         Expr::Meta { key, dreg: REG_1 } if *key == META_IIFNAME || *key == META_OIFNAME => {
             let (name, inv, n) = match cmp_at(exprs, i + 1) {
@@ -267,6 +267,14 @@ fn proto_words(ip: &IpSpec, argv: &mut Vec<String>) {
 /// parser turns into the rule's matches and target: a decoded rule is
 /// always one `iptables -A` could have made.
 pub fn decode_rule(sets: &SetIndex, table: &str, exprs: &[Expr]) -> Result<Rule> {
+    match super::plain::decode_plain(table, exprs) {
+        Some(rule) => Ok(rule),
+        None => decode_general(sets, table, exprs),
+    }
+}
+
+/// [`decode_rule`] for any rule: the codecs' words through the parser.
+pub fn decode_general(sets: &SetIndex, table: &str, exprs: &[Expr]) -> Result<Rule> {
     let mut ip = IpSpec::default();
     let mut words: Vec<String> = Vec::new();
     let mut target_at: Option<usize> = None;
@@ -387,7 +395,7 @@ pub fn decode_rule(sets: &SetIndex, table: &str, exprs: &[Expr]) -> Result<Rule>
             counters,
         }
     } else {
-        let mut r = parse_words(sets, table, &ip, &words)?;
+        let mut r = parse_words(sets, table, &ip, words)?;
         r.ip = ip;
         r.counters = counters;
         r
@@ -402,16 +410,11 @@ pub fn decode_rule(sets: &SetIndex, table: &str, exprs: &[Expr]) -> Result<Rule>
 
 /// Builds the rule's extensions with the engine's parser from the words
 /// the codecs wrote.
-fn parse_words(sets: &SetIndex, table: &str, ip: &IpSpec, words: &[String]) -> Result<Rule> {
-    let mut argv: Vec<String> = vec![
-        "iptables".into(),
-        "-t".into(),
-        table.into(),
-        "-A".into(),
-        "KERNEL".into(),
-    ];
+fn parse_words(sets: &SetIndex, table: &str, ip: &IpSpec, words: Vec<String>) -> Result<Rule> {
+    let mut argv: Vec<String> = Vec::with_capacity(words.len() + 8);
+    argv.extend(["iptables", "-t", table, "-A", "KERNEL"].map(String::from));
     proto_words(ip, &mut argv);
-    argv.extend_from_slice(words);
+    argv.extend(words);
     let resolve = |_: &str| Vec::new();
     let set_ref = |name: &str| {
         sets.iter()
