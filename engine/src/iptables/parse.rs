@@ -12,6 +12,9 @@ use crate::ext::{self, ExtInfo, ExtKind, Match, XtError, XtResult};
 use crate::ruleset::{Counters, IpSpec, Net, Rule, RuleTarget, Verdict};
 use std::net::Ipv4Addr;
 
+mod plain_line;
+pub use plain_line::parse_plain_line;
+
 /// What the host offers the parser: name resolution and object lookups.
 pub struct ParseEnv<'a> {
     pub resolve: &'a dyn Fn(&str) -> Vec<Ipv4Addr>,
@@ -246,7 +249,11 @@ pub fn parse(argv: &[String], env: &ParseEnv, warnings: &mut Vec<String>) -> XtR
             }
         };
         if code >= EXT_BASE {
-            ext_option(&mut st, &mut x, &mut g, code, optarg, invert, warnings)?;
+            let rest = &argv[g.optind.min(argv.len())..];
+            let opt_word = &argv[g.optind - 1];
+            g.optind += ext_option(
+                &mut st, &mut x, code, optarg, invert, opt_word, rest, warnings,
+            )?;
             invert = false;
             continue;
         }
@@ -264,20 +271,22 @@ pub fn parse(argv: &[String], env: &ParseEnv, warnings: &mut Vec<String>) -> XtR
 }
 
 /// One extension option: the target's, else the newest unfinished match's.
+/// `opt_word` is the word named in an "unknown option" error, `rest` the
+/// words after the option's value; returns how many of them it took.
+#[allow(clippy::too_many_arguments)]
 fn ext_option(
     st: &mut State<'_, '_>,
     x: &mut Exts,
-    g: &mut Getopt,
     code: u32,
     optarg: Option<&str>,
     invert: bool,
+    opt_word: &str,
+    rest: &[String],
     warnings: &mut Vec<String>,
-) -> XtResult {
-    let argv = g.argv;
+) -> XtResult<usize> {
     let owner = (code / EXT_BASE - 1) as usize;
     let idx = (code % EXT_BASE) as usize;
     let (name, kind, _) = x.owners[owner];
-    let rest = &argv[g.optind.min(argv.len())..];
     let mut pcx = parse_cx(st.env, &st.p.table, &st.ip, rest);
     let result = match kind {
         ExtKind::Target => match x.target.as_mut() {
@@ -290,10 +299,7 @@ fn ext_option(
                     Ok(())
                 })
             }
-            None => Err(XtError::new(format!(
-                "unknown option \"{}\"",
-                argv[g.optind - 1]
-            ))),
+            None => Err(XtError::new(format!("unknown option \"{opt_word}\""))),
         },
         ExtKind::Match => {
             let slot = x
@@ -310,18 +316,14 @@ fn ext_option(
                         Ok(())
                     })
                 }
-                None => Err(XtError::new(format!(
-                    "unknown option \"{}\"",
-                    argv[g.optind - 1]
-                ))),
+                None => Err(XtError::new(format!("unknown option \"{opt_word}\""))),
             }
         }
     };
     warnings.append(&mut pcx.warnings);
     let consumed = pcx.consumed;
     result?;
-    g.optind += consumed;
-    Ok(())
+    Ok(consumed)
 }
 
 /// One of iptables' own options. `Some` ends the parse (`-h`, `-V`, restore's `-6`).
