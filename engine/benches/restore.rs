@@ -95,6 +95,21 @@ fn restore(c: &mut Criterion) {
             total
         })
     });
+    // Ours parsing only, like the real tool's `--test` below.
+    let test_argv = vec!["iptables-restore".to_string(), "--test".to_string()];
+    g.bench_function("iptables-restore --test", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let mut h = Host::new("bench");
+                let t = thread_cpu();
+                let out = run_argv(&mut h, &test_argv, Some(&text));
+                total += thread_cpu() - t;
+                assert_eq!(out.exit, 0);
+            }
+            total
+        })
+    });
     // The baseline, in the same run: the real tool on the same file.
     let file = std::env::temp_dir().join(format!("kube-{n}-{}.v4", std::process::id()));
     let real = std::fs::write(&file, &text).is_ok()

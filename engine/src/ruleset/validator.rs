@@ -160,8 +160,10 @@ impl Validator {
     /// Chain `c` is reached with hooks `mask` at jump depth `depth`: grows
     /// what is known and follows the chain's jumps while anything grew.
     fn reach<'t>(&mut self, table: &'t Table, find: Find, c: &'t Chain, mask: u8, depth: usize) {
-        let mut work: Vec<(&Chain, u8, usize)> = vec![(c, mask, depth)];
-        while let Some((c, mask, depth)) = work.pop() {
+        // Chains left to look at; the first is taken without a list.
+        let mut work: Vec<(&Chain, u8, usize)> = Vec::new();
+        let mut first = Some((c, mask, depth));
+        while let Some((c, mask, depth)) = first.take().or_else(|| work.pop()) {
             let depth = depth.min(JUMP_STACK_SIZE) as u8;
             let old = self.nodes.get(&c.handle).copied().unwrap_or_default();
             let node = Node {
@@ -253,8 +255,12 @@ impl Validator {
         if self.deep {
             return Err(KernelError::TooManyLinks);
         }
-        let order: Vec<usize> = if self.all_suspect {
-            (0..table.chains.len()).collect()
+        let listed: Vec<usize>;
+        let order: &[usize] = if self.all_suspect {
+            listed = (0..table.chains.len()).collect();
+            &listed
+        } else if self.suspects.is_empty() {
+            std::slice::from_ref(&idx)
         } else {
             let mut v: Vec<usize> = self
                 .suspects
@@ -264,9 +270,10 @@ impl Validator {
                 .collect();
             v.sort_unstable();
             v.dedup();
-            v
+            listed = v;
+            &listed
         };
-        for i in order {
+        for &i in order {
             let c = &table.chains[i];
             if c.fake || c.rules.is_empty() {
                 continue;

@@ -41,11 +41,24 @@ const TARGETS: &[&str] = &[
 /// Most words a line may have here.
 const MAX_WORDS: usize = 48;
 
+/// Byte classes of the splitter: [`SEP`] ends a word, [`QUOTE`] starts or
+/// ends a quoted run, 0 is any other byte.
+const CLASS: [u8; 256] = {
+    let mut t = [0; 256];
+    t[b' ' as usize] = SEP;
+    t[b'\t' as usize] = SEP;
+    t[b'\n' as usize] = SEP;
+    t[b'"' as usize] = QUOTE;
+    t
+};
+const SEP: u8 = 1;
+const QUOTE: u8 = 2;
+
 /// The words of a rule line as [`super::super::restore::split_rule_line`]
 /// splits it, borrowed; `None` when a word would need putting together
 /// (a quote inside a word, a backslash or an empty pair of quotes).
 fn words(line: &str) -> Option<([&str; MAX_WORDS], usize)> {
-    let sep = |c: u8| c == b' ' || c == b'\t' || c == b'\n';
+    let sep = |c: u8| CLASS[c as usize] == SEP;
     let b = line.as_bytes();
     let mut out = [""; MAX_WORDS];
     let mut n = 0;
@@ -68,11 +81,12 @@ fn words(line: &str) -> Option<([&str; MAX_WORDS], usize)> {
             &line[start..end]
         } else {
             let start = i;
-            while i < b.len() && !sep(b[i]) {
-                if b[i] == b'"' {
-                    return None;
-                }
-                i += 1;
+            i += b[i..]
+                .iter()
+                .position(|c| CLASS[*c as usize] != 0)
+                .unwrap_or(b.len() - i);
+            if b.get(i) == Some(&b'"') {
+                return None;
             }
             &line[start..i]
         };
