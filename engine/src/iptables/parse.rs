@@ -675,14 +675,33 @@ fn finish(
     if invert {
         return Err(XtError::new("nothing appropriate following !"));
     }
-    let any: std::borrow::Cow<[Net]> = std::borrow::Cow::Borrowed(&[Net::ANY]);
-    let srcs = match &st.shost {
-        Some(s) => addr::ipparse_multiple(s, st.env.resolve)?.into(),
-        None => any.clone(),
+    // One numeric address (the usual case) needs no list.
+    let (src_one, dst_one, src_list, dst_list);
+    let srcs: &[Net] = match st.shost {
+        None => &[Net::ANY],
+        Some(s) => match addr::ipparse_single(s) {
+            Some(n) => {
+                src_one = [n];
+                &src_one
+            }
+            None => {
+                src_list = addr::ipparse_multiple(s, st.env.resolve)?;
+                &src_list
+            }
+        },
     };
-    let dsts = match &st.dhost {
-        Some(s) => addr::ipparse_multiple(s, st.env.resolve)?.into(),
-        None => any,
+    let dsts: &[Net] = match st.dhost {
+        None => &[Net::ANY],
+        Some(s) => match addr::ipparse_single(s) {
+            Some(n) => {
+                dst_one = [n];
+                &dst_one
+            }
+            None => {
+                dst_list = addr::ipparse_multiple(s, st.env.resolve)?;
+                &dst_list
+            }
+        },
     };
     if (srcs.len() > 1 || dsts.len() > 1) && (st.ip.src_inv || st.ip.dst_inv) {
         return Err(XtError::new(

@@ -8,7 +8,7 @@ use super::super::getopt::Longs;
 use super::super::opts::{add_command, set_option};
 use super::super::opts::{CMD_APPEND, OPT_DESTINATION, OPT_JUMP, OPT_PROTOCOL, OPT_SOURCE};
 use super::{ext_option, finish, parse_protocol, parse_target_name, ParseEnv, Parsed, State};
-use crate::ext::{self, ExtKind, HasArg};
+use crate::ext::{self, ExtInfo, ExtKind, HasArg};
 use crate::ruleset::IpSpec;
 
 /// Matches whose options take only their own value (no extra words, so the
@@ -26,6 +26,24 @@ const MATCHES: &[&str] = &[
     "multiport",
 ];
 
+/// The extension `-m NAME` loads when it is one of [`MATCHES`] (looked up
+/// once: the registry's hash is slower than a look along a short list).
+fn known_match(name: &str) -> Option<&'static ExtInfo> {
+    static FOUND: std::sync::OnceLock<Vec<(&'static str, &'static ExtInfo)>> =
+        std::sync::OnceLock::new();
+    let found = FOUND.get_or_init(|| {
+        MATCHES
+            .iter()
+            .filter_map(|n| Some((*n, ext::find(n, ExtKind::Match)?)))
+            .filter(|(n, info)| info.name == *n)
+            .collect()
+    });
+    found
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, info)| *info)
+}
+
 /// Targets taken by the shortcut, for the same reason.
 const TARGETS: &[&str] = &[
     "DNAT",
@@ -39,7 +57,7 @@ const TARGETS: &[&str] = &[
 ];
 
 /// Most words a line may have here.
-const MAX_WORDS: usize = 48;
+const MAX_WORDS: usize = 40;
 
 /// Byte classes of the splitter: [`SEP`] ends a word, [`QUOTE`] starts or
 /// ends a quoted run, 0 is any other byte.
@@ -57,10 +75,9 @@ const QUOTE: u8 = 2;
 /// The words of a rule line as [`super::super::restore::split_rule_line`]
 /// splits it, borrowed; `None` when a word would need putting together
 /// (a quote inside a word, a backslash or an empty pair of quotes).
-fn words(line: &str) -> Option<([&str; MAX_WORDS], usize)> {
+fn words<'l>(line: &'l str, out: &mut [&'l str; MAX_WORDS]) -> Option<usize> {
     let sep = |c: u8| CLASS[c as usize] == SEP;
     let b = line.as_bytes();
-    let mut out = [""; MAX_WORDS];
     let mut n = 0;
     let mut i = 0;
     loop {
@@ -68,7 +85,7 @@ fn words(line: &str) -> Option<([&str; MAX_WORDS], usize)> {
             i += 1;
         }
         if i == b.len() {
-            return Some((out, n));
+            return Some(n);
         }
         let word = if b[i] == b'"' {
             let start = i + 1;
@@ -100,8 +117,9 @@ fn words(line: &str) -> Option<([&str; MAX_WORDS], usize)> {
 /// one of [`TARGETS`] with its options), in table `table`. `None` for any
 /// other line, and for a line that fails or warns.
 pub fn parse_plain_line(line: &str, table: &'static str, env: &ParseEnv) -> Option<Parsed> {
-    let (words, n) = words(line)?;
-    let words = &words[..n];
+    let mut all = [""; MAX_WORDS];
+    let n = words(line, &mut all)?;
+    let words = &all[..n];
     let plain_value = |w: &str| !w.starts_with('-') && !w.starts_with('!');
     let (["-A", chain, ..], true) = (words, n >= 2) else {
         return None;
@@ -171,8 +189,8 @@ pub fn parse_plain_line(line: &str, table: &'static str, env: &ParseEnv) -> Opti
                 x.protocol = Some(value.to_string());
             }
             "-m" => {
-                let info = ext::find(value()?, ExtKind::Match)?;
-                if invert || !MATCHES.contains(&info.name) {
+                let info = known_match(value()?)?;
+                if invert {
                     return None;
                 }
                 x.load_match(info).ok()?;
