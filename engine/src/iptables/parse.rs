@@ -24,6 +24,24 @@ pub struct ParseEnv<'a> {
     pub restore: bool,
 }
 
+/// Runs `f` with the parser's view of `host` (`restore`: for a line of
+/// iptables-restore).
+pub fn with_host_env<R>(
+    host: &crate::sim::host::Host,
+    restore: bool,
+    f: impl FnOnce(&ParseEnv) -> R,
+) -> R {
+    let resolve = |n: &str| host.resolve(n);
+    let sets = |n: &str| host.ipsets.set_ref(n);
+    let nfacct = |n: &str| host.nfacct.exists(n);
+    f(&ParseEnv {
+        resolve: &resolve,
+        sets: &sets,
+        nfacct: &nfacct,
+        restore,
+    })
+}
+
 /// A fully parsed iptables command line.
 #[derive(Debug, Clone, Default)]
 pub struct Parsed {
@@ -629,6 +647,25 @@ fn base_option<'a>(
     Ok(None)
 }
 
+/// The addresses of `-s` or `-d` (any when absent): one numeric address
+/// (the usual case) goes in `one`, without a list.
+fn addresses<'s>(
+    spec: Option<&str>,
+    one: &'s mut [Net; 1],
+    list: &'s mut Vec<Net>,
+    env: &ParseEnv,
+) -> XtResult<&'s [Net]> {
+    let Some(spec) = spec else {
+        return Ok(one);
+    };
+    if let Some(n) = addr::ipparse_single(spec) {
+        one[0] = n;
+        return Ok(one);
+    }
+    *list = addr::ipparse_multiple(spec, env.resolve)?;
+    Ok(list)
+}
+
 /// The checks after the getopt loop, and the rules built from the options.
 fn finish(
     mut st: State<'_, '_>,
@@ -675,34 +712,10 @@ fn finish(
     if invert {
         return Err(XtError::new("nothing appropriate following !"));
     }
-    // One numeric address (the usual case) needs no list.
-    let (src_one, dst_one, src_list, dst_list);
-    let srcs: &[Net] = match st.shost {
-        None => &[Net::ANY],
-        Some(s) => match addr::ipparse_single(s) {
-            Some(n) => {
-                src_one = [n];
-                &src_one
-            }
-            None => {
-                src_list = addr::ipparse_multiple(s, st.env.resolve)?;
-                &src_list
-            }
-        },
-    };
-    let dsts: &[Net] = match st.dhost {
-        None => &[Net::ANY],
-        Some(s) => match addr::ipparse_single(s) {
-            Some(n) => {
-                dst_one = [n];
-                &dst_one
-            }
-            None => {
-                dst_list = addr::ipparse_multiple(s, st.env.resolve)?;
-                &dst_list
-            }
-        },
-    };
+    let (mut src_one, mut dst_one) = ([Net::ANY], [Net::ANY]);
+    let (mut src_list, mut dst_list) = (Vec::new(), Vec::new());
+    let srcs = addresses(st.shost, &mut src_one, &mut src_list, st.env)?;
+    let dsts = addresses(st.dhost, &mut dst_one, &mut dst_list, st.env)?;
     if (srcs.len() > 1 || dsts.len() > 1) && (st.ip.src_inv || st.ip.dst_inv) {
         return Err(XtError::new(
             "! not allowed with multiple source or destination IP addresses",

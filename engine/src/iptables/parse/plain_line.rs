@@ -186,7 +186,8 @@ pub fn parse_plain_line(line: &str, table: &'static str, env: &ParseEnv) -> Opti
                 if st.ip.proto == 0 && invert {
                     return None;
                 }
-                x.protocol = Some(value.to_string());
+                // The protocol's name only serves to load its match for an
+                // unknown option, which this shortcut leaves to the parser.
             }
             "-m" => {
                 let info = known_match(value()?)?;
@@ -209,8 +210,10 @@ pub fn parse_plain_line(line: &str, table: &'static str, env: &ParseEnv) -> Opti
                     }
                     x.target = Some((t, 0));
                     x.merge_options(info);
+                } else {
+                    // A loaded target replaces the name in the rule.
+                    st.p.jumpto = Some(name.to_string());
                 }
-                st.p.jumpto = Some(name.to_string());
             }
             _ => {
                 let name = w.strip_prefix("--").filter(|n| !n.contains('='))?;
@@ -301,17 +304,7 @@ mod tests {
     }
 
     fn with_env(f: impl FnOnce(&ParseEnv)) {
-        let host = Host::new("h");
-        let resolve = |n: &str| host.resolve(n);
-        let sets = |n: &str| host.ipsets.set_ref(n);
-        let nfacct = |n: &str| host.nfacct.exists(n);
-        let env = ParseEnv {
-            resolve: &resolve,
-            sets: &sets,
-            nfacct: &nfacct,
-            restore: true,
-        };
-        f(&env)
+        super::super::with_host_env(&Host::new("h"), true, f)
     }
 
     fn table_of(name: &str) -> &'static str {
