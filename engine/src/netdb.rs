@@ -1,7 +1,7 @@
 //! The host's /etc/services and /etc/protocols (Debian netbase 6.4), for
 //! port and protocol names in rules and listings.
 
-use std::collections::HashMap;
+use crate::fasthash::FastMap as HashMap;
 use std::sync::OnceLock;
 
 const SERVICES: &str = include_str!("data/services");
@@ -17,8 +17,8 @@ struct Db {
 fn db() -> &'static Db {
     static DB: OnceLock<Db> = OnceLock::new();
     DB.get_or_init(|| {
-        let mut port_by_name = HashMap::new();
-        let mut name_by_port = HashMap::new();
+        let mut port_by_name = HashMap::default();
+        let mut name_by_port = HashMap::default();
         for line in SERVICES.lines() {
             let line = line.split('#').next().unwrap_or("");
             let mut words = line.split_whitespace();
@@ -40,8 +40,8 @@ fn db() -> &'static Db {
                     .or_insert(port);
             }
         }
-        let mut proto_by_name = HashMap::new();
-        let mut name_by_proto = HashMap::new();
+        let mut proto_by_name = HashMap::default();
+        let mut name_by_proto = HashMap::default();
         for line in PROTOCOLS.lines() {
             let line = line.split('#').next().unwrap_or("");
             let mut words = line.split_whitespace();

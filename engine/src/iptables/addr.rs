@@ -157,6 +157,47 @@ fn hostnetwork(name: &str, resolve: &dyn Fn(&str) -> Vec<Ipv4Addr>) -> XtResult<
     Ok(found)
 }
 
+/// Four decimal parts of 0-255 without leading zeros: what
+/// [`numeric_to_ipaddr`] reads them as, without its general forms.
+fn plain_dotted_quad(s: &str) -> Option<Ipv4Addr> {
+    let mut out = [0u8; 4];
+    let mut parts = s.as_bytes().split(|c| *c == b'.');
+    for slot in out.iter_mut() {
+        let p = parts.next()?;
+        if p.is_empty() || p.len() > 3 || (p.len() > 1 && p[0] == b'0') {
+            return None;
+        }
+        let mut v: u32 = 0;
+        for c in p {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + u32::from(c - b'0');
+        }
+        *slot = u8::try_from(v).ok()?;
+    }
+    parts.next().is_none().then_some(Ipv4Addr::from(out))
+}
+
+/// What [`ipparse_multiple`] gives for one numeric `host[/mask]` (the
+/// usual `-s`/`-d`), without a list; `None` for anything else.
+pub fn ipparse_single(spec: &str) -> Option<Net> {
+    if spec.contains(',') {
+        return None;
+    }
+    let item = spec.trim_start_matches(|c: char| c.is_ascii_whitespace());
+    let (host, mask) = match item.rfind('/') {
+        Some(i) => (&item[..i], parse_ipmask(Some(&item[i + 1..])).ok()?),
+        None => (item, u32::MAX),
+    };
+    let host = if mask == 0 { "0.0.0.0" } else { host };
+    let a = plain_dotted_quad(host).or_else(|| numeric_to_ipaddr(host))?;
+    Some(Net {
+        addr: Ipv4Addr::from(u32::from(a) & mask),
+        mask,
+    })
+}
+
 /// `xtables_ipparse_multiple`: comma-separated `host[/mask]` items, each
 /// name possibly several addresses; duplicates are kept.
 pub fn ipparse_multiple(spec: &str, resolve: &dyn Fn(&str) -> Vec<Ipv4Addr>) -> XtResult<Vec<Net>> {
@@ -228,6 +269,45 @@ mod tests {
 
     fn none(_: &str) -> Vec<Ipv4Addr> {
         Vec::new()
+    }
+
+    #[test]
+    fn single_address_as_the_list_reads_it() {
+        let specs = [
+            "10.96.0.10/32",
+            "10.244.0.0/16",
+            "1.2.3.4",
+            " 1.2.3.4/24",
+            "010.1.1.1",
+            "0x0a.1",
+            "10",
+            "1.2.3.4/0",
+            "1.2.3.4/255.255.0.0",
+            "1.2.3.4/33",
+            "1.2.3.4/",
+            "1.2.3.4/8/8",
+            "256.1.1.1",
+            "1.2.3.4.5",
+            "1.2.3.00",
+            "1..3.4",
+            "0.0.0.0",
+            "255.255.255.255",
+            "default",
+            "loopback/8",
+            "1.2.3.4,5.6.7.8",
+            "",
+        ];
+        let mut taken = 0;
+        for s in specs {
+            if let Some(a) = plain_dotted_quad(s) {
+                assert_eq!(numeric_to_ipaddr(s), Some(a), "{s}");
+            }
+            if let Some(n) = ipparse_single(s) {
+                assert_eq!(ipparse_multiple(s, &none).ok(), Some(vec![n]), "{s}");
+                taken += 1;
+            }
+        }
+        assert_eq!(taken, 12);
     }
 
     #[test]

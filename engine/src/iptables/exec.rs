@@ -1,7 +1,7 @@
 //! `iptables ARGS...`: parse, run as one batch on the table, commit.
 
 use super::nft::{Batch, Fail, KernelFail};
-use super::parse::{self, ParseEnv};
+use super::parse;
 use super::{format_error, VERSION};
 use crate::command::Output;
 use crate::ruleset::table_hooks;
@@ -50,18 +50,7 @@ pub fn kernel_text(prog: &str, k: &KernelFail) -> String {
 /// Runs `iptables ARGS...` on a host.
 pub fn run(host: &mut Host, argv: &[String]) -> Output {
     let mut warnings = Vec::new();
-    let parsed = {
-        let resolve = |n: &str| host.resolve(n);
-        let sets = |n: &str| host.ipsets.set_ref(n);
-        let nfacct = |n: &str| host.nfacct.exists(n);
-        let env = ParseEnv {
-            resolve: &resolve,
-            sets: &sets,
-            nfacct: &nfacct,
-            restore: false,
-        };
-        parse::parse(argv, &env, &mut warnings)
-    };
+    let parsed = parse::with_host_env(host, false, |env| parse::parse(argv, env, &mut warnings));
     let mut stderr: String = warnings.iter().map(|w| format!("{w}\n")).collect();
     let mut p = match parsed {
         Ok(p) => p,

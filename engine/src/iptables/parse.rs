@@ -12,6 +12,9 @@ use crate::ext::{self, ExtInfo, ExtKind, Match, XtError, XtResult};
 use crate::ruleset::{Counters, IpSpec, Net, Rule, RuleTarget, Verdict};
 use std::net::Ipv4Addr;
 
+mod plain_line;
+pub use plain_line::parse_plain_line;
+
 /// What the host offers the parser: name resolution and object lookups.
 pub struct ParseEnv<'a> {
     pub resolve: &'a dyn Fn(&str) -> Vec<Ipv4Addr>,
@@ -19,6 +22,24 @@ pub struct ParseEnv<'a> {
     pub nfacct: &'a dyn Fn(&str) -> bool,
     /// Parsing a line of iptables-restore (a second `-t`, `-w` and `-W` are refused).
     pub restore: bool,
+}
+
+/// Runs `f` with the parser's view of `host` (`restore`: for a line of
+/// iptables-restore).
+pub fn with_host_env<R>(
+    host: &crate::sim::host::Host,
+    restore: bool,
+    f: impl FnOnce(&ParseEnv) -> R,
+) -> R {
+    let resolve = |n: &str| host.resolve(n);
+    let sets = |n: &str| host.ipsets.set_ref(n);
+    let nfacct = |n: &str| host.nfacct.exists(n);
+    f(&ParseEnv {
+        resolve: &resolve,
+        sets: &sets,
+        nfacct: &nfacct,
+        restore,
+    })
 }
 
 /// A fully parsed iptables command line.
@@ -246,7 +267,11 @@ pub fn parse(argv: &[String], env: &ParseEnv, warnings: &mut Vec<String>) -> XtR
             }
         };
         if code >= EXT_BASE {
-            ext_option(&mut st, &mut x, &mut g, code, optarg, invert, warnings)?;
+            let rest = &argv[g.optind.min(argv.len())..];
+            let opt_word = &argv[g.optind - 1];
+            g.optind += ext_option(
+                &mut st, &mut x, code, optarg, invert, opt_word, rest, warnings,
+            )?;
             invert = false;
             continue;
         }
@@ -264,20 +289,22 @@ pub fn parse(argv: &[String], env: &ParseEnv, warnings: &mut Vec<String>) -> XtR
 }
 
 /// One extension option: the target's, else the newest unfinished match's.
+/// `opt_word` is the word named in an "unknown option" error, `rest` the
+/// words after the option's value; returns how many of them it took.
+#[allow(clippy::too_many_arguments)]
 fn ext_option(
     st: &mut State<'_, '_>,
     x: &mut Exts,
-    g: &mut Getopt,
     code: u32,
     optarg: Option<&str>,
     invert: bool,
+    opt_word: &str,
+    rest: &[String],
     warnings: &mut Vec<String>,
-) -> XtResult {
-    let argv = g.argv;
+) -> XtResult<usize> {
     let owner = (code / EXT_BASE - 1) as usize;
     let idx = (code % EXT_BASE) as usize;
     let (name, kind, _) = x.owners[owner];
-    let rest = &argv[g.optind.min(argv.len())..];
     let mut pcx = parse_cx(st.env, &st.p.table, &st.ip, rest);
     let result = match kind {
         ExtKind::Target => match x.target.as_mut() {
@@ -290,10 +317,7 @@ fn ext_option(
                     Ok(())
                 })
             }
-            None => Err(XtError::new(format!(
-                "unknown option \"{}\"",
-                argv[g.optind - 1]
-            ))),
+            None => Err(XtError::new(format!("unknown option \"{opt_word}\""))),
         },
         ExtKind::Match => {
             let slot = x
@@ -310,18 +334,14 @@ fn ext_option(
                         Ok(())
                     })
                 }
-                None => Err(XtError::new(format!(
-                    "unknown option \"{}\"",
-                    argv[g.optind - 1]
-                ))),
+                None => Err(XtError::new(format!("unknown option \"{opt_word}\""))),
             }
         }
     };
     warnings.append(&mut pcx.warnings);
     let consumed = pcx.consumed;
     result?;
-    g.optind += consumed;
-    Ok(())
+    Ok(consumed)
 }
 
 /// One of iptables' own options. `Some` ends the parse (`-h`, `-V`, restore's `-6`).
@@ -627,6 +647,25 @@ fn base_option<'a>(
     Ok(None)
 }
 
+/// The addresses of `-s` or `-d` (any when absent): one numeric address
+/// (the usual case) goes in `one`, without a list.
+fn addresses<'s>(
+    spec: Option<&str>,
+    one: &'s mut [Net; 1],
+    list: &'s mut Vec<Net>,
+    env: &ParseEnv,
+) -> XtResult<&'s [Net]> {
+    let Some(spec) = spec else {
+        return Ok(one);
+    };
+    if let Some(n) = addr::ipparse_single(spec) {
+        one[0] = n;
+        return Ok(one);
+    }
+    *list = addr::ipparse_multiple(spec, env.resolve)?;
+    Ok(list)
+}
+
 /// The checks after the getopt loop, and the rules built from the options.
 fn finish(
     mut st: State<'_, '_>,
@@ -673,15 +712,10 @@ fn finish(
     if invert {
         return Err(XtError::new("nothing appropriate following !"));
     }
-    let any: std::borrow::Cow<[Net]> = std::borrow::Cow::Borrowed(&[Net::ANY]);
-    let srcs = match &st.shost {
-        Some(s) => addr::ipparse_multiple(s, st.env.resolve)?.into(),
-        None => any.clone(),
-    };
-    let dsts = match &st.dhost {
-        Some(s) => addr::ipparse_multiple(s, st.env.resolve)?.into(),
-        None => any,
-    };
+    let (mut src_one, mut dst_one) = ([Net::ANY], [Net::ANY]);
+    let (mut src_list, mut dst_list) = (Vec::new(), Vec::new());
+    let srcs = addresses(st.shost, &mut src_one, &mut src_list, st.env)?;
+    let dsts = addresses(st.dhost, &mut dst_one, &mut dst_list, st.env)?;
     if (srcs.len() > 1 || dsts.len() > 1) && (st.ip.src_inv || st.ip.dst_inv) {
         return Err(XtError::new(
             "! not allowed with multiple source or destination IP addresses",

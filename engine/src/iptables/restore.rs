@@ -7,7 +7,7 @@ use super::exec::fail_text;
 use super::getopt::{Item, Permute};
 use super::nft::{Batch, Fail};
 use super::opts::{CMD_IDRAC, OPT_VERBOSE};
-use super::parse::{self, scan_llu, ParseEnv, Parsed};
+use super::parse::{self, scan_llu, Parsed};
 use super::{format_error, VERSION};
 use crate::command::Output;
 use crate::ext::{HasArg, XtError};
@@ -541,7 +541,7 @@ fn scan_llu_prefix(s: &str) -> Option<(u64, &str)> {
 /// A command line of a block: parsed now, run at `COMMIT`.
 fn rule_line(
     host: &Host,
-    table: &str,
+    table: &'static str,
     raw: &str,
     lineno: usize,
     o: &Opts,
@@ -554,31 +554,26 @@ fn rule_line(
         fail(String::new(), s, e.exit)
     };
     let (counters, body) = rule_counters(raw, lineno).map_err(|e| perr(e, &[]))?;
-    argv.clear();
-    for w in [PROG, "-t", table] {
-        argv.push(w);
-    }
-    split_rule_line_into(body, argv);
-    if let (true, Some((p, b))) = (o.counters, counters) {
-        for w in ["--set-counters", &p, &b] {
+    let mut warnings = Vec::new();
+    let parsed = parse::with_host_env(host, true, |env| {
+        if counters.is_none() {
+            if let Some(p) = parse::parse_plain_line(body, table, env) {
+                return Ok(p);
+            }
+        }
+        argv.clear();
+        for w in [PROG, "-t", table] {
             argv.push(w);
         }
-    }
-    let argv = argv.as_slice();
-    let mut warnings = Vec::new();
-    let parsed = {
-        let resolve = |n: &str| host.resolve(n);
-        let sets = |n: &str| host.ipsets.set_ref(n);
-        let nfacct = |n: &str| host.nfacct.exists(n);
-        let env = ParseEnv {
-            resolve: &resolve,
-            sets: &sets,
-            nfacct: &nfacct,
-            restore: true,
-        };
-        parse::parse(argv, &env, &mut warnings)
-    };
-    let mut p = parsed.map_err(|e| perr(e, &warnings))?;
+        split_rule_line_into(body, argv);
+        if let (true, Some((p, b))) = (o.counters, &counters) {
+            for w in ["--set-counters", p, b] {
+                argv.push(w);
+            }
+        }
+        parse::parse(argv.as_slice(), env, &mut warnings)
+    });
+    let p = parsed.map_err(|e| perr(e, &warnings))?;
     if let Some(text) = p.output {
         let stderr: String = warnings.iter().map(|w| format!("{w}\n")).collect();
         return Err(fail(text, stderr, 0));
@@ -587,10 +582,15 @@ fn rule_line(
     if p.ignored {
         return Ok(None);
     }
+    Ok(Some(Queued::Command(verbose_rule(p, o))))
+}
+
+/// `-v` without `--noflush` makes every rule command verbose.
+fn verbose_rule(mut p: Parsed, o: &Opts) -> Parsed {
     if o.verbose && !o.noflush && p.command & CMD_IDRAC != 0 {
         p.options |= OPT_VERBOSE;
     }
-    Ok(Some(Queued::Command(p)))
+    p
 }
 
 /// Ends a block's batch: commits the table or reports why not.

@@ -19,7 +19,7 @@ use crate::iptables::opts::{
     CMD_LIST, CMD_LIST_RULES, CMD_NEW_CHAIN, CMD_RENAME_CHAIN, CMD_REPLACE, CMD_SET_POLICY,
     CMD_ZERO, CMD_ZERO_NUM,
 };
-use crate::iptables::parse::{self, ParseEnv};
+use crate::iptables::parse;
 use crate::iptables::restore::split_rule_line;
 use crate::iptables::{format_error, VERSION};
 use crate::ruleset::{table_hooks, Rule};
@@ -169,18 +169,7 @@ fn sentences(rules: &[Rule]) -> String {
 
 fn explain_command(host: &Host, argv: &[String]) -> Output {
     let mut warnings = Vec::new();
-    let parsed = {
-        let resolve = |n: &str| host.resolve(n);
-        let sets = |n: &str| host.ipsets.set_ref(n);
-        let nfacct = |n: &str| host.nfacct.exists(n);
-        let env = ParseEnv {
-            resolve: &resolve,
-            sets: &sets,
-            nfacct: &nfacct,
-            restore: false,
-        };
-        parse::parse(argv, &env, &mut warnings)
-    };
+    let parsed = parse::with_host_env(host, false, |env| parse::parse(argv, env, &mut warnings));
     let p = match parsed {
         Ok(p) => p,
         Err(e) => {

@@ -484,9 +484,9 @@ impl Table {
             return;
         }
         self.bump();
-        // Stable: of equal names the one added later goes after, as
-        // `insert_pos` places it after the chains not greater than it.
-        crate::sort::sort_by(&mut named, |a, b| a.0.cmp(b.0));
+        // Of equal names the one added later (a greater handle) goes
+        // after, as `insert_pos` places it after the chains not greater than it.
+        named.sort_unstable_by(|a, b| a.0.cmp(b.0).then(a.1.cmp(&b.1)));
         let new: Vec<Chain> = named
             .into_iter()
             .map(|(n, handle)| {

@@ -56,6 +56,9 @@ pub struct Validator {
     deep: bool,
     /// Chains whose hooks changed since their rules were checked.
     suspects: Vec<String>,
+    /// Same, found by the jump being validated (positions in its table,
+    /// which does not change before they are checked).
+    grown: Vec<usize>,
     /// Every chain must be looked at (known results may be out of date).
     all_suspect: bool,
 }
@@ -72,6 +75,7 @@ impl Validator {
             reach_stale: true,
             deep: false,
             suspects: Vec::new(),
+            grown: Vec::new(),
             all_suspect: true,
         }
     }
@@ -121,6 +125,7 @@ impl Validator {
         }
         self.all_suspect = true;
         self.suspects.clear();
+        self.grown.clear();
     }
 
     /// The rate estimators the kernel knows: the other tables' and this one's.
@@ -147,21 +152,25 @@ impl Validator {
             n.ok.is_some() && live.contains(handle)
         });
         self.deep = false;
-        for c in table.chains.iter().filter(|c| !c.fake) {
+        for (i, c) in table.chains.iter().enumerate().filter(|(_, c)| !c.fake) {
             if let Some(h) = c.hook {
-                self.reach(table, find, c, h.bit(), 0);
+                self.reach(table, find, i, h.bit(), 0);
             }
         }
         self.reach_stale = false;
         self.all_suspect = true;
         self.suspects.clear();
+        self.grown.clear();
     }
 
-    /// Chain `c` is reached with hooks `mask` at jump depth `depth`: grows
+    /// Chain `at` is reached with hooks `mask` at jump depth `depth`: grows
     /// what is known and follows the chain's jumps while anything grew.
-    fn reach<'t>(&mut self, table: &'t Table, find: Find, c: &'t Chain, mask: u8, depth: usize) {
-        let mut work: Vec<(&Chain, u8, usize)> = vec![(c, mask, depth)];
-        while let Some((c, mask, depth)) = work.pop() {
+    fn reach(&mut self, table: &Table, find: Find, at: usize, mask: u8, depth: usize) {
+        // Chains left to look at; the first is taken without a list.
+        let mut work: Vec<(usize, u8, usize)> = Vec::new();
+        let mut first = Some((at, mask, depth));
+        while let Some((at, mask, depth)) = first.take().or_else(|| work.pop()) {
+            let c = &table.chains[at];
             let depth = depth.min(JUMP_STACK_SIZE) as u8;
             let old = self.nodes.get(&c.handle).copied().unwrap_or_default();
             let node = Node {
@@ -173,7 +182,7 @@ impl Validator {
                 continue;
             }
             if node.mask != old.mask && !c.rules.is_empty() {
-                self.suspects.push(c.name.clone());
+                self.grown.push(at);
             }
             self.nodes.insert(c.handle, node);
             if depth as usize >= JUMP_STACK_SIZE {
@@ -182,7 +191,7 @@ impl Validator {
             let next = depth as usize + 1;
             for r in &c.rules {
                 if let Some(t) = r.target.chain().and_then(find) {
-                    work.push((&table.chains[t], node.mask, next));
+                    work.push((t, node.mask, next));
                 }
             }
         }
@@ -247,26 +256,60 @@ impl Validator {
         if let (false, Some(target)) = (stale, rule.target.chain()) {
             let from = self.nodes.get(&chain.handle).copied().unwrap_or_default();
             if let (Some(d), Some(t)) = (from.depth, find(target)) {
-                self.reach(table, find, &table.chains[t], from.mask, d as usize + 1);
+                self.reach(table, find, t, from.mask, d as usize + 1);
             }
         }
         if self.deep {
+            self.keep_grown(table);
             return Err(KernelError::TooManyLinks);
         }
-        let order: Vec<usize> = if self.all_suspect {
-            (0..table.chains.len()).collect()
+        let listed: Vec<usize>;
+        let order: &[usize] = if self.all_suspect {
+            listed = (0..table.chains.len()).collect();
+            &listed
+        } else if self.suspects.is_empty() && self.grown.is_empty() {
+            std::slice::from_ref(&idx)
         } else {
             let mut v: Vec<usize> = self
                 .suspects
                 .iter()
                 .filter_map(|n| find(n))
+                .chain(self.grown.iter().copied())
                 .chain(std::iter::once(idx))
                 .collect();
             crate::sort::sort(&mut v);
             v.dedup();
-            v
+            listed = v;
+            &listed
         };
-        for i in order {
+        if let Err(e) = self.check_chains(table, order, idx, rule) {
+            self.keep_grown(table);
+            return Err(e);
+        }
+        self.suspects.clear();
+        self.grown.clear();
+        self.all_suspect = false;
+        Ok(())
+    }
+
+    /// The chains found by a jump stay suspect by name after a refusal
+    /// (the table may change before they are checked).
+    fn keep_grown(&mut self, table: &Table) {
+        for i in std::mem::take(&mut self.grown) {
+            self.suspects.push(table.chains[i].name.clone());
+        }
+    }
+
+    /// Checks the rules of the chains `order` (positions, in table order)
+    /// whose hooks are not known to pass, and `rule` in chain `idx`.
+    fn check_chains(
+        &mut self,
+        table: &Table,
+        order: &[usize],
+        idx: usize,
+        rule: &super::Rule,
+    ) -> Result<(), KernelError> {
+        for &i in order {
             let c = &table.chains[i];
             if c.fake || c.rules.is_empty() {
                 continue;
@@ -283,8 +326,6 @@ impl Validator {
             }
             self.set_ok(c, mask);
         }
-        self.suspects.clear();
-        self.all_suspect = false;
         Ok(())
     }
 

@@ -225,8 +225,9 @@ impl Batch<'_> {
     /// once).
     pub fn restore_chains(&mut self, names: &[&str]) {
         self.table_init();
-        let mut new: Vec<&str> = Vec::new();
-        let mut seen = crate::fasthash::FastSet::default();
+        let mut new: Vec<&str> = Vec::with_capacity(names.len());
+        let mut seen =
+            crate::fasthash::FastSet::with_capacity_and_hasher(names.len(), Default::default());
         for name in names {
             match self.find(name) {
                 Some(idx) => {

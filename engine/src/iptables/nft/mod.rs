@@ -430,15 +430,19 @@ impl Slot {
 
 /// An open-addressing table of chain positions: each slot holds a name's
 /// hash, its position plus one (0: empty) and (short names) the name.
-/// The last few names found are kept aside: a rule line asks for its
-/// chain and its jump's target several times.
+/// The last names found are kept aside: a rule line asks for its chain and
+/// its jump's target several times, and the next lines for the same few
+/// chains again (a miss in a large table costs a read from memory).
 #[derive(Debug, Default)]
 struct Slots {
     slots: Vec<Slot>,
     len: usize,
-    recent: [Option<Slot>; 4],
+    recent: [Option<Slot>; RECENT],
     next_recent: usize,
 }
+
+/// How many names found last [`Slots`] keeps aside.
+const RECENT: usize = 16;
 
 impl Slots {
     fn of(table: &Table) -> Slots {
@@ -478,13 +482,15 @@ impl Slots {
         if self.slots.is_empty() {
             return None;
         }
+        let h = name_hash(name);
         let known = self.recent.iter().flatten().find(|s| {
-            s.len as usize == name.len() && s.name.get(..name.len()) == Some(name.as_bytes())
+            s.hash == h
+                && s.len as usize == name.len()
+                && s.name.get(..name.len()) == Some(name.as_bytes())
         });
         if let Some(s) = known {
             return Some(s.pos as usize - 1);
         }
-        let h = name_hash(name);
         let mask = self.mask();
         let mut i = h as usize & mask;
         loop {
@@ -521,7 +527,7 @@ impl Slots {
         }
         self.slots[i] = Slot::EMPTY;
         self.len -= 1;
-        self.recent = [None; 4];
+        self.recent = [None; RECENT];
         let mut j = i;
         loop {
             j = (j + 1) & mask;
@@ -545,7 +551,7 @@ impl Slots {
     }
     /// Positions from `pos` on move up (a chain went in) or down (one went).
     fn shift(&mut self, pos: usize, up: bool) {
-        self.recent = [None; 4];
+        self.recent = [None; RECENT];
         let pos = pos as u32 + 1;
         for s in self.slots.iter_mut() {
             if up && s.pos >= pos {
