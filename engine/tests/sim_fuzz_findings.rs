@@ -3,7 +3,8 @@
 //! martian packets, policies after a goto, TCP flags conntrack refuses,
 //! when a picked-up connection is assured, what a listener and a broadcast
 //! destination answer, unknown protocols, the stack's ICMP errors, NAT
-//! tuples taken over from closing connections, window tracking's verdicts.
+//! tuples taken over from closing connections, window tracking's verdicts,
+//! a new connection whose reply tuple another one holds.
 
 mod common;
 
