@@ -3,7 +3,8 @@
 //! martian packets, policies after a goto, TCP flags conntrack refuses,
 //! when a picked-up connection is assured, what a listener and a broadcast
 //! destination answer, unknown protocols, the stack's ICMP errors, NAT
-//! tuples taken over from closing connections, window tracking's verdicts.
+//! tuples taken over from closing connections, window tracking's verdicts,
+//! a new connection whose reply tuple another one holds.
 
 mod common;
 
@@ -627,4 +628,62 @@ fn window_tracking_judges_sequence_and_acknowledgement_numbers() {
     w.inject(0, "r0", from_client(rst));
     assert!(w.wire.is_empty());
     assert_eq!(tcp_state(&w), "ESTABLISHED");
+}
+
+#[test]
+fn a_packet_whose_reply_tuple_is_taken_is_new_and_moves_its_source_port() {
+    // A client's datagram to the server is REDIRECTed to the router; the
+    // server then sends the client's tuple backwards. Its reply tuple is the
+    // first connection's original one: conntrack still calls it NEW (only
+    // the original tuple is looked up), and the nat POSTROUTING null binding
+    // moves its source port (conntrack-reply-tuple-clash).
+    let mut w = lab();
+    restore(
+        &mut w,
+        "*nat\n-A PREROUTING -s 10.1.0.0/24 -j REDIRECT\n-A PREROUTING -s 10.2.0.2\nCOMMIT\n\
+         *filter\n-A FORWARD -m conntrack --ctstate NEW\nCOMMIT\n",
+    );
+    w.hosts[1].routes.push(engine::sim::route::Route {
+        dst: a("0.0.0.0"),
+        prefix: 0,
+        via: Some(a("10.2.0.1")),
+        dev: "s0".into(),
+        connected: false,
+    });
+    w.inject(0, "r0", udp("10.1.0.100", "10.2.0.2"));
+    w.wire.clear();
+    let back = build_udp(
+        &IpFields::new(a("10.2.0.2"), a("10.1.0.100")),
+        53,
+        4000,
+        b"a",
+    );
+    w.send(1, back);
+    let out: Vec<&engine::sim::world::WireEvent> = w
+        .wire
+        .iter()
+        .filter(|e| e.host == "router" && e.iface == "r0")
+        .collect();
+    assert_eq!(out.len(), 1, "forwarded: {:?}", wire(&w));
+    let h = engine::packet::parse(&out[0].packet, false).unwrap();
+    let sport = match h.l4 {
+        engine::packet::L4::Udp(u) => u.sport,
+        ref l4 => panic!("{l4:?}"),
+    };
+    assert_ne!(sport, 53, "the source port moved");
+    let saved = save(&mut w);
+    assert!(
+        saved.contains("[1:29] -A FORWARD -m conntrack --ctstate NEW"),
+        "{saved}"
+    );
+    assert!(
+        saved.contains("[1:29] -A PREROUTING -s 10.2.0.2/32"),
+        "nat PREROUTING walked: {saved}"
+    );
+    let replies: Vec<(Ipv4Addr, u16)> = w.hosts[0]
+        .conntrack
+        .iter()
+        .map(|e| (e.reply.dst, e.reply.dport))
+        .collect();
+    assert_eq!(replies, [(a("10.1.0.100"), 4000), (a("10.2.0.2"), sport)]);
 }

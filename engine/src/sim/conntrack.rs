@@ -28,8 +28,8 @@ pub mod status {
     pub const SRC_NAT_DONE: u32 = 1 << 7;
     pub const DST_NAT_DONE: u32 = 1 << 8;
     pub const DYING: u32 = 1 << 9;
-    /// The simulator's own bit: NAT gave the connection a reply tuple
-    /// another connection holds; inserting it at confirm fails
+    /// The simulator's own bit: the connection's reply tuple (its own, or
+    /// the one NAT gave it) is another connection's; inserting it at confirm fails
     /// (`__nf_conntrack_confirm` finds the clash and drops the packet).
     pub const REPLY_CLASH: u32 = 1 << 31;
 }
@@ -650,16 +650,17 @@ impl Conntrack {
             L4::Icmp(i) if icmp_reply_type(i.icmp_type).is_none() => return invalid,
             _ => {}
         }
+        // A reply tuple another connection holds does not stop a new one
+        // (`init_conntrack` looks at the original tuple only): NAT's binding
+        // may still move it, else the confirm drops the packet.
         let reply = t.inverted();
-        if self.map.contains_key(&(zone, reply)) {
-            return invalid;
-        }
+        let clash = self.map.contains_key(&(zone, reply));
         self.next_id = self.next_id.wrapping_add(1);
         let e = Entry {
             id: self.next_id,
             orig: t,
             reply,
-            status: 0,
+            status: if clash { status::REPLY_CLASH } else { 0 },
             expires_ns: now_ns + timeout * SEC,
             tcp,
             mark: 0,
@@ -684,7 +685,9 @@ impl Conntrack {
             }
         };
         self.map.insert((zone, t), (idx, Dir::Original));
-        self.map.insert((zone, reply), (idx, Dir::Reply));
+        if !clash {
+            self.map.insert((zone, reply), (idx, Dir::Reply));
+        }
         self.timed(now_ns + timeout * SEC);
         Lookup {
             idx: Some(idx),

@@ -1800,6 +1800,14 @@ fn case(rng: &mut Rng, st: &mut Steps) {
                 for _ in 0..rng.range(0, 2) {
                     st.reply(q, udp(&back(rng, &i), dport, sp, rng.range(0, 80) as usize));
                 }
+                if rng.pct(35) {
+                    // The server answers the tuple the client sent, whatever
+                    // NAT made of it: after a REDIRECT or DNAT its reply
+                    // tuple is the client's connection's original one.
+                    let mac = net::mac_of(dst).unwrap_or(net::SERVER_MAC);
+                    let len = rng.range(0, 80) as usize;
+                    st.push(Origin::Server, mac, udp(&back(rng, &i), dport, sp, len));
+                }
                 if rng.pct(40) {
                     st.push(Origin::Client, cmac, udp(&again(rng, &i), sp, dport, len));
                 }
