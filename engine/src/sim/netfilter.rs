@@ -141,8 +141,10 @@ pub fn run_hook(
 /// Runs a locally generated packet through OUTPUT. As the kernel, mangle
 /// OUTPUT re-routes a packet whose mark, addresses or TOS it changed (the
 /// nft `route` chain), nat OUTPUT one whose destination the connection
-/// rewrites (`nf_nat_ipv4_local_fn`), each right after its table: later
-/// tables see the new device, and no route drops the packet there.
+/// rewrites (`nf_nat_ipv4_local_fn`), each right after its table; no route
+/// drops the packet there. The later tables of OUTPUT still match `-o`
+/// against the device the hook began with (`state->out`); POSTROUTING
+/// sees the new one.
 pub fn run_output(
     host: &mut Host,
     pkt: &mut Packet,
@@ -166,7 +168,7 @@ pub fn run_output(
 
 /// `ip_route_me_harder`: routes the packet again by its headers and mark.
 /// The gateway of the old route (a TEE clone's) is lost.
-fn reroute(host: &Host, pkt: &mut Packet, hdr: &Headers, route: &mut OutRoute) -> bool {
+fn reroute(host: &Host, pkt: &Packet, hdr: &Headers, route: &mut OutRoute) -> bool {
     let flow = Flow {
         dst: hdr.dst,
         src: hdr.src,
@@ -177,7 +179,6 @@ fn reroute(host: &Host, pkt: &mut Packet, hdr: &Headers, route: &mut OutRoute) -
     };
     match route::local_out(&host.ifaces, &host.routes, &host.policy, &flow) {
         Some((dev, next_hop)) => {
-            pkt.meta.out_iface = Some(dev.clone());
             route.dev = dev;
             route.next_hop = next_hop;
             true

@@ -341,6 +341,7 @@ impl World {
             return self.finish(hi, trace, format!("dropped on {name} in OUTPUT"));
         }
         let OutRoute { dev, next_hop, .. } = route;
+        pkt.meta.out_iface = Some(dev.clone());
         // A broadcast, or multicast to a group the device joined, comes
         // back to the sender too. The kernel's copy passes POSTROUTING just
         // before the original; here just after, so that the original
