@@ -74,6 +74,17 @@ mod cases {
             .collect()
     }
 
+    /// A listing without its chain headers: the policy counts take in the
+    /// rest of the router's own conversations, which the simulator's tools
+    /// do not all send.
+    fn rules_only(listing: &str) -> String {
+        listing
+            .lines()
+            .filter(|l| !l.starts_with("Chain "))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    }
+
     /// SYNs counted leaving by wan-a and wan-b.
     fn syns(listing: &str) -> (u64, u64) {
         let count = |dev: &str| {
@@ -162,7 +173,7 @@ mod cases {
 
     #[test]
     fn rules_tables_and_steered_flows_match_the_kernel() {
-        if skip(&["ip", "nc", "iptables"]) {
+        if skip(&["ip", "nc", "iptables", "hping3"]) {
             return;
         }
         let json = lab_json();
@@ -191,6 +202,8 @@ mod cases {
             let (s, sc) = sim(w, host, cmd);
             let (k, s) = if cmd.starts_with("ip route show") {
                 (v4(&k), v4(&s))
+            } else if cmd.starts_with("iptables") && cmd.contains(" -L ") {
+                (rules_only(&k), rules_only(&s))
             } else {
                 (k, s)
             };
@@ -249,6 +262,19 @@ mod cases {
         let (kp, _) = real("gw", pre);
         let (sp, _) = sim(&mut w, "gw", pre);
         for cmd in CHANGES {
+            compare(&mut w, "gw", cmd);
+        }
+        // With no default route, a DNAT in nat OUTPUT to the web server
+        // leads nowhere: dropped right after nat OUTPUT, before filter
+        // OUTPUT counts it, and `sendto` fails with ENETUNREACH.
+        for cmd in [
+            "ip route del default",
+            "iptables -t nat -I OUTPUT -d 192.168.10.77 -j DNAT --to-destination 100.64.0.80",
+            "iptables -I OUTPUT -d 100.64.0.80",
+            "hping3 -c 1 -S -p 80 192.168.10.77",
+            "iptables -t nat -L OUTPUT -v -n -x",
+            "iptables -L OUTPUT -v -n -x",
+        ] {
             compare(&mut w, "gw", cmd);
         }
         let _ = engine::kernel::lab::down(LAB);
