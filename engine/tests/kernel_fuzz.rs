@@ -64,12 +64,9 @@
 //! to window tracking), and one group in four runs with
 //! `nf_conntrack_tcp_be_liberal=1` or `nf_conntrack_tcp_loose=0`.
 //!
-//! Kept out unless `FUZZ_GAPS=1` (the simulator does not model them):
-//! off-net sources (an answer un-NATed to an unroutable address dies right
-//! after nat OUTPUT in the kernel, after all of OUTPUT in the simulator). Also kept out: `--log-uid` (no user sockets in the
+//! Kept out: `--log-uid` (no user sockets in the
 //! simulator), source NAT to port ranges (random in the kernel), TEE with
-//! mark changes in mangle OUTPUT (the kernel re-routes, losing the
-//! gateway) or LOG in POSTROUTING (uninitialised MAC bytes) or SET and
+//! LOG in POSTROUTING (uninitialised MAC bytes) or SET and
 //! `recent` on the clone's way out (the kernel sends the clone through
 //! OUTPUT and POSTROUTING while its original is still in the TEE rule's
 //! chain, the simulator once the original's hook is done), conversations
@@ -129,7 +126,6 @@ mod cases {
         let max_failures: usize = env("FUZZ_MAX_FAILURES", 3);
         let keep = env("FUZZ_KEEP", 0) != 0;
         let dump = env("FUZZ_DUMP", 0) != 0;
-        let gaps = env("FUZZ_GAPS", 0) != 0;
         // Namespaces carry the whole process id (stale ones of killed runs
         // are removed); LOG prefixes a short form of it.
         kernel::remove_stale_namespaces();
@@ -173,7 +169,7 @@ mod cases {
             let gseed = group_seed(seed, g);
             k.trace_path = trace_mode == 1 || (trace_mode == 2 && g.is_multiple_of(2));
             g += 1;
-            let group = gen::group(gseed, per_group, gaps);
+            let group = gen::group(gseed, per_group);
             if dump {
                 println!(
                     "--- group {gseed}\n{}{}",

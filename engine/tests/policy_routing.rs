@@ -87,7 +87,7 @@ fn an_output_mark_reroutes_the_hosts_own_packets() {
     // The hook's output device is fixed when OUTPUT starts: filter OUTPUT
     // still sees wan-a, POSTROUTING the new wan-b (as the kernel does).
     ok(&mut w, "gw", "iptables -A OUTPUT -o wan-a -p tcp --syn");
-    // The source was chosen for wan-a; the re-route after OUTPUT keeps it,
+    // The source was chosen for wan-a; the re-route after mangle OUTPUT keeps it,
     // MASQUERADE on wan-b then gives the connection wan-b's address.
     assert_eq!(
         ok(&mut w, "gw", "curl -s http://web/"),
@@ -112,6 +112,38 @@ fn an_output_mark_reroutes_the_hosts_own_packets() {
     ok(&mut w, "gw", "conntrack -F");
     ok(&mut w, "gw", "curl -s http://web/");
     assert_eq!(masq_counts(&mut w), (1, 1));
+}
+
+#[test]
+fn a_dnat_in_nat_output_to_no_route_fails_sendto_before_filter_output() {
+    // Without its default route the router has no way to the web server:
+    // a packet for the LAN DNATed there is re-routed right after nat
+    // OUTPUT and dropped, `sendto` fails with ENETUNREACH (as hping3 shows
+    // in the kernel) and filter OUTPUT never counts it.
+    let mut w = two_isps();
+    ok(&mut w, "gw", "ip route del default");
+    ok(
+        &mut w,
+        "gw",
+        "iptables -t nat -A OUTPUT -d 192.168.10.77 -j DNAT --to-destination 100.64.0.80",
+    );
+    ok(&mut w, "gw", "iptables -A OUTPUT -p tcp --syn");
+    let o = sh(&mut w, "gw", "hping3 -c 1 -S -p 80 192.168.10.77");
+    assert_eq!(o.exit, 1, "{}{}", o.stdout, o.stderr);
+    assert!(
+        o.stderr
+            .contains("[send_ip] sendto: Network is unreachable\n"),
+        "{}",
+        o.stderr
+    );
+    let nat = ok(&mut w, "gw", "iptables-save -c -t nat");
+    assert!(
+        nat.contains("[1:40] -A OUTPUT -d 192.168.10.77/32 -j DNAT"),
+        "{nat}"
+    );
+    let filter = ok(&mut w, "gw", "iptables-save -c -t filter");
+    assert!(filter.contains("[0:0] -A OUTPUT -p tcp"), "{filter}");
+    assert!(filter.contains(":OUTPUT ACCEPT [0:0]"), "{filter}");
 }
 
 #[test]

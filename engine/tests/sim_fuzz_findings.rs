@@ -4,7 +4,8 @@
 //! when a picked-up connection is assured, what a listener and a broadcast
 //! destination answer, unknown protocols, the stack's ICMP errors, NAT
 //! tuples taken over from closing connections, window tracking's verdicts,
-//! a new connection whose reply tuple another one holds.
+//! a new connection whose reply tuple another one holds, local output
+//! re-routed within OUTPUT.
 
 mod common;
 
@@ -686,4 +687,80 @@ fn a_packet_whose_reply_tuple_is_taken_is_new_and_moves_its_source_port() {
         .map(|e| (e.reply.dst, e.reply.dport))
         .collect();
     assert_eq!(replies, [(a("10.1.0.100"), 4000), (a("10.2.0.2"), sport)]);
+}
+
+#[test]
+fn un_nat_in_nat_output_to_no_route_drops_before_filter_output() {
+    // The router's RST to a source SNATed in nat INPUT is un-NATed in nat
+    // OUTPUT to an address it has no route to: re-routed right there and
+    // dropped, filter OUTPUT never sees it (output-unnat-unroutable).
+    let mut w = lab();
+    restore(
+        &mut w,
+        "*nat\n-A INPUT -j SNAT --to-source 10.2.0.9\nCOMMIT\n\
+         *filter\n-A OUTPUT -d 127.0.0.2/32 -m conntrack --ctstate INVALID\nCOMMIT\n",
+    );
+    w.wire.clear();
+    let reports = w
+        .inject(0, "r0", tcp("198.51.100.7", "10.2.0.1", 80, tcp_flags::SYN))
+        .to_vec();
+    assert!(wire(&w).is_empty(), "{:?}", wire(&w));
+    assert!(
+        reports
+            .iter()
+            .any(|r| r.outcome == "no route to host after nat OUTPUT"),
+        "{:?}",
+        reports.iter().map(|r| &r.outcome).collect::<Vec<_>>()
+    );
+    let filter = common::sh(&mut w.hosts[0], "iptables-save -c -t filter").stdout;
+    assert!(filter.contains(":OUTPUT ACCEPT [0:0]"), "{filter}");
+    assert!(filter.contains("[0:0] -A OUTPUT"), "{filter}");
+}
+
+#[test]
+fn a_mark_set_in_mangle_output_re_routes_a_tee_clone_by_its_destination() {
+    // A TEE clone of the server's RST, for the router itself, gets a mark
+    // in mangle OUTPUT: the re-route forgets the TEE gateway and sends it
+    // through lo; received again it is cloned again (one hop less), and
+    // that copy, its mark unchanged, goes to the gateway
+    // (output-mark-reroute-tee).
+    let mut w = lab();
+    restore(
+        &mut w,
+        "*mangle\n-A INPUT -j TEE --gateway 10.1.0.101\n\
+         -A OUTPUT -j MARK --set-xmark 0x1/0x1\nCOMMIT\n\
+         *filter\n-A OUTPUT -d 127.0.0.2/32 -m conntrack --ctstate INVALID\nCOMMIT\n",
+    );
+    w.wire.clear();
+    let syn = build_tcp(
+        &IpFields::new(a("10.2.0.1"), a("10.2.0.2")),
+        &TcpFields {
+            sport: 32107,
+            dport: 53,
+            seq: 1000,
+            ack: 0,
+            flags: tcp_flags::SYN,
+            window: 64240,
+            options: vec![],
+        },
+        b"",
+    );
+    w.send(0, syn);
+    let frames: Vec<(String, String, u8)> = w
+        .wire
+        .iter()
+        .map(|e| (e.host.clone(), e.iface.clone(), e.packet[8]))
+        .collect();
+    let own = |h: &str, i: &str, ttl: u8| (h.to_string(), i.to_string(), ttl);
+    assert_eq!(
+        frames,
+        vec![
+            own("router", "r1", 64),
+            own("server", "s0", 64),
+            own("router", "r0", 62)
+        ]
+    );
+    let mangle = common::sh(&mut w.hosts[0], "iptables-save -c -t mangle").stdout;
+    assert!(mangle.contains("[3:120] -A OUTPUT -j MARK"), "{mangle}");
+    assert!(mangle.contains("[2:80] -A INPUT -j TEE"), "{mangle}");
 }

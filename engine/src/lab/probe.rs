@@ -39,7 +39,7 @@ pub fn scratch(world: &World, captures: bool) -> World {
             backlogs: t.backlogs.clone(),
             journal: Vec::new(),
             journal_dropped: 0,
-            send_refused: false,
+            send_refused: None,
         },
         run_delay_ns: 0,
     }

@@ -6,11 +6,14 @@ use super::conntrack::{CtState, Dir};
 use super::eval::{Emit, EvalCx, Manip, TargetVerdict};
 use super::host::Host;
 use super::nat;
+use super::route;
+use super::rules::Flow;
 use super::trace::{Event, Step, Trace};
 use crate::ext::xtopt::fmt_net;
 use crate::packet::{Headers, Packet};
 use crate::ruleset::walk::{Known, OneTest, Precheck, WalkIndex};
 use crate::ruleset::{Hook, IpSpec, Rule, RuleTarget, Verdict};
+use std::net::Ipv4Addr;
 
 /// What became of the packet at a hook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +94,37 @@ fn stages(hook: Hook) -> &'static [Stage] {
     }
 }
 
+/// The route of a locally generated packet (`skb_dst`), which OUTPUT may
+/// change on the way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutRoute {
+    pub dev: String,
+    pub next_hop: Ipv4Addr,
+    /// The table after which a re-route found no route: the packet is
+    /// dropped right there.
+    pub unroutable_after: Option<&'static str>,
+}
+
+/// What a re-route looks at (`ip_route_me_harder`'s flow).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct RouteKeys {
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    mark: u32,
+    tos: u8,
+}
+
+impl RouteKeys {
+    fn of(hdr: &Headers, pkt: &Packet) -> RouteKeys {
+        RouteKeys {
+            src: hdr.src,
+            dst: hdr.dst,
+            mark: pkt.meta.mark,
+            tos: hdr.tos,
+        }
+    }
+}
+
 /// Runs a packet through a hook.
 pub fn run_hook(
     host: &mut Host,
@@ -99,7 +133,70 @@ pub fn run_hook(
     ct: &mut CtRef,
     now_ns: u64,
     emitted: &mut Vec<Emit>,
+    trace: Option<&mut Trace>,
+) -> Fate {
+    run_stages(host, hook, pkt, ct, now_ns, emitted, trace, None)
+}
+
+/// Runs a locally generated packet through OUTPUT. As the kernel, mangle
+/// OUTPUT re-routes a packet whose mark, addresses or TOS it changed (the
+/// nft `route` chain), nat OUTPUT one whose destination the connection
+/// rewrites (`nf_nat_ipv4_local_fn`), each right after its table; no route
+/// drops the packet there. The later tables of OUTPUT still match `-o`
+/// against the device the hook began with (`state->out`); POSTROUTING
+/// sees the new one.
+pub fn run_output(
+    host: &mut Host,
+    pkt: &mut Packet,
+    ct: &mut CtRef,
+    now_ns: u64,
+    emitted: &mut Vec<Emit>,
+    trace: Option<&mut Trace>,
+    route: &mut OutRoute,
+) -> Fate {
+    run_stages(
+        host,
+        Hook::Output,
+        pkt,
+        ct,
+        now_ns,
+        emitted,
+        trace,
+        Some(route),
+    )
+}
+
+/// `ip_route_me_harder`: routes the packet again by its headers and mark.
+/// The gateway of the old route (a TEE clone's) is lost.
+fn reroute(host: &Host, pkt: &Packet, hdr: &Headers, route: &mut OutRoute) -> bool {
+    let flow = Flow {
+        dst: hdr.dst,
+        src: hdr.src,
+        mark: pkt.meta.mark,
+        tos: hdr.tos,
+        iif: "lo",
+        oif: None,
+    };
+    match route::local_out(&host.ifaces, &host.routes, &host.policy, &flow) {
+        Some((dev, next_hop)) => {
+            route.dev = dev;
+            route.next_hop = next_hop;
+            true
+        }
+        None => false,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_stages(
+    host: &mut Host,
+    hook: Hook,
+    pkt: &mut Packet,
+    ct: &mut CtRef,
+    now_ns: u64,
+    emitted: &mut Vec<Emit>,
     mut trace: Option<&mut Trace>,
+    mut route: Option<&mut OutRoute>,
 ) -> Fate {
     // The headers, parsed again only after the bytes changed.
     let mut parsed: Option<Headers> = None;
@@ -160,6 +257,7 @@ pub fn run_hook(
             }
             Stage::Table(name) if !table_exists(host, name) => parsed = Some(hdr),
             Stage::Table(name) => {
+                let before = (name == "mangle").then(|| RouteKeys::of(&hdr, pkt));
                 let (fate, hdr, changed) = run_table(
                     host,
                     name,
@@ -177,9 +275,24 @@ pub fn run_hook(
                     }
                     return fate;
                 }
-                if !changed {
-                    parsed = Some(hdr);
+                let hdr = if changed {
+                    match pkt.headers() {
+                        Ok(h) => h,
+                        Err(_) => return Fate::Drop,
+                    }
+                } else {
+                    hdr
+                };
+                if let (Some(r), Some(before)) = (route.as_deref_mut(), before) {
+                    if RouteKeys::of(&hdr, pkt) != before && !reroute(host, pkt, &hdr, r) {
+                        r.unroutable_after = Some("mangle OUTPUT");
+                        if let Some(i) = ct.idx {
+                            host.conntrack.drop_unconfirmed(i);
+                        }
+                        return Fate::Drop;
+                    }
                 }
+                parsed = Some(hdr);
             }
             Stage::Nat(manip) => {
                 let Some(idx) = ct.idx else {
@@ -226,6 +339,16 @@ pub fn run_hook(
                 if !nat::apply(&host.conntrack, idx, ct.dir, manip, pkt, &hdr) {
                     parsed = Some(hdr);
                     continue;
+                }
+                if let Some(r) = route.as_deref_mut() {
+                    let Ok(now) = pkt.headers() else {
+                        return Fate::Drop;
+                    };
+                    if now.dst != hdr.dst && !reroute(host, pkt, &now, r) {
+                        r.unroutable_after = Some("nat OUTPUT");
+                        host.conntrack.drop_unconfirmed(idx);
+                        return Fate::Drop;
+                    }
                 }
                 if let Some(t) = trace.as_deref_mut() {
                     t.steps.push(Step {

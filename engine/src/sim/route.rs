@@ -268,6 +268,23 @@ pub fn lookup_flow(
     }
 }
 
+/// The route of a locally generated packet: its device and the next hop
+/// on that link (`lo` and the destination itself for this host, the
+/// destination itself for a broadcast); `None` when there is no route.
+pub fn local_out(
+    ifaces: &[Iface],
+    routes: &[Route],
+    policy: &Policy,
+    flow: &Flow,
+) -> Option<(String, Ipv4Addr)> {
+    match lookup_flow(ifaces, routes, policy, flow).0 {
+        Decision::Local => Some(("lo".to_string(), flow.dst)),
+        Decision::Out { dev, .. } if is_broadcast(ifaces, flow.dst) => Some((dev, flow.dst)),
+        Decision::Out { dev, next_hop } => Some((dev, next_hop)),
+        Decision::Unreachable => None,
+    }
+}
+
 /// `inet_select_addr`: the address of `dev` on the next hop's network, else
 /// its first address.
 pub fn source_on(ifaces: &[Iface], dev: &str, next_hop: Ipv4Addr) -> Option<Ipv4Addr> {

@@ -4,7 +4,7 @@
 
 use super::eval::Emit;
 use super::host::Host;
-use super::netfilter::{run_hook, CtRef, Fate};
+use super::netfilter::{run_hook, run_output, CtRef, Fate, OutRoute};
 use super::route::{self, Decision};
 use super::rules::{self, Flow};
 use super::stack;
@@ -303,7 +303,7 @@ impl World {
                 _ => Decision::Unreachable,
             },
         };
-        let (dev, mut next_hop) = match decision {
+        let (dev, next_hop) = match decision {
             Decision::Local => ("lo".to_string(), hdr.dst),
             // A broadcast goes onto the link, to no gateway.
             Decision::Out { dev, .. } if route::is_broadcast(&host.ifaces, hdr.dst) => {
@@ -318,58 +318,30 @@ impl World {
         pkt.meta.in_iface = None;
         let mut ct = CtRef::attached(&self.hosts[hi], &pkt);
         let mut emitted = Vec::new();
-        let host = &mut self.hosts[hi];
-        let fate = run_hook(
-            host,
-            Hook::Output,
+        let mut route = OutRoute {
+            dev,
+            next_hop,
+            unroutable_after: None,
+        };
+        let fate = run_output(
+            &mut self.hosts[hi],
             &mut pkt,
             &mut ct,
             now,
             &mut emitted,
             trace.as_mut(),
+            &mut route,
         );
         self.queue_emitted(hi, std::mem::take(&mut emitted), queue);
+        if let Some(after) = route.unroutable_after {
+            return self.finish(hi, trace, format!("no route to host after {after}"));
+        }
         if fate != Fate::Accept {
             let name = self.hosts[hi].name.clone();
             return self.finish(hi, trace, format!("dropped on {name} in OUTPUT"));
         }
-        // A new destination (DNAT), mark or TOS from OUTPUT re-routes
-        // (`ip_route_me_harder`); the source address stays.
-        let mut dev = dev;
-        if let Ok(h2) = pkt.headers() {
-            let dnat = h2.dst != hdr.dst;
-            let steered =
-                (pkt.meta.mark != mark || h2.tos != hdr.tos) && !self.hosts[hi].policy.is_plain();
-            if (dnat || steered) && via.is_none() {
-                let host = &self.hosts[hi];
-                let flow = Flow {
-                    dst: h2.dst,
-                    src: h2.src,
-                    mark: pkt.meta.mark,
-                    tos: h2.tos,
-                    iif: "lo",
-                    oif: None,
-                };
-                match route::lookup_flow(&host.ifaces, &host.routes, &host.policy, &flow).0 {
-                    Decision::Local => {
-                        dev = "lo".into();
-                        next_hop = h2.dst;
-                    }
-                    Decision::Out {
-                        dev: d,
-                        next_hop: n,
-                    } => {
-                        dev = d;
-                        next_hop = n;
-                    }
-                    Decision::Unreachable => {
-                        let why = if dnat { "DNAT" } else { "OUTPUT" };
-                        return self.finish(hi, trace, format!("no route to host after {why}"));
-                    }
-                }
-                pkt.meta.out_iface = Some(dev.clone());
-            }
-        }
+        let OutRoute { dev, next_hop, .. } = route;
+        pkt.meta.out_iface = Some(dev.clone());
         // A broadcast, or multicast to a group the device joined, comes
         // back to the sender too. The kernel's copy passes POSTROUTING just
         // before the original; here just after, so that the original
@@ -466,6 +438,9 @@ impl World {
         // The loopback device's all-zero Ethernet header.
         pkt.meta.src_mac = Some([0; 6]);
         pkt.meta.dst_mac = Some([0; 6]);
+        // A TEE clone is received anew (it stays untracked): TEE's guard
+        // against copying a copy holds only while the copy is being sent.
+        pkt.meta.tee_clone = false;
         self.back_in(hi, "lo", pkt, ct, trace, queue)
     }
 

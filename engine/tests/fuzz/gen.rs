@@ -1409,8 +1409,6 @@ pub fn ruleset(rng: &mut Rng, models: &[Model]) -> Ruleset {
             }
         }
     }
-    // A mark change in mangle OUTPUT re-routes the packet (the simulator
-    // does not): a TEE clone then loses its gateway. Not both.
     let tee = rs.rules.iter().any(|r| {
         r.target
             .as_ref()
@@ -1435,13 +1433,11 @@ pub fn ruleset(rng: &mut Rng, models: &[Model]) -> Ruleset {
         }
         rs.rules.retain(|r| {
             let target = |name: &str| r.target.as_ref().is_some_and(|t| t.chunks[0] == name);
-            let marks = target("-j MARK") || target("-j CONNMARK");
             let output = r.chain == "OUTPUT" || out_users.contains(&(r.table, r.chain.clone()));
             let post = r.chain == "POSTROUTING" || post_users.contains(&(r.table, r.chain.clone()));
-            let remark = r.table == "mangle" && marks && output;
             let log_clone = target("-j LOG") && post;
             let set_on_way_out = target("-j SET") && (output || post);
-            !(remark || log_clone || set_on_way_out)
+            !(log_clone || set_on_way_out)
         });
     }
     rs.rules.push(Rule {
@@ -1460,8 +1456,6 @@ pub fn ruleset(rng: &mut Rng, models: &[Model]) -> Ruleset {
 struct Steps {
     steps: Vec<Step>,
     case: usize,
-    /// Also what the simulator is known not to model (see [`group`]).
-    gaps: bool,
 }
 
 struct Ip {
@@ -1924,16 +1918,14 @@ fn case(rng: &mut Rng, st: &mut Steps) {
         }
         // Spoofed or martian sources from the client side.
         11 => {
-            // An off-net source only with gaps: after SNAT in nat INPUT the
-            // answer is un-NATed to it and unroutable; the kernel drops it
-            // right after nat OUTPUT, the simulator after all of OUTPUT.
-            let offnet = if st.gaps { net::OFFNET } else { net::SERVER };
+            // An off-net source: after SNAT in nat INPUT the answer is
+            // un-NATed to it and unroutable, dropped right after nat OUTPUT.
             let src = *rng.pick(&[
                 net::R0,
                 net::R1,
                 Ipv4Addr::new(127, 0, 0, 1),
                 net::SERVER,
-                offnet,
+                net::OFFNET,
                 Ipv4Addr::new(0, 0, 0, 0),
                 Ipv4Addr::new(10, 2, 0, 100),
                 Ipv4Addr::new(224, 0, 0, 5),
@@ -2008,15 +2000,12 @@ fn case(rng: &mut Rng, st: &mut Steps) {
     }
 }
 
-/// A group: a ruleset and `cases` cases of packets. `gaps` also sends
-/// what the simulator is known not to model (off-net sources answered
-/// through nat INPUT), to measure those gaps.
-pub fn group(seed: u64, cases: usize, gaps: bool) -> Group {
+/// A group: a ruleset and `cases` cases of packets.
+pub fn group(seed: u64, cases: usize) -> Group {
     let mut rng = Rng::new(seed);
     let mut st = Steps {
         steps: Vec::new(),
         case: 0,
-        gaps,
     };
     for c in 0..cases {
         st.case = c;

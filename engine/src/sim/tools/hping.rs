@@ -349,10 +349,9 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
         };
         let sent_at = world.now_ns;
         let dels = net::send(world, host, pkt);
-        if world.tools.send_refused {
+        if let Some(error) = world.tools.send_refused {
             // hping3 gives up at the first failed sendto.
-            out.stderr
-                .push_str("[send_ip] sendto: Operation not permitted\n");
+            out.stderr.push_str(&format!("[send_ip] sendto: {error}\n"));
             out.exit = 1;
             return out;
         }

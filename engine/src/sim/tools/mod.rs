@@ -59,8 +59,9 @@ pub struct ToolEnv {
     /// Reports left out of the journal because it was full.
     pub journal_dropped: usize,
     /// The last packet a tool sent died in its own host's OUTPUT or
-    /// POSTROUTING chain: the kernel failed its `sendto` with EPERM.
-    pub send_refused: bool,
+    /// POSTROUTING: the error its `sendto` failed with (EPERM for a drop,
+    /// ENETUNREACH for a re-route within OUTPUT that found no route).
+    pub send_refused: Option<&'static str>,
 }
 
 /// Most reports the journal keeps between two drains (a full nmap scan

@@ -112,13 +112,22 @@ pub fn ip_fields(world: &mut World, host: usize, src: Ipv4Addr, dst: Ipv4Addr) -
 pub fn send(world: &mut World, host: usize, pkt: Packet) -> Vec<Delivery> {
     world.send(host, pkt);
     // A packet a host's own netfilter drops on the way out fails `sendto`
-    // with EPERM (NF_DROP in OUTPUT or POSTROUTING).
+    // with EPERM (NF_DROP in OUTPUT or POSTROUTING), one a re-route in
+    // OUTPUT finds no route for with ENETUNREACH (`NF_DROP_ERR`).
     let name = &world.hosts[host].name;
-    world.tools.send_refused = world.reports.first().is_some_and(|r| {
-        r.host == *name
-            && (r.outcome == format!("dropped on {name} in OUTPUT")
-                || r.outcome == format!("dropped on {name} in POSTROUTING"))
-    });
+    world.tools.send_refused = world
+        .reports
+        .first()
+        .filter(|r| r.host == *name)
+        .and_then(|r| match r.outcome.as_str() {
+            o if o == format!("dropped on {name} in OUTPUT")
+                || o == format!("dropped on {name} in POSTROUTING") =>
+            {
+                Some("Operation not permitted")
+            }
+            o if o.starts_with("no route to host after ") => Some("Network is unreachable"),
+            _ => None,
+        });
     let env = &mut world.tools;
     for r in world.reports.drain(..) {
         if env.journal.len() < super::JOURNAL_MAX {
