@@ -240,6 +240,7 @@ fn apply(
         sets,
         quiet: !dry_run && !verbose,
         then_exit: window.is_none(),
+        uncounted: Default::default(),
     };
     ssh_warning(&mut sock, netns, &text, &opts);
     let pending = match window {

@@ -48,6 +48,10 @@ pub struct HostSpec {
     /// `ipset restore` input.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipsets: Option<String>,
+    /// Base chains (`TABLE CHAIN`) a rule command made on demand: made
+    /// without policy counters, as iptables-nft makes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uncounted: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -327,6 +331,12 @@ fn build(spec: &LabSpec, built: &mut Built) -> Result<()> {
             let text = h.rules.clone().unwrap_or_default();
             let opts = ApplyOpts {
                 sets: h.ipsets.clone(),
+                uncounted: h
+                    .uncounted
+                    .iter()
+                    .filter_map(|w| w.split_once(' '))
+                    .map(|(t, c)| (t.to_string(), c.to_string()))
+                    .collect(),
                 ..ApplyOpts::default()
             };
             match plan::apply(&mut sock, &text, opts) {
@@ -418,6 +428,16 @@ pub fn import_host(name: &str, netns: Option<&str>) -> Result<(HostSpec, Vec<Str
     }
     let mut sock = NfSock::open_at(netns)?;
     let mut lv = live::read(&mut sock)?;
+    let uncounted = lv
+        .tables
+        .iter()
+        .flat_map(|t| {
+            t.chains
+                .iter()
+                .filter(|c| c.hook.is_some() && c.counters.is_none())
+                .map(move |c| format!("{} {}", t.name, c.name))
+        })
+        .collect();
     let (rules, problems) = plan::import(&mut lv, None, false, "");
     let rules: String = rules
         .lines()
@@ -441,6 +461,7 @@ pub fn import_host(name: &str, netns: Option<&str>) -> Result<(HostSpec, Vec<Str
             sysctls,
             rules: (!rules.is_empty()).then_some(rules),
             ipsets: (!sets.is_empty()).then_some(sets),
+            uncounted,
         },
         notes,
     ))
@@ -543,6 +564,18 @@ pub fn to_world(spec: &LabSpec) -> Result<crate::sim::world::World> {
                 return Err(bad(format!("{}: {}", h.name, out.stderr.trim_end())));
             }
         }
+        for (table, chain) in h.uncounted.iter().filter_map(|w| w.split_once(' ')) {
+            let c = host
+                .ruleset
+                .tables
+                .iter_mut()
+                .filter(|t| t.name == table)
+                .flat_map(|t| t.chains.iter_mut())
+                .find(|c| c.name == chain && c.hook.is_some());
+            if let Some(c) = c {
+                c.counted = false;
+            }
+        }
     }
     Ok(w)
 }
@@ -623,6 +656,17 @@ pub fn from_world(name: &str, w: &crate::sim::world::World) -> LabSpec {
             .filter(|(k, v)| defaults.get(*k) != Some(*v))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        let uncounted = h
+            .ruleset
+            .tables
+            .iter()
+            .flat_map(|t| {
+                t.chains
+                    .iter()
+                    .filter(|c| c.hook.is_some() && !c.fake && !c.counted)
+                    .map(move |c| format!("{} {}", t.name, c.name))
+            })
+            .collect();
         hosts.push(HostSpec {
             name: h.name.clone(),
             interfaces,
@@ -631,6 +675,7 @@ pub fn from_world(name: &str, w: &crate::sim::world::World) -> LabSpec {
             sysctls,
             rules: (!rules.is_empty()).then_some(rules),
             ipsets: (!sets.is_empty()).then_some(sets),
+            uncounted,
         });
     }
     LabSpec {

@@ -700,6 +700,10 @@ pub struct ApplyOpts {
     /// The process ends soon after a successful apply: what was read and
     /// planned is not freed rule by rule (a tenth of a second for 80,000).
     pub then_exit: bool,
+    /// Base chains (table, chain) made without policy counters, as a rule
+    /// command makes one on demand (`lab up` of a host whose rules were
+    /// typed as commands): the kernel then never counts their policy.
+    pub uncounted: BTreeSet<(String, String)>,
 }
 
 /// Why apply stopped.
@@ -781,7 +785,16 @@ pub fn apply(
             Err(e) => return Err(fail(sock, &done, e)),
         };
         let want = match desired_with_sets(&live, text, opts.sets.as_deref(), opts.noflush) {
-            Ok(w) => w,
+            Ok(mut w) => {
+                for (table, declared) in &mut w.tables {
+                    declared.retain(|c| {
+                        !opts
+                            .uncounted
+                            .contains(&(table.name.to_string(), c.clone()))
+                    });
+                }
+                w
+            }
             Err(out) => {
                 let _ = undo_sets(sock, &done);
                 return Err(ApplyError::Input(out));
