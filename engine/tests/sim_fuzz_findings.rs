@@ -3,7 +3,8 @@
 //! martian packets, policies after a goto, TCP flags conntrack refuses,
 //! when a picked-up connection is assured, what a listener and a broadcast
 //! destination answer, unknown protocols, the stack's ICMP errors, NAT
-//! tuples taken over from closing connections, window tracking's verdicts.
+//! tuples taken over from closing connections, window tracking's verdicts,
+//! the addresses hash:ip,port refuses.
 
 mod common;
 
@@ -627,4 +628,23 @@ fn window_tracking_judges_sequence_and_acknowledgement_numbers() {
     w.inject(0, "r0", from_client(rst));
     assert!(w.wire.is_empty());
     assert_eq!(tcp_state(&w), "ESTABLISHED");
+}
+
+#[test]
+fn hash_ip_port_refuses_zero_as_the_address_given() {
+    let mut w = lab();
+    let h = &mut w.hosts[0];
+    assert_eq!(common::sh(h, "ipset create s1 hash:ip,port").exit, 0);
+    let refused = common::sh(h, "ipset add s1 0.0.0.0,tcp:80");
+    assert_eq!(
+        (refused.exit, refused.stderr.as_str()),
+        (1, "ipset v7.17: Kernel error received: Invalid argument\n")
+    );
+    let restored = common::sh_stdin(h, "ipset restore", "add s1 0.0.0.0,udp:53\n");
+    assert_eq!(restored.exit, 1, "{}", restored.stderr);
+    // hash:ip,port,ip keeps it.
+    assert_eq!(common::sh(h, "ipset create s2 hash:ip,port,ip").exit, 0);
+    assert_eq!(common::sh(h, "ipset add s2 0.0.0.0,tcp:80,1.1.1.1").exit, 0);
+    let listed = common::sh(h, "ipset list").stdout;
+    assert_eq!(listed.matches("0.0.0.0,tcp:80").count(), 1, "{listed}");
 }
