@@ -648,3 +648,63 @@ fn hash_ip_port_refuses_zero_as_the_address_given() {
     let listed = common::sh(h, "ipset list").stdout;
     assert_eq!(listed.matches("0.0.0.0,tcp:80").count(), 1, "{listed}");
 }
+
+/// The stack's answers to one segment from the client to the router's
+/// listener: (flags, seq, ack) of each.
+fn answers(w: &mut World, flags: u8, seq: u32, ack: u32) -> Vec<(u8, u32, u32)> {
+    w.wire.clear();
+    let p = seg("10.1.0.100", "10.1.0.1", 40000, 8080, flags, seq, ack);
+    w.inject(0, "r0", from_client(p));
+    w.wire
+        .iter()
+        .map(|e| {
+            let h = engine::packet::parse(&e.packet, false).unwrap();
+            let t = h.tcp().unwrap();
+            (t.flags, t.seq, t.ack)
+        })
+        .collect()
+}
+
+#[test]
+fn a_half_open_connection_checks_the_ack_of_its_syn_ack() {
+    use tcp_flags::*;
+    const SA: u8 = SYN | ACK;
+    let mut w = lab();
+    let synack = answers(&mut w, SYN, 1000, 0);
+    let [(SA, isn, 1001)] = synack[..] else {
+        panic!("{synack:?}")
+    };
+    // A wrong ACK number: the listener's RST, the request stays.
+    assert_eq!(answers(&mut w, ACK, 1001, 12345), vec![(RST, 12345, 0)]);
+    assert_eq!(answers(&mut w, FIN | ACK, 1001, 7), vec![(RST, 7, 0)]);
+    assert_eq!(answers(&mut w, RST | ACK, 900_000, 7), vec![]);
+    // The SYN again: the same SYN-ACK, then not again within 500 ms.
+    assert_eq!(answers(&mut w, SYN, 1000, 0), vec![(SA, isn, 1001)]);
+    assert_eq!(answers(&mut w, SYN, 1000, 0), vec![]);
+    // Outside the window: an ACK of the SYN (after the rate limit's pause).
+    w.now_ns += 600_000_000;
+    let far = 1001 + 100_000;
+    assert_eq!(
+        answers(&mut w, SYN, far, 0),
+        vec![(ACK, isn.wrapping_add(1), 1001)]
+    );
+    // The right ACK completes the handshake: data then gets no answer.
+    assert_eq!(answers(&mut w, ACK, 1001, isn.wrapping_add(1)), vec![]);
+    assert_eq!(answers(&mut w, ACK, 1001, 12345), vec![]);
+
+    // A RST at the start of the window drops the request (whatever it
+    // acknowledges): the listener answers
+    // the next ACK, right or not, with a RST.
+    let mut w = lab();
+    let synack = answers(&mut w, SYN, 1000, 0);
+    let [(SA, isn, _)] = synack[..] else {
+        panic!("{synack:?}")
+    };
+    assert_eq!(answers(&mut w, RST | ACK, 1001, 7), vec![]);
+    let ack = isn.wrapping_add(1);
+    assert_eq!(answers(&mut w, ACK, 1001, ack), vec![(RST, ack, 0)]);
+    // A new SYN inside the window of another request: RST, request gone.
+    let mut w = lab();
+    answers(&mut w, SYN, 1000, 0);
+    assert_eq!(answers(&mut w, SYN, 1500, 0), vec![(RST | ACK, 0, 1501)]);
+}

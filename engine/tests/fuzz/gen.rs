@@ -1643,11 +1643,9 @@ fn case(rng: &mut Rng, st: &mut Steps) {
         // with odd flags and inexact numbers (window tracking judges them).
         0..=2 => {
             let dst = if rng.pct(85) { ps } else { net::BEHIND };
-            // Never a port a real stack listens on (80 on the server, 8080
-            // on the router), even after NAT: the simulator's stack does not
-            // check the ACK of a half-open connection (Linux answers a wrong
-            // one with a RST).
-            let dport = *rng.pick(&[22, 443, 81, 9000, 25, 8000]);
+            // Now and then a port a real stack listens on (80 on the server,
+            // 8080 on the router): its half-open connection judges the ACKs.
+            let dport = *rng.pick(&[22, 443, 81, 9000, 25, 8000, 80, 8080]);
             let i = ip(rng, c, dst);
             let (mut cs, mut ss) = (rng.next() as u32, rng.next() as u32);
             let opts: &[u8] = if rng.pct(20) { &[2, 4, 5, 0xb4] } else { &[] };
