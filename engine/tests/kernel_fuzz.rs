@@ -66,8 +66,8 @@
 //!
 //! Kept out unless `FUZZ_GAPS=1` (the simulator does not model them):
 //! off-net sources (an answer un-NATed to an unroutable address dies right
-//! after nat OUTPUT in the kernel, after all of OUTPUT in the simulator). Also kept out: `--log-uid` (no user sockets in the
-//! simulator), source NAT to port ranges (random in the kernel), TEE with
+//! after nat OUTPUT in the kernel, after all of OUTPUT in the simulator).
+//! Also kept out: source NAT to port ranges (random in the kernel), TEE with
 //! mark changes in mangle OUTPUT (the kernel re-routes, losing the
 //! gateway) or LOG in POSTROUTING (uninitialised MAC bytes) or SET and
 //! `recent` on the clone's way out (the kernel sends the clone through

@@ -4,7 +4,8 @@
 //! when a picked-up connection is assured, what a listener and a broadcast
 //! destination answer, unknown protocols, the stack's ICMP errors, NAT
 //! tuples taken over from closing connections, window tracking's verdicts,
-//! the addresses hash:ip,port refuses.
+//! the addresses hash:ip,port refuses, half-open connections, the sockets
+//! `-m owner` and `--log-uid` see.
 
 mod common;
 
@@ -707,4 +708,52 @@ fn a_half_open_connection_checks_the_ack_of_its_syn_ack() {
     let mut w = lab();
     answers(&mut w, SYN, 1000, 0);
     assert_eq!(answers(&mut w, SYN, 1500, 0), vec![(RST | ACK, 0, 1501)]);
+}
+
+#[test]
+fn owner_and_log_uid_tell_user_kernel_and_request_sockets_apart() {
+    let mut w = lab();
+    restore(
+        &mut w,
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -p tcp --dport 99 -j REJECT --reject-with tcp-reset\n\
+         -A OUTPUT -m owner --socket-exists\n\
+         -A OUTPUT -m owner --uid-owner 0\n\
+         -A OUTPUT -m owner ! --socket-exists\n\
+         -A OUTPUT -j LOG --log-prefix \"own \" --log-uid\nCOMMIT\n",
+    );
+    // Packets counted by the three owner rules.
+    let counts = |w: &mut World| -> [u32; 3] {
+        let n: Vec<u32> = save(w)
+            .lines()
+            .filter(|l| l.contains("-m owner"))
+            .map(|l| l[1..l.find(':').unwrap()].parse().unwrap())
+            .collect();
+        [n[0], n[1], n[2]]
+    };
+    let mut packets = Vec::new();
+    // The router's own user socket: UID and GID in the LOG line.
+    let ping = build_icmp(
+        &IpFields::new(a("10.1.0.1"), a("10.1.0.100")),
+        8,
+        0,
+        [0, 1, 0, 1],
+        b"abcd",
+    );
+    w.send(0, ping);
+    packets.push(counts(&mut w));
+    // The stack's RST: a socket without a user.
+    w.inject(0, "r0", tcp("10.1.0.100", "10.1.0.1", 81, tcp_flags::SYN));
+    packets.push(counts(&mut w));
+    // The listener's SYN-ACK: its owner, but no UID in the LOG line.
+    w.inject(0, "r0", tcp("10.1.0.100", "10.1.0.1", 8080, tcp_flags::SYN));
+    packets.push(counts(&mut w));
+    // REJECT's RST: no socket at all.
+    w.inject(0, "r0", tcp("10.1.0.100", "10.1.0.1", 99, tcp_flags::SYN));
+    packets.push(counts(&mut w));
+    assert_eq!(packets, [[1, 1, 0], [2, 1, 0], [3, 2, 0], [3, 2, 1]]);
+    let log: Vec<&str> = w.hosts[0].kmsg.iter().map(|r| r.text.as_str()).collect();
+    assert_eq!(log.len(), 4, "{log:?}");
+    assert!(log[0].ends_with("SEQ=1 UID=0 GID=0 "), "{}", log[0]);
+    assert!(log[1..].iter().all(|l| !l.contains("UID=")), "{log:?}");
 }

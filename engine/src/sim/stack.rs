@@ -5,8 +5,8 @@
 use super::host::Host;
 use super::synrecv::{ConnKey, HalfOpen, Verdict};
 use crate::packet::{
-    build_icmp, build_icmp_error, build_tcp, tcp_flags, Headers, IpFields, Packet, TcpFields,
-    TcpInfo, L4,
+    build_icmp, build_icmp_error, build_tcp, tcp_flags, Headers, IpFields, Packet, Sender,
+    TcpFields, TcpInfo, L4,
 };
 
 /// What the stack did with a packet.
@@ -95,7 +95,7 @@ fn syn_ack(
     let mut ip = IpFields::new(h.dst, h.src);
     ip.df = true;
     let (options, window) = syn_ack_options(syn_options, host.clock_secs());
-    build_tcp(
+    let mut p = build_tcp(
         &ip,
         &TcpFields {
             sport: t.dport,
@@ -107,7 +107,9 @@ fn syn_ack(
             options,
         },
         b"",
-    )
+    );
+    p.meta.sender = Sender::Request;
+    p
 }
 
 /// A reply without a socket of its own (`ip_send_unicast_reply`): DF, the
@@ -221,7 +223,19 @@ fn half_open(host: &mut Host, h: &Headers, t: &TcpInfo, key: ConnKey) -> Option<
     })
 }
 
+/// What the stack does with a packet delivered to it. Its replies leave
+/// from the kernel's own sockets, a SYN-ACK from the listener's request sock.
 pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
+    let mut a = respond(host, pkt);
+    for r in &mut a.replies {
+        if r.meta.sender == Sender::User {
+            r.meta.sender = Sender::Kernel;
+        }
+    }
+    a
+}
+
+fn respond(host: &mut Host, pkt: &Packet) -> Answer {
     let Ok(h) = pkt.headers() else {
         return Answer {
             to: "malformed packet".into(),

@@ -1071,13 +1071,12 @@ fn target_part(rng: &mut Rng, cx: &RuleCx, proto: Proto, builtin: bool) -> Optio
                         rng.pick(&["0", "1", "3", "6", "7", "info", "debug", "warning", "alert"])
                     ));
                 }
-                // Not --log-uid: the simulator's packets carry no user socket
-                // (the kernel prints UID= for the router's own raw socket).
                 for opt in [
                     "--log-tcp-sequence",
                     "--log-tcp-options",
                     "--log-ip-options",
                     "--log-macdecode",
+                    "--log-uid",
                 ] {
                     if rng.pct(15) {
                         c.push(opt.into());
