@@ -751,9 +751,14 @@ fn owner_and_log_uid_tell_user_kernel_and_request_sockets_apart() {
     // REJECT's RST: no socket at all.
     w.inject(0, "r0", tcp("10.1.0.100", "10.1.0.1", 99, tcp_flags::SYN));
     packets.push(counts(&mut w));
-    assert_eq!(packets, [[1, 1, 0], [2, 1, 0], [3, 2, 0], [3, 2, 1]]);
+    // The listener's RST for a wrong ACK: the listener's socket, a user's.
+    w.inject(0, "r0", tcp("10.1.0.100", "10.1.0.1", 8080, tcp_flags::ACK));
+    packets.push(counts(&mut w));
+    let want = [[1, 1, 0], [2, 1, 0], [3, 2, 0], [3, 2, 1], [4, 3, 1]];
+    assert_eq!(packets, want);
     let log: Vec<&str> = w.hosts[0].kmsg.iter().map(|r| r.text.as_str()).collect();
-    assert_eq!(log.len(), 4, "{log:?}");
+    assert_eq!(log.len(), 5, "{log:?}");
     assert!(log[0].ends_with("SEQ=1 UID=0 GID=0 "), "{}", log[0]);
-    assert!(log[1..].iter().all(|l| !l.contains("UID=")), "{log:?}");
+    assert!(log[1..4].iter().all(|l| !l.contains("UID=")), "{log:?}");
+    assert!(log[4].ends_with("RST URGP=0 UID=0 GID=0 "), "{}", log[4]);
 }

@@ -112,8 +112,9 @@ fn syn_ack(
     p
 }
 
-/// A reply without a socket of its own (`ip_send_unicast_reply`): DF, the
-/// segment's TOS without the ECN bits.
+/// A reply `ip_send_unicast_reply` sends: DF, the segment's TOS without the
+/// ECN bits; on behalf of a listener it carries the listener's socket
+/// (a user's), otherwise the kernel's own.
 fn bare_reply(h: &Headers, t: &TcpInfo, seq: u32, ack: u32, flags: u8, window: u16) -> Packet {
     let mut ip = IpFields::new(h.dst, h.src);
     ip.df = true;
@@ -133,7 +134,8 @@ fn bare_reply(h: &Headers, t: &TcpInfo, seq: u32, ack: u32, flags: u8, window: u
     )
 }
 
-/// The RST `tcp_v4_send_reset` answers a segment with.
+/// The RST `tcp_v4_send_reset` answers a segment with (from the
+/// listener's socket, a user's: set otherwise for a closed port).
 fn reset(h: &Headers, t: &TcpInfo) -> Packet {
     let seg_len = t.payload_len as u32
         + (t.flags & tcp_flags::SYN != 0) as u32
@@ -223,19 +225,13 @@ fn half_open(host: &mut Host, h: &Headers, t: &TcpInfo, key: ConnKey) -> Option<
     })
 }
 
-/// What the stack does with a packet delivered to it. Its replies leave
-/// from the kernel's own sockets, a SYN-ACK from the listener's request sock.
-pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
-    let mut a = respond(host, pkt);
-    for r in &mut a.replies {
-        if r.meta.sender == Sender::User {
-            r.meta.sender = Sender::Kernel;
-        }
-    }
-    a
+/// A reply from the kernel's own socket (ICMP, a RST for a closed port).
+fn from_kernel(mut p: Packet) -> Packet {
+    p.meta.sender = Sender::Kernel;
+    p
 }
 
-fn respond(host: &mut Host, pkt: &Packet) -> Answer {
+pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
     let Ok(h) = pkt.headers() else {
         return Answer {
             to: "malformed packet".into(),
@@ -359,7 +355,11 @@ fn respond(host: &mut Host, pkt: &Packet) -> Answer {
                 };
             }
             // Closed port, or ACK to a listener.
-            let rst = reset(&h, t);
+            let rst = if open {
+                reset(&h, t)
+            } else {
+                from_kernel(reset(&h, t))
+            };
             Answer {
                 to: if open {
                     format!("tcp port {} (listening, reset: no connection)", t.dport)
@@ -388,7 +388,7 @@ fn respond(host: &mut Host, pkt: &Packet) -> Answer {
             ip.id = host.take_ip_id();
             Answer {
                 to: format!("closed udp port {}", u.dport),
-                replies: vec![build_icmp_error(&ip, 3, 3, [0; 4], &pkt.data)],
+                replies: vec![from_kernel(build_icmp_error(&ip, 3, 3, [0; 4], &pkt.data))],
             }
         }
         L4::Icmp(i) if i.icmp_type == 8 => {
@@ -407,7 +407,7 @@ fn respond(host: &mut Host, pkt: &Packet) -> Answer {
             let payload = &pkt.data[h.header_len + 8..];
             Answer {
                 to: "echo request".into(),
-                replies: vec![build_icmp(&ip, 0, 0, i.rest, payload)],
+                replies: vec![from_kernel(build_icmp(&ip, 0, 0, i.rest, payload))],
             }
         }
         L4::Icmp(i) if i.icmp_type == 13 && pkt.data.len() >= h.header_len + 20 => {
@@ -420,7 +420,7 @@ fn respond(host: &mut Host, pkt: &Packet) -> Answer {
             body.extend_from_slice(&ms.to_be_bytes());
             Answer {
                 to: "timestamp request".into(),
-                replies: vec![build_icmp(&ip, 14, 0, i.rest, &body)],
+                replies: vec![from_kernel(build_icmp(&ip, 14, 0, i.rest, &body))],
             }
         }
         L4::Icmp(i) => Answer {
@@ -439,7 +439,7 @@ fn respond(host: &mut Host, pkt: &Packet) -> Answer {
             ip.id = host.take_ip_id();
             Answer {
                 to: format!("protocol {} (no handler)", h.proto),
-                replies: vec![build_icmp_error(&ip, 3, 2, [0; 4], &pkt.data)],
+                replies: vec![from_kernel(build_icmp_error(&ip, 3, 2, [0; 4], &pkt.data))],
             }
         }
     }
