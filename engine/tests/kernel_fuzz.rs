@@ -62,16 +62,16 @@
 //! acknowledgement numbers now and then, SYN-ACKs may acknowledge nothing,
 //! NOTRACK and raw-table drops hit TCP too (one side of a conversation left
 //! to window tracking), and one group in four runs with
-//! `nf_conntrack_tcp_be_liberal=1` or `nf_conntrack_tcp_loose=0`.
+//! `nf_conntrack_tcp_be_liberal=1` or `nf_conntrack_tcp_loose=0`. The
+//! simulator's stacks take the initial sequence numbers of the kernel's
+//! SYN-ACKs (`sim::kernel_isns`), so that conversations with a real
+//! listener are judged against the same numbers on both sides.
 //!
-//! Kept out: `--log-uid` (no user sockets in the
-//! simulator), source NAT to port ranges (random in the kernel), TEE with
+//! Kept out: TEE with
 //! LOG in POSTROUTING (uninitialised MAC bytes) or SET and
 //! `recent` on the clone's way out (the kernel sends the clone through
 //! OUTPUT and POSTROUTING while its original is still in the TEE rule's
-//! chain, the simulator once the original's hook is done), conversations
-//! past the SYN with a real listener (the simulator's stack does not check
-//! ACK numbers), connlimit where one packet journey meets the rule twice
+//! chain, the simulator once the original's hook is done), connlimit where one packet journey meets the rule twice
 //! with the same group (TEE, user chains of two hooks, mask 0: conncount
 //! skips its duplicate check within a jiffy), fragments, martian addresses
 //! in sets. Open findings are replay files in `tests/fuzz/findings/`.

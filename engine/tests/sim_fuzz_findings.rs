@@ -5,7 +5,8 @@
 //! destination answer, unknown protocols, the stack's ICMP errors, NAT
 //! tuples taken over from closing connections, window tracking's verdicts,
 //! a new connection whose reply tuple another one holds, local output
-//! re-routed within OUTPUT.
+//! re-routed within OUTPUT, the addresses hash:ip,port refuses, half-open
+//! connections, the sockets `-m owner` and `--log-uid` see.
 
 mod common;
 
@@ -763,4 +764,136 @@ fn a_mark_set_in_mangle_output_re_routes_a_tee_clone_by_its_destination() {
     let mangle = common::sh(&mut w.hosts[0], "iptables-save -c -t mangle").stdout;
     assert!(mangle.contains("[3:120] -A OUTPUT -j MARK"), "{mangle}");
     assert!(mangle.contains("[2:80] -A INPUT -j TEE"), "{mangle}");
+}
+
+#[test]
+fn hash_ip_port_refuses_zero_as_the_address_given() {
+    let mut w = lab();
+    let h = &mut w.hosts[0];
+    assert_eq!(common::sh(h, "ipset create s1 hash:ip,port").exit, 0);
+    let refused = common::sh(h, "ipset add s1 0.0.0.0,tcp:80");
+    assert_eq!(
+        (refused.exit, refused.stderr.as_str()),
+        (1, "ipset v7.17: Kernel error received: Invalid argument\n")
+    );
+    let restored = common::sh_stdin(h, "ipset restore", "add s1 0.0.0.0,udp:53\n");
+    assert_eq!(restored.exit, 1, "{}", restored.stderr);
+    // hash:ip,port,ip keeps it.
+    assert_eq!(common::sh(h, "ipset create s2 hash:ip,port,ip").exit, 0);
+    assert_eq!(common::sh(h, "ipset add s2 0.0.0.0,tcp:80,1.1.1.1").exit, 0);
+    let listed = common::sh(h, "ipset list").stdout;
+    assert_eq!(listed.matches("0.0.0.0,tcp:80").count(), 1, "{listed}");
+}
+
+/// The stack's answers to one segment from the client to the router's
+/// listener: (flags, seq, ack) of each.
+fn answers(w: &mut World, flags: u8, seq: u32, ack: u32) -> Vec<(u8, u32, u32)> {
+    w.wire.clear();
+    let p = seg("10.1.0.100", "10.1.0.1", 40000, 8080, flags, seq, ack);
+    w.inject(0, "r0", from_client(p));
+    w.wire
+        .iter()
+        .map(|e| {
+            let h = engine::packet::parse(&e.packet, false).unwrap();
+            let t = h.tcp().unwrap();
+            (t.flags, t.seq, t.ack)
+        })
+        .collect()
+}
+
+#[test]
+fn a_half_open_connection_checks_the_ack_of_its_syn_ack() {
+    use tcp_flags::*;
+    const SA: u8 = SYN | ACK;
+    let mut w = lab();
+    let synack = answers(&mut w, SYN, 1000, 0);
+    let [(SA, isn, 1001)] = synack[..] else {
+        panic!("{synack:?}")
+    };
+    // A wrong ACK number: the listener's RST, the request stays.
+    assert_eq!(answers(&mut w, ACK, 1001, 12345), vec![(RST, 12345, 0)]);
+    assert_eq!(answers(&mut w, FIN | ACK, 1001, 7), vec![(RST, 7, 0)]);
+    assert_eq!(answers(&mut w, RST | ACK, 900_000, 7), vec![]);
+    // The SYN again: the same SYN-ACK, then not again within 500 ms.
+    assert_eq!(answers(&mut w, SYN, 1000, 0), vec![(SA, isn, 1001)]);
+    assert_eq!(answers(&mut w, SYN, 1000, 0), vec![]);
+    // Outside the window: an ACK of the SYN (after the rate limit's pause).
+    w.now_ns += 600_000_000;
+    let far = 1001 + 100_000;
+    assert_eq!(
+        answers(&mut w, SYN, far, 0),
+        vec![(ACK, isn.wrapping_add(1), 1001)]
+    );
+    // The right ACK completes the handshake: data then gets no answer.
+    assert_eq!(answers(&mut w, ACK, 1001, isn.wrapping_add(1)), vec![]);
+    assert_eq!(answers(&mut w, ACK, 1001, 12345), vec![]);
+
+    // A RST at the start of the window drops the request (whatever it
+    // acknowledges): the listener answers
+    // the next ACK, right or not, with a RST.
+    let mut w = lab();
+    let synack = answers(&mut w, SYN, 1000, 0);
+    let [(SA, isn, _)] = synack[..] else {
+        panic!("{synack:?}")
+    };
+    assert_eq!(answers(&mut w, RST | ACK, 1001, 7), vec![]);
+    let ack = isn.wrapping_add(1);
+    assert_eq!(answers(&mut w, ACK, 1001, ack), vec![(RST, ack, 0)]);
+    // A new SYN inside the window of another request: RST, request gone.
+    let mut w = lab();
+    answers(&mut w, SYN, 1000, 0);
+    assert_eq!(answers(&mut w, SYN, 1500, 0), vec![(RST | ACK, 0, 1501)]);
+}
+
+#[test]
+fn owner_and_log_uid_tell_user_kernel_and_request_sockets_apart() {
+    let mut w = lab();
+    restore(
+        &mut w,
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -p tcp --dport 99 -j REJECT --reject-with tcp-reset\n\
+         -A OUTPUT -m owner --socket-exists\n\
+         -A OUTPUT -m owner --uid-owner 0\n\
+         -A OUTPUT -m owner ! --socket-exists\n\
+         -A OUTPUT -j LOG --log-prefix \"own \" --log-uid\nCOMMIT\n",
+    );
+    // Packets counted by the three owner rules.
+    let counts = |w: &mut World| -> [u32; 3] {
+        let n: Vec<u32> = save(w)
+            .lines()
+            .filter(|l| l.contains("-m owner"))
+            .map(|l| l[1..l.find(':').unwrap()].parse().unwrap())
+            .collect();
+        [n[0], n[1], n[2]]
+    };
+    let mut packets = Vec::new();
+    // The router's own user socket: UID and GID in the LOG line.
+    let ping = build_icmp(
+        &IpFields::new(a("10.1.0.1"), a("10.1.0.100")),
+        8,
+        0,
+        [0, 1, 0, 1],
+        b"abcd",
+    );
+    w.send(0, ping);
+    packets.push(counts(&mut w));
+    // The stack's RST: a socket without a user.
+    w.inject(0, "r0", tcp("10.1.0.100", "10.1.0.1", 81, tcp_flags::SYN));
+    packets.push(counts(&mut w));
+    // The listener's SYN-ACK: its owner, but no UID in the LOG line.
+    w.inject(0, "r0", tcp("10.1.0.100", "10.1.0.1", 8080, tcp_flags::SYN));
+    packets.push(counts(&mut w));
+    // REJECT's RST: no socket at all.
+    w.inject(0, "r0", tcp("10.1.0.100", "10.1.0.1", 99, tcp_flags::SYN));
+    packets.push(counts(&mut w));
+    // The listener's RST for a wrong ACK: the listener's socket, a user's.
+    w.inject(0, "r0", tcp("10.1.0.100", "10.1.0.1", 8080, tcp_flags::ACK));
+    packets.push(counts(&mut w));
+    let want = [[1, 1, 0], [2, 1, 0], [3, 2, 0], [3, 2, 1], [4, 3, 1]];
+    assert_eq!(packets, want);
+    let log: Vec<&str> = w.hosts[0].kmsg.iter().map(|r| r.text.as_str()).collect();
+    assert_eq!(log.len(), 5, "{log:?}");
+    assert!(log[0].ends_with("SEQ=1 UID=0 GID=0 "), "{}", log[0]);
+    assert!(log[1..4].iter().all(|l| !l.contains("UID=")), "{log:?}");
+    assert!(log[4].ends_with("RST URGP=0 UID=0 GID=0 "), "{}", log[4]);
 }

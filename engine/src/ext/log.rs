@@ -231,8 +231,6 @@ impl Target for Log {
     }
 
     /// `log_tg`: one line in the kernel log (`nf_log_packet`), then on.
-    /// `--log-uid` adds nothing: the simulator's packets carry no socket
-    /// owner (the kernel, too, prints UID/GID only for a user's socket).
     fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
         let flags = LogFlags {
             tcp_sequence: self.flags & F_TCPSEQ != 0,

@@ -6,6 +6,7 @@ use super::{
 };
 use crate::ext::bit;
 use crate::ext_boilerplate;
+use crate::packet::Sender;
 use crate::ruleset::{check::hooks_outside, Hook};
 
 const O_UID: u8 = 0;
@@ -168,9 +169,23 @@ enum Miss {
     HasSocket,
     Uid,
     Gid,
+    KernelSocket,
 }
 
 impl Owner {
+    /// A packet without a socket: only options that are all inverted match.
+    fn without_socket(&self) -> Option<Miss> {
+        let all_inverted = self.socket.is_none_or(|i| i)
+            && self.uid.is_none_or(|r| r.inv)
+            && self.gid.is_none_or(|r| r.inv)
+            && !self.suppl_groups;
+        if all_inverted {
+            None
+        } else {
+            Some(Miss::NoSocket)
+        }
+    }
+
     /// The first failing test, in `owner_mt`'s order. Locally generated
     /// packets (OUTPUT, POSTROUTING, no input interface) carry their
     /// socket's user and group; every other packet has no socket.
@@ -178,19 +193,16 @@ impl Owner {
         let local =
             matches!(cx.hook, Hook::Output | Hook::Postrouting) && cx.pkt.meta.in_iface.is_none();
         if !local {
-            // Only options that are all inverted match without a socket.
-            let all_inverted = self.socket.is_none_or(|i| i)
-                && self.uid.is_none_or(|r| r.inv)
-                && self.gid.is_none_or(|r| r.inv)
-                && !self.suppl_groups;
-            return if all_inverted {
-                None
-            } else {
-                Some(Miss::NoSocket)
-            };
+            return self.without_socket();
         }
-        if self.socket == Some(true) {
-            return Some(Miss::HasSocket);
+        match cx.pkt.meta.sender {
+            Sender::NoSocket => return self.without_socket(),
+            _ if self.socket == Some(true) => return Some(Miss::HasSocket),
+            // A socket without a file: only inverted user and group options pass.
+            Sender::Kernel if self.uid.is_some_and(|r| !r.inv) => return Some(Miss::KernelSocket),
+            Sender::Kernel if self.gid.is_some_and(|r| !r.inv) => return Some(Miss::KernelSocket),
+            Sender::Kernel => return None,
+            Sender::User | Sender::Request => {}
         }
         let inside = |r: &IdRange, id: u32| id >= r.min && id <= r.max;
         if let Some(r) = &self.uid {
@@ -275,6 +287,9 @@ impl Match for Owner {
             None => return "-m owner matched".into(),
             Some(Miss::NoSocket) => "the packet has no local socket (not sent by this host)".into(),
             Some(Miss::HasSocket) => "the packet comes from a local socket".into(),
+            Some(Miss::KernelSocket) => {
+                "the packet comes from the kernel's own socket (no user)".into()
+            }
             Some(Miss::Uid) => format!("the sender's user id is {}", cx.pkt.meta.uid),
             Some(Miss::Gid) => format!("the sender's group id is {}", cx.pkt.meta.gid),
         };

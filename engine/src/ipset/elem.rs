@@ -293,14 +293,7 @@ fn host_range(a: &AddrSpec, hostmask: u32) -> KResult<Addrs> {
     let step = (!hostmask as u64) + 1;
     let ip = a.ip & hostmask;
     if let Some(to) = a.to {
-        let (f, t) = if a.ip > to {
-            if to == 0 {
-                return Err(KErr::HashElem);
-            }
-            (to, a.ip)
-        } else {
-            (a.ip, to)
-        };
+        let (f, t) = order(a.ip, to);
         return Ok(Addrs::Hosts {
             from: f & hostmask,
             to: t,
@@ -441,7 +434,8 @@ pub fn add_del(
         }
         Kind::HashIp => {
             let hm = hostmask(set);
-            if ipspec.ip & hm == 0 {
+            let reversed_to_zero = ipspec.to.is_some_and(|to| to == 0 && ipspec.ip > 0);
+            if ipspec.ip & hm == 0 || reversed_to_zero {
                 return Err(KErr::HashElem);
             }
             let addrs = host_range(&ipspec, hm)?;
@@ -480,6 +474,11 @@ pub fn add_del(
             let p = e.port.unwrap_or_default();
             if p.proto == 0 {
                 return Err(KErr::InvalidProto);
+            }
+            if kind == Kind::HashIpPort && ipspec.ip == 0 {
+                // The kernel refuses the address as given (before a range or
+                // CIDR is expanded): `0.0.0.1/31` and `0.0.0.1-0.0.0.0` pass.
+                return Err(KErr::Invalid);
             }
             let (proto, pf, pt) = ports(&p);
             let addrs = if kind == Kind::HashNetPort {
@@ -564,7 +563,8 @@ pub fn test(set: &IpSet, e: &Elem, nomatch: bool) -> KResult<TestResult> {
         Kind::HashIp => {
             let ip = ipspec.ip & hostmask(set);
             if ip == 0 {
-                return Err(KErr::HashElem);
+                // Refused by the kernel; ipset reports it as not in the set.
+                return Ok(TestResult::NotIn);
             }
             let key = Key {
                 ip,
@@ -591,6 +591,10 @@ pub fn test(set: &IpSet, e: &Elem, nomatch: bool) -> KResult<TestResult> {
             let p = e.port.unwrap_or_default();
             if p.proto == 0 {
                 return Err(KErr::InvalidProto);
+            }
+            if kind == Kind::HashIpPort && ipspec.ip == 0 {
+                // Refused by the kernel; ipset reports it as not in the set.
+                return Ok(TestResult::NotIn);
             }
             let (proto, port, _) = ports(&p);
             let mut key = Key {
@@ -683,6 +687,34 @@ mod tests {
             add_del(&mut s, &e, Adt::Add, &ExtArgs::default(), false, 0),
             Err(KErr::HashElem)
         );
+    }
+
+    #[test]
+    fn ip_port_refuses_zero_as_given() {
+        let h = Header {
+            maxelem: 100,
+            ..Default::default()
+        };
+        let mut s = IpSet::new("p", Kind::HashIpPort, h.clone());
+        let none = ExtArgs::default();
+        let zero = p(Kind::HashIpPort, "0.0.0.0,tcp:80").unwrap();
+        assert_eq!(
+            add_del(&mut s, &zero, Adt::Add, &none, true, 0),
+            Err(KErr::Invalid)
+        );
+        let wide = p(Kind::HashIpPort, "0.0.0.0/31,tcp:80").unwrap();
+        assert_eq!(
+            add_del(&mut s, &wide, Adt::Add, &none, false, 0),
+            Err(KErr::Invalid)
+        );
+        let reversed = p(Kind::HashIpPort, "0.0.0.1-0.0.0.0,tcp:80").unwrap();
+        add_del(&mut s, &reversed, Adt::Add, &none, false, 0).unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(test(&s, &zero, false), Ok(TestResult::NotIn));
+        let mut three = IpSet::new("q", Kind::HashIpPortIp, h);
+        let e = p(Kind::HashIpPortIp, "0.0.0.0,tcp:80,1.1.1.1").unwrap();
+        add_del(&mut three, &e, Adt::Add, &none, false, 0).unwrap();
+        assert_eq!(test(&three, &e, false), Ok(TestResult::In));
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub enum KErr {
     Exist,
     HashFull,
     HashElem,
+    /// hash:ip,port: the address given first is 0.0.0.0 (`EINVAL`).
+    Invalid,
     InvalidCidr,
     InvalidProto,
     MissingProto,
@@ -42,6 +44,7 @@ impl KErr {
             KErr::Exist => "Element cannot be added to the set: it's already added",
             KErr::HashFull => "Hash is full, cannot add more elements",
             KErr::HashElem => "Null-valued element, cannot be stored in a hash type of set",
+            KErr::Invalid => "Kernel error received: Invalid argument",
             KErr::InvalidCidr => "The value of the CIDR parameter of the IP address is invalid",
             KErr::InvalidProto => "Invalid protocol specified",
             KErr::MissingProto => "Protocol missing, but must be specified",

@@ -63,6 +63,25 @@ pub struct Meta {
     /// back to its stack (`dev_loopback_xmit`): it has no link-layer header.
     #[serde(default)]
     pub looped: bool,
+    /// The kind of socket a locally generated packet leaves from.
+    #[serde(default)]
+    pub sender: Sender,
+}
+
+/// The socket a locally generated packet leaves from (`skb->sk`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Sender {
+    /// A user's socket (a tool, a program): `uid` and `gid` are its owner's.
+    #[default]
+    User,
+    /// A listener's request sock (a SYN-ACK): `-m owner` sees the
+    /// listener's owner, LOG `--log-uid` nothing (not a full socket).
+    Request,
+    /// The kernel's own socket, without a file (the stack's RSTs, ICMP
+    /// errors and echo replies): it exists, but has no user.
+    Kernel,
+    /// No socket at all (REJECT's TCP reset).
+    NoSocket,
 }
 
 /// An IPv4 packet: the bytes from the IP header on, and its metadata.

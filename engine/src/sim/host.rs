@@ -54,7 +54,12 @@ pub struct Host {
     /// Next IP ID for packets the host makes.
     pub next_ip_id: u16,
     /// TCP connections the stack answered: (local port, remote address, remote port).
-    pub tcp_conns: std::collections::BTreeSet<(u16, Ipv4Addr, u16)>,
+    pub tcp_conns: std::collections::BTreeSet<super::synrecv::ConnKey>,
+    /// Initial sequence numbers the stack's next SYN-ACKs take, in order,
+    /// instead of its own (to replay a capture of a kernel's random ones).
+    pub fixed_isns: std::collections::VecDeque<u32>,
+    /// Those of `tcp_conns` still half-open (SYN answered, no ACK yet).
+    pub tcp_half_open: BTreeMap<super::synrecv::ConnKey, super::synrecv::HalfOpen>,
     /// Walk every rule of every chain even without a trace, as the kernel
     /// does (the simulator otherwise skips rules for another destination
     /// address in long chains, with the same results).

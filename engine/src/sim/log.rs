@@ -195,6 +195,11 @@ pub fn log_line(prefix: &str, pkt: &Packet, flags: LogFlags) -> String {
     if let Ok(h) = pkt.headers() {
         dump_ip(&mut out, &h, &pkt.data, flags, false);
     }
+    // Only a full socket with a file has a user (`nf_log_dump_sk_uid_gid`).
+    let own = pkt.meta.in_iface.is_none() && pkt.meta.sender == crate::packet::Sender::User;
+    if flags.uid && own {
+        let _ = write!(out, "UID={} GID={} ", pkt.meta.uid, pkt.meta.gid);
+    }
     if pkt.meta.mark != 0 {
         let _ = write!(out, "MARK=0x{:x} ", pkt.meta.mark);
     }

@@ -12,6 +12,7 @@ pub mod reject;
 pub mod route;
 pub mod rules;
 pub mod stack;
+pub mod synrecv;
 pub mod tools;
 pub mod trace;
 pub mod world;

@@ -4,7 +4,7 @@
 use super::conntrack::{Attached, Conntrack, CtState, Dir};
 use super::iface::Iface;
 use super::route::{self, Route};
-use crate::packet::{build_icmp_error, build_tcp, tcp_flags, IpFields, Packet, L4};
+use crate::packet::{build_icmp_error, build_tcp, tcp_flags, IpFields, Packet, Sender, L4};
 
 /// The TCP RST answering `orig`, or `None` when the kernel sends none
 /// (a RST itself, a fragment, not TCP).
@@ -26,7 +26,7 @@ pub fn tcp_reset(orig: &Packet) -> Option<Packet> {
     };
     let mut ip = IpFields::new(h.dst, h.src);
     ip.df = true;
-    Some(build_tcp(
+    let mut rst = build_tcp(
         &ip,
         &crate::packet::TcpFields {
             sport: t.dport,
@@ -38,7 +38,10 @@ pub fn tcp_reset(orig: &Packet) -> Option<Packet> {
             options: vec![],
         },
         b"",
-    ))
+    );
+    // `nf_send_reset` builds it without a socket.
+    rst.meta.sender = Sender::NoSocket;
+    Some(rst)
 }
 
 /// The ICMP destination-unreachable (or other error) answering `orig`, from
@@ -69,7 +72,10 @@ pub fn icmp_unreach(
     let mut ip = IpFields::new(src, h.src);
     ip.tos = (h.tos & 0x1e) | 0xc0;
     ip.id = ip_id;
-    Some(build_icmp_error(&ip, icmp_type, code, [0; 4], &orig.data))
+    let mut error = build_icmp_error(&ip, icmp_type, code, [0; 4], &orig.data);
+    // `icmp_send` sends it from the kernel's ICMP socket.
+    error.meta.sender = Sender::Kernel;
+    Some(error)
 }
 
 /// Attaches a reply the host makes for netfilter to the connection of the

@@ -3,8 +3,10 @@
 //! ICMP port unreachable; echo requests get replies.
 
 use super::host::Host;
+use super::synrecv::{ConnKey, HalfOpen, Verdict};
 use crate::packet::{
-    build_icmp, build_icmp_error, build_tcp, tcp_flags, IpFields, Packet, TcpFields, L4,
+    build_icmp, build_icmp_error, build_tcp, tcp_flags, Headers, IpFields, Packet, Sender,
+    TcpFields, TcpInfo, L4,
 };
 
 /// What the stack did with a packet.
@@ -81,6 +83,154 @@ pub fn syn_ack_options(syn_opts: &[u8], clock_secs: u64) -> (Vec<u8>, u16) {
     (o, if ts_ecr.is_some() { 65160 } else { 64240 })
 }
 
+/// A SYN-ACK answering a SYN with `syn_options`.
+fn syn_ack(
+    host: &Host,
+    h: &Headers,
+    t: &TcpInfo,
+    seq: u32,
+    ack: u32,
+    syn_options: &[u8],
+) -> Packet {
+    let mut ip = IpFields::new(h.dst, h.src);
+    ip.df = true;
+    let (options, window) = syn_ack_options(syn_options, host.clock_secs());
+    let mut p = build_tcp(
+        &ip,
+        &TcpFields {
+            sport: t.dport,
+            dport: t.sport,
+            seq,
+            ack,
+            flags: tcp_flags::SYN | tcp_flags::ACK,
+            window,
+            options,
+        },
+        b"",
+    );
+    p.meta.sender = Sender::Request;
+    p
+}
+
+/// A reply `ip_send_unicast_reply` sends: DF, the segment's TOS without the
+/// ECN bits; on behalf of a listener it carries the listener's socket
+/// (a user's), otherwise the kernel's own.
+fn bare_reply(h: &Headers, t: &TcpInfo, seq: u32, ack: u32, flags: u8, window: u16) -> Packet {
+    let mut ip = IpFields::new(h.dst, h.src);
+    ip.df = true;
+    ip.tos = h.tos & !0x03;
+    build_tcp(
+        &ip,
+        &TcpFields {
+            sport: t.dport,
+            dport: t.sport,
+            seq,
+            ack,
+            flags,
+            window,
+            options: vec![],
+        },
+        b"",
+    )
+}
+
+/// The RST `tcp_v4_send_reset` answers a segment with (from the
+/// listener's socket, a user's: set otherwise for a closed port).
+fn reset(h: &Headers, t: &TcpInfo) -> Packet {
+    let seg_len = t.payload_len as u32
+        + (t.flags & tcp_flags::SYN != 0) as u32
+        + (t.flags & tcp_flags::FIN != 0) as u32;
+    if t.flags & tcp_flags::ACK != 0 {
+        bare_reply(h, t, t.ack, 0, tcp_flags::RST, 0)
+    } else {
+        let flags = tcp_flags::RST | tcp_flags::ACK;
+        bare_reply(h, t, 0, t.seq.wrapping_add(seg_len), flags, 0)
+    }
+}
+
+/// Whether TCP options carry an option of `kind`.
+fn has_option(options: &[u8], kind: u8) -> bool {
+    let mut i = 0;
+    while i < options.len() {
+        match options[i] {
+            0 => return false,
+            1 => i += 1,
+            k if k == kind => return true,
+            _ => match options.get(i + 1) {
+                Some(&len) if len >= 2 => i += len as usize,
+                _ => return false,
+            },
+        }
+    }
+    false
+}
+
+/// A segment for a half-open connection; `None` once its ACK completes
+/// the handshake (the connection then carries on as established).
+fn half_open(host: &mut Host, h: &Headers, t: &TcpInfo, key: ConnKey) -> Option<Answer> {
+    let now = host.clock_ns;
+    let ratelimit_ms = host
+        .sysctl
+        .get("net.ipv4.tcp_invalid_ratelimit")
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(500);
+    let req = host.tcp_half_open.get_mut(&key)?;
+    let verdict = req.judge(t, now, ratelimit_ms);
+    let req = req.clone();
+    let (what, replies) = match verdict {
+        Verdict::Established => {
+            host.tcp_half_open.remove(&key);
+            return None;
+        }
+        Verdict::SynAckAgain => {
+            let ack = req.rcv_isn.wrapping_add(1);
+            let again = syn_ack(host, h, t, req.snt_isn, ack, &req.syn_options);
+            ("SYN retransmitted", vec![again])
+        }
+        Verdict::Ignore => ("segment ignored", vec![]),
+        Verdict::ResetWrongAck => ("reset: wrong ACK", vec![reset(h, t)]),
+        Verdict::Ack => {
+            // The window in the units the SYN-ACK's scale announced.
+            let shift = if has_option(&req.syn_options, 3) {
+                7
+            } else {
+                0
+            };
+            let window = (req.rcv_wnd >> shift).min(u16::MAX as u32) as u16;
+            let seq = req.snt_isn.wrapping_add(1);
+            let ack = bare_reply(
+                h,
+                t,
+                seq,
+                req.rcv_isn.wrapping_add(1),
+                tcp_flags::ACK,
+                window,
+            );
+            ("acknowledged", vec![ack])
+        }
+        Verdict::EmbryonicReset => {
+            host.tcp_half_open.remove(&key);
+            host.tcp_conns.remove(&key);
+            let replies = if t.flags & tcp_flags::RST == 0 {
+                vec![reset(h, t)]
+            } else {
+                vec![]
+            };
+            ("reset", replies)
+        }
+    };
+    Some(Answer {
+        to: format!("tcp port {} (half-open, {what})", t.dport),
+        replies,
+    })
+}
+
+/// A reply from the kernel's own socket (ICMP, a RST for a closed port).
+fn from_kernel(mut p: Packet) -> Packet {
+    p.meta.sender = Sender::Kernel;
+    p
+}
+
 pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
     let Ok(h) = pkt.headers() else {
         return Answer {
@@ -143,17 +293,20 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
             // A connection request: SYN without ACK (a SYN with FIN is dropped).
             let syn =
                 t.flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::FIN) == tcp_flags::SYN;
+            let key = (t.dport, h.src, t.sport);
+            if open {
+                if let Some(answer) = half_open(host, &h, t, key) {
+                    return answer;
+                }
+            }
             if t.flags & tcp_flags::RST != 0 {
-                host.tcp_conns.remove(&(t.dport, h.src, t.sport));
+                host.tcp_conns.remove(&key);
                 return Answer {
                     to: format!("tcp port {} (reset)", t.dport),
                     replies: vec![],
                 };
             }
-            let mut ip = IpFields::new(h.dst, h.src);
-            ip.df = true;
-            // Connections this stack accepted (SYN answered) stay open until FIN or RST.
-            let key = (t.dport, h.src, t.sport);
+            // Connections this stack accepted stay open until FIN or RST.
             if open && host.tcp_conns.contains(&key) && !syn {
                 if t.flags & tcp_flags::FIN != 0 {
                     host.tcp_conns.remove(&key);
@@ -178,54 +331,35 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
                 };
             }
             if open && syn {
-                host.tcp_conns.insert(key);
-                let (options, window) = syn_ack_options(&t.options, host.clock_secs());
-                let reply = build_tcp(
-                    &ip,
-                    &TcpFields {
-                        sport: t.dport,
-                        dport: t.sport,
-                        seq: isn(&h, t.sport, t.dport),
-                        ack: t.seq.wrapping_add(1),
-                        flags: tcp_flags::SYN | tcp_flags::ACK,
-                        window,
-                        options,
-                    },
-                    b"",
-                );
+                let snt_isn = host
+                    .fixed_isns
+                    .pop_front()
+                    .unwrap_or_else(|| isn(&h, t.sport, t.dport));
+                let reply = syn_ack(host, &h, t, snt_isn, t.seq.wrapping_add(1), &t.options);
+                if host.tcp_conns.insert(key) {
+                    let (_, window) = syn_ack_options(&t.options, 0);
+                    host.tcp_half_open.insert(
+                        key,
+                        HalfOpen {
+                            rcv_isn: t.seq,
+                            snt_isn,
+                            rcv_wnd: window as u32,
+                            syn_options: t.options.clone(),
+                            last_oow_ns: 0,
+                        },
+                    );
+                }
                 return Answer {
                     to: format!("tcp port {} (listening)", t.dport),
                     replies: vec![reply],
                 };
             }
-            // Closed port, or ACK to a listener: RST as tcp_v4_send_reset builds it.
-            let seg_len = t.payload_len as u32
-                + (t.flags & tcp_flags::SYN != 0) as u32
-                + (t.flags & tcp_flags::FIN != 0) as u32;
-            let (seq, ack, flags) = if t.flags & tcp_flags::ACK != 0 {
-                (t.ack, 0, tcp_flags::RST)
+            // Closed port, or ACK to a listener.
+            let rst = if open {
+                reset(&h, t)
             } else {
-                (
-                    0,
-                    t.seq.wrapping_add(seg_len),
-                    tcp_flags::RST | tcp_flags::ACK,
-                )
+                from_kernel(reset(&h, t))
             };
-            // ip_send_unicast_reply: the segment's TOS without the ECN bits.
-            ip.tos = h.tos & !0x03;
-            let rst = build_tcp(
-                &ip,
-                &TcpFields {
-                    sport: t.dport,
-                    dport: t.sport,
-                    seq,
-                    ack,
-                    flags,
-                    window: 0,
-                    options: vec![],
-                },
-                b"",
-            );
             Answer {
                 to: if open {
                     format!("tcp port {} (listening, reset: no connection)", t.dport)
@@ -254,7 +388,7 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
             ip.id = host.take_ip_id();
             Answer {
                 to: format!("closed udp port {}", u.dport),
-                replies: vec![build_icmp_error(&ip, 3, 3, [0; 4], &pkt.data)],
+                replies: vec![from_kernel(build_icmp_error(&ip, 3, 3, [0; 4], &pkt.data))],
             }
         }
         L4::Icmp(i) if i.icmp_type == 8 => {
@@ -273,7 +407,7 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
             let payload = &pkt.data[h.header_len + 8..];
             Answer {
                 to: "echo request".into(),
-                replies: vec![build_icmp(&ip, 0, 0, i.rest, payload)],
+                replies: vec![from_kernel(build_icmp(&ip, 0, 0, i.rest, payload))],
             }
         }
         L4::Icmp(i) if i.icmp_type == 13 && pkt.data.len() >= h.header_len + 20 => {
@@ -286,7 +420,7 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
             body.extend_from_slice(&ms.to_be_bytes());
             Answer {
                 to: "timestamp request".into(),
-                replies: vec![build_icmp(&ip, 14, 0, i.rest, &body)],
+                replies: vec![from_kernel(build_icmp(&ip, 14, 0, i.rest, &body))],
             }
         }
         L4::Icmp(i) => Answer {
@@ -305,7 +439,7 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
             ip.id = host.take_ip_id();
             Answer {
                 to: format!("protocol {} (no handler)", h.proto),
-                replies: vec![build_icmp_error(&ip, 3, 2, [0; 4], &pkt.data)],
+                replies: vec![from_kernel(build_icmp_error(&ip, 3, 2, [0; 4], &pkt.data))],
             }
         }
     }

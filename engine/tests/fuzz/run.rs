@@ -378,7 +378,13 @@ pub fn run(k: &mut Kernel, tag: &str, rs: &Ruleset, steps: &[Step], stop: bool) 
             At::Server(m) => sim::Entry::Server(m),
             At::Router => sim::Entry::Router,
         };
+        let (router_isns, server_isns) = sim::kernel_isns(&kpkt, &sent.frames);
+        w.hosts[sim::ROUTER].fixed_isns = router_isns.into();
+        w.hosts[sim::SERVER].fixed_isns = server_isns.into();
         let sframes = sim::send(&mut w, entry, &spkt, sent.at_ns);
+        for h in [sim::ROUTER, sim::SERVER] {
+            w.hosts[h].fixed_isns.clear();
+        }
         out.packets += 1;
         if let Some(f) = outbound(step.origin, &kpkt, &sent.frames) {
             ks.0.insert(step.id, f);

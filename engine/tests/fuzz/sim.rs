@@ -12,6 +12,7 @@ use engine::sim::route::Route;
 use engine::sim::world::World;
 
 pub const ROUTER: usize = 0;
+pub const SERVER: usize = 1;
 
 fn listener(proto: u8, port: u16) -> Listener {
     Listener {
@@ -128,6 +129,33 @@ pub fn send(w: &mut World, entry: Entry, ip: &[u8], at_ns: u64) -> Vec<(Seen, Ve
             (seen, e.packet.clone())
         })
         .collect()
+}
+
+/// The initial sequence numbers of the SYN-ACKs the kernel's stacks sent
+/// for `sent` (router, server): the simulator's stacks take the same ones,
+/// so that conntrack judges later segments against the same numbers.
+pub fn kernel_isns(sent: &[u8], frames: &[(Seen, Vec<u8>)]) -> (Vec<u32>, Vec<u32>) {
+    let seq = |bytes: &[u8]| {
+        let h = engine::packet::parse(bytes, false).ok()?;
+        let t = h.tcp()?;
+        Some((t.seq, t.flags & 0x16 == 0x12))
+    };
+    let injected = seq(sent).map(|(s, _)| s);
+    let syn_acks = |server: bool| -> Vec<u32> {
+        frames
+            .iter()
+            .filter(|(seen, _)| (*seen == Seen::ServerToRouter) == server)
+            .filter_map(|(_, b)| seq(b))
+            .filter(|&(s, synack)| synack && Some(s) != injected)
+            .map(|(s, _)| s)
+            .collect()
+    };
+    let server = syn_acks(true);
+    let mut router = syn_acks(false);
+    // Forwarded from the server: not the router's own.
+    router.retain(|s| !server.contains(s));
+    router.dedup();
+    (router, server)
 }
 
 pub fn conntrack(w: &World) -> String {
