@@ -276,3 +276,21 @@ fn the_network_address_is_not_a_broadcast() {
     let out = engine::sim::tools::run_in_world(&mut w, 0, &argv, None).stdout;
     assert!(out.starts_with("10.0.0.0 dev eth0 src 10.0.0.1 "), "{out}");
 }
+
+/// The sender's own looped copy has no link-layer header: plain LOG prints
+/// `MAC= `, `--log-macdecode` no MAC fields at all (checked on Linux 6.18).
+#[test]
+fn macdecode_prints_nothing_for_the_looped_copy() {
+    let mut w = lab();
+    sh(
+        &mut w.hosts[0],
+        "iptables -t mangle -A PREROUTING -j LOG --log-prefix \"md \" --log-macdecode",
+    );
+    w.send(0, echo("224.0.0.1"));
+    let log = dmesg(&mut w, 0);
+    assert!(
+        log.contains("md IN=eth0 OUT= SRC=10.0.0.1 DST=224.0.0.1 "),
+        "{log}"
+    );
+    assert!(log.contains("in IN=eth0 OUT= MAC= SRC=10.0.0.1 "), "{log}");
+}
