@@ -6,17 +6,14 @@
 //! result this must equal (`plain_equals_general` tests check it on every
 //! captured rule and corpus file).
 
-use super::expr::{
-    CmpOp, Expr, ImmData, BASE_TRANSPORT, NFT_GOTO, NFT_JUMP, NFT_RETURN, NF_ACCEPT, NF_DROP,
-    REG_1, REG_VERDICT,
-};
+use super::expr::{CmpOp, Expr, ImmData, BASE_TRANSPORT, REG_1, REG_VERDICT};
 use super::rule::decode_fixed;
 use crate::ext::comment::Comment;
 use crate::ext::dnat::Dnat;
 use crate::ext::statistic::{Mode, Statistic};
 use crate::ext::tcp::{NativeTest, Tcp};
 use crate::ext::{Match, Target};
-use crate::ruleset::{Counters, IpSpec, Rule, RuleTarget, Verdict};
+use crate::ruleset::{Counters, IpSpec, Rule, RuleTarget};
 use std::net::Ipv4Addr;
 
 /// The rule `exprs` stand for, when they are of the plain kind; `None`
@@ -47,14 +44,7 @@ pub fn decode_plain(table: &str, exprs: &[Expr]) -> Option<Rule> {
                 dreg: REG_VERDICT,
                 data: ImmData::Verdict { code, chain },
             } if target.is_none() => {
-                verdict = match (*code, chain) {
-                    (NF_ACCEPT, None) => RuleTarget::Verdict(Verdict::Accept),
-                    (NF_DROP, None) => RuleTarget::Verdict(Verdict::Drop),
-                    (NFT_RETURN, None) => RuleTarget::Verdict(Verdict::Return),
-                    (NFT_JUMP, Some(c)) => RuleTarget::Jump(c.clone()),
-                    (NFT_GOTO, Some(c)) => RuleTarget::Goto(c.clone()),
-                    _ => return None,
-                };
+                verdict = super::rule::verdict_of(*code, chain.as_deref())?;
             }
             _ if target.is_some() => return None,
             Expr::Match { name, rev, info } => {

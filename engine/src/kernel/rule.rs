@@ -273,6 +273,19 @@ pub fn decode_rule(sets: &SetIndex, table: &str, exprs: &[Expr]) -> Result<Rule>
     }
 }
 
+/// The rule target an immediate verdict stands for (`-j ACCEPT`, `-j
+/// CHAIN`, `-g CHAIN`...), if iptables can write it.
+pub fn verdict_of(code: i32, chain: Option<&str>) -> Option<RuleTarget> {
+    Some(match (code, chain) {
+        (NF_ACCEPT, None) => RuleTarget::Verdict(Verdict::Accept),
+        (NF_DROP, None) => RuleTarget::Verdict(Verdict::Drop),
+        (NFT_RETURN, None) => RuleTarget::Verdict(Verdict::Return),
+        (NFT_JUMP, Some(c)) => RuleTarget::Jump(c.to_string()),
+        (NFT_GOTO, Some(c)) => RuleTarget::Goto(c.to_string()),
+        _ => return None,
+    })
+}
+
 /// [`decode_rule`] for any rule: the codecs' words through the parser.
 pub fn decode_general(sets: &SetIndex, table: &str, exprs: &[Expr]) -> Result<Rule> {
     let mut ip = IpSpec::default();
@@ -301,16 +314,8 @@ pub fn decode_general(sets: &SetIndex, table: &str, exprs: &[Expr]) -> Result<Ru
                 dreg: REG_VERDICT,
                 data: ImmData::Verdict { code, chain },
             } => {
-                verdict_target = match (*code, chain) {
-                    (NF_ACCEPT, None) => RuleTarget::Verdict(Verdict::Accept),
-                    (NF_DROP, None) => RuleTarget::Verdict(Verdict::Drop),
-                    (NFT_RETURN, None) => RuleTarget::Verdict(Verdict::Return),
-                    (NFT_JUMP, Some(c)) => RuleTarget::Jump(c.clone()),
-                    (NFT_GOTO, Some(c)) => RuleTarget::Goto(c.clone()),
-                    (c, _) => {
-                        return Err(Error::Unsupported(format!("verdict code {c}")));
-                    }
-                };
+                verdict_target = verdict_of(*code, chain.as_deref())
+                    .ok_or_else(|| Error::Unsupported(format!("verdict code {code}")))?;
                 i += 1;
                 continue;
             }
