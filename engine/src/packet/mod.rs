@@ -2,6 +2,7 @@
 //! etherparse, metadata beside the bytes, and header rewrites that keep the
 //! checksums right.
 
+mod csum;
 pub mod pcap;
 pub mod spec;
 
@@ -328,69 +329,121 @@ impl Packet {
     }
 
     pub fn set_src(&mut self, a: Ipv4Addr) {
-        self.data[12..16].copy_from_slice(&a.octets());
-        self.fix_checksums();
+        self.put_addr(12, a);
     }
 
     pub fn set_dst(&mut self, a: Ipv4Addr) {
-        self.data[16..20].copy_from_slice(&a.octets());
-        self.fix_checksums();
+        self.put_addr(16, a);
     }
 
     /// Rewrites the TCP/UDP source port (no effect for other protocols).
     pub fn set_sport(&mut self, port: u16) {
-        self.set_port(0, port);
+        self.put_port(0, port);
     }
 
     pub fn set_dport(&mut self, port: u16) {
-        self.set_port(2, port);
+        self.put_port(2, port);
     }
 
     /// Rewrites the ICMP echo identifier (what NAT uses as the "port" of ICMP).
     pub fn set_icmp_id(&mut self, id: u16) {
         let ihl = self.ihl();
-        if self.data[9] == PROTO_ICMP && self.data.len() >= ihl + 8 {
+        if self.data[9] == PROTO_ICMP && self.data.len() >= ihl + 8 && self.first_fragment() {
+            let old = self.word(ihl + 4);
             self.data[ihl + 4..ihl + 6].copy_from_slice(&id.to_be_bytes());
-            self.fix_checksums();
+            let check = csum::replace2(self.word(ihl + 2), old, id);
+            self.put_word(ihl + 2, check);
         }
     }
 
-    fn set_port(&mut self, at: usize, port: u16) {
-        if self.put_port(at, port) {
-            self.fix_checksums();
+    /// [`Packet::set_src`] then [`Packet::set_sport`].
+    pub fn set_src_port(&mut self, a: Ipv4Addr, port: u16) {
+        self.put_addr(12, a);
+        self.put_port(0, port);
+    }
+
+    /// [`Packet::set_dst`] then [`Packet::set_dport`].
+    pub fn set_dst_port(&mut self, a: Ipv4Addr, port: u16) {
+        self.put_addr(16, a);
+        self.put_port(2, port);
+    }
+
+    fn word(&self, at: usize) -> u16 {
+        u16::from_be_bytes([self.data[at], self.data[at + 1]])
+    }
+
+    fn put_word(&mut self, at: usize, w: u16) {
+        self.data[at..at + 2].copy_from_slice(&w.to_be_bytes());
+    }
+
+    /// Not a fragment, or the first one (offset 0): the transport header is here.
+    fn first_fragment(&self) -> bool {
+        self.word(6) & 0x1fff == 0
+    }
+
+    /// Where the checksum of the transport header sits when the kernel's NAT
+    /// updates it (`tcp_manip_pkt`, `udp_manip_pkt`): a TCP or UDP header
+    /// whole in the packet, and for UDP a checksum in use (0: none).
+    fn transport_check_at(&self) -> Option<usize> {
+        let ihl = self.ihl();
+        let total = (self.word(2) as usize).min(self.data.len());
+        if !self.first_fragment() {
+            return None;
+        }
+        match self.data[9] {
+            PROTO_TCP if total >= ihl + 20 => Some(ihl + 16),
+            PROTO_UDP if total >= ihl + 8 && self.word(ihl + 6) != 0 => Some(ihl + 6),
+            _ => None,
         }
     }
 
-    /// Writes a TCP/UDP port without fixing checksums; whether it did.
-    fn put_port(&mut self, at: usize, port: u16) -> bool {
+    /// A transport checksum after NAT changed a field it covers; UDP's
+    /// result 0 is sent as 0xffff (0 would say "no checksum").
+    fn update_transport_check(&mut self, at: usize, new: u16) {
+        let new = if new == 0 && self.data[9] == PROTO_UDP {
+            0xffff
+        } else {
+            new
+        };
+        self.put_word(at, new);
+    }
+
+    /// Writes an address at `at` (12: source, 16: destination) and updates
+    /// the IP checksum and the transport checksum's pseudo header.
+    fn put_addr(&mut self, at: usize, a: Ipv4Addr) {
+        let old = u32::from_be_bytes([
+            self.data[at],
+            self.data[at + 1],
+            self.data[at + 2],
+            self.data[at + 3],
+        ]);
+        let new = u32::from(a);
+        self.data[at..at + 4].copy_from_slice(&a.octets());
+        let ip_check = csum::replace4(self.word(10), old, new);
+        self.put_word(10, ip_check);
+        if let Some(c) = self.transport_check_at() {
+            let check = csum::replace4(self.word(c), old, new);
+            self.update_transport_check(c, check);
+        }
+    }
+
+    /// Writes a TCP/UDP port (`at`: 0 source, 2 destination) and updates the
+    /// transport checksum; no effect for other protocols or later fragments.
+    fn put_port(&mut self, at: usize, port: u16) {
         let ihl = self.ihl();
         let proto = self.data[9];
-        let frag = u16::from_be_bytes([self.data[6], self.data[7]]) & 0x1fff;
-        let ok =
-            (proto == PROTO_TCP || proto == PROTO_UDP) && frag == 0 && self.data.len() >= ihl + 4;
-        if ok {
-            // Both ports rewritten as one word: the checksum that follows
-            // reads them as one (a narrower store would stall that load).
-            let mut ports = [0u8; 4];
-            ports.copy_from_slice(&self.data[ihl..ihl + 4]);
-            ports[at..at + 2].copy_from_slice(&port.to_be_bytes());
-            self.data[ihl..ihl + 4].copy_from_slice(&ports);
+        if !((proto == PROTO_TCP || proto == PROTO_UDP)
+            && self.first_fragment()
+            && self.data.len() >= ihl + 4)
+        {
+            return;
         }
-        ok
-    }
-
-    /// [`Packet::set_src`] then [`Packet::set_sport`], checksums fixed once.
-    pub fn set_src_port(&mut self, a: Ipv4Addr, port: u16) {
-        self.data[12..16].copy_from_slice(&a.octets());
-        self.put_port(0, port);
-        self.fix_checksums();
-    }
-
-    /// [`Packet::set_dst`] then [`Packet::set_dport`], checksums fixed once.
-    pub fn set_dst_port(&mut self, a: Ipv4Addr, port: u16) {
-        self.data[16..20].copy_from_slice(&a.octets());
-        self.put_port(2, port);
-        self.fix_checksums();
+        let old = self.word(ihl + at);
+        self.put_word(ihl + at, port);
+        if let Some(c) = self.transport_check_at() {
+            let check = csum::replace2(self.word(c), old, port);
+            self.update_transport_check(c, check);
+        }
     }
 
     pub fn set_ttl(&mut self, ttl: u8) {
@@ -719,11 +772,22 @@ mod checksum_tests {
         !(acc as u16)
     }
 
-    /// Packets of every transport, length and fill get the checksums the
-    /// RFC 1071 sum gives with the checksum fields zeroed, whatever the
-    /// fields held; a port rewrite changes only the port and checksums.
+    /// A random IPv4 packet of `proto` with `l4_len` transport bytes.
+    fn random_packet(next: &mut impl FnMut() -> u64, proto: u8, l4_len: usize) -> Vec<u8> {
+        let mut data: Vec<u8> = (0..20 + l4_len).map(|_| next() as u8).collect();
+        data[0] = 0x45;
+        let total = data.len() as u16;
+        data[2..4].copy_from_slice(&total.to_be_bytes());
+        data[6] = 0x40;
+        data[7] = 0;
+        data[9] = proto;
+        data
+    }
+
+    /// Each NAT rewrite of a packet with right checksums gives the bytes a
+    /// checksum made from scratch gives, for every transport and length.
     #[test]
-    fn rewrites_fix_checksums_as_rfc_1071() {
+    fn rewrites_keep_right_checksums_right() {
         let mut x: u64 = 0x0bad_cafe_1234_5678;
         let mut next = || {
             x ^= x << 13;
@@ -733,58 +797,94 @@ mod checksum_tests {
         };
         for proto in [PROTO_TCP, PROTO_UDP, PROTO_ICMP, 47] {
             for l4_len in 0..70usize {
-                let mut data: Vec<u8> = (0..20 + l4_len).map(|_| next() as u8).collect();
-                data[0] = 0x45;
-                let total = data.len() as u16;
-                data[2..4].copy_from_slice(&total.to_be_bytes());
-                data[6] = 0x40;
-                data[7] = 0;
-                data[9] = proto;
-                let mut p = Packet::new(data.clone());
-                let port = next() as u16;
-                p.set_dport(port);
-                let mut want = data.clone();
-                let l4_ok = match proto {
-                    PROTO_TCP => l4_len >= 20,
-                    PROTO_UDP => l4_len >= 8,
-                    PROTO_ICMP => l4_len >= 4,
-                    _ => false,
-                };
-                let ported = (proto == PROTO_TCP || proto == PROTO_UDP) && l4_len >= 4;
-                if ported {
-                    want[22..24].copy_from_slice(&port.to_be_bytes());
-                }
-                if ported {
-                    want[10..12].fill(0);
-                    let ip = reference(&want[..20], 0);
-                    want[10..12].copy_from_slice(&ip.to_be_bytes());
-                    if l4_ok {
-                        let at = 20 + if proto == PROTO_TCP { 16 } else { 6 };
-                        want[at..at + 2].fill(0);
-                        let mut acc = 0u32;
-                        for w in want[12..20].chunks(2) {
-                            acc += u16::from_be_bytes([w[0], w[1]]) as u32;
-                        }
-                        acc += proto as u32 + l4_len as u32;
-                        let mut sum = reference(&want[20..], acc);
-                        if proto == PROTO_UDP && sum == 0 {
-                            sum = 0xffff;
-                        }
-                        want[at..at + 2].copy_from_slice(&sum.to_be_bytes());
-                    }
-                }
-                assert_eq!(p.data, want, "proto {proto} length {l4_len}");
-                if proto == PROTO_ICMP && l4_ok {
+                for rewrite in 0..7 {
+                    let mut p = Packet::new(random_packet(&mut next, proto, l4_len));
                     p.fix_checksums();
-                    let mut z = p.data[20..].to_vec();
-                    z[2..4].fill(0);
+                    let addr = Ipv4Addr::from(next() as u32);
+                    let port = next() as u16;
+                    let mut want = p.data.clone();
+                    let ported = (proto == PROTO_TCP || proto == PROTO_UDP) && l4_len >= 4;
+                    let put_port = |want: &mut Vec<u8>, at: usize| {
+                        if ported {
+                            want[20 + at..22 + at].copy_from_slice(&port.to_be_bytes());
+                        }
+                    };
+                    match rewrite {
+                        0 => p.set_src(addr),
+                        1 => p.set_dst(addr),
+                        2 => p.set_sport(port),
+                        3 => p.set_dport(port),
+                        4 => p.set_src_port(addr, port),
+                        5 => p.set_dst_port(addr, port),
+                        _ => p.set_icmp_id(port),
+                    }
+                    match rewrite {
+                        0 | 4 => want[12..16].copy_from_slice(&addr.octets()),
+                        1 | 5 => want[16..20].copy_from_slice(&addr.octets()),
+                        _ => {}
+                    }
+                    match rewrite {
+                        2 | 4 => put_port(&mut want, 0),
+                        3 | 5 => put_port(&mut want, 2),
+                        6 if proto == PROTO_ICMP && l4_len >= 8 => {
+                            want[24..26].copy_from_slice(&port.to_be_bytes())
+                        }
+                        _ => {}
+                    }
+                    let mut made = Packet::new(want);
+                    made.fix_checksums();
                     assert_eq!(
-                        u16::from_be_bytes([p.data[22], p.data[23]]),
-                        reference(&z, 0)
+                        p.data, made.data,
+                        "proto {proto} length {l4_len} rewrite {rewrite}"
                     );
                 }
             }
         }
+    }
+
+    /// As the kernel's NAT: a wrong checksum stays wrong by as much, a UDP
+    /// datagram without checksum keeps none, a later fragment's transport
+    /// bytes are not touched.
+    #[test]
+    fn rewrites_update_checksums_without_reading_the_packet() {
+        let mut x: u64 = 0x0005_eed0_f1ce;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let word = |d: &[u8], at: usize| u16::from_be_bytes([d[at], d[at + 1]]);
+        let addr = Ipv4Addr::new(10, 128, 3, 7);
+        for proto in [PROTO_TCP, PROTO_UDP] {
+            let mut p = Packet::new(random_packet(&mut next, proto, 40));
+            p.fix_checksums();
+            let at = if proto == PROTO_TCP { 36 } else { 26 };
+            let mut right = p.clone();
+            p.data[at + 1] ^= 0x01;
+            p.data[11] ^= 0x01;
+            p.set_dst_port(addr, 8080);
+            right.set_dst_port(addr, 8080);
+            assert_ne!(word(&p.data, 10), word(&right.data, 10));
+            assert_ne!(word(&p.data, at), word(&right.data, at));
+            p.fix_checksums();
+            assert_eq!(p.data, right.data, "only the checksums differ");
+        }
+        let mut udp = Packet::new(random_packet(&mut next, PROTO_UDP, 12));
+        udp.fix_checksums();
+        udp.data[26..28].fill(0);
+        udp.set_src_port(addr, 1024);
+        assert_eq!(word(&udp.data, 26), 0, "no checksum stays none");
+        let mut later = Packet::new(random_packet(&mut next, PROTO_TCP, 24));
+        later.data[6..8].copy_from_slice(&0x2003u16.to_be_bytes());
+        later.fix_checksums();
+        let l4 = later.data[20..].to_vec();
+        later.set_src(addr);
+        later.set_sport(1);
+        assert_eq!(later.data[20..], l4[..]);
+        let mut ip = later.clone();
+        ip.fix_checksums();
+        assert_eq!(later.data, ip.data, "the IP checksum follows the address");
     }
 
     #[test]
