@@ -231,6 +231,48 @@ fn state(h: &mut Host) -> String {
     format!("{save}\n{}", h.conntrack.list(0).0)
 }
 
+/// Hosts with the same rules walking the same packets with the index,
+/// rule by rule and traced.
+struct Three {
+    fast: Host,
+    linear: Host,
+    traced: Host,
+}
+
+impl Three {
+    fn new(rules: &str) -> Three {
+        let mut linear = host(rules);
+        linear.linear_walk = true;
+        Three {
+            fast: host(rules),
+            linear,
+            traced: host(rules),
+        }
+    }
+
+    /// Forwards `p` through the three: same fates and bytes, or a panic.
+    fn forward(&mut self, p: Packet, what: &str) -> Vec<Fate> {
+        let (mut a, mut b, mut c) = (p.clone(), p.clone(), p);
+        let fa = forward(&mut self.fast, &mut a, None);
+        assert_eq!(fa, forward(&mut self.linear, &mut b, None), "{what}");
+        let mut t = Trace::default();
+        assert_eq!(
+            fa,
+            forward(&mut self.traced, &mut c, Some(&mut t)),
+            "{what}"
+        );
+        assert_eq!((&a, &a), (&b, &c), "{what}");
+        fa
+    }
+
+    /// The three end with the same counters, conntrack and match state.
+    fn assert_same_state(&mut self) {
+        let s = state(&mut self.fast);
+        assert_eq!(s, state(&mut self.linear));
+        assert_eq!(s, state(&mut self.traced));
+    }
+}
+
 #[test]
 fn walk_index_walks_like_the_kernel() {
     let mut met_dispatch = 0;
@@ -331,24 +373,15 @@ fn random_draws_from_the_index_match_the_rules_draws() {
         -A EP -m statistic --mode random --probability 0.5 -j DROP\n\
         -A EP -j MARK --set-xmark 2/0xff\n\
         COMMIT\n";
-    let mut fast = host(rules);
-    let mut linear = host(rules);
-    linear.linear_walk = true;
-    let mut traced = host(rules);
+    let mut three = Three::new(rules);
     let mut r = Rng(99);
     for i in 0..600 {
         let mut p = packet(&mut r);
         p.meta.mark = 0;
-        let (mut a, mut b, mut c) = (p.clone(), p.clone(), p);
-        let fa = forward(&mut fast, &mut a, None);
-        assert_eq!(fa, forward(&mut linear, &mut b, None), "packet {i}");
-        let mut t = Trace::default();
-        assert_eq!(fa, forward(&mut traced, &mut c, Some(&mut t)), "packet {i}");
-        assert_eq!((&a, &a), (&b, &c), "packet {i}");
+        three.forward(p, &format!("packet {i}"));
     }
-    let s = state(&mut fast);
-    assert_eq!(s, state(&mut linear));
-    assert_eq!(s, state(&mut traced));
+    three.assert_same_state();
+    let fast = &mut three.fast;
     // The index does answer the plain random rules itself.
     let t = fast.ruleset.table_mut("filter").unwrap();
     let i = t.chain_index("SVC").unwrap();
@@ -364,6 +397,63 @@ fn random_draws_from_the_index_match_the_rules_draws() {
             matches!(known, Known::Test(OneTest::Random { .. })),
             answered,
             "rule {rule}: {known:?}"
+        );
+    }
+}
+
+#[test]
+fn blank_xt_transport_matches_are_asked_only_for_fragments_and_short_headers() {
+    // `-m tcp` / `-m udp` with nothing to test after another match are
+    // kept as xt matches: true for a whole header, false for fragments, a
+    // hotdrop for offset 1 and for a header cut short. The index answers the
+    // first kind itself and asks the match for the others.
+    let rules = "*filter\n:FORWARD ACCEPT [0:0]\n:C - [0:0]\n\
+        -A FORWARD -j C\n\
+        -A C -p tcp -m comment --comment x -m tcp -j MARK --set-xmark 1/0xff\n\
+        -A C -p udp -m comment --comment x -m udp -j MARK --set-xmark 2/0xff\n\
+        -A C -p tcp -m comment --comment y -m tcp -j ACCEPT\n\
+        -A C -p udp -m comment --comment y -m udp -j ACCEPT\n\
+        -A C -j DROP\n\
+        COMMIT\n";
+    let mut three = Three::new(rules);
+    let mut r = Rng(7);
+    let mut fates = Vec::new();
+    for i in 0..200 {
+        let mut p = packet(&mut r);
+        p.meta.mark = 0;
+        match i % 5 {
+            // Offset 1 (hotdrop), a later fragment, a first fragment.
+            0 => p.data[6..8].copy_from_slice(&1u16.to_be_bytes()),
+            1 => p.data[6..8].copy_from_slice(&9u16.to_be_bytes()),
+            2 => p.data[6..8].copy_from_slice(&0x2000u16.to_be_bytes()),
+            // The transport header cut short.
+            3 => {
+                p.data.truncate(26);
+                p.data[2..4].copy_from_slice(&26u16.to_be_bytes());
+            }
+            _ => {}
+        }
+        p.fix_checksums();
+        fates.push(three.forward(p, &format!("packet {i}")));
+    }
+    three.assert_same_state();
+    let fast = &mut three.fast;
+    // Whole packets were accepted, the others dropped.
+    assert!(fates.iter().any(|f| f.last() == Some(&Fate::Drop)));
+    assert!(fates.iter().any(|f| f.last() == Some(&Fate::Accept)));
+    let t = fast.ruleset.table_mut("filter").unwrap();
+    let i = t.chain_index("C").unwrap();
+    let (_, walk) = t.walk_parts();
+    let w = walk.chain(i, 5).unwrap();
+    let any = Ipv4Addr::new(10, 9, 0, 1);
+    for (rule, proto, need) in [(0, 6, 20), (1, 17, 8)] {
+        assert_eq!(
+            w.precheck(rule, any, any, proto),
+            Some(Precheck::Passes {
+                rest_of_ip: false,
+                matches: Known::Test(OneTest::Header { need })
+            }),
+            "rule {rule}"
         );
     }
 }

@@ -427,6 +427,13 @@ pub trait Match: Send + Sync + Any {
     fn random_test(&self) -> Option<(u32, bool)> {
         None
     }
+    /// `Some(n)`: [`Match::matches`] is `Some(true)`, changing nothing, for
+    /// every packet that is not a fragment and carries `n` transport bytes
+    /// (an `xt` tcp or udp match with nothing to test); other packets must
+    /// ask the match.
+    fn header_test(&self) -> Option<usize> {
+        None
+    }
     /// Forgets per-rule state (quota left, nth counter, connlimit list) as the
     /// kernel does when iptables-nft replaces the rule to zero its counters (`-Z`).
     fn reset(&mut self) {}

@@ -658,6 +658,10 @@ impl Match for Tcp {
         }
     }
 
+    fn header_test(&self) -> Option<usize> {
+        (!self.native && self.is_blank()).then_some(20)
+    }
+
     fn why_not(&self, cx: &EvalCx) -> String {
         if self.native {
             let l4 = cx.transport();

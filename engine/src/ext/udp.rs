@@ -178,6 +178,10 @@ impl Match for Udp {
         }
     }
 
+    fn header_test(&self) -> Option<usize> {
+        (!self.native && self.is_blank()).then_some(8)
+    }
+
     fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
         if self.native {
             let l4 = cx.transport();

@@ -136,10 +136,18 @@ impl Hot {
         // The one match that is not always true, if it is one native test.
         let mut asked = r.matches.iter().filter(|m| !m.always_matches());
         let test = match (asked.next(), asked.next()) {
-            (Some(m), None) => m.native_test().map(OneTest::Native).or_else(|| {
-                m.random_test()
-                    .map(|(below, inv)| OneTest::Random { below, inv })
-            }),
+            (Some(m), None) => m
+                .native_test()
+                .map(OneTest::Native)
+                .or_else(|| {
+                    m.random_test()
+                        .map(|(below, inv)| OneTest::Random { below, inv })
+                })
+                .or_else(|| {
+                    m.header_test()
+                        .and_then(|n| u8::try_from(n).ok())
+                        .map(|need| OneTest::Header { need })
+                }),
             _ => None,
         };
         if test.is_some() {
@@ -176,6 +184,10 @@ pub enum OneTest {
     /// A random draw below `below`, inverted or not
     /// ([`crate::ext::Match::random_test`]).
     Random { below: u32, inv: bool },
+    /// True for a packet that is not a fragment and has `need` transport
+    /// bytes; for others the matches must be asked
+    /// ([`crate::ext::Match::header_test`]).
+    Header { need: u8 },
 }
 
 /// What the index knows of a rule's matches.

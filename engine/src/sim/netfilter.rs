@@ -762,13 +762,22 @@ fn run_table(
                         Known::Test(OneTest::Random { below, inv }) => {
                             (crate::ext::statistic::draw(cx.rng) < below) != inv
                         }
-                        Known::Always | Known::Ask => true,
+                        Known::Test(OneTest::Header { .. }) | Known::Always | Known::Ask => true,
                     };
                     if !pass {
                         continue;
                     }
                     check_ip = false;
-                    known = matches;
+                    known = match matches {
+                        Known::Test(OneTest::Header { need }) => {
+                            if cx.hdr.frag_offset == 0 && cx.transport().len() >= need as usize {
+                                Known::Always
+                            } else {
+                                Known::Ask
+                            }
+                        }
+                        known => known,
+                    };
                 }
                 // The rest of the fixed part needs the rule: so do the matches.
                 Some(Precheck::Passes { .. }) | None => {}
