@@ -269,10 +269,15 @@ impl<'a> EvalCx<'a> {
         self.ct.and_then(|i| self.conntrack.get_mut(i))
     }
 
-    /// Re-reads the headers after a target rewrote the bytes.
-    pub fn refresh(&mut self) {
-        if let Ok(h) = self.pkt.headers() {
-            self.hdr = h;
+    /// Re-reads the headers after a target rewrote the bytes; false when
+    /// the bytes no longer parse (the headers are then the old ones).
+    pub fn refresh(&mut self) -> bool {
+        match self.pkt.headers() {
+            Ok(h) => {
+                self.hdr = h;
+                true
+            }
+            Err(_) => false,
         }
     }
 

@@ -258,7 +258,7 @@ fn run_stages(
             Stage::Table(name) if !table_exists(host, name) => parsed = Some(hdr),
             Stage::Table(name) => {
                 let before = (name == "mangle").then(|| RouteKeys::of(&hdr, pkt));
-                let (fate, hdr, changed) = run_table(
+                let (fate, hdr, stale) = run_table(
                     host,
                     name,
                     hook,
@@ -275,7 +275,7 @@ fn run_stages(
                     }
                     return fate;
                 }
-                let hdr = if changed {
+                let hdr = if stale {
                     match pkt.headers() {
                         Ok(h) => h,
                         Err(_) => return Fate::Drop,
@@ -309,7 +309,7 @@ fn run_stages(
                         .get(idx)
                         .is_some_and(|e| !e.has(nat::done_bit(manip)));
                 let hdr = if first {
-                    let (fate, hdr, changed) = run_table(
+                    let (fate, hdr, stale) = run_table(
                         host,
                         "nat",
                         hook,
@@ -325,7 +325,7 @@ fn run_stages(
                         return fate;
                     }
                     nat::null_binding(&mut host.conntrack, &mut host.rng, idx, manip);
-                    if changed {
+                    if stale {
                         match pkt.headers() {
                             Ok(h) => h,
                             Err(_) => return Fate::Drop,
@@ -586,7 +586,8 @@ fn prefetch_rule(r: &Rule) {
 }
 
 /// Runs a packet through one table's chain for the hook. Returns the fate,
-/// the headers as they are now, and whether a target rewrote the bytes.
+/// the headers as they are now (read again after each rewrite), and whether
+/// a rewrite left bytes that no longer parse (the headers are then stale).
 #[allow(clippy::too_many_arguments)]
 fn run_table(
     host: &mut Host,
@@ -656,7 +657,7 @@ fn run_table(
         tracing,
         hotdrop: false,
     };
-    let mut changed = false;
+    let mut stale = false;
     let mut before = Snapshot::new();
     let mut stack = Frames::default();
     let mut cur = Frame {
@@ -739,7 +740,7 @@ fn run_table(
                         Verdict::Drop => Fate::Drop,
                         _ => Fate::Accept,
                     };
-                    return (fate, cx.hdr, changed);
+                    return (fate, cx.hdr, stale);
                 }
             }
         }
@@ -834,7 +835,7 @@ fn run_table(
                 ));
             }
             if hotdrop {
-                return (Fate::Drop, cx.hdr, changed);
+                return (Fate::Drop, cx.hdr, stale);
             }
             continue;
         }
@@ -860,11 +861,11 @@ fn run_table(
             RuleTarget::None => record(&mut trace, &|| "continue".into(), None),
             RuleTarget::Verdict(Verdict::Accept) => {
                 record(&mut trace, &|| "ACCEPT".into(), None);
-                return (Fate::Accept, cx.hdr, changed);
+                return (Fate::Accept, cx.hdr, stale);
             }
             RuleTarget::Verdict(Verdict::Drop) => {
                 record(&mut trace, &|| "DROP".into(), None);
-                return (Fate::Drop, cx.hdr, changed);
+                return (Fate::Drop, cx.hdr, stale);
             }
             RuleTarget::Verdict(Verdict::Return) => {
                 record(&mut trace, &|| "RETURN".into(), None);
@@ -892,7 +893,7 @@ fn run_table(
                         } else {
                             Fate::Accept
                         };
-                        return (fate, cx.hdr, changed);
+                        return (fate, cx.hdr, stale);
                     }
                 }
             }
@@ -908,7 +909,7 @@ fn run_table(
                 };
                 let target = target.unwrap_or_else(|to| chains.iter().position(|c| c.name == to));
                 let Some(ti) = target else {
-                    return (Fate::Drop, cx.hdr, changed);
+                    return (Fate::Drop, cx.hdr, stale);
                 };
                 // A chain reached through a dispatch is far from where
                 // recent packets went (the chains it reaches are not).
@@ -932,8 +933,7 @@ fn run_table(
                 let rewritten = if before.same(&cx.pkt.data) {
                     None
                 } else {
-                    changed = true;
-                    cx.refresh();
+                    stale |= !cx.refresh();
                     tracing.then(|| cx.hdr.clone())
                 };
                 let fate = match verdict {
@@ -954,7 +954,7 @@ fn run_table(
                     record(&mut trace, &text, rewritten);
                 }
                 if let Some(f) = fate {
-                    return (f, cx.hdr, changed);
+                    return (f, cx.hdr, stale);
                 }
             }
         }
