@@ -432,3 +432,36 @@ test("built-in labs come on demand: the page does not fetch them, opening one do
   assert.equal(await page.textContent("[data-testid=lab-name]"), "Firewall between two networks");
   await ctx.close();
 });
+
+test("the network programs come on demand: the page does not fetch them, the first ping does, once", async () => {
+  const lazyFiles = fs.readdirSync(path.join(DIST, "lazy"));
+  assert.equal(lazyFiles.length, 1, "one module of programs in dist/lazy/");
+  const { ctx, page, errors } = await fresh();
+  const fetched = [];
+  page.on("request", (r) => { if (/\/lazy\//.test(r.url())) fetched.push(new URL(r.url()).pathname); });
+  // Rules, a packet from the builder and its trace need none of them.
+  await page.click("g[data-host=fw]");
+  await run(page, "iptables -A FORWARD -p tcp --dport 22 -j DROP");
+  await run(page, "iptables -L FORWARD -v -n");
+  assert.match(await screen(page), /0\s+0\s+DROP\s.*tcp dpt:22/);
+  await page.selectOption("[aria-label='From host']", "0");
+  await page.fill("[data-testid=dst]", "10.0.0.80");
+  await page.fill("[data-testid=dport]", "22");
+  await page.click("[data-testid=send]");
+  await page.waitForSelector("[data-testid=step-pos]");
+  assert.deepEqual(fetched, [], "no program module fetched before a program runs");
+  // The first program fetches the module; the programs then work as before.
+  await page.click("g[data-host=client]");
+  await run(page, "ping -c 1 -W 1 10.0.0.80");
+  assert.match(await screen(page), /1 packets transmitted, 1 received, 0% packet loss/);
+  assert.deepEqual(fetched, [`/lazy/${lazyFiles[0]}`]);
+  await run(page, "nmap -Pn -p 22,80 10.0.0.80");
+  const out = await screen(page);
+  assert.match(out, /22\/tcp\s+filtered/);
+  assert.match(out, /80\/tcp\s+open/);
+  await run(page, "tcpdump -n -c 1 -i eth0 icmp");
+  assert.match(await screen(page), /ICMP echo request/);
+  assert.equal(fetched.length, 1, "fetched once");
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});

@@ -51,6 +51,7 @@ Commands:
   -C [table]\t\t\tShow counter
 ";
 
+#[inline(never)]
 pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
     match run_inner(world, host, argv) {
         Ok(o) | Err(o) => o,

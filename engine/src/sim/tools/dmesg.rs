@@ -7,6 +7,7 @@ use super::util;
 use crate::command::Output;
 use crate::sim::world::World;
 
+#[inline(never)]
 pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
     let mut human = false;
     let mut no_time = false;

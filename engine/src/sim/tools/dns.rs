@@ -38,6 +38,7 @@ fn fqdn(name: &str) -> String {
     }
 }
 
+#[inline(never)]
 pub fn dig(world: &mut World, host: usize, argv: &[String]) -> Output {
     let mut server: Option<String> = None;
     let mut short = false;
@@ -202,6 +203,7 @@ pub fn dig(world: &mut World, host: usize, argv: &[String]) -> Output {
     Output::ok(s)
 }
 
+#[inline(never)]
 pub fn getent(world: &mut World, _host: usize, argv: &[String]) -> Output {
     let Some(db) = argv.get(1) else {
         return Output::err(

@@ -237,6 +237,7 @@ fn unreach_msg(code: u8) -> String {
     format!("ICMP {m}")
 }
 
+#[inline(never)]
 pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
     let o = match parse(argv) {
         Ok(o) => o,

@@ -124,6 +124,7 @@ fn no_dev(d: &str) -> Output {
     Output::err(format!("Cannot find device \"{d}\"\n"), 1)
 }
 
+#[inline(never)]
 pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
     let mut f = Flags {
         v4: false,

@@ -119,6 +119,7 @@ fn parse_ports(s: &str, proto: &str) -> Result<Vec<u16>, String> {
     Ok(vec![one(s)?])
 }
 
+#[inline(never)]
 pub fn run(world: &mut World, host: usize, argv: &[String], stdin: Option<&str>) -> Output {
     let o = match parse(argv) {
         Ok(o) => o,

@@ -192,6 +192,7 @@ enum Fate {
     Lost,
 }
 
+#[inline(never)]
 pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
     let o = match parse(argv) {
         Ok(o) => o,

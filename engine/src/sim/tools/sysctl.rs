@@ -219,6 +219,7 @@ Options:
 For more details see sysctl(8).
 ";
 
+#[inline(never)]
 pub fn run(world: &mut World, host: usize, argv: &[String], _stdin: Option<&str>) -> Output {
     let h = &mut world.hosts[host];
     let mut values_only = false;
