@@ -1,10 +1,12 @@
-// trunk post-build hook: moves the code of the simulated network programs
-// (ping, nc, curl, wget, hping3, nmap, tcpdump, dmesg, conntrack, ss,
-// netstat, dig, getent, ip, sysctl) out of the page's wasm into
-// lazy/<name>_tools.wasm, which the page fetches the first time one of them
-// runs. Everything only those programs reach moves with them; what any other
-// part of the page reaches stays. trunk leaves wasm-opt to this hook (see
-// index.html): the programs must stay functions of their own, with names.
+// trunk post-build hook: moves code the page needs only when a feature is
+// first used out of the page's wasm into lazy/<name>_lazy.wasm, which the
+// page fetches on the first call into it: the network programs (ping, nc,
+// curl, wget, hping3, nmap, tcpdump, dmesg, conntrack, ss, netstat, dig,
+// getent, ip, sysctl), the ipset, nfacct, iptables-save/-restore, explain
+// and lint commands, lab checks, share links and pcap export. Everything
+// only those entry points reach moves with them; what any other part of the
+// page reaches stays. trunk leaves wasm-opt to this hook (see index.html):
+// the entry points must stay functions of their own, with names.
 //
 // Tools: binaryen's wasm-split (Debian's binaryen package; the npm binaryen
 // does not ship it) and the npm binaryen's wasm-dis, wasm-as and wasm-opt.
@@ -20,9 +22,33 @@ const BIN = path.join(ROOT, "node_modules/.bin");
 const STAGING = process.env.TRUNK_STAGING_DIR;
 const LAZY_DIR = "lazy";
 
-// The programs' entry points (engine/src/sim/tools/, each `#[inline(never)]`).
-const ENTRY =
-  /^engine::sim::tools::(ping::run|nc::run|http::curl|http::wget|hping::run|nmap::run|tcpdump::run|dmesg::run|conntrack::run|ss::ss|ss::netstat|dns::dig|dns::getent|ip::run|sysctl::run)::h[0-9a-f]{16}$/;
+// The entry points, each `#[inline(never)]` in the source.
+const ENTRIES = [
+  "engine::sim::tools::ping::run",
+  "engine::sim::tools::nc::run",
+  "engine::sim::tools::http::curl",
+  "engine::sim::tools::http::wget",
+  "engine::sim::tools::hping::run",
+  "engine::sim::tools::nmap::run",
+  "engine::sim::tools::tcpdump::run",
+  "engine::sim::tools::dmesg::run",
+  "engine::sim::tools::conntrack::run",
+  "engine::sim::tools::ss::ss",
+  "engine::sim::tools::ss::netstat",
+  "engine::sim::tools::dns::dig",
+  "engine::sim::tools::dns::getent",
+  "engine::sim::tools::ip::run",
+  "engine::sim::tools::sysctl::run",
+  "engine::ipset::cmd::run",
+  "engine::nfacct::run_stdin",
+  "engine::iptables::save_cmd::run_save",
+  "engine::iptables::restore::run_restore",
+  "engine::lint::cmd::run",
+  "engine::lab::checks::evaluate",
+  "playground::share::decode",
+  "playground::adapter::pcap",
+];
+const isEntry = (name) => ENTRIES.includes(name.replace(/::h[0-9a-f]{16}$/, ""));
 // wasm-split 108 reads these; Rust's wasm uses no others.
 const FEATURES = [
   "--mvp-features",
@@ -108,15 +134,16 @@ function escape108(name) {
 
 // Functions reached only through an entry point.
 function lazyFunctions({ funcs, roots }) {
-  const entries = [...funcs.keys()].filter((f) => ENTRY.test(f));
-  if (entries.length === 0) fail("no program entry points found (names stripped?)");
+  const found = new Set([...funcs.keys()].filter(isEntry).map((f) => f.replace(/::h[0-9a-f]{16}$/, "")));
+  const missing = ENTRIES.filter((e) => !found.has(e));
+  if (missing.length) fail(`entry points not found (inlined, renamed or names stripped?): ${missing.join(", ")}`);
   const kept = new Set();
-  const todo = [...roots].filter((f) => funcs.has(f) && !ENTRY.test(f));
+  const todo = [...roots].filter((f) => funcs.has(f) && !isEntry(f));
   while (todo.length) {
     const f = todo.pop();
     if (kept.has(f)) continue;
     kept.add(f);
-    for (const g of funcs.get(f)) if (funcs.has(g) && !kept.has(g) && !ENTRY.test(g)) todo.push(g);
+    for (const g of funcs.get(f)) if (funcs.has(g) && !kept.has(g) && !isEntry(g)) todo.push(g);
   }
   return [...funcs.keys()].filter((f) => !kept.has(f));
 }
@@ -161,10 +188,10 @@ if (!wasmName) fail(`no *_bg.wasm in ${STAGING}`);
 const jsName = wasmName.replace(/_bg\.wasm$/, ".js");
 const wasmPath = path.join(STAGING, wasmName);
 const jsPath = path.join(STAGING, jsName);
-const lazyName = `${LAZY_DIR}/${wasmName.replace(/_bg\.wasm$/, "_tools.wasm")}`;
+const lazyName = `${LAZY_DIR}/${wasmName.replace(/_bg\.wasm$/, "_lazy.wasm")}`;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "split-wasm-"));
 try {
-  run(path.join(BIN, "wasm-opt"), [wasmPath, "-g", "--no-inline=engine::sim::tools::*", "-Oz", "-o", path.join(tmp, "opt.wasm")]);
+  run(path.join(BIN, "wasm-opt"), [wasmPath, "-g", ...ENTRIES.map((e) => `--no-inline=${e}::*`), "-Oz", "-o", path.join(tmp, "opt.wasm")]);
   run(path.join(BIN, "wasm-dis"), [path.join(tmp, "opt.wasm"), "-o", path.join(tmp, "in.wat")]);
   let wat = fs.readFileSync(path.join(tmp, "in.wat"), "utf8");
   // wasm-split 108 does not read table.fill; wasm-bindgen fills one slot.
@@ -181,6 +208,7 @@ try {
     path.join(tmp, "in.wasm"),
     `--split-funcs=@${path.join(tmp, "lazy.txt")}`,
     "--export-prefix=%",
+    "--placeholdermap",
     "-o1", path.join(tmp, "primary.wasm"),
     "-o2", path.join(tmp, "secondary.wasm"),
     ...FEATURES,
@@ -212,6 +240,9 @@ try {
     html = html.replace(re, `$1${sri(file)}"`);
   }
   fs.writeFileSync(htmlPath, html);
+  // SPLIT_WASM_KEEP=DIR keeps the named modules, the list of moved functions
+  // and which function each placeholder slot stands for (for twiggy).
+  if (process.env.SPLIT_WASM_KEEP) fs.cpSync(tmp, process.env.SPLIT_WASM_KEEP, { recursive: true });
   console.error(`split-wasm: ${lazy.length} functions moved to ${lazyName}`);
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });

@@ -435,7 +435,7 @@ test("built-in labs come on demand: the page does not fetch them, opening one do
 
 test("the network programs come on demand: the page does not fetch them, the first ping does, once", async () => {
   const lazyFiles = fs.readdirSync(path.join(DIST, "lazy"));
-  assert.equal(lazyFiles.length, 1, "one module of programs in dist/lazy/");
+  assert.equal(lazyFiles.length, 1, "one module of code fetched on demand in dist/lazy/");
   const { ctx, page, errors } = await fresh();
   const fetched = [];
   page.on("request", (r) => { if (/\/lazy\//.test(r.url())) fetched.push(new URL(r.url()).pathname); });

@@ -94,8 +94,6 @@ pub fn run_in_world(
     };
     world.sync_clocks();
     let prog = prog.rsplit('/').next().unwrap_or(prog);
-    // The programs' entry points are `#[inline(never)]`: the web build moves
-    // them into a module fetched on first use (scripts/split-wasm.mjs).
     let out = match prog {
         "ping" => ping::run(world, host, argv),
         "nc" | "netcat" | "nc.openbsd" => nc::run(world, host, argv, stdin),
