@@ -3,10 +3,11 @@
 // page fetches on the first call into it: the network programs (ping, nc,
 // curl, wget, hping3, nmap, tcpdump, dmesg, conntrack, ss, netstat, dig,
 // getent, ip, sysctl), the ipset, nfacct, iptables-save/-restore, explain
-// and lint commands, lab checks, share links and pcap export. Everything
-// only those entry points reach moves with them; what any other part of the
-// page reaches stays. trunk leaves wasm-opt to this hook (see index.html):
-// the entry points must stay functions of their own, with names.
+// and lint commands, lab checks, share links, pcap export and the
+// extensions few rules use. Everything only those entry points reach moves
+// with them; what any other part of the page reaches stays. trunk leaves
+// wasm-opt to this hook (see index.html): it splits wasm-bindgen's output
+// (which has names) and then optimizes each part.
 //
 // Tools: binaryen's wasm-split (Debian's binaryen package; the npm binaryen
 // does not ship it) and the npm binaryen's wasm-dis, wasm-as and wasm-opt.
@@ -48,6 +49,19 @@ const ENTRIES = [
   "playground::share::decode",
   "playground::adapter::pcap",
 ];
+// Extensions (engine/src/ext/) the built-in labs and common rules do not
+// use: their functions move when only their rules' trait objects reach
+// them (what kept code calls directly stays).
+const RARE_EXTENSIONS = [
+  "addrtype", "ah", "audit", "bpf", "cgroup", "checksum", "classify", "cluster", "connbytes", "connlabel",
+  "connlimit", "connmark", "connmark_target", "connsecmark", "cpu", "dccp", "dscp", "dscp_target", "ecn",
+  "ecn_target", "esp", "hashlimit", "helper", "hmark", "idletimer", "ipcomp", "ipvs", "led", "length", "netmap",
+  "nfacct", "nflog", "nfqueue", "osf", "owner", "physdev", "pkttype", "policy", "queue", "quota", "rateest",
+  "rateest_target", "realm", "recent", "rpfilter", "sctp", "secmark", "set_target", "socket", "statistic",
+  "string", "synproxy", "tcpmss", "tcpmss_target", "tcpoptstrip", "time", "tos", "tos_target", "tproxy", "trace",
+  "ttl", "ttl_target", "u32",
+];
+const RARE = new RegExp(`engine::ext::(?:${RARE_EXTENSIONS.join("|")})::`);
 const isEntry = (name) => ENTRIES.includes(name.replace(/::h[0-9a-f]{16}$/, ""));
 // wasm-split 108 reads these; Rust's wasm uses no others.
 const FEATURES = [
@@ -132,13 +146,17 @@ function escape108(name) {
   return out;
 }
 
-// Functions reached only through an entry point.
+// Functions reached only through an entry point or the table (a moved
+// extension's trait objects).
 function lazyFunctions({ funcs, roots }) {
   const found = new Set([...funcs.keys()].filter(isEntry).map((f) => f.replace(/::h[0-9a-f]{16}$/, "")));
   const missing = ENTRIES.filter((e) => !found.has(e));
   if (missing.length) fail(`entry points not found (inlined, renamed or names stripped?): ${missing.join(", ")}`);
   const kept = new Set();
-  const todo = [...roots].filter((f) => funcs.has(f) && !isEntry(f));
+  // A trait's default method for a moved extension's type has a name without
+  // the type; it is one that calls the type's own functions.
+  const moved = (f) => RARE.test(f) || [...funcs.get(f)].some((g) => RARE.test(g));
+  const todo = [...roots].filter((f) => funcs.has(f) && !isEntry(f) && !moved(f));
   while (todo.length) {
     const f = todo.pop();
     if (kept.has(f)) continue;
@@ -157,15 +175,30 @@ let __lazyLoaded = false;
 function __lazyLoad() {
     if (__lazyLoaded) return;
     const xhr = new XMLHttpRequest();
-    xhr.open("GET", new URL(${JSON.stringify(lazyUrl)}, import.meta.url), false);
-    xhr.overrideMimeType("text/plain; charset=x-user-defined");
-    xhr.send();
-    if (xhr.status !== 200) throw new Error(\`failed to fetch ${lazyUrl}: \${xhr.status}\`);
+    try {
+        xhr.open("GET", new URL(${JSON.stringify(lazyUrl)}, import.meta.url), false);
+        xhr.overrideMimeType("text/plain; charset=x-user-defined");
+        xhr.send();
+    } catch (e) {
+        __lazyFailed(String(e));
+    }
+    if (xhr.status !== 200) __lazyFailed(\`HTTP \${xhr.status}\`);
     const text = xhr.responseText;
     const bytes = new Uint8Array(text.length);
     for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i) & 0xff;
     new WebAssembly.Instance(new WebAssembly.Module(bytes), { primary: wasm });
     __lazyLoaded = true;
+}
+// The call that needed the module cannot go on, and the page's state is
+// left midway: say so where it shows, then stop the call.
+function __lazyFailed(why) {
+    const box = document.createElement("div");
+    box.className = "lazy-failed";
+    box.setAttribute("role", "alert");
+    box.setAttribute("data-testid", "lazy-failed");
+    box.textContent = \`This part of the playground could not be fetched (\${why}). Reload the page to use it.\`;
+    document.body.prepend(box);
+    throw new Error(\`${lazyUrl} could not be fetched: \${why}\`);
 }
 function __lazyPlaceholders() {
     return new Proxy({}, {
@@ -191,8 +224,9 @@ const jsPath = path.join(STAGING, jsName);
 const lazyName = `${LAZY_DIR}/${wasmName.replace(/_bg\.wasm$/, "_lazy.wasm")}`;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "split-wasm-"));
 try {
-  run(path.join(BIN, "wasm-opt"), [wasmPath, "-g", ...ENTRIES.map((e) => `--no-inline=${e}::*`), "-Oz", "-o", path.join(tmp, "opt.wasm")]);
-  run(path.join(BIN, "wasm-dis"), [path.join(tmp, "opt.wasm"), "-o", path.join(tmp, "in.wat")]);
+  // Split before optimizing: wasm-opt would inline entry points and fold
+  // identical functions of a moved and a kept extension into one.
+  run(path.join(BIN, "wasm-dis"), [wasmPath, "-o", path.join(tmp, "in.wat")]);
   let wat = fs.readFileSync(path.join(tmp, "in.wat"), "utf8");
   // wasm-split 108 does not read table.fill; wasm-bindgen fills one slot.
   wat = wat.replace(

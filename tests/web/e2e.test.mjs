@@ -465,3 +465,38 @@ test("the network programs come on demand: the page does not fetch them, the fir
   assert.deepEqual(errors, []);
   await ctx.close();
 });
+
+test("rules with an extension few rules use fetch the module on demand and work", async () => {
+  const { ctx, page, errors } = await fresh();
+  const fetched = [];
+  page.on("request", (r) => { if (/\/lazy\//.test(r.url())) fetched.push(new URL(r.url()).pathname); });
+  await page.click("g[data-host=server]");
+  await run(page, "iptables -A INPUT -p tcp --dport 22 -j ACCEPT");
+  assert.deepEqual(fetched, [], "a tcp rule needs no module");
+  await run(page, "iptables -A INPUT -p icmp -m length --length 0:100 -m recent --name pingers --set -j DROP");
+  assert.equal(fetched.length, 1, "the first recent/length rule fetches the module");
+  await run(page, "iptables -L INPUT -n");
+  assert.match(await screen(page), /length 0:100 recent: SET name: pingers side: source/);
+  await page.click("g[data-host=client]");
+  await run(page, "ping -c 1 -W 1 10.0.0.80");
+  assert.match(await screen(page), /1 packets transmitted, 0 received, 100% packet loss/);
+  await page.click("g[data-host=server]");
+  await run(page, "cat /proc/net/xt_recent/pingers");
+  assert.match(await screen(page), /src=192\.168\.1\.10 ttl: 63 /);
+  assert.equal(fetched.length, 1, "fetched once");
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+test("code fetched on first use that cannot be fetched says so", async () => {
+  const { ctx, page } = await fresh();
+  await page.route("**/lazy/**", (r) => r.abort());
+  await page.click("g[data-host=client]");
+  await page.fill("[data-testid=cmd]", "ping -c 1 10.0.0.80");
+  await page.press("[data-testid=cmd]", "Enter");
+  await page.waitForSelector("[data-testid=lazy-failed]");
+  assert.match(await page.textContent("[data-testid=lazy-failed]"),
+    /This part of the playground could not be fetched \(.+\)\. Reload the page to use it\./);
+  await shot(page, "09-lazy-failed");
+  await ctx.close();
+});
