@@ -3,11 +3,11 @@
 // page fetches on the first call into it: the network programs (ping, nc,
 // curl, wget, hping3, nmap, tcpdump, dmesg, conntrack, ss, netstat, dig,
 // getent, ip, sysctl), the ipset, nfacct, iptables-save/-restore, explain
-// and lint commands, lab checks, share links, pcap export and the
-// extensions few rules use. Everything only those entry points reach moves
-// with them; what any other part of the page reaches stays. trunk leaves
-// wasm-opt to this hook (see index.html): it splits wasm-bindgen's output
-// (which has names) and then optimizes each part.
+// and lint commands, lab checks, share links, pcap export, the lab editor
+// and the extensions few rules use. Everything only those entry points
+// reach moves with them; what any other part of the page reaches stays.
+// trunk leaves wasm-opt to this hook (see index.html): it splits
+// wasm-bindgen's output (which has names) and then optimizes each part.
 //
 // Tools: binaryen's wasm-split (Debian's binaryen package; the npm binaryen
 // does not ship it) and the npm binaryen's wasm-dis, wasm-as and wasm-opt.
@@ -61,7 +61,12 @@ const RARE_EXTENSIONS = [
   "string", "synproxy", "tcpmss", "tcpmss_target", "tcpoptstrip", "time", "tos", "tos_target", "tproxy", "trace",
   "ttl", "ttl_target", "u32",
 ];
-const RARE = new RegExp(`engine::ext::(?:${RARE_EXTENSIONS.join("|")})::`);
+// These and the lab editor (mounted when first opened) move likewise: their
+// own functions and trait impls, not generic code named after them (the
+// compiler may have folded that with other types' copies).
+const LAZY_TYPES = new RegExp(
+  `^<?(?:engine::ext::(?:${RARE_EXTENSIONS.join("|")})::|playground::ui::teach::LabEditor\\b)`,
+);
 const isEntry = (name) => ENTRIES.includes(name.replace(/::h[0-9a-f]{16}$/, ""));
 // wasm-split 108 reads these; Rust's wasm uses no others.
 const FEATURES = [
@@ -155,7 +160,7 @@ function lazyFunctions({ funcs, roots }) {
   const kept = new Set();
   // A trait's default method for a moved extension's type has a name without
   // the type; it is one that calls the type's own functions.
-  const moved = (f) => RARE.test(f) || [...funcs.get(f)].some((g) => RARE.test(g));
+  const moved = (f) => LAZY_TYPES.test(f) || [...funcs.get(f)].some((g) => LAZY_TYPES.test(g));
   const todo = [...roots].filter((f) => funcs.has(f) && !isEntry(f) && !moved(f));
   while (todo.length) {
     const f = todo.pop();

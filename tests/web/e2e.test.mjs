@@ -500,3 +500,23 @@ test("code fetched on first use that cannot be fetched says so", async () => {
   await shot(page, "09-lazy-failed");
   await ctx.close();
 });
+
+test("the lab editor comes on demand: opening it fetches the module, then it works", async () => {
+  const { ctx, page, errors } = await fresh();
+  const fetched = [];
+  page.on("request", (r) => { if (/\/lazy\//.test(r.url())) fetched.push(new URL(r.url()).pathname); });
+  assert.equal(await page.locator("[data-testid=lab-json]").count(), 0, "no editor before it is opened");
+  await page.click("[data-testid=edit-lab]");
+  await page.waitForSelector("[data-testid=lab-json]");
+  assert.equal(fetched.length, 1, "opening the editor fetches the module");
+  assert.equal(JSON.parse(await page.inputValue("[data-testid=lab-json]")).name, "Firewall between two networks");
+  assert.match(await page.textContent("[data-testid=lab-validation]"), /valid lab: 3 hosts, 0 steps, 0 checks/);
+  // Closed and opened again: the draft stays.
+  await page.fill("[data-testid=lab-json]", "{");
+  await page.click("[data-testid=edit-lab]");
+  await page.click("[data-testid=edit-lab]");
+  assert.equal(await page.inputValue("[data-testid=lab-json]"), "{");
+  assert.equal(fetched.length, 1, "fetched once");
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
