@@ -105,10 +105,12 @@ const unquote = (m) =>
         hex ? String.fromCharCode(parseInt(hex, 16)) : c === "n" ? "\n" : c === "t" ? "\t" : c,
       );
 
-// Functions, what each refers to, and the roots (exports, start, table).
+// Functions, what each refers to, the roots (exports, start) and the
+// functions in the table (reached by indirect calls: trait objects, closures).
 function callGraph(wat) {
   const funcs = new Map();
   const roots = new Set();
+  const table = new Set();
   let current = null;
   for (const line of wat.split("\n")) {
     if (line.startsWith(" (func ")) {
@@ -124,7 +126,8 @@ function callGraph(wat) {
     }
     if (line.startsWith(" (elem ") || line.startsWith(" (export ") || line.startsWith(" (start ")) {
       current = null;
-      for (const m of line.matchAll(NAME)) roots.add(unquote(m));
+      const into = line.startsWith(" (elem ") ? table : roots;
+      for (const m of line.matchAll(NAME)) into.add(unquote(m));
       continue;
     }
     if (current && /\((?:call|return_call|ref\.func) \$/.test(line)) {
@@ -134,7 +137,7 @@ function callGraph(wat) {
       }
     }
   }
-  return { funcs, roots };
+  return { funcs, roots, table };
 }
 
 // wasm-split 108 reads a name with any character outside the text format's
@@ -153,15 +156,18 @@ function escape108(name) {
 
 // Functions reached only through an entry point or the table (a moved
 // extension's trait objects).
-function lazyFunctions({ funcs, roots }) {
+function lazyFunctions({ funcs, roots, table }) {
   const found = new Set([...funcs.keys()].filter(isEntry).map((f) => f.replace(/::h[0-9a-f]{16}$/, "")));
   const missing = ENTRIES.filter((e) => !found.has(e));
   if (missing.length) fail(`entry points not found (inlined, renamed or names stripped?): ${missing.join(", ")}`);
   const kept = new Set();
-  // A trait's default method for a moved extension's type has a name without
-  // the type; it is one that calls the type's own functions.
+  // In the table, a trait's default method for a moved type has a name
+  // without the type: it is one that calls the type's own functions.
   const moved = (f) => LAZY_TYPES.test(f) || [...funcs.get(f)].some((g) => LAZY_TYPES.test(g));
-  const todo = [...roots].filter((f) => funcs.has(f) && !isEntry(f) && !moved(f));
+  const todo = [
+    ...[...roots].filter((f) => funcs.has(f)),
+    ...[...table].filter((f) => funcs.has(f) && !isEntry(f) && !moved(f)),
+  ];
   while (todo.length) {
     const f = todo.pop();
     if (kept.has(f)) continue;
