@@ -49,17 +49,19 @@ const ENTRIES = [
   "playground::share::decode",
   "playground::adapter::pcap",
 ];
-// Extensions (engine/src/ext/) the built-in labs and common rules do not
-// use: their functions move when only their rules' trait objects reach
-// them (what kept code calls directly stays).
+// Extensions (engine/src/ext/) beyond the common rules' (tcp, udp, icmp,
+// comment, multiport, conntrack, state, mark, set; LOG, REJECT, DNAT, SNAT,
+// MASQUERADE): their functions move when only their rules' trait objects
+// reach them (what kept code calls directly stays).
 const RARE_EXTENSIONS = [
   "addrtype", "ah", "audit", "bpf", "cgroup", "checksum", "classify", "cluster", "connbytes", "connlabel",
-  "connlimit", "connmark", "connmark_target", "connsecmark", "cpu", "dccp", "dscp", "dscp_target", "ecn",
-  "ecn_target", "esp", "hashlimit", "helper", "hmark", "idletimer", "ipcomp", "ipvs", "led", "length", "netmap",
-  "nfacct", "nflog", "nfqueue", "osf", "owner", "physdev", "pkttype", "policy", "queue", "quota", "rateest",
-  "rateest_target", "realm", "recent", "rpfilter", "sctp", "secmark", "set_target", "socket", "statistic",
-  "string", "synproxy", "tcpmss", "tcpmss_target", "tcpoptstrip", "time", "tos", "tos_target", "tproxy", "trace",
-  "ttl", "ttl_target", "u32",
+  "connlimit", "connmark", "connmark_target", "connsecmark", "cpu", "ct", "dccp", "dscp", "dscp_target", "ecn",
+  "ecn_target", "esp", "hashlimit", "helper", "hmark", "idletimer", "ipcomp", "iprange", "ipvs", "led",
+  "length", "limit", "mac", "mark_target", "netmap", "nfacct", "nflog", "nfqueue", "notrack", "osf", "owner",
+  "physdev", "pkttype", "policy", "queue", "quota", "rateest", "rateest_target", "realm", "recent", "redirect",
+  "rpfilter", "sctp", "secmark", "set_target", "socket", "statistic", "string", "synproxy", "tcpmss",
+  "tcpmss_target", "tcpoptstrip", "tee", "time", "tos", "tos_target", "tproxy", "trace", "ttl", "ttl_target",
+  "u32",
 ];
 // These and the lab editor (mounted when first opened) move likewise: their
 // own functions and trait impls, not generic code named after them (the
