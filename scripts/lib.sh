@@ -57,10 +57,11 @@ ensure_web_tools() {
 }
 
 # node and npm (apt), then the npm packages of package.json: binaryen's
-# wasm-opt (Debian's is too old for what Rust emits) and playwright-core
-# (it drives the system Chromium; no browser download).
+# wasm-opt (Debian's is too old for what Rust emits, but its binaryen has the
+# wasm-split npm's lacks) and playwright-core (it drives the system
+# Chromium; no browser download).
 ensure_node_modules() {
-    ensure_packages node:nodejs npm:npm
+    ensure_packages node:nodejs npm:npm wasm-split:binaryen
     if command -v npm >/dev/null 2>&1 &&
         { [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] ||
             [ package-lock.json -nt node_modules/.package-lock.json ]; }; then

@@ -262,6 +262,8 @@ pub fn lint(world: &World, host: usize) -> Option<Vec<Warning>> {
 }
 
 /// pcap bytes of everything seen on a host's interface.
+// The web build moves this into the module fetched on first use (scripts/split-wasm.mjs).
+#[inline(never)]
 pub fn pcap(world: &World, host: &str, iface: &str) -> Vec<u8> {
     let frames = world
         .captures

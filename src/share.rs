@@ -109,6 +109,8 @@ pub fn fragment(packed: &[u8]) -> Result<String, ShareError> {
 }
 
 /// Reads a fragment (with or without `#`). `Ok(None)` when it is no share link at all.
+// The web build moves this into the module fetched on first use (scripts/split-wasm.mjs).
+#[inline(never)]
 pub fn decode(fragment: &str) -> Result<Option<Saved>, ShareError> {
     let f = fragment.strip_prefix('#').unwrap_or(fragment);
     if f.is_empty() {

@@ -121,6 +121,8 @@ pub fn run(host: &mut Host, argv: &[String]) -> Output {
 }
 
 /// `nfacct COMMAND ...` with standard input (for `restore`).
+// The web build moves this into the module fetched on first use (scripts/split-wasm.mjs).
+#[inline(never)]
 pub fn run_stdin(host: &mut Host, argv: &[String], stdin: Option<&str>) -> Output {
     let args: Vec<&str> = argv.iter().skip(1).map(String::as_str).collect();
     let Some(cmd) = args.first() else {

@@ -116,6 +116,9 @@ pub struct App {
     /// Text a chip typed into the open terminal, with a generation.
     typed: (u64, String),
     editing: bool,
+    /// The lab editor mounts when first opened (its code is fetched then)
+    /// and stays mounted while closed, so its draft and helpers' state stay.
+    editor_mounted: bool,
     /// Whether every check passed after the last change.
     solved: bool,
     /// Bumped whenever a new lab starts.
@@ -396,6 +399,7 @@ impl Component for App {
             notice_timer: None,
             typed: (0, String::new()),
             editing: false,
+            editor_mounted: false,
             solved,
             started: 0,
             _hash: Some(hash),
@@ -717,7 +721,10 @@ impl Component for App {
                     self.typed = (self.typed.0 + 1, cmd);
                 }
             }
-            Msg::ToggleEditor => self.editing = !self.editing,
+            Msg::ToggleEditor => {
+                self.editing = !self.editing;
+                self.editor_mounted |= self.editing;
+            }
             Msg::ApplyLab(text) => match Session::new(&text) {
                 Ok(s) => {
                     self.replace(s);
@@ -901,12 +908,13 @@ impl Component for App {
                             on_clear={link.callback(Msg::Clear)}
                             typed={(self.typed.0, AttrValue::from(self.typed.1.clone()))} />
                     </section>
-                    // Kept mounted while closed: the draft and its helpers' state stay.
-                    <div class="editor-drawer" hidden={!self.editing}>
-                        <LabEditor sess={sref.clone()} started={self.started}
-                            on_apply={link.callback(Msg::ApplyLab)} on_share={link.callback(Msg::ShareLab)}
-                            on_close={link.callback(|_| Msg::ToggleEditor)} />
-                    </div>
+                    if self.editor_mounted {
+                        <div class="editor-drawer" hidden={!self.editing}>
+                            <LabEditor sess={sref.clone()} started={self.started}
+                                on_apply={link.callback(Msg::ApplyLab)} on_share={link.callback(Msg::ShareLab)}
+                                on_close={link.callback(|_| Msg::ToggleEditor)} />
+                        </div>
+                    }
                     <section class="right">
                         <RulesView sess={sref.clone()} host={rules_host} table={AttrValue::from(self.rules_table.clone())}
                             on_table={link.callback(Msg::Table)} hit={self.hit()} />

@@ -432,3 +432,91 @@ test("built-in labs come on demand: the page does not fetch them, opening one do
   assert.equal(await page.textContent("[data-testid=lab-name]"), "Firewall between two networks");
   await ctx.close();
 });
+
+test("the network programs come on demand: the page does not fetch them, the first ping does, once", async () => {
+  const lazyFiles = fs.readdirSync(path.join(DIST, "lazy"));
+  assert.equal(lazyFiles.length, 1, "one module of code fetched on demand in dist/lazy/");
+  const { ctx, page, errors } = await fresh();
+  const fetched = [];
+  page.on("request", (r) => { if (/\/lazy\//.test(r.url())) fetched.push(new URL(r.url()).pathname); });
+  // Rules, a packet from the builder and its trace need none of them.
+  await page.click("g[data-host=fw]");
+  await run(page, "iptables -A FORWARD -p tcp --dport 22 -j DROP");
+  await run(page, "iptables -L FORWARD -v -n");
+  assert.match(await screen(page), /0\s+0\s+DROP\s.*tcp dpt:22/);
+  await page.selectOption("[aria-label='From host']", "0");
+  await page.fill("[data-testid=dst]", "10.0.0.80");
+  await page.fill("[data-testid=dport]", "22");
+  await page.click("[data-testid=send]");
+  await page.waitForSelector("[data-testid=step-pos]");
+  assert.deepEqual(fetched, [], "no program module fetched before a program runs");
+  // The first program fetches the module; the programs then work as before.
+  await page.click("g[data-host=client]");
+  await run(page, "ping -c 1 -W 1 10.0.0.80");
+  assert.match(await screen(page), /1 packets transmitted, 1 received, 0% packet loss/);
+  assert.deepEqual(fetched, [`/lazy/${lazyFiles[0]}`]);
+  await run(page, "nmap -Pn -p 22,80 10.0.0.80");
+  const out = await screen(page);
+  assert.match(out, /22\/tcp\s+filtered/);
+  assert.match(out, /80\/tcp\s+open/);
+  await run(page, "tcpdump -n -c 1 -i eth0 icmp");
+  assert.match(await screen(page), /ICMP echo request/);
+  assert.equal(fetched.length, 1, "fetched once");
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+test("rules with an extension few rules use fetch the module on demand and work", async () => {
+  const { ctx, page, errors } = await fresh();
+  const fetched = [];
+  page.on("request", (r) => { if (/\/lazy\//.test(r.url())) fetched.push(new URL(r.url()).pathname); });
+  await page.click("g[data-host=server]");
+  await run(page, "iptables -A INPUT -p tcp --dport 22 -j ACCEPT");
+  assert.deepEqual(fetched, [], "a tcp rule needs no module");
+  await run(page, "iptables -A INPUT -p icmp -m length --length 0:100 -m recent --name pingers --set -j DROP");
+  assert.equal(fetched.length, 1, "the first recent/length rule fetches the module");
+  await run(page, "iptables -L INPUT -n");
+  assert.match(await screen(page), /length 0:100 recent: SET name: pingers side: source/);
+  await page.click("g[data-host=client]");
+  await run(page, "ping -c 1 -W 1 10.0.0.80");
+  assert.match(await screen(page), /1 packets transmitted, 0 received, 100% packet loss/);
+  await page.click("g[data-host=server]");
+  await run(page, "cat /proc/net/xt_recent/pingers");
+  assert.match(await screen(page), /src=192\.168\.1\.10 ttl: 63 /);
+  assert.equal(fetched.length, 1, "fetched once");
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+test("code fetched on first use that cannot be fetched says so", async () => {
+  const { ctx, page } = await fresh();
+  await page.route("**/lazy/**", (r) => r.abort());
+  await page.click("g[data-host=client]");
+  await page.fill("[data-testid=cmd]", "ping -c 1 10.0.0.80");
+  await page.press("[data-testid=cmd]", "Enter");
+  await page.waitForSelector("[data-testid=lazy-failed]");
+  assert.match(await page.textContent("[data-testid=lazy-failed]"),
+    /This part of the playground could not be fetched \(.+\)\. Reload the page to use it\./);
+  await shot(page, "09-lazy-failed");
+  await ctx.close();
+});
+
+test("the lab editor comes on demand: opening it fetches the module, then it works", async () => {
+  const { ctx, page, errors } = await fresh();
+  const fetched = [];
+  page.on("request", (r) => { if (/\/lazy\//.test(r.url())) fetched.push(new URL(r.url()).pathname); });
+  assert.equal(await page.locator("[data-testid=lab-json]").count(), 0, "no editor before it is opened");
+  await page.click("[data-testid=edit-lab]");
+  await page.waitForSelector("[data-testid=lab-json]");
+  assert.equal(fetched.length, 1, "opening the editor fetches the module");
+  assert.equal(JSON.parse(await page.inputValue("[data-testid=lab-json]")).name, "Firewall between two networks");
+  assert.match(await page.textContent("[data-testid=lab-validation]"), /valid lab: 3 hosts, 0 steps, 0 checks/);
+  // Closed and opened again: the draft stays.
+  await page.fill("[data-testid=lab-json]", "{");
+  await page.click("[data-testid=edit-lab]");
+  await page.click("[data-testid=edit-lab]");
+  assert.equal(await page.inputValue("[data-testid=lab-json]"), "{");
+  assert.equal(fetched.length, 1, "fetched once");
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});

@@ -147,6 +147,8 @@ pub(super) struct Session<'h> {
 }
 
 /// Runs `ipset ARGS...` on a host.
+// The web build moves this into the module fetched on first use (scripts/split-wasm.mjs).
+#[inline(never)]
 pub fn run(host: &mut Host, argv: &[String], stdin: Option<&str>) -> Output {
     let now = host.clock_ns;
     host.ipsets.expire(now);

@@ -334,6 +334,8 @@ fn fail(stdout: String, stderr: String, exit: i32) -> Output {
 }
 
 /// Runs `iptables-restore ARGS...` on a host, with the text on standard input.
+// The web build moves this into the module fetched on first use (scripts/split-wasm.mjs).
+#[inline(never)]
 pub fn run_restore(host: &mut Host, argv: &[String], stdin: &str) -> Output {
     let o = match parse_opts(argv) {
         Ok(o) => o,

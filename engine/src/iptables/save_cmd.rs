@@ -65,6 +65,8 @@ pub fn save_text(host: &Host, only: Option<&str>, counters: bool) -> String {
 }
 
 /// Runs `iptables-save ARGS...` on a host.
+// The web build moves this into the module fetched on first use (scripts/split-wasm.mjs).
+#[inline(never)]
 pub fn run_save(host: &mut Host, argv: &[String]) -> Output {
     let mut counters = false;
     let mut only: Option<String> = None;

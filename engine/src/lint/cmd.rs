@@ -26,6 +26,8 @@ use crate::ruleset::{table_hooks, Rule};
 use crate::sim::host::Host;
 
 /// Runs `explain ...` or `lint ...` on a host (by `argv[0]`).
+// The web build moves this into the module fetched on first use (scripts/split-wasm.mjs).
+#[inline(never)]
 pub fn run(host: &mut Host, argv: &[String]) -> Output {
     match argv.first().map(String::as_str) {
         Some("lint") => run_lint(host, &argv[1..]),

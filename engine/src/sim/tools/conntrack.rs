@@ -51,6 +51,8 @@ Commands:
   -C [table]\t\t\tShow counter
 ";
 
+// The web build moves this into the module fetched on first use (scripts/split-wasm.mjs).
+#[inline(never)]
 pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
     match run_inner(world, host, argv) {
         Ok(o) | Err(o) => o,

@@ -7,6 +7,8 @@ use super::util;
 use crate::command::Output;
 use crate::sim::world::World;
 
+// The web build moves this into the module fetched on first use (scripts/split-wasm.mjs).
+#[inline(never)]
 pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
     let mut human = false;
     let mut no_time = false;

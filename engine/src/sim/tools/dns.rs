@@ -38,6 +38,8 @@ fn fqdn(name: &str) -> String {
     }
 }
 
+// The web build moves this into the module fetched on first use (scripts/split-wasm.mjs).
+#[inline(never)]
 pub fn dig(world: &mut World, host: usize, argv: &[String]) -> Output {
     let mut server: Option<String> = None;
     let mut short = false;
@@ -202,6 +204,8 @@ pub fn dig(world: &mut World, host: usize, argv: &[String]) -> Output {
     Output::ok(s)
 }
 
+// The web build moves this into the module fetched on first use (scripts/split-wasm.mjs).
+#[inline(never)]
 pub fn getent(world: &mut World, _host: usize, argv: &[String]) -> Output {
     let Some(db) = argv.get(1) else {
         return Output::err(

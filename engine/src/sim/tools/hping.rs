@@ -237,6 +237,8 @@ fn unreach_msg(code: u8) -> String {
     format!("ICMP {m}")
 }
 
+// The web build moves this into the module fetched on first use (scripts/split-wasm.mjs).
+#[inline(never)]
 pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
     let o = match parse(argv) {
         Ok(o) => o,

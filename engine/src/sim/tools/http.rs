@@ -206,6 +206,8 @@ fn split_response(resp: &[u8]) -> (String, Vec<String>, Vec<u8>) {
     (status, lines.collect(), body)
 }
 
+// The web build moves this into the module fetched on first use (scripts/split-wasm.mjs).
+#[inline(never)]
 pub fn curl(world: &mut World, host: usize, argv: &[String]) -> Output {
     let mut silent = false;
     let mut show_error = false;
@@ -451,6 +453,8 @@ fn rate(bytes: u64, ns: u64, short: bool) -> String {
     }
 }
 
+// The web build moves this into the module fetched on first use (scripts/split-wasm.mjs).
+#[inline(never)]
 pub fn wget(world: &mut World, host: usize, argv: &[String]) -> Output {
     let mut quiet = false;
     let mut out_doc: Option<String> = None;

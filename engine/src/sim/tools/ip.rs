@@ -124,6 +124,8 @@ fn no_dev(d: &str) -> Output {
     Output::err(format!("Cannot find device \"{d}\"\n"), 1)
 }
 
+// The web build moves this into the module fetched on first use (scripts/split-wasm.mjs).
+#[inline(never)]
 pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
     let mut f = Flags {
         v4: false,

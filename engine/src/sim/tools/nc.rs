@@ -119,6 +119,8 @@ fn parse_ports(s: &str, proto: &str) -> Result<Vec<u16>, String> {
     Ok(vec![one(s)?])
 }
 
+// The web build moves this into the module fetched on first use (scripts/split-wasm.mjs).
+#[inline(never)]
 pub fn run(world: &mut World, host: usize, argv: &[String], stdin: Option<&str>) -> Output {
     let o = match parse(argv) {
         Ok(o) => o,

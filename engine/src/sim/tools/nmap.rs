@@ -535,6 +535,8 @@ fn arp(world: &World, host: usize, dev: &str, addr: Ipv4Addr) -> Option<[u8; 6]>
     })
 }
 
+// The web build moves this into the module fetched on first use (scripts/split-wasm.mjs).
+#[inline(never)]
 pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
     if argv.len() == 1 {
         return Output {

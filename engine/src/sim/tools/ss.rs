@@ -106,6 +106,8 @@ fn port_text(port: u16, proto: &str, numeric: bool) -> String {
         .unwrap_or_else(|| port.to_string())
 }
 
+// The web build moves this into the module fetched on first use (scripts/split-wasm.mjs).
+#[inline(never)]
 pub fn ss(world: &mut World, host: usize, argv: &[String]) -> Output {
     let mut s = Sel {
         tcp: false,
@@ -185,6 +187,8 @@ pub fn ss(world: &mut World, host: usize, argv: &[String]) -> Output {
     Output::ok(ss_render(&rows, both || (s.tcp && s.udp)))
 }
 
+// The web build moves this into the module fetched on first use (scripts/split-wasm.mjs).
+#[inline(never)]
 pub fn netstat(world: &mut World, host: usize, argv: &[String]) -> Output {
     let mut s = Sel {
         tcp: false,

@@ -219,6 +219,8 @@ Options:
 For more details see sysctl(8).
 ";
 
+// The web build moves this into the module fetched on first use (scripts/split-wasm.mjs).
+#[inline(never)]
 pub fn run(world: &mut World, host: usize, argv: &[String], _stdin: Option<&str>) -> Output {
     let h = &mut world.hosts[host];
     let mut values_only = false;

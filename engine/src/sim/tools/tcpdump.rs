@@ -698,6 +698,8 @@ fn line(d: &Decoded, n: &Namer, seqs: &mut SeqTable, o: &Opts) -> String {
     format!("{prefix}{body}")
 }
 
+// The web build moves this into the module fetched on first use (scripts/split-wasm.mjs).
+#[inline(never)]
 pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
     let mut o = Opts {
         iface: None,
