@@ -737,7 +737,7 @@ ip neigh replace 10.2.0.10 lladdr 02:00:00:02:00:99 dev r1 nud permanent";
         let Some(t) = h.tcp() else {
             return "not tcp".into();
         };
-        let mut o = t.options.clone();
+        let mut o = t.options.to_vec();
         mask(&mut o);
         format!(
             "{}>{} ttl={} df={} id={} {}>{} flags={:#04x} ack={} win={} opts={:02x?}",

@@ -590,7 +590,7 @@ mod tests {
         lab.send(lab.client, tcp("10.0.1.2", "10.0.0.2", 4000, 80, "SEC"));
         let sa = lab.got(lab.client)[0].clone();
         let t = sa.tcp().unwrap();
-        assert_eq!(t.options, vec![2, 4, 0x05, 0x78]);
+        assert_eq!(*t.options, [2, 4, 0x05, 0x78]);
         assert_eq!(t.flags, tcp_flags::SYN | tcp_flags::ACK);
     }
 

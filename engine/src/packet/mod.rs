@@ -104,8 +104,62 @@ pub struct TcpInfo {
     pub window: u16,
     pub urgent: u16,
     /// Raw option bytes.
-    pub options: Vec<u8>,
+    pub options: OptionBytes,
     pub payload_len: usize,
+}
+
+/// The option bytes of a TCP header (at most 40), kept in place: a parse
+/// allocates nothing. Shown, compared and serialized as the byte list.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct OptionBytes {
+    len: u8,
+    bytes: [u8; 40],
+}
+
+impl Default for OptionBytes {
+    fn default() -> OptionBytes {
+        OptionBytes {
+            len: 0,
+            bytes: [0; 40],
+        }
+    }
+}
+
+impl OptionBytes {
+    /// The bytes, or `None` when there are more than a TCP header can hold.
+    pub fn new(b: &[u8]) -> Option<OptionBytes> {
+        let mut o = OptionBytes::default();
+        o.bytes.get_mut(..b.len())?.copy_from_slice(b);
+        o.len = b.len() as u8;
+        Some(o)
+    }
+}
+
+impl std::ops::Deref for OptionBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+}
+
+impl std::fmt::Debug for OptionBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+impl Serialize for OptionBytes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for OptionBytes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<OptionBytes, D::Error> {
+        let v = Vec::<u8>::deserialize(d)?;
+        OptionBytes::new(&v)
+            .ok_or_else(|| serde::de::Error::custom("more than 40 TCP option bytes"))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -257,10 +311,9 @@ fn parse_l4(proto: u8, p: &[u8], lax: bool) -> L4 {
             } else {
                 20
             };
-            let opts = if off > 20 && p.len() >= off {
-                p[20..off].to_vec()
-            } else {
-                Vec::new()
+            let opts = match p.get(20..off) {
+                Some(o) if off > 20 => OptionBytes::new(o).unwrap_or_default(),
+                _ => OptionBytes::default(),
             };
             let g = |i: usize| p.get(i).copied().unwrap_or(0);
             L4::Tcp(TcpInfo {
@@ -721,7 +774,13 @@ mod tests {
         let h = p.headers().unwrap();
         assert_eq!(h.ports(), Some((40000, 22)));
         assert_eq!(h.tcp().unwrap().flags, tcp_flags::SYN);
-        assert_eq!(h.tcp().unwrap().options, vec![2, 4, 5, 0xb4]);
+        assert_eq!(*h.tcp().unwrap().options, [2, 4, 5, 0xb4]);
+        // Options read and written as the byte list, refused past 40 bytes.
+        let json = serde_json::to_string(&h).unwrap();
+        assert!(json.contains(r#""options":[2,4,5,180]"#), "{json}");
+        assert_eq!(serde_json::from_str::<Headers>(&json).unwrap(), h);
+        let long = json.replace("[2,4,5,180]", &format!("{:?}", [1u8; 41]));
+        assert!(serde_json::from_str::<Headers>(&long).is_err());
         p.set_dst(Ipv4Addr::new(192, 168, 1, 5));
         p.set_dport(8080);
         // etherparse agrees the checksums are right after the rewrite.

@@ -344,7 +344,7 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
                             rcv_isn: t.seq,
                             snt_isn,
                             rcv_wnd: window as u32,
-                            syn_options: t.options.clone(),
+                            syn_options: t.options.to_vec(),
                             last_oow_ns: 0,
                         },
                     );

@@ -137,7 +137,7 @@ mod tests {
             flags,
             window: 64240,
             urgent: 0,
-            options: vec![],
+            options: Default::default(),
             payload_len,
         }
     }

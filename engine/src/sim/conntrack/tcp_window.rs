@@ -670,7 +670,7 @@ mod tests {
             flags,
             window,
             urgent: 0,
-            options: options.to_vec(),
+            options: crate::packet::OptionBytes::new(options).expect("at most 40 option bytes"),
             payload_len: len,
         }
     }
