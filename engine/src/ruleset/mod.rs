@@ -439,6 +439,12 @@ impl Table {
         self.set_state_use(u);
         u
     }
+    /// What the rules use, when known for the table as it is (no look at
+    /// the rules).
+    pub fn known_state_use(&self) -> Option<crate::ext::StateUse> {
+        self.state_use
+            .and_then(|(g, u)| (g == self.generation).then_some(u))
+    }
     /// Tells the table what its rules use (known by whoever built them).
     pub fn set_state_use(&mut self, u: crate::ext::StateUse) {
         self.state_use = Some((self.generation, u));
