@@ -275,10 +275,39 @@ struct Block<'r> {
     batch: Option<Batch<'r>>,
     /// A run of `:CHAIN` lines not yet run (they go in at once).
     chains: Vec<(usize, String)>,
+    /// The last command line, run when the next line is read: meanwhile
+    /// the memory its chains' lookups read is loaded. Nothing shows the
+    /// delay (a block's effects and output only show at `COMMIT`).
+    pending: Option<(usize, Parsed)>,
     failure: Option<(usize, Fail)>,
 }
 
 impl Block<'_> {
+    /// Queues a line: a command line runs after the next line is read,
+    /// any other line at once (after the command before it).
+    fn take(&mut self, line: usize, q: Queued) {
+        let (Some(batch), None) = (self.batch.as_ref(), &self.failure) else {
+            return;
+        };
+        let Queued::Command(p) = q else {
+            self.run_pending();
+            self.apply(line, q);
+            return;
+        };
+        batch.prefetch_chains(&p);
+        let before = self.pending.replace((line, p));
+        if let Some((line, p)) = before {
+            self.apply(line, Queued::Command(p));
+        }
+    }
+
+    /// Runs the command line left waiting.
+    fn run_pending(&mut self) {
+        if let Some((line, p)) = self.pending.take() {
+            self.apply(line, Queued::Command(p));
+        }
+    }
+
     fn apply(&mut self, line: usize, q: Queued) {
         if self.batch.is_none() || self.failure.is_some() {
             return;
@@ -430,6 +459,7 @@ fn restore_text(host: &mut Host, o: &Opts, text: &str) -> Output {
                 table,
                 batch,
                 chains: Vec::new(),
+                pending: None,
                 failure: None,
             };
             if !o.noflush {
@@ -454,7 +484,7 @@ fn restore_text(host: &mut Host, o: &Opts, text: &str) -> Output {
             rule_line(host, b.table, raw, lineno, o, &mut stderr, &mut words)
         };
         match queued {
-            Ok(Some(q)) => b.apply(lineno, q),
+            Ok(Some(q)) => b.take(lineno, q),
             Ok(None) => {}
             Err(out) => {
                 let mut out = out;
@@ -600,6 +630,7 @@ fn commit(
     commit_line: usize,
     stdout: &mut String,
 ) -> Result<(), Output> {
+    b.run_pending();
     b.run_chains();
     let Some(batch) = b.batch else {
         return Ok(());

@@ -204,6 +204,15 @@ impl<'a> Batch<'a> {
         self.names.find(&self.table, name)
     }
 
+    /// Starts loading what finding the chains of a parsed command reads
+    /// (its chain and its rules' jump targets), to be run soon.
+    pub fn prefetch_chains(&self, p: &Parsed) {
+        let targets = p.rules.iter().filter_map(|r| r.target.chain());
+        for name in p.chain.as_deref().into_iter().chain(targets) {
+            self.names.prefetch(name);
+        }
+    }
+
     /// Puts a chain into the cache at its place.
     fn add_chain(&mut self, c: Chain) -> usize {
         let pos = self.table.add_chain(c);
@@ -350,6 +359,15 @@ impl ChainNames {
         slots
             .get_or_insert_with(|| Slots::of(table))
             .find(table, name)
+    }
+    /// Starts loading the first slot a lookup of `name` reads.
+    fn prefetch(&self, name: &str) {
+        if let Ok(slots) = self.0.try_borrow() {
+            if let Some(s) = slots.as_ref().filter(|s| !s.slots.is_empty()) {
+                let i = name_hash(name) as usize & s.mask();
+                crate::prefetch::value(&s.slots[i]);
+            }
+        }
     }
     /// Chains came or went in bulk.
     fn stale(&mut self) {
