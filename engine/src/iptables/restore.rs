@@ -275,16 +275,17 @@ struct Block<'r> {
     batch: Option<Batch<'r>>,
     /// A run of `:CHAIN` lines not yet run (they go in at once).
     chains: Vec<(usize, String)>,
-    /// The last command line, run when the next line is read: meanwhile
-    /// the memory its chains' lookups read is loaded. Nothing shows the
-    /// delay (a block's effects and output only show at `COMMIT`).
-    pending: Option<(usize, Parsed)>,
+    /// The last two command lines, oldest first, each run when two more
+    /// lines have been read: meanwhile the memory its chain lookups read
+    /// is loaded (the name slots, then the chains they point to). Nothing
+    /// shows the delay (a block's effects and output only show at `COMMIT`).
+    pending: [Option<(usize, Parsed)>; 2],
     failure: Option<(usize, Fail)>,
 }
 
 impl Block<'_> {
-    /// Queues a line: a command line runs after the next line is read,
-    /// any other line at once (after the command before it).
+    /// Queues a line: a command line runs after two more lines are read,
+    /// any other line at once (after the commands before it).
     fn take(&mut self, line: usize, q: Queued) {
         let (Some(batch), None) = (self.batch.as_ref(), &self.failure) else {
             return;
@@ -295,16 +296,22 @@ impl Block<'_> {
             return;
         };
         batch.prefetch_chains(&p);
-        let before = self.pending.replace((line, p));
-        if let Some((line, p)) = before {
+        if let Some((_, newer)) = &self.pending[1] {
+            batch.prefetch_chain_entries(newer);
+        }
+        let oldest = self.pending[0].take();
+        self.pending[0] = self.pending[1].replace((line, p));
+        if let Some((line, p)) = oldest {
             self.apply(line, Queued::Command(p));
         }
     }
 
-    /// Runs the command line left waiting.
+    /// Runs the command lines left waiting.
     fn run_pending(&mut self) {
-        if let Some((line, p)) = self.pending.take() {
-            self.apply(line, Queued::Command(p));
+        for i in 0..self.pending.len() {
+            if let Some((line, p)) = self.pending[i].take() {
+                self.apply(line, Queued::Command(p));
+            }
         }
     }
 
@@ -459,7 +466,7 @@ fn restore_text(host: &mut Host, o: &Opts, text: &str) -> Output {
                 table,
                 batch,
                 chains: Vec::new(),
-                pending: None,
+                pending: [None, None],
                 failure: None,
             };
             if !o.noflush {
@@ -758,6 +765,52 @@ mod tests {
             want.extend(split_reference(&line));
             assert_eq!(words.as_slice(), want.as_slice(), "{line:?}");
         }
+    }
+
+    fn restore(h: &mut Host, text: &str) -> Output {
+        crate::command::run_argv(h, &["iptables-restore".to_string()], Some(text))
+    }
+
+    /// Command lines run two lines late: a refusal still shows at
+    /// `COMMIT` (after later parse errors), and every line runs by then,
+    /// in order, chain lines between them included.
+    #[test]
+    fn late_run_lines_keep_their_order_and_errors() {
+        for (text, want) in [
+            (
+                "*filter\n-A INPUT -j NOPE\n-A INPUT -j ACCEPT\n-A INPUT -j ACCEPT\nCOMMIT\n",
+                "Chain 'NOPE' does not exist\nError occurred at line: 5\n",
+            ),
+            (
+                "*filter\n-A INPUT -j NOPE\n-A INPUT -j ACCEPT\n-A INPUT -j ACCEPT\n-A INPUT --bogus\nCOMMIT\n",
+                "unknown option \"--bogus\"\nError occurred at line: 5\n",
+            ),
+            (
+                "*filter\n:X - [0:0]\n-A INPUT -j ACCEPT\n-A INPUT -j X\n-A X -j NOPE\nCOMMIT\n",
+                "Chain 'NOPE' does not exist\nError occurred at line: 6\n",
+            ),
+        ] {
+            let mut h = Host::new("h");
+            let out = restore(&mut h, text);
+            assert_eq!(out.exit, 2, "{text}");
+            assert!(out.stderr.contains(want), "{text}: {}", out.stderr);
+            assert!(h.ruleset.tables.iter().all(|t| t.chains.iter().all(|c| c.rules.is_empty())));
+        }
+        let mut h = Host::new("h");
+        let text = "*filter\n:X - [0:0]\n:Y - [0:0]\n-A INPUT -j X\n-A X -j Y\n-A Y -j ACCEPT\n:Z - [0:0]\n-A Z -j X\n-A INPUT -j Z\nCOMMIT\n";
+        assert_eq!(restore(&mut h, text).exit, 0);
+        let save = crate::command::run_argv(&mut h, &["iptables-save".to_string()], None).stdout;
+        let rules: Vec<&str> = save.lines().filter(|l| l.starts_with("-A")).collect();
+        assert_eq!(
+            rules,
+            [
+                "-A INPUT -j X",
+                "-A INPUT -j Z",
+                "-A X -j Y",
+                "-A Y -j ACCEPT",
+                "-A Z -j X"
+            ]
+        );
     }
 
     #[test]

@@ -213,6 +213,17 @@ impl<'a> Batch<'a> {
         }
     }
 
+    /// Starts loading the chains of the cache a parsed command names
+    /// (after [`Batch::prefetch_chains`] loaded their slots).
+    pub fn prefetch_chain_entries(&self, p: &Parsed) {
+        let targets = p.rules.iter().filter_map(|r| r.target.chain());
+        for name in p.chain.as_deref().into_iter().chain(targets) {
+            if let Some(i) = self.names.peek(&self.table, name) {
+                crate::prefetch::value(&self.table.chains[i]);
+            }
+        }
+    }
+
     /// Puts a chain into the cache at its place.
     fn add_chain(&mut self, c: Chain) -> usize {
         let pos = self.table.add_chain(c);
@@ -369,6 +380,12 @@ impl ChainNames {
             }
         }
     }
+    /// The position of `name` if the slots are made, without remembering
+    /// it among the last found.
+    fn peek(&self, table: &Table, name: &str) -> Option<usize> {
+        let slots = self.0.try_borrow().ok()?;
+        slots.as_ref()?.peek(table, name)
+    }
     /// Chains came or went in bulk.
     fn stale(&mut self) {
         *self.0.get_mut() = None;
@@ -521,6 +538,25 @@ impl Slots {
                     self.recent[self.next_recent] = Some(s);
                     self.next_recent = (self.next_recent + 1) % self.recent.len();
                 }
+                return Some(s.pos as usize - 1);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+    /// Same as [`Slots::find`], without remembering the name found.
+    fn peek(&self, table: &Table, name: &str) -> Option<usize> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let h = name_hash(name);
+        let mask = self.mask();
+        let mut i = h as usize & mask;
+        loop {
+            let s = &self.slots[i];
+            if s.pos == 0 {
+                return None;
+            }
+            if s.hash == h && s.holds(table, name) {
                 return Some(s.pos as usize - 1);
             }
             i = (i + 1) & mask;
