@@ -72,6 +72,60 @@ const CLASS: [u8; 256] = {
 const SEP: u8 = 1;
 const QUOTE: u8 = 2;
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The eight bytes of `b` from `i` as a little-endian word.
+fn word_at(b: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[i..i + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// The first byte from `i` on that is not of class 0 (`b.len()` if
+/// none), eight bytes at a time: every such byte is below `0x23`. In the
+/// word test the lowest flagged byte is exact (borrows only run upwards);
+/// flags above it may be wrong and are not used.
+fn word_end(b: &[u8], mut i: usize) -> usize {
+    while i + 8 <= b.len() {
+        let x = word_at(b, i);
+        let below = x.wrapping_sub(ONES * 0x23) & !x & HIGHS;
+        if below == 0 {
+            i += 8;
+            continue;
+        }
+        let k = i + (below.trailing_zeros() / 8) as usize;
+        if CLASS[b[k] as usize] != 0 {
+            return k;
+        }
+        i = k + 1;
+    }
+    while i < b.len() && CLASS[b[i] as usize] == 0 {
+        i += 1;
+    }
+    i
+}
+
+/// The first `"` or `\` from `i` on, eight bytes at a time (a zero byte
+/// of `x ^ c` is a `c`; the lowest flagged byte of each test is exact).
+fn quote_end(b: &[u8], mut i: usize) -> Option<usize> {
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    while i + 8 <= b.len() {
+        let x = word_at(b, i);
+        let quote = zero(x ^ (ONES * b'"' as u64));
+        let backslash = zero(x ^ (ONES * b'\\' as u64));
+        if quote | backslash != 0 {
+            let bit = quote.trailing_zeros().min(backslash.trailing_zeros());
+            return Some(i + (bit / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..]
+        .iter()
+        .position(|c| *c == b'"' || *c == b'\\')
+        .map(|k| i + k)
+}
+
 /// The words of a rule line as [`super::super::restore::split_rule_line`]
 /// splits it, borrowed; `None` when a word would need putting together
 /// (a quote inside a word, a backslash or an empty pair of quotes).
@@ -89,8 +143,8 @@ fn words<'l>(line: &'l str, out: &mut [&'l str; MAX_WORDS]) -> Option<usize> {
         }
         let word = if b[i] == b'"' {
             let start = i + 1;
-            let len = b[start..].iter().position(|c| *c == b'"' || *c == b'\\')?;
-            let end = start + len;
+            let end = quote_end(b, start)?;
+            let len = end - start;
             if b[end] != b'"' || len == 0 || b.get(end + 1).is_some_and(|c| !sep(*c)) {
                 return None;
             }
@@ -98,10 +152,7 @@ fn words<'l>(line: &'l str, out: &mut [&'l str; MAX_WORDS]) -> Option<usize> {
             &line[start..end]
         } else {
             let start = i;
-            i += b[i..]
-                .iter()
-                .position(|c| CLASS[*c as usize] != 0)
-                .unwrap_or(b.len() - i);
+            i = word_end(b, i);
             if b.get(i) == Some(&b'"') {
                 return None;
             }
@@ -313,6 +364,36 @@ mod tests {
             .find(|t| **t == name)
             .copied()
             .unwrap_or("filter")
+    }
+
+    /// The word-at-a-time scans find what a byte-by-byte look finds.
+    #[test]
+    fn scans_find_the_first_byte() {
+        let alphabet = [
+            b'a', b' ', b'\t', b'\n', b'"', b'\\', b'!', b'#', 0x0b, 0xc3, 0xa9, b'-',
+        ];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 40) as usize;
+            let b: Vec<u8> = (0..len)
+                .map(|i| alphabet[((x >> (i % 16 * 4)) as usize + i) % alphabet.len()])
+                .collect();
+            for from in 0..=len {
+                let want = b[from..]
+                    .iter()
+                    .position(|c| CLASS[*c as usize] != 0)
+                    .map_or(len, |k| from + k);
+                assert_eq!(word_end(&b, from), want, "{b:?} {from}");
+                let want = b[from..]
+                    .iter()
+                    .position(|c| *c == b'"' || *c == b'\\')
+                    .map(|k| from + k);
+                assert_eq!(quote_end(&b, from), want, "{b:?} {from}");
+            }
+        }
     }
 
     #[test]
