@@ -429,6 +429,12 @@ struct Slot {
     name: [u8; INLINE_NAME],
 }
 
+impl Default for Slot {
+    fn default() -> Slot {
+        Slot::EMPTY
+    }
+}
+
 impl Slot {
     const EMPTY: Slot = Slot {
         hash: 0,
@@ -472,7 +478,11 @@ impl Slot {
 struct Slots {
     slots: Vec<Slot>,
     len: usize,
-    recent: [Option<Slot>; RECENT],
+    /// The hashes of `recent`, apart: a lookup compares them all at once
+    /// and reads only a slot whose hash is the name's.
+    recent_hash: [u32; RECENT],
+    /// Slots of the last names found (position 0: none).
+    recent: [Slot; RECENT],
     next_recent: usize,
 }
 
@@ -518,13 +528,19 @@ impl Slots {
             return None;
         }
         let h = name_hash(name);
-        let known = self.recent.iter().flatten().find(|s| {
-            s.hash == h
+        let mut same = 0u32;
+        for (i, rh) in self.recent_hash.iter().enumerate() {
+            same |= u32::from(*rh == h) << i;
+        }
+        while same != 0 {
+            let s = &self.recent[same.trailing_zeros() as usize];
+            same &= same - 1;
+            if s.pos != 0
                 && s.len as usize == name.len()
                 && s.name.get(..name.len()) == Some(name.as_bytes())
-        });
-        if let Some(s) = known {
-            return Some(s.pos as usize - 1);
+            {
+                return Some(s.pos as usize - 1);
+            }
         }
         let mask = self.mask();
         let mut i = h as usize & mask;
@@ -535,8 +551,9 @@ impl Slots {
             }
             if s.hash == h && s.holds(table, name) {
                 if s.len != u8::MAX {
-                    self.recent[self.next_recent] = Some(s);
-                    self.next_recent = (self.next_recent + 1) % self.recent.len();
+                    self.recent[self.next_recent] = s;
+                    self.recent_hash[self.next_recent] = h;
+                    self.next_recent = (self.next_recent + 1) % RECENT;
                 }
                 return Some(s.pos as usize - 1);
             }
@@ -562,6 +579,10 @@ impl Slots {
             i = (i + 1) & mask;
         }
     }
+    fn forget_recent(&mut self) {
+        self.recent = [Slot::EMPTY; RECENT];
+        self.recent_hash = [0; RECENT];
+    }
     /// Takes out the slot of position `pos` (linear probing's backward shift).
     fn remove(&mut self, h: u32, pos: usize) {
         if self.slots.is_empty() {
@@ -581,7 +602,7 @@ impl Slots {
         }
         self.slots[i] = Slot::EMPTY;
         self.len -= 1;
-        self.recent = [None; RECENT];
+        self.forget_recent();
         let mut j = i;
         loop {
             j = (j + 1) & mask;
@@ -605,7 +626,7 @@ impl Slots {
     }
     /// Positions from `pos` on move up (a chain went in) or down (one went).
     fn shift(&mut self, pos: usize, up: bool) {
-        self.recent = [None; RECENT];
+        self.forget_recent();
         let pos = pos as u32 + 1;
         for s in self.slots.iter_mut() {
             if up && s.pos >= pos {
