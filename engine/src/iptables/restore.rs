@@ -413,7 +413,7 @@ fn restore_text(host: &mut Host, o: &Opts, text: &str) -> Output {
     let mut curtable: Option<&'static str> = None;
     let mut lineno = 0;
     let mut words = Words::default();
-    for raw in text.split_inclusive('\n') {
+    for raw in crate::bytescan::lines_inclusive(text) {
         lineno += 1;
         if raw.starts_with('\n') {
             continue;

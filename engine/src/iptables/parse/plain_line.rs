@@ -8,6 +8,7 @@ use super::super::getopt::Longs;
 use super::super::opts::{add_command, set_option};
 use super::super::opts::{CMD_APPEND, OPT_DESTINATION, OPT_JUMP, OPT_PROTOCOL, OPT_SOURCE};
 use super::{ext_option, finish, parse_protocol, parse_target_name, ParseEnv, Parsed, State};
+use crate::bytescan;
 use crate::ext::{self, ExtInfo, ExtKind, HasArg};
 use crate::ruleset::IpSpec;
 
@@ -72,29 +73,16 @@ const CLASS: [u8; 256] = {
 const SEP: u8 = 1;
 const QUOTE: u8 = 2;
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// The eight bytes of `b` from `i` as a little-endian word.
-fn word_at(b: &[u8], i: usize) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&b[i..i + 8]);
-    u64::from_le_bytes(w)
-}
-
 /// The first byte from `i` on that is not of class 0 (`b.len()` if
-/// none), eight bytes at a time: every such byte is below `0x23`. In the
-/// word test the lowest flagged byte is exact (borrows only run upwards);
-/// flags above it may be wrong and are not used.
+/// none), eight bytes at a time: every such byte is below `0x23`.
 fn word_end(b: &[u8], mut i: usize) -> usize {
     while i + 8 <= b.len() {
-        let x = word_at(b, i);
-        let below = x.wrapping_sub(ONES * 0x23) & !x & HIGHS;
-        if below == 0 {
+        let flags = bytescan::below(bytescan::word_at(b, i), 0x23);
+        if flags == 0 {
             i += 8;
             continue;
         }
-        let k = i + (below.trailing_zeros() / 8) as usize;
+        let k = i + bytescan::lowest(flags);
         if CLASS[b[k] as usize] != 0 {
             return k;
         }
@@ -106,17 +94,15 @@ fn word_end(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// The first `"` or `\` from `i` on, eight bytes at a time (a zero byte
-/// of `x ^ c` is a `c`; the lowest flagged byte of each test is exact).
+/// The first `"` or `\` from `i` on, eight bytes at a time.
 fn quote_end(b: &[u8], mut i: usize) -> Option<usize> {
-    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
     while i + 8 <= b.len() {
-        let x = word_at(b, i);
-        let quote = zero(x ^ (ONES * b'"' as u64));
-        let backslash = zero(x ^ (ONES * b'\\' as u64));
-        if quote | backslash != 0 {
-            let bit = quote.trailing_zeros().min(backslash.trailing_zeros());
-            return Some(i + (bit / 8) as usize);
+        let x = bytescan::word_at(b, i);
+        let flags = bytescan::equal(x, b'"');
+        let backslash = bytescan::equal(x, b'\\');
+        if flags | backslash != 0 {
+            let k = bytescan::lowest(flags).min(bytescan::lowest(backslash));
+            return Some(i + k);
         }
         i += 8;
     }
