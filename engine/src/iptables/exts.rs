@@ -148,6 +148,15 @@ impl Exts {
         }
     }
 
+    /// Empties the lists, keeping their room.
+    pub(super) fn clear(&mut self) {
+        self.owners.clear();
+        self.matches.clear();
+        self.target = None;
+        self.protocol = None;
+        self.proto_used = false;
+    }
+
     /// `xtables_merge_options`: the newest extension's options come right
     /// after iptables' own, ahead of older ones.
     pub(super) fn merge_options(&mut self, info: &'static ExtInfo) {

@@ -148,6 +148,14 @@ impl Words {
     }
 }
 
+/// What reading a command line keeps for the next: word buffers and the
+/// plain-line parser's lists.
+#[derive(Default)]
+struct LineRoom {
+    words: Words,
+    plain: parse::PlainRoom,
+}
+
 /// Bytes that end a run outside double quotes.
 const SPECIAL: [bool; 256] = {
     let mut t = [false; 256];
@@ -412,7 +420,7 @@ fn restore_text(host: &mut Host, o: &Opts, text: &str) -> Output {
     // The table of the current or last block (`-T` skips others silently).
     let mut curtable: Option<&'static str> = None;
     let mut lineno = 0;
-    let mut words = Words::default();
+    let mut room = LineRoom::default();
     for raw in crate::bytescan::lines_inclusive(text) {
         lineno += 1;
         if raw.starts_with('\n') {
@@ -488,7 +496,7 @@ fn restore_text(host: &mut Host, o: &Opts, text: &str) -> Output {
         let queued = if let Some(decl) = raw.strip_prefix(':') {
             chain_line(b.table, decl, lineno, o.counters)
         } else {
-            rule_line(host, b.table, raw, lineno, o, &mut stderr, &mut words)
+            rule_line(host, b.table, raw, lineno, o, &mut stderr, &mut room)
         };
         match queued {
             Ok(Some(q)) => b.take(lineno, q),
@@ -583,8 +591,9 @@ fn rule_line(
     lineno: usize,
     o: &Opts,
     stderr: &mut String,
-    argv: &mut Words,
+    room: &mut LineRoom,
 ) -> Result<Option<Queued>, Output> {
+    let LineRoom { words: argv, plain } = room;
     let perr = |e: XtError, warnings: &[String]| {
         let mut s: String = warnings.iter().map(|w| format!("{w}\n")).collect();
         s.push_str(&format_error(PROG, &e, Some(lineno)));
@@ -594,7 +603,7 @@ fn rule_line(
     let mut warnings = Vec::new();
     let parsed = parse::with_host_env(host, true, |env| {
         if counters.is_none() {
-            if let Some(p) = parse::parse_plain_line(body, table, env) {
+            if let Some(p) = parse::parse_plain_line(body, table, env, plain) {
                 return Ok(p);
             }
         }

@@ -153,7 +153,17 @@ fn words<'l>(line: &'l str, out: &mut [&'l str; MAX_WORDS]) -> Option<usize> {
 /// of [`MATCHES`] with their long options, and `-j` (a chain, a verdict or
 /// one of [`TARGETS`] with its options), in table `table`. `None` for any
 /// other line, and for a line that fails or warns.
-pub fn parse_plain_line(line: &str, table: &'static str, env: &ParseEnv) -> Option<Parsed> {
+/// What [`parse_plain_line`] keeps from one line to the next: the lists
+/// of a line's extensions, emptied, with their room.
+#[derive(Default)]
+pub struct PlainRoom(Option<Exts>);
+
+pub fn parse_plain_line(
+    line: &str,
+    table: &'static str,
+    env: &ParseEnv,
+    room: &mut PlainRoom,
+) -> Option<Parsed> {
     let mut all = [""; MAX_WORDS];
     let n = words(line, &mut all)?;
     let words = &all[..n];
@@ -179,7 +189,8 @@ pub fn parse_plain_line(line: &str, table: &'static str, env: &ParseEnv) -> Opti
     };
     add_command(&mut st.p.command, CMD_APPEND, 0, false).ok()?;
     st.p.chain = Some(chain.to_string());
-    let mut x = Exts::new();
+    let x = room.0.get_or_insert_with(Exts::new);
+    x.clear();
     let mut warnings = Vec::new();
     let mut invert = false;
     let mut i = 2;
@@ -267,7 +278,7 @@ pub fn parse_plain_line(line: &str, table: &'static str, env: &ParseEnv) -> Opti
                 let opt_word = arg.unwrap_or(w);
                 ext_option(
                     &mut st,
-                    &mut x,
+                    x,
                     o.code,
                     arg,
                     invert,
@@ -310,7 +321,7 @@ mod tests {
     /// general parser must give the same command without a warning.
     /// Returns whether the shortcut took it.
     fn same(line: &str, table: &'static str, env: &ParseEnv) -> bool {
-        let Some(fast) = parse_plain_line(line, table, env) else {
+        let Some(fast) = parse_plain_line(line, table, env, &mut PlainRoom::default()) else {
             return false;
         };
         let (want, warnings) = general(line, table, env);
@@ -421,7 +432,11 @@ mod tests {
                 "-A INPUT -j LED --led-trigger-id x",
                 "-I INPUT -j ACCEPT",
             ] {
-                assert!(parse_plain_line(line, "filter", env).is_none(), "{line}");
+                let mut room = PlainRoom::default();
+                assert!(
+                    parse_plain_line(line, "filter", env, &mut room).is_none(),
+                    "{line}"
+                );
             }
         });
     }
