@@ -29,7 +29,7 @@ impl FastHasher {
 /// with zeros, read as two overlapping halves (a copy into a zeroed word
 /// makes the load wait for the stores).
 #[inline]
-fn partial_word(rest: &[u8]) -> u64 {
+pub(crate) fn partial_word(rest: &[u8]) -> u64 {
     let n = rest.len();
     let le32 = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64;
     let le16 = |b: &[u8]| u16::from_le_bytes([b[0], b[1]]) as u64;
