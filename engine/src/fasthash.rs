@@ -25,6 +25,23 @@ impl FastHasher {
     }
 }
 
+/// The bytes of `rest` (1 to 7 of them) as a little-endian word padded
+/// with zeros, read as two overlapping halves (a copy into a zeroed word
+/// makes the load wait for the stores).
+#[inline]
+pub(crate) fn partial_word(rest: &[u8]) -> u64 {
+    let n = rest.len();
+    let le32 = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64;
+    let le16 = |b: &[u8]| u16::from_le_bytes([b[0], b[1]]) as u64;
+    if n >= 4 {
+        le32(rest) | le32(&rest[n - 4..]) << ((n - 4) * 8)
+    } else if n >= 2 {
+        le16(rest) | le16(&rest[n - 2..]) << ((n - 2) * 8)
+    } else {
+        rest.first().map_or(0, |b| *b as u64)
+    }
+}
+
 impl Hasher for FastHasher {
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
@@ -36,9 +53,7 @@ impl Hasher for FastHasher {
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w));
+            self.add(partial_word(rest));
         }
     }
     #[inline]
@@ -76,6 +91,16 @@ impl Hasher for FastHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn partial_words_are_the_zero_padded_bytes() {
+        let bytes: Vec<u8> = (1..=7u8).map(|i| i.wrapping_mul(0x9d)).collect();
+        for n in 1..=7 {
+            let mut w = [0u8; 8];
+            w[..n].copy_from_slice(&bytes[..n]);
+            assert_eq!(partial_word(&bytes[..n]), u64::from_le_bytes(w), "{n}");
+        }
+    }
 
     #[test]
     fn maps_work_with_strings_and_tuples() {

@@ -1,6 +1,7 @@
 //! The iptables playground engine: the command language, the ruleset model
 //! and the simulation shared by the CLI and the browser app.
 
+pub mod bytescan;
 #[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
 pub mod cli;
 pub mod command;

@@ -397,6 +397,21 @@ mod tests {
         run_argv(h, &a, None)
     }
 
+    /// A restore of one table knows the estimators another table's rules
+    /// made (the kernel keeps them per namespace).
+    #[test]
+    fn restore_sees_estimators_of_other_tables() {
+        let mut h = Host::new("h");
+        let r = "iptables -t mangle -A PREROUTING -j RATEEST --rateest-name X --rateest-interval 1s --rateest-ewmalog 100s";
+        assert_eq!(run(&mut h, r).exit, 0);
+        let argv = vec!["iptables-restore".to_string()];
+        let other = "*filter\n-A INPUT -j RATEEST --rateest-name X --rateest-interval 250ms --rateest-ewmalog 1s\nCOMMIT\n";
+        let o = run_argv(&mut h, &argv, Some(other));
+        assert_eq!(o.exit, 4, "{}", o.stderr);
+        let same = "*filter\n-A INPUT -j RATEEST --rateest-name X --rateest-interval 1s --rateest-ewmalog 100s\nCOMMIT\n";
+        assert_eq!(run_argv(&mut h, &argv, Some(same)).exit, 0);
+    }
+
     #[test]
     fn times() {
         assert_eq!(parse_time("250.0ms"), Some(250_000));

@@ -49,23 +49,53 @@ pub(super) struct Exts {
     pub(super) proto_used: bool,
 }
 
+/// iptables' own long options by name, and for each first byte (ASCII)
+/// the lengths (below 32) of the names starting with it: most extension
+/// options (`comment`, `dport`, `to-destination`) are told apart by these
+/// two without hashing.
+struct BaseLongs {
+    by_name: crate::fasthash::FastMap<&'static str, LongOpt>,
+    lengths: [u32; 128],
+}
+
+impl BaseLongs {
+    fn new() -> BaseLongs {
+        let mut by_name = crate::fasthash::FastMap::default();
+        let mut lengths = [0u32; 128];
+        for (n, h, c) in BASE_LONGOPTS {
+            by_name.entry(*n).or_insert(LongOpt {
+                name: n,
+                has_arg: *h,
+                code: *c as u32,
+            });
+            if let Some(l) = lengths.get_mut(n.as_bytes()[0] as usize) {
+                *l |= 1 << n.len();
+            }
+        }
+        BaseLongs { by_name, lengths }
+    }
+
+    fn get(&self, name: &str) -> Option<LongOpt> {
+        let first = *name.as_bytes().first()?;
+        if name.len() < 32 {
+            let lengths = self
+                .lengths
+                .get(first as usize)
+                .copied()
+                .unwrap_or(u32::MAX);
+            if lengths & (1 << name.len()) == 0 {
+                return None;
+            }
+        }
+        self.by_name.get(name).copied()
+    }
+}
+
 impl Longs for Exts {
     fn exact(&self, name: &str) -> Option<LongOpt> {
-        static BASE: std::sync::OnceLock<crate::fasthash::FastMap<&'static str, LongOpt>> =
-            std::sync::OnceLock::new();
-        let base = BASE.get_or_init(|| {
-            let mut m = crate::fasthash::FastMap::default();
-            for (n, h, c) in BASE_LONGOPTS {
-                m.entry(*n).or_insert(LongOpt {
-                    name: n,
-                    has_arg: *h,
-                    code: *c as u32,
-                });
-            }
-            m
-        });
-        if let Some(o) = base.get(name) {
-            return Some(*o);
+        static BASE: std::sync::OnceLock<BaseLongs> = std::sync::OnceLock::new();
+        if let Some(o) = BASE.get_or_init(BaseLongs::new).get(name) {
+            return Some(o);
         }
         self.owners
             .iter()
@@ -116,6 +146,15 @@ impl Exts {
             protocol: None,
             proto_used: false,
         }
+    }
+
+    /// Empties the lists, keeping their room.
+    pub(super) fn clear(&mut self) {
+        self.owners.clear();
+        self.matches.clear();
+        self.target = None;
+        self.protocol = None;
+        self.proto_used = false;
     }
 
     /// `xtables_merge_options`: the newest extension's options come right
@@ -264,4 +303,29 @@ pub fn guided_final(info: &ExtInfo, seen: u64) -> XtResult {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The length filter never hides one of iptables' own options.
+    #[test]
+    fn base_options_found_by_name_only() {
+        let base = BaseLongs::new();
+        for (n, _, c) in BASE_LONGOPTS {
+            assert_eq!(base.get(n).map(|o| o.code), Some(*c as u32), "{n}");
+        }
+        for n in [
+            "comment",
+            "dport",
+            "to-destination",
+            "",
+            "sourc",
+            "sources",
+            "ä",
+        ] {
+            assert_eq!(base.get(n).map(|o| o.name), None, "{n}");
+        }
+    }
 }

@@ -13,7 +13,7 @@ use crate::ruleset::{Counters, IpSpec, Net, Rule, RuleTarget, Verdict};
 use std::net::Ipv4Addr;
 
 mod plain_line;
-pub use plain_line::parse_plain_line;
+pub use plain_line::{parse_plain_line, PlainRoom};
 
 /// What the host offers the parser: name resolution and object lookups.
 pub struct ParseEnv<'a> {
@@ -285,7 +285,7 @@ pub fn parse(argv: &[String], env: &ParseEnv, warnings: &mut Vec<String>) -> XtR
         }
         invert = false;
     }
-    finish(st, x, g.optind, argv.len(), invert, warnings)
+    finish(st, &mut x, g.optind, argv.len(), invert, warnings)
 }
 
 /// One extension option: the target's, else the newest unfinished match's.
@@ -669,7 +669,7 @@ fn addresses<'s>(
 /// The checks after the getopt loop, and the rules built from the options.
 fn finish(
     mut st: State<'_, '_>,
-    mut x: Exts,
+    x: &mut Exts,
     optind: usize,
     argc: usize,
     invert: bool,
@@ -765,7 +765,7 @@ fn finish(
         };
         // What iptables-nft reads back from the kernel (native matches rebuilt).
         let mut matches: Vec<Box<dyn Match>> = Vec::new();
-        for slot in x.matches {
+        for slot in x.matches.drain(..) {
             let mut pcx = parse_cx(st.env, &table, &st.ip, &[]);
             let keep = slot.ext.nft_readback(&mut pcx, &mut matches);
             warnings.append(&mut pcx.warnings);

@@ -148,6 +148,14 @@ impl Words {
     }
 }
 
+/// What reading a command line keeps for the next: word buffers and the
+/// plain-line parser's lists.
+#[derive(Default)]
+struct LineRoom {
+    words: Words,
+    plain: parse::PlainRoom,
+}
+
 /// Bytes that end a run outside double quotes.
 const SPECIAL: [bool; 256] = {
     let mut t = [false; 256];
@@ -275,10 +283,46 @@ struct Block<'r> {
     batch: Option<Batch<'r>>,
     /// A run of `:CHAIN` lines not yet run (they go in at once).
     chains: Vec<(usize, String)>,
+    /// The last two command lines, oldest first, each run when two more
+    /// lines have been read: meanwhile the memory its chain lookups read
+    /// is loaded (the name slots, then the chains they point to). Nothing
+    /// shows the delay (a block's effects and output only show at `COMMIT`).
+    pending: [Option<(usize, Parsed)>; 2],
     failure: Option<(usize, Fail)>,
 }
 
 impl Block<'_> {
+    /// Queues a line: a command line runs after two more lines are read,
+    /// any other line at once (after the commands before it).
+    fn take(&mut self, line: usize, q: Queued) {
+        let (Some(batch), None) = (self.batch.as_ref(), &self.failure) else {
+            return;
+        };
+        let Queued::Command(p) = q else {
+            self.run_pending();
+            self.apply(line, q);
+            return;
+        };
+        batch.prefetch_chains(&p);
+        if let Some((_, newer)) = &self.pending[1] {
+            batch.prefetch_chain_entries(newer);
+        }
+        let oldest = self.pending[0].take();
+        self.pending[0] = self.pending[1].replace((line, p));
+        if let Some((line, p)) = oldest {
+            self.apply(line, Queued::Command(p));
+        }
+    }
+
+    /// Runs the command lines left waiting.
+    fn run_pending(&mut self) {
+        for i in 0..self.pending.len() {
+            if let Some((line, p)) = self.pending[i].take() {
+                self.apply(line, Queued::Command(p));
+            }
+        }
+    }
+
     fn apply(&mut self, line: usize, q: Queued) {
         if self.batch.is_none() || self.failure.is_some() {
             return;
@@ -378,8 +422,8 @@ fn restore_text(host: &mut Host, o: &Opts, text: &str) -> Output {
     // The table of the current or last block (`-T` skips others silently).
     let mut curtable: Option<&'static str> = None;
     let mut lineno = 0;
-    let mut words = Words::default();
-    for raw in text.split_inclusive('\n') {
+    let mut room = LineRoom::default();
+    for raw in crate::bytescan::lines_inclusive(text) {
         lineno += 1;
         if raw.starts_with('\n') {
             continue;
@@ -432,6 +476,7 @@ fn restore_text(host: &mut Host, o: &Opts, text: &str) -> Output {
                 table,
                 batch,
                 chains: Vec::new(),
+                pending: [None, None],
                 failure: None,
             };
             if !o.noflush {
@@ -453,10 +498,10 @@ fn restore_text(host: &mut Host, o: &Opts, text: &str) -> Output {
         let queued = if let Some(decl) = raw.strip_prefix(':') {
             chain_line(b.table, decl, lineno, o.counters)
         } else {
-            rule_line(host, b.table, raw, lineno, o, &mut stderr, &mut words)
+            rule_line(host, b.table, raw, lineno, o, &mut stderr, &mut room)
         };
         match queued {
-            Ok(Some(q)) => b.apply(lineno, q),
+            Ok(Some(q)) => b.take(lineno, q),
             Ok(None) => {}
             Err(out) => {
                 let mut out = out;
@@ -548,8 +593,9 @@ fn rule_line(
     lineno: usize,
     o: &Opts,
     stderr: &mut String,
-    argv: &mut Words,
+    room: &mut LineRoom,
 ) -> Result<Option<Queued>, Output> {
+    let LineRoom { words: argv, plain } = room;
     let perr = |e: XtError, warnings: &[String]| {
         let mut s: String = warnings.iter().map(|w| format!("{w}\n")).collect();
         s.push_str(&format_error(PROG, &e, Some(lineno)));
@@ -559,7 +605,7 @@ fn rule_line(
     let mut warnings = Vec::new();
     let parsed = parse::with_host_env(host, true, |env| {
         if counters.is_none() {
-            if let Some(p) = parse::parse_plain_line(body, table, env) {
+            if let Some(p) = parse::parse_plain_line(body, table, env, plain) {
                 return Ok(p);
             }
         }
@@ -602,6 +648,7 @@ fn commit(
     commit_line: usize,
     stdout: &mut String,
 ) -> Result<(), Output> {
+    b.run_pending();
     b.run_chains();
     let Some(batch) = b.batch else {
         return Ok(());
@@ -729,6 +776,52 @@ mod tests {
             want.extend(split_reference(&line));
             assert_eq!(words.as_slice(), want.as_slice(), "{line:?}");
         }
+    }
+
+    fn restore(h: &mut Host, text: &str) -> Output {
+        crate::command::run_argv(h, &["iptables-restore".to_string()], Some(text))
+    }
+
+    /// Command lines run two lines late: a refusal still shows at
+    /// `COMMIT` (after later parse errors), and every line runs by then,
+    /// in order, chain lines between them included.
+    #[test]
+    fn late_run_lines_keep_their_order_and_errors() {
+        for (text, want) in [
+            (
+                "*filter\n-A INPUT -j NOPE\n-A INPUT -j ACCEPT\n-A INPUT -j ACCEPT\nCOMMIT\n",
+                "Chain 'NOPE' does not exist\nError occurred at line: 5\n",
+            ),
+            (
+                "*filter\n-A INPUT -j NOPE\n-A INPUT -j ACCEPT\n-A INPUT -j ACCEPT\n-A INPUT --bogus\nCOMMIT\n",
+                "unknown option \"--bogus\"\nError occurred at line: 5\n",
+            ),
+            (
+                "*filter\n:X - [0:0]\n-A INPUT -j ACCEPT\n-A INPUT -j X\n-A X -j NOPE\nCOMMIT\n",
+                "Chain 'NOPE' does not exist\nError occurred at line: 6\n",
+            ),
+        ] {
+            let mut h = Host::new("h");
+            let out = restore(&mut h, text);
+            assert_eq!(out.exit, 2, "{text}");
+            assert!(out.stderr.contains(want), "{text}: {}", out.stderr);
+            assert!(h.ruleset.tables.iter().all(|t| t.chains.iter().all(|c| c.rules.is_empty())));
+        }
+        let mut h = Host::new("h");
+        let text = "*filter\n:X - [0:0]\n:Y - [0:0]\n-A INPUT -j X\n-A X -j Y\n-A Y -j ACCEPT\n:Z - [0:0]\n-A Z -j X\n-A INPUT -j Z\nCOMMIT\n";
+        assert_eq!(restore(&mut h, text).exit, 0);
+        let save = crate::command::run_argv(&mut h, &["iptables-save".to_string()], None).stdout;
+        let rules: Vec<&str> = save.lines().filter(|l| l.starts_with("-A")).collect();
+        assert_eq!(
+            rules,
+            [
+                "-A INPUT -j X",
+                "-A INPUT -j Z",
+                "-A X -j Y",
+                "-A Y -j ACCEPT",
+                "-A Z -j X"
+            ]
+        );
     }
 
     #[test]

@@ -124,8 +124,10 @@ pub fn validate(table: &Table, estimators: &[Estimator]) -> Result<(), KernelErr
 }
 
 /// Rate estimators made by `-j RATEEST` rules in the given tables.
+/// A table known to hold no `-j RATEEST` rule is not looked through.
 pub fn estimators_in<'a>(tables: impl Iterator<Item = &'a Table>) -> Vec<Estimator> {
     tables
+        .filter(|t| t.known_state_use().is_none_or(|u| u.rateest))
         .flat_map(crate::ext::rateest_target::estimators_of)
         .collect()
 }

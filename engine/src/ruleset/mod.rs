@@ -439,6 +439,12 @@ impl Table {
         self.set_state_use(u);
         u
     }
+    /// What the rules use, when known for the table as it is (no look at
+    /// the rules).
+    pub fn known_state_use(&self) -> Option<crate::ext::StateUse> {
+        self.state_use
+            .and_then(|(g, u)| (g == self.generation).then_some(u))
+    }
     /// Tells the table what its rules use (known by whoever built them).
     pub fn set_state_use(&mut self, u: crate::ext::StateUse) {
         self.state_use = Some((self.generation, u));
@@ -473,25 +479,58 @@ impl Table {
     /// turn would (same handles, same places), in one merge instead of one
     /// insertion per chain.
     pub fn add_user_chains<'n>(&mut self, names: impl IntoIterator<Item = &'n str>) {
-        let mut named: Vec<(&str, u64)> = names
+        let named = names
             .into_iter()
-            .map(|n| {
-                self.next_handle += 1;
-                (n, self.next_handle - 1)
-            })
+            .enumerate()
+            .map(|(i, n)| (sort_key(n), n, i))
             .collect();
+        self.add_sorted_user_chains(named, false);
+    }
+    /// Adds empty user chains named in `names` (none in the table yet),
+    /// a name given again only the first time: as one
+    /// [`Table::add_user_chain`] per name not yet added would.
+    pub fn add_new_user_chains(&mut self, names: &[&str]) {
+        let named = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (sort_key(n), *n, i))
+            .collect();
+        self.add_sorted_user_chains(named, true);
+    }
+    /// Adds the chains `named` (sort key, name, place in the list); `once`:
+    /// of equal names only the first of the list.
+    fn add_sorted_user_chains(&mut self, mut named: Vec<(u128, &str, usize)>, once: bool) {
         if named.is_empty() {
             return;
         }
-        self.bump();
         // Of equal names the one added later (a greater handle) goes
         // after, as `insert_pos` places it after the chains not greater than it.
-        named.sort_unstable_by(|a, b| a.0.cmp(b.0).then(a.1.cmp(&b.1)));
+        named.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)).then(a.2.cmp(&b.2)));
+        let listed = named.len();
+        if once {
+            named.dedup_by(|later, first| later.1 == first.1);
+        }
+        if named.len() < listed {
+            // Handles count the names kept, in the list's order.
+            let mut rank = vec![usize::MAX; listed];
+            for (_, _, i) in &named {
+                rank[*i] = 0;
+            }
+            for (next, r) in rank.iter_mut().filter(|r| **r == 0).enumerate() {
+                *r = next;
+            }
+            for (_, _, i) in named.iter_mut() {
+                *i = rank[*i];
+            }
+        }
+        let first = self.next_handle;
+        self.next_handle += named.len() as u64;
+        self.bump();
         let new: Vec<Chain> = named
             .into_iter()
-            .map(|(n, handle)| {
+            .map(|(_, n, i)| {
                 let mut c = Chain::user(n);
-                c.handle = handle;
+                c.handle = first + i as u64;
                 c
             })
             .collect();
@@ -579,6 +618,16 @@ impl Ruleset {
     }
 }
 
+/// The first 16 bytes of a name as a number (zeros after a shorter
+/// name): names whose keys differ are in the keys' order.
+fn sort_key(name: &str) -> u128 {
+    let mut k = [0u8; 16];
+    let b = name.as_bytes();
+    let n = b.len().min(16);
+    k[..n].copy_from_slice(&b[..n]);
+    u128::from_be_bytes(k)
+}
+
 #[cfg(test)]
 mod chain_tests {
     use super::*;
@@ -592,19 +641,23 @@ mod chain_tests {
             x ^= x << 17;
             x
         };
+        // Short names, and long ones alike in their first 16 bytes.
+        let name = |i: u64| match i % 2 {
+            0 => format!("k{i}"),
+            _ => format!("KUBE-SEP-0123456789-{i}"),
+        };
         for _ in 0..200 {
             let mut a = Table::new("filter");
             a.add_chain(Chain::builtin(Hook::Input));
             for _ in 0..next() % 5 {
-                a.add_user_chain(&format!("k{}", next() % 20));
+                a.add_user_chain(&name(next() % 20));
             }
             let mut b = a.clone();
-            let names: Vec<String> = (0..next() % 30)
-                .map(|_| format!("k{}", next() % 20))
-                .collect();
+            let names: Vec<String> = (0..next() % 30).map(|_| name(next() % 20)).collect();
             for n in &names {
                 a.add_user_chain(n);
             }
+            let mut c = b.clone();
             b.add_user_chains(names.iter().map(String::as_str));
             let key = |t: &Table| -> Vec<(String, u64)> {
                 t.chains
@@ -614,6 +667,21 @@ mod chain_tests {
             };
             assert_eq!(key(&a), key(&b), "{names:?}");
             assert_eq!(a.next_handle, b.next_handle);
+            // Restore's chain lines: names not in the table, each once.
+            let mut once = c.clone();
+            let fresh: Vec<&str> = names
+                .iter()
+                .map(String::as_str)
+                .filter(|n| c.chain_index(n).is_none())
+                .collect();
+            for n in &fresh {
+                if once.chain_index(n).is_none() {
+                    once.add_user_chain(n);
+                }
+            }
+            c.add_new_user_chains(&fresh);
+            assert_eq!(key(&once), key(&c), "{names:?}");
+            assert_eq!(once.next_handle, c.next_handle);
             for n in &names {
                 assert_eq!(a.chain_index(n), b.chain_index(n));
             }

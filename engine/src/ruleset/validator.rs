@@ -61,6 +61,10 @@ pub struct Validator {
     grown: Vec<usize>,
     /// Every chain must be looked at (known results may be out of date).
     all_suspect: bool,
+    /// Room kept for the chains to check and the chains to follow, so
+    /// that a validation allocates nothing.
+    order_room: Vec<usize>,
+    work_room: Vec<(usize, u8, usize)>,
 }
 
 impl Validator {
@@ -77,6 +81,8 @@ impl Validator {
             suspects: Vec::new(),
             grown: Vec::new(),
             all_suspect: true,
+            order_room: Vec::new(),
+            work_room: Vec::new(),
         }
     }
 
@@ -167,7 +173,8 @@ impl Validator {
     /// what is known and follows the chain's jumps while anything grew.
     fn reach(&mut self, table: &Table, find: Find, at: usize, mask: u8, depth: usize) {
         // Chains left to look at; the first is taken without a list.
-        let mut work: Vec<(usize, u8, usize)> = Vec::new();
+        let mut work = std::mem::take(&mut self.work_room);
+        work.clear();
         let mut first = Some((at, mask, depth));
         while let Some((at, mask, depth)) = first.take().or_else(|| work.pop()) {
             let c = &table.chains[at];
@@ -195,6 +202,7 @@ impl Validator {
                 }
             }
         }
+        self.work_room = work;
     }
 
     /// Records that every rule of chain `name` passes with hooks `mask`.
@@ -263,26 +271,24 @@ impl Validator {
             self.keep_grown(table);
             return Err(KernelError::TooManyLinks);
         }
-        let listed: Vec<usize>;
+        let mut listed = std::mem::take(&mut self.order_room);
+        listed.clear();
         let order: &[usize] = if self.all_suspect {
-            listed = (0..table.chains.len()).collect();
+            listed.extend(0..table.chains.len());
             &listed
         } else if self.suspects.is_empty() && self.grown.is_empty() {
             std::slice::from_ref(&idx)
         } else {
-            let mut v: Vec<usize> = self
-                .suspects
-                .iter()
-                .filter_map(|n| find(n))
-                .chain(self.grown.iter().copied())
-                .chain(std::iter::once(idx))
-                .collect();
-            crate::sort::sort(&mut v);
-            v.dedup();
-            listed = v;
+            listed.extend(self.suspects.iter().filter_map(|n| find(n)));
+            listed.extend(self.grown.iter().copied());
+            listed.push(idx);
+            crate::sort::sort(&mut listed);
+            listed.dedup();
             &listed
         };
-        if let Err(e) = self.check_chains(table, order, idx, rule) {
+        let checked = self.check_chains(table, order, idx, rule);
+        self.order_room = listed;
+        if let Err(e) = checked {
             self.keep_grown(table);
             return Err(e);
         }

@@ -226,8 +226,6 @@ impl Batch<'_> {
     pub fn restore_chains(&mut self, names: &[&str]) {
         self.table_init();
         let mut new: Vec<&str> = Vec::with_capacity(names.len());
-        let mut seen =
-            crate::fasthash::FastSet::with_capacity_and_hasher(names.len(), Default::default());
         for name in names {
             match self.find(name) {
                 Some(idx) => {
@@ -237,15 +235,11 @@ impl Batch<'_> {
                         self.validator.structure_changed();
                     }
                 }
-                None => {
-                    if seen.insert(*name) {
-                        new.push(name);
-                    }
-                }
+                None => new.push(name),
             }
         }
         if !new.is_empty() {
-            self.table.add_user_chains(new);
+            self.table.add_new_user_chains(&new);
             self.names.stale();
         }
     }

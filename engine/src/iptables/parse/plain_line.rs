@@ -8,6 +8,7 @@ use super::super::getopt::Longs;
 use super::super::opts::{add_command, set_option};
 use super::super::opts::{CMD_APPEND, OPT_DESTINATION, OPT_JUMP, OPT_PROTOCOL, OPT_SOURCE};
 use super::{ext_option, finish, parse_protocol, parse_target_name, ParseEnv, Parsed, State};
+use crate::bytescan;
 use crate::ext::{self, ExtInfo, ExtKind, HasArg};
 use crate::ruleset::IpSpec;
 
@@ -72,6 +73,45 @@ const CLASS: [u8; 256] = {
 const SEP: u8 = 1;
 const QUOTE: u8 = 2;
 
+/// The first byte from `i` on that is not of class 0 (`b.len()` if
+/// none), eight bytes at a time: every such byte is below `0x23`.
+fn word_end(b: &[u8], mut i: usize) -> usize {
+    while i + 8 <= b.len() {
+        let flags = bytescan::below(bytescan::word_at(b, i), 0x23);
+        if flags == 0 {
+            i += 8;
+            continue;
+        }
+        let k = i + bytescan::lowest(flags);
+        if CLASS[b[k] as usize] != 0 {
+            return k;
+        }
+        i = k + 1;
+    }
+    while i < b.len() && CLASS[b[i] as usize] == 0 {
+        i += 1;
+    }
+    i
+}
+
+/// The first `"` or `\` from `i` on, eight bytes at a time.
+fn quote_end(b: &[u8], mut i: usize) -> Option<usize> {
+    while i + 8 <= b.len() {
+        let x = bytescan::word_at(b, i);
+        let flags = bytescan::equal(x, b'"');
+        let backslash = bytescan::equal(x, b'\\');
+        if flags | backslash != 0 {
+            let k = bytescan::lowest(flags).min(bytescan::lowest(backslash));
+            return Some(i + k);
+        }
+        i += 8;
+    }
+    b[i..]
+        .iter()
+        .position(|c| *c == b'"' || *c == b'\\')
+        .map(|k| i + k)
+}
+
 /// The words of a rule line as [`super::super::restore::split_rule_line`]
 /// splits it, borrowed; `None` when a word would need putting together
 /// (a quote inside a word, a backslash or an empty pair of quotes).
@@ -89,8 +129,8 @@ fn words<'l>(line: &'l str, out: &mut [&'l str; MAX_WORDS]) -> Option<usize> {
         }
         let word = if b[i] == b'"' {
             let start = i + 1;
-            let len = b[start..].iter().position(|c| *c == b'"' || *c == b'\\')?;
-            let end = start + len;
+            let end = quote_end(b, start)?;
+            let len = end - start;
             if b[end] != b'"' || len == 0 || b.get(end + 1).is_some_and(|c| !sep(*c)) {
                 return None;
             }
@@ -98,10 +138,7 @@ fn words<'l>(line: &'l str, out: &mut [&'l str; MAX_WORDS]) -> Option<usize> {
             &line[start..end]
         } else {
             let start = i;
-            i += b[i..]
-                .iter()
-                .position(|c| CLASS[*c as usize] != 0)
-                .unwrap_or(b.len() - i);
+            i = word_end(b, i);
             if b.get(i) == Some(&b'"') {
                 return None;
             }
@@ -116,7 +153,17 @@ fn words<'l>(line: &'l str, out: &mut [&'l str; MAX_WORDS]) -> Option<usize> {
 /// of [`MATCHES`] with their long options, and `-j` (a chain, a verdict or
 /// one of [`TARGETS`] with its options), in table `table`. `None` for any
 /// other line, and for a line that fails or warns.
-pub fn parse_plain_line(line: &str, table: &'static str, env: &ParseEnv) -> Option<Parsed> {
+/// What [`parse_plain_line`] keeps from one line to the next: the lists
+/// of a line's extensions, emptied, with their room.
+#[derive(Default)]
+pub struct PlainRoom(Option<Exts>);
+
+pub fn parse_plain_line(
+    line: &str,
+    table: &'static str,
+    env: &ParseEnv,
+    room: &mut PlainRoom,
+) -> Option<Parsed> {
     let mut all = [""; MAX_WORDS];
     let n = words(line, &mut all)?;
     let words = &all[..n];
@@ -142,7 +189,8 @@ pub fn parse_plain_line(line: &str, table: &'static str, env: &ParseEnv) -> Opti
     };
     add_command(&mut st.p.command, CMD_APPEND, 0, false).ok()?;
     st.p.chain = Some(chain.to_string());
-    let mut x = Exts::new();
+    let x = room.0.get_or_insert_with(Exts::new);
+    x.clear();
     let mut warnings = Vec::new();
     let mut invert = false;
     let mut i = 2;
@@ -230,7 +278,7 @@ pub fn parse_plain_line(line: &str, table: &'static str, env: &ParseEnv) -> Opti
                 let opt_word = arg.unwrap_or(w);
                 ext_option(
                     &mut st,
-                    &mut x,
+                    x,
                     o.code,
                     arg,
                     invert,
@@ -273,7 +321,7 @@ mod tests {
     /// general parser must give the same command without a warning.
     /// Returns whether the shortcut took it.
     fn same(line: &str, table: &'static str, env: &ParseEnv) -> bool {
-        let Some(fast) = parse_plain_line(line, table, env) else {
+        let Some(fast) = parse_plain_line(line, table, env, &mut PlainRoom::default()) else {
             return false;
         };
         let (want, warnings) = general(line, table, env);
@@ -315,6 +363,36 @@ mod tests {
             .unwrap_or("filter")
     }
 
+    /// The word-at-a-time scans find what a byte-by-byte look finds.
+    #[test]
+    fn scans_find_the_first_byte() {
+        let alphabet = [
+            b'a', b' ', b'\t', b'\n', b'"', b'\\', b'!', b'#', 0x0b, 0xc3, 0xa9, b'-',
+        ];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 40) as usize;
+            let b: Vec<u8> = (0..len)
+                .map(|i| alphabet[((x >> (i % 16 * 4)) as usize + i) % alphabet.len()])
+                .collect();
+            for from in 0..=len {
+                let want = b[from..]
+                    .iter()
+                    .position(|c| CLASS[*c as usize] != 0)
+                    .map_or(len, |k| from + k);
+                assert_eq!(word_end(&b, from), want, "{b:?} {from}");
+                let want = b[from..]
+                    .iter()
+                    .position(|c| *c == b'"' || *c == b'\\')
+                    .map(|k| from + k);
+                assert_eq!(quote_end(&b, from), want, "{b:?} {from}");
+            }
+        }
+    }
+
     #[test]
     fn kube_proxy_lines_take_the_shortcut() {
         let lines = [
@@ -354,7 +432,11 @@ mod tests {
                 "-A INPUT -j LED --led-trigger-id x",
                 "-I INPUT -j ACCEPT",
             ] {
-                assert!(parse_plain_line(line, "filter", env).is_none(), "{line}");
+                let mut room = PlainRoom::default();
+                assert!(
+                    parse_plain_line(line, "filter", env, &mut room).is_none(),
+                    "{line}"
+                );
             }
         });
     }
