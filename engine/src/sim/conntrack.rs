@@ -36,13 +36,24 @@ pub mod status {
 
 /// A connection's identity in one direction. For ICMP, `sport` is the echo
 /// id and `dport` is `type << 8 | code`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tuple {
     pub src: Ipv4Addr,
     pub dst: Ipv4Addr,
     pub proto: u8,
     pub sport: u16,
     pub dport: u16,
+}
+
+/// Every field, packed into two words: each packet looks tuples up several
+/// times, and a word is one round of the map's hasher.
+impl std::hash::Hash for Tuple {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(u64::from(u32::from(self.src)) << 32 | u64::from(u32::from(self.dst)));
+        state.write_u64(
+            u64::from(self.sport) << 32 | u64::from(self.dport) << 16 | u64::from(self.proto),
+        );
+    }
 }
 
 /// ICMP types that start a connection, and the reply type each expects.
@@ -970,6 +981,46 @@ pub fn entry_line(e: &Entry, now_ns: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The hash of the fields a tuple is compared by: each one counts.
+    #[test]
+    fn every_field_of_a_tuple_is_hashed() {
+        use std::hash::BuildHasher;
+        let hash = |t: &Tuple| {
+            crate::fasthash::FastMap::<Tuple, ()>::default()
+                .hasher()
+                .hash_one(t)
+        };
+        let t = Tuple {
+            src: Ipv4Addr::new(10, 0, 0, 1),
+            dst: Ipv4Addr::new(10, 0, 0, 2),
+            proto: 6,
+            sport: 40000,
+            dport: 80,
+        };
+        let changed = [
+            Tuple {
+                src: Ipv4Addr::new(10, 0, 0, 3),
+                ..t
+            },
+            Tuple {
+                dst: Ipv4Addr::new(10, 0, 0, 3),
+                ..t
+            },
+            Tuple { proto: 17, ..t },
+            Tuple { sport: 40001, ..t },
+            Tuple { dport: 81, ..t },
+            Tuple {
+                sport: 80,
+                dport: 40000,
+                ..t
+            },
+        ];
+        for c in changed {
+            assert_ne!(hash(&t), hash(&c), "{c:?}");
+        }
+        assert_eq!(hash(&t), hash(&{ t }));
+    }
     use crate::packet::{build_tcp, build_udp, IpFields, TcpFields};
 
     fn tcp(src: [u8; 4], dst: [u8; 4], sp: u16, dp: u16, flags: u8) -> Headers {
