@@ -396,19 +396,80 @@ pub fn null_binding(ct: &mut Conntrack, rng: &mut Rng, idx: usize, manip: Manip)
     bind(ct, rng, idx, manip, &range);
 }
 
+/// What [`apply`] did to a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Nothing: the connection has no such manip.
+    No,
+    /// Addresses and ports rewritten; the headers given were brought up to date.
+    Followed,
+    /// Rewritten otherwise (ICMP): the headers given are stale.
+    Rewritten,
+}
+
 /// Rewrites a packet of a NATed connection at a hook (`nf_nat_packet`), also
-/// translating ICMP errors about the connection. Returns whether it changed.
+/// translating ICMP errors about the connection.
 pub fn apply(
     conntrack: &super::conntrack::Conntrack,
     idx: usize,
     dir: Dir,
     manip: Manip,
     pkt: &mut Packet,
-    hdr: &Headers,
-) -> bool {
-    let Some(e) = conntrack.get(idx) else {
-        return false;
+    hdr: &mut Headers,
+) -> Applied {
+    match rewrite(conntrack, idx, dir, manip, pkt, hdr) {
+        None => Applied::No,
+        Some((t, true)) if follow(hdr, manip, &t) => {
+            debug_assert_eq!(
+                Ok(&*hdr),
+                pkt.headers().as_ref(),
+                "headers followed the rewrite"
+            );
+            Applied::Followed
+        }
+        Some(_) => Applied::Rewritten,
+    }
+}
+
+/// Brings parsed TCP/UDP headers up to what [`rewrite`] wrote for `manip`
+/// (addresses, and ports as `Packet::set_src_port` writes them); false for
+/// anything else.
+fn follow(hdr: &mut Headers, manip: Manip, t: &Tuple) -> bool {
+    let ports = match &mut hdr.l4 {
+        L4::Tcp(tcp) => Some((&mut tcp.sport, &mut tcp.dport)),
+        L4::Udp(udp) => Some((&mut udp.sport, &mut udp.dport)),
+        L4::Fragment => None,
+        _ => return false,
     };
+    match manip {
+        Manip::Src => {
+            hdr.src = t.src;
+            if let Some((sport, _)) = ports {
+                *sport = t.sport;
+            }
+        }
+        Manip::Dst => {
+            hdr.dst = t.dst;
+            if let Some((_, dport)) = ports {
+                *dport = t.dport;
+            }
+        }
+    }
+    true
+}
+
+/// The rewrite of [`apply`]: the tuple the packet was made to carry and
+/// whether addresses and ports were all that changed, or `None` when the
+/// connection has no such manip.
+fn rewrite(
+    conntrack: &super::conntrack::Conntrack,
+    idx: usize,
+    dir: Dir,
+    manip: Manip,
+    pkt: &mut Packet,
+    hdr: &Headers,
+) -> Option<(Tuple, bool)> {
+    let e = conntrack.get(idx)?;
     let mut bit = nat_bit(manip);
     if dir == Dir::Reply {
         bit = match manip {
@@ -417,7 +478,7 @@ pub fn apply(
         };
     }
     if !e.has(bit) {
-        return false;
+        return None;
     }
     // What the packet must look like: the other direction's tuple, inverted.
     let target = match dir {
@@ -447,7 +508,7 @@ pub fn apply(
                     }
                 }
                 pkt.set_inner_addrs_ports(isrc, idst, iports);
-                return true;
+                return Some((target, false));
             }
         }
     }
@@ -467,7 +528,7 @@ pub fn apply(
             }
         }
     }
-    true
+    Some((target, true))
 }
 
 #[cfg(test)]

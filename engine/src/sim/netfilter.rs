@@ -336,15 +336,21 @@ fn run_stages(
                 } else {
                     hdr
                 };
-                if !nat::apply(&host.conntrack, idx, ct.dir, manip, pkt, &hdr) {
-                    parsed = Some(hdr);
-                    continue;
-                }
+                let dst_before = hdr.dst;
+                let mut hdr = hdr;
+                let fresh = match nat::apply(&host.conntrack, idx, ct.dir, manip, pkt, &mut hdr) {
+                    nat::Applied::No => {
+                        parsed = Some(hdr);
+                        continue;
+                    }
+                    nat::Applied::Followed => Some(hdr),
+                    nat::Applied::Rewritten => None,
+                };
                 if let Some(r) = route.as_deref_mut() {
                     let Ok(now) = pkt.headers() else {
                         return Fate::Drop;
                     };
-                    if now.dst != hdr.dst && !reroute(host, pkt, &now, r) {
+                    if now.dst != dst_before && !reroute(host, pkt, &now, r) {
                         r.unroutable_after = Some("nat OUTPUT");
                         host.conntrack.drop_unconfirmed(idx);
                         return Fate::Drop;
@@ -366,6 +372,7 @@ fn run_stages(
                         rewritten: pkt.headers().ok(),
                     });
                 }
+                parsed = fresh;
             }
         }
     }
