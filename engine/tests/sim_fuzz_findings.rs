@@ -6,7 +6,8 @@
 //! tuples taken over from closing connections, window tracking's verdicts,
 //! a new connection whose reply tuple another one holds, local output
 //! re-routed within OUTPUT, the addresses hash:ip,port refuses, half-open
-//! connections, the sockets `-m owner` and `--log-uid` see.
+//! connections, the sockets `-m owner` and `--log-uid` see (none for a TEE
+//! copy).
 
 mod common;
 
@@ -896,4 +897,33 @@ fn owner_and_log_uid_tell_user_kernel_and_request_sockets_apart() {
     assert!(log[0].ends_with("SEQ=1 UID=0 GID=0 "), "{}", log[0]);
     assert!(log[1..4].iter().all(|l| !l.contains("UID=")), "{log:?}");
     assert!(log[4].ends_with("RST URGP=0 UID=0 GID=0 "), "{}", log[4]);
+}
+
+#[test]
+fn a_tee_copy_belongs_to_no_socket() {
+    // Seed 113645: an echo request copied in mangle INPUT, its copy logged
+    // in OUTPUT without UID (`pskb_copy` leaves the copy without a socket);
+    // so is the copy of the router's own ping, whose original shows its user
+    // (checked in a namespace: `-j TEE` in mangle OUTPUT, LOG --log-uid in
+    // POSTROUTING).
+    let mut w = lab();
+    restore(
+        &mut w,
+        "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n\
+         :OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+         -A INPUT -p icmp --icmp-type echo-request -j TEE --gateway 10.2.0.2\n\
+         -A OUTPUT -p icmp --icmp-type echo-request -d 10.1.0.100 -j TEE --gateway 10.2.0.2\n\
+         -A OUTPUT -p icmp --icmp-type echo-request -j LOG --log-prefix \"copy \" --log-uid\nCOMMIT\n",
+    );
+    let echo = |src: &str, dst: &str| {
+        build_icmp(&IpFields::new(a(src), a(dst)), 8, 0, [0, 7, 0, 1], b"abcd")
+    };
+    w.inject(0, "r0", from_client(echo("10.1.0.100", "10.1.0.1")));
+    w.send(0, echo("10.1.0.1", "10.1.0.100"));
+    let log: Vec<&str> = w.hosts[0].kmsg.iter().map(|r| r.text.as_str()).collect();
+    let copies: Vec<&&str> = log.iter().filter(|l| l.contains("OUT=r1")).collect();
+    let own: Vec<&&str> = log.iter().filter(|l| l.contains("OUT=r0")).collect();
+    assert_eq!((copies.len(), own.len()), (2, 1), "{log:?}");
+    assert!(copies.iter().all(|l| !l.contains("UID=")), "{log:?}");
+    assert!(own[0].ends_with("UID=0 GID=0 "), "{log:?}");
 }

@@ -80,8 +80,8 @@ impl Target for Tee {
         }
     }
 
-    /// `nf_dup_ipv4`: a copy, untracked, with DF set (and one hop less in
-    /// PREROUTING and INPUT), goes out through OUTPUT and POSTROUTING to
+    /// `nf_dup_ipv4`: a copy, untracked, without a socket, with DF set (and
+    /// one hop less in PREROUTING and INPUT), goes out through OUTPUT and POSTROUTING to
     /// the gateway as next hop; the original goes on. A copy is never
     /// copied again.
     fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
@@ -93,6 +93,9 @@ impl Target for Tee {
         c.meta.tee_clone = true;
         c.meta.nfct = None;
         c.meta.ct_template = None;
+        // A copy belongs to no socket (`pskb_copy` leaves `sk` unset):
+        // `-m owner` and LOG `--log-uid` see none.
+        c.meta.sender = crate::packet::Sender::NoSocket;
         if c.data.len() >= 20 {
             c.data[6] |= 0x40;
             if matches!(cx.hook, Hook::Prerouting | Hook::Input) {
