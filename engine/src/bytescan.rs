@@ -55,23 +55,26 @@ pub fn lines_inclusive(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// Reproducible random byte strings (0 to 39 bytes) over `alphabet`, for
+/// tests comparing a word-at-a-time scan with a byte-by-byte look.
+#[cfg(test)]
+pub(crate) fn random_texts(alphabet: &[u8], mut f: impl FnMut(&[u8])) {
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..20_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let len = (x % 40) as usize;
+        let b: Vec<u8> = (0..len)
+            .map(|i| alphabet[((x >> (i % 16 * 4)) as usize + i) % alphabet.len()])
+            .collect();
+        f(&b);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn random_texts(alphabet: &[u8], mut f: impl FnMut(&[u8])) {
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        for _ in 0..20_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let len = (x % 40) as usize;
-            let b: Vec<u8> = (0..len)
-                .map(|i| alphabet[((x >> (i % 16 * 4)) as usize + i) % alphabet.len()])
-                .collect();
-            f(&b);
-        }
-    }
 
     #[test]
     fn words_flag_the_first_byte_exactly() {

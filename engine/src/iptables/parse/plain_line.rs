@@ -369,28 +369,21 @@ mod tests {
         let alphabet = [
             b'a', b' ', b'\t', b'\n', b'"', b'\\', b'!', b'#', 0x0b, 0xc3, 0xa9, b'-',
         ];
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        for _ in 0..20_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let len = (x % 40) as usize;
-            let b: Vec<u8> = (0..len)
-                .map(|i| alphabet[((x >> (i % 16 * 4)) as usize + i) % alphabet.len()])
-                .collect();
+        crate::bytescan::random_texts(&alphabet, |b| {
+            let len = b.len();
             for from in 0..=len {
                 let want = b[from..]
                     .iter()
                     .position(|c| CLASS[*c as usize] != 0)
                     .map_or(len, |k| from + k);
-                assert_eq!(word_end(&b, from), want, "{b:?} {from}");
+                assert_eq!(word_end(b, from), want, "{b:?} {from}");
                 let want = b[from..]
                     .iter()
                     .position(|c| *c == b'"' || *c == b'\\')
                     .map(|k| from + k);
-                assert_eq!(quote_end(&b, from), want, "{b:?} {from}");
+                assert_eq!(quote_end(b, from), want, "{b:?} {from}");
             }
-        }
+        });
     }
 
     #[test]
