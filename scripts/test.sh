@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
+# Nothing here reads the terminal; a real `nc -lk` listener would send on
+# its first connection whatever it read (the tests also close it themselves).
+exec </dev/null
 
 ensure_packages iptables:iptables ipset:ipset nft:nftables conntrack:conntrack ip:iproute2 python3:python3 nfacct:nfacct \
     nmap:nmap hping3:hping3 tcpdump:tcpdump nc:netcat-openbsd

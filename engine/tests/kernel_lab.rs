@@ -110,6 +110,7 @@ mod cases {
     fn real(ns: &str, cmd: &str) -> bool {
         Command::new("ip")
             .args(["netns", "exec", ns, "sh", "-c", cmd])
+            .stdin(std::process::Stdio::null())
             .status()
             .map(|s| s.success())
             .unwrap_or(false)
@@ -159,6 +160,7 @@ mod cases {
                         "-p",
                         &port.to_string(),
                     ])
+                    .stdin(std::process::Stdio::null())
                     .stdout(std::process::Stdio::null())
                     .stderr(std::process::Stdio::null())
                     .spawn()

@@ -129,6 +129,7 @@ ip neigh replace 10.2.0.10 lladdr 02:00:00:02:00:99 dev r1 nud permanent";
     fn listen(ns: &str, port: u16) -> Bg {
         Bg(Command::new("ip")
             .args(["netns", "exec", ns, "nc", "-lk", &port.to_string()])
+            .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

@@ -227,6 +227,7 @@ fn real_tools_and_lab_tools_agree() {
     // The same listener on both sides.
     let child = Command::new("ip")
         .args(["netns", "exec", &ns.b, "nc", "-lk", "22"])
+        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -235,6 +236,7 @@ fn real_tools_and_lab_tools_agree() {
     labkit::sh(&mut world, "server", "nc -lk 22");
     let child = Command::new("ip")
         .args(["netns", "exec", &ns.b, "nc", "-luk", "5353"])
+        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -147,6 +147,7 @@ pub fn listen(ns: &str, port: u16) -> Background {
     Background(
         Command::new("ip")
             .args(["netns", "exec", ns, "nc", "-lk", &port.to_string()])
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -577,6 +577,7 @@ pub fn listen_udp(ns: &str, port: u16) -> Background {
     Background::spawn(
         Command::new("ip")
             .args(["netns", "exec", ns, "nc", "-lku", &port.to_string()])
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
