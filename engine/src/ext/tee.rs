@@ -107,6 +107,7 @@ impl Target for Tee {
             pkt: c,
             gateway: self.gateway,
             oif: (!self.oif.is_empty()).then(|| self.oif.clone()),
+            log_at: cx.log.len(),
         });
         Some(TargetVerdict::Continue)
     }
@@ -220,5 +221,70 @@ mod tests {
             .reports
             .iter()
             .any(|r| r.outcome == "dropped on router in OUTPUT"));
+    }
+
+    /// As measured in a namespace (Linux 6.x, iptables-nft): the copy is
+    /// sent from inside TEE, so everything it logs comes before what the
+    /// original logs after TEE; in POSTROUTING the copy shows its own
+    /// device as IN=; a copy of a received packet dumps 14 stale bytes as
+    /// its MAC header (random in the kernel, zeros here), a copy of the
+    /// host's own packet none.
+    #[test]
+    fn the_copy_logs_before_the_original_goes_on() {
+        let prefixes = |log: Vec<String>| -> Vec<String> {
+            log.iter()
+                .map(|l| l.split(" SRC=").next().unwrap().to_string())
+                .collect()
+        };
+        let mut lab = Lab::new();
+        let r = lab.router;
+        lab.rules(
+            r,
+            r#"iptables -t raw -A PREROUTING -p icmp -j LOG --log-prefix "TRP "
+               iptables -t mangle -A PREROUTING -p icmp -j TEE --gateway 10.0.0.10
+               iptables -t mangle -A PREROUTING -p icmp -j LOG --log-prefix "TMP "
+               iptables -t mangle -A INPUT -p icmp -j LOG --log-prefix "TMI "
+               iptables -A OUTPUT -p icmp -j LOG --log-prefix "TFO "
+               iptables -t mangle -A POSTROUTING -p icmp -j LOG --log-prefix "TMO "
+               iptables -t mangle -A POSTROUTING -p icmp -j LOG --log-prefix "TMD " --log-macdecode"#,
+        );
+        lab.send(lab.client, ping("10.0.1.2", "10.0.1.1", 9));
+        assert_eq!(lab.got(lab.client).len(), 1);
+        let mac = "MAC=02:00:00:02:00:01:02:00:00:01:00:01:08:00";
+        assert_eq!(
+            prefixes(lab.kmsg(r)),
+            vec![
+                format!("TRP IN=eth0 OUT= {mac}"),
+                "TFO IN= OUT=eth1".to_string(),
+                "TMO IN=eth1 OUT=eth1 MAC=00:00:00:00:00:00:00:00:00:00:00:00:00:00".to_string(),
+                "TMD IN=eth1 OUT=eth1 MACSRC=00:00:00:00:00:00 MACDST=00:00:00:00:00:00 MACPROTO=0000".to_string(),
+                format!("TMP IN=eth0 OUT= {mac}"),
+                format!("TMI IN=eth0 OUT= {mac}"),
+                "TFO IN= OUT=eth0".to_string(),
+                "TMO IN= OUT=eth0".to_string(),
+                "TMD IN= OUT=eth0".to_string(),
+            ]
+        );
+
+        let mut lab = Lab::new();
+        lab.rules(
+            r,
+            r#"iptables -t mangle -A OUTPUT -p icmp --icmp-type 8 -j TEE --gateway 10.0.0.10
+               iptables -t mangle -A OUTPUT -p icmp -j LOG --log-prefix "TMU "
+               iptables -t mangle -A POSTROUTING -p icmp -j LOG --log-prefix "TMO "
+               iptables -t mangle -A POSTROUTING -p icmp -j LOG --log-prefix "TMD " --log-macdecode"#,
+        );
+        lab.send(r, ping("10.0.1.1", "10.0.1.2", 9));
+        assert_eq!(
+            prefixes(lab.kmsg(r))[..6],
+            [
+                "TMU IN= OUT=eth1",
+                "TMO IN=eth1 OUT=eth1 MAC=",
+                "TMD IN=eth1 OUT=eth1",
+                "TMU IN= OUT=eth0",
+                "TMO IN= OUT=eth0",
+                "TMD IN= OUT=eth0",
+            ]
+        );
     }
 }

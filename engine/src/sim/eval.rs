@@ -119,11 +119,15 @@ pub enum Emit {
     /// OUTPUT. A reply that answers the packet sets `meta.nfct`
     /// (`sim::reject::attach`) to carry its connection, as the kernel does.
     Local(Packet),
-    /// A TEE clone routed to a gateway.
+    /// A TEE clone routed to a gateway. `log_at` is the length of the
+    /// kernel log when TEE fired: the kernel sends the copy from inside the
+    /// target, so what the copy logs comes before what the original logs
+    /// after it.
     Clone {
         pkt: Packet,
         gateway: std::net::Ipv4Addr,
         oif: Option<String>,
+        log_at: usize,
     },
 }
 

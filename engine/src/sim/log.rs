@@ -144,6 +144,23 @@ fn dump_ip(out: &mut String, h: &Headers, data: &[u8], flags: LogFlags, inner: b
     }
 }
 
+/// A TEE copy in POSTROUTING: a copy of a received packet keeps the offset
+/// of the original's MAC header into a new buffer, so the kernel prints 14
+/// bytes of whatever that memory held (different on every run; zeros
+/// here); a copy of the host's own packet has no MAC header, like a
+/// looped copy.
+fn tee_copy_mac(out: &mut String, pkt: &Packet, flags: LogFlags) {
+    let received = pkt.meta.src_mac.is_some();
+    match (received, flags.macdecode) {
+        (true, true) => {
+            out.push_str("MACSRC=00:00:00:00:00:00 MACDST=00:00:00:00:00:00 MACPROTO=0000 ")
+        }
+        (true, false) => out.push_str("MAC=00:00:00:00:00:00:00:00:00:00:00:00:00:00 "),
+        (false, true) => {}
+        (false, false) => out.push_str("MAC= "),
+    }
+}
+
 /// The whole line `-j LOG` logs for a packet.
 pub fn log_line(prefix: &str, pkt: &Packet, flags: LogFlags) -> String {
     let mut out = String::new();
@@ -153,7 +170,9 @@ pub fn log_line(prefix: &str, pkt: &Packet, flags: LogFlags) -> String {
         pkt.meta.in_iface.as_deref().unwrap_or(""),
         pkt.meta.out_iface.as_deref().unwrap_or("")
     );
-    if let (Some(dst), Some(src)) = (pkt.meta.dst_mac, pkt.meta.src_mac) {
+    if pkt.meta.tee_clone && pkt.meta.in_iface.is_some() {
+        tee_copy_mac(&mut out, pkt, flags);
+    } else if let (Some(dst), Some(src)) = (pkt.meta.dst_mac, pkt.meta.src_mac) {
         if pkt.meta.in_iface.is_some() {
             if flags.macdecode {
                 let _ = write!(

@@ -48,14 +48,6 @@ pub struct WireEvent {
 enum Job {
     /// Made by a host's stack or a tool.
     LocalOut { host: usize, pkt: Packet },
-    /// A TEE clone: sent by the host like its own packets (OUTPUT,
-    /// POSTROUTING), to the gateway as next hop (`nf_dup_ipv4`).
-    CloneOut {
-        host: usize,
-        pkt: Packet,
-        gateway: Ipv4Addr,
-        oif: Option<String>,
-    },
     /// The sender's own copy of a broadcast or multicast it sent out of
     /// `iface` (`ip_mc_output`): through POSTROUTING, then back in on
     /// `iface` with the original's connection (`dev_loopback_xmit`).
@@ -189,12 +181,6 @@ impl World {
                     }
                     r
                 }
-                Job::CloneOut {
-                    host,
-                    pkt,
-                    gateway,
-                    oif,
-                } => self.local_out(host, pkt, Some((gateway, oif)), &mut queue),
                 Job::Looped {
                     host,
                     iface,
@@ -228,9 +214,13 @@ impl World {
         }
     }
 
-    /// Queues what targets emitted: replies go out through OUTPUT, clones
-    /// too (untracked, not cloned again), towards their gateway.
+    /// Queues what targets emitted: replies go out through OUTPUT. Clones
+    /// (untracked, not cloned again) are sent at once towards their
+    /// gateway, before the original goes on, as `nf_dup_ipv4` sends them
+    /// from inside the target: what a copy logs is moved before what the
+    /// original logged after TEE fired.
     fn queue_emitted(&mut self, host: usize, emitted: Vec<Emit>, queue: &mut VecDeque<Job>) {
+        let mut moved_lines = 0;
         for e in emitted {
             match e {
                 Emit::Local(p) => queue.push_back(Job::LocalOut { host, pkt: p }),
@@ -238,15 +228,20 @@ impl World {
                     mut pkt,
                     gateway,
                     oif,
+                    log_at,
                 } => {
                     pkt.meta.tee_clone = true;
                     pkt.meta.nfct = None;
-                    queue.push_back(Job::CloneOut {
-                        host,
-                        pkt,
-                        gateway,
-                        oif,
-                    });
+                    let before = self.hosts[host].kmsg.len();
+                    let report = self.local_out(host, pkt, Some((gateway, oif)), queue);
+                    self.reports.push(report);
+                    let kmsg = &mut self.hosts[host].kmsg;
+                    let at = log_at + moved_lines;
+                    let logged = kmsg.len().saturating_sub(before);
+                    if at <= before && before <= kmsg.len() {
+                        kmsg[at..].rotate_right(logged);
+                        moved_lines += logged;
+                    }
                 }
             }
         }
@@ -352,6 +347,11 @@ impl World {
                 .headers()
                 .is_ok_and(|h| route::is_for_all(&self.hosts[hi].ifaces, &dev, h.dst)))
         .then(|| (pkt.clone(), ct));
+        // A TEE copy keeps the device its route set (`nf_dup_ipv4_route`):
+        // POSTROUTING sees it as the input device too.
+        if pkt.meta.tee_clone {
+            pkt.meta.in_iface = Some(dev.clone());
+        }
         let host = &mut self.hosts[hi];
         let fate = run_hook(
             host,
@@ -362,6 +362,7 @@ impl World {
             &mut emitted,
             trace.as_mut(),
         );
+        pkt.meta.in_iface = None;
         self.queue_emitted(hi, emitted, queue);
         if fate != Fate::Accept {
             let name = self.hosts[hi].name.clone();
