@@ -64,8 +64,10 @@
 //! to window tracking), and one group in four runs with
 //! `nf_conntrack_tcp_be_liberal=1` or `nf_conntrack_tcp_loose=0`. The
 //! simulator's stacks take the initial sequence numbers of the kernel's
-//! SYN-ACKs (`sim::kernel_isns`), so that conversations with a real
-//! listener are judged against the same numbers on both sides.
+//! SYN-ACKs (`sim::kernel_isns`; the router's, when traced, from its
+//! OUTPUT hook, which also sees those dropped before a wire), so that
+//! conversations with a real listener are judged against the same numbers
+//! on both sides.
 //!
 //! Kept out: TEE with
 //! LOG in POSTROUTING (uninitialised MAC bytes) or SET and
@@ -74,7 +76,9 @@
 //! chain, the simulator once the original's hook is done), connlimit where one packet journey meets the rule twice
 //! with the same group (TEE, user chains of two hooks, mask 0: conncount
 //! skips its duplicate check within a jiffy), fragments, martian addresses
-//! in sets. Open findings are replay files in `tests/fuzz/findings/`.
+//! in sets. Open findings are replay files in `tests/fuzz/findings/`;
+//! `tests/fuzz/fixed/` keeps replays of cases the harness itself once
+//! judged wrongly, run before the random groups.
 
 #[cfg(target_os = "linux")]
 mod common;
@@ -94,6 +98,20 @@ mod cases {
             .ok()
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(default)
+    }
+
+    /// `tests/fuzz/fixed/*.replay`, in name order.
+    fn fixed_replays() -> Vec<std::path::PathBuf> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/fixed");
+        let mut v: Vec<_> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "replay"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
     }
 
     #[test]
@@ -162,6 +180,24 @@ mod cases {
         let (mut ncases, mut npackets, mut refused) = (0usize, 0usize, 0usize);
         let mut nrenamed = 0usize;
         let mut failures = Vec::new();
+        // Replays of cases the harness once judged wrongly: each must agree.
+        for path in fixed_replays() {
+            k.trace_path = trace_mode != 0;
+            let text = std::fs::read_to_string(&path).expect("replay file");
+            let (rs, steps) = replay::read(&text).expect("replay file parses");
+            let out = run::run(&mut k, &log_tag, &rs, &steps, false);
+            ncases += out.cases;
+            npackets += out.packets;
+            if !out.mismatches.is_empty() {
+                let rerun = format!(
+                    "FUZZ_REPLAY={} cargo test -p engine --test kernel_fuzz -- --nocapture",
+                    path.display()
+                );
+                let text = run::report(&rerun, &log_tag, &rs, &steps, &out);
+                println!("{text}");
+                failures.push(text);
+            }
+        }
         // Per match or target: (rules that counted a packet, rules).
         let mut coverage: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
         let mut g = 0u64;

@@ -120,6 +120,24 @@ pub struct Event {
     pub target: Option<String>,
     /// NFTA_TRACE_POLICY: a base chain's policy verdict.
     pub policy: Option<i32>,
+    /// NFTA_TRACE_TRANSPORT_HEADER: the first bytes of the transport
+    /// header, in the first event of each base chain a packet passes.
+    pub transport: Option<Vec<u8>>,
+}
+
+/// The sequence numbers of the SYN-ACKs the router's own stack sent, in
+/// order, from the OUTPUT hook's trace events: also those a rule dropped
+/// before they reached a wire.
+pub fn syn_acks_in_output(events: &[Event]) -> Vec<u32> {
+    events
+        .iter()
+        .filter(|e| e.table == "fuzztrace" && hook_of_trace_chain(&e.chain) == "OUTPUT")
+        .filter_map(|e| {
+            let t = e.transport.as_deref()?;
+            let flags = *t.get(13)?;
+            (flags & 0x16 == 0x12).then(|| be32(&t[4..])).flatten()
+        })
+        .collect()
 }
 
 fn attrs(mut b: &[u8]) -> Vec<(u16, &[u8])> {
@@ -175,6 +193,7 @@ fn parse_messages(mut b: &[u8], out: &mut Vec<Event>) {
                         }
                     }
                     6 => e.id = be32(v).unwrap_or(0),
+                    9 => e.transport = Some(v.to_vec()),
                     16 => e.policy = be32(v).map(|c| c as i32),
                     _ => {}
                 }
@@ -399,7 +418,35 @@ table ip filter { # handle 2
             verdict: Some(v),
             target: (v == -3).then(|| "U".to_string()),
             policy: (kind == 1).then_some(v),
+            transport: None,
         }
+    }
+
+    #[test]
+    fn the_routers_syn_acks_are_read_from_its_output_hook() {
+        let tcp = |seq: u32, flags: u8| {
+            let mut t = vec![0u8; 20];
+            t[4..8].copy_from_slice(&seq.to_be_bytes());
+            t[13] = flags;
+            Some(t)
+        };
+        let mut events = vec![
+            // The server's SYN-ACK, forwarded: seen in PREROUTING only.
+            ev(1, "fuzztrace", "pre", None, 1, 1),
+            // The router's SYN-ACK (dropped later in filter OUTPUT).
+            ev(2, "fuzztrace", "out", None, 1, 1),
+            ev(2, "filter", "OUTPUT", Some(3), 3, 0),
+            // Its ACK, and its RST+ACK.
+            ev(3, "fuzztrace", "out", None, 1, 1),
+            ev(4, "fuzztrace", "out", None, 1, 1),
+            ev(5, "fuzztrace", "out", None, 1, 1),
+        ];
+        events[0].transport = tcp(7, 0x12);
+        events[1].transport = tcp(0xdead_beef, 0x12);
+        events[3].transport = tcp(8, 0x10);
+        events[4].transport = tcp(9, 0x14);
+        events[5].transport = tcp(10, 0x12);
+        assert_eq!(syn_acks_in_output(&events), vec![0xdead_beef, 10]);
     }
 
     #[test]

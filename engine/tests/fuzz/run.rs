@@ -378,7 +378,14 @@ pub fn run(k: &mut Kernel, tag: &str, rs: &Ruleset, steps: &[Step], stop: bool) 
             At::Server(m) => sim::Entry::Server(m),
             At::Router => sim::Entry::Router,
         };
-        let (router_isns, server_isns) = sim::kernel_isns(&kpkt, &sent.frames);
+        // Read now for the router's SYN-ACKs; the rest of the path's events
+        // are read after the simulator's run.
+        let early_events = tracing.then(|| k.trace_events());
+        let traced_output = match &early_events {
+            Some(Ok(ev)) => Some(path::syn_acks_in_output(ev)),
+            _ => None,
+        };
+        let (router_isns, server_isns) = sim::kernel_isns(&kpkt, &sent.frames, traced_output);
         w.hosts[sim::ROUTER].fixed_isns = router_isns.into();
         w.hosts[sim::SERVER].fixed_isns = server_isns.into();
         let sframes = sim::send(&mut w, entry, &spkt, sent.at_ns);
@@ -440,7 +447,18 @@ pub fn run(k: &mut Kernel, tag: &str, rs: &Ruleset, steps: &[Step], stop: bool) 
             });
         }
         let (kp, sp) = if tracing {
-            let kp = match k.trace_events() {
+            let events = match (early_events, k.trace_events()) {
+                (Some(Ok(mut a)), Ok(b)) => {
+                    a.extend(b);
+                    Ok(a)
+                }
+                (Some(Ok(mut a) | Err(mut a)), Ok(b) | Err(b)) => {
+                    a.extend(b);
+                    Err(a)
+                }
+                (None, r) => r,
+            };
+            let kp = match events {
                 Ok(ev) => path::kernel(&ev, &handles),
                 Err(ev) => {
                     let mut v = path::kernel(&ev, &handles);

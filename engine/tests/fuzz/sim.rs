@@ -133,8 +133,14 @@ pub fn send(w: &mut World, entry: Entry, ip: &[u8], at_ns: u64) -> Vec<(Seen, Ve
 
 /// The initial sequence numbers of the SYN-ACKs the kernel's stacks sent
 /// for `sent` (router, server): the simulator's stacks take the same ones,
-/// so that conntrack judges later segments against the same numbers.
-pub fn kernel_isns(sent: &[u8], frames: &[(Seen, Vec<u8>)]) -> (Vec<u32>, Vec<u32>) {
+/// so that conntrack judges later segments against the same numbers. The
+/// router's come from the frames, or when traced from its OUTPUT hook
+/// (`traced_output`), which also sees those dropped before a wire.
+pub fn kernel_isns(
+    sent: &[u8],
+    frames: &[(Seen, Vec<u8>)],
+    traced_output: Option<Vec<u32>>,
+) -> (Vec<u32>, Vec<u32>) {
     let seq = |bytes: &[u8]| {
         let h = engine::packet::parse(bytes, false).ok()?;
         let t = h.tcp()?;
@@ -151,7 +157,7 @@ pub fn kernel_isns(sent: &[u8], frames: &[(Seen, Vec<u8>)]) -> (Vec<u32>, Vec<u3
             .collect()
     };
     let server = syn_acks(true);
-    let mut router = syn_acks(false);
+    let mut router = traced_output.unwrap_or_else(|| syn_acks(false));
     // Forwarded from the server: not the router's own.
     router.retain(|s| !server.contains(s));
     router.dedup();
