@@ -69,8 +69,7 @@
 //! conversations with a real listener are judged against the same numbers
 //! on both sides.
 //!
-//! Kept out: TEE with
-//! LOG in POSTROUTING (uninitialised MAC bytes) or SET and
+//! Kept out: TEE with SET and
 //! `recent` on the clone's way out (the kernel sends the clone through
 //! OUTPUT and POSTROUTING while its original is still in the TEE rule's
 //! chain, the simulator once the original's hook is done), connlimit where one packet journey meets the rule twice

@@ -196,23 +196,7 @@ ip neigh replace 10.2.0.10 lladdr 02:00:00:02:00:99 dev r1 nud permanent";
     /// bytes of whatever its new buffer held.
     fn mask_log(l: &str) -> String {
         let mut words: Vec<String> = l.split(' ').map(String::from).collect();
-        let in_dev = words
-            .iter()
-            .find_map(|w| w.split_once("IN=").map(|(_, d)| d));
-        let out_dev = words.iter().find_map(|w| w.strip_prefix("OUT="));
-        let tee_copy = in_dev.is_some_and(|d| !d.is_empty()) && in_dev == out_dev;
-        if tee_copy {
-            for w in words.iter_mut() {
-                if w.starts_with("MAC=") && w.len() > 4 {
-                    *w = "MAC=*".into();
-                } else if w.starts_with("MACSRC=")
-                    || w.starts_with("MACDST=")
-                    || w.starts_with("MACPROTO=")
-                {
-                    *w = format!("{}=*", w.split('=').next().unwrap_or_default());
-                }
-            }
-        }
+        common::mask_tee_copy_mac(&mut words);
         let syn_ack = words.iter().any(|w| w == "SYN") && words.iter().any(|w| w == "ACK");
         let ours = words.iter().any(|w| w == &format!("SRC={PHANTOM}"));
         let mut first_id = true;

@@ -60,3 +60,24 @@ pub fn sh_stdin(host: &mut Host, line: &str, stdin: &str) -> Output {
     let argv: Vec<String> = line.split_whitespace().map(String::from).collect();
     engine::command::run_argv(host, &argv, Some(stdin))
 }
+
+/// Masks, in a LOG line split into words, the MAC header a TEE copy of a
+/// received packet dumps in POSTROUTING (`IN=` its own output device): 14
+/// bytes of whatever the copy's new buffer held, different on every run.
+pub fn mask_tee_copy_mac(words: &mut [String]) {
+    let in_dev = words
+        .iter()
+        .find_map(|w| w.split_once("IN=").map(|(_, d)| d));
+    let out_dev = words.iter().find_map(|w| w.strip_prefix("OUT="));
+    if !(in_dev.is_some_and(|d| !d.is_empty()) && in_dev == out_dev) {
+        return;
+    }
+    for w in words.iter_mut() {
+        if w.starts_with("MAC=") && w.len() > 4 {
+            *w = "MAC=*".into();
+        } else if w.starts_with("MACSRC=") || w.starts_with("MACDST=") || w.starts_with("MACPROTO=")
+        {
+            *w = format!("{}=*", w.split('=').next().unwrap_or_default());
+        }
+    }
+}

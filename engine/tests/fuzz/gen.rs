@@ -1411,8 +1411,6 @@ pub fn ruleset(rng: &mut Rng, models: &[Model]) -> Ruleset {
             .as_ref()
             .is_some_and(|t| t.chunks[0].starts_with("-j TEE"))
     });
-    // The kernel logs a TEE clone in POSTROUTING with IN= its output device
-    // and MAC= bytes left from elsewhere (different every run): no LOG there.
     if tee {
         // A clone meets the same connlimit rule as its original in the same
         // jiffy, which skips conncount's duplicate check: not both.
@@ -1432,9 +1430,8 @@ pub fn ruleset(rng: &mut Rng, models: &[Model]) -> Ruleset {
             let target = |name: &str| r.target.as_ref().is_some_and(|t| t.chunks[0] == name);
             let output = r.chain == "OUTPUT" || out_users.contains(&(r.table, r.chain.clone()));
             let post = r.chain == "POSTROUTING" || post_users.contains(&(r.table, r.chain.clone()));
-            let log_clone = target("-j LOG") && post;
             let set_on_way_out = target("-j SET") && (output || post);
-            !(log_clone || set_on_way_out)
+            !set_on_way_out
         });
     }
     rs.rules.push(Rule {

@@ -177,9 +177,11 @@ pub fn packet(bytes: &[u8]) -> String {
 }
 
 /// A LOG line without the IP IDs (the word after `TTL=`, in the packet
-/// and in a quoted one) and without the sequence number of a SYN-ACK.
+/// and in a quoted one), the sequence number of a SYN-ACK and a TEE copy's
+/// stale MAC bytes.
 pub fn mask_log(level: u8, line: &str) -> String {
     let mut words: Vec<String> = line.split(' ').map(String::from).collect();
+    crate::common::mask_tee_copy_mac(&mut words);
     let syn_ack = words.iter().any(|w| w == "SYN") && words.iter().any(|w| w == "ACK");
     for i in 0..words.len() {
         let after_ttl = i > 0 && words[i - 1].starts_with("TTL=");
