@@ -315,6 +315,38 @@ fn connlimit_drops_the_last_ack_of_an_assured_connection_only() {
     assert_eq!(got, vec![true, true, true, true]);
 }
 
+/// Kernel fuzz seed 140353: an INVALID packet (no connection attached)
+/// counts the tuple it carries, also when it finds a connection by it as a
+/// reply: a lone FIN from the server then meets the entry its lone SYN-ACK
+/// left under its address, the connection picked up since having made that
+/// tuple its reply, and counts 1, not 2.
+#[test]
+fn connlimit_counts_an_invalid_replys_own_tuple() {
+    use tcp_flags::*;
+    let mut w = lab();
+    w.set_outside("right").unwrap();
+    restore(
+        &mut w,
+        "*mangle\n-A PREROUTING -m connlimit --connlimit-above 1\nCOMMIT\n",
+    );
+    let got = conversation(
+        &mut w,
+        &[
+            (true, RST, 1000, 0),
+            (false, SYN | ACK, 5000, 1001),
+            (true, ACK, 1001, 5001),
+            (false, FIN, 5001, 1001),
+        ],
+        40003,
+    );
+    assert_eq!(got, vec![true, true, true, true]);
+    let mangle = common::sh(&mut w.hosts[0], "iptables-save -c -t mangle").stdout;
+    assert!(
+        mangle.contains("[0:0] -A PREROUTING -m connlimit --connlimit-above 1 "),
+        "{mangle}"
+    );
+}
+
 #[test]
 fn routing_errors_come_from_the_address_towards_the_sender() {
     // A packet from the server's network arriving on r0 (no rp_filter)

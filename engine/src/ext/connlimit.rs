@@ -116,7 +116,9 @@ impl Connlimit {
     fn count(&mut self, cx: &EvalCx) -> Option<usize> {
         let live = confirmed(cx.conntrack);
         // The packet's connection: attached, or (raw table, before
-        // conntrack) found by the packet's tuple (`get_ct_or_tuple_from_skb`).
+        // conntrack; an INVALID packet) found by the packet's tuple
+        // (`get_ct_or_tuple_from_skb`), which is then the tuple counted: a
+        // reply's, when the packet is one.
         let (tuple, zone, assured) = match cx.ct_entry() {
             Some(e) => (
                 e.orig,
@@ -126,7 +128,7 @@ impl Connlimit {
             None => {
                 let t = Tuple::of(&cx.hdr)?;
                 match live.get(&t) {
-                    Some(e) => (e.orig, e.zone, e.has(status::ASSURED)),
+                    Some(e) => (t, e.zone, e.has(status::ASSURED)),
                     None => (t, 0, false),
                 }
             }
