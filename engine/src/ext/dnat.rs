@@ -269,22 +269,7 @@ impl NatRange {
 
 /// `inet_pton(AF_INET)`: exactly four decimal parts 0-255 without leading zeros.
 pub fn inet_pton(s: &str) -> Option<Ipv4Addr> {
-    let parts: Vec<&str> = s.split('.').collect();
-    if parts.len() != 4 {
-        return None;
-    }
-    let mut b = [0u8; 4];
-    for (i, p) in parts.iter().enumerate() {
-        if p.is_empty()
-            || p.len() > 3
-            || !p.bytes().all(|c| c.is_ascii_digit())
-            || (p.len() > 1 && p.starts_with('0'))
-        {
-            return None;
-        }
-        b[i] = p.parse::<u8>().ok()?;
-    }
-    Some(Ipv4Addr::from(b))
+    crate::iptables::addr::plain_dotted_quad(s)
 }
 
 /// Table and hook restriction shared by the NAT targets.

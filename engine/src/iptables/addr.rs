@@ -157,9 +157,10 @@ fn hostnetwork(name: &str, resolve: &dyn Fn(&str) -> Vec<Ipv4Addr>) -> XtResult<
     Ok(found)
 }
 
-/// Four decimal parts of 0-255 without leading zeros: what
-/// [`numeric_to_ipaddr`] reads them as, without its general forms.
-fn plain_dotted_quad(s: &str) -> Option<Ipv4Addr> {
+/// Four decimal parts of 0-255 without leading zeros (all that
+/// `inet_pton(AF_INET)` takes): what [`numeric_to_ipaddr`] reads them
+/// as, without its general forms.
+pub(crate) fn plain_dotted_quad(s: &str) -> Option<Ipv4Addr> {
     let mut out = [0u8; 4];
     let mut parts = s.as_bytes().split(|c| *c == b'.');
     for slot in out.iter_mut() {

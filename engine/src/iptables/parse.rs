@@ -163,7 +163,7 @@ fn parse_target_name(s: &str) -> XtResult<&str> {
             "Invalid target name `{s}' (28 chars max)"
         )));
     }
-    if s.chars().any(|c| c.is_ascii_whitespace()) {
+    if s.bytes().any(|c| c.is_ascii_whitespace()) {
         return Err(XtError::new(format!("Invalid target name `{s}'")));
     }
     Ok(s)
@@ -191,7 +191,7 @@ pub fn assert_valid_chain_name(name: &str) -> XtResult {
     if is_target_name(name) {
         return Err(XtError::new("chain name may not clash with target name"));
     }
-    if name.chars().any(|c| c.is_ascii_whitespace()) {
+    if name.bytes().any(|c| c.is_ascii_whitespace()) {
         return Err(XtError::new(format!("Invalid chain name `{name}'")));
     }
     Ok(())
