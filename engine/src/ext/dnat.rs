@@ -120,12 +120,14 @@ impl NatRange {
 
     /// `[ipaddr[-ipaddr]][:port[-port[/port]]]` of `--to-destination` / `--to-source`.
     pub fn parse_to(&mut self, arg: &str, portok: bool) -> XtResult {
-        if arg.contains('[') {
+        // The characters looked for are ASCII: bytes will do.
+        let b = arg.as_bytes();
+        if b.contains(&b'[') {
             return Err(XtError::new("Invalid address format"));
         }
-        let mut colon = arg.find(':');
+        let mut colon = b.iter().position(|c| *c == b':');
         if let Some(c) = colon {
-            if arg[c + 1..].contains(':') {
+            if b[c + 1..].contains(&b':') {
                 colon = None;
             }
         }
@@ -139,8 +141,8 @@ impl NatRange {
             addrs = &arg[..c];
         }
         self.map_ips = true;
-        let (lo, hi) = match addrs.split_once('-') {
-            Some((a, b)) => (a, Some(b)),
+        let (lo, hi) = match addrs.bytes().position(|c| c == b'-') {
+            Some(i) => (&addrs[..i], Some(&addrs[i + 1..])),
             None => (addrs, None),
         };
         let bad = |s: &str| XtError::new(format!("Bad IP address \"{s}\""));
@@ -363,6 +365,37 @@ mod tests {
     use super::*;
     use crate::command::run_argv;
     use crate::sim::host::Host;
+
+    /// `inet_pton` takes what the standard library's strict dotted quad
+    /// takes (four parts of 0-255, no leading zero, nothing else).
+    #[test]
+    fn inet_pton_like_the_strict_parser() {
+        for s in [
+            "1.2.3.4",
+            "255.255.255.255",
+            "0.0.0.0",
+            "256.1.1.1",
+            "1.2.3",
+            "1.2.3.4.5",
+            "01.2.3.4",
+            "1..2.3",
+            "1.2.3.4 ",
+            " 1.2.3.4",
+            "+1.2.3.4",
+            "1.2.3.0x1",
+            "",
+            "1.2.3.",
+            "1.2.3.1000",
+            "0.0.0.00",
+            "1.2.3.-4",
+        ] {
+            assert_eq!(inet_pton(s), s.parse::<Ipv4Addr>().ok(), "{s:?}");
+        }
+        crate::bytescan::random_texts(b"0129.5.1.", |b| {
+            let s = std::str::from_utf8(b).expect("ASCII");
+            assert_eq!(inet_pton(s), s.parse::<Ipv4Addr>().ok(), "{s:?}");
+        });
+    }
 
     fn run(h: &mut Host, s: &str) -> crate::command::Output {
         let a: Vec<String> = s.split(' ').map(String::from).collect();

@@ -183,11 +183,13 @@ pub(crate) fn plain_dotted_quad(s: &str) -> Option<Ipv4Addr> {
 /// What [`ipparse_multiple`] gives for one numeric `host[/mask]` (the
 /// usual `-s`/`-d`), without a list; `None` for anything else.
 pub fn ipparse_single(spec: &str) -> Option<Net> {
-    if spec.contains(',') {
+    // The characters looked for are ASCII: bytes will do.
+    let b = spec.as_bytes();
+    if b.contains(&b',') {
         return None;
     }
-    let item = spec.trim_start_matches(|c: char| c.is_ascii_whitespace());
-    let (host, mask) = match item.rfind('/') {
+    let item = &spec[b.iter().take_while(|c| c.is_ascii_whitespace()).count()..];
+    let (host, mask) = match item.bytes().rposition(|c| c == b'/') {
         Some(i) => (&item[..i], parse_ipmask(Some(&item[i + 1..])).ok()?),
         None => (item, u32::MAX),
     };
