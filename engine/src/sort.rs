@@ -13,10 +13,24 @@ pub fn sort_by<T>(v: &mut [T], mut compare: impl FnMut(&T, &T) -> Ordering) {
     if v.len() < 2 {
         return;
     }
+    if v.len() <= SHORT {
+        // A few elements: moved into place one by one, nothing allocated.
+        for i in 1..v.len() {
+            let mut j = i;
+            while j > 0 && compare(&v[j - 1], &v[j]) == Ordering::Greater {
+                v.swap(j - 1, j);
+                j -= 1;
+            }
+        }
+        return;
+    }
     let mut order: Vec<usize> = (0..v.len()).collect();
     sort_positions(&mut order, &mut |a, b| compare(&v[a], &v[b]));
     apply_order(v, &order);
 }
+
+/// Lists up to this long are sorted by insertion.
+const SHORT: usize = 8;
 
 /// Stable sort by a key, as `slice::sort_by_key`.
 pub fn sort_by_key<T, K: Ord>(v: &mut [T], mut key: impl FnMut(&T) -> K) {
@@ -59,7 +73,7 @@ mod tests {
     #[test]
     fn sorts_like_the_standard_sort_and_keeps_equal_elements_in_order() {
         let mut seed = 7u32;
-        for len in [0usize, 1, 2, 3, 10, 100, 1000] {
+        for len in [0usize, 1, 2, 3, 5, 8, 9, 10, 100, 1000] {
             let v: Vec<(u8, u32)> = (0..len as u32)
                 .map(|i| {
                     seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);

@@ -120,12 +120,14 @@ impl NatRange {
 
     /// `[ipaddr[-ipaddr]][:port[-port[/port]]]` of `--to-destination` / `--to-source`.
     pub fn parse_to(&mut self, arg: &str, portok: bool) -> XtResult {
-        if arg.contains('[') {
+        // The characters looked for are ASCII: bytes will do.
+        let b = arg.as_bytes();
+        if b.contains(&b'[') {
             return Err(XtError::new("Invalid address format"));
         }
-        let mut colon = arg.find(':');
+        let mut colon = b.iter().position(|c| *c == b':');
         if let Some(c) = colon {
-            if arg[c + 1..].contains(':') {
+            if b[c + 1..].contains(&b':') {
                 colon = None;
             }
         }
@@ -139,8 +141,8 @@ impl NatRange {
             addrs = &arg[..c];
         }
         self.map_ips = true;
-        let (lo, hi) = match addrs.split_once('-') {
-            Some((a, b)) => (a, Some(b)),
+        let (lo, hi) = match addrs.bytes().position(|c| c == b'-') {
+            Some(i) => (&addrs[..i], Some(&addrs[i + 1..])),
             None => (addrs, None),
         };
         let bad = |s: &str| XtError::new(format!("Bad IP address \"{s}\""));
@@ -269,22 +271,7 @@ impl NatRange {
 
 /// `inet_pton(AF_INET)`: exactly four decimal parts 0-255 without leading zeros.
 pub fn inet_pton(s: &str) -> Option<Ipv4Addr> {
-    let parts: Vec<&str> = s.split('.').collect();
-    if parts.len() != 4 {
-        return None;
-    }
-    let mut b = [0u8; 4];
-    for (i, p) in parts.iter().enumerate() {
-        if p.is_empty()
-            || p.len() > 3
-            || !p.bytes().all(|c| c.is_ascii_digit())
-            || (p.len() > 1 && p.starts_with('0'))
-        {
-            return None;
-        }
-        b[i] = p.parse::<u8>().ok()?;
-    }
-    Some(Ipv4Addr::from(b))
+    crate::iptables::addr::plain_dotted_quad(s)
 }
 
 /// Table and hook restriction shared by the NAT targets.
@@ -378,6 +365,37 @@ mod tests {
     use super::*;
     use crate::command::run_argv;
     use crate::sim::host::Host;
+
+    /// `inet_pton` takes what the standard library's strict dotted quad
+    /// takes (four parts of 0-255, no leading zero, nothing else).
+    #[test]
+    fn inet_pton_like_the_strict_parser() {
+        for s in [
+            "1.2.3.4",
+            "255.255.255.255",
+            "0.0.0.0",
+            "256.1.1.1",
+            "1.2.3",
+            "1.2.3.4.5",
+            "01.2.3.4",
+            "1..2.3",
+            "1.2.3.4 ",
+            " 1.2.3.4",
+            "+1.2.3.4",
+            "1.2.3.0x1",
+            "",
+            "1.2.3.",
+            "1.2.3.1000",
+            "0.0.0.00",
+            "1.2.3.-4",
+        ] {
+            assert_eq!(inet_pton(s), s.parse::<Ipv4Addr>().ok(), "{s:?}");
+        }
+        crate::bytescan::random_texts(b"0129.5.1.", |b| {
+            let s = std::str::from_utf8(b).expect("ASCII");
+            assert_eq!(inet_pton(s), s.parse::<Ipv4Addr>().ok(), "{s:?}");
+        });
+    }
 
     fn run(h: &mut Host, s: &str) -> crate::command::Output {
         let a: Vec<String> = s.split(' ').map(String::from).collect();

@@ -501,7 +501,11 @@ impl Match for Tcp {
         for t in &tests {
             back.read_back(t);
         }
-        back.tests.extend(tests);
+        if back.tests.is_empty() {
+            back.tests = tests;
+        } else {
+            back.tests.extend(tests);
+        }
         match first {
             Some(i) => rule[i] = Box::new(back),
             None => rule.push(Box::new(back)),

@@ -157,9 +157,10 @@ fn hostnetwork(name: &str, resolve: &dyn Fn(&str) -> Vec<Ipv4Addr>) -> XtResult<
     Ok(found)
 }
 
-/// Four decimal parts of 0-255 without leading zeros: what
-/// [`numeric_to_ipaddr`] reads them as, without its general forms.
-fn plain_dotted_quad(s: &str) -> Option<Ipv4Addr> {
+/// Four decimal parts of 0-255 without leading zeros (all that
+/// `inet_pton(AF_INET)` takes): what [`numeric_to_ipaddr`] reads them
+/// as, without its general forms.
+pub(crate) fn plain_dotted_quad(s: &str) -> Option<Ipv4Addr> {
     let mut out = [0u8; 4];
     let mut parts = s.as_bytes().split(|c| *c == b'.');
     for slot in out.iter_mut() {
@@ -182,11 +183,13 @@ fn plain_dotted_quad(s: &str) -> Option<Ipv4Addr> {
 /// What [`ipparse_multiple`] gives for one numeric `host[/mask]` (the
 /// usual `-s`/`-d`), without a list; `None` for anything else.
 pub fn ipparse_single(spec: &str) -> Option<Net> {
-    if spec.contains(',') {
+    // The characters looked for are ASCII: bytes will do.
+    let b = spec.as_bytes();
+    if b.contains(&b',') {
         return None;
     }
-    let item = spec.trim_start_matches(|c: char| c.is_ascii_whitespace());
-    let (host, mask) = match item.rfind('/') {
+    let item = &spec[b.iter().take_while(|c| c.is_ascii_whitespace()).count()..];
+    let (host, mask) = match item.bytes().rposition(|c| c == b'/') {
         Some(i) => (&item[..i], parse_ipmask(Some(&item[i + 1..])).ok()?),
         None => (item, u32::MAX),
     };

@@ -163,7 +163,7 @@ fn parse_target_name(s: &str) -> XtResult<&str> {
             "Invalid target name `{s}' (28 chars max)"
         )));
     }
-    if s.chars().any(|c| c.is_ascii_whitespace()) {
+    if s.bytes().any(|c| c.is_ascii_whitespace()) {
         return Err(XtError::new(format!("Invalid target name `{s}'")));
     }
     Ok(s)
@@ -191,7 +191,7 @@ pub fn assert_valid_chain_name(name: &str) -> XtResult {
     if is_target_name(name) {
         return Err(XtError::new("chain name may not clash with target name"));
     }
-    if name.chars().any(|c| c.is_ascii_whitespace()) {
+    if name.bytes().any(|c| c.is_ascii_whitespace()) {
         return Err(XtError::new(format!("Invalid chain name `{name}'")));
     }
     Ok(())
@@ -764,7 +764,7 @@ fn finish(
             (None, None) => RuleTarget::None,
         };
         // What iptables-nft reads back from the kernel (native matches rebuilt).
-        let mut matches: Vec<Box<dyn Match>> = Vec::new();
+        let mut matches: Vec<Box<dyn Match>> = Vec::with_capacity(x.matches.len());
         for slot in x.matches.drain(..) {
             let mut pcx = parse_cx(st.env, &table, &st.ip, &[]);
             let keep = slot.ext.nft_readback(&mut pcx, &mut matches);
@@ -775,6 +775,7 @@ fn finish(
         }
         let (packets, bytes) = p.counters.unwrap_or((0, 0));
         let last = srcs.len() * dsts.len();
+        p.rules.reserve_exact(last);
         let mut target = Some(target);
         for (i, (s, d)) in srcs
             .iter()

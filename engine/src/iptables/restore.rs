@@ -227,13 +227,17 @@ fn split_rule_line_into(line: &str, out: &mut Words) {
     out.end_word(rest, false);
 }
 
-/// C `strtok` over a string: the next token not made of `delims`, and the rest.
+/// C `strtok` over a string: the next token not made of `delims` (ASCII
+/// characters, so that every cut falls between characters), and the rest.
 fn strtok<'s>(s: &'s str, delims: &str) -> Option<(&'s str, &'s str)> {
-    let start = s.find(|c: char| !delims.contains(c))?;
-    let s = &s[start..];
-    match s.find(|c: char| delims.contains(c)) {
-        Some(end) => Some((&s[..end], &s[end + 1..])),
-        None => Some((s, "")),
+    debug_assert!(delims.is_ascii());
+    let set = delims.bytes().fold(0u128, |set, c| set | 1 << (c & 127));
+    let delim = |c: &u8| *c < 128 && set >> c & 1 != 0;
+    let b = s.as_bytes();
+    let start = b.iter().position(|c| !delim(c))?;
+    match b[start..].iter().position(delim) {
+        Some(len) => Some((&s[start..start + len], &s[start + len + 1..])),
+        None => Some((&s[start..], "")),
     }
 }
 
@@ -283,17 +287,24 @@ struct Block<'r> {
     batch: Option<Batch<'r>>,
     /// A run of `:CHAIN` lines not yet run (they go in at once).
     chains: Vec<(usize, String)>,
-    /// The last two command lines, oldest first, each run when two more
-    /// lines have been read: meanwhile the memory its chain lookups read
-    /// is loaded (the name slots, then the chains they point to). Nothing
-    /// shows the delay (a block's effects and output only show at `COMMIT`).
-    pending: [Option<(usize, Parsed)>; 2],
+    /// Command lines read and not yet run, oldest first. They run
+    /// together, [`WAITING`] at a time: the code of parsing, then the
+    /// code of running, each stays in the processor's cache for many
+    /// lines instead of pushing the other out at every line; and the
+    /// memory that finding a line's chains reads is loaded a few lines
+    /// ahead (the name slots when it is read, the chains they point to
+    /// two lines before it runs). Nothing shows the delay (a block's
+    /// effects and output only show at `COMMIT`).
+    pending: Vec<(usize, Parsed)>,
     failure: Option<(usize, Fail)>,
 }
 
+/// How many command lines of a block wait to run together.
+const WAITING: usize = 64;
+
 impl Block<'_> {
-    /// Queues a line: a command line runs after two more lines are read,
-    /// any other line at once (after the commands before it).
+    /// Queues a line: a command line runs with the next few ones, any
+    /// other line at once (after the commands before it).
     fn take(&mut self, line: usize, q: Queued) {
         let (Some(batch), None) = (self.batch.as_ref(), &self.failure) else {
             return;
@@ -304,23 +315,25 @@ impl Block<'_> {
             return;
         };
         batch.prefetch_chains(&p);
-        if let Some((_, newer)) = &self.pending[1] {
-            batch.prefetch_chain_entries(newer);
-        }
-        let oldest = self.pending[0].take();
-        self.pending[0] = self.pending[1].replace((line, p));
-        if let Some((line, p)) = oldest {
-            self.apply(line, Queued::Command(p));
+        self.pending.push((line, p));
+        if self.pending.len() >= WAITING {
+            self.run_pending();
         }
     }
 
-    /// Runs the command lines left waiting.
+    /// Runs the command lines left waiting, in order.
     fn run_pending(&mut self) {
-        for i in 0..self.pending.len() {
-            if let Some((line, p)) = self.pending[i].take() {
-                self.apply(line, Queued::Command(p));
+        let mut pending = std::mem::take(&mut self.pending);
+        for i in 0..pending.len() {
+            if let (Some(batch), Some((_, ahead))) = (self.batch.as_ref(), pending.get(i + 2)) {
+                batch.prefetch_chain_entries(ahead);
             }
+            let (line, p) = std::mem::take(&mut pending[i]);
+            self.apply(line, Queued::Command(p));
         }
+        pending.clear();
+        // The list keeps its room for the next lines.
+        self.pending = pending;
     }
 
     fn apply(&mut self, line: usize, q: Queued) {
@@ -476,7 +489,7 @@ fn restore_text(host: &mut Host, o: &Opts, text: &str) -> Output {
                 table,
                 batch,
                 chains: Vec::new(),
-                pending: [None, None],
+                pending: Vec::with_capacity(WAITING),
                 failure: None,
             };
             if !o.noflush {
@@ -782,9 +795,9 @@ mod tests {
         crate::command::run_argv(h, &["iptables-restore".to_string()], Some(text))
     }
 
-    /// Command lines run two lines late: a refusal still shows at
-    /// `COMMIT` (after later parse errors), and every line runs by then,
-    /// in order, chain lines between them included.
+    /// Command lines run late: a refusal still shows at `COMMIT` (after
+    /// later parse errors), and every line runs by then, in order, chain
+    /// lines between them included.
     #[test]
     fn late_run_lines_keep_their_order_and_errors() {
         for (text, want) in [
@@ -822,6 +835,90 @@ mod tests {
                 "-A Z -j X"
             ]
         );
+    }
+
+    /// Rule lines of a block: jumps between chains (no loop), lines of the
+    /// shortcut parser and of the general one; `between` goes after each.
+    fn many_rules(between: &str) -> String {
+        let mut text = String::from("*filter\n:INPUT ACCEPT [0:0]\n");
+        for c in 0..7 {
+            text.push_str(&format!(":C{c} - [0:0]\n"));
+        }
+        for i in 0..3 * WAITING + 5 {
+            let line = match i % 5 {
+                0 => format!("-A INPUT -s 10.0.0.{i}/32 -j C{}", i % 7),
+                1 => format!("-A C{} -j C{}", i % 6, i % 6 + 1),
+                2 => format!("-A C{} -p tcp -m tcp --dport {i} -j ACCEPT", i % 7),
+                3 => format!("-A C{} -m comment --comment \"n {i}\" -j RETURN", i % 7),
+                _ => format!("-I C{} 1 -i eth{i} -j DROP", i % 7),
+            };
+            text.push_str(&line);
+            text.push('\n');
+            text.push_str(between);
+        }
+        text + "COMMIT\n"
+    }
+
+    /// Lines that wait to run together leave the ruleset that lines run
+    /// one at a time leave (a policy line runs the lines before it).
+    #[test]
+    fn waiting_lines_run_as_one_at_a_time() {
+        let shown = |text: &str| {
+            let mut h = Host::new("h");
+            let out = restore(&mut h, text);
+            assert_eq!(out.exit, 0, "{}", out.stderr);
+            let mut listing = String::new();
+            for argv in [
+                &["iptables-save", "-c"][..],
+                &["iptables", "-L", "-v", "-n", "-x"],
+            ] {
+                let argv: Vec<String> = argv.iter().map(|w| w.to_string()).collect();
+                let out = crate::command::run_argv(&mut h, &argv, None);
+                listing.extend(
+                    out.stdout
+                        .lines()
+                        .filter(|l| !l.starts_with('#'))
+                        .map(|l| l.to_string() + "\n"),
+                );
+            }
+            listing
+        };
+        let together = shown(&many_rules(""));
+        assert!(together.matches("-A C").count() > 2 * WAITING, "{together}");
+        assert_eq!(together, shown(&many_rules(":INPUT ACCEPT [0:0]\n")));
+    }
+
+    /// A refusal keeps its line and a later parse error still wins,
+    /// wherever the lines waiting to run are cut.
+    #[test]
+    fn waiting_lines_keep_their_line_numbers() {
+        let head = "*filter\n:X - [0:0]\n";
+        for at in [0, 1, WAITING - 1, WAITING, WAITING + 1, 2 * WAITING + 3] {
+            let mut lines: Vec<String> = (0..3 * WAITING)
+                .map(|i| format!("-A X -s 10.0.{}.{}/32 -j ACCEPT", i / 256, i % 256))
+                .collect();
+            lines[at] = "-A INPUT -j MASQUERADE".to_string();
+            let text = format!("{head}{}\nCOMMIT\n", lines.join("\n"));
+            let out = restore(&mut Host::new("h"), &text);
+            assert_eq!(out.exit, 4, "{at}: {}", out.stderr);
+            let want = format!(
+                "\nline {}: RULE_APPEND failed (Invalid argument): rule in chain INPUT\n",
+                at + 3
+            );
+            assert!(out.stderr.ends_with(&want), "{at}: {}", out.stderr);
+            lines[at] = "-A INPUT -j NOPE".to_string();
+            lines.push("-A X --bogus".to_string());
+            let text = format!("{head}{}\nCOMMIT\n", lines.join("\n"));
+            let out = restore(&mut Host::new("h"), &text);
+            assert_eq!(out.exit, 2, "{at}: {}", out.stderr);
+            let want = format!("Error occurred at line: {}\n", lines.len() + 2);
+            assert!(
+                out.stderr.contains("unknown option \"--bogus\""),
+                "{at}: {}",
+                out.stderr
+            );
+            assert!(out.stderr.contains(&want), "{at}: {}", out.stderr);
+        }
     }
 
     #[test]

@@ -505,7 +505,7 @@ impl Table {
         }
         // Of equal names the one added later (a greater handle) goes
         // after, as `insert_pos` places it after the chains not greater than it.
-        named.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)).then(a.2.cmp(&b.2)));
+        sort_named(&mut named);
         let listed = named.len();
         if once {
             named.dedup_by(|later, first| later.1 == first.1);
@@ -616,6 +616,27 @@ impl Ruleset {
     pub fn table_mut(&mut self, name: &str) -> Option<&mut Table> {
         self.tables.iter_mut().find(|t| same_name(t.name, name))
     }
+}
+
+/// Sorts chains to add (sort key, name, place in the list) by all three,
+/// as one comparison of them would order them: by key and position first
+/// (numbers only), then each run of equal keys by name and place.
+fn sort_named(named: &mut Vec<(u128, &str, usize)>) {
+    let mut order: Vec<(u128, usize)> = named.iter().enumerate().map(|(i, n)| (n.0, i)).collect();
+    order.sort_unstable();
+    let mut start = 0;
+    while start < order.len() {
+        let key = order[start].0;
+        let run = order[start..].iter().take_while(|o| o.0 == key).count();
+        if run > 1 {
+            order[start..start + run].sort_unstable_by(|a, b| {
+                let (x, y) = (&named[a.1], &named[b.1]);
+                x.1.cmp(y.1).then(x.2.cmp(&y.2))
+            });
+        }
+        start += run;
+    }
+    *named = order.iter().map(|o| named[o.1]).collect();
 }
 
 /// The first 16 bytes of a name as a number (zeros after a shorter

@@ -40,6 +40,47 @@ struct Node {
     ok: Option<u8>,
 }
 
+/// What is known by chain handle; a handle not met yet knows nothing.
+/// Handles count up from 1 as a table makes chains, so most are kept in
+/// a list by handle (no hashing on the way of every rule); the few far
+/// out, in a map.
+#[derive(Debug, Clone, Default)]
+struct Nodes {
+    near: Vec<Node>,
+    far: FastMap<u64, Node>,
+}
+
+/// Handles from here on go in [`Nodes::far`].
+const NEAR_HANDLES: u64 = 1 << 20;
+
+impl Nodes {
+    fn get(&self, handle: u64) -> Node {
+        if handle < NEAR_HANDLES {
+            self.near.get(handle as usize).copied().unwrap_or_default()
+        } else {
+            self.far.get(&handle).copied().unwrap_or_default()
+        }
+    }
+    fn slot(&mut self, handle: u64) -> &mut Node {
+        if handle >= NEAR_HANDLES {
+            return self.far.entry(handle).or_default();
+        }
+        let i = handle as usize;
+        if i >= self.near.len() {
+            self.near.resize(i + 1, Node::default());
+        }
+        &mut self.near[i]
+    }
+    fn each(&mut self, mut f: impl FnMut(u64, &mut Node)) {
+        for (h, n) in self.near.iter_mut().enumerate() {
+            f(h as u64, n);
+        }
+        for (h, n) in self.far.iter_mut() {
+            f(*h, n);
+        }
+    }
+}
+
 /// Incremental table validation for one batch on one table.
 #[derive(Debug, Clone)]
 pub struct Validator {
@@ -49,7 +90,7 @@ pub struct Validator {
     est: Vec<Estimator>,
     est_stale: bool,
     /// By chain handle (unique in a table, kept by renames).
-    nodes: FastMap<u64, Node>,
+    nodes: Nodes,
     /// Hooks and depths must be recomputed from the table.
     reach_stale: bool,
     /// Some chain is reached [`JUMP_STACK_SIZE`] jumps deep.
@@ -75,7 +116,7 @@ impl Validator {
             est: others.clone(),
             others,
             est_stale: true,
-            nodes: FastMap::default(),
+            nodes: Nodes::default(),
             reach_stale: true,
             deep: false,
             suspects: Vec::new(),
@@ -126,9 +167,7 @@ impl Validator {
     }
 
     fn forget_results(&mut self) {
-        for n in self.nodes.values_mut() {
-            n.ok = None;
-        }
+        self.nodes.each(|_, n| n.ok = None);
         self.all_suspect = true;
         self.suspects.clear();
         self.grown.clear();
@@ -152,10 +191,12 @@ impl Validator {
     /// level walk of `too_deep`), keeping known results of existing chains.
     fn recompute(&mut self, table: &Table, find: Find) {
         let live: crate::fasthash::FastSet<u64> = table.chains.iter().map(|c| c.handle).collect();
-        self.nodes.retain(|handle, n| {
+        self.nodes.each(|handle, n| {
             n.mask = 0;
             n.depth = None;
-            n.ok.is_some() && live.contains(handle)
+            if !live.contains(&handle) {
+                n.ok = None;
+            }
         });
         self.deep = false;
         for (i, c) in table.chains.iter().enumerate().filter(|(_, c)| !c.fake) {
@@ -179,7 +220,7 @@ impl Validator {
         while let Some((at, mask, depth)) = first.take().or_else(|| work.pop()) {
             let c = &table.chains[at];
             let depth = depth.min(JUMP_STACK_SIZE) as u8;
-            let old = self.nodes.get(&c.handle).copied().unwrap_or_default();
+            let old = self.nodes.get(c.handle);
             let node = Node {
                 mask: old.mask | mask,
                 depth: old.depth.max(Some(depth)),
@@ -191,7 +232,7 @@ impl Validator {
             if node.mask != old.mask && !c.rules.is_empty() {
                 self.grown.push(at);
             }
-            self.nodes.insert(c.handle, node);
+            *self.nodes.slot(c.handle) = node;
             if depth as usize >= JUMP_STACK_SIZE {
                 self.deep = true;
             }
@@ -207,7 +248,7 @@ impl Validator {
 
     /// Records that every rule of chain `name` passes with hooks `mask`.
     fn set_ok(&mut self, chain: &Chain, mask: u8) {
-        self.nodes.entry(chain.handle).or_default().ok = Some(mask);
+        self.nodes.slot(chain.handle).ok = Some(mask);
     }
 
     /// A rule went into chain `name` checked with its hooks only: the
@@ -227,7 +268,7 @@ impl Validator {
 
     /// The hooks reaching a chain.
     fn mask(&self, chain: &Chain) -> u8 {
-        self.nodes.get(&chain.handle).map_or(0, |n| n.mask)
+        self.nodes.get(chain.handle).mask
     }
 
     /// The kernel's answer after the rule at `pos` of chain `idx` went in
@@ -235,6 +276,7 @@ impl Validator {
     /// (`find` is [`Table::chain_index`] or as good):
     /// with `whole`, the full table validation (`check::validate`); else
     /// only that rule's checks with the hooks reaching its chain.
+    /// `target` is where the rule's jump goes (`find` of its name).
     pub fn added(
         &mut self,
         table: &Table,
@@ -242,6 +284,7 @@ impl Validator {
         idx: usize,
         pos: usize,
         whole: bool,
+        target: Option<usize>,
     ) -> Result<(), KernelError> {
         let chain = &table.chains[idx];
         let Some(rule) = chain.rules.get(pos) else {
@@ -261,9 +304,9 @@ impl Validator {
             }
             return Ok(());
         }
-        if let (false, Some(target)) = (stale, rule.target.chain()) {
-            let from = self.nodes.get(&chain.handle).copied().unwrap_or_default();
-            if let (Some(d), Some(t)) = (from.depth, find(target)) {
+        if let (false, Some(t)) = (stale, target) {
+            let from = self.nodes.get(chain.handle);
+            if let Some(d) = from.depth {
                 self.reach(table, find, t, from.mask, d as usize + 1);
             }
         }
@@ -337,6 +380,6 @@ impl Validator {
 
     /// The hooks with which every rule of a chain is known to pass.
     fn known(&self, chain: &Chain) -> Option<u8> {
-        self.nodes.get(&chain.handle).and_then(|n| n.ok)
+        self.nodes.get(chain.handle).ok
     }
 }

@@ -29,12 +29,16 @@ impl Batch<'_> {
         let chain = &self.table.chains[idx];
         let what = |t: &crate::ruleset::Table| format!("rule in chain {}", t.chains[idx].name);
         let own_hook = chain.hook;
-        let r = if chain.fake {
+        let fake = chain.fake;
+        // Where the jump goes: adding the rule moves no chain, so the
+        // validation after it goes by the same position.
+        let target = rule.target.chain().and_then(|t| self.find(t));
+        let r = if fake {
             Err(KernelError::NoEntry)
         } else {
             match &rule.target {
-                RuleTarget::Jump(t) | RuleTarget::Goto(t) => {
-                    check::check_jump_to(self.find(t).map(|i| &self.table.chains[i]))
+                RuleTarget::Jump(_) | RuleTarget::Goto(_) => {
+                    check::check_jump_to(target.map(|i| &self.table.chains[i]))
                 }
                 _ if self.queue => Err(KernelError::NoEntry),
                 _ => Ok(()),
@@ -73,7 +77,7 @@ impl Batch<'_> {
             }
         };
         if !failed_now {
-            if let Err(err) = self.validate_after(idx, at, jumps || replace) {
+            if let Err(err) = self.validate_after(idx, at, jumps || replace, target) {
                 self.invalid.push(KernelFail {
                     op,
                     err,
@@ -90,11 +94,13 @@ impl Batch<'_> {
     /// checking, with the hooks that reach its chain (`whole` false). Once
     /// validation failed, the bad rule stays in the batch and every later
     /// rule fails the same way.
+    /// `target` is the position of the chain the rule jumps to, if any.
     pub(super) fn validate_after(
         &mut self,
         idx: usize,
         pos: usize,
         whole: bool,
+        target: Option<usize>,
     ) -> Result<(), KernelError> {
         if let Some(err) = &self.invalid_state {
             return Err(err.clone());
@@ -109,7 +115,7 @@ impl Batch<'_> {
         }
         let (table, names) = (&self.table, &self.names);
         let find = |n: &str| names.find(table, n);
-        let r = self.validator.added(table, &find, idx, pos, whole);
+        let r = self.validator.added(table, &find, idx, pos, whole, target);
         if let Err(e) = &r {
             self.invalid_state = Some(e.clone());
         }
