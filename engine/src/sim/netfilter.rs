@@ -198,16 +198,20 @@ fn run_stages(
     mut trace: Option<&mut Trace>,
     mut route: Option<&mut OutRoute>,
 ) -> Fate {
-    // The headers, parsed again only after the bytes changed.
-    let mut parsed: Option<Headers> = None;
+    // The headers, parsed once and kept up to date in place; parsed again
+    // only after a rewrite they do not follow (`stale`), at the next stage.
+    let mut hdr = match pkt.headers() {
+        Ok(h) => h,
+        Err(_) => return Fate::Drop,
+    };
+    let mut stale = false;
     for stage in stages(hook) {
-        let hdr = match parsed.take() {
-            Some(h) => h,
-            None => match pkt.headers() {
-                Ok(h) => h,
+        if std::mem::take(&mut stale) {
+            match pkt.headers() {
+                Ok(h) => hdr = h,
                 Err(_) => return Fate::Drop,
-            },
-        };
+            }
+        }
         match *stage {
             Stage::Conntrack => {
                 if !ct.seen {
@@ -241,7 +245,6 @@ fn run_stages(
                         }
                     }
                 }
-                parsed = Some(hdr);
             }
             Stage::Confirm => {
                 // Only a packet of the original direction confirms
@@ -253,17 +256,16 @@ fn run_stages(
                         return Fate::Drop;
                     }
                 }
-                parsed = Some(hdr);
             }
-            Stage::Table(name) if !table_exists(host, name) => parsed = Some(hdr),
+            Stage::Table(name) if !table_exists(host, name) => {}
             Stage::Table(name) => {
                 let before = (name == "mangle").then(|| RouteKeys::of(&hdr, pkt));
-                let (fate, hdr, stale) = run_table(
+                let (fate, unparsable) = run_table(
                     host,
                     name,
                     hook,
                     pkt,
-                    hdr,
+                    &mut hdr,
                     ct,
                     now_ns,
                     emitted,
@@ -275,14 +277,12 @@ fn run_stages(
                     }
                     return fate;
                 }
-                let hdr = if stale {
+                if unparsable {
                     match pkt.headers() {
-                        Ok(h) => h,
+                        Ok(h) => hdr = h,
                         Err(_) => return Fate::Drop,
                     }
-                } else {
-                    hdr
-                };
+                }
                 if let (Some(r), Some(before)) = (route.as_deref_mut(), before) {
                     if RouteKeys::of(&hdr, pkt) != before && !reroute(host, pkt, &hdr, r) {
                         r.unroutable_after = Some("mangle OUTPUT");
@@ -292,11 +292,9 @@ fn run_stages(
                         return Fate::Drop;
                     }
                 }
-                parsed = Some(hdr);
             }
             Stage::Nat(manip) => {
                 let Some(idx) = ct.idx else {
-                    parsed = Some(hdr);
                     continue;
                 };
                 // `nf_nat_inet_fn`: the nat chains see the first packet of a
@@ -308,13 +306,13 @@ fn run_stages(
                         .conntrack
                         .get(idx)
                         .is_some_and(|e| !e.has(nat::done_bit(manip)));
-                let hdr = if first {
-                    let (fate, hdr, stale) = run_table(
+                if first {
+                    let (fate, unparsable) = run_table(
                         host,
                         "nat",
                         hook,
                         pkt,
-                        hdr,
+                        &mut hdr,
                         ct,
                         now_ns,
                         emitted,
@@ -325,27 +323,19 @@ fn run_stages(
                         return fate;
                     }
                     nat::null_binding(&mut host.conntrack, &mut host.rng, idx, manip);
-                    if stale {
+                    if unparsable {
                         match pkt.headers() {
-                            Ok(h) => h,
+                            Ok(h) => hdr = h,
                             Err(_) => return Fate::Drop,
                         }
-                    } else {
-                        hdr
                     }
-                } else {
-                    hdr
-                };
+                }
                 let dst_before = hdr.dst;
-                let mut hdr = hdr;
-                let fresh = match nat::apply(&host.conntrack, idx, ct.dir, manip, pkt, &mut hdr) {
-                    nat::Applied::No => {
-                        parsed = Some(hdr);
-                        continue;
-                    }
-                    nat::Applied::Followed => Some(hdr),
-                    nat::Applied::Rewritten => None,
-                };
+                match nat::apply(&host.conntrack, idx, ct.dir, manip, pkt, &mut hdr) {
+                    nat::Applied::No => continue,
+                    nat::Applied::Followed => {}
+                    nat::Applied::Rewritten => stale = true,
+                }
                 if let Some(r) = route.as_deref_mut() {
                     let Ok(now) = pkt.headers() else {
                         return Fate::Drop;
@@ -372,7 +362,6 @@ fn run_stages(
                         rewritten: pkt.headers().ok(),
                     });
                 }
-                parsed = fresh;
             }
         }
     }
@@ -592,21 +581,21 @@ fn prefetch_rule(r: &Rule) {
     crate::prefetch::value(&r.target);
 }
 
-/// Runs a packet through one table's chain for the hook. Returns the fate,
-/// the headers as they are now (read again after each rewrite), and whether
-/// a rewrite left bytes that no longer parse (the headers are then stale).
+/// Runs a packet through one table's chain for the hook, keeping `hdr` up
+/// to date (read again after each rewrite). Returns the fate and whether a
+/// rewrite left bytes that no longer parse (`hdr` is then stale).
 #[allow(clippy::too_many_arguments)]
 fn run_table(
     host: &mut Host,
     table_name: &'static str,
     hook: Hook,
     pkt: &mut Packet,
-    hdr: Headers,
+    hdr: &mut Headers,
     ct: &mut CtRef,
     now_ns: u64,
     emitted: &mut Vec<Emit>,
     mut trace: Option<&mut Trace>,
-) -> (Fate, Headers, bool) {
+) -> (Fate, bool) {
     let Host {
         name,
         ruleset,
@@ -626,13 +615,13 @@ fn run_table(
         ..
     } = host;
     let Some(table) = ruleset.table_mut(table_name) else {
-        return (Fate::Accept, hdr, false);
+        return (Fate::Accept, false);
     };
     let Some(base) = table.hook_chain(hook) else {
-        return (Fate::Accept, hdr, false);
+        return (Fate::Accept, false);
     };
     if !table.exists {
-        return (Fate::Accept, hdr, false);
+        return (Fate::Accept, false);
     }
     let tracing = trace.is_some();
     // Untraced, long chains go straight to the rules the packet may match.
@@ -665,7 +654,8 @@ fn run_table(
         hotdrop: false,
     };
     let mut stale = false;
-    let mut before = Snapshot::new();
+    // Made at the first target that may rewrite the packet.
+    let mut before: Option<Snapshot> = None;
     let mut stack = Frames::default();
     let mut cur = Frame {
         chain: base,
@@ -747,7 +737,7 @@ fn run_table(
                         Verdict::Drop => Fate::Drop,
                         _ => Fate::Accept,
                     };
-                    return (fate, cx.hdr, stale);
+                    return (fate, stale);
                 }
             }
         }
@@ -842,7 +832,7 @@ fn run_table(
                 ));
             }
             if hotdrop {
-                return (Fate::Drop, cx.hdr, stale);
+                return (Fate::Drop, stale);
             }
             continue;
         }
@@ -868,11 +858,11 @@ fn run_table(
             RuleTarget::None => record(&mut trace, &|| "continue".into(), None),
             RuleTarget::Verdict(Verdict::Accept) => {
                 record(&mut trace, &|| "ACCEPT".into(), None);
-                return (Fate::Accept, cx.hdr, stale);
+                return (Fate::Accept, stale);
             }
             RuleTarget::Verdict(Verdict::Drop) => {
                 record(&mut trace, &|| "DROP".into(), None);
-                return (Fate::Drop, cx.hdr, stale);
+                return (Fate::Drop, stale);
             }
             RuleTarget::Verdict(Verdict::Return) => {
                 record(&mut trace, &|| "RETURN".into(), None);
@@ -900,7 +890,7 @@ fn run_table(
                         } else {
                             Fate::Accept
                         };
-                        return (fate, cx.hdr, stale);
+                        return (fate, stale);
                     }
                 }
             }
@@ -916,7 +906,7 @@ fn run_table(
                 };
                 let target = target.unwrap_or_else(|to| chains.iter().position(|c| c.name == to));
                 let Some(ti) = target else {
-                    return (Fate::Drop, cx.hdr, stale);
+                    return (Fate::Drop, stale);
                 };
                 // A chain reached through a dispatch is far from where
                 // recent packets went (the chains it reaches are not).
@@ -935,6 +925,7 @@ fn run_table(
                 };
             }
             RuleTarget::Ext(t) => {
+                let before = before.get_or_insert_with(Snapshot::new);
                 before.take(&cx.pkt.data);
                 let verdict = t.fire(&mut cx);
                 let rewritten = if before.same(&cx.pkt.data) {
@@ -961,7 +952,7 @@ fn run_table(
                     record(&mut trace, &text, rewritten);
                 }
                 if let Some(f) = fate {
-                    return (f, cx.hdr, stale);
+                    return (f, stale);
                 }
             }
         }
