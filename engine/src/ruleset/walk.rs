@@ -248,6 +248,7 @@ impl WalkIndex {
     }
 
     /// The walk of chain `chain` if it was made for `rules` rules.
+    #[inline]
     pub fn chain(&self, chain: usize, rules: usize) -> Option<ChainWalk<'_>> {
         let start = *self.first.get(chain)? as usize;
         let end = *self.first.get(chain + 1)? as usize;
@@ -288,6 +289,7 @@ impl WalkIndex {
 
     /// Whether chain `chain` is dispatched on destination (a walk of it
     /// goes straight to the rules a packet may match).
+    #[inline]
     pub fn dispatched(&self, chain: usize) -> bool {
         self.dispatched.get(chain).copied().unwrap_or(false)
     }
@@ -314,6 +316,7 @@ pub struct ChainWalk<'w> {
 
 impl ChainWalk<'_> {
     /// The chain rule `rule` jumps or goes to (`None`: no such chain).
+    #[inline]
     pub fn target(&self, rule: usize) -> Option<usize> {
         if rule >= self.rules {
             return None;
@@ -327,6 +330,7 @@ impl ChainWalk<'_> {
 
     /// The source, destination and protocol tests of rule `rule` for a
     /// packet, from the index (`None`: no such rule).
+    #[inline]
     pub fn precheck(
         &self,
         rule: usize,
@@ -357,12 +361,14 @@ impl ChainWalk<'_> {
     }
 
     /// Whether the chain is dispatched on destination.
+    #[inline]
     pub fn is_dispatched(&self) -> bool {
         self.dispatched
     }
 
     /// The first rule from `from` on that a packet to `dst` may match; the
     /// number of rules when none may.
+    #[inline]
     pub fn next(&self, from: usize, dst: Ipv4Addr) -> usize {
         if !self.dispatched {
             return from;

@@ -9,6 +9,7 @@ pub use tcp_window::{TcpPolicy, Window};
 use crate::fasthash::FastMap;
 use crate::packet::{tcp_flags, Headers, L4};
 use serde::{Deserialize, Serialize};
+use std::collections::hash_map::Entry as MapEntry;
 use std::net::Ipv4Addr;
 use tcp_window::{Judged, Segment};
 
@@ -569,8 +570,10 @@ impl Conntrack {
 
     /// Removes a tuple from the map if it still points at entry `idx`.
     fn unmap(&mut self, idx: usize, zone: u16, t: &Tuple) {
-        if self.map.get(&(zone, *t)).is_some_and(|(i, _)| *i == idx) {
-            self.map.remove(&(zone, *t));
+        if let MapEntry::Occupied(o) = self.map.entry((zone, *t)) {
+            if o.get().0 == idx {
+                o.remove();
+            }
         }
     }
 
@@ -878,16 +881,25 @@ impl Conntrack {
         e.status |= bit;
         if !dying {
             self.unmap(idx, zone, &old);
-            let taken = self.map.get(&(zone, reply)).is_some_and(|(i, _)| *i != idx);
+            let taken = match self.map.entry((zone, reply)) {
+                MapEntry::Occupied(o) if o.get().0 != idx => true,
+                MapEntry::Occupied(mut o) => {
+                    o.insert((idx, Dir::Reply));
+                    false
+                }
+                MapEntry::Vacant(v) => {
+                    v.insert((idx, Dir::Reply));
+                    false
+                }
+            };
             let Some(e) = self.entries.get_mut(idx).and_then(|e| e.as_mut()) else {
                 return;
             };
             if taken {
                 e.status |= status::REPLY_CLASH;
-                return;
+            } else {
+                e.status &= !status::REPLY_CLASH;
             }
-            e.status &= !status::REPLY_CLASH;
-            self.map.insert((zone, reply), (idx, Dir::Reply));
         }
     }
 

@@ -676,19 +676,74 @@ fn run_table(
         verdict,
         rewritten: None,
     };
+    // The index of the chain being walked, looked up when the walk enters it.
+    let mut cw_chain = usize::MAX;
+    let mut cw = None;
     loop {
         let chain = &mut chains[cur.chain];
-        let cw = walk.chain(cur.chain, chain.rules.len());
+        if cur.chain != cw_chain {
+            cw_chain = cur.chain;
+            cw = walk.chain(cur.chain, chain.rules.len());
+        }
+        // Untraced, the index answers the address and protocol tests, and
+        // what the matches come to when it knows; else the rule is read.
+        let mut check_ip = true;
+        let mut known = Known::Ask;
         match (skip, cw) {
             (true, Some(w)) => {
-                let from = cur.next_rule;
-                cur.next_rule = w.next(from, cx.hdr.dst);
-                // A rule the dispatch skipped to is far from the last one
-                // read: load it while its index entry is looked at.
-                if cur.next_rule != from {
-                    if let Some(r) = chain.rules.get(cur.next_rule) {
-                        prefetch_rule(r);
+                // Rules the index rules out are passed over unread.
+                loop {
+                    let from = cur.next_rule;
+                    cur.next_rule = w.next(from, cx.hdr.dst);
+                    // A rule the dispatch skipped to is far from the last one
+                    // read: load it while its index entry is looked at.
+                    if cur.next_rule != from {
+                        if let Some(r) = chain.rules.get(cur.next_rule) {
+                            prefetch_rule(r);
+                        }
                     }
+                    let Some(pre) = w.precheck(cur.next_rule, cx.hdr.src, cx.hdr.dst, cx.hdr.proto)
+                    else {
+                        // Past the last rule.
+                        break;
+                    };
+                    match pre {
+                        Precheck::Fails => {}
+                        Precheck::Passes {
+                            rest_of_ip: false,
+                            matches,
+                        } => {
+                            // A rule whose one test fails is passed over unread.
+                            let pass = match matches {
+                                Known::Test(OneTest::Native(t)) => t.eval(cx.transport()).0,
+                                Known::Test(OneTest::Random { below, inv }) => {
+                                    (crate::ext::statistic::draw(cx.rng) < below) != inv
+                                }
+                                Known::Test(OneTest::Header { .. })
+                                | Known::Always
+                                | Known::Ask => true,
+                            };
+                            if pass {
+                                check_ip = false;
+                                known = match matches {
+                                    Known::Test(OneTest::Header { need }) => {
+                                        if cx.hdr.frag_offset == 0
+                                            && cx.transport().len() >= need as usize
+                                        {
+                                            Known::Always
+                                        } else {
+                                            Known::Ask
+                                        }
+                                    }
+                                    known => known,
+                                };
+                                break;
+                            }
+                        }
+                        // The rest of the fixed part needs the rule: so do the matches.
+                        Precheck::Passes { .. } => break,
+                    }
+                    cur.next_rule += 1;
                 }
             }
             // Rule by rule, untraced: a rule whose fixed part fails does
@@ -697,7 +752,7 @@ fn run_table(
                 while chain
                     .rules
                     .get(cur.next_rule)
-                    .is_some_and(|r| ip_fails(&r.ip, &cx.hdr, cx.pkt).is_some())
+                    .is_some_and(|r| ip_fails(&r.ip, cx.hdr, cx.pkt).is_some())
                 {
                     cur.next_rule += 1;
                 }
@@ -743,44 +798,6 @@ fn run_table(
         }
         let rule_no = cur.next_rule;
         cur.next_rule += 1;
-        // Untraced, the index answers the address and protocol tests, and
-        // what the matches come to when it knows; else the rule is read.
-        let mut check_ip = true;
-        let mut known = Known::Ask;
-        if let (true, Some(w)) = (skip, cw) {
-            match w.precheck(rule_no, cx.hdr.src, cx.hdr.dst, cx.hdr.proto) {
-                Some(Precheck::Fails) => continue,
-                Some(Precheck::Passes {
-                    rest_of_ip: false,
-                    matches,
-                }) => {
-                    // A rule whose one test fails is passed over unread.
-                    let pass = match matches {
-                        Known::Test(OneTest::Native(t)) => t.eval(cx.transport()).0,
-                        Known::Test(OneTest::Random { below, inv }) => {
-                            (crate::ext::statistic::draw(cx.rng) < below) != inv
-                        }
-                        Known::Test(OneTest::Header { .. }) | Known::Always | Known::Ask => true,
-                    };
-                    if !pass {
-                        continue;
-                    }
-                    check_ip = false;
-                    known = match matches {
-                        Known::Test(OneTest::Header { need }) => {
-                            if cx.hdr.frag_offset == 0 && cx.transport().len() >= need as usize {
-                                Known::Always
-                            } else {
-                                Known::Ask
-                            }
-                        }
-                        known => known,
-                    };
-                }
-                // The rest of the fixed part needs the rule: so do the matches.
-                Some(Precheck::Passes { .. }) | None => {}
-            }
-        }
         let rule: &mut Rule = &mut chain.rules[rule_no];
         if check_ip {
             if let Some(f) = ip_fails(&rule.ip, &cx.hdr, cx.pkt) {
