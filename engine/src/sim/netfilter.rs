@@ -594,8 +594,39 @@ fn run_table(
     ct: &mut CtRef,
     now_ns: u64,
     emitted: &mut Vec<Emit>,
-    mut trace: Option<&mut Trace>,
+    trace: Option<&mut Trace>,
 ) -> (Fate, bool) {
+    match trace {
+        Some(t) => walk_table::<true>(
+            host,
+            table_name,
+            hook,
+            pkt,
+            hdr,
+            ct,
+            now_ns,
+            emitted,
+            Some(t),
+        ),
+        None => walk_table::<false>(host, table_name, hook, pkt, hdr, ct, now_ns, emitted, None),
+    }
+}
+
+/// [`run_table`], made twice: `TRACED` with a trace, and without one, where
+/// every step of recording is known absent and leaves no code in the walk.
+#[allow(clippy::too_many_arguments)]
+fn walk_table<const TRACED: bool>(
+    host: &mut Host,
+    table_name: &'static str,
+    hook: Hook,
+    pkt: &mut Packet,
+    hdr: &mut Headers,
+    ct: &mut CtRef,
+    now_ns: u64,
+    emitted: &mut Vec<Emit>,
+    trace: Option<&mut Trace>,
+) -> (Fate, bool) {
+    let mut trace = if TRACED { trace } else { None };
     let Host {
         name,
         ruleset,
@@ -623,7 +654,7 @@ fn run_table(
     if !table.exists {
         return (Fate::Accept, false);
     }
-    let tracing = trace.is_some();
+    let tracing = TRACED;
     // Untraced, long chains go straight to the rules the packet may match.
     let skip = !tracing && !*linear_walk;
     let (chains, walk) = table.walk_parts();
@@ -957,15 +988,15 @@ fn run_table(
                     Some(TargetVerdict::Stolen) => Some(Fate::Stolen),
                     None | Some(TargetVerdict::Continue) => None,
                 };
-                let name = t.save_name();
-                let text = || match verdict {
-                    None => format!("-j {name} cannot be carried out by the simulator"),
-                    Some(TargetVerdict::Continue) => format!("{name}, continue"),
-                    Some(TargetVerdict::Accept) => format!("{name}, ACCEPT"),
-                    Some(TargetVerdict::Drop) => format!("{name}, DROP"),
-                    Some(TargetVerdict::Stolen) => format!("{name}, stolen"),
-                };
                 if tracing {
+                    let name = t.save_name();
+                    let text = || match verdict {
+                        None => format!("-j {name} cannot be carried out by the simulator"),
+                        Some(TargetVerdict::Continue) => format!("{name}, continue"),
+                        Some(TargetVerdict::Accept) => format!("{name}, ACCEPT"),
+                        Some(TargetVerdict::Drop) => format!("{name}, DROP"),
+                        Some(TargetVerdict::Stolen) => format!("{name}, stolen"),
+                    };
                     record(&mut trace, &text, rewritten);
                 }
                 if let Some(f) = fate {
