@@ -548,31 +548,50 @@ impl Frames {
 
 /// Rules of a chain [`prefetch_walk`] loads ahead of the walk.
 const AHEAD: usize = 8;
+/// Rules of the chains those jump to that it loads ahead.
+const AHEAD_BEYOND: usize = 2;
 
 /// Starts loading what the walk of chain `ci` reads: where its rules are,
-/// its index entries and what its first rules count and do, and for the
-/// chains those rules jump to, where their rules are and their index
-/// entries. In a large table most of these are cache misses; asked for
-/// together, they overlap.
-fn prefetch_walk(chains: &[crate::ruleset::Chain], walk: &WalkIndex, ci: usize) {
-    let Some(chain) = chains.get(ci) else {
-        return;
+/// its index entries and what its first rules count and do, and the same
+/// for the chains those rules jump to. In a large table most of these are
+/// cache misses; asked for together, they overlap. Chains are reached by
+/// address from `chains` (the table's, not read), rules through the index.
+fn prefetch_walk(chains: *const crate::ruleset::Chain, walk: &WalkIndex, ci: usize) {
+    let chain_rules = |c: usize| {
+        let size = std::mem::size_of::<crate::ruleset::Chain>();
+        crate::prefetch::bytes(
+            chains,
+            c * size + std::mem::offset_of!(crate::ruleset::Chain, rules),
+        );
     };
-    crate::prefetch::value(&chain.rules);
+    if ci >= walk.chains() {
+        return;
+    }
+    chain_rules(ci);
     if walk.dispatched(ci) {
         // Its walk starts where the dispatch says.
         return;
     }
     walk.prefetch_chain(ci, AHEAD);
+    prefetch_rules(walk, ci, AHEAD);
     for t in walk.targets(ci, AHEAD) {
-        if let Some(c) = chains.get(t) {
-            crate::prefetch::value(&c.rules);
-            walk.prefetch_chain(t, AHEAD);
+        if t < walk.chains() {
+            chain_rules(t);
+            walk.prefetch_chain(t, AHEAD_BEYOND);
+            prefetch_rules(walk, t, AHEAD_BEYOND);
         }
     }
-    for r in chain.rules.iter().take(AHEAD) {
-        prefetch_rule(r);
-    }
+}
+
+/// Starts loading what a walk reads of the first `max` rules of chain
+/// `ci` (see [`prefetch_rule`]), without reading the chain.
+fn prefetch_rules(walk: &WalkIndex, ci: usize, max: usize) {
+    use std::mem::offset_of;
+    walk.prefetch_rules(
+        ci,
+        max,
+        [offset_of!(Rule, counters), offset_of!(Rule, target)],
+    );
 }
 
 /// Starts loading what a walk reads of a rule that passed the index.
@@ -707,6 +726,10 @@ fn walk_table<const TRACED: bool>(
         verdict,
         rewritten: None,
     };
+    // Where the chains are, to load them ahead (not read through this).
+    let chains_at = chains.as_ptr();
+    // The chain last loaded ahead from a dispatch.
+    let mut loaded_ahead = usize::MAX;
     // The index of the chain being walked, looked up when the walk enters it.
     let mut cw_chain = usize::MAX;
     let mut cw = None;
@@ -725,12 +748,18 @@ fn walk_table<const TRACED: bool>(
                 // Rules the index rules out are passed over unread.
                 loop {
                     let from = cur.next_rule;
-                    cur.next_rule = w.next(from, cx.hdr.dst);
+                    let (next, target) = w.next_and_target(from, cx.hdr.dst);
+                    cur.next_rule = next;
                     // A rule the dispatch skipped to is far from the last one
-                    // read: load it while its index entry is looked at.
-                    if cur.next_rule != from {
-                        if let Some(r) = chain.rules.get(cur.next_rule) {
+                    // read: load it while its index entry is looked at, and
+                    // the chain it jumps to.
+                    if next != from {
+                        if let Some(r) = chain.rules.get(next) {
                             prefetch_rule(r);
+                        }
+                        if let Some(t) = target {
+                            prefetch_walk(chains_at, walk, t);
+                            loaded_ahead = t;
                         }
                     }
                     let Some(pre) = w.precheck(cur.next_rule, cx.hdr.src, cx.hdr.dst, cx.hdr.proto)
@@ -958,8 +987,8 @@ fn walk_table<const TRACED: bool>(
                 };
                 // A chain reached through a dispatch is far from where
                 // recent packets went (the chains it reaches are not).
-                if skip && cw.is_some_and(|w| w.is_dispatched()) {
-                    prefetch_walk(chains, walk, ti);
+                if skip && cw.is_some_and(|w| w.is_dispatched()) && ti != loaded_ahead {
+                    prefetch_walk(chains_at, walk, ti);
                 }
                 if !is_goto {
                     stack.push(Frame {
