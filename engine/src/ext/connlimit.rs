@@ -124,7 +124,7 @@ impl Connlimit {
                 e.has(status::CONFIRMED) && e.has(status::ASSURED),
             ),
             None => {
-                let t = Tuple::of(&cx.hdr)?;
+                let t = Tuple::of(cx.hdr)?;
                 match live.get(&t) {
                     Some(e) => (e.orig, e.zone, e.has(status::ASSURED)),
                     None => (t, 0, false),

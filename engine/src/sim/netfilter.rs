@@ -860,9 +860,9 @@ fn walk_table<const TRACED: bool>(
         cur.next_rule += 1;
         let rule: &mut Rule = &mut chain.rules[rule_no];
         if check_ip {
-            if let Some(f) = ip_fails(&rule.ip, &cx.hdr, cx.pkt) {
+            if let Some(f) = ip_fails(&rule.ip, cx.hdr, cx.pkt) {
                 if let Some(t) = trace.as_deref_mut() {
-                    let why = ip_why(f, &rule.ip, &cx.hdr, cx.pkt);
+                    let why = ip_why(f, &rule.ip, cx.hdr, cx.pkt);
                     t.steps
                         .push(step(&chain.name, Some(rule_no + 1), false, Some(why), None));
                 }
