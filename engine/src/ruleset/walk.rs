@@ -285,13 +285,17 @@ pub enum Known {
     Ask,
 }
 
-/// The walk of every chain of a table, in table order, in flat arrays (a
-/// packet crossing many chains touches little memory).
+/// The walk of every chain of a table in flat arrays (a packet crossing
+/// many chains touches little memory).
 #[derive(Debug, Default)]
 pub struct WalkIndex {
-    /// Where each chain's rules start in `hot`, and the end.
-    first: Vec<u32>,
-    /// What the walk reads first of every rule, chain after chain.
+    /// Where each chain's rules are in `hot` (start, number), by the
+    /// chain's position in the table.
+    spans: Vec<(u32, u32)>,
+    /// What the walk reads first of every rule, chain after chain in the
+    /// order a walk meets them: each chain right after the first chain
+    /// that jumps to it (kube-proxy's service chain, then its endpoints'),
+    /// so that the chains one packet walks are side by side.
     hot: Vec<Hot>,
     /// Chains with a dispatch on destination.
     dispatch: FastMap<u32, Dispatch>,
@@ -305,29 +309,51 @@ pub struct WalkIndex {
 
 impl WalkIndex {
     pub fn new(table: &Table) -> WalkIndex {
+        let n = table.chains.len();
         let mut w = WalkIndex {
-            first: Vec::with_capacity(table.chains.len() + 1),
+            spans: vec![(0, 0); n],
+            dispatched: vec![false; n],
+            rules_at: table
+                .chains
+                .iter()
+                .map(|c| c.rules.as_ptr() as usize)
+                .collect(),
             ..WalkIndex::default()
         };
-        for (ci, c) in table.chains.iter().enumerate() {
-            w.first.push(w.hot.len() as u32);
-            w.rules_at.push(c.rules.as_ptr() as usize);
-            let start = w.hot.len();
-            w.hot.extend(c.rules.iter().map(|r| {
-                let target = r
-                    .target
-                    .chain()
-                    .and_then(|t| table.chain_index(t))
-                    .map_or(NONE, |i| i as u32);
-                Hot::of(r, target)
-            }));
-            let d = Dispatch::of(c, |rule| w.hot[start + rule].target);
-            w.dispatched.push(d.is_some());
-            if let Some(d) = d {
-                w.dispatch.insert(ci as u32, d);
+        // Chains in table order, each followed by the chains it jumps to
+        // that are not placed yet (depth first, without recursion).
+        let mut placed = vec![false; n];
+        let mut todo: Vec<usize> = Vec::new();
+        for root in 0..n {
+            todo.push(root);
+            while let Some(ci) = todo.pop() {
+                let Some(c) = table.chains.get(ci).filter(|_| !placed[ci]) else {
+                    continue;
+                };
+                placed[ci] = true;
+                let start = w.hot.len();
+                w.spans[ci] = (start as u32, c.rules.len() as u32);
+                w.hot.extend(c.rules.iter().map(|r| {
+                    let target = r
+                        .target
+                        .chain()
+                        .and_then(|t| table.chain_index(t))
+                        .map_or(NONE, |i| i as u32);
+                    Hot::of(r, target)
+                }));
+                let hot = &w.hot[start..];
+                todo.extend(
+                    hot.iter()
+                        .rev()
+                        .filter(|h| h.target != NONE && !placed[h.target as usize])
+                        .map(|h| h.target as usize),
+                );
+                if let Some(d) = Dispatch::of(c, |rule| hot[rule].target) {
+                    w.dispatched[ci] = true;
+                    w.dispatch.insert(ci as u32, d);
+                }
             }
         }
-        w.first.push(w.hot.len() as u32);
         w
     }
 
@@ -340,9 +366,9 @@ impl WalkIndex {
     /// The walk of chain `chain` if it was made for `rules` rules.
     #[inline]
     pub fn chain(&self, chain: usize, rules: usize) -> Option<ChainWalk<'_>> {
-        let start = *self.first.get(chain)? as usize;
-        let end = *self.first.get(chain + 1)? as usize;
-        (end - start == rules).then_some(ChainWalk {
+        let &(start, len) = self.spans.get(chain)?;
+        let start = start as usize;
+        (len as usize == rules).then_some(ChainWalk {
             index: self,
             chain,
             start,
@@ -353,14 +379,14 @@ impl WalkIndex {
 
     /// The number of chains the index was made for.
     pub fn chains(&self) -> usize {
-        self.first.len().saturating_sub(1)
+        self.spans.len()
     }
 
     /// The index entries of chain `chain` (empty for no such chain).
     fn hot_of(&self, chain: usize) -> &[Hot] {
-        match (self.first.get(chain), self.first.get(chain + 1)) {
-            (Some(&a), Some(&b)) => self.hot.get(a as usize..b as usize).unwrap_or(&[]),
-            _ => &[],
+        match self.spans.get(chain) {
+            Some(&(a, n)) => self.hot.get(a as usize..(a + n) as usize).unwrap_or(&[]),
+            None => &[],
         }
     }
 
@@ -381,14 +407,10 @@ impl WalkIndex {
     /// rules of chain `chain` (fields of [`super::Rule`]), without reading
     /// the chain.
     pub fn prefetch_rules(&self, chain: usize, max: usize, offsets: [usize; 2]) {
-        let (Some(&at), Some(&a), Some(&b)) = (
-            self.rules_at.get(chain),
-            self.first.get(chain),
-            self.first.get(chain + 1),
-        ) else {
+        let (Some(&at), Some(&(_, n))) = (self.rules_at.get(chain), self.spans.get(chain)) else {
             return;
         };
-        let n = (b.saturating_sub(a) as usize).min(max);
+        let n = (n as usize).min(max);
         let mut rule = at as *const super::Rule;
         for _ in 0..n {
             crate::prefetch::bytes(rule, offsets[0]);
