@@ -447,11 +447,13 @@ mod cases {
         let mut t = t.box_clone();
         let mut emitted = Vec::new();
         let mut log = Vec::new();
+        let mut hdr = None;
         let mut cx = engine::sim::eval::EvalCx::on_host(
             h,
             Hook::Prerouting,
             "mangle",
             &mut pkt,
+            &mut hdr,
             0,
             &mut emitted,
             &mut log,

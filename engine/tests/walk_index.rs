@@ -17,6 +17,8 @@ use engine::sim::world::World;
 use std::fmt::Write;
 use std::net::Ipv4Addr;
 
+mod common;
+
 /// xorshift64*: reproducible without a dependency.
 struct Rng(u64);
 
@@ -456,4 +458,151 @@ fn blank_xt_transport_matches_are_asked_only_for_fragments_and_short_headers() {
             "rule {rule}"
         );
     }
+}
+
+/// Runs `p` through PREROUTING, FORWARD (out of `out`) and POSTROUTING.
+fn forward_via(host: &mut Host, p: &mut Packet, out: &str, trace: Option<&mut Trace>) -> Vec<Fate> {
+    let mut trace = trace;
+    let mut ct = CtRef::default();
+    let mut emitted = Vec::new();
+    let mut fates = Vec::new();
+    for hook in [Hook::Prerouting, Hook::Forward, Hook::Postrouting] {
+        if hook == Hook::Forward {
+            p.meta.out_iface = Some(out.into());
+        }
+        let f = run_hook(
+            host,
+            hook,
+            p,
+            &mut ct,
+            0,
+            &mut emitted,
+            trace.as_deref_mut(),
+        );
+        fates.push(f);
+        if f != Fate::Accept {
+            break;
+        }
+    }
+    fates
+}
+
+fn tcp(src: Ipv4Addr, sport: u16, dst: Ipv4Addr, dport: u16, flags: &str, iface: &str) -> Packet {
+    let mut p = PacketSpec {
+        src,
+        dst,
+        l4: L4Spec::Tcp {
+            sport,
+            dport,
+            flags: flags.into(),
+            seq: 1000,
+            ack: if flags.contains('A') { 1001 } else { 0 },
+            window: 64240,
+        },
+        ttl: 64,
+        tos: 0,
+        id: sport,
+        payload_len: 0,
+    }
+    .build()
+    .unwrap();
+    p.meta.in_iface = Some(iface.into());
+    p
+}
+
+#[test]
+fn kube_proxy_rules_walk_like_the_kernel() {
+    // kube-proxy's shape (`shared/tools/gen-kube-ruleset.py`), as the sim
+    // bench walks it: a dispatched KUBE-SERVICES, random endpoint picks,
+    // DNAT, the masquerade mark, MASQUERADE --random-fully and the filter
+    // table's conntrack rules.
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    let out = std::process::Command::new("python3")
+        .arg(shared.join("tools/gen-kube-ruleset.py"))
+        .arg("300")
+        .output()
+        .expect("python3 runs the kube-proxy ruleset generator");
+    assert!(out.status.success(), "gen-kube-ruleset.py failed");
+    let rules = String::from_utf8(out.stdout).unwrap();
+    let node = |rules: &str| {
+        let mut w = World::new();
+        let h = w.add_host("node");
+        w.plug(h, "eth0", "192.168.0.1/16", "clients").unwrap();
+        w.plug(h, "eth1", "10.128.0.1/10", "pods").unwrap();
+        let mut host = w.hosts.swap_remove(h);
+        host.sysctl.insert("net.ipv4.ip_forward".into(), "1".into());
+        let out = run_argv(&mut host, &["iptables-restore".to_string()], Some(rules));
+        assert_eq!(out.exit, 0, "{}", out.stderr);
+        host
+    };
+    let mut three = Three {
+        fast: node(&rules),
+        linear: {
+            let mut h = node(&rules);
+            h.linear_walk = true;
+            h
+        },
+        traced: node(&rules),
+    };
+    let mut r = Rng(0x5eed_0c0f_fee0_1234);
+    let mut dnat = 0;
+    for i in 0..600u16 {
+        // Mostly cluster IPs of services (the generator's 10.96.x.y), some
+        // addresses no service has.
+        let svc = r.below(330) as usize;
+        let dst = Ipv4Addr::new(
+            10,
+            96 + ((svc >> 16) % 32) as u8,
+            (svc >> 8) as u8,
+            svc as u8,
+        );
+        let client = Ipv4Addr::new(192, 168, r.below(4) as u8, 1 + r.below(200) as u8);
+        let sport = 30000 + r.below(50) as u16;
+        let dport = if r.chance(90) { 80 } else { 443 };
+        let mut syn = tcp(client, sport, dst, dport, "S", "eth0");
+        let what = format!("flow {i}: {client}:{sport} -> {dst}:{dport}");
+        let fates = {
+            let (mut a, mut b, mut c) = (syn.clone(), syn.clone(), syn.clone());
+            let fa = forward_via(&mut three.fast, &mut a, "eth1", None);
+            assert_eq!(
+                fa,
+                forward_via(&mut three.linear, &mut b, "eth1", None),
+                "{what}"
+            );
+            let mut t = Trace::default();
+            assert_eq!(
+                fa,
+                forward_via(&mut three.traced, &mut c, "eth1", Some(&mut t)),
+                "{what}"
+            );
+            assert_eq!((&a, &a), (&b, &c), "{what}");
+            syn = a;
+            fa
+        };
+        if fates.last() != Some(&Fate::Accept) || syn.headers().unwrap().dst == dst {
+            continue;
+        }
+        dnat += 1;
+        // The endpoint answers the client's SYN (to the masqueraded source).
+        if r.chance(60) {
+            let h = syn.headers().unwrap();
+            let (s, d) = h.ports().unwrap();
+            let reply = tcp(h.dst, d, h.src, s, "SA", "eth1");
+            let mut three_out = [reply.clone(), reply.clone(), reply];
+            let fa = forward_via(&mut three.fast, &mut three_out[0], "eth0", None);
+            let fb = forward_via(&mut three.linear, &mut three_out[1], "eth0", None);
+            let mut t = Trace::default();
+            let fc = forward_via(&mut three.traced, &mut three_out[2], "eth0", Some(&mut t));
+            assert_eq!((&fa, &fa), (&fb, &fc), "reply of {what}");
+            assert_eq!(three_out[0], three_out[1], "reply of {what}");
+            assert_eq!(three_out[0], three_out[2], "reply of {what}");
+            // Un-NATed back to the client.
+            let back = three_out[0].headers().unwrap();
+            assert_eq!((back.src, back.dst), (dst, client), "reply of {what}");
+        }
+    }
+    assert!(dnat > 300, "only {dnat} flows were DNATed");
+    three.assert_same_state();
 }

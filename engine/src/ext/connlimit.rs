@@ -126,7 +126,7 @@ impl Connlimit {
                 e.has(status::CONFIRMED) && e.has(status::ASSURED),
             ),
             None => {
-                let t = Tuple::of(&cx.hdr)?;
+                let t = Tuple::of(cx.hdr)?;
                 match live.get(&t) {
                     Some(e) => (t, e.zone, e.has(status::ASSURED)),
                     None => (t, 0, false),

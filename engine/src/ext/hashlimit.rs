@@ -858,7 +858,7 @@ impl Match for Hashlimit {
         }
         let t = st.tables.iter_mut().find(|t| t.name == self.name)?;
         t.collect(now);
-        let Some(key) = Self::key(&t.cfg, &cx.pkt.data, &cx.hdr) else {
+        let Some(key) = Self::key(&t.cfg, &cx.pkt.data, cx.hdr) else {
             cx.hotdrop = true;
             if cx.tracing {
                 self.why = "the ports cannot be read: the packet is dropped".into();

@@ -383,11 +383,13 @@ pub(crate) mod lab {
         let now = w.now_ns;
         let mut emitted = Vec::new();
         let mut log = Vec::new();
+        let mut hdr = None;
         let mut cx = crate::sim::eval::EvalCx::on_host(
             &mut w.hosts[0],
             hook,
             "mangle",
             pkt,
+            &mut hdr,
             now,
             &mut emitted,
             &mut log,

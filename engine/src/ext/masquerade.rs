@@ -44,18 +44,31 @@ pub static INFO: ExtInfo = ExtInfo {
 /// one has the same prefix and subnet; 127/8 addresses have host scope and
 /// do not count.
 pub fn select_addr(iface: &Iface, dst: Ipv4Addr) -> Option<Ipv4Addr> {
-    let primary = |n: usize| {
-        let a = &iface.addrs[n];
+    select_addr_for(iface, || dst)
+}
+
+/// [`select_addr`], asking for the destination only when the interface has
+/// more than one primary address to choose from (finding it takes a
+/// route lookup).
+fn select_addr_for(iface: &Iface, dst: impl FnOnce() -> Ipv4Addr) -> Option<Ipv4Addr> {
+    let primary = |n: &usize| {
+        let a = &iface.addrs[*n];
         !a.addr.is_loopback()
-            && !iface.addrs[..n]
+            && !iface.addrs[..*n]
                 .iter()
                 .any(|b| b.prefix == a.prefix && b.contains(a.addr))
     };
-    let mut prim = (0..iface.addrs.len()).filter(|&n| primary(n));
-    let first = prim.clone().next();
-    prim.find(|&n| iface.addrs[n].contains(dst))
-        .or(first)
-        .map(|n| iface.addrs[n].addr)
+    let mut prim = (0..iface.addrs.len()).filter(primary);
+    let first = prim.next()?;
+    let Some(second) = prim.next() else {
+        return Some(iface.addrs[first].addr);
+    };
+    let dst = dst();
+    let on_subnet = [first, second]
+        .into_iter()
+        .chain(prim)
+        .find(|&n| iface.addrs[n].contains(dst));
+    Some(iface.addrs[on_subnet.unwrap_or(first)].addr)
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -106,28 +119,33 @@ impl Target for Masquerade {
         // The gateway of the route the packet got: looked up again the way
         // routing did (rules with its mark and input interface); when that
         // leaves by another interface the destination stands in for it.
-        let flow = Flow {
-            dst: cx.hdr.dst,
-            src: cx.hdr.src,
-            mark: cx.pkt.meta.mark,
-            tos: cx.hdr.tos,
-            iif: cx.in_iface().unwrap_or("lo"),
-            oif: None,
-        };
-        let next_hop = match route::lookup_flow(cx.ifaces, cx.routes, cx.policy, &flow).0 {
-            Decision::Out { next_hop, dev } if cx.out_iface() == Some(dev.as_str()) => next_hop,
-            _ => cx.hdr.dst,
+        let next_hop = || {
+            let flow = Flow {
+                dst: cx.hdr.dst,
+                src: cx.hdr.src,
+                mark: cx.pkt.meta.mark,
+                tos: cx.hdr.tos,
+                iif: cx.in_iface().unwrap_or("lo"),
+                oif: None,
+            };
+            match route::lookup_flow(cx.ifaces, cx.routes, cx.policy, &flow).0 {
+                Decision::Out { next_hop, dev } if cx.out_iface() == Some(dev.as_str()) => next_hop,
+                _ => cx.hdr.dst,
+            }
         };
         let iface = cx
             .out_iface()
             .and_then(|o| cx.ifaces.iter().find(|i| i.name == o));
         // With none on the interface (lo), the first interface's that has
         // one (`inet_select_addr` walks every device then).
-        let Some(src) = iface.and_then(|i| select_addr(i, next_hop)).or_else(|| {
-            cx.ifaces
-                .iter()
-                .find_map(|i| select_addr(i, Ipv4Addr::UNSPECIFIED))
-        }) else {
+        let Some(src) = iface
+            .and_then(|i| select_addr_for(i, next_hop))
+            .or_else(|| {
+                cx.ifaces
+                    .iter()
+                    .find_map(|i| select_addr(i, Ipv4Addr::UNSPECIFIED))
+            })
+        else {
             return Some(TargetVerdict::Drop);
         };
         Some(nat::setup(cx, Manip::Src, self.range.to_sim(Some(src))))
@@ -153,6 +171,39 @@ mod tests {
     fn run(h: &mut Host, s: &str) -> crate::command::Output {
         let a: Vec<String> = s.split(' ').map(String::from).collect();
         run_argv(h, &a, None)
+    }
+
+    #[test]
+    fn the_destination_is_looked_for_only_among_several_primaries() {
+        use super::select_addr_for;
+        use crate::sim::iface::{IfAddr, Iface};
+        let addr = |a: [u8; 4], prefix| IfAddr {
+            addr: a.into(),
+            prefix,
+        };
+        let mut i = Iface::loopback();
+        i.name = "eth0".into();
+        // 127/8 does not count; one primary: no route lookup needed.
+        i.addrs = vec![addr([127, 0, 0, 5], 8), addr([10, 0, 0, 1], 24)];
+        let asked = std::cell::Cell::new(false);
+        let dst = || {
+            asked.set(true);
+            std::net::Ipv4Addr::new(192, 168, 1, 9)
+        };
+        assert_eq!(select_addr_for(&i, dst), Some([10, 0, 0, 1].into()));
+        assert!(!asked.get());
+        // A secondary (same subnet as an earlier one) is no choice either.
+        i.addrs.push(addr([10, 0, 0, 2], 24));
+        assert_eq!(select_addr_for(&i, dst), Some([10, 0, 0, 1].into()));
+        assert!(!asked.get());
+        // Two primaries: the one on the destination's subnet, else the first.
+        i.addrs.push(addr([192, 168, 1, 1], 24));
+        assert_eq!(select_addr_for(&i, dst), Some([192, 168, 1, 1].into()));
+        assert!(asked.get());
+        let far = || std::net::Ipv4Addr::new(8, 8, 8, 8);
+        assert_eq!(select_addr_for(&i, far), Some([10, 0, 0, 1].into()));
+        i.addrs.truncate(1);
+        assert_eq!(select_addr_for(&i, far), None);
     }
 
     #[test]

@@ -296,7 +296,7 @@ impl Match for SetMatch {
     /// `set_match_v4`: the set's answer (counter conditions are checked
     /// inside it, on the member hit), then `!`.
     fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
-        let p = PacketFields::of(cx.pkt, &cx.hdr);
+        let p = PacketFields::of(cx.pkt, cx.hdr);
         let dirs = Dir::list(&self.flags);
         let t = cx
             .ipsets

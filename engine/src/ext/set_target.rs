@@ -220,7 +220,7 @@ impl Target for SetTarget {
 
     /// `set_target_v3`: add, then delete, then map; always continues.
     fn fire(&mut self, cx: &mut EvalCx) -> Option<TargetVerdict> {
-        let p = PacketFields::of(cx.pkt, &cx.hdr);
+        let p = PacketFields::of(cx.pkt, cx.hdr);
         let now = cx.now_ns;
         let mut warnings = Vec::new();
         if let Some(a) = &self.add {

@@ -226,9 +226,18 @@ pub fn fire_alone(
     let mut h = Host::new("h");
     let mut emitted = Vec::new();
     let mut log = Vec::new();
-    let mut cx =
-        crate::sim::eval::EvalCx::on_host(&mut h, hook, table, pkt, 0, &mut emitted, &mut log)
-            .expect("packet parses");
+    let mut hdr = None;
+    let mut cx = crate::sim::eval::EvalCx::on_host(
+        &mut h,
+        hook,
+        table,
+        pkt,
+        &mut hdr,
+        0,
+        &mut emitted,
+        &mut log,
+    )
+    .expect("packet parses");
     let v = t.fire(&mut cx);
     (v, emitted, log)
 }

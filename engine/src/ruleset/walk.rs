@@ -24,19 +24,89 @@ const NONE: u32 = u32::MAX;
 #[derive(Debug, Clone, Default)]
 struct Dispatch {
     /// Where the rule numbers asking for each destination address are in
-    /// `keyed`: (start, count), and the first of them (most addresses
-    /// have one rule: `keyed` is then not read).
-    exact: FastMap<u32, (u32, u32, u32)>,
+    /// `keyed`: (start, count), and the first of them with the chain it
+    /// jumps or goes to (most addresses have one rule: `keyed` is then not
+    /// read, and the walk can load the chain ahead before it reads the rule).
+    exact: AddrTable,
     /// Rule numbers by destination address, each address's in rule order.
     keyed: Vec<u32>,
     /// The other rules, in rule order.
     wild: Vec<u32>,
 }
 
+/// The rules of one destination address in a [`Dispatch`] (`count` 0:
+/// an empty slot of an [`AddrTable`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct Keyed {
+    start: u32,
+    count: u32,
+    first: u32,
+    /// The chain the first rule jumps or goes to ([`NONE`]: none).
+    first_target: u32,
+}
+
+/// [`Keyed`] by destination address in one open-addressed array: a lookup
+/// reads one slot, in one cache line (a map reads its control bytes, then
+/// the entry: two lines no recent packet touched, one after the other).
+#[derive(Debug, Clone, Default)]
+struct AddrTable {
+    slots: Vec<Slot>,
+    /// `slots.len() - 1`, the length being a power of two.
+    mask: usize,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(align(32))]
+struct Slot {
+    addr: u32,
+    keyed: Keyed,
+}
+
+impl AddrTable {
+    /// Room for `n` addresses, at most half the slots used (short probes).
+    fn with_capacity(n: usize) -> AddrTable {
+        let len = (n * 2).next_power_of_two().max(8);
+        AddrTable {
+            slots: vec![Slot::default(); len],
+            mask: len - 1,
+        }
+    }
+
+    fn home(&self, addr: u32) -> usize {
+        ((u64::from(addr).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize) & self.mask
+    }
+
+    /// Adds an address not in the table yet (`keyed.count` > 0).
+    fn insert(&mut self, addr: u32, keyed: Keyed) {
+        let mut i = self.home(addr);
+        while let Some(slot) = self.slots.get_mut(i) {
+            if slot.keyed.count == 0 {
+                *slot = Slot { addr, keyed };
+                return;
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    fn get(&self, addr: u32) -> Option<&Keyed> {
+        let mut i = self.home(addr);
+        loop {
+            let slot = self.slots.get(i)?;
+            if slot.keyed.count == 0 {
+                return None;
+            }
+            if slot.addr == addr {
+                return Some(&slot.keyed);
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+}
+
 impl Dispatch {
     /// The dispatch of a long chain whose rules mostly ask for one
-    /// destination each.
-    fn of(chain: &Chain) -> Option<Dispatch> {
+    /// destination each; `target` gives the chain a rule jumps or goes to.
+    fn of(chain: &Chain, target: impl Fn(usize) -> u32) -> Option<Dispatch> {
         let exact_dst = |r: &super::Rule| r.ip.dst.mask == u32::MAX && !r.ip.dst_inv;
         let n = chain.rules.len();
         let keyed = chain.rules.iter().filter(|r| exact_dst(r)).count();
@@ -54,31 +124,45 @@ impl Dispatch {
         }
         crate::sort::sort(&mut by_addr);
         d.keyed = by_addr.iter().map(|(_, r)| *r).collect();
+        d.exact = AddrTable::with_capacity(by_addr.len());
         let mut start = 0;
         for run in by_addr.chunk_by(|a, b| a.0 == b.0) {
-            d.exact
-                .insert(run[0].0, (start as u32, run.len() as u32, run[0].1));
+            let keyed = Keyed {
+                start: start as u32,
+                count: run.len() as u32,
+                first: run[0].1,
+                first_target: target(run[0].1 as usize),
+            };
+            d.exact.insert(run[0].0, keyed);
             start += run.len();
         }
         Some(d)
     }
 
-    /// The first rule from `from` on that a packet to `dst` may match.
-    fn next(&self, from: usize, dst: Ipv4Addr) -> usize {
+    /// The first rule from `from` on that a packet to `dst` may match, and
+    /// the chain it jumps or goes to when the dispatch knows it ([`NONE`]:
+    /// not known, or none).
+    fn next(&self, from: usize, dst: Ipv4Addr) -> (usize, u32) {
         let first_from = |v: &[u32]| {
             let i = v.partition_point(|r| (*r as usize) < from);
             v.get(i).map_or(usize::MAX, |r| *r as usize)
         };
         let wild = first_from(&self.wild);
-        let exact = match self.exact.get(&u32::from(dst)) {
-            None => usize::MAX,
-            Some((_, _, first)) if *first as usize >= from => *first as usize,
-            Some((s, n, _)) => self
-                .keyed
-                .get(*s as usize..(*s + *n) as usize)
-                .map_or(usize::MAX, first_from),
+        let (exact, target) = match self.exact.get(u32::from(dst)) {
+            None => (usize::MAX, NONE),
+            Some(k) if k.first as usize >= from => (k.first as usize, k.first_target),
+            Some(k) => (
+                self.keyed
+                    .get(k.start as usize..(k.start + k.count) as usize)
+                    .map_or(usize::MAX, first_from),
+                NONE,
+            ),
         };
-        wild.min(exact)
+        if exact < wild {
+            (exact, target)
+        } else {
+            (wild, NONE)
+        }
     }
 }
 
@@ -201,43 +285,75 @@ pub enum Known {
     Ask,
 }
 
-/// The walk of every chain of a table, in table order, in flat arrays (a
-/// packet crossing many chains touches little memory).
+/// The walk of every chain of a table in flat arrays (a packet crossing
+/// many chains touches little memory).
 #[derive(Debug, Default)]
 pub struct WalkIndex {
-    /// Where each chain's rules start in `hot`, and the end.
-    first: Vec<u32>,
-    /// What the walk reads first of every rule, chain after chain.
+    /// Where each chain's rules are in `hot` (start, number), by the
+    /// chain's position in the table.
+    spans: Vec<(u32, u32)>,
+    /// What the walk reads first of every rule, chain after chain in the
+    /// order a walk meets them: each chain right after the first chain
+    /// that jumps to it (kube-proxy's service chain, then its endpoints'),
+    /// so that the chains one packet walks are side by side.
     hot: Vec<Hot>,
     /// Chains with a dispatch on destination.
     dispatch: FastMap<u32, Dispatch>,
     /// Whether each chain has a dispatch (looked at before the map).
     dispatched: Vec<bool>,
+    /// Where each chain's rules were when the index was made: only for
+    /// loading them ahead without reading the chain first (a hint, which
+    /// an address gone stale makes useless, never wrong).
+    rules_at: Vec<usize>,
 }
 
 impl WalkIndex {
     pub fn new(table: &Table) -> WalkIndex {
+        let n = table.chains.len();
         let mut w = WalkIndex {
-            first: Vec::with_capacity(table.chains.len() + 1),
+            spans: vec![(0, 0); n],
+            dispatched: vec![false; n],
+            rules_at: table
+                .chains
+                .iter()
+                .map(|c| c.rules.as_ptr() as usize)
+                .collect(),
             ..WalkIndex::default()
         };
-        for (ci, c) in table.chains.iter().enumerate() {
-            w.first.push(w.hot.len() as u32);
-            w.hot.extend(c.rules.iter().map(|r| {
-                let target = r
-                    .target
-                    .chain()
-                    .and_then(|t| table.chain_index(t))
-                    .map_or(NONE, |i| i as u32);
-                Hot::of(r, target)
-            }));
-            let d = Dispatch::of(c);
-            w.dispatched.push(d.is_some());
-            if let Some(d) = d {
-                w.dispatch.insert(ci as u32, d);
+        // Chains in table order, each followed by the chains it jumps to
+        // that are not placed yet (depth first, without recursion).
+        let mut placed = vec![false; n];
+        let mut todo: Vec<usize> = Vec::new();
+        for root in 0..n {
+            todo.push(root);
+            while let Some(ci) = todo.pop() {
+                let Some(c) = table.chains.get(ci).filter(|_| !placed[ci]) else {
+                    continue;
+                };
+                placed[ci] = true;
+                let start = w.hot.len();
+                w.spans[ci] = (start as u32, c.rules.len() as u32);
+                w.hot.extend(c.rules.iter().map(|r| {
+                    let target = r
+                        .target
+                        .chain()
+                        .and_then(|t| table.chain_index(t))
+                        .map_or(NONE, |i| i as u32);
+                    Hot::of(r, target)
+                }));
+                let hot = &w.hot[start..];
+                todo.extend(
+                    hot.iter()
+                        .rev()
+                        .filter(|h| h.target != NONE && !placed[h.target as usize])
+                        .map(|h| h.target as usize),
+                );
+                if let Some(d) = Dispatch::of(c, |rule| hot[rule].target) {
+                    w.dispatched[ci] = true;
+                    w.dispatch.insert(ci as u32, d);
+                }
             }
         }
-        w.first.push(w.hot.len() as u32);
         w
     }
 
@@ -248,10 +364,11 @@ impl WalkIndex {
     }
 
     /// The walk of chain `chain` if it was made for `rules` rules.
+    #[inline]
     pub fn chain(&self, chain: usize, rules: usize) -> Option<ChainWalk<'_>> {
-        let start = *self.first.get(chain)? as usize;
-        let end = *self.first.get(chain + 1)? as usize;
-        (end - start == rules).then_some(ChainWalk {
+        let &(start, len) = self.spans.get(chain)?;
+        let start = start as usize;
+        (len as usize == rules).then_some(ChainWalk {
             index: self,
             chain,
             start,
@@ -262,14 +379,14 @@ impl WalkIndex {
 
     /// The number of chains the index was made for.
     pub fn chains(&self) -> usize {
-        self.first.len().saturating_sub(1)
+        self.spans.len()
     }
 
     /// The index entries of chain `chain` (empty for no such chain).
     fn hot_of(&self, chain: usize) -> &[Hot] {
-        match (self.first.get(chain), self.first.get(chain + 1)) {
-            (Some(&a), Some(&b)) => self.hot.get(a as usize..b as usize).unwrap_or(&[]),
-            _ => &[],
+        match self.spans.get(chain) {
+            Some(&(a, n)) => self.hot.get(a as usize..(a + n) as usize).unwrap_or(&[]),
+            None => &[],
         }
     }
 
@@ -286,8 +403,25 @@ impl WalkIndex {
         }
     }
 
+    /// Starts loading the bytes at `offsets` into each of the first `max`
+    /// rules of chain `chain` (fields of [`super::Rule`]), without reading
+    /// the chain.
+    pub fn prefetch_rules(&self, chain: usize, max: usize, offsets: [usize; 2]) {
+        let (Some(&at), Some(&(_, n))) = (self.rules_at.get(chain), self.spans.get(chain)) else {
+            return;
+        };
+        let n = (n as usize).min(max);
+        let mut rule = at as *const super::Rule;
+        for _ in 0..n {
+            crate::prefetch::bytes(rule, offsets[0]);
+            crate::prefetch::bytes(rule, offsets[1]);
+            rule = rule.wrapping_add(1);
+        }
+    }
+
     /// Whether chain `chain` is dispatched on destination (a walk of it
     /// goes straight to the rules a packet may match).
+    #[inline]
     pub fn dispatched(&self, chain: usize) -> bool {
         self.dispatched.get(chain).copied().unwrap_or(false)
     }
@@ -314,6 +448,7 @@ pub struct ChainWalk<'w> {
 
 impl ChainWalk<'_> {
     /// The chain rule `rule` jumps or goes to (`None`: no such chain).
+    #[inline]
     pub fn target(&self, rule: usize) -> Option<usize> {
         if rule >= self.rules {
             return None;
@@ -327,6 +462,7 @@ impl ChainWalk<'_> {
 
     /// The source, destination and protocol tests of rule `rule` for a
     /// packet, from the index (`None`: no such rule).
+    #[inline]
     pub fn precheck(
         &self,
         rule: usize,
@@ -357,19 +493,32 @@ impl ChainWalk<'_> {
     }
 
     /// Whether the chain is dispatched on destination.
+    #[inline]
     pub fn is_dispatched(&self) -> bool {
         self.dispatched
     }
 
     /// The first rule from `from` on that a packet to `dst` may match; the
     /// number of rules when none may.
+    #[inline]
     pub fn next(&self, from: usize, dst: Ipv4Addr) -> usize {
+        self.next_and_target(from, dst).0
+    }
+
+    /// [`ChainWalk::next`], and the chain that rule jumps or goes to when
+    /// the dispatch tells it without the rule's index entry being read.
+    #[inline]
+    pub fn next_and_target(&self, from: usize, dst: Ipv4Addr) -> (usize, Option<usize>) {
         if !self.dispatched {
-            return from;
+            return (from, None);
         }
         match self.index.dispatch.get(&(self.chain as u32)) {
-            Some(d) => d.next(from, dst).min(self.rules),
-            None => from,
+            Some(d) => {
+                let (rule, target) = d.next(from, dst);
+                let target = (target != NONE && rule < self.rules).then_some(target as usize);
+                (rule.min(self.rules), target)
+            }
+            None => (from, None),
         }
     }
 }

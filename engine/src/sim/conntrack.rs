@@ -9,6 +9,7 @@ pub use tcp_window::{TcpPolicy, Window};
 use crate::fasthash::FastMap;
 use crate::packet::{tcp_flags, Headers, L4};
 use serde::{Deserialize, Serialize};
+use std::collections::hash_map::Entry as MapEntry;
 use std::net::Ipv4Addr;
 use tcp_window::{Judged, Segment};
 
@@ -257,37 +258,37 @@ fn tcp_next(dir: Dir, flags: u8, cur: TcpState) -> Next {
         Close => 8,
         SynSent2 => 9,
     };
-    let (ss, sr, es, fw, cw, la, tw, cl, s2) = (
-        To(SynSent),
-        To(SynRecv),
-        To(Established),
-        To(FinWait),
-        To(CloseWait),
-        To(LastAck),
-        To(TimeWait),
-        To(Close),
-        To(SynSent2),
-    );
-    let (iv, ig) = (Invalid, Ignore);
-    let orig: [[Next; 10]; 6] = [
-        [ss, ss, ig, ig, ig, ig, ig, ss, ss, s2],
-        [iv, iv, sr, iv, iv, iv, iv, iv, iv, sr],
-        [iv, iv, fw, fw, la, la, la, tw, cl, iv],
-        [es, iv, es, es, cw, cw, tw, tw, cl, iv],
-        [iv, cl, cl, cl, cl, cl, cl, cl, cl, cl],
-        [iv; 10],
+    // The kernel's tcp_conntracks tables, made once (not per packet).
+    const SS: Next = To(SynSent);
+    const SR: Next = To(SynRecv);
+    const ES: Next = To(Established);
+    const FW: Next = To(FinWait);
+    const CW: Next = To(CloseWait);
+    const LA: Next = To(LastAck);
+    const TW: Next = To(TimeWait);
+    const CL: Next = To(Close);
+    const S2: Next = To(SynSent2);
+    const IV: Next = Invalid;
+    const IG: Next = Ignore;
+    static ORIG: [[Next; 10]; 6] = [
+        [SS, SS, IG, IG, IG, IG, IG, SS, SS, S2],
+        [IV, IV, SR, IV, IV, IV, IV, IV, IV, SR],
+        [IV, IV, FW, FW, LA, LA, LA, TW, CL, IV],
+        [ES, IV, ES, ES, CW, CW, TW, TW, CL, IV],
+        [IV, CL, CL, CL, CL, CL, CL, CL, CL, CL],
+        [IV; 10],
     ];
-    let reply: [[Next; 10]; 6] = [
-        [iv, s2, iv, iv, iv, iv, iv, ss, iv, s2],
-        [iv, sr, ig, ig, ig, ig, ig, ig, ig, sr],
-        [iv, iv, fw, fw, la, la, la, tw, cl, iv],
-        [iv, ig, sr, es, cw, cw, tw, tw, cl, ig],
-        [iv, cl, cl, cl, cl, cl, cl, cl, cl, cl],
-        [iv; 10],
+    static REPLY: [[Next; 10]; 6] = [
+        [IV, S2, IV, IV, IV, IV, IV, SS, IV, S2],
+        [IV, SR, IG, IG, IG, IG, IG, IG, IG, SR],
+        [IV, IV, FW, FW, LA, LA, LA, TW, CL, IV],
+        [IV, IG, SR, ES, CW, CW, TW, TW, CL, IG],
+        [IV, CL, CL, CL, CL, CL, CL, CL, CL, CL],
+        [IV; 10],
     ];
     match dir {
-        Dir::Original => orig[class][col],
-        Dir::Reply => reply[class][col],
+        Dir::Original => ORIG[class][col],
+        Dir::Reply => REPLY[class][col],
     }
 }
 
@@ -569,8 +570,10 @@ impl Conntrack {
 
     /// Removes a tuple from the map if it still points at entry `idx`.
     fn unmap(&mut self, idx: usize, zone: u16, t: &Tuple) {
-        if self.map.get(&(zone, *t)).is_some_and(|(i, _)| *i == idx) {
-            self.map.remove(&(zone, *t));
+        if let MapEntry::Occupied(o) = self.map.entry((zone, *t)) {
+            if o.get().0 == idx {
+                o.remove();
+            }
         }
     }
 
@@ -878,16 +881,25 @@ impl Conntrack {
         e.status |= bit;
         if !dying {
             self.unmap(idx, zone, &old);
-            let taken = self.map.get(&(zone, reply)).is_some_and(|(i, _)| *i != idx);
+            let taken = match self.map.entry((zone, reply)) {
+                MapEntry::Occupied(o) if o.get().0 != idx => true,
+                MapEntry::Occupied(mut o) => {
+                    o.insert((idx, Dir::Reply));
+                    false
+                }
+                MapEntry::Vacant(v) => {
+                    v.insert((idx, Dir::Reply));
+                    false
+                }
+            };
             let Some(e) = self.entries.get_mut(idx).and_then(|e| e.as_mut()) else {
                 return;
             };
             if taken {
                 e.status |= status::REPLY_CLASH;
-                return;
+            } else {
+                e.status &= !status::REPLY_CLASH;
             }
-            e.status &= !status::REPLY_CLASH;
-            self.map.insert((zone, reply), (idx, Dir::Reply));
         }
     }
 

@@ -176,7 +176,7 @@ pub struct EvalCx<'a> {
     pub table: &'static str,
     pub pkt: &'a mut Packet,
     /// The packet's headers as they are now.
-    pub hdr: Headers,
+    pub hdr: &'a mut Headers,
     /// Lab clock, nanoseconds since the Unix epoch (UTC).
     pub now_ns: u64,
     /// Kernel time zone offset from UTC in minutes (`-m time --kerneltz`).
@@ -210,17 +210,19 @@ pub struct EvalCx<'a> {
 impl<'a> EvalCx<'a> {
     /// A context on a lone host outside a chain walk (for tests and tools
     /// that run one match or target by hand): no connection, not tracing.
+    /// `hdr` is where the packet's headers are kept (read from it here).
     #[allow(clippy::too_many_arguments)]
     pub fn on_host(
         host: &'a mut super::host::Host,
         hook: Hook,
         table: &'static str,
         pkt: &'a mut Packet,
+        hdr: &'a mut Option<Headers>,
         now_ns: u64,
         emitted: &'a mut Vec<Emit>,
         log: &'a mut Vec<LogRecord>,
     ) -> Option<EvalCx<'a>> {
-        let hdr = pkt.headers().ok()?;
+        let hdr = hdr.insert(pkt.headers().ok()?);
         let super::host::Host {
             name,
             conntrack,
@@ -278,7 +280,7 @@ impl<'a> EvalCx<'a> {
     pub fn refresh(&mut self) -> bool {
         match self.pkt.headers() {
             Ok(h) => {
-                self.hdr = h;
+                *self.hdr = h;
                 true
             }
             Err(_) => false,

@@ -198,16 +198,20 @@ fn run_stages(
     mut trace: Option<&mut Trace>,
     mut route: Option<&mut OutRoute>,
 ) -> Fate {
-    // The headers, parsed again only after the bytes changed.
-    let mut parsed: Option<Headers> = None;
+    // The headers, parsed once and kept up to date in place; parsed again
+    // only after a rewrite they do not follow (`stale`), at the next stage.
+    let mut hdr = match pkt.headers() {
+        Ok(h) => h,
+        Err(_) => return Fate::Drop,
+    };
+    let mut stale = false;
     for stage in stages(hook) {
-        let hdr = match parsed.take() {
-            Some(h) => h,
-            None => match pkt.headers() {
-                Ok(h) => h,
+        if std::mem::take(&mut stale) {
+            match pkt.headers() {
+                Ok(h) => hdr = h,
                 Err(_) => return Fate::Drop,
-            },
-        };
+            }
+        }
         match *stage {
             Stage::Conntrack => {
                 if !ct.seen {
@@ -241,7 +245,6 @@ fn run_stages(
                         }
                     }
                 }
-                parsed = Some(hdr);
             }
             Stage::Confirm => {
                 // Only a packet of the original direction confirms
@@ -253,17 +256,16 @@ fn run_stages(
                         return Fate::Drop;
                     }
                 }
-                parsed = Some(hdr);
             }
-            Stage::Table(name) if !table_exists(host, name) => parsed = Some(hdr),
+            Stage::Table(name) if !table_exists(host, name) => {}
             Stage::Table(name) => {
                 let before = (name == "mangle").then(|| RouteKeys::of(&hdr, pkt));
-                let (fate, hdr, stale) = run_table(
+                let (fate, unparsable) = run_table(
                     host,
                     name,
                     hook,
                     pkt,
-                    hdr,
+                    &mut hdr,
                     ct,
                     now_ns,
                     emitted,
@@ -275,14 +277,12 @@ fn run_stages(
                     }
                     return fate;
                 }
-                let hdr = if stale {
+                if unparsable {
                     match pkt.headers() {
-                        Ok(h) => h,
+                        Ok(h) => hdr = h,
                         Err(_) => return Fate::Drop,
                     }
-                } else {
-                    hdr
-                };
+                }
                 if let (Some(r), Some(before)) = (route.as_deref_mut(), before) {
                     if RouteKeys::of(&hdr, pkt) != before && !reroute(host, pkt, &hdr, r) {
                         r.unroutable_after = Some("mangle OUTPUT");
@@ -292,11 +292,9 @@ fn run_stages(
                         return Fate::Drop;
                     }
                 }
-                parsed = Some(hdr);
             }
             Stage::Nat(manip) => {
                 let Some(idx) = ct.idx else {
-                    parsed = Some(hdr);
                     continue;
                 };
                 // `nf_nat_inet_fn`: the nat chains see the first packet of a
@@ -308,13 +306,13 @@ fn run_stages(
                         .conntrack
                         .get(idx)
                         .is_some_and(|e| !e.has(nat::done_bit(manip)));
-                let hdr = if first {
-                    let (fate, hdr, stale) = run_table(
+                if first {
+                    let (fate, unparsable) = run_table(
                         host,
                         "nat",
                         hook,
                         pkt,
-                        hdr,
+                        &mut hdr,
                         ct,
                         now_ns,
                         emitted,
@@ -325,27 +323,19 @@ fn run_stages(
                         return fate;
                     }
                     nat::null_binding(&mut host.conntrack, &mut host.rng, idx, manip);
-                    if stale {
+                    if unparsable {
                         match pkt.headers() {
-                            Ok(h) => h,
+                            Ok(h) => hdr = h,
                             Err(_) => return Fate::Drop,
                         }
-                    } else {
-                        hdr
                     }
-                } else {
-                    hdr
-                };
+                }
                 let dst_before = hdr.dst;
-                let mut hdr = hdr;
-                let fresh = match nat::apply(&host.conntrack, idx, ct.dir, manip, pkt, &mut hdr) {
-                    nat::Applied::No => {
-                        parsed = Some(hdr);
-                        continue;
-                    }
-                    nat::Applied::Followed => Some(hdr),
-                    nat::Applied::Rewritten => None,
-                };
+                match nat::apply(&host.conntrack, idx, ct.dir, manip, pkt, &mut hdr) {
+                    nat::Applied::No => continue,
+                    nat::Applied::Followed => {}
+                    nat::Applied::Rewritten => stale = true,
+                }
                 if let Some(r) = route.as_deref_mut() {
                     let Ok(now) = pkt.headers() else {
                         return Fate::Drop;
@@ -372,7 +362,6 @@ fn run_stages(
                         rewritten: pkt.headers().ok(),
                     });
                 }
-                parsed = fresh;
             }
         }
     }
@@ -559,31 +548,50 @@ impl Frames {
 
 /// Rules of a chain [`prefetch_walk`] loads ahead of the walk.
 const AHEAD: usize = 8;
+/// Rules of the chains those jump to that it loads ahead.
+const AHEAD_BEYOND: usize = 2;
 
 /// Starts loading what the walk of chain `ci` reads: where its rules are,
-/// its index entries and what its first rules count and do, and for the
-/// chains those rules jump to, where their rules are and their index
-/// entries. In a large table most of these are cache misses; asked for
-/// together, they overlap.
-fn prefetch_walk(chains: &[crate::ruleset::Chain], walk: &WalkIndex, ci: usize) {
-    let Some(chain) = chains.get(ci) else {
-        return;
+/// its index entries and what its first rules count and do, and the same
+/// for the chains those rules jump to. In a large table most of these are
+/// cache misses; asked for together, they overlap. Chains are reached by
+/// address from `chains` (the table's, not read), rules through the index.
+fn prefetch_walk(chains: *const crate::ruleset::Chain, walk: &WalkIndex, ci: usize) {
+    let chain_rules = |c: usize| {
+        let size = std::mem::size_of::<crate::ruleset::Chain>();
+        crate::prefetch::bytes(
+            chains,
+            c * size + std::mem::offset_of!(crate::ruleset::Chain, rules),
+        );
     };
-    crate::prefetch::value(&chain.rules);
+    if ci >= walk.chains() {
+        return;
+    }
+    chain_rules(ci);
     if walk.dispatched(ci) {
         // Its walk starts where the dispatch says.
         return;
     }
     walk.prefetch_chain(ci, AHEAD);
+    prefetch_rules(walk, ci, AHEAD);
     for t in walk.targets(ci, AHEAD) {
-        if let Some(c) = chains.get(t) {
-            crate::prefetch::value(&c.rules);
-            walk.prefetch_chain(t, AHEAD);
+        if t < walk.chains() {
+            chain_rules(t);
+            walk.prefetch_chain(t, AHEAD_BEYOND);
+            prefetch_rules(walk, t, AHEAD_BEYOND);
         }
     }
-    for r in chain.rules.iter().take(AHEAD) {
-        prefetch_rule(r);
-    }
+}
+
+/// Starts loading what a walk reads of the first `max` rules of chain
+/// `ci` (see [`prefetch_rule`]), without reading the chain.
+fn prefetch_rules(walk: &WalkIndex, ci: usize, max: usize) {
+    use std::mem::offset_of;
+    walk.prefetch_rules(
+        ci,
+        max,
+        [offset_of!(Rule, counters), offset_of!(Rule, target)],
+    );
 }
 
 /// Starts loading what a walk reads of a rule that passed the index.
@@ -592,21 +600,52 @@ fn prefetch_rule(r: &Rule) {
     crate::prefetch::value(&r.target);
 }
 
-/// Runs a packet through one table's chain for the hook. Returns the fate,
-/// the headers as they are now (read again after each rewrite), and whether
-/// a rewrite left bytes that no longer parse (the headers are then stale).
+/// Runs a packet through one table's chain for the hook, keeping `hdr` up
+/// to date (read again after each rewrite). Returns the fate and whether a
+/// rewrite left bytes that no longer parse (`hdr` is then stale).
 #[allow(clippy::too_many_arguments)]
 fn run_table(
     host: &mut Host,
     table_name: &'static str,
     hook: Hook,
     pkt: &mut Packet,
-    hdr: Headers,
+    hdr: &mut Headers,
     ct: &mut CtRef,
     now_ns: u64,
     emitted: &mut Vec<Emit>,
-    mut trace: Option<&mut Trace>,
-) -> (Fate, Headers, bool) {
+    trace: Option<&mut Trace>,
+) -> (Fate, bool) {
+    match trace {
+        Some(t) => walk_table::<true>(
+            host,
+            table_name,
+            hook,
+            pkt,
+            hdr,
+            ct,
+            now_ns,
+            emitted,
+            Some(t),
+        ),
+        None => walk_table::<false>(host, table_name, hook, pkt, hdr, ct, now_ns, emitted, None),
+    }
+}
+
+/// [`run_table`], made twice: `TRACED` with a trace, and without one, where
+/// every step of recording is known absent and leaves no code in the walk.
+#[allow(clippy::too_many_arguments)]
+fn walk_table<const TRACED: bool>(
+    host: &mut Host,
+    table_name: &'static str,
+    hook: Hook,
+    pkt: &mut Packet,
+    hdr: &mut Headers,
+    ct: &mut CtRef,
+    now_ns: u64,
+    emitted: &mut Vec<Emit>,
+    trace: Option<&mut Trace>,
+) -> (Fate, bool) {
+    let mut trace = if TRACED { trace } else { None };
     let Host {
         name,
         ruleset,
@@ -626,15 +665,15 @@ fn run_table(
         ..
     } = host;
     let Some(table) = ruleset.table_mut(table_name) else {
-        return (Fate::Accept, hdr, false);
+        return (Fate::Accept, false);
     };
     let Some(base) = table.hook_chain(hook) else {
-        return (Fate::Accept, hdr, false);
+        return (Fate::Accept, false);
     };
     if !table.exists {
-        return (Fate::Accept, hdr, false);
+        return (Fate::Accept, false);
     }
-    let tracing = trace.is_some();
+    let tracing = TRACED;
     // Untraced, long chains go straight to the rules the packet may match.
     let skip = !tracing && !*linear_walk;
     let (chains, walk) = table.walk_parts();
@@ -665,7 +704,8 @@ fn run_table(
         hotdrop: false,
     };
     let mut stale = false;
-    let mut before = Snapshot::new();
+    // Made at the first target that may rewrite the packet.
+    let mut before: Option<Snapshot> = None;
     let mut stack = Frames::default();
     let mut cur = Frame {
         chain: base,
@@ -686,19 +726,84 @@ fn run_table(
         verdict,
         rewritten: None,
     };
+    // Where the chains are, to load them ahead (not read through this).
+    let chains_at = chains.as_ptr();
+    // The chain last loaded ahead from a dispatch.
+    let mut loaded_ahead = usize::MAX;
+    // The index of the chain being walked, looked up when the walk enters it.
+    let mut cw_chain = usize::MAX;
+    let mut cw = None;
     loop {
         let chain = &mut chains[cur.chain];
-        let cw = walk.chain(cur.chain, chain.rules.len());
+        if cur.chain != cw_chain {
+            cw_chain = cur.chain;
+            cw = walk.chain(cur.chain, chain.rules.len());
+        }
+        // Untraced, the index answers the address and protocol tests, and
+        // what the matches come to when it knows; else the rule is read.
+        let mut check_ip = true;
+        let mut known = Known::Ask;
         match (skip, cw) {
             (true, Some(w)) => {
-                let from = cur.next_rule;
-                cur.next_rule = w.next(from, cx.hdr.dst);
-                // A rule the dispatch skipped to is far from the last one
-                // read: load it while its index entry is looked at.
-                if cur.next_rule != from {
-                    if let Some(r) = chain.rules.get(cur.next_rule) {
-                        prefetch_rule(r);
+                // Rules the index rules out are passed over unread.
+                loop {
+                    let from = cur.next_rule;
+                    let (next, target) = w.next_and_target(from, cx.hdr.dst);
+                    cur.next_rule = next;
+                    // A rule the dispatch skipped to is far from the last one
+                    // read: load it while its index entry is looked at, and
+                    // the chain it jumps to.
+                    if next != from {
+                        if let Some(r) = chain.rules.get(next) {
+                            prefetch_rule(r);
+                        }
+                        if let Some(t) = target {
+                            prefetch_walk(chains_at, walk, t);
+                            loaded_ahead = t;
+                        }
                     }
+                    let Some(pre) = w.precheck(cur.next_rule, cx.hdr.src, cx.hdr.dst, cx.hdr.proto)
+                    else {
+                        // Past the last rule.
+                        break;
+                    };
+                    match pre {
+                        Precheck::Fails => {}
+                        Precheck::Passes {
+                            rest_of_ip: false,
+                            matches,
+                        } => {
+                            // A rule whose one test fails is passed over unread.
+                            let pass = match matches {
+                                Known::Test(OneTest::Native(t)) => t.eval(cx.transport()).0,
+                                Known::Test(OneTest::Random { below, inv }) => {
+                                    (crate::ext::statistic::draw(cx.rng) < below) != inv
+                                }
+                                Known::Test(OneTest::Header { .. })
+                                | Known::Always
+                                | Known::Ask => true,
+                            };
+                            if pass {
+                                check_ip = false;
+                                known = match matches {
+                                    Known::Test(OneTest::Header { need }) => {
+                                        if cx.hdr.frag_offset == 0
+                                            && cx.transport().len() >= need as usize
+                                        {
+                                            Known::Always
+                                        } else {
+                                            Known::Ask
+                                        }
+                                    }
+                                    known => known,
+                                };
+                                break;
+                            }
+                        }
+                        // The rest of the fixed part needs the rule: so do the matches.
+                        Precheck::Passes { .. } => break,
+                    }
+                    cur.next_rule += 1;
                 }
             }
             // Rule by rule, untraced: a rule whose fixed part fails does
@@ -707,7 +812,7 @@ fn run_table(
                 while chain
                     .rules
                     .get(cur.next_rule)
-                    .is_some_and(|r| ip_fails(&r.ip, &cx.hdr, cx.pkt).is_some())
+                    .is_some_and(|r| ip_fails(&r.ip, cx.hdr, cx.pkt).is_some())
                 {
                     cur.next_rule += 1;
                 }
@@ -747,55 +852,17 @@ fn run_table(
                         Verdict::Drop => Fate::Drop,
                         _ => Fate::Accept,
                     };
-                    return (fate, cx.hdr, stale);
+                    return (fate, stale);
                 }
             }
         }
         let rule_no = cur.next_rule;
         cur.next_rule += 1;
-        // Untraced, the index answers the address and protocol tests, and
-        // what the matches come to when it knows; else the rule is read.
-        let mut check_ip = true;
-        let mut known = Known::Ask;
-        if let (true, Some(w)) = (skip, cw) {
-            match w.precheck(rule_no, cx.hdr.src, cx.hdr.dst, cx.hdr.proto) {
-                Some(Precheck::Fails) => continue,
-                Some(Precheck::Passes {
-                    rest_of_ip: false,
-                    matches,
-                }) => {
-                    // A rule whose one test fails is passed over unread.
-                    let pass = match matches {
-                        Known::Test(OneTest::Native(t)) => t.eval(cx.transport()).0,
-                        Known::Test(OneTest::Random { below, inv }) => {
-                            (crate::ext::statistic::draw(cx.rng) < below) != inv
-                        }
-                        Known::Test(OneTest::Header { .. }) | Known::Always | Known::Ask => true,
-                    };
-                    if !pass {
-                        continue;
-                    }
-                    check_ip = false;
-                    known = match matches {
-                        Known::Test(OneTest::Header { need }) => {
-                            if cx.hdr.frag_offset == 0 && cx.transport().len() >= need as usize {
-                                Known::Always
-                            } else {
-                                Known::Ask
-                            }
-                        }
-                        known => known,
-                    };
-                }
-                // The rest of the fixed part needs the rule: so do the matches.
-                Some(Precheck::Passes { .. }) | None => {}
-            }
-        }
         let rule: &mut Rule = &mut chain.rules[rule_no];
         if check_ip {
-            if let Some(f) = ip_fails(&rule.ip, &cx.hdr, cx.pkt) {
+            if let Some(f) = ip_fails(&rule.ip, cx.hdr, cx.pkt) {
                 if let Some(t) = trace.as_deref_mut() {
-                    let why = ip_why(f, &rule.ip, &cx.hdr, cx.pkt);
+                    let why = ip_why(f, &rule.ip, cx.hdr, cx.pkt);
                     t.steps
                         .push(step(&chain.name, Some(rule_no + 1), false, Some(why), None));
                 }
@@ -842,7 +909,7 @@ fn run_table(
                 ));
             }
             if hotdrop {
-                return (Fate::Drop, cx.hdr, stale);
+                return (Fate::Drop, stale);
             }
             continue;
         }
@@ -868,11 +935,11 @@ fn run_table(
             RuleTarget::None => record(&mut trace, &|| "continue".into(), None),
             RuleTarget::Verdict(Verdict::Accept) => {
                 record(&mut trace, &|| "ACCEPT".into(), None);
-                return (Fate::Accept, cx.hdr, stale);
+                return (Fate::Accept, stale);
             }
             RuleTarget::Verdict(Verdict::Drop) => {
                 record(&mut trace, &|| "DROP".into(), None);
-                return (Fate::Drop, cx.hdr, stale);
+                return (Fate::Drop, stale);
             }
             RuleTarget::Verdict(Verdict::Return) => {
                 record(&mut trace, &|| "RETURN".into(), None);
@@ -900,7 +967,7 @@ fn run_table(
                         } else {
                             Fate::Accept
                         };
-                        return (fate, cx.hdr, stale);
+                        return (fate, stale);
                     }
                 }
             }
@@ -916,12 +983,12 @@ fn run_table(
                 };
                 let target = target.unwrap_or_else(|to| chains.iter().position(|c| c.name == to));
                 let Some(ti) = target else {
-                    return (Fate::Drop, cx.hdr, stale);
+                    return (Fate::Drop, stale);
                 };
                 // A chain reached through a dispatch is far from where
                 // recent packets went (the chains it reaches are not).
-                if skip && cw.is_some_and(|w| w.is_dispatched()) {
-                    prefetch_walk(chains, walk, ti);
+                if skip && cw.is_some_and(|w| w.is_dispatched()) && ti != loaded_ahead {
+                    prefetch_walk(chains_at, walk, ti);
                 }
                 if !is_goto {
                     stack.push(Frame {
@@ -935,6 +1002,7 @@ fn run_table(
                 };
             }
             RuleTarget::Ext(t) => {
+                let before = before.get_or_insert_with(Snapshot::new);
                 before.take(&cx.pkt.data);
                 let verdict = t.fire(&mut cx);
                 let rewritten = if before.same(&cx.pkt.data) {
@@ -949,19 +1017,19 @@ fn run_table(
                     Some(TargetVerdict::Stolen) => Some(Fate::Stolen),
                     None | Some(TargetVerdict::Continue) => None,
                 };
-                let name = t.save_name();
-                let text = || match verdict {
-                    None => format!("-j {name} cannot be carried out by the simulator"),
-                    Some(TargetVerdict::Continue) => format!("{name}, continue"),
-                    Some(TargetVerdict::Accept) => format!("{name}, ACCEPT"),
-                    Some(TargetVerdict::Drop) => format!("{name}, DROP"),
-                    Some(TargetVerdict::Stolen) => format!("{name}, stolen"),
-                };
                 if tracing {
+                    let name = t.save_name();
+                    let text = || match verdict {
+                        None => format!("-j {name} cannot be carried out by the simulator"),
+                        Some(TargetVerdict::Continue) => format!("{name}, continue"),
+                        Some(TargetVerdict::Accept) => format!("{name}, ACCEPT"),
+                        Some(TargetVerdict::Drop) => format!("{name}, DROP"),
+                        Some(TargetVerdict::Stolen) => format!("{name}, stolen"),
+                    };
                     record(&mut trace, &text, rewritten);
                 }
                 if let Some(f) = fate {
-                    return (f, cx.hdr, stale);
+                    return (f, stale);
                 }
             }
         }
