@@ -6,7 +6,7 @@
 use super::exec::fail_text;
 use super::getopt::{Item, Permute};
 use super::nft::{Batch, Fail};
-use super::opts::{CMD_IDRAC, OPT_VERBOSE};
+use super::opts::{CMD_APPEND, CMD_IDRAC, OPT_VERBOSE};
 use super::parse::{self, scan_llu, Parsed};
 use super::{format_error, VERSION};
 use crate::command::Output;
@@ -324,12 +324,25 @@ impl Block<'_> {
     /// Runs the command lines left waiting, in order.
     fn run_pending(&mut self) {
         let mut pending = std::mem::take(&mut self.pending);
+        let (mut run_left, mut run_end) = (0, 0);
         for i in 0..pending.len() {
             if let (Some(batch), Some((_, ahead))) = (self.batch.as_ref(), pending.get(i + 2)) {
                 batch.prefetch_chain_entries(ahead);
             }
+            if i >= run_end {
+                let (lines, rules) = append_run(&pending[i..]);
+                (run_left, run_end) = (rules, i + lines.max(1));
+            }
             let (line, p) = std::mem::take(&mut pending[i]);
+            let rules = p.rules.len();
+            if let Some(batch) = self.batch.as_mut() {
+                batch.appends_ahead = run_left;
+            }
             self.apply(line, Queued::Command(p));
+            run_left = run_left.saturating_sub(rules);
+        }
+        if let Some(batch) = self.batch.as_mut() {
+            batch.appends_ahead = 0;
         }
         pending.clear();
         // The list keeps its room for the next lines.
@@ -380,6 +393,26 @@ impl Block<'_> {
         batch.restore_chains(&names);
         self.chains.clear();
     }
+}
+
+/// The chain an `-A` line appends to.
+fn appended_chain(p: &Parsed) -> Option<&str> {
+    (p.command == CMD_APPEND)
+        .then_some(p.chain.as_deref())
+        .flatten()
+}
+
+/// How many `-A` lines at the start of `lines` append to the first one's
+/// chain, and how many rules they put in (none when the first is no `-A`).
+fn append_run(lines: &[(usize, Parsed)]) -> (usize, usize) {
+    let Some(chain) = lines.first().and_then(|(_, p)| appended_chain(p)) else {
+        return (0, 0);
+    };
+    let run = lines
+        .iter()
+        .take_while(|(_, p)| appended_chain(p) == Some(chain))
+        .map(|(_, p)| p.rules.len());
+    run.fold((0, 0), |(n, rules), r| (n + 1, rules + r))
 }
 
 fn fail(stdout: String, stderr: String, exit: i32) -> Output {
@@ -857,6 +890,35 @@ mod tests {
             text.push_str(between);
         }
         text + "COMMIT\n"
+    }
+
+    /// A chain's rules take the room of the run of `-A` lines that fill
+    /// it, not the list's usual first room for four; a run that a line of
+    /// another chain breaks, or one that goes on past the waiting lines,
+    /// still grows as it needs. Two addresses make two rules of one line.
+    #[test]
+    fn appended_chains_take_the_room_of_their_run() {
+        let mut text = String::from("*filter\n:ONE - [0:0]\n:TWO - [0:0]\n:LONG - [0:0]\n");
+        text += "-A ONE -j ACCEPT\n-A TWO -s 10.0.0.1,10.0.0.2 -j DROP\n-A TWO -j RETURN\n";
+        text += "-A INPUT -j ONE\n-A INPUT -j TWO\n-A ONE -j DROP\n";
+        for i in 0..(WAITING + 10) {
+            text += &format!("-A LONG -s 10.1.0.{i} -j ACCEPT\n");
+        }
+        text += "COMMIT\n";
+        let mut h = Host::new("h");
+        let out = restore(&mut h, &text);
+        assert_eq!(out.exit, 0, "{}", out.stderr);
+        let filter = h.ruleset.table("filter").expect("filter");
+        let chain = |name: &str| {
+            let c = filter.chains.iter().find(|c| c.name == name).expect(name);
+            (c.rules.len(), c.rules.capacity())
+        };
+        assert_eq!(chain("TWO"), (3, 3));
+        assert_eq!(chain("INPUT"), (2, 2));
+        let (len, _) = chain("ONE");
+        assert_eq!(len, 2);
+        let (len, room) = chain("LONG");
+        assert!(len == WAITING + 10 && room >= len, "{len} {room}");
     }
 
     /// Lines that wait to run together leave the ruleset that lines run

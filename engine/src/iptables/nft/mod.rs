@@ -92,6 +92,10 @@ pub struct Batch<'a> {
     fresh: bool,
     state_use: crate::ext::StateUse,
     reverse: Reverse<'a>,
+    /// How many rules the run of appends to one chain that the command
+    /// being run starts or continues puts in (0: not known), so that a
+    /// chain's first rule makes room for the run at once.
+    pub(crate) appends_ahead: usize,
 }
 
 impl<'a> Batch<'a> {
@@ -114,6 +118,7 @@ impl<'a> Batch<'a> {
             fresh: table.chains.iter().all(|c| c.rules.is_empty()),
             state_use: crate::ext::StateUse::default(),
             reverse,
+            appends_ahead: 0,
         }
     }
 

@@ -72,6 +72,9 @@ impl Batch<'_> {
                 p
             }
             (None, _) => {
+                if rules.capacity() == 0 && self.appends_ahead > 0 {
+                    rules.reserve_exact(self.appends_ahead);
+                }
                 rules.push(rule);
                 rules.len() - 1
             }
