@@ -297,6 +297,9 @@ struct Block<'r> {
     /// effects and output only show at `COMMIT`).
     pending: Vec<(usize, Parsed)>,
     failure: Option<(usize, Fail)>,
+    /// The chain names of command lines that ran, for the names of the
+    /// lines read next (see [`parse::PlainRoom`]).
+    spare_names: Vec<String>,
 }
 
 /// How many command lines of a block wait to run together.
@@ -376,7 +379,11 @@ impl Block<'_> {
                 counters,
             } => batch.policy(&chain, &policy, Some(counters)),
             Queued::UserChain(_) => Ok(()),
-            Queued::Command(mut p) => batch.run(&mut p),
+            Queued::Command(mut p) => {
+                let r = batch.run(&mut p);
+                self.spare_names.extend(p.chain.take());
+                r
+            }
         };
         if let Err(f) = r {
             self.failure = Some((line, f));
@@ -524,6 +531,7 @@ fn restore_text(host: &mut Host, o: &Opts, text: &str) -> Output {
                 chains: Vec::new(),
                 pending: Vec::with_capacity(WAITING),
                 failure: None,
+                spare_names: Vec::new(),
             };
             if !o.noflush {
                 b.apply(lineno, Queued::Flush { verbose: o.verbose });
@@ -547,7 +555,12 @@ fn restore_text(host: &mut Host, o: &Opts, text: &str) -> Output {
             rule_line(host, b.table, raw, lineno, o, &mut stderr, &mut room)
         };
         match queued {
-            Ok(Some(q)) => b.take(lineno, q),
+            Ok(Some(q)) => {
+                b.take(lineno, q);
+                if !b.spare_names.is_empty() {
+                    room.plain.give_back_names(&mut b.spare_names);
+                }
+            }
             Ok(None) => {}
             Err(out) => {
                 let mut out = out;

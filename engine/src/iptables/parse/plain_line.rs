@@ -154,9 +154,29 @@ fn words<'l>(line: &'l str, out: &mut [&'l str; MAX_WORDS]) -> Option<usize> {
 /// one of [`TARGETS`] with its options), in table `table`. `None` for any
 /// other line, and for a line that fails or warns.
 /// What [`parse_plain_line`] keeps from one line to the next: the lists
-/// of a line's extensions, emptied, with their room.
+/// of a line's extensions, emptied, with their room; and the chain names
+/// of lines that ran, whose room the next lines' chain names take.
 #[derive(Default)]
-pub struct PlainRoom(Option<Exts>);
+pub struct PlainRoom(Option<Exts>, Vec<String>);
+
+/// How many run lines' chain names [`PlainRoom`] keeps at most.
+const SPARE_NAMES: usize = 256;
+
+impl PlainRoom {
+    /// Keeps the chain names of lines that ran for later lines' names.
+    pub fn give_back_names(&mut self, names: &mut Vec<String>) {
+        let room = SPARE_NAMES.saturating_sub(self.1.len());
+        self.1.extend(names.drain(..).take(room));
+        names.clear();
+    }
+
+    fn chain_name(&mut self, chain: &str) -> String {
+        let mut name = self.1.pop().unwrap_or_default();
+        name.clear();
+        name.push_str(chain);
+        name
+    }
+}
 
 pub fn parse_plain_line(
     line: &str,
@@ -188,7 +208,7 @@ pub fn parse_plain_line(
         wait_interval: false,
     };
     add_command(&mut st.p.command, CMD_APPEND, 0, false).ok()?;
-    st.p.chain = Some(chain.to_string());
+    st.p.chain = Some(room.chain_name(chain));
     let x = room.0.get_or_insert_with(Exts::new);
     x.clear();
     let mut warnings = Vec::new();
@@ -361,6 +381,28 @@ mod tests {
             .find(|t| **t == name)
             .copied()
             .unwrap_or("filter")
+    }
+
+    /// A line's chain name goes into the room of a name given back (a
+    /// longer or shorter one), and reads as the line's own; at most
+    /// [`SPARE_NAMES`] names are kept.
+    #[test]
+    fn chain_names_take_the_room_of_given_back_ones() {
+        with_env(|env| {
+            let mut room = PlainRoom::default();
+            let mut back = vec![String::with_capacity(64), "KUBE-SVC-LONG-NAME".to_string()];
+            room.give_back_names(&mut back);
+            assert!(back.is_empty());
+            let p = parse_plain_line("-A X -j ACCEPT", "filter", env, &mut room).expect("plain");
+            assert_eq!(p.chain.as_deref(), Some("X"));
+            let p2 = parse_plain_line("-A INPUT -j X", "filter", env, &mut room).expect("plain");
+            assert_eq!(p2.chain.as_deref(), Some("INPUT"));
+            let rooms = [p, p2].map(|p| p.chain.map_or(0, |c| c.capacity()));
+            assert_eq!(rooms, ["KUBE-SVC-LONG-NAME".len(), 64]);
+            let mut many = vec![String::new(); SPARE_NAMES + 10];
+            room.give_back_names(&mut many);
+            assert_eq!((room.1.len(), many.len()), (SPARE_NAMES, 0));
+        });
     }
 
     /// The word-at-a-time scans find what a byte-by-byte look finds.
