@@ -171,7 +171,9 @@ impl PlainRoom {
     }
 
     fn chain_name(&mut self, chain: &str) -> String {
-        let mut name = self.1.pop().unwrap_or_default();
+        let Some(mut name) = self.1.pop() else {
+            return chain.to_string();
+        };
         name.clear();
         name.push_str(chain);
         name
