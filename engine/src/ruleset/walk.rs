@@ -169,8 +169,10 @@ impl Dispatch {
 /// What an untraced walk reads of a rule before it needs the rule itself:
 /// its addresses and protocol, where it jumps, and whether its matches can
 /// fail at all. A rule whose addresses fail is passed over without touching
-/// it; one whose matches are all always true is not asked.
+/// it; one whose matches are all always true is not asked. 32 bytes,
+/// aligned so that none straddles two cache lines.
 #[derive(Debug, Clone, Copy)]
+#[repr(align(32))]
 struct Hot {
     src: u32,
     src_mask: u32,
