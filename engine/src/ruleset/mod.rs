@@ -177,16 +177,12 @@ impl Default for IpSpec {
     }
 }
 
-// What an untraced walk reads and writes of a rule it reaches through the
-// walk index, counters and target, share one cache line: a rule far from the
-// last one costs one miss, not two.
 #[derive(Debug, Clone)]
-#[repr(C, align(64))]
 pub struct Rule {
-    pub counters: Counters,
-    pub target: RuleTarget,
-    pub matches: Vec<Box<dyn Match>>,
     pub ip: IpSpec,
+    pub matches: Vec<Box<dyn Match>>,
+    pub target: RuleTarget,
+    pub counters: Counters,
 }
 
 impl Rule {
