@@ -169,8 +169,10 @@ impl Dispatch {
 /// What an untraced walk reads of a rule before it needs the rule itself:
 /// its addresses and protocol, where it jumps, and whether its matches can
 /// fail at all. A rule whose addresses fail is passed over without touching
-/// it; one whose matches are all always true is not asked.
+/// it; one whose matches are all always true is not asked. 32 bytes,
+/// aligned so that none straddles two cache lines.
 #[derive(Debug, Clone, Copy)]
+#[repr(align(32))]
 struct Hot {
     src: u32,
     src_mask: u32,
@@ -289,9 +291,8 @@ pub enum Known {
 /// many chains touches little memory).
 #[derive(Debug, Default)]
 pub struct WalkIndex {
-    /// Where each chain's rules are in `hot` (start, number), by the
-    /// chain's position in the table.
-    spans: Vec<(u32, u32)>,
+    /// Where each chain's rules are, by the chain's position in the table.
+    spans: Vec<Span>,
     /// What the walk reads first of every rule, chain after chain in the
     /// order a walk meets them: each chain right after the first chain
     /// that jumps to it (kube-proxy's service chain, then its endpoints'),
@@ -301,23 +302,34 @@ pub struct WalkIndex {
     dispatch: FastMap<u32, Dispatch>,
     /// Whether each chain has a dispatch (looked at before the map).
     dispatched: Vec<bool>,
-    /// Where each chain's rules were when the index was made: only for
-    /// loading them ahead without reading the chain first (a hint, which
-    /// an address gone stale makes useless, never wrong).
-    rules_at: Vec<usize>,
+}
+
+/// Where one chain's rules are, in one place: a walk entering a chain far
+/// from the last one reads one cache line for it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Span {
+    /// Its first entry in `hot`, and its number of rules.
+    start: u32,
+    len: u32,
+    /// Where its rules were when the index was made: only for loading them
+    /// ahead without reading the chain first (a hint, which an address
+    /// gone stale makes useless, never wrong).
+    rules_at: usize,
 }
 
 impl WalkIndex {
     pub fn new(table: &Table) -> WalkIndex {
         let n = table.chains.len();
         let mut w = WalkIndex {
-            spans: vec![(0, 0); n],
-            dispatched: vec![false; n],
-            rules_at: table
+            spans: table
                 .chains
                 .iter()
-                .map(|c| c.rules.as_ptr() as usize)
+                .map(|c| Span {
+                    rules_at: c.rules.as_ptr() as usize,
+                    ..Span::default()
+                })
                 .collect(),
+            dispatched: vec![false; n],
             ..WalkIndex::default()
         };
         // Chains in table order, each followed by the chains it jumps to
@@ -332,7 +344,8 @@ impl WalkIndex {
                 };
                 placed[ci] = true;
                 let start = w.hot.len();
-                w.spans[ci] = (start as u32, c.rules.len() as u32);
+                w.spans[ci].start = start as u32;
+                w.spans[ci].len = c.rules.len() as u32;
                 w.hot.extend(c.rules.iter().map(|r| {
                     let target = r
                         .target
@@ -366,9 +379,9 @@ impl WalkIndex {
     /// The walk of chain `chain` if it was made for `rules` rules.
     #[inline]
     pub fn chain(&self, chain: usize, rules: usize) -> Option<ChainWalk<'_>> {
-        let &(start, len) = self.spans.get(chain)?;
-        let start = start as usize;
-        (len as usize == rules).then_some(ChainWalk {
+        let span = self.spans.get(chain)?;
+        let start = span.start as usize;
+        (span.len as usize == rules).then_some(ChainWalk {
             index: self,
             chain,
             start,
@@ -385,7 +398,10 @@ impl WalkIndex {
     /// The index entries of chain `chain` (empty for no such chain).
     fn hot_of(&self, chain: usize) -> &[Hot] {
         match self.spans.get(chain) {
-            Some(&(a, n)) => self.hot.get(a as usize..(a + n) as usize).unwrap_or(&[]),
+            Some(s) => self
+                .hot
+                .get(s.start as usize..(s.start + s.len) as usize)
+                .unwrap_or(&[]),
             None => &[],
         }
     }
@@ -407,11 +423,11 @@ impl WalkIndex {
     /// rules of chain `chain` (fields of [`super::Rule`]), without reading
     /// the chain.
     pub fn prefetch_rules(&self, chain: usize, max: usize, offsets: [usize; 2]) {
-        let (Some(&at), Some(&(_, n))) = (self.rules_at.get(chain), self.spans.get(chain)) else {
+        let Some(span) = self.spans.get(chain) else {
             return;
         };
-        let n = (n as usize).min(max);
-        let mut rule = at as *const super::Rule;
+        let n = (span.len as usize).min(max);
+        let mut rule = span.rules_at as *const super::Rule;
         for _ in 0..n {
             crate::prefetch::bytes(rule, offsets[0]);
             crate::prefetch::bytes(rule, offsets[1]);
