@@ -323,6 +323,10 @@ impl Target for Dnat {
         Some(nat::setup(cx, Manip::Dst, self.range.to_sim(None)))
     }
 
+    fn keeps_bytes(&self) -> bool {
+        true
+    }
+
     fn explain(&self) -> String {
         let mut s = "Forwards".to_string();
         match self.range.addrs_text() {

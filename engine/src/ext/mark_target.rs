@@ -138,6 +138,10 @@ impl Target for MarkTarget {
         Some(TargetVerdict::Continue)
     }
 
+    fn keeps_bytes(&self) -> bool {
+        true
+    }
+
     fn explain(&self) -> String {
         format!(
             "Marks : {} (then they go on to the next rule)",

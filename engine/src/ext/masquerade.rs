@@ -151,6 +151,10 @@ impl Target for Masquerade {
         Some(nat::setup(cx, Manip::Src, self.range.to_sim(Some(src))))
     }
 
+    fn keeps_bytes(&self) -> bool {
+        true
+    }
+
     fn explain(&self) -> String {
         let mut s =
             "Masquerades , giving them the address of the outgoing interface as source".to_string();

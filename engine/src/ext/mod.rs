@@ -482,6 +482,12 @@ pub trait Target: Send + Sync + Any {
     fn fire(&mut self, _cx: &mut EvalCx) -> Option<TargetVerdict> {
         None
     }
+    /// Whether [`Target::fire`] leaves the packet's bytes as they are (it
+    /// sets metadata or sets up the connection only): the walk then keeps
+    /// no copy of them to see whether they changed.
+    fn keeps_bytes(&self) -> bool {
+        false
+    }
     fn save_name(&self) -> &'static str {
         self.info().name
     }

@@ -91,6 +91,10 @@ impl Target for Redirect {
         Some(nat::setup(cx, Manip::Dst, self.range.to_sim(Some(addr))))
     }
 
+    fn keeps_bytes(&self) -> bool {
+        true
+    }
+
     fn explain(&self) -> String {
         let mut s = match self.range.ports_text() {
             Some(p) => format!("Redirects to {p} of this host itself"),

@@ -79,6 +79,10 @@ impl Target for Snat {
         Some(nat::setup(cx, Manip::Src, self.range.to_sim(None)))
     }
 
+    fn keeps_bytes(&self) -> bool {
+        true
+    }
+
     fn explain(&self) -> String {
         let mut s = "Translates , giving them".to_string();
         match (self.range.addrs_text(), self.range.ports_text()) {

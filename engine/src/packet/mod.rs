@@ -3,6 +3,7 @@
 //! checksums right.
 
 mod csum;
+pub mod memo;
 pub mod pcap;
 pub mod spec;
 

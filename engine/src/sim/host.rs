@@ -68,6 +68,8 @@ pub struct Host {
     /// conntrack hooks only once a rule needs them (a state match, a NAT
     /// chain...). Kept by `ext::after_commit`.
     pub conntrack_hooks: bool,
+    /// The last packet the hooks parsed, to skip parsing it again.
+    pub parsed: crate::packet::memo::HeaderMemo,
 }
 
 impl Host {

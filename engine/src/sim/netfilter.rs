@@ -200,9 +200,13 @@ fn run_stages(
 ) -> Fate {
     // The headers, parsed once and kept up to date in place; parsed again
     // only after a rewrite they do not follow (`stale`), at the next stage.
-    let mut hdr = match pkt.headers() {
-        Ok(h) => h,
-        Err(_) => return Fate::Drop,
+    // A packet the last hook left as it was is not parsed again.
+    let mut hdr = match host.parsed.take(&pkt.data) {
+        Some(h) => h,
+        None => match pkt.headers() {
+            Ok(h) => h,
+            Err(_) => return Fate::Drop,
+        },
     };
     let mut stale = false;
     for stage in stages(hook) {
@@ -364,6 +368,9 @@ fn run_stages(
                 }
             }
         }
+    }
+    if !stale {
+        host.parsed.keep(&pkt.data, hdr);
     }
     Fate::Accept
 }
@@ -1002,10 +1009,20 @@ fn walk_table<const TRACED: bool>(
                 };
             }
             RuleTarget::Ext(t) => {
-                let before = before.get_or_insert_with(Snapshot::new);
-                before.take(&cx.pkt.data);
+                // A target that keeps the bytes needs no copy of them
+                // (debug builds check that it kept them).
+                let keeps = t.keeps_bytes() && !cfg!(debug_assertions);
+                if !keeps {
+                    before.get_or_insert_with(Snapshot::new).take(&cx.pkt.data);
+                }
                 let verdict = t.fire(&mut cx);
-                let rewritten = if before.same(&cx.pkt.data) {
+                let same = keeps || before.as_ref().is_some_and(|b| b.same(&cx.pkt.data));
+                debug_assert!(
+                    same || !t.keeps_bytes(),
+                    "-j {} changed the bytes",
+                    t.save_name()
+                );
+                let rewritten = if same {
                     None
                 } else {
                     stale |= !cx.refresh();
