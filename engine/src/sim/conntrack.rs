@@ -3,15 +3,16 @@
 //! timeouts on the lab clock, NAT bindings, and `conntrack -L` text.
 
 mod tcp_window;
+mod tuple_map;
 
 pub use tcp_window::{TcpPolicy, Window};
 
 use crate::fasthash::FastMap;
 use crate::packet::{tcp_flags, Headers, L4};
 use serde::{Deserialize, Serialize};
-use std::collections::hash_map::Entry as MapEntry;
 use std::net::Ipv4Addr;
 use tcp_window::{Judged, Segment};
+use tuple_map::TupleMap;
 
 const SEC: u64 = 1_000_000_000;
 /// IP protocol number of GRE (tracked with its own timeouts).
@@ -359,7 +360,7 @@ pub struct Lookup {
 pub struct Conntrack {
     entries: Vec<Option<Entry>>,
     /// Both tuples of every live entry, by zone.
-    map: FastMap<(u16, Tuple), Owner>,
+    map: TupleMap,
     next_id: u32,
     free: Vec<usize>,
     /// References that attached replies hold on entries (`nf_conntrack_get`):
@@ -383,29 +384,6 @@ pub struct Conntrack {
 /// What `nf_nat_bysource` hashes an entry by: zone, protocol and the
 /// original direction's source address and port.
 type SrcKey = (u16, u8, Ipv4Addr, u16);
-
-/// The entry and direction a tuple in the map belongs to, in 8 bytes: a
-/// map slot of 28 bytes (not 40) makes a smaller table, whose slots straddle
-/// cache lines less often; each new connection touches several at random.
-#[derive(Debug, Clone, Copy)]
-struct Owner {
-    idx: u32,
-    dir: Dir,
-}
-
-impl Owner {
-    fn new(idx: usize, dir: Dir) -> Owner {
-        // Entry indices stay far below 2^32: each entry is a live connection.
-        Owner {
-            idx: idx as u32,
-            dir,
-        }
-    }
-
-    fn get(self) -> (usize, Dir) {
-        (self.idx as usize, self.dir)
-    }
-}
 
 /// No next entry in a `bysource` list.
 const END: usize = usize::MAX;
@@ -593,11 +571,7 @@ impl Conntrack {
 
     /// Removes a tuple from the map if it still points at entry `idx`.
     fn unmap(&mut self, idx: usize, zone: u16, t: &Tuple) {
-        if let MapEntry::Occupied(o) = self.map.entry((zone, *t)) {
-            if o.get().get().0 == idx {
-                o.remove();
-            }
-        }
+        self.map.remove_if_owned(zone, t, idx);
     }
 
     /// A reply attached to entry `idx` holds it (`nf_ct_attach`).
@@ -652,7 +626,7 @@ impl Conntrack {
             return invalid;
         };
         self.expire(now_ns);
-        if let Some((idx, dir)) = self.map.get(&(zone, t)).map(|o| o.get()) {
+        if let Some((idx, dir)) = self.map.get(zone, &t) {
             return self.update(idx, dir, h, now_ns);
         }
         // A new connection.
@@ -691,7 +665,7 @@ impl Conntrack {
         // (`init_conntrack` looks at the original tuple only): NAT's binding
         // may still move it, else the confirm drops the packet.
         let reply = t.inverted();
-        let clash = self.map.contains_key(&(zone, reply));
+        let clash = self.map.contains(zone, &reply);
         self.next_id = self.next_id.wrapping_add(1);
         let e = Entry {
             id: self.next_id,
@@ -721,9 +695,9 @@ impl Conntrack {
                 self.entries.len() - 1
             }
         };
-        self.map.insert((zone, t), Owner::new(idx, Dir::Original));
+        self.map.insert(zone, &t, idx, Dir::Original);
         if !clash {
-            self.map.insert((zone, reply), Owner::new(idx, Dir::Reply));
+            self.map.insert(zone, &reply, idx, Dir::Reply);
         }
         self.timed(now_ns + timeout * SEC);
         Lookup {
@@ -863,7 +837,7 @@ impl Conntrack {
         // The error travels the other way from the quoted packet: its
         // connection is the one the inverted quoted tuple belongs to, in that
         // tuple's direction (`icmp_error_message`), NAT or not.
-        match self.map.get(&(zone, t.inverted())).map(|o| o.get()) {
+        match self.map.get(zone, &t.inverted()) {
             Some((idx, dir)) => Lookup {
                 idx: Some(idx),
                 dir,
@@ -904,14 +878,10 @@ impl Conntrack {
         e.status |= bit;
         if !dying {
             self.unmap(idx, zone, &old);
-            let taken = match self.map.entry((zone, reply)) {
-                MapEntry::Occupied(o) if o.get().get().0 != idx => true,
-                MapEntry::Occupied(mut o) => {
-                    o.insert(Owner::new(idx, Dir::Reply));
-                    false
-                }
-                MapEntry::Vacant(v) => {
-                    v.insert(Owner::new(idx, Dir::Reply));
+            let taken = match self.map.get(zone, &reply) {
+                Some((owner, _)) if owner != idx => true,
+                _ => {
+                    self.map.insert(zone, &reply, idx, Dir::Reply);
                     false
                 }
             };
@@ -928,12 +898,12 @@ impl Conntrack {
 
     /// Whether a tuple is in use by another connection (NAT picks a free one).
     pub fn tuple_taken(&self, t: &Tuple) -> bool {
-        self.map.contains_key(&(0, *t))
+        self.map.contains(0, t)
     }
 
     /// The entry (and direction) a tuple belongs to in a zone.
     pub fn tuple_owner(&self, zone: u16, t: &Tuple) -> Option<(usize, Dir)> {
-        self.map.get(&(zone, *t)).map(|o| o.get())
+        self.map.get(zone, t)
     }
 
     /// Number of connections matching a predicate (for connlimit).
