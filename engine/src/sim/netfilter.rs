@@ -526,22 +526,26 @@ struct Frame {
 }
 
 /// The return frames of a walk: jumps nest at most 16 deep in a table the
-/// kernel accepts, so they live on the stack (deeper ones spill over).
+/// kernel accepts, so they live on the stack (deeper ones spill over), as
+/// 32-bit chain and rule positions: 128 bytes to clear for each table.
 #[derive(Default)]
 struct Frames {
-    inline: [Frame; 16],
+    inline: [(u32, u32); 16],
     len: usize,
     more: Vec<Frame>,
 }
 
 impl Frames {
     fn push(&mut self, f: Frame) {
-        match self.inline.get_mut(self.len) {
-            Some(slot) => {
+        let small = u32::try_from(f.chain)
+            .ok()
+            .zip(u32::try_from(f.next_rule).ok());
+        match (self.inline.get_mut(self.len), small) {
+            (Some(slot), Some(f)) if self.more.is_empty() => {
                 *slot = f;
                 self.len += 1;
             }
-            None => self.more.push(f),
+            _ => self.more.push(f),
         }
     }
     fn pop(&mut self) -> Option<Frame> {
@@ -549,7 +553,11 @@ impl Frames {
             return Some(f);
         }
         self.len = self.len.checked_sub(1)?;
-        Some(self.inline[self.len])
+        let (chain, next_rule) = self.inline[self.len];
+        Some(Frame {
+            chain: chain as usize,
+            next_rule: next_rule as usize,
+        })
     }
 }
 
@@ -1050,5 +1058,27 @@ fn walk_table<const TRACED: bool>(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn return_frames_come_back_last_in_first_out_however_deep() {
+        let frame = |i: usize| Frame {
+            chain: if i == 7 { u32::MAX as usize + 1 } else { i },
+            next_rule: 100 + i,
+        };
+        let mut stack = Frames::default();
+        for i in 0..40 {
+            stack.push(frame(i));
+        }
+        for i in (0..40).rev() {
+            let f = stack.pop().expect("a frame");
+            assert_eq!((f.chain, f.next_rule), (frame(i).chain, frame(i).next_rule));
+        }
+        assert!(stack.pop().is_none());
     }
 }
