@@ -571,7 +571,7 @@ impl Conntrack {
 
     /// Removes a tuple from the map if it still points at entry `idx`.
     fn unmap(&mut self, idx: usize, zone: u16, t: &Tuple) {
-        self.map.remove_if_owned(zone, t, idx);
+        self.map.remove_if_owned(&self.entries, zone, t, idx);
     }
 
     /// A reply attached to entry `idx` holds it (`nf_ct_attach`).
@@ -626,7 +626,7 @@ impl Conntrack {
             return invalid;
         };
         self.expire(now_ns);
-        if let Some((idx, dir)) = self.map.get(zone, &t) {
+        if let Some((idx, dir)) = self.map.get(&self.entries, zone, &t) {
             return self.update(idx, dir, h, now_ns);
         }
         // A new connection.
@@ -665,13 +665,12 @@ impl Conntrack {
         // (`init_conntrack` looks at the original tuple only): NAT's binding
         // may still move it, else the confirm drops the packet.
         let reply = t.inverted();
-        let clash = self.map.contains(zone, &reply);
         self.next_id = self.next_id.wrapping_add(1);
         let e = Entry {
             id: self.next_id,
             orig: t,
             reply,
-            status: if clash { status::REPLY_CLASH } else { 0 },
+            status: 0,
             expires_ns: now_ns + timeout * SEC,
             tcp,
             mark: 0,
@@ -695,9 +694,11 @@ impl Conntrack {
                 self.entries.len() - 1
             }
         };
-        self.map.insert(zone, &t, idx, Dir::Original);
-        if !clash {
-            self.map.insert(zone, &reply, idx, Dir::Reply);
+        self.map.insert(&self.entries, zone, &t, idx, Dir::Original);
+        if !self.map.claim(&self.entries, zone, &reply, idx, Dir::Reply) {
+            if let Some(e) = self.entries[idx].as_mut() {
+                e.status |= status::REPLY_CLASH;
+            }
         }
         self.timed(now_ns + timeout * SEC);
         Lookup {
@@ -837,7 +838,7 @@ impl Conntrack {
         // The error travels the other way from the quoted packet: its
         // connection is the one the inverted quoted tuple belongs to, in that
         // tuple's direction (`icmp_error_message`), NAT or not.
-        match self.map.get(zone, &t.inverted()) {
+        match self.map.get(&self.entries, zone, &t.inverted()) {
             Some((idx, dir)) => Lookup {
                 idx: Some(idx),
                 dir,
@@ -870,24 +871,25 @@ impl Conntrack {
 
     /// Sets up a NAT binding: the reply tuple becomes `reply`.
     pub fn set_reply(&mut self, idx: usize, reply: Tuple, bit: u32) {
-        let Some(e) = self.entries.get_mut(idx).and_then(|e| e.as_mut()) else {
+        let Some(e) = self.entries.get(idx).and_then(|e| e.as_ref()) else {
             return;
         };
         let (old, zone, dying) = (e.reply, e.zone, e.has(status::DYING));
-        e.reply = reply;
-        e.status |= bit;
+        // Out of the map while the entry still has it (the map finds a
+        // tuple through its entry).
         if !dying {
             self.unmap(idx, zone, &old);
-            let taken = match self.map.get(zone, &reply) {
-                Some((owner, _)) if owner != idx => true,
-                _ => {
-                    self.map.insert(zone, &reply, idx, Dir::Reply);
-                    false
-                }
-            };
-            let Some(e) = self.entries.get_mut(idx).and_then(|e| e.as_mut()) else {
-                return;
-            };
+        }
+        let Some(e) = self.entries.get_mut(idx).and_then(|e| e.as_mut()) else {
+            return;
+        };
+        e.reply = reply;
+        e.status |= bit;
+        if dying {
+            return;
+        }
+        let taken = !self.map.claim(&self.entries, zone, &reply, idx, Dir::Reply);
+        if let Some(e) = self.entries.get_mut(idx).and_then(|e| e.as_mut()) {
             if taken {
                 e.status |= status::REPLY_CLASH;
             } else {
@@ -898,12 +900,12 @@ impl Conntrack {
 
     /// Whether a tuple is in use by another connection (NAT picks a free one).
     pub fn tuple_taken(&self, t: &Tuple) -> bool {
-        self.map.contains(0, t)
+        self.map.contains(&self.entries, 0, t)
     }
 
     /// The entry (and direction) a tuple belongs to in a zone.
     pub fn tuple_owner(&self, zone: u16, t: &Tuple) -> Option<(usize, Dir)> {
-        self.map.get(zone, t)
+        self.map.get(&self.entries, zone, t)
     }
 
     /// Number of connections matching a predicate (for connlimit).

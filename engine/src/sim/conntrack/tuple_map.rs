@@ -1,63 +1,78 @@
 //! The conntrack hash: both tuples of every connection, by zone, to the
 //! entry and direction each belongs to. Open addressing with linear probing
-//! in 32-byte slots (two to a cache line, none straddling two): a lookup
-//! of a new connection's tuple usually reads one line, where a general map
-//! reads its control bytes and then the slot.
+//! in 8-byte slots (32 bits of the tuple's hash and the owner); the tuple
+//! itself is the owner entry's, compared there when the hash bits agree.
+//! With 20k connections the table is half a megabyte, not two: the random
+//! slots each new connection touches stay in the core's cache and TLB.
 
-use super::{Dir, Tuple};
+use super::{Dir, Entry, Tuple};
 
-/// A tuple and its zone, packed into two words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Key(u64, u64);
-
-impl Key {
-    fn of(zone: u16, t: &Tuple) -> Key {
-        Key(
-            u64::from(u32::from(t.src)) << 32 | u64::from(u32::from(t.dst)),
-            u64::from(t.sport) << 48
-                | u64::from(t.dport) << 32
-                | u64::from(t.proto) << 16
-                | u64::from(zone),
-        )
-    }
-
-    fn hash(self) -> u64 {
-        let h = (self.0 ^ self.1.rotate_left(23)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        (h ^ (h >> 29) ^ self.1).wrapping_mul(0xbf58_476d_1ce4_e5b9)
-    }
+fn hash(zone: u16, t: &Tuple) -> u64 {
+    let a = u64::from(u32::from(t.src)) << 32 | u64::from(u32::from(t.dst));
+    let b = u64::from(t.sport) << 48
+        | u64::from(t.dport) << 32
+        | u64::from(t.proto) << 16
+        | u64::from(zone);
+    let h = (a ^ b.rotate_left(23)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (h ^ (h >> 29) ^ b).wrapping_mul(0xbf58_476d_1ce4_e5b9)
 }
 
-/// What a slot holds beside its key: nothing, or a tuple's owner.
-const EMPTY: u32 = 0;
-const ORIGINAL: u32 = 1;
-const REPLY: u32 = 2;
+/// An empty slot's owner.
+const EMPTY: u32 = u32::MAX;
+/// The owner's bit telling the reply direction.
+const REPLY: u32 = 1 << 31;
 
+/// The low 32 bits of the tuple's hash (its home slot while the table has
+/// at most 2^32 slots) and the owner: entry index, and `REPLY` for the
+/// reply direction.
 #[derive(Clone, Copy)]
-#[repr(C, align(32))]
 struct Slot {
-    key: Key,
-    idx: u32,
-    held: u32,
+    tag: u32,
+    owner: u32,
+}
+
+/// A slot's owner of entry `idx` in direction `dir`.
+fn owner_bits(idx: usize, dir: Dir) -> u32 {
+    // Entry indices stay far below 2^31: each entry is a live connection.
+    idx as u32
+        | match dir {
+            Dir::Original => 0,
+            Dir::Reply => REPLY,
+        }
 }
 
 const VACANT: Slot = Slot {
-    key: Key(0, 0),
-    idx: 0,
-    held: EMPTY,
+    tag: 0,
+    owner: EMPTY,
 };
 
 impl Slot {
-    fn owner(&self) -> (usize, Dir) {
-        let dir = if self.held == REPLY {
+    fn owner(self) -> (usize, Dir) {
+        let dir = if self.owner & REPLY != 0 {
             Dir::Reply
         } else {
             Dir::Original
         };
-        (self.idx as usize, dir)
+        ((self.owner & !REPLY) as usize, dir)
+    }
+
+    /// Whether the slot holds this tuple: its owner's tuple of that direction.
+    #[inline]
+    fn holds(self, entries: &[Option<Entry>], zone: u16, t: &Tuple) -> bool {
+        let (idx, dir) = self.owner();
+        entries.get(idx).and_then(|e| e.as_ref()).is_some_and(|e| {
+            e.zone == zone
+                && match dir {
+                    Dir::Original => e.orig == *t,
+                    Dir::Reply => e.reply == *t,
+                }
+        })
     }
 }
 
-/// Tuples (with their zone) to `(entry index, direction)`.
+/// Tuples (with their zone) to `(entry index, direction)`. A tuple is
+/// looked for in `entries` as they are: an entry's tuple changes only
+/// while the map does not hold it.
 #[derive(Clone, Default)]
 pub struct TupleMap {
     /// A power of two long (or empty), at most three quarters full.
@@ -67,12 +82,12 @@ pub struct TupleMap {
 
 impl std::fmt::Debug for TupleMap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_map()
+        f.debug_list()
             .entries(
                 self.slots
                     .iter()
-                    .filter(|s| s.held != EMPTY)
-                    .map(|s| (s.key, s.owner())),
+                    .filter(|s| s.owner != EMPTY)
+                    .map(|s| s.owner()),
             )
             .finish()
     }
@@ -97,52 +112,61 @@ impl TupleMap {
         self.slots.len().wrapping_sub(1)
     }
 
-    /// The slot holding `key`, or the empty slot where it would go.
-    fn find(&self, key: Key) -> Result<usize, usize> {
+    /// The slot holding the tuple, or the empty slot where it would go.
+    #[inline]
+    fn find(
+        &self,
+        entries: &[Option<Entry>],
+        zone: u16,
+        t: &Tuple,
+        tag: u32,
+    ) -> Result<usize, usize> {
         let mask = self.mask();
-        let mut i = key.hash() as usize & mask;
+        let mut i = tag as usize & mask;
         loop {
-            let s = &self.slots[i];
-            if s.held == EMPTY {
+            let s = self.slots[i];
+            if s.owner == EMPTY {
                 return Err(i);
             }
-            if s.key == key {
+            if s.tag == tag && s.holds(entries, zone, t) {
                 return Ok(i);
             }
             i = (i + 1) & mask;
         }
     }
 
-    pub fn get(&self, zone: u16, t: &Tuple) -> Option<(usize, Dir)> {
+    pub fn get(&self, entries: &[Option<Entry>], zone: u16, t: &Tuple) -> Option<(usize, Dir)> {
         if self.slots.is_empty() {
             return None;
         }
-        self.find(Key::of(zone, t))
+        self.find(entries, zone, t, hash(zone, t) as u32)
             .ok()
             .map(|i| self.slots[i].owner())
     }
 
-    pub fn contains(&self, zone: u16, t: &Tuple) -> bool {
-        self.get(zone, t).is_some()
+    pub fn contains(&self, entries: &[Option<Entry>], zone: u16, t: &Tuple) -> bool {
+        self.get(entries, zone, t).is_some()
     }
 
-    /// Sets the owner of a tuple, in its place or a new one.
-    pub fn insert(&mut self, zone: u16, t: &Tuple, idx: usize, dir: Dir) {
+    /// Sets the owner of a tuple, in its place or a new one. The owner's
+    /// tuple of that direction must be `t` already.
+    pub fn insert(
+        &mut self,
+        entries: &[Option<Entry>],
+        zone: u16,
+        t: &Tuple,
+        idx: usize,
+        dir: Dir,
+    ) {
         if (self.len + 1) * 4 > self.slots.len() * 3 {
             self.grow();
         }
-        let key = Key::of(zone, t);
-        let held = match dir {
-            Dir::Original => ORIGINAL,
-            Dir::Reply => REPLY,
-        };
-        // Entry indices stay far below 2^32: each entry is a live connection.
+        let tag = hash(zone, t) as u32;
         let slot = Slot {
-            key,
-            idx: idx as u32,
-            held,
+            tag,
+            owner: owner_bits(idx, dir),
         };
-        match self.find(key) {
+        match self.find(entries, zone, t, tag) {
             Ok(i) => self.slots[i] = slot,
             Err(i) => {
                 self.slots[i] = slot;
@@ -151,15 +175,47 @@ impl TupleMap {
         }
     }
 
-    /// Removes a tuple if entry `idx` owns it.
-    pub fn remove_if_owned(&mut self, zone: u16, t: &Tuple, idx: usize) {
+    /// Makes entry `idx` the owner of a tuple (its own already) unless
+    /// another entry owns it: false then, and the map is left as it was.
+    pub fn claim(
+        &mut self,
+        entries: &[Option<Entry>],
+        zone: u16,
+        t: &Tuple,
+        idx: usize,
+        dir: Dir,
+    ) -> bool {
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
+            self.grow();
+        }
+        let tag = hash(zone, t) as u32;
+        let slot = Slot {
+            tag,
+            owner: owner_bits(idx, dir),
+        };
+        match self.find(entries, zone, t, tag) {
+            Ok(i) if self.slots[i].owner().0 != idx => false,
+            Ok(i) => {
+                self.slots[i] = slot;
+                true
+            }
+            Err(i) => {
+                self.slots[i] = slot;
+                self.len += 1;
+                true
+            }
+        }
+    }
+
+    /// Removes a tuple if entry `idx` owns it (the entry still has it).
+    pub fn remove_if_owned(&mut self, entries: &[Option<Entry>], zone: u16, t: &Tuple, idx: usize) {
         if self.slots.is_empty() {
             return;
         }
-        let Ok(mut hole) = self.find(Key::of(zone, t)) else {
+        let Ok(mut hole) = self.find(entries, zone, t, hash(zone, t) as u32) else {
             return;
         };
-        if self.slots[hole].idx as usize != idx {
+        if self.slots[hole].owner().0 != idx {
             return;
         }
         // Backward shift: each later slot of the run that may move into the
@@ -170,10 +226,10 @@ impl TupleMap {
         loop {
             i = (i + 1) & mask;
             let s = self.slots[i];
-            if s.held == EMPTY {
+            if s.owner == EMPTY {
                 break;
             }
-            let home = s.key.hash() as usize & mask;
+            let home = s.tag as usize & mask;
             if (i.wrapping_sub(home) & mask) >= (i.wrapping_sub(hole) & mask) {
                 self.slots[hole] = s;
                 hole = i;
@@ -187,9 +243,9 @@ impl TupleMap {
         let size = (self.slots.len() * 2).max(16);
         let old = std::mem::replace(&mut self.slots, vec![VACANT; size]);
         let mask = size - 1;
-        for s in old.into_iter().filter(|s| s.held != EMPTY) {
-            let mut i = s.key.hash() as usize & mask;
-            while self.slots[i].held != EMPTY {
+        for s in old.into_iter().filter(|s| s.owner != EMPTY) {
+            let mut i = s.tag as usize & mask;
+            while self.slots[i].owner != EMPTY {
                 i = (i + 1) & mask;
             }
             self.slots[i] = s;
@@ -200,6 +256,7 @@ impl TupleMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::conntrack::TcpState;
     use std::collections::HashMap;
     use std::net::Ipv4Addr;
 
@@ -211,6 +268,27 @@ mod tests {
             sport: 1024 + (n & 15) as u16,
             dport: 80,
         }
+    }
+
+    fn entry(zone: u16, orig: Tuple, reply: Tuple) -> Option<Entry> {
+        Some(Entry {
+            id: 1,
+            orig,
+            reply,
+            status: 0,
+            expires_ns: 0,
+            tcp: TcpState::None,
+            mark: 0,
+            zone,
+            packets: [0; 2],
+            bytes: [0; 2],
+            master: None,
+            helper: None,
+            labels: [0; 2],
+            created_ns: 0,
+            orig_end: 0,
+            window: Default::default(),
+        })
     }
 
     #[test]
@@ -229,60 +307,77 @@ mod tests {
             Tuple { sport: 9, ..base },
             Tuple { dport: 9, ..base },
         ];
+        let entries = vec![None, entry(0, tuple(2), base)];
         let mut m = TupleMap::default();
-        m.insert(0, &base, 7, Dir::Reply);
+        m.insert(&entries, 0, &base, 1, Dir::Reply);
         for t in &others {
-            assert_eq!(m.get(0, t), None, "{t:?}");
+            assert_eq!(m.get(&entries, 0, t), None, "{t:?}");
         }
-        assert_eq!(m.get(1, &base), None);
-        assert_eq!(m.get(0, &base), Some((7, Dir::Reply)));
+        assert_eq!(m.get(&entries, 1, &base), None);
+        assert_eq!(m.get(&entries, 0, &base), Some((1, Dir::Reply)));
+        // Found through the entry: a slot whose entry is gone holds nothing.
+        assert_eq!(m.get(&[None, None], 0, &base), None);
+    }
+
+    #[test]
+    fn a_claim_fails_on_a_tuple_another_entry_owns() {
+        let t = tuple(5);
+        let entries = vec![entry(0, tuple(1), t), entry(0, t, tuple(2))];
+        let mut m = TupleMap::default();
+        assert!(m.claim(&entries, 0, &t, 0, Dir::Reply));
+        assert!(!m.claim(&entries, 0, &t, 1, Dir::Original));
+        assert_eq!(m.get(&entries, 0, &t), Some((0, Dir::Reply)));
+        assert!(m.claim(&entries, 0, &t, 0, Dir::Reply));
+        assert_eq!(m.len(), 1);
     }
 
     #[test]
     fn agrees_with_a_hash_map_through_inserts_and_removals() {
+        // Entry i owns tuple i (original) and tuple i + 3000 (reply), in
+        // zone i % 2.
+        let entries: Vec<Option<Entry>> = (0..3000u32)
+            .map(|n| entry((n % 2) as u16, tuple(n), tuple(n + 3000)))
+            .collect();
         let mut m = TupleMap::default();
-        let mut reference: HashMap<(u16, u32), (usize, Dir)> = HashMap::new();
+        let mut reference: HashMap<u32, (usize, Dir)> = HashMap::new();
         let mut x: u64 = 0x1234_5678;
         for step in 0..20_000usize {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            let n = (x % 3000) as u32;
-            let zone = (x >> 40) as u16 % 2;
+            let idx = (x % 3000) as usize;
+            let zone = (idx % 2) as u16;
+            let (n, dir) = if x >> 63 == 0 {
+                (idx as u32, Dir::Original)
+            } else {
+                (idx as u32 + 3000, Dir::Reply)
+            };
             let t = tuple(n);
-            match x >> 60 {
-                0..=8 => {
-                    let dir = if step % 2 == 0 {
-                        Dir::Original
-                    } else {
-                        Dir::Reply
-                    };
-                    m.insert(zone, &t, step, dir);
-                    reference.insert((zone, n), (step, dir));
-                }
-                _ => {
-                    // Removal only by the owner.
-                    let owner = reference.get(&(zone, n)).map(|o| o.0);
-                    let by = if step % 3 == 0 { usize::MAX } else { owner.unwrap_or(0) };
-                    m.remove_if_owned(zone, &t, by);
-                    if owner == Some(by) {
-                        reference.remove(&(zone, n));
-                    }
+            if (x >> 59) & 15 < 9 {
+                m.insert(&entries, zone, &t, idx, dir);
+                reference.insert(n, (idx, dir));
+            } else {
+                // Removal only by the owner.
+                let by = if step % 3 == 0 { idx + 1 } else { idx };
+                m.remove_if_owned(&entries, zone, &t, by);
+                if by == idx {
+                    reference.remove(&n);
                 }
             }
             assert_eq!(m.len(), reference.len());
         }
-        for n in 0..3000 {
+        for n in 0..6000u32 {
+            let idx = (n % 3000) as usize;
             for zone in 0..2 {
-                assert_eq!(
-                    m.get(zone, &tuple(n)),
-                    reference.get(&(zone, n)).copied(),
-                    "{zone} {n}"
-                );
+                let want = reference
+                    .get(&n)
+                    .copied()
+                    .filter(|_| zone == (idx % 2) as u16);
+                assert_eq!(m.get(&entries, zone, &tuple(n)), want, "{zone} {n}");
             }
         }
         m.clear();
         assert!(m.is_empty());
-        assert_eq!(m.get(0, &tuple(1)), None);
+        assert_eq!(m.get(&entries, 0, &tuple(0)), None);
     }
 }
