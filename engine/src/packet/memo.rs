@@ -59,29 +59,9 @@ impl HeaderMemo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::packet::spec::{L4Spec, PacketSpec};
-    use std::net::Ipv4Addr;
 
     fn syn(dport: u16) -> Vec<u8> {
-        PacketSpec {
-            src: Ipv4Addr::new(192, 168, 0, 2),
-            dst: Ipv4Addr::new(10, 0, 0, 1),
-            l4: L4Spec::Tcp {
-                sport: 40000,
-                dport,
-                flags: "S".into(),
-                seq: 1,
-                ack: 0,
-                window: 64240,
-            },
-            ttl: 64,
-            tos: 0,
-            id: 1,
-            payload_len: 0,
-        }
-        .build()
-        .expect("packet")
-        .data
+        crate::ext::targets_testkit::tcp("192.168.0.2", "10.0.0.1", 40000, dport, "S").data
     }
 
     #[test]

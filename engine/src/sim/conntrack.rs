@@ -694,7 +694,8 @@ impl Conntrack {
                 self.entries.len() - 1
             }
         };
-        self.map.insert(&self.entries, zone, &t, idx, Dir::Original);
+        let free = self.map.claim(&self.entries, zone, &t, idx, Dir::Original);
+        debug_assert!(free, "the original tuple was looked up and not found");
         if !self.map.claim(&self.entries, zone, &reply, idx, Dir::Reply) {
             if let Some(e) = self.entries[idx].as_mut() {
                 e.status |= status::REPLY_CLASH;

@@ -148,33 +148,6 @@ impl TupleMap {
         self.get(entries, zone, t).is_some()
     }
 
-    /// Sets the owner of a tuple, in its place or a new one. The owner's
-    /// tuple of that direction must be `t` already.
-    pub fn insert(
-        &mut self,
-        entries: &[Option<Entry>],
-        zone: u16,
-        t: &Tuple,
-        idx: usize,
-        dir: Dir,
-    ) {
-        if (self.len + 1) * 4 > self.slots.len() * 3 {
-            self.grow();
-        }
-        let tag = hash(zone, t) as u32;
-        let slot = Slot {
-            tag,
-            owner: owner_bits(idx, dir),
-        };
-        match self.find(entries, zone, t, tag) {
-            Ok(i) => self.slots[i] = slot,
-            Err(i) => {
-                self.slots[i] = slot;
-                self.len += 1;
-            }
-        }
-    }
-
     /// Makes entry `idx` the owner of a tuple (its own already) unless
     /// another entry owns it: false then, and the map is left as it was.
     pub fn claim(
@@ -309,7 +282,7 @@ mod tests {
         ];
         let entries = vec![None, entry(0, tuple(2), base)];
         let mut m = TupleMap::default();
-        m.insert(&entries, 0, &base, 1, Dir::Reply);
+        assert!(m.claim(&entries, 0, &base, 1, Dir::Reply));
         for t in &others {
             assert_eq!(m.get(&entries, 0, t), None, "{t:?}");
         }
@@ -354,7 +327,7 @@ mod tests {
             };
             let t = tuple(n);
             if (x >> 59) & 15 < 9 {
-                m.insert(&entries, zone, &t, idx, dir);
+                assert!(m.claim(&entries, zone, &t, idx, dir));
                 reference.insert(n, (idx, dir));
             } else {
                 // Removal only by the owner.
