@@ -12,7 +12,7 @@ use crate::packet::{tcp_flags, Headers, L4};
 use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
 use tcp_window::{Judged, Segment};
-use tuple_map::TupleMap;
+use tuple_map::{source_of, TupleMap};
 
 const SEC: u64 = 1_000_000_000;
 /// IP protocol number of GRE (tracked with its own timeouts).
@@ -377,20 +377,12 @@ pub struct Conntrack {
     /// Entries whose source manip is set up, by the source of their
     /// original tuple (the kernel's `nf_nat_bysource`): the newest of each
     /// source, then each entry's next older one in `src_next`.
-    bysource: FastMap<SrcKey, usize>,
+    bysource: TupleMap<true>,
     src_next: Vec<usize>,
 }
 
-/// What `nf_nat_bysource` hashes an entry by: zone, protocol and the
-/// original direction's source address and port.
-type SrcKey = (u16, u8, Ipv4Addr, u16);
-
 /// No next entry in a `bysource` list.
 const END: usize = usize::MAX;
-
-fn src_key(zone: u16, t: &Tuple) -> SrcKey {
-    (zone, t.proto, t.src, t.sport)
-}
 
 impl Conntrack {
     pub fn get(&self, idx: usize) -> Option<&Entry> {
@@ -521,11 +513,16 @@ impl Conntrack {
             return;
         }
         e.status |= status::SRC_NAT_DONE;
-        let key = src_key(e.zone, &e.orig);
+        let (zone, source) = (e.zone, source_of(&e.orig));
         if self.src_next.len() < self.entries.len() {
             self.src_next.resize(self.entries.len(), END);
         }
-        let older = self.bysource.insert(key, idx).unwrap_or(END);
+        let older = self
+            .bysource
+            .put(&self.entries, zone, &source, idx, Dir::Original, true)
+            .ok()
+            .flatten()
+            .unwrap_or(END);
         self.src_next[idx] = older;
     }
 
@@ -534,20 +531,25 @@ impl Conntrack {
         let Some(e) = self.get(idx).filter(|e| e.has(status::SRC_NAT_DONE)) else {
             return;
         };
-        let key = src_key(e.zone, &e.orig);
+        let (zone, source) = (e.zone, source_of(&e.orig));
         let next = self.src_next.get(idx).copied().unwrap_or(END);
-        let Some(head) = self.bysource.get_mut(&key) else {
+        let Some((head, _)) = self.bysource.get(&self.entries, zone, &source) else {
             return;
         };
-        if *head == idx {
+        if head == idx {
             if next == END {
-                self.bysource.remove(&key);
+                self.bysource
+                    .remove_if_owned(&self.entries, zone, &source, idx);
             } else {
-                *head = next;
+                // The next entry takes the head over (a take never fails).
+                let took =
+                    self.bysource
+                        .put(&self.entries, zone, &source, next, Dir::Original, true);
+                debug_assert!(took.is_ok());
             }
             return;
         }
-        let mut at = *head;
+        let mut at = head;
         while let Some(&n) = self.src_next.get(at) {
             if n == idx {
                 self.src_next[at] = next;
@@ -561,7 +563,10 @@ impl Conntrack {
     /// this zone, protocol, source address and port, newest first (dying
     /// ones included).
     pub fn by_source(&self, zone: u16, t: &Tuple) -> impl Iterator<Item = &Entry> + '_ {
-        let mut at = self.bysource.get(&src_key(zone, t)).copied().unwrap_or(END);
+        let mut at = self
+            .bysource
+            .get(&self.entries, zone, &source_of(t))
+            .map_or(END, |(head, _)| head);
         std::iter::from_fn(move || {
             let e = self.get(at)?;
             at = self.src_next.get(at).copied().unwrap_or(END);
@@ -694,9 +699,16 @@ impl Conntrack {
                 self.entries.len() - 1
             }
         };
-        let free = self.map.claim(&self.entries, zone, &t, idx, Dir::Original);
+        let free = self
+            .map
+            .put(&self.entries, zone, &t, idx, Dir::Original, false)
+            .is_ok();
         debug_assert!(free, "the original tuple was looked up and not found");
-        if !self.map.claim(&self.entries, zone, &reply, idx, Dir::Reply) {
+        if self
+            .map
+            .put(&self.entries, zone, &reply, idx, Dir::Reply, false)
+            .is_err()
+        {
             if let Some(e) = self.entries[idx].as_mut() {
                 e.status |= status::REPLY_CLASH;
             }
@@ -889,7 +901,10 @@ impl Conntrack {
         if dying {
             return;
         }
-        let taken = !self.map.claim(&self.entries, zone, &reply, idx, Dir::Reply);
+        let taken = self
+            .map
+            .put(&self.entries, zone, &reply, idx, Dir::Reply, false)
+            .is_err();
         if let Some(e) = self.entries.get_mut(idx).and_then(|e| e.as_mut()) {
             if taken {
                 e.status |= status::REPLY_CLASH;

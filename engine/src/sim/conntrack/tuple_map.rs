@@ -4,6 +4,8 @@
 //! itself is the owner entry's, compared there when the hash bits agree.
 //! With 20k connections the table is half a megabyte, not two: the random
 //! slots each new connection touches stay in the core's cache and TLB.
+//! The same table, keyed by an original tuple's source, is the kernel's
+//! `nf_nat_bysource`.
 
 use super::{Dir, Entry, Tuple};
 
@@ -16,6 +18,10 @@ fn hash(zone: u16, t: &Tuple) -> u64 {
     let h = (a ^ b.rotate_left(23)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     (h ^ (h >> 29) ^ b).wrapping_mul(0xbf58_476d_1ce4_e5b9)
 }
+
+/// A tuple another entry owns (see [`TupleMap::put`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Taken;
 
 /// An empty slot's owner.
 const EMPTY: u32 = u32::MAX;
@@ -56,31 +62,44 @@ impl Slot {
         ((self.owner & !REPLY) as usize, dir)
     }
 
-    /// Whether the slot holds this tuple: its owner's tuple of that direction.
+    /// Whether the slot holds this tuple: its owner's tuple of that
+    /// direction, or with `SOURCES` the source of its original one.
     #[inline]
-    fn holds(self, entries: &[Option<Entry>], zone: u16, t: &Tuple) -> bool {
+    fn holds<const SOURCES: bool>(self, entries: &[Option<Entry>], zone: u16, t: &Tuple) -> bool {
         let (idx, dir) = self.owner();
         entries.get(idx).and_then(|e| e.as_ref()).is_some_and(|e| {
             e.zone == zone
-                && match dir {
-                    Dir::Original => e.orig == *t,
-                    Dir::Reply => e.reply == *t,
+                && match (SOURCES, dir) {
+                    (true, _) => source_of(&e.orig) == *t,
+                    (false, Dir::Original) => e.orig == *t,
+                    (false, Dir::Reply) => e.reply == *t,
                 }
         })
     }
 }
 
-/// Tuples (with their zone) to `(entry index, direction)`. A tuple is
+/// The source part of a tuple (zone aside): protocol, address and port,
+/// what a map of `SOURCES` is keyed by.
+pub fn source_of(t: &Tuple) -> Tuple {
+    Tuple {
+        dst: std::net::Ipv4Addr::UNSPECIFIED,
+        dport: 0,
+        ..*t
+    }
+}
+
+/// Tuples (with their zone) to `(entry index, direction)`; with `SOURCES`,
+/// the sources of original tuples ([`source_of`]) to an entry. A key is
 /// looked for in `entries` as they are: an entry's tuple changes only
 /// while the map does not hold it.
 #[derive(Clone, Default)]
-pub struct TupleMap {
+pub struct TupleMap<const SOURCES: bool = false> {
     /// A power of two long (or empty), at most three quarters full.
     slots: Vec<Slot>,
     len: usize,
 }
 
-impl std::fmt::Debug for TupleMap {
+impl<const SOURCES: bool> std::fmt::Debug for TupleMap<SOURCES> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list()
             .entries(
@@ -93,7 +112,7 @@ impl std::fmt::Debug for TupleMap {
     }
 }
 
-impl TupleMap {
+impl<const SOURCES: bool> TupleMap<SOURCES> {
     pub fn len(&self) -> usize {
         self.len
     }
@@ -128,7 +147,7 @@ impl TupleMap {
             if s.owner == EMPTY {
                 return Err(i);
             }
-            if s.tag == tag && s.holds(entries, zone, t) {
+            if s.tag == tag && s.holds::<SOURCES>(entries, zone, t) {
                 return Ok(i);
             }
             i = (i + 1) & mask;
@@ -148,16 +167,18 @@ impl TupleMap {
         self.get(entries, zone, t).is_some()
     }
 
-    /// Makes entry `idx` the owner of a tuple (its own already) unless
-    /// another entry owns it: false then, and the map is left as it was.
-    pub fn claim(
+    /// Puts entry `idx` in the tuple's slot (its tuple of `dir` must be
+    /// `t` already), over another entry only when it may `take` the slot:
+    /// the owner the slot had, if any, or `Taken` (and no change).
+    pub fn put(
         &mut self,
         entries: &[Option<Entry>],
         zone: u16,
         t: &Tuple,
         idx: usize,
         dir: Dir,
-    ) -> bool {
+        take: bool,
+    ) -> Result<Option<usize>, Taken> {
         if (self.len + 1) * 4 > self.slots.len() * 3 {
             self.grow();
         }
@@ -167,15 +188,18 @@ impl TupleMap {
             owner: owner_bits(idx, dir),
         };
         match self.find(entries, zone, t, tag) {
-            Ok(i) if self.slots[i].owner().0 != idx => false,
             Ok(i) => {
+                let old = self.slots[i].owner().0;
+                if old != idx && !take {
+                    return Err(Taken);
+                }
                 self.slots[i] = slot;
-                true
+                Ok(Some(old))
             }
             Err(i) => {
                 self.slots[i] = slot;
                 self.len += 1;
-                true
+                Ok(None)
             }
         }
     }
@@ -281,8 +305,8 @@ mod tests {
             Tuple { dport: 9, ..base },
         ];
         let entries = vec![None, entry(0, tuple(2), base)];
-        let mut m = TupleMap::default();
-        assert!(m.claim(&entries, 0, &base, 1, Dir::Reply));
+        let mut m = TupleMap::<false>::default();
+        assert!(m.put(&entries, 0, &base, 1, Dir::Reply, false).is_ok());
         for t in &others {
             assert_eq!(m.get(&entries, 0, t), None, "{t:?}");
         }
@@ -293,15 +317,39 @@ mod tests {
     }
 
     #[test]
-    fn a_claim_fails_on_a_tuple_another_entry_owns() {
+    fn a_put_that_may_not_take_fails_on_a_tuple_another_entry_owns() {
         let t = tuple(5);
         let entries = vec![entry(0, tuple(1), t), entry(0, t, tuple(2))];
-        let mut m = TupleMap::default();
-        assert!(m.claim(&entries, 0, &t, 0, Dir::Reply));
-        assert!(!m.claim(&entries, 0, &t, 1, Dir::Original));
+        let mut m = TupleMap::<false>::default();
+        assert_eq!(m.put(&entries, 0, &t, 0, Dir::Reply, false), Ok(None));
+        assert_eq!(m.put(&entries, 0, &t, 1, Dir::Original, false), Err(Taken));
         assert_eq!(m.get(&entries, 0, &t), Some((0, Dir::Reply)));
-        assert!(m.claim(&entries, 0, &t, 0, Dir::Reply));
+        assert_eq!(m.put(&entries, 0, &t, 0, Dir::Reply, false), Ok(Some(0)));
         assert_eq!(m.len(), 1);
+    }
+
+    #[test]
+    fn sources_are_keyed_by_protocol_address_and_port_only() {
+        let a = tuple(5);
+        let b = Tuple { dport: 443, ..a };
+        let entries = vec![entry(0, a, tuple(1)), entry(0, b, tuple(2))];
+        let mut m = TupleMap::<true>::default();
+        let source = source_of(&a);
+        assert_eq!(
+            m.put(&entries, 0, &source, 0, Dir::Original, true),
+            Ok(None)
+        );
+        assert_eq!(
+            m.put(&entries, 0, &source, 1, Dir::Original, true),
+            Ok(Some(0))
+        );
+        assert_eq!(m.get(&entries, 0, &source), Some((1, Dir::Original)));
+        assert_eq!(m.get(&entries, 0, &a), None, "a whole tuple is no source");
+        assert_eq!(m.get(&entries, 1, &source), None);
+        m.remove_if_owned(&entries, 0, &source, 0);
+        assert_eq!(m.len(), 1);
+        m.remove_if_owned(&entries, 0, &source, 1);
+        assert!(m.is_empty());
     }
 
     #[test]
@@ -311,7 +359,7 @@ mod tests {
         let entries: Vec<Option<Entry>> = (0..3000u32)
             .map(|n| entry((n % 2) as u16, tuple(n), tuple(n + 3000)))
             .collect();
-        let mut m = TupleMap::default();
+        let mut m = TupleMap::<false>::default();
         let mut reference: HashMap<u32, (usize, Dir)> = HashMap::new();
         let mut x: u64 = 0x1234_5678;
         for step in 0..20_000usize {
@@ -327,7 +375,7 @@ mod tests {
             };
             let t = tuple(n);
             if (x >> 59) & 15 < 9 {
-                assert!(m.claim(&entries, zone, &t, idx, dir));
+                assert!(m.put(&entries, zone, &t, idx, dir, false).is_ok());
                 reference.insert(n, (idx, dir));
             } else {
                 // Removal only by the owner.
