@@ -51,7 +51,7 @@ impl Ecn {
         }
         // The TCP header as the kernel reads it at the transport offset
         // (also in a later fragment, whose payload stands there).
-        let at = cx.hdr.header_len;
+        let at = usize::from(cx.hdr.header_len);
         let data = &cx.pkt.data;
         if data.len() < at + 20 {
             return Some("the TCP header is missing".into());

@@ -61,7 +61,7 @@ impl EcnTarget {
     /// `set_ect_tcp`: ECE and CWR of the TCP header at the transport
     /// offset; `false` when the header is not there (the packet is dropped).
     fn set_tcp(&self, cx: &mut EvalCx) -> bool {
-        let at = cx.hdr.header_len;
+        let at = usize::from(cx.hdr.header_len);
         let data = &mut cx.pkt.data;
         if data.len() < at + 20 {
             return false;

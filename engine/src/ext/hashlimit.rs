@@ -561,7 +561,7 @@ impl Hashlimit {
         }
         let (sport, dport) = match ports_offset(hdr.proto) {
             Some(off) => {
-                let at = hdr.header_len + off;
+                let at = usize::from(hdr.header_len) + off;
                 let end = (hdr.total_len as usize).min(pkt.len());
                 if at + 4 > end {
                     return None;

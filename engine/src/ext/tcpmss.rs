@@ -66,20 +66,22 @@ impl Match for TcpMss {
     }
 
     fn matches(&mut self, cx: &mut EvalCx) -> Option<bool> {
-        Some(match find_mss(&cx.pkt.data, cx.hdr.header_len) {
-            Found::Mss(v) => (v >= self.min && v <= self.max) != self.invert,
-            Found::NoOption => self.invert,
-            Found::Broken => {
-                cx.hotdrop = true;
-                false
-            }
-        })
+        Some(
+            match find_mss(&cx.pkt.data, usize::from(cx.hdr.header_len)) {
+                Found::Mss(v) => (v >= self.min && v <= self.max) != self.invert,
+                Found::NoOption => self.invert,
+                Found::Broken => {
+                    cx.hotdrop = true;
+                    false
+                }
+            },
+        )
     }
 
     fn why_not(&self, cx: &EvalCx) -> String {
         let mut s = String::from("-m tcpmss");
         self.save(&mut s);
-        let what = match find_mss(&cx.pkt.data, cx.hdr.header_len) {
+        let what = match find_mss(&cx.pkt.data, usize::from(cx.hdr.header_len)) {
             Found::Mss(v) => format!("the MSS is {v}"),
             Found::NoOption => "the packet has no MSS option".into(),
             Found::Broken => "the TCP header is truncated: the packet is dropped".into(),

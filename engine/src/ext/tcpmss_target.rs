@@ -65,7 +65,7 @@ impl TcpMssTarget {
         if cx.hdr.frag_offset != 0 {
             return Some(());
         }
-        let th = cx.hdr.header_len;
+        let th = usize::from(cx.hdr.header_len);
         let total = (cx.hdr.total_len as usize).min(cx.pkt.data.len());
         let len = total.checked_sub(th).filter(|l| *l >= 20)?;
         let hlen = (cx.pkt.data[th + 12] >> 4) as usize * 4;

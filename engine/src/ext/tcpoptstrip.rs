@@ -112,7 +112,7 @@ impl Target for TcpOptStrip {
         if cx.hdr.frag_offset != 0 {
             return Some(TargetVerdict::Continue);
         }
-        let th = cx.hdr.header_len;
+        let th = usize::from(cx.hdr.header_len);
         let data = &mut cx.pkt.data;
         if data.len() < th + 20 {
             return Some(TargetVerdict::Drop);

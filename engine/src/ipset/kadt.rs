@@ -100,7 +100,7 @@ fn transport(data: &[u8], hdr: &Headers) -> Transport {
         return Transport::Unreadable;
     }
     let end = (hdr.total_len as usize).min(data.len());
-    let l4 = data.get(hdr.header_len..end).unwrap_or(&[]);
+    let l4 = data.get(usize::from(hdr.header_len)..end).unwrap_or(&[]);
     let need = match hdr.proto {
         6 => 20,
         132 => 12,

@@ -219,7 +219,9 @@ pub struct Headers {
     pub mf: bool,
     /// Fragment offset in 8-byte units.
     pub frag_offset: u16,
-    pub header_len: usize,
+    /// IP header length in bytes (at most 60; a byte keeps `Headers` within
+    /// 128 bytes, which a move copies inline rather than through memcpy).
+    pub header_len: u8,
     pub ip_options: Vec<u8>,
     pub l4: L4,
 }
@@ -295,7 +297,7 @@ pub fn parse(data: &[u8], lax: bool) -> Result<Headers, ParseError> {
         df: frag & 0x4000 != 0,
         mf: frag & 0x2000 != 0,
         frag_offset,
-        header_len: ihl,
+        header_len: (data[0] & 0x0f) * 4,
         ip_options: data[20..ihl].to_vec(),
         l4,
     })

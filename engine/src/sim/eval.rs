@@ -301,6 +301,9 @@ impl<'a> EvalCx<'a> {
     /// these are the fragment's data, not a transport header.
     pub fn transport(&self) -> &[u8] {
         let end = (self.hdr.total_len as usize).min(self.pkt.data.len());
-        self.pkt.data.get(self.hdr.header_len..end).unwrap_or(&[])
+        self.pkt
+            .data
+            .get(usize::from(self.hdr.header_len)..end)
+            .unwrap_or(&[])
     }
 }

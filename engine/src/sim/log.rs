@@ -47,7 +47,7 @@ fn dump_ip(out: &mut String, h: &Headers, data: &[u8], flags: LogFlags, inner: b
     if flags.ip_options && !h.ip_options.is_empty() {
         let _ = write!(out, "OPT ({}) ", hex_upper(&h.ip_options));
     }
-    let l4_at = h.header_len.min(data.len());
+    let l4_at = usize::from(h.header_len).min(data.len());
     match &h.l4 {
         L4::Tcp(t) => {
             out.push_str("PROTO=TCP ");

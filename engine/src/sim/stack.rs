@@ -404,18 +404,19 @@ pub fn answer(host: &mut Host, pkt: &Packet) -> Answer {
             // icmp_reply keeps the request's TOS byte.
             ip.tos = h.tos;
             ip.id = host.take_ip_id();
-            let payload = &pkt.data[h.header_len + 8..];
+            let payload = &pkt.data[usize::from(h.header_len) + 8..];
             Answer {
                 to: "echo request".into(),
                 replies: vec![from_kernel(build_icmp(&ip, 0, 0, i.rest, payload))],
             }
         }
-        L4::Icmp(i) if i.icmp_type == 13 && pkt.data.len() >= h.header_len + 20 => {
+        L4::Icmp(i) if i.icmp_type == 13 && pkt.data.len() >= usize::from(h.header_len) + 20 => {
             // Timestamp reply: originate copied, receive and transmit in ms since midnight UTC.
             let mut ip = IpFields::new(own, h.src);
             ip.id = host.take_ip_id();
             let ms = ((host.clock_secs() % 86_400) * 1000) as u32;
-            let mut body = pkt.data[h.header_len + 8..h.header_len + 12].to_vec();
+            let mut body =
+                pkt.data[usize::from(h.header_len) + 8..usize::from(h.header_len) + 12].to_vec();
             body.extend_from_slice(&ms.to_be_bytes());
             body.extend_from_slice(&ms.to_be_bytes());
             Answer {

@@ -35,7 +35,7 @@ fn folds_to_ok(mut acc: u32) -> bool {
 
 /// Whether the IP header and transport checksums are right.
 fn checksums(b: &[u8], h: &Headers) -> &'static str {
-    let ihl = h.header_len;
+    let ihl = usize::from(h.header_len);
     if b.len() < ihl || !folds_to_ok(sum16(&b[..ihl], 0)) {
         return " BADIPSUM";
     }

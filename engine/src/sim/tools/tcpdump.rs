@@ -52,7 +52,7 @@ fn decode(bytes: &[u8]) -> Option<Decoded> {
     match d.ethertype {
         0x0800 => {
             let h = parse(body, true).ok()?;
-            let l4_at = h.header_len;
+            let l4_at = usize::from(h.header_len);
             let payload_at = match &h.l4 {
                 L4::Tcp(_) => {
                     l4_at
@@ -471,7 +471,7 @@ fn icmp_text(h: &Headers, payload: &[u8], n: &Namer) -> String {
     let Some(i) = h.icmp() else {
         return String::new();
     };
-    let icmp_len = (h.total_len as usize).saturating_sub(h.header_len);
+    let icmp_len = (h.total_len as usize).saturating_sub(usize::from(h.header_len));
     let inner = i.inner.as_deref();
     let about = || inner.map(|x| n.addr(x.dst)).unwrap_or_default();
     let body = match (i.icmp_type, i.code) {
@@ -692,7 +692,7 @@ fn line(d: &Decoded, n: &Namer, seqs: &mut SeqTable, o: &Opts) -> String {
             n.addr(h.src),
             n.addr(h.dst),
             h.proto,
-            (h.total_len as usize).saturating_sub(h.header_len)
+            (h.total_len as usize).saturating_sub(usize::from(h.header_len))
         ),
     };
     format!("{prefix}{body}")
