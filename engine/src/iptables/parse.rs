@@ -199,7 +199,8 @@ pub fn assert_valid_chain_name(name: &str) -> XtResult {
 /// Parser state beyond the extensions.
 struct State<'e, 'a> {
     env: &'e ParseEnv<'e>,
-    p: Parsed,
+    /// Boxed: the command moves on through the restore batch as a pointer.
+    p: Box<Parsed>,
     ip: IpSpec,
     shost: Option<&'a str>,
     dhost: Option<&'a str>,
@@ -212,12 +213,21 @@ struct State<'e, 'a> {
 /// Parses one iptables command line (`argv[0]` is the program name).
 /// Warnings printed on the way (also before an error) go to `warnings`.
 pub fn parse(argv: &[String], env: &ParseEnv, warnings: &mut Vec<String>) -> XtResult<Parsed> {
+    parse_boxed(argv, env, warnings).map(|p| *p)
+}
+
+/// [`parse`], the command boxed.
+pub fn parse_boxed(
+    argv: &[String],
+    env: &ParseEnv,
+    warnings: &mut Vec<String>,
+) -> XtResult<Box<Parsed>> {
     let mut st = State {
         env,
-        p: Parsed {
+        p: Box::new(Parsed {
             table: "filter".into(),
             ..Default::default()
-        },
+        }),
         ip: IpSpec::default(),
         shost: None,
         dhost: None,
@@ -281,7 +291,7 @@ pub fn parse(argv: &[String], env: &ParseEnv, warnings: &mut Vec<String>) -> XtR
         let word = argv[g.optind.saturating_sub(1).max(1).min(argv.len() - 1)].as_str();
         if let Some(done) = base_option(&mut st, &mut x, &mut g, c, optarg, word, invert, warnings)?
         {
-            return Ok(done);
+            return Ok(Box::new(done));
         }
         invert = false;
     }
@@ -357,7 +367,7 @@ fn base_option<'a>(
     warnings: &mut Vec<String>,
 ) -> XtResult<Option<Parsed>> {
     let argv = g.argv;
-    let p = &mut st.p;
+    let p: &mut Parsed = &mut st.p;
     let arg = optarg.unwrap_or_default();
     match c {
         'A' | 'C' => {
@@ -674,8 +684,8 @@ fn finish(
     argc: usize,
     invert: bool,
     warnings: &mut Vec<String>,
-) -> XtResult<Parsed> {
-    let p = &mut st.p;
+) -> XtResult<Box<Parsed>> {
+    let p: &mut Parsed = &mut st.p;
     if p.table == "nat"
         && (p.policy.as_deref() == Some("DROP") || p.jumpto.as_deref() == Some("DROP"))
     {

@@ -275,7 +275,7 @@ enum Queued {
     /// `:CHAIN - [0:0]`.
     UserChain(String),
     /// A command line.
-    Command(Parsed),
+    Command(Box<Parsed>),
 }
 
 /// The block being read. Its lines run on the batch as they come (unless
@@ -295,11 +295,11 @@ struct Block<'r> {
     /// ahead (the name slots when it is read, the chains they point to
     /// two lines before it runs). Nothing shows the delay (a block's
     /// effects and output only show at `COMMIT`).
-    pending: Vec<(usize, Parsed)>,
+    pending: Vec<(usize, Box<Parsed>)>,
     failure: Option<(usize, Fail)>,
-    /// The chain names of command lines that ran, for the names of the
-    /// lines read next (see [`parse::PlainRoom`]).
-    spare_names: Vec<String>,
+    /// Command lines done with, for the lines read next to fill (see
+    /// [`parse::PlainRoom`]).
+    spare: Vec<Box<Parsed>>,
 }
 
 /// How many command lines of a block wait to run together.
@@ -310,6 +310,9 @@ impl Block<'_> {
     /// other line at once (after the commands before it).
     fn take(&mut self, line: usize, q: Queued) {
         let (Some(batch), None) = (self.batch.as_ref(), &self.failure) else {
+            if let Queued::Command(p) = q {
+                self.spare.push(p);
+            }
             return;
         };
         let Queued::Command(p) = q else {
@@ -328,15 +331,20 @@ impl Block<'_> {
     fn run_pending(&mut self) {
         let mut pending = std::mem::take(&mut self.pending);
         let (mut run_left, mut run_end) = (0, 0);
-        for i in 0..pending.len() {
-            if let (Some(batch), Some((_, ahead))) = (self.batch.as_ref(), pending.get(i + 2)) {
-                batch.prefetch_chain_entries(ahead);
+        let mut lines = pending.drain(..);
+        for i in 0.. {
+            // The lines from this one on.
+            let ahead = lines.as_slice();
+            if let (Some(batch), Some((_, next))) = (self.batch.as_ref(), ahead.get(2)) {
+                batch.prefetch_chain_entries(next);
             }
             if i >= run_end {
-                let (lines, rules) = append_run(&pending[i..]);
+                let (lines, rules) = append_run(ahead);
                 (run_left, run_end) = (rules, i + lines.max(1));
             }
-            let (line, p) = std::mem::take(&mut pending[i]);
+            let Some((line, p)) = lines.next() else {
+                break;
+            };
             let rules = p.rules.len();
             if let Some(batch) = self.batch.as_mut() {
                 batch.appends_ahead = run_left;
@@ -344,16 +352,19 @@ impl Block<'_> {
             self.apply(line, Queued::Command(p));
             run_left = run_left.saturating_sub(rules);
         }
+        drop(lines);
         if let Some(batch) = self.batch.as_mut() {
             batch.appends_ahead = 0;
         }
-        pending.clear();
         // The list keeps its room for the next lines.
         self.pending = pending;
     }
 
     fn apply(&mut self, line: usize, q: Queued) {
         if self.batch.is_none() || self.failure.is_some() {
+            if let Queued::Command(p) = q {
+                self.spare.push(p);
+            }
             return;
         }
         if let Queued::UserChain(name) = q {
@@ -381,7 +392,7 @@ impl Block<'_> {
             Queued::UserChain(_) => Ok(()),
             Queued::Command(mut p) => {
                 let r = batch.run(&mut p);
-                self.spare_names.extend(p.chain.take());
+                self.spare.push(p);
                 r
             }
         };
@@ -411,7 +422,7 @@ fn appended_chain(p: &Parsed) -> Option<&str> {
 
 /// How many `-A` lines at the start of `lines` append to the first one's
 /// chain, and how many rules they put in (none when the first is no `-A`).
-fn append_run(lines: &[(usize, Parsed)]) -> (usize, usize) {
+fn append_run(lines: &[(usize, Box<Parsed>)]) -> (usize, usize) {
     let Some(chain) = lines.first().and_then(|(_, p)| appended_chain(p)) else {
         return (0, 0);
     };
@@ -531,7 +542,7 @@ fn restore_text(host: &mut Host, o: &Opts, text: &str) -> Output {
                 chains: Vec::new(),
                 pending: Vec::with_capacity(WAITING),
                 failure: None,
-                spare_names: Vec::new(),
+                spare: Vec::new(),
             };
             if !o.noflush {
                 b.apply(lineno, Queued::Flush { verbose: o.verbose });
@@ -557,8 +568,8 @@ fn restore_text(host: &mut Host, o: &Opts, text: &str) -> Output {
         match queued {
             Ok(Some(q)) => {
                 b.take(lineno, q);
-                if !b.spare_names.is_empty() {
-                    room.plain.give_back_names(&mut b.spare_names);
+                if !b.spare.is_empty() {
+                    room.plain.give_back(&mut b.spare);
                 }
             }
             Ok(None) => {}
@@ -678,7 +689,7 @@ fn rule_line(
                 argv.push(w);
             }
         }
-        parse::parse(argv.as_slice(), env, &mut warnings)
+        parse::parse_boxed(argv.as_slice(), env, &mut warnings)
     });
     let p = parsed.map_err(|e| perr(e, &warnings))?;
     if let Some(text) = p.output {
@@ -693,7 +704,7 @@ fn rule_line(
 }
 
 /// `-v` without `--noflush` makes every rule command verbose.
-fn verbose_rule(mut p: Parsed, o: &Opts) -> Parsed {
+fn verbose_rule(mut p: Box<Parsed>, o: &Opts) -> Box<Parsed> {
     if o.verbose && !o.noflush && p.command & CMD_IDRAC != 0 {
         p.options |= OPT_VERBOSE;
     }

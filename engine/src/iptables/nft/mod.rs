@@ -312,19 +312,27 @@ impl<'a> Batch<'a> {
         if cmd & !keeps != 0 {
             self.validator.structure_changed();
         }
-        let rules = std::mem::take(&mut p.rules);
+        // Drained, not taken: the emptied list keeps its room for the
+        // command's next use (iptables-restore reuses its commands).
+        let verbose = p.has(OPT_VERBOSE);
+        let fmt = Format {
+            numeric: p.has(OPT_NUMERIC),
+            verbose,
+            expanded: p.has(OPT_EXPANDED),
+            line_numbers: p.has(OPT_LINENUMBERS),
+        };
+        let rules = &mut p.rules;
         let chain = p.chain.as_deref();
         let name = chain.unwrap_or("");
         let num = p.rulenum.unwrap_or(1);
-        let verbose = p.has(OPT_VERBOSE);
-        match cmd {
+        let r = match cmd {
             CMD_APPEND => rules
-                .into_iter()
+                .drain(..)
                 .try_for_each(|r| self.append(name, r, verbose)),
             CMD_INSERT => rules
-                .into_iter()
+                .drain(..)
                 .try_for_each(|r| self.insert(name, num, r, verbose)),
-            CMD_REPLACE => match rules.into_iter().next() {
+            CMD_REPLACE => match rules.drain(..).next() {
                 Some(r) => self.replace(name, num, r, verbose),
                 None => Ok(()),
             },
@@ -340,12 +348,6 @@ impl<'a> Batch<'a> {
             CMD_SET_POLICY => self.policy(name, p.policy.as_deref().unwrap_or(""), None),
             _ if cmd & (CMD_LIST | CMD_LIST_RULES) != 0 => {
                 if cmd & CMD_LIST != 0 {
-                    let fmt = Format {
-                        numeric: p.has(OPT_NUMERIC),
-                        verbose,
-                        expanded: p.has(OPT_EXPANDED),
-                        line_numbers: p.has(OPT_LINENUMBERS),
-                    };
                     self.list(chain, p.rulenum, fmt)?;
                 } else {
                     self.list_rules(chain, p.rulenum, verbose)?;
@@ -359,7 +361,9 @@ impl<'a> Batch<'a> {
                 Ok(())
             }
             _ => Ok(()),
-        }
+        };
+        rules.clear();
+        r
     }
 }
 
