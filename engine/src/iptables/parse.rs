@@ -91,6 +91,12 @@ fn parse_rulenumber(s: &str) -> XtResult<u32> {
 
 /// `xtables_parse_protocol`.
 pub fn parse_protocol(s: &str) -> XtResult<u8> {
+    // The usual names at once: what the lookups below give them.
+    match s {
+        "tcp" => return Ok(6),
+        "udp" => return Ok(17),
+        _ => {}
+    }
     if let Some(v) = strtoul_all(s, 0, 255) {
         return Ok(v as u8);
     }
@@ -163,7 +169,9 @@ fn parse_target_name(s: &str) -> XtResult<&str> {
             "Invalid target name `{s}' (28 chars max)"
         )));
     }
-    if s.bytes().any(|c| c.is_ascii_whitespace()) {
+    // Without a stop at the first blank, the look takes whole words at a time.
+    let blank = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\x0c' | b'\r');
+    if s.bytes().fold(false, |any, c| any | blank(c)) {
         return Err(XtError::new(format!("Invalid target name `{s}'")));
     }
     Ok(s)
@@ -841,6 +849,20 @@ mod tests {
         assert_eq!(e.msg, "unknown protocol \"-ptcp\" specified");
         let p = env_parse("-A INPUT -jACCEPT").unwrap();
         assert_eq!(p.rules[0].target.chain(), Some("-jACCEPT"));
+    }
+
+    /// The names read at once read as the general lookups read them.
+    #[test]
+    fn usual_protocol_names() {
+        for name in ["tcp", "udp"] {
+            assert_eq!(parse_protocol(name).ok(), crate::netdb::proto_number(name));
+        }
+        assert!(parse_target_name("A\x0cB").is_err());
+        assert!(parse_target_name("A\rB").is_err());
+        assert_eq!(
+            parse_target_name("KUBE-SVC-0123456789ABCDEF").ok(),
+            Some("KUBE-SVC-0123456789ABCDEF")
+        );
     }
 
     #[test]

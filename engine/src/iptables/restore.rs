@@ -227,12 +227,30 @@ fn split_rule_line_into(line: &str, out: &mut Words) {
     out.end_word(rest, false);
 }
 
-/// C `strtok` over a string: the next token not made of `delims` (ASCII
-/// characters, so that every cut falls between characters), and the rest.
-fn strtok<'s>(s: &'s str, delims: &str) -> Option<(&'s str, &'s str)> {
-    debug_assert!(delims.is_ascii());
-    let set = delims.bytes().fold(0u128, |set, c| set | 1 << (c & 127));
-    let delim = |c: &u8| *c < 128 && set >> c & 1 != 0;
+/// The delimiters of a [`strtok`]: ASCII characters, so that every cut
+/// falls between characters; a table by byte, made once.
+struct Delims([bool; 256]);
+
+impl Delims {
+    const fn of(chars: &str) -> Delims {
+        let b = chars.as_bytes();
+        let mut set = [false; 256];
+        let mut i = 0;
+        while i < b.len() {
+            assert!(b[i].is_ascii());
+            set[b[i] as usize] = true;
+            i += 1;
+        }
+        Delims(set)
+    }
+}
+
+/// Blanks that end the words of a table, chain or policy line.
+const BLANKS: Delims = Delims::of(" \t\n");
+
+/// C `strtok` over a string: the next token not made of `delims`, and the rest.
+fn strtok<'s>(s: &'s str, delims: &Delims) -> Option<(&'s str, &'s str)> {
+    let delim = |c: &u8| delims.0[*c as usize];
     let b = s.as_bytes();
     let start = b.iter().position(|c| !delim(c))?;
     match b[start..].iter().position(delim) {
@@ -253,10 +271,10 @@ fn rule_counters(line: &str, lineno: usize) -> Result<(RuleCounters, &str), XtEr
         return Err(XtError::new(format!("Bad line {lineno}: need ]")));
     };
     let rest = &body[close + 1..];
-    let Some((pcnt, after)) = strtok(body, ":") else {
+    let Some((pcnt, after)) = strtok(body, &const { Delims::of(":") }) else {
         return Err(XtError::new(format!("Bad line {lineno}: need :")));
     };
-    let Some((bcnt, _)) = strtok(after, "]") else {
+    let Some((bcnt, _)) = strtok(after, &const { Delims::of("]") }) else {
         return Err(XtError::new(format!("Bad line {lineno}: need ]")));
     };
     Ok((Some((pcnt.to_string(), bcnt.to_string())), rest))
@@ -511,7 +529,7 @@ fn restore_text(host: &mut Host, o: &Opts, text: &str) -> Output {
             continue;
         }
         if raw.starts_with('*') && block.is_none() {
-            let Some((name, _)) = strtok(&raw[1..], " \t\n") else {
+            let Some((name, _)) = strtok(&raw[1..], &BLANKS) else {
                 let e = XtError::new(format!("{PROG}: line {lineno} table name invalid"));
                 return fail(stdout, format_error(PROG, &e, Some(lineno)), 2);
             };
@@ -602,7 +620,7 @@ fn chain_line(
     counters: bool,
 ) -> Result<Option<Queued>, Output> {
     let perr = |e: XtError| fail(String::new(), format_error(PROG, &e, Some(lineno)), 2);
-    let Some((chain, rest)) = strtok(decl, " \t\n") else {
+    let Some((chain, rest)) = strtok(decl, &BLANKS) else {
         return Err(perr(XtError::new(format!(
             "{PROG}: line {lineno} chain name invalid"
         ))));
@@ -611,7 +629,7 @@ fn chain_line(
     if !builtin {
         parse::assert_valid_chain_name(chain).map_err(perr)?;
     }
-    let Some((policy, rest)) = strtok(rest, " \t\n") else {
+    let Some((policy, rest)) = strtok(rest, &BLANKS) else {
         return Err(perr(XtError::new(format!(
             "{PROG}: line {lineno} policy invalid"
         ))));
@@ -621,7 +639,7 @@ fn chain_line(
     }
     let mut count = Counters::default();
     if counters {
-        let parsed = strtok(rest, " \t\n").and_then(|(c, _)| parse_policy_counters(c));
+        let parsed = strtok(rest, &BLANKS).and_then(|(c, _)| parse_policy_counters(c));
         match parsed {
             Some(c) => count = c,
             None => {
