@@ -96,6 +96,10 @@ pub struct Batch<'a> {
     /// being run starts or continues puts in (0: not known), so that a
     /// chain's first rule makes room for the run at once.
     pub(crate) appends_ahead: usize,
+    /// Where the jump of the rule command being run goes, found when the
+    /// command checked it, and how many chains the cache had then (a chain
+    /// added since moves positions: the jump is looked up again).
+    jump_at: Option<(usize, usize)>,
 }
 
 impl<'a> Batch<'a> {
@@ -119,6 +123,7 @@ impl<'a> Batch<'a> {
             state_use: crate::ext::StateUse::default(),
             reverse,
             appends_ahead: 0,
+            jump_at: None,
         }
     }
 
@@ -288,13 +293,16 @@ impl<'a> Batch<'a> {
     /// cache (`p.rules` is left empty).
     pub fn run(&mut self, p: &mut Parsed) -> Result<(), Fail> {
         let cmd = p.command;
+        self.jump_at = None;
         if cmd & CMD_IDRAC != 0 {
             if let Some(j) = p.rules.first().and_then(|r| r.target.chain()) {
-                if !self.chain_exists(j) {
+                let at = self.find(j);
+                if at.is_none() && self.table.builtin_hook(j).is_none() {
                     return Err(Fail::Param(XtError::new(format!(
                         "Chain '{j}' does not exist"
                     ))));
                 }
+                self.jump_at = at.map(|at| (at, self.table.chains.len()));
             }
         }
         self.queue = p.queue;
@@ -363,7 +371,17 @@ impl<'a> Batch<'a> {
             _ => Ok(()),
         };
         rules.clear();
+        self.jump_at = None;
         r
+    }
+
+    /// The position of the chain `rule` jumps or goes to.
+    fn jump_target(&self, rule: &crate::ruleset::Rule) -> Option<usize> {
+        let name = rule.target.chain()?;
+        match self.jump_at {
+            Some((at, chains)) if chains == self.table.chains.len() => Some(at),
+            _ => self.find(name),
+        }
     }
 }
 

@@ -32,7 +32,7 @@ impl Batch<'_> {
         let fake = chain.fake;
         // Where the jump goes: adding the rule moves no chain, so the
         // validation after it goes by the same position.
-        let target = rule.target.chain().and_then(|t| self.find(t));
+        let target = self.jump_target(&rule);
         let r = if fake {
             Err(KernelError::NoEntry)
         } else {
