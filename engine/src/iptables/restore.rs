@@ -350,11 +350,13 @@ impl Block<'_> {
         let mut pending = std::mem::take(&mut self.pending);
         let (mut run_left, mut run_end) = (0, 0);
         let mut lines = pending.drain(..);
+        // Where the chains of this line and the next are, found two lines ahead.
+        let mut located = [None; 3];
         for i in 0.. {
             // The lines from this one on.
             let ahead = lines.as_slice();
             if let (Some(batch), Some((_, next))) = (self.batch.as_ref(), ahead.get(2)) {
-                batch.prefetch_chain_entries(next);
+                located[(i + 2) % 3] = batch.locate(next);
             }
             if i >= run_end {
                 let (lines, rules) = append_run(ahead);
@@ -366,6 +368,7 @@ impl Block<'_> {
             let rules = p.rules.len();
             if let Some(batch) = self.batch.as_mut() {
                 batch.appends_ahead = run_left;
+                batch.located = std::mem::take(&mut located[i % 3]);
             }
             self.apply(line, Queued::Command(p));
             run_left = run_left.saturating_sub(rules);

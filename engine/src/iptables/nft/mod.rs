@@ -96,10 +96,21 @@ pub struct Batch<'a> {
     /// being run starts or continues puts in (0: not known), so that a
     /// chain's first rule makes room for the run at once.
     pub(crate) appends_ahead: usize,
-    /// Where the jump of the rule command being run goes, found when the
-    /// command checked it, and how many chains the cache had then (a chain
-    /// added since moves positions: the jump is looked up again).
-    jump_at: Option<(usize, usize)>,
+    /// Where the chains of the command to run next are, found ahead
+    /// (see [`Batch::locate`]).
+    pub(crate) located: Option<Found>,
+    /// Where the chains of the rule command being run are: its jump, found
+    /// when the command checked it, and its chain if found ahead.
+    found: Option<Found>,
+}
+
+/// The positions of a command's chain and of its rules' jump (`None`: not
+/// in the cache), valid while the cache's chains stay where they were.
+#[derive(Debug, Clone, Copy)]
+pub struct Found {
+    changes: u64,
+    chain: Option<usize>,
+    jump: Option<usize>,
 }
 
 impl<'a> Batch<'a> {
@@ -123,7 +134,8 @@ impl<'a> Batch<'a> {
             state_use: crate::ext::StateUse::default(),
             reverse,
             appends_ahead: 0,
-            jump_at: None,
+            located: None,
+            found: None,
         }
     }
 
@@ -223,15 +235,30 @@ impl<'a> Batch<'a> {
         }
     }
 
-    /// Starts loading the chains of the cache a parsed command names
-    /// (after [`Batch::prefetch_chains`] loaded their slots).
-    pub fn prefetch_chain_entries(&self, p: &Parsed) {
-        let targets = p.rules.iter().filter_map(|r| r.target.chain());
-        for name in p.chain.as_deref().into_iter().chain(targets) {
-            if let Some(i) = self.names.peek(&self.table, name) {
-                crate::prefetch::value(&self.table.chains[i]);
-            }
+    /// Finds the chains of the cache a parsed command names, to be run
+    /// soon, and starts loading them (after [`Batch::prefetch_chains`]
+    /// loaded their slots); `None` when the positions are not at hand.
+    pub fn locate(&self, p: &Parsed) -> Option<Found> {
+        if !self.names.made() {
+            return None;
         }
+        let at = |name: &str| {
+            let i = self.names.peek(&self.table, name)?;
+            crate::prefetch::value(&self.table.chains[i]);
+            Some(i)
+        };
+        // A command's rules all jump to the same chain.
+        let jump = p.rules.first().and_then(|r| r.target.chain());
+        Some(Found {
+            changes: self.names.changes,
+            chain: p.chain.as_deref().and_then(at),
+            jump: jump.and_then(at),
+        })
+    }
+
+    /// What `found` says still holds.
+    fn still(&self, found: Option<Found>) -> Option<Found> {
+        found.filter(|f| f.changes == self.names.changes)
     }
 
     /// Puts a chain into the cache at its place.
@@ -293,17 +320,28 @@ impl<'a> Batch<'a> {
     /// cache (`p.rules` is left empty).
     pub fn run(&mut self, p: &mut Parsed) -> Result<(), Fail> {
         let cmd = p.command;
-        self.jump_at = None;
+        let located = self.located.take();
+        let ahead = self.still(located);
+        self.found = None;
         if cmd & CMD_IDRAC != 0 {
-            if let Some(j) = p.rules.first().and_then(|r| r.target.chain()) {
-                let at = self.find(j);
+            let jump = p.rules.first().and_then(|r| r.target.chain());
+            let at = match (jump, ahead) {
+                (Some(_), Some(f)) => f.jump,
+                (Some(j), None) => self.find(j),
+                (None, _) => None,
+            };
+            if let Some(j) = jump {
                 if at.is_none() && self.table.builtin_hook(j).is_none() {
                     return Err(Fail::Param(XtError::new(format!(
                         "Chain '{j}' does not exist"
                     ))));
                 }
-                self.jump_at = at.map(|at| (at, self.table.chains.len()));
             }
+            self.found = Some(Found {
+                changes: self.names.changes,
+                chain: ahead.and_then(|f| f.chain),
+                jump: at,
+            });
         }
         self.queue = p.queue;
         // What may change which hooks reach a chain, and whether built-in
@@ -371,16 +409,25 @@ impl<'a> Batch<'a> {
             _ => Ok(()),
         };
         rules.clear();
-        self.jump_at = None;
+        self.found = None;
         r
     }
 
-    /// The position of the chain `rule` jumps or goes to.
+    /// The position of the chain `rule` (of the command being run) jumps
+    /// or goes to.
     fn jump_target(&self, rule: &crate::ruleset::Rule) -> Option<usize> {
         let name = rule.target.chain()?;
-        match self.jump_at {
-            Some((at, chains)) if chains == self.table.chains.len() => Some(at),
-            _ => self.find(name),
+        match self.still(self.found) {
+            Some(f) => f.jump,
+            None => self.find(name),
+        }
+    }
+
+    /// The position of the chain `name` of the command being run.
+    fn command_chain(&self, name: &str) -> Option<usize> {
+        match self.still(self.found).and_then(|f| f.chain) {
+            Some(i) => Some(i),
+            None => self.find(name),
         }
     }
 }
@@ -389,18 +436,23 @@ impl<'a> Batch<'a> {
 /// hash, kept up to date as chains come and go one by one, rebuilt after
 /// bulk changes.
 #[derive(Debug, Default)]
-struct ChainNames(std::cell::RefCell<Option<Slots>>);
+struct ChainNames {
+    slots: std::cell::RefCell<Option<Slots>>,
+    /// Counts the changes of chain positions: a position found at one
+    /// count holds while the count stays.
+    changes: u64,
+}
 
 impl ChainNames {
     fn find(&self, table: &Table, name: &str) -> Option<usize> {
-        let mut slots = self.0.borrow_mut();
+        let mut slots = self.slots.borrow_mut();
         slots
             .get_or_insert_with(|| Slots::of(table))
             .find(table, name)
     }
     /// Starts loading the first slot a lookup of `name` reads.
     fn prefetch(&self, name: &str) {
-        if let Ok(slots) = self.0.try_borrow() {
+        if let Ok(slots) = self.slots.try_borrow() {
             if let Some(s) = slots.as_ref().filter(|s| !s.slots.is_empty()) {
                 let i = name_hash(name) as usize & s.mask();
                 crate::prefetch::value(&s.slots[i]);
@@ -410,23 +462,31 @@ impl ChainNames {
     /// The position of `name` if the slots are made, without remembering
     /// it among the last found.
     fn peek(&self, table: &Table, name: &str) -> Option<usize> {
-        let slots = self.0.try_borrow().ok()?;
+        let slots = self.slots.try_borrow().ok()?;
         slots.as_ref()?.peek(table, name)
+    }
+    /// Whether the slots are made (a [`ChainNames::peek`] that finds
+    /// nothing then means the chain is not there).
+    fn made(&self) -> bool {
+        self.slots.try_borrow().is_ok_and(|s| s.is_some())
     }
     /// Chains came or went in bulk.
     fn stale(&mut self) {
-        *self.0.get_mut() = None;
+        self.changes += 1;
+        *self.slots.get_mut() = None;
     }
     /// A chain went in at `pos`.
     fn added(&mut self, pos: usize, name: &str) {
-        if let Some(s) = self.0.get_mut() {
+        self.changes += 1;
+        if let Some(s) = self.slots.get_mut() {
             s.shift(pos, true);
             s.insert(Slot::new(name_hash(name), pos, name));
         }
     }
     /// The chain at `pos` went.
     fn removed(&mut self, pos: usize, name: &str) {
-        if let Some(s) = self.0.get_mut() {
+        self.changes += 1;
+        if let Some(s) = self.slots.get_mut() {
             s.remove(name_hash(name), pos);
             s.shift(pos, false);
         }
@@ -572,6 +632,15 @@ impl Slots {
     fn find(&mut self, table: &Table, name: &str) -> Option<usize> {
         if self.slots.is_empty() {
             return None;
+        }
+        // The two names found last, by name alone: a rule line asks for
+        // its chain and its jump's target, and the next line mostly for
+        // the same chain.
+        for back in 1..=2 {
+            let s = &self.recent[(self.next_recent + RECENT - back) % RECENT];
+            if s.pos != 0 && s.name.get(..s.len as usize) == Some(name.as_bytes()) {
+                return Some(s.pos as usize - 1);
+            }
         }
         let h = name_hash(name);
         let mut same = 0u32;

@@ -134,7 +134,7 @@ impl Batch<'_> {
     pub(super) fn append(&mut self, chain: &str, rule: Rule, verbose: bool) -> Result<(), Fail> {
         self.builtin_init(Some(chain));
         self.print_rule(verbose, &rule);
-        let idx = self.find(chain).ok_or_else(no_chain)?;
+        let idx = self.command_chain(chain).ok_or_else(no_chain)?;
         self.rule_op("RULE_APPEND", idx, None, rule, false);
         Ok(())
     }
