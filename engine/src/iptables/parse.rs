@@ -794,25 +794,26 @@ fn finish(
         let (packets, bytes) = p.counters.unwrap_or((0, 0));
         let last = srcs.len() * dsts.len();
         p.rules.reserve_exact(last);
-        let mut target = Some(target);
-        for (i, (s, d)) in srcs
-            .iter()
-            .flat_map(|s| dsts.iter().map(move |d| (s, d)))
-            .enumerate()
-        {
+        let pairs = srcs.iter().flat_map(|s| dsts.iter().map(move |d| (*s, *d)));
+        // The rules but the last take copies; the last takes the
+        // matches, the target and the address spec themselves.
+        for (s, d) in pairs.clone().take(last.saturating_sub(1)) {
             let mut ip = st.ip.clone();
-            ip.src = *s;
-            ip.dst = *d;
-            // The last rule takes the matches and target, the others copies.
-            let (matches, target) = if i + 1 == last {
-                (std::mem::take(&mut matches), target.take())
-            } else {
-                (matches.clone(), target.clone())
-            };
+            (ip.src, ip.dst) = (s, d);
+            p.rules.push(Rule {
+                ip,
+                matches: matches.clone(),
+                target: target.clone(),
+                counters: Counters { packets, bytes },
+            });
+        }
+        if let Some((s, d)) = pairs.last() {
+            let mut ip = std::mem::take(&mut st.ip);
+            (ip.src, ip.dst) = (s, d);
             p.rules.push(Rule {
                 ip,
                 matches,
-                target: target.unwrap_or(RuleTarget::None),
+                target,
                 counters: Counters { packets, bytes },
             });
         }
