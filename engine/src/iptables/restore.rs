@@ -428,9 +428,8 @@ impl Block<'_> {
             return;
         };
         batch.line = *last;
-        let names: Vec<&str> = self.chains.iter().map(|(_, n)| n.as_str()).collect();
-        batch.restore_chains(&names);
-        self.chains.clear();
+        let names: Vec<String> = self.chains.drain(..).map(|(_, n)| n).collect();
+        batch.restore_chains(names);
     }
 }
 
