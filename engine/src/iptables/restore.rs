@@ -321,7 +321,7 @@ struct Block<'r> {
 }
 
 /// How many command lines of a block wait to run together.
-const WAITING: usize = 64;
+const WAITING: usize = 256;
 
 impl Block<'_> {
     /// Queues a line: a command line runs with the next few ones, any
@@ -923,7 +923,7 @@ mod tests {
         }
         for i in 0..3 * WAITING + 5 {
             let line = match i % 5 {
-                0 => format!("-A INPUT -s 10.0.0.{i}/32 -j C{}", i % 7),
+                0 => format!("-A INPUT -s 10.0.{}.{}/32 -j C{}", i / 256, i % 256, i % 7),
                 1 => format!("-A C{} -j C{}", i % 6, i % 6 + 1),
                 2 => format!("-A C{} -p tcp -m tcp --dport {i} -j ACCEPT", i % 7),
                 3 => format!("-A C{} -m comment --comment \"n {i}\" -j RETURN", i % 7),
@@ -946,7 +946,7 @@ mod tests {
         text += "-A ONE -j ACCEPT\n-A TWO -s 10.0.0.1,10.0.0.2 -j DROP\n-A TWO -j RETURN\n";
         text += "-A INPUT -j ONE\n-A INPUT -j TWO\n-A ONE -j DROP\n";
         for i in 0..(WAITING + 10) {
-            text += &format!("-A LONG -s 10.1.0.{i} -j ACCEPT\n");
+            text += &format!("-A LONG -s 10.1.{}.{} -j ACCEPT\n", i / 256, i % 256);
         }
         text += "COMMIT\n";
         let mut h = Host::new("h");

@@ -157,7 +157,7 @@ fn words<'l>(line: &'l str, out: &mut [&'l str; MAX_WORDS]) -> Option<usize> {
 pub struct PlainRoom(Option<Exts>, Vec<Box<Parsed>>);
 
 /// How many run lines' commands [`PlainRoom`] keeps at most.
-const SPARE_COMMANDS: usize = 256;
+const SPARE_COMMANDS: usize = 512;
 
 impl PlainRoom {
     /// Keeps the commands of lines that ran for later lines.
