@@ -317,6 +317,7 @@ struct Block<'r> {
     failure: Option<(usize, Fail)>,
     /// Command lines done with, for the lines read next to fill (see
     /// [`parse::PlainRoom`]).
+    #[allow(clippy::vec_box)]
     spare: Vec<Box<Parsed>>,
 }
 

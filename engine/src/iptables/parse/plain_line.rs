@@ -154,6 +154,8 @@ fn words<'l>(line: &'l str, out: &mut [&'l str; MAX_WORDS]) -> Option<usize> {
 /// lines that ran, whose boxes, chain names and rule lists the next lines
 /// take instead of allocating their own.
 #[derive(Default)]
+// Boxes, not commands: a box is what moves through the batch and comes back.
+#[allow(clippy::vec_box)]
 pub struct PlainRoom(Option<Exts>, Vec<Box<Parsed>>);
 
 /// How many run lines' commands [`PlainRoom`] keeps at most.
