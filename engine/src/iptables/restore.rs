@@ -5,7 +5,7 @@
 
 use super::exec::fail_text;
 use super::getopt::{Item, Permute};
-use super::nft::{Batch, Fail};
+use super::nft::{Batch, Fail, NameHashes};
 use super::opts::{CMD_APPEND, CMD_IDRAC, OPT_VERBOSE};
 use super::parse::{self, scan_llu, Parsed};
 use super::{format_error, VERSION};
@@ -313,7 +313,7 @@ struct Block<'r> {
     /// ahead (the name slots when it is read, the chains they point to
     /// two lines before it runs). Nothing shows the delay (a block's
     /// effects and output only show at `COMMIT`).
-    pending: Vec<(usize, Box<Parsed>)>,
+    pending: Vec<(usize, Box<Parsed>, NameHashes)>,
     failure: Option<(usize, Fail)>,
     /// Command lines done with, for the lines read next to fill (see
     /// [`parse::PlainRoom`]).
@@ -339,8 +339,8 @@ impl Block<'_> {
             self.apply(line, q);
             return;
         };
-        batch.prefetch_chains(&p);
-        self.pending.push((line, p));
+        let hashes = batch.prefetch_chains(&p);
+        self.pending.push((line, p, hashes));
         if self.pending.len() >= WAITING {
             self.run_pending();
         }
@@ -356,14 +356,14 @@ impl Block<'_> {
         for i in 0.. {
             // The lines from this one on.
             let ahead = lines.as_slice();
-            if let (Some(batch), Some((_, next))) = (self.batch.as_ref(), ahead.get(2)) {
-                located[(i + 2) % 3] = batch.locate(next);
+            if let (Some(batch), Some((_, next, hashes))) = (self.batch.as_ref(), ahead.get(2)) {
+                located[(i + 2) % 3] = batch.locate(next, *hashes);
             }
             if i >= run_end {
                 let (lines, rules) = append_run(ahead);
                 (run_left, run_end) = (rules, i + lines.max(1));
             }
-            let Some((line, p)) = lines.next() else {
+            let Some((line, p, _)) = lines.next() else {
                 break;
             };
             let rules = p.rules.len();
@@ -443,14 +443,14 @@ fn appended_chain(p: &Parsed) -> Option<&str> {
 
 /// How many `-A` lines at the start of `lines` append to the first one's
 /// chain, and how many rules they put in (none when the first is no `-A`).
-fn append_run(lines: &[(usize, Box<Parsed>)]) -> (usize, usize) {
-    let Some(chain) = lines.first().and_then(|(_, p)| appended_chain(p)) else {
+fn append_run(lines: &[(usize, Box<Parsed>, NameHashes)]) -> (usize, usize) {
+    let Some(chain) = lines.first().and_then(|(_, p, _)| appended_chain(p)) else {
         return (0, 0);
     };
     let run = lines
         .iter()
-        .take_while(|(_, p)| appended_chain(p) == Some(chain))
-        .map(|(_, p)| p.rules.len());
+        .take_while(|(_, p, _)| appended_chain(p) == Some(chain))
+        .map(|(_, p, _)| p.rules.len());
     run.fold((0, 0), |(n, rules), r| (n + 1, rules + r))
 }
 

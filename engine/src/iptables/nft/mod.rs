@@ -104,6 +104,18 @@ pub struct Batch<'a> {
     found: Option<Found>,
 }
 
+/// The chain a parsed command's rules jump or go to.
+fn jump_name(p: &Parsed) -> Option<&str> {
+    p.rules.first().and_then(|r| r.target.chain())
+}
+
+/// The hashes of the names of a command's chain and jump.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NameHashes {
+    chain: Option<u32>,
+    jump: Option<u32>,
+}
+
 /// The positions of a command's chain and of its rules' jump (`None`: not
 /// in the cache), valid while the cache's chains stay where they were.
 #[derive(Debug, Clone, Copy)]
@@ -227,32 +239,36 @@ impl<'a> Batch<'a> {
     }
 
     /// Starts loading what finding the chains of a parsed command reads
-    /// (its chain and its rules' jump targets), to be run soon.
-    pub fn prefetch_chains(&self, p: &Parsed) {
-        let targets = p.rules.iter().filter_map(|r| r.target.chain());
-        for name in p.chain.as_deref().into_iter().chain(targets) {
-            self.names.prefetch(name);
+    /// (its chain and its rules' jump target), to be run soon; the hashes
+    /// of their names, for [`Batch::locate`].
+    pub fn prefetch_chains(&self, p: &Parsed) -> NameHashes {
+        let hashes = NameHashes {
+            chain: p.chain.as_deref().map(name_hash),
+            // A command's rules all jump to the same chain.
+            jump: jump_name(p).map(name_hash),
+        };
+        for h in [hashes.chain, hashes.jump].into_iter().flatten() {
+            self.names.prefetch(h);
         }
+        hashes
     }
 
-    /// Finds the chains of the cache a parsed command names, to be run
-    /// soon, and starts loading them (after [`Batch::prefetch_chains`]
-    /// loaded their slots); `None` when the positions are not at hand.
-    pub fn locate(&self, p: &Parsed) -> Option<Found> {
+    /// Finds the chains of the cache a parsed command names (`hashes`
+    /// from [`Batch::prefetch_chains`]), to be run soon, and starts
+    /// loading them; `None` when the positions are not at hand.
+    pub fn locate(&self, p: &Parsed, hashes: NameHashes) -> Option<Found> {
         if !self.names.made() {
             return None;
         }
-        let at = |name: &str| {
-            let i = self.names.peek(&self.table, name)?;
+        let at = |name: &str, h: Option<u32>| {
+            let i = self.names.peek(&self.table, name, h?)?;
             crate::prefetch::value(&self.table.chains[i]);
             Some(i)
         };
-        // A command's rules all jump to the same chain.
-        let jump = p.rules.first().and_then(|r| r.target.chain());
         Some(Found {
             changes: self.names.changes,
-            chain: p.chain.as_deref().and_then(at),
-            jump: jump.and_then(at),
+            chain: p.chain.as_deref().and_then(|n| at(n, hashes.chain)),
+            jump: jump_name(p).and_then(|n| at(n, hashes.jump)),
         })
     }
 
@@ -451,19 +467,19 @@ impl ChainNames {
             .find(table, name)
     }
     /// Starts loading the first slot a lookup of `name` reads.
-    fn prefetch(&self, name: &str) {
+    fn prefetch(&self, hash: u32) {
         if let Ok(slots) = self.slots.try_borrow() {
             if let Some(s) = slots.as_ref().filter(|s| !s.slots.is_empty()) {
-                let i = name_hash(name) as usize & s.mask();
+                let i = hash as usize & s.mask();
                 crate::prefetch::value(&s.slots[i]);
             }
         }
     }
     /// The position of `name` if the slots are made, without remembering
     /// it among the last found.
-    fn peek(&self, table: &Table, name: &str) -> Option<usize> {
+    fn peek(&self, table: &Table, name: &str, hash: u32) -> Option<usize> {
         let slots = self.slots.try_borrow().ok()?;
-        slots.as_ref()?.peek(table, name)
+        slots.as_ref()?.peek(table, name, hash)
     }
     /// Whether the slots are made (a [`ChainNames::peek`] that finds
     /// nothing then means the chain is not there).
@@ -676,11 +692,10 @@ impl Slots {
         }
     }
     /// Same as [`Slots::find`], without remembering the name found.
-    fn peek(&self, table: &Table, name: &str) -> Option<usize> {
+    fn peek(&self, table: &Table, name: &str, h: u32) -> Option<usize> {
         if self.slots.is_empty() {
             return None;
         }
-        let h = name_hash(name);
         let mask = self.mask();
         let mut i = h as usize & mask;
         loop {
