@@ -383,13 +383,8 @@ pub trait Match: Send + Sync + Any {
     /// iptables-nft turns into native expressions (tcp, udp, ...) are rebuilt
     /// from those when read back: such a match pushes (or merges into an
     /// earlier match of `rule`) what comes back, possibly nothing, and
-    /// returns `Ok(false)`; or becomes what comes back itself and returns
-    /// `Ok(true)`. Errors of the translation are parse errors.
-    fn nft_readback(
-        &mut self,
-        _cx: &mut ParseCx,
-        _rule: &mut Vec<Box<dyn Match>>,
-    ) -> XtResult<bool> {
+    /// returns `Ok(false)`. Errors of the translation are parse errors.
+    fn nft_readback(&self, _cx: &mut ParseCx, _rule: &mut Vec<Box<dyn Match>>) -> XtResult<bool> {
         Ok(true)
     }
     /// iptables-save text after `-m NAME`, each option with a leading space.

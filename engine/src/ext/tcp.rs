@@ -463,7 +463,7 @@ impl Match for Tcp {
         Ok(())
     }
 
-    fn nft_readback(&mut self, cx: &mut ParseCx, rule: &mut Vec<Box<dyn Match>>) -> XtResult<bool> {
+    fn nft_readback(&self, cx: &mut ParseCx, rule: &mut Vec<Box<dyn Match>>) -> XtResult<bool> {
         // An option test or a blank match travels as an xt blob.
         if self.option != 0 || self.option_inv || self.is_blank() {
             return Ok(true);
@@ -506,18 +506,11 @@ impl Match for Tcp {
         } else {
             back.tests.extend(tests);
         }
-        // The first native match is rebuilt in its place; without one, this
-        // match becomes it (in its own box).
         match first {
-            Some(i) => {
-                rule[i] = Box::new(back);
-                Ok(false)
-            }
-            None => {
-                *self = back;
-                Ok(true)
-            }
+            Some(i) => rule[i] = Box::new(back),
+            None => rule.push(Box::new(back)),
         }
+        Ok(false)
     }
 
     fn check(&self, cx: &super::CheckCx) -> Result<(), KernelError> {

@@ -81,7 +81,7 @@ impl Match for Udp {
         Ok(())
     }
 
-    fn nft_readback(&mut self, cx: &mut ParseCx, rule: &mut Vec<Box<dyn Match>>) -> XtResult<bool> {
+    fn nft_readback(&self, cx: &mut ParseCx, rule: &mut Vec<Box<dyn Match>>) -> XtResult<bool> {
         if self.is_blank() {
             return Ok(true);
         }
@@ -114,17 +114,11 @@ impl Match for Udp {
             );
         }
         back.tests.extend(tests);
-        // As tcp's: rebuilt in the first native match's place, or in this one's.
         match first {
-            Some(i) => {
-                rule[i] = Box::new(back);
-                Ok(false)
-            }
-            None => {
-                *self = back;
-                Ok(true)
-            }
+            Some(i) => rule[i] = Box::new(back),
+            None => rule.push(Box::new(back)),
         }
+        Ok(false)
     }
 
     fn check(&self, cx: &super::CheckCx) -> Result<(), KernelError> {

@@ -783,7 +783,7 @@ fn finish(
         };
         // What iptables-nft reads back from the kernel (native matches rebuilt).
         let mut matches: Vec<Box<dyn Match>> = Vec::with_capacity(x.matches.len());
-        for mut slot in x.matches.drain(..) {
+        for slot in x.matches.drain(..) {
             let mut pcx = parse_cx(st.env, &table, &st.ip, &[]);
             let keep = slot.ext.nft_readback(&mut pcx, &mut matches);
             warnings.append(&mut pcx.warnings);
