@@ -162,22 +162,48 @@ fn hostnetwork(name: &str, resolve: &dyn Fn(&str) -> Vec<Ipv4Addr>) -> XtResult<
 /// as, without its general forms.
 pub(crate) fn plain_dotted_quad(s: &str) -> Option<Ipv4Addr> {
     let mut out = [0u8; 4];
-    let mut parts = s.as_bytes().split(|c| *c == b'.');
-    for slot in out.iter_mut() {
-        let p = parts.next()?;
-        if p.is_empty() || p.len() > 3 || (p.len() > 1 && p[0] == b'0') {
-            return None;
-        }
-        let mut v: u32 = 0;
-        for c in p {
-            if !c.is_ascii_digit() {
+    // The part being read: its index, value and number of digits.
+    let (mut part, mut v, mut digits) = (0, 0u32, 0);
+    for &c in s.as_bytes() {
+        if c == b'.' {
+            if digits == 0 || part == 3 {
                 return None;
             }
-            v = v * 10 + u32::from(c - b'0');
+            out[part] = v as u8;
+            (part, v, digits) = (part + 1, 0, 0);
+            continue;
         }
-        *slot = u8::try_from(v).ok()?;
+        // A digit, not after a leading zero, and the part still a byte.
+        if !c.is_ascii_digit() || (digits == 1 && v == 0) {
+            return None;
+        }
+        v = v * 10 + u32::from(c - b'0');
+        digits += 1;
+        if v > 255 {
+            return None;
+        }
     }
-    parts.next().is_none().then_some(Ipv4Addr::from(out))
+    if digits == 0 || part != 3 {
+        return None;
+    }
+    out[3] = v as u8;
+    Some(Ipv4Addr::from(out))
+}
+
+/// A prefix length of one or two decimal digits (no leading zero) up to
+/// 32, as a mask: what [`parse_ipmask`] reads it as, without its general
+/// forms; `None` for anything else.
+fn short_prefix(m: &str) -> Option<u32> {
+    let bits = match *m.as_bytes() {
+        [a @ b'0'..=b'9'] => a - b'0',
+        [a @ b'1'..=b'9', b @ b'0'..=b'9'] => (a - b'0') * 10 + (b - b'0'),
+        _ => return None,
+    };
+    match bits {
+        0 => Some(0),
+        1..=32 => Some(u32::MAX << (32 - bits)),
+        _ => None,
+    }
 }
 
 /// What [`ipparse_multiple`] gives for one numeric `host[/mask]` (the
@@ -190,7 +216,14 @@ pub fn ipparse_single(spec: &str) -> Option<Net> {
     }
     let item = &spec[b.iter().take_while(|c| c.is_ascii_whitespace()).count()..];
     let (host, mask) = match item.bytes().rposition(|c| c == b'/') {
-        Some(i) => (&item[..i], parse_ipmask(Some(&item[i + 1..])).ok()?),
+        Some(i) => {
+            let m = &item[i + 1..];
+            let mask = match short_prefix(m) {
+                Some(mask) => mask,
+                None => parse_ipmask(Some(m)).ok()?,
+            };
+            (&item[..i], mask)
+        }
         None => (item, u32::MAX),
     };
     let host = if mask == 0 { "0.0.0.0" } else { host };
@@ -311,6 +344,60 @@ mod tests {
             }
         }
         assert_eq!(taken, 12);
+    }
+
+    /// The byte-by-byte reader of dotted quads and prefix lengths against
+    /// the general readers, on every short text over their characters.
+    #[test]
+    fn fast_readers_agree_with_the_general_ones() {
+        let alphabet = [b'0', b'1', b'2', b'5', b'9', b'.', b'x', b' '];
+        let mut texts = vec![String::new()];
+        for _ in 0..6 {
+            let longer: Vec<String> = texts
+                .iter()
+                .filter(|t| t.len() >= texts.last().map_or(0, |l| l.len()))
+                .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{}", *c as char)))
+                .collect();
+            texts.extend(longer);
+        }
+        let parts = [
+            "0", "1", "00", "01", "10", "99", "255", "256", "999", "1000", "", "x", "1 ",
+        ];
+        for n in 3..=5 {
+            let mut quads = vec![String::new()];
+            for i in 0..n {
+                let sep = if i == 0 { "" } else { "." };
+                quads = quads
+                    .iter()
+                    .flat_map(|q| parts.iter().map(move |p| format!("{q}{sep}{p}")))
+                    .collect();
+            }
+            texts.extend(quads);
+        }
+        for t in &texts {
+            let quad = plain_dotted_quad(t);
+            // A plain dotted quad: four parts of 1-3 decimal digits, no leading zero, each a byte.
+            let parts: Vec<&str> = t.split('.').collect();
+            let plain = parts.len() == 4
+                && parts.iter().all(|p| {
+                    !p.is_empty()
+                        && p.len() <= 3
+                        && p.bytes().all(|c| c.is_ascii_digit())
+                        && !(p.len() > 1 && p.starts_with('0'))
+                        && p.parse::<u32>().is_ok_and(|v| v <= 255)
+                });
+            assert_eq!(quad.is_some(), plain, "{t:?}");
+            if let Some(a) = quad {
+                assert_eq!(numeric_to_ipaddr(t), Some(a), "{t:?}");
+            }
+            if let Some(m) = short_prefix(t) {
+                assert_eq!(parse_ipmask(Some(t)).ok(), Some(m), "{t:?}");
+            }
+        }
+        for bits in 0..=99 {
+            let t = bits.to_string();
+            assert_eq!(short_prefix(&t), parse_ipmask(Some(&t)).ok(), "{t}");
+        }
     }
 
     #[test]

@@ -160,8 +160,15 @@ pub fn set_option(options: &mut u32, opt: u32, invert: bool) -> XtResult {
 
 /// `generic_opt_check`: every option given must suit one of the commands.
 pub fn generic_opt_check(command: u32, options: u32) -> XtResult {
-    for (i, allowed) in OPTIONS_V_COMMANDS.iter().enumerate() {
-        if options & (1 << i) != 0 && command & allowed == 0 {
+    // The options given, lowest first.
+    let mut given = options;
+    while given != 0 {
+        let i = given.trailing_zeros() as usize;
+        given &= given - 1;
+        let Some(allowed) = OPTIONS_V_COMMANDS.get(i) else {
+            break;
+        };
+        if command & allowed == 0 {
             return Err(XtError::new(format!(
                 "Illegal option `-{}' with this command",
                 OPT_CHARS[i]

@@ -91,6 +91,12 @@ fn parse_rulenumber(s: &str) -> XtResult<u32> {
 
 /// `xtables_parse_protocol`.
 pub fn parse_protocol(s: &str) -> XtResult<u8> {
+    // The usual names at once: what the lookups below give them.
+    match s {
+        "tcp" => return Ok(6),
+        "udp" => return Ok(17),
+        _ => {}
+    }
     if let Some(v) = strtoul_all(s, 0, 255) {
         return Ok(v as u8);
     }
@@ -163,7 +169,9 @@ fn parse_target_name(s: &str) -> XtResult<&str> {
             "Invalid target name `{s}' (28 chars max)"
         )));
     }
-    if s.bytes().any(|c| c.is_ascii_whitespace()) {
+    // Without a stop at the first blank, the look takes whole words at a time.
+    let blank = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\x0c' | b'\r');
+    if s.bytes().fold(false, |any, c| any | blank(c)) {
         return Err(XtError::new(format!("Invalid target name `{s}'")));
     }
     Ok(s)
@@ -199,7 +207,8 @@ pub fn assert_valid_chain_name(name: &str) -> XtResult {
 /// Parser state beyond the extensions.
 struct State<'e, 'a> {
     env: &'e ParseEnv<'e>,
-    p: Parsed,
+    /// Boxed: the command moves on through the restore batch as a pointer.
+    p: Box<Parsed>,
     ip: IpSpec,
     shost: Option<&'a str>,
     dhost: Option<&'a str>,
@@ -212,12 +221,21 @@ struct State<'e, 'a> {
 /// Parses one iptables command line (`argv[0]` is the program name).
 /// Warnings printed on the way (also before an error) go to `warnings`.
 pub fn parse(argv: &[String], env: &ParseEnv, warnings: &mut Vec<String>) -> XtResult<Parsed> {
+    parse_boxed(argv, env, warnings).map(|p| *p)
+}
+
+/// [`parse`], the command boxed.
+pub fn parse_boxed(
+    argv: &[String],
+    env: &ParseEnv,
+    warnings: &mut Vec<String>,
+) -> XtResult<Box<Parsed>> {
     let mut st = State {
         env,
-        p: Parsed {
+        p: Box::new(Parsed {
             table: "filter".into(),
             ..Default::default()
-        },
+        }),
         ip: IpSpec::default(),
         shost: None,
         dhost: None,
@@ -281,7 +299,7 @@ pub fn parse(argv: &[String], env: &ParseEnv, warnings: &mut Vec<String>) -> XtR
         let word = argv[g.optind.saturating_sub(1).max(1).min(argv.len() - 1)].as_str();
         if let Some(done) = base_option(&mut st, &mut x, &mut g, c, optarg, word, invert, warnings)?
         {
-            return Ok(done);
+            return Ok(Box::new(done));
         }
         invert = false;
     }
@@ -357,7 +375,7 @@ fn base_option<'a>(
     warnings: &mut Vec<String>,
 ) -> XtResult<Option<Parsed>> {
     let argv = g.argv;
-    let p = &mut st.p;
+    let p: &mut Parsed = &mut st.p;
     let arg = optarg.unwrap_or_default();
     match c {
         'A' | 'C' => {
@@ -674,8 +692,8 @@ fn finish(
     argc: usize,
     invert: bool,
     warnings: &mut Vec<String>,
-) -> XtResult<Parsed> {
-    let p = &mut st.p;
+) -> XtResult<Box<Parsed>> {
+    let p: &mut Parsed = &mut st.p;
     if p.table == "nat"
         && (p.policy.as_deref() == Some("DROP") || p.jumpto.as_deref() == Some("DROP"))
     {
@@ -776,25 +794,26 @@ fn finish(
         let (packets, bytes) = p.counters.unwrap_or((0, 0));
         let last = srcs.len() * dsts.len();
         p.rules.reserve_exact(last);
-        let mut target = Some(target);
-        for (i, (s, d)) in srcs
-            .iter()
-            .flat_map(|s| dsts.iter().map(move |d| (s, d)))
-            .enumerate()
-        {
+        let pairs = srcs.iter().flat_map(|s| dsts.iter().map(move |d| (*s, *d)));
+        // The rules but the last take copies; the last takes the
+        // matches, the target and the address spec themselves.
+        for (s, d) in pairs.clone().take(last.saturating_sub(1)) {
             let mut ip = st.ip.clone();
-            ip.src = *s;
-            ip.dst = *d;
-            // The last rule takes the matches and target, the others copies.
-            let (matches, target) = if i + 1 == last {
-                (std::mem::take(&mut matches), target.take())
-            } else {
-                (matches.clone(), target.clone())
-            };
+            (ip.src, ip.dst) = (s, d);
+            p.rules.push(Rule {
+                ip,
+                matches: matches.clone(),
+                target: target.clone(),
+                counters: Counters { packets, bytes },
+            });
+        }
+        if let Some((s, d)) = pairs.last() {
+            let mut ip = std::mem::take(&mut st.ip);
+            (ip.src, ip.dst) = (s, d);
             p.rules.push(Rule {
                 ip,
                 matches,
-                target: target.unwrap_or(RuleTarget::None),
+                target,
                 counters: Counters { packets, bytes },
             });
         }
@@ -831,6 +850,20 @@ mod tests {
         assert_eq!(e.msg, "unknown protocol \"-ptcp\" specified");
         let p = env_parse("-A INPUT -jACCEPT").unwrap();
         assert_eq!(p.rules[0].target.chain(), Some("-jACCEPT"));
+    }
+
+    /// The names read at once read as the general lookups read them.
+    #[test]
+    fn usual_protocol_names() {
+        for name in ["tcp", "udp"] {
+            assert_eq!(parse_protocol(name).ok(), crate::netdb::proto_number(name));
+        }
+        assert!(parse_target_name("A\x0cB").is_err());
+        assert!(parse_target_name("A\rB").is_err());
+        assert_eq!(
+            parse_target_name("KUBE-SVC-0123456789ABCDEF").ok(),
+            Some("KUBE-SVC-0123456789ABCDEF")
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use super::exec::fail_text;
 use super::getopt::{Item, Permute};
-use super::nft::{Batch, Fail};
+use super::nft::{Batch, Fail, NameHashes};
 use super::opts::{CMD_APPEND, CMD_IDRAC, OPT_VERBOSE};
 use super::parse::{self, scan_llu, Parsed};
 use super::{format_error, VERSION};
@@ -227,12 +227,30 @@ fn split_rule_line_into(line: &str, out: &mut Words) {
     out.end_word(rest, false);
 }
 
-/// C `strtok` over a string: the next token not made of `delims` (ASCII
-/// characters, so that every cut falls between characters), and the rest.
-fn strtok<'s>(s: &'s str, delims: &str) -> Option<(&'s str, &'s str)> {
-    debug_assert!(delims.is_ascii());
-    let set = delims.bytes().fold(0u128, |set, c| set | 1 << (c & 127));
-    let delim = |c: &u8| *c < 128 && set >> c & 1 != 0;
+/// The delimiters of a [`strtok`]: ASCII characters, so that every cut
+/// falls between characters; a table by byte, made once.
+struct Delims([bool; 256]);
+
+impl Delims {
+    const fn of(chars: &str) -> Delims {
+        let b = chars.as_bytes();
+        let mut set = [false; 256];
+        let mut i = 0;
+        while i < b.len() {
+            assert!(b[i].is_ascii());
+            set[b[i] as usize] = true;
+            i += 1;
+        }
+        Delims(set)
+    }
+}
+
+/// Blanks that end the words of a table, chain or policy line.
+const BLANKS: Delims = Delims::of(" \t\n");
+
+/// C `strtok` over a string: the next token not made of `delims`, and the rest.
+fn strtok<'s>(s: &'s str, delims: &Delims) -> Option<(&'s str, &'s str)> {
+    let delim = |c: &u8| delims.0[*c as usize];
     let b = s.as_bytes();
     let start = b.iter().position(|c| !delim(c))?;
     match b[start..].iter().position(delim) {
@@ -253,10 +271,10 @@ fn rule_counters(line: &str, lineno: usize) -> Result<(RuleCounters, &str), XtEr
         return Err(XtError::new(format!("Bad line {lineno}: need ]")));
     };
     let rest = &body[close + 1..];
-    let Some((pcnt, after)) = strtok(body, ":") else {
+    let Some((pcnt, after)) = strtok(body, &const { Delims::of(":") }) else {
         return Err(XtError::new(format!("Bad line {lineno}: need :")));
     };
-    let Some((bcnt, _)) = strtok(after, "]") else {
+    let Some((bcnt, _)) = strtok(after, &const { Delims::of("]") }) else {
         return Err(XtError::new(format!("Bad line {lineno}: need ]")));
     };
     Ok((Some((pcnt.to_string(), bcnt.to_string())), rest))
@@ -275,7 +293,7 @@ enum Queued {
     /// `:CHAIN - [0:0]`.
     UserChain(String),
     /// A command line.
-    Command(Parsed),
+    Command(Box<Parsed>),
 }
 
 /// The block being read. Its lines run on the batch as they come (unless
@@ -295,21 +313,25 @@ struct Block<'r> {
     /// ahead (the name slots when it is read, the chains they point to
     /// two lines before it runs). Nothing shows the delay (a block's
     /// effects and output only show at `COMMIT`).
-    pending: Vec<(usize, Parsed)>,
+    pending: Vec<(usize, Box<Parsed>, NameHashes)>,
     failure: Option<(usize, Fail)>,
-    /// The chain names of command lines that ran, for the names of the
-    /// lines read next (see [`parse::PlainRoom`]).
-    spare_names: Vec<String>,
+    /// Command lines done with, for the lines read next to fill (see
+    /// [`parse::PlainRoom`]).
+    #[allow(clippy::vec_box)]
+    spare: Vec<Box<Parsed>>,
 }
 
 /// How many command lines of a block wait to run together.
-const WAITING: usize = 64;
+const WAITING: usize = 256;
 
 impl Block<'_> {
     /// Queues a line: a command line runs with the next few ones, any
     /// other line at once (after the commands before it).
     fn take(&mut self, line: usize, q: Queued) {
         let (Some(batch), None) = (self.batch.as_ref(), &self.failure) else {
+            if let Queued::Command(p) = q {
+                self.spare.push(p);
+            }
             return;
         };
         let Queued::Command(p) = q else {
@@ -317,8 +339,8 @@ impl Block<'_> {
             self.apply(line, q);
             return;
         };
-        batch.prefetch_chains(&p);
-        self.pending.push((line, p));
+        let hashes = batch.prefetch_chains(&p);
+        self.pending.push((line, p, hashes));
         if self.pending.len() >= WAITING {
             self.run_pending();
         }
@@ -328,32 +350,43 @@ impl Block<'_> {
     fn run_pending(&mut self) {
         let mut pending = std::mem::take(&mut self.pending);
         let (mut run_left, mut run_end) = (0, 0);
-        for i in 0..pending.len() {
-            if let (Some(batch), Some((_, ahead))) = (self.batch.as_ref(), pending.get(i + 2)) {
-                batch.prefetch_chain_entries(ahead);
+        let mut lines = pending.drain(..);
+        // Where the chains of this line and the next are, found two lines ahead.
+        let mut located = [None; 3];
+        for i in 0.. {
+            // The lines from this one on.
+            let ahead = lines.as_slice();
+            if let (Some(batch), Some((_, next, hashes))) = (self.batch.as_ref(), ahead.get(2)) {
+                located[(i + 2) % 3] = batch.locate(next, *hashes);
             }
             if i >= run_end {
-                let (lines, rules) = append_run(&pending[i..]);
+                let (lines, rules) = append_run(ahead);
                 (run_left, run_end) = (rules, i + lines.max(1));
             }
-            let (line, p) = std::mem::take(&mut pending[i]);
+            let Some((line, p, _)) = lines.next() else {
+                break;
+            };
             let rules = p.rules.len();
             if let Some(batch) = self.batch.as_mut() {
                 batch.appends_ahead = run_left;
+                batch.located = std::mem::take(&mut located[i % 3]);
             }
             self.apply(line, Queued::Command(p));
             run_left = run_left.saturating_sub(rules);
         }
+        drop(lines);
         if let Some(batch) = self.batch.as_mut() {
             batch.appends_ahead = 0;
         }
-        pending.clear();
         // The list keeps its room for the next lines.
         self.pending = pending;
     }
 
     fn apply(&mut self, line: usize, q: Queued) {
         if self.batch.is_none() || self.failure.is_some() {
+            if let Queued::Command(p) = q {
+                self.spare.push(p);
+            }
             return;
         }
         if let Queued::UserChain(name) = q {
@@ -381,7 +414,7 @@ impl Block<'_> {
             Queued::UserChain(_) => Ok(()),
             Queued::Command(mut p) => {
                 let r = batch.run(&mut p);
-                self.spare_names.extend(p.chain.take());
+                self.spare.push(p);
                 r
             }
         };
@@ -396,9 +429,8 @@ impl Block<'_> {
             return;
         };
         batch.line = *last;
-        let names: Vec<&str> = self.chains.iter().map(|(_, n)| n.as_str()).collect();
-        batch.restore_chains(&names);
-        self.chains.clear();
+        let names: Vec<String> = self.chains.drain(..).map(|(_, n)| n).collect();
+        batch.restore_chains(names);
     }
 }
 
@@ -411,14 +443,14 @@ fn appended_chain(p: &Parsed) -> Option<&str> {
 
 /// How many `-A` lines at the start of `lines` append to the first one's
 /// chain, and how many rules they put in (none when the first is no `-A`).
-fn append_run(lines: &[(usize, Parsed)]) -> (usize, usize) {
-    let Some(chain) = lines.first().and_then(|(_, p)| appended_chain(p)) else {
+fn append_run(lines: &[(usize, Box<Parsed>, NameHashes)]) -> (usize, usize) {
+    let Some(chain) = lines.first().and_then(|(_, p, _)| appended_chain(p)) else {
         return (0, 0);
     };
     let run = lines
         .iter()
-        .take_while(|(_, p)| appended_chain(p) == Some(chain))
-        .map(|(_, p)| p.rules.len());
+        .take_while(|(_, p, _)| appended_chain(p) == Some(chain))
+        .map(|(_, p, _)| p.rules.len());
     run.fold((0, 0), |(n, rules), r| (n + 1, rules + r))
 }
 
@@ -500,7 +532,7 @@ fn restore_text(host: &mut Host, o: &Opts, text: &str) -> Output {
             continue;
         }
         if raw.starts_with('*') && block.is_none() {
-            let Some((name, _)) = strtok(&raw[1..], " \t\n") else {
+            let Some((name, _)) = strtok(&raw[1..], &BLANKS) else {
                 let e = XtError::new(format!("{PROG}: line {lineno} table name invalid"));
                 return fail(stdout, format_error(PROG, &e, Some(lineno)), 2);
             };
@@ -531,7 +563,7 @@ fn restore_text(host: &mut Host, o: &Opts, text: &str) -> Output {
                 chains: Vec::new(),
                 pending: Vec::with_capacity(WAITING),
                 failure: None,
-                spare_names: Vec::new(),
+                spare: Vec::new(),
             };
             if !o.noflush {
                 b.apply(lineno, Queued::Flush { verbose: o.verbose });
@@ -557,8 +589,8 @@ fn restore_text(host: &mut Host, o: &Opts, text: &str) -> Output {
         match queued {
             Ok(Some(q)) => {
                 b.take(lineno, q);
-                if !b.spare_names.is_empty() {
-                    room.plain.give_back_names(&mut b.spare_names);
+                if !b.spare.is_empty() {
+                    room.plain.give_back(&mut b.spare);
                 }
             }
             Ok(None) => {}
@@ -591,7 +623,7 @@ fn chain_line(
     counters: bool,
 ) -> Result<Option<Queued>, Output> {
     let perr = |e: XtError| fail(String::new(), format_error(PROG, &e, Some(lineno)), 2);
-    let Some((chain, rest)) = strtok(decl, " \t\n") else {
+    let Some((chain, rest)) = strtok(decl, &BLANKS) else {
         return Err(perr(XtError::new(format!(
             "{PROG}: line {lineno} chain name invalid"
         ))));
@@ -600,7 +632,7 @@ fn chain_line(
     if !builtin {
         parse::assert_valid_chain_name(chain).map_err(perr)?;
     }
-    let Some((policy, rest)) = strtok(rest, " \t\n") else {
+    let Some((policy, rest)) = strtok(rest, &BLANKS) else {
         return Err(perr(XtError::new(format!(
             "{PROG}: line {lineno} policy invalid"
         ))));
@@ -610,7 +642,7 @@ fn chain_line(
     }
     let mut count = Counters::default();
     if counters {
-        let parsed = strtok(rest, " \t\n").and_then(|(c, _)| parse_policy_counters(c));
+        let parsed = strtok(rest, &BLANKS).and_then(|(c, _)| parse_policy_counters(c));
         match parsed {
             Some(c) => count = c,
             None => {
@@ -678,7 +710,7 @@ fn rule_line(
                 argv.push(w);
             }
         }
-        parse::parse(argv.as_slice(), env, &mut warnings)
+        parse::parse_boxed(argv.as_slice(), env, &mut warnings)
     });
     let p = parsed.map_err(|e| perr(e, &warnings))?;
     if let Some(text) = p.output {
@@ -693,7 +725,7 @@ fn rule_line(
 }
 
 /// `-v` without `--noflush` makes every rule command verbose.
-fn verbose_rule(mut p: Parsed, o: &Opts) -> Parsed {
+fn verbose_rule(mut p: Box<Parsed>, o: &Opts) -> Box<Parsed> {
     if o.verbose && !o.noflush && p.command & CMD_IDRAC != 0 {
         p.options |= OPT_VERBOSE;
     }
@@ -892,7 +924,7 @@ mod tests {
         }
         for i in 0..3 * WAITING + 5 {
             let line = match i % 5 {
-                0 => format!("-A INPUT -s 10.0.0.{i}/32 -j C{}", i % 7),
+                0 => format!("-A INPUT -s 10.0.{}.{}/32 -j C{}", i / 256, i % 256, i % 7),
                 1 => format!("-A C{} -j C{}", i % 6, i % 6 + 1),
                 2 => format!("-A C{} -p tcp -m tcp --dport {i} -j ACCEPT", i % 7),
                 3 => format!("-A C{} -m comment --comment \"n {i}\" -j RETURN", i % 7),
@@ -915,7 +947,7 @@ mod tests {
         text += "-A ONE -j ACCEPT\n-A TWO -s 10.0.0.1,10.0.0.2 -j DROP\n-A TWO -j RETURN\n";
         text += "-A INPUT -j ONE\n-A INPUT -j TWO\n-A ONE -j DROP\n";
         for i in 0..(WAITING + 10) {
-            text += &format!("-A LONG -s 10.1.0.{i} -j ACCEPT\n");
+            text += &format!("-A LONG -s 10.1.{}.{} -j ACCEPT\n", i / 256, i % 256);
         }
         text += "COMMIT\n";
         let mut h = Host::new("h");

@@ -257,9 +257,9 @@ impl Chain {
             counted: false,
         }
     }
-    pub fn user(name: &str) -> Chain {
+    pub fn user(name: impl Into<String>) -> Chain {
         Chain {
-            name: name.to_string(),
+            name: name.into(),
             hook: None,
             policy: Verdict::Accept,
             counters: Counters::default(),
@@ -490,16 +490,24 @@ impl Table {
     /// a name given again only the first time: as one
     /// [`Table::add_user_chain`] per name not yet added would.
     pub fn add_new_user_chains(&mut self, names: &[&str]) {
+        self.add_new_user_chains_named(names.to_vec());
+    }
+    /// [`Table::add_new_user_chains`], the chains taking the names given.
+    pub fn add_new_user_chains_named<S: AsRef<str> + Into<String>>(&mut self, names: Vec<S>) {
         let named = names
-            .iter()
+            .into_iter()
             .enumerate()
-            .map(|(i, n)| (sort_key(n), *n, i))
+            .map(|(i, n)| (sort_key(n.as_ref()), n, i))
             .collect();
         self.add_sorted_user_chains(named, true);
     }
     /// Adds the chains `named` (sort key, name, place in the list); `once`:
     /// of equal names only the first of the list.
-    fn add_sorted_user_chains(&mut self, mut named: Vec<(u128, &str, usize)>, once: bool) {
+    fn add_sorted_user_chains<S: AsRef<str> + Into<String>>(
+        &mut self,
+        mut named: Vec<(u128, S, usize)>,
+        once: bool,
+    ) {
         if named.is_empty() {
             return;
         }
@@ -508,7 +516,7 @@ impl Table {
         sort_named(&mut named);
         let listed = named.len();
         if once {
-            named.dedup_by(|later, first| later.1 == first.1);
+            named.dedup_by(|later, first| later.1.as_ref() == first.1.as_ref());
         }
         if named.len() < listed {
             // Handles count the names kept, in the list's order.
@@ -624,7 +632,7 @@ impl Ruleset {
 /// Sorts chains to add (sort key, name, place in the list) by all three,
 /// as one comparison of them would order them: by key and position first
 /// (numbers only), then each run of equal keys by name and place.
-fn sort_named(named: &mut Vec<(u128, &str, usize)>) {
+fn sort_named<S: AsRef<str>>(named: &mut Vec<(u128, S, usize)>) {
     let mut order: Vec<(u128, usize)> = named.iter().enumerate().map(|(i, n)| (n.0, i)).collect();
     order.sort_unstable();
     let mut start = 0;
@@ -634,12 +642,13 @@ fn sort_named(named: &mut Vec<(u128, &str, usize)>) {
         if run > 1 {
             order[start..start + run].sort_unstable_by(|a, b| {
                 let (x, y) = (&named[a.1], &named[b.1]);
-                x.1.cmp(y.1).then(x.2.cmp(&y.2))
+                x.1.as_ref().cmp(y.1.as_ref()).then(x.2.cmp(&y.2))
             });
         }
         start += run;
     }
-    *named = order.iter().map(|o| named[o.1]).collect();
+    let mut unsorted: Vec<Option<(u128, S, usize)>> = named.drain(..).map(Some).collect();
+    named.extend(order.iter().filter_map(|o| unsorted[o.1].take()));
 }
 
 /// The first 16 bytes of a name as a number (zeros after a shorter

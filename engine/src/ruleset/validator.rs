@@ -24,7 +24,7 @@
 use super::check::{check_rule, JUMP_STACK_SIZE};
 use super::{Chain, Table};
 use crate::ext::{Estimator, KernelError};
-use crate::fasthash::FastMap;
+use crate::fasthash::{FastMap, FastSet};
 
 /// Finds a chain of the table by name (its position).
 pub type Find<'f> = &'f dyn Fn(&str) -> Option<usize>;
@@ -50,6 +50,21 @@ struct Nodes {
     far: FastMap<u64, Node>,
 }
 
+/// Handles of chains of a table, as [`Nodes`] keeps them.
+struct Live {
+    near: Vec<bool>,
+    far: FastSet<u64>,
+}
+
+impl Live {
+    fn holds(&self, handle: u64) -> bool {
+        match self.near.get(handle as usize) {
+            Some(l) => *l,
+            None => self.far.contains(&handle),
+        }
+    }
+}
+
 /// Handles from here on go in [`Nodes::far`].
 const NEAR_HANDLES: u64 = 1 << 20;
 
@@ -70,6 +85,23 @@ impl Nodes {
             self.near.resize(i + 1, Node::default());
         }
         &mut self.near[i]
+    }
+    /// The handles of the chains of `table` that have a node.
+    fn live(&self, table: &Table) -> Live {
+        let mut live = Live {
+            near: vec![false; self.near.len()],
+            far: FastSet::default(),
+        };
+        for c in &table.chains {
+            match live.near.get_mut(c.handle as usize) {
+                Some(l) => *l = true,
+                None if c.handle >= NEAR_HANDLES => {
+                    live.far.insert(c.handle);
+                }
+                None => {}
+            }
+        }
+        live
     }
     fn each(&mut self, mut f: impl FnMut(u64, &mut Node)) {
         for (h, n) in self.near.iter_mut().enumerate() {
@@ -190,11 +222,11 @@ impl Validator {
     /// Recomputes hooks and depths from the table (`hook_masks` and the
     /// level walk of `too_deep`), keeping known results of existing chains.
     fn recompute(&mut self, table: &Table, find: Find) {
-        let live: crate::fasthash::FastSet<u64> = table.chains.iter().map(|c| c.handle).collect();
+        let live = self.nodes.live(table);
         self.nodes.each(|handle, n| {
             n.mask = 0;
             n.depth = None;
-            if !live.contains(&handle) {
+            if !live.holds(handle) {
                 n.ok = None;
             }
         });

@@ -223,11 +223,17 @@ impl Batch<'_> {
     /// Restore's `:CHAIN` lines for user chains, one after the other: each
     /// creates its chain, or flushes it if it exists (new chains go in at
     /// once).
-    pub fn restore_chains(&mut self, names: &[&str]) {
+    pub fn restore_chains(&mut self, names: Vec<String>) {
         self.table_init();
-        let mut new: Vec<&str> = Vec::with_capacity(names.len());
+        // A table without user chains (a flushed one) has none of them.
+        if self.table.chains.iter().all(|c| c.is_builtin()) {
+            self.table.add_new_user_chains_named(names);
+            self.names.stale();
+            return;
+        }
+        let mut new: Vec<String> = Vec::with_capacity(names.len());
         for name in names {
-            match self.find(name) {
+            match self.find(&name) {
                 Some(idx) => {
                     let c = &mut self.table.chains[idx];
                     if !c.rules.is_empty() {
@@ -239,7 +245,7 @@ impl Batch<'_> {
             }
         }
         if !new.is_empty() {
-            self.table.add_new_user_chains(&new);
+            self.table.add_new_user_chains_named(new);
             self.names.stale();
         }
     }

@@ -96,6 +96,33 @@ pub struct Batch<'a> {
     /// being run starts or continues puts in (0: not known), so that a
     /// chain's first rule makes room for the run at once.
     pub(crate) appends_ahead: usize,
+    /// Where the chains of the command to run next are, found ahead
+    /// (see [`Batch::locate`]).
+    pub(crate) located: Option<Found>,
+    /// Where the chains of the rule command being run are: its jump, found
+    /// when the command checked it, and its chain if found ahead.
+    found: Option<Found>,
+}
+
+/// The chain a parsed command's rules jump or go to.
+fn jump_name(p: &Parsed) -> Option<&str> {
+    p.rules.first().and_then(|r| r.target.chain())
+}
+
+/// The hashes of the names of a command's chain and jump.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NameHashes {
+    chain: Option<u32>,
+    jump: Option<u32>,
+}
+
+/// The positions of a command's chain and of its rules' jump (`None`: not
+/// in the cache), valid while the cache's chains stay where they were.
+#[derive(Debug, Clone, Copy)]
+pub struct Found {
+    changes: u64,
+    chain: Option<usize>,
+    jump: Option<usize>,
 }
 
 impl<'a> Batch<'a> {
@@ -119,6 +146,8 @@ impl<'a> Batch<'a> {
             state_use: crate::ext::StateUse::default(),
             reverse,
             appends_ahead: 0,
+            located: None,
+            found: None,
         }
     }
 
@@ -210,23 +239,42 @@ impl<'a> Batch<'a> {
     }
 
     /// Starts loading what finding the chains of a parsed command reads
-    /// (its chain and its rules' jump targets), to be run soon.
-    pub fn prefetch_chains(&self, p: &Parsed) {
-        let targets = p.rules.iter().filter_map(|r| r.target.chain());
-        for name in p.chain.as_deref().into_iter().chain(targets) {
-            self.names.prefetch(name);
+    /// (its chain and its rules' jump target), to be run soon; the hashes
+    /// of their names, for [`Batch::locate`].
+    pub fn prefetch_chains(&self, p: &Parsed) -> NameHashes {
+        let hashes = NameHashes {
+            chain: p.chain.as_deref().map(name_hash),
+            // A command's rules all jump to the same chain.
+            jump: jump_name(p).map(name_hash),
+        };
+        for h in [hashes.chain, hashes.jump].into_iter().flatten() {
+            self.names.prefetch(h);
         }
+        hashes
     }
 
-    /// Starts loading the chains of the cache a parsed command names
-    /// (after [`Batch::prefetch_chains`] loaded their slots).
-    pub fn prefetch_chain_entries(&self, p: &Parsed) {
-        let targets = p.rules.iter().filter_map(|r| r.target.chain());
-        for name in p.chain.as_deref().into_iter().chain(targets) {
-            if let Some(i) = self.names.peek(&self.table, name) {
-                crate::prefetch::value(&self.table.chains[i]);
-            }
+    /// Finds the chains of the cache a parsed command names (`hashes`
+    /// from [`Batch::prefetch_chains`]), to be run soon, and starts
+    /// loading them; `None` when the positions are not at hand.
+    pub fn locate(&self, p: &Parsed, hashes: NameHashes) -> Option<Found> {
+        if !self.names.made() {
+            return None;
         }
+        let at = |name: &str, h: Option<u32>| {
+            let i = self.names.peek(&self.table, name, h?)?;
+            crate::prefetch::value(&self.table.chains[i]);
+            Some(i)
+        };
+        Some(Found {
+            changes: self.names.changes,
+            chain: p.chain.as_deref().and_then(|n| at(n, hashes.chain)),
+            jump: jump_name(p).and_then(|n| at(n, hashes.jump)),
+        })
+    }
+
+    /// What `found` says still holds.
+    fn still(&self, found: Option<Found>) -> Option<Found> {
+        found.filter(|f| f.changes == self.names.changes)
     }
 
     /// Puts a chain into the cache at its place.
@@ -288,14 +336,28 @@ impl<'a> Batch<'a> {
     /// cache (`p.rules` is left empty).
     pub fn run(&mut self, p: &mut Parsed) -> Result<(), Fail> {
         let cmd = p.command;
+        let located = self.located.take();
+        let ahead = self.still(located);
+        self.found = None;
         if cmd & CMD_IDRAC != 0 {
-            if let Some(j) = p.rules.first().and_then(|r| r.target.chain()) {
-                if !self.chain_exists(j) {
+            let jump = p.rules.first().and_then(|r| r.target.chain());
+            let at = match (jump, ahead) {
+                (Some(_), Some(f)) => f.jump,
+                (Some(j), None) => self.find(j),
+                (None, _) => None,
+            };
+            if let Some(j) = jump {
+                if at.is_none() && self.table.builtin_hook(j).is_none() {
                     return Err(Fail::Param(XtError::new(format!(
                         "Chain '{j}' does not exist"
                     ))));
                 }
             }
+            self.found = Some(Found {
+                changes: self.names.changes,
+                chain: ahead.and_then(|f| f.chain),
+                jump: at,
+            });
         }
         self.queue = p.queue;
         // What may change which hooks reach a chain, and whether built-in
@@ -312,19 +374,27 @@ impl<'a> Batch<'a> {
         if cmd & !keeps != 0 {
             self.validator.structure_changed();
         }
-        let rules = std::mem::take(&mut p.rules);
+        // Drained, not taken: the emptied list keeps its room for the
+        // command's next use (iptables-restore reuses its commands).
+        let verbose = p.has(OPT_VERBOSE);
+        let fmt = Format {
+            numeric: p.has(OPT_NUMERIC),
+            verbose,
+            expanded: p.has(OPT_EXPANDED),
+            line_numbers: p.has(OPT_LINENUMBERS),
+        };
+        let rules = &mut p.rules;
         let chain = p.chain.as_deref();
         let name = chain.unwrap_or("");
         let num = p.rulenum.unwrap_or(1);
-        let verbose = p.has(OPT_VERBOSE);
-        match cmd {
+        let r = match cmd {
             CMD_APPEND => rules
-                .into_iter()
+                .drain(..)
                 .try_for_each(|r| self.append(name, r, verbose)),
             CMD_INSERT => rules
-                .into_iter()
+                .drain(..)
                 .try_for_each(|r| self.insert(name, num, r, verbose)),
-            CMD_REPLACE => match rules.into_iter().next() {
+            CMD_REPLACE => match rules.drain(..).next() {
                 Some(r) => self.replace(name, num, r, verbose),
                 None => Ok(()),
             },
@@ -340,12 +410,6 @@ impl<'a> Batch<'a> {
             CMD_SET_POLICY => self.policy(name, p.policy.as_deref().unwrap_or(""), None),
             _ if cmd & (CMD_LIST | CMD_LIST_RULES) != 0 => {
                 if cmd & CMD_LIST != 0 {
-                    let fmt = Format {
-                        numeric: p.has(OPT_NUMERIC),
-                        verbose,
-                        expanded: p.has(OPT_EXPANDED),
-                        line_numbers: p.has(OPT_LINENUMBERS),
-                    };
                     self.list(chain, p.rulenum, fmt)?;
                 } else {
                     self.list_rules(chain, p.rulenum, verbose)?;
@@ -359,6 +423,27 @@ impl<'a> Batch<'a> {
                 Ok(())
             }
             _ => Ok(()),
+        };
+        rules.clear();
+        self.found = None;
+        r
+    }
+
+    /// The position of the chain `rule` (of the command being run) jumps
+    /// or goes to.
+    fn jump_target(&self, rule: &crate::ruleset::Rule) -> Option<usize> {
+        let name = rule.target.chain()?;
+        match self.still(self.found) {
+            Some(f) => f.jump,
+            None => self.find(name),
+        }
+    }
+
+    /// The position of the chain `name` of the command being run.
+    fn command_chain(&self, name: &str) -> Option<usize> {
+        match self.still(self.found).and_then(|f| f.chain) {
+            Some(i) => Some(i),
+            None => self.find(name),
         }
     }
 }
@@ -367,44 +452,57 @@ impl<'a> Batch<'a> {
 /// hash, kept up to date as chains come and go one by one, rebuilt after
 /// bulk changes.
 #[derive(Debug, Default)]
-struct ChainNames(std::cell::RefCell<Option<Slots>>);
+struct ChainNames {
+    slots: std::cell::RefCell<Option<Slots>>,
+    /// Counts the changes of chain positions: a position found at one
+    /// count holds while the count stays.
+    changes: u64,
+}
 
 impl ChainNames {
     fn find(&self, table: &Table, name: &str) -> Option<usize> {
-        let mut slots = self.0.borrow_mut();
+        let mut slots = self.slots.borrow_mut();
         slots
             .get_or_insert_with(|| Slots::of(table))
             .find(table, name)
     }
     /// Starts loading the first slot a lookup of `name` reads.
-    fn prefetch(&self, name: &str) {
-        if let Ok(slots) = self.0.try_borrow() {
+    fn prefetch(&self, hash: u32) {
+        if let Ok(slots) = self.slots.try_borrow() {
             if let Some(s) = slots.as_ref().filter(|s| !s.slots.is_empty()) {
-                let i = name_hash(name) as usize & s.mask();
+                let i = hash as usize & s.mask();
                 crate::prefetch::value(&s.slots[i]);
             }
         }
     }
     /// The position of `name` if the slots are made, without remembering
     /// it among the last found.
-    fn peek(&self, table: &Table, name: &str) -> Option<usize> {
-        let slots = self.0.try_borrow().ok()?;
-        slots.as_ref()?.peek(table, name)
+    fn peek(&self, table: &Table, name: &str, hash: u32) -> Option<usize> {
+        let slots = self.slots.try_borrow().ok()?;
+        slots.as_ref()?.peek(table, name, hash)
+    }
+    /// Whether the slots are made (a [`ChainNames::peek`] that finds
+    /// nothing then means the chain is not there).
+    fn made(&self) -> bool {
+        self.slots.try_borrow().is_ok_and(|s| s.is_some())
     }
     /// Chains came or went in bulk.
     fn stale(&mut self) {
-        *self.0.get_mut() = None;
+        self.changes += 1;
+        *self.slots.get_mut() = None;
     }
     /// A chain went in at `pos`.
     fn added(&mut self, pos: usize, name: &str) {
-        if let Some(s) = self.0.get_mut() {
+        self.changes += 1;
+        if let Some(s) = self.slots.get_mut() {
             s.shift(pos, true);
             s.insert(Slot::new(name_hash(name), pos, name));
         }
     }
     /// The chain at `pos` went.
     fn removed(&mut self, pos: usize, name: &str) {
-        if let Some(s) = self.0.get_mut() {
+        self.changes += 1;
+        if let Some(s) = self.slots.get_mut() {
             s.remove(name_hash(name), pos);
             s.shift(pos, false);
         }
@@ -551,6 +649,15 @@ impl Slots {
         if self.slots.is_empty() {
             return None;
         }
+        // The two names found last, by name alone: a rule line asks for
+        // its chain and its jump's target, and the next line mostly for
+        // the same chain.
+        for back in 1..=2 {
+            let s = &self.recent[(self.next_recent + RECENT - back) % RECENT];
+            if s.pos != 0 && s.name.get(..s.len as usize) == Some(name.as_bytes()) {
+                return Some(s.pos as usize - 1);
+            }
+        }
         let h = name_hash(name);
         let mut same = 0u32;
         for (i, rh) in self.recent_hash.iter().enumerate() {
@@ -585,11 +692,10 @@ impl Slots {
         }
     }
     /// Same as [`Slots::find`], without remembering the name found.
-    fn peek(&self, table: &Table, name: &str) -> Option<usize> {
+    fn peek(&self, table: &Table, name: &str, h: u32) -> Option<usize> {
         if self.slots.is_empty() {
             return None;
         }
-        let h = name_hash(name);
         let mask = self.mask();
         let mut i = h as usize & mask;
         loop {

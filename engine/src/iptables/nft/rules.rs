@@ -32,7 +32,7 @@ impl Batch<'_> {
         let fake = chain.fake;
         // Where the jump goes: adding the rule moves no chain, so the
         // validation after it goes by the same position.
-        let target = rule.target.chain().and_then(|t| self.find(t));
+        let target = self.jump_target(&rule);
         let r = if fake {
             Err(KernelError::NoEntry)
         } else {
@@ -134,7 +134,7 @@ impl Batch<'_> {
     pub(super) fn append(&mut self, chain: &str, rule: Rule, verbose: bool) -> Result<(), Fail> {
         self.builtin_init(Some(chain));
         self.print_rule(verbose, &rule);
-        let idx = self.find(chain).ok_or_else(no_chain)?;
+        let idx = self.command_chain(chain).ok_or_else(no_chain)?;
         self.rule_op("RULE_APPEND", idx, None, rule, false);
         Ok(())
     }

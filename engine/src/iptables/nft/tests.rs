@@ -324,3 +324,22 @@ fn chain_positions_follow_chains_coming_and_going() {
         }
     }
 }
+
+/// The built-in chain a rule goes into may come into the cache after its
+/// jump was checked, moving the chain jumped to: the rule still jumps to
+/// that chain, not to the built-in chain now at its old position (which
+/// the kernel would refuse).
+#[test]
+fn a_jump_found_before_its_chain_was_made_goes_to_the_same_chain() {
+    let text = "*nat\n:Z - [0:0]\n-A PREROUTING -j Z\n-A POSTROUTING -j Z\nCOMMIT\n";
+    for reference in [false, true] {
+        let mut h = Host::new("h");
+        let out = run(&mut h, &["iptables-restore".into()], Some(text), reference);
+        assert!(out.starts_with("0 "), "{out}");
+        let save = run(&mut h, &["iptables-save".into()], None, false);
+        assert!(
+            save.contains("-A PREROUTING -j Z\\n-A POSTROUTING -j Z"),
+            "{save}"
+        );
+    }
+}

@@ -149,43 +149,66 @@ fn words<'l>(line: &'l str, out: &mut [&'l str; MAX_WORDS]) -> Option<usize> {
     }
 }
 
+/// What [`parse_plain_line`] keeps from one line to the next: the lists
+/// of a line's extensions, emptied, with their room; and the commands of
+/// lines that ran, whose boxes, chain names and rule lists the next lines
+/// take instead of allocating their own.
+#[derive(Default)]
+// Boxes, not commands: a box is what moves through the batch and comes back.
+#[allow(clippy::vec_box)]
+pub struct PlainRoom(Option<Exts>, Vec<Box<Parsed>>);
+
+/// How many run lines' commands [`PlainRoom`] keeps at most.
+const SPARE_COMMANDS: usize = 512;
+
+impl PlainRoom {
+    /// Keeps the commands of lines that ran for later lines.
+    pub fn give_back(&mut self, done: &mut Vec<Box<Parsed>>) {
+        let room = SPARE_COMMANDS.saturating_sub(self.1.len());
+        self.1.extend(done.drain(..).take(room));
+        done.clear();
+    }
+
+    /// A fresh `-A` command of `table` on `chain`, in the room of a
+    /// command given back if there is one.
+    fn command(&mut self, table: &'static str, chain: &str) -> Box<Parsed> {
+        let Some(mut p) = self.1.pop() else {
+            return Box::new(Parsed {
+                table: table.into(),
+                chain: Some(chain.to_string()),
+                ..Default::default()
+            });
+        };
+        let mut rules = std::mem::take(&mut p.rules);
+        rules.clear();
+        let name = match p.chain.take() {
+            Some(mut name) => {
+                name.clear();
+                name.push_str(chain);
+                name
+            }
+            None => chain.to_string(),
+        };
+        *p = Parsed {
+            table: table.into(),
+            chain: Some(name),
+            rules,
+            ..Default::default()
+        };
+        p
+    }
+}
+
 /// `-A CHAIN` with `-s`, `-d` (each maybe after `!`), `-p` by name, `-m`
 /// of [`MATCHES`] with their long options, and `-j` (a chain, a verdict or
 /// one of [`TARGETS`] with its options), in table `table`. `None` for any
 /// other line, and for a line that fails or warns.
-/// What [`parse_plain_line`] keeps from one line to the next: the lists
-/// of a line's extensions, emptied, with their room; and the chain names
-/// of lines that ran, whose room the next lines' chain names take.
-#[derive(Default)]
-pub struct PlainRoom(Option<Exts>, Vec<String>);
-
-/// How many run lines' chain names [`PlainRoom`] keeps at most.
-const SPARE_NAMES: usize = 256;
-
-impl PlainRoom {
-    /// Keeps the chain names of lines that ran for later lines' names.
-    pub fn give_back_names(&mut self, names: &mut Vec<String>) {
-        let room = SPARE_NAMES.saturating_sub(self.1.len());
-        self.1.extend(names.drain(..).take(room));
-        names.clear();
-    }
-
-    fn chain_name(&mut self, chain: &str) -> String {
-        let Some(mut name) = self.1.pop() else {
-            return chain.to_string();
-        };
-        name.clear();
-        name.push_str(chain);
-        name
-    }
-}
-
 pub fn parse_plain_line(
     line: &str,
     table: &'static str,
     env: &ParseEnv,
     room: &mut PlainRoom,
-) -> Option<Parsed> {
+) -> Option<Box<Parsed>> {
     let mut all = [""; MAX_WORDS];
     let n = words(line, &mut all)?;
     let words = &all[..n];
@@ -198,10 +221,7 @@ pub fn parse_plain_line(
     }
     let mut st = State {
         env,
-        p: Parsed {
-            table: table.into(),
-            ..Default::default()
-        },
+        p: room.command(table, chain),
         ip: IpSpec::default(),
         shost: None,
         dhost: None,
@@ -210,7 +230,6 @@ pub fn parse_plain_line(
         wait_interval: false,
     };
     add_command(&mut st.p.command, CMD_APPEND, 0, false).ok()?;
-    st.p.chain = Some(room.chain_name(chain));
     let x = room.0.get_or_insert_with(Exts::new);
     x.clear();
     let mut warnings = Vec::new();
@@ -385,25 +404,44 @@ mod tests {
             .unwrap_or("filter")
     }
 
-    /// A line's chain name goes into the room of a name given back (a
-    /// longer or shorter one), and reads as the line's own; at most
-    /// [`SPARE_NAMES`] names are kept.
+    /// A line's command goes into the room of a command given back (its
+    /// box, chain name and rule list, whatever it held) and reads as a
+    /// fresh one; at most [`SPARE_COMMANDS`] commands are kept.
     #[test]
-    fn chain_names_take_the_room_of_given_back_ones() {
+    fn commands_take_the_room_of_given_back_ones() {
         with_env(|env| {
+            let line = "-A X -s 10.0.0.1 -m comment --comment c -j DNAT --to-destination 1.2.3.4";
+            let fresh = parse_plain_line(line, "nat", env, &mut PlainRoom::default());
+            let fresh = format!("{fresh:?}");
             let mut room = PlainRoom::default();
-            let mut back = vec![String::with_capacity(64), "KUBE-SVC-LONG-NAME".to_string()];
-            room.give_back_names(&mut back);
+            let mut used = parse_plain_line(
+                "-A KUBE-SVC-LONG-NAME -s 10.0.0.2 -j ACCEPT",
+                "filter",
+                env,
+                &mut room,
+            )
+            .expect("plain");
+            used.rules.reserve(3);
+            used.chain.as_mut().expect("chain").reserve(64);
+            used.jumpto = Some("Y".to_string());
+            used.policy = Some("DROP".to_string());
+            used.options = u32::MAX;
+            used.ignored = true;
+            let (rules_room, name_room) = (
+                used.rules.capacity(),
+                used.chain.as_ref().map_or(0, |c| c.capacity()),
+            );
+            let mut back = vec![used];
+            room.give_back(&mut back);
             assert!(back.is_empty());
-            let p = parse_plain_line("-A X -j ACCEPT", "filter", env, &mut room).expect("plain");
-            assert_eq!(p.chain.as_deref(), Some("X"));
-            let p2 = parse_plain_line("-A INPUT -j X", "filter", env, &mut room).expect("plain");
-            assert_eq!(p2.chain.as_deref(), Some("INPUT"));
-            let rooms = [p, p2].map(|p| p.chain.map_or(0, |c| c.capacity()));
-            assert_eq!(rooms, ["KUBE-SVC-LONG-NAME".len(), 64]);
-            let mut many = vec![String::new(); SPARE_NAMES + 10];
-            room.give_back_names(&mut many);
-            assert_eq!((room.1.len(), many.len()), (SPARE_NAMES, 0));
+            let p = parse_plain_line(line, "nat", env, &mut room).expect("plain");
+            assert_eq!(format!("{:?}", Some(&p)), fresh);
+            assert_eq!(p.rules.capacity(), rules_room);
+            assert_eq!(p.chain.as_ref().map(|c| c.capacity()), Some(name_room));
+            let mut many: Vec<Box<Parsed>> =
+                (0..SPARE_COMMANDS + 10).map(|_| Box::default()).collect();
+            room.give_back(&mut many);
+            assert_eq!((room.1.len(), many.len()), (SPARE_COMMANDS, 0));
         });
     }
 
