@@ -268,11 +268,13 @@ fn real_tools_and_lab_tools_agree() {
         ("client", "ping -c 2 server"),
         ("client", "nc -zv server 22"),
         ("client", "nc -zv 10.0.0.2 23"),
-        ("client", "hping3 -c 1 -S -p 22 10.0.0.2"),
+        // hping3 draws its source port at random unless given one, and
+        // tcpdump names some (a UDP packet from 1812 prints as radius).
+        ("client", "hping3 -c 1 -S -s 40000 -p 22 10.0.0.2"),
         ("client", "nmap -n -p 22,23 10.0.0.2"),
         ("client", "nc -zvu 10.0.0.2 5353"),
-        ("client", "hping3 -c 1 --udp -p 5000 10.0.0.2"),
-        ("client", "hping3 -c 1 -A -p 22 10.0.0.2"),
+        ("client", "hping3 -c 1 --udp -s 40010 -p 5000 10.0.0.2"),
+        ("client", "hping3 -c 1 -A -s 40020 -p 22 10.0.0.2"),
     ];
     let rest: &[(&str, &str)] = &[
         ("server", "conntrack -L"),
