@@ -8,6 +8,10 @@
 //! (ours: the benchmark thread's; the real tool's: user and system time of
 //! the process), as the machine is shared.
 
+/// The allocator `iptplay` runs with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use engine::command::run_argv;
 use engine::sim::host::Host;

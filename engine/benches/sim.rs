@@ -12,6 +12,10 @@
 //! spread over the ruleset (their rules stay in cache). `KUBE_SERVICES=N`
 //! changes the number of services.
 
+/// The allocator `iptplay` runs with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use engine::command::run_argv;
 use engine::packet::spec::{L4Spec, PacketSpec};

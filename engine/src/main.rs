@@ -1,5 +1,9 @@
 //! `iptplay`: the playground on the command line.
 
+/// Rulesets are many small allocations; see the note in `Cargo.toml`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     // Like the C tools: output into a closed pipe (`iptplay … | head`)
     // ends the program quietly instead of failing every later write.
