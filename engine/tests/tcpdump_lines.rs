@@ -212,3 +212,40 @@ fn timestamp_reply_shows_its_times() {
         lines[1]
     );
 }
+
+/// Datagrams to the ports tcpdump has a printer for go to that printer:
+/// nmap's empty probes, `nc -zu`'s one byte, hping3's `X` padding (the
+/// printers themselves are compared with the real tcpdump in
+/// tcpdump_udp_real.rs).
+#[test]
+fn udp_port_printers() {
+    let mut w = lab(LAN);
+    sh(&mut w, "client", "nc -zu server 123");
+    sh(
+        &mut w,
+        "client",
+        "hping3 -c 1 --udp -s 40000 -p 1812 -d 20 server",
+    );
+    sh(&mut w, "client", "nmap -sU -p 161 server");
+    sh(&mut w, "client", "hping3 -c 1 --udp -s 40000 -p 69 server");
+    let out = sh(&mut w, "server", "tcpdump -n -t -i eth0 udp");
+    let lines: Vec<String> = out.stdout.lines().map(mask).collect();
+    assert_eq!(
+        lines,
+        [
+            "IP 10.0.0.1.# > 10.0.0.2.123: NTPv3, unspecified, length 1",
+            "IP 10.0.0.1.# > 10.0.0.2.#: RADIUS, Unknown Command (88), id: 0x58 length: 20",
+            "IP 10.0.0.1.# > 10.0.0.2.161:  [nothing to parse]",
+            "IP 10.0.0.1.# > 10.0.0.2.69: TFTP, length 0 [|tftp]",
+        ],
+        "{}",
+        out.stdout
+    );
+    // Names unless -n.
+    let out = sh(&mut w, "server", "tcpdump -t -i eth0 udp port 123");
+    assert!(
+        out.stdout.ends_with(".ntp: NTPv3, unspecified, length 1\n"),
+        "{}",
+        out.stdout
+    );
+}

@@ -20,6 +20,7 @@ pub mod shell;
 pub mod ss;
 pub mod sysctl;
 pub mod tcpdump;
+pub mod udp_print;
 pub mod util;
 
 use super::world::{Report, World};

@@ -666,13 +666,9 @@ fn line(d: &Decoded, n: &Namer, seqs: &mut SeqTable, o: &Opts) -> String {
         L4::Tcp(_) => tcp_text(h, &d.payload, n, seqs, o.absolute_seq),
         L4::Udp(u) => {
             let len = u.len.saturating_sub(8);
-            // DNS and mDNS ports go to the DNS printer, which refuses short messages.
-            let dns = [53, 5353].contains(&u.sport) || [53, 5353].contains(&u.dport);
-            let body = if dns && len < 12 {
-                format!("domain [length {len} < 12] (invalid)")
-            } else {
-                format!("UDP, length {len}")
-            };
+            let payload = &d.payload[..d.payload.len().min(usize::from(len))];
+            let body = super::udp_print::app_text(u.sport, u.dport, payload, o.verbose)
+                .unwrap_or_else(|| format!("UDP, length {len}"));
             format!(
                 "{}.{} > {}.{}: {body}",
                 n.addr(h.src),
