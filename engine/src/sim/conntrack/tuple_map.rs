@@ -163,10 +163,6 @@ impl<const SOURCES: bool> TupleMap<SOURCES> {
             .map(|i| self.slots[i].owner())
     }
 
-    pub fn contains(&self, entries: &[Option<Entry>], zone: u16, t: &Tuple) -> bool {
-        self.get(entries, zone, t).is_some()
-    }
-
     /// Puts entry `idx` in the tuple's slot (its tuple of `dir` must be
     /// `t` already), over another entry only when it may `take` the slot:
     /// the owner the slot had, if any, or `Taken` (and no change).
