@@ -697,24 +697,30 @@ impl Conntrack {
         };
         match &h.l4 {
             L4::Tcp(th) => {
-                // Mid-stream segments start one only with nf_conntrack_tcp_loose.
-                let Some(w) = tcp_window::start(th, self.tcp_policy) else {
-                    return invalid;
-                };
-                window = w;
-                let seg = Segment {
-                    dir: Dir::Original,
-                    th,
-                    seen_reply: false,
-                    assured: false,
-                    policy: self.tcp_policy,
-                };
-                match tcp_window::judge(&mut tcp, &mut window, &seg) {
-                    Judged::Accept { refresh, .. } => {
-                        timeout = refresh.unwrap_or_else(|| tcp.timeout());
+                if let Some(w) = tcp_window::open_with_syn(th) {
+                    window = w;
+                    tcp = TcpState::SynSent;
+                    timeout = tcp.timeout();
+                } else {
+                    // Mid-stream segments start one only with nf_conntrack_tcp_loose.
+                    let Some(w) = tcp_window::start(th, self.tcp_policy) else {
+                        return invalid;
+                    };
+                    window = w;
+                    let seg = Segment {
+                        dir: Dir::Original,
+                        th,
+                        seen_reply: false,
+                        assured: false,
+                        policy: self.tcp_policy,
+                    };
+                    match tcp_window::judge(&mut tcp, &mut window, &seg) {
+                        Judged::Accept { refresh, .. } => {
+                            timeout = refresh.unwrap_or_else(|| tcp.timeout());
+                        }
+                        Judged::Ignore => timeout = tcp.timeout(),
+                        Judged::Invalid { .. } | Judged::Reopen => return invalid,
                     }
-                    Judged::Ignore => timeout = tcp.timeout(),
-                    Judged::Invalid { .. } | Judged::Reopen => return invalid,
                 }
             }
             L4::Icmp(i) if icmp_reply_type(i.icmp_type).is_none() => return invalid,
