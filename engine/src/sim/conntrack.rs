@@ -685,9 +685,10 @@ impl Conntrack {
         };
         self.settle();
         self.expire(now_ns);
-        if let Some((idx, dir)) = self.map.get(&self.entries, zone, &t) {
-            return self.update(idx, dir, h, now_ns);
-        }
+        let room = match self.map.get_or_vacant(&self.entries, zone, &t) {
+            Ok((idx, dir)) => return self.update(idx, dir, h, now_ns),
+            Err(room) => room,
+        };
         // A new connection.
         let mut tcp = TcpState::None;
         let mut window = Window::default();
@@ -759,11 +760,8 @@ impl Conntrack {
                 self.entries.len() - 1
             }
         };
-        let free = self
-            .map
-            .put(&self.entries, zone, &t, idx, Dir::Original, false)
-            .is_ok();
-        debug_assert!(free, "the original tuple was looked up and not found");
+        self.map
+            .fill(room, &self.entries, zone, &t, idx, Dir::Original);
         self.unhashed_reply = Some(idx);
         self.timed(now_ns + timeout * SEC);
         Lookup {
