@@ -414,14 +414,53 @@ impl Packet {
 
     /// [`Packet::set_src`] then [`Packet::set_sport`].
     pub fn set_src_port(&mut self, a: Ipv4Addr, port: u16) {
-        self.put_addr(12, a);
-        self.put_port(0, port);
+        self.put_addr_port(12, a, 0, port);
     }
 
     /// [`Packet::set_dst`] then [`Packet::set_dport`].
     pub fn set_dst_port(&mut self, a: Ipv4Addr, port: u16) {
-        self.put_addr(16, a);
-        self.put_port(2, port);
+        self.put_addr_port(16, a, 2, port);
+    }
+
+    /// [`Packet::put_addr`] then [`Packet::put_port`] (NAT's rewrite of
+    /// each packet), with the headers looked at once and the transport
+    /// checksum written once: the same two updates, in the same order.
+    fn put_addr_port(&mut self, addr_at: usize, a: Ipv4Addr, port_at: usize, port: u16) {
+        let (Some(&first), Some(&proto)) = (self.data.first(), self.data.get(9)) else {
+            return self.put_addr(addr_at, a);
+        };
+        let ihl = usize::from(first & 0x0f) * 4;
+        let ported = matches!(proto, PROTO_TCP | PROTO_UDP) && self.data.len() >= ihl + 4;
+        if !ported || ihl < 20 {
+            self.put_addr(addr_at, a);
+            return self.put_port(port_at, port);
+        }
+        // The port's writes do not change where the checksum is (a UDP
+        // checksum NAT updates never becomes 0).
+        let check_at = self.transport_check_at();
+        if !self.first_fragment() {
+            return self.put_addr(addr_at, a);
+        }
+        let mut addr = [0; 4];
+        addr.copy_from_slice(&self.data[addr_at..addr_at + 4]);
+        let (old, new) = (u32::from_be_bytes(addr), u32::from(a));
+        self.data[addr_at..addr_at + 4].copy_from_slice(&a.octets());
+        let ip_check = csum::replace4(self.word(10), old, new);
+        self.put_word(10, ip_check);
+        let old_port = self.word(ihl + port_at);
+        self.put_word(ihl + port_at, port);
+        if let Some(c) = check_at {
+            let udp_nonzero = |check: u16| {
+                if check == 0 && proto == PROTO_UDP {
+                    0xffff
+                } else {
+                    check
+                }
+            };
+            let check = udp_nonzero(csum::replace4(self.word(c), old, new));
+            let check = udp_nonzero(csum::replace2(check, old_port, port));
+            self.put_word(c, check);
+        }
     }
 
     fn word(&self, at: usize) -> u16 {
@@ -899,6 +938,52 @@ mod checksum_tests {
                         p.data, made.data,
                         "proto {proto} length {l4_len} rewrite {rewrite}"
                     );
+                }
+            }
+        }
+    }
+
+    /// An address and a port rewritten together give the bytes of the two
+    /// rewrites one after the other, whatever the checksums, fragment
+    /// offset, total length or header length say.
+    #[test]
+    fn an_address_and_port_rewrite_is_the_two_rewrites_in_turn() {
+        let mut x: u64 = 0x7e57_ab1e_0dd5;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for proto in [PROTO_TCP, PROTO_UDP, PROTO_ICMP, 47] {
+            for l4_len in 0..64usize {
+                for variant in 0..8 {
+                    let mut data = random_packet(&mut next, proto, l4_len);
+                    match variant {
+                        0 => {}
+                        1 => data[6] = 0x20, // a later fragment
+                        2 => data[2..4].copy_from_slice(&24u16.to_be_bytes()),
+                        3 if l4_len >= 8 => data[26..28].fill(0), // UDP: no checksum
+                        4 => data[0] = 0x46,                      // options
+                        5 => data[0] = 0x44,                      // too short a header
+                        _ => {}
+                    }
+                    let mut p = Packet::new(data);
+                    if variant == 6 {
+                        p.fix_checksums();
+                    }
+                    let addr = Ipv4Addr::from(next() as u32);
+                    let port = next() as u16;
+                    let (mut src, mut dst) = (p.clone(), p.clone());
+                    src.set_src_port(addr, port);
+                    dst.set_dst_port(addr, port);
+                    let (mut src2, mut dst2) = (p.clone(), p);
+                    src2.set_src(addr);
+                    src2.set_sport(port);
+                    dst2.set_dst(addr);
+                    dst2.set_dport(port);
+                    assert_eq!(src.data, src2.data, "{proto} {l4_len} {variant}");
+                    assert_eq!(dst.data, dst2.data, "{proto} {l4_len} {variant}");
                 }
             }
         }

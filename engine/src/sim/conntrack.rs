@@ -379,6 +379,11 @@ pub struct Conntrack {
     /// source, then each entry's next older one in `src_next`.
     bysource: TupleMap<true>,
     src_next: Vec<usize>,
+    /// The new entry whose reply tuple is not in `map` yet: NAT may still
+    /// change it (twice for DNAT then MASQUERADE), so it goes in once, when
+    /// anything else could see the map ([`Conntrack::settle`]). Until then
+    /// lookups answer as if it were in.
+    unhashed_reply: Option<usize>,
 }
 
 /// No next entry in a `bysource` list.
@@ -406,7 +411,53 @@ impl Conntrack {
     }
 
     pub fn len(&self) -> usize {
-        self.map.len() / 2
+        // The unhashed reply counts as the map would count it once in.
+        let pending = self
+            .unhashed()
+            .is_some_and(|(_, e)| self.map.get(&self.entries, e.zone, &e.reply).is_none());
+        (self.map.len() + usize::from(pending)) / 2
+    }
+
+    /// The entry whose reply tuple is not in the map yet, if any.
+    fn unhashed(&self) -> Option<(usize, &Entry)> {
+        let idx = self.unhashed_reply?;
+        self.get(idx).map(|e| (idx, e))
+    }
+
+    /// Puts the unhashed reply tuple into the map, as [`Conntrack::set_reply`]
+    /// would have: unless another entry has it, which makes the confirm fail.
+    fn settle(&mut self) {
+        let Some(idx) = self.unhashed_reply.take() else {
+            return;
+        };
+        let Some(e) = self.get(idx).filter(|e| !e.has(status::DYING)) else {
+            return;
+        };
+        let (zone, reply) = (e.zone, e.reply);
+        let taken = self
+            .map
+            .put(&self.entries, zone, &reply, idx, Dir::Reply, false)
+            .is_err();
+        if let Some(e) = self.get_mut(idx) {
+            if taken {
+                e.status |= status::REPLY_CLASH;
+            } else {
+                e.status &= !status::REPLY_CLASH;
+            }
+        }
+    }
+
+    /// The entry (and direction) a tuple belongs to, the unhashed reply
+    /// tuple included.
+    fn owner(&self, zone: u16, t: &Tuple) -> Option<(usize, Dir)> {
+        let found = self.map.get(&self.entries, zone, t);
+        match self.unhashed() {
+            Some((idx, e)) if e.zone == zone && e.reply == *t => match found {
+                Some((other, dir)) if other != idx => Some((other, dir)),
+                _ => Some((idx, Dir::Reply)),
+            },
+            _ => found,
+        }
     }
 
     /// Indices of the live entries, in creation order (for `conntrack -D`).
@@ -436,6 +487,7 @@ impl Conntrack {
         self.dying = false;
         self.bysource.clear();
         self.src_next.clear();
+        self.unhashed_reply = None;
     }
 
     /// Removes entries whose timeout passed.
@@ -473,6 +525,7 @@ impl Conntrack {
     }
 
     pub fn remove(&mut self, idx: usize) {
+        self.settle();
         let Some(e) = self.entries.get(idx).and_then(|e| e.as_ref()) else {
             return;
         };
@@ -630,10 +683,12 @@ impl Conntrack {
         let Some(t) = Tuple::of(h) else {
             return invalid;
         };
+        self.settle();
         self.expire(now_ns);
-        if let Some((idx, dir)) = self.map.get(&self.entries, zone, &t) {
-            return self.update(idx, dir, h, now_ns);
-        }
+        let room = match self.map.get_or_vacant(&self.entries, zone, &t) {
+            Ok((idx, dir)) => return self.update(idx, dir, h, now_ns),
+            Err(room) => room,
+        };
         // A new connection.
         let mut tcp = TcpState::None;
         let mut window = Window::default();
@@ -643,24 +698,30 @@ impl Conntrack {
         };
         match &h.l4 {
             L4::Tcp(th) => {
-                // Mid-stream segments start one only with nf_conntrack_tcp_loose.
-                let Some(w) = tcp_window::start(th, self.tcp_policy) else {
-                    return invalid;
-                };
-                window = w;
-                let seg = Segment {
-                    dir: Dir::Original,
-                    th,
-                    seen_reply: false,
-                    assured: false,
-                    policy: self.tcp_policy,
-                };
-                match tcp_window::judge(&mut tcp, &mut window, &seg) {
-                    Judged::Accept { refresh, .. } => {
-                        timeout = refresh.unwrap_or_else(|| tcp.timeout());
+                if let Some(w) = tcp_window::open_with_syn(th) {
+                    window = w;
+                    tcp = TcpState::SynSent;
+                    timeout = tcp.timeout();
+                } else {
+                    // Mid-stream segments start one only with nf_conntrack_tcp_loose.
+                    let Some(w) = tcp_window::start(th, self.tcp_policy) else {
+                        return invalid;
+                    };
+                    window = w;
+                    let seg = Segment {
+                        dir: Dir::Original,
+                        th,
+                        seen_reply: false,
+                        assured: false,
+                        policy: self.tcp_policy,
+                    };
+                    match tcp_window::judge(&mut tcp, &mut window, &seg) {
+                        Judged::Accept { refresh, .. } => {
+                            timeout = refresh.unwrap_or_else(|| tcp.timeout());
+                        }
+                        Judged::Ignore => timeout = tcp.timeout(),
+                        Judged::Invalid { .. } | Judged::Reopen => return invalid,
                     }
-                    Judged::Ignore => timeout = tcp.timeout(),
-                    Judged::Invalid { .. } | Judged::Reopen => return invalid,
                 }
             }
             L4::Icmp(i) if icmp_reply_type(i.icmp_type).is_none() => return invalid,
@@ -699,20 +760,9 @@ impl Conntrack {
                 self.entries.len() - 1
             }
         };
-        let free = self
-            .map
-            .put(&self.entries, zone, &t, idx, Dir::Original, false)
-            .is_ok();
-        debug_assert!(free, "the original tuple was looked up and not found");
-        if self
-            .map
-            .put(&self.entries, zone, &reply, idx, Dir::Reply, false)
-            .is_err()
-        {
-            if let Some(e) = self.entries[idx].as_mut() {
-                e.status |= status::REPLY_CLASH;
-            }
-        }
+        self.map
+            .fill(room, &self.entries, zone, &t, idx, Dir::Original);
+        self.unhashed_reply = Some(idx);
         self.timed(now_ns + timeout * SEC);
         Lookup {
             idx: Some(idx),
@@ -823,6 +873,7 @@ impl Conntrack {
     /// Takes an entry out of the table while the packet that ended it is
     /// still on its way (`nf_ct_kill`): the next lookup frees it.
     pub(crate) fn kill(&mut self, idx: usize) {
+        self.settle();
         let Some(e) = self.get(idx) else {
             return;
         };
@@ -842,6 +893,7 @@ impl Conntrack {
             dir: Dir::Original,
             state: CtState::Invalid,
         };
+        self.settle();
         let Some(inner) = h.icmp().and_then(|i| i.inner.as_deref()) else {
             return invalid;
         };
@@ -865,6 +917,7 @@ impl Conntrack {
     /// False when the entry's reply tuple clashes with another
     /// connection's: the packet is dropped and the entry with it.
     pub fn confirm(&mut self, idx: usize) -> bool {
+        self.settle();
         if let Some(e) = self.get_mut(idx) {
             if e.has(status::REPLY_CLASH) {
                 return false;
@@ -884,6 +937,14 @@ impl Conntrack {
 
     /// Sets up a NAT binding: the reply tuple becomes `reply`.
     pub fn set_reply(&mut self, idx: usize, reply: Tuple, bit: u32) {
+        if self.unhashed_reply == Some(idx) {
+            if let Some(e) = self.get_mut(idx) {
+                e.reply = reply;
+                e.status |= bit;
+            }
+            return;
+        }
+        self.settle();
         let Some(e) = self.entries.get(idx).and_then(|e| e.as_ref()) else {
             return;
         };
@@ -916,12 +977,12 @@ impl Conntrack {
 
     /// Whether a tuple is in use by another connection (NAT picks a free one).
     pub fn tuple_taken(&self, t: &Tuple) -> bool {
-        self.map.contains(&self.entries, 0, t)
+        self.owner(0, t).is_some()
     }
 
     /// The entry (and direction) a tuple belongs to in a zone.
     pub fn tuple_owner(&self, zone: u16, t: &Tuple) -> Option<(usize, Dir)> {
-        self.map.get(&self.entries, zone, t)
+        self.owner(zone, t)
     }
 
     /// Number of connections matching a predicate (for connlimit).
@@ -1275,5 +1336,52 @@ mod tests {
         assert_ne!(l2.idx, Some(i));
         ct.release(i);
         assert!(ct.get(i).is_none());
+    }
+
+    /// A new connection's reply tuple, changed by NAT before the confirm,
+    /// is seen by lookups and counted as if it were in the table all along;
+    /// a reply another connection has fails the confirm, even when that
+    /// connection goes before it.
+    #[test]
+    fn a_new_reply_tuple_is_looked_up_and_clashes_before_the_confirm() {
+        use tcp_flags::*;
+        let (a, b, c) = ([10, 0, 0, 1], [10, 0, 0, 2], [10, 0, 0, 3]);
+        let mut ct = Conntrack::default();
+        let first = ct.track(&tcp(a, b, 1000, 80, SYN), 0).idx.unwrap();
+        assert!(ct.confirm(first));
+        let taken = ct.get(first).unwrap().reply;
+        let new = ct.track(&tcp(c, b, 2000, 80, SYN), 0).idx.unwrap();
+        let own = ct.get(new).unwrap().reply;
+        assert_eq!(ct.tuple_owner(0, &own), Some((new, Dir::Reply)));
+        assert_eq!(ct.len(), 2);
+        let moved = Tuple { dport: 3000, ..own };
+        ct.set_reply(new, moved, status::SRC_NAT);
+        assert_eq!(ct.tuple_owner(0, &own), None);
+        assert_eq!(ct.tuple_owner(0, &moved), Some((new, Dir::Reply)));
+        assert!(ct.tuple_taken(&moved) && !ct.tuple_taken(&own));
+        // Onto the first connection's reply: still the first's.
+        ct.set_reply(new, taken, status::SRC_NAT);
+        assert_eq!(ct.tuple_owner(0, &taken), Some((first, Dir::Reply)));
+        assert_eq!(ct.len(), 1);
+        // The clash stands though the first connection goes before the confirm.
+        ct.remove(first);
+        assert_eq!(ct.tuple_owner(0, &taken), None);
+        assert!(!ct.confirm(new));
+        ct.drop_unconfirmed(new);
+        assert!(ct.is_empty());
+        // Moved off a taken reply, the confirm goes through.
+        let first = ct.track(&tcp(a, b, 1000, 80, SYN), 0).idx.unwrap();
+        assert!(ct.confirm(first));
+        let new = ct.track(&tcp(c, b, 2000, 80, SYN), 0).idx.unwrap();
+        ct.set_reply(new, taken, status::SRC_NAT);
+        ct.set_reply(new, moved, status::SRC_NAT);
+        assert!(ct.confirm(new));
+        assert_eq!(ct.tuple_owner(0, &moved), Some((new, Dir::Reply)));
+        assert_eq!(ct.len(), 2);
+        // The reply of the answer finds its connection.
+        let l = ct.track(&tcp(b, c, 2000, 3000, SYN | ACK), 1);
+        assert_eq!(l.state, CtState::Invalid);
+        let l = ct.track(&tcp(b, c, 80, 3000, SYN | ACK), 1);
+        assert_eq!((l.idx, l.dir), (Some(new), Dir::Reply));
     }
 }

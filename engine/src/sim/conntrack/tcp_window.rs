@@ -246,6 +246,30 @@ pub fn start(th: &TcpInfo, policy: TcpPolicy) -> Option<Window> {
     Some(w)
 }
 
+/// The window a plain SYN (no ACK, RST or FIN) leaves a connection it
+/// opens in, [`TcpState::SynSent`]: what [`start`] then [`judge`] make of
+/// it, worked out once for the first packet of most connections. None for
+/// any other segment.
+pub fn open_with_syn(th: &TcpInfo) -> Option<Window> {
+    use tcp_flags::*;
+    if th.flags & (SYN | ACK | RST | FIN) != SYN {
+        return None;
+    }
+    let mut w = Window::default();
+    let end = segment_end(th);
+    let win = u32::from(th.window);
+    let first = &mut w.seen[0];
+    first.end = end;
+    first.maxend = end;
+    first.maxwin = win.max(1);
+    read_options(&th.options, first);
+    // The SYN's window, with nothing acknowledged, bounds what the peer may
+    // send (at least one byte).
+    w.seen[1].maxend = win.max(1);
+    w.last_index = Index::Syn;
+    Some(w)
+}
+
 /// `tcp_init_sender`: a SYN or SYN-ACK (re)starts its direction.
 fn init_sender(w: &mut Window, s: usize, th: &TcpInfo, end: u32, win: u32, dir: Dir) {
     let sender = &mut w.seen[s];
@@ -734,6 +758,81 @@ mod tests {
 
     const INVALID: Judged = Judged::Invalid { shorten: false };
     const WIN: u16 = 64240;
+
+    /// The shortcut for an opening SYN leaves what the general path
+    /// leaves, for any sequence number, window, length, options, extra flags
+    /// and policy; other segments take the general path.
+    #[test]
+    fn an_opening_syn_is_judged_as_the_general_path_judges_it() {
+        let mut x: u64 = 0x5eed_0f57_1100;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let option_sets: [&[u8]; 6] = [
+            &[],
+            &[
+                2, 4, 5, 0xb4, 4, 2, 8, 10, 1, 2, 3, 4, 0, 0, 0, 0, 1, 3, 3, 7,
+            ],
+            &[3, 3, 20, 1, 4, 2],
+            &[1, 1, 4, 2, 0, 3, 3, 9],
+            &[3, 2, 5],
+            &[8, 10, 0, 0, 0, 1, 0, 0, 0, 0],
+        ];
+        for round in 0..4000 {
+            let r = next();
+            let flags = (r as u8) & !(FIN | RST | ACK) | SYN;
+            let flags = match round % 5 {
+                0 => flags | (r >> 8) as u8 & (FIN | RST | ACK),
+                _ => flags,
+            };
+            let window = match round % 7 {
+                0 => 0,
+                1 => 1,
+                2 => u16::MAX,
+                _ => (r >> 16) as u16,
+            };
+            let th = seg(
+                flags,
+                (r >> 32) as u32,
+                (r >> 20) as u32,
+                window,
+                (r >> 40) as usize % 1500 * usize::from(round % 3 == 0),
+                option_sets[round % option_sets.len()],
+            );
+            let policy = TcpPolicy {
+                loose: r & 1 == 0,
+                liberal: r & 2 == 0,
+                ignore_invalid_rst: r & 4 == 0,
+                max_retrans: (r >> 3) as u32 % 4,
+            };
+            let general = start(&th, policy).map(|mut w| {
+                let mut state = TcpState::None;
+                let seg = Segment {
+                    dir: Dir::Original,
+                    th: &th,
+                    seen_reply: false,
+                    assured: false,
+                    policy,
+                };
+                let judged = judge(&mut state, &mut w, &seg);
+                (state, w, judged)
+            });
+            match open_with_syn(&th) {
+                Some(w) => {
+                    let want = Judged::Accept {
+                        refresh: Some(TcpState::SynSent.timeout()),
+                        assure: false,
+                        kill: false,
+                    };
+                    assert_eq!(general, Some((TcpState::SynSent, w, want)), "{th:?}");
+                }
+                None => assert_ne!(flags & (SYN | ACK | RST | FIN), SYN),
+            }
+        }
+    }
 
     #[test]
     fn the_handshake_sets_both_directions_bounds() {

@@ -19,6 +19,14 @@ fn hash(zone: u16, t: &Tuple) -> u64 {
     (h ^ (h >> 29) ^ b).wrapping_mul(0xbf58_476d_1ce4_e5b9)
 }
 
+/// The empty slot where a tuple the map lacks goes, and its hash bits (see
+/// [`TupleMap::get_or_vacant`]); no slot while the table is empty.
+#[derive(Debug, Clone, Copy)]
+pub struct Vacant {
+    slot: Option<usize>,
+    tag: u32,
+}
+
 /// A tuple another entry owns (see [`TupleMap::put`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Taken;
@@ -163,8 +171,49 @@ impl<const SOURCES: bool> TupleMap<SOURCES> {
             .map(|i| self.slots[i].owner())
     }
 
-    pub fn contains(&self, entries: &[Option<Entry>], zone: u16, t: &Tuple) -> bool {
-        self.get(entries, zone, t).is_some()
+    /// The owner of a tuple, or where the tuple would go: [`TupleMap::fill`]
+    /// puts it there while the map has not changed since.
+    pub fn get_or_vacant(
+        &self,
+        entries: &[Option<Entry>],
+        zone: u16,
+        t: &Tuple,
+    ) -> Result<(usize, Dir), Vacant> {
+        if self.slots.is_empty() {
+            return Err(Vacant { slot: None, tag: 0 });
+        }
+        let tag = hash(zone, t) as u32;
+        match self.find(entries, zone, t, tag) {
+            Ok(i) => Ok(self.slots[i].owner()),
+            Err(i) => Err(Vacant { slot: Some(i), tag }),
+        }
+    }
+
+    /// Puts entry `idx` (whose tuple of `dir` is `t`) where
+    /// [`TupleMap::get_or_vacant`] found room for `t`, the map unchanged
+    /// since: without looking for it again unless the table must grow.
+    pub fn fill(
+        &mut self,
+        room: Vacant,
+        entries: &[Option<Entry>],
+        zone: u16,
+        t: &Tuple,
+        idx: usize,
+        dir: Dir,
+    ) {
+        match room.slot {
+            Some(i) if (self.len + 1) * 4 <= self.slots.len() * 3 => {
+                self.slots[i] = Slot {
+                    tag: room.tag,
+                    owner: owner_bits(idx, dir),
+                };
+                self.len += 1;
+            }
+            _ => {
+                let put = self.put(entries, zone, t, idx, dir, false);
+                debug_assert!(put.is_ok(), "the tuple was looked up and not found");
+            }
+        }
     }
 
     /// Puts entry `idx` in the tuple's slot (its tuple of `dir` must be
@@ -400,5 +449,32 @@ mod tests {
         m.clear();
         assert!(m.is_empty());
         assert_eq!(m.get(&entries, 0, &tuple(0)), None);
+    }
+
+    #[test]
+    fn a_tuple_goes_where_the_lookup_found_room_for_it() {
+        let entries: Vec<Option<Entry>> = (0..200u32)
+            .map(|n| entry(0, tuple(n), tuple(n + 200)))
+            .collect();
+        let mut m = TupleMap::<false>::default();
+        let mut reference = TupleMap::<false>::default();
+        for idx in 0..200usize {
+            let t = tuple(idx as u32);
+            let room = m.get_or_vacant(&entries, 0, &t).unwrap_err();
+            m.fill(room, &entries, 0, &t, idx, Dir::Original);
+            assert!(reference
+                .put(&entries, 0, &t, idx, Dir::Original, false)
+                .is_ok());
+            assert_eq!(m.len(), reference.len());
+            assert_eq!(m.slots.len(), reference.slots.len(), "grown alike");
+            assert_eq!(
+                m.get_or_vacant(&entries, 0, &t).ok(),
+                Some((idx, Dir::Original))
+            );
+        }
+        for n in 0..400u32 {
+            let t = tuple(n);
+            assert_eq!(m.get(&entries, 0, &t), reference.get(&entries, 0, &t));
+        }
     }
 }
