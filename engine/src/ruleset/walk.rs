@@ -11,7 +11,6 @@
 
 use super::{Chain, Table};
 use crate::ext::tcp::NativeTest;
-use crate::fasthash::FastMap;
 use std::net::Ipv4Addr;
 
 /// Chains shorter than this are walked rule by rule.
@@ -85,6 +84,13 @@ impl AddrTable {
                 return;
             }
             i = (i + 1) & self.mask;
+        }
+    }
+
+    /// Starts loading the slot where the lookup of `addr` starts.
+    fn prefetch(&self, addr: u32) {
+        if let Some(slot) = self.slots.get(self.home(addr)) {
+            crate::prefetch::value(slot);
         }
     }
 
@@ -298,10 +304,10 @@ pub struct WalkIndex {
     /// that jumps to it (kube-proxy's service chain, then its endpoints'),
     /// so that the chains one packet walks are side by side.
     hot: Vec<Hot>,
-    /// Chains with a dispatch on destination.
-    dispatch: FastMap<u32, Dispatch>,
-    /// Whether each chain has a dispatch (looked at before the map).
-    dispatched: Vec<bool>,
+    /// The dispatches on destination, each of one long chain.
+    dispatches: Vec<Dispatch>,
+    /// Which of `dispatches` each chain has, by its position ([`NONE`]: none).
+    dispatch_of: Vec<u32>,
 }
 
 /// Where one chain's rules are, in one place: a walk entering a chain far
@@ -329,7 +335,7 @@ impl WalkIndex {
                     ..Span::default()
                 })
                 .collect(),
-            dispatched: vec![false; n],
+            dispatch_of: vec![NONE; n],
             ..WalkIndex::default()
         };
         // Chains in table order, each followed by the chains it jumps to
@@ -362,8 +368,8 @@ impl WalkIndex {
                         .map(|h| h.target as usize),
                 );
                 if let Some(d) = Dispatch::of(c, |rule| hot[rule].target) {
-                    w.dispatched[ci] = true;
-                    w.dispatch.insert(ci as u32, d);
+                    w.dispatch_of[ci] = w.dispatches.len() as u32;
+                    w.dispatches.push(d);
                 }
             }
         }
@@ -383,10 +389,9 @@ impl WalkIndex {
         let start = span.start as usize;
         (span.len as usize == rules).then_some(ChainWalk {
             index: self,
-            chain,
             start,
             rules,
-            dispatched: self.dispatched(chain),
+            dispatch: self.dispatch(chain),
         })
     }
 
@@ -439,7 +444,22 @@ impl WalkIndex {
     /// goes straight to the rules a packet may match).
     #[inline]
     pub fn dispatched(&self, chain: usize) -> bool {
-        self.dispatched.get(chain).copied().unwrap_or(false)
+        self.dispatch_of.get(chain).is_some_and(|d| *d != NONE)
+    }
+
+    #[inline]
+    fn dispatch(&self, chain: usize) -> Option<&Dispatch> {
+        let d = *self.dispatch_of.get(chain)?;
+        self.dispatches.get(d as usize)
+    }
+
+    /// Starts loading where the dispatches of the table keep the rules for
+    /// destination `dst`: a packet's first look at a long chain, asked for
+    /// before the work that comes first (conntrack) so that the two overlap.
+    pub fn prefetch_dispatch(&self, dst: Ipv4Addr) {
+        for d in &self.dispatches {
+            d.exact.prefetch(u32::from(dst));
+        }
     }
 
     /// The chains the first `max` rules of chain `chain` jump or go to.
@@ -456,10 +476,10 @@ impl WalkIndex {
 #[derive(Debug, Clone, Copy)]
 pub struct ChainWalk<'w> {
     index: &'w WalkIndex,
-    chain: usize,
     start: usize,
     rules: usize,
-    dispatched: bool,
+    /// The chain's dispatch on destination, if it has one.
+    dispatch: Option<&'w Dispatch>,
 }
 
 impl ChainWalk<'_> {
@@ -511,7 +531,7 @@ impl ChainWalk<'_> {
     /// Whether the chain is dispatched on destination.
     #[inline]
     pub fn is_dispatched(&self) -> bool {
-        self.dispatched
+        self.dispatch.is_some()
     }
 
     /// The first rule from `from` on that a packet to `dst` may match; the
@@ -525,10 +545,7 @@ impl ChainWalk<'_> {
     /// the dispatch tells it without the rule's index entry being read.
     #[inline]
     pub fn next_and_target(&self, from: usize, dst: Ipv4Addr) -> (usize, Option<usize>) {
-        if !self.dispatched {
-            return (from, None);
-        }
-        match self.index.dispatch.get(&(self.chain as u32)) {
+        match self.dispatch {
             Some(d) => {
                 let (rule, target) = d.next(from, dst);
                 let target = (target != NONE && rule < self.rules).then_some(target as usize);

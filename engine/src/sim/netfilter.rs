@@ -12,7 +12,7 @@ use super::trace::{Event, Step, Trace};
 use crate::ext::xtopt::fmt_net;
 use crate::packet::{Headers, Packet};
 use crate::ruleset::walk::{Known, OneTest, Precheck, WalkIndex};
-use crate::ruleset::{Hook, IpSpec, Rule, RuleTarget, Verdict};
+use crate::ruleset::{Hook, IpSpec, Rule, RuleTarget, TableId, Verdict};
 use std::net::Ipv4Addr;
 
 /// What became of the packet at a hook.
@@ -62,7 +62,7 @@ impl Default for CtRef {
 
 #[derive(Clone, Copy)]
 enum Stage {
-    Table(&'static str),
+    Table(TableId),
     Conntrack,
     Nat(Manip),
     Confirm,
@@ -72,25 +72,16 @@ enum Stage {
 /// -200, mangle -150, nat dst -100, filter 0, nat src 100, security 150).
 fn stages(hook: Hook) -> &'static [Stage] {
     use Stage::*;
+    const RAW: Stage = Table(TableId::RAW);
+    const MANGLE: Stage = Table(TableId::MANGLE);
+    const FILTER: Stage = Table(TableId::FILTER);
+    const SECURITY: Stage = Table(TableId::SECURITY);
     match hook {
-        Hook::Prerouting => &[Table("raw"), Conntrack, Table("mangle"), Nat(Manip::Dst)],
-        Hook::Input => &[
-            Table("mangle"),
-            Table("filter"),
-            Nat(Manip::Src),
-            Table("security"),
-            Confirm,
-        ],
-        Hook::Forward => &[Table("mangle"), Table("filter"), Table("security")],
-        Hook::Output => &[
-            Table("raw"),
-            Conntrack,
-            Table("mangle"),
-            Nat(Manip::Dst),
-            Table("filter"),
-            Table("security"),
-        ],
-        Hook::Postrouting => &[Table("mangle"), Nat(Manip::Src), Confirm],
+        Hook::Prerouting => &[RAW, Conntrack, MANGLE, Nat(Manip::Dst)],
+        Hook::Input => &[MANGLE, FILTER, Nat(Manip::Src), SECURITY, Confirm],
+        Hook::Forward => &[MANGLE, FILTER, SECURITY],
+        Hook::Output => &[RAW, Conntrack, MANGLE, Nat(Manip::Dst), FILTER, SECURITY],
+        Hook::Postrouting => &[MANGLE, Nat(Manip::Src), Confirm],
     }
 }
 
@@ -209,6 +200,9 @@ fn run_stages(
         },
     };
     let mut stale = false;
+    if trace.is_none() && !host.linear_walk {
+        prefetch_dispatches(host, hook, hdr.dst);
+    }
     for stage in stages(hook) {
         if std::mem::take(&mut stale) {
             match pkt.headers() {
@@ -261,12 +255,12 @@ fn run_stages(
                     }
                 }
             }
-            Stage::Table(name) if !table_exists(host, name) => {}
-            Stage::Table(name) => {
-                let before = (name == "mangle").then(|| RouteKeys::of(&hdr, pkt));
+            Stage::Table(id) if !table_exists(host, id) => {}
+            Stage::Table(id) => {
+                let before = (id == TableId::MANGLE).then(|| RouteKeys::of(&hdr, pkt));
                 let (fate, unparsable) = run_table(
                     host,
-                    name,
+                    id,
                     hook,
                     pkt,
                     &mut hdr,
@@ -313,7 +307,7 @@ fn run_stages(
                 if first {
                     let (fate, unparsable) = run_table(
                         host,
-                        "nat",
+                        TableId::NAT,
                         hook,
                         pkt,
                         &mut hdr,
@@ -375,9 +369,28 @@ fn run_stages(
     Fate::Accept
 }
 
+/// Starts loading, before conntrack looks the packet up, where the long
+/// chains of the hook's tables keep the rules for its destination: the
+/// first cache miss of their walk then overlaps conntrack's.
+fn prefetch_dispatches(host: &Host, hook: Hook, dst: Ipv4Addr) {
+    if !stages(hook).iter().any(|s| matches!(s, Stage::Conntrack)) {
+        return;
+    }
+    for stage in stages(hook) {
+        let id = match *stage {
+            Stage::Table(id) => id,
+            Stage::Nat(_) => TableId::NAT,
+            _ => continue,
+        };
+        if let Some(w) = host.ruleset.table_of(id).and_then(|t| t.walk_index()) {
+            w.prefetch_dispatch(dst);
+        }
+    }
+}
+
 /// Whether a table is in the kernel (else a hook passes over it).
-fn table_exists(host: &Host, name: &str) -> bool {
-    host.ruleset.table(name).is_some_and(|t| t.exists)
+fn table_exists(host: &Host, id: TableId) -> bool {
+    host.ruleset.table_of(id).is_some_and(|t| t.exists)
 }
 
 /// Whether an interface name matches a rule's (`eth+` is a prefix).
@@ -621,7 +634,7 @@ fn prefetch_rule(r: &Rule) {
 #[allow(clippy::too_many_arguments)]
 fn run_table(
     host: &mut Host,
-    table_name: &'static str,
+    table: TableId,
     hook: Hook,
     pkt: &mut Packet,
     hdr: &mut Headers,
@@ -631,18 +644,8 @@ fn run_table(
     trace: Option<&mut Trace>,
 ) -> (Fate, bool) {
     match trace {
-        Some(t) => walk_table::<true>(
-            host,
-            table_name,
-            hook,
-            pkt,
-            hdr,
-            ct,
-            now_ns,
-            emitted,
-            Some(t),
-        ),
-        None => walk_table::<false>(host, table_name, hook, pkt, hdr, ct, now_ns, emitted, None),
+        Some(t) => walk_table::<true>(host, table, hook, pkt, hdr, ct, now_ns, emitted, Some(t)),
+        None => walk_table::<false>(host, table, hook, pkt, hdr, ct, now_ns, emitted, None),
     }
 }
 
@@ -651,7 +654,7 @@ fn run_table(
 #[allow(clippy::too_many_arguments)]
 fn walk_table<const TRACED: bool>(
     host: &mut Host,
-    table_name: &'static str,
+    table_id: TableId,
     hook: Hook,
     pkt: &mut Packet,
     hdr: &mut Headers,
@@ -679,7 +682,8 @@ fn walk_table<const TRACED: bool>(
         linear_walk,
         ..
     } = host;
-    let Some(table) = ruleset.table_mut(table_name) else {
+    let table_name = table_id.name();
+    let Some(table) = ruleset.table_of_mut(table_id) else {
         return (Fate::Accept, false);
     };
     let Some(base) = table.hook_chain(hook) else {
