@@ -42,6 +42,11 @@ struct Keyed {
     first: u32,
     /// The chain the first rule jumps or goes to ([`NONE`]: none).
     first_target: u32,
+    /// Where that chain's index entries start, and how many there are
+    /// ([`NONE`]: no such chain, or one with a dispatch): the walk loads
+    /// them ahead with the slot, not after reading where they are.
+    target_hot: u32,
+    target_len: u32,
 }
 
 /// [`Keyed`] by destination address in one open-addressed array: a lookup
@@ -94,6 +99,19 @@ impl AddrTable {
         }
     }
 
+    /// Tells every slot where the index entries of its first rule's target are.
+    fn locate_targets(&mut self, spans: &[Span], dispatch_of: &[u32]) {
+        for slot in self.slots.iter_mut().filter(|s| s.keyed.count > 0) {
+            let t = slot.keyed.first_target as usize;
+            let (hot, len) = match (spans.get(t), dispatch_of.get(t)) {
+                (Some(span), Some(&NONE)) => (span.start, span.len),
+                _ => (NONE, 0),
+            };
+            slot.keyed.target_hot = hot;
+            slot.keyed.target_len = len;
+        }
+    }
+
     fn get(&self, addr: u32) -> Option<&Keyed> {
         let mut i = self.home(addr);
         loop {
@@ -138,6 +156,8 @@ impl Dispatch {
                 count: run.len() as u32,
                 first: run[0].1,
                 first_target: target(run[0].1 as usize),
+                target_hot: NONE,
+                target_len: 0,
             };
             d.exact.insert(run[0].0, keyed);
             start += run.len();
@@ -146,30 +166,47 @@ impl Dispatch {
     }
 
     /// The first rule from `from` on that a packet to `dst` may match, and
-    /// the chain it jumps or goes to when the dispatch knows it ([`NONE`]:
-    /// not known, or none).
-    fn next(&self, from: usize, dst: Ipv4Addr) -> (usize, u32) {
+    /// the chain it jumps or goes to when the dispatch knows it.
+    fn next(&self, from: usize, dst: Ipv4Addr) -> (usize, Option<Ahead>) {
         let first_from = |v: &[u32]| {
             let i = v.partition_point(|r| (*r as usize) < from);
             v.get(i).map_or(usize::MAX, |r| *r as usize)
         };
         let wild = first_from(&self.wild);
         let (exact, target) = match self.exact.get(u32::from(dst)) {
-            None => (usize::MAX, NONE),
-            Some(k) if k.first as usize >= from => (k.first as usize, k.first_target),
+            None => (usize::MAX, None),
+            Some(k) if k.first as usize >= from => (
+                k.first as usize,
+                (k.first_target != NONE).then_some(Ahead {
+                    chain: k.first_target as usize,
+                    hot: k.target_hot,
+                    len: k.target_len,
+                }),
+            ),
             Some(k) => (
                 self.keyed
                     .get(k.start as usize..(k.start + k.count) as usize)
                     .map_or(usize::MAX, first_from),
-                NONE,
+                None,
             ),
         };
         if exact < wild {
             (exact, target)
         } else {
-            (wild, NONE)
+            (wild, None)
         }
     }
+}
+
+/// The chain a rule found by a dispatch jumps or goes to, with where its
+/// index entries are when the dispatch knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ahead {
+    /// The chain's position in the table.
+    pub chain: usize,
+    /// Its first index entry and number of rules ([`NONE`]: not known).
+    hot: u32,
+    len: u32,
 }
 
 /// What an untraced walk reads of a rule before it needs the rule itself:
@@ -373,6 +410,15 @@ impl WalkIndex {
                 }
             }
         }
+        let WalkIndex {
+            spans,
+            dispatches,
+            dispatch_of,
+            ..
+        } = &mut w;
+        for d in dispatches.iter_mut() {
+            d.exact.locate_targets(spans, dispatch_of);
+        }
         w
     }
 
@@ -422,6 +468,24 @@ impl WalkIndex {
         if let Some(last) = hot.last() {
             crate::prefetch::value(last);
         }
+    }
+
+    /// Starts loading the index entries of the first `max` rules of the
+    /// chain `ahead` names and of the `beyond` entries after them (the
+    /// chains it jumps to, placed right after it), without reading where
+    /// the chain is; false when the dispatch did not know.
+    pub fn prefetch_ahead(&self, ahead: &Ahead, max: usize, beyond: usize) -> bool {
+        if ahead.hot == NONE {
+            return false;
+        }
+        let start = ahead.hot as usize;
+        let end = (start + (ahead.len as usize).min(max) + beyond).min(self.hot.len());
+        if let Some(hot) = self.hot.get(start..end) {
+            for line in (0..std::mem::size_of_val(hot)).step_by(64) {
+                crate::prefetch::bytes(hot.as_ptr(), line);
+            }
+        }
+        true
     }
 
     /// Starts loading the bytes at `offsets` into each of the first `max`
@@ -544,11 +608,11 @@ impl ChainWalk<'_> {
     /// [`ChainWalk::next`], and the chain that rule jumps or goes to when
     /// the dispatch tells it without the rule's index entry being read.
     #[inline]
-    pub fn next_and_target(&self, from: usize, dst: Ipv4Addr) -> (usize, Option<usize>) {
+    pub fn next_and_target(&self, from: usize, dst: Ipv4Addr) -> (usize, Option<Ahead>) {
         match self.dispatch {
             Some(d) => {
                 let (rule, target) = d.next(from, dst);
-                let target = (target != NONE && rule < self.rules).then_some(target as usize);
+                let target = target.filter(|_| rule < self.rules);
                 (rule.min(self.rules), target)
             }
             None => (from, None),

@@ -584,7 +584,13 @@ const AHEAD_BEYOND: usize = 2;
 /// for the chains those rules jump to. In a large table most of these are
 /// cache misses; asked for together, they overlap. Chains are reached by
 /// address from `chains` (the table's, not read), rules through the index.
-fn prefetch_walk(chains: *const crate::ruleset::Chain, walk: &WalkIndex, ci: usize) {
+/// `hot_loaded`: its index entries are being loaded already.
+fn prefetch_walk(
+    chains: *const crate::ruleset::Chain,
+    walk: &WalkIndex,
+    ci: usize,
+    hot_loaded: bool,
+) {
     let chain_rules = |c: usize| {
         let size = std::mem::size_of::<crate::ruleset::Chain>();
         crate::prefetch::bytes(
@@ -600,7 +606,9 @@ fn prefetch_walk(chains: *const crate::ruleset::Chain, walk: &WalkIndex, ci: usi
         // Its walk starts where the dispatch says.
         return;
     }
-    walk.prefetch_chain(ci, AHEAD);
+    if !hot_loaded {
+        walk.prefetch_chain(ci, AHEAD);
+    }
     prefetch_rules(walk, ci, AHEAD);
     for t in walk.targets(ci, AHEAD) {
         if t < walk.chains() {
@@ -777,8 +785,11 @@ fn walk_table<const TRACED: bool>(
                             prefetch_rule(r);
                         }
                         if let Some(t) = target {
-                            prefetch_walk(chains_at, walk, t);
-                            loaded_ahead = t;
+                            // Its index entries and those of the chains it
+                            // jumps to, where the dispatch says they are.
+                            let known = walk.prefetch_ahead(&t, AHEAD, 2 * AHEAD_BEYOND);
+                            prefetch_walk(chains_at, walk, t.chain, known);
+                            loaded_ahead = t.chain;
                         }
                     }
                     let Some(pre) = w.precheck(cur.next_rule, cx.hdr.src, cx.hdr.dst, cx.hdr.proto)
@@ -1007,7 +1018,7 @@ fn walk_table<const TRACED: bool>(
                 // A chain reached through a dispatch is far from where
                 // recent packets went (the chains it reaches are not).
                 if skip && cw.is_some_and(|w| w.is_dispatched()) && ti != loaded_ahead {
-                    prefetch_walk(chains_at, walk, ti);
+                    prefetch_walk(chains_at, walk, ti, false);
                 }
                 if !is_goto {
                     stack.push(Frame {
