@@ -47,6 +47,8 @@ struct Keyed {
     /// them ahead with the slot, not after reading where they are.
     target_hot: u32,
     target_len: u32,
+    /// That chain's place in [`WalkIndex::placed`].
+    target_place: u32,
 }
 
 /// [`Keyed`] by destination address in one open-addressed array: a lookup
@@ -100,15 +102,16 @@ impl AddrTable {
     }
 
     /// Tells every slot where the index entries of its first rule's target are.
-    fn locate_targets(&mut self, spans: &[Span], dispatch_of: &[u32]) {
+    fn locate_targets(&mut self, spans: &[Span], dispatch_of: &[u32], place_of: &[u32]) {
         for slot in self.slots.iter_mut().filter(|s| s.keyed.count > 0) {
             let t = slot.keyed.first_target as usize;
-            let (hot, len) = match (spans.get(t), dispatch_of.get(t)) {
-                (Some(span), Some(&NONE)) => (span.start, span.len),
-                _ => (NONE, 0),
+            let (hot, len, place) = match (spans.get(t), dispatch_of.get(t), place_of.get(t)) {
+                (Some(span), Some(&NONE), Some(&place)) => (span.start, span.len, place),
+                _ => (NONE, 0, NONE),
             };
             slot.keyed.target_hot = hot;
             slot.keyed.target_len = len;
+            slot.keyed.target_place = place;
         }
     }
 
@@ -158,6 +161,7 @@ impl Dispatch {
                 first_target: target(run[0].1 as usize),
                 target_hot: NONE,
                 target_len: 0,
+                target_place: NONE,
             };
             d.exact.insert(run[0].0, keyed);
             start += run.len();
@@ -181,6 +185,7 @@ impl Dispatch {
                     chain: k.first_target as usize,
                     hot: k.target_hot,
                     len: k.target_len,
+                    place: k.target_place,
                 }),
             ),
             Some(k) => (
@@ -207,6 +212,8 @@ pub struct Ahead {
     /// Its first index entry and number of rules ([`NONE`]: not known).
     hot: u32,
     len: u32,
+    /// Its place in [`WalkIndex::placed`] ([`NONE`]: not known).
+    place: u32,
 }
 
 /// What an untraced walk reads of a rule before it needs the rule itself:
@@ -345,6 +352,10 @@ pub struct WalkIndex {
     dispatches: Vec<Dispatch>,
     /// Which of `dispatches` each chain has, by its position ([`NONE`]: none).
     dispatch_of: Vec<u32>,
+    /// The spans in the order the chains are placed in `hot`: a chain's is
+    /// followed by those of the chains it jumps to, so one look finds
+    /// where all their rules are.
+    placed: Vec<Span>,
 }
 
 /// Where one chain's rules are, in one place: a walk entering a chain far
@@ -378,6 +389,7 @@ impl WalkIndex {
         // Chains in table order, each followed by the chains it jumps to
         // that are not placed yet (depth first, without recursion).
         let mut placed = vec![false; n];
+        let mut order: Vec<usize> = Vec::with_capacity(n);
         let mut todo: Vec<usize> = Vec::new();
         for root in 0..n {
             todo.push(root);
@@ -386,6 +398,7 @@ impl WalkIndex {
                     continue;
                 };
                 placed[ci] = true;
+                order.push(ci);
                 let start = w.hot.len();
                 w.spans[ci].start = start as u32;
                 w.spans[ci].len = c.rules.len() as u32;
@@ -410,6 +423,11 @@ impl WalkIndex {
                 }
             }
         }
+        let mut place_of = vec![NONE; n];
+        for (place, &ci) in order.iter().enumerate() {
+            place_of[ci] = place as u32;
+        }
+        w.placed = order.iter().map(|&ci| w.spans[ci]).collect();
         let WalkIndex {
             spans,
             dispatches,
@@ -417,7 +435,7 @@ impl WalkIndex {
             ..
         } = &mut w;
         for d in dispatches.iter_mut() {
-            d.exact.locate_targets(spans, dispatch_of);
+            d.exact.locate_targets(spans, dispatch_of, &place_of);
         }
         w
     }
@@ -470,11 +488,20 @@ impl WalkIndex {
         }
     }
 
-    /// Starts loading the index entries of the first `max` rules of the
-    /// chain `ahead` names and of the `beyond` entries after them (the
-    /// chains it jumps to, placed right after it), without reading where
-    /// the chain is; false when the dispatch did not know.
-    pub fn prefetch_ahead(&self, ahead: &Ahead, max: usize, beyond: usize) -> bool {
+    /// Starts loading what the walk reads of the chain `ahead` names and of
+    /// the `chains_after` chains placed right after it (the chains it jumps
+    /// to), without reading the chain's span first: the index entries of its
+    /// first `max` rules and of `beyond` entries after them, and the bytes
+    /// at `offsets` into the first `max` rules of it and the first
+    /// `beyond_rules` of each of the others. False when the dispatch did not
+    /// know where the chain is.
+    pub fn prefetch_ahead(
+        &self,
+        ahead: &Ahead,
+        (max, beyond): (usize, usize),
+        (chains_after, beyond_rules): (usize, usize),
+        offsets: [usize; 2],
+    ) -> bool {
         if ahead.hot == NONE {
             return false;
         }
@@ -483,6 +510,17 @@ impl WalkIndex {
         if let Some(hot) = self.hot.get(start..end) {
             for line in (0..std::mem::size_of_val(hot)).step_by(64) {
                 crate::prefetch::bytes(hot.as_ptr(), line);
+            }
+        }
+        let place = ahead.place as usize;
+        let spans = self.placed.get(place..).unwrap_or(&[]);
+        for (i, span) in spans.iter().take(1 + chains_after).enumerate() {
+            let n = (span.len as usize).min(if i == 0 { max } else { beyond_rules });
+            let mut rule = span.rules_at as *const super::Rule;
+            for _ in 0..n {
+                crate::prefetch::bytes(rule, offsets[0]);
+                crate::prefetch::bytes(rule, offsets[1]);
+                rule = rule.wrapping_add(1);
             }
         }
         true
@@ -631,5 +669,84 @@ pub(super) struct WalkCache {
 impl Clone for WalkCache {
     fn clone(&self) -> WalkCache {
         WalkCache::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kube-proxy-shaped nat table: a long chain with one rule per
+    /// service address, each jumping to the service's chain, which jumps to
+    /// its endpoints' chains.
+    fn kube_nat(services: usize) -> crate::sim::host::Host {
+        let mut rules = String::from("*nat\n:PREROUTING ACCEPT [0:0]\n:SVCS - [0:0]\n");
+        for i in 0..services {
+            rules += &format!(":SVC-{i} - [0:0]\n:SEP-{i}-a - [0:0]\n:SEP-{i}-b - [0:0]\n");
+        }
+        rules += "-A PREROUTING -j SVCS\n";
+        for i in 0..services {
+            rules += &format!(
+                "-A SVCS -d 10.96.0.{i}/32 -p tcp --dport 80 -j SVC-{i}\n\
+                 -A SVC-{i} -m statistic --mode random --probability 0.5 -j SEP-{i}-a\n\
+                 -A SVC-{i} -j SEP-{i}-b\n\
+                 -A SEP-{i}-a -p tcp -j DNAT --to-destination 10.128.0.{i}:8080\n\
+                 -A SEP-{i}-b -s 10.128.1.{i} -j ACCEPT\n\
+                 -A SEP-{i}-b -p tcp -j DNAT --to-destination 10.128.1.{i}:8080\n"
+            );
+        }
+        rules += "-A SVCS -j RETURN\nCOMMIT\n";
+        let mut host = crate::sim::host::Host::new("h");
+        let argv = vec!["iptables-restore".to_string()];
+        let out = crate::command::run_argv(&mut host, &argv, Some(&rules));
+        assert_eq!(out.exit, 0, "{}", out.stderr);
+        host
+    }
+
+    #[test]
+    fn a_dispatch_names_where_its_target_chains_are() {
+        let mut host = kube_nat(40);
+        let table = host.ruleset.table_mut("nat").expect("nat");
+        let svcs = table.chain_index("SVCS").expect("SVCS");
+        let rules = table.chains[svcs].rules.len();
+        let (chains, index) = table.walk_parts();
+        let w = index.chain(svcs, rules).expect("walk of SVCS");
+        assert!(w.is_dispatched());
+        for i in 0..40u8 {
+            let (rule, ahead) = w.next_and_target(0, Ipv4Addr::new(10, 96, 0, i));
+            assert_eq!(rule, usize::from(i));
+            let ahead = ahead.expect("the dispatch knows the target");
+            let svc = &chains[ahead.chain];
+            assert_eq!(svc.name, format!("SVC-{i}"));
+            let span = index.spans[ahead.chain];
+            assert_eq!((ahead.hot, ahead.len), (span.start, span.len));
+            // The service's chain, then its endpoints' chains, placed in a row.
+            let placed = &index.placed[ahead.place as usize..][..3];
+            let names: Vec<&str> = placed
+                .iter()
+                .map(|p| {
+                    let c = index
+                        .spans
+                        .iter()
+                        .position(|s| s.start == p.start && s.len == p.len);
+                    chains[c.expect("a chain's span")].name.as_str()
+                })
+                .collect();
+            assert_eq!(
+                names,
+                [
+                    format!("SVC-{i}"),
+                    format!("SEP-{i}-a"),
+                    format!("SEP-{i}-b")
+                ]
+            );
+            for (p, name) in placed.iter().zip(&names) {
+                let c = chains.iter().position(|c| c.name == *name).expect("chain");
+                assert_eq!(p.rules_at, chains[c].rules.as_ptr() as usize);
+            }
+        }
+        // No rule for this address: the catch-all, no target to load.
+        let (rule, ahead) = w.next_and_target(0, Ipv4Addr::new(10, 96, 1, 1));
+        assert_eq!((rule, ahead), (40, None));
     }
 }

@@ -578,19 +578,23 @@ impl Frames {
 const AHEAD: usize = 8;
 /// Rules of the chains those jump to that it loads ahead.
 const AHEAD_BEYOND: usize = 2;
+/// Chains placed after a chain that a dispatch names, whose rules are
+/// loaded ahead with its own (the chains it jumps to, mostly).
+const AHEAD_CHAINS: usize = 3;
+/// The fields of a rule the walk reads when the index passes it.
+const RULE_FIELDS: [usize; 2] = [
+    std::mem::offset_of!(Rule, counters),
+    std::mem::offset_of!(Rule, target),
+];
 
 /// Starts loading what the walk of chain `ci` reads: where its rules are,
 /// its index entries and what its first rules count and do, and the same
 /// for the chains those rules jump to. In a large table most of these are
 /// cache misses; asked for together, they overlap. Chains are reached by
 /// address from `chains` (the table's, not read), rules through the index.
-/// `hot_loaded`: its index entries are being loaded already.
-fn prefetch_walk(
-    chains: *const crate::ruleset::Chain,
-    walk: &WalkIndex,
-    ci: usize,
-    hot_loaded: bool,
-) {
+/// `ahead`: its index entries and rules, and the rules of the chains it
+/// jumps to, are being loaded already ([`WalkIndex::prefetch_ahead`]).
+fn prefetch_walk(chains: *const crate::ruleset::Chain, walk: &WalkIndex, ci: usize, ahead: bool) {
     let chain_rules = |c: usize| {
         let size = std::mem::size_of::<crate::ruleset::Chain>();
         crate::prefetch::bytes(
@@ -606,15 +610,17 @@ fn prefetch_walk(
         // Its walk starts where the dispatch says.
         return;
     }
-    if !hot_loaded {
+    if !ahead {
         walk.prefetch_chain(ci, AHEAD);
+        prefetch_rules(walk, ci, AHEAD);
     }
-    prefetch_rules(walk, ci, AHEAD);
     for t in walk.targets(ci, AHEAD) {
         if t < walk.chains() {
             chain_rules(t);
-            walk.prefetch_chain(t, AHEAD_BEYOND);
-            prefetch_rules(walk, t, AHEAD_BEYOND);
+            if !ahead {
+                walk.prefetch_chain(t, AHEAD_BEYOND);
+                prefetch_rules(walk, t, AHEAD_BEYOND);
+            }
         }
     }
 }
@@ -622,12 +628,7 @@ fn prefetch_walk(
 /// Starts loading what a walk reads of the first `max` rules of chain
 /// `ci` (see [`prefetch_rule`]), without reading the chain.
 fn prefetch_rules(walk: &WalkIndex, ci: usize, max: usize) {
-    use std::mem::offset_of;
-    walk.prefetch_rules(
-        ci,
-        max,
-        [offset_of!(Rule, counters), offset_of!(Rule, target)],
-    );
+    walk.prefetch_rules(ci, max, RULE_FIELDS);
 }
 
 /// Starts loading what a walk reads of a rule that passed the index.
@@ -787,7 +788,12 @@ fn walk_table<const TRACED: bool>(
                         if let Some(t) = target {
                             // Its index entries and those of the chains it
                             // jumps to, where the dispatch says they are.
-                            let known = walk.prefetch_ahead(&t, AHEAD, 2 * AHEAD_BEYOND);
+                            let known = walk.prefetch_ahead(
+                                &t,
+                                (AHEAD, 2 * AHEAD_BEYOND),
+                                (AHEAD_CHAINS, AHEAD_BEYOND),
+                                RULE_FIELDS,
+                            );
                             prefetch_walk(chains_at, walk, t.chain, known);
                             loaded_ahead = t.chain;
                         }
