@@ -631,6 +631,21 @@ fn prefetch_rules(walk: &WalkIndex, ci: usize, max: usize) {
     walk.prefetch_rules(ci, max, RULE_FIELDS);
 }
 
+/// Starts loading the extension targets (a DNAT's range...) of the first
+/// rules of the chains chain `ci` jumps to, loaded ahead when the walk came
+/// to `ci` ([`prefetch_walk`]): by the time the walk reaches one of those
+/// rules, what its target reads is there, not one more miss away.
+fn prefetch_ext_targets(chains: &[crate::ruleset::Chain], walk: &WalkIndex, ci: usize) {
+    for t in walk.targets(ci, AHEAD) {
+        let Some(c) = chains.get(t) else { continue };
+        for r in c.rules.iter().take(AHEAD_BEYOND) {
+            if let RuleTarget::Ext(x) = &r.target {
+                crate::prefetch::bytes(&**x as *const dyn crate::ext::Target as *const u8, 0);
+            }
+        }
+    }
+}
+
 /// Starts loading what a walk reads of a rule that passed the index.
 fn prefetch_rule(r: &Rule) {
     crate::prefetch::value(&r.counters);
@@ -761,7 +776,12 @@ fn walk_table<const TRACED: bool>(
     // The index of the chain being walked, looked up when the walk enters it.
     let mut cw_chain = usize::MAX;
     let mut cw = None;
+    // The walk just jumped out of a dispatched chain.
+    let mut entered_from_dispatch = false;
     loop {
+        if std::mem::take(&mut entered_from_dispatch) {
+            prefetch_ext_targets(chains, walk, cur.chain);
+        }
         let chain = &mut chains[cur.chain];
         if cur.chain != cw_chain {
             cw_chain = cur.chain;
@@ -1023,8 +1043,11 @@ fn walk_table<const TRACED: bool>(
                 };
                 // A chain reached through a dispatch is far from where
                 // recent packets went (the chains it reaches are not).
-                if skip && cw.is_some_and(|w| w.is_dispatched()) && ti != loaded_ahead {
-                    prefetch_walk(chains_at, walk, ti, false);
+                if skip && cw.is_some_and(|w| w.is_dispatched()) {
+                    if ti != loaded_ahead {
+                        prefetch_walk(chains_at, walk, ti, false);
+                    }
+                    entered_from_dispatch = true;
                 }
                 if !is_goto {
                     stack.push(Frame {
