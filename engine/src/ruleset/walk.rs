@@ -68,6 +68,9 @@ struct Slot {
     keyed: Keyed,
 }
 
+// Two slots to a cache line, none across two.
+const _: () = assert!(std::mem::size_of::<Slot>() == 32);
+
 impl AddrTable {
     /// Room for `n` addresses, at most half the slots used (short probes).
     fn with_capacity(n: usize) -> AddrTable {
