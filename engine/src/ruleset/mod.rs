@@ -462,6 +462,13 @@ impl Table {
             None => (&mut self.chains, walk::WalkIndex::empty()),
         }
     }
+    /// The simulator's walk index, if it was made for the table as it is.
+    pub fn walk_index(&self) -> Option<&walk::WalkIndex> {
+        match &self.walk.built {
+            Some((g, w)) if *g == self.generation && w.chains() == self.chains.len() => Some(w),
+            _ => None,
+        }
+    }
     /// Adds a chain at its place (built-ins in hook order, user chains by name).
     pub fn add_chain(&mut self, mut chain: Chain) -> usize {
         self.bump();
@@ -620,12 +627,62 @@ impl Default for Ruleset {
     }
 }
 
+/// One of the five tables, by its place in [`TABLE_ORDER`] (where
+/// [`Ruleset::tables`] holds it): the walk of a packet finds its tables
+/// without comparing names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableId {
+    slot: usize,
+    name: &'static str,
+}
+
+impl TableId {
+    pub const MANGLE: TableId = TableId::at(0);
+    pub const SECURITY: TableId = TableId::at(1);
+    pub const RAW: TableId = TableId::at(2);
+    pub const FILTER: TableId = TableId::at(3);
+    pub const NAT: TableId = TableId::at(4);
+
+    const fn at(slot: usize) -> TableId {
+        TableId {
+            slot,
+            name: TABLE_ORDER[slot],
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.name
+    }
+}
+
 impl Ruleset {
     pub fn table(&self, name: &str) -> Option<&Table> {
         self.tables.iter().find(|t| same_name(t.name, name))
     }
     pub fn table_mut(&mut self, name: &str) -> Option<&mut Table> {
         self.tables.iter_mut().find(|t| same_name(t.name, name))
+    }
+    /// [`Ruleset::table`] of a known table: read at its place, looked for
+    /// by name only if a ruleset built by hand holds it elsewhere.
+    #[inline]
+    pub fn table_of(&self, id: TableId) -> Option<&Table> {
+        match self.tables.get(id.slot) {
+            Some(t) if std::ptr::eq(t.name, id.name) || t.name == id.name => Some(t),
+            _ => self.table(id.name),
+        }
+    }
+    /// [`Ruleset::table_mut`] of a known table (see [`Ruleset::table_of`]).
+    #[inline]
+    pub fn table_of_mut(&mut self, id: TableId) -> Option<&mut Table> {
+        let at_slot = self
+            .tables
+            .get(id.slot)
+            .is_some_and(|t| std::ptr::eq(t.name, id.name) || t.name == id.name);
+        if at_slot {
+            self.tables.get_mut(id.slot)
+        } else {
+            self.table_mut(id.name)
+        }
     }
 }
 
@@ -664,6 +721,30 @@ fn sort_key(name: &str) -> u128 {
 #[cfg(test)]
 mod chain_tests {
     use super::*;
+
+    #[test]
+    fn tables_are_found_at_their_place_or_by_name() {
+        let ids = [
+            TableId::MANGLE,
+            TableId::SECURITY,
+            TableId::RAW,
+            TableId::FILTER,
+            TableId::NAT,
+        ];
+        let mut rs = Ruleset::default();
+        for id in ids {
+            assert_eq!(rs.table_of(id).map(|t| t.name), Some(id.name()));
+            assert_eq!(rs.table_of_mut(id).map(|t| t.name), Some(id.name()));
+        }
+        // A ruleset made by hand, in another order and without raw.
+        rs.tables.reverse();
+        rs.tables.retain(|t| t.name != "raw");
+        for id in ids {
+            let want = (id != TableId::RAW).then_some(id.name());
+            assert_eq!(rs.table_of(id).map(|t| t.name), want);
+            assert_eq!(rs.table_of_mut(id).map(|t| t.name), want);
+        }
+    }
 
     #[test]
     fn bulk_chains_go_where_one_by_one_would() {

@@ -11,7 +11,6 @@
 
 use super::{Chain, Table};
 use crate::ext::tcp::NativeTest;
-use crate::fasthash::FastMap;
 use std::net::Ipv4Addr;
 
 /// Chains shorter than this are walked rule by rule.
@@ -43,6 +42,13 @@ struct Keyed {
     first: u32,
     /// The chain the first rule jumps or goes to ([`NONE`]: none).
     first_target: u32,
+    /// Where that chain's index entries start, and how many there are
+    /// ([`NONE`]: no such chain, or one with a dispatch): the walk loads
+    /// them ahead with the slot, not after reading where they are.
+    target_hot: u32,
+    target_len: u32,
+    /// That chain's place in [`WalkIndex::placed`].
+    target_place: u32,
 }
 
 /// [`Keyed`] by destination address in one open-addressed array: a lookup
@@ -61,6 +67,9 @@ struct Slot {
     addr: u32,
     keyed: Keyed,
 }
+
+// Two slots to a cache line, none across two.
+const _: () = assert!(std::mem::size_of::<Slot>() == 32);
 
 impl AddrTable {
     /// Room for `n` addresses, at most half the slots used (short probes).
@@ -85,6 +94,27 @@ impl AddrTable {
                 return;
             }
             i = (i + 1) & self.mask;
+        }
+    }
+
+    /// Starts loading the slot where the lookup of `addr` starts.
+    fn prefetch(&self, addr: u32) {
+        if let Some(slot) = self.slots.get(self.home(addr)) {
+            crate::prefetch::value(slot);
+        }
+    }
+
+    /// Tells every slot where the index entries of its first rule's target are.
+    fn locate_targets(&mut self, spans: &[Span], dispatch_of: &[u32], place_of: &[u32]) {
+        for slot in self.slots.iter_mut().filter(|s| s.keyed.count > 0) {
+            let t = slot.keyed.first_target as usize;
+            let (hot, len, place) = match (spans.get(t), dispatch_of.get(t), place_of.get(t)) {
+                (Some(span), Some(&NONE), Some(&place)) => (span.start, span.len, place),
+                _ => (NONE, 0, NONE),
+            };
+            slot.keyed.target_hot = hot;
+            slot.keyed.target_len = len;
+            slot.keyed.target_place = place;
         }
     }
 
@@ -132,6 +162,9 @@ impl Dispatch {
                 count: run.len() as u32,
                 first: run[0].1,
                 first_target: target(run[0].1 as usize),
+                target_hot: NONE,
+                target_len: 0,
+                target_place: NONE,
             };
             d.exact.insert(run[0].0, keyed);
             start += run.len();
@@ -140,30 +173,50 @@ impl Dispatch {
     }
 
     /// The first rule from `from` on that a packet to `dst` may match, and
-    /// the chain it jumps or goes to when the dispatch knows it ([`NONE`]:
-    /// not known, or none).
-    fn next(&self, from: usize, dst: Ipv4Addr) -> (usize, u32) {
+    /// the chain it jumps or goes to when the dispatch knows it.
+    fn next(&self, from: usize, dst: Ipv4Addr) -> (usize, Option<Ahead>) {
         let first_from = |v: &[u32]| {
             let i = v.partition_point(|r| (*r as usize) < from);
             v.get(i).map_or(usize::MAX, |r| *r as usize)
         };
         let wild = first_from(&self.wild);
         let (exact, target) = match self.exact.get(u32::from(dst)) {
-            None => (usize::MAX, NONE),
-            Some(k) if k.first as usize >= from => (k.first as usize, k.first_target),
+            None => (usize::MAX, None),
+            Some(k) if k.first as usize >= from => (
+                k.first as usize,
+                (k.first_target != NONE).then_some(Ahead {
+                    chain: k.first_target as usize,
+                    hot: k.target_hot,
+                    len: k.target_len,
+                    place: k.target_place,
+                }),
+            ),
             Some(k) => (
                 self.keyed
                     .get(k.start as usize..(k.start + k.count) as usize)
                     .map_or(usize::MAX, first_from),
-                NONE,
+                None,
             ),
         };
         if exact < wild {
             (exact, target)
         } else {
-            (wild, NONE)
+            (wild, None)
         }
     }
+}
+
+/// The chain a rule found by a dispatch jumps or goes to, with where its
+/// index entries are when the dispatch knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ahead {
+    /// The chain's position in the table.
+    pub chain: usize,
+    /// Its first index entry and number of rules ([`NONE`]: not known).
+    hot: u32,
+    len: u32,
+    /// Its place in [`WalkIndex::placed`] ([`NONE`]: not known).
+    place: u32,
 }
 
 /// What an untraced walk reads of a rule before it needs the rule itself:
@@ -298,10 +351,14 @@ pub struct WalkIndex {
     /// that jumps to it (kube-proxy's service chain, then its endpoints'),
     /// so that the chains one packet walks are side by side.
     hot: Vec<Hot>,
-    /// Chains with a dispatch on destination.
-    dispatch: FastMap<u32, Dispatch>,
-    /// Whether each chain has a dispatch (looked at before the map).
-    dispatched: Vec<bool>,
+    /// The dispatches on destination, each of one long chain.
+    dispatches: Vec<Dispatch>,
+    /// Which of `dispatches` each chain has, by its position ([`NONE`]: none).
+    dispatch_of: Vec<u32>,
+    /// The spans in the order the chains are placed in `hot`: a chain's is
+    /// followed by those of the chains it jumps to, so one look finds
+    /// where all their rules are.
+    placed: Vec<Span>,
 }
 
 /// Where one chain's rules are, in one place: a walk entering a chain far
@@ -329,12 +386,13 @@ impl WalkIndex {
                     ..Span::default()
                 })
                 .collect(),
-            dispatched: vec![false; n],
+            dispatch_of: vec![NONE; n],
             ..WalkIndex::default()
         };
         // Chains in table order, each followed by the chains it jumps to
         // that are not placed yet (depth first, without recursion).
         let mut placed = vec![false; n];
+        let mut order: Vec<usize> = Vec::with_capacity(n);
         let mut todo: Vec<usize> = Vec::new();
         for root in 0..n {
             todo.push(root);
@@ -343,6 +401,7 @@ impl WalkIndex {
                     continue;
                 };
                 placed[ci] = true;
+                order.push(ci);
                 let start = w.hot.len();
                 w.spans[ci].start = start as u32;
                 w.spans[ci].len = c.rules.len() as u32;
@@ -362,10 +421,24 @@ impl WalkIndex {
                         .map(|h| h.target as usize),
                 );
                 if let Some(d) = Dispatch::of(c, |rule| hot[rule].target) {
-                    w.dispatched[ci] = true;
-                    w.dispatch.insert(ci as u32, d);
+                    w.dispatch_of[ci] = w.dispatches.len() as u32;
+                    w.dispatches.push(d);
                 }
             }
+        }
+        let mut place_of = vec![NONE; n];
+        for (place, &ci) in order.iter().enumerate() {
+            place_of[ci] = place as u32;
+        }
+        w.placed = order.iter().map(|&ci| w.spans[ci]).collect();
+        let WalkIndex {
+            spans,
+            dispatches,
+            dispatch_of,
+            ..
+        } = &mut w;
+        for d in dispatches.iter_mut() {
+            d.exact.locate_targets(spans, dispatch_of, &place_of);
         }
         w
     }
@@ -383,10 +456,9 @@ impl WalkIndex {
         let start = span.start as usize;
         (span.len as usize == rules).then_some(ChainWalk {
             index: self,
-            chain,
             start,
             rules,
-            dispatched: self.dispatched(chain),
+            dispatch: self.dispatch(chain),
         })
     }
 
@@ -419,6 +491,44 @@ impl WalkIndex {
         }
     }
 
+    /// Starts loading what the walk reads of the chain `ahead` names and of
+    /// the `chains_after` chains placed right after it (the chains it jumps
+    /// to), without reading the chain's span first: the index entries of its
+    /// first `max` rules and of `beyond` entries after them, and the bytes
+    /// at `offsets` into the first `max` rules of it and the first
+    /// `beyond_rules` of each of the others. False when the dispatch did not
+    /// know where the chain is.
+    pub fn prefetch_ahead(
+        &self,
+        ahead: &Ahead,
+        (max, beyond): (usize, usize),
+        (chains_after, beyond_rules): (usize, usize),
+        offsets: [usize; 2],
+    ) -> bool {
+        if ahead.hot == NONE {
+            return false;
+        }
+        let start = ahead.hot as usize;
+        let end = (start + (ahead.len as usize).min(max) + beyond).min(self.hot.len());
+        if let Some(hot) = self.hot.get(start..end) {
+            for line in (0..std::mem::size_of_val(hot)).step_by(64) {
+                crate::prefetch::bytes(hot.as_ptr(), line);
+            }
+        }
+        let place = ahead.place as usize;
+        let spans = self.placed.get(place..).unwrap_or(&[]);
+        for (i, span) in spans.iter().take(1 + chains_after).enumerate() {
+            let n = (span.len as usize).min(if i == 0 { max } else { beyond_rules });
+            let mut rule = span.rules_at as *const super::Rule;
+            for _ in 0..n {
+                crate::prefetch::bytes(rule, offsets[0]);
+                crate::prefetch::bytes(rule, offsets[1]);
+                rule = rule.wrapping_add(1);
+            }
+        }
+        true
+    }
+
     /// Starts loading the bytes at `offsets` into each of the first `max`
     /// rules of chain `chain` (fields of [`super::Rule`]), without reading
     /// the chain.
@@ -439,7 +549,22 @@ impl WalkIndex {
     /// goes straight to the rules a packet may match).
     #[inline]
     pub fn dispatched(&self, chain: usize) -> bool {
-        self.dispatched.get(chain).copied().unwrap_or(false)
+        self.dispatch_of.get(chain).is_some_and(|d| *d != NONE)
+    }
+
+    #[inline]
+    fn dispatch(&self, chain: usize) -> Option<&Dispatch> {
+        let d = *self.dispatch_of.get(chain)?;
+        self.dispatches.get(d as usize)
+    }
+
+    /// Starts loading where the dispatches of the table keep the rules for
+    /// destination `dst`: a packet's first look at a long chain, asked for
+    /// before the work that comes first (conntrack) so that the two overlap.
+    pub fn prefetch_dispatch(&self, dst: Ipv4Addr) {
+        for d in &self.dispatches {
+            d.exact.prefetch(u32::from(dst));
+        }
     }
 
     /// The chains the first `max` rules of chain `chain` jump or go to.
@@ -456,10 +581,10 @@ impl WalkIndex {
 #[derive(Debug, Clone, Copy)]
 pub struct ChainWalk<'w> {
     index: &'w WalkIndex,
-    chain: usize,
     start: usize,
     rules: usize,
-    dispatched: bool,
+    /// The chain's dispatch on destination, if it has one.
+    dispatch: Option<&'w Dispatch>,
 }
 
 impl ChainWalk<'_> {
@@ -511,7 +636,7 @@ impl ChainWalk<'_> {
     /// Whether the chain is dispatched on destination.
     #[inline]
     pub fn is_dispatched(&self) -> bool {
-        self.dispatched
+        self.dispatch.is_some()
     }
 
     /// The first rule from `from` on that a packet to `dst` may match; the
@@ -524,14 +649,11 @@ impl ChainWalk<'_> {
     /// [`ChainWalk::next`], and the chain that rule jumps or goes to when
     /// the dispatch tells it without the rule's index entry being read.
     #[inline]
-    pub fn next_and_target(&self, from: usize, dst: Ipv4Addr) -> (usize, Option<usize>) {
-        if !self.dispatched {
-            return (from, None);
-        }
-        match self.index.dispatch.get(&(self.chain as u32)) {
+    pub fn next_and_target(&self, from: usize, dst: Ipv4Addr) -> (usize, Option<Ahead>) {
+        match self.dispatch {
             Some(d) => {
                 let (rule, target) = d.next(from, dst);
-                let target = (target != NONE && rule < self.rules).then_some(target as usize);
+                let target = target.filter(|_| rule < self.rules);
                 (rule.min(self.rules), target)
             }
             None => (from, None),
@@ -550,5 +672,84 @@ pub(super) struct WalkCache {
 impl Clone for WalkCache {
     fn clone(&self) -> WalkCache {
         WalkCache::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kube-proxy-shaped nat table: a long chain with one rule per
+    /// service address, each jumping to the service's chain, which jumps to
+    /// its endpoints' chains.
+    fn kube_nat(services: usize) -> crate::sim::host::Host {
+        let mut rules = String::from("*nat\n:PREROUTING ACCEPT [0:0]\n:SVCS - [0:0]\n");
+        for i in 0..services {
+            rules += &format!(":SVC-{i} - [0:0]\n:SEP-{i}-a - [0:0]\n:SEP-{i}-b - [0:0]\n");
+        }
+        rules += "-A PREROUTING -j SVCS\n";
+        for i in 0..services {
+            rules += &format!(
+                "-A SVCS -d 10.96.0.{i}/32 -p tcp --dport 80 -j SVC-{i}\n\
+                 -A SVC-{i} -m statistic --mode random --probability 0.5 -j SEP-{i}-a\n\
+                 -A SVC-{i} -j SEP-{i}-b\n\
+                 -A SEP-{i}-a -p tcp -j DNAT --to-destination 10.128.0.{i}:8080\n\
+                 -A SEP-{i}-b -s 10.128.1.{i} -j ACCEPT\n\
+                 -A SEP-{i}-b -p tcp -j DNAT --to-destination 10.128.1.{i}:8080\n"
+            );
+        }
+        rules += "-A SVCS -j RETURN\nCOMMIT\n";
+        let mut host = crate::sim::host::Host::new("h");
+        let argv = vec!["iptables-restore".to_string()];
+        let out = crate::command::run_argv(&mut host, &argv, Some(&rules));
+        assert_eq!(out.exit, 0, "{}", out.stderr);
+        host
+    }
+
+    #[test]
+    fn a_dispatch_names_where_its_target_chains_are() {
+        let mut host = kube_nat(40);
+        let table = host.ruleset.table_mut("nat").expect("nat");
+        let svcs = table.chain_index("SVCS").expect("SVCS");
+        let rules = table.chains[svcs].rules.len();
+        let (chains, index) = table.walk_parts();
+        let w = index.chain(svcs, rules).expect("walk of SVCS");
+        assert!(w.is_dispatched());
+        for i in 0..40u8 {
+            let (rule, ahead) = w.next_and_target(0, Ipv4Addr::new(10, 96, 0, i));
+            assert_eq!(rule, usize::from(i));
+            let ahead = ahead.expect("the dispatch knows the target");
+            let svc = &chains[ahead.chain];
+            assert_eq!(svc.name, format!("SVC-{i}"));
+            let span = index.spans[ahead.chain];
+            assert_eq!((ahead.hot, ahead.len), (span.start, span.len));
+            // The service's chain, then its endpoints' chains, placed in a row.
+            let placed = &index.placed[ahead.place as usize..][..3];
+            let names: Vec<&str> = placed
+                .iter()
+                .map(|p| {
+                    let c = index
+                        .spans
+                        .iter()
+                        .position(|s| s.start == p.start && s.len == p.len);
+                    chains[c.expect("a chain's span")].name.as_str()
+                })
+                .collect();
+            assert_eq!(
+                names,
+                [
+                    format!("SVC-{i}"),
+                    format!("SEP-{i}-a"),
+                    format!("SEP-{i}-b")
+                ]
+            );
+            for (p, name) in placed.iter().zip(&names) {
+                let c = chains.iter().position(|c| c.name == *name).expect("chain");
+                assert_eq!(p.rules_at, chains[c].rules.as_ptr() as usize);
+            }
+        }
+        // No rule for this address: the catch-all, no target to load.
+        let (rule, ahead) = w.next_and_target(0, Ipv4Addr::new(10, 96, 1, 1));
+        assert_eq!((rule, ahead), (40, None));
     }
 }

@@ -12,7 +12,7 @@ use super::trace::{Event, Step, Trace};
 use crate::ext::xtopt::fmt_net;
 use crate::packet::{Headers, Packet};
 use crate::ruleset::walk::{Known, OneTest, Precheck, WalkIndex};
-use crate::ruleset::{Hook, IpSpec, Rule, RuleTarget, Verdict};
+use crate::ruleset::{Hook, IpSpec, Rule, RuleTarget, TableId, Verdict};
 use std::net::Ipv4Addr;
 
 /// What became of the packet at a hook.
@@ -62,7 +62,7 @@ impl Default for CtRef {
 
 #[derive(Clone, Copy)]
 enum Stage {
-    Table(&'static str),
+    Table(TableId),
     Conntrack,
     Nat(Manip),
     Confirm,
@@ -72,25 +72,16 @@ enum Stage {
 /// -200, mangle -150, nat dst -100, filter 0, nat src 100, security 150).
 fn stages(hook: Hook) -> &'static [Stage] {
     use Stage::*;
+    const RAW: Stage = Table(TableId::RAW);
+    const MANGLE: Stage = Table(TableId::MANGLE);
+    const FILTER: Stage = Table(TableId::FILTER);
+    const SECURITY: Stage = Table(TableId::SECURITY);
     match hook {
-        Hook::Prerouting => &[Table("raw"), Conntrack, Table("mangle"), Nat(Manip::Dst)],
-        Hook::Input => &[
-            Table("mangle"),
-            Table("filter"),
-            Nat(Manip::Src),
-            Table("security"),
-            Confirm,
-        ],
-        Hook::Forward => &[Table("mangle"), Table("filter"), Table("security")],
-        Hook::Output => &[
-            Table("raw"),
-            Conntrack,
-            Table("mangle"),
-            Nat(Manip::Dst),
-            Table("filter"),
-            Table("security"),
-        ],
-        Hook::Postrouting => &[Table("mangle"), Nat(Manip::Src), Confirm],
+        Hook::Prerouting => &[RAW, Conntrack, MANGLE, Nat(Manip::Dst)],
+        Hook::Input => &[MANGLE, FILTER, Nat(Manip::Src), SECURITY, Confirm],
+        Hook::Forward => &[MANGLE, FILTER, SECURITY],
+        Hook::Output => &[RAW, Conntrack, MANGLE, Nat(Manip::Dst), FILTER, SECURITY],
+        Hook::Postrouting => &[MANGLE, Nat(Manip::Src), Confirm],
     }
 }
 
@@ -209,6 +200,9 @@ fn run_stages(
         },
     };
     let mut stale = false;
+    if trace.is_none() && !host.linear_walk {
+        prefetch_dispatches(host, hook, hdr.dst);
+    }
     for stage in stages(hook) {
         if std::mem::take(&mut stale) {
             match pkt.headers() {
@@ -261,12 +255,12 @@ fn run_stages(
                     }
                 }
             }
-            Stage::Table(name) if !table_exists(host, name) => {}
-            Stage::Table(name) => {
-                let before = (name == "mangle").then(|| RouteKeys::of(&hdr, pkt));
+            Stage::Table(id) if !table_exists(host, id) => {}
+            Stage::Table(id) => {
+                let before = (id == TableId::MANGLE).then(|| RouteKeys::of(&hdr, pkt));
                 let (fate, unparsable) = run_table(
                     host,
-                    name,
+                    id,
                     hook,
                     pkt,
                     &mut hdr,
@@ -313,7 +307,7 @@ fn run_stages(
                 if first {
                     let (fate, unparsable) = run_table(
                         host,
-                        "nat",
+                        TableId::NAT,
                         hook,
                         pkt,
                         &mut hdr,
@@ -375,9 +369,28 @@ fn run_stages(
     Fate::Accept
 }
 
+/// Starts loading, before conntrack looks the packet up, where the long
+/// chains of the hook's tables keep the rules for its destination: the
+/// first cache miss of their walk then overlaps conntrack's.
+fn prefetch_dispatches(host: &Host, hook: Hook, dst: Ipv4Addr) {
+    if !stages(hook).iter().any(|s| matches!(s, Stage::Conntrack)) {
+        return;
+    }
+    for stage in stages(hook) {
+        let id = match *stage {
+            Stage::Table(id) => id,
+            Stage::Nat(_) => TableId::NAT,
+            _ => continue,
+        };
+        if let Some(w) = host.ruleset.table_of(id).and_then(|t| t.walk_index()) {
+            w.prefetch_dispatch(dst);
+        }
+    }
+}
+
 /// Whether a table is in the kernel (else a hook passes over it).
-fn table_exists(host: &Host, name: &str) -> bool {
-    host.ruleset.table(name).is_some_and(|t| t.exists)
+fn table_exists(host: &Host, id: TableId) -> bool {
+    host.ruleset.table_of(id).is_some_and(|t| t.exists)
 }
 
 /// Whether an interface name matches a rule's (`eth+` is a prefix).
@@ -565,13 +578,23 @@ impl Frames {
 const AHEAD: usize = 8;
 /// Rules of the chains those jump to that it loads ahead.
 const AHEAD_BEYOND: usize = 2;
+/// Chains placed after a chain that a dispatch names, whose rules are
+/// loaded ahead with its own (the chains it jumps to, mostly).
+const AHEAD_CHAINS: usize = 3;
+/// The fields of a rule the walk reads when the index passes it.
+const RULE_FIELDS: [usize; 2] = [
+    std::mem::offset_of!(Rule, counters),
+    std::mem::offset_of!(Rule, target),
+];
 
 /// Starts loading what the walk of chain `ci` reads: where its rules are,
 /// its index entries and what its first rules count and do, and the same
 /// for the chains those rules jump to. In a large table most of these are
 /// cache misses; asked for together, they overlap. Chains are reached by
 /// address from `chains` (the table's, not read), rules through the index.
-fn prefetch_walk(chains: *const crate::ruleset::Chain, walk: &WalkIndex, ci: usize) {
+/// `ahead`: its index entries and rules, and the rules of the chains it
+/// jumps to, are being loaded already ([`WalkIndex::prefetch_ahead`]).
+fn prefetch_walk(chains: *const crate::ruleset::Chain, walk: &WalkIndex, ci: usize, ahead: bool) {
     let chain_rules = |c: usize| {
         let size = std::mem::size_of::<crate::ruleset::Chain>();
         crate::prefetch::bytes(
@@ -587,13 +610,17 @@ fn prefetch_walk(chains: *const crate::ruleset::Chain, walk: &WalkIndex, ci: usi
         // Its walk starts where the dispatch says.
         return;
     }
-    walk.prefetch_chain(ci, AHEAD);
-    prefetch_rules(walk, ci, AHEAD);
+    if !ahead {
+        walk.prefetch_chain(ci, AHEAD);
+        prefetch_rules(walk, ci, AHEAD);
+    }
     for t in walk.targets(ci, AHEAD) {
         if t < walk.chains() {
             chain_rules(t);
-            walk.prefetch_chain(t, AHEAD_BEYOND);
-            prefetch_rules(walk, t, AHEAD_BEYOND);
+            if !ahead {
+                walk.prefetch_chain(t, AHEAD_BEYOND);
+                prefetch_rules(walk, t, AHEAD_BEYOND);
+            }
         }
     }
 }
@@ -601,12 +628,22 @@ fn prefetch_walk(chains: *const crate::ruleset::Chain, walk: &WalkIndex, ci: usi
 /// Starts loading what a walk reads of the first `max` rules of chain
 /// `ci` (see [`prefetch_rule`]), without reading the chain.
 fn prefetch_rules(walk: &WalkIndex, ci: usize, max: usize) {
-    use std::mem::offset_of;
-    walk.prefetch_rules(
-        ci,
-        max,
-        [offset_of!(Rule, counters), offset_of!(Rule, target)],
-    );
+    walk.prefetch_rules(ci, max, RULE_FIELDS);
+}
+
+/// Starts loading the extension targets (a DNAT's range...) of the first
+/// rules of the chains chain `ci` jumps to, loaded ahead when the walk came
+/// to `ci` ([`prefetch_walk`]): by the time the walk reaches one of those
+/// rules, what its target reads is there, not one more miss away.
+fn prefetch_ext_targets(chains: &[crate::ruleset::Chain], walk: &WalkIndex, ci: usize) {
+    for t in walk.targets(ci, AHEAD) {
+        let Some(c) = chains.get(t) else { continue };
+        for r in c.rules.iter().take(AHEAD_BEYOND) {
+            if let RuleTarget::Ext(x) = &r.target {
+                crate::prefetch::bytes(&**x as *const dyn crate::ext::Target as *const u8, 0);
+            }
+        }
+    }
 }
 
 /// Starts loading what a walk reads of a rule that passed the index.
@@ -621,7 +658,7 @@ fn prefetch_rule(r: &Rule) {
 #[allow(clippy::too_many_arguments)]
 fn run_table(
     host: &mut Host,
-    table_name: &'static str,
+    table: TableId,
     hook: Hook,
     pkt: &mut Packet,
     hdr: &mut Headers,
@@ -631,18 +668,8 @@ fn run_table(
     trace: Option<&mut Trace>,
 ) -> (Fate, bool) {
     match trace {
-        Some(t) => walk_table::<true>(
-            host,
-            table_name,
-            hook,
-            pkt,
-            hdr,
-            ct,
-            now_ns,
-            emitted,
-            Some(t),
-        ),
-        None => walk_table::<false>(host, table_name, hook, pkt, hdr, ct, now_ns, emitted, None),
+        Some(t) => walk_table::<true>(host, table, hook, pkt, hdr, ct, now_ns, emitted, Some(t)),
+        None => walk_table::<false>(host, table, hook, pkt, hdr, ct, now_ns, emitted, None),
     }
 }
 
@@ -651,7 +678,7 @@ fn run_table(
 #[allow(clippy::too_many_arguments)]
 fn walk_table<const TRACED: bool>(
     host: &mut Host,
-    table_name: &'static str,
+    table_id: TableId,
     hook: Hook,
     pkt: &mut Packet,
     hdr: &mut Headers,
@@ -679,7 +706,8 @@ fn walk_table<const TRACED: bool>(
         linear_walk,
         ..
     } = host;
-    let Some(table) = ruleset.table_mut(table_name) else {
+    let table_name = table_id.name();
+    let Some(table) = ruleset.table_of_mut(table_id) else {
         return (Fate::Accept, false);
     };
     let Some(base) = table.hook_chain(hook) else {
@@ -748,7 +776,12 @@ fn walk_table<const TRACED: bool>(
     // The index of the chain being walked, looked up when the walk enters it.
     let mut cw_chain = usize::MAX;
     let mut cw = None;
+    // The walk just jumped out of a dispatched chain.
+    let mut entered_from_dispatch = false;
     loop {
+        if std::mem::take(&mut entered_from_dispatch) {
+            prefetch_ext_targets(chains, walk, cur.chain);
+        }
         let chain = &mut chains[cur.chain];
         if cur.chain != cw_chain {
             cw_chain = cur.chain;
@@ -773,8 +806,16 @@ fn walk_table<const TRACED: bool>(
                             prefetch_rule(r);
                         }
                         if let Some(t) = target {
-                            prefetch_walk(chains_at, walk, t);
-                            loaded_ahead = t;
+                            // Its index entries and those of the chains it
+                            // jumps to, where the dispatch says they are.
+                            let known = walk.prefetch_ahead(
+                                &t,
+                                (AHEAD, 2 * AHEAD_BEYOND),
+                                (AHEAD_CHAINS, AHEAD_BEYOND),
+                                RULE_FIELDS,
+                            );
+                            prefetch_walk(chains_at, walk, t.chain, known);
+                            loaded_ahead = t.chain;
                         }
                     }
                     let Some(pre) = w.precheck(cur.next_rule, cx.hdr.src, cx.hdr.dst, cx.hdr.proto)
@@ -1002,8 +1043,11 @@ fn walk_table<const TRACED: bool>(
                 };
                 // A chain reached through a dispatch is far from where
                 // recent packets went (the chains it reaches are not).
-                if skip && cw.is_some_and(|w| w.is_dispatched()) && ti != loaded_ahead {
-                    prefetch_walk(chains_at, walk, ti);
+                if skip && cw.is_some_and(|w| w.is_dispatched()) {
+                    if ti != loaded_ahead {
+                        prefetch_walk(chains_at, walk, ti, false);
+                    }
+                    entered_from_dispatch = true;
                 }
                 if !is_goto {
                     stack.push(Frame {
