@@ -169,9 +169,8 @@ fn parse_target_name(s: &str) -> XtResult<&str> {
             "Invalid target name `{s}' (28 chars max)"
         )));
     }
-    // Without a stop at the first blank, the look takes whole words at a time.
-    let blank = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\x0c' | b'\r');
-    if s.bytes().fold(false, |any, c| any | blank(c)) {
+    // The blanks refused are the ASCII whitespace characters.
+    if has_ascii_whitespace(s.as_bytes()) {
         return Err(XtError::new(format!("Invalid target name `{s}'")));
     }
     Ok(s)
