@@ -8,6 +8,23 @@ use std::net::Ipv4Addr;
 /// octal), no leading minus, within `min..=max` (`max == 0`: unbounded).
 /// Returns the value and the unparsed rest.
 pub fn strtoul(s: &str, min: u64, max: u64) -> Option<(u64, &str)> {
+    // The usual case read at once: a decimal number of at most 19 digits
+    // (no overflow) that starts the text and does not start with 0.
+    let b = s.as_bytes();
+    if b.first().is_some_and(|c| (b'1'..=b'9').contains(c)) {
+        let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits <= 19 {
+            let v = b[..digits]
+                .iter()
+                .fold(0u64, |v, d| v * 10 + u64::from(d - b'0'));
+            return (v >= min && (max == 0 || v <= max)).then(|| (v, &s[digits..]));
+        }
+    }
+    strtoumax(s, min, max)
+}
+
+/// [`strtoul`] in all its forms, as C reads them.
+fn strtoumax(s: &str, min: u64, max: u64) -> Option<(u64, &str)> {
     let trimmed = s.trim_start_matches(|c: char| c.is_ascii_whitespace());
     let b = trimmed.as_bytes();
     if b.first() == Some(&b'-') {
@@ -675,6 +692,26 @@ mod tests {
     }
 
     use super::*;
+
+    /// The decimal shortcut of `strtoul` reads what the general reader
+    /// reads, leaving the same rest.
+    #[test]
+    fn strtoul_shortcut_reads_as_strtoumax() {
+        let alphabet = [b'0', b'1', b'9', b'5', b'x', b' ', b'-', b'+', b':', b'a'];
+        crate::bytescan::random_texts(&alphabet, |b| {
+            let s = std::str::from_utf8(b).expect("ascii");
+            for (min, max) in [(0, 0), (0, 65535), (1, 255), (10, 20)] {
+                assert_eq!(strtoul(s, min, max), strtoumax(s, min, max), "{s:?}");
+            }
+        });
+        for s in [
+            "18446744073709551615",
+            "18446744073709551616",
+            "9999999999999999999x",
+        ] {
+            assert_eq!(strtoul(s, 0, 0), strtoumax(s, 0, 0), "{s}");
+        }
+    }
 
     #[test]
     fn strtoul_bases_and_limits() {

@@ -170,10 +170,11 @@ impl Exts {
                 info.name
             )));
         };
-        let clone = self.matches.iter().any(|m| m.ext.info().name == info.name);
+        let mut clone = false;
         for m in self.matches.iter_mut() {
             if m.ext.info().name == info.name {
                 m.completed = true;
+                clone = true;
             }
         }
         self.matches.push(MatchSlot {

@@ -169,9 +169,8 @@ fn parse_target_name(s: &str) -> XtResult<&str> {
             "Invalid target name `{s}' (28 chars max)"
         )));
     }
-    // Without a stop at the first blank, the look takes whole words at a time.
-    let blank = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\x0c' | b'\r');
-    if s.bytes().fold(false, |any, c| any | blank(c)) {
+    // The blanks refused are the ASCII whitespace characters.
+    if has_ascii_whitespace(s.as_bytes()) {
         return Err(XtError::new(format!("Invalid target name `{s}'")));
     }
     Ok(s)
@@ -199,10 +198,21 @@ pub fn assert_valid_chain_name(name: &str) -> XtResult {
     if is_target_name(name) {
         return Err(XtError::new("chain name may not clash with target name"));
     }
-    if name.bytes().any(|c| c.is_ascii_whitespace()) {
+    if has_ascii_whitespace(name.as_bytes()) {
         return Err(XtError::new(format!("Invalid chain name `{name}'")));
     }
     Ok(())
+}
+
+/// `u8::is_ascii_whitespace` for any byte of `b`; eight bytes at a time,
+/// as every such byte is below `0x21`.
+fn has_ascii_whitespace(b: &[u8]) -> bool {
+    let mut words = b.chunks_exact(8);
+    let below = |w: &[u8]| crate::bytescan::below(crate::bytescan::word_at(w, 0), b' ' + 1) != 0;
+    if !words.by_ref().any(below) {
+        return words.remainder().iter().any(u8::is_ascii_whitespace);
+    }
+    b.iter().any(u8::is_ascii_whitespace)
 }
 /// Parser state beyond the extensions.
 struct State<'e, 'a> {
@@ -826,6 +836,22 @@ fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The word-at-a-time look for blanks in a chain name finds what
+    /// `u8::is_ascii_whitespace` finds byte by byte.
+    #[test]
+    fn whitespace_in_names_as_byte_by_byte() {
+        let alphabet = [
+            b'a', b' ', b'\t', b'\n', b'\r', 0x0b, 0x0c, 0x1f, b'!', 0xc3,
+        ];
+        crate::bytescan::random_texts(&alphabet, |b| {
+            assert_eq!(
+                has_ascii_whitespace(b),
+                b.iter().any(u8::is_ascii_whitespace),
+                "{b:?}"
+            );
+        });
+    }
 
     fn env_parse(line: &str) -> XtResult<Parsed> {
         let argv: Vec<String> = std::iter::once("iptables")

@@ -228,20 +228,48 @@ fn split_rule_line_into(line: &str, out: &mut Words) {
 }
 
 /// The delimiters of a [`strtok`]: ASCII characters, so that every cut
-/// falls between characters; a table by byte, made once.
-struct Delims([bool; 256]);
+/// falls between characters; a table by byte, made once, and one above
+/// the highest delimiter when all are blanks or control characters (the
+/// token's end is then looked for eight bytes at a time), else 0.
+struct Delims([bool; 256], u8);
 
 impl Delims {
     const fn of(chars: &str) -> Delims {
         let b = chars.as_bytes();
         let mut set = [false; 256];
+        let mut above = 0;
         let mut i = 0;
         while i < b.len() {
             assert!(b[i].is_ascii());
             set[b[i] as usize] = true;
+            if b[i] >= above {
+                above = b[i] + 1;
+            }
             i += 1;
         }
-        Delims(set)
+        Delims(set, if above <= b' ' + 1 { above } else { 0 })
+    }
+
+    /// The first delimiter in `b` from `i` on.
+    fn find(&self, b: &[u8], mut i: usize) -> Option<usize> {
+        if self.1 != 0 {
+            while i + 8 <= b.len() {
+                let flags = crate::bytescan::below(crate::bytescan::word_at(b, i), self.1);
+                if flags == 0 {
+                    i += 8;
+                    continue;
+                }
+                let k = i + crate::bytescan::lowest(flags);
+                if self.0[b[k] as usize] {
+                    return Some(k);
+                }
+                i = k + 1;
+            }
+        }
+        b.get(i..)?
+            .iter()
+            .position(|c| self.0[*c as usize])
+            .map(|k| i + k)
     }
 }
 
@@ -253,8 +281,8 @@ fn strtok<'s>(s: &'s str, delims: &Delims) -> Option<(&'s str, &'s str)> {
     let delim = |c: &u8| delims.0[*c as usize];
     let b = s.as_bytes();
     let start = b.iter().position(|c| !delim(c))?;
-    match b[start..].iter().position(delim) {
-        Some(len) => Some((&s[start..start + len], &s[start + len + 1..])),
+    match delims.find(b, start) {
+        Some(end) => Some((&s[start..end], &s[end + 1..])),
         None => Some((&s[start..], "")),
     }
 }
@@ -1026,6 +1054,40 @@ mod tests {
             );
             assert!(out.stderr.contains(&want), "{at}: {}", out.stderr);
         }
+    }
+
+    /// `strtok` as C's: the word-at-a-time look for blanks finds what a
+    /// byte-by-byte one finds.
+    #[test]
+    fn strtok_cuts_as_byte_by_byte() {
+        fn reference<'s>(s: &'s str, delims: &str) -> Option<(&'s str, &'s str)> {
+            let delim = |c: char| delims.contains(c);
+            let start = s.find(|c| !delim(c))?;
+            let rest = &s[start..];
+            match rest.find(delim) {
+                Some(len) => Some((&rest[..len], &rest[len + 1..])),
+                None => Some((rest, "")),
+            }
+        }
+        let alphabet = [
+            b'a', b' ', b'\t', b'\n', b':', b']', 0x0b, 0x1f, b'!', 0xc3, 0xa9,
+        ];
+        crate::bytescan::random_texts(&alphabet, |b| {
+            let Ok(s) = std::str::from_utf8(b) else {
+                return;
+            };
+            assert_eq!(strtok(s, &BLANKS), reference(s, " \t\n"), "{s:?}");
+            assert_eq!(
+                strtok(s, &const { Delims::of(":") }),
+                reference(s, ":"),
+                "{s:?}"
+            );
+            assert_eq!(
+                strtok(s, &const { Delims::of("]") }),
+                reference(s, "]"),
+                "{s:?}"
+            );
+        });
     }
 
     #[test]

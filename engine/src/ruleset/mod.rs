@@ -691,7 +691,7 @@ impl Ruleset {
 /// (numbers only), then each run of equal keys by name and place.
 fn sort_named<S: AsRef<str>>(named: &mut Vec<(u128, S, usize)>) {
     let mut order: Vec<(u128, usize)> = named.iter().enumerate().map(|(i, n)| (n.0, i)).collect();
-    order.sort_unstable();
+    sort_keys_in_place_order(&mut order);
     let mut start = 0;
     while start < order.len() {
         let key = order[start].0;
@@ -708,6 +708,45 @@ fn sort_named<S: AsRef<str>>(named: &mut Vec<(u128, S, usize)>) {
     named.extend(order.iter().filter_map(|o| unsorted[o.1].take()));
 }
 
+/// Sorts (key, place) pairs listed in place order by key, then place (as
+/// `sort_unstable` orders them, places being distinct): a stable radix
+/// sort, one pass per byte in which the keys differ, lowest first. A
+/// restore file's 30,000 chain names take about a dozen passes free of the
+/// comparisons a comparison sort mispredicts.
+fn sort_keys_in_place_order(order: &mut [(u128, usize)]) {
+    const SHORT: usize = 64;
+    if order.len() <= SHORT {
+        order.sort_unstable();
+        return;
+    }
+    let first = order[0].0;
+    let differ = order.iter().fold(0u128, |d, o| d | (o.0 ^ first));
+    let mut other: Vec<(u128, usize)> = vec![(0, 0); order.len()];
+    let (mut from, mut to) = (&mut order[..], &mut other[..]);
+    let mut moved = false;
+    for byte in (0..16).filter(|b| (differ >> (8 * b)) as u8 != 0) {
+        let digit = |o: &(u128, usize)| (o.0 >> (8 * byte)) as u8 as usize;
+        let mut at = [0usize; 256];
+        for o in from.iter() {
+            at[digit(o)] += 1;
+        }
+        let mut sum = 0;
+        for a in at.iter_mut() {
+            (*a, sum) = (sum, sum + *a);
+        }
+        for o in from.iter() {
+            let d = digit(o);
+            to[at[d]] = *o;
+            at[d] += 1;
+        }
+        (from, to) = (to, from);
+        moved = !moved;
+    }
+    if moved {
+        order.copy_from_slice(&other);
+    }
+}
+
 /// The first 16 bytes of a name as a number (zeros after a shorter
 /// name): names whose keys differ are in the keys' order.
 fn sort_key(name: &str) -> u128 {
@@ -721,6 +760,34 @@ fn sort_key(name: &str) -> u128 {
 #[cfg(test)]
 mod chain_tests {
     use super::*;
+
+    /// The radix sort orders as `sort_unstable` does: keys alike in many
+    /// bytes, equal keys, short and long lists.
+    #[test]
+    fn radix_sort_orders_as_sort_unstable() {
+        let mut x: u64 = 7;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for len in [0, 1, 5, 64, 65, 300, 5000] {
+            for spread in [1u64, 3, 256, u64::MAX] {
+                let order: Vec<(u128, usize)> = (0..len)
+                    .map(|i| {
+                        let k = (next() % spread) as u128;
+                        (k << 64 | k << 3 | u128::from(next() % 2) << 100, i)
+                    })
+                    .collect();
+                let mut want = order.clone();
+                want.sort_unstable();
+                let mut got = order;
+                sort_keys_in_place_order(&mut got);
+                assert_eq!(got, want, "{len} {spread}");
+            }
+        }
+    }
 
     #[test]
     fn tables_are_found_at_their_place_or_by_name() {
