@@ -249,3 +249,48 @@ fn udp_port_printers() {
         out.stdout
     );
 }
+
+/// `-q` prints TCP as `tcp N` and UDP without its port printer; without
+/// `-n`, link addresses carry their OUI's name and the broadcast address is
+/// `Broadcast` (both as tcpdump 4.99.3 prints them: tcpdump_names_real.rs).
+#[test]
+fn quick_lines_and_link_address_names() {
+    let mut w = lab(LAN);
+    sh(&mut w, "client", "ping -c 1 server");
+    sh(&mut w, "client", "nc -z server 23");
+    sh(&mut w, "client", "hping3 -c 1 --udp -s 40000 -p 67 server");
+    let out = sh(&mut w, "server", "tcpdump -q -n -t -i eth0 tcp or udp");
+    assert_eq!(
+        out.stdout.lines().map(mask).collect::<Vec<_>>(),
+        [
+            "IP 10.0.0.1.# > 10.0.0.2.23: tcp 0",
+            "IP 10.0.0.2.23 > 10.0.0.1.#: tcp 0",
+            "IP 10.0.0.1.# > 10.0.0.2.67: UDP, length 0",
+        ]
+    );
+    let out = sh(&mut w, "server", "tcpdump -q -t -i eth0 icmp");
+    assert_eq!(
+        out.stdout.lines().map(mask).collect::<Vec<_>>()[0],
+        "IP client > server: ICMP echo request, id #, seq 1, length 64"
+    );
+    let out = sh(&mut w, "server", "tcpdump -e -t -c 1 -i eth0");
+    assert_eq!(
+        mask(out.stdout.trim_end()),
+        "02:00:00:01:00:01 (oui Unknown) > 02:00:00:02:00:01 (oui Unknown), ethertype IPv4 (0x0800), length 98: client > server: ICMP echo request, id #, seq 1, length 64"
+    );
+    sh(&mut w, "client", "ping -c 1 -W 1 10.0.0.9");
+    let out = sh(&mut w, "server", "tcpdump -e -t -n -i eth0 arp");
+    assert!(
+        out.stdout
+            .starts_with("02:00:00:01:00:01 > ff:ff:ff:ff:ff:ff, ethertype ARP"),
+        "{}",
+        out.stdout
+    );
+    let out = sh(&mut w, "server", "tcpdump -e -t -i eth0 arp");
+    assert!(
+        out.stdout
+            .starts_with("02:00:00:01:00:01 (oui Unknown) > Broadcast, ethertype ARP"),
+        "{}",
+        out.stdout
+    );
+}

@@ -14,7 +14,7 @@ mod kernel_common;
 
 #[cfg(target_os = "linux")]
 mod cases {
-    use super::kernel_common::{have, skip, Ns};
+    use super::kernel_common::{have, skip, veth, Ns};
     use engine::sim::tools::udp_print::app_text;
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
@@ -151,14 +151,7 @@ mod cases {
         }
         let a = Ns::new("udpa");
         let b = Ns::new("udpb");
-        let link = Command::new("ip")
-            .args([
-                "link", "add", "va", "netns", &a.0, "type", "veth", "peer", "name", "vb", "netns",
-                &b.0,
-            ])
-            .status()
-            .expect("ip link add");
-        assert!(link.success());
+        veth(&a, "va", &b, "vb");
         a.ok(&format!(
             "ip addr add {CLIENT}/24 dev va && ip link set va up"
         ));

@@ -113,6 +113,17 @@ pub fn text_of(o: &Output) -> String {
     )
 }
 
+/// A veth pair: `ifa` in namespace `a`, its peer `ifb` in `b`.
+pub fn veth(a: &Ns, ifa: &str, b: &Ns, ifb: &str) {
+    let ok = Command::new("ip")
+        .args(["link", "add", ifa, "netns", &a.0, "type", "veth"])
+        .args(["peer", "name", ifb, "netns", &b.0])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "ip link add {ifa} / {ifb}");
+}
+
 pub fn have(tool: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {tool}")])

@@ -8,6 +8,7 @@
 pub mod conntrack;
 pub mod dmesg;
 pub mod dns;
+pub mod ether_names;
 pub mod hping;
 pub mod http;
 pub mod ip;

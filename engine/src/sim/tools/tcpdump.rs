@@ -1,13 +1,12 @@
 //! `tcpdump` (4.99.3): the frames an interface saw since the lab started,
 //! one line each in tcpdump's format (IPv4 with TCP, UDP, ICMP; ARP),
-//! with `-n`, `-c`, `-e`, `-t`, `-v`, `-S`, `-i any` and capture filters
+//! with `-n`, `-c`, `-e`, `-t`, `-v`, `-q`, `-S`, `-i any` and capture filters
 //! (`host`, `src`/`dst`, `net`, `port`, `portrange`, `tcp`/`udp`/`icmp`/
 //! `arp`/`ip`, `and`/`or`/`not`, parentheses).
 
 use super::util;
 use crate::command::Output;
 use crate::packet::{parse, tcp_flags, Headers, L4};
-use crate::sim::iface::mac_text;
 use crate::sim::world::World;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
@@ -19,6 +18,8 @@ struct Opts {
     ether: bool,
     no_time: bool,
     verbose: bool,
+    /// `-q`: TCP and UDP as `tcp N` / `UDP, length N`, no protocol printers.
+    quick: bool,
     absolute_seq: bool,
     filter: Vec<String>,
 }
@@ -443,6 +444,9 @@ struct Namer<'a> {
 }
 
 impl Namer<'_> {
+    fn mac(&self, m: &[u8; 6]) -> String {
+        super::ether_names::ether_text(m, self.numeric)
+    }
     fn addr(&self, a: Ipv4Addr) -> String {
         if self.numeric {
             return a.to_string();
@@ -628,7 +632,7 @@ fn line(d: &Decoded, n: &Namer, seqs: &mut SeqTable, o: &Opts) -> String {
     if let Some((op, spa, tpa)) = d.arp {
         let body = match op {
             1 => format!("Request who-has {} tell {}", n.addr(tpa), n.addr(spa)),
-            2 => format!("Reply {} is-at {}", n.addr(spa), mac_text(&d.src_mac)),
+            2 => format!("Reply {} is-at {}", n.addr(spa), n.mac(&d.src_mac)),
             _ => format!("op {op}"),
         };
         return format!("ARP, {body}, length 28");
@@ -663,12 +667,22 @@ fn line(d: &Decoded, n: &Namer, seqs: &mut SeqTable, o: &Opts) -> String {
         );
     }
     let body = match &h.l4 {
+        L4::Tcp(t) if o.quick => format!(
+            "{}.{} > {}.{}: tcp {}",
+            n.addr(h.src),
+            n.port(t.sport, "tcp"),
+            n.addr(h.dst),
+            n.port(t.dport, "tcp"),
+            d.payload.len()
+        ),
         L4::Tcp(_) => tcp_text(h, &d.payload, n, seqs, o.absolute_seq),
         L4::Udp(u) => {
             let len = u.len.saturating_sub(8);
             let payload = &d.payload[..d.payload.len().min(usize::from(len))];
-            let body = super::udp_print::app_text(u.sport, u.dport, payload, o.verbose)
-                .unwrap_or_else(|| format!("UDP, length {len}"));
+            let app = (!o.quick)
+                .then(|| super::udp_print::app_text(u.sport, u.dport, payload, o.verbose))
+                .flatten();
+            let body = app.unwrap_or_else(|| format!("UDP, length {len}"));
             format!(
                 "{}.{} > {}.{}: {body}",
                 n.addr(h.src),
@@ -704,6 +718,7 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
         ether: false,
         no_time: false,
         verbose: false,
+        quick: false,
         absolute_seq: false,
         filter: Vec::new(),
     };
@@ -720,7 +735,8 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
                     't' => o.no_time = true,
                     'v' => o.verbose = true,
                     'S' => o.absolute_seq = true,
-                    'l' | 'q' | 'p' | 'U' | 'K' | 'N' => {}
+                    'q' => o.quick = true,
+                    'l' | 'p' | 'U' | 'K' | 'N' => {}
                     'i' | 'c' | 's' | 'w' | 'r' => {
                         let rest: String = chars[k + 1..].iter().collect();
                         let v = if rest.is_empty() {
@@ -865,8 +881,8 @@ pub fn run(world: &mut World, host: usize, argv: &[String]) -> Output {
                 .to_string();
             l.push_str(&format!(
                 "{} > {}, ethertype {et}, length {}: {body}",
-                mac_text(&d.src_mac),
-                mac_text(&d.dst_mac),
+                namer.mac(&d.src_mac),
+                namer.mac(&d.dst_mac),
                 d.len
             ));
         } else {
