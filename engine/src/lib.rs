@@ -21,6 +21,8 @@ pub mod prefetch;
 pub mod ruleset;
 pub mod sim;
 pub mod sort;
+#[cfg(test)]
+mod test_rng;
 
 /// Engine version, as shown by `iptplay --version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

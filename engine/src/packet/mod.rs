@@ -889,13 +889,7 @@ mod checksum_tests {
     /// checksum made from scratch gives, for every transport and length.
     #[test]
     fn rewrites_keep_right_checksums_right() {
-        let mut x: u64 = 0x0bad_cafe_1234_5678;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::test_rng::xorshift(0x0bad_cafe_1234_5678);
         for proto in [PROTO_TCP, PROTO_UDP, PROTO_ICMP, 47] {
             for l4_len in 0..70usize {
                 for rewrite in 0..7 {
@@ -948,13 +942,7 @@ mod checksum_tests {
     /// offset, total length or header length say.
     #[test]
     fn an_address_and_port_rewrite_is_the_two_rewrites_in_turn() {
-        let mut x: u64 = 0x7e57_ab1e_0dd5;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::test_rng::xorshift(0x7e57_ab1e_0dd5);
         for proto in [PROTO_TCP, PROTO_UDP, PROTO_ICMP, 47] {
             for l4_len in 0..64usize {
                 for variant in 0..8 {
@@ -994,13 +982,7 @@ mod checksum_tests {
     /// bytes are not touched.
     #[test]
     fn rewrites_update_checksums_without_reading_the_packet() {
-        let mut x: u64 = 0x0005_eed0_f1ce;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::test_rng::xorshift(0x0005_eed0_f1ce);
         let word = |d: &[u8], at: usize| u16::from_be_bytes([d[at], d[at + 1]]);
         let addr = Ipv4Addr::new(10, 128, 3, 7);
         for proto in [PROTO_TCP, PROTO_UDP] {

@@ -765,13 +765,7 @@ mod chain_tests {
     /// bytes, equal keys, short and long lists.
     #[test]
     fn radix_sort_orders_as_sort_unstable() {
-        let mut x: u64 = 7;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::test_rng::xorshift(7);
         for len in [0, 1, 5, 64, 65, 300, 5000] {
             for spread in [1u64, 3, 256, u64::MAX] {
                 let order: Vec<(u128, usize)> = (0..len)
@@ -815,13 +809,7 @@ mod chain_tests {
 
     #[test]
     fn bulk_chains_go_where_one_by_one_would() {
-        let mut x: u64 = 42;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::test_rng::xorshift(42);
         // Short names, and long ones alike in their first 16 bytes.
         let name = |i: u64| match i % 2 {
             0 => format!("k{i}"),

@@ -764,13 +764,7 @@ mod tests {
     /// and policy; other segments take the general path.
     #[test]
     fn an_opening_syn_is_judged_as_the_general_path_judges_it() {
-        let mut x: u64 = 0x5eed_0f57_1100;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::test_rng::xorshift(0x5eed_0f57_1100);
         let option_sets: [&[u8]; 6] = [
             &[],
             &[
